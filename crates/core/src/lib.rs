@@ -1,0 +1,20 @@
+//! The shared vocabulary of otsentry.
+//!
+//! Every other crate depends on this one and on nothing of each other's: capture, wire
+//! decoding, protocol dissectors, rules and sinks meet only through these types.
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+mod anomaly;
+mod field;
+mod flow;
+mod record;
+mod summary;
+mod time;
+
+pub use anomaly::{Anomaly, AnomalyBody, AnomalyKind, Layer};
+pub use field::{FieldAccess, FieldValue};
+pub use flow::{Direction, FlowKey, IpProto};
+pub use record::{EventHeader, Record};
+pub use summary::{AlertCounts, CodeCounts, DecodeCounts, Dnp3Counts, ModbusCounts, ProtocolCounts, S7Counts, S7PlusCounts, Summary};
+pub use time::Timestamp;

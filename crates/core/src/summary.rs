@@ -1,0 +1,116 @@
+//! The `--summary-json` object. Its keys are a stable interface for scripts: sections
+//! stay present (at zero) before the code that fills them exists.
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Counts keyed by a decimal code (`"3"`) or a dotted pair (`"4.1"`).
+pub type CodeCounts = BTreeMap<String, u64>;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// Every record read from the captures.
+    pub packets: u64,
+    /// Sum of captured lengths.
+    pub bytes: u64,
+    /// Packets whose decoding stopped on malformed data.
+    pub decode_errors: u64,
+    pub flows: u64,
+    pub elapsed_s: f64,
+    pub packets_per_sec: f64,
+    pub protocols: ProtocolCounts,
+    pub alerts: AlertCounts,
+    /// Details of the decoding layer (checksums, fragments, tunnels, files).
+    pub decode: DecodeCounts,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ProtocolCounts {
+    pub modbus: ModbusCounts,
+    pub dnp3: Dnp3Counts,
+    pub s7comm: S7Counts,
+    pub s7comm_plus: S7PlusCounts,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ModbusCounts {
+    pub pdus: u64,
+    pub functions: CodeCounts,
+    pub exceptions: u64,
+    pub anomalies: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Dnp3Counts {
+    pub link_frames: u64,
+    pub fragments: u64,
+    pub functions: CodeCounts,
+    pub anomalies: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct S7Counts {
+    pub pdus: u64,
+    pub functions: CodeCounts,
+    pub userdata: CodeCounts,
+    pub anomalies: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct S7PlusCounts {
+    pub pdus: u64,
+    pub functions: CodeCounts,
+    pub anomalies: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AlertCounts {
+    pub total: u64,
+    pub by_rule: CodeCounts,
+    pub by_technique: CodeCounts,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DecodeCounts {
+    pub files: u64,
+    /// Files whose reading stopped early at damage (the records before it were kept).
+    pub files_truncated: u64,
+    /// Frames cut short by the capture's snap length (not a decode error).
+    pub snaplen_truncated: u64,
+    /// Decode problems by event name; their sum is at least `decode_errors`.
+    pub anomalies: CodeCounts,
+    pub ipv4_checksum_errors: u64,
+    pub tcp_checksum_errors: u64,
+    pub udp_checksum_errors: u64,
+    pub non_ip: u64,
+    pub tunnelled: u64,
+    pub fragments: u64,
+    pub datagrams_reassembled: u64,
+    pub fragments_dropped: u64,
+}
+
+impl Summary {
+    /// Derive the rate fields once the run's wall time is known.
+    pub fn finish(&mut self, elapsed_s: f64) {
+        self.elapsed_s = elapsed_s;
+        self.packets_per_sec = if elapsed_s > 0.0 { self.packets as f64 / elapsed_s } else { 0.0 };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_stable() {
+        let v = serde_json::to_value(Summary::default()).unwrap();
+        for key in ["packets", "bytes", "decode_errors", "flows", "elapsed_s", "packets_per_sec"] {
+            assert!(v.get(key).is_some(), "missing {key}");
+        }
+        let p = &v["protocols"];
+        assert_eq!(p["modbus"]["functions"], serde_json::json!({}));
+        assert!(p["dnp3"].get("link_frames").is_some() && p["dnp3"].get("fragments").is_some());
+        assert!(p["s7comm"].get("userdata").is_some());
+        assert!(p["s7comm_plus"].get("pdus").is_some());
+        assert!(v["alerts"].get("by_rule").is_some() && v["alerts"].get("by_technique").is_some());
+    }
+}

@@ -1,0 +1,103 @@
+use std::fmt;
+
+/// A capture timestamp: nanoseconds since the Unix epoch (UTC).
+///
+/// Signed so that a corrupt pcap header with a pre-1970 time still orders and prints.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub const fn from_nanos(nanos: i64) -> Self {
+        Timestamp(nanos)
+    }
+
+    pub fn from_secs_nanos(secs: i64, nanos: u32) -> Self {
+        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(i64::from(nanos)))
+    }
+
+    pub const fn as_nanos(self) -> i64 {
+        self.0
+    }
+
+    pub fn secs(self) -> i64 {
+        self.0.div_euclid(1_000_000_000)
+    }
+
+    pub fn subsec_nanos(self) -> u32 {
+        // rem_euclid of a positive modulus is in 0..1e9, which fits u32.
+        u32::try_from(self.0.rem_euclid(1_000_000_000)).unwrap_or(0)
+    }
+
+    /// `Display`-able RFC 3339 form with microseconds, as Suricata's EVE writes it
+    /// (`2016-05-04T16:08:15.123456+00:00`).
+    pub fn rfc3339_micros(self) -> Rfc3339Micros {
+        Rfc3339Micros(self)
+    }
+}
+
+/// Formats a [`Timestamp`] without allocating.
+#[derive(Clone, Copy, Debug)]
+pub struct Rfc3339Micros(Timestamp);
+
+impl fmt::Display for Rfc3339Micros {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0.secs();
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}+00:00",
+            sod / 3600,
+            sod % 3600 / 60,
+            sod % 60,
+            self.0.subsec_nanos() / 1000
+        )
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.rfc3339_micros())
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    (y, u32::try_from(m).unwrap_or(1), u32::try_from(d).unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_known_instants() {
+        // 2009-11-24T21:27:09.534255Z, a timestamp from Suricata's own EVE examples.
+        let ts = Timestamp::from_secs_nanos(1_259_098_029, 534_255_999);
+        assert_eq!(ts.rfc3339_micros().to_string(), "2009-11-24T21:27:09.534255+00:00");
+        assert_eq!(Timestamp(0).rfc3339_micros().to_string(), "1970-01-01T00:00:00.000000+00:00");
+        // Leap day and a negative instant.
+        let leap = Timestamp::from_secs_nanos(951_782_400, 0); // 2000-02-29
+        assert_eq!(leap.rfc3339_micros().to_string(), "2000-02-29T00:00:00.000000+00:00");
+        assert_eq!(Timestamp(-1).rfc3339_micros().to_string(), "1969-12-31T23:59:59.999999+00:00");
+    }
+
+    #[test]
+    fn extreme_values_do_not_panic() {
+        for v in [i64::MIN, i64::MAX, -1, 1] {
+            let _ = Timestamp(v).rfc3339_micros().to_string();
+        }
+    }
+}

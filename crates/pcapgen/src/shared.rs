@@ -1,0 +1,71 @@
+//! Locating the third-party captures in `../shared/pcaps` for tests. They are read in
+//! place (zipped ones are unzipped to a temporary directory), never copied into the
+//! repository.
+use std::path::{Path, PathBuf};
+
+/// One capture listed in the shared MANIFEST.md.
+#[derive(Clone, Debug)]
+pub struct SharedCapture {
+    /// Path relative to the pcaps directory, as the MANIFEST names it.
+    pub name: String,
+    /// Readable capture path (for a `.zip`, the unzipped file).
+    pub path: PathBuf,
+    /// `capinfos -c` count from the MANIFEST.
+    pub packets: u64,
+    /// Marked MALFORMED/FUZZ in the MANIFEST.
+    pub malformed: bool,
+}
+
+/// The shared pcaps directory: `$OTSENTRY_SHARED/pcaps`, else `../shared/pcaps` beside
+/// the workspace. `None` (after printing why) when it is absent.
+pub fn pcaps_dir() -> Option<PathBuf> {
+    let base = match std::env::var_os("OTSENTRY_SHARED") {
+        Some(s) => PathBuf::from(s),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+    };
+    let dir = base.join("pcaps");
+    if dir.join("MANIFEST.md").is_file() {
+        Some(dir)
+    } else {
+        eprintln!("SKIP: shared captures not found at {} (set OTSENTRY_SHARED)", dir.display());
+        None
+    }
+}
+
+/// Every capture in the MANIFEST, zips unzipped under `scratch`.
+pub fn captures(dir: &Path, scratch: &Path) -> Vec<SharedCapture> {
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.md")).expect("read MANIFEST.md");
+    let mut out = Vec::new();
+    for line in manifest.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        // | file | protocol(s) | packets | bytes | link type | ... | attack / malformed |
+        let (Some(name), Some(packets)) = (cells.get(1), cells.get(3)) else { continue };
+        if !(name.ends_with(".pcap") || name.ends_with(".pcapng") || name.ends_with(".zip")) {
+            continue;
+        }
+        let Ok(packets) = packets.replace(',', "").parse::<u64>() else { continue };
+        let malformed = line.contains("MALFORMED/FUZZ");
+        let src = dir.join(name);
+        let path = if name.ends_with(".zip") { unzip(&src, scratch) } else { src };
+        out.push(SharedCapture { name: name.to_string(), path, packets, malformed });
+    }
+    assert!(out.len() >= 50, "MANIFEST parse found only {} captures", out.len());
+    out
+}
+
+fn unzip(zip: &Path, scratch: &Path) -> PathBuf {
+    let stem = zip.file_name().and_then(|n| n.to_str()).unwrap_or("capture.zip").trim_end_matches(".zip");
+    let dest = scratch.join(stem);
+    if !dest.exists() {
+        std::fs::create_dir_all(scratch).expect("scratch dir");
+        let out = std::process::Command::new("unzip").arg("-p").arg(zip).output().expect("run unzip (apt-get install unzip)");
+        assert!(out.status.success(), "unzip {} failed", zip.display());
+        std::fs::write(&dest, out.stdout).expect("write unzipped capture");
+    }
+    dest
+}
+
+/// A per-user scratch directory shared by test runs, so big zips are unzipped once.
+pub fn scratch_dir() -> PathBuf {
+    std::env::temp_dir().join("otsentry-shared-unzipped")
+}
