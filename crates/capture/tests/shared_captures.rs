@@ -18,16 +18,32 @@ fn drain(src: &mut dyn FrameSource) -> (u64, u64, Option<String>) {
 
 #[test]
 fn mmap_reader_agrees_with_libpcap_on_every_shared_capture() {
-    let Some(dir) = shared::pcaps_dir() else { return };
+    let Some(dir) = shared::pcaps_dir() else {
+        return;
+    };
     let caps = shared::captures(&dir, &shared::scratch_dir());
     for cap in &caps {
         let mut ours = open(&cap.path, ReaderKind::Mmap).unwrap_or_else(|e| panic!("{e}"));
         let mut reference = open(&cap.path, ReaderKind::Libpcap).unwrap_or_else(|e| panic!("{e}"));
         let a = drain(ours.as_mut());
         let b = drain(reference.as_mut());
-        assert_eq!((a.0, a.1), (b.0, b.1), "{}: mmap {:?} vs libpcap {:?}", cap.name, a, b);
+        assert_eq!(
+            (a.0, a.1),
+            (b.0, b.1),
+            "{}: mmap {:?} vs libpcap {:?}",
+            cap.name,
+            a,
+            b
+        );
         assert_eq!(a.0, cap.packets, "{}: packets vs capinfos", cap.name);
-        assert_eq!(a.2.is_some(), b.2.is_some(), "{}: damage {:?} vs {:?}", cap.name, a.2, b.2);
+        assert_eq!(
+            a.2.is_some(),
+            b.2.is_some(),
+            "{}: damage {:?} vs {:?}",
+            cap.name,
+            a.2,
+            b.2
+        );
     }
     eprintln!("{} shared captures agree", caps.len());
 }

@@ -1,0 +1,265 @@
+use otsentry_capture::{open, CaptureError, Damage, ReaderKind};
+use otsentry_core::{Anomaly, EventHeader, Layer, Summary, Timestamp};
+use otsentry_sink::EveWriter;
+use otsentry_wire::{
+    decode, decode_transport, DecodeOptions, DefragConfig, Defragmenter, Packet, StopKind,
+    Transport,
+};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReplayOptions {
+    pub reader: ReaderKind,
+    pub decode: DecodeOptions,
+    /// Emit an anomaly for each bad checksum (they are always counted).
+    pub checksum_anomalies: bool,
+    pub defrag: DefragConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    #[error("writing EVE output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// What happened to one input file.
+#[derive(Clone, Debug)]
+pub struct FileReport {
+    pub path: PathBuf,
+    pub packets: u64,
+    /// Set when reading stopped early at damage; records before it were processed.
+    pub damage: Option<Damage>,
+}
+
+/// A replay run over one or more capture files, sharing counters and outputs.
+pub struct Replay<W: Write> {
+    opts: ReplayOptions,
+    eve: Option<EveWriter<W>>,
+    summary: Summary,
+    defrag: Defragmenter,
+}
+
+/// Packets between progress callbacks.
+const PROGRESS_EVERY: u64 = 1 << 16;
+
+impl<W: Write> Replay<W> {
+    pub fn new(opts: ReplayOptions, eve: Option<EveWriter<W>>) -> Self {
+        Replay {
+            opts,
+            eve,
+            summary: Summary::default(),
+            defrag: Defragmenter::new(opts.defrag),
+        }
+    }
+
+    /// Replay one file. `progress` is called now and then with (bytes read, file size).
+    pub fn run_file(
+        &mut self,
+        path: &Path,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<FileReport, EngineError> {
+        let mut source = open(path, self.opts.reader)?;
+        self.summary.decode.files += 1;
+        let mut packets = 0u64;
+        let damage = loop {
+            let frame = match source.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => break None,
+                Err(d) => break Some(d),
+            };
+            packets += 1;
+            self.summary.packets += 1;
+            self.summary.bytes += frame.data.len() as u64;
+            let pkt = decode(
+                frame.linktype.0,
+                frame.data,
+                frame.origlen,
+                &self.opts.decode,
+            );
+            self.on_packet(frame.ts, packets, &pkt)?;
+            if packets % PROGRESS_EVERY == 0 {
+                let (done, total) = source.progress();
+                progress(done, total);
+            }
+        };
+        if damage.is_some() {
+            self.summary.decode.files_truncated += 1;
+        }
+        Ok(FileReport {
+            path: path.to_path_buf(),
+            packets,
+            damage,
+        })
+    }
+
+    fn on_packet(
+        &mut self,
+        ts: Timestamp,
+        pcap_cnt: u64,
+        pkt: &Packet<'_>,
+    ) -> Result<(), EngineError> {
+        let d = &mut self.summary.decode;
+        d.ipv4_checksum_errors += u64::from(pkt.checksum.ipv4);
+        d.tcp_checksum_errors += u64::from(pkt.checksum.tcp);
+        d.udp_checksum_errors += u64::from(pkt.checksum.udp);
+        d.tunnelled += u64::from(pkt.tunnel.is_some());
+        if pkt.ip.is_none() && pkt.stop.is_none() {
+            d.non_ip += 1;
+        }
+        if let Some(stop) = &pkt.stop {
+            let snaplen = pkt.snaplen_cut
+                && matches!(
+                    stop.kind,
+                    StopKind::Truncated { .. }
+                        | StopKind::IpLengthExceedsFrame { .. }
+                        | StopKind::ShortLinkHeader { .. }
+                );
+            if snaplen {
+                // The capture kept fewer bytes than the wire carried: not malformed.
+                d.snaplen_truncated += 1;
+            } else {
+                self.summary.decode_errors += 1;
+                let reason = stop.kind.to_string();
+                self.anomaly(
+                    ts,
+                    pcap_cnt,
+                    pkt,
+                    stop.event(),
+                    stop.layer,
+                    stop.offset,
+                    reason,
+                )?;
+            }
+        }
+        if self.opts.checksum_anomalies {
+            for (bad, event, layer) in [
+                (
+                    pkt.checksum.ipv4,
+                    "decoder.ipv4.invalid_checksum",
+                    Layer::Ipv4,
+                ),
+                (pkt.checksum.tcp, "decoder.tcp.invalid_checksum", Layer::Tcp),
+                (pkt.checksum.udp, "decoder.udp.invalid_checksum", Layer::Udp),
+            ] {
+                if bad {
+                    let offset = pkt.ip.map_or(0, |ip| ip.offset);
+                    self.anomaly(
+                        ts,
+                        pcap_cnt,
+                        pkt,
+                        event,
+                        layer,
+                        offset,
+                        "checksum does not verify".into(),
+                    )?;
+                }
+            }
+        }
+        if let Some(ip) = pkt
+            .ip
+            .filter(|ip| ip.fragment.is_some() && ip.src.is_ipv4())
+        {
+            self.summary.decode.fragments += 1;
+            let inserted = self.defrag.insert(ts, &ip);
+            let event = inserted.event;
+            // Decode the reassembled datagram's transport while the defragmenter lends it.
+            let whole = inserted
+                .datagram
+                .map(|dg| decode_transport(&dg, &self.opts.decode));
+            let whole_stop = whole.as_ref().and_then(|w| w.stop.clone());
+            let whole_checksum = whole.as_ref().map(|w| w.checksum);
+            if whole.is_some() {
+                self.summary.decode.datagrams_reassembled += 1;
+            }
+            if let Some(c) = whole_checksum {
+                let d = &mut self.summary.decode;
+                d.tcp_checksum_errors += u64::from(c.tcp);
+                d.udp_checksum_errors += u64::from(c.udp);
+            }
+            if let Some(ev) = event {
+                self.anomaly(
+                    ts,
+                    pcap_cnt,
+                    pkt,
+                    ev.event(),
+                    Layer::Fragment,
+                    ip.offset,
+                    ev.reason(),
+                )?;
+            }
+            if let Some(stop) = whole_stop {
+                self.summary.decode_errors += 1;
+                self.anomaly(
+                    ts,
+                    pcap_cnt,
+                    pkt,
+                    stop.event(),
+                    stop.layer,
+                    stop.offset,
+                    format!("reassembled datagram: {}", stop.kind),
+                )?;
+            }
+        } else if pkt.ip.is_some_and(|ip| ip.fragment.is_some()) {
+            self.summary.decode.fragments += 1;
+        }
+        self.summary.decode.fragments_dropped = self.defrag.stats.dropped;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn anomaly(
+        &mut self,
+        ts: Timestamp,
+        pcap_cnt: u64,
+        pkt: &Packet<'_>,
+        event: &'static str,
+        layer: Layer,
+        offset: usize,
+        reason: String,
+    ) -> Result<(), EngineError> {
+        *self
+            .summary
+            .decode
+            .anomalies
+            .entry(event.to_string())
+            .or_default() += 1;
+        let Some(eve) = self.eve.as_mut() else {
+            return Ok(());
+        };
+        let (src_port, dest_port) = match pkt.transport {
+            Transport::Tcp(t) => (Some(t.src_port), Some(t.dst_port)),
+            Transport::Udp(u) => (Some(u.src_port), Some(u.dst_port)),
+            _ => (None, None),
+        };
+        let header = EventHeader {
+            timestamp: ts,
+            pcap_cnt: Some(pcap_cnt),
+            src_ip: pkt.ip.map(|ip| ip.src),
+            src_port,
+            dest_ip: pkt.ip.map(|ip| ip.dst),
+            dest_port,
+            proto: pkt.ip.map(|ip| ip.proto),
+            vlan: pkt.vlans().to_vec(),
+            ..Default::default()
+        };
+        eve.write(&Anomaly::decode(header, event, layer, offset, reason))?;
+        Ok(())
+    }
+
+    /// Counters so far.
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    /// End the run: flush outputs and return the summary with its rates.
+    pub fn finish(mut self, elapsed_s: f64) -> Result<Summary, EngineError> {
+        if let Some(eve) = self.eve.as_mut() {
+            eve.flush()?;
+        }
+        self.summary.finish(elapsed_s);
+        Ok(self.summary)
+    }
+}

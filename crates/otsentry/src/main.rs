@@ -1,0 +1,151 @@
+//! `otsentry`: a passive OT network security monitor.
+#![forbid(unsafe_code)]
+
+mod report;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use otsentry_capture::{CaptureError, ReaderKind};
+use otsentry_engine::{EngineError, Replay, ReplayOptions};
+use otsentry_sink::EveWriter;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(
+    name = "otsentry",
+    version,
+    about = "Passive OT network security monitor (Modbus/TCP, DNP3, S7comm)"
+)]
+struct Cli {
+    /// Log level for diagnostics on stderr (error, warn, info, debug, trace).
+    #[arg(long, global = true, default_value = "warn")]
+    log_level: tracing::Level,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse pcap or pcapng files.
+    Replay(ReplayArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Reader {
+    /// Zero-copy memory-mapped reader (default).
+    Mmap,
+    /// libpcap, the reference reader.
+    Libpcap,
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// Capture files (pcap or pcapng), read in order.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Write EVE JSON lines to PATH ("-" for stdout).
+    #[arg(long, value_name = "PATH")]
+    eve: Option<PathBuf>,
+    /// Write one JSON summary object to PATH when the run ends ("-" for stdout).
+    #[arg(long, value_name = "PATH")]
+    summary_json: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "mmap")]
+    reader: Reader,
+    /// Emit an anomaly event for every bad IP/TCP/UDP checksum (always counted).
+    #[arg(long)]
+    checksum_anomalies: bool,
+    /// Do not verify checksums at all.
+    #[arg(long, conflicts_with = "checksum_anomalies")]
+    no_checksums: bool,
+    /// No human summary on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// Exit code for bad input files (missing, not a capture, unsupported link type).
+const EXIT_BAD_INPUT: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(cli.log_level)
+        .with_target(false)
+        .init();
+    let result = match cli.command {
+        Command::Replay(args) => replay(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let bad_input = e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<EngineError>(),
+                    Some(EngineError::Capture(_))
+                ) || c.downcast_ref::<CaptureError>().is_some()
+            });
+            eprintln!("otsentry: error: {e:#}");
+            ExitCode::from(if bad_input { EXIT_BAD_INPUT } else { 1 })
+        }
+    }
+}
+
+fn output(path: &PathBuf) -> anyhow::Result<Box<dyn Write>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(BufWriter::new(std::io::stdout().lock())));
+    }
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("{}: cannot create", path.display()))?;
+    Ok(Box::new(BufWriter::new(file)))
+}
+
+fn replay(args: ReplayArgs) -> anyhow::Result<()> {
+    let mut opts = ReplayOptions {
+        reader: match args.reader {
+            Reader::Mmap => ReaderKind::Mmap,
+            Reader::Libpcap => ReaderKind::Libpcap,
+        },
+        checksum_anomalies: args.checksum_anomalies,
+        ..Default::default()
+    };
+    opts.decode.verify_checksums = !args.no_checksums;
+    let eve = args
+        .eve
+        .as_ref()
+        .map(output)
+        .transpose()?
+        .map(EveWriter::new);
+    let mut run = Replay::new(opts, eve);
+    let started = Instant::now();
+    let mut progress = report::Progress::new(args.quiet);
+    for path in &args.files {
+        progress.start_file(path);
+        let file = run.run_file(path, &mut |done, total| progress.update(done, total))?;
+        progress.end_file();
+        if let Some(d) = &file.damage {
+            tracing::warn!(file = %path.display(), record = d.record, offset = d.offset, "capture damaged");
+            eprintln!(
+                "otsentry: warning: {}: record {} at byte offset {} is damaged ({}); the {} records before it were processed",
+                path.display(),
+                d.record,
+                d.offset,
+                d.reason,
+                file.packets
+            );
+        }
+    }
+    let summary = run.finish(started.elapsed().as_secs_f64())?;
+    if let Some(path) = &args.summary_json {
+        let mut out = output(path)?;
+        serde_json::to_writer(&mut out, &summary)?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+    }
+    if !args.quiet {
+        report::human_summary(&summary, args.files.len());
+    }
+    Ok(())
+}

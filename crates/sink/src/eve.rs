@@ -1,0 +1,128 @@
+//! EVE JSON lines in Suricata's layout: the common header, `event_type`, then an object
+//! named after the event type. One writer for every record type.
+use otsentry_core::{EventHeader, Record};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// Writes one JSON object per line to any `Write` (a buffered file or stdout).
+pub struct EveWriter<W: Write> {
+    out: W,
+    written: u64,
+}
+
+struct Line<'r, R: Record>(&'r R);
+
+fn entries<M: SerializeMap>(
+    map: &mut M,
+    h: &EventHeader,
+    event_type: &str,
+) -> Result<(), M::Error> {
+    map.serialize_entry("timestamp", &h.timestamp)?;
+    if let Some(id) = h.flow_id {
+        map.serialize_entry("flow_id", &id)?;
+    }
+    if let Some(n) = h.pcap_cnt {
+        map.serialize_entry("pcap_cnt", &n)?;
+    }
+    map.serialize_entry("event_type", event_type)?;
+    if !h.vlan.is_empty() {
+        map.serialize_entry("vlan", &h.vlan)?;
+    }
+    if let Some(ip) = h.src_ip {
+        map.serialize_entry("src_ip", &ip)?;
+    }
+    if let Some(p) = h.src_port {
+        map.serialize_entry("src_port", &p)?;
+    }
+    if let Some(ip) = h.dest_ip {
+        map.serialize_entry("dest_ip", &ip)?;
+    }
+    if let Some(p) = h.dest_port {
+        map.serialize_entry("dest_port", &p)?;
+    }
+    if let Some(proto) = h.proto {
+        match proto.eve_name() {
+            Some(name) => map.serialize_entry("proto", name)?,
+            None => map.serialize_entry("proto", &proto.0.to_string())?,
+        }
+    }
+    if let Some(cid) = &h.community_id {
+        map.serialize_entry("community_id", cid)?;
+    }
+    Ok(())
+}
+
+impl<R: Record> Serialize for Line<'_, R> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        entries(&mut map, self.0.header(), self.0.event_type())?;
+        map.serialize_entry(self.0.event_type(), self.0.body())?;
+        map.end()
+    }
+}
+
+impl<W: Write> EveWriter<W> {
+    pub fn new(out: W) -> Self {
+        EveWriter { out, written: 0 }
+    }
+
+    pub fn write<R: Record>(&mut self, record: &R) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, &Line(record))?;
+        self.out.write_all(b"\n")?;
+        self.written += 1;
+        Ok(())
+    }
+
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otsentry_core::{Anomaly, IpProto, Layer, Timestamp};
+
+    #[test]
+    fn writes_suricata_layout() {
+        let header = EventHeader {
+            timestamp: Timestamp::from_secs_nanos(1_259_098_029, 534_255_000),
+            pcap_cnt: Some(7),
+            src_ip: Some("10.0.0.1".parse().unwrap()),
+            src_port: Some(40000),
+            dest_ip: Some("10.0.0.2".parse().unwrap()),
+            dest_port: Some(502),
+            proto: Some(IpProto::TCP),
+            vlan: vec![100],
+            ..Default::default()
+        };
+        let a = Anomaly::decode(
+            header,
+            "decoder.tcp.pkt_too_small",
+            Layer::Tcp,
+            34,
+            "needs 20 bytes, 8 present".into(),
+        );
+        let mut w = EveWriter::new(Vec::new());
+        w.write(&a).unwrap();
+        let text = String::from_utf8(w.into_inner()).unwrap();
+        assert_eq!(
+            text,
+            concat!(
+                r#"{"timestamp":"2009-11-24T21:27:09.534255+00:00","pcap_cnt":7,"event_type":"anomaly","vlan":[100],"#,
+                r#""src_ip":"10.0.0.1","src_port":40000,"dest_ip":"10.0.0.2","dest_port":502,"proto":"TCP","#,
+                r#""anomaly":{"type":"decode","event":"decoder.tcp.pkt_too_small","layer":"tcp","offset":34,"reason":"needs 20 bytes, 8 present"}}"#,
+                "\n"
+            )
+        );
+    }
+}

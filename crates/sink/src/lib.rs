@@ -1,0 +1,6 @@
+//! Record sinks. Depends on `otsentry-core` alone.
+#![forbid(unsafe_code)]
+
+mod eve;
+
+pub use eve::EveWriter;
