@@ -35,19 +35,11 @@ struct Endian {
 impl Endian {
     fn u16(self, b: &[u8], at: usize) -> Option<u16> {
         let a: [u8; 2] = b.get(at..at + 2)?.try_into().ok()?;
-        Some(if self.big {
-            u16::from_be_bytes(a)
-        } else {
-            u16::from_le_bytes(a)
-        })
+        Some(if self.big { u16::from_be_bytes(a) } else { u16::from_le_bytes(a) })
     }
     fn u32(self, b: &[u8], at: usize) -> Option<u32> {
         let a: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
-        Some(if self.big {
-            u32::from_be_bytes(a)
-        } else {
-            u32::from_le_bytes(a)
-        })
+        Some(if self.big { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) })
     }
 }
 
@@ -61,16 +53,8 @@ struct Interface {
 }
 
 enum Format {
-    Pcap {
-        endian: Endian,
-        nanos: bool,
-        linktype: LinkType,
-        snapshot: u32,
-    },
-    Pcapng {
-        endian: Endian,
-        interfaces: Vec<Interface>,
-    },
+    Pcap { endian: Endian, nanos: bool, linktype: LinkType, snapshot: u32 },
+    Pcapng { endian: Endian, interfaces: Vec<Interface> },
 }
 
 /// Memory-mapped pcap/pcapng reader.
@@ -92,25 +76,13 @@ fn effective_snapshot(snaplen: u32) -> u32 {
 }
 
 fn not_capture(path: &Path, reason: impl Into<String>) -> CaptureError {
-    CaptureError::NotACapture {
-        path: path.into(),
-        reason: reason.into(),
-    }
+    CaptureError::NotACapture { path: path.into(), reason: reason.into() }
 }
 
 impl MmapReader {
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
-        let file = std::fs::File::open(path).map_err(|source| CaptureError::Open {
-            path: path.into(),
-            source,
-        })?;
-        let len = file
-            .metadata()
-            .map_err(|source| CaptureError::Open {
-                path: path.into(),
-                source,
-            })?
-            .len();
+        let file = std::fs::File::open(path).map_err(|source| CaptureError::Open { path: path.into(), source })?;
+        let len = file.metadata().map_err(|source| CaptureError::Open { path: path.into(), source })?.len();
         let bytes = if len == 0 {
             Bytes::Empty
         } else {
@@ -120,44 +92,23 @@ impl MmapReader {
             // are still being written).
             #[allow(unsafe_code)]
             let map = unsafe { memmap2::Mmap::map(&file) };
-            Bytes::Map(map.map_err(|source| CaptureError::Open {
-                path: path.into(),
-                source,
-            })?)
+            Bytes::Map(map.map_err(|source| CaptureError::Open { path: path.into(), source })?)
         };
         let data = bytes.as_slice();
-        let magic = data.get(0..4).ok_or_else(|| {
-            not_capture(
-                path,
-                format!("file is {len} bytes, shorter than any capture header"),
-            )
-        })?;
+        let magic = data.get(0..4).ok_or_else(|| not_capture(path, format!("file is {len} bytes, shorter than any capture header")))?;
         let format = match magic {
-            [0xd4, 0xc3, 0xb2, 0xa1] => {
-                Self::pcap_header(path, data, Endian { big: false }, false)?
-            }
+            [0xd4, 0xc3, 0xb2, 0xa1] => Self::pcap_header(path, data, Endian { big: false }, false)?,
             [0xa1, 0xb2, 0xc3, 0xd4] => Self::pcap_header(path, data, Endian { big: true }, false)?,
             [0x4d, 0x3c, 0xb2, 0xa1] => Self::pcap_header(path, data, Endian { big: false }, true)?,
             [0xa1, 0xb2, 0x3c, 0x4d] => Self::pcap_header(path, data, Endian { big: true }, true)?,
             [0x0a, 0x0d, 0x0d, 0x0a] => Self::pcapng_first_section(path, data)?,
-            other => {
-                return Err(not_capture(
-                    path,
-                    format!("unknown magic number {:02x?}", other),
-                ))
-            }
+            other => return Err(not_capture(path, format!("unknown magic number {:02x?}", other))),
         };
         let pos = match format {
             Format::Pcap { .. } => 24,
             Format::Pcapng { .. } => 0,
         };
-        let mut reader = MmapReader {
-            bytes,
-            pos,
-            records: 0,
-            format,
-            failed: false,
-        };
+        let mut reader = MmapReader { bytes, pos, records: 0, format, failed: false };
         if let Format::Pcapng { .. } = reader.format {
             // libpcap reads the first section and its interfaces at open time, so a file
             // whose first blocks are broken is "not a capture" there too.
@@ -166,18 +117,8 @@ impl MmapReader {
         Ok(reader)
     }
 
-    fn pcap_header(
-        path: &Path,
-        data: &[u8],
-        endian: Endian,
-        nanos: bool,
-    ) -> Result<Format, CaptureError> {
-        let short = || {
-            not_capture(
-                path,
-                format!("truncated pcap file header: {} of 24 bytes", data.len()),
-            )
-        };
+    fn pcap_header(path: &Path, data: &[u8], endian: Endian, nanos: bool) -> Result<Format, CaptureError> {
+        let short = || not_capture(path, format!("truncated pcap file header: {} of 24 bytes", data.len()));
         let major = endian.u16(data, 4).ok_or_else(short)?;
         let snaplen = endian.u32(data, 16).ok_or_else(short)?;
         let network = endian.u32(data, 20).ok_or_else(short)?;
@@ -187,34 +128,18 @@ impl MmapReader {
         // The upper bits carry FCS information, not the link type.
         let linktype = LinkType(network & 0x0fff_ffff);
         if !linktype.is_supported() {
-            return Err(CaptureError::UnsupportedLinkType {
-                path: path.into(),
-                linktype: linktype.0,
-            });
+            return Err(CaptureError::UnsupportedLinkType { path: path.into(), linktype: linktype.0 });
         }
-        Ok(Format::Pcap {
-            endian,
-            nanos,
-            linktype,
-            snapshot: effective_snapshot(snaplen),
-        })
+        Ok(Format::Pcap { endian, nanos, linktype, snapshot: effective_snapshot(snaplen) })
     }
 
     fn pcapng_first_section(path: &Path, data: &[u8]) -> Result<Format, CaptureError> {
         let endian = match data.get(8..12) {
             Some([0x1a, 0x2b, 0x3c, 0x4d]) => Endian { big: true },
             Some([0x4d, 0x3c, 0x2b, 0x1a]) => Endian { big: false },
-            _ => {
-                return Err(not_capture(
-                    path,
-                    "pcapng section header without a byte-order magic",
-                ))
-            }
+            _ => return Err(not_capture(path, "pcapng section header without a byte-order magic")),
         };
-        Ok(Format::Pcapng {
-            endian,
-            interfaces: Vec::new(),
-        })
+        Ok(Format::Pcapng { endian, interfaces: Vec::new() })
     }
 
     /// Reads blocks up to the first packet without consuming it, so that a file with no
@@ -223,25 +148,15 @@ impl MmapReader {
         loop {
             let data = self.bytes.as_slice();
             let Some((btype, total, endian)) = self.block_at(self.pos) else {
-                return Err(not_capture(
-                    path,
-                    "truncated or invalid pcapng section header",
-                ));
+                return Err(not_capture(path, "truncated or invalid pcapng section header"));
             };
-            let body = data
-                .get(self.pos + 8..self.pos + total - 4)
-                .unwrap_or_default();
+            let body = data.get(self.pos + 8..self.pos + total - 4).unwrap_or_default();
             match btype {
                 0x0a0d_0d0a => self.section_header(endian),
                 1 => {
-                    let iface = Self::interface(endian, body).ok_or_else(|| {
-                        not_capture(path, "malformed interface description block")
-                    })?;
+                    let iface = Self::interface(endian, body).ok_or_else(|| not_capture(path, "malformed interface description block"))?;
                     if !iface.linktype.is_supported() {
-                        return Err(CaptureError::UnsupportedLinkType {
-                            path: path.into(),
-                            linktype: iface.linktype.0,
-                        });
+                        return Err(CaptureError::UnsupportedLinkType { path: path.into(), linktype: iface.linktype.0 });
                     }
                     if let Format::Pcapng { interfaces, .. } = &mut self.format {
                         interfaces.push(iface);
@@ -256,22 +171,15 @@ impl MmapReader {
                 }
             }
         }
-        let has_iface =
-            matches!(&self.format, Format::Pcapng { interfaces, .. } if !interfaces.is_empty());
+        let has_iface = matches!(&self.format, Format::Pcapng { interfaces, .. } if !interfaces.is_empty());
         if !has_iface {
-            return Err(not_capture(
-                path,
-                "pcapng file has no interface description block",
-            ));
+            return Err(not_capture(path, "pcapng file has no interface description block"));
         }
         Ok(())
     }
 
     fn section_header(&mut self, endian: Endian) {
-        self.format = Format::Pcapng {
-            endian,
-            interfaces: Vec::new(),
-        };
+        self.format = Format::Pcapng { endian, interfaces: Vec::new() };
     }
 
     /// Block type, total length and the section's byte order, if a whole, well-formed
@@ -303,12 +211,7 @@ impl MmapReader {
     fn interface(endian: Endian, body: &[u8]) -> Option<Interface> {
         let linktype = LinkType(u32::from(endian.u16(body, 0)?));
         let snaplen = endian.u32(body, 4)?;
-        let mut iface = Interface {
-            linktype,
-            snapshot: effective_snapshot(snaplen),
-            units_per_sec: 1_000_000,
-            offset_secs: 0,
-        };
+        let mut iface = Interface { linktype, snapshot: effective_snapshot(snaplen), units_per_sec: 1_000_000, offset_secs: 0 };
         let mut at = 8;
         while let (Some(code), Some(len)) = (endian.u16(body, at), endian.u16(body, at + 2)) {
             let len = usize::from(len);
@@ -317,11 +220,7 @@ impl MmapReader {
                 (0, _) => break,
                 (9, [res]) => {
                     let exp = u32::from(res & 0x7f);
-                    iface.units_per_sec = if res & 0x80 == 0 {
-                        10u64.checked_pow(exp)?
-                    } else {
-                        2u64.checked_pow(exp)?
-                    };
+                    iface.units_per_sec = if res & 0x80 == 0 { 10u64.checked_pow(exp)? } else { 2u64.checked_pow(exp)? };
                 }
                 (14, v) => iface.offset_secs = i64::from_le_bytes(v.try_into().ok()?),
                 _ => {}
@@ -333,66 +232,37 @@ impl MmapReader {
 
     fn damage(&mut self, reason: String) -> Damage {
         self.failed = true;
-        Damage {
-            record: self.records + 1,
-            offset: self.pos as u64,
-            reason,
-        }
+        Damage { record: self.records + 1, offset: self.pos as u64, reason }
     }
 
-    fn next_pcap(
-        &mut self,
-        endian: Endian,
-        nanos: bool,
-        linktype: LinkType,
-        snapshot: u32,
-    ) -> Result<Option<RawFrame<'_>>, Damage> {
+    fn next_pcap(&mut self, endian: Endian, nanos: bool, linktype: LinkType, snapshot: u32) -> Result<Option<RawFrame<'_>>, Damage> {
         let data = self.bytes.as_slice();
         let remaining = data.len().saturating_sub(self.pos);
         if remaining == 0 {
             return Ok(None);
         }
         if remaining < PCAP_RECORD_HEADER {
-            return Err(self.damage(format!(
-                "truncated record header: {remaining} of {PCAP_RECORD_HEADER} bytes"
-            )));
+            return Err(self.damage(format!("truncated record header: {remaining} of {PCAP_RECORD_HEADER} bytes")));
         }
         let field = |i: usize| endian.u32(data, self.pos + 4 * i).unwrap_or(0);
         let (secs, frac, caplen, origlen) = (field(0), field(1), field(2), field(3));
         if caplen > MAX_SNAPLEN {
-            return Err(self.damage(format!(
-                "record length {caplen} is bigger than the maximum of {MAX_SNAPLEN}"
-            )));
+            return Err(self.damage(format!("record length {caplen} is bigger than the maximum of {MAX_SNAPLEN}")));
         }
         let start = self.pos + PCAP_RECORD_HEADER;
         let on_disk = caplen as usize;
         if data.len() - start < on_disk {
             let got = data.len() - start;
-            return Err(self.damage(format!(
-                "truncated record: {got} of {caplen} captured bytes"
-            )));
+            return Err(self.damage(format!("truncated record: {got} of {caplen} captured bytes")));
         }
         // libpcap keeps only the snapshot length of an over-long record.
         let kept = on_disk.min(snapshot as usize);
         self.pos = start + on_disk;
         self.records += 1;
-        let nanos_part = if nanos {
-            frac
-        } else {
-            frac.saturating_mul(1000)
-        };
+        let nanos_part = if nanos { frac } else { frac.saturating_mul(1000) };
         let ts = Timestamp::from_secs_nanos(i64::from(secs), nanos_part);
-        let frame_data = self
-            .bytes
-            .as_slice()
-            .get(start..start + kept)
-            .unwrap_or_default();
-        Ok(Some(RawFrame {
-            ts,
-            linktype,
-            origlen,
-            data: frame_data,
-        }))
+        let frame_data = self.bytes.as_slice().get(start..start + kept).unwrap_or_default();
+        Ok(Some(RawFrame { ts, linktype, origlen, data: frame_data }))
     }
 
     fn next_pcapng(&mut self) -> Result<Option<RawFrame<'_>>, Damage> {
@@ -444,9 +314,7 @@ impl MmapReader {
                 3 => {
                     let origlen = endian.u32(body, 0).unwrap_or(0);
                     let snap = self.iface(0).map(|i| i.snapshot).unwrap_or(MAX_SNAPLEN);
-                    let caplen = origlen
-                        .min(snap)
-                        .min(u32::try_from(body.len().saturating_sub(4)).unwrap_or(0));
+                    let caplen = origlen.min(snap).min(u32::try_from(body.len().saturating_sub(4)).unwrap_or(0));
                     Some((0, 0, caplen, origlen, 4))
                 }
                 _ => None,
@@ -457,25 +325,14 @@ impl MmapReader {
             };
             let Some(iface) = self.iface(iface_id) else {
                 self.pos = block_pos;
-                return Err(self.damage(format!(
-                    "packet on interface {iface_id}, which no interface block describes"
-                )));
+                return Err(self.damage(format!("packet on interface {iface_id}, which no interface block describes")));
             };
             let kept = caplen.min(iface.snapshot) as usize;
             let start = body_start + data_off;
             let ts = pcapng_timestamp(ts_units, iface);
             self.records += 1;
-            let frame_data = self
-                .bytes
-                .as_slice()
-                .get(start..start + kept)
-                .unwrap_or_default();
-            return Ok(Some(RawFrame {
-                ts,
-                linktype: iface.linktype,
-                origlen,
-                data: frame_data,
-            }));
+            let frame_data = self.bytes.as_slice().get(start..start + kept).unwrap_or_default();
+            return Ok(Some(RawFrame { ts, linktype: iface.linktype, origlen, data: frame_data }));
         }
     }
 
@@ -496,36 +353,16 @@ impl MmapReader {
 
 /// An EPB's or PB's fixed fields (their layouts differ only in the interface id's
 /// width): interface, timestamp units, captured and original length, data offset.
-fn packet_fields(
-    endian: Endian,
-    body: &[u8],
-    iface: Option<u32>,
-) -> Result<(u32, u64, u32, u32, usize), String> {
+fn packet_fields(endian: Endian, body: &[u8], iface: Option<u32>) -> Result<(u32, u64, u32, u32, usize), String> {
     const DATA_OFFSET: usize = 20;
-    let fields = (|| {
-        Some((
-            iface?,
-            endian.u32(body, 4)?,
-            endian.u32(body, 8)?,
-            endian.u32(body, 12)?,
-            endian.u32(body, 16)?,
-        ))
-    })();
+    let fields = (|| Some((iface?, endian.u32(body, 4)?, endian.u32(body, 8)?, endian.u32(body, 12)?, endian.u32(body, 16)?)))();
     let Some((iface, hi, lo, caplen, origlen)) = fields else {
         return Err("packet block shorter than its fixed fields".into());
     };
     if caplen as usize > body.len().saturating_sub(DATA_OFFSET) {
-        return Err(format!(
-            "packet block's captured length {caplen} exceeds the block"
-        ));
+        return Err(format!("packet block's captured length {caplen} exceeds the block"));
     }
-    Ok((
-        iface,
-        (u64::from(hi) << 32) | u64::from(lo),
-        caplen,
-        origlen,
-        DATA_OFFSET,
-    ))
+    Ok((iface, (u64::from(hi) << 32) | u64::from(lo), caplen, origlen, DATA_OFFSET))
 }
 
 fn pcapng_timestamp(units: u64, iface: Interface) -> Timestamp {
@@ -541,12 +378,7 @@ impl FrameSource for MmapReader {
             return Ok(None);
         }
         match self.format {
-            Format::Pcap {
-                endian,
-                nanos,
-                linktype,
-                snapshot,
-            } => self.next_pcap(endian, nanos, linktype, snapshot),
+            Format::Pcap { endian, nanos, linktype, snapshot } => self.next_pcap(endian, nanos, linktype, snapshot),
             Format::Pcapng { .. } => self.next_pcapng(),
         }
     }

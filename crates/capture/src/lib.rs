@@ -57,10 +57,7 @@ pub struct Damage {
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
     #[error("{path}: cannot open: {source}")]
-    Open {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Open { path: PathBuf, source: std::io::Error },
     #[error("{path}: not a pcap or pcapng capture: {reason}")]
     NotACapture { path: PathBuf, reason: String },
     #[error("{path}: unsupported link type {linktype}")]

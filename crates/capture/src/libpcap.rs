@@ -14,32 +14,14 @@ pub struct LibpcapReader {
 
 impl LibpcapReader {
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
-        let meta = std::fs::metadata(path).map_err(|source| CaptureError::Open {
-            path: path.into(),
-            source,
-        })?;
-        let cap =
-            pcap::Capture::from_file_with_precision(path, pcap::Precision::Nano).map_err(|e| {
-                CaptureError::NotACapture {
-                    path: path.into(),
-                    reason: e.to_string(),
-                }
-            })?;
+        let meta = std::fs::metadata(path).map_err(|source| CaptureError::Open { path: path.into(), source })?;
+        let cap = pcap::Capture::from_file_with_precision(path, pcap::Precision::Nano)
+            .map_err(|e| CaptureError::NotACapture { path: path.into(), reason: e.to_string() })?;
         let linktype = LinkType(u32::try_from(cap.get_datalink().0).unwrap_or(u32::MAX));
         if !linktype.is_supported() {
-            return Err(CaptureError::UnsupportedLinkType {
-                path: path.into(),
-                linktype: linktype.0,
-            });
+            return Err(CaptureError::UnsupportedLinkType { path: path.into(), linktype: linktype.0 });
         }
-        Ok(LibpcapReader {
-            cap,
-            path: path.into(),
-            linktype,
-            records: 0,
-            size: meta.len(),
-            done: false,
-        })
+        Ok(LibpcapReader { cap, path: path.into(), linktype, records: 0, size: meta.len(), done: false })
     }
 }
 
@@ -60,14 +42,7 @@ fn damage_offset(path: &Path, size: u64) -> u64 {
 
 impl FrameSource for LibpcapReader {
     fn next_frame(&mut self) -> Result<Option<RawFrame<'_>>, Damage> {
-        let LibpcapReader {
-            cap,
-            path,
-            linktype,
-            records,
-            size,
-            done,
-        } = self;
+        let LibpcapReader { cap, path, linktype, records, size, done } = self;
         if *done {
             return Ok(None);
         }
@@ -76,14 +51,8 @@ impl FrameSource for LibpcapReader {
                 *records += 1;
                 let tv = p.header.ts;
                 // With nanosecond precision libpcap puts nanoseconds in tv_usec.
-                let ts =
-                    Timestamp::from_secs_nanos(tv.tv_sec, u32::try_from(tv.tv_usec).unwrap_or(0));
-                Ok(Some(RawFrame {
-                    ts,
-                    linktype: *linktype,
-                    origlen: p.header.len,
-                    data: p.data,
-                }))
+                let ts = Timestamp::from_secs_nanos(tv.tv_sec, u32::try_from(tv.tv_usec).unwrap_or(0));
+                Ok(Some(RawFrame { ts, linktype: *linktype, origlen: p.header.len, data: p.data }))
             }
             Err(pcap::Error::NoMorePackets) => {
                 *done = true;
@@ -91,11 +60,7 @@ impl FrameSource for LibpcapReader {
             }
             Err(e) => {
                 *done = true;
-                Err(Damage {
-                    record: *records + 1,
-                    offset: damage_offset(path, *size),
-                    reason: e.to_string(),
-                })
+                Err(Damage { record: *records + 1, offset: damage_offset(path, *size), reason: e.to_string() })
             }
         }
     }

@@ -27,23 +27,9 @@ fn mmap_reader_agrees_with_libpcap_on_every_shared_capture() {
         let mut reference = open(&cap.path, ReaderKind::Libpcap).unwrap_or_else(|e| panic!("{e}"));
         let a = drain(ours.as_mut());
         let b = drain(reference.as_mut());
-        assert_eq!(
-            (a.0, a.1),
-            (b.0, b.1),
-            "{}: mmap {:?} vs libpcap {:?}",
-            cap.name,
-            a,
-            b
-        );
+        assert_eq!((a.0, a.1), (b.0, b.1), "{}: mmap {:?} vs libpcap {:?}", cap.name, a, b);
         assert_eq!(a.0, cap.packets, "{}: packets vs capinfos", cap.name);
-        assert_eq!(
-            a.2.is_some(),
-            b.2.is_some(),
-            "{}: damage {:?} vs {:?}",
-            cap.name,
-            a.2,
-            b.2
-        );
+        assert_eq!(a.2.is_some(), b.2.is_some(), "{}: damage {:?} vs {:?}", cap.name, a.2, b.2);
     }
     eprintln!("{} shared captures agree", caps.len());
 }

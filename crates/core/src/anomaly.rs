@@ -71,23 +71,8 @@ pub struct AnomalyBody {
 }
 
 impl Anomaly {
-    pub fn decode(
-        header: EventHeader,
-        event: &'static str,
-        layer: Layer,
-        offset: usize,
-        reason: String,
-    ) -> Self {
-        Anomaly {
-            header,
-            body: AnomalyBody {
-                kind: AnomalyKind::Decode,
-                event,
-                layer,
-                offset,
-                reason,
-            },
-        }
+    pub fn decode(header: EventHeader, event: &'static str, layer: Layer, offset: usize, reason: String) -> Self {
+        Anomaly { header, body: AnomalyBody { kind: AnomalyKind::Decode, event, layer, offset, reason } }
     }
 }
 
@@ -125,10 +110,7 @@ mod tests {
         let mut h = EventHeader::default();
         h.src_port = Some(502);
         let a = Anomaly::decode(h, "decoder.ipv4.trunc_pkt", Layer::Ipv4, 14, "short".into());
-        assert_eq!(
-            a.field("anomaly.event"),
-            Some(FieldValue::Str("decoder.ipv4.trunc_pkt"))
-        );
+        assert_eq!(a.field("anomaly.event"), Some(FieldValue::Str("decoder.ipv4.trunc_pkt")));
         assert_eq!(a.field("anomaly.offset"), Some(FieldValue::U64(14)));
         assert_eq!(a.field("src_port"), Some(FieldValue::U64(502)));
         assert_eq!(a.field("dest_port"), None);

@@ -57,25 +57,9 @@ impl FlowKey {
     /// The key of a packet from `src` to `dst`, and whether `src` is the `lo` side.
     pub fn new(proto: IpProto, src: SocketAddr, dst: SocketAddr, vlan: u16) -> (FlowKey, bool) {
         if src <= dst {
-            (
-                FlowKey {
-                    proto,
-                    lo: src,
-                    hi: dst,
-                    vlan,
-                },
-                true,
-            )
+            (FlowKey { proto, lo: src, hi: dst, vlan }, true)
         } else {
-            (
-                FlowKey {
-                    proto,
-                    lo: dst,
-                    hi: src,
-                    vlan,
-                },
-                false,
-            )
+            (FlowKey { proto, lo: dst, hi: src, vlan }, false)
         }
     }
 

@@ -16,8 +16,5 @@ pub use anomaly::{Anomaly, AnomalyBody, AnomalyKind, Layer};
 pub use field::{FieldAccess, FieldValue};
 pub use flow::{Direction, FlowKey, IpProto};
 pub use record::{EventHeader, Record};
-pub use summary::{
-    AlertCounts, CodeCounts, DecodeCounts, Dnp3Counts, ModbusCounts, ProtocolCounts, S7Counts,
-    S7PlusCounts, Summary,
-};
+pub use summary::{AlertCounts, CodeCounts, DecodeCounts, Dnp3Counts, ModbusCounts, ProtocolCounts, S7Counts, S7PlusCounts, Summary};
 pub use time::Timestamp;

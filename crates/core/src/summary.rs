@@ -92,11 +92,7 @@ impl Summary {
     /// Derive the rate fields once the run's wall time is known.
     pub fn finish(&mut self, elapsed_s: f64) {
         self.elapsed_s = elapsed_s;
-        self.packets_per_sec = if elapsed_s > 0.0 {
-            self.packets as f64 / elapsed_s
-        } else {
-            0.0
-        };
+        self.packets_per_sec = if elapsed_s > 0.0 { self.packets as f64 / elapsed_s } else { 0.0 };
     }
 }
 
@@ -107,14 +103,7 @@ mod tests {
     #[test]
     fn keys_are_stable() {
         let v = serde_json::to_value(Summary::default()).unwrap();
-        for key in [
-            "packets",
-            "bytes",
-            "decode_errors",
-            "flows",
-            "elapsed_s",
-            "packets_per_sec",
-        ] {
+        for key in ["packets", "bytes", "decode_errors", "flows", "elapsed_s", "packets_per_sec"] {
             assert!(v.get(key).is_some(), "missing {key}");
         }
         let p = &v["protocols"];

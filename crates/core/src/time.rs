@@ -12,10 +12,7 @@ impl Timestamp {
     }
 
     pub fn from_secs_nanos(secs: i64, nanos: u32) -> Self {
-        Timestamp(
-            secs.saturating_mul(1_000_000_000)
-                .saturating_add(i64::from(nanos)),
-        )
+        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(i64::from(nanos)))
     }
 
     pub const fn as_nanos(self) -> i64 {
@@ -48,14 +45,7 @@ impl fmt::Display for Rfc3339Micros {
         let days = secs.div_euclid(86_400);
         let sod = secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
-        write!(
-            f,
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}+00:00",
-            sod / 3600,
-            sod % 3600 / 60,
-            sod % 60,
-            self.0.subsec_nanos() / 1000
-        )
+        write!(f, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}+00:00", sod / 3600, sod % 3600 / 60, sod % 60, self.0.subsec_nanos() / 1000)
     }
 }
 
@@ -78,11 +68,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    (
-        y,
-        u32::try_from(m).unwrap_or(1),
-        u32::try_from(d).unwrap_or(1),
-    )
+    (y, u32::try_from(m).unwrap_or(1), u32::try_from(d).unwrap_or(1))
 }
 
 #[cfg(test)]
@@ -93,24 +79,12 @@ mod tests {
     fn formats_known_instants() {
         // 2009-11-24T21:27:09.534255Z, a timestamp from Suricata's own EVE examples.
         let ts = Timestamp::from_secs_nanos(1_259_098_029, 534_255_999);
-        assert_eq!(
-            ts.rfc3339_micros().to_string(),
-            "2009-11-24T21:27:09.534255+00:00"
-        );
-        assert_eq!(
-            Timestamp(0).rfc3339_micros().to_string(),
-            "1970-01-01T00:00:00.000000+00:00"
-        );
+        assert_eq!(ts.rfc3339_micros().to_string(), "2009-11-24T21:27:09.534255+00:00");
+        assert_eq!(Timestamp(0).rfc3339_micros().to_string(), "1970-01-01T00:00:00.000000+00:00");
         // Leap day and a negative instant.
         let leap = Timestamp::from_secs_nanos(951_782_400, 0); // 2000-02-29
-        assert_eq!(
-            leap.rfc3339_micros().to_string(),
-            "2000-02-29T00:00:00.000000+00:00"
-        );
-        assert_eq!(
-            Timestamp(-1).rfc3339_micros().to_string(),
-            "1969-12-31T23:59:59.999999+00:00"
-        );
+        assert_eq!(leap.rfc3339_micros().to_string(), "2000-02-29T00:00:00.000000+00:00");
+        assert_eq!(Timestamp(-1).rfc3339_micros().to_string(), "1969-12-31T23:59:59.999999+00:00");
     }
 
     #[test]

@@ -1,10 +1,7 @@
 use otsentry_capture::{open, CaptureError, Damage, ReaderKind};
 use otsentry_core::{Anomaly, EventHeader, Layer, Summary, Timestamp};
 use otsentry_sink::EveWriter;
-use otsentry_wire::{
-    decode, decode_transport, DecodeOptions, DefragConfig, Defragmenter, Packet, StopKind,
-    Transport,
-};
+use otsentry_wire::{decode, decode_transport, DecodeOptions, DefragConfig, Defragmenter, Packet, StopKind, Transport};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -47,20 +44,11 @@ const PROGRESS_EVERY: u64 = 1 << 16;
 
 impl<W: Write> Replay<W> {
     pub fn new(opts: ReplayOptions, eve: Option<EveWriter<W>>) -> Self {
-        Replay {
-            opts,
-            eve,
-            summary: Summary::default(),
-            defrag: Defragmenter::new(opts.defrag),
-        }
+        Replay { opts, eve, summary: Summary::default(), defrag: Defragmenter::new(opts.defrag) }
     }
 
     /// Replay one file. `progress` is called now and then with (bytes read, file size).
-    pub fn run_file(
-        &mut self,
-        path: &Path,
-        progress: &mut dyn FnMut(u64, u64),
-    ) -> Result<FileReport, EngineError> {
+    pub fn run_file(&mut self, path: &Path, progress: &mut dyn FnMut(u64, u64)) -> Result<FileReport, EngineError> {
         let mut source = open(path, self.opts.reader)?;
         self.summary.decode.files += 1;
         let mut packets = 0u64;
@@ -73,12 +61,7 @@ impl<W: Write> Replay<W> {
             packets += 1;
             self.summary.packets += 1;
             self.summary.bytes += frame.data.len() as u64;
-            let pkt = decode(
-                frame.linktype.0,
-                frame.data,
-                frame.origlen,
-                &self.opts.decode,
-            );
+            let pkt = decode(frame.linktype.0, frame.data, frame.origlen, &self.opts.decode);
             self.on_packet(frame.ts, packets, &pkt)?;
             if packets % PROGRESS_EVERY == 0 {
                 let (done, total) = source.progress();
@@ -88,19 +71,10 @@ impl<W: Write> Replay<W> {
         if damage.is_some() {
             self.summary.decode.files_truncated += 1;
         }
-        Ok(FileReport {
-            path: path.to_path_buf(),
-            packets,
-            damage,
-        })
+        Ok(FileReport { path: path.to_path_buf(), packets, damage })
     }
 
-    fn on_packet(
-        &mut self,
-        ts: Timestamp,
-        pcap_cnt: u64,
-        pkt: &Packet<'_>,
-    ) -> Result<(), EngineError> {
+    fn on_packet(&mut self, ts: Timestamp, pcap_cnt: u64, pkt: &Packet<'_>) -> Result<(), EngineError> {
         let d = &mut self.summary.decode;
         d.ipv4_checksum_errors += u64::from(pkt.checksum.ipv4);
         d.tcp_checksum_errors += u64::from(pkt.checksum.tcp);
@@ -113,9 +87,7 @@ impl<W: Write> Replay<W> {
             let snaplen = pkt.snaplen_cut
                 && matches!(
                     stop.kind,
-                    StopKind::Truncated { .. }
-                        | StopKind::IpLengthExceedsFrame { .. }
-                        | StopKind::ShortLinkHeader { .. }
+                    StopKind::Truncated { .. } | StopKind::IpLengthExceedsFrame { .. } | StopKind::ShortLinkHeader { .. }
                 );
             if snaplen {
                 // The capture kept fewer bytes than the wire carried: not malformed.
@@ -123,52 +95,27 @@ impl<W: Write> Replay<W> {
             } else {
                 self.summary.decode_errors += 1;
                 let reason = stop.kind.to_string();
-                self.anomaly(
-                    ts,
-                    pcap_cnt,
-                    pkt,
-                    stop.event(),
-                    stop.layer,
-                    stop.offset,
-                    reason,
-                )?;
+                self.anomaly(ts, pcap_cnt, pkt, stop.event(), stop.layer, stop.offset, reason)?;
             }
         }
         if self.opts.checksum_anomalies {
             for (bad, event, layer) in [
-                (
-                    pkt.checksum.ipv4,
-                    "decoder.ipv4.invalid_checksum",
-                    Layer::Ipv4,
-                ),
+                (pkt.checksum.ipv4, "decoder.ipv4.invalid_checksum", Layer::Ipv4),
                 (pkt.checksum.tcp, "decoder.tcp.invalid_checksum", Layer::Tcp),
                 (pkt.checksum.udp, "decoder.udp.invalid_checksum", Layer::Udp),
             ] {
                 if bad {
                     let offset = pkt.ip.map_or(0, |ip| ip.offset);
-                    self.anomaly(
-                        ts,
-                        pcap_cnt,
-                        pkt,
-                        event,
-                        layer,
-                        offset,
-                        "checksum does not verify".into(),
-                    )?;
+                    self.anomaly(ts, pcap_cnt, pkt, event, layer, offset, "checksum does not verify".into())?;
                 }
             }
         }
-        if let Some(ip) = pkt
-            .ip
-            .filter(|ip| ip.fragment.is_some() && ip.src.is_ipv4())
-        {
+        if let Some(ip) = pkt.ip.filter(|ip| ip.fragment.is_some() && ip.src.is_ipv4()) {
             self.summary.decode.fragments += 1;
             let inserted = self.defrag.insert(ts, &ip);
             let event = inserted.event;
             // Decode the reassembled datagram's transport while the defragmenter lends it.
-            let whole = inserted
-                .datagram
-                .map(|dg| decode_transport(&dg, &self.opts.decode));
+            let whole = inserted.datagram.map(|dg| decode_transport(&dg, &self.opts.decode));
             let whole_stop = whole.as_ref().and_then(|w| w.stop.clone());
             let whole_checksum = whole.as_ref().map(|w| w.checksum);
             if whole.is_some() {
@@ -180,27 +127,11 @@ impl<W: Write> Replay<W> {
                 d.udp_checksum_errors += u64::from(c.udp);
             }
             if let Some(ev) = event {
-                self.anomaly(
-                    ts,
-                    pcap_cnt,
-                    pkt,
-                    ev.event(),
-                    Layer::Fragment,
-                    ip.offset,
-                    ev.reason(),
-                )?;
+                self.anomaly(ts, pcap_cnt, pkt, ev.event(), Layer::Fragment, ip.offset, ev.reason())?;
             }
             if let Some(stop) = whole_stop {
                 self.summary.decode_errors += 1;
-                self.anomaly(
-                    ts,
-                    pcap_cnt,
-                    pkt,
-                    stop.event(),
-                    stop.layer,
-                    stop.offset,
-                    format!("reassembled datagram: {}", stop.kind),
-                )?;
+                self.anomaly(ts, pcap_cnt, pkt, stop.event(), stop.layer, stop.offset, format!("reassembled datagram: {}", stop.kind))?;
             }
         } else if pkt.ip.is_some_and(|ip| ip.fragment.is_some()) {
             self.summary.decode.fragments += 1;
@@ -220,12 +151,7 @@ impl<W: Write> Replay<W> {
         offset: usize,
         reason: String,
     ) -> Result<(), EngineError> {
-        *self
-            .summary
-            .decode
-            .anomalies
-            .entry(event.to_string())
-            .or_default() += 1;
+        *self.summary.decode.anomalies.entry(event.to_string()).or_default() += 1;
         let Some(eve) = self.eve.as_mut() else {
             return Ok(());
         };

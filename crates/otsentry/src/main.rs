@@ -14,11 +14,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(
-    name = "otsentry",
-    version,
-    about = "Passive OT network security monitor (Modbus/TCP, DNP3, S7comm)"
-)]
+#[command(name = "otsentry", version, about = "Passive OT network security monitor (Modbus/TCP, DNP3, S7comm)")]
 struct Cli {
     /// Log level for diagnostics on stderr (error, warn, info, debug, trace).
     #[arg(long, global = true, default_value = "warn")]
@@ -70,11 +66,7 @@ const EXIT_BAD_INPUT: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(cli.log_level)
-        .with_target(false)
-        .init();
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(cli.log_level).with_target(false).init();
     let result = match cli.command {
         Command::Replay(args) => replay(args),
     };
@@ -82,10 +74,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let bad_input = e.chain().any(|c| {
-                matches!(
-                    c.downcast_ref::<EngineError>(),
-                    Some(EngineError::Capture(_))
-                ) || c.downcast_ref::<CaptureError>().is_some()
+                matches!(c.downcast_ref::<EngineError>(), Some(EngineError::Capture(_))) || c.downcast_ref::<CaptureError>().is_some()
             });
             eprintln!("otsentry: error: {e:#}");
             ExitCode::from(if bad_input { EXIT_BAD_INPUT } else { 1 })
@@ -97,8 +86,7 @@ fn output(path: &PathBuf) -> anyhow::Result<Box<dyn Write>> {
     if path.as_os_str() == "-" {
         return Ok(Box::new(BufWriter::new(std::io::stdout().lock())));
     }
-    let file = std::fs::File::create(path)
-        .with_context(|| format!("{}: cannot create", path.display()))?;
+    let file = std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
     Ok(Box::new(BufWriter::new(file)))
 }
 
@@ -112,12 +100,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     opts.decode.verify_checksums = !args.no_checksums;
-    let eve = args
-        .eve
-        .as_ref()
-        .map(output)
-        .transpose()?
-        .map(EveWriter::new);
+    let eve = args.eve.as_ref().map(output).transpose()?.map(EveWriter::new);
     let mut run = Replay::new(opts, eve);
     let started = Instant::now();
     let mut progress = report::Progress::new(args.quiet);

@@ -14,18 +14,11 @@ pub(crate) struct Progress {
 
 impl Progress {
     pub(crate) fn new(quiet: bool) -> Self {
-        Progress {
-            enabled: !quiet && std::io::stderr().is_terminal(),
-            active: false,
-            name: String::new(),
-        }
+        Progress { enabled: !quiet && std::io::stderr().is_terminal(), active: false, name: String::new() }
     }
 
     pub(crate) fn start_file(&mut self, path: &Path) {
-        self.name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        self.name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     }
 
     pub(crate) fn update(&mut self, done: u64, total: u64) {
@@ -35,12 +28,7 @@ impl Progress {
         self.active = true;
         let pct = done.saturating_mul(100) / total.max(1);
         let filled = usize::try_from(pct / 5).unwrap_or(20);
-        eprint!(
-            "\r{} [{}{}] {pct:3}%",
-            self.name,
-            "#".repeat(filled),
-            " ".repeat(20 - filled.min(20))
-        );
+        eprint!("\r{} [{}{}] {pct:3}%", self.name, "#".repeat(filled), " ".repeat(20 - filled.min(20)));
         let _ = std::io::stderr().flush();
     }
 

@@ -1,1 +1,12 @@
+//! otsentry's own deterministic capture builder: packets byte by byte, pcap and pcapng
+//! writers, and the fixture captures in `fixtures/`. Everything here is written by our
+//! code, so our fixtures never contain third-party data.
+#![forbid(unsafe_code)]
+
+pub mod fixtures;
+pub mod packet;
 pub mod shared;
+pub mod writer;
+
+pub use packet::*;
+pub use writer::{PcapWriter, PcapngWriter};

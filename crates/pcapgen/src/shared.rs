@@ -27,10 +27,7 @@ pub fn pcaps_dir() -> Option<PathBuf> {
     if dir.join("MANIFEST.md").is_file() {
         Some(dir)
     } else {
-        eprintln!(
-            "SKIP: shared captures not found at {} (set OTSENTRY_SHARED)",
-            dir.display()
-        );
+        eprintln!("SKIP: shared captures not found at {} (set OTSENTRY_SHARED)", dir.display());
         None
     }
 }
@@ -53,40 +50,19 @@ pub fn captures(dir: &Path, scratch: &Path) -> Vec<SharedCapture> {
         };
         let malformed = line.contains("MALFORMED/FUZZ");
         let src = dir.join(name);
-        let path = if name.ends_with(".zip") {
-            unzip(&src, scratch)
-        } else {
-            src
-        };
-        out.push(SharedCapture {
-            name: name.to_string(),
-            path,
-            packets,
-            malformed,
-        });
+        let path = if name.ends_with(".zip") { unzip(&src, scratch) } else { src };
+        out.push(SharedCapture { name: name.to_string(), path, packets, malformed });
     }
-    assert!(
-        out.len() >= 50,
-        "MANIFEST parse found only {} captures",
-        out.len()
-    );
+    assert!(out.len() >= 50, "MANIFEST parse found only {} captures", out.len());
     out
 }
 
 fn unzip(zip: &Path, scratch: &Path) -> PathBuf {
-    let stem = zip
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("capture.zip")
-        .trim_end_matches(".zip");
+    let stem = zip.file_name().and_then(|n| n.to_str()).unwrap_or("capture.zip").trim_end_matches(".zip");
     let dest = scratch.join(stem);
     if !dest.exists() {
         std::fs::create_dir_all(scratch).expect("scratch dir");
-        let out = std::process::Command::new("unzip")
-            .arg("-p")
-            .arg(zip)
-            .output()
-            .expect("run unzip (apt-get install unzip)");
+        let out = std::process::Command::new("unzip").arg("-p").arg(zip).output().expect("run unzip (apt-get install unzip)");
         assert!(out.status.success(), "unzip {} failed", zip.display());
         std::fs::write(&dest, out.stdout).expect("write unzipped capture");
     }

@@ -13,11 +13,7 @@ pub struct EveWriter<W: Write> {
 
 struct Line<'r, R: Record>(&'r R);
 
-fn entries<M: SerializeMap>(
-    map: &mut M,
-    h: &EventHeader,
-    event_type: &str,
-) -> Result<(), M::Error> {
+fn entries<M: SerializeMap>(map: &mut M, h: &EventHeader, event_type: &str) -> Result<(), M::Error> {
     map.serialize_entry("timestamp", &h.timestamp)?;
     if let Some(id) = h.flow_id {
         map.serialize_entry("flow_id", &id)?;
@@ -105,13 +101,7 @@ mod tests {
             vlan: vec![100],
             ..Default::default()
         };
-        let a = Anomaly::decode(
-            header,
-            "decoder.tcp.pkt_too_small",
-            Layer::Tcp,
-            34,
-            "needs 20 bytes, 8 present".into(),
-        );
+        let a = Anomaly::decode(header, "decoder.tcp.pkt_too_small", Layer::Tcp, 34, "needs 20 bytes, 8 present".into());
         let mut w = EveWriter::new(Vec::new());
         w.write(&a).unwrap();
         let text = String::from_utf8(w.into_inner()).unwrap();

@@ -1,9 +1,6 @@
 use crate::checksum;
 use crate::tunnel::{self, Inner};
-use crate::{
-    linktype, DecodeOptions, DecodeStop, Fragment, IpInfo, Packet, StopKind, TcpInfo, Transport,
-    UdpInfo, MAX_TUNNEL_DEPTH,
-};
+use crate::{linktype, DecodeOptions, DecodeStop, Fragment, IpInfo, Packet, StopKind, TcpInfo, Transport, UdpInfo, MAX_TUNNEL_DEPTH};
 use etherparse::{err, EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
 use otsentry_core::{IpProto, Layer};
 use std::net::IpAddr;
@@ -24,22 +21,13 @@ pub fn decode<'a>(link: u32, frame: &'a [u8], origlen: u32, opts: &DecodeOptions
     pkt.snaplen_cut = (frame.len() as u64) < u64::from(origlen);
     match link_start(link, frame) {
         Ok(start) => decode_from(frame, start, opts, &mut pkt, 0),
-        Err(kind) => {
-            pkt.stop = Some(DecodeStop {
-                layer: otsentry_core::Layer::Link,
-                offset: 0,
-                kind,
-            })
-        }
+        Err(kind) => pkt.stop = Some(DecodeStop { layer: otsentry_core::Layer::Link, offset: 0, kind }),
     }
     pkt
 }
 
 fn need(frame: &[u8], n: usize) -> Result<&[u8], StopKind> {
-    frame.get(n..).ok_or(StopKind::ShortLinkHeader {
-        required: n,
-        available: frame.len(),
-    })
+    frame.get(n..).ok_or(StopKind::ShortLinkHeader { required: n, available: frame.len() })
 }
 
 fn bsd_family(family: u32, rest: &[u8]) -> Start<'_> {
@@ -54,46 +42,28 @@ fn bsd_family(family: u32, rest: &[u8]) -> Start<'_> {
 fn link_start(link: u32, frame: &[u8]) -> Result<Start<'_>, StopKind> {
     Ok(match link {
         linktype::ETHERNET => Start::Ethernet(frame),
-        linktype::RAW_12 | linktype::RAW_14 | linktype::RAW | linktype::IPV4 | linktype::IPV6 => {
-            Start::Ip(frame)
-        }
+        linktype::RAW_12 | linktype::RAW_14 | linktype::RAW | linktype::IPV4 | linktype::IPV6 => Start::Ip(frame),
         linktype::NULL => {
             let rest = need(frame, 4)?;
-            let raw: [u8; 4] = frame
-                .get(..4)
-                .and_then(|b| b.try_into().ok())
-                .unwrap_or_default();
+            let raw: [u8; 4] = frame.get(..4).and_then(|b| b.try_into().ok()).unwrap_or_default();
             // Host byte order of the capturing machine: the family is small, so the
             // non-zero end tells the order.
-            let family = if raw[0] == 0 && raw[1] == 0 {
-                u32::from_be_bytes(raw)
-            } else {
-                u32::from_le_bytes(raw)
-            };
+            let family = if raw[0] == 0 && raw[1] == 0 { u32::from_be_bytes(raw) } else { u32::from_le_bytes(raw) };
             bsd_family(family, rest)
         }
         linktype::LOOP => {
             let rest = need(frame, 4)?;
-            let raw: [u8; 4] = frame
-                .get(..4)
-                .and_then(|b| b.try_into().ok())
-                .unwrap_or_default();
+            let raw: [u8; 4] = frame.get(..4).and_then(|b| b.try_into().ok()).unwrap_or_default();
             bsd_family(u32::from_be_bytes(raw), rest)
         }
         linktype::LINUX_SLL => {
             let rest = need(frame, 16)?;
-            let proto = frame
-                .get(14..16)
-                .map(|b| u16::from_be_bytes([b[0], b[1]]))
-                .unwrap_or(0);
+            let proto = frame.get(14..16).map(|b| u16::from_be_bytes([b[0], b[1]])).unwrap_or(0);
             Start::EtherType(proto, rest)
         }
         linktype::LINUX_SLL2 => {
             let rest = need(frame, 20)?;
-            let proto = frame
-                .get(0..2)
-                .map(|b| u16::from_be_bytes([b[0], b[1]]))
-                .unwrap_or(0);
+            let proto = frame.get(0..2).map(|b| u16::from_be_bytes([b[0], b[1]])).unwrap_or(0);
             Start::EtherType(proto, rest)
         }
         other => return Err(StopKind::UnsupportedLinkType(other)),
@@ -133,27 +103,14 @@ fn ip_layer(start: &[u8]) -> Layer {
     }
 }
 
-fn decode_from<'a>(
-    frame: &'a [u8],
-    start: Start<'a>,
-    opts: &DecodeOptions,
-    pkt: &mut Packet<'a>,
-    depth: u8,
-) {
+fn decode_from<'a>(frame: &'a [u8], start: Start<'a>, opts: &DecodeOptions, pkt: &mut Packet<'a>, depth: u8) {
     let (sliced, base) = match start {
         Start::NotIp => return,
         Start::Ethernet(s) => match LaxSlicedPacket::from_ethernet(s) {
             Ok(p) => (p, s),
             Err(e) => {
-                let kind = StopKind::Truncated {
-                    required: e.required_len,
-                    available: e.len,
-                };
-                pkt.stop = Some(DecodeStop {
-                    layer: Layer::Link,
-                    offset: offset_in(frame, s),
-                    kind,
-                });
+                let kind = StopKind::Truncated { required: e.required_len, available: e.len };
+                pkt.stop = Some(DecodeStop { layer: Layer::Link, offset: offset_in(frame, s), kind });
                 return;
             }
         },
@@ -161,19 +118,10 @@ fn decode_from<'a>(
             Ok(p) => (p, s),
             Err(e) => {
                 let kind = match e {
-                    err::ip::LaxHeaderSliceError::Len(l) => StopKind::Truncated {
-                        required: l.required_len,
-                        available: l.len,
-                    },
-                    err::ip::LaxHeaderSliceError::Content(c) => {
-                        StopKind::Malformed(err::packet::SliceError::Ip(c))
-                    }
+                    err::ip::LaxHeaderSliceError::Len(l) => StopKind::Truncated { required: l.required_len, available: l.len },
+                    err::ip::LaxHeaderSliceError::Content(c) => StopKind::Malformed(err::packet::SliceError::Ip(c)),
                 };
-                pkt.stop = Some(DecodeStop {
-                    layer: ip_layer(s),
-                    offset: offset_in(frame, s),
-                    kind,
-                });
+                pkt.stop = Some(DecodeStop { layer: ip_layer(s), offset: offset_in(frame, s), kind });
                 return;
             }
         },
@@ -182,7 +130,7 @@ fn decode_from<'a>(
 
     // A tunnelled frame's own VLAN tags replace the outer ones.
     let mut vlans = sliced.vlan_ids().into_iter().map(|v| v.value());
-    if vlans.len() > 0 || depth > 0 {
+    if vlans.len() > 0 {
         pkt.vlan_count = 0;
     }
     for (slot, id) in pkt.vlan.iter_mut().zip(&mut vlans) {
@@ -191,25 +139,18 @@ fn decode_from<'a>(
     }
 
     if let Some((e, layer)) = &sliced.stop_err {
-        let layer = map_layer(*layer);
         let (offset, kind) = match e {
-            err::packet::SliceError::Len(l) => (
-                offset_in(frame, base) + l.layer_start_offset,
-                StopKind::Truncated {
-                    required: l.required_len,
-                    available: l.len,
-                },
-            ),
-            other => (
-                stop_offset(frame, base, &sliced),
-                StopKind::Malformed(other.clone()),
-            ),
+            err::packet::SliceError::Len(l) => {
+                (offset_in(frame, base) + l.layer_start_offset, StopKind::Truncated { required: l.required_len, available: l.len })
+            }
+            other => (stop_offset(frame, base, &sliced), StopKind::Malformed(other.clone())),
         };
-        pkt.stop = Some(DecodeStop {
-            layer,
-            offset,
-            kind,
-        });
+        // etherparse names the IP layer before it knows the version: the nibble tells.
+        let layer = match layer {
+            err::Layer::IpHeader => ip_layer(frame.get(offset..).unwrap_or_default()),
+            other => map_layer(*other),
+        };
+        pkt.stop = Some(DecodeStop { layer, offset, kind });
     }
 
     let Some(ip) = ip_info(frame, &sliced, opts, pkt) else {
@@ -218,11 +159,9 @@ fn decode_from<'a>(
     pkt.ip = Some(ip);
     pkt.transport = match &sliced.transport {
         Some(TransportSlice::Tcp(t)) => tcp_info(t.slice(), t.payload()),
-        Some(TransportSlice::Udp(u)) => Transport::Udp(UdpInfo {
-            src_port: u.source_port(),
-            dst_port: u.destination_port(),
-            payload: u.payload(),
-        }),
+        Some(TransportSlice::Udp(u)) => {
+            Transport::Udp(UdpInfo { src_port: u.source_port(), dst_port: u.destination_port(), payload: u.payload() })
+        }
         Some(TransportSlice::Icmpv4(_) | TransportSlice::Icmpv6(_)) => Transport::Icmp,
         _ if ip.fragment.is_some() || pkt.stop.is_some() => Transport::None,
         _ => Transport::Other,
@@ -252,27 +191,15 @@ fn stop_offset(frame: &[u8], base: &[u8], sliced: &LaxSlicedPacket<'_>) -> usize
     offset_in(frame, base)
 }
 
-fn ip_info<'a>(
-    frame: &'a [u8],
-    sliced: &LaxSlicedPacket<'a>,
-    opts: &DecodeOptions,
-    pkt: &mut Packet<'a>,
-) -> Option<IpInfo<'a>> {
+fn ip_info<'a>(frame: &'a [u8], sliced: &LaxSlicedPacket<'a>, opts: &DecodeOptions, pkt: &mut Packet<'a>) -> Option<IpInfo<'a>> {
     let (info, incomplete, ip_len) = match sliced.net.as_ref()? {
         LaxNetSlice::Ipv4(v4) => {
             let h = v4.header();
             let hb = h.slice();
-            let flags_frag = hb
-                .get(6..8)
-                .map(|b| u16::from_be_bytes([b[0], b[1]]))
-                .unwrap_or(0);
+            let flags_frag = hb.get(6..8).map(|b| u16::from_be_bytes([b[0], b[1]])).unwrap_or(0);
             let more = flags_frag & 0x2000 != 0;
             let frag_off = u32::from(flags_frag & 0x1fff) * 8;
-            let fragment = (more || frag_off > 0).then(|| Fragment {
-                id: u32::from(h.identification()),
-                offset: frag_off,
-                more,
-            });
+            let fragment = (more || frag_off > 0).then(|| Fragment { id: u32::from(h.identification()), offset: frag_off, more });
             if opts.verify_checksums && !checksum::ipv4_header_ok(hb) {
                 pkt.checksum.ipv4 = true;
             }
@@ -292,11 +219,7 @@ fn ip_info<'a>(
             let h = v6.header();
             let p = v6.payload();
             // IPv6 fragments are flagged but not reassembled (rare on control networks).
-            let fragment = p.fragmented.then_some(Fragment {
-                id: 0,
-                offset: 0,
-                more: true,
-            });
+            let fragment = p.fragmented.then_some(Fragment { id: 0, offset: 0, more: true });
             let info = IpInfo {
                 src: IpAddr::V6(h.source_addr()),
                 dst: IpAddr::V6(h.destination_addr()),
@@ -311,34 +234,16 @@ fn ip_info<'a>(
         LaxNetSlice::Arp(_) => return None,
     };
     if incomplete && pkt.stop.is_none() {
-        let layer = if info.src.is_ipv4() {
-            Layer::Ipv4
-        } else {
-            Layer::Ipv6
-        };
+        let layer = if info.src.is_ipv4() { Layer::Ipv4 } else { Layer::Ipv6 };
         let available = frame.len().saturating_sub(info.offset);
-        pkt.stop = Some(DecodeStop {
-            layer,
-            offset: info.offset,
-            kind: StopKind::IpLengthExceedsFrame { ip_len, available },
-        });
+        pkt.stop = Some(DecodeStop { layer, offset: info.offset, kind: StopKind::IpLengthExceedsFrame { ip_len, available } });
     }
     Some(info)
 }
 
 fn tcp_info<'a>(header: &'a [u8], payload: &'a [u8]) -> Transport<'a> {
-    let u16_at = |i: usize| {
-        header
-            .get(i..i + 2)
-            .map(|b| u16::from_be_bytes([b[0], b[1]]))
-            .unwrap_or(0)
-    };
-    let u32_at = |i: usize| {
-        header
-            .get(i..i + 4)
-            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-            .unwrap_or(0)
-    };
+    let u16_at = |i: usize| header.get(i..i + 2).map(|b| u16::from_be_bytes([b[0], b[1]])).unwrap_or(0);
+    let u32_at = |i: usize| header.get(i..i + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
     Transport::Tcp(TcpInfo {
         src_port: u16_at(0),
         dst_port: u16_at(2),
@@ -352,16 +257,10 @@ fn tcp_info<'a>(header: &'a [u8], payload: &'a [u8]) -> Transport<'a> {
 
 fn check_transport(ip: &IpInfo<'_>, transport: &Transport<'_>, pkt: &mut Packet<'_>) {
     match transport {
-        Transport::Tcp(_) => {
-            pkt.checksum.tcp |= !checksum::transport_ok(ip.src, ip.dst, 6, ip.payload)
-        }
+        Transport::Tcp(_) => pkt.checksum.tcp |= !checksum::transport_ok(ip.src, ip.dst, 6, ip.payload),
         Transport::Udp(_) => {
             // A zero UDP checksum over IPv4 means "not computed".
-            let field = ip
-                .payload
-                .get(6..8)
-                .map(|b| u16::from_be_bytes([b[0], b[1]]))
-                .unwrap_or(0);
+            let field = ip.payload.get(6..8).map(|b| u16::from_be_bytes([b[0], b[1]])).unwrap_or(0);
             if !(ip.src.is_ipv4() && field == 0) {
                 pkt.checksum.udp |= !checksum::transport_ok(ip.src, ip.dst, 17, ip.payload);
             }
@@ -370,13 +269,7 @@ fn check_transport(ip: &IpInfo<'_>, transport: &Transport<'_>, pkt: &mut Packet<
     }
 }
 
-fn peel<'a>(
-    frame: &'a [u8],
-    ip: &IpInfo<'a>,
-    opts: &DecodeOptions,
-    pkt: &mut Packet<'a>,
-    depth: u8,
-) {
+fn peel<'a>(frame: &'a [u8], ip: &IpInfo<'a>, opts: &DecodeOptions, pkt: &mut Packet<'a>, depth: u8) {
     let peeled = match pkt.transport {
         Transport::Udp(u) if u.dst_port == opts.vxlan_port => tunnel::vxlan(u.payload).map(Some),
         Transport::Other if ip.proto == IpProto::GRE => tunnel::gre(ip.payload),
@@ -387,20 +280,12 @@ fn peel<'a>(
         Ok(None) => return,
         Err(why) => {
             let kind = StopKind::BadTunnel(why);
-            pkt.stop = Some(DecodeStop {
-                layer: Layer::Tunnel,
-                offset: offset_in(frame, ip.payload),
-                kind,
-            });
+            pkt.stop = Some(DecodeStop { layer: Layer::Tunnel, offset: offset_in(frame, ip.payload), kind });
             return;
         }
     };
     if depth >= MAX_TUNNEL_DEPTH {
-        pkt.stop = Some(DecodeStop {
-            layer: Layer::Tunnel,
-            offset: offset_in(frame, ip.payload),
-            kind: StopKind::TooManyTunnels,
-        });
+        pkt.stop = Some(DecodeStop { layer: Layer::Tunnel, offset: offset_in(frame, ip.payload), kind: StopKind::TooManyTunnels });
         return;
     }
     if pkt.tunnel.is_none() {
@@ -427,13 +312,7 @@ fn peel<'a>(
 pub fn decode_transport<'a>(ip: &IpInfo<'a>, opts: &DecodeOptions) -> Packet<'a> {
     let mut pkt = Packet::empty();
     pkt.ip = Some(*ip);
-    let layer_stop = |layer, kind| {
-        Some(DecodeStop {
-            layer,
-            offset: 0,
-            kind,
-        })
-    };
+    let layer_stop = |layer, kind| Some(DecodeStop { layer, offset: 0, kind });
     pkt.transport = match ip.proto {
         IpProto::TCP => match etherparse::TcpSlice::from_slice(ip.payload) {
             Ok(t) => tcp_info(t.slice(), t.payload()),
@@ -443,19 +322,9 @@ pub fn decode_transport<'a>(ip: &IpInfo<'a>, opts: &DecodeOptions) -> Packet<'a>
             }
         },
         IpProto::UDP => match etherparse::UdpSlice::from_slice(ip.payload) {
-            Ok(u) => Transport::Udp(UdpInfo {
-                src_port: u.source_port(),
-                dst_port: u.destination_port(),
-                payload: u.payload(),
-            }),
+            Ok(u) => Transport::Udp(UdpInfo { src_port: u.source_port(), dst_port: u.destination_port(), payload: u.payload() }),
             Err(l) => {
-                pkt.stop = layer_stop(
-                    Layer::Udp,
-                    StopKind::Truncated {
-                        required: l.required_len,
-                        available: l.len,
-                    },
-                );
+                pkt.stop = layer_stop(Layer::Udp, StopKind::Truncated { required: l.required_len, available: l.len });
                 Transport::None
             }
         },

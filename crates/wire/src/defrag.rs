@@ -24,11 +24,7 @@ pub struct DefragConfig {
 
 impl Default for DefragConfig {
     fn default() -> Self {
-        DefragConfig {
-            max_bytes: 16 << 20,
-            max_trains: 8192,
-            timeout_ns: 30_000_000_000,
-        }
+        DefragConfig { max_bytes: 16 << 20, max_trains: 8192, timeout_ns: 30_000_000_000 }
     }
 }
 
@@ -68,17 +64,12 @@ impl DefragEvent {
     pub fn reason(&self) -> String {
         match self {
             DefragEvent::OverlapConflict { offset, len } => {
-                format!(
-                    "fragment bytes {offset}..{} differ from an earlier copy; first copy kept",
-                    offset + len
-                )
+                format!("fragment bytes {offset}..{} differ from an earlier copy; first copy kept", offset + len)
             }
             DefragEvent::TooLarge { end } => {
                 format!("fragment ends at byte {end}, past the IPv4 maximum {MAX_DATAGRAM_PAYLOAD}")
             }
-            DefragEvent::CapReached { buffered } => format!(
-                "defragmentation cap reached with {buffered} bytes buffered; fragment dropped"
-            ),
+            DefragEvent::CapReached { buffered } => format!("defragmentation cap reached with {buffered} bytes buffered; fragment dropped"),
         }
     }
 }
@@ -165,10 +156,7 @@ impl Defragmenter {
 
     /// Add one fragment (`ip.fragment` must be set); `ip.payload` is its data.
     pub fn insert<'d>(&'d mut self, now: Timestamp, ip: &IpInfo<'_>) -> Inserted<'d> {
-        let none = |event| Inserted {
-            datagram: None,
-            event,
-        };
+        let none = |event| Inserted { datagram: None, event };
         let Some(Fragment { id, offset, more }) = ip.fragment else {
             return none(None);
         };
@@ -180,27 +168,13 @@ impl Defragmenter {
             self.stats.dropped += 1;
             return none(Some(DefragEvent::TooLarge { end }));
         }
-        let key = TrainKey {
-            src: ip.src,
-            dst: ip.dst,
-            proto: ip.proto.0,
-            id,
-        };
+        let key = TrainKey { src: ip.src, dst: ip.dst, proto: ip.proto.0, id };
         if !self.trains.contains_key(&key) {
             if self.trains.len() >= self.config.max_trains {
                 self.stats.dropped += 1;
-                return none(Some(DefragEvent::CapReached {
-                    buffered: self.buffered,
-                }));
+                return none(Some(DefragEvent::CapReached { buffered: self.buffered }));
             }
-            let train = Train {
-                buf: Vec::new(),
-                have: Vec::new(),
-                total: None,
-                first_ts: now,
-                ttl: ip.ttl,
-                fragments: 0,
-            };
+            let train = Train { buf: Vec::new(), have: Vec::new(), total: None, first_ts: now, ttl: ip.ttl, fragments: 0 };
             self.trains.insert(key, train);
             self.order.push_back((now, key));
         }
@@ -233,8 +207,7 @@ impl Defragmenter {
                 None => end,
             });
         }
-        let complete =
-            matches!((train.total, train.have.as_slice()), (Some(t), [(0, e)]) if *e >= t);
+        let complete = matches!((train.total, train.have.as_slice()), (Some(t), [(0, e)]) if *e >= t);
         if !complete {
             return none(event);
         }
@@ -253,22 +226,13 @@ impl Defragmenter {
             fragment: None,
             payload: &self.done,
         };
-        Inserted {
-            datagram: Some(datagram),
-            event,
-        }
+        Inserted { datagram: Some(datagram), event }
     }
 }
 
 impl Train {
     /// Copy `data` into the gaps of `offset..end`, compare it where bytes already exist.
-    fn merge(
-        &mut self,
-        offset: u32,
-        end: u32,
-        data: &[u8],
-        stats: &mut DefragStats,
-    ) -> Option<DefragEvent> {
+    fn merge(&mut self, offset: u32, end: u32, data: &[u8], stats: &mut DefragStats) -> Option<DefragEvent> {
         let mut event = None;
         let mut cursor = offset;
         let mut overlapped = false;
@@ -286,10 +250,7 @@ impl Train {
             let new = data.get((ov_a - offset) as usize..(ov_b - offset) as usize);
             if old != new && event.is_none() {
                 stats.conflicts += 1;
-                event = Some(DefragEvent::OverlapConflict {
-                    offset: ov_a,
-                    len: ov_b - ov_a,
-                });
+                event = Some(DefragEvent::OverlapConflict { offset: ov_a, len: ov_b - ov_a });
             }
             cursor = ov_b;
         }
@@ -314,10 +275,9 @@ impl Train {
 }
 
 fn copy(buf: &mut [u8], from: u32, to: u32, data: &[u8], data_start: u32) {
-    if let (Some(dst), Some(src)) = (
-        buf.get_mut(from as usize..to as usize),
-        data.get((from - data_start) as usize..(to - data_start) as usize),
-    ) {
+    if let (Some(dst), Some(src)) =
+        (buf.get_mut(from as usize..to as usize), data.get((from - data_start) as usize..(to - data_start) as usize))
+    {
         dst.copy_from_slice(src);
     }
 }

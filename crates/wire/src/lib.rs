@@ -125,9 +125,7 @@ pub struct Packet<'a> {
 
 impl Packet<'_> {
     pub fn vlans(&self) -> &[u16] {
-        self.vlan
-            .get(..usize::from(self.vlan_count))
-            .unwrap_or_default()
+        self.vlan.get(..usize::from(self.vlan_count)).unwrap_or_default()
     }
 
     fn empty() -> Self {
@@ -207,20 +205,14 @@ impl DecodeStop {
 impl fmt::Display for StopKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StopKind::Truncated {
-                required,
-                available,
-            } => write!(f, "needs {required} bytes, {available} present"),
+            StopKind::Truncated { required, available } => write!(f, "needs {required} bytes, {available} present"),
             StopKind::Malformed(e) => write!(f, "{e}"),
             StopKind::IpLengthExceedsFrame { ip_len, available } => {
                 write!(f, "IP length says {ip_len} bytes, frame holds {available}")
             }
             StopKind::BadTunnel(why) => write!(f, "{why}"),
             StopKind::TooManyTunnels => write!(f, "more than {MAX_TUNNEL_DEPTH} nested tunnels"),
-            StopKind::ShortLinkHeader {
-                required,
-                available,
-            } => {
+            StopKind::ShortLinkHeader { required, available } => {
                 write!(f, "link header needs {required} bytes, {available} present")
             }
             StopKind::UnsupportedLinkType(lt) => write!(f, "link type {lt} is not decoded"),
@@ -239,9 +231,6 @@ pub struct DecodeOptions {
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        DecodeOptions {
-            verify_checksums: true,
-            vxlan_port: 4789,
-        }
+        DecodeOptions { verify_checksums: true, vxlan_port: 4789 }
     }
 }

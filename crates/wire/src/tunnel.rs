@@ -34,20 +34,9 @@ pub(crate) fn gre(payload: &[u8]) -> Result<Option<Peeled<'_>>, &'static str> {
     if flags & GRE_ROUTING != 0 {
         return Err("GRE source routing is deprecated (RFC 2784)");
     }
-    let optional = [GRE_CHECKSUM, GRE_KEY, GRE_SEQUENCE]
-        .iter()
-        .filter(|f| flags & **f != 0)
-        .count();
-    let body = payload
-        .get(4 + 4 * optional..)
-        .ok_or("GRE optional fields truncated")?;
-    let peeled = |kind, inner| {
-        Ok(Some(Peeled {
-            kind,
-            inner,
-            vlan: 0,
-        }))
-    };
+    let optional = [GRE_CHECKSUM, GRE_KEY, GRE_SEQUENCE].iter().filter(|f| flags & **f != 0).count();
+    let body = payload.get(4 + 4 * optional..).ok_or("GRE optional fields truncated")?;
+    let peeled = |kind, inner| Ok(Some(Peeled { kind, inner, vlan: 0 }));
     match proto {
         0x6558 => peeled(TunnelKind::Gre, Inner::Ethernet(body)),
         0x0800 | 0x86dd => peeled(TunnelKind::Gre, Inner::Ip(body)),
@@ -60,11 +49,7 @@ pub(crate) fn gre(payload: &[u8]) -> Result<Option<Peeled<'_>>, &'static str> {
                 return Err("ERSPAN II header with a version other than 1");
             }
             let frame = body.get(8..).unwrap_or_default();
-            Ok(Some(Peeled {
-                kind: TunnelKind::ErspanII,
-                inner: Inner::Ethernet(frame),
-                vlan: word & 0x0fff,
-            }))
+            Ok(Some(Peeled { kind: TunnelKind::ErspanII, inner: Inner::Ethernet(frame), vlan: word & 0x0fff }))
         }
         0x22eb => {
             let hdr = body.get(..12).ok_or("ERSPAN III header truncated")?;
@@ -72,25 +57,16 @@ pub(crate) fn gre(payload: &[u8]) -> Result<Option<Peeled<'_>>, &'static str> {
             if word >> 12 != 2 {
                 return Err("ERSPAN III header with a version other than 2");
             }
-            let (b10, b11) = (
-                hdr.get(10).copied().unwrap_or(0),
-                hdr.get(11).copied().unwrap_or(0),
-            );
+            let (b10, b11) = (hdr.get(10).copied().unwrap_or(0), hdr.get(11).copied().unwrap_or(0));
             // The O flag announces an 8-byte platform-specific subheader.
             let start = if b11 & 0x01 != 0 { 20 } else { 12 };
-            let frame = body
-                .get(start..)
-                .ok_or("ERSPAN III platform subheader truncated")?;
+            let frame = body.get(start..).ok_or("ERSPAN III platform subheader truncated")?;
             let inner = match (b10 >> 2) & 0x1f {
                 0 => Inner::Ethernet(frame),
                 2 => Inner::Ip(frame),
                 _ => return Err("ERSPAN III frame type is neither Ethernet nor IP"),
             };
-            Ok(Some(Peeled {
-                kind: TunnelKind::ErspanIII,
-                inner,
-                vlan: word & 0x0fff,
-            }))
+            Ok(Some(Peeled { kind: TunnelKind::ErspanIII, inner, vlan: word & 0x0fff }))
         }
         _ => Ok(None),
     }
@@ -101,9 +77,5 @@ pub(crate) fn vxlan(payload: &[u8]) -> Result<Peeled<'_>, &'static str> {
     if hdr.first().copied().unwrap_or(0) & 0x08 == 0 {
         return Err("VXLAN header without the valid-VNI flag");
     }
-    Ok(Peeled {
-        kind: TunnelKind::Vxlan,
-        inner: Inner::Ethernet(payload.get(8..).unwrap_or_default()),
-        vlan: 0,
-    })
+    Ok(Peeled { kind: TunnelKind::Vxlan, inner: Inner::Ethernet(payload.get(8..).unwrap_or_default()), vlan: 0 })
 }
