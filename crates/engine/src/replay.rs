@@ -181,11 +181,16 @@ impl<W: Write> Replay<W> {
     }
 
     /// End the run: flush outputs and return the summary with its rates.
-    pub fn finish(mut self, elapsed_s: f64) -> Result<Summary, EngineError> {
+    pub fn finish(self, elapsed_s: f64) -> Result<Summary, EngineError> {
+        Ok(self.finish_with_output(elapsed_s)?.0)
+    }
+
+    /// As [`Replay::finish`], also handing back the EVE writer.
+    pub fn finish_with_output(mut self, elapsed_s: f64) -> Result<(Summary, Option<EveWriter<W>>), EngineError> {
         if let Some(eve) = self.eve.as_mut() {
             eve.flush()?;
         }
         self.summary.finish(elapsed_s);
-        Ok(self.summary)
+        Ok((self.summary, self.eve))
     }
 }

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod fixtures;
+pub mod ot;
 pub mod packet;
 pub mod shared;
 pub mod writer;

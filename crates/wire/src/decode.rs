@@ -316,8 +316,12 @@ pub fn decode_transport<'a>(ip: &IpInfo<'a>, opts: &DecodeOptions) -> Packet<'a>
     pkt.transport = match ip.proto {
         IpProto::TCP => match etherparse::TcpSlice::from_slice(ip.payload) {
             Ok(t) => tcp_info(t.slice(), t.payload()),
-            Err(e) => {
-                pkt.stop = layer_stop(Layer::Tcp, StopKind::Malformed(tcp_slice_error(e)));
+            Err(err::tcp::HeaderSliceError::Len(l)) => {
+                pkt.stop = layer_stop(Layer::Tcp, StopKind::Truncated { required: l.required_len, available: l.len });
+                Transport::None
+            }
+            Err(err::tcp::HeaderSliceError::Content(c)) => {
+                pkt.stop = layer_stop(Layer::Tcp, StopKind::Malformed(err::packet::SliceError::Tcp(c)));
                 Transport::None
             }
         },
@@ -336,11 +340,4 @@ pub fn decode_transport<'a>(ip: &IpInfo<'a>, opts: &DecodeOptions) -> Packet<'a>
         check_transport(ip, &transport, &mut pkt);
     }
     pkt
-}
-
-fn tcp_slice_error(e: err::tcp::HeaderSliceError) -> err::packet::SliceError {
-    match e {
-        err::tcp::HeaderSliceError::Len(l) => err::packet::SliceError::Len(l),
-        err::tcp::HeaderSliceError::Content(c) => err::packet::SliceError::Tcp(c),
-    }
 }

@@ -1,0 +1,41 @@
+//! Golden end-to-end tests: each `fixtures/<case>/input.pcap` (rebuilt byte for byte by
+//! our builder) replays to exactly `expected.jsonl` and `expected-summary.json`.
+//! Bless new expectations with `OTSENTRY_BLESS=1` after reading the diff.
+use otsentry_engine::{Replay, ReplayOptions};
+use otsentry_pcapgen::fixtures;
+use otsentry_sink::EveWriter;
+use std::path::Path;
+
+fn run(case: &str) -> (String, String) {
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(case).join("input.pcap");
+    let mut replay = Replay::new(ReplayOptions::default(), Some(EveWriter::new(Vec::new())));
+    let report = replay.run_file(&input, &mut |_, _| {}).expect("replay");
+    assert!(report.damage.is_none());
+    let (mut summary, writer) = replay.finish_with_output(0.0).expect("finish");
+    let eve = writer.map(EveWriter::into_inner).unwrap_or_default();
+    summary.elapsed_s = 0.0;
+    summary.packets_per_sec = 0.0;
+    let summary = serde_json::to_string_pretty(&summary).expect("json") + "\n";
+    (String::from_utf8(eve).expect("utf-8"), summary)
+}
+
+#[test]
+fn fixtures_are_reproducible_and_replay_to_their_golden_output() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    let bless = std::env::var_os("OTSENTRY_BLESS").is_some();
+    for case in fixtures::CASES {
+        let dir = root.join(case);
+        let committed = std::fs::read(dir.join("input.pcap")).expect("committed fixture (run gen-fixtures)");
+        assert!(fixtures::build(case).expect("known case") == committed, "{case}: builder output differs from the committed input.pcap");
+        let (eve, summary) = run(case);
+        for (name, got) in [("expected.jsonl", &eve), ("expected-summary.json", &summary)] {
+            let path = dir.join(name);
+            if bless {
+                std::fs::write(&path, got).expect("bless");
+                continue;
+            }
+            let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{}: missing (bless it)", path.display()));
+            assert!(&want == got, "{case}/{name} differs:\n--- want\n{want}\n--- got\n{got}");
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Writes `fixtures/<case>/input.pcap` for every case. Expected outputs are blessed by
+//! `OTSENTRY_BLESS=1 cargo test -p otsentry-engine --test golden`.
+use std::path::Path;
+
+fn main() -> std::io::Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    for case in otsentry_pcapgen::fixtures::CASES {
+        let dir = root.join(case);
+        std::fs::create_dir_all(&dir)?;
+        let bytes = otsentry_pcapgen::fixtures::build(case).unwrap_or_default();
+        std::fs::write(dir.join("input.pcap"), &bytes)?;
+        println!("{}: {} bytes", dir.join("input.pcap").display(), bytes.len());
+    }
+    Ok(())
+}
