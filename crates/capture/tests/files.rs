@@ -1,8 +1,8 @@
 //! Reading pcap and pcapng files our builder writes, whole, truncated and corrupt, with
 //! both readers, which must agree.
-use otsentry_capture::{open, CaptureError, Damage, FrameSource, ReaderKind};
+use otsentry_capture::{open, CaptureError, Damage, ReaderKind};
 use otsentry_pcapgen::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn temp(name: &str, bytes: &[u8]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("otsentry-capture-tests-{}", std::process::id()));
@@ -14,7 +14,7 @@ fn temp(name: &str, bytes: &[u8]) -> PathBuf {
 
 type Frames = Vec<(i64, u32, u32, Vec<u8>)>;
 
-fn read_all(path: &PathBuf, kind: ReaderKind) -> (Frames, Option<Damage>) {
+fn read_all(path: &Path, kind: ReaderKind) -> (Frames, Option<Damage>) {
     let mut src = open(path, kind).unwrap_or_else(|e| panic!("{e}"));
     let mut out = Vec::new();
     loop {
@@ -29,7 +29,7 @@ fn read_all(path: &PathBuf, kind: ReaderKind) -> (Frames, Option<Damage>) {
     }
 }
 
-fn both(path: &PathBuf) -> (Frames, Option<Damage>) {
+fn both(path: &Path) -> (Frames, Option<Damage>) {
     let ours = read_all(path, ReaderKind::Mmap);
     let reference = read_all(path, ReaderKind::Libpcap);
     assert_eq!(ours.0, reference.0, "frames differ between readers for {}", path.display());

@@ -107,8 +107,7 @@ mod tests {
 
     #[test]
     fn fields_are_readable_by_name() {
-        let mut h = EventHeader::default();
-        h.src_port = Some(502);
+        let h = EventHeader { src_port: Some(502), ..Default::default() };
         let a = Anomaly::decode(h, "decoder.ipv4.trunc_pkt", Layer::Ipv4, 14, "short".into());
         assert_eq!(a.field("anomaly.event"), Some(FieldValue::Str("decoder.ipv4.trunc_pkt")));
         assert_eq!(a.field("anomaly.offset"), Some(FieldValue::U64(14)));

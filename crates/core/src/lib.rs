@@ -4,6 +4,7 @@
 //! decoding, protocol dissectors, rules and sinks meet only through these types.
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic))]
 
 mod anomaly;
 mod field;

@@ -63,7 +63,7 @@ impl<W: Write> Replay<W> {
             self.summary.bytes += frame.data.len() as u64;
             let pkt = decode(frame.linktype.0, frame.data, frame.origlen, &self.opts.decode);
             self.on_packet(frame.ts, packets, &pkt)?;
-            if packets % PROGRESS_EVERY == 0 {
+            if packets.is_multiple_of(PROGRESS_EVERY) {
                 let (done, total) = source.progress();
                 progress(done, total);
             }

@@ -58,16 +58,21 @@ fn link_start(link: u32, frame: &[u8]) -> Result<Start<'_>, StopKind> {
         }
         linktype::LINUX_SLL => {
             let rest = need(frame, 16)?;
-            let proto = frame.get(14..16).map(|b| u16::from_be_bytes([b[0], b[1]])).unwrap_or(0);
+            let proto = be16(frame, 14);
             Start::EtherType(proto, rest)
         }
         linktype::LINUX_SLL2 => {
             let rest = need(frame, 20)?;
-            let proto = frame.get(0..2).map(|b| u16::from_be_bytes([b[0], b[1]])).unwrap_or(0);
+            let proto = be16(frame, 0);
             Start::EtherType(proto, rest)
         }
         other => return Err(StopKind::UnsupportedLinkType(other)),
     })
+}
+
+/// Big-endian u16 at `at`, or 0 past the end (callers have checked lengths).
+fn be16(bytes: &[u8], at: usize) -> u16 {
+    bytes.get(at..at + 2).and_then(|b| b.try_into().ok()).map_or(0, u16::from_be_bytes)
 }
 
 /// Offset of `part` inside `whole` (both from the same buffer).
@@ -180,10 +185,8 @@ fn stop_offset(frame: &[u8], base: &[u8], sliced: &LaxSlicedPacket<'_>) -> usize
     if let Some(p) = sliced.net.as_ref().and_then(|n| n.ip_payload_ref()) {
         return offset_in(frame, p.payload);
     }
-    if let Some(ext) = sliced.link_exts.last() {
-        if let etherparse::LaxLinkExtSlice::Vlan(v) = ext {
-            return offset_in(frame, v.payload().payload);
-        }
+    if let Some(etherparse::LaxLinkExtSlice::Vlan(v)) = sliced.link_exts.last() {
+        return offset_in(frame, v.payload().payload);
     }
     if let Some(etherparse::LinkSlice::Ethernet2(e)) = &sliced.link {
         return offset_in(frame, e.payload().payload);
@@ -196,7 +199,7 @@ fn ip_info<'a>(frame: &'a [u8], sliced: &LaxSlicedPacket<'a>, opts: &DecodeOptio
         LaxNetSlice::Ipv4(v4) => {
             let h = v4.header();
             let hb = h.slice();
-            let flags_frag = hb.get(6..8).map(|b| u16::from_be_bytes([b[0], b[1]])).unwrap_or(0);
+            let flags_frag = be16(hb, 6);
             let more = flags_frag & 0x2000 != 0;
             let frag_off = u32::from(flags_frag & 0x1fff) * 8;
             let fragment = (more || frag_off > 0).then(|| Fragment { id: u32::from(h.identification()), offset: frag_off, more });
@@ -242,8 +245,8 @@ fn ip_info<'a>(frame: &'a [u8], sliced: &LaxSlicedPacket<'a>, opts: &DecodeOptio
 }
 
 fn tcp_info<'a>(header: &'a [u8], payload: &'a [u8]) -> Transport<'a> {
-    let u16_at = |i: usize| header.get(i..i + 2).map(|b| u16::from_be_bytes([b[0], b[1]])).unwrap_or(0);
-    let u32_at = |i: usize| header.get(i..i + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
+    let u16_at = |i: usize| be16(header, i);
+    let u32_at = |i: usize| header.get(i..i + 4).and_then(|b| b.try_into().ok()).map_or(0, u32::from_be_bytes);
     Transport::Tcp(TcpInfo {
         src_port: u16_at(0),
         dst_port: u16_at(2),
@@ -260,7 +263,7 @@ fn check_transport(ip: &IpInfo<'_>, transport: &Transport<'_>, pkt: &mut Packet<
         Transport::Tcp(_) => pkt.checksum.tcp |= !checksum::transport_ok(ip.src, ip.dst, 6, ip.payload),
         Transport::Udp(_) => {
             // A zero UDP checksum over IPv4 means "not computed".
-            let field = ip.payload.get(6..8).map(|b| u16::from_be_bytes([b[0], b[1]])).unwrap_or(0);
+            let field = be16(ip.payload, 6);
             if !(ip.src.is_ipv4() && field == 0) {
                 pkt.checksum.udp |= !checksum::transport_ok(ip.src, ip.dst, 17, ip.payload);
             }

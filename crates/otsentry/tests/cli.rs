@@ -1,0 +1,172 @@
+//! The `otsentry replay` command as a user runs it: outputs, exit codes, warnings.
+use otsentry_pcapgen::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn otsentry(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_otsentry")).args(args).output().expect("run otsentry")
+}
+
+fn temp_dir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("otsentry-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write(name: &str, bytes: &[u8]) -> PathBuf {
+    let p = temp_dir().join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn fixture(case: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(case).join("input.pcap").display().to_string()
+}
+
+fn summary(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn replay_writes_eve_lines_and_one_summary_object() {
+    let sum = temp_dir().join("demo-summary.json");
+    let o = otsentry(&["replay", "--eve", "-", "--summary-json", sum.to_str().unwrap(), &fixture("demo")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(o.stdout.clone()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    for l in &lines {
+        assert_eq!(l["event_type"], "anomaly");
+        assert!(l["timestamp"].as_str().unwrap().starts_with("2026-01-15T08:00:00."));
+    }
+    let text = std::fs::read_to_string(&sum).unwrap();
+    assert_eq!(text.trim_end().lines().count(), 1, "exactly one JSON object on one line");
+    let s = summary(&sum);
+    assert_eq!((s["packets"].as_u64(), s["decode_errors"].as_u64()), (Some(33), Some(1)));
+    assert!(s["packets_per_sec"].as_f64().unwrap() > 0.0);
+    let err = stderr(&o);
+    assert!(err.contains("33 packets") && err.contains("packets/s") && err.contains("alerts: 0"), "{err}");
+}
+
+#[test]
+fn both_readers_give_the_same_summary_counts() {
+    let a = temp_dir().join("mmap.json");
+    let b = temp_dir().join("libpcap.json");
+    for (reader, out) in [("mmap", &a), ("libpcap", &b)] {
+        let o =
+            otsentry(&["replay", "-q", "--reader", reader, "--summary-json", out.to_str().unwrap(), &fixture("demo"), &fixture("tunnels")]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let (mut x, mut y) = (summary(&a), summary(&b));
+    for v in [&mut x, &mut y] {
+        v["elapsed_s"] = 0.into();
+        v["packets_per_sec"] = 0.into();
+    }
+    assert_eq!(x, y);
+    assert_eq!(x["packets"], 39);
+}
+
+#[test]
+fn bad_inputs_fail_with_one_line_naming_the_file_and_exit_2() {
+    let text = write("readme.txt", b"hello, not a capture\n");
+    let lt = write("lt147.pcap", &PcapWriter::new(147).into_bytes());
+    let cases = [
+        ("/nonexistent/capture.pcap".to_string(), "cannot open"),
+        (text.display().to_string(), "not a pcap or pcapng capture"),
+        (lt.display().to_string(), "unsupported link type 147"),
+    ];
+    for (path, what) in cases {
+        for reader in ["mmap", "libpcap"] {
+            let o = otsentry(&["replay", "-q", "--reader", reader, &path]);
+            assert_eq!(o.status.code(), Some(2), "{path} ({reader}): {}", stderr(&o));
+            let err = stderr(&o);
+            assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+            assert!(err.contains(&path) && err.contains(what), "{err}");
+        }
+    }
+}
+
+#[test]
+fn truncated_capture_keeps_every_record_before_the_damage_and_exits_0() {
+    let demo = std::fs::read(fixture("demo")).unwrap();
+    let cut = write("demo-cut.pcap", &demo[..demo.len() - 30]);
+    let sum = temp_dir().join("cut.json");
+    for reader in ["mmap", "libpcap"] {
+        let o = otsentry(&["replay", "--reader", reader, "--summary-json", sum.to_str().unwrap(), cut.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("warning") && err.contains("record 33 at byte offset"), "{err}");
+        assert_eq!(summary(&sum)["packets"], 32);
+        assert_eq!(summary(&sum)["decode"]["files_truncated"], 1);
+    }
+}
+
+#[test]
+fn every_link_type_replays_cleanly() {
+    let c: std::net::SocketAddr = "10.1.1.1:40000".parse().unwrap();
+    let s: std::net::SocketAddr = "10.1.1.2:502".parse().unwrap();
+    let t = Tcp { src_port: c.port(), dst_port: s.port(), seq: 1, ack: 1, flags: PSH | ACK, window: 64 };
+    let pkt = ip(c.ip(), s.ip(), PROTO_TCP, 1, &tcp(c.ip(), s.ip(), &t, &ot::modbus_adu(1, 1, &[3, 0, 0, 0, 1])));
+    let frames: [(u32, Vec<u8>); 10] = [
+        (0, null_link(2, &pkt)),
+        (1, eth_ip(&pkt)),
+        (12, pkt.clone()),
+        (14, pkt.clone()),
+        (101, pkt.clone()),
+        (108, loop_link(2, &pkt)),
+        (113, sll(ETH_IPV4, &pkt)),
+        (228, pkt.clone()),
+        (
+            229,
+            ip(
+                "fd00::1".parse().unwrap(),
+                "fd00::2".parse().unwrap(),
+                PROTO_UDP,
+                0,
+                &udp("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap(), 20000, 20000, &[1, 2, 3]),
+            ),
+        ),
+        (276, sll2(ETH_IPV4, &pkt)),
+    ];
+    for (link, frame) in frames {
+        let mut w = PcapWriter::new(link);
+        w.packet(1_000_000_000, &frame);
+        let f = write(&format!("link{link}.pcap"), &w.into_bytes());
+        let mut ng = PcapngWriter::new();
+        let i = ng.interface(link as u16, 0, Some(9));
+        ng.packet(i, 1_000_000_000, &frame);
+        let g = write(&format!("link{link}.pcapng"), &ng.into_bytes());
+        for file in [&f, &g] {
+            let sum = temp_dir().join(format!("link{link}.json"));
+            let o = otsentry(&["replay", "-q", "--summary-json", sum.to_str().unwrap(), file.to_str().unwrap()]);
+            assert!(o.status.success(), "link {link}: {}", stderr(&o));
+            let v = summary(&sum);
+            assert_eq!(
+                (v["packets"].as_u64(), v["decode_errors"].as_u64(), v["decode"]["non_ip"].as_u64()),
+                (Some(1), Some(0), Some(0)),
+                "link {link}"
+            );
+            assert_eq!(v["decode"]["tcp_checksum_errors"].as_u64().unwrap() + v["decode"]["udp_checksum_errors"].as_u64().unwrap(), 0);
+        }
+    }
+}
+
+#[test]
+fn checksum_anomalies_only_when_asked() {
+    let mut bad = eth_ip(&ip_udp("10.0.0.1:20000".parse().unwrap(), "10.0.0.2:20000".parse().unwrap(), &[1, 2, 3, 4]));
+    let n = bad.len();
+    bad[n - 1] ^= 0xff;
+    let mut w = PcapWriter::new(1);
+    w.packet(0, &bad);
+    let f = write("badsum.pcap", &w.into_bytes());
+    let quiet = otsentry(&["replay", "-q", "--eve", "-", f.to_str().unwrap()]);
+    assert!(quiet.status.success() && quiet.stdout.is_empty());
+    let loud = otsentry(&["replay", "-q", "--checksum-anomalies", "--eve", "-", f.to_str().unwrap()]);
+    let out = String::from_utf8(loud.stdout).unwrap();
+    assert_eq!(out.lines().count(), 1);
+    assert!(out.contains("decoder.udp.invalid_checksum"), "{out}");
+}
