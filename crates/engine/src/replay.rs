@@ -110,7 +110,7 @@ impl<W: Write> Replay<W> {
                 }
             }
         }
-        if let Some(ip) = pkt.ip.filter(|ip| ip.fragment.is_some() && ip.src.is_ipv4()) {
+        if let Some(ip) = pkt.ip.filter(|ip| ip.fragment.is_some()) {
             self.summary.decode.fragments += 1;
             let inserted = self.defrag.insert(ts, &ip);
             let event = inserted.event;
@@ -127,14 +127,12 @@ impl<W: Write> Replay<W> {
                 d.udp_checksum_errors += u64::from(c.udp);
             }
             if let Some(ev) = event {
-                self.anomaly(ts, pcap_cnt, pkt, ev.event(), Layer::Fragment, ip.offset, ev.reason())?;
+                self.anomaly(ts, pcap_cnt, pkt, ev.event(ip.src.is_ipv6()), Layer::Fragment, ip.offset, ev.reason())?;
             }
             if let Some(stop) = whole_stop {
                 self.summary.decode_errors += 1;
                 self.anomaly(ts, pcap_cnt, pkt, stop.event(), stop.layer, stop.offset, format!("reassembled datagram: {}", stop.kind))?;
             }
-        } else if pkt.ip.is_some_and(|ip| ip.fragment.is_some()) {
-            self.summary.decode.fragments += 1;
         }
         self.summary.decode.fragments_dropped = self.defrag.stats.dropped;
         Ok(())

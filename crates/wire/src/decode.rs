@@ -221,8 +221,12 @@ fn ip_info<'a>(frame: &'a [u8], sliced: &LaxSlicedPacket<'a>, opts: &DecodeOptio
         LaxNetSlice::Ipv6(v6) => {
             let h = v6.header();
             let p = v6.payload();
-            // IPv6 fragments are flagged but not reassembled (rare on control networks).
-            let fragment = p.fragmented.then_some(Fragment { id: 0, offset: 0, more: true });
+            let fragment = v6.extensions().clone().into_iter().find_map(|ext| match ext {
+                etherparse::Ipv6ExtensionSlice::Fragment(f) if f.is_fragmenting_payload() => {
+                    Some(Fragment { id: f.identification(), offset: u32::from(f.fragment_offset().value()) * 8, more: f.more_fragments() })
+                }
+                _ => None,
+            });
             let info = IpInfo {
                 src: IpAddr::V6(h.source_addr()),
                 dst: IpAddr::V6(h.destination_addr()),

@@ -1,4 +1,4 @@
-//! IPv4 defragmentation under a memory cap.
+//! IPv4 and IPv6 defragmentation under a memory cap.
 //!
 //! DNP3 over UDP and tunnelled mirrors fragment. Policy: the first copy of a byte wins
 //! (a later, different copy is a conflict anomaly, the classic evasion); trains expire
@@ -10,7 +10,9 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
 /// Largest IPv4 payload: total length is 16 bits and includes a 20-byte header.
-const MAX_DATAGRAM_PAYLOAD: u32 = 65_535 - 20;
+const MAX_IPV4_PAYLOAD: u32 = 65_535 - 20;
+/// Largest IPv6 payload without jumbograms: the payload length field is 16 bits.
+const MAX_IPV6_PAYLOAD: u32 = 65_535;
 
 #[derive(Clone, Copy, Debug)]
 pub struct DefragConfig {
@@ -47,17 +49,19 @@ pub enum DefragEvent {
     /// An overlapping fragment carried different bytes; the first copy was kept.
     OverlapConflict { offset: u32, len: u32 },
     /// The fragment would end past the largest possible datagram.
-    TooLarge { end: u32 },
+    TooLarge { end: u32, max: u32 },
     /// The memory or train cap was reached; the fragment was dropped.
     CapReached { buffered: usize },
 }
 
 impl DefragEvent {
-    pub fn event(&self) -> &'static str {
-        match self {
-            DefragEvent::OverlapConflict { .. } => "decoder.ipv4.frag_overlap",
-            DefragEvent::TooLarge { .. } => "decoder.ipv4.frag_pkt_too_large",
-            DefragEvent::CapReached { .. } => "defrag.memcap",
+    pub fn event(&self, ipv6: bool) -> &'static str {
+        match (self, ipv6) {
+            (DefragEvent::OverlapConflict { .. }, false) => "decoder.ipv4.frag_overlap",
+            (DefragEvent::OverlapConflict { .. }, true) => "decoder.ipv6.frag_overlap",
+            (DefragEvent::TooLarge { .. }, false) => "decoder.ipv4.frag_pkt_too_large",
+            (DefragEvent::TooLarge { .. }, true) => "decoder.ipv6.frag_pkt_too_large",
+            (DefragEvent::CapReached { .. }, _) => "defrag.memcap",
         }
     }
 
@@ -66,8 +70,8 @@ impl DefragEvent {
             DefragEvent::OverlapConflict { offset, len } => {
                 format!("fragment bytes {offset}..{} differ from an earlier copy; first copy kept", offset + len)
             }
-            DefragEvent::TooLarge { end } => {
-                format!("fragment ends at byte {end}, past the IPv4 maximum {MAX_DATAGRAM_PAYLOAD}")
+            DefragEvent::TooLarge { end, max } => {
+                format!("fragment ends at byte {end}, past the maximum payload {max}")
             }
             DefragEvent::CapReached { buffered } => format!("defragmentation cap reached with {buffered} bytes buffered; fragment dropped"),
         }
@@ -164,9 +168,10 @@ impl Defragmenter {
         self.expire(now);
         let len = u32::try_from(ip.payload.len()).unwrap_or(u32::MAX);
         let end = offset.saturating_add(len);
-        if end > MAX_DATAGRAM_PAYLOAD {
+        let max = if ip.src.is_ipv6() { MAX_IPV6_PAYLOAD } else { MAX_IPV4_PAYLOAD };
+        if end > max {
             self.stats.dropped += 1;
-            return none(Some(DefragEvent::TooLarge { end }));
+            return none(Some(DefragEvent::TooLarge { end, max }));
         }
         let key = TrainKey { src: ip.src, dst: ip.dst, proto: ip.proto.0, id };
         if !self.trains.contains_key(&key) {

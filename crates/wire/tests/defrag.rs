@@ -135,3 +135,37 @@ fn oversize_and_caps_drop_and_count() {
     assert_eq!(d.stats.expired_trains, 2);
     assert_eq!(d.pending(), 1);
 }
+
+#[test]
+fn ipv6_fragments_are_reassembled_too() {
+    let (s, d): (std::net::Ipv6Addr, std::net::Ipv6Addr) = ("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap());
+    let payload: Vec<u8> = (0..300u16).map(|i| i as u8).collect();
+    let whole = udp(IpAddr::V6(s), IpAddr::V6(d), 20000, 20000, &payload);
+    // Fragment extension header: next header UDP, offset in 8-byte units with M flag, id.
+    let frag = |offset: usize, chunk: &[u8], more: bool| {
+        let mut ext = vec![PROTO_UDP, 0];
+        ext.extend_from_slice(&(((offset / 8) as u16) << 3 | u16::from(more)).to_be_bytes());
+        ext.extend_from_slice(&0xdead_beefu32.to_be_bytes());
+        ext.extend_from_slice(chunk);
+        ipv6(s, d, 44, &ext)
+    };
+    let frags = [frag(0, &whole[..160], true), frag(160, &whole[160..], false)];
+    let opts = DecodeOptions::default();
+    let mut defrag = Defragmenter::new(DefragConfig::default());
+    let mut got = None;
+    for (i, f) in frags.iter().rev().enumerate() {
+        let p = decode(linktype::IPV6, f, f.len() as u32, &opts);
+        let ip = p.ip.unwrap();
+        let fr = ip.fragment.expect("fragment header parsed");
+        assert_eq!(fr.id, 0xdead_beef);
+        assert_eq!(ip.proto.0, PROTO_UDP);
+        if let Some(dg) = defrag.insert(Timestamp(i as i64), &ip).datagram {
+            let w = decode_transport(&dg, &opts);
+            assert!(!w.checksum.udp);
+            if let Transport::Udp(u) = w.transport {
+                got = Some(u.payload.to_vec());
+            }
+        }
+    }
+    assert_eq!(got.as_deref(), Some(&payload[..]));
+}
