@@ -148,7 +148,7 @@ impl MmapReader {
         loop {
             let data = self.bytes.as_slice();
             let Some((btype, total, endian)) = self.block_at(self.pos) else {
-                return Err(not_capture(path, "truncated or invalid pcapng section header"));
+                return Err(not_capture(path, "truncated or invalid block before the first packet"));
             };
             let body = data.get(self.pos + 8..self.pos + total - 4).unwrap_or_default();
             match btype {
@@ -162,7 +162,9 @@ impl MmapReader {
                         interfaces.push(iface);
                     }
                 }
-                _ => break,
+                // Packets end the header part; other blocks before them are skipped.
+                2 | 3 | 6 => break,
+                _ => {}
             }
             self.pos += total;
             if let Format::Pcapng { interfaces, .. } = &self.format {

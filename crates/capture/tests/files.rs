@@ -65,6 +65,7 @@ fn pcap_variants_read_identically() {
 #[test]
 fn pcapng_with_resolutions_simple_packets_and_unknown_blocks() {
     let mut w = PcapngWriter::new();
+    w.other_block();
     let nano = w.interface(1, 0, Some(9));
     w.other_block();
     let f = frames();
