@@ -66,7 +66,7 @@ impl FrameSource for LibpcapReader {
     }
 
     fn progress(&self) -> (u64, u64) {
-        // libpcap hides its position; report records as a fraction of nothing known.
+        // libpcap hides its file position, so no progress can be shown.
         (0, self.size)
     }
 }

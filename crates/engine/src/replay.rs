@@ -134,7 +134,6 @@ impl<W: Write> Replay<W> {
                 self.anomaly(ts, pcap_cnt, pkt, stop.event(), stop.layer, stop.offset, format!("reassembled datagram: {}", stop.kind))?;
             }
         }
-        self.summary.decode.fragments_dropped = self.defrag.stats.dropped;
         Ok(())
     }
 
@@ -188,6 +187,7 @@ impl<W: Write> Replay<W> {
         if let Some(eve) = self.eve.as_mut() {
             eve.flush()?;
         }
+        self.summary.decode.fragments_dropped = self.defrag.stats.dropped;
         self.summary.finish(elapsed_s);
         Ok((self.summary, self.eve))
     }
