@@ -1,4 +1,4 @@
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 /// IP protocol number, kept open: a monitor must see every value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -61,10 +61,6 @@ impl FlowKey {
         } else {
             (FlowKey { proto, lo: dst, hi: src, vlan }, false)
         }
-    }
-
-    pub fn is_ipv6(&self) -> bool {
-        matches!(self.lo.ip(), IpAddr::V6(_))
     }
 }
 

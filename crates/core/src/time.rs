@@ -7,10 +7,6 @@ use std::fmt;
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
-    pub const fn from_nanos(nanos: i64) -> Self {
-        Timestamp(nanos)
-    }
-
     pub fn from_secs_nanos(secs: i64, nanos: u32) -> Self {
         Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(i64::from(nanos)))
     }

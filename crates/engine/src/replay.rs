@@ -131,7 +131,10 @@ impl<W: Write> Replay<W> {
             }
             if let Some(stop) = whole_stop {
                 self.summary.decode_errors += 1;
-                self.anomaly(ts, pcap_cnt, pkt, stop.event(), stop.layer, stop.offset, format!("reassembled datagram: {}", stop.kind))?;
+                // The bad header lives in the datagram, not in this frame: point at the
+                // completing fragment's IP header and say where in the datagram it is.
+                let reason = format!("reassembled datagram, payload byte {}: {}", stop.offset, stop.kind);
+                self.anomaly(ts, pcap_cnt, pkt, stop.event(), stop.layer, ip.offset, reason)?;
             }
         }
         Ok(())
@@ -170,11 +173,6 @@ impl<W: Write> Replay<W> {
         };
         eve.write(&Anomaly::decode(header, event, layer, offset, reason))?;
         Ok(())
-    }
-
-    /// Counters so far.
-    pub fn summary(&self) -> &Summary {
-        &self.summary
     }
 
     /// End the run: flush outputs and return the summary with its rates.

@@ -9,7 +9,7 @@ use otsentry_capture::{CaptureError, ReaderKind};
 use otsentry_engine::{EngineError, Replay, ReplayOptions};
 use otsentry_sink::EveWriter;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -82,7 +82,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn output(path: &PathBuf) -> anyhow::Result<Box<dyn Write>> {
+fn output(path: &Path) -> anyhow::Result<Box<dyn Write>> {
     if path.as_os_str() == "-" {
         return Ok(Box::new(BufWriter::new(std::io::stdout().lock())));
     }
@@ -100,7 +100,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     opts.decode.verify_checksums = !args.no_checksums;
-    let eve = args.eve.as_ref().map(output).transpose()?.map(EveWriter::new);
+    let eve = args.eve.as_deref().map(output).transpose()?.map(EveWriter::new);
     let mut run = Replay::new(opts, eve);
     let started = Instant::now();
     let mut progress = report::Progress::new(args.quiet);
@@ -109,7 +109,6 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         let file = run.run_file(path, &mut |done, total| progress.update(done, total))?;
         progress.end_file();
         if let Some(d) = &file.damage {
-            tracing::warn!(file = %path.display(), record = d.record, offset = d.offset, "capture damaged");
             eprintln!(
                 "otsentry: warning: {}: record {} at byte offset {} is damaged ({}); the {} records before it were processed",
                 path.display(),

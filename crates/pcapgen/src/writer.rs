@@ -52,14 +52,6 @@ impl PcapWriter {
         self
     }
 
-    pub fn len(&self) -> usize {
-        self.buf.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-
     pub fn into_bytes(self) -> Vec<u8> {
         self.buf
     }
@@ -152,14 +144,6 @@ impl PcapngWriter {
     pub fn other_block(&mut self) -> &mut Self {
         self.block(4, &[0, 0, 0, 0]);
         self
-    }
-
-    pub fn len(&self) -> usize {
-        self.buf.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
     }
 
     pub fn into_bytes(self) -> Vec<u8> {
