@@ -7,6 +7,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic))]
 
 mod anomaly;
+mod dissect;
 mod field;
 mod flow;
 mod record;
@@ -14,6 +15,7 @@ mod summary;
 mod time;
 
 pub use anomaly::{Anomaly, AnomalyBody, AnomalyKind, Layer};
+pub use dissect::{AppProto, Dissector, PduEvent, PduSink, Pending, PortMap, Probe, ProbeResult, StreamCx};
 pub use field::{FieldAccess, FieldValue};
 pub use flow::{Direction, FlowKey, IpProto};
 pub use record::{EventHeader, Record};

@@ -5,6 +5,8 @@
 
 mod community;
 mod stream;
+mod table;
 
 pub use community::community_id;
 pub use stream::{Budget, Delivery, GapReason, Stream, StreamConfig, StreamStats};
+pub use table::{side, EndReason, Flow, FlowConfig, FlowRef, FlowTable, Lookup, TableStats, TcpConn, TcpState, ACK, FIN, RST, SYN};

@@ -1,0 +1,324 @@
+//! The dissector interface: how protocol crates are found on a flow and fed its bytes.
+//!
+//! A protocol crate provides a content [`Probe`] and a [`Dissector`]. The engine picks the
+//! protocol from the configured [`PortMap`] and the probes, then hands the dissector the
+//! reassembled stream (TCP) or each datagram (UDP) with direction, time and gaps. The
+//! dissector reports borrowed [`PduEvent`]s and anomalies through a [`PduSink`]; rules
+//! read the events by field name, sinks serialise them.
+use crate::field::FieldAccess;
+use crate::flow::{Direction, IpProto};
+use crate::time::Timestamp;
+use serde::Serialize;
+
+/// An application protocol otsentry dissects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AppProto {
+    Modbus,
+    Dnp3,
+    S7comm,
+    S7commPlus,
+}
+
+impl AppProto {
+    pub const ALL: [AppProto; 4] = [AppProto::Modbus, AppProto::Dnp3, AppProto::S7comm, AppProto::S7commPlus];
+
+    /// The name in EVE's `app_proto` and in configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            AppProto::Modbus => "modbus",
+            AppProto::Dnp3 => "dnp3",
+            AppProto::S7comm => "s7comm",
+            AppProto::S7commPlus => "s7comm_plus",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<AppProto> {
+        AppProto::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// S7comm and S7comm-plus share ISO-on-TCP's port and framing.
+    pub fn same_family(self, other: AppProto) -> bool {
+        let iso = |p| matches!(p, AppProto::S7comm | AppProto::S7commPlus);
+        self == other || (iso(self) && iso(other))
+    }
+}
+
+/// What a content probe concluded from the first bytes of one direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeResult {
+    /// The bytes are this protocol. `dir` says which way they travel, when the content
+    /// tells (a request shape, a DNP3 DIR bit); it places a midstream flow's client.
+    Match {
+        proto: AppProto,
+        dir: Option<Direction>,
+    },
+    NoMatch,
+    /// Too few bytes to say.
+    NeedMore,
+}
+
+/// A content probe: looks at the first bytes a direction carried.
+pub type Probe = fn(&[u8]) -> ProbeResult;
+
+/// Which protocol is expected on which server port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortMap {
+    entries: Vec<(IpProto, u16, AppProto)>,
+}
+
+impl Default for PortMap {
+    fn default() -> Self {
+        PortMap {
+            entries: vec![
+                (IpProto::TCP, 502, AppProto::Modbus),
+                (IpProto::TCP, 20000, AppProto::Dnp3),
+                (IpProto::UDP, 20000, AppProto::Dnp3),
+                (IpProto::TCP, 102, AppProto::S7comm),
+            ],
+        }
+    }
+}
+
+impl PortMap {
+    pub fn empty() -> Self {
+        PortMap { entries: Vec::new() }
+    }
+
+    /// Expect `proto` on `port` (replacing what was expected there).
+    pub fn set(&mut self, transport: IpProto, port: u16, proto: AppProto) {
+        self.entries.retain(|&(t, p, _)| (t, p) != (transport, port));
+        self.entries.push((transport, port, proto));
+    }
+
+    pub fn get(&self, transport: IpProto, port: u16) -> Option<AppProto> {
+        self.entries.iter().find(|&&(t, p, _)| (t, p) == (transport, port)).map(|&(_, _, a)| a)
+    }
+}
+
+/// Where a delivery sits: time of the packet that completed it, its direction, and the
+/// stream offset of its first byte (datagrams count from 0 each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamCx {
+    pub ts: Timestamp,
+    pub dir: Direction,
+    pub offset: u64,
+}
+
+/// A protocol event borrowed from the stream: readable by field name, serialisable as
+/// the body of an EVE line named `event_type`.
+pub trait PduEvent: FieldAccess {
+    type Body: Serialize + ?Sized;
+    fn event_type(&self) -> &'static str;
+    fn body(&self) -> &Self::Body;
+}
+
+/// Where a dissector's output goes.
+pub trait PduSink {
+    fn pdu<E: PduEvent>(&mut self, cx: &StreamCx, event: &E);
+    /// An application-layer anomaly: `event` is a dotted name such as
+    /// `modbus.invalid_length`; `offset` is the stream offset of the problem.
+    fn anomaly(&mut self, cx: &StreamCx, event: &'static str, offset: u64, reason: String);
+}
+
+/// A protocol's parser state for one flow.
+pub trait Dissector {
+    fn proto(&self) -> AppProto;
+
+    /// Parse whole PDUs from the start of `data` and return how many bytes they took.
+    /// Bytes left over (a partial PDU: "need more") are offered again, with more after
+    /// them, on the next call.
+    fn parse<S: PduSink>(&mut self, cx: &StreamCx, data: &[u8], sink: &mut S) -> usize;
+
+    /// `len` bytes before `cx.offset` were never seen: drop partial state and resynchronise.
+    fn gap<S: PduSink>(&mut self, cx: &StreamCx, len: u64, sink: &mut S);
+
+    /// One UDP datagram: by default, PDUs from its start; a remainder is malformed.
+    fn datagram<S: PduSink>(&mut self, cx: &StreamCx, data: &[u8], sink: &mut S) {
+        let used = self.parse(cx, data, sink);
+        if used < data.len() {
+            let offset = cx.offset + used as u64;
+            sink.anomaly(cx, "applayer.datagram_trailing_bytes", offset, format!("{} bytes after the last PDU", data.len() - used));
+        }
+    }
+
+    /// The flow ended: report what is still open (transactions without a response).
+    fn finish<S: PduSink>(&mut self, _ts: Timestamp, _sink: &mut S) {}
+}
+
+/// Per-direction holding area for a partial PDU, so dissectors only ever see whole ones
+/// from the start of a slice. When nothing is pending the delivered slice is passed
+/// through untouched; only a trailing partial PDU is copied.
+#[derive(Clone, Debug, Default)]
+pub struct Pending {
+    buf: Vec<u8>,
+    /// Stream offset of `buf[0]`.
+    offset: u64,
+    /// Bytes dropped because a dissector held more than the cap without progress.
+    pub dropped: u64,
+}
+
+impl Pending {
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Feed the next delivered bytes (at `cx.offset`) to `d`. A dissector that keeps
+    /// more than `cap` bytes without consuming any loses them, as a counted gap.
+    pub fn feed<D: Dissector, S: PduSink>(&mut self, d: &mut D, cx: &StreamCx, data: &[u8], cap: usize, sink: &mut S) {
+        if self.buf.is_empty() {
+            let used = d.parse(cx, data, sink).min(data.len());
+            self.offset = cx.offset + used as u64;
+            self.buf.extend_from_slice(data.get(used..).unwrap_or_default());
+        } else {
+            self.buf.extend_from_slice(data);
+            let at = StreamCx { offset: self.offset, ..*cx };
+            let used = d.parse(&at, &self.buf, sink).min(self.buf.len());
+            self.buf.drain(..used);
+            self.offset += used as u64;
+        }
+        if self.buf.len() > cap {
+            let len = self.buf.len() as u64;
+            let at = StreamCx { offset: self.offset, ..*cx };
+            sink.anomaly(&at, "applayer.pdu_too_large", self.offset, format!("{len} bytes held without a whole PDU (cap {cap})"));
+            self.dropped += len;
+            self.offset += len;
+            self.buf.clear();
+            d.gap(&StreamCx { offset: self.offset, ..*cx }, len, sink);
+        }
+    }
+
+    /// Bytes are missing: what was pending can never complete.
+    pub fn gap<D: Dissector, S: PduSink>(&mut self, d: &mut D, cx: &StreamCx, len: u64, sink: &mut S) {
+        self.dropped += self.buf.len() as u64;
+        self.buf.clear();
+        self.offset = cx.offset;
+        d.gap(cx, len, sink);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::FieldValue;
+
+    /// A toy protocol: one length byte, then that many bytes.
+    #[derive(Default)]
+    struct Prefixed {
+        gaps: u64,
+    }
+
+    struct Msg<'a> {
+        body: &'a [u8],
+    }
+
+    impl FieldAccess for Msg<'_> {
+        fn field(&self, name: &str) -> Option<FieldValue<'_>> {
+            (name == "toy.body").then_some(FieldValue::Bytes(self.body))
+        }
+    }
+
+    impl PduEvent for Msg<'_> {
+        type Body = [u8];
+        fn event_type(&self) -> &'static str {
+            "toy"
+        }
+        fn body(&self) -> &[u8] {
+            self.body
+        }
+    }
+
+    impl Dissector for Prefixed {
+        fn proto(&self) -> AppProto {
+            AppProto::Modbus
+        }
+        fn parse<S: PduSink>(&mut self, cx: &StreamCx, data: &[u8], sink: &mut S) -> usize {
+            let mut at = 0;
+            while let Some(&n) = data.get(at) {
+                let Some(body) = data.get(at + 1..at + 1 + usize::from(n)) else { break };
+                sink.pdu(cx, &Msg { body });
+                at += 1 + usize::from(n);
+            }
+            at
+        }
+        fn gap<S: PduSink>(&mut self, _cx: &StreamCx, _len: u64, _sink: &mut S) {
+            self.gaps += 1;
+        }
+    }
+
+    #[derive(Default)]
+    struct Collect {
+        msgs: Vec<Vec<u8>>,
+        anomalies: Vec<&'static str>,
+    }
+
+    impl PduSink for Collect {
+        fn pdu<E: PduEvent>(&mut self, _cx: &StreamCx, e: &E) {
+            if let Some(FieldValue::Bytes(b)) = e.field("toy.body") {
+                self.msgs.push(b.to_vec());
+            }
+        }
+        fn anomaly(&mut self, _cx: &StreamCx, event: &'static str, _offset: u64, _reason: String) {
+            self.anomalies.push(event);
+        }
+    }
+
+    fn cx(offset: u64) -> StreamCx {
+        StreamCx { ts: Timestamp::default(), dir: Direction::ToServer, offset }
+    }
+
+    #[test]
+    fn every_split_of_three_messages_yields_the_same_messages() {
+        let stream = [3, b'a', b'b', b'c', 0, 2, b'x', b'y'];
+        for i in 0..=stream.len() {
+            for j in i..=stream.len() {
+                let (mut d, mut sink, mut p) = (Prefixed::default(), Collect::default(), Pending::default());
+                for (lo, hi) in [(0, i), (i, j), (j, stream.len())] {
+                    p.feed(&mut d, &cx(lo as u64), &stream[lo..hi], 64, &mut sink);
+                }
+                assert_eq!(sink.msgs, vec![b"abc".to_vec(), vec![], b"xy".to_vec()], "split {i},{j}");
+                assert!(p.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn a_partial_pdu_over_the_cap_is_dropped_as_a_gap() {
+        let (mut d, mut sink, mut p) = (Prefixed::default(), Collect::default(), Pending::default());
+        p.feed(&mut d, &cx(0), &[200, 1, 2, 3, 4, 5, 6, 7, 8, 9], 8, &mut sink);
+        assert_eq!(sink.anomalies, vec!["applayer.pdu_too_large"]);
+        assert_eq!(p.dropped, 10);
+        assert_eq!(d.gaps, 1);
+        p.feed(&mut d, &cx(10), &[1, b'z'], 8, &mut sink);
+        assert_eq!(sink.msgs.len(), 1, "parsing resumes after the drop");
+    }
+
+    #[test]
+    fn a_gap_discards_the_pending_part() {
+        let (mut d, mut sink, mut p) = (Prefixed::default(), Collect::default(), Pending::default());
+        p.feed(&mut d, &cx(0), &[5, 1, 2], 64, &mut sink);
+        assert_eq!(p.len(), 3);
+        p.gap(&mut d, &cx(10), 7, &mut sink);
+        assert!(p.is_empty());
+        assert_eq!(p.dropped, 3);
+        p.feed(&mut d, &cx(10), &[1, b'q'], 64, &mut sink);
+        assert_eq!(sink.msgs.len(), 1);
+    }
+
+    #[test]
+    fn port_map_defaults_and_overrides() {
+        let mut m = PortMap::default();
+        assert_eq!(m.get(IpProto::TCP, 502), Some(AppProto::Modbus));
+        assert_eq!(m.get(IpProto::UDP, 502), None);
+        assert_eq!(m.get(IpProto::UDP, 20000), Some(AppProto::Dnp3));
+        m.set(IpProto::TCP, 5020, AppProto::Modbus);
+        m.set(IpProto::TCP, 502, AppProto::Dnp3);
+        assert_eq!(m.get(IpProto::TCP, 5020), Some(AppProto::Modbus));
+        assert_eq!(m.get(IpProto::TCP, 502), Some(AppProto::Dnp3));
+        assert_eq!(AppProto::from_name("s7comm_plus"), Some(AppProto::S7commPlus));
+        assert!(AppProto::S7comm.same_family(AppProto::S7commPlus));
+    }
+}

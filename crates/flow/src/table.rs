@@ -1,0 +1,507 @@
+//! The flow table: one entry per conversation (canonical 5-tuple plus VLAN), kept in
+//! least-recently-seen order so idle flows expire and, at the cap, the stalest is evicted.
+//!
+//! `T` is the caller's per-flow state (the engine keeps its protocol dissectors there),
+//! so this crate knows nothing of protocols.
+use crate::stream::{Budget, Stream, StreamConfig};
+use otsentry_core::{Direction, FlowKey, IpProto, Timestamp};
+use std::collections::HashMap;
+
+/// Caps and timeouts of the table. Timeouts run on packet time in replay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlowConfig {
+    /// Most flows held at once; a new flow beyond it evicts the least recently seen.
+    pub max_flows: usize,
+    /// TCP connection that completed a handshake or was picked up midstream.
+    pub tcp_idle_ns: i64,
+    /// TCP connection after FIN from both sides or a RST.
+    pub tcp_closed_ns: i64,
+    pub udp_idle_ns: i64,
+    pub other_idle_ns: i64,
+    pub stream: StreamConfig,
+    /// Out-of-order bytes held by all streams together.
+    pub reassembly_memcap: usize,
+}
+
+const SECOND: i64 = 1_000_000_000;
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            max_flows: 1_000_000,
+            // Control sessions poll every few seconds and live for months; an hour of
+            // silence is a long time on a control network.
+            tcp_idle_ns: 3600 * SECOND,
+            tcp_closed_ns: 30 * SECOND,
+            udp_idle_ns: 300 * SECOND,
+            other_idle_ns: 60 * SECOND,
+            stream: StreamConfig::default(),
+            reassembly_memcap: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// TCP connection state as the flow record reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TcpState {
+    #[default]
+    None,
+    SynSent,
+    SynRecv,
+    Established,
+    /// One side sent a FIN.
+    Closing,
+    Closed,
+}
+
+impl TcpState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcpState::None => "none",
+            TcpState::SynSent => "syn_sent",
+            TcpState::SynRecv => "syn_recv",
+            TcpState::Established => "established",
+            TcpState::Closing => "closing",
+            TcpState::Closed => "closed",
+        }
+    }
+}
+
+/// TCP side of a flow: flags seen and both streams, indexed by [`side`].
+#[derive(Clone, Debug, Default)]
+pub struct TcpConn {
+    pub state: TcpState,
+    pub flags: [u8; 2],
+    pub streams: [Stream; 2],
+    /// Whether the connection was picked up without seeing its handshake.
+    pub midstream: bool,
+    fins: [bool; 2],
+}
+
+/// Index of a direction in per-direction arrays.
+pub fn side(dir: Direction) -> usize {
+    match dir {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
+    }
+}
+
+pub const FIN: u8 = 0x01;
+pub const SYN: u8 = 0x02;
+pub const RST: u8 = 0x04;
+pub const ACK: u8 = 0x10;
+
+impl TcpConn {
+    /// Track the handshake and teardown from one packet's flags.
+    pub fn on_flags(&mut self, dir: Direction, flags: u8) {
+        let s = side(dir);
+        if let Some(f) = self.flags.get_mut(s) {
+            *f |= flags;
+        }
+        let syn = flags & SYN != 0;
+        let ack = flags & ACK != 0;
+        self.state = match self.state {
+            _ if flags & RST != 0 => TcpState::Closed,
+            TcpState::None if syn && !ack => TcpState::SynSent,
+            TcpState::None if syn => TcpState::SynRecv,
+            TcpState::None => {
+                self.midstream = true;
+                TcpState::Established
+            }
+            TcpState::SynSent if syn && ack => TcpState::SynRecv,
+            TcpState::SynRecv if ack && !syn && dir == Direction::ToServer => TcpState::Established,
+            other => other,
+        };
+        if flags & FIN != 0 {
+            if let Some(f) = self.fins.get_mut(s) {
+                *f = true;
+            }
+            self.state = if self.fins == [true, true] { TcpState::Closed } else { TcpState::Closing };
+        }
+    }
+}
+
+/// Why a flow left the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    Timeout,
+    /// Evicted to make room under the flow cap.
+    Evicted,
+    /// The run ended (replay) or the sensor stopped.
+    Shutdown,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Timeout => "timeout",
+            EndReason::Evicted => "forced",
+            EndReason::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// One conversation.
+#[derive(Clone, Debug)]
+pub struct Flow<T> {
+    pub id: u64,
+    pub key: FlowKey,
+    /// Whether the client (the side that opened it, or was judged to) is `key.lo`.
+    pub client_is_lo: bool,
+    pub start: Timestamp,
+    pub last: Timestamp,
+    /// Packets and bytes, indexed by [`side`].
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+    pub tcp: Option<Box<TcpConn>>,
+    pub user: T,
+}
+
+impl<T> Flow<T> {
+    /// The direction of a packet whose source is `key.lo` (or not).
+    pub fn direction(&self, src_is_lo: bool) -> Direction {
+        if src_is_lo == self.client_is_lo {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        }
+    }
+
+    /// Client and server endpoints.
+    pub fn client(&self) -> std::net::SocketAddr {
+        if self.client_is_lo {
+            self.key.lo
+        } else {
+            self.key.hi
+        }
+    }
+
+    pub fn server(&self) -> std::net::SocketAddr {
+        if self.client_is_lo {
+            self.key.hi
+        } else {
+            self.key.lo
+        }
+    }
+
+    /// Swap client and server, with the per-direction counters and streams.
+    pub fn swap_direction(&mut self) {
+        self.client_is_lo = !self.client_is_lo;
+        self.packets.swap(0, 1);
+        self.bytes.swap(0, 1);
+        if let Some(tcp) = self.tcp.as_mut() {
+            tcp.flags.swap(0, 1);
+            tcp.streams.swap(0, 1);
+            tcp.fins.swap(0, 1);
+        }
+    }
+
+    fn idle_limit(&self, cfg: &FlowConfig) -> i64 {
+        match (self.key.proto, self.tcp.as_ref().map(|t| t.state)) {
+            (_, Some(TcpState::Closed)) => cfg.tcp_closed_ns,
+            (IpProto::TCP, _) => cfg.tcp_idle_ns,
+            (IpProto::UDP, _) => cfg.udp_idle_ns,
+            _ => cfg.other_idle_ns,
+        }
+    }
+}
+
+/// Counters of the table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TableStats {
+    pub created: u64,
+    pub timed_out: u64,
+    pub evicted: u64,
+    pub peak_active: u64,
+}
+
+const NIL: u32 = u32::MAX;
+
+struct Slot<T> {
+    prev: u32,
+    next: u32,
+    flow: Option<Flow<T>>,
+}
+
+/// A flow handle valid until the next call that may remove flows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlowRef(u32);
+
+/// The result of looking up a packet's flow.
+pub struct Lookup<T> {
+    pub flow: FlowRef,
+    pub created: bool,
+    /// A flow evicted to make room, for the caller to report.
+    pub evicted: Option<Flow<T>>,
+}
+
+pub struct FlowTable<T> {
+    cfg: FlowConfig,
+    index: HashMap<FlowKey, u32, foldhash::fast::RandomState>,
+    slots: Vec<Slot<T>>,
+    free: Vec<u32>,
+    /// Most recently seen.
+    head: u32,
+    /// Least recently seen.
+    tail: u32,
+    next_id: u64,
+    pub budget: Budget,
+    pub stats: TableStats,
+}
+
+impl<T> FlowTable<T> {
+    pub fn new(cfg: FlowConfig) -> Self {
+        FlowTable {
+            cfg,
+            index: HashMap::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            head: NIL,
+            tail: NIL,
+            next_id: 0,
+            budget: Budget::new(cfg.reassembly_memcap),
+            stats: TableStats::default(),
+        }
+    }
+
+    pub fn config(&self) -> &FlowConfig {
+        &self.cfg
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    pub fn get(&self, r: FlowRef) -> Option<&Flow<T>> {
+        self.slots.get(r.0 as usize).and_then(|s| s.flow.as_ref())
+    }
+
+    pub fn get_mut(&mut self, r: FlowRef) -> Option<&mut Flow<T>> {
+        self.slots.get_mut(r.0 as usize).and_then(|s| s.flow.as_mut())
+    }
+
+    /// The flow a packet of `key` belongs to, made if new (its client is the packet's
+    /// source unless `client_is_src` says otherwise), and marked as just seen.
+    pub fn lookup(
+        &mut self,
+        ts: Timestamp,
+        key: FlowKey,
+        src_is_lo: bool,
+        client_is_src: impl FnOnce() -> bool,
+        user: impl FnOnce() -> T,
+    ) -> Lookup<T> {
+        if let Some(&i) = self.index.get(&key) {
+            self.touch(i);
+            if let Some(f) = self.slot_flow(i) {
+                f.last = f.last.max(ts);
+            }
+            return Lookup { flow: FlowRef(i), created: false, evicted: None };
+        }
+        let evicted = if self.index.len() >= self.cfg.max_flows.max(1) {
+            self.stats.evicted += 1;
+            self.pop_tail()
+        } else {
+            None
+        };
+        self.next_id += 1;
+        let client_is_lo = src_is_lo == client_is_src();
+        let tcp = (key.proto == IpProto::TCP).then(Box::default);
+        let flow =
+            Flow { id: flow_id(self.next_id), key, client_is_lo, start: ts, last: ts, packets: [0; 2], bytes: [0; 2], tcp, user: user() };
+        let i = match self.free.pop() {
+            Some(i) => {
+                if let Some(s) = self.slots.get_mut(i as usize) {
+                    s.flow = Some(flow);
+                }
+                i
+            }
+            None => {
+                self.slots.push(Slot { prev: NIL, next: NIL, flow: Some(flow) });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.link_head(i);
+        self.index.insert(key, i);
+        self.stats.created += 1;
+        self.stats.peak_active = self.stats.peak_active.max(self.index.len() as u64);
+        Lookup { flow: FlowRef(i), created: true, evicted }
+    }
+
+    /// Remove flows idle for longer than their timeout at packet time `now`, oldest first.
+    pub fn expire(&mut self, now: Timestamp, out: &mut dyn FnMut(Flow<T>, EndReason)) {
+        let shortest = self.cfg.tcp_closed_ns.min(self.cfg.tcp_idle_ns).min(self.cfg.udp_idle_ns).min(self.cfg.other_idle_ns);
+        let mut i = self.tail;
+        while i != NIL {
+            let Some(slot) = self.slots.get(i as usize) else { break };
+            let prev = slot.prev;
+            let Some(f) = slot.flow.as_ref() else { break };
+            let idle = now.as_nanos().saturating_sub(f.last.as_nanos());
+            if idle < shortest {
+                break; // Everything after this one was seen more recently.
+            }
+            if idle >= f.idle_limit(&self.cfg) {
+                if let Some(flow) = self.remove(i) {
+                    self.stats.timed_out += 1;
+                    out(flow, EndReason::Timeout);
+                }
+            }
+            i = prev;
+        }
+    }
+
+    /// Remove every flow (end of run), oldest first.
+    pub fn drain(&mut self, out: &mut dyn FnMut(Flow<T>, EndReason)) {
+        while let Some(flow) = self.pop_tail() {
+            out(flow, EndReason::Shutdown);
+        }
+    }
+
+    fn slot_flow(&mut self, i: u32) -> Option<&mut Flow<T>> {
+        self.slots.get_mut(i as usize).and_then(|s| s.flow.as_mut())
+    }
+
+    fn pop_tail(&mut self) -> Option<Flow<T>> {
+        if self.tail == NIL {
+            return None;
+        }
+        self.remove(self.tail)
+    }
+
+    fn remove(&mut self, i: u32) -> Option<Flow<T>> {
+        self.unlink(i);
+        let mut flow = self.slots.get_mut(i as usize)?.flow.take()?;
+        self.index.remove(&flow.key);
+        self.free.push(i);
+        if let Some(tcp) = flow.tcp.as_mut() {
+            for s in &mut tcp.streams {
+                s.release(&mut self.budget);
+            }
+        }
+        Some(flow)
+    }
+
+    fn link_head(&mut self, i: u32) {
+        let old = self.head;
+        if let Some(s) = self.slots.get_mut(i as usize) {
+            s.prev = NIL;
+            s.next = old;
+        }
+        if let Some(s) = self.slots.get_mut(old as usize) {
+            s.prev = i;
+        }
+        self.head = i;
+        if self.tail == NIL {
+            self.tail = i;
+        }
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let Some((prev, next)) = self.slots.get(i as usize).map(|s| (s.prev, s.next)) else { return };
+        match self.slots.get_mut(prev as usize) {
+            Some(p) => p.next = next,
+            None => self.head = next,
+        }
+        match self.slots.get_mut(next as usize) {
+            Some(n) => n.prev = prev,
+            None => self.tail = prev,
+        }
+    }
+
+    fn touch(&mut self, i: u32) {
+        if self.head != i {
+            self.unlink(i);
+            self.link_head(i);
+        }
+    }
+}
+
+/// Flow ids look random (as Suricata's do) but are reproducible from run to run, and
+/// stay below 2^53 so JSON readers keep them exact.
+fn flow_id(n: u64) -> u64 {
+    let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) & ((1 << 53) - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+
+    fn key(port: u16) -> (FlowKey, bool) {
+        let a: SocketAddr = format!("10.0.0.1:{port}").parse().unwrap();
+        let b: SocketAddr = "10.0.0.2:502".parse().unwrap();
+        FlowKey::new(IpProto::TCP, a, b, 0)
+    }
+
+    fn at(s: i64) -> Timestamp {
+        Timestamp::from_secs_nanos(s, 0)
+    }
+
+    #[test]
+    fn flow_ids_are_distinct_and_json_safe() {
+        let ids: std::collections::HashSet<u64> = (1..10_000).map(flow_id).collect();
+        assert_eq!(ids.len(), 9_999);
+        assert!(ids.iter().all(|&i| i < 1 << 53 && i > 0));
+    }
+
+    #[test]
+    fn the_cap_evicts_the_least_recently_seen_flow() {
+        let cfg = FlowConfig { max_flows: 3, ..Default::default() };
+        let mut t: FlowTable<()> = FlowTable::new(cfg);
+        for p in 1..=3 {
+            let (k, lo) = key(p);
+            assert!(t.lookup(at(i64::from(p)), k, lo, || true, || ()).created);
+        }
+        let (k1, lo1) = key(1);
+        assert!(!t.lookup(at(4), k1, lo1, || true, || ()).created); // 1 is fresh again
+        let (k4, lo4) = key(4);
+        let l = t.lookup(at(5), k4, lo4, || true, || ());
+        assert_eq!(l.evicted.map(|f| f.key), Some(key(2).0));
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.stats.evicted, 1);
+    }
+
+    #[test]
+    fn idle_flows_time_out_on_packet_time() {
+        let cfg = FlowConfig { udp_idle_ns: 10 * SECOND, tcp_idle_ns: 100 * SECOND, ..Default::default() };
+        let mut t: FlowTable<()> = FlowTable::new(cfg);
+        let (k, lo) = key(1);
+        t.lookup(at(0), k, lo, || true, || ());
+        let a: SocketAddr = "10.0.0.1:9".parse().unwrap();
+        let b: SocketAddr = "10.0.0.2:20000".parse().unwrap();
+        let (u, ulo) = FlowKey::new(IpProto::UDP, a, b, 0);
+        t.lookup(at(1), u, ulo, || true, || ());
+        let mut gone = Vec::new();
+        t.expire(at(20), &mut |f, r| gone.push((f.key.proto, r)));
+        assert_eq!(gone, vec![(IpProto::UDP, EndReason::Timeout)]);
+        t.expire(at(101), &mut |f, r| gone.push((f.key.proto, r)));
+        assert_eq!(gone.len(), 2);
+        assert!(t.is_empty());
+        assert_eq!(t.stats.timed_out, 2);
+    }
+
+    #[test]
+    fn a_handshake_sets_the_states_and_fins_close() {
+        let mut c = TcpConn::default();
+        c.on_flags(Direction::ToServer, SYN);
+        assert_eq!(c.state, TcpState::SynSent);
+        c.on_flags(Direction::ToClient, SYN | ACK);
+        c.on_flags(Direction::ToServer, ACK);
+        assert_eq!(c.state, TcpState::Established);
+        c.on_flags(Direction::ToServer, FIN | ACK);
+        assert_eq!(c.state, TcpState::Closing);
+        c.on_flags(Direction::ToClient, FIN | ACK);
+        assert_eq!(c.state, TcpState::Closed);
+        assert!(!c.midstream);
+        let mut m = TcpConn::default();
+        m.on_flags(Direction::ToClient, ACK);
+        assert!(m.midstream);
+        assert_eq!(m.state, TcpState::Established);
+    }
+}
