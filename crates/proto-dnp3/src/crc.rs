@@ -3,6 +3,8 @@
 
 const TABLE: [u16; 256] = table();
 
+// Indices are below 256 by construction: a loop bound, and a `u8`.
+#[allow(clippy::indexing_slicing)]
 const fn table() -> [u16; 256] {
     let mut t = [0u16; 256];
     let mut i = 0;
@@ -19,6 +21,7 @@ const fn table() -> [u16; 256] {
     t
 }
 
+#[allow(clippy::indexing_slicing)]
 pub fn crc16(data: &[u8]) -> u16 {
     let crc = data.iter().fold(0u16, |crc, &b| (crc >> 8) ^ TABLE[usize::from((crc ^ u16::from(b)) as u8)]);
     !crc
