@@ -71,6 +71,10 @@ pub struct AnomalyBody {
 }
 
 impl Anomaly {
+    pub fn new(header: EventHeader, kind: AnomalyKind, event: &'static str, layer: Layer, offset: usize, reason: String) -> Self {
+        Anomaly { header, body: AnomalyBody { kind, event, layer, offset, reason } }
+    }
+
     pub fn decode(header: EventHeader, event: &'static str, layer: Layer, offset: usize, reason: String) -> Self {
         Anomaly { header, body: AnomalyBody { kind: AnomalyKind::Decode, event, layer, offset, reason } }
     }
@@ -78,6 +82,7 @@ impl Anomaly {
 
 impl Record for Anomaly {
     type Body = AnomalyBody;
+    type Extra = ();
     fn event_type(&self) -> &'static str {
         "anomaly"
     }

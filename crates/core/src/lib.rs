@@ -10,6 +10,7 @@ mod anomaly;
 mod dissect;
 mod field;
 mod flow;
+mod flowrec;
 mod record;
 mod summary;
 mod time;
@@ -18,6 +19,9 @@ pub use anomaly::{Anomaly, AnomalyBody, AnomalyKind, Layer};
 pub use dissect::{AppProto, Dissector, PduEvent, PduSink, Pending, PortMap, Probe, ProbeResult, StreamCx};
 pub use field::{FieldAccess, FieldValue};
 pub use flow::{Direction, FlowKey, IpProto};
-pub use record::{EventHeader, Record};
-pub use summary::{AlertCounts, CodeCounts, DecodeCounts, Dnp3Counts, ModbusCounts, ProtocolCounts, S7Counts, S7PlusCounts, Summary};
+pub use flowrec::{FlowBody, FlowRecord, TcpBody};
+pub use record::{EventHeader, Framed, Record};
+pub use summary::{
+    AlertCounts, CodeCounts, DecodeCounts, Dnp3Counts, ModbusCounts, ProtocolCounts, S7Counts, S7PlusCounts, StreamCounts, Summary,
+};
 pub use time::Timestamp;

@@ -1,3 +1,4 @@
+use crate::dissect::PduEvent;
 use crate::field::{FieldAccess, FieldValue};
 use crate::flow::IpProto;
 use crate::time::Timestamp;
@@ -16,6 +17,8 @@ pub struct EventHeader {
     pub dest_ip: Option<IpAddr>,
     pub dest_port: Option<u16>,
     pub proto: Option<IpProto>,
+    /// The flow's application protocol, once detected.
+    pub app_proto: Option<&'static str>,
     /// VLAN ids, outermost first.
     pub vlan: Vec<u16>,
     pub community_id: Option<String>,
@@ -31,16 +34,47 @@ impl FieldAccess for EventHeader {
             "proto" => self.proto.map(|p| FieldValue::U64(u64::from(p.0))),
             "flow_id" => self.flow_id.map(FieldValue::U64),
             "community_id" => self.community_id.as_deref().map(FieldValue::Str),
+            "app_proto" => self.app_proto.map(FieldValue::Str),
             _ => None,
         }
     }
 }
 
 /// Anything a sink can write as one EVE line: the common header, then `event_type`'s
-/// body under a key of the same name.
+/// body under a key of the same name, then an optional second object (a flow's `tcp`).
 pub trait Record {
-    type Body: Serialize;
+    type Body: Serialize + ?Sized;
+    type Extra: Serialize;
     fn event_type(&self) -> &'static str;
     fn header(&self) -> &EventHeader;
     fn body(&self) -> &Self::Body;
+    fn extra(&self) -> Option<(&'static str, &Self::Extra)> {
+        None
+    }
+}
+
+/// A protocol event borrowed from a stream, framed by the header of its flow and packet.
+pub struct Framed<'e, E: ?Sized> {
+    pub header: &'e EventHeader,
+    pub event: &'e E,
+}
+
+impl<E: PduEvent + ?Sized> Record for Framed<'_, E> {
+    type Body = E::Body;
+    type Extra = ();
+    fn event_type(&self) -> &'static str {
+        self.event.event_type()
+    }
+    fn header(&self) -> &EventHeader {
+        self.header
+    }
+    fn body(&self) -> &E::Body {
+        self.event.body()
+    }
+}
+
+impl<E: PduEvent + ?Sized> FieldAccess for Framed<'_, E> {
+    fn field(&self, name: &str) -> Option<FieldValue<'_>> {
+        self.event.field(name).or_else(|| self.header.field(name))
+    }
 }

@@ -21,6 +21,8 @@ pub struct Summary {
     pub alerts: AlertCounts,
     /// Details of the decoding layer (checksums, fragments, tunnels, files).
     pub decode: DecodeCounts,
+    /// Flows, TCP reassembly and capture loss.
+    pub streams: StreamCounts,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -88,11 +90,43 @@ pub struct DecodeCounts {
     pub fragments_dropped: u64,
 }
 
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct StreamCounts {
+    pub flows_timed_out: u64,
+    /// Flows pushed out by the flow cap.
+    pub flows_evicted: u64,
+    pub peak_active_flows: u64,
+    /// TCP flows picked up without their handshake.
+    pub tcp_midstream: u64,
+    /// Flows by detected application protocol.
+    pub app_protocols: CodeCounts,
+    /// Holes skipped in TCP streams, for any reason.
+    pub gaps: u64,
+    /// Bytes acknowledged by a receiver but never captured (Zeek's capture loss).
+    pub missed_bytes: u64,
+    /// `missed_bytes` as a percentage of the stream bytes that should have been seen.
+    pub capture_loss_pct: f64,
+    /// Bytes skipped because a reassembly cap forced progress.
+    pub overflow_bytes: u64,
+    /// Bytes still missing when their flow ended.
+    pub end_gap_bytes: u64,
+    pub retransmitted_bytes: u64,
+    pub overlap_conflicts: u64,
+    /// Most out-of-order bytes held at once, over all flows.
+    pub reassembly_peak_bytes: u64,
+    /// Stream bytes a dissector gave up on (a partial PDU over its cap, or cut by a gap).
+    pub app_dropped_bytes: u64,
+    pub delivered_bytes: u64,
+}
+
 impl Summary {
     /// Derive the rate fields once the run's wall time is known.
     pub fn finish(&mut self, elapsed_s: f64) {
         self.elapsed_s = elapsed_s;
         self.packets_per_sec = if elapsed_s > 0.0 { self.packets as f64 / elapsed_s } else { 0.0 };
+        let st = &mut self.streams;
+        let expected = st.missed_bytes + st.delivered_bytes;
+        st.capture_loss_pct = if expected > 0 { st.missed_bytes as f64 * 100.0 / expected as f64 } else { 0.0 };
     }
 }
 
@@ -111,6 +145,7 @@ mod tests {
         assert!(p["dnp3"].get("link_frames").is_some() && p["dnp3"].get("fragments").is_some());
         assert!(p["s7comm"].get("userdata").is_some());
         assert!(p["s7comm_plus"].get("pdus").is_some());
+        assert!(v["streams"].get("missed_bytes").is_some() && v["streams"].get("capture_loss_pct").is_some());
         assert!(v["alerts"].get("by_rule").is_some() && v["alerts"].get("by_technique").is_some());
     }
 }

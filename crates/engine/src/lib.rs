@@ -1,8 +1,11 @@
-//! The pipeline: capture → decode → (flows, dissectors, rules: later) → sinks.
+//! The pipeline: capture → decode → flows and reassembly → protocol detection (dissectors
+//! and rules: next) → sinks.
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic))]
 
+mod detect;
+mod flows;
 mod replay;
 
 pub use replay::{EngineError, FileReport, Replay, ReplayOptions};

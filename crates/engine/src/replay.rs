@@ -1,17 +1,22 @@
+use crate::flows::{FlowStage, Out, PacketCx};
 use otsentry_capture::{open, CaptureError, Damage, ReaderKind};
-use otsentry_core::{Anomaly, EventHeader, Layer, Summary, Timestamp};
+use otsentry_core::{Anomaly, EventHeader, Layer, PortMap, Summary, Timestamp};
+use otsentry_flow::FlowConfig;
 use otsentry_sink::EveWriter;
-use otsentry_wire::{decode, decode_transport, DecodeOptions, DefragConfig, Defragmenter, Packet, StopKind, Transport};
+use otsentry_wire::{decode, decode_transport, DecodeOptions, DefragConfig, Defragmenter, IpInfo, Packet, StopKind, Transport};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct ReplayOptions {
     pub reader: ReaderKind,
     pub decode: DecodeOptions,
     /// Emit an anomaly for each bad checksum (they are always counted).
     pub checksum_anomalies: bool,
     pub defrag: DefragConfig,
+    pub flow: FlowConfig,
+    /// Which protocol each server port is expected to carry.
+    pub ports: PortMap,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +42,7 @@ pub struct Replay<W: Write> {
     eve: Option<EveWriter<W>>,
     summary: Summary,
     defrag: Defragmenter,
+    flows: FlowStage,
 }
 
 /// Packets between progress callbacks.
@@ -44,7 +50,8 @@ const PROGRESS_EVERY: u64 = 1 << 16;
 
 impl<W: Write> Replay<W> {
     pub fn new(opts: ReplayOptions, eve: Option<EveWriter<W>>) -> Self {
-        Replay { opts, eve, summary: Summary::default(), defrag: Defragmenter::new(opts.defrag) }
+        let flows = FlowStage::new(opts.flow, opts.ports.clone());
+        Replay { defrag: Defragmenter::new(opts.defrag), opts, eve, summary: Summary::default(), flows }
     }
 
     /// Replay one file. `progress` is called now and then with (bytes read, file size).
@@ -62,7 +69,8 @@ impl<W: Write> Replay<W> {
             self.summary.packets += 1;
             self.summary.bytes += frame.data.len() as u64;
             let pkt = decode(frame.linktype.0, frame.data, frame.origlen, &self.opts.decode);
-            self.on_packet(frame.ts, packets, &pkt)?;
+            let p = PacketCx { ts: frame.ts, pcap_cnt: packets, vlans: pkt.vlans(), wire_len: frame.data.len() as u64 };
+            self.on_packet(&p, &pkt)?;
             if packets.is_multiple_of(PROGRESS_EVERY) {
                 let (done, total) = source.progress();
                 progress(done, total);
@@ -74,7 +82,8 @@ impl<W: Write> Replay<W> {
         Ok(FileReport { path: path.to_path_buf(), packets, damage })
     }
 
-    fn on_packet(&mut self, ts: Timestamp, pcap_cnt: u64, pkt: &Packet<'_>) -> Result<(), EngineError> {
+    fn on_packet(&mut self, p: &PacketCx<'_>, pkt: &Packet<'_>) -> Result<(), EngineError> {
+        let (ts, pcap_cnt) = (p.ts, p.pcap_cnt);
         let d = &mut self.summary.decode;
         d.ipv4_checksum_errors += u64::from(pkt.checksum.ipv4);
         d.tcp_checksum_errors += u64::from(pkt.checksum.tcp);
@@ -110,6 +119,15 @@ impl<W: Write> Replay<W> {
                 }
             }
         }
+        if let Some(ip) = pkt.ip.filter(|ip| ip.fragment.is_none()) {
+            if pkt.stop.is_none() {
+                flow_packet(&mut self.flows, &mut self.eve, &mut self.summary, p, &ip, &pkt.transport)?;
+            } else if pkt.snaplen_cut {
+                // Headers survived the snap length but the payload did not: count the
+                // packet in its flow; the missing bytes show up as a gap when acknowledged.
+                flow_packet(&mut self.flows, &mut self.eve, &mut self.summary, p, &ip, &header_only(&pkt.transport))?;
+            }
+        }
         if let Some(ip) = pkt.ip.filter(|ip| ip.fragment.is_some()) {
             self.summary.decode.fragments += 1;
             let inserted = self.defrag.insert(ts, &ip);
@@ -117,6 +135,9 @@ impl<W: Write> Replay<W> {
             // Decode the reassembled datagram's transport while the defragmenter lends it.
             let whole = inserted.datagram.map(|dg| decode_transport(&dg, &self.opts.decode));
             let whole_stop = whole.as_ref().and_then(|w| w.stop.clone());
+            if let Some((dg, w)) = inserted.datagram.as_ref().zip(whole.as_ref()).filter(|(_, w)| w.stop.is_none()) {
+                flow_packet(&mut self.flows, &mut self.eve, &mut self.summary, p, dg, &w.transport)?;
+            }
             let whole_checksum = whole.as_ref().map(|w| w.checksum);
             if whole.is_some() {
                 self.summary.decode.datagrams_reassembled += 1;
@@ -182,11 +203,43 @@ impl<W: Write> Replay<W> {
 
     /// As [`Replay::finish`], also handing back the EVE writer.
     pub fn finish_with_output(mut self, elapsed_s: f64) -> Result<(Summary, Option<EveWriter<W>>), EngineError> {
+        let mut out = Out { eve: self.eve.as_mut(), summary: &mut self.summary, error: None };
+        self.flows.finish(&mut out);
+        if let Some(e) = out.error {
+            return Err(e.into());
+        }
         if let Some(eve) = self.eve.as_mut() {
             eve.flush()?;
         }
         self.summary.decode.fragments_dropped = self.defrag.stats.dropped;
         self.summary.finish(elapsed_s);
         Ok((self.summary, self.eve))
+    }
+}
+
+/// A transport header without its payload.
+fn header_only<'a>(t: &Transport<'a>) -> Transport<'a> {
+    match *t {
+        Transport::Tcp(tcp) => Transport::Tcp(otsentry_wire::TcpInfo { payload: &[], ..tcp }),
+        Transport::Udp(udp) => Transport::Udp(otsentry_wire::UdpInfo { payload: &[], ..udp }),
+        other => other,
+    }
+}
+
+/// Hand a packet to the flow stage (borrowing only the fields it needs, so the
+/// defragmenter can still lend a datagram).
+fn flow_packet<W: Write>(
+    flows: &mut FlowStage,
+    eve: &mut Option<EveWriter<W>>,
+    summary: &mut Summary,
+    p: &PacketCx<'_>,
+    ip: &IpInfo<'_>,
+    transport: &Transport<'_>,
+) -> Result<(), EngineError> {
+    let mut out = Out { eve: eve.as_mut(), summary, error: None };
+    flows.packet(p, ip, transport, &mut out);
+    match out.error {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
     }
 }

@@ -231,7 +231,8 @@ pub struct FlowRef(u32);
 pub struct Lookup<T> {
     pub flow: FlowRef,
     pub created: bool,
-    /// A flow evicted to make room, for the caller to report.
+    /// A flow evicted to make room, for the caller to report (and finish its streams,
+    /// which still hold budget).
     pub evicted: Option<Flow<T>>,
 }
 
@@ -332,7 +333,10 @@ impl<T> FlowTable<T> {
     }
 
     /// Remove flows idle for longer than their timeout at packet time `now`, oldest first.
-    pub fn expire(&mut self, now: Timestamp, out: &mut dyn FnMut(Flow<T>, EndReason)) {
+    ///
+    /// A removed flow's streams still hold their out-of-order bytes, charged to the
+    /// budget passed along: finish or release them.
+    pub fn expire(&mut self, now: Timestamp, out: &mut dyn FnMut(Flow<T>, EndReason, &mut Budget)) {
         let shortest = self.cfg.tcp_closed_ns.min(self.cfg.tcp_idle_ns).min(self.cfg.udp_idle_ns).min(self.cfg.other_idle_ns);
         let mut i = self.tail;
         while i != NIL {
@@ -346,7 +350,7 @@ impl<T> FlowTable<T> {
             if idle >= f.idle_limit(&self.cfg) {
                 if let Some(flow) = self.remove(i) {
                     self.stats.timed_out += 1;
-                    out(flow, EndReason::Timeout);
+                    out(flow, EndReason::Timeout, &mut self.budget);
                 }
             }
             i = prev;
@@ -354,10 +358,16 @@ impl<T> FlowTable<T> {
     }
 
     /// Remove every flow (end of run), oldest first.
-    pub fn drain(&mut self, out: &mut dyn FnMut(Flow<T>, EndReason)) {
+    pub fn drain(&mut self, out: &mut dyn FnMut(Flow<T>, EndReason, &mut Budget)) {
         while let Some(flow) = self.pop_tail() {
-            out(flow, EndReason::Shutdown);
+            out(flow, EndReason::Shutdown, &mut self.budget);
         }
+    }
+
+    /// A flow and the reassembly budget its streams draw on.
+    pub fn get_with_budget(&mut self, r: FlowRef) -> Option<(&mut Flow<T>, &mut Budget)> {
+        let flow = self.slots.get_mut(r.0 as usize).and_then(|s| s.flow.as_mut())?;
+        Some((flow, &mut self.budget))
     }
 
     fn slot_flow(&mut self, i: u32) -> Option<&mut Flow<T>> {
@@ -373,14 +383,9 @@ impl<T> FlowTable<T> {
 
     fn remove(&mut self, i: u32) -> Option<Flow<T>> {
         self.unlink(i);
-        let mut flow = self.slots.get_mut(i as usize)?.flow.take()?;
+        let flow = self.slots.get_mut(i as usize)?.flow.take()?;
         self.index.remove(&flow.key);
         self.free.push(i);
-        if let Some(tcp) = flow.tcp.as_mut() {
-            for s in &mut tcp.streams {
-                s.release(&mut self.budget);
-            }
-        }
         Some(flow)
     }
 
@@ -478,9 +483,9 @@ mod tests {
         let (u, ulo) = FlowKey::new(IpProto::UDP, a, b, 0);
         t.lookup(at(1), u, ulo, || true, || ());
         let mut gone = Vec::new();
-        t.expire(at(20), &mut |f, r| gone.push((f.key.proto, r)));
+        t.expire(at(20), &mut |f, r, _| gone.push((f.key.proto, r)));
         assert_eq!(gone, vec![(IpProto::UDP, EndReason::Timeout)]);
-        t.expire(at(101), &mut |f, r| gone.push((f.key.proto, r)));
+        t.expire(at(101), &mut |f, r, _| gone.push((f.key.proto, r)));
         assert_eq!(gone.len(), 2);
         assert!(t.is_empty());
         assert_eq!(t.stats.timed_out, 2);

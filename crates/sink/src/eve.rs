@@ -43,6 +43,9 @@ fn entries<M: SerializeMap>(map: &mut M, h: &EventHeader, event_type: &str) -> R
             None => map.serialize_entry("proto", &proto.0.to_string())?,
         }
     }
+    if let Some(app) = h.app_proto {
+        map.serialize_entry("app_proto", app)?;
+    }
     if let Some(cid) = &h.community_id {
         map.serialize_entry("community_id", cid)?;
     }
@@ -54,6 +57,9 @@ impl<R: Record> Serialize for Line<'_, R> {
         let mut map = s.serialize_map(None)?;
         entries(&mut map, self.0.header(), self.0.event_type())?;
         map.serialize_entry(self.0.event_type(), self.0.body())?;
+        if let Some((key, extra)) = self.0.extra() {
+            map.serialize_entry(key, extra)?;
+        }
         map.end()
     }
 }

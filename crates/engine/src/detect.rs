@@ -1,0 +1,146 @@
+//! Which application protocol a flow carries: the configured port first, then content
+//! probes on the first bytes of each direction, so a protocol on another port is found,
+//! and an OT port carrying something else is reported.
+use otsentry_core::{AppProto, Direction, Probe, ProbeResult};
+
+/// Every protocol's probe, tried in this order.
+pub(crate) const PROBES: [(AppProto, Probe); 3] = [
+    (AppProto::Modbus, otsentry_proto_modbus::probe),
+    (AppProto::Dnp3, otsentry_proto_dnp3::probe),
+    (AppProto::S7comm, otsentry_proto_s7comm::probe),
+];
+
+/// Deliveries per direction that may fail to match before detection gives up. A
+/// midstream pickup can start inside a PDU; the next delivery usually starts a new one.
+const MAX_TRIES: u8 = 3;
+/// Bytes held while a probe asks for more.
+const MAX_HELD: usize = 512;
+
+#[derive(Clone, Debug, Default)]
+struct Side {
+    tries: u8,
+    held: Vec<u8>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Detector {
+    sides: [Side; 2],
+    done: bool,
+}
+
+/// The outcome of offering one delivery to the detector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Detected {
+    /// Keep offering deliveries.
+    Pending,
+    Found {
+        proto: AppProto,
+        dir: Option<Direction>,
+    },
+    /// No probe matched within the allowed deliveries.
+    Failed,
+}
+
+impl Detector {
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Offer the next bytes of direction `side`.
+    pub(crate) fn offer(&mut self, side: usize, data: &[u8]) -> Detected {
+        if self.done || data.is_empty() {
+            return Detected::Pending;
+        }
+        let Some(s) = self.sides.get_mut(side) else { return Detected::Pending };
+        let was_holding = !s.held.is_empty();
+        let result = if was_holding {
+            s.held.extend_from_slice(data);
+            probe_all(&s.held)
+        } else {
+            probe_all(data)
+        };
+        match result {
+            ProbeResult::Match { proto, dir } => {
+                self.finish();
+                Detected::Found { proto, dir }
+            }
+            ProbeResult::NeedMore if s.held.len().max(data.len()) <= MAX_HELD => {
+                if !was_holding {
+                    s.held.extend_from_slice(data);
+                }
+                Detected::Pending
+            }
+            _ => {
+                s.held = Vec::new();
+                s.tries += 1;
+                if s.tries >= MAX_TRIES {
+                    self.finish();
+                    Detected::Failed
+                } else {
+                    Detected::Pending
+                }
+            }
+        }
+    }
+
+    /// Bytes are missing: held bytes can no longer be completed.
+    pub(crate) fn gap(&mut self, side: usize) {
+        if let Some(s) = self.sides.get_mut(side) {
+            s.held = Vec::new();
+        }
+    }
+
+    fn finish(&mut self) {
+        self.done = true;
+        self.sides = Default::default();
+    }
+}
+
+/// The first probe that matches wins; otherwise "need more" if any probe wants more.
+fn probe_all(data: &[u8]) -> ProbeResult {
+    let mut need_more = false;
+    for (_, probe) in PROBES {
+        match probe(data) {
+            m @ ProbeResult::Match { .. } => return m,
+            ProbeResult::NeedMore => need_more = true,
+            ProbeResult::NoMatch => {}
+        }
+    }
+    if need_more {
+        ProbeResult::NeedMore
+    } else {
+        ProbeResult::NoMatch
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MODBUS_REQ: [u8; 12] = [0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 2];
+
+    #[test]
+    fn a_split_header_is_held_until_it_can_be_judged() {
+        let mut d = Detector::default();
+        assert_eq!(d.offer(0, &MODBUS_REQ[..5]), Detected::Pending);
+        assert_eq!(d.offer(0, &MODBUS_REQ[5..]), Detected::Found { proto: AppProto::Modbus, dir: Some(Direction::ToServer) });
+        assert!(d.is_done());
+    }
+
+    #[test]
+    fn a_midstream_start_inside_a_pdu_is_forgiven() {
+        let mut d = Detector::default();
+        assert_eq!(d.offer(1, &[0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF, 0x11, 0x22]), Detected::Pending);
+        assert!(matches!(d.offer(1, &MODBUS_REQ), Detected::Found { proto: AppProto::Modbus, .. }));
+    }
+
+    #[test]
+    fn other_traffic_fails_after_a_few_deliveries() {
+        let mut d = Detector::default();
+        let http = b"GET /index.html HTTP/1.1\r\n\r\n";
+        assert_eq!(d.offer(0, http), Detected::Pending);
+        assert_eq!(d.offer(0, http), Detected::Pending);
+        assert_eq!(d.offer(0, http), Detected::Failed);
+        assert_eq!(d.offer(0, &MODBUS_REQ), Detected::Pending, "nothing after the verdict");
+    }
+}

@@ -1,0 +1,390 @@
+//! The flow stage: packets to flows, TCP segments to ordered stream bytes, stream bytes
+//! to protocol detection; EVE `flow` records and stream anomalies out.
+use crate::detect::{Detected, Detector};
+use otsentry_core::{
+    Anomaly, AnomalyKind, AppProto, Direction, EventHeader, FlowBody, FlowKey, FlowRecord, IpProto, Layer, PortMap, Record, Summary,
+    TcpBody, Timestamp,
+};
+use otsentry_flow::{
+    community_id, side, Budget, Delivery, EndReason, Flow, FlowConfig, FlowTable, GapReason, StreamConfig, TcpState, ACK, FIN, SYN,
+};
+use otsentry_sink::EveWriter;
+use otsentry_wire::{IpInfo, TcpInfo, Transport};
+use std::io::{self, Write};
+use std::net::SocketAddr;
+
+/// Where the flow stage writes: the EVE output (if any) and the run's counters. The
+/// first write error is kept and reported by the caller.
+pub(crate) struct Out<'a, W: Write> {
+    pub(crate) eve: Option<&'a mut EveWriter<W>>,
+    pub(crate) summary: &'a mut Summary,
+    pub(crate) error: Option<io::Error>,
+}
+
+impl<W: Write> Out<'_, W> {
+    fn write<R: Record>(&mut self, record: &R) {
+        if let Some(eve) = self.eve.as_mut() {
+            if let Err(e) = eve.write(record) {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+}
+
+/// The packet being handled.
+pub(crate) struct PacketCx<'p> {
+    pub(crate) ts: Timestamp,
+    pub(crate) pcap_cnt: u64,
+    pub(crate) vlans: &'p [u16],
+    pub(crate) wire_len: u64,
+}
+
+/// What the engine keeps per flow above the flow crate.
+#[derive(Debug, Default)]
+pub(crate) struct AppState {
+    app: Option<AppProto>,
+    /// The protocol the server port is configured for.
+    expected: Option<AppProto>,
+    detector: Detector,
+    /// Set by a handshake or a configured server port; otherwise protocol evidence may
+    /// still swap client and server.
+    dir_settled: bool,
+    swap: bool,
+    /// For ICMP's Community ID: whether the first packet came from `key.lo`, its type and code.
+    icmp: Option<(bool, u8, u8)>,
+}
+
+/// Packet-time seconds between sweeps for idle flows.
+const SWEEP_EVERY_NS: i64 = 1_000_000_000;
+
+pub(crate) struct FlowStage {
+    table: FlowTable<AppState>,
+    ports: PortMap,
+    stream_cfg: StreamConfig,
+    next_sweep: i64,
+}
+
+impl FlowStage {
+    pub(crate) fn new(cfg: FlowConfig, ports: PortMap) -> Self {
+        FlowStage { table: FlowTable::new(cfg), ports, stream_cfg: cfg.stream, next_sweep: i64::MIN }
+    }
+
+    pub(crate) fn packet<W: Write>(&mut self, p: &PacketCx<'_>, ip: &IpInfo<'_>, transport: &Transport<'_>, out: &mut Out<'_, W>) {
+        if p.ts.as_nanos() >= self.next_sweep {
+            self.table.expire(p.ts, &mut |f, why, budget| end_flow(f, why, budget, out));
+            self.next_sweep = p.ts.as_nanos().saturating_add(SWEEP_EVERY_NS);
+        }
+        let (sport, dport, tcp, udp_payload) = match *transport {
+            Transport::Tcp(t) => (t.src_port, t.dst_port, Some(t), None),
+            Transport::Udp(u) => (u.src_port, u.dst_port, None, Some(u.payload)),
+            _ => (0, 0, None, None),
+        };
+        let vlan = p.vlans.first().copied().unwrap_or(0);
+        let (key, src_is_lo) = FlowKey::new(ip.proto, SocketAddr::new(ip.src, sport), SocketAddr::new(ip.dst, dport), vlan);
+        let mut settled = false;
+        let ports = &self.ports;
+        let flags = tcp.map(|t| t.flags);
+        let lookup =
+            self.table.lookup(p.ts, key, src_is_lo, || orient(ports, ip.proto, sport, dport, flags, &mut settled), AppState::default);
+        if let Some(evicted) = lookup.evicted {
+            end_flow(evicted, EndReason::Evicted, &mut self.table.budget, out);
+        }
+        let Some((flow, budget)) = self.table.get_with_budget(lookup.flow) else { return };
+        if lookup.created {
+            let server_port = flow.server().port();
+            flow.user.expected = self.ports.get(ip.proto, server_port);
+            flow.user.dir_settled = settled;
+            if matches!(ip.proto, IpProto::ICMP | IpProto::ICMPV6) {
+                let (t, c) = (ip.payload.first().copied().unwrap_or(0), ip.payload.get(1).copied().unwrap_or(0));
+                flow.user.icmp = Some((src_is_lo, t, c));
+            }
+        }
+        let dir = flow.direction(src_is_lo);
+        let s = side(dir);
+        if let (Some(n), Some(b)) = (flow.packets.get_mut(s), flow.bytes.get_mut(s)) {
+            *n += 1;
+            *b += p.wire_len;
+        }
+        let ctx = EventCtx::of(flow, p.ts, Some(p.pcap_cnt), p.vlans);
+        if let Some(t) = tcp {
+            tcp_segment(flow, budget, &self.stream_cfg, dir, &t, &ctx, out);
+        } else if let Some(payload) = udp_payload {
+            let user = &mut flow.user;
+            app_data(user, &ctx, dir, payload, out);
+            user.detector.gap(s); // nothing carries over between datagrams
+        }
+        if flow.user.swap {
+            flow.user.swap = false;
+            flow.user.dir_settled = true;
+            flow.swap_direction();
+        }
+        let peak = self.table.budget.peak as u64;
+        out.summary.streams.reassembly_peak_bytes = out.summary.streams.reassembly_peak_bytes.max(peak);
+    }
+
+    /// End of run: every flow still open ends now.
+    pub(crate) fn finish<W: Write>(&mut self, out: &mut Out<'_, W>) {
+        self.table.drain(&mut |f, why, budget| end_flow(f, why, budget, out));
+        let st = &self.table.stats;
+        out.summary.flows = st.created;
+        let streams = &mut out.summary.streams;
+        streams.flows_timed_out = st.timed_out;
+        streams.flows_evicted = st.evicted;
+        streams.peak_active_flows = st.peak_active;
+        streams.reassembly_peak_bytes = streams.reassembly_peak_bytes.max(self.table.budget.peak as u64);
+    }
+}
+
+/// Whether a new flow's first packet comes from its client, and whether that is
+/// certain (a handshake or a configured server port) rather than a guess.
+fn orient(ports: &PortMap, proto: IpProto, sport: u16, dport: u16, flags: Option<u8>, settled: &mut bool) -> bool {
+    *settled = true;
+    match flags {
+        Some(f) if f & SYN != 0 && f & ACK == 0 => return true,
+        Some(f) if f & SYN != 0 => return false,
+        _ => {}
+    }
+    let transport = if flags.is_some() { IpProto::TCP } else { proto };
+    match (ports.get(transport, dport), ports.get(transport, sport)) {
+        (Some(_), None) => return true,
+        (None, Some(_)) => return false,
+        _ => {}
+    }
+    // A guess from the ports: servers listen on the lower, well-known one.
+    *settled = false;
+    !(sport < 1024 && dport >= 1024)
+}
+
+/// What an event needs to know about its flow and packet.
+struct EventCtx<'p> {
+    flow_id: u64,
+    key: FlowKey,
+    client: SocketAddr,
+    server: SocketAddr,
+    icmp: Option<(bool, u8, u8)>,
+    app: Option<AppProto>,
+    ts: Timestamp,
+    pcap_cnt: Option<u64>,
+    vlans: &'p [u16],
+}
+
+impl<'p> EventCtx<'p> {
+    fn of(flow: &Flow<AppState>, ts: Timestamp, pcap_cnt: Option<u64>, vlans: &'p [u16]) -> Self {
+        EventCtx {
+            flow_id: flow.id,
+            key: flow.key,
+            client: flow.client(),
+            server: flow.server(),
+            icmp: flow.user.icmp,
+            app: flow.user.app,
+            ts,
+            pcap_cnt,
+            vlans,
+        }
+    }
+
+    fn community_id(&self) -> String {
+        let k = &self.key;
+        match self.icmp {
+            Some((lo_first, t, c)) => {
+                let (src, dst) = if lo_first { (k.lo, k.hi) } else { (k.hi, k.lo) };
+                community_id(0, k.proto, src.ip(), dst.ip(), Some((u16::from(t), u16::from(c))))
+            }
+            None => {
+                let ports = matches!(k.proto, IpProto::TCP | IpProto::UDP | IpProto::SCTP).then_some((k.lo.port(), k.hi.port()));
+                community_id(0, k.proto, k.lo.ip(), k.hi.ip(), ports)
+            }
+        }
+    }
+
+    /// The header of an event travelling in `dir`.
+    fn header(&self, dir: Direction) -> EventHeader {
+        let (src, dst) = match dir {
+            Direction::ToServer => (self.client, self.server),
+            Direction::ToClient => (self.server, self.client),
+        };
+        let ports = matches!(self.key.proto, IpProto::TCP | IpProto::UDP | IpProto::SCTP);
+        EventHeader {
+            timestamp: self.ts,
+            flow_id: Some(self.flow_id),
+            pcap_cnt: self.pcap_cnt,
+            src_ip: Some(src.ip()),
+            src_port: ports.then_some(src.port()),
+            dest_ip: Some(dst.ip()),
+            dest_port: ports.then_some(dst.port()),
+            proto: Some(self.key.proto),
+            app_proto: self.app.map(AppProto::name),
+            vlan: self.vlans.to_vec(),
+            community_id: Some(self.community_id()),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn anomaly<W: Write>(
+        &self,
+        out: &mut Out<'_, W>,
+        dir: Direction,
+        kind: AnomalyKind,
+        event: &'static str,
+        layer: Layer,
+        offset: u64,
+        reason: String,
+    ) {
+        *out.summary.decode.anomalies.entry(event.to_string()).or_default() += 1;
+        if out.eve.is_some() {
+            let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+            out.write(&Anomaly::new(self.header(dir), kind, event, layer, offset, reason));
+        }
+    }
+}
+
+fn tcp_segment<W: Write>(
+    flow: &mut Flow<AppState>,
+    budget: &mut Budget,
+    cfg: &StreamConfig,
+    dir: Direction,
+    t: &TcpInfo<'_>,
+    ctx: &EventCtx<'_>,
+    out: &mut Out<'_, W>,
+) {
+    let Flow { tcp, user, .. } = flow;
+    let Some(conn) = tcp.as_deref_mut() else { return };
+    let was_none = conn.state == TcpState::None;
+    conn.on_flags(dir, t.flags);
+    if was_none && conn.midstream {
+        out.summary.streams.tcp_midstream += 1;
+    }
+    let [to_server, to_client] = &mut conn.streams;
+    let (mine, theirs) = match dir {
+        Direction::ToServer => (to_server, to_client),
+        Direction::ToClient => (to_client, to_server),
+    };
+    let fin = t.flags & FIN != 0;
+    if t.flags & SYN != 0 {
+        mine.syn(t.seq);
+        if !t.payload.is_empty() {
+            let seq = t.seq.wrapping_add(1);
+            mine.segment(cfg, budget, seq, t.payload, fin, &mut |d| on_delivery(user, ctx, dir, d, out));
+        }
+    } else {
+        mine.segment(cfg, budget, t.seq, t.payload, fin, &mut |d| on_delivery(user, ctx, dir, d, out));
+    }
+    if t.flags & ACK != 0 {
+        let back = dir.reverse();
+        theirs.acked(budget, t.ack, &mut |d| on_delivery(user, ctx, back, d, out));
+    }
+}
+
+fn on_delivery<W: Write>(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, d: Delivery<'_>, out: &mut Out<'_, W>) {
+    match d {
+        Delivery::Data { bytes, .. } => app_data(user, ctx, dir, bytes, out),
+        Delivery::Gap { offset, len, reason } => {
+            user.detector.gap(side(dir));
+            let (event, why) = match reason {
+                GapReason::Acked => ("stream.reassembly_seq_gap", "acknowledged by the receiver but never captured"),
+                GapReason::Overflow => ("stream.reassembly_overflow", "skipped: the reassembly cap was reached"),
+                GapReason::End => return,
+            };
+            ctx.anomaly(out, dir, AnomalyKind::Stream, event, Layer::Stream, offset, format!("{len} stream bytes {why}"));
+        }
+        Delivery::Conflict { offset, len } => {
+            let reason = format!("{len} retransmitted bytes differ from the first copy, which was kept");
+            ctx.anomaly(out, dir, AnomalyKind::Stream, "stream.reassembly_overlap_different_data", Layer::Stream, offset, reason);
+        }
+    }
+}
+
+/// Stream bytes (or a datagram) in `dir`: detection first; dissectors plug in here.
+fn app_data<W: Write>(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, bytes: &[u8], out: &mut Out<'_, W>) {
+    if user.detector.is_done() {
+        return;
+    }
+    let port = ctx.server.port();
+    match user.detector.offer(side(dir), bytes) {
+        Detected::Pending => {}
+        Detected::Found { proto, dir: evidence } => {
+            user.app = Some(proto);
+            *out.summary.streams.app_protocols.entry(proto.name().to_string()).or_default() += 1;
+            if !user.expected.is_some_and(|e| e.same_family(proto)) {
+                let expected = user.expected.map_or("no OT protocol".to_string(), |e| e.name().to_string());
+                let reason = format!("{} found on port {port}, which is configured for {expected}", proto.name());
+                let ctx = EventCtx { app: Some(proto), ..*ctx };
+                ctx.anomaly(out, dir, AnomalyKind::Applayer, "applayer.ot_protocol_unexpected_port", Layer::App, 0, reason);
+            }
+            if let Some(e) = evidence {
+                // The bytes say which way they travel: a midstream flow learns its client.
+                if !user.dir_settled && e != dir {
+                    user.swap = true;
+                }
+            }
+        }
+        Detected::Failed => {
+            if let Some(e) = user.expected {
+                let reason = format!("port {port} is configured for {} but the traffic is not {}", e.name(), e.name());
+                ctx.anomaly(out, dir, AnomalyKind::Applayer, "applayer.ot_port_unexpected_protocol", Layer::App, 0, reason);
+            }
+        }
+    }
+}
+
+/// A flow leaves the table: deliver what its streams hold, count, and write its record.
+fn end_flow<W: Write>(mut flow: Flow<AppState>, why: EndReason, budget: &mut Budget, out: &mut Out<'_, W>) {
+    let vlan = [flow.key.vlan];
+    let vlans: &[u16] = if flow.key.vlan != 0 { &vlan } else { &[] };
+    let ctx = EventCtx::of(&flow, flow.last, None, vlans);
+    let mut tcp_body = None;
+    if let Some(conn) = flow.tcp.as_deref_mut() {
+        let user = &mut flow.user;
+        for (s, stream) in conn.streams.iter_mut().enumerate() {
+            let dir = if s == 0 { Direction::ToServer } else { Direction::ToClient };
+            stream.finish(budget, &mut |d| on_delivery(user, &ctx, dir, d, out));
+        }
+        let st = &mut out.summary.streams;
+        let [flags_ts, flags_tc] = conn.flags;
+        let mut body = TcpBody::with_flags(flags_ts, flags_tc);
+        for stream in &conn.streams {
+            let x = &stream.stats;
+            st.gaps += x.gaps;
+            st.missed_bytes += x.missed_bytes;
+            st.overflow_bytes += x.overflow_bytes;
+            st.end_gap_bytes += x.end_gap_bytes;
+            st.retransmitted_bytes += x.retransmitted_bytes;
+            st.overlap_conflicts += x.overlap_conflicts;
+            st.delivered_bytes += x.delivered_bytes;
+            body.gaps += x.gaps;
+            body.missed_bytes += x.missed_bytes;
+            body.overlap_conflicts += x.overlap_conflicts;
+        }
+        body.state = conn.state.as_str();
+        body.midstream = conn.midstream;
+        tcp_body = Some(body);
+    }
+    if out.eve.is_none() {
+        return;
+    }
+    let ([pkts_ts, pkts_tc], [bytes_ts, bytes_tc]) = (flow.packets, flow.bytes);
+    let state = match flow.tcp.as_ref().map(|c| c.state) {
+        Some(TcpState::Closed) => "closed",
+        _ if pkts_ts > 0 && pkts_tc > 0 => "established",
+        _ => "new",
+    };
+    let mut header = ctx.header(Direction::ToServer);
+    header.timestamp = flow.start;
+    let record = FlowRecord {
+        header,
+        flow: FlowBody {
+            pkts_toserver: pkts_ts,
+            pkts_toclient: pkts_tc,
+            bytes_toserver: bytes_ts,
+            bytes_toclient: bytes_tc,
+            start: flow.start,
+            end: flow.last,
+            age: flow.last.secs() - flow.start.secs(),
+            state,
+            reason: why.as_str(),
+            alerted: false,
+        },
+        tcp: tcp_body,
+    };
+    out.write(&record);
+}
