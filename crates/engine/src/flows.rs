@@ -43,8 +43,10 @@ pub(crate) struct PacketCx<'p> {
 #[derive(Debug, Default)]
 pub(crate) struct AppState {
     app: Option<AppProto>,
-    /// The protocol the server port is configured for.
+    /// The protocol the server port is configured for, and the client port's (which
+    /// becomes the server's if protocol evidence swaps the two).
     expected: Option<AppProto>,
+    expected_if_swapped: Option<AppProto>,
     detector: Detector,
     /// Set by a handshake or a configured server port; otherwise protocol evidence may
     /// still swap client and server.
@@ -91,8 +93,8 @@ impl FlowStage {
         }
         let Some((flow, budget)) = self.table.get_with_budget(lookup.flow) else { return };
         if lookup.created {
-            let server_port = flow.server().port();
-            flow.user.expected = self.ports.get(ip.proto, server_port);
+            flow.user.expected = self.ports.get(ip.proto, flow.server().port());
+            flow.user.expected_if_swapped = self.ports.get(ip.proto, flow.client().port());
             flow.user.dir_settled = settled;
             if matches!(ip.proto, IpProto::ICMP | IpProto::ICMPV6) {
                 let (t, c) = (ip.payload.first().copied().unwrap_or(0), ip.payload.get(1).copied().unwrap_or(0));
@@ -299,28 +301,29 @@ fn app_data<W: Write>(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, b
     if user.detector.is_done() {
         return;
     }
-    let port = ctx.server.port();
     match user.detector.offer(side(dir), bytes) {
         Detected::Pending => {}
         Detected::Found { proto, dir: evidence } => {
             user.app = Some(proto);
             *out.summary.streams.app_protocols.entry(proto.name().to_string()).or_default() += 1;
+            // The bytes say which way they travel: a midstream flow learns its client.
+            let mut ctx = EventCtx { app: Some(proto), ..*ctx };
+            let mut dir = dir;
+            if let Some(e) = evidence.filter(|&e| !user.dir_settled && e != dir) {
+                user.swap = true;
+                std::mem::swap(&mut user.expected, &mut user.expected_if_swapped);
+                std::mem::swap(&mut ctx.client, &mut ctx.server);
+                dir = e;
+            }
             if !user.expected.is_some_and(|e| e.same_family(proto)) {
                 let expected = user.expected.map_or("no OT protocol".to_string(), |e| e.name().to_string());
-                let reason = format!("{} found on port {port}, which is configured for {expected}", proto.name());
-                let ctx = EventCtx { app: Some(proto), ..*ctx };
+                let reason = format!("{} found on port {}, which is configured for {expected}", proto.name(), ctx.server.port());
                 ctx.anomaly(out, dir, AnomalyKind::Applayer, "applayer.ot_protocol_unexpected_port", Layer::App, 0, reason);
-            }
-            if let Some(e) = evidence {
-                // The bytes say which way they travel: a midstream flow learns its client.
-                if !user.dir_settled && e != dir {
-                    user.swap = true;
-                }
             }
         }
         Detected::Failed => {
             if let Some(e) = user.expected {
-                let reason = format!("port {port} is configured for {} but the traffic is not {}", e.name(), e.name());
+                let reason = format!("port {} is configured for {} but the traffic is not {}", ctx.server.port(), e.name(), e.name());
                 ctx.anomaly(out, dir, AnomalyKind::Applayer, "applayer.ot_port_unexpected_protocol", Layer::App, 0, reason);
             }
         }

@@ -6,7 +6,7 @@ use crate::writer::PcapWriter;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// Every fixture case, by directory name.
-pub const CASES: &[&str] = &["demo", "decode-anomalies", "tunnels"];
+pub const CASES: &[&str] = &["demo", "decode-anomalies", "tunnels", "streams"];
 
 /// 2026-01-15T08:00:00Z.
 const T0: u64 = 1_768_464_000_000_000_000;
@@ -17,6 +17,7 @@ pub fn build(case: &str) -> Option<Vec<u8>> {
         "demo" => demo(),
         "decode-anomalies" => decode_anomalies(),
         "tunnels" => tunnels(),
+        "streams" => streams(),
         _ => return None,
     })
 }
@@ -208,5 +209,82 @@ fn tunnels() -> Vec<u8> {
     );
     let t = Tcp { src_port: 41001, dst_port: 502, seq: 77, ack: 0, flags: SYN, window: 1024 };
     tl.ip(&[30], &ip(c6, s6, PROTO_TCP, 0, &tcp(c6, s6, &t, &[])));
+    tl.w.into_bytes()
+}
+
+/// Reassembly and detection cases: a request split across segments, segments out of
+/// order, a retransmission with different bytes, a segment lost by the SPAN port (then
+/// acknowledged), midstream pickups from either side, Modbus on an unexpected port, an
+/// OT port carrying something else, IPv6, VLANs and a fragmented TCP segment.
+fn streams() -> Vec<u8> {
+    let mut tl = Timeline::new();
+    let read = |tid: u16| modbus_adu(tid, 1, &[0x03, 0x00, 0x00, 0x00, 0x02]);
+    let answer = |tid: u16| modbus_adu(tid, 1, &[0x03, 0x04, 0x00, 0x2A, 0x00, 0x2B]);
+
+    // 1. Handshake; request 1 split inside its MBAP header and again inside the PDU.
+    let mut c = TcpConversation::new(sa("10.20.1.10:49200"), sa("10.20.2.10:502"));
+    tl.all(&[], c.handshake());
+    let r1 = read(1);
+    tl.ip(&[], &c.client_sends(&r1[..3]));
+    tl.ip(&[], &c.client_sends(&r1[3..9]));
+    tl.ip(&[], &c.client_sends(&r1[9..]));
+    tl.ip(&[], &c.server_sends(&answer(1)));
+    // 2. Request 2 in two segments, the second first.
+    let r2 = read(2);
+    tl.ip(&[], &c.client_at(5, &r2[5..]));
+    tl.ip(&[], &c.client_at(0, &r2[..5]));
+    c.client_skip(r2.len() as u32);
+    tl.ip(&[], &c.server_sends(&answer(2)));
+    // 3. Request 3 sent ahead of a hole, then a "retransmission" over it whose register
+    //    address differs from the copy already held: first copy wins.
+    let r3 = read(3);
+    tl.ip(&[], &c.client_at(6, &r3[6..]));
+    let mut forged = r3.clone();
+    forged[9] = 0x77;
+    tl.ip(&[], &c.client_at(0, &forged));
+    c.client_skip(r3.len() as u32);
+    tl.ip(&[], &c.server_sends(&answer(3)));
+    // 4. Request 4 lost by the SPAN port; the server acknowledges it; request 5 follows.
+    c.client_skip(read(4).len() as u32);
+    tl.ip(&[], &c.server_acks());
+    tl.ip(&[], &c.client_sends(&read(5)));
+    tl.all(&[], c.close());
+
+    // 5. Picked up midstream on port 5020 with a response first: the content says the
+    //    sender is the server, and Modbus on 5020 is unexpected.
+    let mut odd = TcpConversation::new(sa("10.20.1.11:40100"), sa("10.20.2.11:5020"));
+    tl.ip(&[7], &odd.server_sends(&answer(9)));
+    tl.ip(&[7], &odd.client_sends(&read(10)));
+    tl.ip(&[7], &odd.server_sends(&answer(10)));
+
+    // 6. DNP3 picked up midstream from the outstation's side on port 20000.
+    let mut dnp = TcpConversation::new(sa("10.20.1.12:40200"), sa("10.20.3.12:20000"));
+    tl.ip(&[8], &dnp.server_sends(&dnp3_frame(0x44, 1, 10, &[0xc0, 0xc0, 0x82, 0x00, 0x00])));
+    tl.ip(&[8], &dnp.client_sends(&dnp3_frame(0xc4, 10, 1, &[0xc0, 0xc0, 0x00])));
+
+    // 7. Not Modbus on port 502.
+    let mut web = TcpConversation::new(sa("10.20.1.13:40300"), sa("10.20.2.10:502"));
+    tl.all(&[], web.handshake());
+    for _ in 0..3 {
+        tl.ip(&[], &web.client_sends(b"GET /status HTTP/1.1\r\nHost: plc\r\n\r\n"));
+    }
+
+    // 8. S7comm over IPv6 with a handshake.
+    let mut s7 = TcpConversation::new(sa("[fd00:20::14]:40400"), sa("[fd00:30::14]:102"));
+    tl.all(&[], s7.handshake());
+    tl.ip(&[], &s7.client_sends(&s7_plc_stop(0x0200)));
+    tl.ip(&[], &s7.server_sends(&tpkt_cotp(&s7_pdu(3, 0x0200, &[0x29], &[]))));
+
+    // 9. A Modbus request whose TCP segment is split into two IPv4 fragments.
+    let (cl, sv) = (sa("10.20.1.15:40500"), sa("10.20.2.10:502"));
+    let seg = tcp(
+        cl.ip(),
+        sv.ip(),
+        &Tcp { src_port: cl.port(), dst_port: sv.port(), seq: 7000, ack: 9000, flags: PSH | ACK, window: 512 },
+        &read(11),
+    );
+    let (a, b) = seg.split_at(16);
+    tl.ip(&[9], &ipv4(v4("10.20.1.15"), v4("10.20.2.10"), PROTO_TCP, 77, Frag { offset: 0, more: true }, a));
+    tl.ip(&[9], &ipv4(v4("10.20.1.15"), v4("10.20.2.10"), PROTO_TCP, 77, Frag { offset: 16, more: false }, b));
     tl.w.into_bytes()
 }

@@ -314,6 +314,26 @@ impl TcpConversation {
         self.segment(false, PSH | ACK, payload)
     }
 
+    /// A client segment at `offset` bytes past the client's next sequence number, sent
+    /// without moving it: for out-of-order, overlapping and lost segments.
+    pub fn client_at(&mut self, offset: u32, payload: &[u8]) -> Vec<u8> {
+        let saved = self.client_seq;
+        self.client_seq = saved.wrapping_add(offset);
+        let p = self.segment(true, PSH | ACK, payload);
+        self.client_seq = saved;
+        p
+    }
+
+    /// Move the client's next sequence number on by `n` (after sending around it).
+    pub fn client_skip(&mut self, n: u32) {
+        self.client_seq = self.client_seq.wrapping_add(n);
+    }
+
+    /// A bare ACK from the server, acknowledging everything the client has sent.
+    pub fn server_acks(&mut self) -> Vec<u8> {
+        self.segment(false, ACK, &[])
+    }
+
     /// FIN from the client, FIN-ACK from the server, final ACK.
     pub fn close(&mut self) -> Vec<Vec<u8>> {
         let fin = self.segment(true, FIN | ACK, &[]);
