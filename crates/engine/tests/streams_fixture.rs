@@ -14,7 +14,7 @@ fn lines() -> Vec<Value> {
     text.lines().map(|l| serde_json::from_str(l).expect("json")).collect()
 }
 
-fn flow<'a>(lines: &'a [Value], client_port: u64) -> &'a Value {
+fn flow(lines: &[Value], client_port: u64) -> &Value {
     lines.iter().find(|l| l["event_type"] == "flow" && l["src_port"] == client_port).expect("flow by client port")
 }
 
