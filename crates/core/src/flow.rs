@@ -45,12 +45,35 @@ impl Direction {
 
 /// A conversation's canonical key: both directions of a 5-tuple (plus VLAN) map to the
 /// same key, `lo` being the smaller endpoint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FlowKey {
     pub proto: IpProto,
     pub lo: SocketAddr,
     pub hi: SocketAddr,
     pub vlan: u16,
+}
+
+/// Hashes the key as one machine word, mixed from its parts (the derived form feeds
+/// each field of each socket address to the hasher separately; this runs per packet).
+/// The table's hasher is seeded, so the word's own collisions are not predictable.
+impl std::hash::Hash for FlowKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        fn mix(x: u64) -> u64 {
+            (x ^ (x >> 29)).wrapping_mul(0xBF58_476D_1CE4_E5B9)
+        }
+        let mut h =
+            u64::from(self.proto.0) << 48 | u64::from(self.vlan) << 32 | u64::from(self.lo.port()) << 16 | u64::from(self.hi.port());
+        for addr in [self.lo, self.hi] {
+            match addr {
+                SocketAddr::V4(a) => h = mix(h ^ u64::from(a.ip().to_bits())),
+                SocketAddr::V6(a) => {
+                    let bits = a.ip().to_bits();
+                    h = mix(mix(h ^ bits as u64) ^ (bits >> 64) as u64);
+                }
+            }
+        }
+        state.write_u64(h);
+    }
 }
 
 impl FlowKey {

@@ -89,7 +89,7 @@ impl FlowStage {
         let lookup =
             self.table.lookup(p.ts, key, src_is_lo, || orient(ports, ip.proto, sport, dport, flags, &mut settled), AppState::default);
         if let Some(evicted) = lookup.evicted {
-            end_flow(evicted, EndReason::Evicted, &mut self.table.budget, out);
+            end_flow(*evicted, EndReason::Evicted, &mut self.table.budget, out);
         }
         let Some((flow, budget)) = self.table.get_with_budget(lookup.flow) else { return };
         if lookup.created {

@@ -1,11 +1,18 @@
-//! The flow table: one entry per conversation (canonical 5-tuple plus VLAN), kept in
-//! least-recently-seen order so idle flows expire and, at the cap, the stalest is evicted.
+//! The flow table: one entry per conversation (canonical 5-tuple plus VLAN).
+//!
+//! Flows sit in a list ordered by when they were last *linked*, not last seen: a packet
+//! only stamps its flow's time, so the hot path touches one flow and no neighbours.
+//! Sweeps walk the list from its old end, expiring idle flows and re-linking live ones
+//! at the new end (so each flow is visited about once per shortest timeout); at the
+//! flow cap the same walk gives recently seen flows a second chance (the CLOCK
+//! algorithm) and evicts the first one not seen since it was linked. A flow therefore
+//! expires within one shortest timeout (plus one sweep interval) after its own.
 //!
 //! `T` is the caller's per-flow state (the engine keeps its protocol dissectors there),
 //! so this crate knows nothing of protocols.
 use crate::stream::{Budget, Stream, StreamConfig};
 use otsentry_core::{Direction, FlowKey, IpProto, Timestamp};
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 /// Caps and timeouts of the table. Timeouts run on packet time in replay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -220,6 +227,8 @@ const NIL: u32 = u32::MAX;
 struct Slot<T> {
     prev: u32,
     next: u32,
+    /// Packet time at which the flow was put at the head of the list.
+    linked_at: Timestamp,
     flow: Option<Flow<T>>,
 }
 
@@ -233,12 +242,15 @@ pub struct Lookup<T> {
     pub created: bool,
     /// A flow evicted to make room, for the caller to report (and finish its streams,
     /// which still hold budget).
-    pub evicted: Option<Flow<T>>,
+    pub evicted: Option<Box<Flow<T>>>,
 }
 
 pub struct FlowTable<T> {
     cfg: FlowConfig,
-    index: HashMap<FlowKey, u32, foldhash::fast::RandomState>,
+    /// Slot numbers by key hash; keys are compared in the slots (a small index stays in
+    /// cache).
+    index: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
     slots: Vec<Slot<T>>,
     free: Vec<u32>,
     /// Most recently seen.
@@ -246,6 +258,8 @@ pub struct FlowTable<T> {
     /// Least recently seen.
     tail: u32,
     next_id: u64,
+    /// The last flow looked up: polls and their answers come in runs of one flow.
+    last: Option<(FlowKey, u32)>,
     pub budget: Budget,
     pub stats: TableStats,
 }
@@ -254,12 +268,14 @@ impl<T> FlowTable<T> {
     pub fn new(cfg: FlowConfig) -> Self {
         FlowTable {
             cfg,
-            index: HashMap::default(),
+            index: hashbrown::HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
             slots: Vec::new(),
             free: Vec::new(),
             head: NIL,
             tail: NIL,
             next_id: 0,
+            last: None,
             budget: Budget::new(cfg.reassembly_memcap),
             stats: TableStats::default(),
         }
@@ -295,8 +311,16 @@ impl<T> FlowTable<T> {
         client_is_src: impl FnOnce() -> bool,
         user: impl FnOnce() -> T,
     ) -> Lookup<T> {
-        if let Some(&i) = self.index.get(&key) {
-            self.touch(i);
+        let hit = match self.last {
+            Some((k, i)) if k == key => Some(i),
+            _ => {
+                let hash = self.hasher.hash_one(key);
+                let slots = &self.slots;
+                self.index.find(hash, |&i| slots.get(i as usize).and_then(|s| s.flow.as_ref()).is_some_and(|f| f.key == key)).copied()
+            }
+        };
+        if let Some(i) = hit {
+            self.last = Some((key, i));
             if let Some(f) = self.slot_flow(i) {
                 f.last = f.last.max(ts);
             }
@@ -304,7 +328,7 @@ impl<T> FlowTable<T> {
         }
         let evicted = if self.index.len() >= self.cfg.max_flows.max(1) {
             self.stats.evicted += 1;
-            self.pop_tail()
+            self.evict_one(ts).map(Box::new)
         } else {
             None
         };
@@ -321,15 +345,34 @@ impl<T> FlowTable<T> {
                 i
             }
             None => {
-                self.slots.push(Slot { prev: NIL, next: NIL, flow: Some(flow) });
+                self.slots.push(Slot { prev: NIL, next: NIL, linked_at: ts, flow: Some(flow) });
                 (self.slots.len() - 1) as u32
             }
         };
-        self.link_head(i);
-        self.index.insert(key, i);
+        self.link_head(i, ts);
+        let hash = self.hasher.hash_one(key);
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.index.insert_unique(hash, i, |&j| slots.get(j as usize).and_then(|s| s.flow.as_ref()).map_or(0, |f| hasher.hash_one(f.key)));
+        self.last = Some((key, i));
         self.stats.created += 1;
         self.stats.peak_active = self.stats.peak_active.max(self.index.len() as u64);
         Lookup { flow: FlowRef(i), created: true, evicted }
+    }
+
+    /// CLOCK: from the old end, re-link flows seen since they were linked; remove the
+    /// first that was not.
+    fn evict_one(&mut self, now: Timestamp) -> Option<Flow<T>> {
+        for _ in 0..=self.slots.len() {
+            let i = self.tail;
+            let slot = self.slots.get(i as usize)?;
+            let seen_since = slot.flow.as_ref().is_some_and(|f| f.last > slot.linked_at);
+            if !seen_since {
+                return self.remove(i);
+            }
+            self.unlink(i);
+            self.link_head(i, now);
+        }
+        self.pop_tail()
     }
 
     /// Remove flows idle for longer than their timeout at packet time `now`, oldest first.
@@ -338,22 +381,27 @@ impl<T> FlowTable<T> {
     /// budget passed along: finish or release them.
     pub fn expire(&mut self, now: Timestamp, out: &mut dyn FnMut(Flow<T>, EndReason, &mut Budget)) {
         let shortest = self.cfg.tcp_closed_ns.min(self.cfg.tcp_idle_ns).min(self.cfg.udp_idle_ns).min(self.cfg.other_idle_ns);
-        let mut i = self.tail;
-        while i != NIL {
+        let horizon = now.as_nanos().saturating_sub(shortest);
+        // Each flow linked before the horizon is visited once: expired, or re-linked now.
+        let mut budget = self.index.len();
+        while budget > 0 {
+            budget -= 1;
+            let i = self.tail;
             let Some(slot) = self.slots.get(i as usize) else { break };
-            let prev = slot.prev;
+            if slot.linked_at.as_nanos() > horizon {
+                break; // linked recently: it and everything newer were seen within `shortest`
+            }
             let Some(f) = slot.flow.as_ref() else { break };
             let idle = now.as_nanos().saturating_sub(f.last.as_nanos());
-            if idle < shortest {
-                break; // Everything after this one was seen more recently.
-            }
             if idle >= f.idle_limit(&self.cfg) {
                 if let Some(flow) = self.remove(i) {
                     self.stats.timed_out += 1;
                     out(flow, EndReason::Timeout, &mut self.budget);
                 }
+            } else {
+                self.unlink(i);
+                self.link_head(i, now);
             }
-            i = prev;
         }
     }
 
@@ -384,16 +432,23 @@ impl<T> FlowTable<T> {
     fn remove(&mut self, i: u32) -> Option<Flow<T>> {
         self.unlink(i);
         let flow = self.slots.get_mut(i as usize)?.flow.take()?;
-        self.index.remove(&flow.key);
+        let hash = self.hasher.hash_one(flow.key);
+        if let Ok(entry) = self.index.find_entry(hash, |&j| j == i) {
+            entry.remove();
+        }
+        if self.last.is_some_and(|(_, l)| l == i) {
+            self.last = None;
+        }
         self.free.push(i);
         Some(flow)
     }
 
-    fn link_head(&mut self, i: u32) {
+    fn link_head(&mut self, i: u32, now: Timestamp) {
         let old = self.head;
         if let Some(s) = self.slots.get_mut(i as usize) {
             s.prev = NIL;
             s.next = old;
+            s.linked_at = now;
         }
         if let Some(s) = self.slots.get_mut(old as usize) {
             s.prev = i;
@@ -413,13 +468,6 @@ impl<T> FlowTable<T> {
         match self.slots.get_mut(next as usize) {
             Some(n) => n.prev = prev,
             None => self.tail = prev,
-        }
-    }
-
-    fn touch(&mut self, i: u32) {
-        if self.head != i {
-            self.unlink(i);
-            self.link_head(i);
         }
     }
 }
@@ -489,6 +537,32 @@ mod tests {
         assert_eq!(gone.len(), 2);
         assert!(t.is_empty());
         assert_eq!(t.stats.timed_out, 2);
+    }
+
+    #[test]
+    fn live_flows_survive_sweeps_and_idle_ones_expire_within_the_shortest_timeout() {
+        let cfg = FlowConfig {
+            tcp_idle_ns: 100 * SECOND,
+            tcp_closed_ns: 10 * SECOND,
+            udp_idle_ns: 10 * SECOND,
+            other_idle_ns: 10 * SECOND,
+            ..Default::default()
+        };
+        let mut t: FlowTable<()> = FlowTable::new(cfg);
+        let (live, live_lo) = key(1);
+        let (idle, idle_lo) = key(2);
+        t.lookup(at(0), idle, idle_lo, || true, || ());
+        let mut expired_at = None;
+        for s in 0..400 {
+            t.lookup(at(s), live, live_lo, || true, || ());
+            t.expire(at(s), &mut |f, why, _| {
+                assert_eq!((f.key, why), (idle, EndReason::Timeout), "only the idle flow expires");
+                expired_at = Some(s);
+            });
+        }
+        let when = expired_at.expect("the idle flow expired");
+        assert!((100..=111).contains(&when), "expired at {when} s, timeout 100 s, shortest 10 s");
+        assert_eq!(t.len(), 1);
     }
 
     #[test]

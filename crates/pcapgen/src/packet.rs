@@ -329,6 +329,11 @@ impl TcpConversation {
         self.client_seq = self.client_seq.wrapping_add(n);
     }
 
+    /// A bare ACK from the client, acknowledging everything the server has sent.
+    pub fn client_acks(&mut self) -> Vec<u8> {
+        self.segment(true, ACK, &[])
+    }
+
     /// A bare ACK from the server, acknowledging everything the client has sent.
     pub fn server_acks(&mut self) -> Vec<u8> {
         self.segment(false, ACK, &[])

@@ -55,6 +55,14 @@ impl PcapWriter {
     pub fn into_bytes(self) -> Vec<u8> {
         self.buf
     }
+
+    /// Write out what is buffered and start an empty buffer, for captures too large
+    /// to hold in memory.
+    pub fn flush_to(&mut self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        out.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
 }
 
 /// A pcapng file (little-endian, one section).

@@ -2,15 +2,21 @@
 //! SPAN ports and loopback captures are wrong, and the packet is still analysed.
 use std::net::IpAddr;
 
+/// One's-complement sum of big-endian 16-bit words, added 32 bits at a time: a 32-bit
+/// word is congruent to the sum of its halves modulo 0xFFFF, so folding at the end gives
+/// the same result as summing 16-bit words.
 fn sum(mut acc: u64, bytes: &[u8]) -> u64 {
-    let mut words = bytes.chunks_exact(2);
+    let mut words = bytes.chunks_exact(4);
     for w in &mut words {
-        if let [a, b] = w {
-            acc += u64::from(u16::from_be_bytes([*a, *b]));
+        if let [a, b, c, d] = w {
+            acc += u64::from(u32::from_be_bytes([*a, *b, *c, *d]));
         }
     }
-    if let [last] = words.remainder() {
-        acc += u64::from(*last) << 8;
+    match words.remainder() {
+        [a, b, c] => acc += u64::from(u16::from_be_bytes([*a, *b])) + (u64::from(*c) << 8),
+        [a, b] => acc += u64::from(u16::from_be_bytes([*a, *b])),
+        [a] => acc += u64::from(*a) << 8,
+        _ => {}
     }
     acc
 }
@@ -48,6 +54,26 @@ pub(crate) fn transport_ok(src: IpAddr, dst: IpAddr, proto: u8, segment: &[u8]) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// RFC 1071's definition, 16 bits at a time.
+    fn reference(bytes: &[u8]) -> u16 {
+        let mut acc: u64 = 0;
+        for pair in bytes.chunks(2) {
+            acc += u64::from(pair[0]) << 8 | u64::from(*pair.get(1).unwrap_or(&0));
+        }
+        fold(acc)
+    }
+
+    #[test]
+    fn word_at_a_time_sum_equals_the_definition_for_every_length() {
+        let data: Vec<u8> = (0..300u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        for n in 0..data.len() {
+            for start in 0..3.min(data.len() - n) {
+                let b = &data[start..start + n];
+                assert_eq!(fold(sum(0, b)), reference(b), "len {n} start {start}");
+            }
+        }
+    }
 
     #[test]
     fn rfc1071_example_header() {

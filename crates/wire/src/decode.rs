@@ -19,11 +19,26 @@ enum Start<'a> {
 pub fn decode<'a>(link: u32, frame: &'a [u8], origlen: u32, opts: &DecodeOptions) -> Packet<'a> {
     let mut pkt = Packet::empty();
     pkt.snaplen_cut = (frame.len() as u64) < u64::from(origlen);
-    match link_start(link, frame) {
-        Ok(start) => decode_from(frame, start, opts, &mut pkt, 0),
-        Err(kind) => pkt.stop = Some(DecodeStop { layer: otsentry_core::Layer::Link, offset: 0, kind }),
+    if !crate::fast::decode(link, frame, opts, &mut pkt) {
+        general(link, frame, opts, &mut pkt);
     }
     pkt
+}
+
+/// [`decode`] without the hand-written fast path, for tests that hold the two equal.
+#[doc(hidden)]
+pub fn decode_general<'a>(link: u32, frame: &'a [u8], origlen: u32, opts: &DecodeOptions) -> Packet<'a> {
+    let mut pkt = Packet::empty();
+    pkt.snaplen_cut = (frame.len() as u64) < u64::from(origlen);
+    general(link, frame, opts, &mut pkt);
+    pkt
+}
+
+fn general<'a>(link: u32, frame: &'a [u8], opts: &DecodeOptions, pkt: &mut Packet<'a>) {
+    match link_start(link, frame) {
+        Ok(start) => decode_from(frame, start, opts, pkt, 0),
+        Err(kind) => pkt.stop = Some(DecodeStop { layer: otsentry_core::Layer::Link, offset: 0, kind }),
+    }
 }
 
 fn need(frame: &[u8], n: usize) -> Result<&[u8], StopKind> {

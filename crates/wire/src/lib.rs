@@ -11,9 +11,10 @@
 mod checksum;
 mod decode;
 mod defrag;
+mod fast;
 mod tunnel;
 
-pub use decode::{decode, decode_transport};
+pub use decode::{decode, decode_general, decode_transport};
 pub use defrag::{DefragConfig, DefragEvent, DefragStats, Defragmenter, Inserted};
 
 use otsentry_core::{IpProto, Layer};

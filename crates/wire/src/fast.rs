@@ -1,0 +1,109 @@
+//! The frames that make up nearly all control-network traffic, decoded by hand:
+//! Ethernet with up to two VLAN tags (or raw IPv4), an unfragmented IPv4 packet whose
+//! lengths agree with the frame, and a well-formed TCP or UDP header. Anything else
+//! (IPv6, fragments, tunnels, truncation, odd lengths) returns `false` and takes the
+//! general etherparse path, which gives the same [`Packet`] for the frames handled here
+//! (a property test holds the two paths to that).
+use crate::{checksum, linktype, DecodeOptions, IpInfo, Packet, TcpInfo, Transport, UdpInfo};
+use otsentry_core::IpProto;
+use std::net::{IpAddr, Ipv4Addr};
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+/// A fixed-size view: after this one check, constant indexes cannot fail.
+fn view<const N: usize>(b: &[u8]) -> Option<&[u8; N]> {
+    b.get(..N)?.try_into().ok()
+}
+
+const VLAN_8021Q: u16 = 0x8100;
+const VLAN_QINQ: u16 = 0x88A8;
+
+/// Fill `pkt` from `frame` if it is the common case; `false` leaves `pkt` untouched.
+pub(crate) fn decode<'a>(link: u32, frame: &'a [u8], opts: &DecodeOptions, pkt: &mut Packet<'a>) -> bool {
+    decode_opt(link, frame, opts, pkt).is_some()
+}
+
+fn decode_opt<'a>(link: u32, frame: &'a [u8], opts: &DecodeOptions, pkt: &mut Packet<'a>) -> Option<()> {
+    let mut vlan = [0u16; 3];
+    let mut vlan_count = 0u8;
+    let at = match link {
+        linktype::ETHERNET => {
+            let mut at = 14;
+            let mut ethertype = be16(frame, 12)?;
+            while ethertype == VLAN_8021Q || ethertype == VLAN_QINQ {
+                let slot = vlan.get_mut(usize::from(vlan_count)).filter(|_| vlan_count < 2)?;
+                *slot = be16(frame, at)? & 0x0FFF;
+                vlan_count += 1;
+                ethertype = be16(frame, at + 2)?;
+                at += 4;
+            }
+            (ethertype == 0x0800).then_some(at)?
+        }
+        linktype::RAW | linktype::RAW_12 | linktype::RAW_14 | linktype::IPV4 => 0,
+        _ => return None,
+    };
+    let ip = frame.get(at..)?;
+    let h: &[u8; 20] = view(ip)?;
+    let header_len = usize::from(h[0] & 0x0F) * 4;
+    let total_len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    let frag = u16::from_be_bytes([h[6], h[7]]);
+    if h[0] >> 4 != 4 || header_len < 20 || total_len < header_len || total_len > ip.len() || frag & 0x3FFF != 0 {
+        return None;
+    }
+    let proto = h[9];
+    let payload = ip.get(header_len..total_len)?;
+    let transport = match proto {
+        6 => {
+            let t: &[u8; 20] = view(payload)?;
+            let data_offset = usize::from(t[12] >> 4) * 4;
+            if data_offset < 20 {
+                return None;
+            }
+            Transport::Tcp(TcpInfo {
+                src_port: u16::from_be_bytes([t[0], t[1]]),
+                dst_port: u16::from_be_bytes([t[2], t[3]]),
+                seq: u32::from_be_bytes([t[4], t[5], t[6], t[7]]),
+                ack: u32::from_be_bytes([t[8], t[9], t[10], t[11]]),
+                flags: t[13],
+                window: u16::from_be_bytes([t[14], t[15]]),
+                payload: payload.get(data_offset..)?,
+            })
+        }
+        17 => {
+            let u: &[u8; 8] = view(payload)?;
+            let dst_port = u16::from_be_bytes([u[2], u[3]]);
+            if usize::from(u16::from_be_bytes([u[4], u[5]])) != payload.len() || dst_port == opts.vxlan_port {
+                return None;
+            }
+            Transport::Udp(UdpInfo { src_port: u16::from_be_bytes([u[0], u[1]]), dst_port, payload: payload.get(8..)? })
+        }
+        _ => return None,
+    };
+    let info = IpInfo {
+        src: IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
+        dst: IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
+        proto: IpProto(proto),
+        ttl: h[8],
+        offset: at,
+        fragment: None,
+        payload,
+    };
+    if opts.verify_checksums {
+        pkt.checksum.ipv4 = !checksum::ipv4_header_ok(ip.get(..header_len)?);
+        if !pkt.snaplen_cut {
+            match transport {
+                Transport::Tcp(_) => pkt.checksum.tcp = !checksum::transport_ok(info.src, info.dst, 6, payload),
+                // A zero UDP checksum over IPv4 means "not computed".
+                _ if be16(payload, 6) == Some(0) => {}
+                _ => pkt.checksum.udp = !checksum::transport_ok(info.src, info.dst, 17, payload),
+            }
+        }
+    }
+    pkt.vlan = vlan;
+    pkt.vlan_count = vlan_count;
+    pkt.ip = Some(info);
+    pkt.transport = transport;
+    Some(())
+}
