@@ -92,7 +92,11 @@ impl MmapReader {
             // are still being written).
             #[allow(unsafe_code)]
             let map = unsafe { memmap2::Mmap::map(&file) };
-            Bytes::Map(map.map_err(|source| CaptureError::Open { path: path.into(), source })?)
+            let map = map.map_err(|source| CaptureError::Open { path: path.into(), source })?;
+            // Read front to back: ask the kernel for aggressive read-ahead (advice only;
+            // failing to take it changes nothing).
+            let _ = map.advise(memmap2::Advice::Sequential);
+            Bytes::Map(map)
         };
         let data = bytes.as_slice();
         let magic = data.get(0..4).ok_or_else(|| not_capture(path, format!("file is {len} bytes, shorter than any capture header")))?;
@@ -243,11 +247,18 @@ impl MmapReader {
         if remaining == 0 {
             return Ok(None);
         }
-        if remaining < PCAP_RECORD_HEADER {
+        let Some(header) = data.get(self.pos..self.pos + PCAP_RECORD_HEADER).and_then(|h| <&[u8; 16]>::try_from(h).ok()) else {
             return Err(self.damage(format!("truncated record header: {remaining} of {PCAP_RECORD_HEADER} bytes")));
-        }
-        let field = |i: usize| endian.u32(data, self.pos + 4 * i).unwrap_or(0);
-        let (secs, frac, caplen, origlen) = (field(0), field(1), field(2), field(3));
+        };
+        let field = |i: usize| {
+            let w = [header[i], header[i + 1], header[i + 2], header[i + 3]];
+            if endian.big {
+                u32::from_be_bytes(w)
+            } else {
+                u32::from_le_bytes(w)
+            }
+        };
+        let (secs, frac, caplen, origlen) = (field(0), field(4), field(8), field(12));
         if caplen > MAX_SNAPLEN {
             return Err(self.damage(format!("record length {caplen} is bigger than the maximum of {MAX_SNAPLEN}")));
         }

@@ -78,8 +78,14 @@ impl std::hash::Hash for FlowKey {
 
 impl FlowKey {
     /// The key of a packet from `src` to `dst`, and whether `src` is the `lo` side.
+    #[inline]
     pub fn new(proto: IpProto, src: SocketAddr, dst: SocketAddr, vlan: u16) -> (FlowKey, bool) {
-        if src <= dst {
+        // The same order as `SocketAddr`'s, computed from integers for IPv4 (per packet).
+        let src_first = match (src, dst) {
+            (SocketAddr::V4(s), SocketAddr::V4(d)) => (s.ip().to_bits(), s.port()) <= (d.ip().to_bits(), d.port()),
+            _ => src <= dst,
+        };
+        if src_first {
             (FlowKey { proto, lo: src, hi: dst, vlan }, true)
         } else {
             (FlowKey { proto, lo: dst, hi: src, vlan }, false)
@@ -101,6 +107,10 @@ mod tests {
         assert_ne!(lo1, lo2);
         assert_eq!(k1.lo, b);
         let (k3, _) = FlowKey::new(IpProto::TCP, a, b, 8);
+        // The integer order agrees with SocketAddr's.
+        let c: SocketAddr = "10.0.0.1:502".parse().unwrap();
+        assert_eq!(FlowKey::new(IpProto::TCP, c, b, 0).0.lo, c.min(b));
+        assert_eq!(FlowKey::new(IpProto::TCP, a, c, 0).0.lo, a.min(c));
         assert_ne!(k1, k3, "VLAN separates flows");
     }
 }

@@ -161,8 +161,7 @@ fn orient(ports: &PortMap, proto: IpProto, sport: u16, dport: u16, flags: Option
 struct EventCtx<'p> {
     flow_id: u64,
     key: FlowKey,
-    client: SocketAddr,
-    server: SocketAddr,
+    client_is_lo: bool,
     icmp: Option<(bool, u8, u8)>,
     app: Option<AppProto>,
     ts: Timestamp,
@@ -175,13 +174,28 @@ impl<'p> EventCtx<'p> {
         EventCtx {
             flow_id: flow.id,
             key: flow.key,
-            client: flow.client(),
-            server: flow.server(),
+            client_is_lo: flow.client_is_lo,
             icmp: flow.user.icmp,
             app: flow.user.app,
             ts,
             pcap_cnt,
             vlans,
+        }
+    }
+
+    fn client(&self) -> SocketAddr {
+        if self.client_is_lo {
+            self.key.lo
+        } else {
+            self.key.hi
+        }
+    }
+
+    fn server(&self) -> SocketAddr {
+        if self.client_is_lo {
+            self.key.hi
+        } else {
+            self.key.lo
         }
     }
 
@@ -202,8 +216,8 @@ impl<'p> EventCtx<'p> {
     /// The header of an event travelling in `dir`.
     fn header(&self, dir: Direction) -> EventHeader {
         let (src, dst) = match dir {
-            Direction::ToServer => (self.client, self.server),
-            Direction::ToClient => (self.server, self.client),
+            Direction::ToServer => (self.client(), self.server()),
+            Direction::ToClient => (self.server(), self.client()),
         };
         let ports = matches!(self.key.proto, IpProto::TCP | IpProto::UDP | IpProto::SCTP);
         EventHeader {
@@ -312,18 +326,18 @@ fn app_data<W: Write>(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, b
             if let Some(e) = evidence.filter(|&e| !user.dir_settled && e != dir) {
                 user.swap = true;
                 std::mem::swap(&mut user.expected, &mut user.expected_if_swapped);
-                std::mem::swap(&mut ctx.client, &mut ctx.server);
+                ctx.client_is_lo = !ctx.client_is_lo;
                 dir = e;
             }
             if !user.expected.is_some_and(|e| e.same_family(proto)) {
                 let expected = user.expected.map_or("no OT protocol".to_string(), |e| e.name().to_string());
-                let reason = format!("{} found on port {}, which is configured for {expected}", proto.name(), ctx.server.port());
+                let reason = format!("{} found on port {}, which is configured for {expected}", proto.name(), ctx.server().port());
                 ctx.anomaly(out, dir, AnomalyKind::Applayer, "applayer.ot_protocol_unexpected_port", Layer::App, 0, reason);
             }
         }
         Detected::Failed => {
             if let Some(e) = user.expected {
-                let reason = format!("port {} is configured for {} but the traffic is not {}", ctx.server.port(), e.name(), e.name());
+                let reason = format!("port {} is configured for {} but the traffic is not {}", ctx.server().port(), e.name(), e.name());
                 ctx.anomaly(out, dir, AnomalyKind::Applayer, "applayer.ot_port_unexpected_protocol", Layer::App, 0, reason);
             }
         }
@@ -343,8 +357,6 @@ fn end_flow<W: Write>(mut flow: Flow<AppState>, why: EndReason, budget: &mut Bud
             stream.finish(budget, &mut |d| on_delivery(user, &ctx, dir, d, out));
         }
         let st = &mut out.summary.streams;
-        let [flags_ts, flags_tc] = conn.flags;
-        let mut body = TcpBody::with_flags(flags_ts, flags_tc);
         for stream in &conn.streams {
             let x = &stream.stats;
             st.gaps += x.gaps;
@@ -354,13 +366,19 @@ fn end_flow<W: Write>(mut flow: Flow<AppState>, why: EndReason, budget: &mut Bud
             st.retransmitted_bytes += x.retransmitted_bytes;
             st.overlap_conflicts += x.overlap_conflicts;
             st.delivered_bytes += x.delivered_bytes;
-            body.gaps += x.gaps;
-            body.missed_bytes += x.missed_bytes;
-            body.overlap_conflicts += x.overlap_conflicts;
         }
-        body.state = conn.state.as_str();
-        body.midstream = conn.midstream;
-        tcp_body = Some(body);
+        if out.eve.is_some() {
+            let [flags_ts, flags_tc] = conn.flags;
+            let mut body = TcpBody::with_flags(flags_ts, flags_tc);
+            for x in conn.streams.iter().map(|s| &s.stats) {
+                body.gaps += x.gaps;
+                body.missed_bytes += x.missed_bytes;
+                body.overlap_conflicts += x.overlap_conflicts;
+            }
+            body.state = conn.state.as_str();
+            body.midstream = conn.midstream;
+            tcp_body = Some(body);
+        }
     }
     if out.eve.is_none() {
         return;

@@ -119,13 +119,13 @@ impl<W: Write> Replay<W> {
                 }
             }
         }
-        if let Some(ip) = pkt.ip.filter(|ip| ip.fragment.is_none()) {
+        if let Some(ip) = pkt.ip.as_ref().filter(|ip| ip.fragment.is_none()) {
             if pkt.stop.is_none() {
-                flow_packet(&mut self.flows, &mut self.eve, &mut self.summary, p, &ip, &pkt.transport)?;
+                flow_packet(&mut self.flows, &mut self.eve, &mut self.summary, p, ip, &pkt.transport)?;
             } else if pkt.snaplen_cut {
                 // Headers survived the snap length but the payload did not: count the
                 // packet in its flow; the missing bytes show up as a gap when acknowledged.
-                flow_packet(&mut self.flows, &mut self.eve, &mut self.summary, p, &ip, &header_only(&pkt.transport))?;
+                flow_packet(&mut self.flows, &mut self.eve, &mut self.summary, p, ip, &header_only(&pkt.transport))?;
             }
         }
         if let Some(ip) = pkt.ip.filter(|ip| ip.fragment.is_some()) {

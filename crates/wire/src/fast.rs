@@ -91,7 +91,7 @@ fn decode_opt<'a>(link: u32, frame: &'a [u8], opts: &DecodeOptions, pkt: &mut Pa
         payload,
     };
     if opts.verify_checksums {
-        pkt.checksum.ipv4 = !checksum::ipv4_header_ok(ip.get(..header_len)?);
+        pkt.checksum.ipv4 = !if header_len == 20 { checksum::ipv4_header20_ok(h) } else { checksum::ipv4_header_ok(ip.get(..header_len)?) };
         if !pkt.snaplen_cut {
             match transport {
                 Transport::Tcp(_) => pkt.checksum.tcp = !checksum::transport_ok(info.src, info.dst, 6, payload),
