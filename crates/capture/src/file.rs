@@ -250,15 +250,10 @@ impl MmapReader {
         let Some(header) = data.get(self.pos..self.pos + PCAP_RECORD_HEADER).and_then(|h| <&[u8; 16]>::try_from(h).ok()) else {
             return Err(self.damage(format!("truncated record header: {remaining} of {PCAP_RECORD_HEADER} bytes")));
         };
-        let field = |i: usize| {
-            let w = [header[i], header[i + 1], header[i + 2], header[i + 3]];
-            if endian.big {
-                u32::from_be_bytes(w)
-            } else {
-                u32::from_le_bytes(w)
-            }
-        };
-        let (secs, frac, caplen, origlen) = (field(0), field(4), field(8), field(12));
+        let field = |w: [u8; 4]| if endian.big { u32::from_be_bytes(w) } else { u32::from_le_bytes(w) };
+        let [a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3] = *header;
+        let (secs, frac) = (field([a0, a1, a2, a3]), field([b0, b1, b2, b3]));
+        let (caplen, origlen) = (field([c0, c1, c2, c3]), field([d0, d1, d2, d3]));
         if caplen > MAX_SNAPLEN {
             return Err(self.damage(format!("record length {caplen} is bigger than the maximum of {MAX_SNAPLEN}")));
         }
