@@ -35,8 +35,9 @@ pub(crate) fn ipv4_header_ok(header: &[u8]) -> bool {
 
 /// [`ipv4_header_ok`] for the usual 20-byte header, unrolled.
 pub(crate) fn ipv4_header20_ok(h: &[u8; 20]) -> bool {
-    let w = |i: usize| u64::from(u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]));
-    fold(w(0) + w(4) + w(8) + w(12) + w(16)) == 0xffff
+    let w = |b: [u8; 4]| u64::from(u32::from_be_bytes(b));
+    let [a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3] = *h;
+    fold(w([a0, a1, a2, a3]) + w([b0, b1, b2, b3]) + w([c0, c1, c2, c3]) + w([d0, d1, d2, d3]) + w([e0, e1, e2, e3])) == 0xffff
 }
 
 /// True when a TCP or UDP segment (checksum field included) checks against its pseudo-header.
