@@ -73,7 +73,7 @@ mod tests {
         let mut hdr =
             [0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0xb8, 0x61, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7];
         for i in 0..40 {
-            hdr[i % 20] = hdr[i % 20].wrapping_add(i as u8 * 37);
+            hdr[i % 20] = hdr[i % 20].wrapping_add((i as u8).wrapping_mul(37));
             assert_eq!(ipv4_header20_ok(&hdr), ipv4_header_ok(&hdr));
         }
         hdr[10] = 0;
