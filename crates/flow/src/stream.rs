@@ -158,16 +158,22 @@ impl Stream {
         seq: u32,
         payload: &[u8],
         fin: bool,
-        out: &mut dyn FnMut(Delivery<'_>),
+        out: &mut impl FnMut(Delivery<'_>),
     ) {
-        // Midstream pickup: the first segment seen sets the origin.
-        let next_seq = *self.next_seq.get_or_insert(seq);
         if fin {
             self.fin_seq = Some(seq.wrapping_add(payload.len() as u32));
         }
         if payload.is_empty() {
+            self.next_seq.get_or_insert(seq);
             return;
         }
+        // The common case: the next bytes, nothing held.
+        if self.next_seq == Some(seq) && self.held.is_empty() {
+            self.deliver_borrowed(self.next_off, payload, out);
+            return;
+        }
+        // Midstream pickup: the first segment seen sets the origin.
+        let next_seq = *self.next_seq.get_or_insert(seq);
         let start = self.offset_of(next_seq, seq);
         let end = start + payload.len() as i128;
         let next = i128::from(self.next_off);
@@ -188,7 +194,7 @@ impl Stream {
         self.drain(budget, out);
     }
 
-    fn deliver_borrowed(&mut self, offset: u64, data: &[u8], out: &mut dyn FnMut(Delivery<'_>)) {
+    fn deliver_borrowed(&mut self, offset: u64, data: &[u8], out: &mut impl FnMut(Delivery<'_>)) {
         out(Delivery::Data { offset, bytes: data });
         self.advance(data.len() as u64);
         self.stats.delivered_bytes += data.len() as u64;
@@ -203,7 +209,7 @@ impl Stream {
 
     /// Buffer the parts of `data` (at `offset`) that no held segment covers yet, and
     /// report differing bytes where one does.
-    fn hold(&mut self, cfg: &StreamConfig, budget: &mut Budget, offset: u64, data: &[u8], out: &mut dyn FnMut(Delivery<'_>)) {
+    fn hold(&mut self, cfg: &StreamConfig, budget: &mut Budget, offset: u64, data: &[u8], out: &mut impl FnMut(Delivery<'_>)) {
         self.stats.ooo_segments += u64::from(offset > self.next_off);
         let end = offset + data.len() as u64;
         let mut pieces: Vec<(u64, u64)> = Vec::new();
@@ -231,7 +237,7 @@ impl Stream {
         }
     }
 
-    fn hold_piece(&mut self, cfg: &StreamConfig, budget: &mut Budget, offset: u64, bytes: &[u8], out: &mut dyn FnMut(Delivery<'_>)) {
+    fn hold_piece(&mut self, cfg: &StreamConfig, budget: &mut Budget, offset: u64, bytes: &[u8], out: &mut impl FnMut(Delivery<'_>)) {
         loop {
             if offset == self.next_off && self.held.first().is_none_or(|h| h.offset > offset) {
                 // The piece is next in line; it need not be copied.
@@ -254,7 +260,7 @@ impl Stream {
     }
 
     /// Skip the hole before `offset` (if any).
-    fn skip_to(&mut self, offset: u64, reason: GapReason, out: &mut dyn FnMut(Delivery<'_>)) {
+    fn skip_to(&mut self, offset: u64, reason: GapReason, out: &mut impl FnMut(Delivery<'_>)) {
         if offset <= self.next_off {
             return;
         }
@@ -270,7 +276,7 @@ impl Stream {
     }
 
     /// Deliver held segments that are now in order.
-    fn drain(&mut self, budget: &mut Budget, out: &mut dyn FnMut(Delivery<'_>)) {
+    fn drain(&mut self, budget: &mut Budget, out: &mut impl FnMut(Delivery<'_>)) {
         let mut taken = 0;
         for h in &self.held {
             if h.offset > self.next_off {
@@ -293,7 +299,7 @@ impl Stream {
 
     /// The peer acknowledged up to `ack`. Bytes before it that were never seen are
     /// missing from the capture: skip them so parsing resumes after the hole.
-    pub fn acked(&mut self, budget: &mut Budget, ack: u32, out: &mut dyn FnMut(Delivery<'_>)) {
+    pub fn acked(&mut self, budget: &mut Budget, ack: u32, out: &mut impl FnMut(Delivery<'_>)) {
         let Some(next_seq) = self.next_seq else {
             // Midstream: the peer tells us where this side's stream stands.
             self.next_seq = Some(ack);
@@ -318,7 +324,7 @@ impl Stream {
     }
 
     /// The flow ends: deliver what is held, across its holes.
-    pub fn finish(&mut self, budget: &mut Budget, out: &mut dyn FnMut(Delivery<'_>)) {
+    pub fn finish(&mut self, budget: &mut Budget, out: &mut impl FnMut(Delivery<'_>)) {
         while let Some(first) = self.held.first().map(|h| h.offset) {
             self.skip_to(first, GapReason::End, out);
             self.drain(budget, out);

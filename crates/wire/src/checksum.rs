@@ -2,26 +2,40 @@
 //! SPAN ports and loopback captures are wrong, and the packet is still analysed.
 use std::net::IpAddr;
 
-/// One's-complement sum of big-endian 16-bit words, added 32 bits at a time: a 32-bit
-/// word is congruent to the sum of its halves modulo 0xFFFF, so folding at the end gives
-/// the same result as summing 16-bit words.
-fn sum(mut acc: u64, bytes: &[u8]) -> u64 {
-    let mut words = bytes.chunks_exact(4);
+/// One's-complement sum of big-endian 16-bit words, added 64 bits at a time with
+/// end-around carry: 2^64 and 2^32 are congruent to 1 modulo 0xFFFF, so folding the
+/// 64-bit sum at the end gives the same result as summing 16-bit words.
+fn sum(acc: u64, bytes: &[u8]) -> u64 {
+    let mut words = bytes.chunks_exact(8);
+    let mut acc = acc;
     for w in &mut words {
-        if let [a, b, c, d] = w {
-            acc += u64::from(u32::from_be_bytes([*a, *b, *c, *d]));
+        if let Ok(w) = <[u8; 8]>::try_from(w) {
+            acc = add(acc, u64::from_be_bytes(w));
         }
     }
-    match words.remainder() {
-        [a, b, c] => acc += u64::from(u16::from_be_bytes([*a, *b])) + (u64::from(*c) << 8),
-        [a, b] => acc += u64::from(u16::from_be_bytes([*a, *b])),
-        [a] => acc += u64::from(*a) << 8,
-        _ => {}
+    let mut rest = words.remainder();
+    if let Some((w, r)) = rest.split_first_chunk::<4>() {
+        acc = add(acc, u64::from(u32::from_be_bytes(*w)));
+        rest = r;
+    }
+    if let Some((w, r)) = rest.split_first_chunk::<2>() {
+        acc = add(acc, u64::from(u16::from_be_bytes(*w)));
+        rest = r;
+    }
+    if let [last] = rest {
+        acc = add(acc, u64::from(*last) << 8);
     }
     acc
 }
 
-fn fold(mut acc: u64) -> u16 {
+/// Add with end-around carry (one's-complement addition in 64 bits).
+fn add(acc: u64, x: u64) -> u64 {
+    let (s, carry) = acc.overflowing_add(x);
+    s + u64::from(carry)
+}
+
+fn fold(acc: u64) -> u16 {
+    let mut acc = (acc >> 32) + (acc & 0xFFFF_FFFF);
     while acc > 0xffff {
         acc = (acc & 0xffff) + (acc >> 16);
     }

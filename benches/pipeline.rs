@@ -1,0 +1,54 @@
+//! Decode + flows + TCP reassembly over the synthetic plant capture (1 M packets, 4,000
+//! long-lived Modbus, DNP3 and S7comm sessions), next to `tcpdump -r FILE -w /dev/null`
+//! on the same file in the same run: the floor this layer must beat.
+//!
+//! `cargo bench -p otsentry-benches` (set `OTSENTRY_BENCH_PACKETS` for another size).
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use otsentry_engine::{Replay, ReplayOptions};
+use otsentry_pcapgen::bench::{write_plant, Plant};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn capture(packets: u64) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("plant-{packets}.pcap"));
+    if !path.exists() {
+        let tmp = path.with_extension("partial");
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).expect("create capture"));
+        let written = write_plant(&Plant { packets, ..Plant::default() }, &mut out).expect("write capture");
+        drop(out);
+        assert_eq!(written, packets);
+        std::fs::rename(&tmp, &path).expect("rename capture");
+    }
+    path
+}
+
+fn pipeline(c: &mut Criterion) {
+    let packets = std::env::var("OTSENTRY_BENCH_PACKETS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let path = capture(packets);
+    let mut group = c.benchmark_group("plant");
+    group.throughput(Throughput::Elements(packets));
+    group.sample_size(20);
+    group.bench_function("decode+flow+reassembly", |b| {
+        b.iter(|| {
+            let mut replay: Replay<std::io::Sink> = Replay::new(ReplayOptions::default(), None);
+            let report = replay.run_file(&path, &mut |_, _| {}).expect("replay");
+            assert_eq!(report.packets, packets);
+            replay.finish(0.0).expect("finish")
+        })
+    });
+    let tcpdump = Command::new("tcpdump").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    if tcpdump {
+        group.bench_function("tcpdump -r FILE -w /dev/null", |b| {
+            b.iter(|| {
+                let status = Command::new("tcpdump").arg("-r").arg(&path).args(["-w", "/dev/null"]).stderr(Stdio::null()).status();
+                assert!(status.is_ok_and(|s| s.success()));
+            })
+        });
+    } else {
+        eprintln!("tcpdump not installed: no floor measured (apt-get install tcpdump)");
+    }
+    group.finish();
+}
+
+criterion_group!(benches, pipeline);
+criterion_main!(benches);
