@@ -135,3 +135,58 @@ fn poll(kind: Kind, n: u32) -> (Vec<u8>, Vec<u8>) {
         }
     }
 }
+
+/// A flood for memory tests: `flows` distinct TCP connection attempts (one SYN each,
+/// all alive at once), then `ooo_flows` connections that each send `ooo_segments`
+/// 1000-byte segments with the first one missing, so everything they send must be held
+/// out of order. Checksums are left zero: the test decodes without verifying them.
+#[derive(Clone, Copy, Debug)]
+pub struct Flood {
+    pub flows: u32,
+    pub ooo_flows: u32,
+    pub ooo_segments: u32,
+}
+
+pub fn write_flood(f: &Flood, out: &mut impl Write) -> io::Result<u64> {
+    let mut w = PcapWriter::with_options(1, 65_535, true, false);
+    let mut written = 0u64;
+    let mut ts = START_NS;
+    let mut frame = |w: &mut PcapWriter, src: [u8; 4], sport: u16, seq: u32, flags: u8, payload: &[u8]| -> io::Result<()> {
+        let mut p = Vec::with_capacity(54 + payload.len());
+        p.extend_from_slice(&SERVER_MAC);
+        p.extend_from_slice(&CLIENT_MAC);
+        p.extend_from_slice(&ETH_IPV4.to_be_bytes());
+        let total = (40 + payload.len()) as u16;
+        p.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0x40, 0, 64, PROTO_TCP, 0, 0]);
+        p.extend_from_slice(&src);
+        p.extend_from_slice(&[10, 200, 0, 1]);
+        p.extend_from_slice(&sport.to_be_bytes());
+        p.extend_from_slice(&502u16.to_be_bytes());
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&0u32.to_be_bytes());
+        p.extend_from_slice(&[0x50, flags, 0x20, 0x00, 0, 0, 0, 0]);
+        p.extend_from_slice(payload);
+        w.packet(ts, &p);
+        ts += 1_000;
+        written += 1;
+        if written.is_multiple_of(4096) {
+            w.flush_to(out)?;
+        }
+        Ok(())
+    };
+    for i in 0..f.flows {
+        let src = [10, (i >> 16) as u8, (i >> 8) as u8, i as u8];
+        frame(&mut w, src, 1024 + (i % 50_000) as u16, i, SYN, &[])?;
+    }
+    let data = [0x5Au8; 1000];
+    for i in 0..f.ooo_flows {
+        let src = [172, 16, (i >> 8) as u8, i as u8];
+        frame(&mut w, src, 40_000, 0, SYN, &[])?;
+        // Segment 0 never comes; 1.. are all ahead of the hole.
+        for k in 1..=f.ooo_segments {
+            frame(&mut w, src, 40_000, 1 + k * 1000, PSH | ACK, &data)?;
+        }
+    }
+    w.flush_to(out)?;
+    Ok(written)
+}
