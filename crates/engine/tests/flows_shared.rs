@@ -129,3 +129,29 @@ fn every_shared_capture_gets_flows_and_no_impossible_stream_counts() {
         );
     }
 }
+
+/// Without a handshake, the configured port decides; with one, the SYN does (the
+/// suricata-verify Modbus capture has a connection opened *from* port 502).
+#[test]
+fn midstream_flows_on_an_ot_port_have_it_as_their_server_port() {
+    let Some(dir) = shared::pcaps_dir() else {
+        return;
+    };
+    let ot_port = |p: u64| matches!(p, 502 | 20000 | 102);
+    let (mut checked, mut midstream) = (0, 0);
+    for cap in shared::captures(&dir, &shared::scratch_dir()) {
+        for f in flows(&eve_lines(&cap.path)) {
+            let (sp, dp) = (f["src_port"].as_u64().unwrap_or(0), f["dest_port"].as_u64().unwrap_or(0));
+            if f["proto"] != "TCP" || ot_port(sp) == ot_port(dp) {
+                continue;
+            }
+            checked += 1;
+            if f["tcp"]["midstream"] == true {
+                assert!(ot_port(dp), "{}: midstream flow {sp} -> {dp} has the OT port as its client", cap.name);
+                midstream += 1;
+            }
+        }
+    }
+    eprintln!("{checked} TCP flows on an OT port, {midstream} of them picked up midstream");
+    assert!(midstream >= 100, "the shared captures hold hundreds of midstream flows; found {midstream}");
+}

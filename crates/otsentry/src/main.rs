@@ -6,7 +6,9 @@ mod report;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use otsentry_capture::{CaptureError, ReaderKind};
+use otsentry_core::{AppProto, IpProto};
 use otsentry_engine::{EngineError, Replay, ReplayOptions};
+use otsentry_flow::FlowConfig;
 use otsentry_sink::EveWriter;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -56,9 +58,33 @@ struct ReplayArgs {
     /// Do not verify checksums at all.
     #[arg(long, conflicts_with = "checksum_anomalies")]
     no_checksums: bool,
+    /// Expect PROTO on server PORT (repeatable; added to 502 modbus, 20000 dnp3, 102
+    /// s7comm): e.g. `modbus=5020`, `dnp3=20001/udp`. Protocols are also found by content
+    /// on any port.
+    #[arg(long = "app-port", value_name = "PROTO=PORT[/tcp|/udp]", value_parser = parse_app_port)]
+    app_ports: Vec<(AppProto, IpProto, u16)>,
+    /// Most flows tracked at once; beyond it the least recently seen is evicted.
+    #[arg(long, value_name = "N", default_value_t = FlowConfig::default().max_flows)]
+    max_flows: usize,
     /// No human summary on stderr.
     #[arg(short, long)]
     quiet: bool,
+}
+
+fn parse_app_port(spec: &str) -> Result<(AppProto, IpProto, u16), String> {
+    let (proto, rest) = spec.split_once('=').ok_or_else(|| format!("{spec:?}: expected PROTO=PORT, e.g. modbus=5020"))?;
+    let app = AppProto::from_name(proto).ok_or_else(|| {
+        let names: Vec<&str> = AppProto::ALL.iter().map(|p| p.name()).collect();
+        format!("{proto:?}: unknown protocol (one of {})", names.join(", "))
+    })?;
+    let (port, transport) = match rest.split_once('/') {
+        None => (rest, IpProto::TCP),
+        Some((port, "tcp")) => (port, IpProto::TCP),
+        Some((port, "udp")) => (port, IpProto::UDP),
+        Some((_, other)) => return Err(format!("{other:?}: transport must be tcp or udp")),
+    };
+    let port = port.parse::<u16>().map_err(|_| format!("{port:?}: not a port number"))?;
+    Ok((app, transport, port))
 }
 
 /// Exit code for bad input files (missing, not a capture, unsupported link type).
@@ -100,6 +126,10 @@ fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     opts.decode.verify_checksums = !args.no_checksums;
+    opts.flow.max_flows = args.max_flows.max(1);
+    for &(app, transport, port) in &args.app_ports {
+        opts.ports.set(transport, port, app);
+    }
     let eve = args.eve.as_deref().map(output).transpose()?.map(EveWriter::new);
     let mut run = Replay::new(opts, eve);
     let started = Instant::now();

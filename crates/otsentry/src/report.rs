@@ -60,6 +60,20 @@ pub(crate) fn human_summary(s: &Summary, files: usize) {
         d.tcp_checksum_errors,
         d.udp_checksum_errors
     );
+    let st = &s.streams;
+    let apps: Vec<String> = st.app_protocols.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    eprintln!(
+        "  flows: {} ({} TCP midstream, {} evicted, {} timed out), apps: {}; streams: {} gaps, {} bytes never captured ({:.3}% capture loss), {} overlap conflicts",
+        s.flows,
+        st.tcp_midstream,
+        st.flows_evicted,
+        st.flows_timed_out,
+        if apps.is_empty() { "none".to_string() } else { apps.join(", ") },
+        st.gaps,
+        st.missed_bytes,
+        st.capture_loss_pct,
+        st.overlap_conflicts
+    );
     eprintln!(
         "  protocols: modbus {} PDUs, dnp3 {} link frames, s7comm {} PDUs, s7comm-plus {} PDUs",
         p.modbus.pdus, p.dnp3.link_frames, p.s7comm.pdus, p.s7comm_plus.pdus

@@ -172,3 +172,24 @@ fn checksum_anomalies_only_when_asked() {
     assert_eq!(anomalies(loud), 1);
     assert!(out.contains("decoder.udp.invalid_checksum"), "{out}");
 }
+
+#[test]
+fn app_port_moves_a_protocol_to_another_port() {
+    let streams = fixture("streams");
+    let events = |extra: &[&str]| {
+        let mut args = vec!["replay", "-q", "--eve", "-"];
+        args.extend_from_slice(extra);
+        args.push(&streams);
+        let o = otsentry(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap().lines().filter(|l| l.contains("applayer.ot_protocol_unexpected_port")).count()
+    };
+    assert_eq!(events(&[]), 1, "Modbus on 5020 is unexpected by default");
+    assert_eq!(events(&["--app-port", "modbus=5020"]), 0);
+    assert_eq!(events(&["--app-port", "modbus=5020/tcp"]), 0);
+    for bad in ["bogus=1", "modbus=99999", "modbus", "modbus=502/sctp"] {
+        let o = otsentry(&["replay", "-q", "--app-port", bad, &streams]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(stderr(&o).contains("--app-port"), "{bad}: {}", stderr(&o));
+    }
+}

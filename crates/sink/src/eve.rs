@@ -121,4 +121,53 @@ mod tests {
             )
         );
     }
+
+    /// A dissector's borrowed event, framed by its flow's header, is one EVE line.
+    #[test]
+    fn writes_a_framed_protocol_event() {
+        use otsentry_core::{FieldAccess, FieldValue, Framed, PduEvent};
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            function: u8,
+            #[serde(with = "serde_bytes_hex")]
+            data: &'a [u8],
+        }
+        mod serde_bytes_hex {
+            pub(super) fn serialize<S: serde::Serializer>(b: &&[u8], s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(&b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+            }
+        }
+        struct Write<'a>(Body<'a>);
+        impl FieldAccess for Write<'_> {
+            fn field(&self, name: &str) -> Option<FieldValue<'_>> {
+                (name == "toy.function").then_some(FieldValue::U64(u64::from(self.0.function)))
+            }
+        }
+        impl<'a> PduEvent for Write<'a> {
+            type Body = Body<'a>;
+            fn event_type(&self) -> &'static str {
+                "toy"
+            }
+            fn body(&self) -> &Body<'a> {
+                &self.0
+            }
+        }
+        let stream = [0x06u8, 0x00, 0x10];
+        let event = Write(Body { function: 6, data: &stream[1..] });
+        let header = EventHeader { flow_id: Some(42), app_proto: Some("modbus"), community_id: Some("1:x".into()), ..Default::default() };
+        let framed = Framed { header: &header, event: &event };
+        assert_eq!(framed.field("toy.function"), Some(FieldValue::U64(6)));
+        assert_eq!(framed.field("flow_id"), Some(FieldValue::U64(42)), "header fields too");
+        let mut w = EveWriter::new(Vec::new());
+        w.write(&framed).unwrap();
+        let text = String::from_utf8(w.into_inner()).unwrap();
+        assert_eq!(
+            text,
+            concat!(
+                r#"{"timestamp":"1970-01-01T00:00:00.000000+00:00","flow_id":42,"event_type":"toy","app_proto":"modbus","#,
+                r#""community_id":"1:x","toy":{"function":6,"data":"0010"}}"#,
+                "\n"
+            )
+        );
+    }
 }
