@@ -46,6 +46,21 @@ impl Detector {
         self.done
     }
 
+    /// Offer one whole datagram: nothing is held across datagrams, so a probe that asks
+    /// for more has failed on it.
+    pub(crate) fn offer_datagram(&mut self, side: usize, data: &[u8]) -> Detected {
+        let verdict = self.offer(side, data);
+        if let Some(s) = self.sides.get_mut(side).filter(|s| !s.held.is_empty()) {
+            s.held = Vec::new();
+            s.tries += 1;
+            if s.tries >= MAX_TRIES {
+                self.finish();
+                return Detected::Failed;
+            }
+        }
+        verdict
+    }
+
     /// Offer the next bytes of direction `side`.
     pub(crate) fn offer(&mut self, side: usize, data: &[u8]) -> Detected {
         if self.done || data.is_empty() {
@@ -132,6 +147,14 @@ mod tests {
         let mut d = Detector::default();
         assert_eq!(d.offer(1, &[0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF, 0x11, 0x22]), Detected::Pending);
         assert!(matches!(d.offer(1, &MODBUS_REQ), Detected::Found { proto: AppProto::Modbus, .. }));
+    }
+
+    #[test]
+    fn short_datagrams_count_as_failed_tries() {
+        let mut d = Detector::default();
+        assert_eq!(d.offer_datagram(0, &[0x05, 0x64, 0x05]), Detected::Pending);
+        assert_eq!(d.offer_datagram(0, &[0x05, 0x64, 0x05]), Detected::Pending);
+        assert_eq!(d.offer_datagram(0, &[0x05, 0x64, 0x05]), Detected::Failed);
     }
 
     #[test]

@@ -111,9 +111,7 @@ impl FlowStage {
         if let Some(t) = tcp {
             tcp_segment(flow, budget, &self.stream_cfg, dir, &t, &ctx, out);
         } else if let Some(payload) = udp_payload {
-            let user = &mut flow.user;
-            app_data(user, &ctx, dir, payload, out);
-            user.detector.gap(s); // nothing carries over between datagrams
+            app_data(&mut flow.user, &ctx, dir, payload, true, out);
         }
         if flow.user.swap {
             flow.user.swap = false;
@@ -293,7 +291,7 @@ fn tcp_segment<W: Write>(
 
 fn on_delivery<W: Write>(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, d: Delivery<'_>, out: &mut Out<'_, W>) {
     match d {
-        Delivery::Data { bytes, .. } => app_data(user, ctx, dir, bytes, out),
+        Delivery::Data { bytes, .. } => app_data(user, ctx, dir, bytes, false, out),
         Delivery::Gap { offset, len, reason } => {
             user.detector.gap(side(dir));
             let (event, why) = match reason {
@@ -310,12 +308,13 @@ fn on_delivery<W: Write>(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction
     }
 }
 
-/// Stream bytes (or a datagram) in `dir`: detection first; dissectors plug in here.
-fn app_data<W: Write>(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, bytes: &[u8], out: &mut Out<'_, W>) {
+/// Stream bytes (or a whole datagram) in `dir`: detection first; dissectors plug in here.
+fn app_data<W: Write>(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, bytes: &[u8], datagram: bool, out: &mut Out<'_, W>) {
     if user.detector.is_done() {
         return;
     }
-    match user.detector.offer(side(dir), bytes) {
+    let verdict = if datagram { user.detector.offer_datagram(side(dir), bytes) } else { user.detector.offer(side(dir), bytes) };
+    match verdict {
         Detected::Pending => {}
         Detected::Found { proto, dir: evidence } => {
             user.app = Some(proto);
