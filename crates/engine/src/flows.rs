@@ -118,8 +118,6 @@ impl FlowStage {
             flow.user.dir_settled = true;
             flow.swap_direction();
         }
-        let peak = self.table.budget.peak as u64;
-        out.summary.streams.reassembly_peak_bytes = out.summary.streams.reassembly_peak_bytes.max(peak);
     }
 
     /// End of run: every flow still open ends now.
@@ -131,7 +129,7 @@ impl FlowStage {
         streams.flows_timed_out = st.timed_out;
         streams.flows_evicted = st.evicted;
         streams.peak_active_flows = st.peak_active;
-        streams.reassembly_peak_bytes = streams.reassembly_peak_bytes.max(self.table.budget.peak as u64);
+        streams.reassembly_peak_bytes = self.table.budget.peak as u64;
     }
 }
 
