@@ -282,8 +282,7 @@ fn tcp_segment<W: Write>(
         mine.segment(cfg, budget, t.seq, t.payload, fin, &mut |d| on_delivery(user, ctx, dir, d, out));
     }
     if t.flags & ACK != 0 {
-        let back = dir.reverse();
-        theirs.acked(budget, t.ack, &mut |d| on_delivery(user, ctx, back, d, out));
+        theirs.acked(t.ack);
     }
 }
 

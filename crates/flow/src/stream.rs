@@ -4,8 +4,11 @@
 //! order and nothing is buffered, the packet's own bytes are lent out (the fast path);
 //! only out-of-order data is copied. Overlaps keep the first copy seen, and report a
 //! conflict when a later copy differs. Holes end in a [`Delivery::Gap`] so a parser can
-//! resynchronise: when the peer acknowledges bytes the capture never saw (capture loss),
-//! when a cap forces progress, or when the flow ends.
+//! resynchronise: when the peer has acknowledged bytes the capture never saw (capture
+//! loss), when a cap forces progress, or when the flow ends. An acknowledged hole is only
+//! skipped once later data from the same side arrives (or the flow ends): a SPAN port may
+//! mirror the receiver's ACK before the data it acknowledges, and that data must not be
+//! thrown away as late.
 //!
 //! Sequence numbers are mapped to 64-bit stream offsets from the first byte this
 //! direction carried (or the first one seen, on a midstream pickup), so wrap-around is
@@ -120,6 +123,8 @@ pub struct Stream {
     held_bytes: usize,
     /// Sequence number that the FIN occupies, once seen.
     fin_seq: Option<u32>,
+    /// Stream offset up to which the peer has acknowledged.
+    acked_off: u64,
     pub stats: StreamStats,
 }
 
@@ -185,6 +190,12 @@ impl Stream {
         self.stats.retransmitted_bytes += skip as u64;
         let data = payload.get(skip..).unwrap_or_default();
         let offset = u64::try_from(start.max(next)).unwrap_or(self.next_off);
+        if offset > self.next_off && self.acked_off > self.next_off {
+            // Data beyond an acknowledged hole: the hole's bytes are not coming.
+            let to = self.held.first().map_or(offset, |h| h.offset.min(offset)).min(self.acked_off);
+            self.skip_to(to, GapReason::Acked, out);
+            self.drain(budget, out);
+        }
 
         if offset == self.next_off && self.held.is_empty() {
             self.deliver_borrowed(offset, data, out);
@@ -298,8 +309,9 @@ impl Stream {
     }
 
     /// The peer acknowledged up to `ack`. Bytes before it that were never seen are
-    /// missing from the capture: skip them so parsing resumes after the hole.
-    pub fn acked(&mut self, budget: &mut Budget, ack: u32, out: &mut impl FnMut(Delivery<'_>)) {
+    /// missing from the capture; they are skipped as a gap when later data arrives or the
+    /// flow ends.
+    pub fn acked(&mut self, ack: u32) {
         let Some(next_seq) = self.next_seq else {
             // Midstream: the peer tells us where this side's stream stands.
             self.next_seq = Some(ack);
@@ -311,22 +323,23 @@ impl Stream {
         }
         if self.fin_seq.is_some_and(|f| ack == f.wrapping_add(1)) {
             ahead -= 1; // The FIN's sequence number carries no byte.
-            if ahead == 0 {
-                return;
-            }
         }
-        let target = self.next_off + u64::from(ahead);
-        while self.next_off < target {
-            let hole_end = self.held.first().map_or(target, |h| h.offset.min(target));
-            self.skip_to(hole_end, GapReason::Acked, out);
-            self.drain(budget, out);
-        }
+        self.acked_off = self.acked_off.max(self.next_off + u64::from(ahead));
     }
 
-    /// The flow ends: deliver what is held, across its holes.
+    /// The flow ends: skip acknowledged holes (capture loss) and deliver what is held,
+    /// across its holes.
     pub fn finish(&mut self, budget: &mut Budget, out: &mut impl FnMut(Delivery<'_>)) {
-        while let Some(first) = self.held.first().map(|h| h.offset) {
-            self.skip_to(first, GapReason::End, out);
+        loop {
+            let first = self.held.first().map(|h| h.offset);
+            if self.acked_off > self.next_off {
+                let to = first.map_or(self.acked_off, |f| f.min(self.acked_off));
+                self.skip_to(to, GapReason::Acked, out);
+            } else if let Some(f) = first {
+                self.skip_to(f, GapReason::End, out);
+            } else {
+                break;
+            }
             self.drain(budget, out);
         }
     }

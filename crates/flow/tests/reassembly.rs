@@ -60,9 +60,7 @@ impl Harness {
     }
 
     fn ack(&mut self, off: usize) {
-        let ack = self.isn.wrapping_add(1).wrapping_add(off as u32);
-        let seen = &mut self.seen;
-        self.stream.acked(&mut self.budget, ack, &mut |d| seen.take(d));
+        self.stream.acked(self.isn.wrapping_add(1).wrapping_add(off as u32));
     }
 
     fn finish(&mut self) {
@@ -162,21 +160,47 @@ fn an_agreeing_overlap_is_not_a_conflict() {
 }
 
 #[test]
-fn an_acknowledged_hole_becomes_a_gap_and_parsing_resumes_after_it() {
-    let data = message(60);
+fn an_acknowledged_hole_becomes_a_gap_when_later_data_arrives() {
+    let data = message(80);
     let mut h = Harness::new(9);
     h.send(0, &data[..20]);
     h.send(40, &data[40..60]); // 20..40 lost by the SPAN port
-    assert_eq!(h.seen.bytes.len(), 20);
     h.ack(60); // the receiver had them all
+    assert!(h.seen.gaps.is_empty(), "not yet: the data may only be late");
+    h.send(60, &data[60..80]);
     assert_eq!(h.seen.gaps, vec![(20, 20, GapReason::Acked)]);
     assert_eq!(h.stream.stats.missed_bytes, 20);
-    assert_eq!(h.seen.bytes.len(), 60);
+    assert_eq!(h.seen.bytes.len(), 80);
     assert_eq!(h.seen.bytes[40..].iter().map(|b| b.unwrap()).collect::<Vec<_>>(), &data[40..]);
-    // The lost segment turning up late is old news.
+    // The lost segment turning up after all is old news.
     h.send(20, &data[20..40]);
-    assert_eq!(h.seen.bytes.len(), 60);
+    assert_eq!(h.seen.bytes.len(), 80);
     assert_eq!(h.stream.stats.retransmitted_bytes, 20);
+}
+
+#[test]
+fn data_acknowledged_before_it_is_seen_is_not_a_gap() {
+    // A SPAN port mirrored the receiver's ACK ahead of the data it acknowledges.
+    let data = message(40);
+    let mut h = Harness::new(9);
+    h.send(0, &data[..20]);
+    h.ack(40);
+    h.send(20, &data[20..40]);
+    assert_eq!(h.seen.complete().unwrap(), data);
+    assert_eq!(h.stream.stats.missed_bytes, 0);
+}
+
+#[test]
+fn an_acknowledged_hole_still_open_at_the_end_is_capture_loss() {
+    let data = message(60);
+    let mut h = Harness::new(9);
+    h.send(0, &data[..20]);
+    h.send(40, &data[40..50]);
+    h.ack(60);
+    h.finish();
+    assert_eq!(h.seen.gaps, vec![(20, 20, GapReason::Acked), (50, 10, GapReason::Acked)]);
+    assert_eq!(h.stream.stats.missed_bytes, 30);
+    assert_eq!(h.stream.stats.end_gap_bytes, 0);
 }
 
 #[test]
@@ -229,7 +253,7 @@ fn a_midstream_side_is_placed_by_the_peers_acknowledgement() {
     let mut budget = Budget::new(1 << 20);
     let cfg = StreamConfig::default();
     let mut seen = Seen::default();
-    stream.acked(&mut budget, 5000, &mut |d| seen.take(d));
+    stream.acked(5000);
     stream.segment(&cfg, &mut budget, 5010, b"later", false, &mut |d| seen.take(d));
     stream.segment(&cfg, &mut budget, 5000, b"0123456789", false, &mut |d| seen.take(d));
     assert_eq!(seen.complete().unwrap(), b"0123456789later");
