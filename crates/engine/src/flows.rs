@@ -260,7 +260,7 @@ fn tcp_segment<W: Write>(
     out: &mut Out<'_, W>,
 ) {
     let Flow { tcp, user, .. } = flow;
-    let Some(conn) = tcp.as_deref_mut() else { return };
+    let Some(conn) = tcp.as_mut() else { return };
     let was_none = conn.state == TcpState::None;
     conn.on_flags(dir, t.flags);
     if was_none && conn.midstream {
@@ -346,7 +346,7 @@ fn end_flow<W: Write>(mut flow: Flow<AppState>, why: EndReason, budget: &mut Bud
     let vlans: &[u16] = if flow.key.vlan != 0 { &vlan } else { &[] };
     let ctx = EventCtx::of(&flow, flow.last, None, vlans);
     let mut tcp_body = None;
-    if let Some(conn) = flow.tcp.as_deref_mut() {
+    if let Some(conn) = flow.tcp.as_mut() {
         let user = &mut flow.user;
         for (s, stream) in conn.streams.iter_mut().enumerate() {
             let dir = if s == 0 { Direction::ToServer } else { Direction::ToClient };

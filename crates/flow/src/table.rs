@@ -160,7 +160,7 @@ pub struct Flow<T> {
     /// Packets and bytes, indexed by [`side`].
     pub packets: [u64; 2],
     pub bytes: [u64; 2],
-    pub tcp: Option<Box<TcpConn>>,
+    pub tcp: Option<TcpConn>,
     pub user: T,
 }
 
@@ -334,7 +334,7 @@ impl<T> FlowTable<T> {
         };
         self.next_id += 1;
         let client_is_lo = src_is_lo == client_is_src();
-        let tcp = (key.proto == IpProto::TCP).then(Box::default);
+        let tcp = (key.proto == IpProto::TCP).then(TcpConn::default);
         let flow =
             Flow { id: flow_id(self.next_id), key, client_is_lo, start: ts, last: ts, packets: [0; 2], bytes: [0; 2], tcp, user: user() };
         let i = match self.free.pop() {
