@@ -354,6 +354,7 @@ fn end_flow<W: Write>(mut flow: Flow<AppState>, why: EndReason, budget: &mut Bud
         }
         let st = &mut out.summary.streams;
         for stream in &conn.streams {
+            st.delivered_bytes += stream.delivered_bytes();
             let x = &stream.stats;
             st.gaps += x.gaps;
             st.missed_bytes += x.missed_bytes;
@@ -361,7 +362,6 @@ fn end_flow<W: Write>(mut flow: Flow<AppState>, why: EndReason, budget: &mut Bud
             st.end_gap_bytes += x.end_gap_bytes;
             st.retransmitted_bytes += x.retransmitted_bytes;
             st.overlap_conflicts += x.overlap_conflicts;
-            st.delivered_bytes += x.delivered_bytes;
         }
         if out.eve.is_some() {
             let [flags_ts, flags_tc] = conn.flags;

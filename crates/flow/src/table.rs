@@ -76,13 +76,14 @@ impl TcpState {
 
 /// TCP side of a flow: flags seen and both streams, indexed by [`side`].
 #[derive(Clone, Debug, Default)]
+#[repr(C)]
 pub struct TcpConn {
     pub state: TcpState,
     pub flags: [u8; 2],
-    pub streams: [Stream; 2],
     /// Whether the connection was picked up without seeing its handshake.
     pub midstream: bool,
     fins: [bool; 2],
+    pub streams: [Stream; 2],
 }
 
 /// Index of a direction in per-direction arrays.
@@ -148,20 +149,21 @@ impl EndReason {
     }
 }
 
-/// One conversation.
+/// One conversation. `repr(C)`: what every packet touches comes first, together.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct Flow<T> {
-    pub id: u64,
     pub key: FlowKey,
     /// Whether the client (the side that opened it, or was judged to) is `key.lo`.
     pub client_is_lo: bool,
-    pub start: Timestamp,
     pub last: Timestamp,
     /// Packets and bytes, indexed by [`side`].
     pub packets: [u64; 2],
     pub bytes: [u64; 2],
     pub tcp: Option<TcpConn>,
     pub user: T,
+    pub id: u64,
+    pub start: Timestamp,
 }
 
 impl<T> Flow<T> {
