@@ -3,7 +3,7 @@ use otsentry_capture::{open, CaptureError, Damage, ReaderKind};
 use otsentry_core::{Anomaly, EventHeader, Layer, PortMap, Summary, Timestamp};
 use otsentry_flow::FlowConfig;
 use otsentry_sink::EveWriter;
-use otsentry_wire::{decode, decode_transport, DecodeOptions, DefragConfig, Defragmenter, IpInfo, Packet, StopKind, Transport};
+use otsentry_wire::{decode_into, decode_transport, DecodeOptions, DefragConfig, Defragmenter, IpInfo, Packet, StopKind, Transport};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -68,7 +68,8 @@ impl<W: Write> Replay<W> {
             packets += 1;
             self.summary.packets += 1;
             self.summary.bytes += frame.data.len() as u64;
-            let pkt = decode(frame.linktype.0, frame.data, frame.origlen, &self.opts.decode);
+            let mut pkt = Packet::empty();
+            decode_into(frame.linktype.0, frame.data, frame.origlen, &self.opts.decode, &mut pkt);
             let p = PacketCx { ts: frame.ts, pcap_cnt: packets, vlans: pkt.vlans(), wire_len: frame.data.len() as u64 };
             self.on_packet(&p, &pkt)?;
             if packets.is_multiple_of(PROGRESS_EVERY) {

@@ -18,11 +18,17 @@ enum Start<'a> {
 /// [`Packet::stop`], and whatever decoded before them is kept.
 pub fn decode<'a>(link: u32, frame: &'a [u8], origlen: u32, opts: &DecodeOptions) -> Packet<'a> {
     let mut pkt = Packet::empty();
-    pkt.snaplen_cut = (frame.len() as u64) < u64::from(origlen);
-    if !crate::fast::decode(link, frame, opts, &mut pkt) {
-        general(link, frame, opts, &mut pkt);
-    }
+    decode_into(link, frame, origlen, opts, &mut pkt);
     pkt
+}
+
+/// [`decode`] into a [`Packet`] the caller owns (which must be fresh from
+/// [`Packet::empty`]), saving a copy of the whole view per packet.
+pub fn decode_into<'a>(link: u32, frame: &'a [u8], origlen: u32, opts: &DecodeOptions, pkt: &mut Packet<'a>) {
+    pkt.snaplen_cut = (frame.len() as u64) < u64::from(origlen);
+    if !crate::fast::decode(link, frame, opts, pkt) {
+        general(link, frame, opts, pkt);
+    }
 }
 
 /// [`decode`] without the hand-written fast path, for tests that hold the two equal.

@@ -14,7 +14,7 @@ mod defrag;
 mod fast;
 mod tunnel;
 
-pub use decode::{decode, decode_general, decode_transport};
+pub use decode::{decode, decode_general, decode_into, decode_transport};
 pub use defrag::{DefragConfig, DefragEvent, DefragStats, Defragmenter, Inserted};
 
 use otsentry_core::{IpProto, Layer};
@@ -130,7 +130,8 @@ impl Packet<'_> {
         self.vlan.get(..usize::from(self.vlan_count)).unwrap_or_default()
     }
 
-    fn empty() -> Self {
+    /// A packet with nothing decoded yet.
+    pub fn empty() -> Self {
         Packet {
             vlan: [0; 3],
             vlan_count: 0,
