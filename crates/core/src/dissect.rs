@@ -7,6 +7,7 @@
 //! read the events by field name, sinks serialise them.
 use crate::field::FieldAccess;
 use crate::flow::{Direction, IpProto};
+use crate::summary::ProtocolCounts;
 use crate::time::Timestamp;
 use serde::Serialize;
 
@@ -115,6 +116,8 @@ pub trait PduEvent: FieldAccess {
 /// Where a dissector's output goes.
 pub trait PduSink {
     fn pdu<E: PduEvent>(&mut self, cx: &StreamCx, event: &E);
+    /// The run's per-protocol counters (`pdus`, `functions`, ... of the summary).
+    fn counts(&mut self) -> &mut ProtocolCounts;
     /// An application-layer anomaly: `event` is a dotted name such as
     /// `modbus.invalid_length`; `offset` is the stream offset of the problem.
     fn anomaly(&mut self, cx: &StreamCx, event: &'static str, offset: u64, reason: String);
@@ -253,9 +256,13 @@ mod tests {
     struct Collect {
         msgs: Vec<Vec<u8>>,
         anomalies: Vec<&'static str>,
+        counts: ProtocolCounts,
     }
 
     impl PduSink for Collect {
+        fn counts(&mut self) -> &mut ProtocolCounts {
+            &mut self.counts
+        }
         fn pdu<E: PduEvent>(&mut self, _cx: &StreamCx, e: &E) {
             if let Some(FieldValue::Bytes(b)) = e.field("toy.body") {
                 self.msgs.push(b.to_vec());

@@ -20,6 +20,8 @@ const MAX_HELD: usize = 512;
 struct Side {
     tries: u8,
     held: Vec<u8>,
+    /// Stream offset of `held[0]`.
+    start: u64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -49,7 +51,7 @@ impl Detector {
     /// Offer one whole datagram: nothing is held across datagrams, so a probe that asks
     /// for more has failed on it.
     pub(crate) fn offer_datagram(&mut self, side: usize, data: &[u8]) -> Detected {
-        let verdict = self.offer(side, data);
+        let verdict = self.offer(side, 0, data);
         if let Some(s) = self.sides.get_mut(side).filter(|s| !s.held.is_empty()) {
             s.held = Vec::new();
             s.tries += 1;
@@ -61,13 +63,17 @@ impl Detector {
         verdict
     }
 
-    /// Offer the next bytes of direction `side`.
-    pub(crate) fn offer(&mut self, side: usize, data: &[u8]) -> Detected {
+    /// Offer the next bytes of direction `side`, at stream offset `offset`. After a
+    /// match, [`Detector::take_held`] gives back what was held.
+    pub(crate) fn offer(&mut self, side: usize, offset: u64, data: &[u8]) -> Detected {
         if self.done || data.is_empty() {
             return Detected::Pending;
         }
         let Some(s) = self.sides.get_mut(side) else { return Detected::Pending };
         let was_holding = !s.held.is_empty();
+        if !was_holding {
+            s.start = offset;
+        }
         let result = if was_holding {
             s.held.extend_from_slice(data);
             probe_all(&s.held)
@@ -76,7 +82,7 @@ impl Detector {
         };
         match result {
             ProbeResult::Match { proto, dir } => {
-                self.finish();
+                self.done = true; // what is held stays for take_held
                 Detected::Found { proto, dir }
             }
             ProbeResult::NeedMore if s.held.len().max(data.len()) <= MAX_HELD => {
@@ -109,6 +115,12 @@ impl Detector {
         self.done = true;
         self.sides = Default::default();
     }
+
+    /// After a match: per direction, the bytes held while probes asked for more (the
+    /// matching delivery included) and their stream offset.
+    pub(crate) fn take_held(&mut self) -> [(u64, Vec<u8>); 2] {
+        std::mem::take(&mut self.sides).map(|s| (s.start, s.held))
+    }
 }
 
 /// The first probe that matches wins; otherwise "need more" if any probe wants more.
@@ -137,16 +149,18 @@ mod tests {
     #[test]
     fn a_split_header_is_held_until_it_can_be_judged() {
         let mut d = Detector::default();
-        assert_eq!(d.offer(0, &MODBUS_REQ[..5]), Detected::Pending);
-        assert_eq!(d.offer(0, &MODBUS_REQ[5..]), Detected::Found { proto: AppProto::Modbus, dir: Some(Direction::ToServer) });
+        assert_eq!(d.offer(0, 0, &MODBUS_REQ[..5]), Detected::Pending);
+        assert_eq!(d.offer(0, 5, &MODBUS_REQ[5..]), Detected::Found { proto: AppProto::Modbus, dir: Some(Direction::ToServer) });
         assert!(d.is_done());
+        let [(start, held), _] = d.take_held();
+        assert_eq!((start, held.as_slice()), (0, &MODBUS_REQ[..]), "the split request is handed on whole");
     }
 
     #[test]
     fn a_midstream_start_inside_a_pdu_is_forgiven() {
         let mut d = Detector::default();
-        assert_eq!(d.offer(1, &[0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF, 0x11, 0x22]), Detected::Pending);
-        assert!(matches!(d.offer(1, &MODBUS_REQ), Detected::Found { proto: AppProto::Modbus, .. }));
+        assert_eq!(d.offer(1, 0, &[0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF, 0x11, 0x22]), Detected::Pending);
+        assert!(matches!(d.offer(1, 8, &MODBUS_REQ), Detected::Found { proto: AppProto::Modbus, .. }));
     }
 
     #[test]
@@ -161,9 +175,9 @@ mod tests {
     fn other_traffic_fails_after_a_few_deliveries() {
         let mut d = Detector::default();
         let http = b"GET /index.html HTTP/1.1\r\n\r\n";
-        assert_eq!(d.offer(0, http), Detected::Pending);
-        assert_eq!(d.offer(0, http), Detected::Pending);
-        assert_eq!(d.offer(0, http), Detected::Failed);
-        assert_eq!(d.offer(0, &MODBUS_REQ), Detected::Pending, "nothing after the verdict");
+        assert_eq!(d.offer(0, 0, http), Detected::Pending);
+        assert_eq!(d.offer(0, 0, http), Detected::Pending);
+        assert_eq!(d.offer(0, 0, http), Detected::Failed);
+        assert_eq!(d.offer(0, 0, &MODBUS_REQ), Detected::Pending, "nothing after the verdict");
     }
 }

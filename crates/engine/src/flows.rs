@@ -1,9 +1,10 @@
 //! The flow stage: packets to flows, TCP segments to ordered stream bytes, stream bytes
 //! to protocol detection; EVE `flow` records and stream anomalies out.
+use crate::apps::{AppSink, Parser};
 use crate::detect::{Detected, Detector};
 use otsentry_core::{
-    Anomaly, AnomalyKind, AppProto, Direction, EventHeader, FlowBody, FlowKey, FlowRecord, IpProto, Layer, PortMap, Record, Summary,
-    TcpBody, Timestamp,
+    Anomaly, AnomalyKind, AppProto, Direction, EventHeader, FlowBody, FlowKey, FlowRecord, IpProto, Layer, Pending, PortMap, Record,
+    StreamCx, Summary, TcpBody, Timestamp,
 };
 use otsentry_flow::{
     community_id, side, Budget, Delivery, EndReason, Flow, FlowConfig, FlowTable, GapReason, StreamConfig, TcpState, ACK, FIN, SYN,
@@ -22,7 +23,7 @@ pub(crate) struct Out<'a, W: Write> {
 }
 
 impl<W: Write> Out<'_, W> {
-    fn write<R: Record>(&mut self, record: &R) {
+    pub(crate) fn write<R: Record>(&mut self, record: &R) {
         if let Some(eve) = self.eve.as_mut() {
             if let Err(e) = eve.write(record) {
                 self.error.get_or_insert(e);
@@ -54,6 +55,10 @@ pub(crate) struct AppState {
     swap: bool,
     /// For ICMP's Community ID: whether the first packet came from `key.lo`, its type and code.
     icmp: Option<(bool, u8, u8)>,
+    /// The detected protocol's dissector and its per-direction partial PDUs.
+    parser: Option<Parser>,
+    pending: [Pending; 2],
+    community_id: Option<String>,
 }
 
 /// Packet-time seconds between sweeps for idle flows.
@@ -111,7 +116,7 @@ impl FlowStage {
         if let Some(t) = tcp {
             tcp_segment(flow, budget, &self.stream_cfg, dir, &t, &ctx, out);
         } else if let Some(payload) = udp_payload {
-            app_data(&mut flow.user, &ctx, dir, payload, true, out);
+            app_data(&mut flow.user, &ctx, dir, 0, payload, true, out);
         }
         if flow.user.swap {
             flow.user.swap = false;
@@ -154,13 +159,14 @@ fn orient(ports: &PortMap, proto: IpProto, sport: u16, dport: u16, flags: Option
 }
 
 /// What an event needs to know about its flow and packet.
-struct EventCtx<'p> {
+#[derive(Clone, Copy)]
+pub(crate) struct EventCtx<'p> {
     flow_id: u64,
     key: FlowKey,
     client_is_lo: bool,
     icmp: Option<(bool, u8, u8)>,
     app: Option<AppProto>,
-    ts: Timestamp,
+    pub(crate) ts: Timestamp,
     pcap_cnt: Option<u64>,
     vlans: &'p [u16],
 }
@@ -195,7 +201,12 @@ impl<'p> EventCtx<'p> {
         }
     }
 
-    fn community_id(&self) -> String {
+    /// The same flow and packet, at another time.
+    pub(crate) fn at(&self, ts: Timestamp) -> Self {
+        EventCtx { ts, ..*self }
+    }
+
+    pub(crate) fn community_id(&self) -> String {
         let k = &self.key;
         match self.icmp {
             Some((lo_first, t, c)) => {
@@ -211,6 +222,11 @@ impl<'p> EventCtx<'p> {
 
     /// The header of an event travelling in `dir`.
     fn header(&self, dir: Direction) -> EventHeader {
+        EventHeader { community_id: Some(self.community_id()), ..self.header_without_id(dir) }
+    }
+
+    /// [`EventCtx::header`] without the Community ID (for callers that cache it).
+    pub(crate) fn header_without_id(&self, dir: Direction) -> EventHeader {
         let (src, dst) = match dir {
             Direction::ToServer => (self.client(), self.server()),
             Direction::ToClient => (self.server(), self.client()),
@@ -227,12 +243,12 @@ impl<'p> EventCtx<'p> {
             proto: Some(self.key.proto),
             app_proto: self.app.map(AppProto::name),
             vlan: self.vlans.to_vec(),
-            community_id: Some(self.community_id()),
+            community_id: None,
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn anomaly<W: Write>(
+    pub(crate) fn anomaly<W: Write>(
         &self,
         out: &mut Out<'_, W>,
         dir: Direction,
@@ -288,9 +304,16 @@ fn tcp_segment<W: Write>(
 
 fn on_delivery<W: Write>(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, d: Delivery<'_>, out: &mut Out<'_, W>) {
     match d {
-        Delivery::Data { bytes, .. } => app_data(user, ctx, dir, bytes, false, out),
+        Delivery::Data { offset, bytes } => app_data(user, ctx, dir, offset, bytes, false, out),
         Delivery::Gap { offset, len, reason } => {
             user.detector.gap(side(dir));
+            if let Some(parser) = user.parser.as_mut() {
+                let cx = StreamCx { ts: ctx.ts, dir, offset: offset + len };
+                let mut sink = AppSink { ctx, out: &mut *out, community_id: &mut user.community_id };
+                if let Some(pending) = user.pending.get_mut(side(dir)) {
+                    parser.gap(pending, &cx, len, &mut sink);
+                }
+            }
             let (event, why) = match reason {
                 GapReason::Acked => ("stream.reassembly_seq_gap", "acknowledged by the receiver but never captured"),
                 GapReason::Overflow => ("stream.reassembly_overflow", "skipped: the reassembly cap was reached"),
@@ -305,12 +328,29 @@ fn on_delivery<W: Write>(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction
     }
 }
 
-/// Stream bytes (or a whole datagram) in `dir`: detection first; dissectors plug in here.
-fn app_data<W: Write>(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, bytes: &[u8], datagram: bool, out: &mut Out<'_, W>) {
+/// Stream bytes at `offset` (or a whole datagram) in `dir`: detection first, then the
+/// detected protocol's dissector.
+fn app_data<W: Write>(
+    user: &mut AppState,
+    ctx: &EventCtx<'_>,
+    dir: Direction,
+    offset: u64,
+    bytes: &[u8],
+    datagram: bool,
+    out: &mut Out<'_, W>,
+) {
     if user.detector.is_done() {
+        if let Some(parser) = user.parser.as_mut() {
+            let cx = StreamCx { ts: ctx.ts, dir, offset };
+            let mut sink = AppSink { ctx, out, community_id: &mut user.community_id };
+            match user.pending.get_mut(side(dir)) {
+                Some(pending) if !datagram => parser.stream(pending, &cx, bytes, &mut sink),
+                _ => parser.datagram(&cx, bytes, &mut sink),
+            }
+        }
         return;
     }
-    let verdict = if datagram { user.detector.offer_datagram(side(dir), bytes) } else { user.detector.offer(side(dir), bytes) };
+    let verdict = if datagram { user.detector.offer_datagram(side(dir), bytes) } else { user.detector.offer(side(dir), offset, bytes) };
     match verdict {
         Detected::Pending => {}
         Detected::Found { proto, dir: evidence } => {
@@ -330,6 +370,8 @@ fn app_data<W: Write>(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, b
                 let reason = format!("{} found on port {}, which is configured for {expected}", proto.name(), ctx.server().port());
                 ctx.anomaly(out, dir, AnomalyKind::Applayer, "applayer.ot_protocol_unexpected_port", Layer::App, 0, reason);
             }
+            user.parser = Parser::for_proto(proto);
+            start_parser(user, &ctx, dir, offset, bytes, datagram, out);
         }
         Detected::Failed => {
             if let Some(e) = user.expected {
@@ -337,6 +379,39 @@ fn app_data<W: Write>(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, b
                 ctx.anomaly(out, dir, AnomalyKind::Applayer, "applayer.ot_port_unexpected_protocol", Layer::App, 0, reason);
             }
         }
+    }
+}
+
+/// Hand a new dissector what detection looked at: the other direction's held bytes,
+/// then this delivery (with what was held before it).
+fn start_parser<W: Write>(
+    user: &mut AppState,
+    ctx: &EventCtx<'_>,
+    dir: Direction,
+    offset: u64,
+    bytes: &[u8],
+    datagram: bool,
+    out: &mut Out<'_, W>,
+) {
+    let held = user.detector.take_held();
+    let Some(parser) = user.parser.as_mut() else { return };
+    let mut sink = AppSink { ctx, out, community_id: &mut user.community_id };
+    let this = side(dir);
+    for (s, (start, bytes_held)) in held.iter().enumerate().filter(|(s, h)| *s != this && !h.1.is_empty()) {
+        let other = if s == 0 { Direction::ToServer } else { Direction::ToClient };
+        if let Some(pending) = user.pending.get_mut(s) {
+            parser.stream(pending, &StreamCx { ts: ctx.ts, dir: other, offset: *start }, bytes_held, &mut sink);
+        }
+    }
+    let cx = StreamCx { ts: ctx.ts, dir, offset };
+    if datagram {
+        parser.datagram(&cx, bytes, &mut sink);
+        return;
+    }
+    let (start, mine) =
+        held.get(this).map_or((offset, bytes), |(start, h)| if h.is_empty() { (offset, bytes) } else { (*start, h.as_slice()) });
+    if let Some(pending) = user.pending.get_mut(this) {
+        parser.stream(pending, &StreamCx { offset: start, ..cx }, mine, &mut sink);
     }
 }
 
@@ -352,6 +427,7 @@ fn end_flow<W: Write>(mut flow: Flow<AppState>, why: EndReason, budget: &mut Bud
             let dir = if s == 0 { Direction::ToServer } else { Direction::ToClient };
             stream.finish(budget, &mut |d| on_delivery(user, &ctx, dir, d, out));
         }
+
         let st = &mut out.summary.streams;
         for stream in &conn.streams {
             st.delivered_bytes += stream.delivered_bytes();
@@ -375,6 +451,9 @@ fn end_flow<W: Write>(mut flow: Flow<AppState>, why: EndReason, budget: &mut Bud
             body.midstream = conn.midstream;
             tcp_body = Some(body);
         }
+    }
+    if let Some(parser) = flow.user.parser.as_mut() {
+        parser.finish(flow.last, &mut AppSink { ctx: &ctx, out: &mut *out, community_id: &mut flow.user.community_id });
     }
     if out.eve.is_none() {
         return;

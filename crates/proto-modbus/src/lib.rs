@@ -1,11 +1,23 @@
-//! Modbus/TCP: MBAP framing and content detection (the dissector comes next).
+//! Modbus/TCP: MBAP framing with resynchronisation, every public function typed in both
+//! directions (diagnostics, MEI device identification, Schneider UMAS), request/response
+//! pairing with checks, Suricata's anomaly events and one EVE `modbus` record per
+//! transaction. Parsers borrow from the stream; only pending requests are owned.
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic))]
 
+mod dissector;
+mod frame;
+pub mod function;
+mod pdu;
 mod probe;
+mod record;
 
+pub use dissector::{ModbusConfig, ModbusDissector};
+pub use frame::{frame, BadReason, Framed, Mbap};
+pub use pdu::{parse_request, parse_response, DeviceId, Issue, Request, Response};
 pub use probe::probe;
+pub use record::{RequestInfo, Status, Transaction};
 
 /// MBAP header length, unit identifier included.
 pub const MBAP_LEN: usize = 7;

@@ -1,0 +1,87 @@
+//! The hand-off from flows to protocol dissectors: which dissector a detected protocol
+//! gets, and the sink through which its events reach the EVE output and the summary.
+use crate::flows::{EventCtx, Out};
+use otsentry_core::{AnomalyKind, AppProto, Dissector, Framed, Layer, PduEvent, PduSink, Pending, ProtocolCounts, StreamCx, Timestamp};
+use otsentry_proto_modbus::{ModbusConfig, ModbusDissector};
+use std::io::Write;
+
+/// Bytes a dissector may hold without completing a PDU before they are dropped as a gap
+/// (the largest PDUs we parse are Modbus's 260 bytes and DNP3's 292-byte link frames).
+const PENDING_CAP: usize = 4096;
+
+/// A flow's dissector.
+#[derive(Debug)]
+pub(crate) enum Parser {
+    Modbus(Box<ModbusDissector>),
+}
+
+impl Parser {
+    /// The dissector for `proto`, if one exists yet.
+    pub(crate) fn for_proto(proto: AppProto) -> Option<Parser> {
+        match proto {
+            AppProto::Modbus => Some(Parser::Modbus(Box::new(ModbusDissector::new(ModbusConfig::default())))),
+            AppProto::Dnp3 | AppProto::S7comm | AppProto::S7commPlus => None,
+        }
+    }
+
+    pub(crate) fn stream<S: PduSink>(&mut self, pending: &mut Pending, cx: &StreamCx, data: &[u8], sink: &mut S) {
+        match self {
+            Parser::Modbus(d) => pending.feed(d.as_mut(), cx, data, PENDING_CAP, sink),
+        }
+    }
+
+    pub(crate) fn gap<S: PduSink>(&mut self, pending: &mut Pending, cx: &StreamCx, len: u64, sink: &mut S) {
+        match self {
+            Parser::Modbus(d) => pending.gap(d.as_mut(), cx, len, sink),
+        }
+    }
+
+    pub(crate) fn datagram<S: PduSink>(&mut self, cx: &StreamCx, data: &[u8], sink: &mut S) {
+        match self {
+            Parser::Modbus(d) => d.datagram(cx, data, sink),
+        }
+    }
+
+    pub(crate) fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
+        match self {
+            Parser::Modbus(d) => d.finish(ts, sink),
+        }
+    }
+}
+
+/// Carries a dissector's output to the run's outputs, with the flow's header.
+pub(crate) struct AppSink<'c, 'o, 'w, W: Write> {
+    pub(crate) ctx: &'c EventCtx<'c>,
+    pub(crate) out: &'o mut Out<'w, W>,
+    /// The flow's Community ID, computed on the first event that needs it.
+    pub(crate) community_id: &'o mut Option<String>,
+}
+
+impl<W: Write> AppSink<'_, '_, '_, W> {
+    fn header(&mut self, cx: &StreamCx) -> otsentry_core::EventHeader {
+        let cid = self.community_id.get_or_insert_with(|| self.ctx.community_id()).clone();
+        let mut h = self.ctx.header_without_id(cx.dir);
+        h.timestamp = cx.ts;
+        h.community_id = Some(cid);
+        h
+    }
+}
+
+impl<W: Write> PduSink for AppSink<'_, '_, '_, W> {
+    fn pdu<E: PduEvent>(&mut self, cx: &StreamCx, event: &E) {
+        if self.out.eve.is_none() {
+            return;
+        }
+        let header = self.header(cx);
+        self.out.write(&Framed { header: &header, event });
+    }
+
+    fn counts(&mut self) -> &mut ProtocolCounts {
+        &mut self.out.summary.protocols
+    }
+
+    fn anomaly(&mut self, cx: &StreamCx, event: &'static str, offset: u64, reason: String) {
+        let ctx = self.ctx.at(cx.ts);
+        ctx.anomaly(self.out, cx.dir, AnomalyKind::Applayer, event, Layer::App, offset, reason);
+    }
+}

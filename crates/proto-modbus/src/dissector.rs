@@ -1,0 +1,283 @@
+//! The Modbus/TCP dissector of one flow: framing with resynchronisation, typed PDUs,
+//! request/response pairing by (transaction id, unit id), checks of each response against
+//! its request, anomaly events and one `modbus` record per transaction.
+use crate::frame::{find_header, frame, plausible, Framed};
+use crate::function::Function;
+use crate::pdu::{parse_request, parse_response, Issue, Request, Response};
+use crate::record::{RequestInfo, Status, Transaction};
+use crate::MBAP_LEN;
+use otsentry_core::{AppProto, Direction, Dissector, PduSink, StreamCx, Timestamp};
+use std::collections::VecDeque;
+
+/// Limits of one flow's dissector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModbusConfig {
+    /// Requests awaiting a response; one more raises `flooded` and the oldest is given up.
+    pub max_open: usize,
+}
+
+impl Default for ModbusConfig {
+    fn default() -> Self {
+        // Suricata's default request flood limit.
+        ModbusConfig { max_open: 500 }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct ModbusDissector {
+    cfg: ModbusConfig,
+    open: VecDeque<RequestInfo>,
+    /// Per direction: after a gap, the first header must be plausible, not just framed.
+    resyncing: [bool; 2],
+    seen_request: bool,
+    flooded: bool,
+}
+
+fn side(dir: Direction) -> usize {
+    match dir {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
+    }
+}
+
+fn event_name(short: &'static str) -> &'static str {
+    match short {
+        "invalid_protocol_id" => "modbus.invalid_protocol_id",
+        "invalid_length" => "modbus.invalid_length",
+        "invalid_unit_identifier" => "modbus.invalid_unit_identifier",
+        "invalid_function_code" => "modbus.invalid_function_code",
+        "invalid_value" => "modbus.invalid_value",
+        "invalid_exception_code" => "modbus.invalid_exception_code",
+        "value_mismatch" => "modbus.value_mismatch",
+        "unsolicited_response" => "modbus.unsolicited_response",
+        "flooded" => "modbus.flooded",
+        "pdu_too_long" => "modbus.pdu_too_long",
+        "resync" => "modbus.resync",
+        _ => "modbus.malformed",
+    }
+}
+
+impl ModbusDissector {
+    pub fn new(cfg: ModbusConfig) -> Self {
+        ModbusDissector { cfg, ..Default::default() }
+    }
+
+    fn anomaly<S: PduSink>(&self, sink: &mut S, cx: &StreamCx, event: &'static str, offset: u64, reason: String) {
+        sink.counts().modbus.anomalies += 1;
+        sink.anomaly(cx, event_name(event), offset, reason);
+    }
+
+    /// One whole ADU at stream offset `at`.
+    fn adu<S: PduSink>(&mut self, cx: &StreamCx, header: crate::frame::Mbap, pdu: &[u8], at: u64, sink: &mut S) {
+        let raw = pdu.first().copied().unwrap_or(0);
+        let function = Function(raw & 0x7F);
+        let counts = &mut sink.counts().modbus;
+        counts.pdus += 1;
+        *counts.functions.entry(function.0.to_string()).or_default() += 1;
+        if (248..=254).contains(&header.unit_id) {
+            let reason = format!("unit id {} is reserved", header.unit_id);
+            self.anomaly(sink, cx, "invalid_unit_identifier", at + 6, reason);
+        }
+        if function.0 == 0 || function.category() == crate::function::Category::Reserved {
+            let reason = format!("function code {} is reserved", function.0);
+            self.anomaly(sink, cx, "invalid_function_code", at + MBAP_LEN as u64, reason);
+        }
+        let pdu_at = at + MBAP_LEN as u64;
+        match cx.dir {
+            Direction::ToServer => {
+                let (req, issues) = parse_request(pdu);
+                self.report(sink, cx, pdu_at, &issues);
+                self.request(cx, header, raw, &req, sink);
+            }
+            Direction::ToClient => {
+                let (resp, issues) = parse_response(pdu);
+                if matches!(resp, Response::Exception { .. }) {
+                    sink.counts().modbus.exceptions += 1;
+                }
+                self.report(sink, cx, pdu_at, &issues);
+                self.response(cx, header, function, &resp, pdu_at, sink);
+            }
+        }
+    }
+
+    fn report<S: PduSink>(&self, sink: &mut S, cx: &StreamCx, pdu_at: u64, issues: &[Issue]) {
+        for i in issues {
+            self.anomaly(sink, cx, i.event, pdu_at + i.offset as u64, i.reason.clone());
+        }
+    }
+
+    fn request<S: PduSink>(&mut self, cx: &StreamCx, header: crate::frame::Mbap, raw: u8, req: &Request<'_>, sink: &mut S) {
+        self.seen_request = true;
+        let info = RequestInfo::from_request(cx.ts, header.transaction_id, header.unit_id, raw, req);
+        // A repeated (transaction, unit) replaces the older request, which is given up.
+        if let Some(i) = self.open.iter().position(|o| (o.transaction_id, o.unit_id) == (header.transaction_id, header.unit_id)) {
+            if let Some(old) = self.open.remove(i) {
+                emit_unanswered(&old, cx, sink);
+            }
+        }
+        if self.open.len() >= self.cfg.max_open {
+            if !self.flooded {
+                let reason = format!("more than {} requests awaiting a response", self.cfg.max_open);
+                self.anomaly(sink, cx, "flooded", cx.offset, reason);
+                self.flooded = true;
+            }
+            if let Some(old) = self.open.pop_front() {
+                emit_unanswered(&old, cx, sink);
+            }
+        } else if self.open.len() < self.cfg.max_open / 2 {
+            self.flooded = false;
+        }
+        self.open.push_back(info);
+    }
+
+    fn response<S: PduSink>(
+        &mut self,
+        cx: &StreamCx,
+        header: crate::frame::Mbap,
+        function: Function,
+        resp: &Response<'_>,
+        pdu_at: u64,
+        sink: &mut S,
+    ) {
+        let key = (header.transaction_id, header.unit_id);
+        let found = self.open.iter().position(|o| (o.transaction_id, o.unit_id) == key).and_then(|i| self.open.remove(i));
+        let Some(req) = found else {
+            if self.seen_request {
+                let reason = format!("response to transaction {} unit {} with no request awaiting it", key.0, key.1);
+                self.anomaly(sink, cx, "unsolicited_response", pdu_at, reason);
+            }
+            let t = Transaction {
+                transaction_id: key.0,
+                unit_id: key.1,
+                function,
+                request: None,
+                response: Some(resp),
+                response_time_us: None,
+                status: Status::Unsolicited,
+            };
+            sink.pdu(&StreamCx { dir: Direction::ToServer, ..*cx }, &t);
+            return;
+        };
+        if let Some(reason) = mismatch(&req, function, resp) {
+            self.anomaly(sink, cx, "value_mismatch", pdu_at, reason);
+        }
+        let t = Transaction {
+            transaction_id: key.0,
+            unit_id: key.1,
+            function: Function(req.function & 0x7F),
+            request: Some(&req),
+            response: Some(resp),
+            response_time_us: Some((cx.ts.as_nanos() - req.ts.as_nanos()) / 1000),
+            status: Status::Complete,
+        };
+        // A transaction reads as the client's: source is the client.
+        sink.pdu(&StreamCx { dir: Direction::ToServer, ..*cx }, &t);
+    }
+}
+
+fn emit_unanswered<S: PduSink>(req: &RequestInfo, cx: &StreamCx, sink: &mut S) {
+    let t = Transaction {
+        transaction_id: req.transaction_id,
+        unit_id: req.unit_id,
+        function: Function(req.function & 0x7F),
+        request: Some(req),
+        response: None,
+        response_time_us: None,
+        status: Status::Unanswered,
+    };
+    sink.pdu(&StreamCx { dir: Direction::ToServer, ..*cx }, &t);
+}
+
+/// How a response disagrees with its request, if it does.
+fn mismatch(req: &RequestInfo, function: Function, resp: &Response<'_>) -> Option<String> {
+    if function.0 != req.function & 0x7F {
+        return Some(format!("response function {} to a function {} request", function.0, req.function));
+    }
+    let q = req.quantity.unwrap_or(0);
+    match *resp {
+        Response::Read { data, .. } => {
+            let expected = match function.0 {
+                1 | 2 => usize::from(q.div_ceil(8)),
+                3 | 4 | 23 => usize::from(q) * 2,
+                _ => data.len(),
+            };
+            (data.len() != expected).then(|| format!("{} data bytes for a quantity of {q} (expected {expected})", data.len()))
+        }
+        Response::WriteSingle { address, value, .. } => {
+            let sent = (req.address, req.values.first().copied());
+            (sent != (Some(address), Some(value))).then(|| format!("echo of address {address} value {value} differs from the request"))
+        }
+        Response::WriteMultiple { address, quantity, .. } => ((req.address, req.quantity) != (Some(address), Some(quantity)))
+            .then(|| format!("echo of address {address} quantity {quantity} differs from the request")),
+        Response::MaskWrite { address, and_mask, or_mask } => ((req.address, req.masks) != (Some(address), Some((and_mask, or_mask))))
+            .then(|| format!("echo of address {address} masks {and_mask:04X}/{or_mask:04X} differs from the request")),
+        _ => None,
+    }
+}
+
+impl Dissector for ModbusDissector {
+    fn proto(&self) -> AppProto {
+        AppProto::Modbus
+    }
+
+    fn parse<S: PduSink>(&mut self, cx: &StreamCx, data: &[u8], sink: &mut S) -> usize {
+        let s = side(cx.dir);
+        let mut at = 0usize;
+        while let Some(rest) = data.get(at..).filter(|r| !r.is_empty()) {
+            let strict = self.resyncing.get(s).copied().unwrap_or(false);
+            if strict {
+                match plausible(rest) {
+                    None => break,
+                    Some(true) => {}
+                    Some(false) => {
+                        at = self.skip(cx, data, at, at + 1, "no plausible MBAP header after a gap", sink);
+                        continue;
+                    }
+                }
+            }
+            match frame(rest) {
+                Framed::NeedMore => break,
+                Framed::Adu { header, pdu, len } => {
+                    if let Some(r) = self.resyncing.get_mut(s) {
+                        *r = false;
+                    }
+                    self.adu(cx, header, pdu, cx.offset + at as u64, sink);
+                    at += len;
+                }
+                Framed::Bad { event, reason } => {
+                    self.anomaly(sink, cx, event, cx.offset + at as u64, reason.to_string());
+                    at = self.skip(cx, data, at, at + 1, "searching for the next MBAP header", sink);
+                }
+            }
+        }
+        at
+    }
+
+    fn gap<S: PduSink>(&mut self, _cx: &StreamCx, _len: u64, _sink: &mut S) {
+        // Both directions may have lost their place: the next header must be plausible.
+        self.resyncing = [true, true];
+    }
+
+    fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
+        let cx = StreamCx { ts, dir: Direction::ToServer, offset: 0 };
+        while let Some(req) = self.open.pop_front() {
+            emit_unanswered(&req, &cx, sink);
+        }
+    }
+}
+
+impl ModbusDissector {
+    /// Skip from `at` to the next plausible header at or after `from`; report the bytes
+    /// skipped. Returns the new position (bytes that might start a header are kept).
+    fn skip<S: PduSink>(&mut self, cx: &StreamCx, data: &[u8], at: usize, from: usize, why: &str, sink: &mut S) -> usize {
+        let to = match find_header(data, from) {
+            Ok(to) | Err(to) => to.max(from),
+        };
+        let skipped = to - at;
+        self.anomaly(sink, cx, "resync", cx.offset + at as u64, format!("{skipped} bytes skipped, {why}"));
+        if let Some(r) = self.resyncing.get_mut(side(cx.dir)) {
+            *r = true;
+        }
+        to
+    }
+}

@@ -1,0 +1,280 @@
+//! The EVE `modbus` record: one per transaction, request fields owned (the request was
+//! seen in an earlier delivery), response fields borrowed from the stream.
+use crate::function::{device_object_name, diagnostic_name, exception_name, umas_name, Function};
+use crate::pdu::{Request, Response};
+use otsentry_core::{FieldAccess, FieldValue, PduEvent, Timestamp};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+/// What a request said, kept until its response arrives.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestInfo {
+    pub ts: Timestamp,
+    pub transaction_id: u16,
+    pub unit_id: u8,
+    pub function: u8,
+    pub address: Option<u16>,
+    pub quantity: Option<u16>,
+    /// Function 23's write range.
+    pub write_address: Option<u16>,
+    pub write_quantity: Option<u16>,
+    /// Written registers (5/6 single value included; coils as 0/1 per coil).
+    pub values: Vec<u16>,
+    pub masks: Option<(u16, u16)>,
+    pub diagnostic: Option<u16>,
+    pub mei_type: Option<u8>,
+    pub read_device_id: Option<(u8, u8)>,
+    pub umas: Option<(u8, u8)>,
+}
+
+fn registers(bytes: &[u8]) -> Vec<u16> {
+    bytes.chunks_exact(2).map(|c| u16::from_be_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)])).collect()
+}
+
+fn coils(bytes: &[u8], quantity: u16) -> Vec<u16> {
+    (0..usize::from(quantity)).map(|i| bytes.get(i / 8).map_or(0, |b| u16::from(b >> (i % 8) & 1))).collect()
+}
+
+impl RequestInfo {
+    pub fn from_request(ts: Timestamp, transaction_id: u16, unit_id: u8, raw_function: u8, req: &Request<'_>) -> Self {
+        let mut r = RequestInfo { ts, transaction_id, unit_id, function: raw_function, ..Default::default() };
+        match *req {
+            Request::Read { address, quantity, .. } => (r.address, r.quantity) = (Some(address), Some(quantity)),
+            Request::WriteSingle { address, value, .. } => (r.address, r.values) = (Some(address), vec![value]),
+            Request::WriteMultiple { function, address, quantity, values } => {
+                (r.address, r.quantity) = (Some(address), Some(quantity));
+                r.values = if function == Function::WRITE_MULTIPLE_COILS { coils(values, quantity) } else { registers(values) };
+            }
+            Request::MaskWrite { address, and_mask, or_mask } => (r.address, r.masks) = (Some(address), Some((and_mask, or_mask))),
+            Request::ReadWrite { read_address, read_quantity, write_address, write_quantity, values } => {
+                (r.address, r.quantity) = (Some(read_address), Some(read_quantity));
+                (r.write_address, r.write_quantity) = (Some(write_address), Some(write_quantity));
+                r.values = registers(values);
+            }
+            Request::ReadFifo { address } => r.address = Some(address),
+            Request::Diagnostic { sub, .. } => r.diagnostic = Some(sub),
+            Request::Mei { mei_type, read_device_id, .. } => (r.mei_type, r.read_device_id) = (Some(mei_type), read_device_id),
+            Request::Umas { session, code, .. } => r.umas = Some((session, code)),
+            Request::Other { .. } => {}
+        }
+        r
+    }
+}
+
+/// How a transaction ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Complete,
+    /// A request that never got its response.
+    Unanswered,
+    /// A response with no request before it.
+    Unsolicited,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Complete => "complete",
+            Status::Unanswered => "unanswered",
+            Status::Unsolicited => "unsolicited",
+        }
+    }
+}
+
+/// One transaction as an event.
+#[derive(Clone, Debug)]
+pub struct Transaction<'a> {
+    pub transaction_id: u16,
+    pub unit_id: u8,
+    pub function: Function,
+    pub request: Option<&'a RequestInfo>,
+    pub response: Option<&'a Response<'a>>,
+    pub response_time_us: Option<i64>,
+    pub status: Status,
+}
+
+impl Transaction<'_> {
+    fn exception(&self) -> Option<u8> {
+        match self.response {
+            Some(Response::Exception { code, .. }) => Some(*code),
+            _ => None,
+        }
+    }
+
+    fn umas(&self) -> Option<(u8, u8)> {
+        self.request.and_then(|r| r.umas)
+    }
+
+    fn address(&self) -> Option<u16> {
+        self.request.and_then(|r| r.address).or(match self.response {
+            Some(Response::WriteSingle { address, .. } | Response::WriteMultiple { address, .. } | Response::MaskWrite { address, .. }) => {
+                Some(*address)
+            }
+            _ => None,
+        })
+    }
+
+    fn quantity(&self) -> Option<u16> {
+        self.request.and_then(|r| r.quantity).or(match self.response {
+            Some(Response::WriteMultiple { quantity, .. }) => Some(*quantity),
+            _ => None,
+        })
+    }
+
+    /// Values the response carried: registers, or coil/input bits for 1 and 2.
+    fn response_values(&self) -> Option<Vec<u16>> {
+        match self.response? {
+            Response::Read { function, data } if function.0 <= 2 => {
+                let quantity = self.request.and_then(|r| r.quantity).unwrap_or((data.len() * 8) as u16);
+                Some(coils(data, quantity))
+            }
+            Response::Read { data, .. } | Response::ReadFifo { data, .. } => Some(registers(data)),
+            _ => None,
+        }
+    }
+}
+
+struct Named(u8, &'static str);
+
+impl Serialize for Named {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("code", &self.0)?;
+        m.serialize_entry("name", self.1)?;
+        m.end()
+    }
+}
+
+struct DeviceObjects<'r>(&'r crate::pdu::DeviceId<'r>);
+
+impl Serialize for DeviceObjects<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let d = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("read_device_id_code", &d.code)?;
+        m.serialize_entry("conformity_level", &d.conformity)?;
+        m.serialize_entry("more_follows", &d.more_follows)?;
+        m.serialize_entry("next_object_id", &d.next_object)?;
+        let objects: Vec<_> = d
+            .objects()
+            .map(|(id, v)| {
+                let mut o = serde_json::Map::new();
+                o.insert("id".into(), id.into());
+                o.insert("name".into(), device_object_name(id).into());
+                o.insert("value".into(), String::from_utf8_lossy(v).into_owned().into());
+                o
+            })
+            .collect();
+        m.serialize_entry("objects", &objects)?;
+        m.end()
+    }
+}
+
+impl Serialize for Transaction<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        let f = self.function;
+        m.serialize_entry("transaction_id", &self.transaction_id)?;
+        m.serialize_entry("unit_id", &self.unit_id)?;
+        m.serialize_entry("function", &f.0)?;
+        m.serialize_entry("function_name", f.name())?;
+        m.serialize_entry("category", f.category().as_str())?;
+        m.serialize_entry("access", f.access().as_str())?;
+        if let Some(t) = f.data_type() {
+            m.serialize_entry("data_type", t.as_str())?;
+        }
+        m.serialize_entry("status", self.status.as_str())?;
+        if let Some(a) = self.address() {
+            m.serialize_entry("address", &a)?;
+        }
+        if let Some(q) = self.quantity() {
+            m.serialize_entry("quantity", &q)?;
+        }
+        if let Some(r) = self.request {
+            if let (Some(a), Some(q)) = (r.write_address, r.write_quantity) {
+                m.serialize_entry("write_address", &a)?;
+                m.serialize_entry("write_quantity", &q)?;
+            }
+            if !r.values.is_empty() {
+                m.serialize_entry("values", &r.values)?;
+            }
+            if let Some((and_mask, or_mask)) = r.masks {
+                m.serialize_entry("and_mask", &and_mask)?;
+                m.serialize_entry("or_mask", &or_mask)?;
+            }
+            if let Some(sub) = r.diagnostic {
+                m.serialize_entry("diagnostic", &Named(sub as u8, diagnostic_name(sub)))?;
+            }
+            if let Some(t) = r.mei_type {
+                m.serialize_entry("mei_type", &t)?;
+            }
+        }
+        if let Some(v) = self.response_values() {
+            m.serialize_entry("response_values", &v)?;
+        }
+        if let Some(code) = self.exception() {
+            m.serialize_entry("exception", &Named(code, exception_name(code).unwrap_or("undefined")))?;
+        }
+        if let Some(Response::DeviceId(d)) = self.response {
+            m.serialize_entry("device_identification", &DeviceObjects(d))?;
+        }
+        if let Some((session, code)) = self.umas() {
+            let mut u = serde_json::Map::new();
+            u.insert("session".into(), session.into());
+            u.insert("function".into(), code.into());
+            u.insert("function_name".into(), umas_name(code).into());
+            if let Some(Response::Umas { status, .. }) = self.response {
+                u.insert(
+                    "status".into(),
+                    (if *status == 0xFE {
+                        "ok"
+                    } else if *status == 0xFD {
+                        "error"
+                    } else {
+                        "unknown"
+                    })
+                    .into(),
+                );
+            }
+            m.serialize_entry("umas", &u)?;
+        }
+        if let Some(t) = self.response_time_us {
+            m.serialize_entry("response_time_us", &t)?;
+        }
+        m.end()
+    }
+}
+
+impl FieldAccess for Transaction<'_> {
+    fn field(&self, name: &str) -> Option<FieldValue<'_>> {
+        let u = |v: u64| Some(FieldValue::U64(v));
+        match name {
+            "modbus.transaction_id" => u(u64::from(self.transaction_id)),
+            "modbus.unit_id" => u(u64::from(self.unit_id)),
+            "modbus.function" => u(u64::from(self.function.0)),
+            "modbus.function_name" => Some(FieldValue::Str(self.function.name())),
+            "modbus.category" => Some(FieldValue::Str(self.function.category().as_str())),
+            "modbus.access" => Some(FieldValue::Str(self.function.access().as_str())),
+            "modbus.data_type" => self.function.data_type().map(|t| FieldValue::Str(t.as_str())),
+            "modbus.status" => Some(FieldValue::Str(self.status.as_str())),
+            "modbus.address" => self.address().and_then(|a| u(u64::from(a))),
+            "modbus.quantity" => self.quantity().and_then(|q| u(u64::from(q))),
+            "modbus.exception" => self.exception().and_then(|c| u(u64::from(c))),
+            "modbus.diagnostic" => self.request.and_then(|r| r.diagnostic).and_then(|d| u(u64::from(d))),
+            "modbus.umas.function" => self.umas().and_then(|(_, c)| u(u64::from(c))),
+            "modbus.umas.function_name" => self.umas().map(|(_, c)| FieldValue::Str(umas_name(c))),
+            "modbus.response_time_us" => self.response_time_us.map(FieldValue::I64),
+            _ => None,
+        }
+    }
+}
+
+impl<'a> PduEvent for Transaction<'a> {
+    type Body = Transaction<'a>;
+    fn event_type(&self) -> &'static str {
+        "modbus"
+    }
+    fn body(&self) -> &Transaction<'a> {
+        self
+    }
+}
