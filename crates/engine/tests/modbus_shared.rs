@@ -48,7 +48,27 @@ fn known_difference(name: &str) -> Option<(&'static str, (u64, Vec<(u8, u64)>), 
         // flow is never detected as Modbus.
         "modbus/zeek/fuzz-72.pcap" => (
             "fuzzed sequence numbers and reserved function codes",
-            (17, vec![(29, 1), (32, 1), (33, 1), (35, 1), (36, 1), (37, 1), (43, 1), (46, 1), (47, 1), (50, 1), (52, 1), (54, 1), (63, 1), (65, 1), (70, 1), (71, 2)]),
+            (
+                17,
+                vec![
+                    (29, 1),
+                    (32, 1),
+                    (33, 1),
+                    (35, 1),
+                    (36, 1),
+                    (37, 1),
+                    (43, 1),
+                    (46, 1),
+                    (47, 1),
+                    (50, 1),
+                    (52, 1),
+                    (54, 1),
+                    (63, 1),
+                    (65, 1),
+                    (70, 1),
+                    (71, 2),
+                ],
+            ),
             (0, vec![]),
         ),
         // Frame 4 carries a 209-byte read-input-registers response that tshark does not

@@ -29,7 +29,10 @@ pub struct ModbusDissector {
     open: VecDeque<RequestInfo>,
     /// Per direction: after a gap, the first header must be plausible, not just framed.
     resyncing: [bool; 2],
-    seen_request: bool,
+    /// A response has been paired with its request: the flow is in step, and a response
+    /// without a request is now unsolicited rather than an answer to a request sent
+    /// before the capture (or a gap) began.
+    in_step: bool,
     flooded: bool,
 }
 
@@ -107,7 +110,6 @@ impl ModbusDissector {
     }
 
     fn request<S: PduSink>(&mut self, cx: &StreamCx, header: crate::frame::Mbap, raw: u8, req: &Request<'_>, sink: &mut S) {
-        self.seen_request = true;
         let info = RequestInfo::from_request(cx.ts, header.transaction_id, header.unit_id, raw, req);
         // A repeated (transaction, unit) replaces the older request, which is given up.
         if let Some(i) = self.open.iter().position(|o| (o.transaction_id, o.unit_id) == (header.transaction_id, header.unit_id)) {
@@ -142,7 +144,7 @@ impl ModbusDissector {
         let key = (header.transaction_id, header.unit_id);
         let found = self.open.iter().position(|o| (o.transaction_id, o.unit_id) == key).and_then(|i| self.open.remove(i));
         let Some(req) = found else {
-            if self.seen_request {
+            if self.in_step {
                 let reason = format!("response to transaction {} unit {} with no request awaiting it", key.0, key.1);
                 self.anomaly(sink, cx, "unsolicited_response", pdu_at, reason);
             }
@@ -158,6 +160,7 @@ impl ModbusDissector {
             sink.pdu(&StreamCx { dir: Direction::ToServer, ..*cx }, &t);
             return;
         };
+        self.in_step = true;
         if let Some(reason) = mismatch(&req, function, resp) {
             self.anomaly(sink, cx, "value_mismatch", pdu_at, reason);
         }
@@ -254,8 +257,10 @@ impl Dissector for ModbusDissector {
     }
 
     fn gap<S: PduSink>(&mut self, _cx: &StreamCx, _len: u64, _sink: &mut S) {
-        // Both directions may have lost their place: the next header must be plausible.
+        // Both directions may have lost their place: the next header must be plausible,
+        // and answers to requests lost in the gap are not unsolicited.
         self.resyncing = [true, true];
+        self.in_step = false;
     }
 
     fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {

@@ -1,0 +1,325 @@
+//! Hex vectors for each function's request and response (a comment per field), and the
+//! dissector over whole streams: pairing, checks, every split point, garbage and gaps.
+use otsentry_core::{Direction, Dissector, PduEvent, PduSink, Pending, ProtocolCounts, StreamCx, Timestamp};
+use otsentry_proto_modbus::function::Function;
+use otsentry_proto_modbus::{parse_request, parse_response, ModbusConfig, ModbusDissector, Request, Response};
+use serde_json::Value;
+
+#[derive(Default)]
+struct Sink {
+    records: Vec<Value>,
+    anomalies: Vec<(&'static str, u64)>,
+    counts: ProtocolCounts,
+}
+
+impl PduSink for Sink {
+    fn pdu<E: PduEvent>(&mut self, _cx: &StreamCx, e: &E) {
+        self.records.push(serde_json::to_value(e.body()).unwrap());
+    }
+    fn counts(&mut self) -> &mut ProtocolCounts {
+        &mut self.counts
+    }
+    fn anomaly(&mut self, _cx: &StreamCx, event: &'static str, offset: u64, _reason: String) {
+        self.anomalies.push((event, offset));
+    }
+}
+
+fn cx(dir: Direction, ms: u32, offset: u64) -> StreamCx {
+    StreamCx { ts: Timestamp::from_secs_nanos(0, ms * 1_000_000), dir, offset }
+}
+
+/// An ADU around a PDU: MBAP with transaction `tid`, protocol 0, computed length, unit.
+fn adu(tid: u16, unit: u8, pdu: &[u8]) -> Vec<u8> {
+    let mut a = tid.to_be_bytes().to_vec();
+    a.extend_from_slice(&[0, 0]);
+    a.extend_from_slice(&(pdu.len() as u16 + 1).to_be_bytes());
+    a.push(unit);
+    a.extend_from_slice(pdu);
+    a
+}
+
+#[test]
+fn read_requests_and_responses() {
+    let req = [
+        0x03, // function: read holding registers
+        0x00, 0x6B, // starting address 107
+        0x00, 0x03, // quantity 3
+    ];
+    assert_eq!(parse_request(&req), (Request::Read { function: Function(3), address: 107, quantity: 3 }, vec![]));
+    let resp = [
+        0x03, // function
+        0x06, // byte count
+        0x02, 0x2B, 0x00, 0x00, 0x00, 0x64, // registers 555, 0, 100
+    ];
+    assert_eq!(parse_response(&resp), (Response::Read { function: Function(3), data: &resp[2..] }, vec![]));
+    let coils = [
+        0x01, // read coils
+        0x00, 0x13, // address 19
+        0x07, 0xD1, // quantity 2001: one over the limit
+    ];
+    let (r, issues) = parse_request(&coils);
+    assert_eq!(r, Request::Read { function: Function(1), address: 19, quantity: 2001 });
+    assert_eq!(issues[0].event, "invalid_value");
+}
+
+#[test]
+fn single_writes() {
+    let coil = [
+        0x05, // write single coil
+        0x00, 0xAC, // address 172
+        0xFF, 0x00, // ON
+    ];
+    assert_eq!(parse_request(&coil).1, vec![]);
+    let bad = [0x05, 0x00, 0xAC, 0x12, 0x34]; // value neither 0x0000 nor 0xFF00
+    assert_eq!(parse_request(&bad).1[0].event, "invalid_value");
+    let reg = [
+        0x06, // write single register
+        0x00, 0x01, // address 1
+        0x00, 0x03, // value 3
+    ];
+    assert_eq!(parse_request(&reg).0, Request::WriteSingle { function: Function(6), address: 1, value: 3 });
+    assert_eq!(parse_response(&reg).0, Response::WriteSingle { function: Function(6), address: 1, value: 3 });
+}
+
+#[test]
+fn multiple_writes() {
+    let coils = [
+        0x0F, // write multiple coils
+        0x00, 0x13, // address 19
+        0x00, 0x0A, // quantity 10
+        0x02, // byte count
+        0xCD, 0x01, // coil bits
+    ];
+    assert_eq!(
+        parse_request(&coils),
+        (Request::WriteMultiple { function: Function(15), address: 19, quantity: 10, values: &coils[6..] }, vec![])
+    );
+    let regs = [
+        0x10, // write multiple registers
+        0x00, 0x01, // address 1
+        0x00, 0x02, // quantity 2
+        0x04, // byte count
+        0x00, 0x0A, 0x01, 0x02, // values 10, 258
+    ];
+    assert_eq!(parse_request(&regs).1, vec![]);
+    let short = [0x10, 0x00, 0x01, 0x00, 0x02, 0x04, 0x00, 0x0A]; // 2 of 4 value bytes
+    let issues = parse_request(&short).1;
+    assert!(issues.iter().any(|i| i.event == "invalid_length"), "{issues:?}");
+    let echo = [
+        0x10, // function
+        0x00, 0x01, // address
+        0x00, 0x02, // quantity
+    ];
+    assert_eq!(parse_response(&echo).0, Response::WriteMultiple { function: Function(16), address: 1, quantity: 2 });
+}
+
+#[test]
+fn mask_write_read_write_fifo() {
+    let mask = [
+        0x16, // mask write register
+        0x00, 0x04, // address 4
+        0x00, 0xF2, // AND mask
+        0x00, 0x25, // OR mask
+    ];
+    assert_eq!(parse_request(&mask).0, Request::MaskWrite { address: 4, and_mask: 0xF2, or_mask: 0x25 });
+    let rw = [
+        0x17, // read/write multiple registers
+        0x00, 0x03, // read address 3
+        0x00, 0x06, // read quantity 6
+        0x00, 0x0E, // write address 14
+        0x00, 0x03, // write quantity 3
+        0x06, // byte count
+        0x00, 0xFF, 0x00, 0xFF, 0x00, 0xFF, // values
+    ];
+    let (r, issues) = parse_request(&rw);
+    assert_eq!(issues, vec![]);
+    assert!(matches!(r, Request::ReadWrite { read_address: 3, read_quantity: 6, write_address: 14, write_quantity: 3, .. }));
+    let fifo = [
+        0x18, // read FIFO queue
+        0x04, 0xDE, // FIFO pointer address 1246
+    ];
+    assert_eq!(parse_request(&fifo).0, Request::ReadFifo { address: 1246 });
+    let fifo_resp = [
+        0x18, // function
+        0x00, 0x06, // byte count
+        0x00, 0x02, // FIFO count
+        0x01, 0xB8, 0x12, 0x84, // two registers
+    ];
+    assert!(matches!(parse_response(&fifo_resp).0, Response::ReadFifo { count: 2, .. }));
+}
+
+#[test]
+fn diagnostics_and_no_data_functions() {
+    let diag = [
+        0x08, // diagnostics
+        0x00, 0x04, // sub-function: force listen only mode
+        0x00, 0x00, // data
+    ];
+    assert_eq!(parse_request(&diag).0, Request::Diagnostic { sub: 4, data: &[0, 0] });
+    for code in [7u8, 11, 12, 17] {
+        assert_eq!(parse_request(&[code]), (Request::Other { function: Function(code), data: &[] }, vec![]), "function {code}");
+        assert_eq!(parse_request(&[code, 0]).1[0].event, "invalid_length", "function {code} takes no data");
+    }
+    let file = [
+        0x14, // read file record
+        0x0E, // byte count
+        0x06, 0x00, 0x04, 0x00, 0x01, 0x00, 0x02, // reference type 6, file 4, record 1, length 2
+        0x06, 0x00, 0x03, 0x00, 0x09, 0x00, 0x02, // reference type 6, file 3, record 9, length 2
+    ];
+    assert!(matches!(parse_request(&file).0, Request::Other { function: Function(20), .. }));
+}
+
+#[test]
+fn device_identification() {
+    let req = [
+        0x2B, // encapsulated interface transport
+        0x0E, // MEI: read device identification
+        0x01, // basic
+        0x00, // from object 0
+    ];
+    assert_eq!(parse_request(&req).0, Request::Mei { mei_type: 14, read_device_id: Some((1, 0)), data: &[1, 0] });
+    let resp = [
+        0x2B, 0x0E, // function, MEI type
+        0x01, // read device id code: basic
+        0x01, // conformity level
+        0x00, // more follows: no
+        0x00, // next object id
+        0x03, // number of objects
+        0x00, 0x04, b'A', b'c', b'm', b'e', // VendorName "Acme"
+        0x01, 0x02, b'P', b'1', // ProductCode "P1"
+        0x02, 0x03, b'1', b'.', b'0', // MajorMinorRevision "1.0"
+    ];
+    let (r, issues) = parse_response(&resp);
+    assert_eq!(issues, vec![]);
+    let Response::DeviceId(d) = r else { panic!("not a device id: {r:?}") };
+    let objects: Vec<(u8, &[u8])> = d.objects().collect();
+    assert_eq!(objects, vec![(0, &b"Acme"[..]), (1, &b"P1"[..]), (2, &b"1.0"[..])]);
+    let mut truncated = resp.to_vec();
+    truncated.truncate(resp.len() - 2);
+    assert_eq!(parse_response(&truncated).1[0].event, "invalid_length");
+}
+
+#[test]
+fn umas_and_exceptions() {
+    let stop = [
+        0x5A, // UMAS
+        0x01, // session
+        0x41, // stop PLC
+        0xFF, 0x00, // payload
+    ];
+    assert_eq!(parse_request(&stop).0, Request::Umas { session: 1, code: 0x41, data: &[0xFF, 0x00] });
+    let ok = [0x5A, 0x01, 0xFE]; // UMAS, session, OK
+    assert_eq!(parse_response(&ok).0, Response::Umas { session: 1, status: 0xFE, data: &[] });
+    let exc = [
+        0x83, // read holding registers | exception bit
+        0x02, // illegal data address
+    ];
+    assert_eq!(parse_response(&exc), (Response::Exception { function: Function(3), code: 2 }, vec![]));
+    assert_eq!(parse_response(&[0x83, 0x09]).1[0].event, "invalid_exception_code");
+    assert_eq!(parse_request(&[0x41, 1, 2]).0, Request::Other { function: Function(0x41), data: &[1, 2] }, "user-defined kept raw");
+}
+
+/// A client stream and a server stream of three transactions.
+fn conversation() -> (Vec<u8>, Vec<u8>) {
+    let mut req = adu(1, 1, &[0x03, 0x00, 0x00, 0x00, 0x02]);
+    req.extend(adu(2, 1, &[0x06, 0x00, 0x10, 0x00, 0xFF]));
+    req.extend(adu(3, 2, &[0x5A, 0x00, 0x41]));
+    let mut resp = adu(1, 1, &[0x03, 0x04, 0x00, 0x2A, 0x00, 0x2B]);
+    resp.extend(adu(2, 1, &[0x06, 0x00, 0x10, 0x00, 0xFF]));
+    resp.extend(adu(3, 2, &[0xDA, 0x01])); // UMAS exception: illegal function
+    (req, resp)
+}
+
+fn run_split(req: &[u8], resp: &[u8], i: usize, j: usize) -> Sink {
+    let mut d = ModbusDissector::new(ModbusConfig::default());
+    let mut sink = Sink::default();
+    let mut p = Pending::default();
+    for (lo, hi) in [(0, i), (i, j), (j, req.len())] {
+        p.feed(&mut d, &cx(Direction::ToServer, 0, lo as u64), &req[lo..hi], 4096, &mut sink);
+    }
+    let mut q = Pending::default();
+    q.feed(&mut d, &cx(Direction::ToClient, 5, 0), resp, 4096, &mut sink);
+    sink
+}
+
+#[test]
+fn every_split_point_of_a_three_adu_stream_gives_the_same_transactions() {
+    let (req, resp) = conversation();
+    let whole = run_split(&req, &resp, req.len(), req.len());
+    assert_eq!(whole.records.len(), 3);
+    assert!(whole.anomalies.is_empty(), "{:?}", whole.anomalies);
+    assert_eq!(whole.records[0]["response_values"], serde_json::json!([42, 43]));
+    assert_eq!(whole.records[1]["values"], serde_json::json!([255]));
+    assert_eq!(whole.records[2]["umas"]["function_name"], "stop_plc");
+    assert_eq!(whole.records[2]["exception"]["name"], "illegal_function");
+    assert_eq!(whole.records[0]["response_time_us"], 5000);
+    assert_eq!(whole.counts.modbus.pdus, 6);
+    for i in 0..=req.len() {
+        for j in i..=req.len() {
+            let s = run_split(&req, &resp, i, j);
+            assert_eq!(s.records, whole.records, "split {i},{j}");
+            assert!(s.anomalies.is_empty(), "split {i},{j}: {:?}", s.anomalies);
+        }
+    }
+}
+
+#[test]
+fn garbage_is_skipped_and_counted_then_parsing_resumes() {
+    let (req, _) = conversation();
+    let mut stream = vec![0xDE, 0xAD, 0xBE, 0xEF, 0x01, 0x02, 0x03, 0x04, 0x05];
+    stream.extend_from_slice(&req);
+    let mut d = ModbusDissector::new(ModbusConfig::default());
+    let mut sink = Sink::default();
+    let used = d.parse(&cx(Direction::ToServer, 0, 0), &stream, &mut sink);
+    assert_eq!(used, stream.len());
+    assert!(sink.anomalies.iter().any(|&(e, off)| e == "modbus.resync" && off == 0), "{:?}", sink.anomalies);
+    assert_eq!(sink.counts.modbus.pdus, 3, "all three requests parsed after the garbage");
+}
+
+#[test]
+fn an_oversized_length_is_an_anomaly_not_a_buffer() {
+    let mut stream = vec![0x00, 0x07, 0x00, 0x00, 0x01, 0x00, 0x01, 0x03]; // length 256: a 262-byte ADU
+    let (req, _) = conversation();
+    stream.extend_from_slice(&req);
+    let mut d = ModbusDissector::new(ModbusConfig::default());
+    let mut sink = Sink::default();
+    let used = d.parse(&cx(Direction::ToServer, 0, 0), &stream, &mut sink);
+    assert_eq!(used, stream.len());
+    assert_eq!(sink.anomalies.first(), Some(&("modbus.pdu_too_long", 0)));
+    assert_eq!(sink.counts.modbus.pdus, 3);
+}
+
+#[test]
+fn after_a_gap_parsing_waits_for_a_plausible_header() {
+    let (req, _) = conversation();
+    let mut d = ModbusDissector::new(ModbusConfig::default());
+    let mut sink = Sink::default();
+    d.gap(&cx(Direction::ToServer, 0, 100), 50, &mut sink);
+    // Resume in the middle of the first ADU: its tail must not be read as a header.
+    let used = d.parse(&cx(Direction::ToServer, 0, 100), &req[5..], &mut sink);
+    assert_eq!(used, req.len() - 5);
+    assert_eq!(sink.counts.modbus.pdus, 2, "the two whole ADUs after the cut");
+    assert!(sink.anomalies.iter().any(|a| a.0 == "modbus.resync"));
+}
+
+#[test]
+fn mismatches_unsolicited_and_flooding() {
+    let mut d = ModbusDissector::new(ModbusConfig { max_open: 4 });
+    let mut sink = Sink::default();
+    let up = |d: &mut ModbusDissector, sink: &mut Sink, a: Vec<u8>| d.parse(&cx(Direction::ToServer, 0, 0), &a, sink);
+    let down = |d: &mut ModbusDissector, sink: &mut Sink, a: Vec<u8>| d.parse(&cx(Direction::ToClient, 1, 0), &a, sink);
+    // A read of 2 registers answered with 3: value_mismatch.
+    up(&mut d, &mut sink, adu(1, 1, &[0x03, 0x00, 0x00, 0x00, 0x02]));
+    down(&mut d, &mut sink, adu(1, 1, &[0x03, 0x06, 0, 1, 0, 2, 0, 3]));
+    // A response nobody asked for, now that the flow is in step.
+    down(&mut d, &mut sink, adu(9, 1, &[0x06, 0x00, 0x01, 0x00, 0x01]));
+    // Five requests with no answers against a cap of four.
+    for tid in 10..15 {
+        up(&mut d, &mut sink, adu(tid, 1, &[0x03, 0x00, 0x00, 0x00, 0x01]));
+    }
+    let events: Vec<&str> = sink.anomalies.iter().map(|a| a.0).collect();
+    assert_eq!(events, vec!["modbus.value_mismatch", "modbus.unsolicited_response", "modbus.flooded"]);
+    d.finish(Timestamp::default(), &mut sink);
+    let statuses: Vec<&str> = sink.records.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, vec!["complete", "unsolicited", "unanswered", "unanswered", "unanswered", "unanswered", "unanswered"]);
+}
