@@ -34,6 +34,8 @@ pub struct ModbusDissector {
     /// before the capture (or a gap) began.
     in_step: bool,
     flooded: bool,
+    /// Transactions reported so far (records are numbered from 1, as Suricata's `id`).
+    reported: u64,
 }
 
 fn side(dir: Direction) -> usize {
@@ -86,13 +88,16 @@ impl ModbusDissector {
             self.anomaly(sink, cx, "invalid_function_code", at + MBAP_LEN as u64, reason);
         }
         let pdu_at = at + MBAP_LEN as u64;
-        match cx.dir {
-            Direction::ToServer => {
+        // An exception travelling to the server is a response all the same (a server that
+        // opened the connection, or a mirrored path): read it as one.
+        let is_response = cx.dir == Direction::ToClient || raw & 0x80 != 0;
+        match is_response {
+            false => {
                 let (req, issues) = parse_request(pdu);
                 self.report(sink, cx, pdu_at, &issues);
                 self.request(cx, header, raw, &req, sink);
             }
-            Direction::ToClient => {
+            true => {
                 let (resp, issues) = parse_response(pdu);
                 if matches!(resp, Response::Exception { .. }) {
                     sink.counts().modbus.exceptions += 1;
@@ -114,7 +119,8 @@ impl ModbusDissector {
         // A repeated (transaction, unit) replaces the older request, which is given up.
         if let Some(i) = self.open.iter().position(|o| (o.transaction_id, o.unit_id) == (header.transaction_id, header.unit_id)) {
             if let Some(old) = self.open.remove(i) {
-                emit_unanswered(&old, cx, sink);
+                self.reported += 1;
+                emit_unanswered(&old, self.reported, cx, sink);
             }
         }
         if self.open.len() >= self.cfg.max_open {
@@ -124,7 +130,8 @@ impl ModbusDissector {
                 self.flooded = true;
             }
             if let Some(old) = self.open.pop_front() {
-                emit_unanswered(&old, cx, sink);
+                self.reported += 1;
+                emit_unanswered(&old, self.reported, cx, sink);
             }
         } else if self.open.len() < self.cfg.max_open / 2 {
             self.flooded = false;
@@ -148,7 +155,9 @@ impl ModbusDissector {
                 let reason = format!("response to transaction {} unit {} with no request awaiting it", key.0, key.1);
                 self.anomaly(sink, cx, "unsolicited_response", pdu_at, reason);
             }
+            self.reported += 1;
             let t = Transaction {
+                tx_id: self.reported,
                 transaction_id: key.0,
                 unit_id: key.1,
                 function,
@@ -164,7 +173,9 @@ impl ModbusDissector {
         if let Some(reason) = mismatch(&req, function, resp) {
             self.anomaly(sink, cx, "value_mismatch", pdu_at, reason);
         }
+        self.reported += 1;
         let t = Transaction {
+            tx_id: self.reported,
             transaction_id: key.0,
             unit_id: key.1,
             function: Function(req.function & 0x7F),
@@ -178,8 +189,9 @@ impl ModbusDissector {
     }
 }
 
-fn emit_unanswered<S: PduSink>(req: &RequestInfo, cx: &StreamCx, sink: &mut S) {
+fn emit_unanswered<S: PduSink>(req: &RequestInfo, tx_id: u64, cx: &StreamCx, sink: &mut S) {
     let t = Transaction {
+        tx_id,
         transaction_id: req.transaction_id,
         unit_id: req.unit_id,
         function: Function(req.function & 0x7F),
@@ -208,7 +220,8 @@ fn mismatch(req: &RequestInfo, function: Function, resp: &Response<'_>) -> Optio
         }
         Response::WriteSingle { address, value, .. } => {
             let sent = (req.address, req.values.first().copied());
-            (sent != (Some(address), Some(value))).then(|| format!("echo of address {address} value {value} differs from the request"))
+            (sent != (Some(address), Some(crate::record::single_value(function, value))))
+                .then(|| format!("echo of address {address} value {value} differs from the request"))
         }
         Response::WriteMultiple { address, quantity, .. } => ((req.address, req.quantity) != (Some(address), Some(quantity)))
             .then(|| format!("echo of address {address} quantity {quantity} differs from the request")),
@@ -266,7 +279,8 @@ impl Dissector for ModbusDissector {
     fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
         let cx = StreamCx { ts, dir: Direction::ToServer, offset: 0 };
         while let Some(req) = self.open.pop_front() {
-            emit_unanswered(&req, &cx, sink);
+            self.reported += 1;
+            emit_unanswered(&req, self.reported, &cx, sink);
         }
     }
 }

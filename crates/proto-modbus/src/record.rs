@@ -31,6 +31,15 @@ fn registers(bytes: &[u8]) -> Vec<u16> {
     bytes.chunks_exact(2).map(|c| u16::from_be_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)])).collect()
 }
 
+/// A single-coil write's 0xFF00 / 0x0000 as 1 / 0 (other values kept raw).
+pub(crate) fn single_value(function: Function, value: u16) -> u16 {
+    match (function, value) {
+        (Function::WRITE_SINGLE_COIL, 0xFF00) => 1,
+        (Function::WRITE_SINGLE_COIL, 0x0000) => 0,
+        _ => value,
+    }
+}
+
 fn coils(bytes: &[u8], quantity: u16) -> Vec<u16> {
     (0..usize::from(quantity)).map(|i| bytes.get(i / 8).map_or(0, |b| u16::from(b >> (i % 8) & 1))).collect()
 }
@@ -40,7 +49,9 @@ impl RequestInfo {
         let mut r = RequestInfo { ts, transaction_id, unit_id, function: raw_function, ..Default::default() };
         match *req {
             Request::Read { address, quantity, .. } => (r.address, r.quantity) = (Some(address), Some(quantity)),
-            Request::WriteSingle { address, value, .. } => (r.address, r.values) = (Some(address), vec![value]),
+            Request::WriteSingle { function, address, value } => {
+                (r.address, r.quantity, r.values) = (Some(address), Some(1), vec![single_value(function, value)]);
+            }
             Request::WriteMultiple { function, address, quantity, values } => {
                 (r.address, r.quantity) = (Some(address), Some(quantity));
                 r.values = if function == Function::WRITE_MULTIPLE_COILS { coils(values, quantity) } else { registers(values) };
@@ -84,6 +95,8 @@ impl Status {
 /// One transaction as an event.
 #[derive(Clone, Debug)]
 pub struct Transaction<'a> {
+    /// Order of this transaction's record within its flow, from 1.
+    pub tx_id: u64,
     pub transaction_id: u16,
     pub unit_id: u8,
     pub function: Function,
@@ -129,6 +142,7 @@ impl Transaction<'_> {
                 Some(coils(data, quantity))
             }
             Response::Read { data, .. } | Response::ReadFifo { data, .. } => Some(registers(data)),
+            Response::WriteSingle { function, value, .. } => Some(vec![single_value(*function, *value)]),
             _ => None,
         }
     }
@@ -174,6 +188,7 @@ impl Serialize for Transaction<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
         let f = self.function;
+        m.serialize_entry("tx_id", &self.tx_id)?;
         m.serialize_entry("transaction_id", &self.transaction_id)?;
         m.serialize_entry("unit_id", &self.unit_id)?;
         m.serialize_entry("function", &f.0)?;
@@ -249,6 +264,7 @@ impl FieldAccess for Transaction<'_> {
     fn field(&self, name: &str) -> Option<FieldValue<'_>> {
         let u = |v: u64| Some(FieldValue::U64(v));
         match name {
+            "modbus.tx_id" => u(self.tx_id),
             "modbus.transaction_id" => u(u64::from(self.transaction_id)),
             "modbus.unit_id" => u(u64::from(self.unit_id)),
             "modbus.function" => u(u64::from(self.function.0)),
