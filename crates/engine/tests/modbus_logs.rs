@@ -157,7 +157,7 @@ fn plant1_zeek_modbus_log_is_reproduced() {
 }
 
 /// Suricata's EVE field → how to read it from ours.
-fn suricata_field<'a>(record: &'a Value, field: &str) -> Option<Value> {
+fn suricata_field(record: &Value, field: &str) -> Option<Value> {
     let m = &record["modbus"];
     match field {
         // Suricata numbers a flow's transactions from 1, as our tx_id does.
