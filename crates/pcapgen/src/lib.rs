@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod fixtures;
+pub mod fuzzseeds;
 pub mod ot;
 pub mod packet;
 pub mod shared;

@@ -9,6 +9,8 @@
 mod dissector;
 mod frame;
 pub mod function;
+#[doc(hidden)]
+pub mod fuzzing;
 mod pdu;
 mod probe;
 mod record;

@@ -1,4 +1,5 @@
-//! Writes `fixtures/<case>/input.pcap` for every case. Expected outputs are blessed by
+//! Writes `fixtures/<case>/input.pcap` for every case, and the fuzz targets' seeds under
+//! `fuzz/corpus/`. Expected outputs are blessed by
 //! `OTSENTRY_BLESS=1 cargo test -p otsentry-engine --test golden`.
 use std::path::Path;
 
@@ -11,5 +12,11 @@ fn main() -> std::io::Result<()> {
         std::fs::write(dir.join("input.pcap"), &bytes)?;
         println!("{}: {} bytes", dir.join("input.pcap").display(), bytes.len());
     }
+    let corpus = root.join("../fuzz/corpus/modbus_stream");
+    std::fs::create_dir_all(&corpus)?;
+    for (name, bytes) in otsentry_pcapgen::fuzzseeds::modbus_stream() {
+        std::fs::write(corpus.join(name), bytes)?;
+    }
+    println!("{}: seeds written", corpus.display());
     Ok(())
 }

@@ -1,0 +1,41 @@
+//! Seeds for the fuzz targets' corpora, in each harness's input format, written by
+//! `gen-fixtures` into `fuzz/corpus/<target>/`.
+use crate::ot::modbus_adu;
+
+/// The Modbus stream harness reads chunks: a control byte (bit 0 direction, bit 1 a gap
+/// before the chunk, bits 2.. the length, at most 63) and that many bytes.
+fn chunks(out: &mut Vec<u8>, to_client: bool, gap: bool, bytes: &[u8]) {
+    for (i, c) in bytes.chunks(63).enumerate() {
+        out.push((c.len() as u8) << 2 | u8::from(gap && i == 0) << 1 | u8::from(to_client));
+        out.extend_from_slice(c);
+    }
+}
+
+fn exchange(out: &mut Vec<u8>, tid: u16, request: &[u8], response: &[u8]) {
+    chunks(out, false, false, &modbus_adu(tid, 1, request));
+    chunks(out, true, false, &modbus_adu(tid, 1, response));
+}
+
+pub fn modbus_stream() -> Vec<(&'static str, Vec<u8>)> {
+    let mut reads = Vec::new();
+    exchange(&mut reads, 1, &[0x03, 0, 0, 0, 2], &[0x03, 4, 0, 42, 0, 43]);
+    exchange(&mut reads, 2, &[0x01, 0, 0, 0, 10], &[0x01, 2, 0xCD, 0x01]);
+    exchange(&mut reads, 3, &[0x04, 0, 1, 0, 1], &[0x84, 0x02]);
+    let mut writes = Vec::new();
+    exchange(&mut writes, 1, &[0x05, 0, 0xAC, 0xFF, 0], &[0x05, 0, 0xAC, 0xFF, 0]);
+    exchange(&mut writes, 2, &[0x10, 0, 1, 0, 2, 4, 0, 10, 1, 2], &[0x10, 0, 1, 0, 2]);
+    exchange(&mut writes, 3, &[0x16, 0, 4, 0, 0xF2, 0, 0x25], &[0x16, 0, 4, 0, 0xF2, 0, 0x25]);
+    exchange(&mut writes, 4, &[0x17, 0, 3, 0, 1, 0, 14, 0, 1, 2, 0, 0xFF], &[0x17, 2, 0, 0xAA]);
+    let mut ident = Vec::new();
+    exchange(&mut ident, 1, &[0x2B, 0x0E, 1, 0], &[0x2B, 0x0E, 1, 1, 0, 0, 2, 0, 4, b'A', b'c', b'm', b'e', 1, 2, b'P', b'1']);
+    exchange(&mut ident, 2, &[0x08, 0, 4, 0, 0], &[0x08, 0, 4, 0, 0]);
+    exchange(&mut ident, 3, &[0x11], &[0x11, 3, 1, 0xFF, 0x42]);
+    let mut umas = Vec::new();
+    exchange(&mut umas, 1, &[0x5A, 0, 0x02], &[0x5A, 0, 0xFE, 1, 2, 3]);
+    exchange(&mut umas, 2, &[0x5A, 1, 0x41, 0xFF, 0], &[0x5A, 1, 0xFD, 0x81]);
+    let mut damaged = Vec::new();
+    chunks(&mut damaged, false, false, &[0xDE, 0xAD, 0xBE, 0xEF, 0, 1, 0, 0, 1, 0, 1, 3]);
+    chunks(&mut damaged, false, true, &modbus_adu(7, 1, &[0x03, 0, 0, 0, 1])[3..]);
+    exchange(&mut damaged, 8, &[0x03, 0, 0, 0, 1], &[0x03, 2, 0, 1]);
+    vec![("seed-reads", reads), ("seed-writes", writes), ("seed-identification", ident), ("seed-umas", umas), ("seed-damaged", damaged)]
+}
