@@ -36,6 +36,9 @@ pub struct ModbusDissector {
     flooded: bool,
     /// Transactions reported so far (records are numbered from 1, as Suricata's `id`).
     reported: u64,
+    /// ADUs per function code, added to the run's histogram when the flow ends (a
+    /// string-keyed map per ADU would cost more than the parse).
+    functions: Vec<u64>,
 }
 
 fn side(dir: Direction) -> usize {
@@ -76,9 +79,13 @@ impl ModbusDissector {
     fn adu<S: PduSink>(&mut self, cx: &StreamCx, header: crate::frame::Mbap, pdu: &[u8], at: u64, sink: &mut S) {
         let raw = pdu.first().copied().unwrap_or(0);
         let function = Function(raw & 0x7F);
-        let counts = &mut sink.counts().modbus;
-        counts.pdus += 1;
-        *counts.functions.entry(function.0.to_string()).or_default() += 1;
+        sink.counts().modbus.pdus += 1;
+        if self.functions.is_empty() {
+            self.functions = vec![0; 128];
+        }
+        if let Some(n) = self.functions.get_mut(usize::from(function.0)) {
+            *n += 1;
+        }
         if (248..=254).contains(&header.unit_id) {
             let reason = format!("unit id {} is reserved", header.unit_id);
             self.anomaly(sink, cx, "invalid_unit_identifier", at + 6, reason);
@@ -277,6 +284,11 @@ impl Dissector for ModbusDissector {
     }
 
     fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
+        let histogram = &mut sink.counts().modbus.functions;
+        for (code, &n) in self.functions.iter().enumerate().filter(|(_, &n)| n > 0) {
+            *histogram.entry(code.to_string()).or_default() += n;
+        }
+        self.functions.clear();
         let cx = StreamCx { ts, dir: Direction::ToServer, offset: 0 };
         while let Some(req) = self.open.pop_front() {
             self.reported += 1;
