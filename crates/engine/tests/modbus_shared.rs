@@ -106,3 +106,56 @@ fn adus_and_functions_equal_tsharks_on_every_shared_modbus_capture() {
     }
     assert!(compared >= 14, "expected the 14 shared Modbus captures, compared {compared}");
 }
+
+/// Event types (anomalies by name) of one capture.
+fn events(path: &Path) -> BTreeMap<String, u64> {
+    let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions::default(), Some(otsentry_sink::EveWriter::new(Vec::new())));
+    run.run_file(path, &mut |_, _| {}).expect("replay");
+    let (_, eve) = run.finish_with_output(1.0).expect("finish");
+    let mut out = BTreeMap::new();
+    for line in String::from_utf8(eve.expect("writer").into_inner()).expect("utf-8").lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json");
+        let key = v["anomaly"]["event"].as_str().unwrap_or(v["event_type"].as_str().unwrap_or("?")).to_string();
+        *out.entry(key).or_default() += 1;
+    }
+    out
+}
+
+#[test]
+fn fuzzed_and_crash_captures_give_the_expected_events() {
+    let Some(dir) = shared::pcaps_dir() else {
+        return;
+    };
+    let cases: [(&str, &[(&str, u64)]); 3] = [
+        // Garbage on port 502 behind scrambled sequence numbers: the stream gaps are
+        // reported, and the port is flagged as not carrying Modbus.
+        (
+            "modbus/zeek/fuzz-72.pcap",
+            &[
+                ("applayer.ot_port_unexpected_protocol", 1),
+                ("decoder.ipv4.trunc_pkt", 2),
+                ("flow", 1),
+                ("stream.reassembly_overlap_different_data", 1),
+                ("stream.reassembly_seq_gap", 22),
+            ],
+        ),
+        // Read-input-register traffic with fuzzed counts and lengths.
+        (
+            "modbus/zeek/fuzz-1011.pcap",
+            &[
+                ("decoder.ipv4.malformed", 1),
+                ("flow", 1),
+                ("modbus", 5),
+                ("modbus.invalid_length", 2),
+                ("modbus.invalid_value", 1),
+                ("stream.reassembly_seq_gap", 6),
+            ],
+        ),
+        // The capture that once crashed Wireshark's dissector: one clean transaction.
+        ("modbus/wireshark-samples/crash.pcap", &[("flow", 2), ("modbus", 1)]),
+    ];
+    for (name, want) in cases {
+        let want: BTreeMap<String, u64> = want.iter().map(|&(k, v)| (k.to_string(), v)).collect();
+        assert_eq!(events(&dir.join(name)), want, "{name}");
+    }
+}
