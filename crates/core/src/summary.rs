@@ -35,10 +35,17 @@ pub struct ProtocolCounts {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ModbusCounts {
+    /// Every ADU in either direction.
     pub pdus: u64,
+    /// ADUs by decimal function code, exception bit cleared.
     pub functions: CodeCounts,
     pub exceptions: u64,
     pub anomalies: u64,
+    /// Transactions reported, and of them requests never answered and responses to no
+    /// request.
+    pub transactions: u64,
+    pub unanswered: u64,
+    pub unsolicited: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

@@ -163,6 +163,9 @@ impl ModbusDissector {
                 self.anomaly(sink, cx, "unsolicited_response", pdu_at, reason);
             }
             self.reported += 1;
+            let counts = &mut sink.counts().modbus;
+            counts.transactions += 1;
+            counts.unsolicited += 1;
             let t = Transaction {
                 tx_id: self.reported,
                 transaction_id: key.0,
@@ -181,6 +184,7 @@ impl ModbusDissector {
             self.anomaly(sink, cx, "value_mismatch", pdu_at, reason);
         }
         self.reported += 1;
+        sink.counts().modbus.transactions += 1;
         let t = Transaction {
             tx_id: self.reported,
             transaction_id: key.0,
@@ -197,6 +201,9 @@ impl ModbusDissector {
 }
 
 fn emit_unanswered<S: PduSink>(req: &RequestInfo, tx_id: u64, cx: &StreamCx, sink: &mut S) {
+    let counts = &mut sink.counts().modbus;
+    counts.transactions += 1;
+    counts.unanswered += 1;
     let t = Transaction {
         tx_id,
         transaction_id: req.transaction_id,
