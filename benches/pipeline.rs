@@ -1,6 +1,7 @@
-//! Decode + flows + TCP reassembly over the synthetic plant capture (1 M packets, 4,000
-//! long-lived Modbus, DNP3 and S7comm sessions), next to `tcpdump -r FILE -w /dev/null`
-//! on the same file in the same run: the floor this layer must beat.
+//! Decode + flows + TCP reassembly (+ protocol detection) over the synthetic plant capture
+//! (1 M packets, 4,000 long-lived Modbus, DNP3 and S7comm sessions), next to
+//! `tcpdump -r FILE -w /dev/null` on the same file in the same run: the floor this layer
+//! must beat. "with dissectors" adds the protocol dissectors that exist.
 //!
 //! `cargo bench -p otsentry-benches` (set `OTSENTRY_BENCH_PACKETS` for another size).
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -28,14 +29,17 @@ fn pipeline(c: &mut Criterion) {
     let mut group = c.benchmark_group("plant");
     group.throughput(Throughput::Elements(packets));
     group.sample_size(20);
-    group.bench_function("decode+flow+reassembly", |b| {
-        b.iter(|| {
-            let mut replay: Replay<std::io::Sink> = Replay::new(ReplayOptions::default(), None);
-            let report = replay.run_file(&path, &mut |_, _| {}).expect("replay");
-            assert_eq!(report.packets, packets);
-            replay.finish(0.0).expect("finish")
-        })
-    });
+    for (name, skip_dissectors) in [("decode+flow+reassembly", true), ("with dissectors", false)] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let opts = ReplayOptions { skip_dissectors, ..Default::default() };
+                let mut replay: Replay<std::io::Sink> = Replay::new(opts, None);
+                let report = replay.run_file(&path, &mut |_, _| {}).expect("replay");
+                assert_eq!(report.packets, packets);
+                replay.finish(0.0).expect("finish")
+            })
+        });
+    }
     let tcpdump = Command::new("tcpdump").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
     if tcpdump {
         group.bench_function("tcpdump -r FILE -w /dev/null", |b| {

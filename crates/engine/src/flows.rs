@@ -59,6 +59,8 @@ pub(crate) struct AppState {
     parser: Option<Parser>,
     pending: [Pending; 2],
     community_id: Option<String>,
+    /// Whether detected protocols get a dissector.
+    dissect: bool,
 }
 
 /// Packet-time seconds between sweeps for idle flows.
@@ -67,13 +69,14 @@ const SWEEP_EVERY_NS: i64 = 1_000_000_000;
 pub(crate) struct FlowStage {
     table: FlowTable<AppState>,
     ports: PortMap,
+    dissect: bool,
     stream_cfg: StreamConfig,
     next_sweep: i64,
 }
 
 impl FlowStage {
-    pub(crate) fn new(cfg: FlowConfig, ports: PortMap) -> Self {
-        FlowStage { table: FlowTable::new(cfg), ports, stream_cfg: cfg.stream, next_sweep: i64::MIN }
+    pub(crate) fn new(cfg: FlowConfig, ports: PortMap, dissect: bool) -> Self {
+        FlowStage { table: FlowTable::new(cfg), ports, dissect, stream_cfg: cfg.stream, next_sweep: i64::MIN }
     }
 
     pub(crate) fn packet<W: Write>(&mut self, p: &PacketCx<'_>, ip: &IpInfo<'_>, transport: &Transport<'_>, out: &mut Out<'_, W>) {
@@ -98,6 +101,7 @@ impl FlowStage {
         }
         let Some((flow, budget)) = self.table.get_with_budget(lookup.flow) else { return };
         if lookup.created {
+            flow.user.dissect = self.dissect;
             flow.user.expected = self.ports.get(ip.proto, flow.server().port());
             flow.user.expected_if_swapped = self.ports.get(ip.proto, flow.client().port());
             flow.user.dir_settled = settled;
@@ -369,6 +373,9 @@ fn app_data<W: Write>(
                 let expected = user.expected.map_or("no OT protocol".to_string(), |e| e.name().to_string());
                 let reason = format!("{} found on port {}, which is configured for {expected}", proto.name(), ctx.server().port());
                 ctx.anomaly(out, dir, AnomalyKind::Applayer, "applayer.ot_protocol_unexpected_port", Layer::App, 0, reason);
+            }
+            if !user.dissect {
+                return;
             }
             user.parser = Parser::for_proto(proto);
             start_parser(user, &ctx, dir, offset, bytes, datagram, out);

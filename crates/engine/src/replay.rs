@@ -17,6 +17,9 @@ pub struct ReplayOptions {
     pub flow: FlowConfig,
     /// Which protocol each server port is expected to carry.
     pub ports: PortMap,
+    /// Hand detected protocols to their dissectors (off: flows, reassembly and
+    /// detection only, as the layer benchmark measures them).
+    pub skip_dissectors: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +53,7 @@ const PROGRESS_EVERY: u64 = 1 << 16;
 
 impl<W: Write> Replay<W> {
     pub fn new(opts: ReplayOptions, eve: Option<EveWriter<W>>) -> Self {
-        let flows = FlowStage::new(opts.flow, opts.ports.clone());
+        let flows = FlowStage::new(opts.flow, opts.ports.clone(), !opts.skip_dissectors);
         Replay { defrag: Defragmenter::new(opts.defrag), opts, eve, summary: Summary::default(), flows }
     }
 

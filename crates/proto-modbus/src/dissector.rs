@@ -37,8 +37,8 @@ pub struct ModbusDissector {
     /// Transactions reported so far (records are numbered from 1, as Suricata's `id`).
     reported: u64,
     /// ADUs per function code, added to the run's histogram when the flow ends (a
-    /// string-keyed map per ADU would cost more than the parse).
-    functions: Vec<u64>,
+    /// string-keyed map per ADU would cost more than the parse). A flow uses few codes.
+    functions: Vec<(u8, u64)>,
 }
 
 fn side(dir: Direction) -> usize {
@@ -80,11 +80,9 @@ impl ModbusDissector {
         let raw = pdu.first().copied().unwrap_or(0);
         let function = Function(raw & 0x7F);
         sink.counts().modbus.pdus += 1;
-        if self.functions.is_empty() {
-            self.functions = vec![0; 128];
-        }
-        if let Some(n) = self.functions.get_mut(usize::from(function.0)) {
-            *n += 1;
+        match self.functions.iter_mut().find(|(code, _)| *code == function.0) {
+            Some((_, n)) => *n += 1,
+            None => self.functions.push((function.0, 1)),
         }
         if (248..=254).contains(&header.unit_id) {
             let reason = format!("unit id {} is reserved", header.unit_id);
@@ -292,7 +290,7 @@ impl Dissector for ModbusDissector {
 
     fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
         let histogram = &mut sink.counts().modbus.functions;
-        for (code, &n) in self.functions.iter().enumerate().filter(|(_, &n)| n > 0) {
+        for &(code, n) in &self.functions {
             *histogram.entry(code.to_string()).or_default() += n;
         }
         self.functions.clear();
