@@ -17,7 +17,7 @@ mod record;
 
 pub use dissector::{ModbusConfig, ModbusDissector};
 pub use frame::{frame, BadReason, Framed, Mbap};
-pub use pdu::{parse_request, parse_response, DeviceId, Issue, Request, Response};
+pub use pdu::{file_records, parse_request, parse_response, DeviceId, FileRecord, Issue, Request, Response};
 pub use probe::probe;
 pub use record::{RequestInfo, Status, Transaction};
 

@@ -38,9 +38,45 @@ pub enum Request<'a> {
     Mei { mei_type: u8, read_device_id: Option<(u8, u8)>, data: &'a [u8] },
     /// 90: session byte, UMAS function, payload.
     Umas { session: u8, code: u8, data: &'a [u8] },
-    /// 7, 11, 12, 17 (no data), 20, 21 (file records), user-defined and reserved codes,
-    /// and public codes whose length does not fit: the raw bytes after the code.
+    /// 7, 11, 12, 17: the function code alone.
+    Plain { function: Function },
+    /// 20, 21: file record sub-requests (walk them with [`file_records`]).
+    FileRecords { function: Function, data: &'a [u8] },
+    /// User-defined and reserved codes, and public codes whose length does not fit: the
+    /// raw bytes after the code.
     Other { function: Function, data: &'a [u8] },
+}
+
+/// One file record sub-request: reference type (6), file, record and length in
+/// registers; for writes, the record data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileRecord<'a> {
+    pub reference_type: u8,
+    pub file: u16,
+    pub record: u16,
+    pub length: u16,
+    pub data: &'a [u8],
+}
+
+/// Walk the sub-requests of a 20/21 request body (after the byte count); `with_data` for
+/// writes, whose sub-requests carry `length` registers each. Stops where one does not fit.
+pub fn file_records(data: &[u8], with_data: bool) -> impl Iterator<Item = FileRecord<'_>> + '_ {
+    let mut rest = data;
+    std::iter::from_fn(move || {
+        let (h, after) = rest.split_first_chunk::<7>()?;
+        let [reference_type, f0, f1, r0, r1, l0, l1] = *h;
+        let length = u16::from_be_bytes([l0, l1]);
+        let n = if with_data { usize::from(length) * 2 } else { 0 };
+        let (record_data, next) = after.split_at_checked(n)?;
+        rest = next;
+        Some(FileRecord {
+            reference_type,
+            file: u16::from_be_bytes([f0, f1]),
+            record: u16::from_be_bytes([r0, r1]),
+            length,
+            data: record_data,
+        })
+    })
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,6 +127,31 @@ pub enum Response<'a> {
     Umas {
         session: u8,
         status: u8,
+        data: &'a [u8],
+    },
+    /// 7: the eight exception status outputs.
+    ExceptionStatus {
+        status: u8,
+    },
+    /// 11: status word and event count.
+    CommEventCounter {
+        status: u16,
+        event_count: u16,
+    },
+    /// 12: status, event and message counts, and the event bytes.
+    CommEventLog {
+        status: u16,
+        event_count: u16,
+        message_count: u16,
+        events: &'a [u8],
+    },
+    /// 17: server id, run indicator and device-specific data (after the byte count).
+    ServerId {
+        data: &'a [u8],
+    },
+    /// 20, 21: file record sub-responses (after the byte count).
+    FileRecords {
+        function: Function,
         data: &'a [u8],
     },
     Other {
@@ -208,6 +269,19 @@ pub fn parse_request(pdu: &[u8]) -> (Request<'_>, Vec<Issue>) {
             (NONE, Request::Mei { mei_type, read_device_id, data: i })
         }),
         90 => umas(body).map(|(i, (session, code))| (NONE, Request::Umas { session, code, data: i })),
+        7 | 11 | 12 | 17 => Ok((body, Request::Plain { function })),
+        20 | 21 => byte_counted(body, 1, &mut issues).map(|(rest, data)| {
+            let with_data = code == 21;
+            let walked: usize = file_records(data, with_data).map(|r| 7 + r.data.len()).sum();
+            if walked != data.len() {
+                issues.push(issue(
+                    "invalid_length",
+                    2 + walked,
+                    format!("{} bytes of file record sub-requests do not parse", data.len() - walked),
+                ));
+            }
+            (rest, Request::FileRecords { function, data })
+        }),
         _ => Ok((NONE, Request::Other { function, data: body })),
     };
     match parsed {
@@ -226,6 +300,17 @@ pub fn parse_request(pdu: &[u8]) -> (Request<'_>, Vec<Issue>) {
             (Request::Other { function, data: body }, issues)
         }
     }
+}
+
+/// A byte count (at PDU offset `at`) and the bytes it counts; a count that disagrees with
+/// the bytes present is `invalid_length`, and the bytes present are used.
+fn byte_counted<'a>(body: &'a [u8], at: usize, issues: &mut Vec<Issue>) -> IResult<&'a [u8], &'a [u8]> {
+    let (i, byte_count) = be_u8(body)?;
+    if usize::from(byte_count) != i.len() {
+        issues.push(issue("invalid_length", at, format!("byte count {byte_count} but {} bytes follow", i.len())));
+    }
+    let (data, rest) = split(i, usize::from(byte_count));
+    Ok((rest, data))
 }
 
 fn umas(i: &[u8]) -> IResult<&[u8], (u8, u8)> {
@@ -306,6 +391,15 @@ pub fn parse_response(pdu: &[u8]) -> (Response<'_>, Vec<Issue>) {
         8 => be_u16(body).map(|(i, sub)| (NONE, Response::Diagnostic { sub, data: i })),
         43 => device_id(body, &mut issues),
         90 => umas(body).map(|(i, (session, status))| (NONE, Response::Umas { session, status, data: i })),
+        7 => be_u8(body).map(|(i, status)| (i, Response::ExceptionStatus { status })),
+        11 => u16_pair(body).map(|(i, (status, event_count))| (i, Response::CommEventCounter { status, event_count })),
+        12 => byte_counted(body, 1, &mut issues).and_then(|(rest, data)| {
+            let (events, (status, event_count)) = u16_pair(data)?;
+            let (events, message_count) = be_u16(events)?;
+            Ok((rest, Response::CommEventLog { status, event_count, message_count, events }))
+        }),
+        17 => byte_counted(body, 1, &mut issues).map(|(rest, data)| (rest, Response::ServerId { data })),
+        20 | 21 => byte_counted(body, 1, &mut issues).map(|(rest, data)| (rest, Response::FileRecords { function, data })),
         _ => Ok((NONE, Response::Other { function, data: body })),
     };
     match parsed {

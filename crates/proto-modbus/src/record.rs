@@ -25,6 +25,8 @@ pub struct RequestInfo {
     pub mei_type: Option<u8>,
     pub read_device_id: Option<(u8, u8)>,
     pub umas: Option<(u8, u8)>,
+    /// Function 20/21 sub-requests: (file, record, length).
+    pub file_records: Vec<(u16, u16, u16)>,
 }
 
 fn registers(bytes: &[u8]) -> Vec<u16> {
@@ -66,7 +68,10 @@ impl RequestInfo {
             Request::Diagnostic { sub, .. } => r.diagnostic = Some(sub),
             Request::Mei { mei_type, read_device_id, .. } => (r.mei_type, r.read_device_id) = (Some(mei_type), read_device_id),
             Request::Umas { session, code, .. } => r.umas = Some((session, code)),
-            Request::Other { .. } => {}
+            Request::FileRecords { function, data } => {
+                r.file_records = crate::pdu::file_records(data, function.0 == 21).map(|f| (f.file, f.record, f.length)).collect();
+            }
+            Request::Plain { .. } | Request::Other { .. } => {}
         }
         r
     }
@@ -222,6 +227,10 @@ impl Serialize for Transaction<'_> {
             }
             if let Some(t) = r.mei_type {
                 m.serialize_entry("mei_type", &t)?;
+            }
+            if !r.file_records.is_empty() {
+                let records: Vec<_> = r.file_records.iter().map(|&(file, record, length)| [file, record, length]).collect();
+                m.serialize_entry("file_records", &records)?;
             }
         }
         if let Some(v) = self.response_values() {

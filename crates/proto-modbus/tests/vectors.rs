@@ -157,16 +157,76 @@ fn diagnostics_and_no_data_functions() {
     ];
     assert_eq!(parse_request(&diag).0, Request::Diagnostic { sub: 4, data: &[0, 0] });
     for code in [7u8, 11, 12, 17] {
-        assert_eq!(parse_request(&[code]), (Request::Other { function: Function(code), data: &[] }, vec![]), "function {code}");
+        assert_eq!(parse_request(&[code]), (Request::Plain { function: Function(code) }, vec![]), "function {code}");
         assert_eq!(parse_request(&[code, 0]).1[0].event, "invalid_length", "function {code} takes no data");
     }
-    let file = [
+    let status = [
+        0x07, // read exception status
+        0x6D, // outputs
+    ];
+    assert_eq!(parse_response(&status), (Response::ExceptionStatus { status: 0x6D }, vec![]));
+    let counter = [
+        0x0B, // get comm event counter
+        0xFF, 0xFF, // status: busy
+        0x01, 0x08, // event count 264
+    ];
+    assert_eq!(parse_response(&counter), (Response::CommEventCounter { status: 0xFFFF, event_count: 264 }, vec![]));
+    let log = [
+        0x0C, // get comm event log
+        0x08, // byte count
+        0x00, 0x00, // status
+        0x01, 0x08, // event count
+        0x01, 0x21, // message count
+        0x20, 0x00, // two events
+    ];
+    assert_eq!(
+        parse_response(&log),
+        (Response::CommEventLog { status: 0, event_count: 264, message_count: 289, events: &[0x20, 0x00] }, vec![])
+    );
+    let id = [
+        0x11, // report server id
+        0x03, // byte count
+        0x42, // server id
+        0xFF, // run indicator: on
+        0x01, // device-specific
+    ];
+    assert_eq!(parse_response(&id), (Response::ServerId { data: &[0x42, 0xFF, 0x01] }, vec![]));
+}
+
+#[test]
+fn file_records() {
+    let read = [
         0x14, // read file record
         0x0E, // byte count
         0x06, 0x00, 0x04, 0x00, 0x01, 0x00, 0x02, // reference type 6, file 4, record 1, length 2
         0x06, 0x00, 0x03, 0x00, 0x09, 0x00, 0x02, // reference type 6, file 3, record 9, length 2
     ];
-    assert!(matches!(parse_request(&file).0, Request::Other { function: Function(20), .. }));
+    let (r, issues) = parse_request(&read);
+    assert_eq!(issues, vec![]);
+    let Request::FileRecords { data, .. } = r else { panic!("{r:?}") };
+    let recs: Vec<(u16, u16, u16)> = otsentry_proto_modbus::file_records(data, false).map(|f| (f.file, f.record, f.length)).collect();
+    assert_eq!(recs, vec![(4, 1, 2), (3, 9, 2)]);
+    let write = [
+        0x15, // write file record
+        0x0D, // byte count
+        0x06, 0x00, 0x04, 0x00, 0x07, 0x00, 0x03, // reference type 6, file 4, record 7, length 3
+        0x06, 0xAF, 0x04, 0xBE, 0x10, 0x0D, // three registers of record data
+    ];
+    let (r, issues) = parse_request(&write);
+    assert_eq!(issues, vec![]);
+    let Request::FileRecords { data, .. } = r else { panic!("{r:?}") };
+    let rec = otsentry_proto_modbus::file_records(data, true).next().unwrap();
+    assert_eq!((rec.file, rec.record, rec.length, rec.data.len()), (4, 7, 3, 6));
+    let resp = [
+        0x14, // read file record
+        0x0C, // response data length
+        0x05, 0x06, 0x0D, 0xFE, 0x00, 0x20, // sub-response: length 5, reference 6, two registers
+        0x05, 0x06, 0x33, 0xCD, 0x00, 0x40, // sub-response
+    ];
+    assert_eq!(parse_response(&resp), (Response::FileRecords { function: Function(20), data: &resp[2..] }, vec![]));
+    let mut broken = read.to_vec();
+    broken[1] = 0x0D; // byte count one short
+    assert!(parse_request(&broken).1.iter().any(|i| i.event == "invalid_length"));
 }
 
 #[test]
