@@ -87,6 +87,11 @@ fn adus_and_functions_equal_tsharks_on_every_shared_modbus_capture() {
     let Some(dir) = shared::pcaps_dir() else {
         return;
     };
+    // The MANIFEST (tshark's counts per file) shows Modbus only in captures under modbus/.
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.md")).expect("MANIFEST.md");
+    for row in manifest.lines().filter(|l| l.starts_with("| ") && l.contains("mbtcp frames")) {
+        assert!(row.starts_with("| modbus/"), "Modbus outside modbus/: {row}");
+    }
     let mut compared = 0;
     for cap in shared::captures(&dir, &shared::scratch_dir()).iter().filter(|c| c.name.starts_with("modbus/")) {
         let (t_pdus, t_hist) = tshark(&cap.path);
