@@ -383,3 +383,57 @@ fn mismatches_unsolicited_and_flooding() {
     let statuses: Vec<&str> = sink.records.iter().map(|r| r["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, vec!["complete", "unsolicited", "unanswered", "unanswered", "unanswered", "unanswered", "unanswered"]);
 }
+
+#[test]
+fn the_remaining_response_shapes() {
+    let inputs = [
+        0x02, // read discrete inputs
+        0x00, 0xC4, // address 196
+        0x00, 0x16, // quantity 22
+    ];
+    assert_eq!(parse_request(&inputs), (Request::Read { function: Function(2), address: 196, quantity: 22 }, vec![]));
+    let input_regs = [
+        0x04, // read input registers
+        0x00, 0x08, // address 8
+        0x00, 0x01, // quantity 1
+    ];
+    assert_eq!(parse_request(&input_regs).0, Request::Read { function: Function(4), address: 8, quantity: 1 });
+    let diag = [
+        0x08, // diagnostics
+        0x00, 0x00, // sub-function: return query data
+        0xA5, 0x37, // echoed data
+    ];
+    assert_eq!(parse_response(&diag), (Response::Diagnostic { sub: 0, data: &[0xA5, 0x37] }, vec![]));
+    let mask = [
+        0x16, // mask write register, echoed
+        0x00, 0x04, // address 4
+        0x00, 0xF2, // AND mask
+        0x00, 0x25, // OR mask
+    ];
+    assert_eq!(parse_response(&mask), (Response::MaskWrite { address: 4, and_mask: 0xF2, or_mask: 0x25 }, vec![]));
+    let rw = [
+        0x17, // read/write multiple registers
+        0x0C, // byte count: 6 registers
+        0x00, 0xFE, 0x0A, 0xCD, 0x00, 0x01, 0x00, 0x03, 0x00, 0x0D, 0x00, 0xFF, // registers
+    ];
+    assert_eq!(parse_response(&rw), (Response::Read { function: Function(23), data: &rw[2..] }, vec![]));
+    let write_file = [
+        0x15, // write file record, echoed
+        0x0D, // byte count
+        0x06, 0x00, 0x04, 0x00, 0x07, 0x00, 0x03, // reference type 6, file 4, record 7, length 3
+        0x06, 0xAF, 0x04, 0xBE, 0x10, 0x0D, // record data
+    ];
+    assert_eq!(parse_response(&write_file), (Response::FileRecords { function: Function(21), data: &write_file[2..] }, vec![]));
+    let single_coil = [
+        0x05, // write single coil, echoed
+        0x00, 0xAC, // address 172
+        0xFF, 0x00, // ON
+    ];
+    assert_eq!(parse_response(&single_coil).0, Response::WriteSingle { function: Function(5), address: 172, value: 0xFF00 });
+    let coils_echo = [
+        0x0F, // write multiple coils, echoed
+        0x00, 0x13, // address 19
+        0x00, 0x0A, // quantity 10
+    ];
+    assert_eq!(parse_response(&coils_echo).0, Response::WriteMultiple { function: Function(15), address: 19, quantity: 10 });
+}
