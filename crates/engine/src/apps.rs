@@ -2,6 +2,7 @@
 //! gets, and the sink through which its events reach the EVE output and the summary.
 use crate::flows::{EventCtx, Out};
 use otsentry_core::{AnomalyKind, AppProto, Dissector, Framed, Layer, PduEvent, PduSink, Pending, ProtocolCounts, StreamCx, Timestamp};
+use otsentry_proto_dnp3::{Dnp3Config, Dnp3Dissector};
 use otsentry_proto_modbus::{ModbusConfig, ModbusDissector};
 use std::io::Write;
 
@@ -13,6 +14,7 @@ const PENDING_CAP: usize = 4096;
 #[derive(Debug)]
 pub(crate) enum Parser {
     Modbus(Box<ModbusDissector>),
+    Dnp3(Box<Dnp3Dissector>),
 }
 
 impl Parser {
@@ -20,31 +22,36 @@ impl Parser {
     pub(crate) fn for_proto(proto: AppProto) -> Option<Parser> {
         match proto {
             AppProto::Modbus => Some(Parser::Modbus(Box::new(ModbusDissector::new(ModbusConfig::default())))),
-            AppProto::Dnp3 | AppProto::S7comm | AppProto::S7commPlus => None,
+            AppProto::Dnp3 => Some(Parser::Dnp3(Box::new(Dnp3Dissector::new(Dnp3Config::default())))),
+            AppProto::S7comm | AppProto::S7commPlus => None,
         }
     }
 
     pub(crate) fn stream<S: PduSink>(&mut self, pending: &mut Pending, cx: &StreamCx, data: &[u8], sink: &mut S) {
         match self {
             Parser::Modbus(d) => pending.feed(d.as_mut(), cx, data, PENDING_CAP, sink),
+            Parser::Dnp3(d) => pending.feed(d.as_mut(), cx, data, PENDING_CAP, sink),
         }
     }
 
     pub(crate) fn gap<S: PduSink>(&mut self, pending: &mut Pending, cx: &StreamCx, len: u64, sink: &mut S) {
         match self {
             Parser::Modbus(d) => pending.gap(d.as_mut(), cx, len, sink),
+            Parser::Dnp3(d) => pending.gap(d.as_mut(), cx, len, sink),
         }
     }
 
     pub(crate) fn datagram<S: PduSink>(&mut self, cx: &StreamCx, data: &[u8], sink: &mut S) {
         match self {
             Parser::Modbus(d) => d.datagram(cx, data, sink),
+            Parser::Dnp3(d) => d.datagram(cx, data, sink),
         }
     }
 
     pub(crate) fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
         match self {
             Parser::Modbus(d) => d.finish(ts, sink),
+            Parser::Dnp3(d) => d.finish(ts, sink),
         }
     }
 }

@@ -1,12 +1,20 @@
-//! DNP3 (IEEE 1815): link-layer CRCs and content detection (the dissector comes next).
+//! DNP3 (IEEE 1815) over TCP and UDP: link frames with every CRC checked and
+//! resynchronisation, transport reassembly per (source, destination, direction),
+//! application fragments with function codes, IIN and object headers (control relay
+//! output blocks and analog outputs decoded), Suricata's anomaly names and one EVE `dnp3`
+//! record per fragment.
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic))]
 
+pub mod app;
 mod crc;
+mod dissector;
+pub mod link;
 mod probe;
 
 pub use crc::crc16;
+pub use dissector::{Dnp3Config, Dnp3Dissector, FragmentEvent};
 pub use probe::probe;
 
 /// Link header length, its CRC included.

@@ -1,0 +1,422 @@
+//! The application layer: control, function code, IIN, and the object headers walked with
+//! a size table (variable-size objects carry their size; an object of unknown size ends
+//! the walk with `unknown_object`, keeping the headers before it).
+
+/// Application control byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AppControl(pub u8);
+
+impl AppControl {
+    pub fn fir(self) -> bool {
+        self.0 & 0x80 != 0
+    }
+    pub fn fin(self) -> bool {
+        self.0 & 0x40 != 0
+    }
+    pub fn con(self) -> bool {
+        self.0 & 0x20 != 0
+    }
+    pub fn uns(self) -> bool {
+        self.0 & 0x10 != 0
+    }
+    pub fn seq(self) -> u8 {
+        self.0 & 0x0F
+    }
+}
+
+pub fn function_name(code: u8) -> &'static str {
+    match code {
+        0x00 => "confirm",
+        0x01 => "read",
+        0x02 => "write",
+        0x03 => "select",
+        0x04 => "operate",
+        0x05 => "direct_operate",
+        0x06 => "direct_operate_nr",
+        0x07 => "immediate_freeze",
+        0x08 => "immediate_freeze_nr",
+        0x09 => "freeze_clear",
+        0x0A => "freeze_clear_nr",
+        0x0B => "freeze_at_time",
+        0x0C => "freeze_at_time_nr",
+        0x0D => "cold_restart",
+        0x0E => "warm_restart",
+        0x0F => "initialize_data",
+        0x10 => "initialize_application",
+        0x11 => "start_application",
+        0x12 => "stop_application",
+        0x13 => "save_configuration",
+        0x14 => "enable_unsolicited",
+        0x15 => "disable_unsolicited",
+        0x16 => "assign_class",
+        0x17 => "delay_measure",
+        0x18 => "record_current_time",
+        0x19 => "open_file",
+        0x1A => "close_file",
+        0x1B => "delete_file",
+        0x1C => "get_file_info",
+        0x1D => "authenticate_file",
+        0x1E => "abort_file",
+        0x1F => "activate_config",
+        0x20 => "authenticate_req",
+        0x21 => "authenticate_err",
+        0x81 => "response",
+        0x82 => "unsolicited_response",
+        0x83 => "authenticate_resp",
+        _ => "reserved",
+    }
+}
+
+pub fn is_response(code: u8) -> bool {
+    matches!(code, 0x81..=0x83)
+}
+
+/// Names of the set IIN bits (IIN1 then IIN2).
+pub fn iin_names(iin: u16) -> Vec<&'static str> {
+    const NAMES: [&str; 16] = [
+        "all_stations",
+        "class_1_events",
+        "class_2_events",
+        "class_3_events",
+        "need_time",
+        "local_control",
+        "device_trouble",
+        "device_restart",
+        "no_func_code_support",
+        "object_unknown",
+        "parameter_error",
+        "event_buffer_overflow",
+        "already_executing",
+        "config_corrupt",
+        "reserved_2",
+        "reserved_1",
+    ];
+    // IIN1 is the first byte on the wire (bits 0–7), IIN2 the second (bits 8–15).
+    NAMES.iter().enumerate().filter(|(i, _)| iin & (1 << i) != 0).map(|(_, n)| *n).collect()
+}
+
+/// One object header and what its range says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectHeader {
+    pub group: u8,
+    pub variation: u8,
+    pub qualifier: u8,
+    /// Start and stop indexes, for range qualifiers.
+    pub range: Option<(u32, u32)>,
+    /// Objects that follow (range size or count).
+    pub count: u32,
+}
+
+/// A control relay output block (g12v1) or pattern control block (g12v2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Crob {
+    pub index: u32,
+    pub control_code: u8,
+    pub count: u8,
+    pub on_time_ms: u32,
+    pub off_time_ms: u32,
+    pub status: u8,
+}
+
+impl Crob {
+    pub fn operation(self) -> &'static str {
+        match self.control_code & 0x0F {
+            0 => "nul",
+            1 => "pulse_on",
+            2 => "pulse_off",
+            3 => "latch_on",
+            4 => "latch_off",
+            _ => "undefined",
+        }
+    }
+    pub fn trip_close(self) -> &'static str {
+        match self.control_code >> 6 {
+            0 => "nul",
+            1 => "close",
+            2 => "trip",
+            _ => "reserved",
+        }
+    }
+}
+
+/// An analog output block (g41) value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AnalogOutput {
+    pub index: u32,
+    pub value: f64,
+    pub status: u8,
+}
+
+/// A parsed application fragment.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Fragment {
+    pub control: u8,
+    pub function: u8,
+    pub iin: Option<u16>,
+    pub objects: Vec<ObjectHeader>,
+    pub crobs: Vec<Crob>,
+    pub analog_outputs: Vec<AnalogOutput>,
+    /// Why the object walk stopped early (Suricata's event name and a reason).
+    pub problem: Option<(&'static str, String)>,
+}
+
+/// Bytes per object for fixed-size objects; `Bits(n)` for packed ones. `None`: unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Size {
+    Bytes(usize),
+    Bits(usize),
+    /// Size given by the prefix, or by the variation (octet strings).
+    Variable,
+}
+
+fn object_size(group: u8, variation: u8) -> Option<Size> {
+    use Size::{Bits, Bytes, Variable};
+    Some(match (group, variation) {
+        (1, 1) | (10, 1) | (12, 3) | (80, 1) => Bits(1),
+        (3, 1) => Bits(2),
+        (1, 2) | (2, 1) | (3, 2) | (4, 1) | (10, 2) | (11, 1) | (13, 1) => Bytes(1),
+        (2, 2) | (4, 2) | (11, 2) | (13, 2) => Bytes(7),
+        (2, 3) | (4, 3) => Bytes(3),
+        (12, 1) | (12, 2) => Bytes(11),
+        (20 | 22 | 23, 1) | (21, 1) => Bytes(5),
+        (20..=23, 2) => Bytes(3),
+        (21..=23, 5) => Bytes(11),
+        (21..=23, 6) => Bytes(9),
+        (20, 5) | (21, 9) => Bytes(4),
+        (20, 6) | (21, 10) => Bytes(2),
+        (30, 1) | (30, 5) => Bytes(5),
+        (30, 2) => Bytes(3),
+        (30, 3) => Bytes(4),
+        (30, 4) => Bytes(2),
+        (30, 6) => Bytes(9),
+        (31, 1) | (31, 7) => Bytes(5),
+        (31, 2) => Bytes(3),
+        (31, 3) => Bytes(11),
+        (31, 4) | (31, 8) => Bytes(9),
+        (31, 5) => Bytes(4),
+        (31, 6) => Bytes(2),
+        (32 | 33 | 42 | 43, 1) | (32 | 33 | 42 | 43, 5) => Bytes(5),
+        (32 | 33 | 42 | 43, 2) => Bytes(3),
+        (32 | 33 | 42 | 43, 3) | (32 | 33 | 42 | 43, 7) => Bytes(11),
+        (32 | 33 | 42 | 43, 4) | (32 | 33 | 42 | 43, 6) => Bytes(9),
+        (32 | 33 | 42 | 43, 8) => Bytes(15),
+        (34, 1) => Bytes(2),
+        (34, 2 | 3) => Bytes(4),
+        (40 | 41, 1) | (40 | 41, 3) => Bytes(5),
+        (40 | 41, 2) => Bytes(3),
+        (40 | 41, 4) => Bytes(9),
+        (50, 1) | (50, 3) | (51, 1 | 2) => Bytes(6),
+        (50, 2) => Bytes(10),
+        (50, 4) => Bytes(11),
+        (52, 1 | 2) => Bytes(2),
+        (60, 1..=4) => Bytes(0),
+        (110 | 111, _) | (0, _) | (70, _) | (120, _) => Variable,
+        _ => return None,
+    })
+}
+
+/// Whether a request with this function carries object data (a READ names objects only).
+fn request_has_data(function: u8) -> bool {
+    matches!(function, 0x02..=0x06 | 0x0B | 0x0C | 0x19..=0x1F | 0x20 | 0x21)
+}
+
+fn take<'a>(data: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+    let (head, rest) = data.split_at_checked(n)?;
+    *data = rest;
+    Some(head)
+}
+
+fn uint(bytes: &[u8]) -> u32 {
+    bytes.iter().rev().fold(0u32, |acc, &b| acc << 8 | u32::from(b))
+}
+
+/// Parse a reassembled application fragment.
+pub fn parse_fragment(frag: &[u8], max_objects: usize) -> Result<Fragment, &'static str> {
+    let mut rest = frag;
+    let &[control, function] = take(&mut rest, 2).ok_or("shorter than an application header")? else {
+        return Err("shorter than an application header");
+    };
+    let mut f = Fragment { control, function, ..Default::default() };
+    if is_response(function) {
+        let iin = take(&mut rest, 2).ok_or("response without IIN")?;
+        f.iin = Some(uint(iin) as u16);
+    }
+    let with_data = is_response(function) || request_has_data(function);
+    while !rest.is_empty() {
+        if f.objects.len() >= max_objects {
+            f.problem = Some(("dnp3.too_many_objects", format!("more than {max_objects} object headers")));
+            break;
+        }
+        let Some(&[group, variation, qualifier]) = take(&mut rest, 3) else {
+            f.problem = Some(("dnp3.malformed", "object header truncated".into()));
+            break;
+        };
+        let prefix_code = (qualifier >> 4) & 0x07;
+        let range_code = qualifier & 0x0F;
+        let (range, count) = match range_code {
+            0..=5 => {
+                let w = match range_code % 3 {
+                    0 => 1,
+                    1 => 2,
+                    _ => 4,
+                };
+                let (Some(a), Some(b)) = (take(&mut rest, w), take(&mut rest, w)) else {
+                    f.problem = Some(("dnp3.malformed", "range truncated".into()));
+                    break;
+                };
+                let (start, stop) = (uint(a), uint(b));
+                if stop < start {
+                    f.problem = Some(("dnp3.malformed", format!("range stop {stop} below start {start}")));
+                    break;
+                }
+                (Some((start, stop)), stop - start + 1)
+            }
+            6 => (None, 0),
+            7..=9 | 0x0B => {
+                let w = match range_code {
+                    7 | 0x0B => 1,
+                    8 => 2,
+                    _ => 4,
+                };
+                let Some(c) = take(&mut rest, w) else {
+                    f.problem = Some(("dnp3.malformed", "count truncated".into()));
+                    break;
+                };
+                (None, uint(c))
+            }
+            _ => {
+                f.problem = Some(("dnp3.malformed", format!("reserved range code {range_code}")));
+                break;
+            }
+        };
+        f.objects.push(ObjectHeader { group, variation, qualifier, range, count });
+        if !with_data || count == 0 {
+            continue;
+        }
+        if let Err(p) = walk_objects(&mut f, &mut rest, group, variation, prefix_code, range, count) {
+            f.problem = Some(p);
+            break;
+        }
+    }
+    Ok(f)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn walk_objects(
+    f: &mut Fragment,
+    rest: &mut &[u8],
+    group: u8,
+    variation: u8,
+    prefix_code: u8,
+    range: Option<(u32, u32)>,
+    count: u32,
+) -> Result<(), (&'static str, String)> {
+    let size = object_size(group, variation).ok_or(("dnp3.unknown_object", format!("g{group}v{variation} has no known size")))?;
+    let prefix_len = match prefix_code {
+        0 => 0,
+        1 | 4 => 1,
+        2 | 5 => 2,
+        3 | 6 => 4,
+        _ => return Err(("dnp3.malformed", format!("reserved prefix code {prefix_code}"))),
+    };
+    let truncated = || ("dnp3.malformed", format!("g{group}v{variation} objects truncated"));
+    if let (Size::Bits(bits), 0) = (size, prefix_len) {
+        let n = (count as usize * bits).div_ceil(8);
+        take(rest, n).ok_or_else(truncated)?;
+        return Ok(());
+    }
+    for i in 0..count {
+        let prefix = take(rest, prefix_len).ok_or_else(truncated)?;
+        let index = if prefix_code <= 3 && prefix_len > 0 { uint(prefix) } else { range.map_or(i, |(start, _)| start + i) };
+        let n = match size {
+            _ if prefix_code >= 4 => uint(prefix) as usize,
+            Size::Bytes(n) => n,
+            Size::Bits(bits) => bits.div_ceil(8),
+            Size::Variable if group == 110 || group == 111 => usize::from(variation),
+            Size::Variable if group == 0 => {
+                // Device attribute: data type, length, value.
+                let h = take(rest, 2).ok_or_else(truncated)?;
+                usize::from(h.get(1).copied().unwrap_or(0))
+            }
+            Size::Variable => return Err(("dnp3.unknown_object", format!("g{group}v{variation} without a size prefix"))),
+        };
+        let obj = take(rest, n).ok_or_else(truncated)?;
+        match (group, variation) {
+            (12, 1 | 2) => {
+                if let Some(&[control_code, cnt, a0, a1, a2, a3, b0, b1, b2, b3, status]) = obj.first_chunk::<11>() {
+                    f.crobs.push(Crob {
+                        index,
+                        control_code,
+                        count: cnt,
+                        on_time_ms: u32::from_le_bytes([a0, a1, a2, a3]),
+                        off_time_ms: u32::from_le_bytes([b0, b1, b2, b3]),
+                        status,
+                    });
+                }
+            }
+            (41, 1..=4) => {
+                let value = match (variation, obj) {
+                    (1, [a, b, c, d, ..]) => f64::from(i32::from_le_bytes([*a, *b, *c, *d])),
+                    (2, [a, b, ..]) => f64::from(i16::from_le_bytes([*a, *b])),
+                    (3, [a, b, c, d, ..]) => f64::from(f32::from_le_bytes([*a, *b, *c, *d])),
+                    (4, [a, b, c, d, e, g, h, k, ..]) => f64::from_le_bytes([*a, *b, *c, *d, *e, *g, *h, *k]),
+                    _ => 0.0,
+                };
+                f.analog_outputs.push(AnalogOutput { index, value, status: obj.last().copied().unwrap_or(0) });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_class_poll_and_its_response() {
+        let read = [
+            0xC3, // FIR FIN, seq 3
+            0x01, // read
+            0x3C, 0x02, 0x06, // g60v2 class 1, all
+            0x3C, 0x01, 0x06, // g60v1 class 0, all
+        ];
+        let f = parse_fragment(&read, 100).unwrap();
+        assert_eq!((f.function, f.objects.len(), f.problem.clone()), (1, 2, None));
+        let resp = [
+            0xC3, // FIR FIN seq 3
+            0x81, // response
+            0x90, 0x00, // IIN1: device restart (0x80) and need time (0x10); IIN2: none
+            0x1E, 0x02, 0x00, 0x00, 0x01, // g30v2, start 0 stop 1
+            0x01, 0x2C, 0x01, // point 0: flags, 300
+            0x01, 0x00, 0x00, // point 1: flags, 0
+        ];
+        let f = parse_fragment(&resp, 100).unwrap();
+        assert_eq!(f.iin, Some(0x0090));
+        assert_eq!(iin_names(0x0090), vec!["need_time", "device_restart"]);
+        assert_eq!(f.objects[0].range, Some((0, 1)));
+        assert_eq!(f.problem, None);
+    }
+
+    #[test]
+    fn a_crob_is_decoded_and_an_unknown_object_stops_the_walk() {
+        let op = [
+            0xC1, 0x05, // direct operate
+            0x0C, 0x01, 0x28, // g12v1, qualifier 0x28: 2-byte index prefix, 2-byte count
+            0x01, 0x00, // count 1
+            0x05, 0x00, // index 5
+            0x41, // control code: close (0x40) + pulse on (0x01)
+            0x01, // count
+            0xE8, 0x03, 0x00, 0x00, // on time 1000 ms
+            0x00, 0x00, 0x00, 0x00, // off time
+            0x00, // status
+            0xC8, 0x01, 0x07, 0x01, 0xAA, // g200v1: unknown size
+        ];
+        let f = parse_fragment(&op, 100).unwrap();
+        let c = f.crobs[0];
+        assert_eq!((c.index, c.operation(), c.trip_close(), c.on_time_ms), (5, "pulse_on", "close", 1000));
+        assert_eq!(f.objects.len(), 2);
+        assert_eq!(f.problem.map(|p| p.0), Some("dnp3.unknown_object"));
+    }
+}

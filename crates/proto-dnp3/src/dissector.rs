@@ -1,0 +1,283 @@
+//! The DNP3 dissector of one flow: link frames (with resynchronisation), transport
+//! reassembly per (source, destination, direction), application fragments, anomaly
+//! events and one `dnp3` record per fragment.
+use crate::app::{function_name, iin_names, is_response, parse_fragment, AppControl, Fragment};
+use crate::link::{link, BadLink, Link, LinkFrame};
+use otsentry_core::{AppProto, Direction, Dissector, FieldAccess, FieldValue, PduEvent, PduSink, StreamCx};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dnp3Config {
+    /// Largest reassembled fragment (Suricata's default: 63 segments of 255 bytes).
+    pub max_fragment: usize,
+    pub max_objects: usize,
+}
+
+impl Default for Dnp3Config {
+    fn default() -> Self {
+        Dnp3Config { max_fragment: 63 * 255, max_objects: 2048 }
+    }
+}
+
+#[derive(Debug)]
+struct Reassembly {
+    source: u16,
+    destination: u16,
+    dir: Direction,
+    next_seq: u8,
+    buf: Vec<u8>,
+}
+
+#[derive(Debug, Default)]
+pub struct Dnp3Dissector {
+    cfg: Dnp3Config,
+    partial: Vec<Reassembly>,
+    /// Fragments reported so far in this flow.
+    reported: u64,
+}
+
+/// One application fragment as an event.
+pub struct FragmentEvent<'a> {
+    pub tx_id: u64,
+    pub source: u16,
+    pub destination: u16,
+    /// From the link DIR bit: whether the master sent it.
+    pub from_master: bool,
+    pub fragment: &'a Fragment,
+}
+
+impl Serialize for FragmentEvent<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let f = self.fragment;
+        let c = AppControl(f.control);
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("tx_id", &self.tx_id)?;
+        m.serialize_entry("src", &self.source)?;
+        m.serialize_entry("dst", &self.destination)?;
+        m.serialize_entry("direction", if self.from_master { "master" } else { "outstation" })?;
+        m.serialize_entry("type", if is_response(f.function) { "response" } else { "request" })?;
+        let control = serde_json::json!({"fir": c.fir(), "fin": c.fin(), "con": c.con(), "uns": c.uns(), "sequence": c.seq()});
+        m.serialize_entry("application", &control)?;
+        m.serialize_entry("function_code", &f.function)?;
+        m.serialize_entry("function_name", function_name(f.function))?;
+        if let Some(iin) = f.iin {
+            m.serialize_entry("iin", &iin_names(iin))?;
+        }
+        let objects: Vec<_> = f
+            .objects
+            .iter()
+            .map(|o| {
+                let mut v = serde_json::json!({"group": o.group, "variation": o.variation, "qualifier": o.qualifier, "count": o.count});
+                if let (Some((start, stop)), Some(obj)) = (o.range, v.as_object_mut()) {
+                    obj.insert("start".into(), start.into());
+                    obj.insert("stop".into(), stop.into());
+                }
+                v
+            })
+            .collect();
+        m.serialize_entry("objects", &objects)?;
+        if !f.crobs.is_empty() {
+            let crobs: Vec<_> = f
+                .crobs
+                .iter()
+                .map(|c| {
+                    serde_json::json!({"index": c.index, "operation": c.operation(), "trip_close": c.trip_close(), "count": c.count,
+                        "on_time_ms": c.on_time_ms, "off_time_ms": c.off_time_ms, "status": c.status})
+                })
+                .collect();
+            m.serialize_entry("crob", &crobs)?;
+        }
+        if !f.analog_outputs.is_empty() {
+            let aos: Vec<_> =
+                f.analog_outputs.iter().map(|a| serde_json::json!({"index": a.index, "value": a.value, "status": a.status})).collect();
+            m.serialize_entry("analog_output", &aos)?;
+        }
+        m.end()
+    }
+}
+
+impl FieldAccess for FragmentEvent<'_> {
+    fn field(&self, name: &str) -> Option<FieldValue<'_>> {
+        let f = self.fragment;
+        let u = |v: u64| Some(FieldValue::U64(v));
+        match name {
+            "dnp3.function_code" => u(u64::from(f.function)),
+            "dnp3.function_name" => Some(FieldValue::Str(function_name(f.function))),
+            "dnp3.src" => u(u64::from(self.source)),
+            "dnp3.dst" => u(u64::from(self.destination)),
+            "dnp3.iin" => f.iin.and_then(|i| u(u64::from(i))),
+            "dnp3.from_master" => Some(FieldValue::Bool(self.from_master)),
+            "dnp3.crob.count" => u(f.crobs.len() as u64),
+            _ => None,
+        }
+    }
+}
+
+impl<'a> PduEvent for FragmentEvent<'a> {
+    type Body = FragmentEvent<'a>;
+    fn event_type(&self) -> &'static str {
+        "dnp3"
+    }
+    fn body(&self) -> &FragmentEvent<'a> {
+        self
+    }
+}
+
+impl Dnp3Dissector {
+    pub fn new(cfg: Dnp3Config) -> Self {
+        Dnp3Dissector { cfg, ..Default::default() }
+    }
+
+    fn anomaly<S: PduSink>(sink: &mut S, cx: &StreamCx, event: &'static str, offset: u64, reason: String) {
+        sink.counts().dnp3.anomalies += 1;
+        sink.anomaly(cx, event, offset, reason);
+    }
+
+    fn frame<S: PduSink>(&mut self, cx: &StreamCx, f: &LinkFrame, at: u64, sink: &mut S) {
+        sink.counts().dnp3.link_frames += 1;
+        for (addr, which) in [(f.destination, "destination"), (f.source, "source")] {
+            if (0xFFF0..=0xFFFB).contains(&addr) {
+                Self::anomaly(sink, cx, "dnp3.reserved_address", at + 4, format!("{which} address 0x{addr:04X} is reserved"));
+            }
+        }
+        if let Some(block) = f.bad_block {
+            Self::anomaly(sink, cx, "dnp3.bad_link_crc", at, format!("data block {block} CRC does not verify; frame data dropped"));
+            return;
+        }
+        if !f.control.carries_user_data() || f.data.is_empty() {
+            return;
+        }
+        self.transport(cx, f, at, sink);
+    }
+
+    fn transport<S: PduSink>(&mut self, cx: &StreamCx, f: &LinkFrame, at: u64, sink: &mut S) {
+        let Some((&th, payload)) = f.data.split_first() else { return };
+        let (fin, fir, seq) = (th & 0x80 != 0, th & 0x40 != 0, th & 0x3F);
+        let key = (f.source, f.destination, cx.dir);
+        let slot = self.partial.iter().position(|r| (r.source, r.destination, r.dir) == key);
+        let bad_seq = "dnp3.bad_transport_seq";
+        if fir {
+            if let Some(i) = slot {
+                let old = self.partial.swap_remove(i);
+                if !old.buf.is_empty() {
+                    Self::anomaly(
+                        sink,
+                        cx,
+                        bad_seq,
+                        at,
+                        format!("new first segment before the last one of a {}-byte fragment", old.buf.len()),
+                    );
+                }
+            }
+            self.partial.push(Reassembly { source: f.source, destination: f.destination, dir: cx.dir, next_seq: seq, buf: Vec::new() });
+        } else {
+            match slot {
+                None => {
+                    Self::anomaly(sink, cx, bad_seq, at, format!("transport segment {seq} without a first segment"));
+                    return;
+                }
+                Some(i) if self.partial.get(i).is_some_and(|r| r.next_seq != seq) => {
+                    let r = self.partial.swap_remove(i);
+                    Self::anomaly(sink, cx, bad_seq, at, format!("transport sequence {seq}, expected {}", r.next_seq));
+                    return;
+                }
+                Some(_) => {}
+            }
+        }
+        let Some(r) = self.partial.iter_mut().find(|r| (r.source, r.destination, r.dir) == key) else { return };
+        r.buf.extend_from_slice(payload);
+        r.next_seq = (seq + 1) & 0x3F;
+        if r.buf.len() > self.cfg.max_fragment {
+            let len = r.buf.len();
+            self.partial.retain(|r| (r.source, r.destination, r.dir) != key);
+            Self::anomaly(
+                sink,
+                cx,
+                "dnp3.too_long_reassembly",
+                at,
+                format!("fragment over {} bytes ({len}) dropped", self.cfg.max_fragment),
+            );
+            return;
+        }
+        if !fin {
+            return;
+        }
+        let Some(i) = self.partial.iter().position(|r| (r.source, r.destination, r.dir) == key) else { return };
+        let done = self.partial.swap_remove(i);
+        self.fragment(cx, f, &done.buf, at, sink);
+    }
+
+    fn fragment<S: PduSink>(&mut self, cx: &StreamCx, f: &LinkFrame, frag: &[u8], at: u64, sink: &mut S) {
+        let parsed = match parse_fragment(frag, self.cfg.max_objects) {
+            Ok(p) => p,
+            Err(why) => {
+                Self::anomaly(sink, cx, "dnp3.malformed", at, format!("application fragment of {} bytes: {why}", frag.len()));
+                return;
+            }
+        };
+        let counts = &mut sink.counts().dnp3;
+        counts.fragments += 1;
+        *counts.functions.entry(parsed.function.to_string()).or_default() += 1;
+        if function_name(parsed.function) == "reserved" {
+            Self::anomaly(sink, cx, "dnp3.reserved_function", at, format!("application function 0x{:02X} is reserved", parsed.function));
+        }
+        if let Some((event, reason)) = &parsed.problem {
+            Self::anomaly(sink, cx, event, at, reason.clone());
+        }
+        self.reported += 1;
+        let e = FragmentEvent {
+            tx_id: self.reported,
+            source: f.source,
+            destination: f.destination,
+            from_master: f.control.dir(),
+            fragment: &parsed,
+        };
+        sink.pdu(cx, &e);
+    }
+}
+
+impl Dissector for Dnp3Dissector {
+    fn proto(&self) -> AppProto {
+        AppProto::Dnp3
+    }
+
+    fn parse<S: PduSink>(&mut self, cx: &StreamCx, data: &[u8], sink: &mut S) -> usize {
+        let mut at = 0usize;
+        while let Some(rest) = data.get(at..).filter(|r| !r.is_empty()) {
+            match link(rest) {
+                Link::NeedMore => break,
+                Link::Frame(f) => {
+                    self.frame(cx, &f, cx.offset + at as u64, sink);
+                    at += f.wire_len;
+                }
+                Link::Bad(bad) => {
+                    if bad != BadLink::NoStart {
+                        Self::anomaly(sink, cx, bad.event(), cx.offset + at as u64, bad.to_string());
+                    }
+                    // Scan for the next 0x0564 (a lone trailing 0x05 may start one).
+                    let from = at + 1;
+                    let next = data
+                        .get(from..)
+                        .and_then(|r| r.windows(2).position(|w| w == [0x05, 0x64]))
+                        .map_or_else(|| if data.last() == Some(&0x05) { data.len() - 1 } else { data.len() }, |p| from + p);
+                    let skipped = next - at;
+                    Self::anomaly(
+                        sink,
+                        cx,
+                        "dnp3.resync",
+                        cx.offset + at as u64,
+                        format!("{skipped} bytes skipped to the next link frame start"),
+                    );
+                    at = next.max(from);
+                }
+            }
+        }
+        at
+    }
+
+    fn gap<S: PduSink>(&mut self, _cx: &StreamCx, _len: u64, _sink: &mut S) {
+        // Fragments in progress lost segments.
+        self.partial.clear();
+    }
+}
