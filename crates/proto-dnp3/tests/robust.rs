@@ -1,0 +1,95 @@
+//! No input panics the DNP3 dissector, and every pass over a stream makes progress.
+use otsentry_core::{Direction, Dissector, PduEvent, PduSink, ProtocolCounts, StreamCx, Timestamp};
+use otsentry_proto_dnp3::{crc16, Dnp3Config, Dnp3Dissector};
+use proptest::prelude::*;
+
+#[derive(Default)]
+struct Sink {
+    counts: ProtocolCounts,
+    events: Vec<&'static str>,
+}
+
+impl PduSink for Sink {
+    fn pdu<E: PduEvent>(&mut self, _cx: &StreamCx, e: &E) {
+        serde_json::to_vec(e.body()).expect("record serialises");
+    }
+    fn counts(&mut self) -> &mut ProtocolCounts {
+        &mut self.counts
+    }
+    fn anomaly(&mut self, _cx: &StreamCx, event: &'static str, _offset: u64, _reason: String) {
+        self.events.push(event);
+    }
+}
+
+/// A link frame around `user` data, CRCs computed.
+fn frame(control: u8, user: &[u8]) -> Vec<u8> {
+    let mut f = vec![0x05, 0x64, (5 + user.len()) as u8, control, 0x01, 0x00, 0x0A, 0x00];
+    let c = crc16(&f).to_le_bytes();
+    f.extend_from_slice(&c);
+    for b in user.chunks(16) {
+        f.extend_from_slice(b);
+        f.extend_from_slice(&crc16(b).to_le_bytes());
+    }
+    f
+}
+
+fn run(stream: &[u8], dir: Direction) -> Sink {
+    let mut d = Dnp3Dissector::new(Dnp3Config::default());
+    let mut sink = Sink::default();
+    let mut at = 0;
+    // Offer what is left until no progress, as the engine's pending buffer would.
+    while at < stream.len() {
+        let used = d.parse(&StreamCx { ts: Timestamp::default(), dir, offset: at as u64 }, &stream[at..], &mut sink);
+        assert!(used <= stream.len() - at);
+        if used == 0 {
+            break;
+        }
+        at += used;
+    }
+    d.finish(Timestamp::default(), &mut sink);
+    sink
+}
+
+#[test]
+fn a_read_and_a_multi_segment_response() {
+    // Read class 0: transport FIR|FIN seq 0, app FIR|FIN seq 1, read, g60v1 all.
+    let read = frame(0xC4, &[0xC0, 0xC1, 0x01, 0x3C, 0x01, 0x06]);
+    let s = run(&read, Direction::ToServer);
+    assert_eq!((s.counts.dnp3.link_frames, s.counts.dnp3.fragments), (1, 1));
+    assert_eq!(s.counts.dnp3.functions.get("1"), Some(&1));
+    // A response split over two transport segments (FIR then FIN).
+    let mut app = vec![0xC1, 0x81, 0x00, 0x00, 0x1E, 0x02, 0x00, 0x00, 0x09];
+    app.extend((0..10).flat_map(|i| [0x01, i, 0x00]));
+    let (a, b) = app.split_at(20);
+    let mut stream = frame(0x44, &[&[0x40][..], a].concat());
+    stream.extend(frame(0x44, &[&[0x81][..], b].concat()));
+    let s = run(&stream, Direction::ToClient);
+    assert_eq!((s.counts.dnp3.link_frames, s.counts.dnp3.fragments, s.events.len()), (2, 1, 0));
+    // Out of sequence: the second segment claims sequence 5.
+    let mut bad = frame(0x44, &[&[0x40][..], a].concat());
+    bad.extend(frame(0x44, &[&[0x85][..], b].concat()));
+    let s = run(&bad, Direction::ToClient);
+    assert_eq!((s.counts.dnp3.fragments, s.events.as_slice()), (0, &["dnp3.bad_transport_seq"][..]));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #[test]
+    fn arbitrary_bytes_never_panic(data in prop::collection::vec(any::<u8>(), 0..700), to_client in any::<bool>()) {
+        run(&data, if to_client { Direction::ToClient } else { Direction::ToServer });
+    }
+
+    #[test]
+    fn valid_frames_with_random_user_data_never_panic(
+        user in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..250), 1..6),
+        flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
+    ) {
+        let mut stream: Vec<u8> = user.iter().flat_map(|u| frame(0xC4, u)).collect();
+        for (i, x) in flips {
+            let at = i.index(stream.len());
+            stream[at] ^= x;
+        }
+        let s = run(&stream, Direction::ToServer);
+        prop_assert!(s.counts.dnp3.fragments <= s.counts.dnp3.link_frames);
+    }
+}
