@@ -1,6 +1,6 @@
 //! Seeds for the fuzz targets' corpora, in each harness's input format, written by
 //! `gen-fixtures` into `fuzz/corpus/<target>/`.
-use crate::ot::modbus_adu;
+use crate::ot::{dnp3_frame, modbus_adu};
 
 /// The Modbus stream harness reads chunks: a control byte (bit 0 direction, bit 1 a gap
 /// before the chunk, bits 2.. the length, at most 63) and that many bytes.
@@ -38,4 +38,30 @@ pub fn modbus_stream() -> Vec<(&'static str, Vec<u8>)> {
     chunks(&mut damaged, false, true, &modbus_adu(7, 1, &[0x03, 0, 0, 0, 1])[3..]);
     exchange(&mut damaged, 8, &[0x03, 0, 0, 0, 1], &[0x03, 2, 0, 1]);
     vec![("seed-reads", reads), ("seed-writes", writes), ("seed-identification", ident), ("seed-umas", umas), ("seed-damaged", damaged)]
+}
+
+/// The DNP3 harness reads chunks: a control byte (bit 0 direction, bit 1 a gap before,
+/// bit 2 a datagram, bits 3.. the length, at most 31) and that many bytes.
+fn dnp3_chunks(out: &mut Vec<u8>, to_client: bool, datagram: bool, bytes: &[u8]) {
+    for c in bytes.chunks(31) {
+        out.push((c.len() as u8) << 3 | u8::from(datagram) << 2 | u8::from(to_client));
+        out.extend_from_slice(c);
+    }
+}
+
+pub fn dnp3_stream() -> Vec<(&'static str, Vec<u8>)> {
+    let read = dnp3_frame(0xC4, 10, 1, &[0xC0, 0xC1, 0x01, 0x3C, 0x01, 0x06]);
+    let mut resp_app = vec![0xC0, 0xC1, 0x81, 0x00, 0x00, 0x1E, 0x02, 0x00, 0x00, 0x03];
+    resp_app.extend((0..4u8).flat_map(|i| [0x01, i, 0x00]));
+    let resp = dnp3_frame(0x44, 1, 10, &resp_app);
+    let crob =
+        dnp3_frame(0xC4, 10, 1, &[0xC0, 0xC2, 0x05, 0x0C, 0x01, 0x28, 0x01, 0x00, 0x05, 0x00, 0x41, 0x01, 0xE8, 0x03, 0, 0, 0, 0, 0, 0, 0]);
+    let mut poll = Vec::new();
+    dnp3_chunks(&mut poll, false, false, &read);
+    dnp3_chunks(&mut poll, true, false, &resp);
+    let mut operate = Vec::new();
+    dnp3_chunks(&mut operate, false, false, &crob);
+    let mut udp = Vec::new();
+    dnp3_chunks(&mut udp, false, true, &read);
+    vec![("seed-poll", poll), ("seed-operate", operate), ("seed-udp", udp)]
 }

@@ -10,6 +10,8 @@
 pub mod app;
 mod crc;
 mod dissector;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod link;
 mod probe;
 
