@@ -1,0 +1,92 @@
+//! DNP3 on third-party captures: link frames and the application function histogram
+//! against tshark's (`tshark -r F -T fields -e dnp3.start -e dnp3.al.func -E occurrence=a`).
+use otsentry_engine::{Replay, ReplayOptions};
+use otsentry_pcapgen::shared;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+type Histogram = BTreeMap<u8, u64>;
+
+fn tshark(path: &Path) -> (u64, Histogram) {
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(path)
+        .args(["-T", "fields", "-e", "dnp3.start", "-e", "dnp3.al.func", "-E", "occurrence=a"])
+        .output()
+        .expect("run tshark (scripts/deps installs it)");
+    assert!(out.status.success(), "tshark failed on {}", path.display());
+    let (mut frames, mut hist) = (0, Histogram::new());
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut cols = line.split('\t');
+        frames += cols.next().unwrap_or("").split(',').filter(|s| !s.is_empty()).count() as u64;
+        for code in cols.next().unwrap_or("").split(',').filter_map(|c| c.parse::<u8>().ok()) {
+            *hist.entry(code).or_default() += 1;
+        }
+    }
+    (frames, hist)
+}
+
+fn ours(path: &Path) -> (u64, Histogram) {
+    let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions::default(), None);
+    run.run_file(path, &mut |_, _| {}).expect("replay");
+    let s = run.finish(1.0).expect("finish");
+    let d = &s.protocols.dnp3;
+    (d.link_frames, d.functions.iter().map(|(k, v)| (k.parse::<u8>().expect("decimal key"), *v)).collect())
+}
+
+/// Link frames and (function, count) pairs.
+type Figures = (u64, Vec<(u8, u64)>);
+
+/// Where the figures differ on purpose: why, then tshark's and ours.
+fn known_difference(name: &str) -> Option<(&'static str, Figures, Figures)> {
+    Some(match name {
+        // tshark does not reassemble a fragment whose transport sequence wraps from 63 to
+        // 0 (frames 18, 114 and 210 are the last segments of responses, 810 of an
+        // unsolicited response), and then reports the next single-segment fragment of
+        // that link (frame 311, a response) as function 0. We reassemble across the wrap.
+        "dnp3/icsnpp/dnp3_example.pcap" => (
+            "tshark loses fragments at a transport sequence wrap",
+            (834, vec![(0, 1), (1, 97), (3, 134), (4, 133), (129, 360), (130, 3)]),
+            (834, vec![(1, 97), (3, 134), (4, 133), (129, 364), (130, 4)]),
+        ),
+        // The same wrap, 28 times: 40 responses and 2 unsolicited responses tshark does not
+        // count, 16 single-segment fragments after a wrap it reports as function 0, and 2
+        // first segments whose fragment never completed it also reports as function 0.
+        "dnp3/misc/dnp3dataset_capturerem_to_cite_the_paper.pcap" => (
+            "tshark loses fragments at a transport sequence wrap",
+            (12227, vec![(0, 564), (1, 4428), (2, 1), (3, 12), (4, 12), (13, 11), (20, 546), (21, 11), (129, 4981), (130, 544)]),
+            (12227, vec![(0, 546), (1, 4428), (2, 1), (3, 12), (4, 12), (13, 11), (20, 546), (21, 11), (129, 5021), (130, 546)]),
+        ),
+        _ => return None,
+    })
+}
+
+#[test]
+fn link_frames_and_functions_equal_tsharks_on_the_shared_dnp3_captures() {
+    let Some(dir) = shared::pcaps_dir() else {
+        return;
+    };
+    let mut compared = 0;
+    // The two QUT captures (324 k and 77 k packets) are compared in a later change: their
+    // link-frame counts differ by 11 and 4 (tshark dissects retransmitted segments that
+    // reassembly trims, and misses frames it cannot place) and are not yet all explained.
+    for cap in shared::captures(&dir, &shared::scratch_dir()).iter().filter(|c| c.name.starts_with("dnp3/") && !c.name.contains("qut2017"))
+    {
+        let (t_frames, t_hist) = tshark(&cap.path);
+        let (o_frames, o_hist) = ours(&cap.path);
+        eprintln!("{:<75} tshark {t_frames:>6} link frames, ours {o_frames:>6}", cap.name);
+        match known_difference(&cap.name) {
+            Some((why, (tf, th), (of, oh))) => {
+                assert_eq!((t_frames, t_hist), (tf, th.into_iter().collect()), "{}: tshark's figures changed ({why})", cap.name);
+                assert_eq!((o_frames, o_hist), (of, oh.into_iter().collect()), "{}: our figures changed ({why})", cap.name);
+            }
+            None => {
+                assert_eq!(o_frames, t_frames, "{}: link frames", cap.name);
+                assert_eq!(o_hist, t_hist, "{}: function histogram", cap.name);
+            }
+        }
+        compared += 1;
+    }
+    assert!(compared >= 25, "expected 25 shared DNP3 captures, compared {compared}");
+}
