@@ -50,7 +50,7 @@ fn known_difference(name: &str) -> Option<(&'static str, Figures, Figures)> {
             (834, vec![(0, 1), (1, 97), (3, 134), (4, 133), (129, 360), (130, 3)]),
             (834, vec![(1, 97), (3, 134), (4, 133), (129, 364), (130, 4)]),
         ),
-        // The same wrap, 28 times: 40 responses and 2 unsolicited responses tshark does not
+        // The same wrap (26 last segments after a wrap): 40 responses and 2 unsolicited responses tshark does not
         // count, 16 single-segment fragments after a wrap it reports as function 0, and 2
         // first segments whose fragment never completed it also reports as function 0.
         "dnp3/misc/dnp3dataset_capturerem_to_cite_the_paper.pcap" => (
