@@ -50,9 +50,10 @@ fn known_difference(name: &str) -> Option<(&'static str, Figures, Figures)> {
             (834, vec![(0, 1), (1, 97), (3, 134), (4, 133), (129, 360), (130, 3)]),
             (834, vec![(1, 97), (3, 134), (4, 133), (129, 364), (130, 4)]),
         ),
-        // The same wrap (26 last segments after a wrap): 40 responses and 2 unsolicited responses tshark does not
-        // count, 16 single-segment fragments after a wrap it reports as function 0, and 2
-        // first segments whose fragment never completed it also reports as function 0.
+        // The same wrap: 26 responses whose last segment follows a wrap tshark does not
+        // count; 16 later single-segment fragments (14 responses, 2 unsolicited) it
+        // reports as function 0; and 2 first segments of fragments that never completed it
+        // also reports as function 0.
         "dnp3/misc/dnp3dataset_capturerem_to_cite_the_paper.pcap" => (
             "tshark loses fragments at a transport sequence wrap",
             (12227, vec![(0, 564), (1, 4428), (2, 1), (3, 12), (4, 12), (13, 11), (20, 546), (21, 11), (129, 4981), (130, 544)]),
