@@ -20,6 +20,9 @@ impl Default for Dnp3Config {
     }
 }
 
+/// Fragments in progress per flow (one per source, destination and direction).
+const MAX_PARTIAL: usize = 16;
+
 #[derive(Debug)]
 struct Reassembly {
     source: u16,
@@ -169,6 +172,17 @@ impl Dnp3Dissector {
                         format!("new first segment before the last one of a {}-byte fragment", old.buf.len()),
                     );
                 }
+            }
+            if self.partial.len() >= MAX_PARTIAL {
+                // Many address pairs mid-fragment at once: give up the oldest.
+                let old = self.partial.remove(0);
+                let reason = format!(
+                    "more than {MAX_PARTIAL} fragments in progress; {} bytes of {}→{} dropped",
+                    old.buf.len(),
+                    old.source,
+                    old.destination
+                );
+                Self::anomaly(sink, cx, "dnp3.reassembly_overflow", at, reason);
             }
             self.partial.push(Reassembly { source: f.source, destination: f.destination, dir: cx.dir, next_seq: seq, buf: Vec::new() });
         } else {

@@ -93,3 +93,22 @@ proptest! {
         prop_assert!(s.counts.dnp3.fragments <= s.counts.dnp3.link_frames);
     }
 }
+
+#[test]
+fn fragments_in_progress_are_capped_per_flow() {
+    // 20 address pairs each start a fragment (FIR without FIN): the oldest give way.
+    let mut stream = Vec::new();
+    for src in 0..20u16 {
+        let mut f = vec![0x05, 0x64, 8, 0xC4, 0x01, 0x00];
+        f.extend_from_slice(&(100 + src).to_le_bytes());
+        let c = crc16(&f).to_le_bytes();
+        f.extend_from_slice(&c);
+        let user = [0x40, 0xC0, 0x01]; // transport FIR only, then two application bytes
+        f.extend_from_slice(&user);
+        f.extend_from_slice(&crc16(&user).to_le_bytes());
+        stream.extend(f);
+    }
+    let s = run(&stream, Direction::ToServer);
+    assert_eq!(s.counts.dnp3.link_frames, 20);
+    assert_eq!(s.events.iter().filter(|e| **e == "dnp3.reassembly_overflow").count(), 4);
+}
