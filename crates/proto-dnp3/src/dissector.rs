@@ -47,6 +47,8 @@ pub struct FragmentEvent<'a> {
     pub destination: u16,
     /// From the link DIR bit: whether the master sent it.
     pub from_master: bool,
+    /// Link control byte of the frame that completed the fragment.
+    pub link_control: u8,
     pub fragment: &'a Fragment,
 }
 
@@ -60,6 +62,9 @@ impl Serialize for FragmentEvent<'_> {
         m.serialize_entry("dst", &self.destination)?;
         m.serialize_entry("direction", if self.from_master { "master" } else { "outstation" })?;
         m.serialize_entry("type", if is_response(f.function) { "response" } else { "request" })?;
+        let l = self.link_control;
+        let link = serde_json::json!({"dir": l & 0x80 != 0, "pri": l & 0x40 != 0, "fcb": l & 0x20 != 0, "fcv": l & 0x10 != 0, "function_code": l & 0x0F});
+        m.serialize_entry("control", &link)?;
         let control = serde_json::json!({"fir": c.fir(), "fin": c.fin(), "con": c.con(), "uns": c.uns(), "sequence": c.seq()});
         m.serialize_entry("application", &control)?;
         m.serialize_entry("function_code", &f.function)?;
@@ -245,6 +250,7 @@ impl Dnp3Dissector {
             source: f.source,
             destination: f.destination,
             from_master: f.control.dir(),
+            link_control: f.control.0,
             fragment: &parsed,
         };
         sink.pdu(cx, &e);
