@@ -1,7 +1,7 @@
 //! DNP3 records compared by meaning with Zeek's dnp3.log for the same shared captures:
 //! every response's function and IIN exactly, and every request function Zeek logged.
 use otsentry_engine::{Replay, ReplayOptions};
-use otsentry_pcapgen::shared;
+use otsentry_pcapgen::shared::{self, zeek_log};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,49 +16,19 @@ fn dnp3_records(path: &Path) -> Vec<Value> {
 
 /// Zeek's numeric IIN (IIN1 in the high byte) from our bit names.
 fn zeek_iin(names: &Value) -> u64 {
-    const ORDER: [&str; 16] = [
-        "all_stations",
-        "class_1_events",
-        "class_2_events",
-        "class_3_events",
-        "need_time",
-        "local_control",
-        "device_trouble",
-        "device_restart",
-        "no_func_code_support",
-        "object_unknown",
-        "parameter_error",
-        "event_buffer_overflow",
-        "already_executing",
-        "config_corrupt",
-        "reserved_2",
-        "reserved_1",
-    ];
-    let bits: u64 = names
-        .as_array()
-        .map(|a| a.iter().filter_map(|n| ORDER.iter().position(|o| Some(*o) == n.as_str())).map(|i| 1u64 << i).sum())
-        .unwrap_or(0);
+    let bit_of = |name: &str| (0..16).find(|&i| otsentry_proto_dnp3::app::iin_names(1 << i) == [name]);
+    let bits: u64 = names.as_array().map(|a| a.iter().filter_map(|n| n.as_str().and_then(bit_of)).map(|i| 1u64 << i).sum()).unwrap_or(0);
     (bits & 0xFF) << 8 | bits >> 8
 }
 
 type Counts = BTreeMap<(String, u64), u64>;
 
 fn zeek(path: &Path) -> (Counts, Counts) {
-    let text = std::fs::read_to_string(path).expect("zeek log");
-    let mut fields: Vec<&str> = Vec::new();
     let (mut requests, mut responses) = (Counts::new(), Counts::new());
-    for line in text.lines() {
-        if let Some(f) = line.strip_prefix("#fields\t") {
-            fields = f.split('\t').collect();
-            continue;
-        }
-        if line.starts_with('#') || line.is_empty() {
-            continue;
-        }
-        let row: BTreeMap<&str, &str> = fields.iter().copied().zip(line.split('\t')).collect();
+    for row in zeek_log(path) {
         if row["fc_request"] != "-" {
             // Zeek abbreviates two names.
-            let name = match row["fc_request"] {
+            let name = match row["fc_request"].as_str() {
                 "STOP_APPL" => "STOP_APPLICATION",
                 "START_APPL" => "START_APPLICATION",
                 other => other,
@@ -66,7 +36,7 @@ fn zeek(path: &Path) -> (Counts, Counts) {
             *requests.entry((name.to_string(), 0)).or_default() += 1;
         }
         if row["fc_reply"] != "-" {
-            *responses.entry((row["fc_reply"].to_string(), row["iin"].parse().expect("iin"))).or_default() += 1;
+            *responses.entry((row["fc_reply"].clone(), row["iin"].parse().expect("iin"))).or_default() += 1;
         }
     }
     (requests, responses)
@@ -109,21 +79,6 @@ fn zeek_dnp3_logs_are_reproduced() {
     }
 }
 
-/// Rows of an ICSNPP TSV log.
-fn icsnpp(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(path).expect("icsnpp log");
-    let mut fields: Vec<String> = Vec::new();
-    let mut rows = Vec::new();
-    for line in text.lines() {
-        if let Some(f) = line.strip_prefix("#fields\t") {
-            fields = f.split('\t').map(str::to_string).collect();
-        } else if !line.starts_with('#') && !line.is_empty() {
-            rows.push(fields.iter().cloned().zip(line.split('\t').map(str::to_string)).collect());
-        }
-    }
-    rows
-}
-
 fn title(snake: &str) -> String {
     snake.split('_').map(|w| w.get(..1).unwrap_or("").to_ascii_uppercase() + w.get(1..).unwrap_or("")).collect::<Vec<_>>().join(" ")
 }
@@ -140,7 +95,7 @@ fn icsnpp_control_and_object_logs_are_reproduced() {
     // and (on responses) status.
     type Crob = (String, u64, String, String, u64, u64, u64, String);
     let mut theirs: BTreeMap<Crob, u64> = BTreeMap::new();
-    for r in icsnpp(&dir.join("dnp3/icsnpp/dnp3_example.pcap.icsnpp-dnp3_control.log")) {
+    for r in zeek_log(&dir.join("dnp3/icsnpp/dnp3_example.pcap.icsnpp-dnp3_control.log")) {
         let n = |k: &str| r[k].parse::<u64>().expect(k);
         let key = (
             r["function_code"].clone(),
@@ -183,7 +138,7 @@ fn icsnpp_control_and_object_logs_are_reproduced() {
     // Object headers: function, count and range; class polls by their class.
     type Object = (String, String, u64, String, String);
     let mut theirs: BTreeMap<Object, u64> = BTreeMap::new();
-    for r in icsnpp(&dir.join("dnp3/icsnpp/dnp3_example.pcap.icsnpp-dnp3_objects.log")) {
+    for r in zeek_log(&dir.join("dnp3/icsnpp/dnp3_example.pcap.icsnpp-dnp3_objects.log")) {
         let class = r["object_type"].strip_suffix(" Data").filter(|t| t.starts_with("Class")).unwrap_or("-").to_string();
         let count = r["object_count"].parse::<u64>().unwrap_or(0);
         let key = (r["function_code"].clone(), class, count, r["range_low"].clone(), r["range_high"].clone());

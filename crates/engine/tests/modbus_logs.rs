@@ -3,7 +3,7 @@
 //! read_write_multiple_registers logs, Zeek's modbus.log, and the `event_type: modbus`
 //! checks of the suricata-verify test (through a field-mapping table).
 use otsentry_engine::{Replay, ReplayOptions};
-use otsentry_pcapgen::shared;
+use otsentry_pcapgen::shared::{self, zeek_log};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,21 +14,6 @@ fn modbus_records(path: &Path) -> Vec<Value> {
     let (_, eve) = run.finish_with_output(1.0).expect("finish");
     let text = String::from_utf8(eve.expect("writer").into_inner()).expect("utf-8");
     text.lines().map(|l| serde_json::from_str::<Value>(l).expect("json")).filter(|l| l["event_type"] == "modbus").collect()
-}
-
-/// Rows of a Zeek TSV log as field-name → value maps.
-fn zeek_log(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut fields: Vec<String> = Vec::new();
-    let mut rows = Vec::new();
-    for line in text.lines() {
-        if let Some(f) = line.strip_prefix("#fields\t") {
-            fields = f.split('\t').map(str::to_string).collect();
-        } else if !line.starts_with('#') && !line.is_empty() {
-            rows.push(fields.iter().cloned().zip(line.split('\t').map(str::to_string)).collect());
-        }
-    }
-    rows
 }
 
 /// Zeek/ICSNPP's function name as ours.

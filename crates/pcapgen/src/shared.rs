@@ -73,3 +73,18 @@ fn unzip(zip: &Path, scratch: &Path) -> PathBuf {
 pub fn scratch_dir() -> PathBuf {
     std::env::temp_dir().join("otsentry-shared-unzipped")
 }
+
+/// Rows of a Zeek (or ICSNPP) TSV log beside a shared capture, as field → value maps.
+pub fn zeek_log(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut fields: Vec<String> = Vec::new();
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        if let Some(f) = line.strip_prefix("#fields\t") {
+            fields = f.split('\t').map(str::to_string).collect();
+        } else if !line.starts_with('#') && !line.is_empty() {
+            rows.push(fields.iter().cloned().zip(line.split('\t').map(str::to_string)).collect());
+        }
+    }
+    rows
+}
