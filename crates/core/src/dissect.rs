@@ -81,10 +81,6 @@ impl Default for PortMap {
 }
 
 impl PortMap {
-    pub fn empty() -> Self {
-        PortMap { entries: Vec::new() }
-    }
-
     /// Expect `proto` on `port` (replacing what was expected there).
     pub fn set(&mut self, transport: IpProto, port: u16, proto: AppProto) {
         self.entries.retain(|&(t, p, _)| (t, p) != (transport, port));

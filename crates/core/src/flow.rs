@@ -35,6 +35,14 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// Index in per-direction arrays: 0 to the server, 1 to the client.
+    pub fn index(self) -> usize {
+        match self {
+            Direction::ToServer => 0,
+            Direction::ToClient => 1,
+        }
+    }
+
     pub fn reverse(self) -> Self {
         match self {
             Direction::ToServer => Direction::ToClient,

@@ -7,7 +7,7 @@ use otsentry_core::{
     StreamCx, Summary, TcpBody, Timestamp,
 };
 use otsentry_flow::{
-    community_id, side, Budget, Delivery, EndReason, Flow, FlowConfig, FlowTable, GapReason, StreamConfig, TcpState, ACK, FIN, SYN,
+    community_id, Budget, Delivery, EndReason, Flow, FlowConfig, FlowTable, GapReason, StreamConfig, TcpState, ACK, FIN, SYN,
 };
 use otsentry_sink::EveWriter;
 use otsentry_wire::{IpInfo, TcpInfo, Transport};
@@ -111,7 +111,7 @@ impl FlowStage {
             }
         }
         let dir = flow.direction(src_is_lo);
-        let s = side(dir);
+        let s = dir.index();
         if let (Some(n), Some(b)) = (flow.packets.get_mut(s), flow.bytes.get_mut(s)) {
             *n += 1;
             *b += p.wire_len;
@@ -310,11 +310,11 @@ fn on_delivery<W: Write>(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction
     match d {
         Delivery::Data { offset, bytes } => app_data(user, ctx, dir, offset, bytes, false, out),
         Delivery::Gap { offset, len, reason } => {
-            user.detector.gap(side(dir));
+            user.detector.gap(dir.index());
             if let Some(parser) = user.parser.as_mut() {
                 let cx = StreamCx { ts: ctx.ts, dir, offset: offset + len };
                 let mut sink = AppSink { ctx, out: &mut *out, community_id: &mut user.community_id };
-                if let Some(pending) = user.pending.get_mut(side(dir)) {
+                if let Some(pending) = user.pending.get_mut(dir.index()) {
                     parser.gap(pending, &cx, len, &mut sink);
                 }
             }
@@ -347,14 +347,14 @@ fn app_data<W: Write>(
         if let Some(parser) = user.parser.as_mut() {
             let cx = StreamCx { ts: ctx.ts, dir, offset };
             let mut sink = AppSink { ctx, out, community_id: &mut user.community_id };
-            match user.pending.get_mut(side(dir)) {
+            match user.pending.get_mut(dir.index()) {
                 Some(pending) if !datagram => parser.stream(pending, &cx, bytes, &mut sink),
                 _ => parser.datagram(&cx, bytes, &mut sink),
             }
         }
         return;
     }
-    let verdict = if datagram { user.detector.offer_datagram(side(dir), bytes) } else { user.detector.offer(side(dir), offset, bytes) };
+    let verdict = if datagram { user.detector.offer_datagram(dir.index(), bytes) } else { user.detector.offer(dir.index(), offset, bytes) };
     match verdict {
         Detected::Pending => {}
         Detected::Found { proto, dir: evidence } => {
@@ -403,7 +403,7 @@ fn start_parser<W: Write>(
     let held = user.detector.take_held();
     let Some(parser) = user.parser.as_mut() else { return };
     let mut sink = AppSink { ctx, out, community_id: &mut user.community_id };
-    let this = side(dir);
+    let this = dir.index();
     for (s, (start, bytes_held)) in held.iter().enumerate().filter(|(s, h)| *s != this && !h.1.is_empty()) {
         let other = if s == 0 { Direction::ToServer } else { Direction::ToClient };
         if let Some(pending) = user.pending.get_mut(s) {

@@ -4,27 +4,11 @@ use otsentry_engine::{Replay, ReplayOptions};
 use otsentry_pcapgen::shared;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 type Histogram = BTreeMap<u8, u64>;
 
 fn tshark(path: &Path) -> (u64, Histogram) {
-    let out = Command::new("tshark")
-        .args(["-n", "-r"])
-        .arg(path)
-        .args(["-T", "fields", "-e", "dnp3.start", "-e", "dnp3.al.func", "-E", "occurrence=a"])
-        .output()
-        .expect("run tshark (scripts/deps installs it)");
-    assert!(out.status.success(), "tshark failed on {}", path.display());
-    let (mut frames, mut hist) = (0, Histogram::new());
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let mut cols = line.split('\t');
-        frames += cols.next().unwrap_or("").split(',').filter(|s| !s.is_empty()).count() as u64;
-        for code in cols.next().unwrap_or("").split(',').filter_map(|c| c.parse::<u8>().ok()) {
-            *hist.entry(code).or_default() += 1;
-        }
-    }
-    (frames, hist)
+    shared::tshark_count_and_histogram(path, "dnp3.start", "dnp3.al.func")
 }
 
 fn ours(path: &Path) -> (u64, Histogram) {

@@ -6,28 +6,11 @@ use otsentry_engine::{Replay, ReplayOptions};
 use otsentry_pcapgen::shared;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 type Histogram = BTreeMap<u8, u64>;
 
 fn tshark(path: &Path) -> (u64, Histogram) {
-    let out = Command::new("tshark")
-        .args(["-n", "-r"])
-        .arg(path)
-        .args(["-T", "fields", "-e", "mbtcp.trans_id", "-e", "modbus.func_code", "-E", "occurrence=a"])
-        .output()
-        .expect("run tshark (scripts/deps installs it)");
-    assert!(out.status.success(), "tshark failed on {}", path.display());
-    let (mut pdus, mut hist) = (0, Histogram::new());
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let mut cols = line.split('\t');
-        let ids = cols.next().unwrap_or("");
-        pdus += ids.split(',').filter(|s| !s.is_empty()).count() as u64;
-        for code in cols.next().unwrap_or("").split(',').filter_map(|c| c.parse::<u8>().ok()) {
-            *hist.entry(code).or_default() += 1;
-        }
-    }
-    (pdus, hist)
+    shared::tshark_count_and_histogram(path, "mbtcp.trans_id", "modbus.func_code")
 }
 
 fn ours(path: &Path) -> (u64, Histogram, u64) {

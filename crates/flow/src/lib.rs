@@ -9,4 +9,4 @@ mod table;
 
 pub use community::community_id;
 pub use stream::{Budget, Delivery, GapReason, Stream, StreamConfig, StreamStats};
-pub use table::{side, EndReason, Flow, FlowConfig, FlowRef, FlowTable, Lookup, TableStats, TcpConn, TcpState, ACK, FIN, RST, SYN};
+pub use table::{EndReason, Flow, FlowConfig, FlowRef, FlowTable, Lookup, TableStats, TcpConn, TcpState, ACK, FIN, RST, SYN};

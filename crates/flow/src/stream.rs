@@ -132,16 +132,6 @@ pub struct Stream {
 }
 
 impl Stream {
-    /// Whether the stream has a sequence origin yet.
-    pub fn is_tracking(&self) -> bool {
-        self.next_seq.is_some()
-    }
-
-    /// Offset of the next byte to be delivered.
-    pub fn next_offset(&self) -> u64 {
-        self.next_off
-    }
-
     pub fn held_bytes(&self) -> usize {
         self.held_bytes
     }

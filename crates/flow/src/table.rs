@@ -74,7 +74,7 @@ impl TcpState {
     }
 }
 
-/// TCP side of a flow: flags seen and both streams, indexed by [`side`].
+/// TCP side of a flow: flags seen and both streams, indexed by [`Direction::index`].
 #[derive(Clone, Debug, Default)]
 #[repr(C)]
 pub struct TcpConn {
@@ -86,14 +86,6 @@ pub struct TcpConn {
     pub streams: [Stream; 2],
 }
 
-/// Index of a direction in per-direction arrays.
-pub fn side(dir: Direction) -> usize {
-    match dir {
-        Direction::ToServer => 0,
-        Direction::ToClient => 1,
-    }
-}
-
 pub const FIN: u8 = 0x01;
 pub const SYN: u8 = 0x02;
 pub const RST: u8 = 0x04;
@@ -102,7 +94,7 @@ pub const ACK: u8 = 0x10;
 impl TcpConn {
     /// Track the handshake and teardown from one packet's flags.
     pub fn on_flags(&mut self, dir: Direction, flags: u8) {
-        let s = side(dir);
+        let s = dir.index();
         if let Some(f) = self.flags.get_mut(s) {
             *f |= flags;
         }
@@ -157,7 +149,7 @@ pub struct Flow<T> {
     /// Whether the client (the side that opened it, or was judged to) is `key.lo`.
     pub client_is_lo: bool,
     pub last: Timestamp,
-    /// Packets and bytes, indexed by [`side`].
+    /// Packets and bytes, indexed by [`Direction::index`].
     pub packets: [u64; 2],
     pub bytes: [u64; 2],
     pub tcp: Option<TcpConn>,
@@ -283,20 +275,12 @@ impl<T> FlowTable<T> {
         }
     }
 
-    pub fn config(&self) -> &FlowConfig {
-        &self.cfg
-    }
-
     pub fn len(&self) -> usize {
         self.index.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.index.is_empty()
-    }
-
-    pub fn get(&self, r: FlowRef) -> Option<&Flow<T>> {
-        self.slots.get(r.0 as usize).and_then(|s| s.flow.as_ref())
     }
 
     pub fn get_mut(&mut self, r: FlowRef) -> Option<&mut Flow<T>> {

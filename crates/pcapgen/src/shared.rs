@@ -88,3 +88,24 @@ pub fn zeek_log(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> 
     }
     rows
 }
+
+/// tshark's view of a capture: how many values `count_field` takes (all occurrences in
+/// all frames) and a histogram of `histogram_field`'s numeric values.
+pub fn tshark_count_and_histogram(path: &Path, count_field: &str, histogram_field: &str) -> (u64, std::collections::BTreeMap<u8, u64>) {
+    let out = std::process::Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(path)
+        .args(["-T", "fields", "-e", count_field, "-e", histogram_field, "-E", "occurrence=a"])
+        .output()
+        .expect("run tshark (scripts/deps installs it)");
+    assert!(out.status.success(), "tshark failed on {}", path.display());
+    let (mut count, mut hist) = (0, std::collections::BTreeMap::new());
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut cols = line.split('\t');
+        count += cols.next().unwrap_or("").split(',').filter(|s| !s.is_empty()).count() as u64;
+        for code in cols.next().unwrap_or("").split(',').filter_map(|c| c.parse::<u8>().ok()) {
+            *hist.entry(code).or_default() += 1;
+        }
+    }
+    (count, hist)
+}

@@ -41,13 +41,6 @@ pub struct ModbusDissector {
     functions: Vec<(u8, u64)>,
 }
 
-fn side(dir: Direction) -> usize {
-    match dir {
-        Direction::ToServer => 0,
-        Direction::ToClient => 1,
-    }
-}
-
 fn event_name(short: &'static str) -> &'static str {
     match short {
         "invalid_protocol_id" => "modbus.invalid_protocol_id",
@@ -249,7 +242,7 @@ impl Dissector for ModbusDissector {
     }
 
     fn parse<S: PduSink>(&mut self, cx: &StreamCx, data: &[u8], sink: &mut S) -> usize {
-        let s = side(cx.dir);
+        let s = cx.dir.index();
         let mut at = 0usize;
         while let Some(rest) = data.get(at..).filter(|r| !r.is_empty()) {
             let strict = self.resyncing.get(s).copied().unwrap_or(false);
@@ -311,7 +304,7 @@ impl ModbusDissector {
         };
         let skipped = to - at;
         self.anomaly(sink, cx, "resync", cx.offset + at as u64, format!("{skipped} bytes skipped, {why}"));
-        if let Some(r) = self.resyncing.get_mut(side(cx.dir)) {
+        if let Some(r) = self.resyncing.get_mut(cx.dir.index()) {
             *r = true;
         }
         to
