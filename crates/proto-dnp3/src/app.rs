@@ -1,6 +1,7 @@
 //! The application layer: control, function code, IIN, and the object headers walked with
 //! a size table (variable-size objects carry their size; an object of unknown size ends
 //! the walk with `unknown_object`, keeping the headers before it).
+use crate::points::{take, uint, Points, Problem, Value};
 
 /// Application control byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +106,22 @@ pub struct ObjectHeader {
     pub range: Option<(u32, u32)>,
     /// Objects that follow (range size or count).
     pub count: u32,
+    /// Where this header's objects lie in the fragment (empty when none follow).
+    pub data: std::ops::Range<usize>,
+}
+
+impl ObjectHeader {
+    pub fn prefix_code(&self) -> u8 {
+        (self.qualifier >> 4) & 0x07
+    }
+    pub fn range_code(&self) -> u8 {
+        self.qualifier & 0x0F
+    }
+    /// The points behind this header, decoded lazily from the fragment it came from.
+    pub fn points<'a>(&self, fragment: &'a [u8]) -> Points<'a> {
+        let data = fragment.get(self.data.clone()).unwrap_or_default();
+        Points::new(self.group, self.variation, self.qualifier, self.range, if data.is_empty() { 0 } else { self.count }, data)
+    }
 }
 
 /// A control relay output block (g12v1) or pattern control block (g12v2).
@@ -156,63 +173,10 @@ pub struct Fragment {
     pub objects: Vec<ObjectHeader>,
     pub crobs: Vec<Crob>,
     pub analog_outputs: Vec<AnalogOutput>,
+    /// Points walked across all objects.
+    pub points: usize,
     /// Why the object walk stopped early (Suricata's event name and a reason).
     pub problem: Option<(&'static str, String)>,
-}
-
-/// Bytes per object for fixed-size objects; `Bits(n)` for packed ones. `None`: unknown.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Size {
-    Bytes(usize),
-    Bits(usize),
-    /// Size given by the prefix, or by the variation (octet strings).
-    Variable,
-}
-
-fn object_size(group: u8, variation: u8) -> Option<Size> {
-    use Size::{Bits, Bytes, Variable};
-    Some(match (group, variation) {
-        (1, 1) | (10, 1) | (12, 3) | (80, 1) => Bits(1),
-        (3, 1) => Bits(2),
-        (1, 2) | (2, 1) | (3, 2) | (4, 1) | (10, 2) | (11, 1) | (13, 1) => Bytes(1),
-        (2, 2) | (4, 2) | (11, 2) | (13, 2) => Bytes(7),
-        (2, 3) | (4, 3) => Bytes(3),
-        (12, 1) | (12, 2) => Bytes(11),
-        (20 | 22 | 23, 1) | (21, 1) => Bytes(5),
-        (20..=23, 2) => Bytes(3),
-        (21..=23, 5) => Bytes(11),
-        (21..=23, 6) => Bytes(9),
-        (20, 5) | (21, 9) => Bytes(4),
-        (20, 6) | (21, 10) => Bytes(2),
-        (30, 1) | (30, 5) => Bytes(5),
-        (30, 2) => Bytes(3),
-        (30, 3) => Bytes(4),
-        (30, 4) => Bytes(2),
-        (30, 6) => Bytes(9),
-        (31, 1) | (31, 7) => Bytes(5),
-        (31, 2) => Bytes(3),
-        (31, 3) => Bytes(11),
-        (31, 4) | (31, 8) => Bytes(9),
-        (31, 5) => Bytes(4),
-        (31, 6) => Bytes(2),
-        (32 | 33 | 42 | 43, 1) | (32 | 33 | 42 | 43, 5) => Bytes(5),
-        (32 | 33 | 42 | 43, 2) => Bytes(3),
-        (32 | 33 | 42 | 43, 3) | (32 | 33 | 42 | 43, 7) => Bytes(11),
-        (32 | 33 | 42 | 43, 4) | (32 | 33 | 42 | 43, 6) => Bytes(9),
-        (32 | 33 | 42 | 43, 8) => Bytes(15),
-        (34, 1) => Bytes(2),
-        (34, 2 | 3) => Bytes(4),
-        (40 | 41, 1) | (40 | 41, 3) => Bytes(5),
-        (40 | 41, 2) => Bytes(3),
-        (40 | 41, 4) => Bytes(9),
-        (50, 1) | (50, 3) | (51, 1 | 2) => Bytes(6),
-        (50, 2) => Bytes(10),
-        (50, 4) => Bytes(11),
-        (52, 1 | 2) => Bytes(2),
-        (60, 1..=4) => Bytes(0),
-        (110 | 111, _) | (0, _) | (70, _) | (120, _) => Variable,
-        _ => return None,
-    })
 }
 
 /// Whether a request with this function carries object data (a READ names objects only).
@@ -220,18 +184,8 @@ fn request_has_data(function: u8) -> bool {
     matches!(function, 0x02..=0x06 | 0x0B | 0x0C | 0x19..=0x1F | 0x20 | 0x21)
 }
 
-fn take<'a>(data: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
-    let (head, rest) = data.split_at_checked(n)?;
-    *data = rest;
-    Some(head)
-}
-
-fn uint(bytes: &[u8]) -> u32 {
-    bytes.iter().rev().fold(0u32, |acc, &b| acc << 8 | u32::from(b))
-}
-
 /// Parse a reassembled application fragment.
-pub fn parse_fragment(frag: &[u8], max_objects: usize) -> Result<Fragment, &'static str> {
+pub fn parse_fragment(frag: &[u8], max_objects: usize, max_points: usize) -> Result<Fragment, &'static str> {
     let mut rest = frag;
     let &[control, function] = take(&mut rest, 2).ok_or("shorter than an application header")? else {
         return Err("shorter than an application header");
@@ -251,7 +205,6 @@ pub fn parse_fragment(frag: &[u8], max_objects: usize) -> Result<Fragment, &'sta
             f.problem = Some(("dnp3.malformed", "object header truncated".into()));
             break;
         };
-        let prefix_code = (qualifier >> 4) & 0x07;
         let range_code = qualifier & 0x0F;
         let (range, count) = match range_code {
             0..=5 => {
@@ -289,11 +242,24 @@ pub fn parse_fragment(frag: &[u8], max_objects: usize) -> Result<Fragment, &'sta
                 break;
             }
         };
-        f.objects.push(ObjectHeader { group, variation, qualifier, range, count });
-        if !with_data || count == 0 {
+        let at = frag.len() - rest.len();
+        let mut header = ObjectHeader { group, variation, qualifier, range, count, data: at..at };
+        let prefixed = qualifier & 0x70 != 0;
+        if (!with_data && !prefixed) || count == 0 {
+            f.objects.push(header);
             continue;
         }
-        if let Err(p) = walk_objects(&mut f, &mut rest, group, variation, prefix_code, range, count) {
+        // A request naming objects (a READ) carries their index prefixes only, but a
+        // size-prefixed object (a file block to read) in full.
+        let mut points = Points::new(group, variation, qualifier, range, count, rest);
+        if !with_data {
+            points = points.headers_only();
+        }
+        let problem = walk(&mut f, &mut points, max_points);
+        rest = points.rest();
+        header.data.end = frag.len() - rest.len();
+        f.objects.push(header);
+        if let Some(p) = problem {
             f.problem = Some(p);
             break;
         }
@@ -301,73 +267,40 @@ pub fn parse_fragment(frag: &[u8], max_objects: usize) -> Result<Fragment, &'sta
     Ok(f)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn walk_objects(
-    f: &mut Fragment,
-    rest: &mut &[u8],
-    group: u8,
-    variation: u8,
-    prefix_code: u8,
-    range: Option<(u32, u32)>,
-    count: u32,
-) -> Result<(), (&'static str, String)> {
-    let size = object_size(group, variation).ok_or(("dnp3.unknown_object", format!("g{group}v{variation} has no known size")))?;
-    let prefix_len = match prefix_code {
-        0 => 0,
-        1 | 4 => 1,
-        2 | 5 => 2,
-        3 | 6 => 4,
-        _ => return Err(("dnp3.malformed", format!("reserved prefix code {prefix_code}"))),
-    };
-    let truncated = || ("dnp3.malformed", format!("g{group}v{variation} objects truncated"));
-    if let (Size::Bits(bits), 0) = (size, prefix_len) {
-        let n = (count as usize * bits).div_ceil(8);
-        take(rest, n).ok_or_else(truncated)?;
-        return Ok(());
-    }
-    for i in 0..count {
-        let prefix = take(rest, prefix_len).ok_or_else(truncated)?;
-        let index = if prefix_code <= 3 && prefix_len > 0 { uint(prefix) } else { range.map_or(i, |(start, _)| start + i) };
-        let n = match size {
-            _ if prefix_code >= 4 => uint(prefix) as usize,
-            Size::Bytes(n) => n,
-            Size::Bits(bits) => bits.div_ceil(8),
-            Size::Variable if group == 110 || group == 111 => usize::from(variation),
-            Size::Variable if group == 0 => {
-                // Device attribute: data type, length, value.
-                let h = take(rest, 2).ok_or_else(truncated)?;
-                usize::from(h.get(1).copied().unwrap_or(0))
-            }
-            Size::Variable => return Err(("dnp3.unknown_object", format!("g{group}v{variation} without a size prefix"))),
+/// Walk one header's points: count them, keep control outputs, stop at the first problem.
+fn walk(f: &mut Fragment, points: &mut Points<'_>, max_points: usize) -> Option<Problem> {
+    for point in points {
+        let p = match point {
+            Ok(p) => p,
+            Err(problem) => return Some(problem),
         };
-        let obj = take(rest, n).ok_or_else(truncated)?;
-        match (group, variation) {
-            (12, 1 | 2) => {
-                if let Some(&[control_code, cnt, a0, a1, a2, a3, b0, b1, b2, b3, status]) = obj.first_chunk::<11>() {
-                    f.crobs.push(Crob {
-                        index,
-                        control_code,
-                        count: cnt,
-                        on_time_ms: u32::from_le_bytes([a0, a1, a2, a3]),
-                        off_time_ms: u32::from_le_bytes([b0, b1, b2, b3]),
-                        status,
-                    });
-                }
-            }
-            (41, 1..=4) => {
-                let value = match (variation, obj) {
-                    (1, [a, b, c, d, ..]) => f64::from(i32::from_le_bytes([*a, *b, *c, *d])),
-                    (2, [a, b, ..]) => f64::from(i16::from_le_bytes([*a, *b])),
-                    (3, [a, b, c, d, ..]) => f64::from(f32::from_le_bytes([*a, *b, *c, *d])),
-                    (4, [a, b, c, d, e, g, h, k, ..]) => f64::from_le_bytes([*a, *b, *c, *d, *e, *g, *h, *k]),
-                    _ => 0.0,
-                };
-                f.analog_outputs.push(AnalogOutput { index, value, status: obj.last().copied().unwrap_or(0) });
+        f.points += 1;
+        if f.points > max_points {
+            return Some(("dnp3.too_many_points", format!("more than {max_points} points in one fragment")));
+        }
+        let b = p.bytes;
+        match (p.group, p.variation, b) {
+            (12, 1 | 2, &[control_code, count, a0, a1, a2, a3, b0, b1, b2, b3, status, ..]) => f.crobs.push(Crob {
+                index: p.index,
+                control_code,
+                count,
+                on_time_ms: u32::from_le_bytes([a0, a1, a2, a3]),
+                off_time_ms: u32::from_le_bytes([b0, b1, b2, b3]),
+                status,
+            }),
+            (41, 1..=4, _) => {
+                let mut value = 0.0;
+                p.fields(&mut |name, v| match (name, v) {
+                    ("value", Value::I(i)) => value = i as f64,
+                    ("value", Value::F(x)) => value = x,
+                    _ => {}
+                });
+                f.analog_outputs.push(AnalogOutput { index: p.index, value, status: b.last().copied().unwrap_or(0) });
             }
             _ => {}
         }
     }
-    Ok(())
+    None
 }
 
 #[cfg(test)]
@@ -382,7 +315,7 @@ mod tests {
             0x3C, 0x02, 0x06, // g60v2 class 1, all
             0x3C, 0x01, 0x06, // g60v1 class 0, all
         ];
-        let f = parse_fragment(&read, 100).unwrap();
+        let f = parse_fragment(&read, 100, 100).unwrap();
         assert_eq!((f.function, f.objects.len(), f.problem.clone()), (1, 2, None));
         let resp = [
             0xC3, // FIR FIN seq 3
@@ -392,7 +325,7 @@ mod tests {
             0x01, 0x2C, 0x01, // point 0: flags, 300
             0x01, 0x00, 0x00, // point 1: flags, 0
         ];
-        let f = parse_fragment(&resp, 100).unwrap();
+        let f = parse_fragment(&resp, 100, 100).unwrap();
         assert_eq!(f.iin, Some(0x0090));
         assert_eq!(iin_names(0x0090), vec!["need_time", "device_restart"]);
         assert_eq!(f.objects[0].range, Some((0, 1)));
@@ -413,7 +346,7 @@ mod tests {
             0x00, // status
             0xC8, 0x01, 0x07, 0x01, 0xAA, // g200v1: unknown size
         ];
-        let f = parse_fragment(&op, 100).unwrap();
+        let f = parse_fragment(&op, 100, 100).unwrap();
         let c = f.crobs[0];
         assert_eq!((c.index, c.operation(), c.trip_close(), c.on_time_ms), (5, "pulse_on", "close", 1000));
         assert_eq!(f.objects.len(), 2);

@@ -1,8 +1,9 @@
 //! The DNP3 dissector of one flow: link frames (with resynchronisation), transport
 //! reassembly per (source, destination, direction), application fragments, anomaly
 //! events and one `dnp3` record per fragment.
-use crate::app::{function_name, iin_names, is_response, parse_fragment, AppControl, Fragment};
+use crate::app::{function_name, iin_names, is_response, parse_fragment, Fragment, ObjectHeader};
 use crate::link::{link, BadLink, Link, LinkFrame};
+use crate::points::{Point, Value};
 use otsentry_core::{AppProto, Direction, Dissector, FieldAccess, FieldValue, PduEvent, PduSink, StreamCx};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -12,11 +13,13 @@ pub struct Dnp3Config {
     /// Largest reassembled fragment (Suricata's default: 63 segments of 255 bytes).
     pub max_fragment: usize,
     pub max_objects: usize,
+    /// Most points walked in one fragment (beyond: `too_many_points`).
+    pub max_points: usize,
 }
 
 impl Default for Dnp3Config {
     fn default() -> Self {
-        Dnp3Config { max_fragment: 63 * 255, max_objects: 2048 }
+        Dnp3Config { max_fragment: 63 * 255, max_objects: 2048, max_points: 16384 }
     }
 }
 
@@ -38,7 +41,14 @@ pub struct Dnp3Dissector {
     partial: Vec<Reassembly>,
     /// Fragments reported so far in this flow.
     reported: u64,
+    /// Application sequence numbers of master requests still awaiting a response.
+    unreplied: std::collections::VecDeque<u8>,
+    /// Whether `flooded` was raised since the requests were last all answered.
+    flooded: bool,
 }
+
+/// Open requests beyond which a flow is flooded (Suricata's default).
+const FLOOD_REQUESTS: usize = 32;
 
 /// One application fragment as an event.
 pub struct FragmentEvent<'a> {
@@ -50,41 +60,118 @@ pub struct FragmentEvent<'a> {
     /// Link control byte of the frame that completed the fragment.
     pub link_control: u8,
     pub fragment: &'a Fragment,
+    /// The reassembled fragment, from which points are decoded when written.
+    pub bytes: &'a [u8],
+}
+
+impl FragmentEvent<'_> {
+    pub fn kind(&self) -> &'static str {
+        match self.fragment.function {
+            0x82 => "unsolicited_response",
+            f if is_response(f) => "response",
+            _ => "request",
+        }
+    }
+}
+
+struct Bits(u8, [(&'static str, u8); 5]);
+
+impl Serialize for Bits {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(5))?;
+        for (name, mask) in self.1 {
+            if name == "function_code" || name == "sequence" {
+                m.serialize_entry(name, &(self.0 & mask))?;
+            } else {
+                m.serialize_entry(name, &(self.0 & mask != 0))?;
+            }
+        }
+        m.end()
+    }
+}
+
+struct Application<'e, 'a>(&'e FragmentEvent<'a>);
+
+impl Serialize for Application<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let f = self.0.fragment;
+        let mut m = s.serialize_map(None)?;
+        let control = [("fir", 0x80), ("fin", 0x40), ("con", 0x20), ("uns", 0x10), ("sequence", 0x0F)];
+        m.serialize_entry("control", &Bits(f.control, control))?;
+        m.serialize_entry("function_code", &f.function)?;
+        m.serialize_entry("function_name", function_name(f.function))?;
+        let objects: Vec<_> = f.objects.iter().map(|o| Object(o, self.0.bytes)).collect();
+        m.serialize_entry("objects", &objects)?;
+        m.serialize_entry("complete", &f.problem.is_none())?;
+        m.end()
+    }
+}
+
+struct Object<'e>(&'e ObjectHeader, &'e [u8]);
+
+impl Serialize for Object<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let o = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("group", &o.group)?;
+        m.serialize_entry("variation", &o.variation)?;
+        m.serialize_entry("qualifier", &o.qualifier)?;
+        m.serialize_entry("prefix_code", &o.prefix_code())?;
+        m.serialize_entry("range_code", &o.range_code())?;
+        if let Some((start, stop)) = o.range {
+            m.serialize_entry("start", &start)?;
+            m.serialize_entry("stop", &stop)?;
+        }
+        m.serialize_entry("count", &o.count)?;
+        if !o.data.is_empty() {
+            let points: Vec<_> = o.points(self.1).map_while(Result::ok).map(PointFields).collect();
+            m.serialize_entry("points", &points)?;
+        }
+        m.end()
+    }
+}
+
+struct PointFields<'a>(Point<'a>);
+
+impl Serialize for PointFields<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        let mut result = Ok(());
+        self.0.fields(&mut |name, value| {
+            if result.is_ok() {
+                result = match value {
+                    Value::U(v) => m.serialize_entry(name, &v),
+                    Value::I(v) => m.serialize_entry(name, &v),
+                    Value::F(v) => m.serialize_entry(name, &v),
+                    Value::Text(t) => m.serialize_entry(name, &String::from_utf8_lossy(t)),
+                    Value::Hex(b) => m.serialize_entry(name, &hex(b)),
+                };
+            }
+        });
+        result?;
+        m.end()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Serialize for FragmentEvent<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let f = self.fragment;
-        let c = AppControl(f.control);
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("tx_id", &self.tx_id)?;
+        m.serialize_entry("type", self.kind())?;
+        m.serialize_entry("direction", if self.from_master { "master" } else { "outstation" })?;
         m.serialize_entry("src", &self.source)?;
         m.serialize_entry("dst", &self.destination)?;
-        m.serialize_entry("direction", if self.from_master { "master" } else { "outstation" })?;
-        m.serialize_entry("type", if is_response(f.function) { "response" } else { "request" })?;
-        let l = self.link_control;
-        let link = serde_json::json!({"dir": l & 0x80 != 0, "pri": l & 0x40 != 0, "fcb": l & 0x20 != 0, "fcv": l & 0x10 != 0, "function_code": l & 0x0F});
-        m.serialize_entry("control", &link)?;
-        let control = serde_json::json!({"fir": c.fir(), "fin": c.fin(), "con": c.con(), "uns": c.uns(), "sequence": c.seq()});
-        m.serialize_entry("application", &control)?;
-        m.serialize_entry("function_code", &f.function)?;
-        m.serialize_entry("function_name", function_name(f.function))?;
+        let link = [("dir", 0x80), ("pri", 0x40), ("fcb", 0x20), ("fcv", 0x10), ("function_code", 0x0F)];
+        m.serialize_entry("control", &Bits(self.link_control, link))?;
+        m.serialize_entry("application", &Application(self))?;
         if let Some(iin) = f.iin {
-            m.serialize_entry("iin", &iin_names(iin))?;
+            m.serialize_entry("iin", &serde_json::json!({ "indicators": iin_names(iin) }))?;
         }
-        let objects: Vec<_> = f
-            .objects
-            .iter()
-            .map(|o| {
-                let mut v = serde_json::json!({"group": o.group, "variation": o.variation, "qualifier": o.qualifier, "count": o.count});
-                if let (Some((start, stop)), Some(obj)) = (o.range, v.as_object_mut()) {
-                    obj.insert("start".into(), start.into());
-                    obj.insert("stop".into(), stop.into());
-                }
-                v
-            })
-            .collect();
-        m.serialize_entry("objects", &objects)?;
         if !f.crobs.is_empty() {
             let crobs: Vec<_> = f
                 .crobs
@@ -228,7 +315,7 @@ impl Dnp3Dissector {
     }
 
     fn fragment<S: PduSink>(&mut self, cx: &StreamCx, f: &LinkFrame, frag: &[u8], at: u64, sink: &mut S) {
-        let parsed = match parse_fragment(frag, self.cfg.max_objects) {
+        let parsed = match parse_fragment(frag, self.cfg.max_objects, self.cfg.max_points) {
             Ok(p) => p,
             Err(why) => {
                 Self::anomaly(sink, cx, "dnp3.malformed", at, format!("application fragment of {} bytes: {why}", frag.len()));
@@ -244,6 +331,7 @@ impl Dnp3Dissector {
         if let Some((event, reason)) = &parsed.problem {
             Self::anomaly(sink, cx, event, at, reason.clone());
         }
+        self.track_requests(cx, &parsed, f.control.dir(), at, sink);
         self.reported += 1;
         let e = FragmentEvent {
             tx_id: self.reported,
@@ -252,8 +340,41 @@ impl Dnp3Dissector {
             from_master: f.control.dir(),
             link_control: f.control.0,
             fragment: &parsed,
+            bytes: frag,
         };
         sink.pdu(cx, &e);
+    }
+}
+
+impl Dnp3Dissector {
+    /// Pair master requests with responses by application sequence number; raise
+    /// `dnp3.flooded` once when more than 32 are open at a time.
+    fn track_requests<S: PduSink>(&mut self, cx: &StreamCx, f: &Fragment, from_master: bool, at: u64, sink: &mut S) {
+        let seq = f.control & 0x0F;
+        match f.function {
+            // Confirms and the no-response functions expect no answer.
+            0x00 | 0x06 | 0x08 | 0x0A | 0x0C => {}
+            0x81 => {
+                if let Some(i) = self.unreplied.iter().position(|&s| s == seq) {
+                    self.unreplied.remove(i);
+                }
+                if self.unreplied.is_empty() {
+                    self.flooded = false;
+                }
+            }
+            code if from_master && !is_response(code) => {
+                if self.unreplied.len() >= 4 * FLOOD_REQUESTS {
+                    self.unreplied.pop_front(); // bounded: the oldest is taken as lost
+                }
+                self.unreplied.push_back(seq);
+                if self.unreplied.len() > FLOOD_REQUESTS && !self.flooded {
+                    self.flooded = true;
+                    let reason = format!("more than {FLOOD_REQUESTS} requests without a response");
+                    Self::anomaly(sink, cx, "dnp3.flooded", at, reason);
+                }
+            }
+            _ => {}
+        }
     }
 }
 

@@ -22,7 +22,7 @@ impl PduSink for Sink {
 /// (bit 2) and its length (the rest, at most 31).
 /// Returns the link frames and fragments seen.
 pub fn run(data: &[u8]) -> (u64, u64) {
-    let mut d = Dnp3Dissector::new(Dnp3Config { max_fragment: 2048, max_objects: 64 });
+    let mut d = Dnp3Dissector::new(Dnp3Config { max_fragment: 2048, max_objects: 64, max_points: 256 });
     let mut sink = Sink { counts: ProtocolCounts::default() };
     let mut pending = [Pending::default(), Pending::default()];
     let mut offsets = [0u64; 2];

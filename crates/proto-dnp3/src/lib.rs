@@ -13,6 +13,7 @@ mod dissector;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod link;
+pub mod points;
 mod probe;
 
 pub use crc::crc16;
