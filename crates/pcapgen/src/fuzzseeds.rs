@@ -65,3 +65,32 @@ pub fn dnp3_stream() -> Vec<(&'static str, Vec<u8>)> {
     dnp3_chunks(&mut udp, false, true, &read);
     vec![("seed-poll", poll), ("seed-operate", operate), ("seed-udp", udp)]
 }
+
+/// Application fragments (application header onward) for the application-layer target.
+fn dnp3_fragments() -> Vec<(&'static str, Vec<u8>)> {
+    let mut points = vec![0xC0, 0x81, 0x00, 0x00];
+    points.extend([0x01, 0x02, 0x00, 0x00, 0x01, 0x81, 0x02]); // g1v2, two points
+    points.extend([0x14, 0x01, 0x17, 0x01, 0x09, 0x01, 0x2C, 0x01, 0x00, 0x00]); // g20v1 by index
+    points.extend([0x20, 0x07, 0x28, 0x01, 0x00, 0x02, 0x00, 0x01, 0, 0, 0xC0, 0x3F, 1, 2, 3, 4, 5, 6]); // g32v7
+    points.extend([0x03, 0x01, 0x00, 0x00, 0x03, 0xE4]); // g3v1 packed
+    let control = vec![
+        0xC0, 0x05, 0x0C, 0x01, 0x17, 0x01, 0x04, 0x81, 0x02, 0x64, 0, 0, 0, 0xC8, 0, 0, 0, 0, 0x29, 0x02, 0x17, 0x01, 0x01, 0x9C, 0xFF, 0,
+    ];
+    let mut file = vec![0xCE, 0x19, 0x46, 0x03, 0x5B, 0x01, 0x1E, 0x00, 0x1A, 0x00, 0x04, 0x00];
+    file.extend([0u8; 10]);
+    file.extend([0, 0, 0, 0, 0, 0, 0x01, 0x00, 0x00, 0x04, 0x04, 0x00]);
+    file.extend_from_slice(b"a.db");
+    let read = vec![0xC1, 0x01, 0x3C, 0x02, 0x06, 0x01, 0x02, 0x17, 0x02, 0x05, 0x07];
+    vec![("seed-points", points), ("seed-control", control), ("seed-file", file), ("seed-read", read)]
+}
+
+/// Seeds per DNP3 target: the whole stack (`dnp3_stream`), link frames (`dnp3_link`) and
+/// application fragments (`dnp3_app`).
+pub fn dnp3_corpora() -> Vec<(&'static str, Vec<(&'static str, Vec<u8>)>)> {
+    let frames = vec![
+        ("seed-read", dnp3_frame(0xC4, 10, 1, &[0xC0, 0xC1, 0x01, 0x3C, 0x01, 0x06])),
+        ("seed-link-status", dnp3_frame(0xC9, 10, 1, &[])),
+        ("seed-long", dnp3_frame(0x44, 1, 10, &(0..200u8).collect::<Vec<_>>())),
+    ];
+    vec![("dnp3_stream", dnp3_stream()), ("dnp3_link", frames), ("dnp3_app", dnp3_fragments())]
+}

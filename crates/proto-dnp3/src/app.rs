@@ -108,6 +108,8 @@ pub struct ObjectHeader {
     pub count: u32,
     /// Where this header's objects lie in the fragment (empty when none follow).
     pub data: std::ops::Range<usize>,
+    /// Points named by index prefix alone, without values (as in a READ).
+    pub index_only: bool,
 }
 
 impl ObjectHeader {
@@ -120,7 +122,13 @@ impl ObjectHeader {
     /// The points behind this header, decoded lazily from the fragment it came from.
     pub fn points<'a>(&self, fragment: &'a [u8]) -> Points<'a> {
         let data = fragment.get(self.data.clone()).unwrap_or_default();
-        Points::new(self.group, self.variation, self.qualifier, self.range, if data.is_empty() { 0 } else { self.count }, data)
+        let points =
+            Points::new(self.group, self.variation, self.qualifier, self.range, if data.is_empty() { 0 } else { self.count }, data);
+        if self.index_only {
+            points.headers_only()
+        } else {
+            points
+        }
     }
 }
 
@@ -243,7 +251,7 @@ pub fn parse_fragment(frag: &[u8], max_objects: usize, max_points: usize) -> Res
             }
         };
         let at = frag.len() - rest.len();
-        let mut header = ObjectHeader { group, variation, qualifier, range, count, data: at..at };
+        let mut header = ObjectHeader { group, variation, qualifier, range, count, data: at..at, index_only: !with_data };
         let prefixed = qualifier & 0x70 != 0;
         if (!with_data && !prefixed) || count == 0 {
             f.objects.push(header);
@@ -251,10 +259,8 @@ pub fn parse_fragment(frag: &[u8], max_objects: usize, max_points: usize) -> Res
         }
         // A request naming objects (a READ) carries their index prefixes only, but a
         // size-prefixed object (a file block to read) in full.
-        let mut points = Points::new(group, variation, qualifier, range, count, rest);
-        if !with_data {
-            points = points.headers_only();
-        }
+        let points = Points::new(group, variation, qualifier, range, count, rest);
+        let mut points = if header.index_only { points.headers_only() } else { points };
         let problem = walk(&mut f, &mut points, max_points);
         rest = points.rest();
         header.data.end = frag.len() - rest.len();

@@ -18,10 +18,13 @@ fn main() -> std::io::Result<()> {
         std::fs::write(corpus.join(name), bytes)?;
     }
     println!("{}: seeds written", corpus.display());
-    let corpus = root.join("../fuzz/corpus/dnp3_stream");
-    std::fs::create_dir_all(&corpus)?;
-    for (name, bytes) in otsentry_pcapgen::fuzzseeds::dnp3_stream() {
-        std::fs::write(corpus.join(name), bytes)?;
+    for (target, seeds) in otsentry_pcapgen::fuzzseeds::dnp3_corpora() {
+        let corpus = root.join("../fuzz/corpus").join(target);
+        std::fs::create_dir_all(&corpus)?;
+        for (name, bytes) in seeds {
+            std::fs::write(corpus.join(name), bytes)?;
+        }
+        println!("{}: seeds written", corpus.display());
     }
     Ok(())
 }
