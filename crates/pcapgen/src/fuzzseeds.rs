@@ -67,7 +67,7 @@ pub fn dnp3_stream() -> Vec<(&'static str, Vec<u8>)> {
 }
 
 /// Application fragments (application header onward) for the application-layer target.
-fn dnp3_fragments() -> Vec<(&'static str, Vec<u8>)> {
+fn dnp3_fragments() -> Seeds {
     let mut points = vec![0xC0, 0x81, 0x00, 0x00];
     points.extend([0x01, 0x02, 0x00, 0x00, 0x01, 0x81, 0x02]); // g1v2, two points
     points.extend([0x14, 0x01, 0x17, 0x01, 0x09, 0x01, 0x2C, 0x01, 0x00, 0x00]); // g20v1 by index
@@ -84,9 +84,12 @@ fn dnp3_fragments() -> Vec<(&'static str, Vec<u8>)> {
     vec![("seed-points", points), ("seed-control", control), ("seed-file", file), ("seed-read", read)]
 }
 
+/// Named seed files.
+pub type Seeds = Vec<(&'static str, Vec<u8>)>;
+
 /// Seeds per DNP3 target: the whole stack (`dnp3_stream`), link frames (`dnp3_link`) and
 /// application fragments (`dnp3_app`).
-pub fn dnp3_corpora() -> Vec<(&'static str, Vec<(&'static str, Vec<u8>)>)> {
+pub fn dnp3_corpora() -> Vec<(&'static str, Seeds)> {
     let frames = vec![
         ("seed-read", dnp3_frame(0xC4, 10, 1, &[0xC0, 0xC1, 0x01, 0x3C, 0x01, 0x06])),
         ("seed-link-status", dnp3_frame(0xC9, 10, 1, &[])),
