@@ -110,6 +110,8 @@ pub struct ObjectHeader {
     pub data: std::ops::Range<usize>,
     /// Points named by index prefix alone, without values (as in a READ).
     pub index_only: bool,
+    /// Points the walk accepted (fewer than `count` when it stopped early).
+    pub walked: u32,
 }
 
 impl ObjectHeader {
@@ -122,8 +124,9 @@ impl ObjectHeader {
     /// The points behind this header, decoded lazily from the fragment it came from.
     pub fn points<'a>(&self, fragment: &'a [u8]) -> Points<'a> {
         let data = fragment.get(self.data.clone()).unwrap_or_default();
-        let points =
-            Points::new(self.group, self.variation, self.qualifier, self.range, if data.is_empty() { 0 } else { self.count }, data);
+        // Only the points the walk accepted: a capped or broken walk ends there.
+        let count = if data.is_empty() { 0 } else { self.walked };
+        let points = Points::new(self.group, self.variation, self.qualifier, self.range, count, data);
         if self.index_only {
             points.headers_only()
         } else {
@@ -251,7 +254,7 @@ pub fn parse_fragment(frag: &[u8], max_objects: usize, max_points: usize) -> Res
             }
         };
         let at = frag.len() - rest.len();
-        let mut header = ObjectHeader { group, variation, qualifier, range, count, data: at..at, index_only: !with_data };
+        let mut header = ObjectHeader { group, variation, qualifier, range, count, data: at..at, index_only: !with_data, walked: 0 };
         let prefixed = qualifier & 0x70 != 0;
         if (!with_data && !prefixed) || count == 0 {
             f.objects.push(header);
@@ -261,7 +264,9 @@ pub fn parse_fragment(frag: &[u8], max_objects: usize, max_points: usize) -> Res
         // size-prefixed object (a file block to read) in full.
         let points = Points::new(group, variation, qualifier, range, count, rest);
         let mut points = if header.index_only { points.headers_only() } else { points };
+        let before = f.points;
         let problem = walk(&mut f, &mut points, max_points);
+        header.walked = (f.points - before).min(max_points.saturating_sub(before)) as u32;
         rest = points.rest();
         header.data.end = frag.len() - rest.len();
         f.objects.push(header);

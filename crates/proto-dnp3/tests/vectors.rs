@@ -295,3 +295,19 @@ fn every_split_of_a_multi_frame_stream_gives_the_same_records() {
     }
     assert!(splits > 3000, "{splits}");
 }
+
+/// Found by fuzzing (fuzz/corpus/dnp3_app/crash-packed-points-beyond-cap): 1,024 packed
+/// binary inputs against a cap of 256 points. The walk stops at the cap, and so must the
+/// points a record reports, though all 128 packed bytes were taken.
+#[test]
+fn packed_points_past_the_cap_are_not_reported() {
+    let mut resp = vec![
+        0xC0, 0x81, 0x00, 0x00, // response, no IIN
+        0x01, 0x01, 0x01, // g1v1 packed binary inputs, 16-bit start and stop
+        0x00, 0x00, 0xFF, 0x03, // 0 to 1023
+    ];
+    resp.extend([0xAA; 128]);
+    let f = parse_fragment(&resp, 64, 256).expect("parses");
+    assert_eq!(f.problem.as_ref().map(|p| p.0), Some("dnp3.too_many_points"));
+    assert_eq!((f.objects[0].count, f.objects[0].walked, f.objects[0].points(&resp).count()), (1024, 256, 256));
+}
