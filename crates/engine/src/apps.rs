@@ -4,17 +4,21 @@ use crate::flows::{EventCtx, Out};
 use otsentry_core::{AnomalyKind, AppProto, Dissector, Framed, Layer, PduEvent, PduSink, Pending, ProtocolCounts, StreamCx, Timestamp};
 use otsentry_proto_dnp3::{Dnp3Config, Dnp3Dissector};
 use otsentry_proto_modbus::{ModbusConfig, ModbusDissector};
+use otsentry_proto_s7comm::{S7Config, S7Dissector};
 use std::io::Write;
 
 /// Bytes a dissector may hold without completing a PDU before they are dropped as a gap
 /// (the largest PDUs we parse are Modbus's 260 bytes and DNP3's 292-byte link frames).
 const PENDING_CAP: usize = 4096;
+/// A TPKT may announce up to 65,535 bytes.
+const PENDING_CAP_S7: usize = 65_535;
 
 /// A flow's dissector.
 #[derive(Debug)]
 pub(crate) enum Parser {
     Modbus(Box<ModbusDissector>),
     Dnp3(Box<Dnp3Dissector>),
+    S7(Box<S7Dissector>),
 }
 
 impl Parser {
@@ -23,7 +27,7 @@ impl Parser {
         match proto {
             AppProto::Modbus => Some(Parser::Modbus(Box::new(ModbusDissector::new(ModbusConfig::default())))),
             AppProto::Dnp3 => Some(Parser::Dnp3(Box::new(Dnp3Dissector::new(Dnp3Config::default())))),
-            AppProto::S7comm | AppProto::S7commPlus => None,
+            AppProto::S7comm | AppProto::S7commPlus => Some(Parser::S7(Box::new(S7Dissector::new(S7Config::default())))),
         }
     }
 
@@ -31,6 +35,7 @@ impl Parser {
         match self {
             Parser::Modbus(d) => pending.feed(d.as_mut(), cx, data, PENDING_CAP, sink),
             Parser::Dnp3(d) => pending.feed(d.as_mut(), cx, data, PENDING_CAP, sink),
+            Parser::S7(d) => pending.feed(d.as_mut(), cx, data, PENDING_CAP_S7, sink),
         }
     }
 
@@ -38,6 +43,7 @@ impl Parser {
         match self {
             Parser::Modbus(d) => pending.gap(d.as_mut(), cx, len, sink),
             Parser::Dnp3(d) => pending.gap(d.as_mut(), cx, len, sink),
+            Parser::S7(d) => pending.gap(d.as_mut(), cx, len, sink),
         }
     }
 
@@ -45,6 +51,7 @@ impl Parser {
         match self {
             Parser::Modbus(d) => d.datagram(cx, data, sink),
             Parser::Dnp3(d) => d.datagram(cx, data, sink),
+            Parser::S7(d) => d.datagram(cx, data, sink),
         }
     }
 
@@ -52,6 +59,7 @@ impl Parser {
         match self {
             Parser::Modbus(d) => d.finish(ts, sink),
             Parser::Dnp3(d) => d.finish(ts, sink),
+            Parser::S7(d) => d.finish(ts, sink),
         }
     }
 }

@@ -90,7 +90,7 @@ pub fn zeek_log(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> 
 }
 
 /// tshark's view of a capture: how many values `count_field` takes (all occurrences in
-/// all frames) and a histogram of `histogram_field`'s numeric values.
+/// all frames) and a histogram of `histogram_field`'s numeric values (decimal or 0x-hex).
 pub fn tshark_count_and_histogram(path: &Path, count_field: &str, histogram_field: &str) -> (u64, std::collections::BTreeMap<u8, u64>) {
     let out = std::process::Command::new("tshark")
         .args(["-n", "-r"])
@@ -103,7 +103,8 @@ pub fn tshark_count_and_histogram(path: &Path, count_field: &str, histogram_fiel
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let mut cols = line.split('\t');
         count += cols.next().unwrap_or("").split(',').filter(|s| !s.is_empty()).count() as u64;
-        for code in cols.next().unwrap_or("").split(',').filter_map(|c| c.parse::<u8>().ok()) {
+        let parse = |c: &str| c.strip_prefix("0x").map_or_else(|| c.parse::<u8>().ok(), |h| u8::from_str_radix(h, 16).ok());
+        for code in cols.next().unwrap_or("").split(',').filter_map(parse) {
             *hist.entry(code).or_default() += 1;
         }
     }

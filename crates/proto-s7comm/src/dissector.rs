@@ -1,0 +1,279 @@
+//! The S7 dissector of one flow: TPKT framing with resynchronisation, COTP (connection
+//! set-up, data TPDUs reassembled under a cap, disconnects and errors), S7comm jobs paired
+//! with their acks by PDU reference, user data, and S7comm-plus identification.
+use crate::cotp::{rack_slot, tpkt, Kind, Tpdu, Tpkt, MIN_TPKT};
+use crate::names::{error_class_name, function_name};
+use crate::record::{CotpEvent, JobEvent, PlusEvent, Status, UserDataEvent};
+use crate::s7::{self, Facts};
+use crate::{plus, userdata};
+use otsentry_core::{AppProto, Direction, Dissector, PduSink, StreamCx, Timestamp};
+use std::collections::VecDeque;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct S7Config {
+    /// Largest S7comm PDU reassembled from data TPDUs (a PDU is at most 960 bytes on
+    /// S7-400; 8 KiB leaves room for the extended PDU sizes of newer CPUs).
+    pub max_pdu: usize,
+    /// Jobs awaiting their ack; beyond, the oldest is reported unanswered.
+    pub max_open_jobs: usize,
+}
+
+impl Default for S7Config {
+    fn default() -> Self {
+        S7Config { max_pdu: 8192, max_open_jobs: 256 }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct OpenJob {
+    pub(crate) pdu_ref: u16,
+    pub(crate) function: u8,
+    pub(crate) ts: Timestamp,
+    pub(crate) facts: Facts,
+}
+
+#[derive(Debug, Default)]
+pub struct S7Dissector {
+    cfg: S7Config,
+    /// Data TPDUs of an S7comm PDU in progress, per direction.
+    partial: [Vec<u8>; 2],
+    open: VecDeque<OpenJob>,
+    reported: u64,
+    /// Rack and slot from the connection request's called TSAP.
+    rack_slot: Option<(u8, u8)>,
+    /// A user data follow-up request was seen: the next response continues a data unit.
+    follow_up: bool,
+}
+
+fn anomaly<S: PduSink>(sink: &mut S, cx: &StreamCx, plus: bool, event: &'static str, offset: u64, reason: String) {
+    let counts = sink.counts();
+    if plus {
+        counts.s7comm_plus.anomalies += 1;
+    } else {
+        counts.s7comm.anomalies += 1;
+    }
+    sink.anomaly(cx, event, offset, reason);
+}
+
+/// Whether a TPKT plausibly starts at the head of `b`: version 3, reserved 0, a length
+/// that holds a COTP header whose length indicator fits.
+fn plausible(b: &[u8]) -> bool {
+    match b {
+        [3, 0, hi, lo, li, code, ..] => {
+            let len = usize::from(u16::from_be_bytes([*hi, *lo]));
+            len >= MIN_TPKT && usize::from(*li) + 5 <= len && matches!(code & 0xF0, 0xE0 | 0xD0 | 0x80 | 0xC0 | 0xF0 | 0x70)
+        }
+        [3] | [3, 0] | [3, 0, _] | [3, 0, _, _] | [3, 0, _, _, _] => true,
+        _ => false,
+    }
+}
+
+impl S7Dissector {
+    pub fn new(cfg: S7Config) -> Self {
+        S7Dissector { cfg, ..Default::default() }
+    }
+
+    fn tpdu<S: PduSink>(&mut self, cx: &StreamCx, tpdu: &[u8], at: u64, sink: &mut S) {
+        let t = match Tpdu::parse(tpdu) {
+            Ok(t) => t,
+            Err(why) => return anomaly(sink, cx, false, "s7comm.cotp_length", at + 4, why),
+        };
+        match t.kind {
+            Kind::Data => self.data(cx, &t, at, sink),
+            Kind::ConnectionRequest | Kind::ConnectionConfirm => {
+                let c = t.connection();
+                if t.kind == Kind::ConnectionRequest {
+                    self.rack_slot = c.and_then(|c| c.called_tsap).and_then(rack_slot).map(|(_, r, s)| (r, s));
+                }
+                sink.pdu(cx, &CotpEvent { kind: t.kind, fixed: t.fixed, connection: c });
+            }
+            Kind::DisconnectRequest | Kind::DisconnectConfirm | Kind::Error => {
+                sink.pdu(cx, &CotpEvent { kind: t.kind, fixed: t.fixed, connection: None });
+            }
+            Kind::Unknown(code) => anomaly(sink, cx, false, "s7comm.cotp_unknown_type", at + 5, format!("COTP TPDU code 0x{code:02X}")),
+            _ => {}
+        }
+    }
+
+    fn data<S: PduSink>(&mut self, cx: &StreamCx, t: &Tpdu<'_>, at: u64, sink: &mut S) {
+        let side = cx.dir.index();
+        let held = self.partial.get(side).map_or(0, Vec::len);
+        if held == 0 && t.payload.first() == Some(&0x72) {
+            return self.plus(cx, t.payload, at, sink);
+        }
+        if !t.eot() {
+            if held == 0 && t.payload.first() != Some(&0x32) {
+                return; // the rest of an S7comm-plus PDU, or not S7 at all
+            }
+            let Some(buf) = self.partial.get_mut(side) else { return };
+            buf.extend_from_slice(t.payload);
+            if buf.len() > self.cfg.max_pdu {
+                let len = buf.len();
+                buf.clear();
+                let reason = format!("S7comm PDU over {} bytes ({len}) across data TPDUs dropped", self.cfg.max_pdu);
+                anomaly(sink, cx, false, "s7comm.reassembly_overflow", at, reason);
+            }
+            return;
+        }
+        if held == 0 {
+            return self.s7(cx, t.payload, at, sink);
+        }
+        let mut pdu = std::mem::take(self.partial.get_mut(side).map_or(&mut Vec::new(), |b| b));
+        pdu.extend_from_slice(t.payload);
+        self.s7(cx, &pdu, at, sink);
+        pdu.clear();
+        if let Some(b) = self.partial.get_mut(side) {
+            *b = pdu; // keep the allocation
+        }
+    }
+
+    fn plus<S: PduSink>(&mut self, cx: &StreamCx, payload: &[u8], at: u64, sink: &mut S) {
+        sink.counts().s7comm_plus.pdus += 1;
+        match plus::parse(payload) {
+            Ok(p) => {
+                if let Some(f) = p.function {
+                    *sink.counts().s7comm_plus.functions.entry(f.to_string()).or_default() += 1;
+                }
+                self.reported += 1;
+                sink.pdu(cx, &PlusEvent { tx_id: self.reported, pdu: &p });
+            }
+            Err(why) => anomaly(sink, cx, true, "s7comm_plus.malformed", at + 7, why),
+        }
+    }
+
+    fn s7<S: PduSink>(&mut self, cx: &StreamCx, bytes: &[u8], at: u64, sink: &mut S) {
+        if bytes.first() != Some(&0x32) {
+            let first = bytes.first().copied().unwrap_or(0);
+            return anomaly(sink, cx, false, "s7comm.unknown_protocol", at + 7, format!("data TPDU payload starts 0x{first:02X}"));
+        }
+        sink.counts().s7comm.pdus += 1;
+        let (pdu, mut issues) = match s7::parse(bytes) {
+            Ok(p) => p,
+            Err(why) => return anomaly(sink, cx, false, "s7comm.malformed", at + 7, why),
+        };
+        let h = pdu.header;
+        let function = pdu.param.first().copied();
+        if let (1 | 3, Some(f)) = (h.rosctr, function) {
+            *sink.counts().s7comm.functions.entry(f.to_string()).or_default() += 1;
+            if function_name(f) == "unknown" {
+                issues.push(("s7comm.unknown_function", format!("function 0x{f:02X}")));
+            }
+        }
+        match (h.rosctr, function) {
+            (1, Some(f)) => {
+                let facts = s7::facts(f, true, pdu.param, pdu.data, &mut issues);
+                if self.open.len() >= self.cfg.max_open_jobs {
+                    if let Some(old) = self.open.pop_front() {
+                        self.emit(cx, &old, None, Status::Unanswered, sink);
+                    }
+                }
+                self.open.push_back(OpenJob { pdu_ref: h.pdu_ref, function: f, ts: cx.ts, facts });
+            }
+            (2 | 3, _) => {
+                let f = function.unwrap_or(0);
+                let facts = function.map(|f| s7::facts(f, false, pdu.param, pdu.data, &mut issues)).unwrap_or_default();
+                let resp = Response { rosctr: h.rosctr, error: h.error, facts };
+                match self.open.iter().position(|j| j.pdu_ref == h.pdu_ref) {
+                    Some(i) => {
+                        let job = self.open.remove(i);
+                        if let Some(job) = job {
+                            self.emit(cx, &job, Some(&resp), Status::Complete, sink);
+                        }
+                    }
+                    None => {
+                        let job = OpenJob { pdu_ref: h.pdu_ref, function: f, ts: cx.ts, facts: Facts::default() };
+                        self.emit(cx, &job, Some(&resp), Status::Unmatched, sink);
+                    }
+                }
+            }
+            (7, _) => {
+                if let Some(u) = userdata::parse(pdu.param, pdu.data, self.follow_up, &mut issues) {
+                    match u.kind {
+                        "request" => self.follow_up = u.continuation,
+                        "response" => self.follow_up = false,
+                        _ => {}
+                    }
+                    let key = format!("{}.{}", u.function_group, u.subfunction);
+                    *sink.counts().s7comm.userdata.entry(key).or_default() += 1;
+                    self.reported += 1;
+                    sink.pdu(cx, &UserDataEvent { tx_id: self.reported, pdu_ref: h.pdu_ref, userdata: &u });
+                }
+            }
+            _ => {}
+        }
+        for (event, reason) in issues {
+            anomaly(sink, cx, false, event, at + 7, reason);
+        }
+    }
+
+    fn emit<S: PduSink>(&mut self, cx: &StreamCx, job: &OpenJob, resp: Option<&Response>, status: Status, sink: &mut S) {
+        self.reported += 1;
+        let e = JobEvent {
+            tx_id: self.reported,
+            job,
+            response_rosctr: resp.map(|r| r.rosctr),
+            response: resp.map(|r| &r.facts),
+            error: resp.and_then(|r| r.error).map(|(c, e)| (c, error_class_name(c), e)),
+            response_time_us: resp.map(|_| (cx.ts.as_nanos().saturating_sub(job.ts.as_nanos()) / 1000).max(0) as u64),
+            status,
+            rack_slot: self.rack_slot,
+        };
+        // A job reads as the client's: source is the client.
+        sink.pdu(&StreamCx { dir: Direction::ToServer, ..*cx }, &e);
+    }
+
+    /// Skip from `at` to the next plausible TPKT; report the bytes skipped.
+    fn resync<S: PduSink>(&mut self, cx: &StreamCx, data: &[u8], at: usize, sink: &mut S) -> usize {
+        let from = at + 1;
+        let next = (from..data.len()).find(|&i| data.get(i..).is_some_and(plausible)).unwrap_or(data.len());
+        let skipped = next - at;
+        anomaly(sink, cx, false, "s7comm.resync", cx.offset + at as u64, format!("{skipped} bytes skipped to the next TPKT header"));
+        next
+    }
+}
+
+pub(crate) struct Response {
+    rosctr: u8,
+    error: Option<(u8, u8)>,
+    facts: Facts,
+}
+
+impl Dissector for S7Dissector {
+    fn proto(&self) -> AppProto {
+        AppProto::S7comm
+    }
+
+    fn parse<S: PduSink>(&mut self, cx: &StreamCx, data: &[u8], sink: &mut S) -> usize {
+        let mut at = 0usize;
+        while let Some(rest) = data.get(at..).filter(|r| !r.is_empty()) {
+            match tpkt(rest) {
+                Tpkt::NeedMore => break,
+                Tpkt::Packet { len, tpdu } => {
+                    self.tpdu(cx, tpdu, cx.offset + at as u64, sink);
+                    at += len;
+                }
+                Tpkt::Bad(bad) => {
+                    let event = match bad {
+                        crate::cotp::BadTpkt::Version(_) => "s7comm.bad_tpkt_version",
+                        crate::cotp::BadTpkt::Length(_) => "s7comm.bad_tpkt_length",
+                    };
+                    anomaly(sink, cx, false, event, cx.offset + at as u64, bad.to_string());
+                    at = self.resync(cx, data, at, sink);
+                }
+            }
+        }
+        at
+    }
+
+    fn gap<S: PduSink>(&mut self, _cx: &StreamCx, _len: u64, _sink: &mut S) {
+        // A PDU in progress lost a piece.
+        self.partial = Default::default();
+    }
+
+    fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
+        let cx = StreamCx { ts, dir: Direction::ToServer, offset: 0 };
+        while let Some(job) = self.open.pop_front() {
+            self.emit(&cx, &job, None, Status::Unanswered, sink);
+        }
+    }
+}

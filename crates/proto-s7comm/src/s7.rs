@@ -1,0 +1,371 @@
+//! S7comm (protocol id 0x32): the header, then the parameter and data of jobs and
+//! ack-data decoded into owned facts for records. Framing problems that still leave a PDU
+//! are reported as issues beside what could be read.
+use crate::names::{area_name, block_type_name, filesystem_name, return_code_name, syntax_name, transport_size_name};
+use serde::Serialize;
+
+/// The fixed header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub rosctr: u8,
+    pub pdu_ref: u16,
+    pub param_len: u16,
+    pub data_len: u16,
+    /// Error class and code (ack and ack-data only).
+    pub error: Option<(u8, u8)>,
+}
+
+/// One S7comm PDU: header, parameter and data, borrowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pdu<'a> {
+    pub header: Header,
+    pub param: &'a [u8],
+    pub data: &'a [u8],
+}
+
+/// An anomaly found in a PDU that still frames: Suricata-style name and reason.
+pub type Issue = (&'static str, String);
+
+fn be16(b: &[u8], at: usize) -> u16 {
+    match b.get(at..at + 2) {
+        Some(&[h, l]) => u16::from_be_bytes([h, l]),
+        _ => 0,
+    }
+}
+
+fn be32(b: &[u8], at: usize) -> u32 {
+    match b.get(at..at + 4) {
+        Some(&[a, c, d, e]) => u32::from_be_bytes([a, c, d, e]),
+        _ => 0,
+    }
+}
+
+/// Parse a PDU. `Err` when not even the header is there; otherwise the PDU with its
+/// parameter and data clipped to what is present, and the issues found.
+pub fn parse(bytes: &[u8]) -> Result<(Pdu<'_>, Vec<Issue>), String> {
+    let mut issues = Vec::new();
+    if bytes.first() != Some(&0x32) {
+        return Err("not an S7comm PDU (protocol id 0x32)".into());
+    }
+    let rosctr = *bytes.get(1).ok_or("S7comm header truncated")?;
+    let header_len = if matches!(rosctr, 2 | 3) { 12 } else { 10 };
+    if bytes.len() < header_len {
+        return Err(format!("S7comm header needs {header_len} bytes, {} present", bytes.len()));
+    }
+    let error = (header_len == 12).then(|| (bytes.get(10).copied().unwrap_or(0), bytes.get(11).copied().unwrap_or(0)));
+    let header = Header { rosctr, pdu_ref: be16(bytes, 4), param_len: be16(bytes, 6), data_len: be16(bytes, 8), error };
+    if !matches!(rosctr, 1 | 2 | 3 | 7) {
+        issues.push(("s7comm.unknown_rosctr", format!("ROSCTR {rosctr}")));
+    }
+    let body = bytes.get(header_len..).unwrap_or_default();
+    let (p, d) = (usize::from(header.param_len), usize::from(header.data_len));
+    if p + d != body.len() {
+        issues.push((
+            "s7comm.length_mismatch",
+            format!("parameter {p} + data {d} bytes declared, {} follow the header", body.len()),
+        ));
+    }
+    let param = body.get(..p).unwrap_or(body);
+    let data = body.get(p..(p + d).min(body.len())).unwrap_or_default();
+    Ok((Pdu { header, param, data }, issues))
+}
+
+/// An S7ANY (or other syntax) variable specification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Item {
+    pub syntax: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport_size: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub area: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub area_code: Option<u8>,
+    /// Byte and bit address (`byte.bit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Other syntax ids: the specification's bytes in hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
+}
+
+/// A data item of a read response or write request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DataItem {
+    pub return_code: u8,
+    pub return_code_name: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport_size: Option<u8>,
+    /// Value bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length: Option<u16>,
+    /// The first 64 value bytes in hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+}
+
+/// A block named by a download/upload file name (`_0A00001P`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Block {
+    pub filename: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_number: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filesystem: Option<&'static str>,
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub(crate) fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).trim_end_matches(['\0', ' ']).to_string()
+}
+
+impl Block {
+    pub fn from_filename(name: &[u8]) -> Block {
+        let mut b = Block { filename: text(name), block_type: None, block_number: None, filesystem: None };
+        // "_" file identifier, two block type characters, five digits, the file system.
+        if let (Some(b'_'), Some(kind), Some(number), Some(&fs)) = (name.first(), name.get(1..3), name.get(3..8), name.get(8)) {
+            b.block_type = Some(block_type_name(kind));
+            b.block_number = std::str::from_utf8(number).ok().and_then(|n| n.parse().ok());
+            b.filesystem = Some(filesystem_name(fs));
+        }
+        b
+    }
+}
+
+/// What a job or ack-data parameter and data say.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Facts {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_count: Option<u8>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<Item>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub data_items: Vec<DataItem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_amq_calling: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_amq_called: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdu_length: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function_status: Option<u8>,
+    /// Upload id or download session id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block: Option<Block>,
+    /// Block length as the PLC announces it (start upload) or as carried (upload data).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_length: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pi_service: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pi_parameters: Vec<String>,
+}
+
+/// Decode a job's (`request`) or ack-data's parameter and data.
+pub fn facts(function: u8, request: bool, param: &[u8], data: &[u8], issues: &mut Vec<Issue>) -> Facts {
+    let mut f = Facts::default();
+    match function {
+        0xF0 => {
+            f.max_amq_calling = Some(be16(param, 2));
+            f.max_amq_called = Some(be16(param, 4));
+            f.pdu_length = Some(be16(param, 6));
+            if param.len() < 8 {
+                issues.push(("s7comm.param_overrun", format!("setup communication parameter of {} bytes, 8 expected", param.len())));
+            }
+        }
+        0x04 | 0x05 => var_service(&mut f, function, request, param, data, issues),
+        0x1A..=0x1F => block_transfer(&mut f, function, request, param, data),
+        0x28 | 0x29 if request => pi_service(&mut f, function, param),
+        _ => {}
+    }
+    f
+}
+
+fn var_service(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &[u8], issues: &mut Vec<Issue>) {
+    let count = param.get(1).copied().unwrap_or(0);
+    f.item_count = Some(count);
+    if request {
+        let mut rest = param.get(2..).unwrap_or_default();
+        for _ in 0..count {
+            // Variable specification: 0x12, length of what follows, syntax id, ...
+            let Some(&[0x12, len, ..]) = rest.first_chunk::<2>() else {
+                issues.push(("s7comm.item_count_mismatch", format!("{count} items announced, {} read", f.items.len())));
+                break;
+            };
+            let Some((spec, next)) = rest.get(2..).and_then(|r| r.split_at_checked(usize::from(len))) else {
+                issues.push(("s7comm.param_overrun", format!("item specification of {len} bytes overruns the parameter")));
+                break;
+            };
+            f.items.push(item(spec));
+            rest = next;
+        }
+    }
+    // Data items: read responses and write requests; write responses carry return codes.
+    if function == 0x05 && !request {
+        f.data_items = data.iter().take(usize::from(count)).map(|&rc| data_item(rc, None, None, None)).collect();
+        return;
+    }
+    if (function == 0x04) == request {
+        return;
+    }
+    let mut rest = data;
+    for i in 0..count {
+        let Some(&[rc, ts, hi, lo]) = rest.first_chunk::<4>() else {
+            if !rest.is_empty() || f.data_items.len() < usize::from(count) {
+                issues.push(("s7comm.item_count_mismatch", format!("{count} data items announced, {} present", f.data_items.len())));
+            }
+            break;
+        };
+        let len = u16::from_be_bytes([hi, lo]);
+        // Bit, byte, word and integer sizes give the length in bits.
+        let bytes = if matches!(ts, 0x03..=0x05) { usize::from(len).div_ceil(8) } else { usize::from(len) };
+        let value = rest.get(4..4 + bytes);
+        if value.is_none() && rc == 0xFF {
+            issues.push(("s7comm.data_overrun", format!("data item {i} of {bytes} bytes overruns the data")));
+        }
+        let shown = value.map(|v| hex(v.get(..64).unwrap_or(v)));
+        f.data_items.push(data_item(rc, Some(ts), Some(bytes as u16), shown));
+        // Items are padded to an even length, except the last.
+        let step = 4 + bytes + usize::from(bytes % 2 == 1 && i + 1 < count);
+        rest = rest.get(step..).unwrap_or_default();
+    }
+}
+
+fn data_item(rc: u8, ts: Option<u8>, length: Option<u16>, data: Option<String>) -> DataItem {
+    DataItem { return_code: rc, return_code_name: return_code_name(rc), transport_size: ts, length, data }
+}
+
+fn item(spec: &[u8]) -> Item {
+    let syntax = spec.first().copied().unwrap_or(0);
+    let mut it = Item {
+        syntax: syntax_name(syntax),
+        transport_size: None,
+        length: None,
+        db: None,
+        area: None,
+        area_code: None,
+        address: None,
+        raw: None,
+    };
+    match (syntax, spec) {
+        (0x10, &[_, ts, l0, l1, d0, d1, area, a0, a1, a2, ..]) => {
+            let addr = u32::from_be_bytes([0, a0, a1, a2]);
+            it.transport_size = Some(transport_size_name(ts));
+            it.length = Some(u16::from_be_bytes([l0, l1]));
+            it.db = Some(u16::from_be_bytes([d0, d1]));
+            it.area = Some(area_name(area));
+            it.area_code = Some(area);
+            it.address = Some(format!("{}.{}", addr >> 3, addr & 7));
+        }
+        _ => it.raw = Some(hex(spec)),
+    }
+    it
+}
+
+/// A length-prefixed string at `at`: its bytes and where the next field starts.
+fn counted(b: &[u8], at: usize) -> Option<(&[u8], usize)> {
+    let len = usize::from(*b.get(at)?);
+    Some((b.get(at + 1..at + 1 + len)?, at + 1 + len))
+}
+
+fn block_transfer(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &[u8]) {
+    f.function_status = param.get(1).copied();
+    match (function, request) {
+        // Jobs: status, 2 unknown bytes, session/upload id, then a file name for all
+        // but upload and end upload.
+        (0x1A..=0x1D, true) => {
+            f.session_id = Some(be32(param, 4));
+            if let Some((name, next)) = counted(param, 8) {
+                f.block = Some(Block::from_filename(name));
+                // Request download: "1" + load memory length (6 digits) + MC7 length (6).
+                if let Some((part, _)) = counted(param, next).filter(|_| function == 0x1A) {
+                    f.block_length = part.get(1..7).and_then(|d| std::str::from_utf8(d).ok()).and_then(|d| d.trim().parse().ok());
+                }
+            }
+        }
+        (0x1E | 0x1F, true) => f.session_id = Some(be32(param, 4)),
+        (0x1D, false) => {
+            f.session_id = Some(be32(param, 4));
+            f.block_length = counted(param, 8).and_then(|(s, _)| std::str::from_utf8(s).ok()).and_then(|s| s.trim().parse().ok());
+        }
+        (0x1B | 0x1E, false) => f.block_length = Some(u32::from(be16(data, 0))),
+        _ => {}
+    }
+}
+
+fn pi_service(f: &mut Facts, function: u8, param: &[u8]) {
+    if function == 0x29 {
+        // Function, 5 unknown bytes, then the service name.
+        f.pi_service = counted(param, 6).map(|(s, _)| text(s));
+        return;
+    }
+    // Function, 7 unknown bytes, parameter block length, the block, then the service.
+    let block_len = usize::from(be16(param, 8));
+    let block = param.get(10..10 + block_len).unwrap_or_default();
+    f.pi_service = counted(param, 10 + block_len).map(|(s, _)| text(s));
+    // The block: a count of strings, each length-prefixed; or, for block services, the
+    // block count then 8-byte block names. Both read as counted strings where they fit.
+    let mut at = 1;
+    while let Some((s, next)) = counted(block, at) {
+        f.pi_parameters.push(text(s));
+        at = next;
+    }
+    if f.pi_parameters.is_empty() && !block.is_empty() {
+        f.pi_parameters.push(text(block));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_var_job_and_ack_data() {
+        let job = [
+            0x32, 0x01, // S7comm, job
+            0x00, 0x00, 0x01, 0x00, // reserved, PDU reference 256
+            0x00, 0x0E, 0x00, 0x00, // parameter 14, data 0
+            0x04, 0x01, // read var, 1 item
+            0x12, 0x0A, 0x10, // variable specification, 10 bytes, S7ANY
+            0x02, 0x00, 0x04, // byte × 4
+            0x00, 0x01, // DB 1
+            0x84, // data blocks
+            0x00, 0x00, 0x50, // address 10.0
+        ];
+        let (p, issues) = parse(&job).unwrap();
+        assert_eq!((p.header.rosctr, p.header.pdu_ref, issues.len()), (1, 256, 0));
+        let f = facts(0x04, true, p.param, p.data, &mut Vec::new());
+        let it = &f.items[0];
+        assert_eq!((it.area, it.db, it.address.as_deref(), it.length), (Some("data_blocks"), Some(1), Some("10.0"), Some(4)));
+        let ack = [
+            0x32, 0x03, 0x00, 0x00, 0x01, 0x00, // ack-data, PDU reference 256
+            0x00, 0x02, 0x00, 0x08, // parameter 2, data 8
+            0x00, 0x00, // no error
+            0x04, 0x01, // read var, 1 item
+            0xFF, 0x04, 0x00, 0x20, // success, word size, 32 bits
+            0xDE, 0xAD, 0xBE, 0xEF,
+        ];
+        let (p, issues) = parse(&ack).unwrap();
+        assert_eq!((p.header.error, issues.len()), (Some((0, 0)), 0));
+        let f = facts(0x04, false, p.param, p.data, &mut Vec::new());
+        assert_eq!(f.data_items[0].data.as_deref(), Some("deadbeef"));
+    }
+
+    #[test]
+    fn block_file_names() {
+        let b = Block::from_filename(b"_0A00001P");
+        assert_eq!((b.block_type, b.block_number, b.filesystem), (Some("DB"), Some(1), Some("passive")));
+        let b = Block::from_filename(b"_0800001A");
+        assert_eq!((b.block_type, b.block_number, b.filesystem), (Some("OB"), Some(1), Some("active")));
+    }
+}
