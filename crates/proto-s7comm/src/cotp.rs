@@ -5,7 +5,10 @@ use crate::TPKT_LEN;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tpkt<'a> {
     /// A whole TPKT: its length on the wire and the COTP TPDU it carries.
-    Packet { len: usize, tpdu: &'a [u8] },
+    Packet {
+        len: usize,
+        tpdu: &'a [u8],
+    },
     NeedMore,
     Bad(BadTpkt),
 }
@@ -109,7 +112,8 @@ pub struct Tpdu<'a> {
 impl<'a> Tpdu<'a> {
     pub fn parse(tpdu: &'a [u8]) -> Result<Tpdu<'a>, String> {
         let (&li, rest) = tpdu.split_first().ok_or("empty COTP TPDU")?;
-        let header = rest.get(..usize::from(li)).ok_or_else(|| format!("COTP length indicator {li} beyond the {} bytes present", rest.len()))?;
+        let header =
+            rest.get(..usize::from(li)).ok_or_else(|| format!("COTP length indicator {li} beyond the {} bytes present", rest.len()))?;
         let (&code, fixed) = header.split_first().ok_or("COTP length indicator 0")?;
         let kind = Kind::from_code(code);
         if kind == Kind::Data && fixed.is_empty() {

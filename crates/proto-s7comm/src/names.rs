@@ -295,15 +295,13 @@ pub fn plus_function_name(function: u16) -> &'static str {
         0x04CA => "create_object",
         0x04D4 => "delete_object",
         0x04F2 => "set_variable",
-        0x04FC => "get_variable",
-        0x0524 => "get_variables_address",
+        0x0524 => "get_link",
         0x0542 => "set_multi_variables",
         0x054C => "get_multi_variables",
         0x0556 => "begin_sequence",
         0x0560 => "end_sequence",
         0x056B => "invoke",
         0x0586 => "get_var_substreamed",
-        0x0590 => "get_link",
         _ => "unknown",
     }
 }

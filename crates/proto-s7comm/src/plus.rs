@@ -87,7 +87,10 @@ mod tests {
             0x00, 0x00, 0x01, 0x20, // session id 0x120
         ];
         let p = parse(&v1).unwrap();
-        assert_eq!((p.version, p.integrity, p.function_name, p.sequence, p.session_id), (1, false, Some("create_object"), Some(1), Some(0x120)));
+        assert_eq!(
+            (p.version, p.integrity, p.function_name, p.sequence, p.session_id),
+            (1, false, Some("create_object"), Some(1), Some(0x120))
+        );
         let mut v3 = vec![0x72, 0x03, 0x00, 0x59, 0x20];
         v3.extend([0xAB; 32]); // digest
         v3.extend([0x31, 0x00, 0x00, 0x04, 0xF2, 0x00, 0x00, 0x83, 0x1A]); // request: set variable, sequence 0x831A

@@ -60,10 +60,7 @@ pub fn parse(bytes: &[u8]) -> Result<(Pdu<'_>, Vec<Issue>), String> {
     let body = bytes.get(header_len..).unwrap_or_default();
     let (p, d) = (usize::from(header.param_len), usize::from(header.data_len));
     if p + d != body.len() {
-        issues.push((
-            "s7comm.length_mismatch",
-            format!("parameter {p} + data {d} bytes declared, {} follow the header", body.len()),
-        ));
+        issues.push(("s7comm.length_mismatch", format!("parameter {p} + data {d} bytes declared, {} follow the header", body.len())));
     }
     let param = body.get(..p).unwrap_or(body);
     let data = body.get(p..(p + d).min(body.len())).unwrap_or_default();

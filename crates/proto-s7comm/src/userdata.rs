@@ -116,8 +116,7 @@ pub fn parse(param: &[u8], data: &[u8], continued: bool, issues: &mut Vec<Issue>
         }
     }
     // Data: return code, transport size, length, then the function's data.
-    let (Some(&rc), body) = (data.first(), data.get(4..4 + usize::from(be16(data, 2))).unwrap_or(data.get(4..).unwrap_or_default()))
-    else {
+    let (Some(&rc), body) = (data.first(), data.get(4..4 + usize::from(be16(data, 2))).unwrap_or(data.get(4..).unwrap_or_default())) else {
         return Some(u);
     };
     u.return_code = Some(rc);
