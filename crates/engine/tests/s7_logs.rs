@@ -36,7 +36,14 @@ fn rows_from_log(path: &Path) -> BTreeMap<Row, u64> {
     let mut rows = BTreeMap::new();
     for r in zeek_log(path) {
         let err = r["error_code"].clone();
-        let row = (r["is_orig"].clone(), r["rosctr_code"].parse().expect("rosctr"), r["pdu_reference"].parse().expect("pdu ref"), r["function_code"].clone(), r["subfunction_code"].clone(), err);
+        let row = (
+            r["is_orig"].clone(),
+            r["rosctr_code"].parse().expect("rosctr"),
+            r["pdu_reference"].parse().expect("pdu ref"),
+            r["function_code"].clone(),
+            r["subfunction_code"].clone(),
+            err,
+        );
         *rows.entry(row).or_default() += 1;
     }
     rows
@@ -117,7 +124,15 @@ fn icsnpp_read_szl_and_upload_download_logs_are_reproduced() {
     type Szl = (String, u64, String, String, String);
     let theirs: Vec<Szl> = zeek_log(&dir.join("s7comm/icsnpp/snap7.pcap.icsnpp-s7comm_read_szl.log"))
         .into_iter()
-        .map(|r| (r["is_orig"].clone(), r["pdu_reference"].parse().unwrap(), r["szl_id"].clone(), r["szl_index"].clone(), r["return_code"].clone()))
+        .map(|r| {
+            (
+                r["is_orig"].clone(),
+                r["pdu_reference"].parse().unwrap(),
+                r["szl_id"].clone(),
+                r["szl_index"].clone(),
+                r["return_code"].clone(),
+            )
+        })
         .collect();
     let mine: Vec<Szl> = ours
         .iter()
@@ -138,7 +153,8 @@ fn icsnpp_read_szl_and_upload_download_logs_are_reproduced() {
         .collect();
     assert_eq!(mine, theirs, "read SZL rows, in order");
     // And what ICSNPP does not decode: the identification itself.
-    let module = ours.iter().find_map(|s| s["userdata"]["szl"]["modules"].as_array().and_then(|m| m.first())).expect("module identification");
+    let module =
+        ours.iter().find_map(|s| s["userdata"]["szl"]["modules"].as_array().and_then(|m| m.first())).expect("module identification");
     assert_eq!(module["order_number"], "6ES7 315-2EH14-0AB0");
     let firmware = ours
         .iter()
@@ -170,7 +186,17 @@ fn icsnpp_read_szl_and_upload_download_logs_are_reproduced() {
             let number = r["block_number"].parse::<u64>().map_or("-".to_string(), |n| n.to_string());
             let fs = r["destination_filesystem"].to_lowercase().replace('-', "");
             let status = r["function_status"].clone();
-            (r["is_orig"].clone(), r["pdu_reference"].parse().unwrap(), status, r["session_id"].clone(), r["blocklength"].clone(), r["filename"].clone(), r["block_type"].clone(), number, fs)
+            (
+                r["is_orig"].clone(),
+                r["pdu_reference"].parse().unwrap(),
+                status,
+                r["session_id"].clone(),
+                r["blocklength"].clone(),
+                r["filename"].clone(),
+                r["block_type"].clone(),
+                number,
+                fs,
+            )
         })
         .collect();
     let mut mine: Vec<Transfer> = Vec::new();
@@ -223,4 +249,74 @@ fn icsnpp_s7comm_plus_log_is_reproduced() {
     assert_eq!(mine, theirs, "s7comm_plus rows, in order");
     // V3 carries its integrity digest on every PDU.
     assert!(all.iter().filter(|r| r["event_type"] == "s7comm_plus").all(|r| r["s7comm_plus"]["integrity"] == true));
+}
+
+/// The S7 attack captures produce the records an analyst needs.
+#[test]
+fn attack_captures_produce_the_right_records() {
+    let Some(dir) = shared::pcaps_dir() else {
+        eprintln!("skipped: ../shared/pcaps is absent");
+        return;
+    };
+    let jobs = |pcap: &str| -> Vec<Value> {
+        eve(&dir.join(pcap)).into_iter().filter(|r| r["event_type"] == "s7comm" && r["s7comm"].get("userdata").is_none()).collect()
+    };
+    // PLC stop: the job, its service name, and the PLC's acceptance.
+    for pcap in ["s7comm/gymgit/step7_s300_stop.pcapng", "s7comm/gymgit/snap7_s300_stop.pcapng"] {
+        let stops: Vec<Value> = jobs(pcap).into_iter().filter(|r| r["s7comm"]["function_name"] == "plc_stop").collect();
+        assert_eq!(stops.len(), 1, "{pcap}");
+        let s = &stops[0]["s7comm"];
+        assert_eq!(
+            (s["request"]["pi_service"].as_str(), s["status"].as_str(), s["error_class"].as_u64()),
+            (Some("P_PROGRAM"), Some("complete"), Some(0)),
+            "{pcap}"
+        );
+    }
+    // Block downloads: request, blocks, end, then the insert into the program.
+    for (pcap, kind, blocks) in [
+        ("s7comm/gymgit/step7_s300_download.pcapng", "DB", 1),
+        ("s7comm/gymgit/tia_s300_downloadOb1.pcapng", "OB", 2),
+        ("s7comm/iti/s7comm_downloading_block_db1.pcap", "DB", 3),
+    ] {
+        let all = jobs(pcap);
+        let named = |f: &str| all.iter().filter(|r| r["s7comm"]["function_name"] == f).map(|r| &r["s7comm"]).collect::<Vec<_>>();
+        let request = named("request_download");
+        assert_eq!(request.len(), 1, "{pcap}");
+        let b = &request[0]["request"]["block"];
+        assert_eq!(
+            (b["block_type"].as_str(), b["block_number"].as_u64(), request[0]["status"].as_str()),
+            (Some(kind), Some(1), Some("complete")),
+            "{pcap}"
+        );
+        assert_eq!(named("download_block").len(), blocks, "{pcap}");
+        // The PLC asks for the blocks: those jobs come from port 102.
+        assert!(all.iter().filter(|r| r["s7comm"]["function_name"] == "download_block").all(|r| r["src_port"] == 102), "{pcap}");
+        assert_eq!(named("download_ended").len(), 1, "{pcap}");
+        let insert = named("pi_service");
+        assert_eq!(insert[0]["request"]["pi_service"], "_INSE", "{pcap}");
+        assert_eq!(insert[0]["request"]["pi_blocks"][0]["block_type"], kind, "{pcap}");
+    }
+    // A password attempt: user data, security group, the password's length only.
+    let all = eve(&dir.join("s7comm/gymgit/step7_s300_AuthPassword.pcapng"));
+    let security: Vec<&Value> =
+        records(&all, "s7comm").into_iter().filter(|s| s["userdata"]["subfunction_name"] == "plc_password").collect();
+    assert_eq!(security.len(), 2, "request and response");
+    assert_eq!(security.iter().filter_map(|s| s["userdata"]["password_length"].as_u64()).collect::<Vec<_>>(), vec![8]);
+    // The QUT write flood: 17,608 writes of one byte to M101.0 from the attacker, among
+    // the HMI's 16 writes to M101.1; every write acknowledged.
+    let all = jobs("s7comm/qut2017/20161215190548.WaterTankOnManu_Flooding.master.pcap");
+    let mut writes: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+    for r in all.iter().filter(|r| r["s7comm"]["function_name"] == "write_var") {
+        let item = &r["s7comm"]["request"]["items"][0];
+        let key = (
+            r["src_ip"].as_str().unwrap().to_string(),
+            item["area"].as_str().unwrap().to_string(),
+            item["address"].as_str().unwrap().to_string(),
+        );
+        assert_eq!(r["s7comm"]["status"], "complete");
+        *writes.entry(key).or_default() += 1;
+    }
+    let flood = ("10.10.10.66".to_string(), "flags".to_string(), "101.0".to_string());
+    assert_eq!(writes.get(&flood), Some(&17_608));
+    assert_eq!(writes.values().sum::<u64>(), 17_624);
 }

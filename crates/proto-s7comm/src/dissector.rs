@@ -24,8 +24,13 @@ impl Default for S7Config {
     }
 }
 
+/// Acks held for a job that may come late.
+const ORPHANS: usize = 32;
+
 #[derive(Debug)]
 pub(crate) struct OpenJob {
+    /// Who sent the job: usually the client, but in a download the PLC asks for blocks.
+    pub(crate) dir: Direction,
     pub(crate) pdu_ref: u16,
     pub(crate) function: u8,
     pub(crate) ts: Timestamp,
@@ -38,6 +43,9 @@ pub struct S7Dissector {
     /// Data TPDUs of an S7comm PDU in progress, per direction.
     partial: [Vec<u8>; 2],
     open: VecDeque<OpenJob>,
+    /// Acks whose job has not been seen yet: after a capture gap the client's side can be
+    /// delivered later than the server's, so the job may still come.
+    orphans: VecDeque<(OpenJob, Response)>,
     reported: u64,
     /// Rack and slot from the connection request's called TSAP.
     rack_slot: Option<(u8, u8)>,
@@ -162,17 +170,24 @@ impl S7Dissector {
         match (h.rosctr, function) {
             (1, Some(f)) => {
                 let facts = s7::facts(f, true, pdu.param, pdu.data, &mut issues);
-                if self.open.len() >= self.cfg.max_open_jobs {
-                    if let Some(old) = self.open.pop_front() {
-                        self.emit(cx, &old, None, Status::Unanswered, sink);
+                let job = OpenJob { dir: cx.dir, pdu_ref: h.pdu_ref, function: f, ts: cx.ts, facts };
+                if let Some(i) = self.orphans.iter().position(|(o, _)| o.pdu_ref == h.pdu_ref && o.function == f) {
+                    if let Some((_, resp)) = self.orphans.remove(i) {
+                        self.emit(cx, &job, Some(&resp), Status::Complete, sink);
                     }
+                } else {
+                    if self.open.len() >= self.cfg.max_open_jobs {
+                        if let Some(old) = self.open.pop_front() {
+                            self.emit(cx, &old, None, Status::Unanswered, sink);
+                        }
+                    }
+                    self.open.push_back(job);
                 }
-                self.open.push_back(OpenJob { pdu_ref: h.pdu_ref, function: f, ts: cx.ts, facts });
             }
             (2 | 3, _) => {
                 let f = function.unwrap_or(0);
                 let facts = function.map(|f| s7::facts(f, false, pdu.param, pdu.data, &mut issues)).unwrap_or_default();
-                let resp = Response { rosctr: h.rosctr, error: h.error, facts };
+                let resp = Response { ts: cx.ts, rosctr: h.rosctr, error: h.error, facts };
                 match self.open.iter().position(|j| j.pdu_ref == h.pdu_ref) {
                     Some(i) => {
                         let job = self.open.remove(i);
@@ -181,8 +196,13 @@ impl S7Dissector {
                         }
                     }
                     None => {
-                        let job = OpenJob { pdu_ref: h.pdu_ref, function: f, ts: cx.ts, facts: Facts::default() };
-                        self.emit(cx, &job, Some(&resp), Status::Unmatched, sink);
+                        if self.orphans.len() >= ORPHANS {
+                            if let Some((job, resp)) = self.orphans.pop_front() {
+                                self.emit(cx, &job, Some(&resp), Status::Unmatched, sink);
+                            }
+                        }
+                        let job = OpenJob { dir: cx.dir.reverse(), pdu_ref: h.pdu_ref, function: f, ts: cx.ts, facts: Facts::default() };
+                        self.orphans.push_back((job, resp));
                     }
                 }
             }
@@ -214,12 +234,13 @@ impl S7Dissector {
             response_rosctr: resp.map(|r| r.rosctr),
             response: resp.map(|r| &r.facts),
             error: resp.and_then(|r| r.error).map(|(c, e)| (c, error_class_name(c), e)),
-            response_time_us: resp.map(|_| (cx.ts.as_nanos().saturating_sub(job.ts.as_nanos()) / 1000).max(0) as u64),
+            // Not known when the ack was seen first.
+            response_time_us: resp.filter(|r| r.ts >= job.ts).map(|r| ((r.ts.as_nanos() - job.ts.as_nanos()) / 1000) as u64),
             status,
             rack_slot: self.rack_slot,
         };
-        // A job reads as the client's: source is the client.
-        sink.pdu(&StreamCx { dir: Direction::ToServer, ..*cx }, &e);
+        // A job reads as its sender's: source is who sent the job.
+        sink.pdu(&StreamCx { dir: job.dir, ..*cx }, &e);
     }
 
     /// Skip from `at` to the next plausible TPKT; report the bytes skipped.
@@ -232,7 +253,9 @@ impl S7Dissector {
     }
 }
 
+#[derive(Debug)]
 pub(crate) struct Response {
+    ts: Timestamp,
     rosctr: u8,
     error: Option<(u8, u8)>,
     facts: Facts,
@@ -274,6 +297,9 @@ impl Dissector for S7Dissector {
         let cx = StreamCx { ts, dir: Direction::ToServer, offset: 0 };
         while let Some(job) = self.open.pop_front() {
             self.emit(&cx, &job, None, Status::Unanswered, sink);
+        }
+        while let Some((job, resp)) = self.orphans.pop_front() {
+            self.emit(&cx, &job, Some(&resp), Status::Unmatched, sink);
         }
     }
 }

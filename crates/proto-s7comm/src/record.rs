@@ -69,7 +69,8 @@ impl Serialize for JobEvent<'_> {
 impl JobEvent<'_> {
     /// The block a transfer names, from the job or its response.
     fn block(&self) -> Option<&crate::s7::Block> {
-        self.job.facts.block.as_ref().or(self.response.and_then(|r| r.block.as_ref()))
+        let f = &self.job.facts;
+        f.block.as_ref().or(f.pi_blocks.first()).or(self.response.and_then(|r| r.block.as_ref()))
     }
 }
 

@@ -127,8 +127,10 @@ pub(crate) fn text(bytes: &[u8]) -> String {
 impl Block {
     pub fn from_filename(name: &[u8]) -> Block {
         let mut b = Block { filename: text(name), block_type: None, block_number: None, filesystem: None };
-        // "_" file identifier, two block type characters, five digits, the file system.
-        if let (Some(b'_'), Some(kind), Some(number), Some(&fs)) = (name.first(), name.get(1..3), name.get(3..8), name.get(8)) {
+        // "_" file identifier (absent in PI service arguments), two block type
+        // characters, five digits, the file system.
+        let bare = name.strip_prefix(b"_").unwrap_or(name);
+        if let (Some(kind), Some(number), Some(&fs), 8) = (bare.get(..2), bare.get(2..7), bare.get(7), bare.len()) {
             b.block_type = Some(block_type_name(kind));
             b.block_number = std::str::from_utf8(number).ok().and_then(|n| n.parse().ok());
             b.filesystem = Some(filesystem_name(fs));
@@ -166,6 +168,9 @@ pub struct Facts {
     pub pi_service: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pi_parameters: Vec<String>,
+    /// Blocks a PI service acts on (insert, delete).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pi_blocks: Vec<Block>,
 }
 
 /// Decode a job's (`request`) or ack-data's parameter and data.
@@ -309,16 +314,17 @@ fn pi_service(f: &mut Facts, function: u8, param: &[u8]) {
     // Function, 7 unknown bytes, parameter block length, the block, then the service.
     let block_len = usize::from(be16(param, 8));
     let block = param.get(10..10 + block_len).unwrap_or_default();
-    f.pi_service = counted(param, 10 + block_len).map(|(s, _)| text(s));
-    // The block: a count of strings, each length-prefixed; or, for block services, the
-    // block count then 8-byte block names. Both read as counted strings where they fit.
-    let mut at = 1;
-    while let Some((s, next)) = counted(block, at) {
-        f.pi_parameters.push(text(s));
-        at = next;
-    }
-    if f.pi_parameters.is_empty() && !block.is_empty() {
-        f.pi_parameters.push(text(block));
+    let service = counted(param, 10 + block_len).map(|(s, _)| s);
+    f.pi_service = service.map(text);
+    match (service, block) {
+        // Block services (insert, delete): a block count, a reserved byte, then 8-byte
+        // block names without the leading underscore.
+        (Some(b"_INSE" | b"_DELE"), [count, _, names @ ..]) => {
+            f.pi_blocks = names.chunks_exact(8).take(usize::from(*count)).map(Block::from_filename).collect();
+        }
+        // Other services: the block is an argument string (e.g. "C " for P_PROGRAM).
+        _ if !block.is_empty() => f.pi_parameters.push(text(block)),
+        _ => {}
     }
 }
 

@@ -133,7 +133,7 @@ pub fn parse(param: &[u8], data: &[u8], continued: bool, issues: &mut Vec<Issue>
             u.block_number = body.get(2..7).map(text);
         }
         (0x7, 0x01 | 0x02 | 0x03 | 0x04) => u.clock = clock(body),
-        (0x5, 0x01) => u.password_length = Some(body.len()),
+        (0x5, 0x01) if kind == 0x4 => u.password_length = Some(body.len()),
         _ => {}
     }
     Some(u)
