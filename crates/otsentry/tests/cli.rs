@@ -39,7 +39,8 @@ fn replay_writes_eve_lines_and_one_summary_object() {
     let lines: Vec<serde_json::Value> =
         String::from_utf8(o.stdout.clone()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let count = |t: &str| lines.iter().filter(|l| l["event_type"] == t).count();
-    assert_eq!((count("anomaly"), count("flow"), count("modbus"), count("dnp3"), lines.len()), (3, 6, 4, 82, 95));
+    let counts = (count("anomaly"), count("flow"), count("modbus"), count("dnp3"), count("s7comm"), lines.len());
+    assert_eq!(counts, (4, 6, 4, 82, 1, 97));
     for l in &lines {
         assert!(l["timestamp"].as_str().unwrap().starts_with("2026-01-15T08:00:00."));
     }
