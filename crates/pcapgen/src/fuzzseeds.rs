@@ -1,6 +1,6 @@
 //! Seeds for the fuzz targets' corpora, in each harness's input format, written by
 //! `gen-fixtures` into `fuzz/corpus/<target>/`.
-use crate::ot::{dnp3_frame, modbus_adu};
+use crate::ot::{dnp3_frame, modbus_adu, s7_pdu, tpkt_cotp};
 
 /// The Modbus stream harness reads chunks: a control byte (bit 0 direction, bit 1 a gap
 /// before the chunk, bits 2.. the length, at most 63) and that many bytes.
@@ -96,4 +96,65 @@ pub fn dnp3_corpora() -> Vec<(&'static str, Seeds)> {
         ("seed-long", dnp3_frame(0x44, 1, 10, &(0..200u8).collect::<Vec<_>>())),
     ];
     vec![("dnp3_stream", dnp3_stream()), ("dnp3_link", frames), ("dnp3_app", dnp3_fragments())]
+}
+
+/// S7 PDUs: a setup, a read of DB1.DBB10 (job and ack-data), a write, an SZL read, a
+/// download request, a PI service and an S7comm-plus request.
+fn s7_pdus() -> Seeds {
+    let setup = s7_pdu(1, 0, &[0xF0, 0x00, 0x00, 0x01, 0x00, 0x01, 0x01, 0xE0], &[]);
+    let read = s7_pdu(1, 256, &[0x04, 0x01, 0x12, 0x0A, 0x10, 0x02, 0x00, 0x04, 0x00, 0x01, 0x84, 0x00, 0x00, 0x50], &[]);
+    let read_ack = s7_pdu(3, 256, &[0x04, 0x01], &[0xFF, 0x04, 0x00, 0x20, 0xDE, 0xAD, 0xBE, 0xEF]);
+    let write = s7_pdu(
+        1,
+        512,
+        &[0x05, 0x01, 0x12, 0x0A, 0x10, 0x02, 0x00, 0x01, 0x00, 0x00, 0x83, 0x00, 0x03, 0x28],
+        &[0x00, 0x04, 0x00, 0x08, 0x01],
+    );
+    let szl = s7_pdu(7, 768, &[0x00, 0x01, 0x12, 0x04, 0x11, 0x44, 0x01, 0x00], &[0xFF, 0x09, 0x00, 0x04, 0x00, 0x11, 0x00, 0x00]);
+    let mut download = vec![0x1A, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x09];
+    download.extend_from_slice(b"_0A00001P");
+    download.push(0x0D);
+    download.extend_from_slice(b"1000064000032");
+    let download = s7_pdu(1, 1024, &download, &[]);
+    let mut pi = vec![0x28, 0, 0, 0, 0, 0, 0, 0xFD, 0x00, 0x0A, 0x01, 0x00];
+    pi.extend_from_slice(b"0A00001P");
+    pi.push(5);
+    pi.extend_from_slice(b"_INSE");
+    let pi = s7_pdu(1, 1280, &pi, &[]);
+    let plus = vec![0x72, 0x01, 0x00, 0x0E, 0x31, 0x00, 0x00, 0x04, 0xCA, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x01, 0x20];
+    vec![
+        ("seed-setup", setup),
+        ("seed-read", read),
+        ("seed-read-ack", read_ack),
+        ("seed-write", write),
+        ("seed-szl", szl),
+        ("seed-download", download),
+        ("seed-pi", pi),
+        ("seed-plus", plus),
+    ]
+}
+
+/// The S7 stream harness reads chunks: a control byte (bit 0 direction, bit 1 a gap
+/// before, bits 2.. the length, at most 63) and that many bytes.
+fn s7_chunks(out: &mut Vec<u8>, to_client: bool, bytes: &[u8]) {
+    for c in bytes.chunks(63) {
+        out.push((c.len() as u8) << 2 | u8::from(to_client));
+        out.extend_from_slice(c);
+    }
+}
+
+/// Seeds per S7 target: the whole stack (`s7_stream`), TPKT/COTP (`s7_tpkt`) and single
+/// PDUs (`s7_pdu`).
+pub fn s7_corpora() -> Vec<(&'static str, Seeds)> {
+    let pdus = s7_pdus();
+    let connect = vec![
+        0x03, 0x00, 0x00, 0x16, 0x11, 0xE0, 0x00, 0x00, 0x00, 0x01, 0x00, 0xC1, 0x02, 0x01, 0x00, 0xC2, 0x02, 0x01, 0x02, 0xC0, 0x01, 0x0A,
+    ];
+    let mut session = Vec::new();
+    s7_chunks(&mut session, false, &connect);
+    for (name, pdu) in &pdus {
+        s7_chunks(&mut session, name.ends_with("-ack"), &tpkt_cotp(pdu));
+    }
+    let tpkts: Seeds = vec![("seed-connect", connect.clone()), ("seed-data", tpkt_cotp(pdus.first().map_or(&[][..], |p| &p.1)))];
+    vec![("s7_stream", vec![("seed-session", session)]), ("s7_tpkt", tpkts), ("s7_pdu", pdus)]
 }

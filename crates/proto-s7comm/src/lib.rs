@@ -8,6 +8,8 @@
 
 pub mod cotp;
 mod dissector;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod names;
 pub mod plus;
 mod probe;

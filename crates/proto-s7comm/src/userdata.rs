@@ -132,7 +132,7 @@ pub fn parse(param: &[u8], data: &[u8], continued: bool, issues: &mut Vec<Issue>
             u.block_type = body.get(..2).map(text);
             u.block_number = body.get(2..7).map(text);
         }
-        (0x7, 0x01 | 0x02 | 0x03 | 0x04) => u.clock = clock(body),
+        (0x7, 0x01..=0x04) => u.clock = clock(body),
         (0x5, 0x01) if kind == 0x4 => u.password_length = Some(body.len()),
         _ => {}
     }

@@ -18,7 +18,8 @@ fn main() -> std::io::Result<()> {
         std::fs::write(corpus.join(name), bytes)?;
     }
     println!("{}: seeds written", corpus.display());
-    for (target, seeds) in otsentry_pcapgen::fuzzseeds::dnp3_corpora() {
+    let corpora = otsentry_pcapgen::fuzzseeds::dnp3_corpora().into_iter().chain(otsentry_pcapgen::fuzzseeds::s7_corpora());
+    for (target, seeds) in corpora {
         let corpus = root.join("../fuzz/corpus").join(target);
         std::fs::create_dir_all(&corpus)?;
         for (name, bytes) in seeds {

@@ -1,0 +1,197 @@
+//! Hex vectors through the S7 dissector, a comment per field; every split point of a
+//! multi-TPKT stream; reassembly across data TPDUs; malformed inputs raise their events;
+//! arbitrary input never panics.
+use otsentry_core::{Direction, Dissector, PduEvent, PduSink, Pending, ProtocolCounts, StreamCx, Timestamp};
+use otsentry_pcapgen::ot::{s7_pdu, tpkt_cotp};
+use otsentry_proto_s7comm::{S7Config, S7Dissector};
+use proptest::prelude::*;
+use serde_json::Value;
+
+#[derive(Default)]
+struct Sink {
+    counts: ProtocolCounts,
+    records: Vec<(&'static str, Value)>,
+    events: Vec<(&'static str, String)>,
+}
+
+impl PduSink for Sink {
+    fn pdu<E: PduEvent>(&mut self, _cx: &StreamCx, e: &E) {
+        self.records.push((e.event_type(), serde_json::to_value(e.body()).expect("record serialises")));
+    }
+    fn counts(&mut self) -> &mut ProtocolCounts {
+        &mut self.counts
+    }
+    fn anomaly(&mut self, _cx: &StreamCx, event: &'static str, _offset: u64, reason: String) {
+        self.events.push((event, reason));
+    }
+}
+
+/// Feed chunks, each with its direction, through the engine's pending buffers.
+fn feed(chunks: &[(Direction, &[u8])]) -> Sink {
+    let mut d = S7Dissector::new(S7Config::default());
+    let mut sink = Sink::default();
+    let mut pending = [Pending::default(), Pending::default()];
+    let mut offsets = [0u64; 2];
+    for (dir, c) in chunks {
+        let i = dir.index();
+        let cx = StreamCx { ts: Timestamp::default(), dir: *dir, offset: offsets[i] };
+        pending[i].feed(&mut d, &cx, c, 65_535, &mut sink);
+        offsets[i] += c.len() as u64;
+    }
+    d.finish(Timestamp::default(), &mut sink);
+    sink
+}
+
+const CONNECT: [u8; 22] = [
+    0x03, 0x00, 0x00, 0x16, // TPKT version 3, length 22
+    0x11, 0xE0, // COTP length 17, connection request
+    0x00, 0x00, 0x00, 0x01, 0x00, // destination reference, source reference 1, class 0
+    0xC1, 0x02, 0x01, 0x00, // calling TSAP 0x0100
+    0xC2, 0x02, 0x03, 0x02, // called TSAP: S7 basic (3), rack 0, slot 2
+    0xC0, 0x01, 0x0A, // TPDU size 1024
+];
+
+#[test]
+fn a_session_with_connection_setup_read_and_write() {
+    let setup = [
+        0x03, 0x00, 0x00, 0x19, // TPKT, length 25
+        0x02, 0xF0, 0x80, // COTP DT, EOT, TPDU 0
+        0x32, 0x01, 0x00, 0x00, // S7comm, job, reserved
+        0x00, 0x00, // PDU reference 0
+        0x00, 0x08, 0x00, 0x00, // parameter 8, data 0
+        0xF0, 0x00, // setup communication, reserved
+        0x00, 0x01, 0x00, 0x01, // max AmQ calling 1, called 1
+        0x01, 0xE0, // PDU length 480
+    ];
+    let setup_ack = tpkt_cotp(&s7_pdu(3, 0, &[0xF0, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0xF0], &[]));
+    let write = tpkt_cotp(&s7_pdu(
+        1,
+        0x0100,
+        &[
+            0x05, 0x01, // write var, one item
+            0x12, 0x0A, 0x10, // specification, 10 bytes, S7ANY
+            0x01, 0x00, 0x01, // bit × 1
+            0x00, 0x00, 0x82, // no DB, outputs
+            0x00, 0x00, 0x0B, // address 1.3
+        ],
+        &[0x00, 0x03, 0x00, 0x01, 0x01], // reserved, bit size, 1 bit, value 1
+    ));
+    let write_ack = tpkt_cotp(&s7_pdu(3, 0x0100, &[0x05, 0x01], &[0xFF]));
+    let s = feed(&[
+        (Direction::ToServer, &CONNECT),
+        (Direction::ToServer, &setup),
+        (Direction::ToClient, &setup_ack),
+        (Direction::ToServer, &write),
+        (Direction::ToClient, &write_ack),
+    ]);
+    assert_eq!(s.events, vec![]);
+    assert_eq!((s.counts.s7comm.pdus, s.counts.s7comm.functions.get("240"), s.counts.s7comm.functions.get("5")), (4, Some(&2), Some(&2)));
+    let kinds: Vec<&str> = s.records.iter().map(|r| r.0).collect();
+    assert_eq!(kinds, ["cotp", "s7comm", "s7comm"]);
+    let cotp = &s.records[0].1;
+    assert_eq!(
+        (cotp["type"].as_str(), cotp["rack"].as_u64(), cotp["slot"].as_u64(), cotp["tpdu_size"].as_u64()),
+        (Some("CR"), Some(0), Some(2), Some(1024))
+    );
+    let setup = &s.records[1].1;
+    assert_eq!((setup["request"]["pdu_length"].as_u64(), setup["response"]["pdu_length"].as_u64()), (Some(480), Some(240)));
+    let w = &s.records[2].1;
+    assert_eq!(w["function_name"], "write_var");
+    assert_eq!(w["request"]["items"][0]["area"], "outputs");
+    assert_eq!(w["request"]["items"][0]["address"], "1.3");
+    assert_eq!(w["request"]["data_items"][0]["data"], "01");
+    assert_eq!(w["response"]["data_items"][0]["return_code_name"], "success");
+    assert_eq!((w["rack"].as_u64(), w["slot"].as_u64()), (Some(0), Some(2)));
+}
+
+#[test]
+fn a_pdu_split_over_two_data_tpdus_is_reassembled() {
+    let pdu = s7_pdu(1, 7, &[0x29, 0, 0, 0, 0, 0, 9, b'P', b'_', b'P', b'R', b'O', b'G', b'R', b'A', b'M'], &[]);
+    let (a, b) = pdu.split_at(12);
+    let mut first = vec![0x03, 0x00, 0x00, (7 + a.len()) as u8, 0x02, 0xF0, 0x00]; // DT, no EOT, TPDU 0
+    first.extend_from_slice(a);
+    let mut second = vec![0x03, 0x00, 0x00, (7 + b.len()) as u8, 0x02, 0xF0, 0x81]; // DT, EOT, TPDU 1
+    second.extend_from_slice(b);
+    let s = feed(&[(Direction::ToServer, &[first.as_slice(), &second].concat())]);
+    assert_eq!((s.counts.s7comm.pdus, s.events.len()), (1, 0));
+    assert_eq!(s.records[0].1["request"]["pi_service"], "P_PROGRAM");
+    assert_eq!(s.records[0].1["status"], "unanswered");
+    // Endless continuation: the cap drops it, counted.
+    let mut flood = Vec::new();
+    for _ in 0..100 {
+        flood.extend_from_slice(&[0x03, 0x00, 0x00, 107, 0x02, 0xF0, 0x00]);
+        flood.extend_from_slice(&[0x32; 100]);
+    }
+    let s = feed(&[(Direction::ToServer, &flood)]);
+    assert_eq!(s.events.iter().filter(|e| e.0 == "s7comm.reassembly_overflow").count(), 1);
+}
+
+#[test]
+fn every_split_of_a_multi_tpkt_stream_gives_the_same_records() {
+    let read = tpkt_cotp(&s7_pdu(1, 1, &[0x04, 0x01, 0x12, 0x0A, 0x10, 0x02, 0x00, 0x04, 0x00, 0x01, 0x84, 0x00, 0x00, 0x50], &[]));
+    let szl =
+        tpkt_cotp(&s7_pdu(7, 2, &[0x00, 0x01, 0x12, 0x04, 0x11, 0x44, 0x01, 0x00], &[0xFF, 0x09, 0x00, 0x04, 0x00, 0x11, 0x00, 0x00]));
+    let stream = [&CONNECT[..], &read, &szl].concat();
+    let whole = feed(&[(Direction::ToServer, &stream)]);
+    assert_eq!((whole.records.len(), whole.events.len(), whole.counts.s7comm.pdus), (3, 0, 2));
+    let mut splits = 0;
+    for i in 1..stream.len() {
+        for j in i..stream.len() {
+            let parts = [(Direction::ToServer, &stream[..i]), (Direction::ToServer, &stream[i..j]), (Direction::ToServer, &stream[j..])];
+            let s = feed(&parts);
+            assert_eq!((&s.records, &s.events), (&whole.records, &whole.events), "split at {i}, {j}");
+            splits += 1;
+        }
+    }
+    assert!(splits > 2000, "{splits}");
+}
+
+#[test]
+fn malformed_inputs_raise_their_events_and_parsing_resumes() {
+    let stop = otsentry_pcapgen::ot::s7_plc_stop(9);
+    let events = |chunks: &[u8]| -> Vec<&'static str> { feed(&[(Direction::ToServer, chunks)]).events.into_iter().map(|e| e.0).collect() };
+    // Garbage, then a good PDU: the garbage is skipped and reported, the PDU still read.
+    let s = feed(&[(Direction::ToServer, &[&[0x99, 0x98, 0x97][..], &stop].concat())]);
+    assert_eq!(s.events.iter().map(|e| e.0).collect::<Vec<_>>(), ["s7comm.bad_tpkt_version", "s7comm.resync"]);
+    assert_eq!(s.events[1].1, "3 bytes skipped to the next TPKT header");
+    assert_eq!(s.counts.s7comm.pdus, 1);
+    // A TPKT length below 7.
+    assert_eq!(events(&[&[0x03, 0x00, 0x00, 0x05][..], &stop].concat())[0], "s7comm.bad_tpkt_length");
+    // A COTP length indicator past the TPKT.
+    assert_eq!(events(&[0x03, 0x00, 0x00, 0x08, 0x09, 0xF0, 0x80, 0x32]), ["s7comm.cotp_length"]);
+    // Declared parameter and data lengths that disagree with the PDU (and so the one item
+    // the read announces is missing).
+    let mut short = s7_pdu(1, 3, &[0x04, 0x01], &[]);
+    short[7] = 0x20; // parameter length 32
+    assert_eq!(events(&tpkt_cotp(&short)), ["s7comm.length_mismatch", "s7comm.item_count_mismatch"]);
+    // An unknown ROSCTR and an unknown function.
+    assert_eq!(events(&tpkt_cotp(&s7_pdu(5, 1, &[], &[]))), ["s7comm.unknown_rosctr"]);
+    assert_eq!(events(&tpkt_cotp(&s7_pdu(1, 1, &[0x77], &[]))), ["s7comm.unknown_function"]);
+    // Two items announced, one present.
+    let one_item = s7_pdu(1, 4, &[0x04, 0x02, 0x12, 0x0A, 0x10, 0x02, 0x00, 0x01, 0x00, 0x01, 0x84, 0x00, 0x00, 0x00], &[]);
+    assert_eq!(events(&tpkt_cotp(&one_item)), ["s7comm.item_count_mismatch"]);
+    // A data TPDU that is neither S7comm nor S7comm-plus.
+    assert_eq!(events(&tpkt_cotp(&[0x45, 0x00])), ["s7comm.unknown_protocol"]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #[test]
+    fn arbitrary_bytes_never_panic(data in prop::collection::vec(any::<u8>(), 0..600), to_client in any::<bool>()) {
+        let dir = if to_client { Direction::ToClient } else { Direction::ToServer };
+        let mut d = S7Dissector::new(S7Config::default());
+        let mut sink = Sink::default();
+        let used = d.parse(&StreamCx { ts: Timestamp::default(), dir, offset: 0 }, &data, &mut sink);
+        prop_assert!(used <= data.len());
+        d.finish(Timestamp::default(), &mut sink);
+    }
+
+    #[test]
+    fn valid_tpkts_around_random_pdus_never_panic(
+        pdus in prop::collection::vec((1u8..8, prop::collection::vec(any::<u8>(), 0..60), prop::collection::vec(any::<u8>(), 0..60)), 1..6),
+    ) {
+        let stream: Vec<u8> = pdus.iter().flat_map(|(rosctr, p, d)| tpkt_cotp(&s7_pdu(*rosctr, 1, p, d))).collect();
+        let s = feed(&[(Direction::ToServer, &stream)]);
+        prop_assert_eq!(s.counts.s7comm.pdus, pdus.len() as u64);
+    }
+}
