@@ -167,6 +167,15 @@ fn icsnpp_read_szl_and_upload_download_logs_are_reproduced() {
     assert!(components.iter().any(|c| c["what"] == "plc_name" && c["value"] == "S7300/ET200M station_1"), "{components:?}");
     let mode = ours.iter().find_map(|s| s["userdata"]["szl"]["cpu_mode"].as_str());
     assert_eq!(mode, Some("run"));
+    // The block list, as tshark shows it for frame 16.
+    let counts: Vec<(String, u64)> = ours
+        .iter()
+        .filter_map(|s| s["userdata"]["block_counts"].as_array())
+        .flatten()
+        .map(|c| (c["block_type"].as_str().unwrap().to_string(), c["count"].as_u64().unwrap()))
+        .collect();
+    let expected = [("OB", 1), ("FB", 1), ("FC", 0), ("DB", 2), ("SDB", 8), ("SFC", 77), ("SFB", 15)];
+    assert_eq!(counts, expected.map(|(t, n)| (t.to_string(), n)));
 
     // Upload/download: per job and ack, the function, status, session id, block length
     // and the block (file name, type, number, file system).

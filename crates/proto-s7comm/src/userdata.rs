@@ -32,6 +32,9 @@ pub struct UserData {
     pub block_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub block_number: Option<String>,
+    /// List blocks responses: how many blocks of each type the PLC holds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub block_counts: Vec<BlockCount>,
     /// Time functions: the clock read or set (BCD, as `YYYY-MM-DD hh:mm:ss.mmm`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clock: Option<String>,
@@ -62,6 +65,12 @@ pub struct Szl {
     /// Other lists: the records in hex (first 256 bytes).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub raw: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BlockCount {
+    pub block_type: &'static str,
+    pub count: u16,
 }
 
 /// SZL 0x0011 record.
@@ -128,6 +137,16 @@ pub fn parse(param: &[u8], data: &[u8], continued: bool, issues: &mut Vec<Issue>
     }
     match (group, sub) {
         (0x4, 0x01) => u.szl = szl(body, kind == 0x8),
+        (0x3, 0x01) if kind == 0x8 => {
+            // Entries of 0x30, the type's character (as in file names), the count.
+            u.block_counts = body
+                .chunks_exact(4)
+                .map(|e| BlockCount {
+                    block_type: crate::names::block_type_name(&[b'0', e.get(1).copied().unwrap_or(0)]),
+                    count: be16(e, 2),
+                })
+                .collect();
+        }
         (0x3, 0x02 | 0x03) if kind == 0x4 => {
             u.block_type = body.get(..2).map(text);
             u.block_number = body.get(2..7).map(text);
@@ -242,5 +261,27 @@ mod tests {
         let m = &u.szl.unwrap().modules[0];
         assert_eq!((m.what, m.order_number.as_str(), m.version.as_str()), ("basic_firmware", "6ES7 315-2EH14-0AB0", "V3.2.7"));
         assert_eq!(u.last_data_unit, Some(true));
+    }
+
+    #[test]
+    fn list_blocks_response() {
+        let param = [
+            0x00, 0x01, 0x12, // parameter head
+            0x08, // parameter length 8
+            0x12, // method: response
+            0x83, // type response (8), block functions (3)
+            0x01, // list blocks
+            0x00, // sequence
+            0x00, 0x00, // data unit reference 0, last data unit
+            0x00, 0x00, // error code: none
+        ];
+        let data = [
+            0xFF, 0x09, 0x00, 0x08, // success, octet string, 8 bytes
+            0x30, 0x38, 0x00, 0x01, // OB: 1
+            0x30, 0x41, 0x00, 0x02, // DB: 2
+        ];
+        let u = parse(&param, &data, false, &mut Vec::new()).unwrap();
+        let counts: Vec<_> = u.block_counts.iter().map(|c| (c.block_type, c.count)).collect();
+        assert_eq!(counts, [("OB", 1), ("DB", 2)]);
     }
 }
