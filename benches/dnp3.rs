@@ -2,52 +2,27 @@
 //! `../shared/pcaps`, in capture order): frames/s and MB/s for link framing with every CRC
 //! checked plus the application object walk of single-segment fragments, and for the whole
 //! dissector (transport reassembly, records to a null sink).
+use common::Null;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use otsentry_capture::{open, ReaderKind};
-use otsentry_core::{Direction, Dissector, PduEvent, PduSink, ProtocolCounts, StreamCx, Timestamp};
-use otsentry_pcapgen::shared;
+use otsentry_core::{Direction, Dissector, ProtocolCounts, StreamCx, Timestamp};
 use otsentry_proto_dnp3::app::parse_fragment;
 use otsentry_proto_dnp3::link::{link, Link};
 use otsentry_proto_dnp3::{Dnp3Config, Dnp3Dissector};
-use otsentry_wire::{decode, DecodeOptions, Transport};
+
+mod common;
 
 /// Every link frame whose header frames, in capture order, from TCP or UDP payloads with
 /// port 20000 on either side.
 fn corpus() -> Option<Vec<Vec<u8>>> {
-    let dir = shared::pcaps_dir()?;
     let mut frames = Vec::new();
-    for cap in shared::captures(&dir, &shared::scratch_dir()).iter().filter(|c| c.name.starts_with("dnp3/")) {
-        let Ok(mut src) = open(&cap.path, ReaderKind::Mmap) else { continue };
-        while let Ok(Some(f)) = src.next_frame() {
-            let pkt = decode(f.linktype.0, f.data, f.origlen, &DecodeOptions::default());
-            let (ports, payload) = match pkt.transport {
-                Transport::Tcp(t) => ((t.src_port, t.dst_port), t.payload),
-                Transport::Udp(u) => ((u.src_port, u.dst_port), u.payload),
-                _ => continue,
-            };
-            if ports.0 != 20000 && ports.1 != 20000 {
-                continue;
-            }
-            let mut rest = payload;
-            while let Link::Frame(l) = link(rest) {
-                frames.push(rest[..l.wire_len].to_vec());
-                rest = &rest[l.wire_len..];
-            }
+    for (_, payload) in common::payloads("dnp3/", 20000)? {
+        let mut rest = payload.as_slice();
+        while let Link::Frame(l) = link(rest) {
+            frames.push(rest[..l.wire_len].to_vec());
+            rest = &rest[l.wire_len..];
         }
     }
     Some(frames)
-}
-
-struct Null(ProtocolCounts);
-
-impl PduSink for Null {
-    fn pdu<E: PduEvent>(&mut self, _cx: &StreamCx, e: &E) {
-        std::hint::black_box(e.event_type());
-    }
-    fn counts(&mut self) -> &mut ProtocolCounts {
-        &mut self.0
-    }
-    fn anomaly(&mut self, _cx: &StreamCx, _event: &'static str, _offset: u64, _reason: String) {}
 }
 
 fn dnp3(c: &mut Criterion) {

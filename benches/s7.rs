@@ -3,50 +3,27 @@
 //! with the S7 header and lengths checked (`frame`), plus the parameter and data decoded
 //! into items, blocks, services and SZL records (`decode`), and the whole dissector
 //! (jobs paired with acks, records to a null sink).
+use common::Null;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use otsentry_capture::{open, ReaderKind};
-use otsentry_core::{Direction, Dissector, PduEvent, PduSink, ProtocolCounts, StreamCx, Timestamp};
-use otsentry_pcapgen::shared;
+use otsentry_core::{Direction, Dissector, ProtocolCounts, StreamCx, Timestamp};
 use otsentry_proto_s7comm::cotp::{tpkt, Tpdu, Tpkt};
 use otsentry_proto_s7comm::{plus, s7, userdata, S7Config, S7Dissector};
-use otsentry_wire::{decode, DecodeOptions, Transport};
+
+mod common;
 
 /// Every TPKT carrying a data TPDU with an S7 PDU, with its direction (by port 102).
 fn corpus() -> Option<Vec<(Direction, Vec<u8>)>> {
-    let dir = shared::pcaps_dir()?;
     let mut tpkts = Vec::new();
-    for cap in shared::captures(&dir, &shared::scratch_dir()).iter().filter(|c| c.name.starts_with("s7comm")) {
-        let Ok(mut src) = open(&cap.path, ReaderKind::Mmap) else { continue };
-        while let Ok(Some(f)) = src.next_frame() {
-            let pkt = decode(f.linktype.0, f.data, f.origlen, &DecodeOptions::default());
-            let Transport::Tcp(t) = pkt.transport else { continue };
-            let dir = match (t.src_port, t.dst_port) {
-                (_, 102) => Direction::ToServer,
-                (102, _) => Direction::ToClient,
-                _ => continue,
-            };
-            let mut rest = t.payload;
-            while let Tpkt::Packet { len, tpdu } = tpkt(rest) {
-                if Tpdu::parse(tpdu).is_ok_and(|d| d.eot() && matches!(d.payload.first(), Some(0x32 | 0x72))) {
-                    tpkts.push((dir, rest[..len].to_vec()));
-                }
-                rest = &rest[len..];
+    for (dir, payload) in common::payloads("s7comm", 102)? {
+        let mut rest = payload.as_slice();
+        while let Tpkt::Packet { len, tpdu } = tpkt(rest) {
+            if Tpdu::parse(tpdu).is_ok_and(|d| d.eot() && matches!(d.payload.first(), Some(0x32 | 0x72))) {
+                tpkts.push((dir, rest[..len].to_vec()));
             }
+            rest = &rest[len..];
         }
     }
     Some(tpkts)
-}
-
-struct Null(ProtocolCounts);
-
-impl PduSink for Null {
-    fn pdu<E: PduEvent>(&mut self, _cx: &StreamCx, e: &E) {
-        std::hint::black_box(e.event_type());
-    }
-    fn counts(&mut self) -> &mut ProtocolCounts {
-        &mut self.0
-    }
-    fn anomaly(&mut self, _cx: &StreamCx, _event: &'static str, _offset: u64, _reason: String) {}
 }
 
 /// The S7 PDU inside a TPKT known to hold one.

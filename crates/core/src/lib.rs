@@ -11,6 +11,8 @@ mod dissect;
 mod field;
 mod flow;
 mod flowrec;
+#[doc(hidden)]
+pub mod harness;
 mod record;
 mod summary;
 mod time;

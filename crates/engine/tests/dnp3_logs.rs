@@ -1,21 +1,14 @@
 //! DNP3 records compared by meaning with Zeek's dnp3.log for the same shared captures:
 //! every response's function and IIN exactly, and every request function Zeek logged.
-use otsentry_engine::{Replay, ReplayOptions};
 use otsentry_pcapgen::shared::{self, zeek_log};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-fn dnp3_records(path: &Path) -> Vec<Value> {
-    eve(path).into_iter().filter(|l| l["event_type"] == "dnp3").collect()
-}
+mod common;
 
-fn eve(path: &Path) -> Vec<Value> {
-    let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions::default(), Some(otsentry_sink::EveWriter::new(Vec::new())));
-    run.run_file(path, &mut |_, _| {}).expect("replay");
-    let (_, eve) = run.finish_with_output(1.0).expect("finish");
-    let text = String::from_utf8(eve.expect("writer").into_inner()).expect("utf-8");
-    text.lines().map(|l| serde_json::from_str::<Value>(l).expect("json")).collect()
+fn dnp3_records(path: &Path) -> Vec<Value> {
+    common::eve(path).into_iter().filter(|l| l["event_type"] == "dnp3").collect()
 }
 
 /// Zeek's numeric IIN (IIN1 in the high byte) from our bit names.
@@ -317,7 +310,7 @@ fn malformed_flood_and_oversized_captures_raise_their_events() {
         ("dnp3/zeek/dnp3-flowbuffer-overflow-assert.pcap", vec![]),
     ] {
         let mut got: BTreeMap<String, u64> = BTreeMap::new();
-        for r in eve(&dir.join(pcap)).iter().filter(|r| r["event_type"] == "anomaly") {
+        for r in common::eve(&dir.join(pcap)).iter().filter(|r| r["event_type"] == "anomaly") {
             *got.entry(r["anomaly"]["event"].as_str().unwrap_or_default().to_string()).or_default() += 1;
         }
         let expected: BTreeMap<String, u64> = expected.into_iter().map(|(k, v)| (k.to_string(), v)).collect();

@@ -7,14 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
-/// Replay one file and return its EVE lines.
-fn eve_lines(path: &Path) -> Vec<Value> {
-    let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions::default(), Some(otsentry_sink::EveWriter::new(Vec::new())));
-    run.run_file(path, &mut |_, _| {}).expect("replay");
-    let (_, eve) = run.finish_with_output(1.0).expect("finish");
-    let bytes = eve.expect("eve writer").into_inner();
-    String::from_utf8(bytes).expect("utf-8").lines().map(|l| serde_json::from_str(l).expect("json line")).collect()
-}
+mod common;
 
 fn flows(lines: &[Value]) -> Vec<&Value> {
     lines.iter().filter(|l| l["event_type"] == "flow").collect()
@@ -71,7 +64,7 @@ fn community_id_equals_tshark_for_every_flow() {
     for name in files {
         let path = dir.join(name);
         let theirs = tshark_ids(&path);
-        let lines = eve_lines(&path);
+        let lines = common::eve(&path);
         let mut here = 0;
         for f in flows(&lines) {
             let proto = f["proto"].as_str().unwrap();
@@ -99,7 +92,7 @@ fn a_capture_that_starts_with_to_client_data_gets_the_right_direction() {
         return;
     };
     // Five packets: the outstation's unsolicited response comes first.
-    let lines = eve_lines(&dir.join("dnp3/suricata-verify/dnp3_toclient_start.pcap"));
+    let lines = common::eve(&dir.join("dnp3/suricata-verify/dnp3_toclient_start.pcap"));
     let f = flows(&lines);
     assert_eq!(f.len(), 1);
     let f = f[0];
@@ -140,7 +133,7 @@ fn midstream_flows_on_an_ot_port_have_it_as_their_server_port() {
     let ot_port = |p: u64| matches!(p, 502 | 20000 | 102);
     let (mut checked, mut midstream) = (0, 0);
     for cap in shared::captures(&dir, &shared::scratch_dir()) {
-        for f in flows(&eve_lines(&cap.path)) {
+        for f in flows(&common::eve(&cap.path)) {
             let (sp, dp) = (f["src_port"].as_u64().unwrap_or(0), f["dest_port"].as_u64().unwrap_or(0));
             if f["proto"] != "TCP" || ot_port(sp) == ot_port(dp) {
                 continue;

@@ -2,18 +2,15 @@
 //! captures: CISA ICSNPP's modbus_detailed, mask_write_register and
 //! read_write_multiple_registers logs, Zeek's modbus.log, and the `event_type: modbus`
 //! checks of the suricata-verify test (through a field-mapping table).
-use otsentry_engine::{Replay, ReplayOptions};
 use otsentry_pcapgen::shared::{self, zeek_log};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+mod common;
+
 fn modbus_records(path: &Path) -> Vec<Value> {
-    let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions::default(), Some(otsentry_sink::EveWriter::new(Vec::new())));
-    run.run_file(path, &mut |_, _| {}).expect("replay");
-    let (_, eve) = run.finish_with_output(1.0).expect("finish");
-    let text = String::from_utf8(eve.expect("writer").into_inner()).expect("utf-8");
-    text.lines().map(|l| serde_json::from_str::<Value>(l).expect("json")).filter(|l| l["event_type"] == "modbus").collect()
+    common::eve(path).into_iter().filter(|l| l["event_type"] == "modbus").collect()
 }
 
 /// Zeek/ICSNPP's function name as ours.

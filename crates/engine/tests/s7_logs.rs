@@ -2,19 +2,12 @@
 //! s7comm.log (one row per PDU), s7comm_read_szl.log, s7comm_upload_download.log and
 //! s7comm_plus.log; and the attack captures' records (PLC stop, block download, password,
 //! write flood).
-use otsentry_engine::{Replay, ReplayOptions};
 use otsentry_pcapgen::shared::{self, zeek_log};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-fn eve(path: &Path) -> Vec<Value> {
-    let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions::default(), Some(otsentry_sink::EveWriter::new(Vec::new())));
-    run.run_file(path, &mut |_, _| {}).expect("replay");
-    let (_, eve) = run.finish_with_output(1.0).expect("finish");
-    let text = String::from_utf8(eve.expect("writer").into_inner()).expect("utf-8");
-    text.lines().map(|l| serde_json::from_str::<Value>(l).expect("json")).collect()
-}
+mod common;
 
 fn records<'a>(all: &'a [Value], event_type: &str) -> Vec<&'a Value> {
     all.iter().filter(|r| r["event_type"] == event_type).map(|r| &r[event_type]).collect()
@@ -100,7 +93,7 @@ fn icsnpp_s7comm_logs_are_reproduced() {
     ] {
         let log = dir.join(format!("{}.zeek-s7comm.log", pcap));
         let theirs = rows_from_log(&log);
-        let mut ours = rows_from_ours(&eve(&dir.join(pcap)));
+        let mut ours = rows_from_ours(&common::eve(&dir.join(pcap)));
         for (row, n) in extra {
             assert_eq!(ours.remove(&row), Some(n), "{pcap}: the explained extra row {row:?}");
         }
@@ -114,7 +107,7 @@ fn icsnpp_read_szl_and_upload_download_logs_are_reproduced() {
         eprintln!("skipped: ../shared/pcaps is absent");
         return;
     };
-    let all = eve(&dir.join("s7comm/icsnpp/snap7.pcap"));
+    let all = common::eve(&dir.join("s7comm/icsnpp/snap7.pcap"));
     let ours = records(&all, "s7comm");
 
     // Read SZL: (is_orig, PDU reference, SZL id, index, return code) per request and
@@ -238,7 +231,7 @@ fn icsnpp_s7comm_plus_log_is_reproduced() {
         eprintln!("skipped: ../shared/pcaps is absent");
         return;
     };
-    let all = eve(&dir.join("s7comm-plus/icsnpp/s7comm_plus.pcap"));
+    let all = common::eve(&dir.join("s7comm-plus/icsnpp/s7comm_plus.pcap"));
     type Plus = (String, u64, String, String);
     let theirs: Vec<Plus> = zeek_log(&dir.join("s7comm-plus/icsnpp/s7comm_plus.pcap.icsnpp-s7comm_plus.log"))
         .into_iter()
@@ -268,7 +261,7 @@ fn attack_captures_produce_the_right_records() {
         return;
     };
     let jobs = |pcap: &str| -> Vec<Value> {
-        eve(&dir.join(pcap)).into_iter().filter(|r| r["event_type"] == "s7comm" && r["s7comm"].get("userdata").is_none()).collect()
+        common::eve(&dir.join(pcap)).into_iter().filter(|r| r["event_type"] == "s7comm" && r["s7comm"].get("userdata").is_none()).collect()
     };
     // PLC stop: the job, its service name, and the PLC's acceptance.
     for pcap in ["s7comm/gymgit/step7_s300_stop.pcapng", "s7comm/gymgit/snap7_s300_stop.pcapng"] {
@@ -306,7 +299,7 @@ fn attack_captures_produce_the_right_records() {
         assert_eq!(insert[0]["request"]["pi_blocks"][0]["block_type"], kind, "{pcap}");
     }
     // A password attempt: user data, security group, the password's length only.
-    let all = eve(&dir.join("s7comm/gymgit/step7_s300_AuthPassword.pcapng"));
+    let all = common::eve(&dir.join("s7comm/gymgit/step7_s300_AuthPassword.pcapng"));
     let security: Vec<&Value> =
         records(&all, "s7comm").into_iter().filter(|s| s["userdata"]["subfunction_name"] == "plc_password").collect();
     assert_eq!(security.len(), 2, "request and response");

@@ -1,21 +1,7 @@
 //! The fuzz harness, shared by the cargo-fuzz target and the corpus replay test.
 
 use crate::{Dnp3Config, Dnp3Dissector};
-use otsentry_core::{Direction, Dissector, PduEvent, PduSink, Pending, ProtocolCounts, StreamCx, Timestamp};
-
-struct Sink {
-    counts: ProtocolCounts,
-}
-
-impl PduSink for Sink {
-    fn pdu<E: PduEvent>(&mut self, _cx: &StreamCx, event: &E) {
-        let _ = serde_json::to_vec(event.body());
-    }
-    fn counts(&mut self) -> &mut ProtocolCounts {
-        &mut self.counts
-    }
-    fn anomaly(&mut self, _cx: &StreamCx, _event: &'static str, _offset: u64, _reason: String) {}
-}
+use otsentry_core::harness::{conversation, SerializingSink};
 
 /// Feed `data` to one flow's dissector in chunks: each chunk's first byte picks the
 /// direction (bit 0), a gap before it (bit 1), a datagram rather than stream bytes
@@ -23,29 +9,8 @@ impl PduSink for Sink {
 /// Returns the link frames and fragments seen.
 pub fn run(data: &[u8]) -> (u64, u64) {
     let mut d = Dnp3Dissector::new(Dnp3Config { max_fragment: 2048, max_objects: 64, max_points: 256 });
-    let mut sink = Sink { counts: ProtocolCounts::default() };
-    let mut pending = [Pending::default(), Pending::default()];
-    let mut offsets = [0u64; 2];
-    let mut rest = data;
-    while let Some((&ctl, after)) = rest.split_first() {
-        let len = usize::from(ctl >> 3).min(after.len());
-        let (chunk, next) = after.split_at_checked(len).unwrap_or((after, &[]));
-        let side = usize::from(ctl & 1);
-        let dir = if side == 0 { Direction::ToServer } else { Direction::ToClient };
-        let (Some(p), Some(off)) = (pending.get_mut(side), offsets.get_mut(side)) else { break };
-        let cx = StreamCx { ts: Timestamp::default(), dir, offset: *off };
-        if ctl & 2 != 0 {
-            p.gap(&mut d, &cx, 1, &mut sink);
-        }
-        if ctl & 4 != 0 {
-            d.datagram(&cx, chunk, &mut sink);
-        } else {
-            p.feed(&mut d, &cx, chunk, 1024, &mut sink);
-        }
-        *off += chunk.len() as u64;
-        rest = next;
-    }
-    d.finish(Timestamp::default(), &mut sink);
+    let mut sink = SerializingSink::default();
+    conversation(&mut d, data, true, 1024, &mut sink);
     let c = &sink.counts.dnp3;
     assert!(c.fragments <= c.link_frames);
     (c.link_frames, c.fragments)

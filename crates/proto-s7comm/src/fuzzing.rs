@@ -2,46 +2,15 @@
 
 use crate::cotp::{tpkt, Tpdu, Tpkt};
 use crate::{S7Config, S7Dissector};
-use otsentry_core::{Direction, Dissector, PduEvent, PduSink, Pending, ProtocolCounts, StreamCx, Timestamp};
-
-struct Sink {
-    counts: ProtocolCounts,
-}
-
-impl PduSink for Sink {
-    fn pdu<E: PduEvent>(&mut self, _cx: &StreamCx, event: &E) {
-        let _ = serde_json::to_vec(event.body());
-    }
-    fn counts(&mut self) -> &mut ProtocolCounts {
-        &mut self.counts
-    }
-    fn anomaly(&mut self, _cx: &StreamCx, _event: &'static str, _offset: u64, _reason: String) {}
-}
+use otsentry_core::harness::{conversation, SerializingSink};
 
 /// The whole stack: feed `data` to one flow's dissector in chunks. Each chunk's first byte
 /// picks the direction (bit 0), a gap before it (bit 1) and its length (bits 2.., at most
 /// 63). Returns the S7comm and S7comm-plus PDUs seen.
 pub fn run(data: &[u8]) -> (u64, u64) {
     let mut d = S7Dissector::new(S7Config { max_pdu: 2048, max_open_jobs: 16 });
-    let mut sink = Sink { counts: ProtocolCounts::default() };
-    let mut pending = [Pending::default(), Pending::default()];
-    let mut offsets = [0u64; 2];
-    let mut rest = data;
-    while let Some((&ctl, after)) = rest.split_first() {
-        let len = usize::from(ctl >> 2).min(after.len());
-        let (chunk, next) = after.split_at_checked(len).unwrap_or((after, &[]));
-        let side = usize::from(ctl & 1);
-        let dir = if side == 0 { Direction::ToServer } else { Direction::ToClient };
-        let (Some(p), Some(off)) = (pending.get_mut(side), offsets.get_mut(side)) else { break };
-        let cx = StreamCx { ts: Timestamp::default(), dir, offset: *off };
-        if ctl & 2 != 0 {
-            p.gap(&mut d, &cx, 1, &mut sink);
-        }
-        p.feed(&mut d, &cx, chunk, 4096, &mut sink);
-        *off += chunk.len() as u64;
-        rest = next;
-    }
-    d.finish(Timestamp::default(), &mut sink);
+    let mut sink = SerializingSink::default();
+    conversation(&mut d, data, false, 4096, &mut sink);
     (sink.counts.s7comm.pdus, sink.counts.s7comm_plus.pdus)
 }
 

@@ -1,0 +1,51 @@
+//! What the protocol crates' fuzz harnesses share: a sink that serialises every event as
+//! the EVE writer would, and a conversation fed from fuzz bytes.
+use crate::{Direction, Dissector, PduEvent, PduSink, Pending, ProtocolCounts, StreamCx, Timestamp};
+
+/// Serialises every event body (so serialisation is fuzzed too) and keeps the counts.
+#[derive(Debug, Default)]
+pub struct SerializingSink {
+    pub counts: ProtocolCounts,
+    pub anomalies: u64,
+}
+
+impl PduSink for SerializingSink {
+    fn pdu<E: PduEvent>(&mut self, _cx: &StreamCx, event: &E) {
+        let _ = serde_json::to_vec(event.body());
+    }
+    fn counts(&mut self) -> &mut ProtocolCounts {
+        &mut self.counts
+    }
+    fn anomaly(&mut self, _cx: &StreamCx, _event: &'static str, _offset: u64, _reason: String) {
+        self.anomalies += 1;
+    }
+}
+
+/// Feed `data` to one flow's dissector as a conversation of chunks. Each chunk's first
+/// byte picks the direction (bit 0) and a gap before it (bit 1); with `datagrams`, bit 2
+/// makes it a datagram and the length is the rest (at most 31), else the length is bits
+/// 2 and up (at most 63). Ends with `finish`.
+pub fn conversation<D: Dissector>(d: &mut D, data: &[u8], datagrams: bool, pending_cap: usize, sink: &mut SerializingSink) {
+    let mut pending = [Pending::default(), Pending::default()];
+    let mut offsets = [0u64; 2];
+    let mut rest = data;
+    while let Some((&ctl, after)) = rest.split_first() {
+        let len = usize::from(if datagrams { ctl >> 3 } else { ctl >> 2 }).min(after.len());
+        let (chunk, next) = after.split_at_checked(len).unwrap_or((after, &[]));
+        let side = usize::from(ctl & 1);
+        let dir = if side == 0 { Direction::ToServer } else { Direction::ToClient };
+        let (Some(p), Some(off)) = (pending.get_mut(side), offsets.get_mut(side)) else { break };
+        let cx = StreamCx { ts: Timestamp::from_secs_nanos(0, u32::from(ctl) * 1000), dir, offset: *off };
+        if ctl & 2 != 0 {
+            p.gap(d, &cx, 1, sink);
+        }
+        if datagrams && ctl & 4 != 0 {
+            d.datagram(&cx, chunk, sink);
+        } else {
+            p.feed(d, &cx, chunk, pending_cap, sink);
+        }
+        *off += chunk.len() as u64;
+        rest = next;
+    }
+    d.finish(Timestamp::default(), sink);
+}
