@@ -13,6 +13,7 @@ mod flow;
 mod flowrec;
 #[doc(hidden)]
 pub mod harness;
+mod hex;
 mod record;
 mod summary;
 mod time;
@@ -22,8 +23,9 @@ pub use dissect::{AppProto, Dissector, PduEvent, PduSink, Pending, PortMap, Prob
 pub use field::{FieldAccess, FieldValue};
 pub use flow::{Direction, FlowKey, IpProto};
 pub use flowrec::{FlowBody, FlowRecord, TcpBody};
+pub use hex::{hex, serialize_hex};
 pub use record::{EventHeader, Framed, Record};
 pub use summary::{
-    AlertCounts, CodeCounts, DecodeCounts, Dnp3Counts, ModbusCounts, ProtocolCounts, S7Counts, S7PlusCounts, StreamCounts, Summary,
+    AlertCounts, CodeCounts, DecodeCounts, Dnp3Counts, ModbusCounts, ProtocolCounts, S7Counts, S7PlusCounts, StreamCounts, Summary, Tally,
 };
 pub use time::Timestamp;

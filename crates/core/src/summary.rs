@@ -156,3 +156,30 @@ mod tests {
         assert!(v["alerts"].get("by_rule").is_some() && v["alerts"].get("by_technique").is_some());
     }
 }
+
+/// A flow's counts by code, kept in a short list and merged into the summary's
+/// [`CodeCounts`] when the flow ends, so counting a PDU never allocates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tally<K>(Vec<(K, u64)>);
+
+impl<K> Default for Tally<K> {
+    fn default() -> Self {
+        Tally(Vec::new())
+    }
+}
+
+impl<K: Copy + PartialEq + std::fmt::Display> Tally<K> {
+    pub fn add(&mut self, key: K) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => self.0.push((key, 1)),
+        }
+    }
+
+    /// Merge into `counts` (keys written with `Display`) and start again.
+    pub fn drain_into(&mut self, counts: &mut CodeCounts) {
+        for (key, n) in self.0.drain(..) {
+            *counts.entry(key.to_string()).or_default() += n;
+        }
+    }
+}

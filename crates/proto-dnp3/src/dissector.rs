@@ -4,7 +4,7 @@
 use crate::app::{function_name, iin_names, is_response, parse_fragment, Fragment, ObjectHeader};
 use crate::link::{link, BadLink, Link, LinkFrame};
 use crate::points::{Point, Value};
-use otsentry_core::{AppProto, Direction, Dissector, FieldAccess, FieldValue, PduEvent, PduSink, StreamCx};
+use otsentry_core::{hex, AppProto, Direction, Dissector, FieldAccess, FieldValue, PduEvent, PduSink, StreamCx, Tally, Timestamp};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
@@ -45,6 +45,8 @@ pub struct Dnp3Dissector {
     unreplied: std::collections::VecDeque<u8>,
     /// Whether `flooded` was raised since the requests were last all answered.
     flooded: bool,
+    /// Fragments by function code, merged into the summary when the flow ends.
+    functions: Tally<u8>,
 }
 
 /// Open requests beyond which a flow is flooded (Suricata's default).
@@ -151,10 +153,6 @@ impl Serialize for PointFields<'_> {
         result?;
         m.end()
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Serialize for FragmentEvent<'_> {
@@ -322,9 +320,8 @@ impl Dnp3Dissector {
                 return;
             }
         };
-        let counts = &mut sink.counts().dnp3;
-        counts.fragments += 1;
-        *counts.functions.entry(parsed.function.to_string()).or_default() += 1;
+        sink.counts().dnp3.fragments += 1;
+        self.functions.add(parsed.function);
         if function_name(parsed.function) == "reserved" {
             Self::anomaly(sink, cx, "dnp3.reserved_function", at, format!("application function 0x{:02X} is reserved", parsed.function));
         }
@@ -420,5 +417,9 @@ impl Dissector for Dnp3Dissector {
     fn gap<S: PduSink>(&mut self, _cx: &StreamCx, _len: u64, _sink: &mut S) {
         // Fragments in progress lost segments.
         self.partial.clear();
+    }
+
+    fn finish<S: PduSink>(&mut self, _ts: Timestamp, sink: &mut S) {
+        self.functions.drain_into(&mut sink.counts().dnp3.functions);
     }
 }

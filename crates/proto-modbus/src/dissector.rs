@@ -6,7 +6,7 @@ use crate::function::Function;
 use crate::pdu::{parse_request, parse_response, Issue, Request, Response};
 use crate::record::{RequestInfo, Status, Transaction};
 use crate::MBAP_LEN;
-use otsentry_core::{AppProto, Direction, Dissector, PduSink, StreamCx, Timestamp};
+use otsentry_core::{AppProto, Direction, Dissector, PduSink, StreamCx, Tally, Timestamp};
 use std::collections::VecDeque;
 
 /// Limits of one flow's dissector.
@@ -38,7 +38,7 @@ pub struct ModbusDissector {
     reported: u64,
     /// ADUs per function code, added to the run's histogram when the flow ends (a
     /// string-keyed map per ADU would cost more than the parse). A flow uses few codes.
-    functions: Vec<(u8, u64)>,
+    functions: Tally<u8>,
 }
 
 fn event_name(short: &'static str) -> &'static str {
@@ -73,10 +73,7 @@ impl ModbusDissector {
         let raw = pdu.first().copied().unwrap_or(0);
         let function = Function(raw & 0x7F);
         sink.counts().modbus.pdus += 1;
-        match self.functions.iter_mut().find(|(code, _)| *code == function.0) {
-            Some((_, n)) => *n += 1,
-            None => self.functions.push((function.0, 1)),
-        }
+        self.functions.add(function.0);
         if (248..=254).contains(&header.unit_id) {
             let reason = format!("unit id {} is reserved", header.unit_id);
             self.anomaly(sink, cx, "invalid_unit_identifier", at + 6, reason);
@@ -282,11 +279,7 @@ impl Dissector for ModbusDissector {
     }
 
     fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
-        let histogram = &mut sink.counts().modbus.functions;
-        for &(code, n) in &self.functions {
-            *histogram.entry(code.to_string()).or_default() += n;
-        }
-        self.functions.clear();
+        self.functions.drain_into(&mut sink.counts().modbus.functions);
         let cx = StreamCx { ts, dir: Direction::ToServer, offset: 0 };
         while let Some(req) = self.open.pop_front() {
             self.reported += 1;

@@ -6,7 +6,7 @@ use crate::names::{error_class_name, function_name};
 use crate::record::{CotpEvent, JobEvent, PlusEvent, Status, UserDataEvent};
 use crate::s7::{self, Facts};
 use crate::{plus, userdata};
-use otsentry_core::{AppProto, Direction, Dissector, PduSink, StreamCx, Timestamp};
+use otsentry_core::{AppProto, Direction, Dissector, PduSink, StreamCx, Tally, Timestamp};
 use std::collections::VecDeque;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +51,20 @@ pub struct S7Dissector {
     rack_slot: Option<(u8, u8)>,
     /// A user data follow-up request was seen: the next response continues a data unit.
     follow_up: bool,
+    /// Counts merged into the summary when the flow ends.
+    functions: Tally<u8>,
+    userdata: Tally<GroupSub>,
+    plus_functions: Tally<u16>,
+}
+
+/// A user data function group and sub-function, counted as `<group>.<sub-function>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct GroupSub(u8, u8);
+
+impl std::fmt::Display for GroupSub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
 }
 
 fn anomaly<S: PduSink>(sink: &mut S, cx: &StreamCx, plus: bool, event: &'static str, offset: u64, reason: String) {
@@ -140,7 +154,7 @@ impl S7Dissector {
         match plus::parse(payload) {
             Ok(p) => {
                 if let Some(f) = p.function {
-                    *sink.counts().s7comm_plus.functions.entry(f.to_string()).or_default() += 1;
+                    self.plus_functions.add(f);
                 }
                 self.reported += 1;
                 sink.pdu(cx, &PlusEvent { tx_id: self.reported, pdu: &p });
@@ -162,7 +176,7 @@ impl S7Dissector {
         let h = pdu.header;
         let function = pdu.param.first().copied();
         if let (1 | 3, Some(f)) = (h.rosctr, function) {
-            *sink.counts().s7comm.functions.entry(f.to_string()).or_default() += 1;
+            self.functions.add(f);
             if function_name(f) == "unknown" {
                 issues.push(("s7comm.unknown_function", format!("function 0x{f:02X}")));
             }
@@ -213,8 +227,7 @@ impl S7Dissector {
                         "response" => self.follow_up = false,
                         _ => {}
                     }
-                    let key = format!("{}.{}", u.function_group, u.subfunction);
-                    *sink.counts().s7comm.userdata.entry(key).or_default() += 1;
+                    self.userdata.add(GroupSub(u.function_group, u.subfunction));
                     self.reported += 1;
                     sink.pdu(cx, &UserDataEvent { tx_id: self.reported, pdu_ref: h.pdu_ref, userdata: &u });
                 }
@@ -294,6 +307,10 @@ impl Dissector for S7Dissector {
     }
 
     fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
+        let counts = sink.counts();
+        self.functions.drain_into(&mut counts.s7comm.functions);
+        self.userdata.drain_into(&mut counts.s7comm.userdata);
+        self.plus_functions.drain_into(&mut counts.s7comm_plus.functions);
         let cx = StreamCx { ts, dir: Direction::ToServer, offset: 0 };
         while let Some(job) = self.open.pop_front() {
             self.emit(&cx, &job, None, Status::Unanswered, sink);

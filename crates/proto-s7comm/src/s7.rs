@@ -81,12 +81,19 @@ pub struct Item {
     pub area: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub area_code: Option<u8>,
-    /// Byte and bit address (`byte.bit`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
-    /// Other syntax ids: the specification's bytes in hex.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub raw: Option<String>,
+    /// Byte and bit address, written `byte.bit`.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "byte_bit")]
+    pub address: Option<(u32, u8)>,
+    /// Other syntax ids: the specification's bytes, written in hex.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "otsentry_core::serialize_hex")]
+    pub raw: Option<Vec<u8>>,
+}
+
+fn byte_bit<S: serde::Serializer>(address: &Option<(u32, u8)>, s: S) -> Result<S::Ok, S::Error> {
+    match address {
+        Some((byte, bit)) => s.collect_str(&format_args!("{byte}.{bit}")),
+        None => s.serialize_none(),
+    }
 }
 
 /// A data item of a read response or write request.
@@ -99,9 +106,9 @@ pub struct DataItem {
     /// Value bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<u16>,
-    /// The first 64 value bytes in hex.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<String>,
+    /// The first 64 value bytes, written in hex.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "otsentry_core::serialize_hex")]
+    pub data: Option<Vec<u8>>,
 }
 
 /// A block named by a download/upload file name (`_0A00001P`).
@@ -116,9 +123,7 @@ pub struct Block {
     pub filesystem: Option<&'static str>,
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub(crate) use otsentry_core::hex;
 
 pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).trim_end_matches(['\0', ' ']).to_string()
@@ -235,7 +240,7 @@ fn var_service(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &
         if value.is_none() && rc == 0xFF {
             issues.push(("s7comm.data_overrun", format!("data item {i} of {bytes} bytes overruns the data")));
         }
-        let shown = value.map(|v| hex(v.get(..64).unwrap_or(v)));
+        let shown = value.map(|v| v.get(..64).unwrap_or(v).to_vec());
         f.data_items.push(data_item(rc, Some(ts), Some(bytes as u16), shown));
         // Items are padded to an even length, except the last.
         let step = 4 + bytes + usize::from(bytes % 2 == 1 && i + 1 < count);
@@ -243,7 +248,7 @@ fn var_service(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &
     }
 }
 
-fn data_item(rc: u8, ts: Option<u8>, length: Option<u16>, data: Option<String>) -> DataItem {
+fn data_item(rc: u8, ts: Option<u8>, length: Option<u16>, data: Option<Vec<u8>>) -> DataItem {
     DataItem { return_code: rc, return_code_name: return_code_name(rc), transport_size: ts, length, data }
 }
 
@@ -267,9 +272,9 @@ fn item(spec: &[u8]) -> Item {
             it.db = Some(u16::from_be_bytes([d0, d1]));
             it.area = Some(area_name(area));
             it.area_code = Some(area);
-            it.address = Some(format!("{}.{}", addr >> 3, addr & 7));
+            it.address = Some((addr >> 3, (addr & 7) as u8));
         }
-        _ => it.raw = Some(hex(spec)),
+        _ => it.raw = Some(spec.to_vec()),
     }
     it
 }
@@ -349,7 +354,7 @@ mod tests {
         assert_eq!((p.header.rosctr, p.header.pdu_ref, issues.len()), (1, 256, 0));
         let f = facts(0x04, true, p.param, p.data, &mut Vec::new());
         let it = &f.items[0];
-        assert_eq!((it.area, it.db, it.address.as_deref(), it.length), (Some("data_blocks"), Some(1), Some("10.0"), Some(4)));
+        assert_eq!((it.area, it.db, it.address, it.length), (Some("data_blocks"), Some(1), Some((10, 0)), Some(4)));
         let ack = [
             0x32, 0x03, 0x00, 0x00, 0x01, 0x00, // ack-data, PDU reference 256
             0x00, 0x02, 0x00, 0x08, // parameter 2, data 8
@@ -361,7 +366,7 @@ mod tests {
         let (p, issues) = parse(&ack).unwrap();
         assert_eq!((p.header.error, issues.len()), (Some((0, 0)), 0));
         let f = facts(0x04, false, p.param, p.data, &mut Vec::new());
-        assert_eq!(f.data_items[0].data.as_deref(), Some("deadbeef"));
+        assert_eq!(f.data_items[0].data.as_deref(), Some(&[0xDE, 0xAD, 0xBE, 0xEF][..]));
     }
 
     #[test]
@@ -370,5 +375,52 @@ mod tests {
         assert_eq!((b.block_type, b.block_number, b.filesystem), (Some("DB"), Some(1), Some("passive")));
         let b = Block::from_filename(b"_0800001A");
         assert_eq!((b.block_type, b.block_number, b.filesystem), (Some("OB"), Some(1), Some("active")));
+    }
+
+    #[test]
+    fn block_transfer_and_pi_service_parameters() {
+        let request_download = [
+            0x1A, // request download
+            0x00, // function status
+            0x01, 0x00, // unknown
+            0x00, 0x00, 0x00, 0x00, // session id 0
+            0x09, // file name length
+            b'_', b'0', b'A', b'0', b'0', b'0', b'0', b'1', b'P', // DB 1, passive file system
+            0x0D, // length part: 13 characters
+            b'1', b'0', b'0', b'0', b'0', b'6', b'4', // "1", load memory length 64
+            b'0', b'0', b'0', b'0', b'3', b'2', // MC7 length 32
+        ];
+        let f = facts(0x1A, true, &request_download, &[], &mut Vec::new());
+        let b = f.block.unwrap();
+        assert_eq!((b.block_type, b.block_number, b.filesystem, f.block_length), (Some("DB"), Some(1), Some("passive"), Some(64)));
+        let start_upload_ack = [
+            0x1D, // start upload
+            0x00, // function status
+            0x01, 0x00, // unknown
+            0x00, 0x00, 0x00, 0x07, // upload id 7
+            0x03, // block length string, 3 characters
+            b'2', b'1', b'6', // 216 bytes
+        ];
+        let f = facts(0x1D, false, &start_upload_ack, &[], &mut Vec::new());
+        assert_eq!((f.session_id, f.block_length), (Some(7), Some(216)));
+        let insert = [
+            0x28, // PI service
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFD, // unknown
+            0x00, 0x0A, // parameter block length 10
+            0x01, 0x00, // one block, reserved
+            b'0', b'8', b'0', b'0', b'0', b'0', b'1', b'P', // OB 1, passive
+            0x05, // service name length
+            b'_', b'I', b'N', b'S', b'E', // insert
+        ];
+        let f = facts(0x28, true, &insert, &[], &mut Vec::new());
+        assert_eq!(f.pi_service.as_deref(), Some("_INSE"));
+        assert_eq!((f.pi_blocks[0].block_type, f.pi_blocks[0].block_number), (Some("OB"), Some(1)));
+        let stop = [
+            0x29, // PLC stop
+            0x00, 0x00, 0x00, 0x00, 0x00, // unknown
+            0x09, // service name length
+            b'P', b'_', b'P', b'R', b'O', b'G', b'R', b'A', b'M',
+        ];
+        assert_eq!(facts(0x29, true, &stop, &[], &mut Vec::new()).pi_service.as_deref(), Some("P_PROGRAM"));
     }
 }
