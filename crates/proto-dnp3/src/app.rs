@@ -233,7 +233,7 @@ pub fn parse_fragment(frag: &[u8], max_objects: usize, max_points: usize) -> Res
                     f.problem = Some(("dnp3.malformed", format!("range stop {stop} below start {start}")));
                     break;
                 }
-                (Some((start, stop)), stop - start + 1)
+                (Some((start, stop)), (stop - start).saturating_add(1))
             }
             6 => (None, 0),
             7..=9 | 0x0B => {

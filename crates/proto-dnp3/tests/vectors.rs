@@ -311,3 +311,20 @@ fn packed_points_past_the_cap_are_not_reported() {
     assert_eq!(f.problem.as_ref().map(|p| p.0), Some("dnp3.too_many_points"));
     assert_eq!((f.objects[0].count, f.objects[0].walked, f.objects[0].points(&resp).count()), (1024, 256, 256));
 }
+
+/// Found by fuzzing (fuzz/corpus/dnp3_app/crash-full-32-bit-range): a 32-bit range from 0
+/// to 0xFFFFFFFF names 2^32 points, one more than a u32 holds. The count saturates and
+/// the walk stops at the points cap.
+#[test]
+fn a_full_32_bit_range_does_not_overflow_the_count() {
+    let mut resp = vec![
+        0xC0, 0x81, 0x00, 0x00, // response, no IIN
+        0x3C, 0x01, 0x02, // g60v1 (class 0, no data), 32-bit start and stop
+        0x00, 0x00, 0x00, 0x00, // start 0
+        0xFF, 0xFF, 0xFF, 0xFF, // stop 0xFFFFFFFF
+    ];
+    resp.extend([0x00; 4]);
+    let f = parse_fragment(&resp, 64, 256).expect("parses");
+    assert_eq!(f.objects[0].count, u32::MAX);
+    assert_eq!(f.problem.as_ref().map(|p| p.0), Some("dnp3.too_many_points"));
+}
