@@ -2,9 +2,9 @@
 //! `cotp`, and the fields rules read from them.
 use crate::cotp::{rack_slot, Connection, Kind};
 use crate::dissector::OpenJob;
-use crate::names::{function_name, rosctr_name};
+use crate::names::{area_name, function_name, rosctr_name};
 use crate::plus::PlusPdu;
-use crate::s7::{hex, Facts};
+use crate::s7::{hex, Facts, Item};
 use crate::userdata::UserData;
 use otsentry_core::{FieldAccess, FieldValue, PduEvent};
 use serde::ser::{SerializeMap, Serializer};
@@ -69,8 +69,7 @@ impl Serialize for JobEvent<'_> {
 impl JobEvent<'_> {
     /// The block a transfer names, from the job or its response.
     fn block(&self) -> Option<&crate::s7::Block> {
-        let f = &self.job.facts;
-        f.block.as_ref().or(f.pi_blocks.first()).or(self.response.and_then(|r| r.block.as_ref()))
+        self.job.facts.block().or(self.response.and_then(Facts::block))
     }
 }
 
@@ -84,10 +83,10 @@ impl FieldAccess for JobEvent<'_> {
             "s7comm.pdu_ref" => Some(FieldValue::U64(u64::from(self.job.pdu_ref))),
             "s7comm.block_type" => self.block().and_then(|b| b.block_type).map(FieldValue::Str),
             "s7comm.block_number" => self.block().and_then(|b| b.block_number).map(|n| FieldValue::U64(u64::from(n))),
-            "s7comm.pi_service" => f.pi_service.as_deref().map(FieldValue::Str),
+            "s7comm.pi_service" => f.pi_service().map(FieldValue::Str),
             "s7comm.item_count" => f.item_count.map(|c| FieldValue::U64(u64::from(c))),
-            "s7comm.area" => f.items.first().and_then(|i| i.area).map(FieldValue::Str),
-            "s7comm.db" => f.items.first().and_then(|i| i.db).map(|d| FieldValue::U64(u64::from(d))),
+            "s7comm.area" => f.items.first().and_then(Item::any).map(|i| FieldValue::Str(area_name(i.area))),
+            "s7comm.db" => f.items.first().and_then(Item::any).map(|i| FieldValue::U64(u64::from(i.db))),
             "s7comm.error_class" => self.error.map(|e| FieldValue::U64(u64::from(e.0))),
             _ => None,
         }

@@ -67,32 +67,56 @@ pub fn parse(bytes: &[u8]) -> Result<(Pdu<'_>, Vec<Issue>), String> {
     Ok((Pdu { header, param, data }, issues))
 }
 
-/// An S7ANY (or other syntax) variable specification.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Item {
-    pub syntax: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub transport_size: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub length: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub db: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub area: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub area_code: Option<u8>,
-    /// Byte and bit address, written `byte.bit`.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "byte_bit")]
-    pub address: Option<(u32, u8)>,
-    /// Other syntax ids: the specification's bytes, written in hex.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "otsentry_core::serialize_hex")]
-    pub raw: Option<Vec<u8>>,
+/// A variable specification: an S7ANY address, or another syntax id's bytes. Codes are
+/// kept as read and named when written, so an item stays small.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    Any(AnyItem),
+    /// Other syntax ids (DBREAD, symbolic 1200 access, NCK, ...): id and bytes.
+    Other(u8, Box<[u8]>),
 }
 
-fn byte_bit<S: serde::Serializer>(address: &Option<(u32, u8)>, s: S) -> Result<S::Ok, S::Error> {
-    match address {
-        Some((byte, bit)) => s.collect_str(&format_args!("{byte}.{bit}")),
-        None => s.serialize_none(),
+/// An S7ANY specification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AnyItem {
+    pub transport_size: u8,
+    pub length: u16,
+    pub db: u16,
+    pub area: u8,
+    /// Bit address: byte × 8 + bit.
+    pub address: u32,
+}
+
+impl Item {
+    pub fn any(&self) -> Option<&AnyItem> {
+        match self {
+            Item::Any(a) => Some(a),
+            Item::Other(..) => None,
+        }
+    }
+}
+
+impl Serialize for Item {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        match self {
+            Item::Any(a) => {
+                m.serialize_entry("syntax", syntax_name(0x10))?;
+                m.serialize_entry("transport_size", transport_size_name(a.transport_size))?;
+                m.serialize_entry("length", &a.length)?;
+                m.serialize_entry("db", &a.db)?;
+                m.serialize_entry("area", area_name(a.area))?;
+                m.serialize_entry("area_code", &a.area)?;
+                m.serialize_entry("address", &format_args!("{}.{}", a.address >> 3, a.address & 7))?;
+            }
+            Item::Other(syntax, raw) => {
+                m.serialize_entry("syntax", syntax_name(*syntax))?;
+                m.serialize_entry("syntax_id", syntax)?;
+                m.serialize_entry("raw", &hex(raw))?;
+            }
+        }
+        m.end()
     }
 }
 
@@ -106,9 +130,39 @@ pub struct DataItem {
     /// Value bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<u16>,
-    /// The first 64 value bytes, written in hex.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "otsentry_core::serialize_hex")]
-    pub data: Option<Vec<u8>>,
+    /// The first value bytes, written in hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+/// The first [`Value::CAP`] bytes of an item's value, kept inline (no allocation per item).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Value {
+    len: u8,
+    bytes: [u8; Value::CAP],
+}
+
+impl Value {
+    pub const CAP: usize = 32;
+
+    pub fn new(v: &[u8]) -> Value {
+        let mut bytes = [0; Value::CAP];
+        let n = v.len().min(Value::CAP);
+        if let (Some(dst), Some(src)) = (bytes.get_mut(..n), v.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        Value { len: n as u8, bytes }
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex(self.as_slice()))
+    }
 }
 
 /// A block named by a download/upload file name (`_0A00001P`).
@@ -144,7 +198,8 @@ impl Block {
     }
 }
 
-/// What a job or ack-data parameter and data say.
+/// What a job or ack-data parameter and data say. Kept small: the rarer program-control
+/// facts live behind a box, so the common reads and writes move little.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Facts {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -153,12 +208,23 @@ pub struct Facts {
     pub items: Vec<Item>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub data_items: Vec<DataItem>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_amq_calling: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_amq_called: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pdu_length: Option<u16>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub setup: Option<Setup>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub control: Option<Box<Control>>,
+}
+
+/// Setup communication.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Setup {
+    pub max_amq_calling: u16,
+    pub max_amq_called: u16,
+    pub pdu_length: u16,
+}
+
+/// Block transfer (download, upload), PI services and PLC stop.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Control {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub function_status: Option<u8>,
     /// Upload id or download session id.
@@ -178,21 +244,29 @@ pub struct Facts {
     pub pi_blocks: Vec<Block>,
 }
 
+impl Facts {
+    /// The block a transfer or PI service names.
+    pub fn block(&self) -> Option<&Block> {
+        self.control.as_ref().and_then(|c| c.block.as_ref().or(c.pi_blocks.first()))
+    }
+    pub fn pi_service(&self) -> Option<&str> {
+        self.control.as_ref().and_then(|c| c.pi_service.as_deref())
+    }
+}
+
 /// Decode a job's (`request`) or ack-data's parameter and data.
 pub fn facts(function: u8, request: bool, param: &[u8], data: &[u8], issues: &mut Vec<Issue>) -> Facts {
     let mut f = Facts::default();
     match function {
         0xF0 => {
-            f.max_amq_calling = Some(be16(param, 2));
-            f.max_amq_called = Some(be16(param, 4));
-            f.pdu_length = Some(be16(param, 6));
+            f.setup = Some(Setup { max_amq_calling: be16(param, 2), max_amq_called: be16(param, 4), pdu_length: be16(param, 6) });
             if param.len() < 8 {
                 issues.push(("s7comm.param_overrun", format!("setup communication parameter of {} bytes, 8 expected", param.len())));
             }
         }
         0x04 | 0x05 => var_service(&mut f, function, request, param, data, issues),
-        0x1A..=0x1F => block_transfer(&mut f, function, request, param, data),
-        0x28 | 0x29 if request => pi_service(&mut f, function, param),
+        0x1A..=0x1F => block_transfer(f.control.get_or_insert_default(), function, request, param, data),
+        0x28 | 0x29 if request => pi_service(f.control.get_or_insert_default(), function, param),
         _ => {}
     }
     f
@@ -201,7 +275,9 @@ pub fn facts(function: u8, request: bool, param: &[u8], data: &[u8], issues: &mu
 fn var_service(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &[u8], issues: &mut Vec<Issue>) {
     let count = param.get(1).copied().unwrap_or(0);
     f.item_count = Some(count);
+    let announced = usize::from(count);
     if request {
+        f.items.reserve_exact(announced);
         let mut rest = param.get(2..).unwrap_or_default();
         for _ in 0..count {
             // Variable specification: 0x12, length of what follows, syntax id, ...
@@ -225,6 +301,7 @@ fn var_service(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &
     if (function == 0x04) == request {
         return;
     }
+    f.data_items.reserve_exact(announced);
     let mut rest = data;
     for i in 0..count {
         let Some(&[rc, ts, hi, lo]) = rest.first_chunk::<4>() else {
@@ -240,7 +317,7 @@ fn var_service(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &
         if value.is_none() && rc == 0xFF {
             issues.push(("s7comm.data_overrun", format!("data item {i} of {bytes} bytes overruns the data")));
         }
-        let shown = value.map(|v| v.get(..64).unwrap_or(v).to_vec());
+        let shown = value.map(Value::new);
         f.data_items.push(data_item(rc, Some(ts), Some(bytes as u16), shown));
         // Items are padded to an even length, except the last.
         let step = 4 + bytes + usize::from(bytes % 2 == 1 && i + 1 < count);
@@ -248,35 +325,21 @@ fn var_service(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &
     }
 }
 
-fn data_item(rc: u8, ts: Option<u8>, length: Option<u16>, data: Option<Vec<u8>>) -> DataItem {
+fn data_item(rc: u8, ts: Option<u8>, length: Option<u16>, data: Option<Value>) -> DataItem {
     DataItem { return_code: rc, return_code_name: return_code_name(rc), transport_size: ts, length, data }
 }
 
 fn item(spec: &[u8]) -> Item {
-    let syntax = spec.first().copied().unwrap_or(0);
-    let mut it = Item {
-        syntax: syntax_name(syntax),
-        transport_size: None,
-        length: None,
-        db: None,
-        area: None,
-        area_code: None,
-        address: None,
-        raw: None,
-    };
-    match (syntax, spec) {
-        (0x10, &[_, ts, l0, l1, d0, d1, area, a0, a1, a2, ..]) => {
-            let addr = u32::from_be_bytes([0, a0, a1, a2]);
-            it.transport_size = Some(transport_size_name(ts));
-            it.length = Some(u16::from_be_bytes([l0, l1]));
-            it.db = Some(u16::from_be_bytes([d0, d1]));
-            it.area = Some(area_name(area));
-            it.area_code = Some(area);
-            it.address = Some((addr >> 3, (addr & 7) as u8));
-        }
-        _ => it.raw = Some(spec.to_vec()),
+    match spec {
+        &[0x10, transport_size, l0, l1, d0, d1, area, a0, a1, a2, ..] => Item::Any(AnyItem {
+            transport_size,
+            length: u16::from_be_bytes([l0, l1]),
+            db: u16::from_be_bytes([d0, d1]),
+            area,
+            address: u32::from_be_bytes([0, a0, a1, a2]),
+        }),
+        _ => Item::Other(spec.first().copied().unwrap_or(0), spec.get(1..).unwrap_or_default().into()),
     }
-    it
 }
 
 /// A length-prefixed string at `at`: its bytes and where the next field starts.
@@ -285,7 +348,7 @@ fn counted(b: &[u8], at: usize) -> Option<(&[u8], usize)> {
     Some((b.get(at + 1..at + 1 + len)?, at + 1 + len))
 }
 
-fn block_transfer(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &[u8]) {
+fn block_transfer(f: &mut Control, function: u8, request: bool, param: &[u8], data: &[u8]) {
     f.function_status = param.get(1).copied();
     match (function, request) {
         // Jobs: status, 2 unknown bytes, session/upload id, then a file name for all
@@ -310,7 +373,7 @@ fn block_transfer(f: &mut Facts, function: u8, request: bool, param: &[u8], data
     }
 }
 
-fn pi_service(f: &mut Facts, function: u8, param: &[u8]) {
+fn pi_service(f: &mut Control, function: u8, param: &[u8]) {
     if function == 0x29 {
         // Function, 5 unknown bytes, then the service name.
         f.pi_service = counted(param, 6).map(|(s, _)| text(s));
@@ -353,8 +416,10 @@ mod tests {
         let (p, issues) = parse(&job).unwrap();
         assert_eq!((p.header.rosctr, p.header.pdu_ref, issues.len()), (1, 256, 0));
         let f = facts(0x04, true, p.param, p.data, &mut Vec::new());
-        let it = &f.items[0];
-        assert_eq!((it.area, it.db, it.address, it.length), (Some("data_blocks"), Some(1), Some((10, 0)), Some(4)));
+        let it = f.items[0].any().unwrap();
+        assert_eq!((area_name(it.area), it.db, it.address, it.length), ("data_blocks", 1, 80, 4));
+        let json = serde_json::to_value(&f.items[0]).unwrap();
+        assert_eq!((json["address"].as_str(), json["transport_size"].as_str()), (Some("10.0"), Some("byte")));
         let ack = [
             0x32, 0x03, 0x00, 0x00, 0x01, 0x00, // ack-data, PDU reference 256
             0x00, 0x02, 0x00, 0x08, // parameter 2, data 8
@@ -366,7 +431,7 @@ mod tests {
         let (p, issues) = parse(&ack).unwrap();
         assert_eq!((p.header.error, issues.len()), (Some((0, 0)), 0));
         let f = facts(0x04, false, p.param, p.data, &mut Vec::new());
-        assert_eq!(f.data_items[0].data.as_deref(), Some(&[0xDE, 0xAD, 0xBE, 0xEF][..]));
+        assert_eq!(f.data_items[0].data.map(|d| d.as_slice().to_vec()), Some(vec![0xDE, 0xAD, 0xBE, 0xEF]));
     }
 
     #[test]
@@ -391,8 +456,9 @@ mod tests {
             b'0', b'0', b'0', b'0', b'3', b'2', // MC7 length 32
         ];
         let f = facts(0x1A, true, &request_download, &[], &mut Vec::new());
-        let b = f.block.unwrap();
-        assert_eq!((b.block_type, b.block_number, b.filesystem, f.block_length), (Some("DB"), Some(1), Some("passive"), Some(64)));
+        let c = f.control.unwrap();
+        let b = c.block.unwrap();
+        assert_eq!((b.block_type, b.block_number, b.filesystem, c.block_length), (Some("DB"), Some(1), Some("passive"), Some(64)));
         let start_upload_ack = [
             0x1D, // start upload
             0x00, // function status
@@ -402,7 +468,8 @@ mod tests {
             b'2', b'1', b'6', // 216 bytes
         ];
         let f = facts(0x1D, false, &start_upload_ack, &[], &mut Vec::new());
-        assert_eq!((f.session_id, f.block_length), (Some(7), Some(216)));
+        let c = f.control.unwrap();
+        assert_eq!((c.session_id, c.block_length), (Some(7), Some(216)));
         let insert = [
             0x28, // PI service
             0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFD, // unknown
@@ -413,14 +480,14 @@ mod tests {
             b'_', b'I', b'N', b'S', b'E', // insert
         ];
         let f = facts(0x28, true, &insert, &[], &mut Vec::new());
-        assert_eq!(f.pi_service.as_deref(), Some("_INSE"));
-        assert_eq!((f.pi_blocks[0].block_type, f.pi_blocks[0].block_number), (Some("OB"), Some(1)));
+        assert_eq!(f.pi_service(), Some("_INSE"));
+        assert_eq!(f.block().map(|b| (b.block_type, b.block_number)), Some((Some("OB"), Some(1))));
         let stop = [
             0x29, // PLC stop
             0x00, 0x00, 0x00, 0x00, 0x00, // unknown
             0x09, // service name length
             b'P', b'_', b'P', b'R', b'O', b'G', b'R', b'A', b'M',
         ];
-        assert_eq!(facts(0x29, true, &stop, &[], &mut Vec::new()).pi_service.as_deref(), Some("P_PROGRAM"));
+        assert_eq!(facts(0x29, true, &stop, &[], &mut Vec::new()).pi_service(), Some("P_PROGRAM"));
     }
 }
