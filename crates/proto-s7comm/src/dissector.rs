@@ -42,6 +42,9 @@ pub struct S7Dissector {
     cfg: S7Config,
     /// Data TPDUs of an S7comm PDU in progress, per direction.
     partial: [Vec<u8>; 2],
+    /// Per direction: data TPDUs up to the next end of PDU continue one that is not
+    /// reassembled (S7comm-plus, or an S7comm PDU dropped at the cap).
+    continuing: [bool; 2],
     open: VecDeque<OpenJob>,
     /// Acks whose job has not been seen yet: after a capture gap the client's side can be
     /// delivered later than the server's, so the job may still come.
@@ -119,19 +122,37 @@ impl S7Dissector {
 
     fn data<S: PduSink>(&mut self, cx: &StreamCx, t: &Tpdu<'_>, at: u64, sink: &mut S) {
         let side = cx.dir.index();
+        if self.continuing.get(side) == Some(&true) {
+            // The rest of a PDU not reassembled, up to its last data TPDU.
+            if let (true, Some(c)) = (t.eot(), self.continuing.get_mut(side)) {
+                *c = false;
+            }
+            return;
+        }
         let held = self.partial.get(side).map_or(0, Vec::len);
-        if held == 0 && t.payload.first() == Some(&0x72) {
-            return self.plus(cx, t.payload, at, sink);
+        let first = t.payload.first().copied();
+        if held == 0 && first != Some(0x32) {
+            if first == Some(0x72) {
+                self.plus(cx, t.payload, at, sink);
+            } else {
+                let reason = format!("data TPDU payload starts 0x{:02X}", first.unwrap_or(0));
+                anomaly(sink, cx, false, "s7comm.unknown_protocol", at + 7, reason);
+            }
+            // S7comm-plus PDUs are identified by their first TPDU, not reassembled.
+            if let (false, Some(c)) = (t.eot(), self.continuing.get_mut(side)) {
+                *c = true;
+            }
+            return;
         }
         if !t.eot() {
-            if held == 0 && t.payload.first() != Some(&0x32) {
-                return; // the rest of an S7comm-plus PDU, or not S7 at all
-            }
             let Some(buf) = self.partial.get_mut(side) else { return };
             buf.extend_from_slice(t.payload);
             if buf.len() > self.cfg.max_pdu {
                 let len = buf.len();
                 buf.clear();
+                if let Some(c) = self.continuing.get_mut(side) {
+                    *c = true;
+                }
                 let reason = format!("S7comm PDU over {} bytes ({len}) across data TPDUs dropped", self.cfg.max_pdu);
                 anomaly(sink, cx, false, "s7comm.reassembly_overflow", at, reason);
             }
@@ -164,10 +185,6 @@ impl S7Dissector {
     }
 
     fn s7<S: PduSink>(&mut self, cx: &StreamCx, bytes: &[u8], at: u64, sink: &mut S) {
-        if bytes.first() != Some(&0x32) {
-            let first = bytes.first().copied().unwrap_or(0);
-            return anomaly(sink, cx, false, "s7comm.unknown_protocol", at + 7, format!("data TPDU payload starts 0x{first:02X}"));
-        }
         sink.counts().s7comm.pdus += 1;
         let (pdu, mut issues) = match s7::parse(bytes) {
             Ok(p) => p,
@@ -304,6 +321,7 @@ impl Dissector for S7Dissector {
     fn gap<S: PduSink>(&mut self, _cx: &StreamCx, _len: u64, _sink: &mut S) {
         // A PDU in progress lost a piece.
         self.partial = Default::default();
+        self.continuing = [false; 2];
     }
 
     fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {

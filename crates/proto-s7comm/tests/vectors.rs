@@ -122,8 +122,18 @@ fn a_pdu_split_over_two_data_tpdus_is_reassembled() {
         flood.extend_from_slice(&[0x03, 0x00, 0x00, 107, 0x02, 0xF0, 0x00]);
         flood.extend_from_slice(&[0x32; 100]);
     }
+    flood.extend_from_slice(&[0x03, 0x00, 0x00, 17, 0x02, 0xF0, 0x80]); // its last data TPDU
+    flood.extend_from_slice(&[0x32; 10]);
     let s = feed(&[(Direction::ToServer, &flood)]);
-    assert_eq!(s.events.iter().filter(|e| e.0 == "s7comm.reassembly_overflow").count(), 1);
+    let events: Vec<&str> = s.events.iter().map(|e| e.0).collect();
+    assert_eq!((events, s.counts.s7comm.pdus), (vec!["s7comm.reassembly_overflow"], 0), "the rest up to the end is skipped");
+    // An S7comm-plus PDU over two data TPDUs: identified by the first, the second skipped.
+    let mut plus = vec![0x03, 0x00, 0x00, 20, 0x02, 0xF0, 0x00]; // DT, no EOT
+    plus.extend_from_slice(&[0x72, 0x01, 0x00, 0x20, 0x31, 0x00, 0x00, 0x05, 0x4C, 0x00, 0x00, 0x00, 0x02]);
+    plus.extend_from_slice(&[0x03, 0x00, 0x00, 12, 0x02, 0xF0, 0x81, 0x99, 0x98, 0x97, 0x96, 0x95]); // DT, EOT: the rest
+    let s = feed(&[(Direction::ToServer, &plus)]);
+    assert_eq!((s.counts.s7comm_plus.pdus, s.events.len()), (1, 0));
+    assert_eq!(s.records[0].1["function_name"], "get_multi_variables");
 }
 
 #[test]
