@@ -131,6 +131,9 @@ impl S7Dissector {
         }
         let held = self.partial.get(side).map_or(0, Vec::len);
         let first = t.payload.first().copied();
+        if held == 0 && first.is_none() {
+            return; // some stacks send an empty data TPDU ahead of each PDU
+        }
         if held == 0 && first != Some(0x32) {
             if first == Some(0x72) {
                 self.plus(cx, t.payload, at, sink);

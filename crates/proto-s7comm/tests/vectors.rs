@@ -127,6 +127,10 @@ fn a_pdu_split_over_two_data_tpdus_is_reassembled() {
     let s = feed(&[(Direction::ToServer, &flood)]);
     let events: Vec<&str> = s.events.iter().map(|e| e.0).collect();
     assert_eq!((events, s.counts.s7comm.pdus), (vec!["s7comm.reassembly_overflow"], 0), "the rest up to the end is skipped");
+    // An empty data TPDU without EOT ahead of a PDU (libnodave sends one) is nothing.
+    let stop = otsentry_pcapgen::ot::s7_plc_stop(3);
+    let s = feed(&[(Direction::ToServer, &[&[0x03, 0x00, 0x00, 0x07, 0x02, 0xF0, 0x00][..], &stop].concat())]);
+    assert_eq!((s.counts.s7comm.pdus, s.events.len()), (1, 0));
     // An S7comm-plus PDU over two data TPDUs: identified by the first, the second skipped.
     let mut plus = vec![0x03, 0x00, 0x00, 20, 0x02, 0xF0, 0x00]; // DT, no EOT
     plus.extend_from_slice(&[0x72, 0x01, 0x00, 0x20, 0x31, 0x00, 0x00, 0x05, 0x4C, 0x00, 0x00, 0x00, 0x02]);
