@@ -235,7 +235,8 @@ impl Dnp3Dissector {
             }
         }
         if let Some(block) = f.bad_block {
-            Self::anomaly(sink, cx, "dnp3.bad_link_crc", at, format!("data block {block} CRC does not verify; frame data dropped"));
+            // Suricata names a user-data block CRC failure a transport CRC error.
+            Self::anomaly(sink, cx, "dnp3.bad_transport_crc", at, format!("data block {block} CRC does not verify; frame data dropped"));
             return;
         }
         if !f.control.carries_user_data() || f.data.is_empty() {

@@ -74,7 +74,7 @@ fn link_layer_header_and_blocks() {
     let Link::Frame(f) = link(&data) else { panic!("frames") };
     assert_eq!((f.bad_block, f.data.len()), (Some(0), 0));
     let s = feed(&[&data], Direction::ToServer);
-    assert_eq!((s.counts.dnp3.link_frames, s.counts.dnp3.fragments, s.events.as_slice()), (1, 0, &["dnp3.bad_link_crc"][..]));
+    assert_eq!((s.counts.dnp3.link_frames, s.counts.dnp3.fragments, s.events.as_slice()), (1, 0, &["dnp3.bad_transport_crc"][..]));
 }
 
 /// A link frame from source 1 to 10 (or back) around `user` data, CRCs computed.
