@@ -45,6 +45,8 @@ pub struct S7Dissector {
     /// Per direction: data TPDUs up to the next end of PDU continue one that is not
     /// reassembled (S7comm-plus, or an S7comm PDU dropped at the cap).
     continuing: [bool; 2],
+    /// Per direction: a gap was seen and no TPKT header has been found since.
+    after_gap: [bool; 2],
     open: VecDeque<OpenJob>,
     /// Acks whose job has not been seen yet: after a capture gap the client's side can be
     /// delivered later than the server's, so the job may still come.
@@ -301,7 +303,20 @@ impl Dissector for S7Dissector {
 
     fn parse<S: PduSink>(&mut self, cx: &StreamCx, data: &[u8], sink: &mut S) -> usize {
         let mut at = 0usize;
+        let side = cx.dir.index();
         while let Some(rest) = data.get(at..).filter(|r| !r.is_empty()) {
+            // After a gap the stream resumes anywhere: wait for a plausible header.
+            if self.after_gap.get(side) == Some(&true) {
+                if !plausible(rest) {
+                    at = self.resync(cx, data, at, sink);
+                    continue;
+                }
+                if rest.len() >= 6 {
+                    if let Some(g) = self.after_gap.get_mut(side) {
+                        *g = false;
+                    }
+                }
+            }
             match tpkt(rest) {
                 Tpkt::NeedMore => break,
                 Tpkt::Packet { len, tpdu } => {
@@ -321,10 +336,15 @@ impl Dissector for S7Dissector {
         at
     }
 
-    fn gap<S: PduSink>(&mut self, _cx: &StreamCx, _len: u64, _sink: &mut S) {
-        // A PDU in progress lost a piece.
-        self.partial = Default::default();
-        self.continuing = [false; 2];
+    fn gap<S: PduSink>(&mut self, cx: &StreamCx, _len: u64, _sink: &mut S) {
+        // A PDU in progress lost a piece; what follows may start anywhere.
+        let side = cx.dir.index();
+        if let Some(p) = self.partial.get_mut(side) {
+            p.clear();
+        }
+        if let (Some(c), Some(g)) = (self.continuing.get_mut(side), self.after_gap.get_mut(side)) {
+            (*c, *g) = (false, true);
+        }
     }
 
     fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {

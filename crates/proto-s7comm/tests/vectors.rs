@@ -188,6 +188,25 @@ fn malformed_inputs_raise_their_events_and_parsing_resumes() {
     assert_eq!(events(&tpkt_cotp(&[0x45, 0x00])), ["s7comm.unknown_protocol"]);
 }
 
+#[test]
+fn after_a_gap_parsing_resumes_at_the_next_tpkt() {
+    let stop = otsentry_pcapgen::ot::s7_plc_stop(5);
+    let mut d = S7Dissector::new(S7Config::default());
+    let mut sink = Sink::default();
+    let mut pending = Pending::default();
+    let cx = |offset| StreamCx { ts: Timestamp::default(), dir: Direction::ToServer, offset };
+    pending.feed(&mut d, &cx(0), &stop[..10], 65_535, &mut sink);
+    pending.gap(&mut d, &cx(10), 40, &mut sink);
+    // The middle of a lost PDU, then a whole one.
+    let resumed = [&stop[15..], &stop[..]].concat();
+    pending.feed(&mut d, &cx(50), &resumed, 65_535, &mut sink);
+    d.finish(Timestamp::default(), &mut sink);
+    let events: Vec<&str> = sink.events.iter().map(|e| e.0).collect();
+    assert_eq!(events, ["s7comm.resync"], "the resumed bytes are skipped, not read as a bad TPKT");
+    assert_eq!(sink.events[0].1, format!("{} bytes skipped to the next TPKT header", stop.len() - 15));
+    assert_eq!(sink.counts.s7comm.pdus, 1);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
     #[test]
