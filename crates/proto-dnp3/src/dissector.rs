@@ -415,9 +415,9 @@ impl Dissector for Dnp3Dissector {
         at
     }
 
-    fn gap<S: PduSink>(&mut self, _cx: &StreamCx, _len: u64, _sink: &mut S) {
-        // Fragments in progress lost segments.
-        self.partial.clear();
+    fn gap<S: PduSink>(&mut self, cx: &StreamCx, _len: u64, _sink: &mut S) {
+        // Fragments in progress in this direction lost segments.
+        self.partial.retain(|r| r.dir != cx.dir);
     }
 
     fn finish<S: PduSink>(&mut self, _ts: Timestamp, sink: &mut S) {
