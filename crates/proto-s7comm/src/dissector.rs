@@ -24,8 +24,10 @@ impl Default for S7Config {
     }
 }
 
-/// Acks held for a job that may come late.
+/// Acks held for a job that may come late, at most this many and this long (after a
+/// capture gap, the client's side is delivered when its next data arrives).
 const ORPHANS: usize = 32;
+const ORPHAN_WAIT_NS: i64 = 10_000_000_000;
 
 #[derive(Debug)]
 pub(crate) struct OpenJob {
@@ -191,6 +193,12 @@ impl S7Dissector {
 
     fn s7<S: PduSink>(&mut self, cx: &StreamCx, bytes: &[u8], at: u64, sink: &mut S) {
         sink.counts().s7comm.pdus += 1;
+        // Acks whose job did not come within the wait are reported as they are.
+        while self.orphans.front().is_some_and(|(_, r)| cx.ts.as_nanos() - r.ts.as_nanos() > ORPHAN_WAIT_NS) {
+            if let Some((job, resp)) = self.orphans.pop_front() {
+                self.emit(cx, &job, Some(&resp), Status::Unmatched, sink);
+            }
+        }
         let (pdu, mut issues) = match s7::parse(bytes) {
             Ok(p) => p,
             Err(why) => return anomaly(sink, cx, false, "s7comm.malformed", at + 7, why),
@@ -207,7 +215,9 @@ impl S7Dissector {
             (1, Some(f)) => {
                 let facts = s7::facts(f, true, pdu.param, pdu.data, &mut issues);
                 let job = OpenJob { dir: cx.dir, pdu_ref: h.pdu_ref, function: f, ts: cx.ts, facts };
-                if let Some(i) = self.orphans.iter().position(|(o, _)| o.pdu_ref == h.pdu_ref && o.function == f) {
+                // An ack without parameter names no function: the reference alone pairs it.
+                let pairs = |(o, r): &(OpenJob, Response)| o.pdu_ref == h.pdu_ref && (o.function == f || r.rosctr == 2);
+                if let Some(i) = self.orphans.iter().position(pairs) {
                     if let Some((_, resp)) = self.orphans.remove(i) {
                         self.emit(cx, &job, Some(&resp), Status::Complete, sink);
                     }

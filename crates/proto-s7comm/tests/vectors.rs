@@ -207,6 +207,25 @@ fn after_a_gap_parsing_resumes_at_the_next_tpkt() {
     assert_eq!(sink.counts.s7comm.pdus, 1);
 }
 
+#[test]
+fn an_ack_seen_before_its_job_is_paired_or_reported_unmatched() {
+    let job = otsentry_pcapgen::ot::s7_plc_stop(6);
+    let ack = tpkt_cotp(&s7_pdu(2, 6, &[], &[])); // an ack without parameter
+    let at = |secs| StreamCx { ts: Timestamp::from_secs_nanos(secs, 0), dir: Direction::ToServer, offset: 0 };
+    let run = |job_at: i64| {
+        let mut d = S7Dissector::new(S7Config::default());
+        let mut sink = Sink::default();
+        d.parse(&StreamCx { dir: Direction::ToClient, ..at(100) }, &ack, &mut sink);
+        d.parse(&at(job_at), &job, &mut sink);
+        d.finish(Timestamp::from_secs_nanos(200, 0), &mut sink);
+        sink.records.iter().map(|r| r.1["status"].as_str().unwrap_or("").to_string()).collect::<Vec<_>>()
+    };
+    // Delivered a second late (a capture gap on the client's side): one complete job.
+    assert_eq!(run(101), ["complete"]);
+    // Never within the wait: the ack alone, then the job alone.
+    assert_eq!(run(150), ["unmatched", "unanswered"]);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
     #[test]
