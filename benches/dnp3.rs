@@ -37,10 +37,13 @@ fn dnp3(c: &mut Criterion) {
     let link_and_objects = |b: &mut criterion::Bencher<'_>| {
         b.iter(|| {
             let mut walked = 0usize;
+            let mut data = Vec::new();
             for f in &corpus {
                 let Link::Frame(l) = link(f) else { continue };
+                data.clear();
+                l.user_data_into(&mut data);
                 // Transport FIR and FIN: the fragment is the rest of this frame.
-                if let [th, app @ ..] = l.data.as_slice() {
+                if let [th, app @ ..] = data.as_slice() {
                     if th & 0xC0 == 0xC0 {
                         if let Ok(frag) = parse_fragment(app, 2048, 16384) {
                             walked += frag.objects.len();

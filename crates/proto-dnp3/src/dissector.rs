@@ -47,6 +47,8 @@ pub struct Dnp3Dissector {
     flooded: bool,
     /// Fragments by function code, merged into the summary when the flow ends.
     functions: Tally<u8>,
+    /// A frame's user data, reused from frame to frame.
+    scratch: Vec<u8>,
 }
 
 /// Open requests beyond which a flow is flooded (Suricata's default).
@@ -227,7 +229,7 @@ impl Dnp3Dissector {
         sink.anomaly(cx, event, offset, reason);
     }
 
-    fn frame<S: PduSink>(&mut self, cx: &StreamCx, f: &LinkFrame, at: u64, sink: &mut S) {
+    fn frame<S: PduSink>(&mut self, cx: &StreamCx, f: &LinkFrame<'_>, at: u64, sink: &mut S) {
         sink.counts().dnp3.link_frames += 1;
         for (addr, which) in [(f.destination, "destination"), (f.source, "source")] {
             if (0xFFF0..=0xFFFB).contains(&addr) {
@@ -239,14 +241,18 @@ impl Dnp3Dissector {
             Self::anomaly(sink, cx, "dnp3.bad_transport_crc", at, format!("data block {block} CRC does not verify; frame data dropped"));
             return;
         }
-        if !f.control.carries_user_data() || f.data.is_empty() {
+        if !f.control.carries_user_data() || f.blocks.is_empty() {
             return;
         }
-        self.transport(cx, f, at, sink);
+        let mut data = std::mem::take(&mut self.scratch);
+        data.clear();
+        f.user_data_into(&mut data);
+        self.transport(cx, f, &data, at, sink);
+        self.scratch = data;
     }
 
-    fn transport<S: PduSink>(&mut self, cx: &StreamCx, f: &LinkFrame, at: u64, sink: &mut S) {
-        let Some((&th, payload)) = f.data.split_first() else { return };
+    fn transport<S: PduSink>(&mut self, cx: &StreamCx, f: &LinkFrame<'_>, data: &[u8], at: u64, sink: &mut S) {
+        let Some((&th, payload)) = data.split_first() else { return };
         let (fin, fir, seq) = (th & 0x80 != 0, th & 0x40 != 0, th & 0x3F);
         let key = (f.source, f.destination, cx.dir);
         let slot = self.partial.iter().position(|r| (r.source, r.destination, r.dir) == key);
@@ -263,6 +269,14 @@ impl Dnp3Dissector {
                         format!("new first segment before the last one of a {}-byte fragment", old.buf.len()),
                     );
                 }
+            }
+            // A whole fragment in one segment: nothing to hold.
+            if fin {
+                if payload.len() > self.cfg.max_fragment {
+                    let reason = format!("fragment over {} bytes ({}) dropped", self.cfg.max_fragment, payload.len());
+                    return Self::anomaly(sink, cx, "dnp3.too_long_reassembly", at, reason);
+                }
+                return self.fragment(cx, f, payload, at, sink);
             }
             if self.partial.len() >= MAX_PARTIAL {
                 // Many address pairs mid-fragment at once: give up the oldest.
@@ -313,7 +327,7 @@ impl Dnp3Dissector {
         self.fragment(cx, f, &done.buf, at, sink);
     }
 
-    fn fragment<S: PduSink>(&mut self, cx: &StreamCx, f: &LinkFrame, frag: &[u8], at: u64, sink: &mut S) {
+    fn fragment<S: PduSink>(&mut self, cx: &StreamCx, f: &LinkFrame<'_>, frag: &[u8], at: u64, sink: &mut S) {
         let parsed = match parse_fragment(frag, self.cfg.max_objects, self.cfg.max_points) {
             Ok(p) => p,
             Err(why) => {

@@ -25,7 +25,7 @@ pub fn link_layer(data: &[u8]) -> usize {
         let advance = match crate::link::link(rest) {
             crate::link::Link::Frame(f) => {
                 assert!(f.wire_len >= crate::LINK_HEADER_LEN && f.wire_len <= rest.len());
-                assert!(f.data.len() <= usize::from(f.length).saturating_sub(5));
+                assert!(f.user_data().len() <= usize::from(f.length).saturating_sub(5));
                 frames += 1;
                 f.wire_len
             }

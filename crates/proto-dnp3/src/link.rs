@@ -24,25 +24,45 @@ impl Control {
     }
 }
 
-/// A link frame whose header framed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LinkFrame {
+/// A link frame whose header framed, borrowed from the buffer it was found in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkFrame<'a> {
     pub length: u8,
     pub control: Control,
     pub destination: u16,
     pub source: u16,
-    /// User data with the block CRCs removed; empty when a block CRC failed.
-    pub data: Vec<u8>,
+    /// The data blocks, each followed by its CRC.
+    pub blocks: &'a [u8],
     /// Index of the first data block whose CRC failed.
     pub bad_block: Option<usize>,
     /// Bytes the frame occupies on the wire.
     pub wire_len: usize,
 }
 
+impl LinkFrame<'_> {
+    /// Append the user data (block CRCs removed) to `out`; nothing when a block CRC
+    /// failed. A caller keeps one buffer, so a frame never allocates.
+    pub fn user_data_into(&self, out: &mut Vec<u8>) {
+        if self.bad_block.is_some() {
+            return;
+        }
+        for block in self.blocks.chunks(18) {
+            out.extend_from_slice(block.get(..block.len().saturating_sub(2)).unwrap_or_default());
+        }
+    }
+
+    /// The user data as a new vector (tests and tools).
+    pub fn user_data(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(usize::from(self.length).saturating_sub(5));
+        self.user_data_into(&mut v);
+        v
+    }
+}
+
 /// What the bytes at the start of a buffer are.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Link {
-    Frame(LinkFrame),
+pub enum Link<'a> {
+    Frame(LinkFrame<'a>),
     NeedMore,
     /// Not a frame start: no 0x0564, or the header CRC fails, or the length is below 5.
     Bad(BadLink),
@@ -82,7 +102,7 @@ pub fn wire_len(length: u8) -> usize {
     LINK_HEADER_LEN + data + 2 * data.div_ceil(16)
 }
 
-pub fn link(bytes: &[u8]) -> Link {
+pub fn link(bytes: &[u8]) -> Link<'_> {
     let Some(h) = bytes.first_chunk::<10>() else {
         // Judge what is there: a wrong start byte needs no more data to be wrong.
         if bytes.first().is_some_and(|&b| b != 0x05) || bytes.get(1).is_some_and(|&b| b != 0x64) {
@@ -103,25 +123,17 @@ pub fn link(bytes: &[u8]) -> Link {
         return Link::Bad(BadLink::LengthTooSmall(length));
     }
     let total = wire_len(length);
-    let Some(body) = bytes.get(LINK_HEADER_LEN..total) else { return Link::NeedMore };
-    let mut data = Vec::with_capacity(usize::from(length) - 5);
-    let mut bad_block = None;
-    for (i, block) in body.chunks(18).enumerate() {
-        let split = block.len().saturating_sub(2);
-        let (payload, crc) = block.split_at(split);
-        if crc.len() != 2 || crc16(payload).to_le_bytes() != crc {
-            bad_block = Some(i);
-            data.clear();
-            break;
-        }
-        data.extend_from_slice(payload);
-    }
+    let Some(blocks) = bytes.get(LINK_HEADER_LEN..total) else { return Link::NeedMore };
+    let bad_block = blocks.chunks(18).position(|block| {
+        let (payload, crc) = block.split_at(block.len().saturating_sub(2));
+        crc.len() != 2 || crc16(payload).to_le_bytes() != crc
+    });
     Link::Frame(LinkFrame {
         length,
         control: Control(control),
         destination: u16::from_le_bytes([d0, d1]),
         source: u16::from_le_bytes([r0, r1]),
-        data,
+        blocks,
         bad_block,
         wire_len: total,
     })
@@ -151,7 +163,7 @@ mod tests {
             let f = frame(0xC4, 1, 1024, &data);
             assert_eq!(wire_len(f[2]), f.len(), "{n} bytes");
             let Link::Frame(l) = link(&f) else { panic!("{n}") };
-            assert_eq!((l.data, l.bad_block, l.source, l.destination), (data, None, 1024, 1));
+            assert_eq!((l.user_data(), l.bad_block, l.source, l.destination), (data, None, 1024, 1));
             assert!(l.control.dir() && l.control.prm() && l.control.carries_user_data());
             for cut in 2..f.len() {
                 assert_eq!(link(&f[..cut]), Link::NeedMore, "{n} bytes cut at {cut}");
@@ -168,7 +180,7 @@ mod tests {
         let last = g.len() - 1;
         g[last] ^= 1;
         let Link::Frame(l) = link(&g) else { panic!() };
-        assert_eq!((l.bad_block, l.data.len()), (Some(0), 0));
+        assert_eq!((l.bad_block, l.user_data().len()), (Some(0), 0));
         let mut short = frame(0x44, 1, 2, &[]);
         short[2] = 4;
         let c = crc16(&short[..8]).to_le_bytes();

@@ -57,7 +57,7 @@ fn link_layer_header_and_blocks() {
     let Link::Frame(f) = link(&frame) else { panic!("frames") };
     assert_eq!((f.length, f.destination, f.source, f.wire_len), (11, 10, 1, 18));
     assert!(f.control.dir() && f.control.prm() && f.control.carries_user_data());
-    assert_eq!((f.control.function(), f.data.as_slice(), f.bad_block), (4, &frame[10..16], None));
+    assert_eq!((f.control.function(), f.user_data(), f.bad_block), (4, frame[10..16].to_vec(), None));
     // One byte short of the last block CRC: need more.
     assert_eq!(link(&frame[..17]), Link::NeedMore);
     // A corrupted header CRC and a length below 5.
@@ -72,7 +72,7 @@ fn link_layer_header_and_blocks() {
     let mut data = frame;
     data[12] ^= 0x01;
     let Link::Frame(f) = link(&data) else { panic!("frames") };
-    assert_eq!((f.bad_block, f.data.len()), (Some(0), 0));
+    assert_eq!((f.bad_block, f.user_data().len()), (Some(0), 0));
     let s = feed(&[&data], Direction::ToServer);
     assert_eq!((s.counts.dnp3.link_frames, s.counts.dnp3.fragments, s.events.as_slice()), (1, 0, &["dnp3.bad_transport_crc"][..]));
 }
