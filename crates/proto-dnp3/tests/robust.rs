@@ -21,16 +21,9 @@ impl PduSink for Sink {
     }
 }
 
-/// A link frame around `user` data, CRCs computed.
+/// A link frame from 1 to 10 around `user` data, CRCs computed.
 fn frame(control: u8, user: &[u8]) -> Vec<u8> {
-    let mut f = vec![0x05, 0x64, (5 + user.len()) as u8, control, 0x01, 0x00, 0x0A, 0x00];
-    let c = crc16(&f).to_le_bytes();
-    f.extend_from_slice(&c);
-    for b in user.chunks(16) {
-        f.extend_from_slice(b);
-        f.extend_from_slice(&crc16(b).to_le_bytes());
-    }
-    f
+    otsentry_pcapgen::ot::dnp3_frame(control, 10, 1, user)
 }
 
 fn run(stream: &[u8], dir: Direction) -> Sink {

@@ -77,19 +77,10 @@ fn link_layer_header_and_blocks() {
     assert_eq!((s.counts.dnp3.link_frames, s.counts.dnp3.fragments, s.events.as_slice()), (1, 0, &["dnp3.bad_transport_crc"][..]));
 }
 
-/// A link frame from source 1 to 10 (or back) around `user` data, CRCs computed.
+/// A link frame from source 1 to 10 (or back, by the DIR bit) around `user` data.
 fn frame(control: u8, user: &[u8]) -> Vec<u8> {
-    let (dst, src) = if control & 0x80 != 0 { (10u16, 1u16) } else { (1, 10) };
-    let mut f = vec![0x05, 0x64, (5 + user.len()) as u8, control];
-    f.extend_from_slice(&dst.to_le_bytes());
-    f.extend_from_slice(&src.to_le_bytes());
-    let c = crc16(&f).to_le_bytes();
-    f.extend_from_slice(&c);
-    for b in user.chunks(16) {
-        f.extend_from_slice(b);
-        f.extend_from_slice(&crc16(b).to_le_bytes());
-    }
-    f
+    let (dst, src) = if control & 0x80 != 0 { (10, 1) } else { (1, 10) };
+    otsentry_pcapgen::ot::dnp3_frame(control, dst, src, user)
 }
 
 #[test]
