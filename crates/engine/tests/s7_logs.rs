@@ -322,3 +322,29 @@ fn attack_captures_produce_the_right_records() {
     assert_eq!(writes.get(&flood), Some(&17_608));
     assert_eq!(writes.values().sum::<u64>(), 17_624);
 }
+
+/// Clock reads and the clock set, as tshark decodes them (`s7comm.data.ts`).
+#[test]
+fn plc_clock_reads_and_set_equal_tsharks() {
+    let Some(dir) = shared::pcaps_dir() else {
+        eprintln!("skipped: ../shared/pcaps is absent");
+        return;
+    };
+    let all = common::eve(&dir.join("s7comm/iti/s7comm_reading_setting_plc_time.pcap"));
+    let clocks: Vec<(u64, String, String)> = all
+        .iter()
+        .filter_map(|r| {
+            let u = r["s7comm"].get("userdata")?;
+            Some((r["pcap_cnt"].as_u64()?, u["subfunction_name"].as_str()?.to_string(), u["clock"].as_str()?.to_string()))
+        })
+        .collect();
+    let expected = [
+        (26, "read_clock", "2014-08-20 11:59:43.912"),
+        (36, "read_clock", "2014-08-20 11:59:44.957"),
+        (40, "read_clock", "2014-08-20 11:59:45.972"),
+        (43, "set_clock", "2014-08-20 11:59:33.040"),
+        (47, "read_clock", "2014-08-20 11:59:33.045"),
+        (52, "read_clock", "2014-08-20 11:59:33.746"),
+    ];
+    assert_eq!(clocks, expected.map(|(n, f, c)| (n, f.to_string(), c.to_string())));
+}
