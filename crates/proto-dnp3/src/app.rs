@@ -280,6 +280,21 @@ pub fn parse_fragment(frag: &[u8], max_objects: usize, max_points: usize) -> Res
 
 /// Walk one header's points: count them, keep control outputs, stop at the first problem.
 fn walk(f: &mut Fragment, points: &mut Points<'_>, max_points: usize) -> Option<Problem> {
+    // Objects with nothing to keep per point and a fixed size are stepped over at once.
+    let room = max_points.saturating_sub(f.points);
+    if !matches!(points.group(), 12 | 41) {
+        match points.skip_fixed(u32::try_from(room + 1).unwrap_or(u32::MAX)) {
+            Some(Ok(n)) => {
+                f.points += n as usize;
+                if f.points > max_points {
+                    return Some(("dnp3.too_many_points", format!("more than {max_points} points in one fragment")));
+                }
+                return None;
+            }
+            Some(Err(problem)) => return Some(problem),
+            None => {}
+        }
+    }
     for point in points {
         let p = match point {
             Ok(p) => p,

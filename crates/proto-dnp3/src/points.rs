@@ -118,6 +118,10 @@ impl<'a> Points<'a> {
         }
     }
 
+    pub(crate) fn group(&self) -> u8 {
+        self.group
+    }
+
     pub(crate) fn headers_only(self) -> Self {
         Points { headers_only: true, ..self }
     }
@@ -125,6 +129,32 @@ impl<'a> Points<'a> {
     /// Bytes not consumed by the points walked so far.
     pub(crate) fn rest(&self) -> &'a [u8] {
         self.rest
+    }
+
+    /// Walk up to `limit` of the remaining points at once when they are fixed-size and
+    /// unprefixed (nothing per point to look at). Returns how many were walked, or `None`
+    /// when the points must be walked one by one; a truncation is an error.
+    pub(crate) fn skip_fixed(&mut self, limit: u32) -> Option<Result<u32, Problem>> {
+        if self.next != 0 || self.prefix_code != 0 || self.headers_only {
+            return None;
+        }
+        let bits = match object_size(self.group, self.variation)? {
+            Size::Bytes(n) => n * 8,
+            Size::Bits(b) => b,
+            Size::Variable => return None,
+        };
+        let n = self.count.min(limit);
+        let bytes = (n as usize).saturating_mul(bits).div_ceil(8);
+        let (group, variation) = (self.group, self.variation);
+        let Some(taken) = take(&mut self.rest, bytes) else {
+            self.next = self.count;
+            return Some(Err(("dnp3.malformed", format!("g{group}v{variation} objects truncated"))));
+        };
+        if let Size::Bits(b) = object_size(group, variation)? {
+            self.packed = Some((taken, b));
+        }
+        self.next = n;
+        Some(Ok(n))
     }
 
     fn step(&mut self) -> Result<Point<'a>, Problem> {
