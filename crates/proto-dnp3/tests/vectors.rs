@@ -12,11 +12,15 @@ struct Sink {
     counts: ProtocolCounts,
     records: Vec<Json>,
     events: Vec<&'static str>,
+    /// What rules read from each record: the fields that are set.
+    fields: Vec<Vec<String>>,
 }
 
 impl PduSink for Sink {
     fn pdu<E: PduEvent>(&mut self, _cx: &StreamCx, e: &E) {
         self.records.push(serde_json::to_value(e.body()).expect("record serialises"));
+        let names = ["dnp3.function_code", "dnp3.function_name", "dnp3.src", "dnp3.dst", "dnp3.iin", "dnp3.from_master", "dnp3.crob.count"];
+        self.fields.push(names.iter().filter_map(|&n| e.field(n).map(|v| format!("{n}={v:?}"))).collect());
     }
     fn counts(&mut self) -> &mut ProtocolCounts {
         &mut self.counts
@@ -81,6 +85,26 @@ fn link_layer_header_and_blocks() {
 fn frame(control: u8, user: &[u8]) -> Vec<u8> {
     let (dst, src) = if control & 0x80 != 0 { (10, 1) } else { (1, 10) };
     otsentry_pcapgen::ot::dnp3_frame(control, dst, src, user)
+}
+
+#[test]
+fn rules_read_the_fields_by_name() {
+    let operate = [
+        0xC0, // transport: FIR, FIN, sequence 0
+        0xC0, 0x05, // application: FIR, FIN, sequence 0; direct operate
+        0x0C, 0x01, 0x17, 0x01, 0x03, // g12v1, one CROB at index 3
+        0x41, 0x01, 0xE8, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // close, pulse on, 1000 ms
+    ];
+    let s = feed(&[&frame(0xC4, &operate)], Direction::ToServer);
+    let expected = [
+        "dnp3.function_code=U64(5)",
+        "dnp3.function_name=Str(\"direct_operate\")",
+        "dnp3.src=U64(1)",
+        "dnp3.dst=U64(10)",
+        "dnp3.from_master=Bool(true)",
+        "dnp3.crob.count=U64(1)",
+    ];
+    assert_eq!(s.fields, vec![expected.map(String::from).to_vec()]);
 }
 
 #[test]

@@ -12,11 +12,34 @@ struct Sink {
     counts: ProtocolCounts,
     records: Vec<(&'static str, Value)>,
     events: Vec<(&'static str, String)>,
+    /// What rules read from each event: the fields that are set, by name.
+    fields: Vec<Vec<(&'static str, String)>>,
 }
+
+/// The field names rules may use on S7 events.
+const FIELDS: [&str; 16] = [
+    "s7comm.rosctr",
+    "s7comm.function",
+    "s7comm.function_name",
+    "s7comm.pdu_ref",
+    "s7comm.block_type",
+    "s7comm.block_number",
+    "s7comm.pi_service",
+    "s7comm.item_count",
+    "s7comm.area",
+    "s7comm.db",
+    "s7comm.error_class",
+    "s7comm.userdata.function_group_name",
+    "s7comm.userdata.subfunction_name",
+    "s7comm.szl_id",
+    "cotp.type",
+    "cotp.slot",
+];
 
 impl PduSink for Sink {
     fn pdu<E: PduEvent>(&mut self, _cx: &StreamCx, e: &E) {
         self.records.push((e.event_type(), serde_json::to_value(e.body()).expect("record serialises")));
+        self.fields.push(FIELDS.iter().filter_map(|&n| e.field(n).map(|v| (n, format!("{v:?}")))).collect());
     }
     fn counts(&mut self) -> &mut ProtocolCounts {
         &mut self.counts
@@ -105,6 +128,50 @@ fn a_session_with_connection_setup_read_and_write() {
 }
 
 #[test]
+fn rules_read_the_fields_by_name() {
+    let write = tpkt_cotp(&s7_pdu(
+        1,
+        0x0100,
+        &[0x05, 0x01, 0x12, 0x0A, 0x10, 0x01, 0x00, 0x01, 0x00, 0x07, 0x84, 0x00, 0x00, 0x0B],
+        &[0x00, 0x03, 0x00, 0x01, 0x01],
+    ));
+    let ack = tpkt_cotp(&s7_pdu(3, 0x0100, &[0x05, 0x01], &[0xFF]));
+    let szl =
+        tpkt_cotp(&s7_pdu(7, 2, &[0x00, 0x01, 0x12, 0x04, 0x11, 0x44, 0x01, 0x00], &[0xFF, 0x09, 0x00, 0x04, 0x00, 0x11, 0x00, 0x00]));
+    let s =
+        feed(&[(Direction::ToServer, &CONNECT), (Direction::ToServer, &write), (Direction::ToClient, &ack), (Direction::ToServer, &szl)]);
+    let get = |i: usize, name: &str| s.fields[i].iter().find(|f| f.0 == name).map(|f| f.1.as_str());
+    assert_eq!((get(0, "cotp.type"), get(0, "cotp.slot")), (Some("Str(\"CR\")"), Some("U64(2)")));
+    assert_eq!(get(1, "s7comm.function_name"), Some("Str(\"write_var\")"));
+    assert_eq!((get(1, "s7comm.area"), get(1, "s7comm.db")), (Some("Str(\"data_blocks\")"), Some("U64(7)")));
+    assert_eq!((get(1, "s7comm.item_count"), get(1, "s7comm.error_class")), (Some("U64(1)"), Some("U64(0)")));
+    assert_eq!(get(2, "s7comm.userdata.subfunction_name"), Some("Str(\"read_szl\")"));
+    assert_eq!(get(2, "s7comm.szl_id"), Some("U64(17)"));
+    assert_eq!(get(2, "s7comm.function"), None, "user data has no job function");
+}
+
+#[test]
+fn disconnects_and_cotp_errors_are_events() {
+    let dr = [
+        0x03, 0x00, 0x00, 0x0B, // TPKT, length 11
+        0x06, 0x80, // COTP length 6, disconnect request
+        0x00, 0x01, 0x00, 0x02, // destination and source references
+        0x80, // reason: normal
+    ];
+    let er = [
+        0x03, 0x00, 0x00, 0x0A, // TPKT, length 10
+        0x05, 0x70, // COTP length 5, error
+        0x00, 0x01, // destination reference
+        0x02, // cause: invalid parameter code
+        0x00,
+    ];
+    let s = feed(&[(Direction::ToServer, &[&dr[..], &er].concat())]);
+    let kinds: Vec<(&str, Option<u64>)> = s.records.iter().map(|r| (r.0, r.1["reason"].as_u64())).collect();
+    assert_eq!(kinds, [("cotp", Some(0x80)), ("cotp", Some(2))]);
+    assert_eq!((s.records[0].1["type"].as_str(), s.records[1].1["type"].as_str()), (Some("DR"), Some("ER")));
+}
+
+#[test]
 fn a_pdu_split_over_two_data_tpdus_is_reassembled() {
     let pdu = s7_pdu(1, 7, &[0x29, 0, 0, 0, 0, 0, 9, b'P', b'_', b'P', b'R', b'O', b'G', b'R', b'A', b'M'], &[]);
     let (a, b) = pdu.split_at(12);
@@ -178,6 +245,9 @@ fn malformed_inputs_raise_their_events_and_parsing_resumes() {
     let mut short = s7_pdu(1, 3, &[0x04, 0x01], &[]);
     short[7] = 0x20; // parameter length 32
     assert_eq!(events(&tpkt_cotp(&short)), ["s7comm.length_mismatch", "s7comm.item_count_mismatch"]);
+    // A setup communication parameter cut short, and a read value longer than the data.
+    assert_eq!(events(&tpkt_cotp(&s7_pdu(1, 1, &[0xF0, 0x00, 0x00, 0x01], &[]))), ["s7comm.param_overrun"]);
+    assert_eq!(events(&tpkt_cotp(&s7_pdu(3, 1, &[0x04, 0x01], &[0xFF, 0x04, 0x00, 0x40, 0x01]))), ["s7comm.data_overrun"]);
     // An unknown ROSCTR and an unknown function.
     assert_eq!(events(&tpkt_cotp(&s7_pdu(5, 1, &[], &[]))), ["s7comm.unknown_rosctr"]);
     assert_eq!(events(&tpkt_cotp(&s7_pdu(1, 1, &[0x77], &[]))), ["s7comm.unknown_function"]);
