@@ -1,5 +1,6 @@
 //! What the parser benches share: the shared captures' payloads on a protocol's port, and
 //! a sink that drops everything.
+use criterion::{Bencher, Criterion, Throughput};
 use otsentry_capture::{open, ReaderKind};
 use otsentry_core::{Direction, PduEvent, PduSink, ProtocolCounts, StreamCx};
 use otsentry_pcapgen::shared;
@@ -41,4 +42,17 @@ impl PduSink for Null {
         &mut self.0
     }
     fn anomaly(&mut self, _cx: &StreamCx, _event: &'static str, _offset: u64, _reason: String) {}
+}
+
+/// A bench function over the whole corpus.
+pub(crate) type Run<'a> = &'a dyn Fn(&mut Bencher<'_>);
+
+/// One criterion group `name` timing each `(label, run)` with `throughput` per iteration.
+pub(crate) fn group(c: &mut Criterion, name: &str, throughput: Throughput, runs: &[(&str, Run<'_>)]) {
+    let mut g = c.benchmark_group(name);
+    g.throughput(throughput);
+    for (label, run) in runs {
+        g.bench_function(*label, |b| run(b));
+    }
+    g.finish();
 }

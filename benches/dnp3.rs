@@ -68,16 +68,9 @@ fn dnp3(c: &mut Criterion) {
             assert_eq!(sink.0.dnp3.link_frames, frames);
         })
     };
-    let mut g = c.benchmark_group("dnp3_frames");
-    g.throughput(Throughput::Elements(frames));
-    g.bench_function("link+objects", link_and_objects);
-    g.bench_function("dissector", dissect);
-    g.finish();
-    let mut g = c.benchmark_group("dnp3_bytes");
-    g.throughput(Throughput::Bytes(bytes as u64));
-    g.bench_function("link+objects", link_and_objects);
-    g.bench_function("dissector", dissect);
-    g.finish();
+    let runs: [(&str, common::Run<'_>); 2] = [("link+objects", &link_and_objects), ("dissector", &dissect)];
+    common::group(c, "dnp3_frames", Throughput::Elements(frames), &runs);
+    common::group(c, "dnp3_bytes", Throughput::Bytes(bytes as u64), &runs);
 }
 
 criterion_group!(benches, dnp3);

@@ -30,9 +30,7 @@ fn modbus(c: &mut Criterion) {
     let bytes: usize = corpus.iter().map(|(_, a)| a.len()).sum();
     eprintln!("corpus: {adus} ADUs, {bytes} bytes");
 
-    let mut g = c.benchmark_group("modbus_adus");
-    g.throughput(Throughput::Elements(adus));
-    g.bench_function("frame+parse", |b| {
+    let frame_and_parse = |b: &mut criterion::Bencher<'_>| {
         b.iter(|| {
             for (dir, a) in &corpus {
                 if let Framed::Adu { pdu, .. } = frame(a) {
@@ -43,7 +41,7 @@ fn modbus(c: &mut Criterion) {
                 }
             }
         })
-    });
+    };
     // One dissector (transactions, checks, records to a null sink), ADUs in capture order.
     let dissect = |b: &mut criterion::Bencher<'_>| {
         b.iter(|| {
@@ -57,12 +55,8 @@ fn modbus(c: &mut Criterion) {
             assert_eq!(sink.0.modbus.pdus, adus);
         })
     };
-    g.bench_function("dissector", dissect);
-    g.finish();
-    let mut g = c.benchmark_group("modbus_bytes");
-    g.throughput(Throughput::Bytes(bytes as u64));
-    g.bench_function("dissector", dissect);
-    g.finish();
+    common::group(c, "modbus_adus", Throughput::Elements(adus), &[("frame+parse", &frame_and_parse), ("dissector", &dissect)]);
+    common::group(c, "modbus_bytes", Throughput::Bytes(bytes as u64), &[("dissector", &dissect)]);
 }
 
 criterion_group!(benches, modbus);

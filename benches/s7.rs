@@ -90,17 +90,8 @@ fn s7(c: &mut Criterion) {
             assert_eq!(sink.0.s7comm.pdus + sink.0.s7comm_plus.pdus, pdus);
         })
     };
-    let mut g = c.benchmark_group("s7_pdus");
-    g.throughput(Throughput::Elements(pdus));
-    g.bench_function("frame", frame);
-    g.bench_function("decode", decode);
-    g.bench_function("dissector", dissect);
-    g.finish();
-    let mut g = c.benchmark_group("s7_bytes");
-    g.throughput(Throughput::Bytes(bytes as u64));
-    g.bench_function("frame", frame);
-    g.bench_function("dissector", dissect);
-    g.finish();
+    common::group(c, "s7_pdus", Throughput::Elements(pdus), &[("frame", &frame), ("decode", &decode), ("dissector", &dissect)]);
+    common::group(c, "s7_bytes", Throughput::Bytes(bytes as u64), &[("frame", &frame), ("dissector", &dissect)]);
 }
 
 criterion_group!(benches, s7);

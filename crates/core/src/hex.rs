@@ -12,14 +12,6 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// `#[serde(serialize_with = "otsentry_core::serialize_hex")]` for owned byte fields.
-pub fn serialize_hex<S: serde::Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-    match bytes {
-        Some(b) => s.serialize_str(&hex(b)),
-        None => s.serialize_none(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

@@ -23,7 +23,7 @@ pub use dissect::{AppProto, Dissector, PduEvent, PduSink, Pending, PortMap, Prob
 pub use field::{FieldAccess, FieldValue};
 pub use flow::{Direction, FlowKey, IpProto};
 pub use flowrec::{FlowBody, FlowRecord, TcpBody};
-pub use hex::{hex, serialize_hex};
+pub use hex::hex;
 pub use record::{EventHeader, Framed, Record};
 pub use summary::{
     AlertCounts, CodeCounts, DecodeCounts, Dnp3Counts, ModbusCounts, ProtocolCounts, S7Counts, S7PlusCounts, StreamCounts, Summary, Tally,

@@ -39,6 +39,15 @@ impl Parser {
         }
     }
 
+    /// Bytes of one delivery: a datagram, or stream bytes through the direction's pending
+    /// buffer.
+    pub(crate) fn deliver<S: PduSink>(&mut self, pending: Option<&mut Pending>, cx: &StreamCx, data: &[u8], datagram: bool, sink: &mut S) {
+        match pending {
+            Some(p) if !datagram => self.stream(p, cx, data, sink),
+            _ => self.datagram(cx, data, sink),
+        }
+    }
+
     pub(crate) fn gap<S: PduSink>(&mut self, pending: &mut Pending, cx: &StreamCx, len: u64, sink: &mut S) {
         match self {
             Parser::Modbus(d) => pending.gap(d.as_mut(), cx, len, sink),

@@ -347,10 +347,7 @@ fn app_data<W: Write>(
         if let Some(parser) = user.parser.as_mut() {
             let cx = StreamCx { ts: ctx.ts, dir, offset };
             let mut sink = AppSink { ctx, out, community_id: &mut user.community_id };
-            match user.pending.get_mut(dir.index()) {
-                Some(pending) if !datagram => parser.stream(pending, &cx, bytes, &mut sink),
-                _ => parser.datagram(&cx, bytes, &mut sink),
-            }
+            parser.deliver(user.pending.get_mut(dir.index()), &cx, bytes, datagram, &mut sink);
         }
         return;
     }
@@ -410,16 +407,12 @@ fn start_parser<W: Write>(
             parser.stream(pending, &StreamCx { ts: ctx.ts, dir: other, offset: *start }, bytes_held, &mut sink);
         }
     }
-    let cx = StreamCx { ts: ctx.ts, dir, offset };
-    if datagram {
-        parser.datagram(&cx, bytes, &mut sink);
-        return;
-    }
-    let (start, mine) =
-        held.get(this).map_or((offset, bytes), |(start, h)| if h.is_empty() { (offset, bytes) } else { (*start, h.as_slice()) });
-    if let Some(pending) = user.pending.get_mut(this) {
-        parser.stream(pending, &StreamCx { offset: start, ..cx }, mine, &mut sink);
-    }
+    // Detection holds stream bytes only, so a datagram is always this delivery's own.
+    let (start, mine) = match held.get(this) {
+        Some((start, h)) if !h.is_empty() && !datagram => (*start, h.as_slice()),
+        _ => (offset, bytes),
+    };
+    parser.deliver(user.pending.get_mut(this), &StreamCx { ts: ctx.ts, dir, offset: start }, mine, datagram, &mut sink);
 }
 
 /// A flow leaves the table: deliver what its streams hold, count, and write its record.

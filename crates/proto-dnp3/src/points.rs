@@ -93,8 +93,9 @@ pub struct Points<'a> {
     headers_only: bool,
 }
 
+/// A little-endian unsigned value of up to four bytes.
 pub(crate) fn uint(bytes: &[u8]) -> u32 {
-    bytes.iter().rev().fold(0u32, |acc, &b| acc << 8 | u32::from(b))
+    le(bytes, 0, bytes.len()) as u32
 }
 
 pub(crate) fn take<'a>(data: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
@@ -138,9 +139,9 @@ impl<'a> Points<'a> {
         if self.next != 0 || self.prefix_code != 0 || self.headers_only {
             return None;
         }
-        let bits = match object_size(self.group, self.variation)? {
-            Size::Bytes(n) => n * 8,
-            Size::Bits(b) => b,
+        let (bits, packed) = match object_size(self.group, self.variation)? {
+            Size::Bytes(n) => (n * 8, false),
+            Size::Bits(b) => (b, true),
             Size::Variable => return None,
         };
         let n = self.count.min(limit);
@@ -150,8 +151,8 @@ impl<'a> Points<'a> {
             self.next = self.count;
             return Some(Err(("dnp3.malformed", format!("g{group}v{variation} objects truncated"))));
         };
-        if let Size::Bits(b) = object_size(group, variation)? {
-            self.packed = Some((taken, b));
+        if packed {
+            self.packed = Some((taken, bits));
         }
         self.next = n;
         Some(Ok(n))

@@ -26,7 +26,7 @@ pub struct Pdu<'a> {
 /// An anomaly found in a PDU that still frames: Suricata-style name and reason.
 pub type Issue = (&'static str, String);
 
-fn be16(b: &[u8], at: usize) -> u16 {
+pub(crate) fn be16(b: &[u8], at: usize) -> u16 {
     match b.get(at..at + 2) {
         Some(&[h, l]) => u16::from_be_bytes([h, l]),
         _ => 0,

@@ -2,7 +2,7 @@
 //! sub-function, and the data: SZL requests and responses (module and component
 //! identification, CPU mode decoded), block lists, clock, password.
 use crate::names::{cpu_mode_name, function_group_name, return_code_name, subfunction_name, szl_name, userdata_type_name};
-use crate::s7::{hex, text, Issue};
+use crate::s7::{be16, hex, text, Issue};
 use serde::Serialize;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -89,13 +89,6 @@ pub struct Component {
     pub index: u16,
     pub what: &'static str,
     pub value: String,
-}
-
-fn be16(b: &[u8], at: usize) -> u16 {
-    match b.get(at..at + 2) {
-        Some(&[h, l]) => u16::from_be_bytes([h, l]),
-        _ => 0,
-    }
 }
 
 /// Decode a user data parameter and data. `continued`: a follow-up request preceded this

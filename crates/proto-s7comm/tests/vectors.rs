@@ -118,6 +118,17 @@ fn a_session_with_connection_setup_read_and_write() {
     );
     let setup = &s.records[1].1;
     assert_eq!((setup["request"]["pdu_length"].as_u64(), setup["response"]["pdu_length"].as_u64()), (Some(480), Some(240)));
+    assert_eq!(setup["error_class_name"], "no_error");
+    // An ack-data refusing a read: error class 0x85 (supplies), code 0x04.
+    let read = tpkt_cotp(&s7_pdu(1, 9, &[0x04, 0x01, 0x12, 0x0A, 0x10, 0x02, 0x00, 0x01, 0x00, 0x01, 0x84, 0x00, 0x00, 0x00], &[]));
+    let mut refusal = s7_pdu(3, 9, &[0x04, 0x00], &[]);
+    refusal[10..12].copy_from_slice(&[0x85, 0x04]); // error class, error code
+    let r = feed(&[(Direction::ToServer, &read), (Direction::ToClient, &tpkt_cotp(&refusal))]);
+    let j = &r.records[0].1;
+    assert_eq!(
+        (j["error_class"].as_u64(), j["error_class_name"].as_str(), j["error_code"].as_u64()),
+        (Some(0x85), Some("supplies"), Some(4))
+    );
     let w = &s.records[2].1;
     assert_eq!(w["function_name"], "write_var");
     assert_eq!(w["request"]["items"][0]["area"], "outputs");
