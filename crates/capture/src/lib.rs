@@ -1,17 +1,31 @@
-//! Packet sources: capture files (pcap and pcapng) through a zero-copy memory-mapped
-//! reader or through libpcap, the reference. Both hand out [`RawFrame`]s that borrow the
-//! reader's buffer until the next call, so decoding runs synchronously on them.
+//! Packet sources: captures (pcap and pcapng) from files, pipes, stdin, gzip and zip,
+//! through our readers (memory-mapped for files, streaming for the rest) or through
+//! libpcap, the reference. All hand out [`RawFrame`]s that borrow the reader's buffer
+//! until the next call, so decoding runs synchronously on them.
 #![deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic))]
 
 mod file;
+mod format;
+mod input;
 mod libpcap;
+mod stream;
+mod zip;
 
 pub use file::MmapReader;
+pub use format::CaptureFormat;
+pub use input::{plan, Input, Location, Plan, Skipped};
 pub use libpcap::LibpcapReader;
+pub use stream::StreamReader;
+pub use zip::ZipMember;
+
+use format::Refusal;
+use std::io::{self, Read};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
 use otsentry_core::Timestamp;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A pcap/pcapng link-layer type (LINKTYPE_*), kept open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -49,20 +63,53 @@ pub struct RawFrame<'a> {
 pub struct Damage {
     /// 1-based number of the record that could not be read.
     pub record: u64,
-    /// Byte offset of that record in the file.
-    pub offset: u64,
+    /// Byte offset of that record in the capture (decompressed), when the reader knows
+    /// it (libpcap reading a stream does not).
+    pub offset: Option<u64>,
     pub reason: String,
 }
 
-/// Opening a capture failed; nothing was read.
+/// Opening a capture failed; nothing was read. Each message names the input and gives
+/// one cause.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
-    #[error("{path}: cannot open: {source}")]
-    Open { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {}", io_cause(cause))]
+    Open { path: String, cause: io::Error },
     #[error("{path}: not a pcap or pcapng capture: {reason}")]
-    NotACapture { path: PathBuf, reason: String },
+    NotACapture { path: String, reason: String },
     #[error("{path}: unsupported link type {linktype}")]
-    UnsupportedLinkType { path: PathBuf, linktype: u32 },
+    UnsupportedLinkType { path: String, linktype: u32 },
+    #[error("{path}: is a zip archive holding no capture ({detail})")]
+    ZipWithoutCapture { path: String, detail: String },
+    #[error("{path}: is a directory holding no capture ({skipped} other entries{})", if *recursive { "" } else { "; --recursive reads subdirectories" })]
+    DirectoryWithoutCapture { path: String, skipped: usize, recursive: bool },
+    #[error("{path}: is a zip archive, which is read from a file, not from a pipe (unzip it into the pipe)")]
+    ZipOnStream { path: String },
+    #[error("{path}: cannot read the zip archive: {reason}")]
+    BadZip { path: String, reason: String },
+}
+
+/// An I/O error's cause, once, without the OS error number where a word says it.
+fn io_cause(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file or directory".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        io::ErrorKind::IsADirectory => "is a directory".into(),
+        _ => format!("cannot read: {e}"),
+    }
+}
+
+impl CaptureError {
+    pub(crate) fn open(path: impl std::fmt::Display, cause: io::Error) -> Self {
+        CaptureError::Open { path: path.to_string(), cause }
+    }
+
+    pub(crate) fn refused(path: impl std::fmt::Display, r: Refusal) -> Self {
+        match r {
+            Refusal::NotACapture(reason) => CaptureError::NotACapture { path: path.to_string(), reason },
+            Refusal::UnsupportedLinkType(linktype) => CaptureError::UnsupportedLinkType { path: path.to_string(), linktype },
+        }
+    }
 }
 
 /// Which implementation reads capture files.
@@ -84,10 +131,72 @@ pub trait FrameSource {
     fn progress(&self) -> (u64, u64);
 }
 
-/// Open `path` with the chosen reader.
+/// Open the capture file at `path` with the chosen reader.
 pub fn open(path: &Path, kind: ReaderKind) -> Result<Box<dyn FrameSource>, CaptureError> {
-    Ok(match kind {
-        ReaderKind::Mmap => Box::new(MmapReader::open(path)?),
-        ReaderKind::Libpcap => Box::new(LibpcapReader::open(path)?),
+    open_input(&Input::file(path), kind)
+}
+
+/// Open one input of a [`Plan`] with the chosen reader: our reader memory-maps files and
+/// streams the rest; libpcap opens files itself and is fed the rest through a pipe.
+pub fn open_input(input: &Input, kind: ReaderKind) -> Result<Box<dyn FrameSource>, CaptureError> {
+    if let Location::File(path) = &input.location {
+        return Ok(match kind {
+            ReaderKind::Mmap => Box::new(MmapReader::open(path)?),
+            ReaderKind::Libpcap => Box::new(LibpcapReader::open(path)?),
+        });
+    }
+    let name = &input.name;
+    let read = Arc::new(AtomicU64::new(0));
+    let (src, total) = stream_of(input, &read)?;
+    match kind {
+        ReaderKind::Mmap => match StreamReader::open(src, read, total) {
+            Ok(r) => Ok(Box::new(r)),
+            Err(stream::StreamOpenError::Io(e)) => Err(CaptureError::open(name, e)),
+            Err(stream::StreamOpenError::Refused(r)) => Err(CaptureError::refused(name, r)),
+        },
+        ReaderKind::Libpcap => Ok(Box::new(LibpcapReader::from_stream(name, src)?)),
+    }
+}
+
+/// The decompressed bytes of a non-file input, and the size of what is counted in `read`.
+fn stream_of(input: &Input, read: &Arc<AtomicU64>) -> Result<(Box<dyn Read + Send>, u64), CaptureError> {
+    let name = &input.name;
+    let counted = |f: std::fs::File| -> Box<dyn Read + Send> { Box::new(stream::Counted { inner: f, read: read.clone() }) };
+    Ok(match &input.location {
+        // A file read front to back, as a stream.
+        Location::File(path) => {
+            let f = std::fs::File::open(path).map_err(|e| CaptureError::open(name, e))?;
+            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            (counted(f), size)
+        }
+        Location::Gzip(path) => {
+            let f = std::fs::File::open(path).map_err(|e| CaptureError::open(name, e))?;
+            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            (Box::new(flate2::read::MultiGzDecoder::new(counted(f))), size)
+        }
+        Location::Stream(path) => {
+            let f = std::fs::File::open(path).map_err(|e| CaptureError::open(name, e))?;
+            (maybe_gunzip(name, counted(f))?, 0)
+        }
+        Location::Stdin => (maybe_gunzip(name, Box::new(io::stdin()))?, 0),
+        Location::ZipMember { archive, member, gzip } => {
+            let read = read.clone();
+            let src = zip::open_member_counted(archive, member, move |t| Box::new(stream::Counted { inner: t, read }))
+                .map_err(|e| CaptureError::open(name, e))?;
+            let src: Box<dyn Read + Send> = if *gzip { Box::new(flate2::read::MultiGzDecoder::new(src)) } else { src };
+            (src, member.compressed)
+        }
     })
+}
+
+/// A stream whose first bytes say gzip is decompressed; a zip cannot be read from one.
+fn maybe_gunzip(name: &str, mut src: Box<dyn Read + Send>) -> Result<Box<dyn Read + Send>, CaptureError> {
+    let head = input::read_head(&mut src, 4).map_err(|e| CaptureError::open(name, e))?;
+    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let zip = head.starts_with(&[0x50, 0x4b]);
+    let whole: Box<dyn Read + Send> = Box::new(io::Cursor::new(head).chain(src));
+    if zip {
+        return Err(CaptureError::ZipOnStream { path: name.into() });
+    }
+    Ok(if gzip { Box::new(flate2::read::MultiGzDecoder::new(whole)) } else { whole })
 }

@@ -43,7 +43,7 @@ proptest! {
                 match src.next_frame() {
                     Ok(Some(f)) => { n += 1; prop_assert!(f.data.len() <= bytes.len()); }
                     Ok(None) => break,
-                    Err(d) => { prop_assert!(d.offset as usize <= bytes.len()); prop_assert_eq!(d.record, n + 1); break; }
+                    Err(d) => { prop_assert!(d.offset.is_some_and(|o| o as usize <= bytes.len())); prop_assert_eq!(d.record, n + 1); break; }
                 }
                 prop_assert!(n < 1000, "reader does not loop");
             }

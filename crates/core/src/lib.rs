@@ -26,6 +26,7 @@ pub use flowrec::{FlowBody, FlowRecord, TcpBody};
 pub use hex::hex;
 pub use record::{EventHeader, Framed, Record};
 pub use summary::{
-    AlertCounts, CodeCounts, DecodeCounts, Dnp3Counts, ModbusCounts, ProtocolCounts, S7Counts, S7PlusCounts, StreamCounts, Summary, Tally,
+    AlertCounts, CodeCounts, CodeNames, DecodeCounts, Dnp3Counts, InputCounts, ModbusCounts, ProtocolCounts, S7Counts, S7PlusCounts,
+    SkippedInput, StreamCounts, Summary, Tally,
 };
 pub use time::Timestamp;

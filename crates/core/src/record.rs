@@ -4,6 +4,7 @@ use crate::flow::IpProto;
 use crate::time::Timestamp;
 use serde::Serialize;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// The fields every EVE line carries before its event-specific object, in Suricata's order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -22,6 +23,8 @@ pub struct EventHeader {
     /// VLAN ids, outermost first.
     pub vlan: Vec<u16>,
     pub community_id: Option<String>,
+    /// The capture the record was read from, as the user named it (Suricata's field).
+    pub pcap_filename: Option<Arc<str>>,
 }
 
 impl FieldAccess for EventHeader {

@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 /// Counts keyed by a decimal code (`"3"`) or a dotted pair (`"4.1"`).
 pub type CodeCounts = BTreeMap<String, u64>;
 
+/// The names EVE gives the codes of a [`CodeCounts`], under the same keys.
+pub type CodeNames = BTreeMap<String, String>;
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Summary {
     /// Every record read from the captures.
@@ -23,6 +26,28 @@ pub struct Summary {
     pub decode: DecodeCounts,
     /// Flows, TCP reassembly and capture loss.
     pub streams: StreamCounts,
+    /// Every capture read, in order.
+    pub inputs: Vec<InputCounts>,
+    /// What the arguments named that is not a capture (in a directory or an archive).
+    pub skipped_inputs: Vec<SkippedInput>,
+}
+
+/// One capture read: the name records give it in `pcap_filename`, how it reached us
+/// (`file`, `gzip`, `pipe`, `stdin`, `zip`), and what it held.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct InputCounts {
+    pub name: String,
+    pub container: &'static str,
+    pub packets: u64,
+    pub bytes: u64,
+    /// Why reading stopped early, if it did (the records before were processed).
+    pub damage: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SkippedInput {
+    pub name: String,
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -39,6 +64,7 @@ pub struct ModbusCounts {
     pub pdus: u64,
     /// ADUs by decimal function code, exception bit cleared.
     pub functions: CodeCounts,
+    pub function_names: CodeNames,
     pub exceptions: u64,
     pub anomalies: u64,
     /// Transactions reported, and of them requests never answered and responses to no
@@ -53,6 +79,7 @@ pub struct Dnp3Counts {
     pub link_frames: u64,
     pub fragments: u64,
     pub functions: CodeCounts,
+    pub function_names: CodeNames,
     pub anomalies: u64,
 }
 
@@ -60,7 +87,11 @@ pub struct Dnp3Counts {
 pub struct S7Counts {
     pub pdus: u64,
     pub functions: CodeCounts,
+    pub function_names: CodeNames,
+    /// User-data PDUs by function group and sub-function (`"4.1"`).
     pub userdata: CodeCounts,
+    /// Their names, `group.subfunction` (`"cpu_functions.read_szl"`).
+    pub userdata_names: CodeNames,
     pub anomalies: u64,
 }
 
@@ -68,6 +99,7 @@ pub struct S7Counts {
 pub struct S7PlusCounts {
     pub pdus: u64,
     pub functions: CodeCounts,
+    pub function_names: CodeNames,
     pub anomalies: u64,
 }
 
@@ -83,6 +115,8 @@ pub struct DecodeCounts {
     pub files: u64,
     /// Files whose reading stopped early at damage (the records before it were kept).
     pub files_truncated: u64,
+    /// Files in directories and archives passed over as not captures.
+    pub files_skipped: u64,
     /// Frames cut short by the capture's snap length (not a decode error).
     pub snaplen_truncated: u64,
     /// Decode problems by event name; their sum is at least `decode_errors`.
@@ -176,10 +210,15 @@ impl<K: Copy + PartialEq + std::fmt::Display> Tally<K> {
         }
     }
 
-    /// Merge into `counts` (keys written with `Display`) and start again.
-    pub fn drain_into(&mut self, counts: &mut CodeCounts) {
+    /// Merge into `counts` (keys written with `Display`), naming each key in `names`,
+    /// and start again.
+    pub fn drain_into<N: std::fmt::Display>(&mut self, counts: &mut CodeCounts, names: &mut CodeNames, name: impl Fn(K) -> N) {
         for (key, n) in self.0.drain(..) {
-            *counts.entry(key.to_string()).or_default() += n;
+            let code = key.to_string();
+            if !names.contains_key(&code) {
+                names.insert(code.clone(), name(key).to_string());
+            }
+            *counts.entry(code).or_default() += n;
         }
     }
 }

@@ -13,6 +13,7 @@ use otsentry_sink::EveWriter;
 use otsentry_wire::{IpInfo, TcpInfo, Transport};
 use std::io::{self, Write};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// Where the flow stage writes: the EVE output (if any) and the run's counters. The
 /// first write error is kept and reported by the caller.
@@ -20,6 +21,8 @@ pub(crate) struct Out<'a, W: Write> {
     pub(crate) eve: Option<&'a mut EveWriter<W>>,
     pub(crate) summary: &'a mut Summary,
     pub(crate) error: Option<io::Error>,
+    /// The input being read, named in every record.
+    pub(crate) input: Option<&'a Arc<str>>,
 }
 
 impl<W: Write> Out<'_, W> {
@@ -116,7 +119,7 @@ impl FlowStage {
             *n += 1;
             *b += p.wire_len;
         }
-        let ctx = EventCtx::of(flow, p.ts, Some(p.pcap_cnt), p.vlans);
+        let ctx = EventCtx::of(flow, p.ts, Some(p.pcap_cnt), p.vlans, out.input);
         if let Some(t) = tcp {
             tcp_segment(flow, budget, &self.stream_cfg, dir, &t, &ctx, out);
         } else if let Some(payload) = udp_payload {
@@ -173,10 +176,11 @@ pub(crate) struct EventCtx<'p> {
     pub(crate) ts: Timestamp,
     pcap_cnt: Option<u64>,
     vlans: &'p [u16],
+    input: Option<&'p Arc<str>>,
 }
 
 impl<'p> EventCtx<'p> {
-    fn of(flow: &Flow<AppState>, ts: Timestamp, pcap_cnt: Option<u64>, vlans: &'p [u16]) -> Self {
+    fn of(flow: &Flow<AppState>, ts: Timestamp, pcap_cnt: Option<u64>, vlans: &'p [u16], input: Option<&'p Arc<str>>) -> Self {
         EventCtx {
             flow_id: flow.id,
             key: flow.key,
@@ -186,6 +190,7 @@ impl<'p> EventCtx<'p> {
             ts,
             pcap_cnt,
             vlans,
+            input,
         }
     }
 
@@ -248,6 +253,7 @@ impl<'p> EventCtx<'p> {
             app_proto: self.app.map(AppProto::name),
             vlan: self.vlans.to_vec(),
             community_id: None,
+            pcap_filename: self.input.cloned(),
         }
     }
 
@@ -419,7 +425,7 @@ fn start_parser<W: Write>(
 fn end_flow<W: Write>(mut flow: Flow<AppState>, why: EndReason, budget: &mut Budget, out: &mut Out<'_, W>) {
     let vlan = [flow.key.vlan];
     let vlans: &[u16] = if flow.key.vlan != 0 { &vlan } else { &[] };
-    let ctx = EventCtx::of(&flow, flow.last, None, vlans);
+    let ctx = EventCtx::of(&flow, flow.last, None, vlans, out.input);
     let mut tcp_body = None;
     if let Some(conn) = flow.tcp.as_mut() {
         let user = &mut flow.user;

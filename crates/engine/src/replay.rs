@@ -1,11 +1,12 @@
 use crate::flows::{FlowStage, Out, PacketCx};
-use otsentry_capture::{open, CaptureError, Damage, ReaderKind};
-use otsentry_core::{Anomaly, EventHeader, Layer, PortMap, Summary, Timestamp};
+use otsentry_capture::{open_input, CaptureError, Damage, Input, ReaderKind, Skipped};
+use otsentry_core::{Anomaly, EventHeader, InputCounts, Layer, PortMap, SkippedInput, Summary, Timestamp};
 use otsentry_flow::FlowConfig;
 use otsentry_sink::EveWriter;
 use otsentry_wire::{decode_into, decode_transport, DecodeOptions, DefragConfig, Defragmenter, IpInfo, Packet, StopKind, Transport};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 #[derive(Clone, Debug, Default)]
 pub struct ReplayOptions {
@@ -26,14 +27,14 @@ pub struct ReplayOptions {
 pub enum EngineError {
     #[error(transparent)]
     Capture(#[from] CaptureError),
-    #[error("writing EVE output: {0}")]
+    #[error("writing EVE output")]
     Output(#[from] std::io::Error),
 }
 
-/// What happened to one input file.
+/// What happened to one input.
 #[derive(Clone, Debug)]
 pub struct FileReport {
-    pub path: PathBuf,
+    pub name: String,
     pub packets: u64,
     /// Set when reading stopped early at damage; records before it were processed.
     pub damage: Option<Damage>,
@@ -46,6 +47,8 @@ pub struct Replay<W: Write> {
     summary: Summary,
     defrag: Defragmenter,
     flows: FlowStage,
+    /// The input being read, named in every record.
+    input: Option<Arc<str>>,
 }
 
 /// Packets between progress callbacks.
@@ -54,13 +57,20 @@ const PROGRESS_EVERY: u64 = 1 << 16;
 impl<W: Write> Replay<W> {
     pub fn new(opts: ReplayOptions, eve: Option<EveWriter<W>>) -> Self {
         let flows = FlowStage::new(opts.flow, opts.ports.clone(), !opts.skip_dissectors);
-        Replay { defrag: Defragmenter::new(opts.defrag), opts, eve, summary: Summary::default(), flows }
+        Replay { defrag: Defragmenter::new(opts.defrag), opts, eve, summary: Summary::default(), flows, input: None }
     }
 
-    /// Replay one file. `progress` is called now and then with (bytes read, file size).
+    /// Replay one capture file, named as its path is written.
     pub fn run_file(&mut self, path: &Path, progress: &mut dyn FnMut(u64, u64)) -> Result<FileReport, EngineError> {
-        let mut source = open(path, self.opts.reader)?;
+        self.run_input(&Input::file(path), progress)
+    }
+
+    /// Replay one input. `progress` is called now and then with (bytes read, size).
+    pub fn run_input(&mut self, input: &Input, progress: &mut dyn FnMut(u64, u64)) -> Result<FileReport, EngineError> {
+        let mut source = open_input(input, self.opts.reader)?;
+        self.input = Some(Arc::from(input.name.as_str()));
         self.summary.decode.files += 1;
+        let bytes_before = self.summary.bytes;
         let mut packets = 0u64;
         let damage = loop {
             let frame = match source.next_frame() {
@@ -83,7 +93,20 @@ impl<W: Write> Replay<W> {
         if damage.is_some() {
             self.summary.decode.files_truncated += 1;
         }
-        Ok(FileReport { path: path.to_path_buf(), packets, damage })
+        self.summary.inputs.push(InputCounts {
+            name: input.name.clone(),
+            container: input.container(),
+            packets,
+            bytes: self.summary.bytes - bytes_before,
+            damage: damage.as_ref().map(|d| d.reason.clone()),
+        });
+        Ok(FileReport { name: input.name.clone(), packets, damage })
+    }
+
+    /// Record what was passed over as not a capture.
+    pub fn skipped(&mut self, skipped: &[Skipped]) {
+        self.summary.decode.files_skipped += skipped.len() as u64;
+        self.summary.skipped_inputs.extend(skipped.iter().map(|s| SkippedInput { name: s.name.clone(), reason: s.reason.clone() }));
     }
 
     fn on_packet(&mut self, p: &PacketCx<'_>, pkt: &Packet<'_>) -> Result<(), EngineError> {
@@ -125,11 +148,11 @@ impl<W: Write> Replay<W> {
         }
         if let Some(ip) = pkt.ip.as_ref().filter(|ip| ip.fragment.is_none()) {
             if pkt.stop.is_none() {
-                flow_packet(&mut self.flows, &mut self.eve, &mut self.summary, p, ip, &pkt.transport)?;
+                flow_packet(&mut self.flows, &mut self.eve, &mut self.summary, self.input.as_ref(), p, ip, &pkt.transport)?;
             } else if pkt.snaplen_cut {
                 // Headers survived the snap length but the payload did not: count the
                 // packet in its flow; the missing bytes show up as a gap when acknowledged.
-                flow_packet(&mut self.flows, &mut self.eve, &mut self.summary, p, ip, &header_only(&pkt.transport))?;
+                flow_packet(&mut self.flows, &mut self.eve, &mut self.summary, self.input.as_ref(), p, ip, &header_only(&pkt.transport))?;
             }
         }
         if let Some(ip) = pkt.ip.filter(|ip| ip.fragment.is_some()) {
@@ -140,7 +163,7 @@ impl<W: Write> Replay<W> {
             let whole = inserted.datagram.map(|dg| decode_transport(&dg, &self.opts.decode));
             let whole_stop = whole.as_ref().and_then(|w| w.stop.clone());
             if let Some((dg, w)) = inserted.datagram.as_ref().zip(whole.as_ref()).filter(|(_, w)| w.stop.is_none()) {
-                flow_packet(&mut self.flows, &mut self.eve, &mut self.summary, p, dg, &w.transport)?;
+                flow_packet(&mut self.flows, &mut self.eve, &mut self.summary, self.input.as_ref(), p, dg, &w.transport)?;
             }
             let whole_checksum = whole.as_ref().map(|w| w.checksum);
             if whole.is_some() {
@@ -194,6 +217,7 @@ impl<W: Write> Replay<W> {
             dest_port,
             proto: pkt.ip.map(|ip| ip.proto),
             vlan: pkt.vlans().to_vec(),
+            pcap_filename: self.input.clone(),
             ..Default::default()
         };
         eve.write(&Anomaly::decode(header, event, layer, offset, reason))?;
@@ -207,7 +231,7 @@ impl<W: Write> Replay<W> {
 
     /// As [`Replay::finish`], also handing back the EVE writer.
     pub fn finish_with_output(mut self, elapsed_s: f64) -> Result<(Summary, Option<EveWriter<W>>), EngineError> {
-        let mut out = Out { eve: self.eve.as_mut(), summary: &mut self.summary, error: None };
+        let mut out = Out { eve: self.eve.as_mut(), summary: &mut self.summary, error: None, input: self.input.as_ref() };
         self.flows.finish(&mut out);
         if let Some(e) = out.error {
             return Err(e.into());
@@ -236,11 +260,12 @@ fn flow_packet<W: Write>(
     flows: &mut FlowStage,
     eve: &mut Option<EveWriter<W>>,
     summary: &mut Summary,
+    input: Option<&Arc<str>>,
     p: &PacketCx<'_>,
     ip: &IpInfo<'_>,
     transport: &Transport<'_>,
 ) -> Result<(), EngineError> {
-    let mut out = Out { eve: eve.as_mut(), summary, error: None };
+    let mut out = Out { eve: eve.as_mut(), summary, error: None, input };
     flows.packet(p, ip, transport, &mut out);
     match out.error {
         Some(e) => Err(e.into()),

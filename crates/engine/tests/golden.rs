@@ -1,6 +1,7 @@
 //! Golden end-to-end tests: each `fixtures/<case>/input.pcap` (rebuilt byte for byte by
 //! our builder) replays to exactly `expected.jsonl` and `expected-summary.json`.
 //! Bless new expectations with `OTSENTRY_BLESS=1` after reading the diff.
+use otsentry_capture::{Input, Location};
 use otsentry_engine::{Replay, ReplayOptions};
 use otsentry_pcapgen::fixtures;
 use otsentry_sink::EveWriter;
@@ -9,7 +10,10 @@ use std::path::Path;
 fn run(case: &str) -> (String, String) {
     let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(case).join("input.pcap");
     let mut replay = Replay::new(ReplayOptions::default(), Some(EveWriter::new(Vec::new())));
-    let report = replay.run_file(&input, &mut |_, _| {}).expect("replay");
+    // Named as a user in the repository's top directory would name it, so that
+    // `pcap_filename` is the same on every machine.
+    let input = Input { name: format!("fixtures/{case}/input.pcap"), location: Location::File(input) };
+    let report = replay.run_input(&input, &mut |_, _| {}).expect("replay");
     assert!(report.damage.is_none());
     let (mut summary, writer) = replay.finish_with_output(0.0).expect("finish");
     let eve = writer.map(EveWriter::into_inner).unwrap_or_default();

@@ -74,7 +74,6 @@ fn rows_from_ours(all: &[Value]) -> BTreeMap<Row, u64> {
 #[test]
 fn icsnpp_s7comm_logs_are_reproduced() {
     let Some(dir) = shared::pcaps_dir() else {
-        eprintln!("skipped: ../shared/pcaps is absent");
         return;
     };
     for (pcap, extra) in [
@@ -104,7 +103,6 @@ fn icsnpp_s7comm_logs_are_reproduced() {
 #[test]
 fn icsnpp_read_szl_and_upload_download_logs_are_reproduced() {
     let Some(dir) = shared::pcaps_dir() else {
-        eprintln!("skipped: ../shared/pcaps is absent");
         return;
     };
     let all = common::eve(&dir.join("s7comm/icsnpp/snap7.pcap"));
@@ -228,7 +226,6 @@ fn icsnpp_read_szl_and_upload_download_logs_are_reproduced() {
 #[test]
 fn icsnpp_s7comm_plus_log_is_reproduced() {
     let Some(dir) = shared::pcaps_dir() else {
-        eprintln!("skipped: ../shared/pcaps is absent");
         return;
     };
     let all = common::eve(&dir.join("s7comm-plus/icsnpp/s7comm_plus.pcap"));
@@ -257,7 +254,6 @@ fn icsnpp_s7comm_plus_log_is_reproduced() {
 #[test]
 fn attack_captures_produce_the_right_records() {
     let Some(dir) = shared::pcaps_dir() else {
-        eprintln!("skipped: ../shared/pcaps is absent");
         return;
     };
     let jobs = |pcap: &str| -> Vec<Value> {
@@ -327,7 +323,6 @@ fn attack_captures_produce_the_right_records() {
 #[test]
 fn plc_clock_reads_and_set_equal_tsharks() {
     let Some(dir) = shared::pcaps_dir() else {
-        eprintln!("skipped: ../shared/pcaps is absent");
         return;
     };
     let all = common::eve(&dir.join("s7comm/iti/s7comm_reading_setting_plc_time.pcap"));

@@ -1,7 +1,33 @@
-//! What a person sees on stderr: a progress line on a terminal, and the run's summary.
-use otsentry_core::Summary;
+//! What a person sees on stderr: a progress line on a terminal, hints, and the run's
+//! summary. Nothing here fails the run: a closed stderr loses only these lines.
+use otsentry_capture::Skipped;
+use otsentry_core::{CodeCounts, CodeNames, Summary};
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+
+/// `eprintln!` that never panics (it would on a closed stderr).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+pub(crate) use say;
+
+/// Skipped entries listed one by one before the rest are only counted.
+const SKIPPED_SHOWN: usize = 5;
+
+/// Tells what was passed over in directories and archives.
+pub(crate) fn skipped(skipped: &[Skipped], quiet: bool) {
+    if quiet || skipped.is_empty() {
+        return;
+    }
+    for s in skipped.iter().take(SKIPPED_SHOWN) {
+        say!("otsentry: skipped {}: {}", s.name, s.reason);
+    }
+    if skipped.len() > SKIPPED_SHOWN {
+        say!("otsentry: skipped {} more (listed in the summary JSON's skipped_inputs)", skipped.len() - SKIPPED_SHOWN);
+    }
+}
 
 /// Files smaller than this finish too fast for a progress line to help.
 const LARGE_INPUT: u64 = 32 << 20;
@@ -17,8 +43,8 @@ impl Progress {
         Progress { enabled: !quiet && std::io::stderr().is_terminal(), active: false, name: String::new() }
     }
 
-    pub(crate) fn start_file(&mut self, path: &Path) {
-        self.name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    pub(crate) fn start(&mut self, name: &str) {
+        self.name = name.rsplit('/').next().unwrap_or(name).to_string();
     }
 
     pub(crate) fn update(&mut self, done: u64, total: u64) {
@@ -28,26 +54,44 @@ impl Progress {
         self.active = true;
         let pct = done.saturating_mul(100) / total.max(1);
         let filled = usize::try_from(pct / 5).unwrap_or(20);
-        eprint!("\r{} [{}{}] {pct:3}%", self.name, "#".repeat(filled), " ".repeat(20 - filled.min(20)));
-        let _ = std::io::stderr().flush();
+        let mut err = std::io::stderr();
+        let _ = write!(err, "\r{} [{}{}] {pct:3}%", self.name, "#".repeat(filled), " ".repeat(20 - filled.min(20)));
+        let _ = err.flush();
     }
 
-    pub(crate) fn end_file(&mut self) {
+    pub(crate) fn end(&mut self) {
         if self.active {
-            eprint!("\r\x1b[2K");
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
             self.active = false;
         }
     }
 }
 
-pub(crate) fn human_summary(s: &Summary, files: usize) {
+/// `name count, ...` by count, the names EVE uses (the code where there is none).
+fn by_name(counts: &CodeCounts, names: &CodeNames) -> String {
+    let mut v: Vec<(&String, &u64)> = counts.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let list: Vec<String> = v.iter().map(|(code, n)| format!("{} {n}", names.get(*code).unwrap_or(code))).collect();
+    if list.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", list.join(", "))
+    }
+}
+
+pub(crate) fn human_summary(s: &Summary) {
+    let files = s.inputs.len();
+    let skipped = if s.decode.files_skipped > 0 { format!(", {} skipped", s.decode.files_skipped) } else { String::new() };
     let d = &s.decode;
     let p = &s.protocols;
-    eprintln!(
-        "otsentry: {files} file(s), {} packets ({} bytes) in {:.3} s, {:.0} packets/s",
-        s.packets, s.bytes, s.elapsed_s, s.packets_per_sec
+    say!(
+        "otsentry: {files} capture(s){skipped}, {} packets ({} bytes) in {:.3} s, {:.0} packets/s",
+        s.packets,
+        s.bytes,
+        s.elapsed_s,
+        s.packets_per_sec
     );
-    eprintln!(
+    say!(
         "  decode: {} errors, {} snaplen-cut, {} non-IP, {} tunnelled, {} fragments ({} datagrams reassembled, {} dropped), checksum errors ipv4 {} tcp {} udp {}",
         s.decode_errors,
         d.snaplen_truncated,
@@ -62,7 +106,7 @@ pub(crate) fn human_summary(s: &Summary, files: usize) {
     );
     let st = &s.streams;
     let apps: Vec<String> = st.app_protocols.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    eprintln!(
+    say!(
         "  flows: {} ({} TCP midstream, {} evicted, {} timed out), apps: {}; streams: {} gaps, {} bytes never captured ({:.3}% capture loss), {} overlap conflicts",
         s.flows,
         st.tcp_midstream,
@@ -74,9 +118,19 @@ pub(crate) fn human_summary(s: &Summary, files: usize) {
         st.capture_loss_pct,
         st.overlap_conflicts
     );
-    eprintln!(
-        "  protocols: modbus {} PDUs, dnp3 {} link frames, s7comm {} PDUs, s7comm-plus {} PDUs",
-        p.modbus.pdus, p.dnp3.link_frames, p.s7comm.pdus, p.s7comm_plus.pdus
+    say!("  modbus: {} PDUs{}", p.modbus.pdus, by_name(&p.modbus.functions, &p.modbus.function_names));
+    say!(
+        "  dnp3: {} link frames, {} fragments{}",
+        p.dnp3.link_frames,
+        p.dnp3.fragments,
+        by_name(&p.dnp3.functions, &p.dnp3.function_names)
     );
-    eprintln!("  alerts: {}", s.alerts.total);
+    say!(
+        "  s7comm: {} PDUs{}{}",
+        p.s7comm.pdus,
+        by_name(&p.s7comm.functions, &p.s7comm.function_names),
+        by_name(&p.s7comm.userdata, &p.s7comm.userdata_names)
+    );
+    say!("  s7comm-plus: {} PDUs{}", p.s7comm_plus.pdus, by_name(&p.s7comm_plus.functions, &p.s7comm_plus.function_names));
+    say!("  alerts: {}", s.alerts.total);
 }

@@ -76,7 +76,7 @@ fn bad_inputs_fail_with_one_line_naming_the_file_and_exit_2() {
     let text = write("readme.txt", b"hello, not a capture\n");
     let lt = write("lt147.pcap", &PcapWriter::new(147).into_bytes());
     let cases = [
-        ("/nonexistent/capture.pcap".to_string(), "cannot open"),
+        ("/nonexistent/capture.pcap".to_string(), "no such file or directory"),
         (text.display().to_string(), "not a pcap or pcapng capture"),
         (lt.display().to_string(), "unsupported link type 147"),
     ];

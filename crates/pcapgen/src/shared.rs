@@ -17,7 +17,10 @@ pub struct SharedCapture {
 }
 
 /// The shared pcaps directory: `$OTSENTRY_SHARED/pcaps`, else `../shared/pcaps` beside
-/// the workspace. `None` (after printing why) when it is absent.
+/// the workspace. `None` when it is absent: the skip is then reported where a person
+/// sees it (see [`report_suite`]). Under `CI=true` a missing directory is a failure,
+/// so a CI run cannot pass without the third-party captures.
+#[track_caller]
 pub fn pcaps_dir() -> Option<PathBuf> {
     let base = match std::env::var_os("OTSENTRY_SHARED") {
         Some(s) => PathBuf::from(s),
@@ -25,10 +28,50 @@ pub fn pcaps_dir() -> Option<PathBuf> {
     };
     let dir = base.join("pcaps");
     if dir.join("MANIFEST.md").is_file() {
-        Some(dir)
-    } else {
-        eprintln!("SKIP: shared captures not found at {} (set OTSENTRY_SHARED)", dir.display());
-        None
+        report_suite(SuiteOutcome::Ran);
+        return Some(dir);
+    }
+    let reason = format!("shared captures not found at {} (set OTSENTRY_SHARED)", dir.display());
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true requires the third-party captures: {reason}");
+    }
+    report_suite(SuiteOutcome::Skipped(&reason));
+    None
+}
+
+/// Whether a suite that needs `../shared` ran.
+pub enum SuiteOutcome<'a> {
+    Ran,
+    Skipped(&'a str),
+}
+
+/// Reports a suite's outcome so that it survives `cargo test`'s output capture: a skip
+/// goes straight to the process's stderr (the harness captures only the print macros),
+/// and, when `OTSENTRY_SUITE_LOG` names a file (as `scripts/test` sets it), every
+/// outcome is appended there as one tab-separated line for the run's closing report.
+/// The suite is named by its test binary and test (the harness names the thread).
+#[track_caller]
+pub fn report_suite(outcome: SuiteOutcome<'_>) {
+    use std::io::Write;
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .map(|s| s.rsplit_once('-').map_or(s.clone(), |(name, _hash)| name.to_string()))
+        .unwrap_or_default();
+    let thread = std::thread::current();
+    let test = thread.name().filter(|n| *n != "main").map_or_else(|| std::panic::Location::caller().to_string(), str::to_string);
+    let line = match outcome {
+        SuiteOutcome::Ran => format!("ran\t{binary}::{test}\t\n"),
+        SuiteOutcome::Skipped(reason) => {
+            let _ = writeln!(std::io::stderr(), "SKIP {binary}::{test}: {reason}");
+            format!("skipped\t{binary}::{test}\t{reason}\n")
+        }
+    };
+    if let Some(log) = std::env::var_os("OTSENTRY_SUITE_LOG") {
+        // One short write per line with O_APPEND: lines from parallel tests stay whole.
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
+            let _ = f.write_all(line.as_bytes());
+        }
     }
 }
 

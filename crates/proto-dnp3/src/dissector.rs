@@ -435,6 +435,7 @@ impl Dissector for Dnp3Dissector {
     }
 
     fn finish<S: PduSink>(&mut self, _ts: Timestamp, sink: &mut S) {
-        self.functions.drain_into(&mut sink.counts().dnp3.functions);
+        let dnp3 = &mut sink.counts().dnp3;
+        self.functions.drain_into(&mut dnp3.functions, &mut dnp3.function_names, function_name);
     }
 }

@@ -279,7 +279,8 @@ impl Dissector for ModbusDissector {
     }
 
     fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
-        self.functions.drain_into(&mut sink.counts().modbus.functions);
+        let modbus = &mut sink.counts().modbus;
+        self.functions.drain_into(&mut modbus.functions, &mut modbus.function_names, |f| Function(f).name());
         let cx = StreamCx { ts, dir: Direction::ToServer, offset: 0 };
         while let Some(req) = self.open.pop_front() {
             self.reported += 1;

@@ -2,7 +2,7 @@
 //! set-up, data TPDUs reassembled under a cap, disconnects and errors), S7comm jobs paired
 //! with their acks by PDU reference, user data, and S7comm-plus identification.
 use crate::cotp::{rack_slot, tpkt, Kind, Tpdu, Tpkt, MIN_TPKT};
-use crate::names::{error_class_name, function_name};
+use crate::names::{self, error_class_name, function_name};
 use crate::record::{CotpEvent, JobEvent, PlusEvent, Status, UserDataEvent};
 use crate::s7::{self, Facts};
 use crate::{plus, userdata};
@@ -359,9 +359,12 @@ impl Dissector for S7Dissector {
 
     fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
         let counts = sink.counts();
-        self.functions.drain_into(&mut counts.s7comm.functions);
-        self.userdata.drain_into(&mut counts.s7comm.userdata);
-        self.plus_functions.drain_into(&mut counts.s7comm_plus.functions);
+        let (s7, plus) = (&mut counts.s7comm, &mut counts.s7comm_plus);
+        self.functions.drain_into(&mut s7.functions, &mut s7.function_names, names::function_name);
+        self.userdata.drain_into(&mut s7.userdata, &mut s7.userdata_names, |GroupSub(group, sub)| {
+            format!("{}.{}", names::function_group_name(group), names::subfunction_name(group, sub))
+        });
+        self.plus_functions.drain_into(&mut plus.functions, &mut plus.function_names, names::plus_function_name);
         let cx = StreamCx { ts, dir: Direction::ToServer, offset: 0 };
         while let Some(job) = self.open.pop_front() {
             self.emit(&cx, &job, None, Status::Unanswered, sink);

@@ -49,6 +49,9 @@ fn entries<M: SerializeMap>(map: &mut M, h: &EventHeader, event_type: &str) -> R
     if let Some(cid) = &h.community_id {
         map.serialize_entry("community_id", cid)?;
     }
+    if let Some(name) = &h.pcap_filename {
+        map.serialize_entry("pcap_filename", &**name)?;
+    }
     Ok(())
 }
 

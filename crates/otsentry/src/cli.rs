@@ -1,0 +1,117 @@
+//! The command line: commands, flags, and the checks that refuse values that cannot work.
+use clap::{Parser, Subcommand, ValueEnum};
+use otsentry_core::{AppProto, IpProto};
+use otsentry_flow::FlowConfig;
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+/// What `--app-port` names: a protocol on a transport's server port.
+pub(crate) type AppPort = (AppProto, IpProto, u16);
+
+pub(crate) const EXIT_CODES: &str = "Exit codes: 0 done (also when stdout is closed early, as by `| head`); \
+1 an output could not be written; 2 bad input or usage (a missing or unreadable capture, a file that is not one, \
+a bad flag or configuration).";
+
+#[derive(Parser)]
+#[command(name = "otsentry", version, about = "Passive OT network security monitor (Modbus/TCP, DNP3, S7comm)", after_help = EXIT_CODES)]
+pub(crate) struct Cli {
+    /// Log level for diagnostics on stderr (error, warn, info, debug, trace).
+    #[arg(long, global = true)]
+    pub(crate) log_level: Option<tracing::Level>,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Analyse captures: pcap or pcapng files, pipes, stdin (-), gzip, zip archives, directories.
+    #[command(after_help = EXIT_CODES)]
+    Replay(ReplayArgs),
+    /// Check or write a configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Check FILE: exit 0 if it can be used, else name the line and key at fault (exit 2).
+    Check { file: PathBuf },
+    /// Print a commented configuration file with every key.
+    Example,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Reader {
+    /// Ours: zero-copy memory map for files, streaming for pipes, stdin, gzip and zip (default).
+    Mmap,
+    /// libpcap, the reference reader (fed through a pipe for anything but a plain file).
+    Libpcap,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct ReplayArgs {
+    /// Captures, read in order: pcap or pcapng files, `-` for stdin, pipes, `.gz` files,
+    /// zip archives (their captures in name order), directories (their captures in name
+    /// order; other files are skipped and counted).
+    #[arg(required = true, value_name = "INPUT")]
+    pub(crate) inputs: Vec<PathBuf>,
+    /// Read a configuration file (YAML; `otsentry config example` prints one). Flags win.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Write EVE JSON lines to PATH ("-" for stdout). Without it, events are only counted.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) eve: Option<PathBuf>,
+    /// Write one JSON summary object to PATH when the run ends ("-" for stdout).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) summary_json: Option<PathBuf>,
+    #[arg(long, value_enum)]
+    pub(crate) reader: Option<Reader>,
+    /// Emit an anomaly event for every bad IP/TCP/UDP checksum (always counted).
+    #[arg(long)]
+    pub(crate) checksum_anomalies: bool,
+    /// Do not verify checksums at all.
+    #[arg(long, conflicts_with = "checksum_anomalies")]
+    pub(crate) no_checksums: bool,
+    /// Expect PROTO on server PORT (repeatable; added to 502 modbus, 20000 dnp3, 102
+    /// s7comm): e.g. `modbus=5020`, `dnp3=20001/udp`. Protocols are also found by content
+    /// on any port.
+    #[arg(long = "app-port", value_name = "PROTO=PORT[/tcp|/udp]", value_parser = parse_app_port)]
+    pub(crate) app_port: Vec<AppPort>,
+    /// Most flows tracked at once (at least 1; default 1000000); beyond it the least
+    /// recently seen is evicted.
+    #[arg(long, value_name = "N", value_parser = parse_max_flows)]
+    pub(crate) max_flows: Option<NonZeroUsize>,
+    /// In a directory given as input, read subdirectories too.
+    #[arg(short = 'R', long)]
+    pub(crate) recursive: bool,
+    /// No human summary or hints on stderr (warnings and errors still).
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+}
+
+pub(crate) fn parse_app_port(spec: &str) -> Result<AppPort, String> {
+    let (proto, rest) = spec.split_once('=').ok_or_else(|| format!("{spec:?}: expected PROTO=PORT, e.g. modbus=5020"))?;
+    let app = AppProto::from_name(proto).ok_or_else(|| {
+        let names: Vec<&str> = AppProto::ALL.iter().map(|p| p.name()).collect();
+        format!("{proto:?}: unknown protocol (one of {})", names.join(", "))
+    })?;
+    let (port, transport) = match rest.split_once('/') {
+        None => (rest, IpProto::TCP),
+        Some((port, "tcp")) => (port, IpProto::TCP),
+        Some((port, "udp")) => (port, IpProto::UDP),
+        Some((_, other)) => return Err(format!("{other:?}: transport must be tcp or udp")),
+    };
+    let port = port.parse::<u16>().ok().filter(|&p| p != 0).ok_or_else(|| format!("{port:?}: not a port number (1-65535)"))?;
+    Ok((app, transport, port))
+}
+
+fn parse_max_flows(text: &str) -> Result<NonZeroUsize, String> {
+    let n: usize = text.parse().map_err(|_| format!("{text:?}: not a number"))?;
+    NonZeroUsize::new(n).ok_or_else(|| "0 cannot work: at least 1 flow must be tracked".to_string())
+}
+
+/// The default flow cap.
+pub(crate) fn default_max_flows() -> usize {
+    FlowConfig::default().max_flows
+}

@@ -1,0 +1,170 @@
+//! The configuration file (`--config FILE`, YAML): one key per flag, flags win. Every
+//! mistake is an error naming the file, the line and the key.
+use crate::cli::{parse_app_port, AppPort, Reader};
+use serde::de::{Deserializer, Error as _};
+use serde::Deserialize;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+
+/// A configuration file that cannot be used: where, and why.
+#[derive(Debug)]
+pub(crate) struct ConfigError {
+    pub(crate) file: PathBuf,
+    pub(crate) message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.file.display(), self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct Config {
+    #[serde(default, deserialize_with = "log_level")]
+    pub(crate) log_level: Option<tracing::Level>,
+    #[serde(default)]
+    pub(crate) replay: ReplayConfig,
+}
+
+/// `otsentry replay`'s keys, named as its flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct ReplayConfig {
+    pub(crate) eve: Option<PathBuf>,
+    pub(crate) summary_json: Option<PathBuf>,
+    pub(crate) reader: Option<Reader>,
+    pub(crate) checksum_anomalies: Option<bool>,
+    pub(crate) no_checksums: Option<bool>,
+    #[serde(default, deserialize_with = "app_ports")]
+    pub(crate) app_port: Option<Vec<AppPort>>,
+    #[serde(default, deserialize_with = "max_flows")]
+    pub(crate) max_flows: Option<NonZeroUsize>,
+    pub(crate) recursive: Option<bool>,
+    pub(crate) quiet: Option<bool>,
+}
+
+fn log_level<'de, D: Deserializer<'de>>(d: D) -> Result<Option<tracing::Level>, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse().map(Some).map_err(|_| D::Error::custom(format!("log-level: {text:?} is not one of error, warn, info, debug, trace")))
+}
+
+fn app_ports<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<AppPort>>, D::Error> {
+    let specs = Vec::<String>::deserialize(d)?;
+    specs.iter().map(|s| parse_app_port(s).map_err(|e| D::Error::custom(format!("app-port: {e}")))).collect::<Result<_, _>>().map(Some)
+}
+
+fn max_flows<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NonZeroUsize>, D::Error> {
+    let n = u64::deserialize(d)?;
+    usize::try_from(n)
+        .ok()
+        .and_then(NonZeroUsize::new)
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(format!("max-flows: {n} cannot work: at least 1 flow must be tracked")))
+}
+
+/// Reads and checks the file at `path`.
+pub(crate) fn load(path: &Path) -> Result<Config, ConfigError> {
+    let fail = |message: String| ConfigError { file: path.to_path_buf(), message };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        fail(match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file or directory".into(),
+            std::io::ErrorKind::IsADirectory => "is a directory, not a configuration file".into(),
+            std::io::ErrorKind::InvalidData => "not UTF-8 text".into(),
+            _ => format!("cannot read: {e}"),
+        })
+    })?;
+    parse(&text).map_err(fail)
+}
+
+/// Parses configuration text; the error names the line and the key.
+pub(crate) fn parse(text: &str) -> Result<Config, String> {
+    // An empty file (or one of comments only) is an empty configuration.
+    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        return Ok(Config::default());
+    }
+    serde_yaml_ng::from_str(text).map_err(|e| {
+        let message = e.to_string();
+        if e.location().is_some() {
+            return message;
+        }
+        // serde_yaml reports no position for an unknown top-level key: find its line.
+        let key = message.split('`').nth(1).unwrap_or_default();
+        match text.lines().position(|l| !key.is_empty() && l.starts_with(key) && l[key.len()..].trim_start().starts_with(':')) {
+            Some(i) => format!("{message} at line {} column 1", i + 1),
+            None => message,
+        }
+    })
+}
+
+/// A commented configuration that `config check` accepts, printed by `config example`.
+pub(crate) const EXAMPLE: &str = r#"# otsentry configuration (YAML). Every key is optional; a flag on the command line
+# overrides the key of the same name. Check a file with: otsentry config check FILE
+
+# Diagnostics on stderr: error, warn, info, debug or trace.
+log-level: warn
+
+replay:
+  # EVE JSON lines: a file, or "-" for stdout. Without it events are only counted.
+  eve: events.jsonl
+  # One JSON summary object when the run ends: a file, or "-" for stdout.
+  summary-json: summary.json
+  # mmap (default: zero-copy for files, streaming for pipes, gzip and zip) or libpcap.
+  reader: mmap
+  # Emit an anomaly for every bad IP/TCP/UDP checksum (they are always counted).
+  checksum-anomalies: false
+  # Do not verify checksums at all.
+  no-checksums: false
+  # Expected protocol per server port, beside 502 modbus, 20000 dnp3, 102 s7comm.
+  app-port:
+    - modbus=5020
+    - dnp3=20001/udp
+  # Most flows tracked at once (at least 1); beyond it the least recently seen goes.
+  max-flows: 1000000
+  # Read the subdirectories of a directory given as input too.
+  recursive: false
+  # No human summary or hints on stderr.
+  quiet: false
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_parses_to_what_it_says() {
+        let c = parse(EXAMPLE).unwrap();
+        assert_eq!(c.log_level, Some(tracing::Level::WARN));
+        let r = c.replay;
+        assert_eq!(r.eve.as_deref(), Some(Path::new("events.jsonl")));
+        assert_eq!(r.max_flows.map(NonZeroUsize::get), Some(1_000_000));
+        assert_eq!(r.app_port.map(|p| p.len()), Some(2));
+        assert_eq!((r.recursive, r.quiet, r.no_checksums), (Some(false), Some(false), Some(false)));
+    }
+
+    #[test]
+    fn every_mistake_names_its_line_and_key() {
+        for (text, want) in [
+            ("replay:\n  max-flows: 0\n", "max-flows: 0 cannot work"),
+            ("replay:\n  bogus: 1\n", "replay: unknown field `bogus`"),
+            ("replay:\n  reader: foo\n", "replay.reader: unknown variant `foo`"),
+            ("replay:\n  app-port: [modbus=5020, \"modbus\"]\n", "app-port: \"modbus\": expected PROTO=PORT"),
+            ("replay:\n  quiet: maybe\n", "replay.quiet: invalid type: string \"maybe\", expected a boolean"),
+            ("# top\nlog-level: loud\n", "log-level: \"loud\" is not one of"),
+            ("# top\nreplays:\n  eve: x\n", "unknown field `replays`"),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains(want), "{text:?}: {err}");
+            assert!(err.contains("at line 2"), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_empty_file_is_an_empty_configuration() {
+        assert!(parse("").unwrap().replay.eve.is_none());
+        assert!(parse("# nothing yet\n\n").unwrap().log_level.is_none());
+    }
+}

@@ -1,0 +1,119 @@
+//! `otsentry replay`: flags merged over the configuration file, inputs expanded, each
+//! replayed in turn, the summary written.
+use crate::cli::{default_max_flows, AppPort, Reader, ReplayArgs};
+use crate::config::{self, ReplayConfig};
+use crate::report::{self, say, Progress};
+use anyhow::Context;
+use otsentry_capture::{plan, ReaderKind};
+use otsentry_engine::{Replay, ReplayOptions};
+use otsentry_sink::EveWriter;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What a run uses: each flag, else its key in the configuration file, else the default.
+pub(crate) struct Settings {
+    inputs: Vec<PathBuf>,
+    eve: Option<PathBuf>,
+    summary_json: Option<PathBuf>,
+    reader: Reader,
+    checksum_anomalies: bool,
+    no_checksums: bool,
+    app_ports: Vec<AppPort>,
+    max_flows: usize,
+    recursive: bool,
+    quiet: bool,
+}
+
+impl Settings {
+    pub(crate) fn merge(args: ReplayArgs, file: ReplayConfig) -> Settings {
+        // Either checksum flag on the command line settles both.
+        let checksum_flag = args.checksum_anomalies || args.no_checksums;
+        let pick = |flag: bool, key: Option<bool>| flag || (!checksum_flag && key.unwrap_or(false));
+        Settings {
+            inputs: args.inputs,
+            eve: args.eve.or(file.eve),
+            summary_json: args.summary_json.or(file.summary_json),
+            reader: args.reader.or(file.reader).unwrap_or(Reader::Mmap),
+            checksum_anomalies: pick(args.checksum_anomalies, file.checksum_anomalies),
+            no_checksums: pick(args.no_checksums, file.no_checksums),
+            app_ports: if args.app_port.is_empty() { file.app_port.unwrap_or_default() } else { args.app_port },
+            max_flows: args.max_flows.or(file.max_flows).map_or_else(default_max_flows, |n| n.get()),
+            recursive: args.recursive || file.recursive.unwrap_or(false),
+            quiet: args.quiet || file.quiet.unwrap_or(false),
+        }
+    }
+
+    /// Values that each make sense but not together.
+    pub(crate) fn check(&self) -> Result<(), config::ConfigError> {
+        if self.checksum_anomalies && self.no_checksums {
+            return Err(config::ConfigError {
+                file: "configuration".into(),
+                message: "checksum-anomalies and no-checksums cannot both be on".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn output(path: &Path) -> anyhow::Result<Box<dyn Write>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(BufWriter::new(std::io::stdout().lock())));
+    }
+    let file = std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
+    Ok(Box::new(BufWriter::new(file)))
+}
+
+pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
+    let mut opts = ReplayOptions {
+        reader: match s.reader {
+            Reader::Mmap => ReaderKind::Mmap,
+            Reader::Libpcap => ReaderKind::Libpcap,
+        },
+        checksum_anomalies: s.checksum_anomalies,
+        ..Default::default()
+    };
+    opts.decode.verify_checksums = !s.no_checksums;
+    opts.flow.max_flows = s.max_flows;
+    for &(app, transport, port) in &s.app_ports {
+        opts.ports.set(transport, port, app);
+    }
+    // Every input is found before anything is read, so a bad one fails the run at once.
+    let plan = plan(&s.inputs, s.recursive)?;
+    if s.eve.is_none() && !s.quiet {
+        say!("otsentry: events are counted but not written: add --eve FILE (or --eve - for stdout) to keep them");
+    }
+    let eve = s.eve.as_deref().map(output).transpose()?.map(EveWriter::new);
+    let mut run = Replay::new(opts, eve);
+    run.skipped(&plan.skipped);
+    report::skipped(&plan.skipped, s.quiet);
+    let started = Instant::now();
+    let mut progress = Progress::new(s.quiet);
+    for input in &plan.inputs {
+        progress.start(&input.name);
+        let file = run.run_input(input, &mut |done, total| progress.update(done, total));
+        progress.end();
+        let file = file?;
+        if let Some(d) = &file.damage {
+            let at = d.offset.map(|o| format!(" at byte offset {o}")).unwrap_or_default();
+            say!(
+                "otsentry: warning: {}: record {}{at} is damaged ({}); the {} records before it were processed",
+                file.name,
+                d.record,
+                d.reason,
+                file.packets
+            );
+        }
+    }
+    let summary = run.finish(started.elapsed().as_secs_f64())?;
+    if let Some(path) = &s.summary_json {
+        let mut out = output(path)?;
+        serde_json::to_writer(&mut out, &summary)?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+    }
+    if !s.quiet {
+        report::human_summary(&summary);
+    }
+    Ok(())
+}
