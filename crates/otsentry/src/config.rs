@@ -88,7 +88,7 @@ pub(crate) fn parse(text: &str) -> Result<Config, String> {
     }
     serde_yaml_ng::from_str(text).map_err(|e| {
         let message = e.to_string();
-        if e.location().is_some() {
+        if message.contains(" at line ") {
             return message;
         }
         // serde_yaml reports no position for an unknown top-level key: find its line.
