@@ -161,3 +161,23 @@ fn a_stream_is_read_as_the_same_file_is() {
         agree(&format!("demo-cut{cut}.pcap"), &bytes[..cut]).ok();
     }
 }
+
+#[test]
+fn kuznetzov_s_modified_pcap_is_read_as_libpcap_reads_it() {
+    // The patched format's records carry 8 more header bytes (interface index,
+    // protocol, packet type) after the usual 16.
+    let plain = pcap(false);
+    let mut b = vec![0x34, 0xcd, 0xb2, 0xa1];
+    b.extend_from_slice(&plain[4..24]);
+    let mut at = 24;
+    while at < plain.len() {
+        let caplen = u32::from_le_bytes(plain[at + 8..at + 12].try_into().unwrap()) as usize;
+        b.extend_from_slice(&plain[at..at + 16]);
+        b.extend_from_slice(&[0, 0, 0, 2, 0x08, 0x00, 0, 0]);
+        b.extend_from_slice(&plain[at + 16..at + 16 + caplen]);
+        at += 16 + caplen;
+    }
+    let (frames, damage) = agree("kuznetzov.pcap", &b).expect("libpcap reads it");
+    assert_eq!((frames.len(), damage), (3, None));
+    assert_eq!(frames[2].1, frame(2));
+}

@@ -49,7 +49,8 @@ pub enum SuiteOutcome<'a> {
 /// goes straight to the process's stderr (the harness captures only the print macros),
 /// and, when `OTSENTRY_SUITE_LOG` names a file (as `scripts/test` sets it), every
 /// outcome is appended there as one tab-separated line for the run's closing report.
-/// The suite is named by its test binary and test (the harness names the thread).
+/// The suite is named by its package, test binary and test (cargo sets the package's
+/// name when it runs a test; the harness names the thread after the test).
 #[track_caller]
 pub fn report_suite(outcome: SuiteOutcome<'_>) {
     use std::io::Write;
@@ -58,6 +59,10 @@ pub fn report_suite(outcome: SuiteOutcome<'_>) {
         .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .map(|s| s.rsplit_once('-').map_or(s.clone(), |(name, _hash)| name.to_string()))
         .unwrap_or_default();
+    let binary = match std::env::var("CARGO_PKG_NAME") {
+        Ok(package) => format!("{}/{binary}", package.trim_start_matches("otsentry-")),
+        Err(_) => binary,
+    };
     let thread = std::thread::current();
     let test = thread.name().filter(|n| *n != "main").map_or_else(|| std::panic::Location::caller().to_string(), str::to_string);
     let line = match outcome {
