@@ -114,7 +114,7 @@ pub fn plan(args: &[PathBuf], recursive: bool) -> Result<Plan, CaptureError> {
         if meta.is_dir() {
             let before = plan.inputs.len();
             let skipped_before = plan.skipped.len();
-            walk(arg, recursive, &mut plan)?;
+            walk(arg, recursive, &mut plan, &mut Vec::new())?;
             if plan.inputs.len() == before {
                 let passed = plan.skipped.len() - skipped_before;
                 return Err(CaptureError::DirectoryWithoutCapture { path: name, skipped: passed, recursive });
@@ -153,8 +153,16 @@ fn summarize(skipped: &[Skipped]) -> String {
     }
 }
 
-fn walk(dir: &Path, recursive: bool, plan: &mut Plan) -> Result<(), CaptureError> {
+/// `seen` holds the directories on the way down, so a symbolic link back up is not
+/// followed round for ever.
+fn walk(dir: &Path, recursive: bool, plan: &mut Plan, seen: &mut Vec<PathBuf>) -> Result<(), CaptureError> {
     let dir_name = dir.display().to_string();
+    let real = std::fs::canonicalize(dir).map_err(|e| CaptureError::open(&dir_name, e))?;
+    if seen.contains(&real) {
+        plan.skipped.push(Skipped { name: dir_name, reason: "a directory already being read (a symbolic link loop)".into() });
+        return Ok(());
+    }
+    seen.push(real);
     let mut entries: Vec<PathBuf> =
         std::fs::read_dir(dir).map_err(|e| CaptureError::open(&dir_name, e))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
@@ -170,7 +178,7 @@ fn walk(dir: &Path, recursive: bool, plan: &mut Plan) -> Result<(), CaptureError
         };
         if meta.is_dir() {
             if recursive {
-                walk(&path, recursive, plan)?;
+                walk(&path, recursive, plan, seen)?;
             } else {
                 skip(plan, "a directory (--recursive reads it too)".into());
             }
@@ -208,6 +216,7 @@ fn walk(dir: &Path, recursive: bool, plan: &mut Plan) -> Result<(), CaptureError
             Kind::Other => skip(plan, describe(&head)),
         }
     }
+    seen.pop();
     Ok(())
 }
 
