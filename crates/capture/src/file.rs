@@ -1,5 +1,5 @@
 //! The zero-copy reader: a regular capture file, memory-mapped; records borrow the map.
-use crate::format::{Opened, Parser, Step};
+use crate::format::{Parser, Step};
 use crate::{CaptureError, Damage, FrameSource, RawFrame};
 use std::path::Path;
 
@@ -45,19 +45,13 @@ impl MmapReader {
             let _ = map.advise(memmap2::Advice::Sequential);
             Bytes::Map(map)
         };
-        let parser = match Parser::open(bytes.as_slice(), true) {
-            Ok(Opened::Ready(p)) => p,
-            // Never at EOF; kept as a refusal rather than a panic.
-            Ok(Opened::NeedMore(_)) => {
-                return Err(CaptureError::refused(path.display(), crate::format::Refusal::NotACapture("truncated".into())))
-            }
-            Err(r) => return Err(CaptureError::refused(path.display(), r)),
-        };
+        let parser = Parser::open_whole(bytes.as_slice()).map_err(|r| CaptureError::refused(path.display(), r))?;
         Ok(MmapReader { bytes, parser })
     }
 }
 
 impl FrameSource for MmapReader {
+    #[inline]
     fn next_frame(&mut self) -> Result<Option<RawFrame<'_>>, Damage> {
         let data = self.bytes.as_slice();
         match self.parser.step(data, 0, true) {

@@ -129,12 +129,11 @@ pub fn plan(args: &[PathBuf], recursive: bool) -> Result<Plan, CaptureError> {
             read_head(&mut File::open(arg).map_err(|e| CaptureError::open(&name, e))?, 4).map_err(|e| CaptureError::open(&name, e))?;
         match kind_of(&head) {
             Kind::Zip => {
-                let before = plan.inputs.len();
-                let mut skipped = Vec::new();
-                zip_members(arg, &name, &mut plan.inputs, &mut skipped)?;
-                if plan.inputs.len() == before {
+                let (inputs, skipped) = zip_inputs(arg, &name)?;
+                if inputs.is_empty() {
                     return Err(CaptureError::ZipWithoutCapture { path: name, detail: summarize(&skipped) });
                 }
+                plan.inputs.extend(inputs);
                 plan.skipped.extend(skipped);
             }
             Kind::Gzip => plan.inputs.push(Input { name, location: Location::Gzip(arg.clone()) }),
@@ -172,7 +171,7 @@ fn walk(dir: &Path, recursive: bool, plan: &mut Plan, seen: &mut Vec<PathBuf>) -
         let meta = match std::fs::metadata(&path) {
             Ok(m) => m,
             Err(e) => {
-                skip(plan, CaptureError::open(&name, e).to_string());
+                skip(plan, crate::io_cause(&e));
                 continue;
             }
         };
@@ -188,85 +187,74 @@ fn walk(dir: &Path, recursive: bool, plan: &mut Plan, seen: &mut Vec<PathBuf>) -
             skip(plan, "not a regular file".into());
             continue;
         }
-        let head = match File::open(&path).and_then(|mut f| read_head(&mut f, 4)) {
-            Ok(h) => h,
-            Err(e) => {
-                skip(plan, CaptureError::open(&name, e).to_string());
-                continue;
-            }
+        let found = match File::open(&path) {
+            Ok(f) => classify(Box::new(f)),
+            Err(e) => Err(crate::io_cause(&e)),
         };
-        match kind_of(&head) {
-            Kind::Capture(_) => plan.inputs.push(Input { name, location: Location::File(path) }),
-            Kind::Gzip => match gzip_head(File::open(&path).map(|f| Box::new(f) as Box<dyn Read + Send>)) {
-                Ok(h) if CaptureFormat::sniff(&h).is_some() => plan.inputs.push(Input { name, location: Location::Gzip(path) }),
-                Ok(h) => skip(plan, format!("gzip-compressed, {}", describe(&h))),
-                Err(e) => skip(plan, format!("gzip-compressed, unreadable: {e}")),
-            },
-            Kind::Zip => {
-                let mut skipped = Vec::new();
-                let before = plan.inputs.len();
-                if let Err(e) = zip_members(&path, &name, &mut plan.inputs, &mut skipped) {
-                    skip(plan, e.to_string());
-                } else if plan.inputs.len() == before {
+        match found {
+            Ok(Found::Capture { gzip: false }) => plan.inputs.push(Input { name, location: Location::File(path) }),
+            Ok(Found::Capture { gzip: true }) => plan.inputs.push(Input { name, location: Location::Gzip(path) }),
+            Ok(Found::Zip) => match zip_inputs(&path, &name) {
+                Err(e) => skip(plan, e.to_string()),
+                Ok((inputs, skipped)) if inputs.is_empty() => {
                     skip(plan, format!("a zip archive holding no capture ({})", summarize(&skipped)));
-                } else {
+                }
+                Ok((inputs, skipped)) => {
+                    plan.inputs.extend(inputs);
                     plan.skipped.extend(skipped);
                 }
-            }
-            Kind::Other => skip(plan, describe(&head)),
+            },
+            Err(reason) => skip(plan, reason),
         }
     }
     seen.pop();
     Ok(())
 }
 
-/// The first decompressed bytes of a gzip stream.
-fn gzip_head(src: io::Result<Box<dyn Read + Send>>) -> io::Result<Vec<u8>> {
-    read_head(&mut flate2::read::MultiGzDecoder::new(src?), 4)
+/// What a file in a directory, or a zip member, holds when it is worth reading.
+enum Found {
+    Capture { gzip: bool },
+    Zip,
 }
 
-/// The captures in the zip archive at `path`, in member-name order; members that are not
-/// captures go to `skipped`.
-fn zip_members(path: &Path, name: &str, inputs: &mut Vec<Input>, skipped: &mut Vec<Skipped>) -> Result<(), CaptureError> {
+/// Looks at a stream's first bytes, and through gzip: a capture, a zip archive, or the
+/// reason it is neither (which is how it is reported as skipped).
+fn classify(mut src: Box<dyn Read + Send>) -> Result<Found, String> {
+    let head = read_head(&mut src, 4).map_err(|e| format!("unreadable: {e}"))?;
+    match kind_of(&head) {
+        Kind::Capture(_) => Ok(Found::Capture { gzip: false }),
+        Kind::Zip => Ok(Found::Zip),
+        Kind::Gzip => {
+            let mut inner = flate2::read::MultiGzDecoder::new(io::Cursor::new(head).chain(src));
+            let inner = read_head(&mut inner, 4).map_err(|e| format!("gzip-compressed, unreadable: {e}"))?;
+            match CaptureFormat::sniff(&inner) {
+                Some(_) => Ok(Found::Capture { gzip: true }),
+                None => Err(format!("gzip-compressed, {}", describe(&inner))),
+            }
+        }
+        Kind::Other => Err(describe(&head)),
+    }
+}
+
+/// The captures in the zip archive at `path`, in member-name order, and the members
+/// that are not captures.
+fn zip_inputs(path: &Path, name: &str) -> Result<(Vec<Input>, Vec<Skipped>), CaptureError> {
     let mut members = zip::members(path).map_err(|e| CaptureError::BadZip { path: name.into(), reason: e.to_string() })?;
     members.sort_by(|a, b| a.name.cmp(&b.name));
+    let (mut inputs, mut skipped) = (Vec::new(), Vec::new());
     for member in members.into_iter().filter(|m| !m.is_directory()) {
         let member_name = format!("{name}!{}", member.name);
-        if let Some(why) = member.unreadable() {
-            skipped.push(Skipped { name: member_name, reason: why });
-            continue;
+        let found = match member.unreadable() {
+            Some(why) => Err(why),
+            None => zip::open_member(path, &member).map_err(|e| format!("unreadable: {e}")).and_then(classify),
+        };
+        match found {
+            Ok(Found::Capture { gzip }) => {
+                inputs.push(Input { name: member_name, location: Location::ZipMember { archive: path.to_path_buf(), member, gzip } });
+            }
+            Ok(Found::Zip) => skipped.push(Skipped { name: member_name, reason: "a zip archive inside the archive (not read)".into() }),
+            Err(reason) => skipped.push(Skipped { name: member_name, reason }),
         }
-        let head = zip::open_member(path, &member).and_then(|mut r| read_head(&mut r, 4));
-        let head = match head {
-            Ok(h) => h,
-            Err(e) => {
-                skipped.push(Skipped { name: member_name, reason: format!("unreadable: {e}") });
-                continue;
-            }
-        };
-        let gzip = match kind_of(&head) {
-            Kind::Capture(_) => false,
-            Kind::Gzip => match gzip_head(zip::open_member(path, &member)) {
-                Ok(h) if CaptureFormat::sniff(&h).is_some() => true,
-                Ok(h) => {
-                    skipped.push(Skipped { name: member_name, reason: format!("gzip-compressed, {}", describe(&h)) });
-                    continue;
-                }
-                Err(e) => {
-                    skipped.push(Skipped { name: member_name, reason: format!("gzip-compressed, unreadable: {e}") });
-                    continue;
-                }
-            },
-            Kind::Zip => {
-                skipped.push(Skipped { name: member_name, reason: "a zip archive inside the archive (not read)".into() });
-                continue;
-            }
-            Kind::Other => {
-                skipped.push(Skipped { name: member_name, reason: describe(&head) });
-                continue;
-            }
-        };
-        inputs.push(Input { name: member_name, location: Location::ZipMember { archive: path.to_path_buf(), member, gzip } });
     }
-    Ok(())
+    Ok((inputs, skipped))
 }

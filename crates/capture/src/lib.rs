@@ -90,7 +90,7 @@ pub enum CaptureError {
 }
 
 /// An I/O error's cause, once, without the OS error number where a word says it.
-fn io_cause(e: &io::Error) -> String {
+pub(crate) fn io_cause(e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::NotFound => "no such file or directory".into(),
         io::ErrorKind::PermissionDenied => "permission denied".into(),
@@ -161,23 +161,21 @@ pub fn open_input(input: &Input, kind: ReaderKind) -> Result<Box<dyn FrameSource
 /// The decompressed bytes of a non-file input, and the size of what is counted in `read`.
 fn stream_of(input: &Input, read: &Arc<AtomicU64>) -> Result<(Box<dyn Read + Send>, u64), CaptureError> {
     let name = &input.name;
-    let counted = |f: std::fs::File| -> Box<dyn Read + Send> { Box::new(stream::Counted { inner: f, read: read.clone() }) };
+    // A file whose bytes are counted as read, and its size.
+    let counted = |path: &Path| -> Result<(Box<dyn Read + Send>, u64), CaptureError> {
+        let f = std::fs::File::open(path).map_err(|e| CaptureError::open(name, e))?;
+        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+        Ok((Box::new(stream::Counted { inner: f, read: read.clone() }), size))
+    };
     Ok(match &input.location {
         // A file read front to back, as a stream.
-        Location::File(path) => {
-            let f = std::fs::File::open(path).map_err(|e| CaptureError::open(name, e))?;
-            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-            (counted(f), size)
-        }
+        Location::File(path) => counted(path)?,
         Location::Gzip(path) => {
-            let f = std::fs::File::open(path).map_err(|e| CaptureError::open(name, e))?;
-            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-            (Box::new(flate2::read::MultiGzDecoder::new(counted(f))), size)
+            let (f, size) = counted(path)?;
+            (Box::new(flate2::read::MultiGzDecoder::new(f)), size)
         }
-        Location::Stream(path) => {
-            let f = std::fs::File::open(path).map_err(|e| CaptureError::open(name, e))?;
-            (maybe_gunzip(name, counted(f))?, 0)
-        }
+        // A pipe's size says nothing about what will come through it.
+        Location::Stream(path) => (maybe_gunzip(name, counted(path)?.0)?, 0),
         Location::Stdin => (maybe_gunzip(name, Box::new(io::stdin()))?, 0),
         Location::ZipMember { archive, member, gzip } => {
             let read = read.clone();

@@ -32,13 +32,53 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
+/// The bytes at hand: `buf[lo..hi]`, starting at capture offset `base`. The buffer is
+/// zeroed once when it grows, never per read, and compacted only when a record would run
+/// past its end.
+struct Window {
+    buf: Vec<u8>,
+    lo: usize,
+    hi: usize,
+    base: u64,
+    eof: bool,
+}
+
+impl Window {
+    fn bytes(&self) -> &[u8] {
+        self.buf.get(self.lo..self.hi).unwrap_or_default()
+    }
+
+    /// Drops what lies before capture offset `keep`, then reads until `need` bytes from
+    /// there are at hand or the stream ends. Each read takes what the source has (a pipe
+    /// hands over what was written), up to the free space.
+    fn fill(&mut self, src: &mut dyn Read, keep: u64, need: usize) -> io::Result<()> {
+        let drop = usize::try_from(keep.saturating_sub(self.base)).unwrap_or(usize::MAX).min(self.hi - self.lo);
+        self.lo += drop;
+        self.base += drop as u64;
+        if self.lo + need > self.buf.len() {
+            self.buf.copy_within(self.lo..self.hi, 0);
+            self.hi -= self.lo;
+            self.lo = 0;
+            if need > self.buf.len() {
+                self.buf.resize(need.max(CHUNK), 0);
+            }
+        }
+        while self.hi - self.lo < need && !self.eof {
+            match src.read(self.buf.get_mut(self.hi..).unwrap_or_default()) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.hi += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
 /// pcap/pcapng from a byte stream.
 pub struct StreamReader {
     src: Box<dyn Read + Send>,
-    buf: Vec<u8>,
-    /// Capture offset of `buf[0]`.
-    base: u64,
-    eof: bool,
+    window: Window,
     parser: Parser,
     /// Source bytes read so far and the source's size, when known.
     read: Arc<AtomicU64>,
@@ -47,70 +87,34 @@ pub struct StreamReader {
 
 impl StreamReader {
     /// Reads the capture's header from `src`. `read` and `total` describe progress.
-    pub(crate) fn open(src: Box<dyn Read + Send>, read: Arc<AtomicU64>, total: u64) -> Result<Self, StreamOpenError> {
-        let mut buf = Vec::with_capacity(CHUNK);
-        let mut src = src;
-        let mut eof = false;
+    pub(crate) fn open(mut src: Box<dyn Read + Send>, read: Arc<AtomicU64>, total: u64) -> Result<Self, StreamOpenError> {
+        let mut window = Window { buf: vec![0; CHUNK], lo: 0, hi: 0, base: 0, eof: false };
         let mut need = 24;
         let parser = loop {
-            if !eof && buf.len() < need {
-                eof = fill_to(&mut src, &mut buf, need).map_err(StreamOpenError::Io)?;
-            }
-            match Parser::open(&buf, eof).map_err(StreamOpenError::Refused)? {
+            window.fill(&mut src, 0, need).map_err(StreamOpenError::Io)?;
+            match Parser::open(window.bytes(), window.eof).map_err(StreamOpenError::Refused)? {
                 Opened::Ready(p) => break p,
-                Opened::NeedMore(n) => need = n.max(buf.len() + 1),
+                // Opening is retried from the start with more bytes; each pass asks for more.
+                Opened::NeedMore(n) => need = n.max(window.hi - window.lo + 1),
             }
         };
-        Ok(StreamReader { src, buf, base: 0, eof, parser, read, total })
+        Ok(StreamReader { src, window, parser, read, total })
     }
-
-    /// Makes at least `need` bytes from the parser's position available, or reaches EOF.
-    fn fill(&mut self, need: usize) -> io::Result<()> {
-        let skip = usize::try_from(self.parser.pos().saturating_sub(self.base)).unwrap_or(usize::MAX).min(self.buf.len());
-        self.buf.drain(..skip);
-        self.base += skip as u64;
-        self.eof = fill_to(&mut self.src, &mut self.buf, need)?;
-        Ok(())
-    }
-}
-
-/// Reads until `buf` holds `need` bytes; `true` when the stream ended first.
-fn fill_to(src: &mut dyn Read, buf: &mut Vec<u8>, need: usize) -> io::Result<bool> {
-    while buf.len() < need {
-        let start = buf.len();
-        buf.resize(start + CHUNK.max(need - start), 0);
-        let n = loop {
-            match src.read(buf.get_mut(start..).unwrap_or_default()) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other,
-            }
-        };
-        let n = match n {
-            Ok(n) => n,
-            Err(e) => {
-                buf.truncate(start);
-                return Err(e);
-            }
-        };
-        buf.truncate(start + n);
-        if n == 0 {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 impl FrameSource for StreamReader {
     fn next_frame(&mut self) -> Result<Option<RawFrame<'_>>, Damage> {
         loop {
-            match self.parser.step(&self.buf, self.base, self.eof) {
+            let step = self.parser.step(self.window.bytes(), self.window.base, self.window.eof);
+            match step {
                 Step::Frame { ts, linktype, origlen, data } => {
-                    let (start, end) = ((data.start - self.base) as usize, (data.end - self.base) as usize);
-                    return Ok(Some(RawFrame { ts, linktype, origlen, data: self.buf.get(start..end).unwrap_or_default() }));
+                    let w = &self.window;
+                    let (start, end) = ((data.start - w.base) as usize, (data.end - w.base) as usize);
+                    return Ok(Some(RawFrame { ts, linktype, origlen, data: w.bytes().get(start..end).unwrap_or_default() }));
                 }
                 Step::NeedMore(n) => {
-                    if let Err(e) = self.fill(n) {
-                        return Err(self.parser.fail(format!("cannot read further: {e}")));
+                    if let Err(e) = self.window.fill(&mut self.src, self.parser.pos(), n) {
+                        return Err(self.parser.damage(format!("cannot read further: {e}")));
                     }
                 }
                 Step::End => return Ok(None),

@@ -24,17 +24,21 @@ fn sample(pcapng: bool) -> Vec<u8> {
     }
 }
 
+/// `bytes` with each edit applied (a byte set at a position), then cut (keeping at least one).
+fn mutated(mut bytes: Vec<u8>, edits: &[(prop::sample::Index, u8)], cut: prop::sample::Index) -> Vec<u8> {
+    for (at, v) in edits {
+        let i = at.index(bytes.len());
+        bytes[i] = *v;
+    }
+    bytes.truncate(cut.index(bytes.len() + 1).max(1));
+    bytes
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
     #[test]
     fn mutated_files_never_panic(pcapng in any::<bool>(), edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), cut in any::<prop::sample::Index>()) {
-        let mut bytes = sample(pcapng);
-        for (at, v) in edits {
-            let i = at.index(bytes.len());
-            bytes[i] = v;
-        }
-        let keep = cut.index(bytes.len() + 1);
-        bytes.truncate(keep.max(1));
+        let bytes = mutated(sample(pcapng), &edits, cut);
         let path = std::env::temp_dir().join(format!("otsentry-arbitrary-{}.cap", std::process::id()));
         std::fs::write(&path, &bytes).unwrap();
         if let Ok(mut src) = open(&path, ReaderKind::Mmap) {
@@ -54,12 +58,7 @@ proptest! {
     /// the memory-mapped reader reads, damage included.
     #[test]
     fn a_stream_reads_what_the_map_reads(pcapng in any::<bool>(), edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6), cut in any::<prop::sample::Index>()) {
-        let mut bytes = sample(pcapng);
-        for (at, v) in edits {
-            let i = at.index(bytes.len());
-            bytes[i] = v;
-        }
-        bytes.truncate(cut.index(bytes.len() + 1).max(1));
+        let bytes = mutated(sample(pcapng), &edits, cut);
         let path = std::env::temp_dir().join(format!("otsentry-arbitrary-stream-{}.cap", std::process::id()));
         std::fs::write(&path, &bytes).unwrap();
         let map = open(&path, ReaderKind::Mmap).map(|mut s| drain(s.as_mut())).map_err(|e| e.to_string());
@@ -72,12 +71,7 @@ proptest! {
     /// A damaged zip archive is refused or read, never a panic.
     #[test]
     fn mutated_zip_archives_never_panic(edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6), cut in any::<prop::sample::Index>()) {
-        let mut bytes = stored_zip(&sample(false));
-        for (at, v) in edits {
-            let i = at.index(bytes.len());
-            bytes[i] = v;
-        }
-        bytes.truncate(cut.index(bytes.len() + 1).max(1));
+        let bytes = mutated(stored_zip(&sample(false)), &edits, cut);
         let path = std::env::temp_dir().join(format!("otsentry-arbitrary-{}.zip", std::process::id()));
         std::fs::write(&path, &bytes).unwrap();
         if let Ok(p) = plan(std::slice::from_ref(&path), false) {

@@ -1,5 +1,7 @@
-//! The memory-mapped reader must agree with libpcap on every shared capture.
-use otsentry_capture::{open, FrameSource, ReaderKind};
+//! The memory-mapped reader must agree with libpcap on every shared capture, and the
+//! streaming reader (which refills and compacts its buffer over these large files) with
+//! the memory-mapped one.
+use otsentry_capture::{open, open_input, FrameSource, Input, Location, ReaderKind};
 use otsentry_pcapgen::shared;
 
 fn drain(src: &mut dyn FrameSource) -> (u64, u64, Option<String>) {
@@ -30,6 +32,9 @@ fn mmap_reader_agrees_with_libpcap_on_every_shared_capture() {
         assert_eq!((a.0, a.1), (b.0, b.1), "{}: mmap {:?} vs libpcap {:?}", cap.name, a, b);
         assert_eq!(a.0, cap.packets, "{}: packets vs capinfos", cap.name);
         assert_eq!(a.2.is_some(), b.2.is_some(), "{}: damage {:?} vs {:?}", cap.name, a.2, b.2);
+        let stream = Input { name: cap.name.clone(), location: Location::Stream(cap.path.clone()) };
+        let c = drain(open_input(&stream, ReaderKind::Mmap).unwrap_or_else(|e| panic!("{e}")).as_mut());
+        assert_eq!(c, a, "{}: stream vs mmap", cap.name);
     }
     eprintln!("{} shared captures agree", caps.len());
 }

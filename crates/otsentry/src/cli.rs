@@ -107,8 +107,12 @@ pub(crate) fn parse_app_port(spec: &str) -> Result<AppPort, String> {
 }
 
 fn parse_max_flows(text: &str) -> Result<NonZeroUsize, String> {
-    let n: usize = text.parse().map_err(|_| format!("{text:?}: not a number"))?;
-    NonZeroUsize::new(n).ok_or_else(|| "0 cannot work: at least 1 flow must be tracked".to_string())
+    max_flows(text.parse().map_err(|_| format!("{text:?}: not a number"))?)
+}
+
+/// A flow cap, from the command line or the configuration file.
+pub(crate) fn max_flows(n: u64) -> Result<NonZeroUsize, String> {
+    usize::try_from(n).ok().and_then(NonZeroUsize::new).ok_or_else(|| format!("{n} cannot work: at least 1 flow must be tracked"))
 }
 
 /// The default flow cap.

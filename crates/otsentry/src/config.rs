@@ -1,6 +1,6 @@
 //! The configuration file (`--config FILE`, YAML): one key per flag, flags win. Every
 //! mistake is an error naming the file, the line and the key.
-use crate::cli::{parse_app_port, AppPort, Reader};
+use crate::cli::{self, parse_app_port, AppPort, Reader};
 use serde::de::{Deserializer, Error as _};
 use serde::Deserialize;
 use std::num::NonZeroUsize;
@@ -58,12 +58,7 @@ fn app_ports<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<AppPort>>, D:
 }
 
 fn max_flows<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NonZeroUsize>, D::Error> {
-    let n = u64::deserialize(d)?;
-    usize::try_from(n)
-        .ok()
-        .and_then(NonZeroUsize::new)
-        .map(Some)
-        .ok_or_else(|| D::Error::custom(format!("max-flows: {n} cannot work: at least 1 flow must be tracked")))
+    cli::max_flows(u64::deserialize(d)?).map(Some).map_err(|e| D::Error::custom(format!("max-flows: {e}")))
 }
 
 /// Reads and checks the file at `path`.
@@ -86,18 +81,30 @@ pub(crate) fn parse(text: &str) -> Result<Config, String> {
     if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Ok(Config::default());
     }
-    serde_yaml_ng::from_str(text).map_err(|e| {
+    let config: Config = serde_yaml_ng::from_str(text).map_err(|e| {
         let message = e.to_string();
         if message.contains(" at line ") {
             return message;
         }
         // serde_yaml reports no position for an unknown top-level key: find its line.
         let key = message.split('`').nth(1).unwrap_or_default();
-        match text.lines().position(|l| !key.is_empty() && l.starts_with(key) && l[key.len()..].trim_start().starts_with(':')) {
-            Some(i) => format!("{message} at line {} column 1", i + 1),
+        match line_of(text, key) {
+            Some(line) => format!("{message} at line {line} column 1"),
             None => message,
         }
-    })
+    })?;
+    let r = &config.replay;
+    if r.checksum_anomalies == Some(true) && r.no_checksums == Some(true) {
+        let line = line_of(text, "no-checksums").unwrap_or(0);
+        return Err(format!("replay: checksum-anomalies and no-checksums cannot both be on at line {line}"));
+    }
+    Ok(config)
+}
+
+/// The 1-based line where `key:` is written, if it is.
+fn line_of(text: &str, key: &str) -> Option<usize> {
+    let written = |l: &str| l.trim_start().strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':'));
+    (!key.is_empty()).then(|| text.lines().position(written)).flatten().map(|i| i + 1)
 }
 
 /// A commented configuration that `config check` accepts, printed by `config example`.
@@ -160,6 +167,12 @@ mod tests {
             assert!(err.contains(want), "{text:?}: {err}");
             assert!(err.contains("at line 2"), "{text:?}: {err}");
         }
+    }
+
+    #[test]
+    fn keys_that_cannot_hold_together_name_the_line() {
+        let err = parse("replay:\n  checksum-anomalies: true\n  no-checksums: true\n").unwrap_err();
+        assert!(err.contains("cannot both be on at line 3"), "{err}");
     }
 
     #[test]

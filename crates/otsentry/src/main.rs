@@ -30,13 +30,7 @@ fn main() -> ExitCode {
     let level = cli.log_level.or(config.log_level).unwrap_or(tracing::Level::WARN);
     tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(level).with_target(false).init();
     let result = match cli.command {
-        Command::Replay(args) => {
-            let settings = run::Settings::merge(args, config.replay);
-            match settings.check() {
-                Ok(()) => run::replay(settings),
-                Err(e) => Err(e.into()),
-            }
-        }
+        Command::Replay(args) => run::replay(run::Settings::merge(args, config.replay)),
         Command::Config(ConfigCommand::Check { file }) => config::load(&file).map(|_| say!("{}: ok", file.display())).map_err(Into::into),
         Command::Config(ConfigCommand::Example) => {
             use std::io::Write;
@@ -51,8 +45,7 @@ fn main() -> ExitCode {
 
 fn fail(e: &anyhow::Error) -> ExitCode {
     // A reader that went away (`| head`) has all it wanted: end quietly.
-    let closed = e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
-        || matches!(e.downcast_ref::<EngineError>(), Some(EngineError::Output(io)) if io.kind() == std::io::ErrorKind::BrokenPipe);
+    let closed = e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe));
     if closed {
         return ExitCode::SUCCESS;
     }

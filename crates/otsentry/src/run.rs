@@ -1,7 +1,7 @@
 //! `otsentry replay`: flags merged over the configuration file, inputs expanded, each
 //! replayed in turn, the summary written.
 use crate::cli::{default_max_flows, AppPort, Reader, ReplayArgs};
-use crate::config::{self, ReplayConfig};
+use crate::config::ReplayConfig;
 use crate::report::{self, say, Progress};
 use anyhow::Context;
 use otsentry_capture::{plan, ReaderKind};
@@ -27,7 +27,8 @@ pub(crate) struct Settings {
 
 impl Settings {
     pub(crate) fn merge(args: ReplayArgs, file: ReplayConfig) -> Settings {
-        // Either checksum flag on the command line settles both.
+        // Either checksum flag on the command line settles both (clap refuses the two
+        // together; the configuration file refuses its two keys together).
         let checksum_flag = args.checksum_anomalies || args.no_checksums;
         let pick = |flag: bool, key: Option<bool>| flag || (!checksum_flag && key.unwrap_or(false));
         Settings {
@@ -42,17 +43,6 @@ impl Settings {
             recursive: args.recursive || file.recursive.unwrap_or(false),
             quiet: args.quiet || file.quiet.unwrap_or(false),
         }
-    }
-
-    /// Values that each make sense but not together.
-    pub(crate) fn check(&self) -> Result<(), config::ConfigError> {
-        if self.checksum_anomalies && self.no_checksums {
-            return Err(config::ConfigError {
-                file: "configuration".into(),
-                message: "checksum-anomalies and no-checksums cannot both be on".into(),
-            });
-        }
-        Ok(())
     }
 }
 

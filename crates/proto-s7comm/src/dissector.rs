@@ -360,7 +360,7 @@ impl Dissector for S7Dissector {
     fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
         let counts = sink.counts();
         let (s7, plus) = (&mut counts.s7comm, &mut counts.s7comm_plus);
-        self.functions.drain_into(&mut s7.functions, &mut s7.function_names, names::function_name);
+        self.functions.drain_into(&mut s7.functions, &mut s7.function_names, function_name);
         self.userdata.drain_into(&mut s7.userdata, &mut s7.userdata_names, |GroupSub(group, sub)| {
             format!("{}.{}", names::function_group_name(group), names::subfunction_name(group, sub))
         });
