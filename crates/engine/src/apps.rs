@@ -1,6 +1,6 @@
 //! The hand-off from flows to protocol dissectors: which dissector a detected protocol
 //! gets, and the sink through which its events reach the EVE output and the summary.
-use crate::flows::{EventCtx, Out};
+use crate::events::{EventCtx, Out};
 use otsentry_core::{AnomalyKind, AppProto, Dissector, Framed, Layer, PduEvent, PduSink, Pending, ProtocolCounts, StreamCx, Timestamp};
 use otsentry_proto_dnp3::{Dnp3Config, Dnp3Dissector};
 use otsentry_proto_modbus::{ModbusConfig, ModbusDissector};

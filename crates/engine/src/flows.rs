@@ -2,38 +2,15 @@
 //! to protocol detection; EVE `flow` records and stream anomalies out.
 use crate::apps::{AppSink, Parser};
 use crate::detect::{Detected, Detector};
+use crate::events::{EventCtx, Out};
 use otsentry_core::{
-    Anomaly, AnomalyKind, AppProto, Direction, EventHeader, FlowBody, FlowKey, FlowRecord, IpProto, Layer, Pending, PortMap, Record,
-    StreamCx, Summary, TcpBody, Timestamp,
+    AnomalyKind, AppProto, Direction, FlowBody, FlowKey, FlowRecord, IpProto, Layer, Pending, PortMap, StreamCx, TcpBody, Timestamp,
 };
-use otsentry_flow::{
-    community_id, Budget, Delivery, EndReason, Flow, FlowConfig, FlowTable, GapReason, StreamConfig, TcpState, ACK, FIN, SYN,
-};
-use otsentry_sink::EveWriter;
+use otsentry_flow::{Budget, Delivery, EndReason, Flow, FlowConfig, FlowTable, GapReason, StreamConfig, TcpState, ACK, FIN, SYN};
 use otsentry_wire::{IpInfo, TcpInfo, Transport};
-use std::io::{self, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
-
-/// Where the flow stage writes: the EVE output (if any) and the run's counters. The
-/// first write error is kept and reported by the caller.
-pub(crate) struct Out<'a, W: Write> {
-    pub(crate) eve: Option<&'a mut EveWriter<W>>,
-    pub(crate) summary: &'a mut Summary,
-    pub(crate) error: Option<io::Error>,
-    /// The input being read, named in every record.
-    pub(crate) input: Option<&'a Arc<str>>,
-}
-
-impl<W: Write> Out<'_, W> {
-    pub(crate) fn write<R: Record>(&mut self, record: &R) {
-        if let Some(eve) = self.eve.as_mut() {
-            if let Err(e) = eve.write(record) {
-                self.error.get_or_insert(e);
-            }
-        }
-    }
-}
 
 /// The packet being handled.
 pub(crate) struct PacketCx<'p> {
@@ -119,7 +96,7 @@ impl FlowStage {
             *n += 1;
             *b += p.wire_len;
         }
-        let ctx = EventCtx::of(flow, p.ts, Some(p.pcap_cnt), p.vlans, out.input);
+        let ctx = event_ctx(flow, p.ts, Some(p.pcap_cnt), p.vlans, out.input);
         if let Some(t) = tcp {
             tcp_segment(flow, budget, &self.stream_cfg, dir, &t, &ctx, out);
         } else if let Some(payload) = udp_payload {
@@ -165,114 +142,24 @@ fn orient(ports: &PortMap, proto: IpProto, sport: u16, dport: u16, flags: Option
     !(sport < 1024 && dport >= 1024)
 }
 
-/// What an event needs to know about its flow and packet.
-#[derive(Clone, Copy)]
-pub(crate) struct EventCtx<'p> {
-    flow_id: u64,
-    key: FlowKey,
-    client_is_lo: bool,
-    icmp: Option<(bool, u8, u8)>,
-    app: Option<AppProto>,
-    pub(crate) ts: Timestamp,
+/// The context of events about `flow` and the packet at hand.
+fn event_ctx<'p>(
+    flow: &Flow<AppState>,
+    ts: Timestamp,
     pcap_cnt: Option<u64>,
     vlans: &'p [u16],
     input: Option<&'p Arc<str>>,
-}
-
-impl<'p> EventCtx<'p> {
-    fn of(flow: &Flow<AppState>, ts: Timestamp, pcap_cnt: Option<u64>, vlans: &'p [u16], input: Option<&'p Arc<str>>) -> Self {
-        EventCtx {
-            flow_id: flow.id,
-            key: flow.key,
-            client_is_lo: flow.client_is_lo,
-            icmp: flow.user.icmp,
-            app: flow.user.app,
-            ts,
-            pcap_cnt,
-            vlans,
-            input,
-        }
-    }
-
-    fn client(&self) -> SocketAddr {
-        if self.client_is_lo {
-            self.key.lo
-        } else {
-            self.key.hi
-        }
-    }
-
-    fn server(&self) -> SocketAddr {
-        if self.client_is_lo {
-            self.key.hi
-        } else {
-            self.key.lo
-        }
-    }
-
-    /// The same flow and packet, at another time.
-    pub(crate) fn at(&self, ts: Timestamp) -> Self {
-        EventCtx { ts, ..*self }
-    }
-
-    pub(crate) fn community_id(&self) -> String {
-        let k = &self.key;
-        match self.icmp {
-            Some((lo_first, t, c)) => {
-                let (src, dst) = if lo_first { (k.lo, k.hi) } else { (k.hi, k.lo) };
-                community_id(0, k.proto, src.ip(), dst.ip(), Some((u16::from(t), u16::from(c))))
-            }
-            None => {
-                let ports = matches!(k.proto, IpProto::TCP | IpProto::UDP | IpProto::SCTP).then_some((k.lo.port(), k.hi.port()));
-                community_id(0, k.proto, k.lo.ip(), k.hi.ip(), ports)
-            }
-        }
-    }
-
-    /// The header of an event travelling in `dir`.
-    fn header(&self, dir: Direction) -> EventHeader {
-        EventHeader { community_id: Some(self.community_id()), ..self.header_without_id(dir) }
-    }
-
-    /// [`EventCtx::header`] without the Community ID (for callers that cache it).
-    pub(crate) fn header_without_id(&self, dir: Direction) -> EventHeader {
-        let (src, dst) = match dir {
-            Direction::ToServer => (self.client(), self.server()),
-            Direction::ToClient => (self.server(), self.client()),
-        };
-        let ports = matches!(self.key.proto, IpProto::TCP | IpProto::UDP | IpProto::SCTP);
-        EventHeader {
-            timestamp: self.ts,
-            flow_id: Some(self.flow_id),
-            pcap_cnt: self.pcap_cnt,
-            src_ip: Some(src.ip()),
-            src_port: ports.then_some(src.port()),
-            dest_ip: Some(dst.ip()),
-            dest_port: ports.then_some(dst.port()),
-            proto: Some(self.key.proto),
-            app_proto: self.app.map(AppProto::name),
-            vlan: self.vlans.to_vec(),
-            community_id: None,
-            pcap_filename: self.input.cloned(),
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn anomaly<W: Write>(
-        &self,
-        out: &mut Out<'_, W>,
-        dir: Direction,
-        kind: AnomalyKind,
-        event: &'static str,
-        layer: Layer,
-        offset: u64,
-        reason: String,
-    ) {
-        *out.summary.decode.anomalies.entry(event.to_string()).or_default() += 1;
-        if out.eve.is_some() {
-            let offset = usize::try_from(offset).unwrap_or(usize::MAX);
-            out.write(&Anomaly::new(self.header(dir), kind, event, layer, offset, reason));
-        }
+) -> EventCtx<'p> {
+    EventCtx {
+        flow_id: flow.id,
+        key: flow.key,
+        client_is_lo: flow.client_is_lo,
+        icmp: flow.user.icmp,
+        app: flow.user.app,
+        ts,
+        pcap_cnt,
+        vlans,
+        input,
     }
 }
 
@@ -425,7 +312,7 @@ fn start_parser<W: Write>(
 fn end_flow<W: Write>(mut flow: Flow<AppState>, why: EndReason, budget: &mut Budget, out: &mut Out<'_, W>) {
     let vlan = [flow.key.vlan];
     let vlans: &[u16] = if flow.key.vlan != 0 { &vlan } else { &[] };
-    let ctx = EventCtx::of(&flow, flow.last, None, vlans, out.input);
+    let ctx = event_ctx(&flow, flow.last, None, vlans, out.input);
     let mut tcp_body = None;
     if let Some(conn) = flow.tcp.as_mut() {
         let user = &mut flow.user;

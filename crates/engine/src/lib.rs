@@ -6,6 +6,7 @@
 
 mod apps;
 mod detect;
+mod events;
 mod flows;
 mod replay;
 

@@ -1,4 +1,5 @@
-use crate::flows::{FlowStage, Out, PacketCx};
+use crate::events::Out;
+use crate::flows::{FlowStage, PacketCx};
 use otsentry_capture::{open_input, CaptureError, Damage, Input, ReaderKind, Skipped};
 use otsentry_core::{Anomaly, EventHeader, InputCounts, Layer, PortMap, SkippedInput, Summary, Timestamp};
 use otsentry_flow::FlowConfig;

@@ -3,7 +3,7 @@
 //! with their acks by PDU reference, user data, and S7comm-plus identification.
 use crate::cotp::{rack_slot, tpkt, Kind, Tpdu, Tpkt, MIN_TPKT};
 use crate::names::{self, error_class_name, function_name};
-use crate::record::{CotpEvent, JobEvent, PlusEvent, Status, UserDataEvent};
+use crate::record::{CotpEvent, JobEvent, OpenJob, PlusEvent, Status, UserDataEvent};
 use crate::s7::{self, Facts};
 use crate::{plus, userdata};
 use otsentry_core::{AppProto, Direction, Dissector, PduSink, StreamCx, Tally, Timestamp};
@@ -28,16 +28,6 @@ impl Default for S7Config {
 /// capture gap, the client's side is delivered when its next data arrives).
 const ORPHANS: usize = 32;
 const ORPHAN_WAIT_NS: i64 = 10_000_000_000;
-
-#[derive(Debug)]
-pub(crate) struct OpenJob {
-    /// Who sent the job: usually the client, but in a download the PLC asks for blocks.
-    pub(crate) dir: Direction,
-    pub(crate) pdu_ref: u16,
-    pub(crate) function: u8,
-    pub(crate) ts: Timestamp,
-    pub(crate) facts: Facts,
-}
 
 #[derive(Debug, Default)]
 pub struct S7Dissector {

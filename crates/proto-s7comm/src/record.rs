@@ -1,14 +1,24 @@
 //! EVE records: `s7comm` (a job with its ack, or one user data PDU), `s7comm_plus` and
 //! `cotp`, and the fields rules read from them.
 use crate::cotp::{rack_slot, Connection, Kind};
-use crate::dissector::OpenJob;
 use crate::names::{area_name, function_name, rosctr_name};
 use crate::plus::PlusPdu;
 use crate::s7::{hex, Facts, Item};
 use crate::userdata::UserData;
-use otsentry_core::{FieldAccess, FieldValue, PduEvent};
+use otsentry_core::{Direction, FieldAccess, FieldValue, PduEvent, Timestamp};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+
+/// A job waiting for its ack: what the `s7comm` record of the pair reports.
+#[derive(Debug)]
+pub(crate) struct OpenJob {
+    /// Who sent the job: usually the client, but in a download the PLC asks for blocks.
+    pub(crate) dir: Direction,
+    pub(crate) pdu_ref: u16,
+    pub(crate) function: u8,
+    pub(crate) ts: Timestamp,
+    pub(crate) facts: Facts,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,0 +1,125 @@
+//! What the flow stage's events carry and where they go: the outputs and counters
+//! ([`Out`]), and the flow and packet an event is about ([`EventCtx`]).
+use otsentry_core::{Anomaly, AnomalyKind, AppProto, Direction, EventHeader, FlowKey, IpProto, Layer, Record, Summary, Timestamp};
+use otsentry_flow::community_id;
+use otsentry_sink::EveWriter;
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Where the flow stage writes: the EVE output (if any) and the run's counters. The
+/// first write error is kept and reported by the caller.
+pub(crate) struct Out<'a, W: Write> {
+    pub(crate) eve: Option<&'a mut EveWriter<W>>,
+    pub(crate) summary: &'a mut Summary,
+    pub(crate) error: Option<io::Error>,
+    /// The input being read, named in every record.
+    pub(crate) input: Option<&'a Arc<str>>,
+}
+
+impl<W: Write> Out<'_, W> {
+    pub(crate) fn write<R: Record>(&mut self, record: &R) {
+        if let Some(eve) = self.eve.as_mut() {
+            if let Err(e) = eve.write(record) {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+}
+
+/// What an event needs to know about its flow and packet.
+#[derive(Clone, Copy)]
+pub(crate) struct EventCtx<'p> {
+    pub(crate) flow_id: u64,
+    pub(crate) key: FlowKey,
+    pub(crate) client_is_lo: bool,
+    pub(crate) icmp: Option<(bool, u8, u8)>,
+    pub(crate) app: Option<AppProto>,
+    pub(crate) ts: Timestamp,
+    pub(crate) pcap_cnt: Option<u64>,
+    pub(crate) vlans: &'p [u16],
+    pub(crate) input: Option<&'p Arc<str>>,
+}
+
+impl<'p> EventCtx<'p> {
+    pub(crate) fn client(&self) -> SocketAddr {
+        if self.client_is_lo {
+            self.key.lo
+        } else {
+            self.key.hi
+        }
+    }
+
+    pub(crate) fn server(&self) -> SocketAddr {
+        if self.client_is_lo {
+            self.key.hi
+        } else {
+            self.key.lo
+        }
+    }
+
+    /// The same flow and packet, at another time.
+    pub(crate) fn at(&self, ts: Timestamp) -> Self {
+        EventCtx { ts, ..*self }
+    }
+
+    pub(crate) fn community_id(&self) -> String {
+        let k = &self.key;
+        match self.icmp {
+            Some((lo_first, t, c)) => {
+                let (src, dst) = if lo_first { (k.lo, k.hi) } else { (k.hi, k.lo) };
+                community_id(0, k.proto, src.ip(), dst.ip(), Some((u16::from(t), u16::from(c))))
+            }
+            None => {
+                let ports = matches!(k.proto, IpProto::TCP | IpProto::UDP | IpProto::SCTP).then_some((k.lo.port(), k.hi.port()));
+                community_id(0, k.proto, k.lo.ip(), k.hi.ip(), ports)
+            }
+        }
+    }
+
+    /// The header of an event travelling in `dir`.
+    pub(crate) fn header(&self, dir: Direction) -> EventHeader {
+        EventHeader { community_id: Some(self.community_id()), ..self.header_without_id(dir) }
+    }
+
+    /// [`EventCtx::header`] without the Community ID (for callers that cache it).
+    pub(crate) fn header_without_id(&self, dir: Direction) -> EventHeader {
+        let (src, dst) = match dir {
+            Direction::ToServer => (self.client(), self.server()),
+            Direction::ToClient => (self.server(), self.client()),
+        };
+        let ports = matches!(self.key.proto, IpProto::TCP | IpProto::UDP | IpProto::SCTP);
+        EventHeader {
+            timestamp: self.ts,
+            flow_id: Some(self.flow_id),
+            pcap_cnt: self.pcap_cnt,
+            src_ip: Some(src.ip()),
+            src_port: ports.then_some(src.port()),
+            dest_ip: Some(dst.ip()),
+            dest_port: ports.then_some(dst.port()),
+            proto: Some(self.key.proto),
+            app_proto: self.app.map(AppProto::name),
+            vlan: self.vlans.to_vec(),
+            community_id: None,
+            pcap_filename: self.input.cloned(),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn anomaly<W: Write>(
+        &self,
+        out: &mut Out<'_, W>,
+        dir: Direction,
+        kind: AnomalyKind,
+        event: &'static str,
+        layer: Layer,
+        offset: u64,
+        reason: String,
+    ) {
+        *out.summary.decode.anomalies.entry(event.to_string()).or_default() += 1;
+        if out.eve.is_some() {
+            let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+            out.write(&Anomaly::new(self.header(dir), kind, event, layer, offset, reason));
+        }
+    }
+}
