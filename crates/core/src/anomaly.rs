@@ -1,4 +1,4 @@
-use crate::field::{FieldAccess, FieldValue};
+use crate::field::{FieldAccess, FieldDef, FieldId, FieldType, FieldValue, Schema, Stage};
 use crate::record::{EventHeader, Record};
 use serde::Serialize;
 
@@ -94,14 +94,53 @@ impl Record for Anomaly {
     }
 }
 
-impl FieldAccess for Anomaly {
-    fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-        Some(match name {
-            "anomaly.event" => FieldValue::Str(self.body.event),
-            "anomaly.layer" => FieldValue::Str(self.body.layer.as_str()),
-            "anomaly.offset" => FieldValue::U64(self.body.offset as u64),
-            "anomaly.reason" => FieldValue::Str(&self.body.reason),
-            other => return self.header.field(other),
+impl AnomalyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnomalyKind::Decode => "decode",
+            AnomalyKind::Stream => "stream",
+            AnomalyKind::Applayer => "applayer",
+        }
+    }
+}
+
+const EVENT: u16 = 0;
+const KIND: u16 = 1;
+const LAYER: u16 = 2;
+const OFFSET: u16 = 3;
+const REASON: u16 = 4;
+
+/// What rules can read from an anomaly (`anomaly.event: modbus.*`).
+pub static ANOMALY_SCHEMA: Schema = Schema {
+    event_type: "anomaly",
+    fields: &[
+        FieldDef::one("anomaly.event", FieldType::Str),
+        FieldDef::one("anomaly.type", FieldType::Str),
+        FieldDef::one("anomaly.layer", FieldType::Str),
+        FieldDef::one("anomaly.offset", FieldType::Uint),
+        FieldDef::one("anomaly.reason", FieldType::Str),
+    ],
+    groups: &[],
+    key: None,
+};
+
+impl FieldAccess for AnomalyBody {
+    fn schema(&self) -> &'static Schema {
+        &ANOMALY_SCHEMA
+    }
+
+    fn stage(&self) -> Stage {
+        Stage::Message
+    }
+
+    fn value(&self, id: FieldId, _elem: usize) -> Option<FieldValue<'_>> {
+        Some(match id.0 {
+            EVENT => FieldValue::Str(self.event),
+            KIND => FieldValue::Str(self.kind.as_str()),
+            LAYER => FieldValue::Str(self.layer.as_str()),
+            OFFSET => FieldValue::U64(self.offset as u64),
+            REASON => FieldValue::Str(&self.reason),
+            _ => return None,
         })
     }
 }
@@ -112,12 +151,12 @@ mod tests {
 
     #[test]
     fn fields_are_readable_by_name() {
-        let h = EventHeader { src_port: Some(502), ..Default::default() };
-        let a = Anomaly::decode(h, "decoder.ipv4.trunc_pkt", Layer::Ipv4, 14, "short".into());
-        assert_eq!(a.field("anomaly.event"), Some(FieldValue::Str("decoder.ipv4.trunc_pkt")));
-        assert_eq!(a.field("anomaly.offset"), Some(FieldValue::U64(14)));
-        assert_eq!(a.field("src_port"), Some(FieldValue::U64(502)));
-        assert_eq!(a.field("dest_port"), None);
-        assert_eq!(a.field("no.such.field"), None);
+        let a = Anomaly::decode(EventHeader::default(), "decoder.ipv4.trunc_pkt", Layer::Ipv4, 14, "short".into());
+        assert_eq!(a.body.field("anomaly.event"), Some(FieldValue::Str("decoder.ipv4.trunc_pkt")));
+        assert_eq!(a.body.field("anomaly.type"), Some(FieldValue::Str("decode")));
+        assert_eq!(a.body.field("anomaly.layer"), Some(FieldValue::Str("ipv4")));
+        assert_eq!(a.body.field("anomaly.offset"), Some(FieldValue::U64(14)));
+        assert_eq!(a.body.field("anomaly.reason"), Some(FieldValue::Str("short")));
+        assert_eq!(a.body.field("no.such.field"), None);
     }
 }

@@ -111,7 +111,12 @@ pub trait PduEvent: FieldAccess {
 
 /// Where a dissector's output goes.
 pub trait PduSink {
+    /// A record: a transaction, or a message that stands alone.
     fn pdu<E: PduEvent>(&mut self, cx: &StreamCx, event: &E);
+    /// A request as it arrives, for detection only: its record follows with its answer
+    /// through [`PduSink::pdu`], so a PLC stop is seen before (and whether or not) the
+    /// PLC answers.
+    fn request<E: PduEvent>(&mut self, _cx: &StreamCx, _event: &E) {}
     /// The run's per-protocol counters (`pdus`, `functions`, ... of the summary).
     fn counts(&mut self) -> &mut ProtocolCounts;
     /// An application-layer anomaly: `event` is a dotted name such as
@@ -202,7 +207,7 @@ impl Pending {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::field::FieldValue;
+    use crate::field::{FieldDef, FieldId, FieldType, FieldValue, Schema, Stage};
 
     /// A toy protocol: one length byte, then that many bytes.
     #[derive(Default)]
@@ -214,9 +219,17 @@ mod tests {
         body: &'a [u8],
     }
 
+    static TOY: Schema = Schema { event_type: "toy", fields: &[FieldDef::one("toy.body", FieldType::Bytes)], groups: &[], key: None };
+
     impl FieldAccess for Msg<'_> {
-        fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-            (name == "toy.body").then_some(FieldValue::Bytes(self.body))
+        fn schema(&self) -> &'static Schema {
+            &TOY
+        }
+        fn stage(&self) -> Stage {
+            Stage::Message
+        }
+        fn value(&self, id: FieldId, _elem: usize) -> Option<FieldValue<'_>> {
+            (id.0 == 0).then_some(FieldValue::Bytes(self.body))
         }
     }
 

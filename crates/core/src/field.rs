@@ -1,18 +1,146 @@
+//! What rules can read from an event: each event type publishes a [`Schema`] (field
+//! names, types, which are repeated), rules resolve names to [`FieldId`]s once at load,
+//! and read values by id on the packet path.
 use std::net::IpAddr;
 
 /// A protocol or event field as a rule sees it, borrowed from the event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum FieldValue<'a> {
     U64(u64),
     I64(i64),
+    F64(f64),
     Bool(bool),
     Str(&'a str),
     Bytes(&'a [u8]),
     Ip(IpAddr),
 }
 
-/// Lets rules read fields by dotted name (`modbus.function`, `src_port`) without knowing
-/// the concrete event type. `None` means the event has no such field.
+/// The type a field's values have, as rules are checked against it at load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldType {
+    /// Unsigned integers (codes, addresses, counts); rules give numbers, ranges and sets.
+    Uint,
+    Int,
+    Float,
+    Bool,
+    /// Names; rules give strings, sets and `*` patterns.
+    Str,
+    Bytes,
+    Ip,
+}
+
+impl FieldType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldType::Uint => "unsigned integer",
+            FieldType::Int => "integer",
+            FieldType::Float => "number",
+            FieldType::Bool => "boolean",
+            FieldType::Str => "name",
+            FieldType::Bytes => "bytes",
+            FieldType::Ip => "address",
+        }
+    }
+}
+
+/// When a field's value is known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Known {
+    /// From the request (or the message) itself.
+    OnArrival,
+    /// Only once the answer has come: exceptions, error classes, response values.
+    OnResponse,
+}
+
+/// One field of a [`Schema`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldDef {
+    pub name: &'static str,
+    pub ty: FieldType,
+    /// The repeated group (an index into [`Schema::groups`]) whose elements carry this
+    /// field: an S7 job's items, a DNP3 fragment's objects, a Modbus write's registers.
+    /// Conditions on fields of one group must hold for the same element.
+    pub group: Option<u8>,
+    pub known: Known,
+}
+
+impl FieldDef {
+    pub const fn one(name: &'static str, ty: FieldType) -> FieldDef {
+        FieldDef { name, ty, group: None, known: Known::OnArrival }
+    }
+
+    pub const fn each(name: &'static str, ty: FieldType, group: u8) -> FieldDef {
+        FieldDef { name, ty, group: Some(group), known: Known::OnArrival }
+    }
+
+    pub const fn answered(self) -> FieldDef {
+        FieldDef { known: Known::OnResponse, ..self }
+    }
+}
+
+/// A field's position in its schema, resolved once when a rule is compiled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FieldId(pub u16);
+
+/// The fields one event type offers.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Schema {
+    /// The EVE `event_type` (and the prefix of every field name).
+    pub event_type: &'static str,
+    pub fields: &'static [FieldDef],
+    /// Names of the repeated groups, for messages.
+    pub groups: &'static [&'static str],
+    /// The field rules are indexed by (the protocol's function code), if any.
+    pub key: Option<FieldId>,
+}
+
+impl Schema {
+    pub fn find(&self, name: &str) -> Option<FieldId> {
+        self.fields.iter().position(|f| f.name == name).map(|i| FieldId(i as u16))
+    }
+
+    pub fn def(&self, id: FieldId) -> Option<&FieldDef> {
+        self.fields.get(usize::from(id.0))
+    }
+}
+
+/// Where an event stands in its exchange, which decides the rules it meets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// A request as it arrives; its transaction follows when the answer comes.
+    Request,
+    /// A request with its answer (or given up as unanswered, or an answer alone).
+    Transaction,
+    /// A message that stands alone (a DNP3 fragment, an S7 user data PDU).
+    Message,
+}
+
+/// Read access to an event's fields by id. Ids index the event's [`Schema`].
 pub trait FieldAccess {
-    fn field(&self, name: &str) -> Option<FieldValue<'_>>;
+    fn schema(&self) -> &'static Schema;
+
+    fn stage(&self) -> Stage;
+
+    /// The value of `id` in element `elem` of its group (always 0 for a field outside a
+    /// group); `None` when the event has no such value.
+    fn value(&self, id: FieldId, elem: usize) -> Option<FieldValue<'_>>;
+
+    /// Elements in repeated group `group`.
+    fn elements(&self, _group: u8) -> usize {
+        0
+    }
+
+    /// The first value of a field by name: for tests and tools, not the packet path.
+    fn field(&self, name: &str) -> Option<FieldValue<'_>> {
+        let id = self.schema().find(name)?;
+        self.value(id, 0)
+    }
+
+    /// The key value rules are indexed by (the function code).
+    fn key(&self) -> Option<u64> {
+        match self.value(self.schema().key?, 0)? {
+            FieldValue::U64(v) => Some(v),
+            _ => None,
+        }
+    }
 }

@@ -1,5 +1,4 @@
 //! The EVE `flow` record, written when a conversation ends (or the run does).
-use crate::field::{FieldAccess, FieldValue};
 use crate::record::{EventHeader, Record};
 use crate::time::Timestamp;
 use serde::Serialize;
@@ -89,23 +88,6 @@ impl Record for FlowRecord {
     }
     fn extra(&self) -> Option<(&'static str, &TcpBody)> {
         self.tcp.as_ref().map(|t| ("tcp", t))
-    }
-}
-
-impl FieldAccess for FlowRecord {
-    fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-        let f = &self.flow;
-        Some(match name {
-            "flow.pkts_toserver" => FieldValue::U64(f.pkts_toserver),
-            "flow.pkts_toclient" => FieldValue::U64(f.pkts_toclient),
-            "flow.bytes_toserver" => FieldValue::U64(f.bytes_toserver),
-            "flow.bytes_toclient" => FieldValue::U64(f.bytes_toclient),
-            "flow.state" => FieldValue::Str(f.state),
-            "flow.reason" => FieldValue::Str(f.reason),
-            "tcp.missed_bytes" => FieldValue::U64(self.tcp.as_ref()?.missed_bytes),
-            "tcp.midstream" => FieldValue::Bool(self.tcp.as_ref()?.midstream),
-            other => return self.header.field(other),
-        })
     }
 }
 

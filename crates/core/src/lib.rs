@@ -18,9 +18,9 @@ mod record;
 mod summary;
 mod time;
 
-pub use anomaly::{Anomaly, AnomalyBody, AnomalyKind, Layer};
+pub use anomaly::{Anomaly, AnomalyBody, AnomalyKind, Layer, ANOMALY_SCHEMA};
 pub use dissect::{AppProto, Dissector, PduEvent, PduSink, Pending, PortMap, Probe, ProbeResult, StreamCx};
-pub use field::{FieldAccess, FieldValue};
+pub use field::{FieldAccess, FieldDef, FieldId, FieldType, FieldValue, Known, Schema, Stage};
 pub use flow::{Direction, FlowKey, IpProto};
 pub use flowrec::{FlowBody, FlowRecord, TcpBody};
 pub use hex::hex;

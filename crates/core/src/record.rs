@@ -1,5 +1,4 @@
 use crate::dissect::PduEvent;
-use crate::field::{FieldAccess, FieldValue};
 use crate::flow::IpProto;
 use crate::time::Timestamp;
 use serde::Serialize;
@@ -25,22 +24,6 @@ pub struct EventHeader {
     pub community_id: Option<String>,
     /// The capture the record was read from, as the user named it (Suricata's field).
     pub pcap_filename: Option<Arc<str>>,
-}
-
-impl FieldAccess for EventHeader {
-    fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-        match name {
-            "src_ip" => self.src_ip.map(FieldValue::Ip),
-            "dest_ip" => self.dest_ip.map(FieldValue::Ip),
-            "src_port" => self.src_port.map(|p| FieldValue::U64(u64::from(p))),
-            "dest_port" => self.dest_port.map(|p| FieldValue::U64(u64::from(p))),
-            "proto" => self.proto.map(|p| FieldValue::U64(u64::from(p.0))),
-            "flow_id" => self.flow_id.map(FieldValue::U64),
-            "community_id" => self.community_id.as_deref().map(FieldValue::Str),
-            "app_proto" => self.app_proto.map(FieldValue::Str),
-            _ => None,
-        }
-    }
 }
 
 /// Anything a sink can write as one EVE line: the common header, then `event_type`'s
@@ -73,11 +56,5 @@ impl<E: PduEvent + ?Sized> Record for Framed<'_, E> {
     }
     fn body(&self) -> &E::Body {
         self.event.body()
-    }
-}
-
-impl<E: PduEvent + ?Sized> FieldAccess for Framed<'_, E> {
-    fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-        self.event.field(name).or_else(|| self.header.field(name))
     }
 }

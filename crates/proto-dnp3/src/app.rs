@@ -72,28 +72,30 @@ pub fn is_response(code: u8) -> bool {
     matches!(code, 0x81..=0x83)
 }
 
+/// IIN bit names by bit: IIN1 is the first byte on the wire (bits 0–7), IIN2 the second
+/// (bits 8–15).
+pub const IIN_NAMES: [&str; 16] = [
+    "all_stations",
+    "class_1_events",
+    "class_2_events",
+    "class_3_events",
+    "need_time",
+    "local_control",
+    "device_trouble",
+    "device_restart",
+    "no_func_code_support",
+    "object_unknown",
+    "parameter_error",
+    "event_buffer_overflow",
+    "already_executing",
+    "config_corrupt",
+    "reserved_2",
+    "reserved_1",
+];
+
 /// Names of the set IIN bits (IIN1 then IIN2).
 pub fn iin_names(iin: u16) -> Vec<&'static str> {
-    const NAMES: [&str; 16] = [
-        "all_stations",
-        "class_1_events",
-        "class_2_events",
-        "class_3_events",
-        "need_time",
-        "local_control",
-        "device_trouble",
-        "device_restart",
-        "no_func_code_support",
-        "object_unknown",
-        "parameter_error",
-        "event_buffer_overflow",
-        "already_executing",
-        "config_corrupt",
-        "reserved_2",
-        "reserved_1",
-    ];
-    // IIN1 is the first byte on the wire (bits 0–7), IIN2 the second (bits 8–15).
-    NAMES.iter().enumerate().filter(|(i, _)| iin & (1 << i) != 0).map(|(_, n)| *n).collect()
+    IIN_NAMES.iter().enumerate().filter(|(i, _)| iin & (1 << i) != 0).map(|(_, n)| *n).collect()
 }
 
 /// One object header and what its range says.

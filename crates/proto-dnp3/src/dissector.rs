@@ -4,7 +4,7 @@
 use crate::app::{function_name, iin_names, is_response, parse_fragment, Fragment, ObjectHeader};
 use crate::link::{link, BadLink, Link, LinkFrame};
 use crate::points::{Point, Value};
-use otsentry_core::{hex, AppProto, Direction, Dissector, FieldAccess, FieldValue, PduEvent, PduSink, StreamCx, Tally, Timestamp};
+use otsentry_core::{hex, AppProto, Direction, Dissector, PduEvent, PduSink, StreamCx, Tally, Timestamp};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
@@ -189,23 +189,6 @@ impl Serialize for FragmentEvent<'_> {
             m.serialize_entry("analog_output", &aos)?;
         }
         m.end()
-    }
-}
-
-impl FieldAccess for FragmentEvent<'_> {
-    fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-        let f = self.fragment;
-        let u = |v: u64| Some(FieldValue::U64(v));
-        match name {
-            "dnp3.function_code" => u(u64::from(f.function)),
-            "dnp3.function_name" => Some(FieldValue::Str(function_name(f.function))),
-            "dnp3.src" => u(u64::from(self.source)),
-            "dnp3.dst" => u(u64::from(self.destination)),
-            "dnp3.iin" => f.iin.and_then(|i| u(u64::from(i))),
-            "dnp3.from_master" => Some(FieldValue::Bool(self.from_master)),
-            "dnp3.crob.count" => u(f.crobs.len() as u64),
-            _ => None,
-        }
     }
 }
 

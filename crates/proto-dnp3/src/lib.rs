@@ -10,6 +10,7 @@
 pub mod app;
 mod crc;
 mod dissector;
+mod fields;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod link;
@@ -18,6 +19,7 @@ mod probe;
 
 pub use crc::crc16;
 pub use dissector::{Dnp3Config, Dnp3Dissector, FragmentEvent};
+pub use fields::DNP3_SCHEMA;
 pub use probe::probe;
 
 /// Link header length, its CRC included.

@@ -19,7 +19,16 @@ struct Sink {
 impl PduSink for Sink {
     fn pdu<E: PduEvent>(&mut self, _cx: &StreamCx, e: &E) {
         self.records.push(serde_json::to_value(e.body()).expect("record serialises"));
-        let names = ["dnp3.function_code", "dnp3.function_name", "dnp3.src", "dnp3.dst", "dnp3.iin", "dnp3.from_master", "dnp3.crob.count"];
+        let names = [
+            "dnp3.function",
+            "dnp3.function_name",
+            "dnp3.src",
+            "dnp3.dst",
+            "dnp3.iin",
+            "dnp3.from_master",
+            "dnp3.crob.index",
+            "dnp3.crob.operation",
+        ];
         self.fields.push(names.iter().filter_map(|&n| e.field(n).map(|v| format!("{n}={v:?}"))).collect());
     }
     fn counts(&mut self) -> &mut ProtocolCounts {
@@ -97,12 +106,13 @@ fn rules_read_the_fields_by_name() {
     ];
     let s = feed(&[&frame(0xC4, &operate)], Direction::ToServer);
     let expected = [
-        "dnp3.function_code=U64(5)",
+        "dnp3.function=U64(5)",
         "dnp3.function_name=Str(\"direct_operate\")",
         "dnp3.src=U64(1)",
         "dnp3.dst=U64(10)",
         "dnp3.from_master=Bool(true)",
-        "dnp3.crob.count=U64(1)",
+        "dnp3.crob.index=U64(3)",
+        "dnp3.crob.operation=Str(\"pulse_on\")",
     ];
     assert_eq!(s.fields, vec![expected.map(String::from).to_vec()]);
 }

@@ -111,6 +111,17 @@ impl ModbusDissector {
 
     fn request<S: PduSink>(&mut self, cx: &StreamCx, header: crate::frame::Mbap, raw: u8, req: &Request<'_>, sink: &mut S) {
         let info = RequestInfo::from_request(cx.ts, header.transaction_id, header.unit_id, raw, req);
+        let arrived = Transaction {
+            tx_id: 0,
+            transaction_id: header.transaction_id,
+            unit_id: header.unit_id,
+            function: Function(raw & 0x7F),
+            request: Some(&info),
+            response: None,
+            response_time_us: None,
+            status: Status::Request,
+        };
+        sink.request(cx, &arrived);
         // A repeated (transaction, unit) replaces the older request, which is given up.
         if let Some(i) = self.open.iter().position(|o| (o.transaction_id, o.unit_id) == (header.transaction_id, header.unit_id)) {
             if let Some(old) = self.open.remove(i) {

@@ -7,6 +7,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic))]
 
 mod dissector;
+mod fields;
 mod frame;
 pub mod function;
 #[doc(hidden)]
@@ -16,6 +17,7 @@ mod probe;
 mod record;
 
 pub use dissector::{ModbusConfig, ModbusDissector};
+pub use fields::MODBUS_SCHEMA;
 pub use frame::{frame, BadReason, Framed, Mbap};
 pub use pdu::{file_records, parse_request, parse_response, DeviceId, FileRecord, Issue, Request, Response};
 pub use probe::probe;

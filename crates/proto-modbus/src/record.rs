@@ -2,7 +2,7 @@
 //! seen in an earlier delivery), response fields borrowed from the stream.
 use crate::function::{device_object_name, diagnostic_name, exception_name, umas_name, Function};
 use crate::pdu::{Request, Response};
-use otsentry_core::{FieldAccess, FieldValue, PduEvent, Timestamp};
+use otsentry_core::{PduEvent, Timestamp};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
@@ -85,6 +85,8 @@ pub enum Status {
     Unanswered,
     /// A response with no request before it.
     Unsolicited,
+    /// A request as it arrives, before its answer (seen by rules, not written).
+    Request,
 }
 
 impl Status {
@@ -93,6 +95,7 @@ impl Status {
             Status::Complete => "complete",
             Status::Unanswered => "unanswered",
             Status::Unsolicited => "unsolicited",
+            Status::Request => "request",
         }
     }
 }
@@ -112,18 +115,18 @@ pub struct Transaction<'a> {
 }
 
 impl Transaction<'_> {
-    fn exception(&self) -> Option<u8> {
+    pub(crate) fn exception(&self) -> Option<u8> {
         match self.response {
             Some(Response::Exception { code, .. }) => Some(*code),
             _ => None,
         }
     }
 
-    fn umas(&self) -> Option<(u8, u8)> {
+    pub(crate) fn umas(&self) -> Option<(u8, u8)> {
         self.request.and_then(|r| r.umas)
     }
 
-    fn address(&self) -> Option<u16> {
+    pub(crate) fn address(&self) -> Option<u16> {
         self.request.and_then(|r| r.address).or(match self.response {
             Some(Response::WriteSingle { address, .. } | Response::WriteMultiple { address, .. } | Response::MaskWrite { address, .. }) => {
                 Some(*address)
@@ -132,7 +135,7 @@ impl Transaction<'_> {
         })
     }
 
-    fn quantity(&self) -> Option<u16> {
+    pub(crate) fn quantity(&self) -> Option<u16> {
         self.request.and_then(|r| r.quantity).or(match self.response {
             Some(Response::WriteMultiple { quantity, .. }) => Some(*quantity),
             _ => None,
@@ -193,7 +196,9 @@ impl Serialize for Transaction<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
         let f = self.function;
-        m.serialize_entry("tx_id", &self.tx_id)?;
+        if self.status != Status::Request {
+            m.serialize_entry("tx_id", &self.tx_id)?;
+        }
         m.serialize_entry("transaction_id", &self.transaction_id)?;
         m.serialize_entry("unit_id", &self.unit_id)?;
         m.serialize_entry("function", &f.0)?;
@@ -266,31 +271,6 @@ impl Serialize for Transaction<'_> {
             m.serialize_entry("response_time_us", &t)?;
         }
         m.end()
-    }
-}
-
-impl FieldAccess for Transaction<'_> {
-    fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-        let u = |v: u64| Some(FieldValue::U64(v));
-        match name {
-            "modbus.tx_id" => u(self.tx_id),
-            "modbus.transaction_id" => u(u64::from(self.transaction_id)),
-            "modbus.unit_id" => u(u64::from(self.unit_id)),
-            "modbus.function" => u(u64::from(self.function.0)),
-            "modbus.function_name" => Some(FieldValue::Str(self.function.name())),
-            "modbus.category" => Some(FieldValue::Str(self.function.category().as_str())),
-            "modbus.access" => Some(FieldValue::Str(self.function.access().as_str())),
-            "modbus.data_type" => self.function.data_type().map(|t| FieldValue::Str(t.as_str())),
-            "modbus.status" => Some(FieldValue::Str(self.status.as_str())),
-            "modbus.address" => self.address().and_then(|a| u(u64::from(a))),
-            "modbus.quantity" => self.quantity().and_then(|q| u(u64::from(q))),
-            "modbus.exception" => self.exception().and_then(|c| u(u64::from(c))),
-            "modbus.diagnostic" => self.request.and_then(|r| r.diagnostic).and_then(|d| u(u64::from(d))),
-            "modbus.umas.function" => self.umas().and_then(|(_, c)| u(u64::from(c))),
-            "modbus.umas.function_name" => self.umas().map(|(_, c)| FieldValue::Str(umas_name(c))),
-            "modbus.response_time_us" => self.response_time_us.map(FieldValue::I64),
-            _ => None,
-        }
     }
 }
 

@@ -205,6 +205,17 @@ impl S7Dissector {
             (1, Some(f)) => {
                 let facts = s7::facts(f, true, pdu.param, pdu.data, &mut issues);
                 let job = OpenJob { dir: cx.dir, pdu_ref: h.pdu_ref, function: f, ts: cx.ts, facts };
+                let arrived = JobEvent {
+                    tx_id: 0,
+                    job: &job,
+                    response_rosctr: None,
+                    response: None,
+                    error: None,
+                    response_time_us: None,
+                    status: Status::Request,
+                    rack_slot: self.rack_slot,
+                };
+                sink.request(cx, &arrived);
                 // An ack without parameter names no function: the reference alone pairs it.
                 let pairs = |(o, r): &(OpenJob, Response)| o.pdu_ref == h.pdu_ref && (o.function == f || r.rosctr == 2);
                 if let Some(i) = self.orphans.iter().position(pairs) {

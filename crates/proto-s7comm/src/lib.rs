@@ -8,6 +8,7 @@
 
 pub mod cotp;
 mod dissector;
+mod fields;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod names;
@@ -18,6 +19,7 @@ pub mod s7;
 pub mod userdata;
 
 pub use dissector::{S7Config, S7Dissector};
+pub use fields::{COTP_SCHEMA, S7_PLUS_SCHEMA, S7_SCHEMA};
 pub use probe::probe;
 pub use record::{CotpEvent, JobEvent, PlusEvent, Status, UserDataEvent};
 

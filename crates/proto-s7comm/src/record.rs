@@ -1,11 +1,11 @@
 //! EVE records: `s7comm` (a job with its ack, or one user data PDU), `s7comm_plus` and
 //! `cotp`, and the fields rules read from them.
 use crate::cotp::{rack_slot, Connection, Kind};
-use crate::names::{area_name, function_name, rosctr_name};
+use crate::names::{function_name, rosctr_name};
 use crate::plus::PlusPdu;
-use crate::s7::{hex, Facts, Item};
+use crate::s7::{hex, Facts};
 use crate::userdata::UserData;
-use otsentry_core::{Direction, FieldAccess, FieldValue, PduEvent, Timestamp};
+use otsentry_core::{Direction, PduEvent, Timestamp};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
@@ -27,6 +27,8 @@ pub enum Status {
     Unanswered,
     /// An ack whose job was not seen (a capture that starts midway, or a gap).
     Unmatched,
+    /// A job as it arrives, before its ack (seen by rules, not written).
+    Request,
 }
 
 /// A job and its ack (or ack-data).
@@ -45,7 +47,9 @@ pub struct JobEvent<'a> {
 impl Serialize for JobEvent<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("tx_id", &self.tx_id)?;
+        if self.status != Status::Request {
+            m.serialize_entry("tx_id", &self.tx_id)?;
+        }
         m.serialize_entry("rosctr", "job")?;
         m.serialize_entry("pdu_ref", &self.job.pdu_ref)?;
         m.serialize_entry("function", &self.job.function)?;
@@ -78,28 +82,8 @@ impl Serialize for JobEvent<'_> {
 
 impl JobEvent<'_> {
     /// The block a transfer names, from the job or its response.
-    fn block(&self) -> Option<&crate::s7::Block> {
+    pub(crate) fn block(&self) -> Option<&crate::s7::Block> {
         self.job.facts.block().or(self.response.and_then(Facts::block))
-    }
-}
-
-impl FieldAccess for JobEvent<'_> {
-    fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-        let f = &self.job.facts;
-        match name {
-            "s7comm.rosctr" => Some(FieldValue::Str("job")),
-            "s7comm.function" => Some(FieldValue::U64(u64::from(self.job.function))),
-            "s7comm.function_name" => Some(FieldValue::Str(function_name(self.job.function))),
-            "s7comm.pdu_ref" => Some(FieldValue::U64(u64::from(self.job.pdu_ref))),
-            "s7comm.block_type" => self.block().and_then(|b| b.block_type).map(FieldValue::Str),
-            "s7comm.block_number" => self.block().and_then(|b| b.block_number).map(|n| FieldValue::U64(u64::from(n))),
-            "s7comm.pi_service" => f.pi_service().map(FieldValue::Str),
-            "s7comm.item_count" => f.item_count.map(|c| FieldValue::U64(u64::from(c))),
-            "s7comm.area" => f.items.first().and_then(Item::any).map(|i| FieldValue::Str(area_name(i.area))),
-            "s7comm.db" => f.items.first().and_then(Item::any).map(|i| FieldValue::U64(u64::from(i.db))),
-            "s7comm.error_class" => self.error.map(|e| FieldValue::U64(u64::from(e.0))),
-            _ => None,
-        }
     }
 }
 
@@ -121,24 +105,6 @@ pub struct UserDataEvent<'a> {
     pub userdata: &'a UserData,
 }
 
-impl FieldAccess for UserDataEvent<'_> {
-    fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-        let u = self.userdata;
-        match name {
-            "s7comm.rosctr" => Some(FieldValue::Str("userdata")),
-            "s7comm.pdu_ref" => Some(FieldValue::U64(u64::from(self.pdu_ref))),
-            "s7comm.userdata.type" => Some(FieldValue::Str(u.kind)),
-            "s7comm.userdata.function_group" => Some(FieldValue::U64(u64::from(u.function_group))),
-            "s7comm.userdata.function_group_name" => Some(FieldValue::Str(u.function_group_name)),
-            "s7comm.userdata.subfunction" => Some(FieldValue::U64(u64::from(u.subfunction))),
-            "s7comm.userdata.subfunction_name" => Some(FieldValue::Str(u.subfunction_name)),
-            "s7comm.szl_id" => u.szl.as_ref().map(|s| FieldValue::U64(u64::from(s.id))),
-            "s7comm.szl_index" => u.szl.as_ref().map(|s| FieldValue::U64(u64::from(s.index))),
-            _ => None,
-        }
-    }
-}
-
 impl<'a> PduEvent for UserDataEvent<'a> {
     type Body = UserDataEvent<'a>;
     fn event_type(&self) -> &'static str {
@@ -155,20 +121,6 @@ pub struct PlusEvent<'a> {
     pub tx_id: u64,
     #[serde(flatten)]
     pub pdu: &'a PlusPdu,
-}
-
-impl FieldAccess for PlusEvent<'_> {
-    fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-        let p = self.pdu;
-        match name {
-            "s7comm_plus.version" => Some(FieldValue::U64(u64::from(p.version))),
-            "s7comm_plus.opcode" => p.opcode.map(|o| FieldValue::U64(u64::from(o))),
-            "s7comm_plus.function" => p.function.map(|f| FieldValue::U64(u64::from(f))),
-            "s7comm_plus.function_name" => p.function_name.map(FieldValue::Str),
-            "s7comm_plus.integrity" => Some(FieldValue::Bool(p.integrity)),
-            _ => None,
-        }
-    }
 }
 
 impl<'a> PduEvent for PlusEvent<'a> {
@@ -220,17 +172,6 @@ impl Serialize for CotpEvent<'_> {
             }
         }
         m.end()
-    }
-}
-
-impl FieldAccess for CotpEvent<'_> {
-    fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-        match name {
-            "cotp.type" => Some(FieldValue::Str(self.kind.name())),
-            "cotp.rack" => self.connection.and_then(|c| c.called_tsap).and_then(rack_slot).map(|r| FieldValue::U64(u64::from(r.1))),
-            "cotp.slot" => self.connection.and_then(|c| c.called_tsap).and_then(rack_slot).map(|r| FieldValue::U64(u64::from(r.2))),
-            _ => None,
-        }
     }
 }
 

@@ -26,8 +26,8 @@ const FIELDS: [&str; 16] = [
     "s7comm.block_number",
     "s7comm.pi_service",
     "s7comm.item_count",
-    "s7comm.area",
-    "s7comm.db",
+    "s7comm.item.area",
+    "s7comm.item.db",
     "s7comm.error_class",
     "s7comm.userdata.function_group_name",
     "s7comm.userdata.subfunction_name",
@@ -154,7 +154,7 @@ fn rules_read_the_fields_by_name() {
     let get = |i: usize, name: &str| s.fields[i].iter().find(|f| f.0 == name).map(|f| f.1.as_str());
     assert_eq!((get(0, "cotp.type"), get(0, "cotp.slot")), (Some("Str(\"CR\")"), Some("U64(2)")));
     assert_eq!(get(1, "s7comm.function_name"), Some("Str(\"write_var\")"));
-    assert_eq!((get(1, "s7comm.area"), get(1, "s7comm.db")), (Some("Str(\"data_blocks\")"), Some("U64(7)")));
+    assert_eq!((get(1, "s7comm.item.area"), get(1, "s7comm.item.db")), (Some("Str(\"data_blocks\")"), Some("U64(7)")));
     assert_eq!((get(1, "s7comm.item_count"), get(1, "s7comm.error_class")), (Some("U64(1)"), Some("U64(0)")));
     assert_eq!(get(2, "s7comm.userdata.subfunction_name"), Some("Str(\"read_szl\")"));
     assert_eq!(get(2, "s7comm.szl_id"), Some("U64(17)"));

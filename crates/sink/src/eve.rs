@@ -128,7 +128,7 @@ mod tests {
     /// A dissector's borrowed event, framed by its flow's header, is one EVE line.
     #[test]
     fn writes_a_framed_protocol_event() {
-        use otsentry_core::{FieldAccess, FieldValue, Framed, PduEvent};
+        use otsentry_core::{FieldAccess, FieldDef, FieldId, FieldType, FieldValue, Framed, PduEvent, Schema, Stage};
         #[derive(serde::Serialize)]
         struct Body<'a> {
             function: u8,
@@ -141,9 +141,17 @@ mod tests {
             }
         }
         struct Write<'a>(Body<'a>);
+        static TOY: Schema =
+            Schema { event_type: "toy", fields: &[FieldDef::one("toy.function", FieldType::Uint)], groups: &[], key: None };
         impl FieldAccess for Write<'_> {
-            fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-                (name == "toy.function").then_some(FieldValue::U64(u64::from(self.0.function)))
+            fn schema(&self) -> &'static Schema {
+                &TOY
+            }
+            fn stage(&self) -> Stage {
+                Stage::Message
+            }
+            fn value(&self, id: FieldId, _elem: usize) -> Option<FieldValue<'_>> {
+                (id.0 == 0).then_some(FieldValue::U64(u64::from(self.0.function)))
             }
         }
         impl<'a> PduEvent for Write<'a> {
@@ -159,8 +167,7 @@ mod tests {
         let event = Write(Body { function: 6, data: &stream[1..] });
         let header = EventHeader { flow_id: Some(42), app_proto: Some("modbus"), community_id: Some("1:x".into()), ..Default::default() };
         let framed = Framed { header: &header, event: &event };
-        assert_eq!(framed.field("toy.function"), Some(FieldValue::U64(6)));
-        assert_eq!(framed.field("flow_id"), Some(FieldValue::U64(42)), "header fields too");
+        assert_eq!(framed.event.field("toy.function"), Some(FieldValue::U64(6)));
         let mut w = EveWriter::new(Vec::new());
         w.write(&framed).unwrap();
         let text = String::from_utf8(w.into_inner()).unwrap();
