@@ -6,6 +6,7 @@
 #![deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic))]
 
+mod alert;
 mod anomaly;
 mod dissect;
 mod field;
@@ -18,6 +19,7 @@ mod record;
 mod summary;
 mod time;
 
+pub use alert::{Alert, AlertBody, AlertInfo, Severity, Technique};
 pub use anomaly::{Anomaly, AnomalyBody, AnomalyKind, Layer, ANOMALY_SCHEMA};
 pub use dissect::{AppProto, Dissector, PduEvent, PduSink, Pending, PortMap, Probe, ProbeResult, StreamCx};
 pub use field::{FieldAccess, FieldDef, FieldId, FieldType, FieldValue, Known, Schema, Stage};

@@ -30,7 +30,7 @@ pub struct EventHeader {
 /// body under a key of the same name, then an optional second object (a flow's `tcp`).
 pub trait Record {
     type Body: Serialize + ?Sized;
-    type Extra: Serialize;
+    type Extra: Serialize + ?Sized;
     fn event_type(&self) -> &'static str;
     fn header(&self) -> &EventHeader;
     fn body(&self) -> &Self::Body;

@@ -106,8 +106,19 @@ pub struct S7PlusCounts {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct AlertCounts {
     pub total: u64,
+    /// Alerts by rule id, by ATT&CK technique id and by severity name.
     pub by_rule: CodeCounts,
     pub by_technique: CodeCounts,
+    pub by_severity: CodeCounts,
+    /// Rules loaded and able to alert.
+    pub rules: u64,
+    /// Rule matches, before thresholds and suppression; matches a threshold held back;
+    /// alerts silenced by a suppression window or the site's tuning; tracking entries
+    /// dropped at the state cap.
+    pub matched: u64,
+    pub thresholded: u64,
+    pub suppressed: u64,
+    pub state_dropped: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

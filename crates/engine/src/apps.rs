@@ -1,7 +1,9 @@
 //! The hand-off from flows to protocol dissectors: which dissector a detected protocol
 //! gets, and the sink through which its events reach the EVE output and the summary.
 use crate::events::{EventCtx, Out};
-use otsentry_core::{AnomalyKind, AppProto, Dissector, Framed, Layer, PduEvent, PduSink, Pending, ProtocolCounts, StreamCx, Timestamp};
+use otsentry_core::{
+    AnomalyKind, AppProto, Dissector, EventHeader, Framed, Layer, PduEvent, PduSink, Pending, ProtocolCounts, StreamCx, Timestamp,
+};
 use otsentry_proto_dnp3::{Dnp3Config, Dnp3Dissector};
 use otsentry_proto_modbus::{ModbusConfig, ModbusDissector};
 use otsentry_proto_s7comm::{S7Config, S7Dissector};
@@ -82,7 +84,7 @@ pub(crate) struct AppSink<'c, 'o, 'w, W: Write> {
 }
 
 impl<W: Write> AppSink<'_, '_, '_, W> {
-    fn header(&mut self, cx: &StreamCx) -> otsentry_core::EventHeader {
+    fn header(&mut self, cx: &StreamCx) -> EventHeader {
         let cid = self.community_id.get_or_insert_with(|| self.ctx.community_id()).clone();
         let mut h = self.ctx.header_without_id(cx.dir);
         h.timestamp = cx.ts;
@@ -91,8 +93,25 @@ impl<W: Write> AppSink<'_, '_, '_, W> {
     }
 }
 
+impl<W: Write> AppSink<'_, '_, '_, W> {
+    fn detect<E: PduEvent>(&mut self, cx: &StreamCx, event: &E) {
+        let AppSink { ctx, out, community_id } = self;
+        let subject = ctx.subject(cx.dir, cx.ts);
+        let mut header = || {
+            let cid = community_id.get_or_insert_with(|| ctx.community_id()).clone();
+            EventHeader { timestamp: cx.ts, community_id: Some(cid), ..ctx.header_without_id(cx.dir) }
+        };
+        out.detect(&subject, event, Some((event.event_type(), event.body())), &mut header);
+    }
+}
+
 impl<W: Write> PduSink for AppSink<'_, '_, '_, W> {
+    fn request<E: PduEvent>(&mut self, cx: &StreamCx, event: &E) {
+        self.detect(cx, event);
+    }
+
     fn pdu<E: PduEvent>(&mut self, cx: &StreamCx, event: &E) {
+        self.detect(cx, event);
         if self.out.eve.is_none() {
             return;
         }

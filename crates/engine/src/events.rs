@@ -1,8 +1,13 @@
 //! What the flow stage's events carry and where they go: the outputs and counters
 //! ([`Out`]), and the flow and packet an event is about ([`EventCtx`]).
-use otsentry_core::{Anomaly, AnomalyKind, AppProto, Direction, EventHeader, FlowKey, IpProto, Layer, Record, Summary, Timestamp};
+use crate::alerting::Alerting;
+use otsentry_core::{
+    Anomaly, AnomalyBody, AnomalyKind, AppProto, Direction, EventHeader, FieldAccess, FlowKey, IpProto, Layer, Record, Summary, Timestamp,
+};
 use otsentry_flow::community_id;
+use otsentry_rules::Subject;
 use otsentry_sink::EveWriter;
+use serde::Serialize;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,6 +20,7 @@ pub(crate) struct Out<'a, W: Write> {
     pub(crate) error: Option<io::Error>,
     /// The input being read, named in every record.
     pub(crate) input: Option<&'a Arc<str>>,
+    pub(crate) alerting: &'a mut Alerting,
 }
 
 impl<W: Write> Out<'_, W> {
@@ -24,6 +30,25 @@ impl<W: Write> Out<'_, W> {
                 self.error.get_or_insert(e);
             }
         }
+    }
+
+    /// Checks an event against the rules; alerts go to EVE with `header()`'s header and
+    /// `body` (the event's EVE object) beside them.
+    pub(crate) fn detect<E: FieldAccess + ?Sized, B: Serialize + ?Sized>(
+        &mut self,
+        subject: &Subject<'_>,
+        event: &E,
+        body: Option<(&'static str, &B)>,
+        header: &mut dyn FnMut() -> EventHeader,
+    ) {
+        let Out { eve, summary, error, alerting, .. } = self;
+        alerting.check(subject, event, body, header, summary, &mut |alert| {
+            if let Some(eve) = eve.as_mut() {
+                if let Err(e) = eve.write(alert) {
+                    error.get_or_insert(e);
+                }
+            }
+        });
     }
 }
 
@@ -55,6 +80,25 @@ impl<'p> EventCtx<'p> {
             self.key.hi
         } else {
             self.key.lo
+        }
+    }
+
+    /// The event's sender and receiver, as rules see them.
+    pub(crate) fn subject(&self, dir: Direction, ts: Timestamp) -> Subject<'p> {
+        let (src, dst) = match dir {
+            Direction::ToServer => (self.client(), self.server()),
+            Direction::ToClient => (self.server(), self.client()),
+        };
+        let ports = matches!(self.key.proto, IpProto::TCP | IpProto::UDP | IpProto::SCTP);
+        Subject {
+            ts,
+            src: src.ip(),
+            dst: dst.ip(),
+            src_port: ports.then_some(src.port()),
+            dst_port: ports.then_some(dst.port()),
+            vlan: self.vlans,
+            to_server: dir == Direction::ToServer,
+            flow_id: self.flow_id,
         }
     }
 
@@ -117,9 +161,12 @@ impl<'p> EventCtx<'p> {
         reason: String,
     ) {
         *out.summary.decode.anomalies.entry(event.to_string()).or_default() += 1;
+        let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+        let body = AnomalyBody { kind, event, layer, offset, reason };
+        let subject = self.subject(dir, self.ts);
+        out.detect(&subject, &body, Some(("anomaly", &body)), &mut || self.header(dir));
         if out.eve.is_some() {
-            let offset = usize::try_from(offset).unwrap_or(usize::MAX);
-            out.write(&Anomaly::new(self.header(dir), kind, event, layer, offset, reason));
+            out.write(&Anomaly { header: self.header(dir), body });
         }
     }
 }

@@ -1,13 +1,25 @@
 //! The pipeline: capture → decode → flows and reassembly → protocol detection (dissectors
-//! and rules: next) → sinks.
+//! and rules) → alerts and sinks.
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic))]
 
+mod alerting;
 mod apps;
 mod detect;
 mod events;
 mod flows;
 mod replay;
 
+pub use alerting::AlertHook;
+
+/// The event types rules can read: every dissector's schema (anomalies are built in).
+pub static SCHEMAS: [&otsentry_core::Schema; 5] = [
+    &otsentry_proto_modbus::MODBUS_SCHEMA,
+    &otsentry_proto_dnp3::DNP3_SCHEMA,
+    &otsentry_proto_s7comm::S7_SCHEMA,
+    &otsentry_proto_s7comm::S7_PLUS_SCHEMA,
+    &otsentry_proto_s7comm::COTP_SCHEMA,
+];
+pub use otsentry_rules::RuleSet;
 pub use replay::{EngineError, FileReport, Replay, ReplayOptions};

@@ -1,8 +1,10 @@
+use crate::alerting::{AlertHook, Alerting};
 use crate::events::Out;
 use crate::flows::{FlowStage, PacketCx};
 use otsentry_capture::{open_input, CaptureError, Damage, Input, ReaderKind, Skipped};
-use otsentry_core::{Anomaly, EventHeader, InputCounts, Layer, PortMap, SkippedInput, Summary, Timestamp};
+use otsentry_core::{Anomaly, AnomalyBody, AnomalyKind, EventHeader, InputCounts, Layer, PortMap, SkippedInput, Summary, Timestamp};
 use otsentry_flow::FlowConfig;
+use otsentry_rules::{RuleSet, Subject};
 use otsentry_sink::EveWriter;
 use otsentry_wire::{decode_into, decode_transport, DecodeOptions, DefragConfig, Defragmenter, IpInfo, Packet, StopKind, Transport};
 use std::io::Write;
@@ -22,6 +24,8 @@ pub struct ReplayOptions {
     /// Hand detected protocols to their dissectors (off: flows, reassembly and
     /// detection only, as the layer benchmark measures them).
     pub skip_dissectors: bool,
+    /// The rules every event is checked against (none by default).
+    pub rules: Arc<RuleSet>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +54,7 @@ pub struct Replay<W: Write> {
     flows: FlowStage,
     /// The input being read, named in every record.
     input: Option<Arc<str>>,
+    alerting: Alerting,
 }
 
 /// Packets between progress callbacks.
@@ -58,7 +63,13 @@ const PROGRESS_EVERY: u64 = 1 << 16;
 impl<W: Write> Replay<W> {
     pub fn new(opts: ReplayOptions, eve: Option<EveWriter<W>>) -> Self {
         let flows = FlowStage::new(opts.flow, opts.ports.clone(), !opts.skip_dissectors);
-        Replay { defrag: Defragmenter::new(opts.defrag), opts, eve, summary: Summary::default(), flows, input: None }
+        let alerting = Alerting::new(opts.rules.clone());
+        Replay { defrag: Defragmenter::new(opts.defrag), opts, eve, summary: Summary::default(), flows, input: None, alerting }
+    }
+
+    /// Hand each alert to `hook` as it is raised (besides EVE, if on).
+    pub fn on_alert(&mut self, hook: AlertHook) {
+        self.alerting.set_hook(hook);
     }
 
     /// Replay one capture file, named as its path is written.
@@ -149,11 +160,29 @@ impl<W: Write> Replay<W> {
         }
         if let Some(ip) = pkt.ip.as_ref().filter(|ip| ip.fragment.is_none()) {
             if pkt.stop.is_none() {
-                flow_packet(&mut self.flows, &mut self.eve, &mut self.summary, self.input.as_ref(), p, ip, &pkt.transport)?;
+                flow_packet(
+                    &mut self.flows,
+                    &mut self.eve,
+                    &mut self.summary,
+                    &mut self.alerting,
+                    self.input.as_ref(),
+                    p,
+                    ip,
+                    &pkt.transport,
+                )?;
             } else if pkt.snaplen_cut {
                 // Headers survived the snap length but the payload did not: count the
                 // packet in its flow; the missing bytes show up as a gap when acknowledged.
-                flow_packet(&mut self.flows, &mut self.eve, &mut self.summary, self.input.as_ref(), p, ip, &header_only(&pkt.transport))?;
+                flow_packet(
+                    &mut self.flows,
+                    &mut self.eve,
+                    &mut self.summary,
+                    &mut self.alerting,
+                    self.input.as_ref(),
+                    p,
+                    ip,
+                    &header_only(&pkt.transport),
+                )?;
             }
         }
         if let Some(ip) = pkt.ip.filter(|ip| ip.fragment.is_some()) {
@@ -164,7 +193,16 @@ impl<W: Write> Replay<W> {
             let whole = inserted.datagram.map(|dg| decode_transport(&dg, &self.opts.decode));
             let whole_stop = whole.as_ref().and_then(|w| w.stop.clone());
             if let Some((dg, w)) = inserted.datagram.as_ref().zip(whole.as_ref()).filter(|(_, w)| w.stop.is_none()) {
-                flow_packet(&mut self.flows, &mut self.eve, &mut self.summary, self.input.as_ref(), p, dg, &w.transport)?;
+                flow_packet(
+                    &mut self.flows,
+                    &mut self.eve,
+                    &mut self.summary,
+                    &mut self.alerting,
+                    self.input.as_ref(),
+                    p,
+                    dg,
+                    &w.transport,
+                )?;
             }
             let whole_checksum = whole.as_ref().map(|w| w.checksum);
             if whole.is_some() {
@@ -201,15 +239,12 @@ impl<W: Write> Replay<W> {
         reason: String,
     ) -> Result<(), EngineError> {
         *self.summary.decode.anomalies.entry(event.to_string()).or_default() += 1;
-        let Some(eve) = self.eve.as_mut() else {
-            return Ok(());
-        };
         let (src_port, dest_port) = match pkt.transport {
             Transport::Tcp(t) => (Some(t.src_port), Some(t.dst_port)),
             Transport::Udp(u) => (Some(u.src_port), Some(u.dst_port)),
             _ => (None, None),
         };
-        let header = EventHeader {
+        let header = || EventHeader {
             timestamp: ts,
             pcap_cnt: Some(pcap_cnt),
             src_ip: pkt.ip.map(|ip| ip.src),
@@ -221,8 +256,34 @@ impl<W: Write> Replay<W> {
             pcap_filename: self.input.clone(),
             ..Default::default()
         };
-        eve.write(&Anomaly::decode(header, event, layer, offset, reason))?;
-        Ok(())
+        let body = AnomalyBody { kind: AnomalyKind::Decode, event, layer, offset, reason };
+        // Rules on decode anomalies see the packet's addresses (unspecified without IP).
+        let unspecified = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        let subject = Subject {
+            ts,
+            src: pkt.ip.map_or(unspecified, |ip| ip.src),
+            dst: pkt.ip.map_or(unspecified, |ip| ip.dst),
+            src_port,
+            dst_port: dest_port,
+            vlan: pkt.vlans(),
+            to_server: true,
+            flow_id: 0,
+        };
+        let mut out = Out {
+            eve: self.eve.as_mut(),
+            summary: &mut self.summary,
+            error: None,
+            input: self.input.as_ref(),
+            alerting: &mut self.alerting,
+        };
+        out.detect(&subject, &body, Some(("anomaly", &body)), &mut || header());
+        if out.eve.is_some() {
+            out.write(&Anomaly { header: header(), body });
+        }
+        match out.error {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
     }
 
     /// End the run: flush outputs and return the summary with its rates.
@@ -232,7 +293,13 @@ impl<W: Write> Replay<W> {
 
     /// As [`Replay::finish`], also handing back the EVE writer.
     pub fn finish_with_output(mut self, elapsed_s: f64) -> Result<(Summary, Option<EveWriter<W>>), EngineError> {
-        let mut out = Out { eve: self.eve.as_mut(), summary: &mut self.summary, error: None, input: self.input.as_ref() };
+        let mut out = Out {
+            eve: self.eve.as_mut(),
+            summary: &mut self.summary,
+            error: None,
+            input: self.input.as_ref(),
+            alerting: &mut self.alerting,
+        };
         self.flows.finish(&mut out);
         if let Some(e) = out.error {
             return Err(e.into());
@@ -241,6 +308,7 @@ impl<W: Write> Replay<W> {
             eve.flush()?;
         }
         self.summary.decode.fragments_dropped = self.defrag.stats.dropped;
+        self.alerting.finish(&mut self.summary);
         self.summary.finish(elapsed_s);
         Ok((self.summary, self.eve))
     }
@@ -261,12 +329,13 @@ fn flow_packet<W: Write>(
     flows: &mut FlowStage,
     eve: &mut Option<EveWriter<W>>,
     summary: &mut Summary,
+    alerting: &mut Alerting,
     input: Option<&Arc<str>>,
     p: &PacketCx<'_>,
     ip: &IpInfo<'_>,
     transport: &Transport<'_>,
 ) -> Result<(), EngineError> {
-    let mut out = Out { eve: eve.as_mut(), summary, error: None, input };
+    let mut out = Out { eve: eve.as_mut(), summary, error: None, input, alerting };
     flows.packet(p, ip, transport, &mut out);
     match out.error {
         Some(e) => Err(e.into()),

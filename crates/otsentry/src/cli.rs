@@ -10,7 +10,7 @@ pub(crate) type AppPort = (AppProto, IpProto, u16);
 
 pub(crate) const EXIT_CODES: &str = "Exit codes: 0 done (also when stdout is closed early, as by `| head`); \
 1 an output could not be written; 2 bad input or usage (a missing or unreadable capture, a file that is not one, \
-a bad flag or configuration).";
+a bad flag, configuration, rule, variables or tuning file).";
 
 #[derive(Parser)]
 #[command(name = "otsentry", version, about = "Passive OT network security monitor (Modbus/TCP, DNP3, S7comm)", after_help = EXIT_CODES)]
@@ -30,6 +30,31 @@ pub(crate) enum Command {
     /// Check or write a configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Check or list detection rules (the built-in pack, or a directory of rule files).
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum RulesCommand {
+    /// Check rule, variables and tuning files: exit 0 if they can be used, else name
+    /// each file, line, column and field at fault (exit 2).
+    Check(RuleFiles),
+    /// Print the rules as a table: id, severity, techniques, variables they need.
+    List(RuleFiles),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct RuleFiles {
+    /// A directory of rule files (*.yaml), or one file; the built-in pack without it.
+    #[arg(value_name = "DIR")]
+    pub(crate) rules: Option<PathBuf>,
+    /// Named host sets for rules ($HMI, $ENGINEERING, $PLC, $MASTERS, ...).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) vars: Option<PathBuf>,
+    /// The site's tuning: rules disabled, severities and thresholds changed, suppressions.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) tuning: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -82,6 +107,19 @@ pub(crate) struct ReplayArgs {
     /// recently seen is evicted.
     #[arg(long, value_name = "N", value_parser = parse_max_flows)]
     pub(crate) max_flows: Option<NonZeroUsize>,
+    /// Rules from DIR (*.yaml files) instead of the built-in pack.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_rules")]
+    pub(crate) rules: Option<PathBuf>,
+    /// No detection rules: no alerts.
+    #[arg(long)]
+    pub(crate) no_rules: bool,
+    /// Named host sets for rules ($HMI, $ENGINEERING, $PLC, $MASTERS, ...): rules that
+    /// name a set stay quiet until it is defined.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) vars: Option<PathBuf>,
+    /// The site's tuning of the rules (kept apart from the pack).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) tuning: Option<PathBuf>,
     /// In a directory given as input, read subdirectories too.
     #[arg(short = 'R', long)]
     pub(crate) recursive: bool,

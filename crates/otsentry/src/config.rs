@@ -45,6 +45,10 @@ pub(crate) struct ReplayConfig {
     pub(crate) max_flows: Option<NonZeroUsize>,
     pub(crate) recursive: Option<bool>,
     pub(crate) quiet: Option<bool>,
+    pub(crate) rules: Option<PathBuf>,
+    pub(crate) no_rules: Option<bool>,
+    pub(crate) vars: Option<PathBuf>,
+    pub(crate) tuning: Option<PathBuf>,
 }
 
 fn log_level<'de, D: Deserializer<'de>>(d: D) -> Result<Option<tracing::Level>, D::Error> {
@@ -98,6 +102,10 @@ pub(crate) fn parse(text: &str) -> Result<Config, String> {
         let line = line_of(text, "no-checksums").unwrap_or(0);
         return Err(format!("replay: checksum-anomalies and no-checksums cannot both be on at line {line}"));
     }
+    if r.rules.is_some() && r.no_rules == Some(true) {
+        let line = line_of(text, "no-rules").unwrap_or(0);
+        return Err(format!("replay: rules and no-rules cannot both be set at line {line}"));
+    }
     Ok(config)
 }
 
@@ -135,6 +143,13 @@ replay:
   recursive: false
   # No human summary or hints on stderr.
   quiet: false
+  # Detection rules from this directory instead of the built-in pack (or no-rules: true).
+  rules: /etc/otsentry/rules
+  no-rules: false
+  # Named host sets ($HMI, $ENGINEERING, $PLC, $MASTERS) for the rules that need them.
+  vars: /etc/otsentry/vars.yaml
+  # The site's tuning: rules disabled, severities and thresholds changed, suppressions.
+  tuning: /etc/otsentry/tuning.yaml
 "#;
 
 #[cfg(test)]

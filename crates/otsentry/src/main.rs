@@ -4,10 +4,12 @@
 mod cli;
 mod config;
 mod report;
+mod rules;
 mod run;
+mod table;
 
 use clap::Parser;
-use cli::{Cli, Command, ConfigCommand};
+use cli::{Cli, Command, ConfigCommand, RulesCommand};
 use otsentry_capture::CaptureError;
 use otsentry_engine::EngineError;
 use report::say;
@@ -25,13 +27,15 @@ fn main() -> ExitCode {
             Ok(c) => c.unwrap_or_default(),
             Err(e) => return fail(&anyhow::Error::new(e)),
         },
-        Command::Config(_) => config::Config::default(),
+        Command::Config(_) | Command::Rules(_) => config::Config::default(),
     };
     let level = cli.log_level.or(config.log_level).unwrap_or(tracing::Level::WARN);
     tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(level).with_target(false).init();
     let result = match cli.command {
         Command::Replay(args) => run::replay(run::Settings::merge(args, config.replay)),
-        Command::Config(ConfigCommand::Check { file }) => config::load(&file).map(|_| say!("{}: ok", file.display())).map_err(Into::into),
+        Command::Config(ConfigCommand::Check { file }) => check_config(&file),
+        Command::Rules(RulesCommand::Check(files)) => rules::check(files),
+        Command::Rules(RulesCommand::List(files)) => rules::list(files),
         Command::Config(ConfigCommand::Example) => {
             use std::io::Write;
             std::io::stdout().write_all(config::EXAMPLE.as_bytes()).map_err(Into::into)
@@ -41,6 +45,17 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }
+}
+
+/// `otsentry config check`: the file, and the rule files it names.
+fn check_config(file: &std::path::Path) -> anyhow::Result<()> {
+    let c = config::load(file)?;
+    let r = &c.replay;
+    let choice =
+        rules::RuleChoice { rules: r.rules.clone(), none: r.no_rules.unwrap_or(false), vars: r.vars.clone(), tuning: r.tuning.clone() };
+    rules::load(&choice)?;
+    say!("{}: ok", file.display());
+    Ok(())
 }
 
 fn fail(e: &anyhow::Error) -> ExitCode {
@@ -53,6 +68,7 @@ fn fail(e: &anyhow::Error) -> ExitCode {
         matches!(c.downcast_ref::<EngineError>(), Some(EngineError::Capture(_)))
             || c.downcast_ref::<CaptureError>().is_some()
             || c.downcast_ref::<config::ConfigError>().is_some()
+            || c.downcast_ref::<otsentry_rules::RuleErrors>().is_some()
     });
     say!("otsentry: error: {e:#}");
     ExitCode::from(if bad_input { EXIT_BAD_INPUT } else { EXIT_OUTPUT })

@@ -3,6 +3,8 @@
 use crate::cli::{default_max_flows, AppPort, Reader, ReplayArgs};
 use crate::config::ReplayConfig;
 use crate::report::{self, say, Progress};
+use crate::rules::RuleChoice;
+use crate::table;
 use anyhow::Context;
 use otsentry_capture::{plan, ReaderKind};
 use otsentry_engine::{Replay, ReplayOptions};
@@ -23,6 +25,7 @@ pub(crate) struct Settings {
     max_flows: usize,
     recursive: bool,
     quiet: bool,
+    pub(crate) rules: RuleChoice,
 }
 
 impl Settings {
@@ -42,6 +45,13 @@ impl Settings {
             max_flows: args.max_flows.or(file.max_flows).map_or_else(default_max_flows, |n| n.get()),
             recursive: args.recursive || file.recursive.unwrap_or(false),
             quiet: args.quiet || file.quiet.unwrap_or(false),
+            rules: RuleChoice {
+                // A rules directory on the command line outranks the file's no-rules.
+                none: args.no_rules || (args.rules.is_none() && file.no_rules.unwrap_or(false)),
+                rules: args.rules.or(file.rules),
+                vars: args.vars.or(file.vars),
+                tuning: args.tuning.or(file.tuning),
+            },
         }
     }
 }
@@ -64,6 +74,7 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
         ..Default::default()
     };
     opts.decode.verify_checksums = !s.no_checksums;
+    opts.rules = std::sync::Arc::new(crate::rules::load(&s.rules)?);
     opts.flow.max_flows = s.max_flows;
     for &(app, transport, port) in &s.app_ports {
         opts.ports.set(transport, port, app);
@@ -71,10 +82,17 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
     // Every input is found before anything is read, so a bad one fails the run at once.
     let plan = plan(&s.inputs, s.recursive)?;
     if s.eve.is_none() && !s.quiet {
-        say!("otsentry: events are counted but not written: add --eve FILE (or --eve - for stdout) to keep them");
+        say!("otsentry: protocol records are counted but not written: add --eve FILE (or --eve - for stdout) to keep them");
     }
+    let eve_on_stdout = s.eve.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    let summary_on_stdout = s.summary_json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let eve = s.eve.as_deref().map(output).transpose()?.map(EveWriter::new);
     let mut run = Replay::new(opts, eve);
+    // Alerts as a table on stdout, unless stdout carries JSON.
+    let table = !eve_on_stdout && !summary_on_stdout;
+    if table {
+        run.on_alert(table::printer());
+    }
     run.skipped(&plan.skipped);
     report::skipped(&plan.skipped, s.quiet);
     let started = Instant::now();
@@ -96,6 +114,9 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
         }
     }
     let summary = run.finish(started.elapsed().as_secs_f64())?;
+    if table {
+        table::totals(&summary)?;
+    }
     if let Some(path) = &s.summary_json {
         let mut out = output(path)?;
         serde_json::to_writer(&mut out, &summary)?;

@@ -1,0 +1,72 @@
+//! From rule hits to alerts: the record with the flow's header and the matched event's
+//! protocol object, counted in the summary, written to EVE and handed to the caller's
+//! hook (the terminal table). Runs whether or not EVE output is on.
+use otsentry_core::{Alert, AlertBody, EventHeader, FieldAccess, Summary};
+use otsentry_rules::{Detector, Hit, RuleSet, Subject};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Called with each alert as it is raised.
+pub type AlertHook = Box<dyn FnMut(&Alert)>;
+
+/// The run's rule state and where its alerts go besides EVE.
+pub(crate) struct Alerting {
+    detector: Detector,
+    hook: Option<AlertHook>,
+}
+
+impl Alerting {
+    pub(crate) fn new(rules: Arc<RuleSet>) -> Self {
+        Alerting { detector: Detector::new(rules), hook: None }
+    }
+
+    pub(crate) fn set_hook(&mut self, hook: AlertHook) {
+        self.hook = Some(hook);
+    }
+
+    /// Checks `event`; for each hit, builds the alert and passes it to `emit` (which
+    /// writes it) after counting it and calling the hook.
+    pub(crate) fn check<E: FieldAccess + ?Sized, B: Serialize + ?Sized>(
+        &mut self,
+        subject: &Subject<'_>,
+        event: &E,
+        body: Option<(&'static str, &B)>,
+        header: &mut dyn FnMut() -> EventHeader,
+        summary: &mut Summary,
+        emit: &mut dyn FnMut(&Alert),
+    ) {
+        let mut hits: Vec<Hit> = Vec::new();
+        self.detector.check(subject, event, &mut |h| hits.push(h));
+        for hit in hits {
+            let app = body.and_then(|(name, b)| serde_json::value::to_raw_value(b).ok().map(|raw| (name, raw)));
+            let alert = Alert { header: header(), alert: AlertBody { info: hit.info, detail: hit.detail }, app };
+            count(summary, &alert);
+            if let Some(hook) = self.hook.as_mut() {
+                hook(&alert);
+            }
+            emit(&alert);
+        }
+    }
+
+    /// The detector's counters and the rule count, into the summary.
+    pub(crate) fn finish(&self, summary: &mut Summary) {
+        let c = self.detector.counts;
+        let a = &mut summary.alerts;
+        a.rules = self.detector.rules().active() as u64;
+        a.matched = c.matched;
+        a.thresholded = c.thresholded;
+        a.suppressed = c.suppressed;
+        a.state_dropped = c.state_dropped;
+    }
+}
+
+fn count(summary: &mut Summary, alert: &Alert) {
+    let a = &mut summary.alerts;
+    let info = &alert.alert.info;
+    a.total += 1;
+    *a.by_rule.entry(info.rule_id.to_string()).or_default() += 1;
+    for t in &info.techniques {
+        *a.by_technique.entry(t.id.to_string()).or_default() += 1;
+    }
+    *a.by_severity.entry(info.severity.as_str().to_string()).or_default() += 1;
+}

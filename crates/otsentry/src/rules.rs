@@ -1,0 +1,99 @@
+//! Which rules a run uses (the built-in pack, a directory, none), with the site's
+//! variables and tuning; `otsentry rules check` and `otsentry rules list`.
+use crate::cli::RuleFiles;
+use crate::report::say;
+use otsentry_engine::{RuleSet, SCHEMAS};
+use otsentry_rules::{default_pack, read_dir, read_file, RuleErrors, Sources};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Where a run's rules come from.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RuleChoice {
+    pub(crate) rules: Option<PathBuf>,
+    pub(crate) none: bool,
+    pub(crate) vars: Option<PathBuf>,
+    pub(crate) tuning: Option<PathBuf>,
+}
+
+impl From<RuleFiles> for RuleChoice {
+    fn from(f: RuleFiles) -> Self {
+        RuleChoice { rules: f.rules, none: false, vars: f.vars, tuning: f.tuning }
+    }
+}
+
+/// Reads and compiles the chosen files; every mistake in every file is reported.
+pub(crate) fn load(c: &RuleChoice) -> Result<RuleSet, RuleErrors> {
+    if c.none {
+        return Ok(RuleSet::empty());
+    }
+    let mut errors = Vec::new();
+    let rules = match &c.rules {
+        Some(dir) => read_dir(dir).unwrap_or_else(|e| {
+            errors.extend(e.0);
+            Vec::new()
+        }),
+        None => default_pack(),
+    };
+    let mut one = |p: &Option<PathBuf>| p.as_deref().and_then(|p| read_file(p).map_err(|e| errors.push(e)).ok());
+    let (vars, tuning) = (one(&c.vars), one(&c.tuning));
+    if !errors.is_empty() {
+        return Err(RuleErrors(errors));
+    }
+    RuleSet::load(&Sources { rules, vars, tuning }, &SCHEMAS)
+}
+
+/// `otsentry rules check`.
+pub(crate) fn check(files: RuleFiles) -> anyhow::Result<()> {
+    let choice = RuleChoice::from(files);
+    let set = load(&choice)?;
+    let quiet: Vec<_> = set.listing().iter().filter(|l| !l.missing.is_empty() && !l.disabled).collect();
+    let disabled = set.listing().iter().filter(|l| l.disabled).count();
+    let from = choice.rules.as_ref().map_or("the built-in pack".to_string(), |p| p.display().to_string());
+    say!("{from}: {} rules ok, {} active, {disabled} disabled, {} waiting for variables", set.listing().len(), set.active(), quiet.len());
+    for l in quiet {
+        say!("  {}: quiet until the variables file defines ${}", l.id, l.missing.join(", $"));
+    }
+    Ok(())
+}
+
+/// `otsentry rules list`: the rules as a table on stdout.
+pub(crate) fn list(files: RuleFiles) -> anyhow::Result<()> {
+    let set = load(&RuleChoice::from(files))?;
+    let mut out = std::io::stdout().lock();
+    let rows: Vec<[String; 6]> = set
+        .listing()
+        .iter()
+        .map(|l| {
+            let vars =
+                if l.vars.is_empty() { "-".to_string() } else { l.vars.iter().map(|v| format!("${v}")).collect::<Vec<_>>().join(" ") };
+            let state = if l.disabled {
+                "disabled (tuning)".to_string()
+            } else if !l.missing.is_empty() {
+                format!("quiet: no ${}", l.missing.join(", $"))
+            } else {
+                "active".to_string()
+            };
+            [l.id.to_string(), l.sid.to_string(), l.severity.as_str().to_string(), l.techniques.join(" "), vars, state]
+        })
+        .collect();
+    let head = ["ID", "SID", "SEVERITY", "TECHNIQUES", "NEEDS", "STATE"];
+    let widths: Vec<usize> = (0..head.len()).map(|i| rows.iter().map(|r| r[i].len()).chain([head[i].len()]).max().unwrap_or(0)).collect();
+    let line = |cells: &[&str]| -> String {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        s
+    };
+    writeln!(out, "{}", line(&head))?;
+    for r in &rows {
+        writeln!(out, "{}", line(&r.iter().map(String::as_str).collect::<Vec<_>>()))?;
+    }
+    writeln!(out, "{} rules, {} active", rows.len(), set.active())?;
+    Ok(())
+}

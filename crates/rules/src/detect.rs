@@ -1,0 +1,289 @@
+//! Checking events against a [`RuleSet`]: the candidate rules of the event's type and
+//! function, their conditions by field id, then thresholds and suppression per tracked
+//! key. State is bounded; what is dropped is counted.
+use crate::compile::{Clause, Cond, Dir, FlowMatch, Rule, RuleSet, Threshold, Track};
+use otsentry_core::{AlertInfo, FieldAccess, FieldValue, Stage, Timestamp};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// The flow and packet an event travels in, as rules see them.
+#[derive(Clone, Copy, Debug)]
+pub struct Subject<'a> {
+    pub ts: Timestamp,
+    /// Who sent the event (for a transaction, the requester).
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub src_port: Option<u16>,
+    pub dst_port: Option<u16>,
+    pub vlan: &'a [u16],
+    /// The event travels from the flow's client to its server.
+    pub to_server: bool,
+    pub flow_id: u64,
+}
+
+/// A rule that fired.
+#[derive(Clone, Debug)]
+pub struct Hit {
+    pub info: Arc<AlertInfo>,
+    /// What matched, in words.
+    pub detail: String,
+}
+
+/// What the detector did, for the summary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DetectCounts {
+    /// Rule matches, before thresholds and suppression.
+    pub matched: u64,
+    /// Matches a threshold held back (below its count).
+    pub thresholded: u64,
+    /// Alerts a suppression window or the site's tuning silenced.
+    pub suppressed: u64,
+    /// Tracking entries dropped at the state cap.
+    pub state_dropped: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    One(IpAddr),
+    Pair(IpAddr, IpAddr),
+    Flow(u64),
+    Rule,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Window {
+    start: i64,
+    count: u32,
+    seen: Vec<u64>,
+}
+
+/// Tracking entries kept at most, per kind (thresholds, suppressions).
+const MAX_STATE: usize = 100_000;
+
+/// Checks events against one rule set, with its own threshold and suppression state.
+#[derive(Debug)]
+pub struct Detector {
+    set: Arc<RuleSet>,
+    windows: HashMap<(u32, Key), Window>,
+    quiet_until: HashMap<(u32, Key), i64>,
+    pub counts: DetectCounts,
+}
+
+fn key(track: Track, s: &Subject<'_>) -> Key {
+    match track {
+        Track::Src => Key::One(s.src),
+        Track::Dst => Key::One(s.dst),
+        Track::Pair => Key::Pair(s.src, s.dst),
+        Track::Flow => Key::Flow(s.flow_id),
+        Track::Rule => Key::Rule,
+    }
+}
+
+fn flow_holds(f: &FlowMatch, s: &Subject<'_>) -> bool {
+    let port = |t: &Option<crate::value::Test>, p: Option<u16>| match (t, p) {
+        (None, _) => true,
+        (Some(t), Some(p)) => t.accepts(FieldValue::U64(u64::from(p))),
+        (Some(_), None) => false,
+    };
+    f.src.as_ref().is_none_or(|a| a.matches(s.src))
+        && f.dst.as_ref().is_none_or(|a| a.matches(s.dst))
+        && port(&f.src_port, s.src_port)
+        && port(&f.dst_port, s.dst_port)
+        && f.vlan.as_ref().is_none_or(|t| s.vlan.iter().any(|&v| t.accepts(FieldValue::U64(u64::from(v)))))
+}
+
+fn cond_holds<E: FieldAccess + ?Sized>(c: &Cond, e: &E, elem: usize) -> bool {
+    e.value(c.field, elem).is_some_and(|v| c.test.accepts(v))
+}
+
+/// The first element of `group` meeting every condition, if one does.
+fn group_match<E: FieldAccess + ?Sized>(group: u8, conds: &[Cond], e: &E) -> Option<usize> {
+    (0..e.elements(group)).find(|&i| conds.iter().all(|c| cond_holds(c, e, i)))
+}
+
+fn clause_holds<E: FieldAccess + ?Sized>(c: &Clause, e: &E) -> bool {
+    c.single.iter().all(|c| cond_holds(c, e, 0)) && c.groups.iter().all(|(g, conds)| group_match(*g, conds, e).is_some())
+}
+
+fn show(v: FieldValue<'_>, out: &mut String) {
+    let _ = match v {
+        FieldValue::U64(x) => write!(out, "{x}"),
+        FieldValue::I64(x) => write!(out, "{x}"),
+        FieldValue::F64(x) => write!(out, "{x}"),
+        FieldValue::Bool(x) => write!(out, "{x}"),
+        FieldValue::Str(x) => write!(out, "{x}"),
+        FieldValue::Bytes(x) => x.iter().try_for_each(|b| write!(out, "{b:02x}")),
+        FieldValue::Ip(x) => write!(out, "{x}"),
+    };
+}
+
+/// `name=value` for each field the rule matched on and each it asks to show.
+fn detail<E: FieldAccess + ?Sized>(rule: &Rule, e: &E) -> String {
+    let mut out = String::new();
+    let schema = e.schema();
+    let mut put = |id, elem| {
+        if let (Some(def), Some(v)) = (schema.def(id), e.value(id, elem)) {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(def.name.split_once('.').map_or(def.name, |(_, rest)| rest));
+            out.push('=');
+            show(v, &mut out);
+        }
+    };
+    for c in &rule.clause.single {
+        put(c.field, 0);
+    }
+    for (g, conds) in &rule.clause.groups {
+        if let Some(elem) = group_match(*g, conds, e) {
+            conds.iter().for_each(|c| put(c.field, elem));
+        }
+    }
+    for &id in &rule.show {
+        put(id, 0);
+    }
+    out
+}
+
+impl Detector {
+    pub fn new(set: Arc<RuleSet>) -> Self {
+        Detector { set, windows: HashMap::new(), quiet_until: HashMap::new(), counts: DetectCounts::default() }
+    }
+
+    pub fn rules(&self) -> &Arc<RuleSet> {
+        &self.set
+    }
+
+    /// Whether any rule reads events of this type (so callers can skip building a
+    /// subject for event types no rule names).
+    pub fn wants(&self, schema: &'static otsentry_core::Schema) -> bool {
+        self.set.index.iter().any(|(s, b)| std::ptr::eq(*s, schema) && b.iter().any(|b| !b.any.is_empty() || !b.by_key.is_empty()))
+    }
+
+    /// Checks one event; `hit` is called for each alert it raises.
+    pub fn check<E: FieldAccess + ?Sized>(&mut self, s: &Subject<'_>, e: &E, hit: &mut dyn FnMut(Hit)) {
+        let set = Arc::clone(&self.set);
+        let schema = e.schema();
+        let Some((_, buckets)) = set.index.iter().find(|(sc, _)| std::ptr::eq(*sc, schema)) else { return };
+        let stage = e.stage();
+        let classes: &[usize] = match stage {
+            Stage::Request => &[0],
+            Stage::Transaction => &[1],
+            Stage::Message => &[0, 1],
+        };
+        let key = e.key();
+        for &class in classes {
+            let Some(bucket) = buckets.get(class) else { continue };
+            let (keyed, any) = bucket.candidates(key);
+            for &n in keyed.iter().chain(any) {
+                let Some(rule) = set.rules.get(n as usize) else { continue };
+                if self.matches(rule, stage, s, e) {
+                    self.counts.matched += 1;
+                    if let Some(detail) = self.gate(n, rule, s, e) {
+                        hit(Hit { info: rule.info.clone(), detail });
+                    }
+                }
+            }
+        }
+    }
+
+    fn matches<E: FieldAccess + ?Sized>(&self, rule: &Rule, stage: Stage, s: &Subject<'_>, e: &E) -> bool {
+        let dir_ok = match rule.direction {
+            None => true,
+            Some(Dir::Request) => stage == Stage::Request || (stage == Stage::Message && s.to_server),
+            Some(Dir::Response) => stage == Stage::Transaction || (stage == Stage::Message && !s.to_server),
+        };
+        dir_ok
+            && flow_holds(&rule.flow, s)
+            && clause_holds(&rule.clause, e)
+            && !rule.unless.iter().any(|(f, c)| flow_holds(f, s) && clause_holds(c, e))
+    }
+
+    /// Thresholds, then suppression: the alert's detail if it is to be raised.
+    fn gate<E: FieldAccess + ?Sized>(&mut self, n: u32, rule: &Rule, s: &Subject<'_>, e: &E) -> Option<String> {
+        if rule
+            .site_suppress
+            .iter()
+            .any(|(src, dst)| src.as_ref().is_none_or(|a| a.matches(s.src)) && dst.as_ref().is_none_or(|a| a.matches(s.dst)))
+        {
+            self.counts.suppressed += 1;
+            return None;
+        }
+        let now = s.ts.as_nanos();
+        let mut extra = None;
+        if let Some(t) = &rule.threshold {
+            match self.count(n, t, s, e, now) {
+                Some(count) => extra = Some(count),
+                None => {
+                    self.counts.thresholded += 1;
+                    return None;
+                }
+            }
+        }
+        if let Some(sup) = rule.suppress {
+            let k = (n, key(sup.track, s));
+            if self.quiet_until.get(&k).is_some_and(|&until| now < until) {
+                self.counts.suppressed += 1;
+                return None;
+            }
+            if self.quiet_until.len() >= MAX_STATE {
+                let before = self.quiet_until.len();
+                self.quiet_until.retain(|_, until| *until > now);
+                if self.quiet_until.len() >= MAX_STATE {
+                    self.quiet_until.clear();
+                }
+                self.counts.state_dropped += (before - self.quiet_until.len()) as u64;
+            }
+            self.quiet_until.insert(k, now.saturating_add(sup.nanos));
+        }
+        let mut d = detail(rule, e);
+        if let (Some(count), Some(t)) = (extra, &rule.threshold) {
+            if !d.is_empty() {
+                d.push(' ');
+            }
+            let what = t.distinct.and_then(|id| e.schema().def(id)).map_or("matches".to_string(), |def| format!("distinct {}", def.name));
+            let _ = write!(d, "({count} {what} within {} s)", t.nanos / 1_000_000_000);
+        }
+        Some(d)
+    }
+
+    /// Counts a match in its window; the count when it reaches the threshold.
+    fn count<E: FieldAccess + ?Sized>(&mut self, n: u32, t: &Threshold, s: &Subject<'_>, e: &E, now: i64) -> Option<u32> {
+        let k = (n, key(t.track, s));
+        if !self.windows.contains_key(&k) && self.windows.len() >= MAX_STATE {
+            let before = self.windows.len();
+            self.windows.retain(|(rule, _), w| {
+                let span = self.set.rules.get(*rule as usize).and_then(|r| r.threshold.as_ref()).map_or(0, |t| t.nanos);
+                now - w.start <= span
+            });
+            if self.windows.len() >= MAX_STATE {
+                self.windows.clear();
+            }
+            self.counts.state_dropped += (before - self.windows.len()) as u64;
+        }
+        let w = self.windows.entry(k).or_insert_with(|| Window { start: now, ..Default::default() });
+        if now - w.start > t.nanos || now < w.start {
+            *w = Window { start: now, ..Default::default() };
+        }
+        match t.distinct {
+            Some(id) => {
+                let Some(FieldValue::U64(v)) = e.value(id, 0) else { return None };
+                if w.seen.contains(&v) {
+                    return None;
+                }
+                w.seen.push(v);
+                w.count = w.seen.len() as u32;
+            }
+            None => w.count += 1,
+        }
+        if w.count >= t.count {
+            let count = w.count;
+            *w = Window { start: now, ..Default::default() };
+            Some(count)
+        } else {
+            None
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Errors in rule, variables and tuning files: each names the file, line, column and
+//! field, and the nearest valid name when one is close.
+use std::fmt;
+use std::path::PathBuf;
+
+/// One mistake in one file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct RuleError {
+    pub file: PathBuf,
+    /// 1-based; 0 when the whole file is at fault (unreadable, empty).
+    pub line: usize,
+    pub column: usize,
+    /// The key at fault (`match.modbus.function`, `severity`), if one is.
+    pub field: Option<String>,
+    pub message: String,
+    /// The nearest valid name, for a misspelt one.
+    pub suggestion: Option<String>,
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if self.line > 0 {
+            write!(f, ":{}:{}", self.line, self.column)?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": {field}")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(s) = &self.suggestion {
+            write!(f, " (did you mean `{s}`?)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every error found in a set of files.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct RuleErrors(pub Vec<RuleError>);
+
+impl fmt::Display for RuleErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The candidate closest to `name` by edit distance, if it is close enough to be a typo.
+pub(crate) fn nearest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<String> {
+    let limit = (name.chars().count() / 3).max(2);
+    candidates.into_iter().map(|c| (distance(name, c), c)).filter(|&(d, _)| d <= limit).min_by_key(|&(d, _)| d).map(|(_, c)| c.to_string())
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row.first().copied().unwrap_or(0);
+        if let Some(first) = row.first_mut() {
+            *first = i + 1;
+        }
+        for (j, cb) in b.iter().enumerate() {
+            let above = row.get(j + 1).copied().unwrap_or(0);
+            let left = row.get(j).copied().unwrap_or(0);
+            let cost = usize::from(ca != *cb);
+            let v = (prev + cost).min(above + 1).min(left + 1);
+            prev = above;
+            if let Some(cell) = row.get_mut(j + 1) {
+                *cell = v;
+            }
+        }
+    }
+    row.last().copied().unwrap_or(0)
+}
+
+/// Finds where a key of a block-style YAML document sits, for errors found after
+/// parsing (serde's own errors carry their location).
+pub(crate) struct Locator<'t> {
+    lines: Vec<&'t str>,
+    /// First line (0-based) of each item of the top-level sequence.
+    items: Vec<usize>,
+}
+
+impl<'t> Locator<'t> {
+    pub(crate) fn new(text: &'t str) -> Self {
+        let lines: Vec<&str> = text.lines().collect();
+        let items = lines.iter().enumerate().filter(|(_, l)| l.starts_with("- ") || **l == "-").map(|(i, _)| i).collect();
+        Locator { lines, items }
+    }
+
+    /// Line and column (1-based) of `path` (nested keys) inside item `item` of the
+    /// top-level sequence, or inside the whole document when `item` is `None`. Falls
+    /// back to the deepest key found, then to the item's first line.
+    pub(crate) fn find(&self, item: Option<usize>, path: &[&str]) -> (usize, usize) {
+        let (from, to) = match item {
+            Some(i) => (self.items.get(i).copied().unwrap_or(0), self.items.get(i + 1).copied().unwrap_or(self.lines.len())),
+            None => (0, self.lines.len()),
+        };
+        let mut at = (from + 1, 1);
+        let mut line = from;
+        for key in path {
+            let found = (line..to).find_map(|n| {
+                let text = self.lines.get(n)?;
+                let body = text.trim_start_matches([' ', '-']);
+                let col = text.len() - body.len();
+                let quoted = |q: char| body.strip_prefix(q).and_then(|b| b.strip_prefix(key)).is_some_and(|r| r.starts_with(q));
+                (body.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with(':')) || quoted('"') || quoted('\'')).then_some((n, col))
+            });
+            match found {
+                Some((n, col)) => {
+                    at = (n + 1, col + 1);
+                    line = n;
+                }
+                None => break,
+            }
+        }
+        at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn misspellings_find_their_field() {
+        let names = ["modbus.function", "modbus.subfunction", "modbus.unit_id"];
+        assert_eq!(nearest("modbus.fucntion", names), Some("modbus.function".into()));
+        assert_eq!(nearest("modbus.unit", names), Some("modbus.unit_id".into()));
+        assert_eq!(nearest("dnp3.iin", names), None);
+    }
+
+    #[test]
+    fn keys_are_found_inside_their_item() {
+        let text = "- id: a\n  match:\n    modbus.function: 8\n- id: b\n  match:\n    modbus.fucntion: 8\n";
+        let l = Locator::new(text);
+        assert_eq!(l.find(Some(1), &["match", "modbus.fucntion"]), (6, 5));
+        assert_eq!(l.find(Some(0), &["match", "modbus.function"]), (3, 5));
+        assert_eq!(l.find(Some(1), &["id"]), (4, 3));
+        assert_eq!(l.find(Some(1), &["match", "absent"]), (5, 3), "the deepest key found");
+    }
+}
