@@ -10,6 +10,9 @@ pub(crate) const PROBES: [(AppProto, Probe); 3] = [
     (AppProto::S7comm, otsentry_proto_s7comm::probe),
 ];
 
+/// Looser probes for a port configured for their protocol: framing alone decides.
+const ON_PORT: [(AppProto, Probe); 1] = [(AppProto::Modbus, otsentry_proto_modbus::probe_framing)];
+
 /// Deliveries per direction that may fail to match before detection gives up. A
 /// midstream pickup can start inside a PDU; the next delivery usually starts a new one.
 const MAX_TRIES: u8 = 3;
@@ -50,8 +53,8 @@ impl Detector {
 
     /// Offer one whole datagram: nothing is held across datagrams, so a probe that asks
     /// for more has failed on it.
-    pub(crate) fn offer_datagram(&mut self, side: usize, data: &[u8]) -> Detected {
-        let verdict = self.offer(side, 0, data);
+    pub(crate) fn offer_datagram(&mut self, side: usize, data: &[u8], port: Option<AppProto>) -> Detected {
+        let verdict = self.offer(side, 0, data, port);
         if let Some(s) = self.sides.get_mut(side).filter(|s| !s.held.is_empty()) {
             s.held = Vec::new();
             s.tries += 1;
@@ -63,9 +66,10 @@ impl Detector {
         verdict
     }
 
-    /// Offer the next bytes of direction `side`, at stream offset `offset`. After a
-    /// match, [`Detector::take_held`] gives back what was held.
-    pub(crate) fn offer(&mut self, side: usize, offset: u64, data: &[u8]) -> Detected {
+    /// Offer the next bytes of direction `side`, at stream offset `offset`; `port` is the
+    /// protocol the flow's port is configured for. After a match,
+    /// [`Detector::take_held`] gives back what was held.
+    pub(crate) fn offer(&mut self, side: usize, offset: u64, data: &[u8], port: Option<AppProto>) -> Detected {
         if self.done || data.is_empty() {
             return Detected::Pending;
         }
@@ -76,9 +80,9 @@ impl Detector {
         }
         let result = if was_holding {
             s.held.extend_from_slice(data);
-            probe_all(&s.held)
+            probe_all(&s.held, port)
         } else {
-            probe_all(data)
+            probe_all(data, port)
         };
         match result {
             ProbeResult::Match { proto, dir } => {
@@ -123,10 +127,12 @@ impl Detector {
     }
 }
 
-/// The first probe that matches wins; otherwise "need more" if any probe wants more.
-fn probe_all(data: &[u8]) -> ProbeResult {
+/// The port's own protocol first, then the first probe that matches; otherwise "need
+/// more" if any probe wants more.
+fn probe_all(data: &[u8], port: Option<AppProto>) -> ProbeResult {
     let mut need_more = false;
-    for (_, probe) in PROBES {
+    let on_port = ON_PORT.iter().filter(|(p, _)| Some(*p) == port).map(|(_, probe)| *probe);
+    for probe in on_port.chain(PROBES.iter().map(|(_, probe)| *probe)) {
         match probe(data) {
             m @ ProbeResult::Match { .. } => return m,
             ProbeResult::NeedMore => need_more = true,
@@ -149,8 +155,8 @@ mod tests {
     #[test]
     fn a_split_header_is_held_until_it_can_be_judged() {
         let mut d = Detector::default();
-        assert_eq!(d.offer(0, 0, &MODBUS_REQ[..5]), Detected::Pending);
-        assert_eq!(d.offer(0, 5, &MODBUS_REQ[5..]), Detected::Found { proto: AppProto::Modbus, dir: Some(Direction::ToServer) });
+        assert_eq!(d.offer(0, 0, &MODBUS_REQ[..5], None), Detected::Pending);
+        assert_eq!(d.offer(0, 5, &MODBUS_REQ[5..], None), Detected::Found { proto: AppProto::Modbus, dir: Some(Direction::ToServer) });
         assert!(d.is_done());
         let [(start, held), _] = d.take_held();
         assert_eq!((start, held.as_slice()), (0, &MODBUS_REQ[..]), "the split request is handed on whole");
@@ -159,25 +165,33 @@ mod tests {
     #[test]
     fn a_midstream_start_inside_a_pdu_is_forgiven() {
         let mut d = Detector::default();
-        assert_eq!(d.offer(1, 0, &[0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF, 0x11, 0x22]), Detected::Pending);
-        assert!(matches!(d.offer(1, 8, &MODBUS_REQ), Detected::Found { proto: AppProto::Modbus, .. }));
+        assert_eq!(d.offer(1, 0, &[0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF, 0x11, 0x22], None), Detected::Pending);
+        assert!(matches!(d.offer(1, 8, &MODBUS_REQ, None), Detected::Found { proto: AppProto::Modbus, .. }));
     }
 
     #[test]
     fn short_datagrams_count_as_failed_tries() {
         let mut d = Detector::default();
-        assert_eq!(d.offer_datagram(0, &[0x05, 0x64, 0x05]), Detected::Pending);
-        assert_eq!(d.offer_datagram(0, &[0x05, 0x64, 0x05]), Detected::Pending);
-        assert_eq!(d.offer_datagram(0, &[0x05, 0x64, 0x05]), Detected::Failed);
+        assert_eq!(d.offer_datagram(0, &[0x05, 0x64, 0x05], None), Detected::Pending);
+        assert_eq!(d.offer_datagram(0, &[0x05, 0x64, 0x05], None), Detected::Pending);
+        assert_eq!(d.offer_datagram(0, &[0x05, 0x64, 0x05], None), Detected::Failed);
+    }
+
+    #[test]
+    fn a_modbus_port_accepts_any_function_code() {
+        let firmware = [0x00, 0x01, 0x00, 0x00, 0x00, 0x03, 0x01, 0x7D, 0x00];
+        assert_eq!(Detector::default().offer(0, 0, &firmware, None), Detected::Pending, "elsewhere, not evidence");
+        let found = Detector::default().offer(0, 0, &firmware, Some(AppProto::Modbus));
+        assert!(matches!(found, Detected::Found { proto: AppProto::Modbus, .. }));
     }
 
     #[test]
     fn other_traffic_fails_after_a_few_deliveries() {
         let mut d = Detector::default();
         let http = b"GET /index.html HTTP/1.1\r\n\r\n";
-        assert_eq!(d.offer(0, 0, http), Detected::Pending);
-        assert_eq!(d.offer(0, 0, http), Detected::Pending);
-        assert_eq!(d.offer(0, 0, http), Detected::Failed);
-        assert_eq!(d.offer(0, 0, &MODBUS_REQ), Detected::Pending, "nothing after the verdict");
+        assert_eq!(d.offer(0, 0, http, None), Detected::Pending);
+        assert_eq!(d.offer(0, 0, http, None), Detected::Pending);
+        assert_eq!(d.offer(0, 0, http, None), Detected::Failed);
+        assert_eq!(d.offer(0, 0, &MODBUS_REQ, None), Detected::Pending, "nothing after the verdict");
     }
 }

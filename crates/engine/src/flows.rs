@@ -244,7 +244,12 @@ fn app_data<W: Write>(
         }
         return;
     }
-    let verdict = if datagram { user.detector.offer_datagram(dir.index(), bytes) } else { user.detector.offer(dir.index(), offset, bytes) };
+    let port = user.expected.or(user.expected_if_swapped);
+    let verdict = if datagram {
+        user.detector.offer_datagram(dir.index(), bytes, port)
+    } else {
+        user.detector.offer(dir.index(), offset, bytes, port)
+    };
     match verdict {
         Detected::Pending => {}
         Detected::Found { proto, dir: evidence } => {

@@ -8,6 +8,7 @@ pub mod fixtures;
 pub mod fuzzseeds;
 pub mod ot;
 pub mod packet;
+pub mod session;
 pub mod shared;
 pub mod writer;
 

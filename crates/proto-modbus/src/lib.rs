@@ -20,7 +20,7 @@ pub use dissector::{ModbusConfig, ModbusDissector};
 pub use fields::MODBUS_SCHEMA;
 pub use frame::{frame, BadReason, Framed, Mbap};
 pub use pdu::{file_records, parse_request, parse_response, DeviceId, FileRecord, Issue, Request, Response};
-pub use probe::probe;
+pub use probe::{probe, probe_framing};
 pub use record::{RequestInfo, Status, Transaction};
 
 /// MBAP header length, unit identifier included.

@@ -14,6 +14,16 @@ fn be16(data: &[u8], at: usize) -> Option<usize> {
 }
 
 pub fn probe(data: &[u8]) -> ProbeResult {
+    probe_with(data, is_public_function)
+}
+
+/// The probe for a port configured for Modbus: any function code, so a first request
+/// with an unusual one (a scanner's, a firmware replacement) is still dissected.
+pub fn probe_framing(data: &[u8]) -> ProbeResult {
+    probe_with(data, |_| true)
+}
+
+fn probe_with(data: &[u8], is_public_function: impl Fn(u8) -> bool) -> ProbeResult {
     if be16(data, 2).is_some_and(|id| id != 0) {
         return ProbeResult::NoMatch;
     }
@@ -76,6 +86,14 @@ fn direction(pdu: &[u8]) -> Option<Direction> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn on_a_modbus_port_any_function_frames() {
+        let firmware = [0x00, 0x01, 0x00, 0x00, 0x00, 0x03, 0x01, 0x7D, 0x00]; // function 125
+        assert_eq!(probe(&firmware), ProbeResult::NoMatch);
+        assert!(matches!(probe_framing(&firmware), ProbeResult::Match { proto: AppProto::Modbus, .. }));
+        assert_eq!(probe_framing(&[0x00, 0x01, 0x00, 0x07, 0x00, 0x03, 0x01, 0x7D, 0x00]), ProbeResult::NoMatch, "protocol id 7");
+    }
 
     const READ_HOLDING_REQ: [u8; 12] = [
         0x00, 0x01, // transaction id

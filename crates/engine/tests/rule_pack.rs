@@ -1,0 +1,385 @@
+//! Every rule of the default pack, on captures our builder writes: traffic that must
+//! raise it, and near-identical traffic that must not. A rule added to the pack without
+//! a case here fails `every_rule_has_a_case`.
+use otsentry_engine::{Replay, ReplayOptions, RuleSet, SCHEMAS};
+use otsentry_pcapgen::ot::modbus_adu;
+use otsentry_pcapgen::session::*;
+use otsentry_rules::{default_pack, RuleSource, Sources};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+const VARS: &str = "HMI: [10.0.1.0/24]\nENGINEERING: [10.0.2.5]\nMASTERS: [10.0.3.1]\n";
+/// A host in $HMI, one in no set.
+const HMI: &str = "10.0.1.10:49152";
+const STRANGER: &str = "10.0.9.9:49153";
+const PLC: &str = "10.0.0.2:502";
+const MASTER: &str = "10.0.3.1:49200";
+const OUTSTATION: &str = "10.0.0.3:20000";
+const ENG: &str = "10.0.2.5:49300";
+const S7: &str = "10.0.0.4:102";
+
+fn pack() -> Arc<RuleSet> {
+    let vars = RuleSource { file: "vars.yaml".into(), text: VARS.into() };
+    Arc::new(RuleSet::load(&Sources { rules: default_pack(), vars: Some(vars), tuning: None }, &SCHEMAS).expect("the pack loads"))
+}
+
+/// Alerts by rule id for a capture.
+fn alerts(rules: &Arc<RuleSet>, pcap: Vec<u8>, name: &str) -> BTreeMap<String, u64> {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rule-{name}.pcap"));
+    std::fs::write(&path, pcap).expect("write capture");
+    let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions { rules: rules.clone(), ..Default::default() }, None);
+    run.run_file(&path, &mut |_, _| {}).expect("replay");
+    run.finish(1.0).expect("finish").alerts.by_rule
+}
+
+fn cap(f: impl FnOnce(&mut Capture)) -> Vec<u8> {
+    let mut c = Capture::new();
+    f(&mut c);
+    c.into_bytes()
+}
+
+fn modbus(client: &str, exchanges: &[(&[u8], Option<&[u8]>)]) -> Vec<u8> {
+    cap(|c| c.modbus(client, PLC, exchanges))
+}
+
+fn modbus_one(pdu: &[u8]) -> Vec<u8> {
+    modbus(HMI, &[(pdu, None)])
+}
+
+fn dnp3_from(master: &str, frames: &[(bool, u16, u16, Vec<u8>)]) -> Vec<u8> {
+    cap(|c| c.dnp3(master, OUTSTATION, frames))
+}
+
+/// One master request to outstation 10.
+fn dnp3_one(function: u8, objects: &[u8]) -> Vec<u8> {
+    dnp3_from(MASTER, &[(true, 10, 1, dnp3_request(function, objects))])
+}
+
+fn dnp3_reply(iin: [u8; 2]) -> Vec<u8> {
+    dnp3_from(MASTER, &[(true, 10, 1, dnp3_request(1, &[0x3C, 0x01, 0x06])), (false, 1, 10, dnp3_response(0x81, iin, &[]))])
+}
+
+fn s7(client: &str, pdus: Vec<Vec<u8>>) -> Vec<u8> {
+    cap(|c| c.s7(client, S7, &pdus.into_iter().map(|p| (true, p)).collect::<Vec<_>>()))
+}
+
+fn s7_raw(client: &str, payloads: Vec<Vec<u8>>) -> Vec<u8> {
+    cap(|c| {
+        let mut conn = c.connect(client, S7);
+        for p in payloads {
+            c.client(&mut conn, &otsentry_pcapgen::ot::tpkt_cotp(&p));
+        }
+    })
+}
+
+fn szl(id: u16) -> Vec<u8> {
+    let [a, b] = id.to_be_bytes();
+    s7_userdata_request(1, 4, 1, &[a, b, 0x00, 0x00])
+}
+
+fn password(times: usize) -> Vec<u8> {
+    s7(ENG, (0..times).map(|i| s7_userdata_request(i as u16 + 1, 5, 1, b"\x11\x22\x33\x44\x55\x66\x77\x88")).collect())
+}
+
+/// `n` reads (function 3) at `addresses(i)`, each answered by `answer(i)`.
+fn reads(n: u16, address: impl Fn(u16) -> u16, answer: impl Fn(u16) -> Vec<u8>) -> Vec<u8> {
+    let reqs: Vec<(Vec<u8>, Vec<u8>)> = (0..n)
+        .map(|i| {
+            let [a, b] = address(i).to_be_bytes();
+            (vec![0x03, a, b, 0x00, 0x01], answer(i))
+        })
+        .collect();
+    let ex: Vec<(&[u8], Option<&[u8]>)> = reqs.iter().map(|(q, r)| (q.as_slice(), Some(r.as_slice()))).collect();
+    modbus(HMI, &ex)
+}
+
+fn ok_read(_: u16) -> Vec<u8> {
+    vec![0x03, 0x02, 0x00, 0x2A]
+}
+
+/// A connection whose client sends the end of a request early, then again (changed or
+/// not), then its start.
+fn retransmit(changed: bool) -> Vec<u8> {
+    cap(|c| {
+        let mut conn = c.connect(HMI, PLC);
+        let first = modbus_adu(1, 1, &[0x03, 0x00, 0x00, 0x00, 0x01]);
+        let p = conn.client_at(6, &first[6..]);
+        c.ip(&p);
+        let mut again = first[6..].to_vec();
+        if changed {
+            again[5] = 0x09;
+        }
+        let p = conn.client_at(6, &again);
+        c.ip(&p);
+        let p = conn.client_at(0, &first[..6]);
+        c.ip(&p);
+        conn.client_skip(first.len() as u32);
+        c.server(&mut conn, &modbus_adu(1, 1, &[0x03, 0x02, 0x00, 0x01]));
+    })
+}
+
+/// A stream with a hole, then more out-of-order bytes than a stream may hold (or fewer).
+fn out_of_order(kib: u32) -> Vec<u8> {
+    cap(|c| {
+        let mut conn = c.connect(HMI, PLC);
+        let chunk = vec![0u8; 1024];
+        for i in 0..kib {
+            let p = conn.client_at(1 + i * 1024, &chunk);
+            c.ip(&p);
+        }
+    })
+}
+
+fn decoder(truncated: bool) -> Vec<u8> {
+    cap(|c| {
+        let mut p = otsentry_pcapgen::ip_udp(sa("10.0.1.10:5000"), sa("10.0.0.2:5001"), &[1, 2, 3, 4, 5, 6, 7, 8]);
+        if truncated {
+            p.truncate(24); // IP header says 36 bytes; 24 follow
+        }
+        c.ip(&p);
+    })
+}
+
+type Case = (&'static str, fn() -> Vec<u8>, fn() -> Vec<u8>);
+
+/// (rule id, traffic that raises it, traffic that does not).
+const CASES: &[Case] = &[
+    ("modbus.diagnostic.force_listen_only", || modbus_one(&[0x08, 0x00, 0x04, 0x00, 0x00]), || modbus_one(&[0x08, 0x00, 0x00, 0x12, 0x34])),
+    (
+        "modbus.diagnostic.restart_communications",
+        || modbus_one(&[0x08, 0x00, 0x01, 0x00, 0x00]),
+        || modbus_one(&[0x08, 0x00, 0x02, 0x00, 0x00]),
+    ),
+    ("modbus.diagnostic.clear_counters", || modbus_one(&[0x08, 0x00, 0x0A, 0x00, 0x00]), || modbus_one(&[0x08, 0x00, 0x0B, 0x00, 0x00])),
+    ("modbus.identification.read_device_id", || modbus_one(&[0x2B, 0x0E, 0x01, 0x00]), || modbus_one(&[0x2B, 0x0D, 0x00])),
+    ("modbus.identification.report_server_id", || modbus_one(&[0x11]), || modbus_one(&[0x07])),
+    ("modbus.umas.stop_plc", || modbus_one(&[0x5A, 0x00, 0x41]), || modbus_one(&[0x5A, 0x00, 0x40])),
+    ("modbus.umas.start_plc", || modbus_one(&[0x5A, 0x00, 0x40]), || modbus_one(&[0x5A, 0x00, 0x02])),
+    ("modbus.umas.reservation", || modbus_one(&[0x5A, 0x00, 0x10]), || modbus_one(&[0x5A, 0x00, 0x11])),
+    ("modbus.umas.program_download", || modbus_one(&[0x5A, 0x00, 0x31]), || modbus_one(&[0x5A, 0x00, 0x34])),
+    ("modbus.umas.program_upload", || modbus_one(&[0x5A, 0x00, 0x34]), || modbus_one(&[0x5A, 0x00, 0x31])),
+    (
+        "modbus.write.unauthorized_source",
+        || modbus(STRANGER, &[(&[0x06, 0x00, 0x10, 0x00, 0xFF], None)]),
+        || modbus(HMI, &[(&[0x06, 0x00, 0x10, 0x00, 0xFF], None)]),
+    ),
+    ("modbus.program.modicon", || modbus_one(&[0x28, 0x00]), || modbus_one(&[0x2A, 0x00])),
+    ("modbus.firmware.replacement", || modbus_one(&[0x7D, 0x00]), || modbus_one(&[0x7C, 0x00])),
+    (
+        "modbus.write.file_record",
+        || modbus_one(&[0x15, 0x09, 0x06, 0x00, 0x01, 0x00, 0x02, 0x00, 0x01, 0x12, 0x34]),
+        || modbus_one(&[0x14, 0x07, 0x06, 0x00, 0x01, 0x00, 0x02, 0x00, 0x01]),
+    ),
+    (
+        "modbus.scan.function_codes",
+        || modbus(HMI, &[(&[9], None), (&[10], None), (&[13], None), (&[14], None), (&[18], None), (&[19], None)]),
+        || modbus(HMI, &[(&[1, 0, 0, 0, 1], None), (&[2, 0, 0, 0, 1], None), (&[3, 0, 0, 0, 1], None), (&[4, 0, 0, 0, 1], None)]),
+    ),
+    (
+        "modbus.scan.unit_ids",
+        || {
+            cap(|c| {
+                let mut conn = c.connect(HMI, PLC);
+                for unit in 1..=12u8 {
+                    c.client(&mut conn, &modbus_adu(u16::from(unit), unit, &[0x03, 0x00, 0x00, 0x00, 0x01]));
+                }
+            })
+        },
+        || reads(12, |_| 0, ok_read),
+    ),
+    ("modbus.exception.burst", || reads(25, |i| i, |_| vec![0x83, 0x02]), || reads(10, |i| i, |_| vec![0x83, 0x02])),
+    ("modbus.exception.illegal_function", || reads(6, |_| 0, |_| vec![0x83, 0x01]), || reads(6, |_| 0, |_| vec![0x83, 0x02])),
+    ("modbus.scan.addresses", || reads(120, |i| i * 10, ok_read), || reads(120, |i| i % 5, ok_read)),
+    ("dnp3.restart.cold", || dnp3_one(13, &[]), || dnp3_one(1, &[0x3C, 0x01, 0x06])),
+    ("dnp3.restart.warm", || dnp3_one(14, &[]), || dnp3_one(1, &[0x3C, 0x01, 0x06])),
+    ("dnp3.application.stop", || dnp3_one(18, &[]), || dnp3_one(17, &[])),
+    ("dnp3.application.initialize", || dnp3_one(16, &[]), || dnp3_one(17, &[])),
+    (
+        "dnp3.control.unauthorized_master",
+        || {
+            let crob = [0x0C, 0x01, 0x17, 0x01, 0x03, 0x41, 0x01, 0xE8, 0x03, 0, 0, 0, 0, 0, 0, 0];
+            dnp3_from(STRANGER, &[(true, 10, 1, dnp3_request(5, &crob))])
+        },
+        || {
+            let crob = [0x0C, 0x01, 0x17, 0x01, 0x03, 0x41, 0x01, 0xE8, 0x03, 0, 0, 0, 0, 0, 0, 0];
+            dnp3_from(MASTER, &[(true, 10, 1, dnp3_request(5, &crob))])
+        },
+    ),
+    ("dnp3.unsolicited.disable", || dnp3_one(21, &[0x3C, 0x02, 0x06]), || dnp3_one(20, &[0x3C, 0x02, 0x06])),
+    ("dnp3.file.transfer", || dnp3_one(25, &[]), || dnp3_one(1, &[0x3C, 0x01, 0x06])),
+    ("dnp3.configuration.change", || dnp3_one(19, &[]), || dnp3_one(1, &[0x3C, 0x01, 0x06])),
+    (
+        "dnp3.time.write",
+        || dnp3_one(2, &[0x32, 0x01, 0x07, 0x01, 0x10, 0x27, 0x00, 0x00, 0x00, 0x00]),
+        || dnp3_one(2, &[0x50, 0x01, 0x00, 0x07, 0x07, 0x00]),
+    ),
+    (
+        "dnp3.iin.restart_cleared",
+        || dnp3_one(2, &[0x50, 0x01, 0x00, 0x07, 0x07, 0x00]),
+        || dnp3_one(2, &[0x32, 0x01, 0x07, 0x01, 0x10, 0x27, 0x00, 0x00, 0x00, 0x00]),
+    ),
+    ("dnp3.iin.device_restart", || dnp3_reply([0x80, 0x00]), || dnp3_reply([0x00, 0x00])),
+    ("dnp3.iin.config_corrupt", || dnp3_reply([0x00, 0x20]), || dnp3_reply([0x00, 0x00])),
+    (
+        "dnp3.address.broadcast",
+        || dnp3_from(MASTER, &[(true, 0xFFFF, 1, dnp3_request(1, &[0x3C, 0x01, 0x06]))]),
+        || dnp3_from(MASTER, &[(true, 10, 1, dnp3_request(1, &[0x3C, 0x01, 0x06]))]),
+    ),
+    (
+        "dnp3.address.reserved",
+        || dnp3_from(MASTER, &[(true, 0xFFF0, 1, dnp3_request(1, &[0x3C, 0x01, 0x06]))]),
+        || dnp3_from(MASTER, &[(true, 10, 1, dnp3_request(1, &[0x3C, 0x01, 0x06]))]),
+    ),
+    ("dnp3.class.assign", || dnp3_one(22, &[0x3C, 0x02, 0x06]), || dnp3_one(1, &[0x3C, 0x02, 0x06])),
+    ("s7comm.plc_stop", || s7_raw(ENG, vec![otsentry_pcapgen::ot::s7_pdu(1, 1, &stop_param(), &[])]), || s7(ENG, vec![s7_read_db(1, 1)])),
+    ("s7comm.pi.program_start", || s7(ENG, vec![s7_pi_service(1, b"C ", b"P_PROGRAM")]), || s7(ENG, vec![s7_pi_service(1, b"", b"_GARB")])),
+    (
+        "s7comm.pi.block_insert",
+        || s7(ENG, vec![s7_pi_service(1, b"\x01\x000800001P", b"_INSE")]),
+        || s7(ENG, vec![s7_pi_service(1, b"\x01\x000800001P", b"_DELE")]),
+    ),
+    (
+        "s7comm.pi.block_delete",
+        || s7(ENG, vec![s7_pi_service(1, b"\x01\x000800001P", b"_DELE")]),
+        || s7(ENG, vec![s7_pi_service(1, b"\x01\x000800001P", b"_INSE")]),
+    ),
+    ("s7comm.pi.compress", || s7(ENG, vec![s7_pi_service(1, b"", b"_GARB")]), || s7(ENG, vec![s7_pi_service(1, b"", b"_MODU")])),
+    ("s7comm.pi.copy_ram_to_rom", || s7(ENG, vec![s7_pi_service(1, b"", b"_MODU")]), || s7(ENG, vec![s7_pi_service(1, b"", b"_GARB")])),
+    (
+        "s7comm.program.download",
+        || s7(ENG, vec![s7_block_job(1, 0x1A, b"_0800001P")]),
+        || s7(ENG, vec![s7_block_job(1, 0x1D, b"_0800001A")]),
+    ),
+    ("s7comm.program.upload", || s7(ENG, vec![s7_block_job(1, 0x1D, b"_0800001A")]), || s7(ENG, vec![s7_block_job(1, 0x1A, b"_0800001P")])),
+    (
+        "s7comm.write.unauthorized_source",
+        || s7(STRANGER, vec![s7_write_byte(1, 0x84, 5, 2, 0x01)]),
+        || s7("10.0.1.20:49400", vec![s7_write_byte(1, 0x84, 5, 2, 0x01)]),
+    ),
+    ("s7comm.write.outputs", || s7(ENG, vec![s7_write_byte(1, 0x82, 0, 0, 0xFF)]), || s7(ENG, vec![s7_write_byte(1, 0x83, 0, 0, 0xFF)])),
+    ("s7comm.szl.identification", || s7(ENG, vec![szl(0x0011)]), || s7(ENG, vec![szl(0x0132)])),
+    ("s7comm.szl.cpu_mode", || s7(ENG, vec![szl(0x0424)]), || s7(ENG, vec![szl(0x0011)])),
+    ("s7comm.password.attempt", || password(1), || s7(ENG, vec![szl(0x0424)])),
+    ("s7comm.password.repeated", || password(3), || password(2)),
+    ("s7comm_plus.delete_object", || s7_raw(ENG, vec![s7plus_request(0x04D4, 1)]), || s7_raw(ENG, vec![s7plus_request(0x04CA, 1)])),
+    ("s7comm_plus.set_variable", || s7_raw(ENG, vec![s7plus_request(0x04F2, 1)]), || s7_raw(ENG, vec![s7plus_request(0x054C, 1)])),
+    ("s7comm_plus.explore", || s7_raw(ENG, vec![s7plus_request(0x04BB, 1)]), || s7_raw(ENG, vec![s7plus_request(0x054C, 1)])),
+    ("anomaly.modbus.malformed", || modbus_one(&[0x00]), || modbus_one(&[0x03, 0x00, 0x00, 0x00, 0x01])),
+    (
+        "anomaly.modbus.flooded",
+        || modbus(HMI, &vec![(&[0x03u8, 0x00, 0x00, 0x00, 0x01][..], None); 510]),
+        || modbus(HMI, &vec![(&[0x03u8, 0x00, 0x00, 0x00, 0x01][..], None); 100]),
+    ),
+    (
+        "anomaly.dnp3.malformed",
+        || {
+            cap(|c| {
+                let mut conn = c.connect(MASTER, OUTSTATION);
+                let mut f = otsentry_pcapgen::ot::dnp3_frame(0xC4, 10, 1, &dnp3_request(1, &[0x3C, 0x01, 0x06]));
+                let last = f.len() - 1;
+                f[last] ^= 0xFF; // the user data block's CRC
+                c.client(&mut conn, &f);
+            })
+        },
+        || dnp3_one(1, &[0x3C, 0x01, 0x06]),
+    ),
+    (
+        "anomaly.s7comm.malformed",
+        || {
+            s7_raw(
+                ENG,
+                vec![{
+                    let mut p = s7_read_db(1, 1);
+                    p[7] = 0x20; // parameter length 32; 14 bytes follow
+                    p
+                }],
+            )
+        },
+        || s7(ENG, vec![s7_read_db(1, 1)]),
+    ),
+    (
+        "anomaly.resync",
+        || {
+            cap(|c| {
+                let mut conn = c.connect(HMI, PLC);
+                c.client(&mut conn, &modbus_adu(1, 1, &[0x03, 0x00, 0x00, 0x00, 0x01]));
+                c.client(&mut conn, &[0xFF; 9]);
+                c.client(&mut conn, &modbus_adu(2, 1, &[0x03, 0x00, 0x00, 0x00, 0x01]));
+            })
+        },
+        || reads(2, |_| 0, ok_read),
+    ),
+    ("anomaly.stream.overlap", || retransmit(true), || retransmit(false)),
+    (
+        "anomaly.applayer.ot_protocol_unexpected_port",
+        || cap(|c| c.modbus(HMI, "10.0.0.2:5020", &[(&[0x03, 0x00, 0x00, 0x00, 0x01], Some(&[0x03, 0x02, 0x00, 0x01]))])),
+        || reads(1, |_| 0, ok_read),
+    ),
+    (
+        "anomaly.applayer.ot_port_unexpected_protocol",
+        || {
+            cap(|c| {
+                let mut conn = c.connect(HMI, PLC);
+                for _ in 0..3 {
+                    c.client(&mut conn, b"GET /index.html HTTP/1.1\r\nHost: plc\r\n\r\n");
+                }
+            })
+        },
+        || reads(3, |_| 0, ok_read),
+    ),
+    (
+        "anomaly.applayer.other",
+        || {
+            cap(|c| {
+                let mut f = otsentry_pcapgen::ot::dnp3_frame(0xC4, 10, 1, &dnp3_request(1, &[0x3C, 0x01, 0x06]));
+                f.extend_from_slice(&[0x05, 0x64]); // the start of a frame that never comes
+                c.udp("10.0.3.1:20000", "10.0.0.3:20000", &f);
+            })
+        },
+        || {
+            cap(|c| {
+                c.udp(
+                    "10.0.3.1:20000",
+                    "10.0.0.3:20000",
+                    &otsentry_pcapgen::ot::dnp3_frame(0xC4, 10, 1, &dnp3_request(1, &[0x3C, 0x01, 0x06])),
+                )
+            })
+        },
+    ),
+    ("anomaly.decoder", || decoder(true), || decoder(false)),
+    ("anomaly.stream.reassembly_overflow", || out_of_order(300), || out_of_order(100)),
+];
+
+fn stop_param() -> Vec<u8> {
+    let mut p = vec![0x29, 0, 0, 0, 0, 0, 9];
+    p.extend_from_slice(b"P_PROGRAM");
+    p
+}
+
+#[test]
+fn every_rule_has_a_case() {
+    let rules = pack();
+    let ids: Vec<&str> = rules.listing().iter().map(|l| &*l.id).collect();
+    let cased: Vec<&str> = CASES.iter().map(|c| c.0).collect();
+    let missing: Vec<_> = ids.iter().filter(|id| !cased.contains(id)).collect();
+    let unknown: Vec<_> = cased.iter().filter(|id| !ids.contains(id)).collect();
+    assert!(missing.is_empty() && unknown.is_empty(), "rules without a case: {missing:?}; cases without a rule: {unknown:?}");
+    assert!(ids.len() >= 30, "the pack has {} rules", ids.len());
+}
+
+#[test]
+fn each_rule_fires_on_its_traffic_and_not_on_the_near_miss() {
+    let rules = pack();
+    let mut failures = Vec::new();
+    for (id, positive, negative) in CASES {
+        let got = alerts(&rules, positive(), &format!("{id}-pos"));
+        if !got.contains_key(*id) {
+            failures.push(format!("{id}: no alert on its traffic (got {got:?})"));
+        }
+        let got = alerts(&rules, negative(), &format!("{id}-neg"));
+        if got.contains_key(*id) {
+            failures.push(format!("{id}: alert on the near miss (got {got:?})"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
