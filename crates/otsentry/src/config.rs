@@ -1,5 +1,6 @@
 //! The configuration file (`--config FILE`, YAML): one key per flag, flags win. Every
-//! mistake is an error naming the file, the line and the key.
+//! mistake is an error naming the file, the line and the key; `config check` also
+//! checks the rule, variables and tuning files it names.
 use crate::cli::{self, parse_app_port, AppPort, Reader};
 use serde::de::{Deserializer, Error as _};
 use serde::Deserialize;
@@ -143,13 +144,13 @@ replay:
   recursive: false
   # No human summary or hints on stderr.
   quiet: false
-  # Detection rules from this directory instead of the built-in pack (or no-rules: true).
-  rules: /etc/otsentry/rules
+  # Detection rules from this directory instead of the built-in pack, or none at all.
+  # rules: /etc/otsentry/rules
   no-rules: false
   # Named host sets ($HMI, $ENGINEERING, $PLC, $MASTERS) for the rules that need them.
-  vars: /etc/otsentry/vars.yaml
+  # vars: /etc/otsentry/vars.yaml
   # The site's tuning: rules disabled, severities and thresholds changed, suppressions.
-  tuning: /etc/otsentry/tuning.yaml
+  # tuning: /etc/otsentry/tuning.yaml
 "#;
 
 #[cfg(test)]

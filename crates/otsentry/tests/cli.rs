@@ -39,8 +39,8 @@ fn replay_writes_eve_lines_and_one_summary_object() {
     let lines: Vec<serde_json::Value> =
         String::from_utf8(o.stdout.clone()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let count = |t: &str| lines.iter().filter(|l| l["event_type"] == t).count();
-    let counts = (count("anomaly"), count("flow"), count("modbus"), count("dnp3"), count("s7comm"), lines.len());
-    assert_eq!(counts, (4, 6, 4, 82, 1, 97));
+    let counts = (count("anomaly"), count("flow"), count("modbus"), count("dnp3"), count("s7comm"), count("alert"), lines.len());
+    assert_eq!(counts, (4, 6, 4, 82, 1, 5, 102));
     for l in &lines {
         assert!(l["timestamp"].as_str().unwrap().starts_with("2026-01-15T08:00:00."));
     }
@@ -50,7 +50,7 @@ fn replay_writes_eve_lines_and_one_summary_object() {
     assert_eq!((s["packets"].as_u64(), s["decode_errors"].as_u64()), (Some(33), Some(1)));
     assert!(s["packets_per_sec"].as_f64().unwrap() > 0.0);
     let err = stderr(&o);
-    assert!(err.contains("33 packets") && err.contains("packets/s") && err.contains("alerts: 0"), "{err}");
+    assert!(err.contains("33 packets") && err.contains("packets/s") && err.contains("alerts: 5"), "{err}");
 }
 
 #[test]
@@ -165,10 +165,10 @@ fn checksum_anomalies_only_when_asked() {
     w.packet(0, &bad);
     let f = write("badsum.pcap", &w.into_bytes());
     let anomalies = |o: Output| String::from_utf8(o.stdout).unwrap().lines().filter(|l| l.contains("\"anomaly\"")).count();
-    let quiet = otsentry(&["replay", "-q", "--eve", "-", f.to_str().unwrap()]);
+    let quiet = otsentry(&["replay", "-q", "--no-rules", "--eve", "-", f.to_str().unwrap()]);
     assert!(quiet.status.success());
     assert_eq!(anomalies(quiet), 0);
-    let loud = otsentry(&["replay", "-q", "--checksum-anomalies", "--eve", "-", f.to_str().unwrap()]);
+    let loud = otsentry(&["replay", "-q", "--no-rules", "--checksum-anomalies", "--eve", "-", f.to_str().unwrap()]);
     let out = String::from_utf8(loud.stdout.clone()).unwrap();
     assert_eq!(anomalies(loud), 1);
     assert!(out.contains("decoder.udp.invalid_checksum"), "{out}");
@@ -178,7 +178,7 @@ fn checksum_anomalies_only_when_asked() {
 fn app_port_moves_a_protocol_to_another_port() {
     let streams = fixture("streams");
     let events = |extra: &[&str]| {
-        let mut args = vec!["replay", "-q", "--eve", "-"];
+        let mut args = vec!["replay", "-q", "--no-rules", "--eve", "-"];
         args.extend_from_slice(extra);
         args.push(&streams);
         let o = otsentry(&args);

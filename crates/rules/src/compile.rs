@@ -534,7 +534,7 @@ fn seconds(s: u64) -> i64 {
 }
 
 /// Applies a site tuning file to the compiled rules.
-fn tune(src: &RuleSource, rules: &mut [Rule], listing: &mut [Listing], vars: &HashMap<String, Vec<Net>>, errors: &mut Vec<RuleError>) {
+fn tune(src: &RuleSource, rules: &mut Vec<Rule>, listing: &mut [Listing], vars: &HashMap<String, Vec<Net>>, errors: &mut Vec<RuleError>) {
     let spec: TuningSpec = match parse_yaml(src) {
         Ok(s) => s,
         Err(e) => return errors.push(e),
@@ -553,6 +553,7 @@ fn tune(src: &RuleSource, rules: &mut [Rule], listing: &mut [Listing], vars: &Ha
             continue;
         }
         listing.iter_mut().filter(|l| &*l.id == id).for_each(|l| l.disabled = true);
+        rules.retain(|r| &*r.info.rule_id != id);
     }
     for (id, m) in &spec.modify {
         if !known(id) {
