@@ -2,14 +2,18 @@
 //! our builder) replays to exactly `expected.jsonl` and `expected-summary.json`.
 //! Bless new expectations with `OTSENTRY_BLESS=1` after reading the diff.
 use otsentry_capture::{Input, Location};
-use otsentry_engine::{Replay, ReplayOptions};
+use otsentry_engine::{Replay, ReplayOptions, RuleSet, SCHEMAS};
 use otsentry_pcapgen::fixtures;
 use otsentry_sink::EveWriter;
 use std::path::Path;
 
 fn run(case: &str) -> (String, String) {
+    run_with(case, ReplayOptions::default())
+}
+
+fn run_with(case: &str, opts: ReplayOptions) -> (String, String) {
     let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(case).join("input.pcap");
-    let mut replay = Replay::new(ReplayOptions::default(), Some(EveWriter::new(Vec::new())));
+    let mut replay = Replay::new(opts, Some(EveWriter::new(Vec::new())));
     // Named as a user in the repository's top directory would name it, so that
     // `pcap_filename` is the same on every machine.
     let input = Input { name: format!("fixtures/{case}/input.pcap"), location: Location::File(input) };
@@ -42,4 +46,20 @@ fn fixtures_are_reproducible_and_replay_to_their_golden_output() {
             assert!(&want == got, "{case}/{name} differs:\n--- want\n{want}\n--- got\n{got}");
         }
     }
+}
+
+/// The demo with the built-in pack: its alert lines, exactly.
+#[test]
+fn the_demo_raises_its_golden_alerts() {
+    let sources = otsentry_rules::Sources { rules: otsentry_rules::default_pack(), ..Default::default() };
+    let rules = std::sync::Arc::new(RuleSet::load(&sources, &SCHEMAS).expect("pack"));
+    let (eve, _) = run_with("demo", ReplayOptions { rules, ..Default::default() });
+    let alerts: String = eve.lines().filter(|l| l.contains(r#""event_type":"alert""#)).map(|l| format!("{l}\n")).collect();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/demo/expected-alerts.jsonl");
+    if std::env::var("OTSENTRY_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &alerts).expect("bless");
+        return;
+    }
+    let want = std::fs::read_to_string(&path).expect("fixtures/demo/expected-alerts.jsonl (bless it)");
+    assert!(want == alerts, "demo alerts differ:\n--- want\n{want}\n--- got\n{alerts}");
 }

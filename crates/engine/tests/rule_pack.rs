@@ -383,3 +383,30 @@ fn each_rule_fires_on_its_traffic_and_not_on_the_near_miss() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A request is checked when it arrives: an unanswered PLC stop alerts at its own packet,
+/// not an hour later when its flow expires.
+#[test]
+fn requests_alert_on_arrival_whether_or_not_they_are_answered() {
+    let rules = pack();
+    let pcap = cap(|c| {
+        let mut conn = c.connect(ENG, S7); // packets 1-3
+        c.client(&mut conn, &otsentry_pcapgen::ot::s7_plc_stop(7)); // packet 4, never answered
+        c.wait(2 * 3600 * 1000);
+        c.modbus(HMI, PLC, &[(&[0x03, 0x00, 0x00, 0x00, 0x01], None)]); // later traffic
+    });
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("rule-arrival.pcap");
+    std::fs::write(&path, pcap).expect("write capture");
+    let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions { rules, ..Default::default() }, None);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    run.on_alert(Box::new(move |a: &otsentry_core::Alert| sink.lock().unwrap().push(a.clone())));
+    run.run_file(&path, &mut |_, _| {}).expect("replay");
+    run.finish(1.0).expect("finish");
+    let seen = seen.lock().unwrap();
+    let stop = seen.iter().find(|a| &*a.alert.info.rule_id == "s7comm.plc_stop").expect("the stop alert");
+    assert_eq!(stop.header.pcap_cnt, Some(4), "raised by the job's own packet");
+    assert_eq!(stop.header.timestamp.secs(), (T0 / 1_000_000_000) as i64);
+    let (_, body) = stop.app.as_ref().expect("the job");
+    assert!(body.get().contains("\"status\":\"request\""), "{}", body.get());
+}

@@ -131,6 +131,13 @@ fn detail<E: FieldAccess + ?Sized>(rule: &Rule, e: &E) -> String {
             out.push_str(def.name.split_once('.').map_or(def.name, |(_, rest)| rest));
             out.push('=');
             show(v, &mut out);
+            // A code with a name beside it (`function` and `function_name`): both.
+            let named = schema.find(&format!("{}_name", def.name)).and_then(|n| e.value(n, elem));
+            if let Some(FieldValue::Str(name)) = named {
+                out.push_str(" (");
+                out.push_str(name);
+                out.push(')');
+            }
         }
     };
     for c in &rule.clause.single {
