@@ -1,11 +1,13 @@
 //! Decode + flows + TCP reassembly (+ protocol detection) over the synthetic plant capture
 //! (1 M packets, 4,000 long-lived Modbus, DNP3 and S7comm sessions), next to
 //! `tcpdump -r FILE -w /dev/null` on the same file in the same run: the floor this layer
-//! must beat. "with dissectors" adds the protocol dissectors that exist.
+//! must beat. "with dissectors" adds the protocol dissectors; "with dissectors and rules"
+//! checks every event against the built-in rule pack (alerts only, no other output), so
+//! the two together give what rules cost.
 //!
 //! `cargo bench -p otsentry-benches` (set `OTSENTRY_BENCH_PACKETS` for another size).
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use otsentry_engine::{Replay, ReplayOptions};
+use otsentry_engine::{Replay, ReplayOptions, RuleSet, SCHEMAS};
 use otsentry_pcapgen::bench::{write_plant, Plant};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -29,10 +31,15 @@ fn pipeline(c: &mut Criterion) {
     let mut group = c.benchmark_group("plant");
     group.throughput(Throughput::Elements(packets));
     group.sample_size(20);
-    for (name, skip_dissectors) in [("decode+flow+reassembly", true), ("with dissectors", false)] {
+    let pack = otsentry_rules::Sources { rules: otsentry_rules::default_pack(), ..Default::default() };
+    let pack = std::sync::Arc::new(RuleSet::load(&pack, &SCHEMAS).expect("the built-in pack"));
+    let none = std::sync::Arc::new(RuleSet::empty());
+    for (name, skip_dissectors, rules) in
+        [("decode+flow+reassembly", true, &none), ("with dissectors", false, &none), ("with dissectors and rules", false, &pack)]
+    {
         group.bench_function(name, |b| {
             b.iter(|| {
-                let opts = ReplayOptions { skip_dissectors, ..Default::default() };
+                let opts = ReplayOptions { skip_dissectors, rules: rules.clone(), ..Default::default() };
                 let mut replay: Replay<std::io::Sink> = Replay::new(opts, None);
                 let report = replay.run_file(&path, &mut |_, _| {}).expect("replay");
                 assert_eq!(report.packets, packets);

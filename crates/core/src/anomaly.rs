@@ -121,7 +121,7 @@ pub static ANOMALY_SCHEMA: Schema = Schema {
         FieldDef::one("anomaly.reason", FieldType::Str),
     ],
     groups: &[],
-    key: None,
+    keys: &[],
 };
 
 impl FieldAccess for AnomalyBody {

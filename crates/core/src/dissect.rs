@@ -219,7 +219,7 @@ mod tests {
         body: &'a [u8],
     }
 
-    static TOY: Schema = Schema { event_type: "toy", fields: &[FieldDef::one("toy.body", FieldType::Bytes)], groups: &[], key: None };
+    static TOY: Schema = Schema { event_type: "toy", fields: &[FieldDef::one("toy.body", FieldType::Bytes)], groups: &[], keys: &[] };
 
     impl FieldAccess for Msg<'_> {
         fn schema(&self) -> &'static Schema {

@@ -90,8 +90,10 @@ pub struct Schema {
     pub fields: &'static [FieldDef],
     /// Names of the repeated groups, for messages.
     pub groups: &'static [&'static str],
-    /// The field rules are indexed by (the protocol's function code), if any.
-    pub key: Option<FieldId>,
+    /// The fields rules are indexed by, in order (the protocol's function code; S7 user
+    /// data, which has none, by its function group): an event is keyed by the first of
+    /// them it has a value for.
+    pub keys: &'static [FieldId],
 }
 
 impl Schema {
@@ -136,11 +138,11 @@ pub trait FieldAccess {
         self.value(id, 0)
     }
 
-    /// The key value rules are indexed by (the function code).
-    fn key(&self) -> Option<u64> {
-        match self.value(self.schema().key?, 0)? {
-            FieldValue::U64(v) => Some(v),
+    /// Which of the schema's keys the event has first, and its value.
+    fn key(&self) -> Option<(usize, u64)> {
+        self.schema().keys.iter().enumerate().find_map(|(i, &k)| match self.value(k, 0)? {
+            FieldValue::U64(v) => Some((i, v)),
             _ => None,
-        }
+        })
     }
 }

@@ -13,11 +13,13 @@ pub type AlertHook = Box<dyn FnMut(&Alert)>;
 pub(crate) struct Alerting {
     detector: Detector,
     hook: Option<AlertHook>,
+    /// Hits of the event being checked (reused: most events raise none).
+    hits: Vec<Hit>,
 }
 
 impl Alerting {
     pub(crate) fn new(rules: Arc<RuleSet>) -> Self {
-        Alerting { detector: Detector::new(rules), hook: None }
+        Alerting { detector: Detector::new(rules), hook: None, hits: Vec::new() }
     }
 
     pub(crate) fn set_hook(&mut self, hook: AlertHook) {
@@ -26,18 +28,21 @@ impl Alerting {
 
     /// Checks `event`; for each hit, builds the alert and passes it to `emit` (which
     /// writes it) after counting it and calling the hook.
-    pub(crate) fn check<E: FieldAccess + ?Sized, B: Serialize + ?Sized>(
+    pub(crate) fn check<'s, E: FieldAccess + ?Sized, B: Serialize + ?Sized>(
         &mut self,
-        subject: &Subject<'_>,
+        subject: &dyn Fn() -> Subject<'s>,
         event: &E,
         body: Option<(&'static str, &B)>,
         header: &mut dyn FnMut() -> EventHeader,
         summary: &mut Summary,
         emit: &mut dyn FnMut(&Alert),
     ) {
-        let mut hits: Vec<Hit> = Vec::new();
-        self.detector.check(subject, event, &mut |h| hits.push(h));
-        for hit in hits {
+        let hits = &mut self.hits;
+        self.detector.check_lazy(subject, event, &mut |h| hits.push(h));
+        if self.hits.is_empty() {
+            return;
+        }
+        for hit in std::mem::take(&mut self.hits) {
             let app = body.and_then(|(name, b)| serde_json::value::to_raw_value(b).ok().map(|raw| (name, raw)));
             let alert = Alert { header: header(), alert: AlertBody { info: hit.info, detail: hit.detail }, app };
             count(summary, &alert);

@@ -96,7 +96,7 @@ impl<W: Write> AppSink<'_, '_, '_, W> {
 impl<W: Write> AppSink<'_, '_, '_, W> {
     fn detect<E: PduEvent>(&mut self, cx: &StreamCx, event: &E) {
         let AppSink { ctx, out, community_id } = self;
-        let subject = ctx.subject(cx.dir, cx.ts);
+        let subject = || ctx.subject(cx.dir, cx.ts);
         let mut header = || {
             let cid = community_id.get_or_insert_with(|| ctx.community_id()).clone();
             EventHeader { timestamp: cx.ts, community_id: Some(cid), ..ctx.header_without_id(cx.dir) }

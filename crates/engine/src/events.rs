@@ -34,9 +34,9 @@ impl<W: Write> Out<'_, W> {
 
     /// Checks an event against the rules; alerts go to EVE with `header()`'s header and
     /// `body` (the event's EVE object) beside them.
-    pub(crate) fn detect<E: FieldAccess + ?Sized, B: Serialize + ?Sized>(
+    pub(crate) fn detect<'s, E: FieldAccess + ?Sized, B: Serialize + ?Sized>(
         &mut self,
-        subject: &Subject<'_>,
+        subject: &dyn Fn() -> Subject<'s>,
         event: &E,
         body: Option<(&'static str, &B)>,
         header: &mut dyn FnMut() -> EventHeader,
@@ -163,8 +163,7 @@ impl<'p> EventCtx<'p> {
         *out.summary.decode.anomalies.entry(event.to_string()).or_default() += 1;
         let offset = usize::try_from(offset).unwrap_or(usize::MAX);
         let body = AnomalyBody { kind, event, layer, offset, reason };
-        let subject = self.subject(dir, self.ts);
-        out.detect(&subject, &body, Some(("anomaly", &body)), &mut || self.header(dir));
+        out.detect(&|| self.subject(dir, self.ts), &body, Some(("anomaly", &body)), &mut || self.header(dir));
         if out.eve.is_some() {
             out.write(&Anomaly { header: self.header(dir), body });
         }

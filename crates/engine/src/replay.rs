@@ -276,7 +276,7 @@ impl<W: Write> Replay<W> {
             input: self.input.as_ref(),
             alerting: &mut self.alerting,
         };
-        out.detect(&subject, &body, Some(("anomaly", &body)), &mut || header());
+        out.detect(&|| subject, &body, Some(("anomaly", &body)), &mut || header());
         if out.eve.is_some() {
             out.write(&Anomaly { header: header(), body });
         }

@@ -93,6 +93,17 @@ fn reads(n: u16, address: impl Fn(u16) -> u16, answer: impl Fn(u16) -> Vec<u8>) 
     modbus(HMI, &ex)
 }
 
+/// Reads to units 1-12 on one connection, each answered by `answer(unit)`.
+fn units(answer: impl Fn(u16) -> Vec<u8>) -> Vec<u8> {
+    cap(|c| {
+        let mut conn = c.connect(HMI, PLC);
+        for unit in 1..=12u8 {
+            c.client(&mut conn, &modbus_adu(u16::from(unit), unit, &[0x03, 0x00, 0x00, 0x00, 0x01]));
+            c.server(&mut conn, &modbus_adu(u16::from(unit), unit, &answer(u16::from(unit))));
+        }
+    })
+}
+
 fn ok_read(_: u16) -> Vec<u8> {
     vec![0x03, 0x02, 0x00, 0x2A]
 }
@@ -177,19 +188,16 @@ const CASES: &[Case] = &[
     ),
     (
         "modbus.scan.unit_ids",
-        || {
-            cap(|c| {
-                let mut conn = c.connect(HMI, PLC);
-                for unit in 1..=12u8 {
-                    c.client(&mut conn, &modbus_adu(u16::from(unit), unit, &[0x03, 0x00, 0x00, 0x00, 0x01]));
-                }
-            })
-        },
-        || reads(12, |_| 0, ok_read),
+        || units(|_| vec![0x83, 0x0B]),
+        || units(ok_read), // a gateway polling its serial devices
     ),
     ("modbus.exception.burst", || reads(25, |i| i, |_| vec![0x83, 0x02]), || reads(10, |i| i, |_| vec![0x83, 0x02])),
     ("modbus.exception.illegal_function", || reads(6, |_| 0, |_| vec![0x83, 0x01]), || reads(6, |_| 0, |_| vec![0x83, 0x02])),
-    ("modbus.scan.addresses", || reads(120, |i| i * 10, ok_read), || reads(120, |i| i % 5, ok_read)),
+    (
+        "modbus.scan.addresses",
+        || reads(25, |i| i * 10, |_| vec![0x83, 0x02]),
+        || reads(25, |i| i % 5, |_| vec![0x83, 0x02]), // the same few addresses failing
+    ),
     ("dnp3.restart.cold", || dnp3_one(13, &[]), || dnp3_one(1, &[0x3C, 0x01, 0x06])),
     ("dnp3.restart.warm", || dnp3_one(14, &[]), || dnp3_one(1, &[0x3C, 0x01, 0x06])),
     ("dnp3.application.stop", || dnp3_one(18, &[]), || dnp3_one(17, &[])),

@@ -65,14 +65,17 @@ pub static DNP3_SCHEMA: Schema = Schema {
     event_type: "dnp3",
     fields: &FIELDS,
     groups: &["objects", "crobs", "analog_outputs", "indicators", "points"],
-    key: Some(FieldId(FUNCTION)),
+    keys: &[FieldId(FUNCTION)],
 };
 
 impl FragmentEvent<'_> {
-    /// The `n`th set IIN bit.
+    /// The `n`th set IIN bit's name.
     fn indicator(&self, n: usize) -> Option<&'static str> {
-        let iin = self.fragment.iin?;
-        IIN_NAMES.iter().enumerate().filter(|(i, _)| iin & (1 << i) != 0).nth(n).map(|(_, name)| *name)
+        let mut bits = self.fragment.iin?;
+        for _ in 0..n {
+            bits &= bits.wrapping_sub(1); // clear the lowest set bit
+        }
+        (bits != 0).then(|| IIN_NAMES.get(bits.trailing_zeros() as usize).copied()).flatten()
     }
 }
 

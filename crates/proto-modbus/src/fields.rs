@@ -59,7 +59,7 @@ static FIELDS: [FieldDef; 20] = [
 /// The `modbus` event's fields. `modbus.register` is each protocol (0-based) address a
 /// request reads or writes; `modbus.write.*` pairs each written value with its address.
 pub static MODBUS_SCHEMA: Schema =
-    Schema { event_type: "modbus", fields: &FIELDS, groups: &["registers", "writes"], key: Some(FieldId(FUNCTION)) };
+    Schema { event_type: "modbus", fields: &FIELDS, groups: &["registers", "writes"], keys: &[FieldId(FUNCTION)] };
 
 impl Transaction<'_> {
     fn read_span(&self) -> usize {
@@ -198,7 +198,7 @@ mod tests {
             status: Status::Request,
         };
         assert_eq!(t.stage(), Stage::Request);
-        assert_eq!(t.key(), Some(23));
+        assert_eq!(t.key(), Some((0, 23)));
         assert_eq!(t.elements(REGISTERS), 5);
         let regs: Vec<_> = (0..5).map(|i| t.value(FieldId(REGISTER), i)).collect();
         let u = |v| Some(FieldValue::U64(v));

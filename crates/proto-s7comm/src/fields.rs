@@ -68,7 +68,8 @@ static S7_FIELDS: [FieldDef; 26] = [
 
 /// The `s7comm` event's fields. `s7comm.item.*` is each variable a job reads or writes
 /// (`item.address` in bytes); `s7comm.block_*` the block a transfer or PI service names.
-pub static S7_SCHEMA: Schema = Schema { event_type: "s7comm", fields: &S7_FIELDS, groups: &["items"], key: Some(FieldId(FUNCTION)) };
+pub static S7_SCHEMA: Schema =
+    Schema { event_type: "s7comm", fields: &S7_FIELDS, groups: &["items"], keys: &[FieldId(FUNCTION), FieldId(UD_GROUP)] };
 
 impl FieldAccess for JobEvent<'_> {
     fn schema(&self) -> &'static Schema {
@@ -166,7 +167,7 @@ static PLUS_FIELDS: [FieldDef; 5] = [
 ];
 
 pub static S7_PLUS_SCHEMA: Schema =
-    Schema { event_type: "s7comm_plus", fields: &PLUS_FIELDS, groups: &[], key: Some(FieldId(PLUS_FUNCTION)) };
+    Schema { event_type: "s7comm_plus", fields: &PLUS_FIELDS, groups: &[], keys: &[FieldId(PLUS_FUNCTION)] };
 
 impl FieldAccess for PlusEvent<'_> {
     fn schema(&self) -> &'static Schema {
@@ -197,7 +198,7 @@ const COTP_SLOT: u16 = 2;
 static COTP_FIELDS: [FieldDef; 3] =
     [FieldDef::one("cotp.type", T::Str), FieldDef::one("cotp.rack", T::Uint), FieldDef::one("cotp.slot", T::Uint)];
 
-pub static COTP_SCHEMA: Schema = Schema { event_type: "cotp", fields: &COTP_FIELDS, groups: &[], key: None };
+pub static COTP_SCHEMA: Schema = Schema { event_type: "cotp", fields: &COTP_FIELDS, groups: &[], keys: &[] };
 
 impl FieldAccess for CotpEvent<'_> {
     fn schema(&self) -> &'static Schema {

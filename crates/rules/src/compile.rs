@@ -3,6 +3,7 @@
 //! A loaded [`RuleSet`] is immutable and is replaced whole.
 use crate::attack::{technique, TECHNIQUES};
 use crate::error::{nearest, Locator, RuleError, RuleErrors};
+use crate::index::Index;
 use crate::spec::{RuleSpec, SiteSuppressSpec, SuppressSpec, ThresholdSpec, TrackSpec, TuningSpec};
 use crate::value::{addr_spec, test, AddrSet, AddrSpec, Net, Test};
 use otsentry_core::{AlertInfo, FieldId, Known, Schema, Severity, ANOMALY_SCHEMA};
@@ -72,6 +73,8 @@ pub(crate) enum Dir {
 /// Conditions on the flow and packet.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct FlowMatch {
+    /// No condition at all: nothing to check.
+    pub(crate) open: bool,
     pub(crate) src: Option<AddrSet>,
     pub(crate) dst: Option<AddrSet>,
     pub(crate) src_port: Option<Test>,
@@ -109,6 +112,8 @@ pub(crate) struct Rule {
     /// The site's suppressions: (sources, destinations), either left open.
     pub(crate) site_suppress: Vec<(Option<AddrSet>, Option<AddrSet>)>,
     pub(crate) show: Vec<FieldId>,
+    /// The key field, when the index checks it in place of a condition.
+    pub(crate) key_field: Option<FieldId>,
 }
 
 /// A rule as `rules list` shows it.
@@ -130,29 +135,11 @@ pub struct Listing {
     pub disabled: bool,
 }
 
-/// Rules of one event type, by key (function code) and for any key.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Bucket {
-    pub(crate) by_key: Vec<(u64, Vec<u32>)>,
-    pub(crate) any: Vec<u32>,
-}
-
-impl Bucket {
-    pub(crate) fn candidates(&self, key: Option<u64>) -> (&[u32], &[u32]) {
-        let keyed = key
-            .and_then(|k| self.by_key.binary_search_by_key(&k, |(k, _)| *k).ok())
-            .and_then(|i| self.by_key.get(i))
-            .map_or(&[][..], |(_, r)| r.as_slice());
-        (keyed, &self.any)
-    }
-}
-
 /// The loaded rules: immutable once built.
 #[derive(Clone, Debug, Default)]
 pub struct RuleSet {
     pub(crate) rules: Vec<Rule>,
-    /// Per event type: rules checked on arrival, rules that need the answer.
-    pub(crate) index: Vec<(&'static Schema, [Bucket; 2])>,
+    pub(crate) index: Index,
     listing: Vec<Listing>,
 }
 
@@ -207,7 +194,7 @@ impl RuleSet {
         if !errors.is_empty() {
             return Err(RuleErrors(errors));
         }
-        let index = build_index(&rules, &all);
+        let index = Index::build(&mut rules, &all);
         Ok(RuleSet { rules, index, listing })
     }
 
@@ -219,6 +206,12 @@ impl RuleSet {
     /// Rules that can raise alerts (loaded, not disabled, not waiting for variables).
     pub fn active(&self) -> usize {
         self.rules.len()
+    }
+
+    /// Whether any rule reads events of `schema` (callers skip building what rules need
+    /// for event types no rule names).
+    pub fn reads(&self, schema: &'static Schema) -> bool {
+        self.index.reads(schema)
     }
 
     /// Every rule loaded, in file order, with why it is quiet if it is.
@@ -376,7 +369,20 @@ fn compile(
         missing,
         disabled: false,
     };
-    let rule = Rule { info, schema, answered, direction, flow, clause, unless, threshold, suppress, site_suppress: Vec::new(), show };
+    let rule = Rule {
+        info,
+        schema,
+        answered,
+        direction,
+        flow,
+        clause,
+        unless,
+        threshold,
+        suppress,
+        site_suppress: Vec::new(),
+        show,
+        key_field: None,
+    };
     Ok((rule, listing))
 }
 
@@ -496,6 +502,7 @@ impl Cx<'_, '_> {
                 }
             }
         }
+        flow.open = flow.src.is_none() && flow.dst.is_none() && flow.src_port.is_none() && flow.dst_port.is_none() && flow.vlan.is_none();
         (flow, Clause { single, groups }, direction)
     }
 
@@ -629,26 +636,4 @@ fn site_suppress(
     if let Some(rule) = rules.iter_mut().find(|r| *r.info.rule_id == *s.rule) {
         rule.site_suppress.push((src, dst));
     }
-}
-
-fn build_index(rules: &[Rule], schemas: &[&'static Schema]) -> Vec<(&'static Schema, [Bucket; 2])> {
-    let mut index: Vec<(&'static Schema, [BTreeMap<u64, Vec<u32>>; 2], [Vec<u32>; 2])> =
-        schemas.iter().map(|s| (*s, Default::default(), Default::default())).collect();
-    for (n, rule) in rules.iter().enumerate() {
-        let Some(entry) = index.iter_mut().find(|(s, _, _)| std::ptr::eq(*s, rule.schema)) else { continue };
-        let class = usize::from(rule.answered);
-        let key_cond = rule.schema.key.and_then(|k| rule.clause.single.iter().find(|c| c.field == k));
-        match key_cond.and_then(|c| c.test.keys()) {
-            Some(keys) => keys.into_iter().for_each(|k| entry.1[class].entry(k).or_default().push(n as u32)),
-            None => entry.2[class].push(n as u32),
-        }
-    }
-    index
-        .into_iter()
-        .map(|(s, keyed, any)| {
-            let [k0, k1] = keyed;
-            let [a0, a1] = any;
-            (s, [Bucket { by_key: k0.into_iter().collect(), any: a0 }, Bucket { by_key: k1.into_iter().collect(), any: a1 }])
-        })
-        .collect()
 }

@@ -44,12 +44,44 @@ pub struct DetectCounts {
     pub state_dropped: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Key {
     One(IpAddr),
     Pair(IpAddr, IpAddr),
     Flow(u64),
     Rule,
+}
+
+// By words: the derived hash feeds addresses byte by byte.
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        fn ip<H: std::hash::Hasher>(h: &mut H, ip: IpAddr) {
+            match ip {
+                IpAddr::V4(a) => h.write_u64(u64::from(a.to_bits())),
+                IpAddr::V6(a) => {
+                    let b = a.to_bits();
+                    h.write_u64(b as u64 | 1 << 63);
+                    h.write_u64((b >> 64) as u64);
+                }
+            }
+        }
+        match *self {
+            Key::One(a) => {
+                h.write_u64(1);
+                ip(h, a);
+            }
+            Key::Pair(a, b) => {
+                h.write_u64(2);
+                ip(h, a);
+                ip(h, b);
+            }
+            Key::Flow(f) => {
+                h.write_u64(3);
+                h.write_u64(f);
+            }
+            Key::Rule => h.write_u64(4),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -66,9 +98,59 @@ const MAX_STATE: usize = 100_000;
 #[derive(Debug)]
 pub struct Detector {
     set: Arc<RuleSet>,
-    windows: HashMap<(u32, Key), Window>,
-    quiet_until: HashMap<(u32, Key), i64>,
+    state: State,
     pub counts: DetectCounts,
+}
+
+/// Per tracked key: open threshold windows and suppression deadlines.
+#[derive(Debug, Default)]
+struct State {
+    windows: HashMap<(u32, Key), Window, BuildFx>,
+    quiet_until: HashMap<(u32, Key), i64, BuildFx>,
+}
+
+/// A small multiplicative hasher (rustc's Fx): the keys are rule numbers and addresses
+/// chosen by the traffic, but a collision only costs time within a bounded table.
+#[derive(Clone, Copy, Debug, Default)]
+struct BuildFx;
+
+impl std::hash::BuildHasher for BuildFx {
+    type Hasher = Fx;
+    fn build_hasher(&self) -> Fx {
+        Fx(0)
+    }
+}
+
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            if let Some(d) = b.get_mut(..chunk.len()) {
+                d.copy_from_slice(chunk);
+            }
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_u16(&mut self, v: u16) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
 }
 
 fn key(track: Track, s: &Subject<'_>) -> Key {
@@ -82,6 +164,9 @@ fn key(track: Track, s: &Subject<'_>) -> Key {
 }
 
 fn flow_holds(f: &FlowMatch, s: &Subject<'_>) -> bool {
+    if f.open {
+        return true;
+    }
     let port = |t: &Option<crate::value::Test>, p: Option<u16>| match (t, p) {
         (None, _) => true,
         (Some(t), Some(p)) => t.accepts(FieldValue::U64(u64::from(p))),
@@ -94,6 +179,7 @@ fn flow_holds(f: &FlowMatch, s: &Subject<'_>) -> bool {
         && f.vlan.as_ref().is_none_or(|t| s.vlan.iter().any(|&v| t.accepts(FieldValue::U64(u64::from(v)))))
 }
 
+#[inline(always)]
 fn cond_holds<E: FieldAccess + ?Sized>(c: &Cond, e: &E, elem: usize) -> bool {
     e.value(c.field, elem).is_some_and(|v| c.test.accepts(v))
 }
@@ -103,6 +189,7 @@ fn group_match<E: FieldAccess + ?Sized>(group: u8, conds: &[Cond], e: &E) -> Opt
     (0..e.elements(group)).find(|&i| conds.iter().all(|c| cond_holds(c, e, i)))
 }
 
+#[inline(always)]
 fn clause_holds<E: FieldAccess + ?Sized>(c: &Clause, e: &E) -> bool {
     c.single.iter().all(|c| cond_holds(c, e, 0)) && c.groups.iter().all(|(g, conds)| group_match(*g, conds, e).is_some())
 }
@@ -140,8 +227,8 @@ fn detail<E: FieldAccess + ?Sized>(rule: &Rule, e: &E) -> String {
             }
         }
     };
-    for c in &rule.clause.single {
-        put(c.field, 0);
+    for field in rule.key_field.iter().copied().chain(rule.clause.single.iter().map(|c| c.field)) {
+        put(field, 0);
     }
     for (g, conds) in &rule.clause.groups {
         if let Some(elem) = group_match(*g, conds, e) {
@@ -156,75 +243,79 @@ fn detail<E: FieldAccess + ?Sized>(rule: &Rule, e: &E) -> String {
 
 impl Detector {
     pub fn new(set: Arc<RuleSet>) -> Self {
-        Detector { set, windows: HashMap::new(), quiet_until: HashMap::new(), counts: DetectCounts::default() }
+        Detector { set, state: State::default(), counts: DetectCounts::default() }
     }
 
     pub fn rules(&self) -> &Arc<RuleSet> {
         &self.set
     }
 
-    /// Whether any rule reads events of this type (so callers can skip building a
-    /// subject for event types no rule names).
-    pub fn wants(&self, schema: &'static otsentry_core::Schema) -> bool {
-        self.set.index.iter().any(|(s, b)| std::ptr::eq(*s, schema) && b.iter().any(|b| !b.any.is_empty() || !b.by_key.is_empty()))
-    }
-
     /// Checks one event; `hit` is called for each alert it raises.
     pub fn check<E: FieldAccess + ?Sized>(&mut self, s: &Subject<'_>, e: &E, hit: &mut dyn FnMut(Hit)) {
-        let set = Arc::clone(&self.set);
+        self.check_lazy(&|| *s, e, hit);
+    }
+
+    /// As [`Detector::check`], building the subject only if a rule gets far enough to
+    /// need it (most candidates fail on the event's own fields first).
+    pub fn check_lazy<'s, E: FieldAccess + ?Sized>(&mut self, subject: &dyn Fn() -> Subject<'s>, e: &E, hit: &mut dyn FnMut(Hit)) {
+        let Detector { set, state, counts } = self;
         let schema = e.schema();
-        let Some((_, buckets)) = set.index.iter().find(|(sc, _)| std::ptr::eq(*sc, schema)) else { return };
         let stage = e.stage();
-        let classes: &[usize] = match stage {
-            Stage::Request => &[0],
-            Stage::Transaction => &[1],
-            Stage::Message => &[0, 1],
-        };
-        let key = e.key();
-        for &class in classes {
-            let Some(bucket) = buckets.get(class) else { continue };
-            let (keyed, any) = bucket.candidates(key);
-            for &n in keyed.iter().chain(any) {
-                let Some(rule) = set.rules.get(n as usize) else { continue };
-                if self.matches(rule, stage, s, e) {
-                    self.counts.matched += 1;
-                    if let Some(detail) = self.gate(n, rule, s, e) {
-                        hit(Hit { info: rule.info.clone(), detail });
-                    }
+        let Some(lists) = set.index.lists(schema, stage) else { return };
+        let mut cached: Option<Subject<'s>> = None;
+        for &n in lists.get(e.key()) {
+            let Some(rule) = set.rules.get(n as usize) else { continue };
+            if !clause_holds(&rule.clause, e) {
+                continue;
+            }
+            let s = *cached.get_or_insert_with(subject);
+            if matches(rule, stage, &s, e) {
+                counts.matched += 1;
+                if let Some(detail) = state.gate(set, counts, n, rule, &s, e) {
+                    hit(Hit { info: rule.info.clone(), detail });
                 }
             }
         }
     }
+}
 
-    fn matches<E: FieldAccess + ?Sized>(&self, rule: &Rule, stage: Stage, s: &Subject<'_>, e: &E) -> bool {
-        let dir_ok = match rule.direction {
-            None => true,
-            Some(Dir::Request) => stage == Stage::Request || (stage == Stage::Message && s.to_server),
-            Some(Dir::Response) => stage == Stage::Transaction || (stage == Stage::Message && !s.to_server),
-        };
-        dir_ok
-            && flow_holds(&rule.flow, s)
-            && clause_holds(&rule.clause, e)
-            && !rule.unless.iter().any(|(f, c)| flow_holds(f, s) && clause_holds(c, e))
-    }
+/// The rest of a rule once its clause holds: direction, flow conditions, `unless`.
+fn matches<E: FieldAccess + ?Sized>(rule: &Rule, stage: Stage, s: &Subject<'_>, e: &E) -> bool {
+    let dir_ok = match rule.direction {
+        None => true,
+        Some(Dir::Request) => stage == Stage::Request || (stage == Stage::Message && s.to_server),
+        Some(Dir::Response) => stage == Stage::Transaction || (stage == Stage::Message && !s.to_server),
+    };
+    dir_ok && flow_holds(&rule.flow, s) && !rule.unless.iter().any(|(f, c)| flow_holds(f, s) && clause_holds(c, e))
+}
 
+impl State {
     /// Thresholds, then suppression: the alert's detail if it is to be raised.
-    fn gate<E: FieldAccess + ?Sized>(&mut self, n: u32, rule: &Rule, s: &Subject<'_>, e: &E) -> Option<String> {
+    #[allow(clippy::too_many_arguments)]
+    fn gate<E: FieldAccess + ?Sized>(
+        &mut self,
+        set: &RuleSet,
+        counts: &mut DetectCounts,
+        n: u32,
+        rule: &Rule,
+        s: &Subject<'_>,
+        e: &E,
+    ) -> Option<String> {
         if rule
             .site_suppress
             .iter()
             .any(|(src, dst)| src.as_ref().is_none_or(|a| a.matches(s.src)) && dst.as_ref().is_none_or(|a| a.matches(s.dst)))
         {
-            self.counts.suppressed += 1;
+            counts.suppressed += 1;
             return None;
         }
         let now = s.ts.as_nanos();
         let mut extra = None;
         if let Some(t) = &rule.threshold {
-            match self.count(n, t, s, e, now) {
+            match self.count(set, counts, n, t, s, e, now) {
                 Some(count) => extra = Some(count),
                 None => {
-                    self.counts.thresholded += 1;
+                    counts.thresholded += 1;
                     return None;
                 }
             }
@@ -232,7 +323,7 @@ impl Detector {
         if let Some(sup) = rule.suppress {
             let k = (n, key(sup.track, s));
             if self.quiet_until.get(&k).is_some_and(|&until| now < until) {
-                self.counts.suppressed += 1;
+                counts.suppressed += 1;
                 return None;
             }
             if self.quiet_until.len() >= MAX_STATE {
@@ -241,7 +332,7 @@ impl Detector {
                 if self.quiet_until.len() >= MAX_STATE {
                     self.quiet_until.clear();
                 }
-                self.counts.state_dropped += (before - self.quiet_until.len()) as u64;
+                counts.state_dropped += (before - self.quiet_until.len()) as u64;
             }
             self.quiet_until.insert(k, now.saturating_add(sup.nanos));
         }
@@ -257,18 +348,28 @@ impl Detector {
     }
 
     /// Counts a match in its window; the count when it reaches the threshold.
-    fn count<E: FieldAccess + ?Sized>(&mut self, n: u32, t: &Threshold, s: &Subject<'_>, e: &E, now: i64) -> Option<u32> {
+    #[allow(clippy::too_many_arguments)]
+    fn count<E: FieldAccess + ?Sized>(
+        &mut self,
+        set: &RuleSet,
+        counts: &mut DetectCounts,
+        n: u32,
+        t: &Threshold,
+        s: &Subject<'_>,
+        e: &E,
+        now: i64,
+    ) -> Option<u32> {
         let k = (n, key(t.track, s));
-        if !self.windows.contains_key(&k) && self.windows.len() >= MAX_STATE {
+        if self.windows.len() >= MAX_STATE && !self.windows.contains_key(&k) {
             let before = self.windows.len();
             self.windows.retain(|(rule, _), w| {
-                let span = self.set.rules.get(*rule as usize).and_then(|r| r.threshold.as_ref()).map_or(0, |t| t.nanos);
+                let span = set.rules.get(*rule as usize).and_then(|r| r.threshold.as_ref()).map_or(0, |t| t.nanos);
                 now - w.start <= span
             });
             if self.windows.len() >= MAX_STATE {
                 self.windows.clear();
             }
-            self.counts.state_dropped += (before - self.windows.len()) as u64;
+            counts.state_dropped += (before - self.windows.len()) as u64;
         }
         let w = self.windows.entry(k).or_insert_with(|| Window { start: now, ..Default::default() });
         if now - w.start > t.nanos || now < w.start {
@@ -277,10 +378,9 @@ impl Detector {
         match t.distinct {
             Some(id) => {
                 let Some(FieldValue::U64(v)) = e.value(id, 0) else { return None };
-                if w.seen.contains(&v) {
-                    return None;
-                }
-                w.seen.push(v);
+                // Kept sorted: a sweep's hundred values are found by bisection.
+                let Err(at) = w.seen.binary_search(&v) else { return None };
+                w.seen.insert(at, v);
                 w.count = w.seen.len() as u32;
             }
             None => w.count += 1,

@@ -24,6 +24,7 @@ mod attack;
 mod compile;
 mod detect;
 mod error;
+mod index;
 mod pack;
 mod spec;
 mod value;

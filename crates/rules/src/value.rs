@@ -16,6 +16,7 @@ pub(crate) enum Test {
 }
 
 impl Test {
+    #[inline]
     pub(crate) fn accepts(&self, v: FieldValue<'_>) -> bool {
         match (self, v) {
             (Test::Uint(r), FieldValue::U64(x)) => r.iter().any(|&(lo, hi)| (lo..=hi).contains(&x)),

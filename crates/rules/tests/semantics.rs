@@ -17,7 +17,7 @@ static TOY: Schema = Schema {
         FieldDef::one("toy.unit", FieldType::Uint),
     ],
     groups: &["items"],
-    key: Some(FieldId(0)),
+    keys: &[FieldId(0)],
 };
 
 struct Toy {

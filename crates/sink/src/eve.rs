@@ -142,7 +142,7 @@ mod tests {
         }
         struct Write<'a>(Body<'a>);
         static TOY: Schema =
-            Schema { event_type: "toy", fields: &[FieldDef::one("toy.function", FieldType::Uint)], groups: &[], key: None };
+            Schema { event_type: "toy", fields: &[FieldDef::one("toy.function", FieldType::Uint)], groups: &[], keys: &[] };
         impl FieldAccess for Write<'_> {
             fn schema(&self) -> &'static Schema {
                 &TOY
