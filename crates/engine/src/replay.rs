@@ -11,6 +11,20 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
+/// The run's outputs as the flow stage borrows them: field by field, so the
+/// defragmenter can still lend a datagram meanwhile.
+macro_rules! out {
+    ($replay:expr) => {
+        Out {
+            eve: $replay.eve.as_mut(),
+            summary: &mut $replay.summary,
+            error: None,
+            input: $replay.input.as_ref(),
+            alerting: &mut $replay.alerting,
+        }
+    };
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct ReplayOptions {
     pub reader: ReaderKind,
@@ -160,29 +174,11 @@ impl<W: Write> Replay<W> {
         }
         if let Some(ip) = pkt.ip.as_ref().filter(|ip| ip.fragment.is_none()) {
             if pkt.stop.is_none() {
-                flow_packet(
-                    &mut self.flows,
-                    &mut self.eve,
-                    &mut self.summary,
-                    &mut self.alerting,
-                    self.input.as_ref(),
-                    p,
-                    ip,
-                    &pkt.transport,
-                )?;
+                flow_packet(&mut self.flows, &mut out!(self), p, ip, &pkt.transport)?;
             } else if pkt.snaplen_cut {
                 // Headers survived the snap length but the payload did not: count the
                 // packet in its flow; the missing bytes show up as a gap when acknowledged.
-                flow_packet(
-                    &mut self.flows,
-                    &mut self.eve,
-                    &mut self.summary,
-                    &mut self.alerting,
-                    self.input.as_ref(),
-                    p,
-                    ip,
-                    &header_only(&pkt.transport),
-                )?;
+                flow_packet(&mut self.flows, &mut out!(self), p, ip, &header_only(&pkt.transport))?;
             }
         }
         if let Some(ip) = pkt.ip.filter(|ip| ip.fragment.is_some()) {
@@ -193,16 +189,7 @@ impl<W: Write> Replay<W> {
             let whole = inserted.datagram.map(|dg| decode_transport(&dg, &self.opts.decode));
             let whole_stop = whole.as_ref().and_then(|w| w.stop.clone());
             if let Some((dg, w)) = inserted.datagram.as_ref().zip(whole.as_ref()).filter(|(_, w)| w.stop.is_none()) {
-                flow_packet(
-                    &mut self.flows,
-                    &mut self.eve,
-                    &mut self.summary,
-                    &mut self.alerting,
-                    self.input.as_ref(),
-                    p,
-                    dg,
-                    &w.transport,
-                )?;
+                flow_packet(&mut self.flows, &mut out!(self), p, dg, &w.transport)?;
             }
             let whole_checksum = whole.as_ref().map(|w| w.checksum);
             if whole.is_some() {
@@ -269,13 +256,7 @@ impl<W: Write> Replay<W> {
             to_server: true,
             flow_id: 0,
         };
-        let mut out = Out {
-            eve: self.eve.as_mut(),
-            summary: &mut self.summary,
-            error: None,
-            input: self.input.as_ref(),
-            alerting: &mut self.alerting,
-        };
+        let mut out = out!(self);
         out.detect(&|| subject, &body, Some(("anomaly", &body)), &mut || header());
         if out.eve.is_some() {
             out.write(&Anomaly { header: header(), body });
@@ -293,13 +274,7 @@ impl<W: Write> Replay<W> {
 
     /// As [`Replay::finish`], also handing back the EVE writer.
     pub fn finish_with_output(mut self, elapsed_s: f64) -> Result<(Summary, Option<EveWriter<W>>), EngineError> {
-        let mut out = Out {
-            eve: self.eve.as_mut(),
-            summary: &mut self.summary,
-            error: None,
-            input: self.input.as_ref(),
-            alerting: &mut self.alerting,
-        };
+        let mut out = out!(self);
         self.flows.finish(&mut out);
         if let Some(e) = out.error {
             return Err(e.into());
@@ -323,21 +298,16 @@ fn header_only<'a>(t: &Transport<'a>) -> Transport<'a> {
     }
 }
 
-/// Hand a packet to the flow stage (borrowing only the fields it needs, so the
-/// defragmenter can still lend a datagram).
+/// Hand a packet to the flow stage.
 fn flow_packet<W: Write>(
     flows: &mut FlowStage,
-    eve: &mut Option<EveWriter<W>>,
-    summary: &mut Summary,
-    alerting: &mut Alerting,
-    input: Option<&Arc<str>>,
+    out: &mut Out<'_, W>,
     p: &PacketCx<'_>,
     ip: &IpInfo<'_>,
     transport: &Transport<'_>,
 ) -> Result<(), EngineError> {
-    let mut out = Out { eve: eve.as_mut(), summary, error: None, input, alerting };
-    flows.packet(p, ip, transport, &mut out);
-    match out.error {
+    flows.packet(p, ip, transport, out);
+    match out.error.take() {
         Some(e) => Err(e.into()),
         None => Ok(()),
     }

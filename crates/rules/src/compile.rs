@@ -617,9 +617,8 @@ fn site_suppress(
         let Some(v) = v else { return Some(None) };
         match addr_spec(v) {
             Ok(spec) => {
-                let missing: Vec<_> = spec.vars.iter().filter(|n| !vars.contains_key(*n)).collect();
-                if !missing.is_empty() {
-                    errors.push(fail(&["suppress", key], format!("variable ${} is not defined", missing[0]), None));
+                if let Some(missing) = spec.vars.iter().find(|n| !vars.contains_key(*n)) {
+                    errors.push(fail(&["suppress", key], format!("variable ${missing} is not defined"), None));
                     return None;
                 }
                 let mut nets = spec.nets;

@@ -58,8 +58,10 @@ pub(crate) struct SuppressSpec {
     pub(crate) track: TrackSpec,
 }
 
+/// Named as Suricata's `track by_src`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[allow(clippy::enum_variant_names)]
 pub(crate) enum TrackSpec {
     #[default]
     BySrc,
