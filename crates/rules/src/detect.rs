@@ -1,7 +1,8 @@
 //! Checking events against a [`RuleSet`]: the candidate rules of the event's type and
 //! function, their conditions by field id, then thresholds and suppression per tracked
 //! key. State is bounded; what is dropped is counted.
-use crate::compile::{Clause, Cond, Dir, FlowMatch, Rule, RuleSet, Threshold, Track};
+use crate::compile::RuleSet;
+use crate::rule::{Clause, Cond, Dir, FlowMatch, Rule, Threshold, Track};
 use otsentry_core::{AlertInfo, FieldAccess, FieldValue, Stage, Timestamp};
 use std::collections::HashMap;
 use std::fmt::Write as _;

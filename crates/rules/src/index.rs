@@ -1,7 +1,7 @@
 //! Which rules an event meets: per event type and stage, a list per key value (the
 //! function code) with the rules that constrain no key merged in, so checking an event
 //! is one lookup and one walk over the rules that can match it.
-use crate::compile::Rule;
+use crate::rule::Rule;
 use otsentry_core::{Schema, Stage};
 use std::collections::BTreeMap;
 

@@ -26,6 +26,7 @@ mod detect;
 mod error;
 mod index;
 mod pack;
+mod rule;
 mod spec;
 mod value;
 
