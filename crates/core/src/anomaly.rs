@@ -104,25 +104,16 @@ impl AnomalyKind {
     }
 }
 
-const EVENT: u16 = 0;
-const KIND: u16 = 1;
-const LAYER: u16 = 2;
-const OFFSET: u16 = 3;
-const REASON: u16 = 4;
+crate::field_table!(FIELDS:
+    EVENT => FieldDef::one("anomaly.event", FieldType::Str),
+    KIND => FieldDef::one("anomaly.type", FieldType::Str),
+    LAYER => FieldDef::one("anomaly.layer", FieldType::Str),
+    OFFSET => FieldDef::one("anomaly.offset", FieldType::Uint),
+    REASON => FieldDef::one("anomaly.reason", FieldType::Str),
+);
 
 /// What rules can read from an anomaly (`anomaly.event: modbus.*`).
-pub static ANOMALY_SCHEMA: Schema = Schema {
-    event_type: "anomaly",
-    fields: &[
-        FieldDef::one("anomaly.event", FieldType::Str),
-        FieldDef::one("anomaly.type", FieldType::Str),
-        FieldDef::one("anomaly.layer", FieldType::Str),
-        FieldDef::one("anomaly.offset", FieldType::Uint),
-        FieldDef::one("anomaly.reason", FieldType::Str),
-    ],
-    groups: &[],
-    keys: &[],
-};
+pub static ANOMALY_SCHEMA: Schema = Schema { event_type: "anomaly", fields: &FIELDS, groups: &[], keys: &[] };
 
 impl FieldAccess for AnomalyBody {
     fn schema(&self) -> &'static Schema {
@@ -151,6 +142,7 @@ mod tests {
 
     #[test]
     fn fields_are_readable_by_name() {
+        assert_eq!(ANOMALY_SCHEMA.lint(), Ok(()));
         let a = Anomaly::decode(EventHeader::default(), "decoder.ipv4.trunc_pkt", Layer::Ipv4, 14, "short".into());
         assert_eq!(a.body.field("anomaly.event"), Some(FieldValue::Str("decoder.ipv4.trunc_pkt")));
         assert_eq!(a.body.field("anomaly.type"), Some(FieldValue::Str("decode")));

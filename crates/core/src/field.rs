@@ -104,6 +104,26 @@ impl Schema {
     pub fn def(&self, id: FieldId) -> Option<&FieldDef> {
         self.fields.get(usize::from(id.0))
     }
+
+    /// What is wrong with the table, if anything: a name used twice or without the
+    /// event type's prefix, a group or key that does not exist. For each schema's tests.
+    pub fn lint(&self) -> Result<(), String> {
+        let mut names: Vec<&str> = self.fields.iter().map(|f| f.name).collect();
+        if let Some(n) = names.iter().find(|n| !n.strip_prefix(self.event_type).is_some_and(|r| r.starts_with('.'))) {
+            return Err(format!("{n} lacks the prefix {}.", self.event_type));
+        }
+        if let Some(f) = self.fields.iter().find(|f| f.group.is_some_and(|g| usize::from(g) >= self.groups.len())) {
+            return Err(format!("{} names a group that does not exist", f.name));
+        }
+        if self.keys.iter().any(|k| self.def(*k).is_none_or(|d| d.ty != FieldType::Uint || d.group.is_some())) {
+            return Err("a key is not a single-valued number field".into());
+        }
+        names.sort_unstable();
+        match names.windows(2).find(|w| w.first() == w.get(1)) {
+            Some(w) => Err(format!("{} is used twice", w.first().copied().unwrap_or_default())),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Where an event stands in its exchange, which decides the rules it meets.
@@ -145,4 +165,20 @@ pub trait FieldAccess {
             _ => None,
         })
     }
+}
+
+/// A schema's field table and its ids in one list, so an id cannot drift from its
+/// field's position: `field_table!(FIELDS: FUNCTION => FieldDef::one("x.function",
+/// FieldType::Uint), ...)` defines `static FIELDS: [FieldDef; N]` and `const FUNCTION: u16`.
+#[macro_export]
+macro_rules! field_table {
+    (@ids $n:expr;) => {};
+    (@ids $n:expr; $id:ident $($rest:ident)*) => {
+        const $id: u16 = $n;
+        $crate::field_table!(@ids $n + 1; $($rest)*);
+    };
+    ($table:ident: $($id:ident => $def:expr),* $(,)?) => {
+        $crate::field_table!(@ids 0; $($id)*);
+        static $table: [$crate::FieldDef; [$(stringify!($id)),*].len()] = [$($def),*];
+    };
 }

@@ -3,30 +3,6 @@ use crate::app::{function_name, IIN_NAMES};
 use crate::dissector::FragmentEvent;
 use otsentry_core::{FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, Schema, Stage};
 
-// Field ids: positions in `FIELDS` (checked by a test).
-const FUNCTION: u16 = 0;
-const FUNCTION_NAME: u16 = 1;
-const SRC: u16 = 2;
-const DST: u16 = 3;
-const FROM_MASTER: u16 = 4;
-const TYPE: u16 = 5;
-const LINK_FUNCTION: u16 = 6;
-const IIN: u16 = 7;
-const UNSOLICITED: u16 = 8;
-const OBJECT_GROUP: u16 = 9;
-const OBJECT_VARIATION: u16 = 10;
-const OBJECT_QUALIFIER: u16 = 11;
-const OBJECT_COUNT: u16 = 12;
-const OBJECT_START: u16 = 13;
-const OBJECT_STOP: u16 = 14;
-const CROB_INDEX: u16 = 15;
-const CROB_CONTROL_CODE: u16 = 16;
-const CROB_OPERATION: u16 = 17;
-const AO_INDEX: u16 = 18;
-const AO_VALUE: u16 = 19;
-const INDICATOR: u16 = 20;
-const POINT_INDEX: u16 = 21;
-
 const OBJECTS: u8 = 0;
 const CROBS: u8 = 1;
 const ANALOG_OUTPUTS: u8 = 2;
@@ -34,30 +10,30 @@ const INDICATORS: u8 = 3;
 /// Indices a fragment's commands name: its CROBs, then its analog outputs.
 const POINTS: u8 = 4;
 
-static FIELDS: [FieldDef; 22] = [
-    FieldDef::one("dnp3.function", T::Uint),
-    FieldDef::one("dnp3.function_name", T::Str),
-    FieldDef::one("dnp3.src", T::Uint),
-    FieldDef::one("dnp3.dst", T::Uint),
-    FieldDef::one("dnp3.from_master", T::Bool),
-    FieldDef::one("dnp3.type", T::Str),
-    FieldDef::one("dnp3.link_function", T::Uint),
-    FieldDef::one("dnp3.iin", T::Uint),
-    FieldDef::one("dnp3.unsolicited", T::Bool),
-    FieldDef::each("dnp3.object.group", T::Uint, OBJECTS),
-    FieldDef::each("dnp3.object.variation", T::Uint, OBJECTS),
-    FieldDef::each("dnp3.object.qualifier", T::Uint, OBJECTS),
-    FieldDef::each("dnp3.object.count", T::Uint, OBJECTS),
-    FieldDef::each("dnp3.object.start", T::Uint, OBJECTS),
-    FieldDef::each("dnp3.object.stop", T::Uint, OBJECTS),
-    FieldDef::each("dnp3.crob.index", T::Uint, CROBS),
-    FieldDef::each("dnp3.crob.control_code", T::Uint, CROBS),
-    FieldDef::each("dnp3.crob.operation", T::Str, CROBS),
-    FieldDef::each("dnp3.analog_output.index", T::Uint, ANALOG_OUTPUTS),
-    FieldDef::each("dnp3.analog_output.value", T::Float, ANALOG_OUTPUTS),
-    FieldDef::each("dnp3.iin.indicator", T::Str, INDICATORS),
-    FieldDef::each("dnp3.point.index", T::Uint, POINTS),
-];
+otsentry_core::field_table!(FIELDS:
+    FUNCTION => FieldDef::one("dnp3.function", T::Uint),
+    FUNCTION_NAME => FieldDef::one("dnp3.function_name", T::Str),
+    SRC => FieldDef::one("dnp3.src", T::Uint),
+    DST => FieldDef::one("dnp3.dst", T::Uint),
+    FROM_MASTER => FieldDef::one("dnp3.from_master", T::Bool),
+    TYPE => FieldDef::one("dnp3.type", T::Str),
+    LINK_FUNCTION => FieldDef::one("dnp3.link_function", T::Uint),
+    IIN => FieldDef::one("dnp3.iin", T::Uint),
+    UNSOLICITED => FieldDef::one("dnp3.unsolicited", T::Bool),
+    OBJECT_GROUP => FieldDef::each("dnp3.object.group", T::Uint, OBJECTS),
+    OBJECT_VARIATION => FieldDef::each("dnp3.object.variation", T::Uint, OBJECTS),
+    OBJECT_QUALIFIER => FieldDef::each("dnp3.object.qualifier", T::Uint, OBJECTS),
+    OBJECT_COUNT => FieldDef::each("dnp3.object.count", T::Uint, OBJECTS),
+    OBJECT_START => FieldDef::each("dnp3.object.start", T::Uint, OBJECTS),
+    OBJECT_STOP => FieldDef::each("dnp3.object.stop", T::Uint, OBJECTS),
+    CROB_INDEX => FieldDef::each("dnp3.crob.index", T::Uint, CROBS),
+    CROB_CONTROL_CODE => FieldDef::each("dnp3.crob.control_code", T::Uint, CROBS),
+    CROB_OPERATION => FieldDef::each("dnp3.crob.operation", T::Str, CROBS),
+    AO_INDEX => FieldDef::each("dnp3.analog_output.index", T::Uint, ANALOG_OUTPUTS),
+    AO_VALUE => FieldDef::each("dnp3.analog_output.value", T::Float, ANALOG_OUTPUTS),
+    INDICATOR => FieldDef::each("dnp3.iin.indicator", T::Str, INDICATORS),
+    POINT_INDEX => FieldDef::each("dnp3.point.index", T::Uint, POINTS),
+);
 
 /// The `dnp3` event's fields: one fragment, a request or a response. `dnp3.iin.indicator`
 /// is each set IIN bit by name (`device_restart`, `config_corrupt`, ...).
@@ -140,34 +116,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_id_names_its_field() {
-        let ids = [
-            (FUNCTION, "dnp3.function"),
-            (FUNCTION_NAME, "dnp3.function_name"),
-            (SRC, "dnp3.src"),
-            (DST, "dnp3.dst"),
-            (FROM_MASTER, "dnp3.from_master"),
-            (TYPE, "dnp3.type"),
-            (LINK_FUNCTION, "dnp3.link_function"),
-            (IIN, "dnp3.iin"),
-            (UNSOLICITED, "dnp3.unsolicited"),
-            (OBJECT_GROUP, "dnp3.object.group"),
-            (OBJECT_VARIATION, "dnp3.object.variation"),
-            (OBJECT_QUALIFIER, "dnp3.object.qualifier"),
-            (OBJECT_COUNT, "dnp3.object.count"),
-            (OBJECT_START, "dnp3.object.start"),
-            (OBJECT_STOP, "dnp3.object.stop"),
-            (CROB_INDEX, "dnp3.crob.index"),
-            (CROB_CONTROL_CODE, "dnp3.crob.control_code"),
-            (CROB_OPERATION, "dnp3.crob.operation"),
-            (AO_INDEX, "dnp3.analog_output.index"),
-            (AO_VALUE, "dnp3.analog_output.value"),
-            (INDICATOR, "dnp3.iin.indicator"),
-            (POINT_INDEX, "dnp3.point.index"),
-        ];
-        assert_eq!(ids.len(), FIELDS.len());
-        for (id, name) in ids {
-            assert_eq!(DNP3_SCHEMA.find(name), Some(FieldId(id)), "{name}");
-        }
+    fn the_field_table_is_sound() {
+        assert_eq!(DNP3_SCHEMA.lint(), Ok(()));
     }
 }

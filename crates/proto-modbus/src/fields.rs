@@ -4,28 +4,6 @@ use crate::pdu::Response;
 use crate::record::{Status, Transaction};
 use otsentry_core::{FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, Schema, Stage};
 
-// Field ids: positions in `FIELDS` (checked by a test).
-const FUNCTION: u16 = 0;
-const FUNCTION_NAME: u16 = 1;
-const UNIT_ID: u16 = 2;
-const TRANSACTION_ID: u16 = 3;
-const CATEGORY: u16 = 4;
-const ACCESS: u16 = 5;
-const DATA_TYPE: u16 = 6;
-const STATUS: u16 = 7;
-const ADDRESS: u16 = 8;
-const QUANTITY: u16 = 9;
-const SUBFUNCTION: u16 = 10;
-const MEI_TYPE: u16 = 11;
-const MEI_OBJECT: u16 = 12;
-const UMAS_FUNCTION: u16 = 13;
-const UMAS_FUNCTION_NAME: u16 = 14;
-const REGISTER: u16 = 15;
-const WRITE_ADDRESS: u16 = 16;
-const WRITE_VALUE: u16 = 17;
-const EXCEPTION: u16 = 18;
-const RESPONSE_TIME_US: u16 = 19;
-
 /// Repeated groups: every register or coil the request touches, and every value it writes.
 const REGISTERS: u8 = 0;
 const WRITES: u8 = 1;
@@ -33,28 +11,28 @@ const WRITES: u8 = 1;
 /// A request names at most 2,000 coils; more elements are not offered to rules.
 const MAX_ELEMENTS: usize = 2000;
 
-static FIELDS: [FieldDef; 20] = [
-    FieldDef::one("modbus.function", T::Uint),
-    FieldDef::one("modbus.function_name", T::Str),
-    FieldDef::one("modbus.unit_id", T::Uint),
-    FieldDef::one("modbus.transaction_id", T::Uint),
-    FieldDef::one("modbus.category", T::Str),
-    FieldDef::one("modbus.access", T::Str),
-    FieldDef::one("modbus.data_type", T::Str),
-    FieldDef::one("modbus.status", T::Str),
-    FieldDef::one("modbus.address", T::Uint),
-    FieldDef::one("modbus.quantity", T::Uint),
-    FieldDef::one("modbus.subfunction", T::Uint),
-    FieldDef::one("modbus.mei_type", T::Uint),
-    FieldDef::one("modbus.mei_object", T::Uint),
-    FieldDef::one("modbus.umas.function", T::Uint),
-    FieldDef::one("modbus.umas.function_name", T::Str),
-    FieldDef::each("modbus.register", T::Uint, REGISTERS),
-    FieldDef::each("modbus.write.address", T::Uint, WRITES),
-    FieldDef::each("modbus.write.value", T::Uint, WRITES),
-    FieldDef::one("modbus.exception", T::Uint).answered(),
-    FieldDef::one("modbus.response_time_us", T::Int).answered(),
-];
+otsentry_core::field_table!(FIELDS:
+    FUNCTION => FieldDef::one("modbus.function", T::Uint),
+    FUNCTION_NAME => FieldDef::one("modbus.function_name", T::Str),
+    UNIT_ID => FieldDef::one("modbus.unit_id", T::Uint),
+    TRANSACTION_ID => FieldDef::one("modbus.transaction_id", T::Uint),
+    CATEGORY => FieldDef::one("modbus.category", T::Str),
+    ACCESS => FieldDef::one("modbus.access", T::Str),
+    DATA_TYPE => FieldDef::one("modbus.data_type", T::Str),
+    STATUS => FieldDef::one("modbus.status", T::Str),
+    ADDRESS => FieldDef::one("modbus.address", T::Uint),
+    QUANTITY => FieldDef::one("modbus.quantity", T::Uint),
+    SUBFUNCTION => FieldDef::one("modbus.subfunction", T::Uint),
+    MEI_TYPE => FieldDef::one("modbus.mei_type", T::Uint),
+    MEI_OBJECT => FieldDef::one("modbus.mei_object", T::Uint),
+    UMAS_FUNCTION => FieldDef::one("modbus.umas.function", T::Uint),
+    UMAS_FUNCTION_NAME => FieldDef::one("modbus.umas.function_name", T::Str),
+    REGISTER => FieldDef::each("modbus.register", T::Uint, REGISTERS),
+    WRITE_ADDRESS => FieldDef::each("modbus.write.address", T::Uint, WRITES),
+    WRITE_VALUE => FieldDef::each("modbus.write.value", T::Uint, WRITES),
+    EXCEPTION => FieldDef::one("modbus.exception", T::Uint).answered(),
+    RESPONSE_TIME_US => FieldDef::one("modbus.response_time_us", T::Int).answered(),
+);
 
 /// The `modbus` event's fields. `modbus.register` is each protocol (0-based) address a
 /// request reads or writes; `modbus.write.*` pairs each written value with its address.
@@ -146,33 +124,8 @@ mod tests {
     use crate::record::RequestInfo;
 
     #[test]
-    fn each_id_names_its_field() {
-        let ids = [
-            (FUNCTION, "modbus.function"),
-            (FUNCTION_NAME, "modbus.function_name"),
-            (UNIT_ID, "modbus.unit_id"),
-            (TRANSACTION_ID, "modbus.transaction_id"),
-            (CATEGORY, "modbus.category"),
-            (ACCESS, "modbus.access"),
-            (DATA_TYPE, "modbus.data_type"),
-            (STATUS, "modbus.status"),
-            (ADDRESS, "modbus.address"),
-            (QUANTITY, "modbus.quantity"),
-            (SUBFUNCTION, "modbus.subfunction"),
-            (MEI_TYPE, "modbus.mei_type"),
-            (MEI_OBJECT, "modbus.mei_object"),
-            (UMAS_FUNCTION, "modbus.umas.function"),
-            (UMAS_FUNCTION_NAME, "modbus.umas.function_name"),
-            (REGISTER, "modbus.register"),
-            (WRITE_ADDRESS, "modbus.write.address"),
-            (WRITE_VALUE, "modbus.write.value"),
-            (EXCEPTION, "modbus.exception"),
-            (RESPONSE_TIME_US, "modbus.response_time_us"),
-        ];
-        assert_eq!(ids.len(), FIELDS.len());
-        for (id, name) in ids {
-            assert_eq!(MODBUS_SCHEMA.find(name), Some(FieldId(id)), "{name}");
-        }
+    fn the_field_table_is_sound() {
+        assert_eq!(MODBUS_SCHEMA.lint(), Ok(()));
     }
 
     #[test]

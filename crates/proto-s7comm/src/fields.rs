@@ -7,64 +7,36 @@ use crate::record::{CotpEvent, JobEvent, PlusEvent, Status, UserDataEvent};
 use crate::s7::Item;
 use otsentry_core::{FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, Schema, Stage};
 
-// `s7comm` field ids: positions in `S7_FIELDS` (checked by a test).
-const FUNCTION: u16 = 0;
-const FUNCTION_NAME: u16 = 1;
-const ROSCTR: u16 = 2;
-const PDU_REF: u16 = 3;
-const STATUS: u16 = 4;
-const BLOCK_TYPE: u16 = 5;
-const BLOCK_NUMBER: u16 = 6;
-const BLOCK_NAME: u16 = 7;
-const PI_SERVICE: u16 = 8;
-const ITEM_COUNT: u16 = 9;
-const ITEM_AREA: u16 = 10;
-const ITEM_AREA_CODE: u16 = 11;
-const ITEM_DB: u16 = 12;
-const ITEM_ADDRESS: u16 = 13;
-const ITEM_LENGTH: u16 = 14;
-const ERROR_CLASS: u16 = 15;
-const ERROR_CODE: u16 = 16;
-const UD_TYPE: u16 = 17;
-const UD_GROUP: u16 = 18;
-const UD_GROUP_NAME: u16 = 19;
-const UD_SUB: u16 = 20;
-const UD_SUB_NAME: u16 = 21;
-const UD_ERROR_CODE: u16 = 22;
-const UD_PASSWORD: u16 = 23;
-const SZL_ID: u16 = 24;
-const SZL_INDEX: u16 = 25;
-
 const ITEMS: u8 = 0;
 
-static S7_FIELDS: [FieldDef; 26] = [
-    FieldDef::one("s7comm.function", T::Uint),
-    FieldDef::one("s7comm.function_name", T::Str),
-    FieldDef::one("s7comm.rosctr", T::Str),
-    FieldDef::one("s7comm.pdu_ref", T::Uint),
-    FieldDef::one("s7comm.status", T::Str),
-    FieldDef::one("s7comm.block_type", T::Str),
-    FieldDef::one("s7comm.block_number", T::Uint),
-    FieldDef::one("s7comm.block_name", T::Str),
-    FieldDef::one("s7comm.pi_service", T::Str),
-    FieldDef::one("s7comm.item_count", T::Uint),
-    FieldDef::each("s7comm.item.area", T::Str, ITEMS),
-    FieldDef::each("s7comm.item.area_code", T::Uint, ITEMS),
-    FieldDef::each("s7comm.item.db", T::Uint, ITEMS),
-    FieldDef::each("s7comm.item.address", T::Uint, ITEMS),
-    FieldDef::each("s7comm.item.length", T::Uint, ITEMS),
-    FieldDef::one("s7comm.error_class", T::Uint).answered(),
-    FieldDef::one("s7comm.error_code", T::Uint).answered(),
-    FieldDef::one("s7comm.userdata.type", T::Str),
-    FieldDef::one("s7comm.userdata.function_group", T::Uint),
-    FieldDef::one("s7comm.userdata.function_group_name", T::Str),
-    FieldDef::one("s7comm.userdata.subfunction", T::Uint),
-    FieldDef::one("s7comm.userdata.subfunction_name", T::Str),
-    FieldDef::one("s7comm.userdata.error_code", T::Uint),
-    FieldDef::one("s7comm.userdata.password", T::Bool),
-    FieldDef::one("s7comm.szl_id", T::Uint),
-    FieldDef::one("s7comm.szl_index", T::Uint),
-];
+otsentry_core::field_table!(S7_FIELDS:
+    FUNCTION => FieldDef::one("s7comm.function", T::Uint),
+    FUNCTION_NAME => FieldDef::one("s7comm.function_name", T::Str),
+    ROSCTR => FieldDef::one("s7comm.rosctr", T::Str),
+    PDU_REF => FieldDef::one("s7comm.pdu_ref", T::Uint),
+    STATUS => FieldDef::one("s7comm.status", T::Str),
+    BLOCK_TYPE => FieldDef::one("s7comm.block_type", T::Str),
+    BLOCK_NUMBER => FieldDef::one("s7comm.block_number", T::Uint),
+    BLOCK_NAME => FieldDef::one("s7comm.block_name", T::Str),
+    PI_SERVICE => FieldDef::one("s7comm.pi_service", T::Str),
+    ITEM_COUNT => FieldDef::one("s7comm.item_count", T::Uint),
+    ITEM_AREA => FieldDef::each("s7comm.item.area", T::Str, ITEMS),
+    ITEM_AREA_CODE => FieldDef::each("s7comm.item.area_code", T::Uint, ITEMS),
+    ITEM_DB => FieldDef::each("s7comm.item.db", T::Uint, ITEMS),
+    ITEM_ADDRESS => FieldDef::each("s7comm.item.address", T::Uint, ITEMS),
+    ITEM_LENGTH => FieldDef::each("s7comm.item.length", T::Uint, ITEMS),
+    ERROR_CLASS => FieldDef::one("s7comm.error_class", T::Uint).answered(),
+    ERROR_CODE => FieldDef::one("s7comm.error_code", T::Uint).answered(),
+    UD_TYPE => FieldDef::one("s7comm.userdata.type", T::Str),
+    UD_GROUP => FieldDef::one("s7comm.userdata.function_group", T::Uint),
+    UD_GROUP_NAME => FieldDef::one("s7comm.userdata.function_group_name", T::Str),
+    UD_SUB => FieldDef::one("s7comm.userdata.subfunction", T::Uint),
+    UD_SUB_NAME => FieldDef::one("s7comm.userdata.subfunction_name", T::Str),
+    UD_ERROR_CODE => FieldDef::one("s7comm.userdata.error_code", T::Uint),
+    UD_PASSWORD => FieldDef::one("s7comm.userdata.password", T::Bool),
+    SZL_ID => FieldDef::one("s7comm.szl_id", T::Uint),
+    SZL_INDEX => FieldDef::one("s7comm.szl_index", T::Uint),
+);
 
 /// The `s7comm` event's fields. `s7comm.item.*` is each variable a job reads or writes
 /// (`item.address` in bytes); `s7comm.block_*` the block a transfer or PI service names.
@@ -152,19 +124,13 @@ impl FieldAccess for UserDataEvent<'_> {
     }
 }
 
-const PLUS_VERSION: u16 = 0;
-const PLUS_OPCODE: u16 = 1;
-const PLUS_FUNCTION: u16 = 2;
-const PLUS_FUNCTION_NAME: u16 = 3;
-const PLUS_INTEGRITY: u16 = 4;
-
-static PLUS_FIELDS: [FieldDef; 5] = [
-    FieldDef::one("s7comm_plus.version", T::Uint),
-    FieldDef::one("s7comm_plus.opcode", T::Uint),
-    FieldDef::one("s7comm_plus.function", T::Uint),
-    FieldDef::one("s7comm_plus.function_name", T::Str),
-    FieldDef::one("s7comm_plus.integrity", T::Bool),
-];
+otsentry_core::field_table!(PLUS_FIELDS:
+    PLUS_VERSION => FieldDef::one("s7comm_plus.version", T::Uint),
+    PLUS_OPCODE => FieldDef::one("s7comm_plus.opcode", T::Uint),
+    PLUS_FUNCTION => FieldDef::one("s7comm_plus.function", T::Uint),
+    PLUS_FUNCTION_NAME => FieldDef::one("s7comm_plus.function_name", T::Str),
+    PLUS_INTEGRITY => FieldDef::one("s7comm_plus.integrity", T::Bool),
+);
 
 pub static S7_PLUS_SCHEMA: Schema =
     Schema { event_type: "s7comm_plus", fields: &PLUS_FIELDS, groups: &[], keys: &[FieldId(PLUS_FUNCTION)] };
@@ -191,12 +157,11 @@ impl FieldAccess for PlusEvent<'_> {
     }
 }
 
-const COTP_TYPE: u16 = 0;
-const COTP_RACK: u16 = 1;
-const COTP_SLOT: u16 = 2;
-
-static COTP_FIELDS: [FieldDef; 3] =
-    [FieldDef::one("cotp.type", T::Str), FieldDef::one("cotp.rack", T::Uint), FieldDef::one("cotp.slot", T::Uint)];
+otsentry_core::field_table!(COTP_FIELDS:
+    COTP_TYPE => FieldDef::one("cotp.type", T::Str),
+    COTP_RACK => FieldDef::one("cotp.rack", T::Uint),
+    COTP_SLOT => FieldDef::one("cotp.slot", T::Uint),
+);
 
 pub static COTP_SCHEMA: Schema = Schema { event_type: "cotp", fields: &COTP_FIELDS, groups: &[], keys: &[] };
 
@@ -225,47 +190,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_id_names_its_field() {
-        let ids = [
-            (FUNCTION, "s7comm.function"),
-            (FUNCTION_NAME, "s7comm.function_name"),
-            (ROSCTR, "s7comm.rosctr"),
-            (PDU_REF, "s7comm.pdu_ref"),
-            (STATUS, "s7comm.status"),
-            (BLOCK_TYPE, "s7comm.block_type"),
-            (BLOCK_NUMBER, "s7comm.block_number"),
-            (BLOCK_NAME, "s7comm.block_name"),
-            (PI_SERVICE, "s7comm.pi_service"),
-            (ITEM_COUNT, "s7comm.item_count"),
-            (ITEM_AREA, "s7comm.item.area"),
-            (ITEM_AREA_CODE, "s7comm.item.area_code"),
-            (ITEM_DB, "s7comm.item.db"),
-            (ITEM_ADDRESS, "s7comm.item.address"),
-            (ITEM_LENGTH, "s7comm.item.length"),
-            (ERROR_CLASS, "s7comm.error_class"),
-            (ERROR_CODE, "s7comm.error_code"),
-            (UD_TYPE, "s7comm.userdata.type"),
-            (UD_GROUP, "s7comm.userdata.function_group"),
-            (UD_GROUP_NAME, "s7comm.userdata.function_group_name"),
-            (UD_SUB, "s7comm.userdata.subfunction"),
-            (UD_SUB_NAME, "s7comm.userdata.subfunction_name"),
-            (UD_ERROR_CODE, "s7comm.userdata.error_code"),
-            (UD_PASSWORD, "s7comm.userdata.password"),
-            (SZL_ID, "s7comm.szl_id"),
-            (SZL_INDEX, "s7comm.szl_index"),
-        ];
-        assert_eq!(ids.len(), S7_FIELDS.len());
-        for (id, name) in ids {
-            assert_eq!(S7_SCHEMA.find(name), Some(FieldId(id)), "{name}");
-        }
-        for (id, name) in
-            [(PLUS_VERSION, "s7comm_plus.version"), (PLUS_OPCODE, "s7comm_plus.opcode"), (PLUS_FUNCTION, "s7comm_plus.function")]
-        {
-            assert_eq!(S7_PLUS_SCHEMA.find(name), Some(FieldId(id)), "{name}");
-        }
-        assert_eq!((PLUS_FUNCTION_NAME, PLUS_INTEGRITY), (3, 4));
-        for (id, name) in [(COTP_TYPE, "cotp.type"), (COTP_RACK, "cotp.rack"), (COTP_SLOT, "cotp.slot")] {
-            assert_eq!(COTP_SCHEMA.find(name), Some(FieldId(id)), "{name}");
-        }
+    fn the_field_table_is_sound() {
+        assert_eq!(S7_SCHEMA.lint(), Ok(()));
+        assert_eq!(S7_PLUS_SCHEMA.lint(), Ok(()));
+        assert_eq!(COTP_SCHEMA.lint(), Ok(()));
     }
 }
