@@ -42,6 +42,9 @@ pub(crate) enum RulesCommand {
     Check(RuleFiles),
     /// Print the rules as a table: id, severity, techniques, variables they need.
     List(RuleFiles),
+    /// Print the fields rules can match, per event type: name, type, repeated group,
+    /// and whether the value is known only from the answer.
+    Fields,
 }
 
 #[derive(clap::Args)]

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Config(ConfigCommand::Check { file }) => check_config(&file),
         Command::Rules(RulesCommand::Check(files)) => rules::check(files),
         Command::Rules(RulesCommand::List(files)) => rules::list(files),
+        Command::Rules(RulesCommand::Fields) => rules::fields(),
         Command::Config(ConfigCommand::Example) => {
             use std::io::Write;
             std::io::stdout().write_all(config::EXAMPLE.as_bytes()).map_err(Into::into)

@@ -97,3 +97,18 @@ pub(crate) fn list(files: RuleFiles) -> anyhow::Result<()> {
     writeln!(out, "{} rules, {} active", rows.len(), set.active())?;
     Ok(())
 }
+
+/// `otsentry rules fields`: every event type's schema.
+pub(crate) fn fields() -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for schema in SCHEMAS.iter().copied().chain([&otsentry_core::ANOMALY_SCHEMA]) {
+        writeln!(out, "{} events:", schema.event_type)?;
+        for f in schema.fields {
+            let group = f.group.and_then(|g| schema.groups.get(usize::from(g))).map(|g| format!("  each of {g}")).unwrap_or_default();
+            let answered = if f.known == otsentry_core::Known::OnResponse { "  on the answer" } else { "" };
+            let line = format!("  {:<40} {:<17}{group}{answered}", f.name, f.ty.as_str());
+            writeln!(out, "{}", line.trim_end())?;
+        }
+    }
+    Ok(())
+}

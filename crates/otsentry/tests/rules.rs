@@ -204,3 +204,19 @@ fn alerts_in_eve_have_suricata_shape() {
         assert!(!alert[key].is_null(), "{key} in {alert}");
     }
 }
+
+#[test]
+fn rules_fields_lists_every_schema() {
+    let (out, _) = text(&otsentry(&["rules", "fields"]));
+    for line in [
+        "modbus.write.value",
+        "each of writes",
+        "s7comm.item.area",
+        "dnp3.iin.indicator",
+        "modbus.exception",
+        "on the answer",
+        "anomaly.event",
+    ] {
+        assert!(out.contains(line), "{line} in:\n{out}");
+    }
+}

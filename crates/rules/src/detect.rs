@@ -251,6 +251,13 @@ impl Detector {
         &self.set
     }
 
+    /// Swap in a new rule set whole (a reload): thresholds and suppressions start
+    /// afresh, as rule numbers change; the counters carry on.
+    pub fn replace(&mut self, set: Arc<RuleSet>) {
+        self.set = set;
+        self.state = State::default();
+    }
+
     /// Checks one event; `hit` is called for each alert it raises.
     pub fn check<E: FieldAccess + ?Sized>(&mut self, s: &Subject<'_>, e: &E, hit: &mut dyn FnMut(Hit)) {
         self.check_lazy(&|| *s, e, hit);

@@ -213,3 +213,13 @@ fn the_default_pack_never_needs_a_string_lookup_to_index() {
     assert_eq!(fired(&mut d, &s, &Toy::request(3)), vec!["any"]);
     assert_eq!(d.counts.matched, 1);
 }
+
+#[test]
+fn a_rule_set_is_replaced_whole() {
+    let mut d = Detector::new(load(&rule("first", "match:\n  toy.function: 8"), None, None));
+    let s = subject("10.0.0.1", 0);
+    assert_eq!(fired(&mut d, &s, &Toy::request(8)), vec!["first"]);
+    d.replace(load(&rule("second", "match:\n  toy.function: 9"), None, None));
+    assert!(fired(&mut d, &s, &Toy::request(8)).is_empty());
+    assert_eq!(fired(&mut d, &s, &Toy::request(9)), vec!["second"]);
+}
