@@ -55,7 +55,7 @@ impl Alerting {
 
     /// The detector's counters and the rule count, into the summary.
     pub(crate) fn finish(&self, summary: &mut Summary) {
-        let c = self.detector.counts;
+        let c = self.detector.counts();
         let a = &mut summary.alerts;
         a.rules = self.detector.rules().active() as u64;
         a.matched = c.matched;

@@ -507,15 +507,13 @@ fn tune(src: &RuleSource, rules: &mut Vec<Rule>, listing: &mut [Listing], vars: 
             }
         }
     }
-    for (i, s) in spec.suppress.iter().enumerate() {
-        site_suppress(s, i, rules, &known, vars, errors, &fail, &unknown);
+    for s in &spec.suppress {
+        site_suppress(s, rules, &known, vars, errors, &fail, &unknown);
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn site_suppress(
     s: &SiteSuppressSpec,
-    _i: usize,
     rules: &mut [Rule],
     known: &dyn Fn(&str) -> bool,
     vars: &HashMap<String, Vec<Net>>,

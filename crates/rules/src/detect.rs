@@ -41,7 +41,7 @@ pub struct DetectCounts {
     pub thresholded: u64,
     /// Alerts a suppression window or the site's tuning silenced.
     pub suppressed: u64,
-    /// Tracking entries dropped at the state cap.
+    /// Live tracking entries dropped because [`MAX_STATE`] were open at once.
     pub state_dropped: u64,
 }
 
@@ -93,14 +93,13 @@ struct Window {
 }
 
 /// Tracking entries kept at most, per kind (thresholds, suppressions).
-const MAX_STATE: usize = 100_000;
+pub const MAX_STATE: usize = 100_000;
 
 /// Checks events against one rule set, with its own threshold and suppression state.
 #[derive(Debug)]
 pub struct Detector {
     set: Arc<RuleSet>,
     state: State,
-    pub counts: DetectCounts,
 }
 
 /// Per tracked key: open threshold windows and suppression deadlines.
@@ -108,6 +107,7 @@ pub struct Detector {
 struct State {
     windows: HashMap<(u32, Key), Window, BuildFx>,
     quiet_until: HashMap<(u32, Key), i64, BuildFx>,
+    counts: DetectCounts,
 }
 
 /// A small multiplicative hasher (rustc's Fx): the keys are rule numbers and addresses
@@ -244,7 +244,7 @@ fn detail<E: FieldAccess + ?Sized>(rule: &Rule, e: &E) -> String {
 
 impl Detector {
     pub fn new(set: Arc<RuleSet>) -> Self {
-        Detector { set, state: State::default(), counts: DetectCounts::default() }
+        Detector { set, state: State::default() }
     }
 
     pub fn rules(&self) -> &Arc<RuleSet> {
@@ -255,7 +255,12 @@ impl Detector {
     /// afresh, as rule numbers change; the counters carry on.
     pub fn replace(&mut self, set: Arc<RuleSet>) {
         self.set = set;
-        self.state = State::default();
+        self.state = State { counts: self.state.counts, ..State::default() };
+    }
+
+    /// What the detector has done so far.
+    pub fn counts(&self) -> DetectCounts {
+        self.state.counts
     }
 
     /// Checks one event; `hit` is called for each alert it raises.
@@ -266,7 +271,7 @@ impl Detector {
     /// As [`Detector::check`], building the subject only if a rule gets far enough to
     /// need it (most candidates fail on the event's own fields first).
     pub fn check_lazy<'s, E: FieldAccess + ?Sized>(&mut self, subject: &dyn Fn() -> Subject<'s>, e: &E, hit: &mut dyn FnMut(Hit)) {
-        let Detector { set, state, counts } = self;
+        let Detector { set, state } = self;
         let schema = e.schema();
         let stage = e.stage();
         let Some(lists) = set.index.lists(schema, stage) else { return };
@@ -278,8 +283,8 @@ impl Detector {
             }
             let s = *cached.get_or_insert_with(subject);
             if matches(rule, stage, &s, e) {
-                counts.matched += 1;
-                if let Some(detail) = state.gate(set, counts, n, rule, &s, e) {
+                state.counts.matched += 1;
+                if let Some(detail) = state.gate(set, n, rule, &s, e) {
                     hit(Hit { info: rule.info.clone(), detail });
                 }
             }
@@ -299,31 +304,22 @@ fn matches<E: FieldAccess + ?Sized>(rule: &Rule, stage: Stage, s: &Subject<'_>, 
 
 impl State {
     /// Thresholds, then suppression: the alert's detail if it is to be raised.
-    #[allow(clippy::too_many_arguments)]
-    fn gate<E: FieldAccess + ?Sized>(
-        &mut self,
-        set: &RuleSet,
-        counts: &mut DetectCounts,
-        n: u32,
-        rule: &Rule,
-        s: &Subject<'_>,
-        e: &E,
-    ) -> Option<String> {
+    fn gate<E: FieldAccess + ?Sized>(&mut self, set: &RuleSet, n: u32, rule: &Rule, s: &Subject<'_>, e: &E) -> Option<String> {
         if rule
             .site_suppress
             .iter()
             .any(|(src, dst)| src.as_ref().is_none_or(|a| a.matches(s.src)) && dst.as_ref().is_none_or(|a| a.matches(s.dst)))
         {
-            counts.suppressed += 1;
+            self.counts.suppressed += 1;
             return None;
         }
         let now = s.ts.as_nanos();
         let mut extra = None;
         if let Some(t) = &rule.threshold {
-            match self.count(set, counts, n, t, s, e, now) {
+            match self.count(set, n, t, s, e, now) {
                 Some(count) => extra = Some(count),
                 None => {
-                    counts.thresholded += 1;
+                    self.counts.thresholded += 1;
                     return None;
                 }
             }
@@ -331,16 +327,16 @@ impl State {
         if let Some(sup) = rule.suppress {
             let k = (n, key(sup.track, s));
             if self.quiet_until.get(&k).is_some_and(|&until| now < until) {
-                counts.suppressed += 1;
+                self.counts.suppressed += 1;
                 return None;
             }
             if self.quiet_until.len() >= MAX_STATE {
-                let before = self.quiet_until.len();
+                // Expired windows go first; live ones only when nothing else frees room.
                 self.quiet_until.retain(|_, until| *until > now);
                 if self.quiet_until.len() >= MAX_STATE {
+                    self.counts.state_dropped += self.quiet_until.len() as u64;
                     self.quiet_until.clear();
                 }
-                counts.state_dropped += (before - self.quiet_until.len()) as u64;
             }
             self.quiet_until.insert(k, now.saturating_add(sup.nanos));
         }
@@ -356,28 +352,17 @@ impl State {
     }
 
     /// Counts a match in its window; the count when it reaches the threshold.
-    #[allow(clippy::too_many_arguments)]
-    fn count<E: FieldAccess + ?Sized>(
-        &mut self,
-        set: &RuleSet,
-        counts: &mut DetectCounts,
-        n: u32,
-        t: &Threshold,
-        s: &Subject<'_>,
-        e: &E,
-        now: i64,
-    ) -> Option<u32> {
+    fn count<E: FieldAccess + ?Sized>(&mut self, set: &RuleSet, n: u32, t: &Threshold, s: &Subject<'_>, e: &E, now: i64) -> Option<u32> {
         let k = (n, key(t.track, s));
         if self.windows.len() >= MAX_STATE && !self.windows.contains_key(&k) {
-            let before = self.windows.len();
             self.windows.retain(|(rule, _), w| {
                 let span = set.rules.get(*rule as usize).and_then(|r| r.threshold.as_ref()).map_or(0, |t| t.nanos);
                 now - w.start <= span
             });
             if self.windows.len() >= MAX_STATE {
+                self.counts.state_dropped += self.windows.len() as u64;
                 self.windows.clear();
             }
-            counts.state_dropped += (before - self.windows.len()) as u64;
         }
         let w = self.windows.entry(k).or_insert_with(|| Window { start: now, ..Default::default() });
         if now - w.start > t.nanos || now < w.start {

@@ -31,6 +31,6 @@ mod spec;
 mod value;
 
 pub use compile::{Listing, RuleSet, RuleSource, Sources};
-pub use detect::{DetectCounts, Detector, Hit, Subject};
+pub use detect::{DetectCounts, Detector, Hit, Subject, MAX_STATE};
 pub use error::{RuleError, RuleErrors};
 pub use pack::{default_pack, read_dir, read_file};

@@ -157,7 +157,7 @@ fn thresholds_count_within_the_window_per_tracked_key() {
     assert_eq!(fired(&mut d, &a(3), &e), vec!["burst"], "the third within 10 s");
     assert!(fired(&mut d, &a(4), &e).is_empty(), "counting starts again");
     assert!(fired(&mut d, &a(30), &e).is_empty(), "the window expired: one match in a new one");
-    assert_eq!(d.counts.thresholded, 5);
+    assert_eq!(d.counts().thresholded, 5);
 }
 
 #[test]
@@ -180,7 +180,7 @@ fn suppression_silences_repeats_for_its_window() {
     assert!(fired(&mut d, &subject("10.0.0.1", 30), &e).is_empty());
     assert_eq!(fired(&mut d, &subject("10.0.0.5", 30), &e).len(), 1, "another pair");
     assert_eq!(fired(&mut d, &subject("10.0.0.1", 61), &e).len(), 1, "after the window");
-    assert_eq!(d.counts.suppressed, 1);
+    assert_eq!(d.counts().suppressed, 1);
 }
 
 #[test]
@@ -211,7 +211,7 @@ fn the_default_pack_never_needs_a_string_lookup_to_index() {
     let mut d = Detector::new(set);
     let s = subject("10.0.0.1", 0);
     assert_eq!(fired(&mut d, &s, &Toy::request(3)), vec!["any"]);
-    assert_eq!(d.counts.matched, 1);
+    assert_eq!(d.counts().matched, 1);
 }
 
 #[test]
@@ -222,4 +222,22 @@ fn a_rule_set_is_replaced_whole() {
     d.replace(load(&rule("second", "match:\n  toy.function: 9"), None, None));
     assert!(fired(&mut d, &s, &Toy::request(8)).is_empty());
     assert_eq!(fired(&mut d, &s, &Toy::request(9)), vec!["second"]);
+}
+
+#[test]
+fn threshold_state_is_capped_and_the_drop_counted() {
+    let text = rule("per.source", "match:\n  toy.function: 3\nthreshold: {count: 2, seconds: 600, track: by_src}");
+    let mut d = Detector::new(load(&text, None, None));
+    let e = Toy::request(3);
+    // One open window per source, all within the window: the cap is reached and dropped.
+    for i in 0..=otsentry_rules::MAX_STATE as u32 {
+        let src = IpAddr::from((0x0A00_0000u32 + i).to_be_bytes());
+        let s = Subject { src, ..subject("10.0.0.1", 1) };
+        assert!(fired(&mut d, &s, &e).is_empty());
+    }
+    assert_eq!(d.counts().state_dropped, otsentry_rules::MAX_STATE as u64);
+    // Detection goes on: a source that matches twice still alerts.
+    let s = subject("192.0.2.1", 2);
+    assert!(fired(&mut d, &s, &e).is_empty());
+    assert_eq!(fired(&mut d, &s, &e), vec!["per.source"]);
 }
