@@ -124,6 +124,10 @@ pub struct AlertCounts {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct DecodeCounts {
     pub files: u64,
+    /// Ethernet/IPv4 ARP packets (checked by the rules, not written), and IP-to-MAC
+    /// bindings forgotten when the table filled.
+    pub arp: u64,
+    pub arp_bindings_dropped: u64,
     /// Files whose reading stopped early at damage (the records before it were kept).
     pub files_truncated: u64,
     /// Files in directories and archives passed over as not captures.

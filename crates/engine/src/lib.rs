@@ -9,12 +9,14 @@ mod apps;
 mod detect;
 mod events;
 mod flows;
+mod l2;
 mod replay;
 
 pub use alerting::AlertHook;
 
 /// The event types rules can read: every dissector's schema (anomalies are built in).
-pub static SCHEMAS: [&otsentry_core::Schema; 5] = [
+pub static SCHEMAS: [&otsentry_core::Schema; 6] = [
+    &l2::ARP_SCHEMA,
     &otsentry_proto_modbus::MODBUS_SCHEMA,
     &otsentry_proto_dnp3::DNP3_SCHEMA,
     &otsentry_proto_s7comm::S7_SCHEMA,

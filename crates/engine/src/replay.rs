@@ -1,6 +1,7 @@
 use crate::alerting::{AlertHook, Alerting};
 use crate::events::Out;
 use crate::flows::{FlowStage, PacketCx};
+use crate::l2::ArpTable;
 use otsentry_capture::{open_input, CaptureError, Damage, Input, ReaderKind, Skipped};
 use otsentry_core::{Anomaly, AnomalyBody, AnomalyKind, EventHeader, InputCounts, Layer, PortMap, SkippedInput, Summary, Timestamp};
 use otsentry_flow::FlowConfig;
@@ -69,6 +70,7 @@ pub struct Replay<W: Write> {
     /// The input being read, named in every record.
     input: Option<Arc<str>>,
     alerting: Alerting,
+    arp: ArpTable,
 }
 
 /// Packets between progress callbacks.
@@ -78,7 +80,16 @@ impl<W: Write> Replay<W> {
     pub fn new(opts: ReplayOptions, eve: Option<EveWriter<W>>) -> Self {
         let flows = FlowStage::new(opts.flow, opts.ports.clone(), !opts.skip_dissectors);
         let alerting = Alerting::new(opts.rules.clone());
-        Replay { defrag: Defragmenter::new(opts.defrag), opts, eve, summary: Summary::default(), flows, input: None, alerting }
+        Replay {
+            defrag: Defragmenter::new(opts.defrag),
+            opts,
+            eve,
+            summary: Summary::default(),
+            flows,
+            input: None,
+            alerting,
+            arp: ArpTable::default(),
+        }
     }
 
     /// Hand each alert to `hook` as it is raised (besides EVE, if on).
@@ -145,6 +156,7 @@ impl<W: Write> Replay<W> {
         if pkt.ip.is_none() && pkt.stop.is_none() {
             d.non_ip += 1;
         }
+
         if let Some(stop) = &pkt.stop {
             let snaplen = pkt.snaplen_cut
                 && matches!(
@@ -211,7 +223,33 @@ impl<W: Write> Replay<W> {
                 self.anomaly(ts, pcap_cnt, pkt, stop.event(), stop.layer, ip.offset, reason)?;
             }
         }
+        if let Some(arp) = &pkt.arp {
+            self.summary.decode.arp += 1;
+            self.on_arp(ts, pcap_cnt, pkt, arp)?;
+        }
         Ok(())
+    }
+
+    /// An ARP packet: the binding table learns from it, rules check it.
+    fn on_arp(&mut self, ts: Timestamp, pcap_cnt: u64, pkt: &Packet<'_>, arp: &otsentry_wire::ArpInfo) -> Result<(), EngineError> {
+        let event = self.arp.observe(ts.as_nanos(), arp);
+        let (src, dst) = (std::net::IpAddr::V4(arp.sender_ip), std::net::IpAddr::V4(arp.target_ip));
+        let subject = Subject { ts, src, dst, src_port: None, dst_port: None, vlan: pkt.vlans(), to_server: true, flow_id: 0 };
+        let header = || EventHeader {
+            timestamp: ts,
+            pcap_cnt: Some(pcap_cnt),
+            src_ip: Some(src),
+            dest_ip: Some(dst),
+            vlan: pkt.vlans().to_vec(),
+            pcap_filename: self.input.clone(),
+            ..Default::default()
+        };
+        let mut out = out!(self);
+        out.detect(&|| subject, &event, Some(("arp", &event)), &mut || header());
+        match out.error {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -284,6 +322,7 @@ impl<W: Write> Replay<W> {
         }
         self.summary.decode.fragments_dropped = self.defrag.stats.dropped;
         self.alerting.finish(&mut self.summary);
+        self.summary.decode.arp_bindings_dropped = self.arp.dropped;
         self.summary.finish(elapsed_s);
         Ok((self.summary, self.eve))
     }

@@ -356,7 +356,32 @@ const CASES: &[Case] = &[
     ),
     ("anomaly.decoder", || decoder(true), || decoder(false)),
     ("anomaly.stream.reassembly_overflow", || out_of_order(300), || out_of_order(100)),
+    // A poisoner answering for the PLC within seconds; the same MAC renewing (DHCP, refresh).
+    ("network.arp.spoofing", || arp_replies(PLC_MAC, ROGUE_MAC, 2_000), || arp_replies(PLC_MAC, PLC_MAC, 2_000)),
+    // The PLC replaced after two hours: a change, not a conflict (and not spoofing).
+    ("network.arp.mac_changed", || arp_replies(PLC_MAC, ROGUE_MAC, 7_200_000), || arp_replies(PLC_MAC, ROGUE_MAC, 2_000)),
+    ("network.arp.gratuitous_storm", || gratuitous(12), || gratuitous(3)),
 ];
+
+const PLC_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
+const ROGUE_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x66];
+const HMI_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
+
+/// ARP replies for the PLC's address: from `first`, then after `gap_ms` from `second`.
+fn arp_replies(first: [u8; 6], second: [u8; 6], gap_ms: u64) -> Vec<u8> {
+    let (plc, hmi) = ("10.0.0.2".parse().unwrap(), "10.0.1.10".parse().unwrap());
+    cap(|c| {
+        c.frame(&otsentry_pcapgen::arp(2, first, plc, HMI_MAC, hmi));
+        c.wait(gap_ms);
+        c.frame(&otsentry_pcapgen::arp(2, second, plc, HMI_MAC, hmi));
+    })
+}
+
+/// `n` gratuitous announcements of the PLC's address, 10 ms apart.
+fn gratuitous(n: usize) -> Vec<u8> {
+    let plc = "10.0.0.2".parse().unwrap();
+    cap(|c| (0..n).for_each(|_| c.frame(&otsentry_pcapgen::arp(1, PLC_MAC, plc, [0; 6], plc))))
+}
 
 fn stop_param() -> Vec<u8> {
     let mut p = vec![0x29, 0, 0, 0, 0, 0, 9];

@@ -347,3 +347,16 @@ impl TcpConversation {
         vec![fin, fin_ack, ack]
     }
 }
+
+/// An Ethernet/IPv4 ARP frame (request 1, reply 2) from `sender_mac`, to broadcast for a
+/// request and to `target_mac` for a reply.
+pub fn arp(operation: u16, sender_mac: [u8; 6], sender_ip: Ipv4Addr, target_mac: [u8; 6], target_ip: Ipv4Addr) -> Vec<u8> {
+    let mut a = vec![0x00, 0x01, 0x08, 0x00, 6, 4]; // Ethernet, IPv4, address sizes
+    a.extend_from_slice(&operation.to_be_bytes());
+    a.extend_from_slice(&sender_mac);
+    a.extend_from_slice(&sender_ip.octets());
+    a.extend_from_slice(&target_mac);
+    a.extend_from_slice(&target_ip.octets());
+    let dst = if operation == 1 { [0xff; 6] } else { target_mac };
+    ethernet(dst, sender_mac, &[], 0x0806, &a)
+}

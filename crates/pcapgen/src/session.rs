@@ -40,6 +40,12 @@ impl Capture {
         self.t += 10 * MS;
     }
 
+    /// A whole link-layer frame, 10 ms after the previous one.
+    pub fn frame(&mut self, frame: &[u8]) {
+        self.w.packet(self.t, frame);
+        self.t += 10 * MS;
+    }
+
     /// Let `ms` milliseconds pass.
     pub fn wait(&mut self, ms: u64) {
         self.t += ms * MS;

@@ -259,7 +259,10 @@ fn ip_info<'a>(frame: &'a [u8], sliced: &LaxSlicedPacket<'a>, opts: &DecodeOptio
             };
             (info, p.incomplete, 40 + usize::from(h.payload_length()))
         }
-        LaxNetSlice::Arp(_) => return None,
+        LaxNetSlice::Arp(a) => {
+            pkt.arp = arp_info(a);
+            return None;
+        }
     };
     if incomplete && pkt.stop.is_none() {
         let layer = if info.src.is_ipv4() { Layer::Ipv4 } else { Layer::Ipv6 };
@@ -267,6 +270,19 @@ fn ip_info<'a>(frame: &'a [u8], sliced: &LaxSlicedPacket<'a>, opts: &DecodeOptio
         pkt.stop = Some(DecodeStop { layer, offset: info.offset, kind: StopKind::IpLengthExceedsFrame { ip_len, available } });
     }
     Some(info)
+}
+
+/// Ethernet (6-byte) and IPv4 (4-byte) addresses only: what binds an IP to a MAC.
+fn arp_info(a: &etherparse::ArpPacketSlice<'_>) -> Option<crate::ArpInfo> {
+    let mac = |b: &[u8]| <[u8; 6]>::try_from(b).ok();
+    let ip = |b: &[u8]| <[u8; 4]>::try_from(b).ok().map(std::net::Ipv4Addr::from);
+    Some(crate::ArpInfo {
+        operation: a.operation().0,
+        sender_mac: mac(a.sender_hw_addr())?,
+        sender_ip: ip(a.sender_protocol_addr())?,
+        target_mac: mac(a.target_hw_addr())?,
+        target_ip: ip(a.target_protocol_addr())?,
+    })
 }
 
 fn tcp_info<'a>(header: &'a [u8], payload: &'a [u8]) -> Transport<'a> {

@@ -15,6 +15,7 @@ mod fast;
 mod tunnel;
 
 pub use decode::{decode, decode_general, decode_into, decode_transport};
+
 pub use defrag::{DefragConfig, DefragEvent, DefragStats, Defragmenter, Inserted};
 
 use otsentry_core::{IpProto, Layer};
@@ -100,6 +101,17 @@ pub enum Transport<'a> {
     Other,
 }
 
+/// An ARP packet over Ethernet for IPv4 (the only kind that binds an IP to a MAC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArpInfo {
+    /// 1 request, 2 reply (other values kept).
+    pub operation: u16,
+    pub sender_mac: [u8; 6],
+    pub sender_ip: std::net::Ipv4Addr,
+    pub target_mac: [u8; 6],
+    pub target_ip: std::net::Ipv4Addr,
+}
+
 /// Which checksums were found wrong. Counted, never a reason to drop.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ChecksumErrors {
@@ -123,6 +135,8 @@ pub struct Packet<'a> {
     pub snaplen_cut: bool,
     /// Where and why decoding stopped early, if it did.
     pub stop: Option<DecodeStop>,
+    /// Set for an Ethernet/IPv4 ARP packet.
+    pub arp: Option<ArpInfo>,
 }
 
 impl Packet<'_> {
@@ -142,6 +156,7 @@ impl Packet<'_> {
             checksum: ChecksumErrors::default(),
             snaplen_cut: false,
             stop: None,
+            arp: None,
         }
     }
 }

@@ -234,3 +234,17 @@ proptest::proptest! {
         let _ = decode(linktype::ETHERNET, &frame, frame.len() as u32, &DecodeOptions::default());
     }
 }
+
+#[test]
+fn arp_binds_an_ip_to_a_mac() {
+    let (a, b) = ([0x02, 0, 0, 0, 0, 0x0A], [0x02, 0, 0, 0, 0, 0x0B]);
+    let reply = arp(2, a, "10.0.0.1".parse().unwrap(), b, "10.0.0.2".parse().unwrap());
+    let p = dec(linktype::ETHERNET, &reply);
+    let info = p.arp.expect("an ARP packet");
+    assert_eq!((info.operation, info.sender_mac, info.target_mac), (2, a, b));
+    assert_eq!((info.sender_ip.to_string(), info.target_ip.to_string()), ("10.0.0.1".into(), "10.0.0.2".into()));
+    assert!(p.ip.is_none() && p.stop.is_none());
+    // Cut short: no binding, and the cut is reported.
+    let p = dec(linktype::ETHERNET, &reply[..30]);
+    assert!(p.arp.is_none() && p.stop.is_some());
+}
