@@ -173,6 +173,8 @@ pub struct StreamCounts {
     /// Stream bytes a dissector gave up on (a partial PDU over its cap, or cut by a gap).
     pub app_dropped_bytes: u64,
     pub delivered_bytes: u64,
+    /// Sources the scan tracker forgot when it held its maximum.
+    pub scan_sources_dropped: u64,
 }
 
 impl Summary {

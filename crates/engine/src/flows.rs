@@ -3,10 +3,11 @@
 use crate::apps::{AppSink, Parser};
 use crate::detect::{Detected, Detector};
 use crate::events::{EventCtx, Out};
+use crate::scan::{Reason, ScanTracker};
 use otsentry_core::{
     AnomalyKind, AppProto, Direction, FlowBody, FlowKey, FlowRecord, IpProto, Layer, Pending, PortMap, StreamCx, TcpBody, Timestamp,
 };
-use otsentry_flow::{Budget, Delivery, EndReason, Flow, FlowConfig, FlowTable, GapReason, StreamConfig, TcpState, ACK, FIN, SYN};
+use otsentry_flow::{Budget, Delivery, EndReason, Flow, FlowConfig, FlowTable, GapReason, StreamConfig, TcpState, ACK, FIN, RST, SYN};
 use otsentry_wire::{IpInfo, TcpInfo, Transport};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -52,11 +53,19 @@ pub(crate) struct FlowStage {
     dissect: bool,
     stream_cfg: StreamConfig,
     next_sweep: i64,
+    scans: ScanTracker,
 }
 
 impl FlowStage {
     pub(crate) fn new(cfg: FlowConfig, ports: PortMap, dissect: bool) -> Self {
-        FlowStage { table: FlowTable::new(cfg), ports, dissect, stream_cfg: cfg.stream, next_sweep: i64::MIN }
+        FlowStage {
+            table: FlowTable::new(cfg),
+            ports,
+            dissect,
+            stream_cfg: cfg.stream,
+            next_sweep: i64::MIN,
+            scans: ScanTracker::default(),
+        }
     }
 
     pub(crate) fn packet<W: Write>(&mut self, p: &PacketCx<'_>, ip: &IpInfo<'_>, transport: &Transport<'_>, out: &mut Out<'_, W>) {
@@ -97,8 +106,21 @@ impl FlowStage {
             *b += p.wire_len;
         }
         let ctx = event_ctx(flow, p.ts, Some(p.pcap_cnt), p.vlans, out.input);
+        // A ping to a host this source has not pinged in the window; a handshake reset.
+        let echo = matches!((ip.proto, ip.payload.first()), (IpProto::ICMP, Some(8)) | (IpProto::ICMPV6, Some(128)));
+        let mut attempt = (lookup.created && echo).then_some((0, Reason::Echo));
         if let Some(t) = tcp {
+            let before = flow.tcp.as_ref().map(|c| c.state);
             tcp_segment(flow, budget, &self.stream_cfg, dir, &t, &ctx, out);
+            if t.flags & RST != 0 {
+                attempt = match (before, dir) {
+                    (Some(TcpState::SynSent), _) | (Some(TcpState::SynRecv), Direction::ToClient) => {
+                        Some((ctx.server().port(), Reason::Refused))
+                    }
+                    (Some(TcpState::SynRecv), Direction::ToServer) => Some((ctx.server().port(), Reason::HalfOpen)),
+                    _ => None,
+                };
+            }
         } else if let Some(payload) = udp_payload {
             app_data(&mut flow.user, &ctx, dir, 0, payload, true, out);
         }
@@ -107,6 +129,30 @@ impl FlowStage {
             flow.user.dir_settled = true;
             flow.swap_direction();
         }
+        if let Some((port, reason)) = attempt {
+            let (client, server) = (ctx.client().ip(), ctx.server().ip());
+            if let Some(event) = self.scans.attempt(p.ts.as_nanos(), client, server, port, reason) {
+                out.detect(&|| ctx.subject(Direction::ToServer, p.ts), &event, Some(("scan", &event)), &mut || {
+                    ctx.header(Direction::ToServer)
+                });
+            }
+        }
+    }
+
+    /// A scan attempt seen outside any flow (an ARP request).
+    pub(crate) fn scan_attempt(
+        &mut self,
+        now: i64,
+        src: std::net::IpAddr,
+        dst: std::net::IpAddr,
+        reason: Reason,
+    ) -> Option<crate::scan::ScanEvent> {
+        self.scans.attempt(now, src, dst, 0, reason)
+    }
+
+    /// Sources the scan tracker forgot when it filled.
+    pub(crate) fn scan_sources_dropped(&self) -> u64 {
+        self.scans.dropped
     }
 
     /// End of run: every flow still open ends now.

@@ -11,12 +11,14 @@ mod events;
 mod flows;
 mod l2;
 mod replay;
+mod scan;
 
 pub use alerting::AlertHook;
 
 /// The event types rules can read: every dissector's schema (anomalies are built in).
-pub static SCHEMAS: [&otsentry_core::Schema; 6] = [
+pub static SCHEMAS: [&otsentry_core::Schema; 7] = [
     &l2::ARP_SCHEMA,
+    &scan::SCAN_SCHEMA,
     &otsentry_proto_modbus::MODBUS_SCHEMA,
     &otsentry_proto_dnp3::DNP3_SCHEMA,
     &otsentry_proto_s7comm::S7_SCHEMA,

@@ -244,8 +244,15 @@ impl<W: Write> Replay<W> {
             pcap_filename: self.input.clone(),
             ..Default::default()
         };
+        // A request for another address is also a step of a sweep.
+        let sweep = (arp.operation == 1 && !event.gratuitous && !arp.sender_ip.is_unspecified())
+            .then(|| self.flows.scan_attempt(ts.as_nanos(), src, dst, crate::scan::Reason::ArpRequest))
+            .flatten();
         let mut out = out!(self);
         out.detect(&|| subject, &event, Some(("arp", &event)), &mut || header());
+        if let Some(scan) = sweep {
+            out.detect(&|| subject, &scan, Some(("scan", &scan)), &mut || header());
+        }
         match out.error {
             Some(e) => Err(e.into()),
             None => Ok(()),
@@ -323,6 +330,7 @@ impl<W: Write> Replay<W> {
         self.summary.decode.fragments_dropped = self.defrag.stats.dropped;
         self.alerting.finish(&mut self.summary);
         self.summary.decode.arp_bindings_dropped = self.arp.dropped;
+        self.summary.streams.scan_sources_dropped = self.flows.scan_sources_dropped();
         self.summary.finish(elapsed_s);
         Ok((self.summary, self.eve))
     }

@@ -361,6 +361,13 @@ const CASES: &[Case] = &[
     // The PLC replaced after two hours: a change, not a conflict (and not spoofing).
     ("network.arp.mac_changed", || arp_replies(PLC_MAC, ROGUE_MAC, 7_200_000), || arp_replies(PLC_MAC, ROGUE_MAC, 2_000)),
     ("network.arp.gratuitous_storm", || gratuitous(12), || gratuitous(3)),
+    // Closed ports; the negative is a master connecting to 25 ports that all answer.
+    ("network.scan.ports", || probes(25, false, "refused"), || probes(25, false, "connected")),
+    // Half-open probes of port 502 on 25 hosts; the negative is a busy HMI polling 25 PLCs.
+    ("network.scan.hosts", || probes(25, true, "half-open"), || probes(25, true, "connected")),
+    ("network.scan.icmp_sweep", || pings(25), || pings(3)),
+    // A sweep of the segment; the negative asks again and again for its gateway and two peers.
+    ("network.scan.arp_sweep", || arp_requests(25), || arp_requests(3)),
 ];
 
 const PLC_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
@@ -381,6 +388,62 @@ fn arp_replies(first: [u8; 6], second: [u8; 6], gap_ms: u64) -> Vec<u8> {
 fn gratuitous(n: usize) -> Vec<u8> {
     let plc = "10.0.0.2".parse().unwrap();
     cap(|c| (0..n).for_each(|_| c.frame(&otsentry_pcapgen::arp(1, PLC_MAC, plc, [0; 6], plc))))
+}
+
+/// A SYN from `client` to `server`, then the server's reset (refused) or its SYN-ACK and
+/// the client's reset (half-open), or a whole handshake (connected).
+fn attempt(c: &mut Capture, client: &str, server: &str, how: &str) {
+    use otsentry_pcapgen::{ip, tcp, Tcp, ACK, PROTO_TCP, RST, SYN};
+    let (cl, sv) = (sa(client), sa(server));
+    let seg = |from_client: bool, flags: u8, seq: u32, ack: u32| {
+        let (src, dst) = if from_client { (cl, sv) } else { (sv, cl) };
+        let t = Tcp { src_port: src.port(), dst_port: dst.port(), seq, ack, flags, window: 1024 };
+        ip(src.ip(), dst.ip(), PROTO_TCP, 1, &tcp(src.ip(), dst.ip(), &t, &[]))
+    };
+    c.ip(&seg(true, SYN, 100, 0));
+    match how {
+        "refused" => c.ip(&seg(false, RST | ACK, 0, 101)),
+        "half-open" => {
+            c.ip(&seg(false, SYN | ACK, 500, 101));
+            c.ip(&seg(true, RST, 101, 0));
+        }
+        _ => {
+            c.ip(&seg(false, SYN | ACK, 500, 101));
+            c.ip(&seg(true, ACK, 101, 501));
+        }
+    }
+}
+
+/// `n` attempts from one scanner port range: to ports of one host, or to port 502 of hosts.
+fn probes(n: u16, across_hosts: bool, how: &'static str) -> Vec<u8> {
+    cap(|c| {
+        for i in 0..n {
+            let target = if across_hosts { format!("10.0.0.{}:502", 10 + i) } else { format!("10.0.0.2:{}", 1 + i) };
+            attempt(c, &format!("10.0.9.9:{}", 40000 + i), &target, how);
+        }
+    })
+}
+
+fn pings(hosts: u8) -> Vec<u8> {
+    use otsentry_pcapgen::ip;
+    cap(|c| {
+        for i in 0..25u8 {
+            let dst = std::net::IpAddr::from([10, 0, 0, 10 + i % hosts]);
+            let echo = [8, 0, 0xF7, 0xFF, 0, 0, 0, 0]; // type 8, code 0, checksum, id, sequence
+            c.ip(&ip("10.0.9.9".parse().unwrap(), dst, 1, u16::from(i), &echo));
+        }
+    })
+}
+
+/// ARP requests from one host for `hosts` distinct addresses, 25 in all.
+fn arp_requests(hosts: u8) -> Vec<u8> {
+    let me = "10.0.9.9".parse().unwrap();
+    cap(|c| {
+        for i in 0..25u8 {
+            let target = std::net::Ipv4Addr::new(10, 0, 0, 10 + i % hosts);
+            c.frame(&otsentry_pcapgen::arp(1, ROGUE_MAC, me, [0; 6], target));
+        }
+    })
 }
 
 fn stop_param() -> Vec<u8> {
