@@ -239,6 +239,7 @@ const CASES: &[Case] = &[
         || dnp3_from(MASTER, &[(true, 10, 1, dnp3_request(1, &[0x3C, 0x01, 0x06]))]),
     ),
     ("dnp3.class.assign", || dnp3_one(22, &[0x3C, 0x02, 0x06]), || dnp3_one(1, &[0x3C, 0x02, 0x06])),
+    ("dnp3.freeze", || dnp3_one(7, &[0x14, 0x00, 0x06]), || dnp3_one(1, &[0x14, 0x00, 0x06])),
     ("s7comm.plc_stop", || s7_raw(ENG, vec![otsentry_pcapgen::ot::s7_pdu(1, 1, &stop_param(), &[])]), || s7(ENG, vec![s7_read_db(1, 1)])),
     ("s7comm.pi.program_start", || s7(ENG, vec![s7_pi_service(1, b"C ", b"P_PROGRAM")]), || s7(ENG, vec![s7_pi_service(1, b"", b"_GARB")])),
     (
