@@ -4,12 +4,12 @@
 //! and how many high or critical alerts fall more than 60 s outside every window.
 //! The table of windows found and missed is printed.
 use otsentry_core::{Alert, Severity};
-use otsentry_engine::{Replay, ReplayOptions, RuleSet, SCHEMAS};
 use otsentry_pcapgen::shared;
-use otsentry_rules::{default_pack, Sources};
+use pack::alerts;
+
+mod pack;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 /// Attack type (by pattern) → the techniques an alert in its window may carry.
 const TABLE: &[(&str, &[&str])] = &[
@@ -77,21 +77,6 @@ fn windows(log: &Path) -> Vec<(String, f64, f64)> {
         }
     }
     out
-}
-
-fn alerts(capture: &Path) -> Vec<Alert> {
-    let rules = Arc::new(RuleSet::load(&Sources { rules: default_pack(), ..Default::default() }, &SCHEMAS).expect("pack"));
-    let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions { rules, ..Default::default() }, None);
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = seen.clone();
-    run.on_alert(Box::new(move |a: &Alert| sink.lock().expect("lock").push(a.clone())));
-    let input = otsentry_capture::plan(&[capture.to_path_buf()], false).expect("plan").inputs;
-    for i in &input {
-        run.run_input(i, &mut |_, _| {}).expect("replay");
-    }
-    run.finish(1.0).expect("finish");
-    let v = std::mem::take(&mut *seen.lock().expect("lock"));
-    v
 }
 
 fn epoch(a: &Alert) -> f64 {

@@ -1,24 +1,10 @@
 //! The default pack on third-party captures: labelled attacks raise their alerts with
 //! their techniques, and routine plant traffic raises nothing high or critical.
 use otsentry_core::{Alert, Severity};
-use otsentry_engine::{Replay, ReplayOptions, RuleSet, SCHEMAS};
 use otsentry_pcapgen::shared;
-use otsentry_rules::{default_pack, Sources};
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use pack::alerts;
 
-fn alerts(path: &Path) -> Vec<Alert> {
-    let rules = Arc::new(RuleSet::load(&Sources { rules: default_pack(), ..Default::default() }, &SCHEMAS).expect("pack"));
-    let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions { rules, ..Default::default() }, None);
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = seen.clone();
-    run.on_alert(Box::new(move |a: &Alert| sink.lock().expect("lock").push(a.clone())));
-    run.run_file(path, &mut |_, _| {}).expect("replay");
-    let summary = run.finish(1.0).expect("finish");
-    let alerts = std::mem::take(&mut *seen.lock().expect("lock"));
-    assert_eq!(alerts.len() as u64, summary.alerts.total, "every alert counted once");
-    alerts
-}
+mod pack;
 
 fn of<'a>(alerts: &'a [Alert], rule: &str) -> Vec<&'a Alert> {
     alerts.iter().filter(|a| &*a.alert.info.rule_id == rule).collect()

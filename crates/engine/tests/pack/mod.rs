@@ -1,0 +1,23 @@
+//! Replaying a capture (a file, a zip, a directory) with the built-in rule pack, for
+//! the tests that judge the pack on third-party captures.
+use otsentry_core::Alert;
+use otsentry_engine::{Replay, ReplayOptions, RuleSet, SCHEMAS};
+use otsentry_rules::{default_pack, Sources};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// Every alert the pack raises on `capture`, in order; each also counted once.
+pub(crate) fn alerts(capture: &Path) -> Vec<Alert> {
+    let rules = Arc::new(RuleSet::load(&Sources { rules: default_pack(), ..Default::default() }, &SCHEMAS).expect("pack"));
+    let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions { rules, ..Default::default() }, None);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    run.on_alert(Box::new(move |a: &Alert| sink.lock().expect("lock").push(a.clone())));
+    for input in otsentry_capture::plan(&[capture.to_path_buf()], false).expect("plan").inputs {
+        run.run_input(&input, &mut |_, _| {}).expect("replay");
+    }
+    let summary = run.finish(1.0).expect("finish");
+    let alerts = std::mem::take(&mut *seen.lock().expect("lock"));
+    assert_eq!(alerts.len() as u64, summary.alerts.total, "every alert counted once");
+    alerts
+}
