@@ -83,25 +83,17 @@ pub(crate) struct AppSink<'c, 'o, 'w, W: Write> {
     pub(crate) community_id: &'o mut Option<String>,
 }
 
-impl<W: Write> AppSink<'_, '_, '_, W> {
-    fn header(&mut self, cx: &StreamCx) -> EventHeader {
-        let cid = self.community_id.get_or_insert_with(|| self.ctx.community_id()).clone();
-        let mut h = self.ctx.header_without_id(cx.dir);
-        h.timestamp = cx.ts;
-        h.community_id = Some(cid);
-        h
-    }
+/// The header of an event of the flow at `cx`, its Community ID computed once per flow.
+fn header(ctx: &EventCtx<'_>, community_id: &mut Option<String>, cx: &StreamCx) -> EventHeader {
+    let cid = community_id.get_or_insert_with(|| ctx.community_id()).clone();
+    EventHeader { timestamp: cx.ts, community_id: Some(cid), ..ctx.header_without_id(cx.dir) }
 }
 
 impl<W: Write> AppSink<'_, '_, '_, W> {
     fn detect<E: PduEvent>(&mut self, cx: &StreamCx, event: &E) {
         let AppSink { ctx, out, community_id } = self;
         let subject = || ctx.subject(cx.dir, cx.ts);
-        let mut header = || {
-            let cid = community_id.get_or_insert_with(|| ctx.community_id()).clone();
-            EventHeader { timestamp: cx.ts, community_id: Some(cid), ..ctx.header_without_id(cx.dir) }
-        };
-        out.detect(&subject, event, Some((event.event_type(), event.body())), &mut header);
+        out.detect(&subject, event, Some((event.event_type(), event.body())), &mut || header(ctx, community_id, cx));
     }
 }
 
@@ -115,7 +107,7 @@ impl<W: Write> PduSink for AppSink<'_, '_, '_, W> {
         if self.out.eve.is_none() {
             return;
         }
-        let header = self.header(cx);
+        let header = header(self.ctx, self.community_id, cx);
         self.out.write(&Framed { header: &header, event });
     }
 
