@@ -1,4 +1,4 @@
-use crate::field::{FieldAccess, FieldDef, FieldId, FieldType, FieldValue, Schema, Stage};
+use crate::field::{FieldAccess, FieldDef, FieldId, FieldType, FieldValue, Schema};
 use crate::record::{EventHeader, Record};
 use serde::Serialize;
 
@@ -119,11 +119,6 @@ impl FieldAccess for AnomalyBody {
     fn schema(&self) -> &'static Schema {
         &ANOMALY_SCHEMA
     }
-
-    fn stage(&self) -> Stage {
-        Stage::Message
-    }
-
     fn value(&self, id: FieldId, _elem: usize) -> Option<FieldValue<'_>> {
         Some(match id.0 {
             EVENT => FieldValue::Str(self.event),

@@ -207,7 +207,7 @@ impl Pending {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::field::{FieldDef, FieldId, FieldType, FieldValue, Schema, Stage};
+    use crate::field::{FieldDef, FieldId, FieldType, FieldValue, Schema};
 
     /// A toy protocol: one length byte, then that many bytes.
     #[derive(Default)]
@@ -224,9 +224,6 @@ mod tests {
     impl FieldAccess for Msg<'_> {
         fn schema(&self) -> &'static Schema {
             &TOY
-        }
-        fn stage(&self) -> Stage {
-            Stage::Message
         }
         fn value(&self, id: FieldId, _elem: usize) -> Option<FieldValue<'_>> {
             (id.0 == 0).then_some(FieldValue::Bytes(self.body))

@@ -141,7 +141,10 @@ pub enum Stage {
 pub trait FieldAccess {
     fn schema(&self) -> &'static Schema;
 
-    fn stage(&self) -> Stage;
+    /// Where the event stands in its exchange; most events stand alone.
+    fn stage(&self) -> Stage {
+        Stage::Message
+    }
 
     /// The value of `id` in element `elem` of its group (always 0 for a field outside a
     /// group); `None` when the event has no such value.

@@ -1,7 +1,7 @@
 //! What ARP says about the link: which MAC each IPv4 address lives behind, when that
 //! changes, and when two MACs answer for one address at once (an on-path attacker
 //! poisoning caches). Each ARP packet becomes an `arp` event for the rules.
-use otsentry_core::{FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, Schema, Stage};
+use otsentry_core::{FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, Schema};
 use otsentry_wire::ArpInfo;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -55,11 +55,6 @@ impl FieldAccess for ArpEvent {
     fn schema(&self) -> &'static Schema {
         &ARP_SCHEMA
     }
-
-    fn stage(&self) -> Stage {
-        Stage::Message
-    }
-
     fn value(&self, id: FieldId, _elem: usize) -> Option<FieldValue<'_>> {
         Some(match id.0 {
             OPERATION => FieldValue::U64(u64::from(self.operation)),

@@ -9,6 +9,7 @@ use otsentry_rules::{RuleSet, Subject};
 use otsentry_sink::EveWriter;
 use otsentry_wire::{decode_into, decode_transport, DecodeOptions, DefragConfig, Defragmenter, IpInfo, Packet, StopKind, Transport};
 use std::io::Write;
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -233,25 +234,16 @@ impl<W: Write> Replay<W> {
     /// An ARP packet: the binding table learns from it, rules check it.
     fn on_arp(&mut self, ts: Timestamp, pcap_cnt: u64, pkt: &Packet<'_>, arp: &otsentry_wire::ArpInfo) -> Result<(), EngineError> {
         let event = self.arp.observe(ts.as_nanos(), arp);
-        let (src, dst) = (std::net::IpAddr::V4(arp.sender_ip), std::net::IpAddr::V4(arp.target_ip));
-        let subject = Subject { ts, src, dst, src_port: None, dst_port: None, vlan: pkt.vlans(), to_server: true, flow_id: 0 };
-        let header = || EventHeader {
-            timestamp: ts,
-            pcap_cnt: Some(pcap_cnt),
-            src_ip: Some(src),
-            dest_ip: Some(dst),
-            vlan: pkt.vlans().to_vec(),
-            pcap_filename: self.input.clone(),
-            ..Default::default()
-        };
+        let (src, dst) = (IpAddr::V4(arp.sender_ip), IpAddr::V4(arp.target_ip));
+        let at = PacketAt { ts, pcap_cnt, pkt, src: Some(src), dst: Some(dst), ports: (None, None), input: self.input.clone() };
         // A request for another address is also a step of a sweep.
         let sweep = (arp.operation == 1 && !event.gratuitous && !arp.sender_ip.is_unspecified())
             .then(|| self.flows.scan_attempt(ts.as_nanos(), src, dst, crate::scan::Reason::ArpRequest))
             .flatten();
         let mut out = out!(self);
-        out.detect(&|| subject, &event, Some(("arp", &event)), &mut || header());
+        out.detect(&|| at.subject(), &event, Some(("arp", &event)), &mut || at.header());
         if let Some(scan) = sweep {
-            out.detect(&|| subject, &scan, Some(("scan", &scan)), &mut || header());
+            out.detect(&|| at.subject(), &scan, Some(("scan", &scan)), &mut || at.header());
         }
         match out.error {
             Some(e) => Err(e.into()),
@@ -271,40 +263,18 @@ impl<W: Write> Replay<W> {
         reason: String,
     ) -> Result<(), EngineError> {
         *self.summary.decode.anomalies.entry(event.to_string()).or_default() += 1;
-        let (src_port, dest_port) = match pkt.transport {
+        let ports = match pkt.transport {
             Transport::Tcp(t) => (Some(t.src_port), Some(t.dst_port)),
             Transport::Udp(u) => (Some(u.src_port), Some(u.dst_port)),
             _ => (None, None),
         };
-        let header = || EventHeader {
-            timestamp: ts,
-            pcap_cnt: Some(pcap_cnt),
-            src_ip: pkt.ip.map(|ip| ip.src),
-            src_port,
-            dest_ip: pkt.ip.map(|ip| ip.dst),
-            dest_port,
-            proto: pkt.ip.map(|ip| ip.proto),
-            vlan: pkt.vlans().to_vec(),
-            pcap_filename: self.input.clone(),
-            ..Default::default()
-        };
+        let (src, dst) = (pkt.ip.map(|ip| ip.src), pkt.ip.map(|ip| ip.dst));
+        let at = PacketAt { ts, pcap_cnt, pkt, src, dst, ports, input: self.input.clone() };
         let body = AnomalyBody { kind: AnomalyKind::Decode, event, layer, offset, reason };
-        // Rules on decode anomalies see the packet's addresses (unspecified without IP).
-        let unspecified = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
-        let subject = Subject {
-            ts,
-            src: pkt.ip.map_or(unspecified, |ip| ip.src),
-            dst: pkt.ip.map_or(unspecified, |ip| ip.dst),
-            src_port,
-            dst_port: dest_port,
-            vlan: pkt.vlans(),
-            to_server: true,
-            flow_id: 0,
-        };
         let mut out = out!(self);
-        out.detect(&|| subject, &body, Some(("anomaly", &body)), &mut || header());
+        out.detect(&|| at.subject(), &body, Some(("anomaly", &body)), &mut || at.header());
         if out.eve.is_some() {
-            out.write(&Anomaly { header: header(), body });
+            out.write(&Anomaly { header: at.header(), body });
         }
         match out.error {
             Some(e) => Err(e.into()),
@@ -333,6 +303,50 @@ impl<W: Write> Replay<W> {
         self.summary.streams.scan_sources_dropped = self.flows.scan_sources_dropped();
         self.summary.finish(elapsed_s);
         Ok((self.summary, self.eve))
+    }
+}
+
+/// Where a packet-level event (a decode anomaly, an ARP packet) happened: its header
+/// and what rules see of it, built only when wanted.
+struct PacketAt<'p> {
+    ts: Timestamp,
+    pcap_cnt: u64,
+    pkt: &'p Packet<'p>,
+    src: Option<IpAddr>,
+    dst: Option<IpAddr>,
+    ports: (Option<u16>, Option<u16>),
+    input: Option<Arc<str>>,
+}
+
+impl<'p> PacketAt<'p> {
+    fn header(&self) -> EventHeader {
+        EventHeader {
+            timestamp: self.ts,
+            pcap_cnt: Some(self.pcap_cnt),
+            src_ip: self.src,
+            src_port: self.ports.0,
+            dest_ip: self.dst,
+            dest_port: self.ports.1,
+            proto: self.pkt.ip.map(|ip| ip.proto),
+            vlan: self.pkt.vlans().to_vec(),
+            pcap_filename: self.input.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// Rules see unspecified addresses for a packet without IP.
+    fn subject(&self) -> Subject<'p> {
+        let unspecified = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        Subject {
+            ts: self.ts,
+            src: self.src.unwrap_or(unspecified),
+            dst: self.dst.unwrap_or(unspecified),
+            src_port: self.ports.0,
+            dst_port: self.ports.1,
+            vlan: self.pkt.vlans(),
+            to_server: true,
+            flow_id: 0,
+        }
     }
 }
 

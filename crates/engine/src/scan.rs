@@ -2,7 +2,7 @@
 //! failed to reach (a reset to its SYN, a half-open handshake it abandoned) and the
 //! hosts it pinged, within a window. Each failed attempt and each ping to a new host is
 //! a `scan` event carrying the counts, for rules to set the bar.
-use otsentry_core::{FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, Schema, Stage};
+use otsentry_core::{FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, Schema};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -74,11 +74,6 @@ impl FieldAccess for ScanEvent {
     fn schema(&self) -> &'static Schema {
         &SCAN_SCHEMA
     }
-
-    fn stage(&self) -> Stage {
-        Stage::Message
-    }
-
     fn value(&self, id: FieldId, _elem: usize) -> Option<FieldValue<'_>> {
         Some(match id.0 {
             KIND => FieldValue::Str(self.kind),

@@ -1,7 +1,7 @@
 //! What rules read from a DNP3 fragment: the schema and its accessors.
 use crate::app::{function_name, IIN_NAMES};
 use crate::dissector::FragmentEvent;
-use otsentry_core::{FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, Schema, Stage};
+use otsentry_core::{FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, Schema};
 
 const OBJECTS: u8 = 0;
 const CROBS: u8 = 1;
@@ -59,11 +59,6 @@ impl FieldAccess for FragmentEvent<'_> {
     fn schema(&self) -> &'static Schema {
         &DNP3_SCHEMA
     }
-
-    fn stage(&self) -> Stage {
-        Stage::Message
-    }
-
     fn elements(&self, group: u8) -> usize {
         let f = self.fragment;
         match group {

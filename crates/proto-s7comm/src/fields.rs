@@ -99,11 +99,6 @@ impl FieldAccess for UserDataEvent<'_> {
     fn schema(&self) -> &'static Schema {
         &S7_SCHEMA
     }
-
-    fn stage(&self) -> Stage {
-        Stage::Message
-    }
-
     fn value(&self, id: FieldId, _elem: usize) -> Option<FieldValue<'_>> {
         let d = self.userdata;
         let u = |v: u64| Some(FieldValue::U64(v));
@@ -139,11 +134,6 @@ impl FieldAccess for PlusEvent<'_> {
     fn schema(&self) -> &'static Schema {
         &S7_PLUS_SCHEMA
     }
-
-    fn stage(&self) -> Stage {
-        Stage::Message
-    }
-
     fn value(&self, id: FieldId, _elem: usize) -> Option<FieldValue<'_>> {
         let p = self.pdu;
         match id.0 {
@@ -169,11 +159,6 @@ impl FieldAccess for CotpEvent<'_> {
     fn schema(&self) -> &'static Schema {
         &COTP_SCHEMA
     }
-
-    fn stage(&self) -> Stage {
-        Stage::Message
-    }
-
     fn value(&self, id: FieldId, _elem: usize) -> Option<FieldValue<'_>> {
         let rack_slot = || self.connection.and_then(|c| c.called_tsap).and_then(rack_slot);
         match id.0 {

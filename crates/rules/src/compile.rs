@@ -122,12 +122,6 @@ impl RuleSet {
         self.rules.len()
     }
 
-    /// Whether any rule reads events of `schema` (callers skip building what rules need
-    /// for event types no rule names).
-    pub fn reads(&self, schema: &'static Schema) -> bool {
-        self.index.reads(schema)
-    }
-
     /// Every rule loaded, in file order, with why it is quiet if it is.
     pub fn listing(&self) -> &[Listing] {
         &self.listing
@@ -351,12 +345,8 @@ impl Cx<'_, '_> {
     }
 
     fn resolve(&mut self, spec: AddrSpec) -> AddrSet {
-        let mut nets = spec.nets;
-        for v in spec.vars {
-            nets.extend(self.vars.get(&v).into_iter().flatten().copied());
-            self.used_vars.insert(v);
-        }
-        AddrSet { negated: spec.negated, nets }
+        self.used_vars.extend(spec.vars.iter().cloned());
+        resolve(spec, self.vars)
     }
 
     fn uint(&mut self, v: &Value, path: &[&str]) -> Option<Test> {
@@ -450,6 +440,13 @@ impl Cx<'_, '_> {
     }
 }
 
+/// An address set with its variables' networks in place (an undefined one adds none).
+fn resolve(spec: AddrSpec, vars: &HashMap<String, Vec<Net>>) -> AddrSet {
+    let mut nets = spec.nets;
+    spec.vars.iter().for_each(|v| nets.extend(vars.get(v).into_iter().flatten().copied()));
+    AddrSet { negated: spec.negated, nets }
+}
+
 fn seconds(s: u64) -> i64 {
     i64::try_from(s.saturating_mul(1_000_000_000)).unwrap_or(i64::MAX)
 }
@@ -533,9 +530,7 @@ fn site_suppress(
                     errors.push(fail(&["suppress", key], format!("variable ${missing} is not defined"), None));
                     return None;
                 }
-                let mut nets = spec.nets;
-                spec.vars.iter().for_each(|n| nets.extend(vars.get(n).into_iter().flatten().copied()));
-                Some(Some(AddrSet { negated: spec.negated, nets }))
+                Some(Some(resolve(spec, vars)))
             }
             Err(e) => {
                 errors.push(fail(&["suppress", key], e, None));

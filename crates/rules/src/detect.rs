@@ -3,6 +3,7 @@
 //! key. State is bounded; what is dropped is counted.
 use crate::compile::RuleSet;
 use crate::rule::{Clause, Cond, Dir, FlowMatch, Rule, Threshold, Track};
+use foldhash::fast::RandomState;
 use otsentry_core::{AlertInfo, FieldAccess, FieldValue, Stage, Timestamp};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -45,44 +46,12 @@ pub struct DetectCounts {
     pub state_dropped: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Key {
     One(IpAddr),
     Pair(IpAddr, IpAddr),
     Flow(u64),
     Rule,
-}
-
-// By words: the derived hash feeds addresses byte by byte.
-impl std::hash::Hash for Key {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        fn ip<H: std::hash::Hasher>(h: &mut H, ip: IpAddr) {
-            match ip {
-                IpAddr::V4(a) => h.write_u64(u64::from(a.to_bits())),
-                IpAddr::V6(a) => {
-                    let b = a.to_bits();
-                    h.write_u64(b as u64 | 1 << 63);
-                    h.write_u64((b >> 64) as u64);
-                }
-            }
-        }
-        match *self {
-            Key::One(a) => {
-                h.write_u64(1);
-                ip(h, a);
-            }
-            Key::Pair(a, b) => {
-                h.write_u64(2);
-                ip(h, a);
-                ip(h, b);
-            }
-            Key::Flow(f) => {
-                h.write_u64(3);
-                h.write_u64(f);
-            }
-            Key::Rule => h.write_u64(4),
-        }
-    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -105,53 +74,10 @@ pub struct Detector {
 /// Per tracked key: open threshold windows and suppression deadlines.
 #[derive(Debug, Default)]
 struct State {
-    windows: HashMap<(u32, Key), Window, BuildFx>,
-    quiet_until: HashMap<(u32, Key), i64, BuildFx>,
+    // Seeded per run, as the flow table's: the keys are addresses the traffic chooses.
+    windows: HashMap<(u32, Key), Window, RandomState>,
+    quiet_until: HashMap<(u32, Key), i64, RandomState>,
     counts: DetectCounts,
-}
-
-/// A small multiplicative hasher (rustc's Fx): the keys are rule numbers and addresses
-/// chosen by the traffic, but a collision only costs time within a bounded table.
-#[derive(Clone, Copy, Debug, Default)]
-struct BuildFx;
-
-impl std::hash::BuildHasher for BuildFx {
-    type Hasher = Fx;
-    fn build_hasher(&self) -> Fx {
-        Fx(0)
-    }
-}
-
-struct Fx(u64);
-
-impl std::hash::Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            if let Some(d) = b.get_mut(..chunk.len()) {
-                d.copy_from_slice(chunk);
-            }
-            self.write_u64(u64::from_le_bytes(b));
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_u32(&mut self, v: u32) {
-        self.write_u64(u64::from(v));
-    }
-    fn write_u8(&mut self, v: u8) {
-        self.write_u64(u64::from(v));
-    }
-    fn write_u16(&mut self, v: u16) {
-        self.write_u64(u64::from(v));
-    }
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
-    }
 }
 
 fn key(track: Track, s: &Subject<'_>) -> Key {

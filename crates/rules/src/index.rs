@@ -34,10 +34,6 @@ impl Lists {
         };
         found.map_or(&self.any, Vec::as_slice)
     }
-
-    fn is_empty(&self) -> bool {
-        self.any.is_empty() && self.keyed.iter().all(|t| t.large.is_empty() && t.small.iter().all(Vec::is_empty))
-    }
 }
 
 /// Per event type: the lists for requests, transactions and messages.
@@ -67,10 +63,6 @@ impl Index {
     pub(crate) fn lists(&self, schema: &'static Schema, stage: Stage) -> Option<&Lists> {
         let (_, lists) = self.by_schema.iter().find(|(s, _)| std::ptr::eq(*s, schema))?;
         lists.get(stage_slot(stage))
-    }
-
-    pub(crate) fn reads(&self, schema: &'static Schema) -> bool {
-        self.by_schema.iter().any(|(s, l)| std::ptr::eq(*s, schema) && l.iter().any(|l| !l.is_empty()))
     }
 
     /// Indexes `rules` and drops each indexed rule's key condition, which the index has

@@ -128,7 +128,7 @@ mod tests {
     /// A dissector's borrowed event, framed by its flow's header, is one EVE line.
     #[test]
     fn writes_a_framed_protocol_event() {
-        use otsentry_core::{FieldAccess, FieldDef, FieldId, FieldType, FieldValue, Framed, PduEvent, Schema, Stage};
+        use otsentry_core::{FieldAccess, FieldDef, FieldId, FieldType, FieldValue, Framed, PduEvent, Schema};
         #[derive(serde::Serialize)]
         struct Body<'a> {
             function: u8,
@@ -146,9 +146,6 @@ mod tests {
         impl FieldAccess for Write<'_> {
             fn schema(&self) -> &'static Schema {
                 &TOY
-            }
-            fn stage(&self) -> Stage {
-                Stage::Message
             }
             fn value(&self, id: FieldId, _elem: usize) -> Option<FieldValue<'_>> {
                 (id.0 == 0).then_some(FieldValue::U64(u64::from(self.0.function)))
