@@ -15,6 +15,12 @@ const PENDING_CAP: usize = 4096;
 /// A TPKT may announce up to 65,535 bytes.
 const PENDING_CAP_S7: usize = 65_535;
 
+/// The dissectors' settings (Suricata's `app-layer.protocols.*`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AppConfig {
+    pub dnp3: Dnp3Config,
+}
+
 /// A flow's dissector.
 #[derive(Debug)]
 pub(crate) enum Parser {
@@ -25,10 +31,10 @@ pub(crate) enum Parser {
 
 impl Parser {
     /// The dissector for `proto`, if one exists yet.
-    pub(crate) fn for_proto(proto: AppProto) -> Option<Parser> {
+    pub(crate) fn for_proto(proto: AppProto, cfg: &AppConfig) -> Option<Parser> {
         match proto {
             AppProto::Modbus => Some(Parser::Modbus(Box::new(ModbusDissector::new(ModbusConfig::default())))),
-            AppProto::Dnp3 => Some(Parser::Dnp3(Box::new(Dnp3Dissector::new(Dnp3Config::default())))),
+            AppProto::Dnp3 => Some(Parser::Dnp3(Box::new(Dnp3Dissector::new(cfg.dnp3)))),
             AppProto::S7comm | AppProto::S7commPlus => Some(Parser::S7(Box::new(S7Dissector::new(S7Config::default())))),
         }
     }

@@ -1,6 +1,7 @@
 //! What the flow stage's events carry and where they go: the outputs and counters
 //! ([`Out`]), and the flow and packet an event is about ([`EventCtx`]).
 use crate::alerting::Alerting;
+use crate::apps::AppConfig;
 use otsentry_core::{
     Anomaly, AnomalyBody, AnomalyKind, AppProto, Direction, EventHeader, FieldAccess, FlowKey, IpProto, Layer, Record, Summary, Timestamp,
 };
@@ -21,6 +22,7 @@ pub(crate) struct Out<'a, W: Write> {
     /// The input being read, named in every record.
     pub(crate) input: Option<&'a Arc<str>>,
     pub(crate) alerting: &'a mut Alerting,
+    pub(crate) apps: AppConfig,
 }
 
 impl<W: Write> Out<'_, W> {

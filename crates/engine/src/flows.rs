@@ -318,7 +318,7 @@ fn app_data<W: Write>(
             if !user.dissect {
                 return;
             }
-            user.parser = Parser::for_proto(proto);
+            user.parser = Parser::for_proto(proto, &out.apps);
             start_parser(user, &ctx, dir, offset, bytes, datagram, out);
         }
         Detected::Failed => {

@@ -14,6 +14,8 @@ mod replay;
 mod scan;
 
 pub use alerting::AlertHook;
+pub use apps::AppConfig;
+pub use otsentry_proto_dnp3::Dnp3Config;
 
 /// The event types rules can read: every dissector's schema (anomalies are built in).
 pub static SCHEMAS: [&otsentry_core::Schema; 7] = [

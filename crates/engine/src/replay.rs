@@ -1,4 +1,5 @@
 use crate::alerting::{AlertHook, Alerting};
+use crate::apps::AppConfig;
 use crate::events::Out;
 use crate::flows::{FlowStage, PacketCx};
 use crate::l2::ArpTable;
@@ -23,6 +24,7 @@ macro_rules! out {
             error: None,
             input: $replay.input.as_ref(),
             alerting: &mut $replay.alerting,
+            apps: $replay.opts.apps,
         }
     };
 }
@@ -42,6 +44,8 @@ pub struct ReplayOptions {
     pub skip_dissectors: bool,
     /// The rules every event is checked against (none by default).
     pub rules: Arc<RuleSet>,
+    /// The dissectors' caps.
+    pub apps: AppConfig,
 }
 
 #[derive(Debug, thiserror::Error)]

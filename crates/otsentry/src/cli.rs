@@ -45,6 +45,16 @@ pub(crate) enum RulesCommand {
     /// Print the fields rules can match, per event type: name, type, repeated group,
     /// and whether the value is known only from the answer.
     Fields,
+    /// Convert Suricata rules (Modbus and DNP3 keywords, their app-layer events) into a
+    /// rule file; every rule or option that does not convert is listed with the reason.
+    Import {
+        /// A Suricata rules file.
+        #[arg(value_name = "FILE.rules")]
+        file: PathBuf,
+        /// Write the rule file here (default: stdout).
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -110,6 +120,11 @@ pub(crate) struct ReplayArgs {
     /// recently seen is evicted.
     #[arg(long, value_name = "N", value_parser = parse_max_flows)]
     pub(crate) max_flows: Option<NonZeroUsize>,
+    /// Most DNP3 object headers in one fragment (default 2048; Suricata's
+    /// `app-layer.protocols.dnp3.max-objects`): beyond it the fragment raises
+    /// dnp3.too_many_objects and its further objects are not decoded.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) dnp3_max_objects: Option<u32>,
     /// Rules from DIR (*.yaml files) instead of the built-in pack.
     #[arg(long, value_name = "DIR", conflicts_with = "no_rules")]
     pub(crate) rules: Option<PathBuf>,

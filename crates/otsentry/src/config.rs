@@ -44,6 +44,8 @@ pub(crate) struct ReplayConfig {
     pub(crate) app_port: Option<Vec<AppPort>>,
     #[serde(default, deserialize_with = "max_flows")]
     pub(crate) max_flows: Option<NonZeroUsize>,
+    #[serde(default, deserialize_with = "dnp3_max_objects")]
+    pub(crate) dnp3_max_objects: Option<u32>,
     pub(crate) recursive: Option<bool>,
     pub(crate) quiet: Option<bool>,
     pub(crate) rules: Option<PathBuf>,
@@ -67,6 +69,13 @@ fn max_flows<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NonZeroUsize>, D:
 }
 
 /// Reads and checks the file at `path`.
+fn dnp3_max_objects<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    match u32::deserialize(d)? {
+        0 => Err(D::Error::custom("dnp3-max-objects: at least 1")),
+        n => Ok(Some(n)),
+    }
+}
+
 pub(crate) fn load(path: &Path) -> Result<Config, ConfigError> {
     let fail = |message: String| ConfigError { file: path.to_path_buf(), message };
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -140,6 +149,8 @@ replay:
     - dnp3=20001/udp
   # Most flows tracked at once (at least 1); beyond it the least recently seen goes.
   max-flows: 1000000
+  # Most DNP3 object headers in one fragment (Suricata's dnp3 max-objects).
+  dnp3-max-objects: 2048
   # Read the subdirectories of a directory given as input too.
   recursive: false
   # No human summary or hints on stderr.
@@ -165,6 +176,7 @@ mod tests {
         assert_eq!(r.eve.as_deref(), Some(Path::new("events.jsonl")));
         assert_eq!(r.max_flows.map(NonZeroUsize::get), Some(1_000_000));
         assert_eq!(r.app_port.map(|p| p.len()), Some(2));
+        assert_eq!(r.dnp3_max_objects, Some(2048));
         assert_eq!((r.recursive, r.quiet, r.no_checksums), (Some(false), Some(false), Some(false)));
     }
 

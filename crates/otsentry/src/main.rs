@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::Check(files)) => rules::check(files),
         Command::Rules(RulesCommand::List(files)) => rules::list(files),
         Command::Rules(RulesCommand::Fields) => rules::fields(),
+        Command::Rules(RulesCommand::Import { file, out }) => rules::import(&file, out.as_deref()),
         Command::Config(ConfigCommand::Example) => {
             use std::io::Write;
             std::io::stdout().write_all(config::EXAMPLE.as_bytes()).map_err(Into::into)

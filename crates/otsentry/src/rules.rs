@@ -3,9 +3,9 @@
 use crate::cli::RuleFiles;
 use crate::report::say;
 use otsentry_engine::{RuleSet, SCHEMAS};
-use otsentry_rules::{default_pack, read_dir, read_file, RuleErrors, Sources};
+use otsentry_rules::{default_pack, import_suricata, read_dir, read_file, RuleErrors, RuleSource, Sources};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Where a run's rules come from.
 #[derive(Clone, Debug, Default)]
@@ -109,6 +109,37 @@ pub(crate) fn fields() -> anyhow::Result<()> {
             let line = format!("  {:<40} {:<17}{group}{answered}", f.name, f.ty.as_str());
             writeln!(out, "{}", line.trim_end())?;
         }
+    }
+    Ok(())
+}
+
+/// `otsentry rules import`: the converted file on stdout (or `out`), what did not
+/// convert on stderr. The result is compiled before it is written, so what is written
+/// loads.
+pub(crate) fn import(file: &Path, out: Option<&Path>) -> anyhow::Result<()> {
+    let source = read_file(file).map_err(|e| RuleErrors(vec![e]))?;
+    let name = file.display().to_string();
+    let imported = import_suricata(&name, &source.text);
+    for s in &imported.skipped {
+        let sid = s.sid.map_or(String::new(), |sid| format!(" sid {sid}"));
+        say!("{name}:{}:{sid}: skipped: {}", s.line, s.message);
+    }
+    for n in &imported.notes {
+        let sid = n.sid.map_or(String::new(), |sid| format!(" sid {sid}"));
+        say!("{name}:{}:{sid}: note: {}", n.line, n.message);
+    }
+    let target = out.map_or_else(|| PathBuf::from("<converted>"), Path::to_path_buf);
+    if imported.converted > 0 {
+        let rules = vec![RuleSource { file: target.clone(), text: imported.yaml.clone() }];
+        RuleSet::load(&Sources { rules, vars: None, tuning: None }, &SCHEMAS)?;
+    }
+    match out {
+        Some(path) => std::fs::write(path, &imported.yaml).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?,
+        None => std::io::stdout().lock().write_all(imported.yaml.as_bytes())?,
+    }
+    say!("{name}: {} rules converted, {} skipped, {} notes", imported.converted, imported.skipped.len(), imported.notes.len());
+    if imported.without_attack > 0 {
+        say!("  {} converted rules name no ATT&CK technique: add them under `attack` (see the comments)", imported.without_attack);
     }
     Ok(())
 }

@@ -23,6 +23,7 @@ pub(crate) struct Settings {
     no_checksums: bool,
     app_ports: Vec<AppPort>,
     max_flows: usize,
+    dnp3_max_objects: Option<u32>,
     recursive: bool,
     quiet: bool,
     pub(crate) rules: RuleChoice,
@@ -43,6 +44,7 @@ impl Settings {
             no_checksums: pick(args.no_checksums, file.no_checksums),
             app_ports: if args.app_port.is_empty() { file.app_port.unwrap_or_default() } else { args.app_port },
             max_flows: args.max_flows.or(file.max_flows).map_or_else(default_max_flows, |n| n.get()),
+            dnp3_max_objects: args.dnp3_max_objects.or(file.dnp3_max_objects),
             recursive: args.recursive || file.recursive.unwrap_or(false),
             quiet: args.quiet || file.quiet.unwrap_or(false),
             rules: RuleChoice {
@@ -76,6 +78,9 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
     opts.decode.verify_checksums = !s.no_checksums;
     opts.rules = std::sync::Arc::new(crate::rules::load(&s.rules)?);
     opts.flow.max_flows = s.max_flows;
+    if let Some(n) = s.dnp3_max_objects {
+        opts.apps.dnp3.max_objects = n as usize;
+    }
     for &(app, transport, port) in &s.app_ports {
         opts.ports.set(transport, port, app);
     }

@@ -33,10 +33,14 @@ otsentry_core::field_table!(FIELDS:
     AO_VALUE => FieldDef::each("dnp3.analog_output.value", T::Float, ANALOG_OUTPUTS),
     INDICATOR => FieldDef::each("dnp3.iin.indicator", T::Str, INDICATORS),
     POINT_INDEX => FieldDef::each("dnp3.point.index", T::Uint, POINTS),
+    DATA => FieldDef::one("dnp3.data", T::Bytes),
 );
 
 /// The `dnp3` event's fields: one fragment, a request or a response. `dnp3.iin.indicator`
-/// is each set IIN bit by name (`device_restart`, `config_corrupt`, ...).
+/// is each set IIN bit by name (`device_restart`, `config_corrupt`, ...); `dnp3.iin` is
+/// the two IIN octets as Suricata and Wireshark number them (IIN1 the high byte:
+/// `device_restart` is 0x8000); `dnp3.data` is the application fragment without link
+/// and transport framing or CRCs (Suricata's `dnp3_data` buffer).
 pub static DNP3_SCHEMA: Schema = Schema {
     event_type: "dnp3",
     fields: &FIELDS,
@@ -83,7 +87,8 @@ impl FieldAccess for FragmentEvent<'_> {
             FROM_MASTER => Some(FieldValue::Bool(self.from_master)),
             TYPE => Some(FieldValue::Str(self.kind())),
             LINK_FUNCTION => u(u64::from(self.link_control & 0x0F)),
-            IIN => f.iin.and_then(|i| u(u64::from(i))),
+            // Parsed little-endian (IIN1 low); numbered with IIN1 high.
+            IIN => f.iin.and_then(|i| u(u64::from(i.swap_bytes()))),
             UNSOLICITED => Some(FieldValue::Bool(f.control & 0x10 != 0)),
             OBJECT_GROUP => object().and_then(|o| u(u64::from(o.group))),
             OBJECT_VARIATION => object().and_then(|o| u(u64::from(o.variation))),
@@ -101,6 +106,7 @@ impl FieldAccess for FragmentEvent<'_> {
                 Some(c) => u(u64::from(c.index)),
                 None => f.analog_outputs.get(elem - f.crobs.len()).and_then(|a| u(u64::from(a.index))),
             },
+            DATA => Some(FieldValue::Bytes(self.bytes)),
             _ => None,
         }
     }

@@ -205,7 +205,7 @@ fn compile(
         Severity::Info
     });
     let mut techniques = Vec::new();
-    if spec.attack.is_empty() {
+    if spec.attack.is_empty() && spec.origin.is_none() {
         errors.push(fail(&["attack"], "name at least one ATT&CK for ICS technique (T0855, ...)".into(), None));
     }
     for id in &spec.attack {

@@ -22,8 +22,10 @@
 
 mod attack;
 mod compile;
+mod content;
 mod detect;
 mod error;
+mod import;
 mod index;
 mod pack;
 mod rule;
@@ -33,4 +35,5 @@ mod value;
 pub use compile::{Listing, RuleSet, RuleSource, Sources};
 pub use detect::{DetectCounts, Detector, Hit, Subject, MAX_STATE};
 pub use error::{RuleError, RuleErrors};
+pub use import::{import_suricata, ImportNote, Imported};
 pub use pack::{default_pack, read_dir, read_file};

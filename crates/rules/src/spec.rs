@@ -19,6 +19,9 @@ pub(crate) struct RuleSpec {
     pub(crate) attack: Vec<String>,
     #[serde(default)]
     pub(crate) references: Vec<String>,
+    /// Where an imported rule came from (`suricata FILE line N`); an imported rule may
+    /// leave `attack` empty, as its source said nothing about ATT&CK.
+    pub(crate) origin: Option<String>,
     /// The event type the rule reads (`modbus`, `dnp3`, `s7comm`, `anomaly`, ...);
     /// inferred from the field names when left out.
     pub(crate) event: Option<String>,

@@ -1,5 +1,6 @@
 //! What a condition accepts: numbers, ranges and sets of them, names and `*` patterns,
 //! booleans, and address sets with CIDRs and `$VARIABLES`. Parsed once when rules load.
+use crate::content::{self, Content};
 use otsentry_core::{FieldType, FieldValue};
 use serde_yaml_ng::Value;
 use std::net::IpAddr;
@@ -13,6 +14,10 @@ pub(crate) enum Test {
     Float(Vec<(f64, f64)>),
     Str(Vec<Glob>),
     Bool(bool),
+    /// Bit tests `(mask, value, equal)`: `value & mask == value` (or `!=`); any one holds.
+    Masked(Vec<(u64, u64, bool)>),
+    /// Byte contents that must all be found, in order.
+    Content(Vec<Content>),
 }
 
 impl Test {
@@ -27,6 +32,8 @@ impl Test {
             (Test::Float(r), FieldValue::U64(x)) => r.iter().any(|&(lo, hi)| lo <= x as f64 && x as f64 <= hi),
             (Test::Str(g), FieldValue::Str(s)) => g.iter().any(|g| g.matches(s)),
             (Test::Bool(b), FieldValue::Bool(x)) => *b == x,
+            (Test::Masked(m), FieldValue::U64(x)) => m.iter().any(|&(mask, want, equal)| (x & mask == want) == equal),
+            (Test::Content(c), FieldValue::Bytes(b)) => content::matches(c, b),
             _ => false,
         }
     }
@@ -72,7 +79,34 @@ fn number(text: &str) -> Option<u64> {
     }
 }
 
-/// One unsigned term: `5`, `0x29`, `40001-40100`, `1..10`, `>=100`, `<8`.
+/// One unsigned term: `5`, `0x29`, `40001-40100`, `1..10`, `>=100`, `<8`, or any of
+/// them negated (`!0`, `!5-9`): every value outside it.
+fn uint_terms(text: &str) -> Option<Vec<(u64, u64)>> {
+    let t = text.trim();
+    let Some(inner) = t.strip_prefix('!') else { return uint_term(t).map(|r| vec![r]) };
+    let (lo, hi) = uint_term(inner)?;
+    let mut out = Vec::new();
+    if lo > 0 {
+        out.push((0, lo - 1));
+    }
+    if hi < u64::MAX {
+        out.push((hi + 1, u64::MAX));
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// `&0x9000=0x8000` or `&0x8000!=0`: the bits under a mask equal (or differ from) a value.
+fn mask_term(text: &str) -> Option<(u64, u64, bool)> {
+    let t = text.trim().strip_prefix('&')?;
+    let (mask, want, equal) = match t.split_once("!=") {
+        Some((m, v)) => (m, v, false),
+        None => t.split_once('=').map(|(m, v)| (m, v, true))?,
+    };
+    let (mask, want) = (number(mask)?, number(want)?);
+    // A value with bits outside the mask can never match.
+    (want & !mask == 0).then_some((mask, want, equal))
+}
+
 fn uint_term(text: &str) -> Option<(u64, u64)> {
     let t = text.trim();
     if let Some(n) = t.strip_prefix(">=") {
@@ -135,14 +169,24 @@ fn terms(v: &Value) -> Option<Vec<String>> {
 
 /// A condition's test for a field of type `ty`, or why the value does not fit.
 pub(crate) fn test(ty: FieldType, v: &Value) -> Result<Test, String> {
+    if ty == FieldType::Bytes {
+        return content::contents(v).map(Test::Content);
+    }
     let terms = terms(v).ok_or_else(|| format!("expected a {} or a list of them", ty.as_str()))?;
     let bad = |t: &str, what: &str| format!("{t:?} is not {what}");
     match ty {
+        FieldType::Uint if terms.iter().any(|t| t.trim().starts_with('&')) => terms
+            .iter()
+            .map(|t| mask_term(t).ok_or_else(|| bad(t, "a bit test (&mask=value or &mask!=value)")))
+            .collect::<Result<_, _>>()
+            .map(Test::Masked),
         FieldType::Uint => terms
             .iter()
-            .map(|t| uint_term(t).ok_or_else(|| bad(t, "an unsigned number, a range (lo-hi) or a comparison (>=n)")))
-            .collect::<Result<_, _>>()
-            .map(Test::Uint),
+            .map(|t| {
+                uint_terms(t).ok_or_else(|| bad(t, "an unsigned number, a range (lo-hi), a comparison (>=n) or one of them negated (!n)"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(|sets| Test::Uint(sets.concat())),
         FieldType::Int => terms
             .iter()
             .map(|t| {
@@ -280,6 +324,33 @@ mod tests {
         assert!(test(FieldType::Uint, &yaml("write")).is_err());
         assert!(test(FieldType::Uint, &yaml("10-5")).is_err(), "an empty range");
         assert!(test(FieldType::Uint, &yaml("'>=0'")).unwrap().keys().is_none(), "too wide to index");
+    }
+
+    #[test]
+    fn negated_terms_and_bit_tests() {
+        let t = test(FieldType::Uint, &yaml("'!0'")).unwrap();
+        assert!(!t.accepts(FieldValue::U64(0)) && t.accepts(FieldValue::U64(1)) && t.accepts(FieldValue::U64(u64::MAX)));
+        let t = test(FieldType::Uint, &yaml("'!5-9'")).unwrap();
+        assert!(t.accepts(FieldValue::U64(4)) && !t.accepts(FieldValue::U64(7)) && t.accepts(FieldValue::U64(10)));
+        // device_restart set, need_time clear (Suricata's IIN layout).
+        let t = test(FieldType::Uint, &yaml("'&0x9000=0x8000'")).unwrap();
+        assert!(t.accepts(FieldValue::U64(0x8000)) && t.accepts(FieldValue::U64(0x8002)));
+        assert!(!t.accepts(FieldValue::U64(0x9000)) && !t.accepts(FieldValue::U64(0)));
+        let t = test(FieldType::Uint, &yaml("'&0x8000!=0'")).unwrap();
+        assert!(t.accepts(FieldValue::U64(0x8000)) && !t.accepts(FieldValue::U64(0x1000)));
+        assert!(test(FieldType::Uint, &yaml("'&0x0f=0x10'")).is_err(), "a value outside its mask never matches");
+        assert!(test(FieldType::Uint, &yaml("['&0x0f=1', 3]")).is_err());
+    }
+
+    #[test]
+    fn bytes_take_contents() {
+        let t = test(FieldType::Bytes, &yaml("'|02 01 28|'")).unwrap();
+        assert!(t.accepts(FieldValue::Bytes(&[0xC0, 0x82, 2, 1, 0x28, 1])));
+        assert!(!t.accepts(FieldValue::Bytes(&[2, 1, 0x29])));
+        let t = test(FieldType::Bytes, &yaml("[{content: 'ab', nocase: true}, {content: '|00|', distance: 0, within: 1}]")).unwrap();
+        assert!(t.accepts(FieldValue::Bytes(b"xAB\0")) && !t.accepts(FieldValue::Bytes(b"xAB \0")));
+        assert!(test(FieldType::Bytes, &yaml("{content: 'a', offset: 1, within: 2}")).is_err());
+        assert!(test(FieldType::Bytes, &yaml("{contents: 'a'}")).is_err());
     }
 
     #[test]
