@@ -110,6 +110,11 @@ impl<W: Write> PduSink for AppSink<'_, '_, '_, W> {
 
     fn pdu<E: PduEvent>(&mut self, cx: &StreamCx, event: &E) {
         self.detect(cx, event);
+        let src = self.ctx.subject(cx.dir, cx.ts).src;
+        if let Some(b) = self.out.bindings.event(event, src) {
+            let AppSink { ctx, out, community_id } = self;
+            out.detect(&|| ctx.subject(cx.dir, cx.ts), &b, Some(("binding", &b)), &mut || header(ctx, community_id, cx));
+        }
         if self.out.eve.is_none() {
             return;
         }

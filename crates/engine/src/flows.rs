@@ -3,12 +3,14 @@
 use crate::apps::{AppSink, Parser};
 use crate::detect::{Detected, Detector};
 use crate::events::{EventCtx, Out};
+use crate::relay::RelayWatch;
 use crate::scan::{Reason, ScanTracker};
+use crate::sender::{HostTable, Print, SenderWatch, CREDIT_EVERY};
 use otsentry_core::{
     AnomalyKind, AppProto, Direction, FlowBody, FlowKey, FlowRecord, IpProto, Layer, Pending, PortMap, StreamCx, TcpBody, Timestamp,
 };
 use otsentry_flow::{Budget, Delivery, EndReason, Flow, FlowConfig, FlowTable, GapReason, StreamConfig, TcpState, ACK, FIN, RST, SYN};
-use otsentry_wire::{IpInfo, TcpInfo, Transport};
+use otsentry_wire::{IpInfo, Macs, TcpInfo, Transport};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +21,7 @@ pub(crate) struct PacketCx<'p> {
     pub(crate) pcap_cnt: u64,
     pub(crate) vlans: &'p [u16],
     pub(crate) wire_len: u64,
+    pub(crate) macs: Option<Macs>,
 }
 
 /// What the engine keeps per flow above the flow crate.
@@ -42,6 +45,8 @@ pub(crate) struct AppState {
     community_id: Option<String>,
     /// Whether detected protocols get a dissector.
     dissect: bool,
+    relay: RelayWatch,
+    sender: SenderWatch,
 }
 
 /// Packet-time seconds between sweeps for idle flows.
@@ -54,6 +59,7 @@ pub(crate) struct FlowStage {
     stream_cfg: StreamConfig,
     next_sweep: i64,
     scans: ScanTracker,
+    hosts: HostTable,
 }
 
 impl FlowStage {
@@ -65,6 +71,7 @@ impl FlowStage {
             stream_cfg: cfg.stream,
             next_sweep: i64::MIN,
             scans: ScanTracker::default(),
+            hosts: HostTable::default(),
         }
     }
 
@@ -112,6 +119,21 @@ impl FlowStage {
         if let Some(t) = tcp {
             let before = flow.tcp.as_ref().map(|c| c.state);
             tcp_segment(flow, budget, &self.stream_cfg, dir, &t, &ctx, out);
+            let print = Print::new(p.macs, ip.ttl);
+            let seen = flow.user.sender.packet(s, print);
+            let opened = seen.opened.then(|| self.hosts.opened(ip.src, print)).flatten();
+            if flow.packets.get(s).is_some_and(|n| n % CREDIT_EVERY == 0) {
+                self.hosts.credit(ip.src, print, CREDIT_EVERY);
+            }
+            for event in [opened, seen.event].into_iter().flatten() {
+                out.detect(&|| ctx.subject(dir, p.ts), &event, Some(("sender", &event)), &mut || ctx.header(dir));
+            }
+            if let (Some(macs), false) = (p.macs, t.payload.is_empty()) {
+                let relayed = &mut out.summary.streams.relayed_segments;
+                if let Some(event) = flow.user.relay.segment(s, t.seq, t.payload.len(), macs, relayed) {
+                    out.detect(&|| ctx.subject(dir, p.ts), &event, Some(("relay", &event)), &mut || ctx.header(dir));
+                }
+            }
             if t.flags & RST != 0 {
                 attempt = match (before, dir) {
                     (Some(TcpState::SynSent), _) | (Some(TcpState::SynRecv), Direction::ToClient) => {
@@ -151,6 +173,10 @@ impl FlowStage {
     }
 
     /// Sources the scan tracker forgot when it filled.
+    pub(crate) fn hosts_dropped(&self) -> u64 {
+        self.hosts.dropped
+    }
+
     pub(crate) fn scan_sources_dropped(&self) -> u64 {
         self.scans.dropped
     }

@@ -1,5 +1,6 @@
 use crate::alerting::{AlertHook, Alerting};
 use crate::apps::AppConfig;
+use crate::binding::Bindings;
 use crate::events::Out;
 use crate::flows::{FlowStage, PacketCx};
 use crate::l2::ArpTable;
@@ -25,6 +26,7 @@ macro_rules! out {
             input: $replay.input.as_ref(),
             alerting: &mut $replay.alerting,
             apps: $replay.opts.apps,
+            bindings: &mut $replay.bindings,
         }
     };
 }
@@ -76,6 +78,7 @@ pub struct Replay<W: Write> {
     input: Option<Arc<str>>,
     alerting: Alerting,
     arp: ArpTable,
+    bindings: Bindings,
 }
 
 /// Packets between progress callbacks.
@@ -94,6 +97,7 @@ impl<W: Write> Replay<W> {
             input: None,
             alerting,
             arp: ArpTable::default(),
+            bindings: Bindings::default(),
         }
     }
 
@@ -125,7 +129,7 @@ impl<W: Write> Replay<W> {
             self.summary.bytes += frame.data.len() as u64;
             let mut pkt = Packet::empty();
             decode_into(frame.linktype.0, frame.data, frame.origlen, &self.opts.decode, &mut pkt);
-            let p = PacketCx { ts: frame.ts, pcap_cnt: packets, vlans: pkt.vlans(), wire_len: frame.data.len() as u64 };
+            let p = PacketCx { ts: frame.ts, pcap_cnt: packets, vlans: pkt.vlans(), wire_len: frame.data.len() as u64, macs: pkt.macs };
             self.on_packet(&p, &pkt)?;
             if packets.is_multiple_of(PROGRESS_EVERY) {
                 let (done, total) = source.progress();
@@ -305,6 +309,8 @@ impl<W: Write> Replay<W> {
         self.alerting.finish(&mut self.summary);
         self.summary.decode.arp_bindings_dropped = self.arp.dropped;
         self.summary.streams.scan_sources_dropped = self.flows.scan_sources_dropped();
+        self.summary.streams.sender_hosts_dropped = self.flows.hosts_dropped();
+        self.summary.streams.binding_addresses_dropped = self.bindings.dropped;
         self.summary.finish(elapsed_s);
         Ok((self.summary, self.eve))
     }

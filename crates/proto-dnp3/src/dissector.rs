@@ -45,6 +45,9 @@ pub struct Dnp3Dissector {
     unreplied: std::collections::VecDeque<u8>,
     /// Whether `flooded` was raised since the requests were last all answered.
     flooded: bool,
+    /// Requests in a row, each within `BURST_GAP_NS` of the one before, with no
+    /// response between them; and when the last of them came.
+    burst: (u32, i64),
     /// Fragments by function code, merged into the summary when the flow ends.
     functions: Tally<u8>,
     /// A frame's user data, reused from frame to frame.
@@ -53,6 +56,11 @@ pub struct Dnp3Dissector {
 
 /// Open requests beyond which a flow is flooded (Suricata's default).
 const FLOOD_REQUESTS: usize = 32;
+/// A master waits for each answer: requests this close together, with none between,
+/// were not paced by answers.
+const BURST_GAP_NS: i64 = 100_000_000;
+/// Requests in such a row that make a burst.
+const BURST_REQUESTS: u32 = 4;
 
 /// One application fragment as an event.
 pub struct FragmentEvent<'a> {
@@ -343,7 +351,8 @@ impl Dnp3Dissector {
 
 impl Dnp3Dissector {
     /// Pair master requests with responses by application sequence number; raise
-    /// `dnp3.flooded` once when more than 32 are open at a time.
+    /// `dnp3.flooded` once when more than 32 are open at a time, and
+    /// `dnp3.request_burst` when four come in a row unanswered, each within 100 ms.
     fn track_requests<S: PduSink>(&mut self, cx: &StreamCx, f: &Fragment, from_master: bool, at: u64, sink: &mut S) {
         let seq = f.control & 0x0F;
         match f.function {
@@ -356,12 +365,21 @@ impl Dnp3Dissector {
                 if self.unreplied.is_empty() {
                     self.flooded = false;
                 }
+                self.burst = (0, 0);
             }
             code if from_master && !is_response(code) => {
                 if self.unreplied.len() >= 4 * FLOOD_REQUESTS {
                     self.unreplied.pop_front(); // bounded: the oldest is taken as lost
                 }
                 self.unreplied.push_back(seq);
+                let now = cx.ts.as_nanos();
+                let (n, last) = self.burst;
+                let n = if n > 0 && now.saturating_sub(last) <= BURST_GAP_NS { n + 1 } else { 1 };
+                self.burst = (n, now);
+                if n == BURST_REQUESTS {
+                    let reason = format!("{n} requests within {} ms of each other, none answered", BURST_GAP_NS / 1_000_000);
+                    Self::anomaly(sink, cx, "dnp3.request_burst", at, reason);
+                }
                 if self.unreplied.len() > FLOOD_REQUESTS && !self.flooded {
                     self.flooded = true;
                     let reason = format!("more than {FLOOD_REQUESTS} requests without a response");

@@ -154,6 +154,9 @@ fn decode_from<'a>(frame: &'a [u8], start: Start<'a>, opts: &DecodeOptions, pkt:
         Start::EtherType(t, s) => (LaxSlicedPacket::from_ether_type(EtherType(t), s), s),
     };
 
+    if let Some(etherparse::LinkSlice::Ethernet2(e)) = &sliced.link {
+        pkt.macs = Some(crate::Macs { src: e.source(), dst: e.destination() });
+    }
     // A tunnelled frame's own VLAN tags replace the outer ones.
     let mut vlans = sliced.vlan_ids().into_iter().map(|v| v.value());
     if vlans.len() > 0 {

@@ -28,8 +28,12 @@ pub(crate) fn decode<'a>(link: u32, frame: &'a [u8], opts: &DecodeOptions, pkt: 
 fn decode_opt<'a>(link: u32, frame: &'a [u8], opts: &DecodeOptions, pkt: &mut Packet<'a>) -> Option<()> {
     let mut vlan = [0u16; 3];
     let mut vlan_count = 0u8;
+    let mut macs = None;
     let at = match link {
         linktype::ETHERNET => {
+            let m: &[u8; 12] = view(frame)?;
+            let (dst, src) = m.split_at(6);
+            macs = Some(crate::Macs { src: src.try_into().ok()?, dst: dst.try_into().ok()? });
             let mut at = 14;
             let mut ethertype = be16(frame, 12)?;
             while ethertype == VLAN_8021Q || ethertype == VLAN_QINQ {
@@ -103,6 +107,7 @@ fn decode_opt<'a>(link: u32, frame: &'a [u8], opts: &DecodeOptions, pkt: &mut Pa
     }
     pkt.vlan = vlan;
     pkt.vlan_count = vlan_count;
+    pkt.macs = macs;
     pkt.ip = Some(info);
     pkt.transport = transport;
     Some(())

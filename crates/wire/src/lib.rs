@@ -137,6 +137,15 @@ pub struct Packet<'a> {
     pub stop: Option<DecodeStop>,
     /// Set for an Ethernet/IPv4 ARP packet.
     pub arp: Option<ArpInfo>,
+    /// The Ethernet addresses (of the innermost Ethernet frame, as with VLAN tags).
+    pub macs: Option<Macs>,
+}
+
+/// An Ethernet frame's source and destination MACs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Macs {
+    pub src: [u8; 6],
+    pub dst: [u8; 6],
 }
 
 impl Packet<'_> {
@@ -157,6 +166,7 @@ impl Packet<'_> {
             snaplen_cut: false,
             stop: None,
             arp: None,
+            macs: None,
         }
     }
 }
