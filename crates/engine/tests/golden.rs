@@ -48,18 +48,56 @@ fn fixtures_are_reproducible_and_replay_to_their_golden_output() {
     }
 }
 
-/// The demo with the built-in pack: its alert lines, exactly.
-#[test]
-fn the_demo_raises_its_golden_alerts() {
+/// The built-in pack's alert lines on `case`, exactly.
+fn golden_alerts(case: &str) {
     let sources = otsentry_rules::Sources { rules: otsentry_rules::default_pack(), ..Default::default() };
     let rules = std::sync::Arc::new(RuleSet::load(&sources, &SCHEMAS).expect("pack"));
-    let (eve, _) = run_with("demo", ReplayOptions { rules, ..Default::default() });
+    let (eve, _) = run_with(case, ReplayOptions { rules, ..Default::default() });
     let alerts: String = eve.lines().filter(|l| l.contains(r#""event_type":"alert""#)).map(|l| format!("{l}\n")).collect();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/demo/expected-alerts.jsonl");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(case).join("expected-alerts.jsonl");
     if std::env::var("OTSENTRY_BLESS").is_ok_and(|v| v == "1") {
         std::fs::write(&path, &alerts).expect("bless");
         return;
     }
-    let want = std::fs::read_to_string(&path).expect("fixtures/demo/expected-alerts.jsonl (bless it)");
-    assert!(want == alerts, "demo alerts differ:\n--- want\n{want}\n--- got\n{alerts}");
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{}: missing (bless it)", path.display()));
+    assert!(want == alerts, "{case} alerts differ:\n--- want\n{want}\n--- got\n{alerts}");
+}
+
+#[test]
+fn the_demo_raises_its_golden_alerts() {
+    golden_alerts("demo");
+}
+
+/// ARP spoofing, a relayed session, a port and a host scan raise their alerts (and
+/// nothing else); a DHCP client's probes, a retransmission from the sender's own MAC
+/// and an HMI polling 30 PLCs raise none.
+#[test]
+fn the_network_fixture_raises_its_golden_alerts() {
+    golden_alerts("network");
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/network/expected-alerts.jsonl"))
+        .expect("golden");
+    let rules: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("json")["alert"]["metadata"]["rule_id"][0]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "network.arp.spoofing",
+            "network.arp.spoofing",
+            "network.sender.session_changed",
+            "network.relay.segments",
+            "network.scan.ports",
+            "network.scan.hosts"
+        ]
+    );
+    // The negatives: nothing from the DHCP client, the retransmission or the busy HMI.
+    for quiet in ["10.20.2.50", "10.20.1.11"] {
+        assert!(!text.contains(quiet), "{quiet} raised an alert");
+    }
 }

@@ -369,7 +369,109 @@ const CASES: &[Case] = &[
     ("network.scan.icmp_sweep", || pings(25), || pings(3)),
     // A sweep of the segment; the negative asks again and again for its gateway and two peers.
     ("network.scan.arp_sweep", || arp_requests(25), || arp_requests(3)),
+    // Each segment sent on by the MAC it went to; the negative retransmits from its own.
+    ("network.relay.segments", || relayed(true), || relayed(false)),
+    // The outstation's side of a session answers with another TTL mid-way (a forged reset).
+    ("network.sender.session_changed", || ttl_mid_session(128), || ttl_mid_session(64)),
+    // The PLC's address opens a later session with another TTL than its long one showed.
+    ("network.sender.host_changed", || second_session_ttl(128), || second_session_ttl(64)),
+    // One session reading from six link source addresses; the negative from one.
+    ("dnp3.scan.link_addresses", || dnp3_sources(6), || dnp3_sources(1)),
+    // Four reads 10 ms apart, none answered; the negative answers each.
+    ("dnp3.requests.burst", || dnp3_reads(false), || dnp3_reads(true)),
+    // Link address 1 used from a second master host; the negative uses its own address.
+    ("dnp3.address.master_impostor", || second_master(1), || second_master(2)),
+    // Outstation address 10 answering from a second host; the negative is another outstation.
+    ("dnp3.address.outstation_impostor", || second_outstation(10), || second_outstation(11)),
 ];
+
+/// A Modbus poll the HMI sends to the PLC's MAC: relayed by a third MAC, or sent again
+/// by the HMI itself.
+fn relayed(relay: bool) -> Vec<u8> {
+    use otsentry_pcapgen::TcpConversation;
+    cap(|c| {
+        let mut t = TcpConversation::new(sa("10.0.1.10:49000"), sa("10.0.0.2:502"));
+        for p in t.handshake() {
+            c.ip(&p);
+        }
+        let q = t.client_sends(&modbus_adu(1, 1, &[0x03, 0, 0, 0, 1]));
+        if relay {
+            c.ip_macs(HMI_MAC, ROGUE_MAC, &q);
+            c.ip_macs(ROGUE_MAC, PLC_MAC, &q);
+        } else {
+            c.ip_macs(HMI_MAC, PLC_MAC, &q);
+            c.ip_macs(HMI_MAC, PLC_MAC, &q);
+        }
+    })
+}
+
+/// A Modbus session whose server side sends its last packet with `ttl`.
+fn ttl_mid_session(ttl: u8) -> Vec<u8> {
+    use otsentry_pcapgen::{with_ttl, TcpConversation};
+    cap(|c| {
+        let mut t = TcpConversation::new(sa("10.0.1.10:49000"), sa("10.0.0.2:502"));
+        for p in t.handshake() {
+            c.ip(&p);
+        }
+        c.ip(&t.client_sends(&modbus_adu(1, 1, &[0x03, 0, 0, 0, 1])));
+        c.ip(&t.server_sends(&modbus_adu(1, 1, &[0x03, 2, 0, 7])));
+        c.ip(&with_ttl(&t.reset_from_server(), ttl));
+    })
+}
+
+/// A long Modbus session with the PLC (TTL 64), then a second one whose SYN-ACK has `ttl`.
+fn second_session_ttl(ttl: u8) -> Vec<u8> {
+    use otsentry_pcapgen::{with_ttl, TcpConversation};
+    cap(|c| {
+        let mut t = TcpConversation::new(sa("10.0.1.10:49000"), sa("10.0.0.2:502"));
+        for p in t.handshake() {
+            c.ip(&p);
+        }
+        for tid in 0..100 {
+            c.ip(&t.client_sends(&modbus_adu(tid, 1, &[0x03, 0, 0, 0, 1])));
+            c.ip(&t.server_sends(&modbus_adu(tid, 1, &[0x03, 2, 0, 7])));
+        }
+        let mut second = TcpConversation::new(sa("10.0.1.10:49001"), sa("10.0.0.2:502"));
+        let [syn, syn_ack, ack] = <[Vec<u8>; 3]>::try_from(second.handshake()).expect("three");
+        c.ip(&syn);
+        c.ip(&with_ttl(&syn_ack, ttl));
+        c.ip(&ack);
+    })
+}
+
+fn dnp3_sources(n: u16) -> Vec<u8> {
+    let frames: Vec<_> = (0..6).map(|i| (true, 10, 1 + i % n, dnp3_request(1, &[0x3C, 0x01, 0x06]))).collect();
+    dnp3_from(MASTER, &frames)
+}
+
+fn dnp3_reads(answered: bool) -> Vec<u8> {
+    let mut frames = Vec::new();
+    for _ in 0..4 {
+        frames.push((true, 10, 1, dnp3_request(1, &[0x3C, 0x01, 0x06])));
+        if answered {
+            frames.push((false, 1, 10, dnp3_response(0x81, [0, 0], &[])));
+        }
+    }
+    dnp3_from(MASTER, &frames)
+}
+
+/// The master (address 1) polls; then a second host polls with link address `address`.
+fn second_master(address: u16) -> Vec<u8> {
+    let read = || dnp3_request(1, &[0x3C, 0x01, 0x06]);
+    cap(|c| {
+        c.dnp3(MASTER, OUTSTATION, &[(true, 10, 1, read()), (false, 1, 10, dnp3_response(0x81, [0, 0], &[]))]);
+        c.dnp3("10.0.9.9:49500", OUTSTATION, &[(true, 10, address, read())]);
+    })
+}
+
+/// Outstation address 10 answers from its host; then a second host answers as `address`.
+fn second_outstation(address: u16) -> Vec<u8> {
+    let read = || dnp3_request(1, &[0x3C, 0x01, 0x06]);
+    cap(|c| {
+        c.dnp3(MASTER, OUTSTATION, &[(true, 10, 1, read()), (false, 1, 10, dnp3_response(0x81, [0, 0], &[]))]);
+        c.dnp3(MASTER, "10.0.0.9:20000", &[(true, address, 1, read()), (false, 1, address, dnp3_response(0x81, [0, 0], &[]))]);
+    })
+}
 
 const PLC_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
 const ROGUE_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x66];

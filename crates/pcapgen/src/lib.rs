@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod fixtures;
 pub mod fuzzseeds;
+pub mod network;
 pub mod ot;
 pub mod packet;
 pub mod session;

@@ -105,6 +105,19 @@ pub fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, id: u16, frag: Frag, payloa
     p
 }
 
+/// An IPv4 packet with its TTL set to `ttl` (header checksum recomputed): another
+/// sender's stack on the same address.
+pub fn with_ttl(ip: &[u8], ttl: u8) -> Vec<u8> {
+    let mut p = ip.to_vec();
+    if p.len() >= 20 && p[0] >> 4 == 4 {
+        p[8] = ttl;
+        p[10..12].copy_from_slice(&[0, 0]);
+        let c = checksum(&p[..usize::from(p[0] & 0x0F) * 4]);
+        p[10..12].copy_from_slice(&c.to_be_bytes());
+    }
+    p
+}
+
 /// An IPv6 header and payload.
 pub fn ipv6(src: std::net::Ipv6Addr, dst: std::net::Ipv6Addr, next: u8, payload: &[u8]) -> Vec<u8> {
     let mut p = Vec::with_capacity(40 + payload.len());
@@ -337,6 +350,16 @@ impl TcpConversation {
     /// A bare ACK from the server, acknowledging everything the client has sent.
     pub fn server_acks(&mut self) -> Vec<u8> {
         self.segment(false, ACK, &[])
+    }
+
+    /// The server refusing the connection (a closed port).
+    pub fn reset_from_server(&mut self) -> Vec<u8> {
+        self.segment(false, RST | ACK, &[])
+    }
+
+    /// The client abandoning the connection.
+    pub fn reset_from_client(&mut self) -> Vec<u8> {
+        self.segment(true, RST, &[])
     }
 
     /// FIN from the client, FIN-ACK from the server, final ACK.

@@ -40,6 +40,13 @@ impl Capture {
         self.t += 10 * MS;
     }
 
+    /// One IP packet from `src` to `dst` MAC (a relay, a spoofed sender).
+    pub fn ip_macs(&mut self, src: [u8; 6], dst: [u8; 6], ip: &[u8]) {
+        let ethertype = if ip.first().map(|b| b >> 4) == Some(6) { ETH_IPV6 } else { ETH_IPV4 };
+        let frame = ethernet(dst, src, &self.vlan, ethertype, ip);
+        self.frame(&frame);
+    }
+
     /// A whole link-layer frame, 10 ms after the previous one.
     pub fn frame(&mut self, frame: &[u8]) {
         self.w.packet(self.t, frame);
