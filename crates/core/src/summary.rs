@@ -175,7 +175,8 @@ pub struct StreamCounts {
     pub delivered_bytes: u64,
     /// Sources the scan tracker forgot when it held its maximum.
     pub scan_sources_dropped: u64,
-    /// TCP segments seen again as sent on by the MAC they were sent to (a relay).
+    /// TCP segments seen again as sent on by the MAC they were sent to (a relay); watched
+    /// when a rule reads `relay` events.
     pub relayed_segments: u64,
     /// Addresses the sender table forgot when it held its maximum.
     pub sender_hosts_dropped: u64,

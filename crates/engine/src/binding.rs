@@ -49,6 +49,8 @@ impl FieldAccess for BindingEvent {
 /// DNP3 link address → the IP that used it first.
 #[derive(Debug)]
 pub(crate) struct Bindings {
+    /// Off when no rule reads `binding` events.
+    pub(crate) enabled: bool,
     src: Option<FieldId>,
     from_master: Option<FieldId>,
     owners: HashMap<u16, IpAddr>,
@@ -58,7 +60,13 @@ pub(crate) struct Bindings {
 impl Default for Bindings {
     fn default() -> Self {
         let dnp3 = &otsentry_proto_dnp3::DNP3_SCHEMA;
-        Bindings { src: dnp3.find("dnp3.src"), from_master: dnp3.find("dnp3.from_master"), owners: HashMap::new(), dropped: 0 }
+        Bindings {
+            enabled: true,
+            src: dnp3.find("dnp3.src"),
+            from_master: dnp3.find("dnp3.from_master"),
+            owners: HashMap::new(),
+            dropped: 0,
+        }
     }
 }
 
@@ -66,7 +74,7 @@ impl Bindings {
     /// A protocol event sent by `ip`: the binding event when it uses a DNP3 address
     /// bound to another host.
     pub(crate) fn event(&mut self, event: &dyn FieldAccess, ip: IpAddr) -> Option<BindingEvent> {
-        if !std::ptr::eq(event.schema(), &otsentry_proto_dnp3::DNP3_SCHEMA) {
+        if !self.enabled || !std::ptr::eq(event.schema(), &otsentry_proto_dnp3::DNP3_SCHEMA) {
             return None;
         }
         let Some(FieldValue::U64(src)) = self.src.and_then(|f| event.value(f, 0)) else { return None };

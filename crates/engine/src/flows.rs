@@ -60,6 +60,10 @@ pub(crate) struct FlowStage {
     next_sweep: i64,
     scans: ScanTracker,
     hosts: HostTable,
+    /// Whether any rule reads `sender` and `relay` events: their per-packet watch is
+    /// skipped otherwise.
+    watch_senders: bool,
+    watch_relays: bool,
 }
 
 impl FlowStage {
@@ -72,7 +76,15 @@ impl FlowStage {
             next_sweep: i64::MIN,
             scans: ScanTracker::default(),
             hosts: HostTable::default(),
+            watch_senders: true,
+            watch_relays: true,
         }
+    }
+
+    /// Watch senders and relays only for the rules that read them.
+    pub(crate) fn watch(&mut self, senders: bool, relays: bool) {
+        self.watch_senders = senders;
+        self.watch_relays = relays;
     }
 
     pub(crate) fn packet<W: Write>(&mut self, p: &PacketCx<'_>, ip: &IpInfo<'_>, transport: &Transport<'_>, out: &mut Out<'_, W>) {
@@ -119,16 +131,18 @@ impl FlowStage {
         if let Some(t) = tcp {
             let before = flow.tcp.as_ref().map(|c| c.state);
             tcp_segment(flow, budget, &self.stream_cfg, dir, &t, &ctx, out);
-            let print = Print::new(p.macs, ip.ttl);
-            let seen = flow.user.sender.packet(s, print);
-            let opened = seen.opened.then(|| self.hosts.opened(ip.src, print)).flatten();
-            if flow.packets.get(s).is_some_and(|n| n % CREDIT_EVERY == 0) {
-                self.hosts.credit(ip.src, print, CREDIT_EVERY);
+            if self.watch_senders {
+                let print = Print::new(p.macs, ip.ttl);
+                let seen = flow.user.sender.packet(s, print);
+                let opened = seen.opened.then(|| self.hosts.opened(ip.src, print)).flatten();
+                if flow.packets.get(s).is_some_and(|n| n % CREDIT_EVERY == 0) {
+                    self.hosts.credit(ip.src, print, CREDIT_EVERY);
+                }
+                for event in [opened, seen.event].into_iter().flatten() {
+                    out.detect(&|| ctx.subject(dir, p.ts), &event, Some(("sender", &event)), &mut || ctx.header(dir));
+                }
             }
-            for event in [opened, seen.event].into_iter().flatten() {
-                out.detect(&|| ctx.subject(dir, p.ts), &event, Some(("sender", &event)), &mut || ctx.header(dir));
-            }
-            if let (Some(macs), false) = (p.macs, t.payload.is_empty()) {
+            if let (Some(macs), false, true) = (p.macs, t.payload.is_empty(), self.watch_relays) {
                 let relayed = &mut out.summary.streams.relayed_segments;
                 if let Some(event) = flow.user.relay.segment(s, t.seq, t.payload.len(), macs, relayed) {
                     out.detect(&|| ctx.subject(dir, p.ts), &event, Some(("relay", &event)), &mut || ctx.header(dir));

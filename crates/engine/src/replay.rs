@@ -86,7 +86,11 @@ const PROGRESS_EVERY: u64 = 1 << 16;
 
 impl<W: Write> Replay<W> {
     pub fn new(opts: ReplayOptions, eve: Option<EveWriter<W>>) -> Self {
-        let flows = FlowStage::new(opts.flow, opts.ports.clone(), !opts.skip_dissectors);
+        let mut flows = FlowStage::new(opts.flow, opts.ports.clone(), !opts.skip_dissectors);
+        let reads = |event: &str| opts.rules.listing().iter().any(|l| l.event == event && !l.disabled);
+        flows.watch(reads("sender"), reads("relay"));
+        let mut bindings = Bindings::default();
+        bindings.enabled = reads("binding");
         let alerting = Alerting::new(opts.rules.clone());
         Replay {
             defrag: Defragmenter::new(opts.defrag),
@@ -97,7 +101,7 @@ impl<W: Write> Replay<W> {
             input: None,
             alerting,
             arp: ArpTable::default(),
-            bindings: Bindings::default(),
+            bindings,
         }
     }
 
