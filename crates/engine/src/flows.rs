@@ -89,7 +89,11 @@ impl FlowStage {
 
     pub(crate) fn packet<W: Write>(&mut self, p: &PacketCx<'_>, ip: &IpInfo<'_>, transport: &Transport<'_>, out: &mut Out<'_, W>) {
         if p.ts.as_nanos() >= self.next_sweep {
-            self.table.expire(p.ts, &mut |f, why, budget| end_flow(f, why, budget, out));
+            let hosts = &mut self.hosts;
+            self.table.expire(p.ts, &mut |f, why, budget| {
+                credit_rest(hosts, &f);
+                end_flow(f, why, budget, out)
+            });
             self.next_sweep = p.ts.as_nanos().saturating_add(SWEEP_EVERY_NS);
         }
         let (sport, dport, tcp, udp_payload) = match *transport {
@@ -105,6 +109,7 @@ impl FlowStage {
         let lookup =
             self.table.lookup(p.ts, key, src_is_lo, || orient(ports, ip.proto, sport, dport, flags, &mut settled), AppState::default);
         if let Some(evicted) = lookup.evicted {
+            credit_rest(&mut self.hosts, &evicted);
             end_flow(*evicted, EndReason::Evicted, &mut self.table.budget, out);
         }
         let Some((flow, budget)) = self.table.get_with_budget(lookup.flow) else { return };
@@ -133,7 +138,7 @@ impl FlowStage {
             tcp_segment(flow, budget, &self.stream_cfg, dir, &t, &ctx, out);
             if self.watch_senders {
                 let print = Print::new(p.macs, ip.ttl);
-                let seen = flow.user.sender.packet(s, print);
+                let seen = flow.user.sender.packet(s, print, p.ts.as_nanos());
                 let opened = seen.opened.then(|| self.hosts.opened(ip.src, print)).flatten();
                 if flow.packets.get(s).is_some_and(|n| n % CREDIT_EVERY == 0) {
                     self.hosts.credit(ip.src, print, CREDIT_EVERY);
@@ -197,7 +202,11 @@ impl FlowStage {
 
     /// End of run: every flow still open ends now.
     pub(crate) fn finish<W: Write>(&mut self, out: &mut Out<'_, W>) {
-        self.table.drain(&mut |f, why, budget| end_flow(f, why, budget, out));
+        let hosts = &mut self.hosts;
+        self.table.drain(&mut |f, why, budget| {
+            credit_rest(hosts, &f);
+            end_flow(f, why, budget, out)
+        });
         let st = &self.table.stats;
         out.summary.flows = st.created;
         let streams = &mut out.summary.streams;
@@ -210,6 +219,20 @@ impl FlowStage {
 
 /// Whether a new flow's first packet comes from its client, and whether that is
 /// certain (a handshake or a configured server port) rather than a guess.
+/// A session's packets its address's fingerprints have not been credited with yet.
+fn credit_rest(hosts: &mut HostTable, flow: &Flow<AppState>) {
+    for (side, ip) in [(0, flow.client().ip()), (1, flow.server().ip())] {
+        let dir = if side == 0 { Direction::ToServer } else { Direction::ToClient };
+        let Some(print) = flow.user.sender.first(dir.index()) else { continue };
+        let sent = flow.packets.get(dir.index()).copied().unwrap_or(0);
+        // One at the session side's opening, CREDIT_EVERY at each multiple.
+        let credited = 1 + sent / CREDIT_EVERY * CREDIT_EVERY;
+        if sent > credited {
+            hosts.credit(ip, print, sent - credited);
+        }
+    }
+}
+
 fn orient(ports: &PortMap, proto: IpProto, sport: u16, dport: u16, flags: Option<u8>, settled: &mut bool) -> bool {
     *settled = true;
     match flags {

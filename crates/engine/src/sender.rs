@@ -100,23 +100,37 @@ impl FieldAccess for SenderEvent {
     }
 }
 
-/// Per TCP session: each side's first fingerprint, and whether a change was raised.
+/// Per TCP session: each side's first fingerprint and when it last sent, and whether
+/// a change was raised.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct SenderWatch {
     first: [Option<Print>; 2],
+    last_ns: [i64; 2],
     reported: bool,
 }
 
-/// What one packet told: whether it opened its side of the session, and the event if
-/// the side changed mid-way.
+/// A side silent this long that sends again is compared with its address's usual
+/// fingerprint again: an impostor often writes into a long session after a lull.
+const RESUMED_NS: i64 = 10 * 1_000_000_000;
+
+/// What one packet told: whether it opened its side of the session (or resumed it
+/// after a lull), and the event if the side changed mid-way.
 pub(crate) struct Seen {
     pub(crate) opened: bool,
     pub(crate) event: Option<SenderEvent>,
 }
 
 impl SenderWatch {
-    pub(crate) fn packet(&mut self, dir: usize, now: Print) -> Seen {
-        let Some(slot) = self.first.get_mut(dir) else { return Seen { opened: false, event: None } };
+    /// The fingerprint direction `dir` opened with.
+    pub(crate) fn first(&self, dir: usize) -> Option<Print> {
+        self.first.get(dir).copied().flatten()
+    }
+
+    pub(crate) fn packet(&mut self, dir: usize, now: Print, ts_ns: i64) -> Seen {
+        let (Some(slot), Some(last)) = (self.first.get_mut(dir), self.last_ns.get_mut(dir)) else {
+            return Seen { opened: false, event: None };
+        };
+        let resumed = ts_ns.saturating_sub(std::mem::replace(last, ts_ns)) >= RESUMED_NS;
         let Some(first) = *slot else {
             *slot = Some(now);
             return Seen { opened: true, event: None };
@@ -128,7 +142,7 @@ impl SenderWatch {
             }
             _ => None,
         };
-        Seen { opened: false, event }
+        Seen { opened: resumed, event }
     }
 }
 
@@ -183,13 +197,16 @@ mod tests {
 
     #[test]
     fn a_session_side_that_changes_is_raised_once() {
+        const S: i64 = 1_000_000_000;
         let mut w = SenderWatch::default();
-        assert!(w.packet(0, print(1, 128)).opened);
-        assert!(w.packet(1, print(2, 128)).opened);
-        assert!(w.packet(0, print(1, 128)).event.is_none(), "the same sender");
-        let e = w.packet(1, print(2, 64)).event.expect("another TTL");
+        assert!(w.packet(0, print(1, 128), 0).opened);
+        assert!(w.packet(1, print(2, 128), 0).opened);
+        let same = w.packet(0, print(1, 128), S);
+        assert!(same.event.is_none() && !same.opened, "the same sender, soon after");
+        let e = w.packet(1, print(2, 64), S).event.expect("another TTL");
         assert_eq!((e.scope, e.changed, e.expected_ttl, e.ttl), ("session", "ttl", 128, 64));
-        assert!(w.packet(1, print(3, 64)).event.is_none(), "once per session");
+        assert!(w.packet(1, print(3, 64), 2 * S).event.is_none(), "once per session");
+        assert!(w.packet(0, print(1, 128), 30 * S).opened, "a side that sends again after a lull is checked again");
     }
 
     #[test]

@@ -381,8 +381,6 @@ const CASES: &[Case] = &[
     ("dnp3.requests.burst", || dnp3_reads(false), || dnp3_reads(true)),
     // Link address 1 used from a second master host; the negative uses its own address.
     ("dnp3.address.master_impostor", || second_master(1), || second_master(2)),
-    // Outstation address 10 answering from a second host; the negative is another outstation.
-    ("dnp3.address.outstation_impostor", || second_outstation(10), || second_outstation(11)),
 ];
 
 /// A Modbus poll the HMI sends to the PLC's MAC: relayed by a third MAC, or sent again
@@ -461,15 +459,6 @@ fn second_master(address: u16) -> Vec<u8> {
     cap(|c| {
         c.dnp3(MASTER, OUTSTATION, &[(true, 10, 1, read()), (false, 1, 10, dnp3_response(0x81, [0, 0], &[]))]);
         c.dnp3("10.0.9.9:49500", OUTSTATION, &[(true, 10, address, read())]);
-    })
-}
-
-/// Outstation address 10 answers from its host; then a second host answers as `address`.
-fn second_outstation(address: u16) -> Vec<u8> {
-    let read = || dnp3_request(1, &[0x3C, 0x01, 0x06]);
-    cap(|c| {
-        c.dnp3(MASTER, OUTSTATION, &[(true, 10, 1, read()), (false, 1, 10, dnp3_response(0x81, [0, 0], &[]))]);
-        c.dnp3(MASTER, "10.0.0.9:20000", &[(true, address, 1, read()), (false, 1, address, dnp3_response(0x81, [0, 0], &[]))]);
     })
 }
 
