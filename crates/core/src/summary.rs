@@ -180,8 +180,6 @@ pub struct StreamCounts {
     pub relayed_segments: u64,
     /// Addresses the sender table forgot when it held its maximum.
     pub sender_hosts_dropped: u64,
-    /// DNP3 link addresses the binding table forgot when it held its maximum.
-    pub binding_addresses_dropped: u64,
 }
 
 impl Summary {

@@ -110,16 +110,6 @@ impl<W: Write> PduSink for AppSink<'_, '_, '_, W> {
 
     fn pdu<E: PduEvent>(&mut self, cx: &StreamCx, event: &E) {
         self.detect(cx, event);
-        let binding = if self.out.bindings.enabled && event.event_type() == "dnp3" {
-            let s = self.ctx.subject(cx.dir, cx.ts);
-            self.out.bindings.event(event, s.src, s.dst)
-        } else {
-            None
-        };
-        if let Some(b) = binding {
-            let AppSink { ctx, out, community_id } = self;
-            out.detect(&|| ctx.subject(cx.dir, cx.ts), &b, Some(("binding", &b)), &mut || header(ctx, community_id, cx));
-        }
         if self.out.eve.is_none() {
             return;
         }

@@ -2,7 +2,6 @@
 //! ([`Out`]), and the flow and packet an event is about ([`EventCtx`]).
 use crate::alerting::Alerting;
 use crate::apps::AppConfig;
-use crate::binding::Bindings;
 use otsentry_core::{
     Anomaly, AnomalyBody, AnomalyKind, AppProto, Direction, EventHeader, FieldAccess, FlowKey, IpProto, Layer, Record, Summary, Timestamp,
 };
@@ -24,7 +23,6 @@ pub(crate) struct Out<'a, W: Write> {
     pub(crate) input: Option<&'a Arc<str>>,
     pub(crate) alerting: &'a mut Alerting,
     pub(crate) apps: AppConfig,
-    pub(crate) bindings: &'a mut Bindings,
 }
 
 impl<W: Write> Out<'_, W> {

@@ -3,9 +3,9 @@
 use crate::apps::{AppSink, Parser};
 use crate::detect::{Detected, Detector};
 use crate::events::{EventCtx, Out};
-use crate::relay::RelayWatch;
+use crate::relay::{RelayEvent, RelayWatch, Relayed};
 use crate::scan::{Reason, ScanTracker};
-use crate::sender::{HostTable, Print, SenderWatch, CREDIT_EVERY};
+use crate::sender::{HostTable, Print, Seen, SenderWatch, CREDIT_EVERY};
 use otsentry_core::{
     AnomalyKind, AppProto, Direction, FlowBody, FlowKey, FlowRecord, IpProto, Layer, Pending, PortMap, StreamCx, TcpBody, Timestamp,
 };
@@ -115,6 +115,8 @@ impl FlowStage {
         let Some((flow, budget)) = self.table.get_with_budget(lookup.flow) else { return };
         if lookup.created {
             flow.user.dissect = self.dissect;
+            // Without the sender watch to arm it, the relay watch tracks every segment.
+            flow.user.relay.armed = !self.watch_senders;
             flow.user.expected = self.ports.get(ip.proto, flow.server().port());
             flow.user.expected_if_swapped = self.ports.get(ip.proto, flow.client().port());
             flow.user.dir_settled = settled;
@@ -136,21 +138,20 @@ impl FlowStage {
         if let Some(t) = tcp {
             let before = flow.tcp.as_ref().map(|c| c.state);
             tcp_segment(flow, budget, &self.stream_cfg, dir, &t, &ctx, out);
-            if self.watch_senders {
-                let print = Print::new(p.macs, ip.ttl);
-                let seen = flow.user.sender.packet(s, print, p.ts.as_nanos());
-                let opened = seen.opened.then(|| self.hosts.opened(ip.src, print)).flatten();
-                if flow.packets.get(s).is_some_and(|n| n % CREDIT_EVERY == 0) {
-                    self.hosts.credit(ip.src, print, CREDIT_EVERY);
-                }
-                for event in [opened, seen.event].into_iter().flatten() {
-                    out.detect(&|| ctx.subject(dir, p.ts), &event, Some(("sender", &event)), &mut || ctx.header(dir));
+            // A bare ACK carries nothing a forger needs: commands, reports and resets do.
+            if self.watch_senders && (t.flags != ACK || !t.payload.is_empty()) {
+                let print = Print::new(p.macs.map(|m| m.src), ip.ttl);
+                let seen = flow.user.sender.packet(s == 1, print, p.ts.as_nanos());
+                flow.user.relay.armed |= seen.changed;
+                let credit = flow.packets.get(s).is_some_and(|n| n % CREDIT_EVERY == 0);
+                if seen.any() || credit {
+                    sender_events(&mut self.hosts, &flow.user.sender, seen, credit, print, ip.src, (s, dir), &ctx, out);
                 }
             }
-            if let (Some(macs), false, true) = (p.macs, t.payload.is_empty(), self.watch_relays) {
-                let relayed = &mut out.summary.streams.relayed_segments;
-                if let Some(event) = flow.user.relay.segment(s, t.seq, t.payload.len(), macs, relayed) {
-                    out.detect(&|| ctx.subject(dir, p.ts), &event, Some(("relay", &event)), &mut || ctx.header(dir));
+            if let (true, Some(macs), false, true) = (flow.user.relay.armed, p.macs, t.payload.is_empty(), self.watch_relays) {
+                let relayed = flow.user.relay.segment(s == 1, t.seq, t.payload.len(), macs);
+                if relayed != Relayed::No {
+                    relay_event(relayed, macs, &t, dir, &ctx, out);
                 }
             }
             if t.flags & RST != 0 {
@@ -219,6 +220,43 @@ impl FlowStage {
 
 /// Whether a new flow's first packet comes from its client, and whether that is
 /// certain (a handshake or a configured server port) rather than a guess.
+/// A sender watch's rare work: the host check when a session side opens or resumes, the
+/// session event when it changed, the address's periodic credit.
+#[cold]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn sender_events<W: Write>(
+    hosts: &mut HostTable,
+    watch: &SenderWatch,
+    seen: Seen,
+    credit: bool,
+    print: Print,
+    src: std::net::IpAddr,
+    (side, dir): (usize, Direction),
+    ctx: &EventCtx<'_>,
+    out: &mut Out<'_, W>,
+) {
+    let opened = seen.opened.then(|| hosts.opened(src, print)).flatten();
+    let changed = if seen.changed { watch.event(side, &print) } else { None };
+    for event in [opened, changed].into_iter().flatten() {
+        out.detect(&|| ctx.subject(dir, ctx.ts), &event, Some(("sender", &event)), &mut || ctx.header(dir));
+    }
+    if credit {
+        hosts.credit(src, print, CREDIT_EVERY);
+    }
+}
+
+/// A relayed segment: counted, and raised when it is the flow's first.
+#[cold]
+#[inline(never)]
+fn relay_event<W: Write>(relayed: Relayed, macs: Macs, t: &TcpInfo<'_>, dir: Direction, ctx: &EventCtx<'_>, out: &mut Out<'_, W>) {
+    out.summary.streams.relayed_segments += 1;
+    if let Relayed::First(original) = relayed {
+        let event = RelayEvent::new(original, macs, t.seq, t.payload.len());
+        out.detect(&|| ctx.subject(dir, ctx.ts), &event, Some(("relay", &event)), &mut || ctx.header(dir));
+    }
+}
+
 /// A session's packets its address's fingerprints have not been credited with yet.
 fn credit_rest(hosts: &mut HostTable, flow: &Flow<AppState>) {
     for (side, ip) in [(0, flow.client().ip()), (1, flow.server().ip())] {

@@ -6,7 +6,6 @@
 
 mod alerting;
 mod apps;
-mod binding;
 mod detect;
 mod events;
 mod flows;
@@ -21,12 +20,11 @@ pub use apps::AppConfig;
 pub use otsentry_proto_dnp3::Dnp3Config;
 
 /// The event types rules can read: every dissector's schema (anomalies are built in).
-pub static SCHEMAS: [&otsentry_core::Schema; 10] = [
+pub static SCHEMAS: [&otsentry_core::Schema; 9] = [
     &l2::ARP_SCHEMA,
     &scan::SCAN_SCHEMA,
     &relay::RELAY_SCHEMA,
     &sender::SENDER_SCHEMA,
-    &binding::BINDING_SCHEMA,
     &otsentry_proto_modbus::MODBUS_SCHEMA,
     &otsentry_proto_dnp3::DNP3_SCHEMA,
     &otsentry_proto_s7comm::S7_SCHEMA,

@@ -1,6 +1,5 @@
 use crate::alerting::{AlertHook, Alerting};
 use crate::apps::AppConfig;
-use crate::binding::Bindings;
 use crate::events::Out;
 use crate::flows::{FlowStage, PacketCx};
 use crate::l2::ArpTable;
@@ -26,7 +25,6 @@ macro_rules! out {
             input: $replay.input.as_ref(),
             alerting: &mut $replay.alerting,
             apps: $replay.opts.apps,
-            bindings: &mut $replay.bindings,
         }
     };
 }
@@ -78,7 +76,6 @@ pub struct Replay<W: Write> {
     input: Option<Arc<str>>,
     alerting: Alerting,
     arp: ArpTable,
-    bindings: Bindings,
 }
 
 /// Packets between progress callbacks.
@@ -89,8 +86,6 @@ impl<W: Write> Replay<W> {
         let mut flows = FlowStage::new(opts.flow, opts.ports.clone(), !opts.skip_dissectors);
         let reads = |event: &str| opts.rules.listing().iter().any(|l| l.event == event && !l.disabled);
         flows.watch(reads("sender"), reads("relay"));
-        let mut bindings = Bindings::default();
-        bindings.enabled = reads("binding");
         let alerting = Alerting::new(opts.rules.clone());
         Replay {
             defrag: Defragmenter::new(opts.defrag),
@@ -101,7 +96,6 @@ impl<W: Write> Replay<W> {
             input: None,
             alerting,
             arp: ArpTable::default(),
-            bindings,
         }
     }
 
@@ -314,7 +308,6 @@ impl<W: Write> Replay<W> {
         self.summary.decode.arp_bindings_dropped = self.arp.dropped;
         self.summary.streams.scan_sources_dropped = self.flows.scan_sources_dropped();
         self.summary.streams.sender_hosts_dropped = self.flows.hosts_dropped();
-        self.summary.streams.binding_addresses_dropped = self.bindings.dropped;
         self.summary.finish(elapsed_s);
         Ok((self.summary, self.eve))
     }

@@ -6,7 +6,6 @@
 //! whose side differs from what most of that address's sessions showed (its usual
 //! TTL and MAC, learned per address from the first packet of each session side).
 use otsentry_core::{FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, Schema};
-use otsentry_wire::Macs;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -34,22 +33,40 @@ otsentry_core::field_table!(FIELDS:
 /// `sender.changed` is `ttl`, `mac` or `ttl_and_mac`.
 pub(crate) static SENDER_SCHEMA: Schema = Schema { event_type: "sender", fields: &FIELDS, groups: &[], keys: &[] };
 
-/// What identifies a sender on the wire: its source MAC (when the link has one) and TTL.
+/// What identifies a sender on the wire: its source MAC (when the link has one) and TTL,
+/// packed in one word (MAC in the low 48 bits, TTL above it, then a has-MAC bit and a
+/// present bit) because it is compared on every TCP packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Print {
-    mac: Option<[u8; 6]>,
-    ttl: u8,
-}
+pub(crate) struct Print(u64);
+
+const HAS_MAC: u64 = 1 << 56;
+const PRESENT: u64 = 1 << 57;
 
 impl Print {
-    pub(crate) fn new(macs: Option<Macs>, ttl: u8) -> Print {
-        Print { mac: macs.map(|m| m.src), ttl }
+    /// From a MAC as a 48-bit word (see `otsentry_wire::Macs`) and a TTL.
+    #[inline]
+    pub(crate) fn new(mac: Option<u64>, ttl: u8) -> Print {
+        let mac_bits = mac.map_or(0, |m| (m & 0xFFFF_FFFF_FFFF) | HAS_MAC);
+        Print(PRESENT | mac_bits | u64::from(ttl) << 48)
+    }
+
+    #[cfg(test)]
+    fn from_parts(mac: Option<[u8; 6]>, ttl: u8) -> Print {
+        Print::new(mac.map(otsentry_wire::mac_word), ttl)
+    }
+
+    fn ttl(self) -> u8 {
+        (self.0 >> 48) as u8
+    }
+
+    fn mac(self) -> Option<[u8; 6]> {
+        (self.0 & HAS_MAC != 0).then(|| otsentry_wire::mac_bytes(self.0))
     }
 
     /// What differs from `usual`; `None` when nothing does.
     fn change(&self, usual: &Print) -> Option<&'static str> {
-        let mac = matches!((self.mac, usual.mac), (Some(a), Some(b)) if a != b);
-        match (self.ttl != usual.ttl, mac) {
+        let mac = matches!((self.mac(), usual.mac()), (Some(a), Some(b)) if a != b);
+        match (self.ttl() != usual.ttl(), mac) {
             (true, true) => Some("ttl_and_mac"),
             (true, false) => Some("ttl"),
             (false, true) => Some("mac"),
@@ -75,10 +92,10 @@ impl SenderEvent {
         SenderEvent {
             scope,
             changed,
-            expected_ttl: usual.ttl,
-            ttl: now.ttl,
-            expected_mac: usual.mac.as_ref().map(crate::l2::mac),
-            mac: now.mac.as_ref().map(crate::l2::mac),
+            expected_ttl: usual.ttl(),
+            ttl: now.ttl(),
+            expected_mac: usual.mac().as_ref().map(crate::l2::mac),
+            mac: now.mac().as_ref().map(crate::l2::mac),
         }
     }
 }
@@ -100,49 +117,71 @@ impl FieldAccess for SenderEvent {
     }
 }
 
-/// Per TCP session: each side's first fingerprint and when it last sent, and whether
-/// a change was raised.
+/// Per TCP session: each side's first fingerprint (0 before it sends) and the time it
+/// last sent, and whether a change was raised. Checked on every TCP packet, so flat:
+/// a side is one word compared with one word.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct SenderWatch {
-    first: [Option<Print>; 2],
-    last_ns: [i64; 2],
+    first: [u64; 2],
+    /// Packet time in units of 2^30 ns (about a second).
+    last: [u32; 2],
     reported: bool,
 }
 
-/// A side silent this long that sends again is compared with its address's usual
-/// fingerprint again: an impostor often writes into a long session after a lull.
-const RESUMED_NS: i64 = 10 * 1_000_000_000;
+/// A side silent this many units (about ten seconds) that sends again is compared with
+/// its address's usual fingerprint again: an impostor often writes into a long session
+/// after a lull.
+const RESUMED: u32 = 10;
 
 /// What one packet told: whether it opened its side of the session (or resumed it
-/// after a lull), and the event if the side changed mid-way.
+/// after a lull), and whether the side changed mid-way (the first such change only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Seen {
     pub(crate) opened: bool,
-    pub(crate) event: Option<SenderEvent>,
+    pub(crate) changed: bool,
+}
+
+impl Seen {
+    /// Whether anything needs a closer look.
+    #[inline]
+    pub(crate) fn any(self) -> bool {
+        self.opened || self.changed
+    }
 }
 
 impl SenderWatch {
     /// The fingerprint direction `dir` opened with.
     pub(crate) fn first(&self, dir: usize) -> Option<Print> {
-        self.first.get(dir).copied().flatten()
+        self.first.get(dir).copied().filter(|&p| p != 0).map(Print)
     }
 
-    pub(crate) fn packet(&mut self, dir: usize, now: Print, ts_ns: i64) -> Seen {
-        let (Some(slot), Some(last)) = (self.first.get_mut(dir), self.last_ns.get_mut(dir)) else {
-            return Seen { opened: false, event: None };
+    /// The session event for a packet of direction `dir` sent with `now`.
+    pub(crate) fn event(&self, dir: usize, now: &Print) -> Option<SenderEvent> {
+        let first = self.first(dir)?;
+        now.change(&first).map(|c| SenderEvent::new("session", c, &first, now))
+    }
+
+    /// A packet to the client (`to_client`) or the server with fingerprint `now`, at
+    /// packet time `ts_ns`.
+    #[inline]
+    pub(crate) fn packet(&mut self, to_client: bool, now: Print, ts_ns: i64) -> Seen {
+        let i = usize::from(to_client);
+        let (Some(first), Some(last)) = (self.first.get_mut(i), self.last.get_mut(i)) else {
+            return Seen { opened: false, changed: false };
         };
-        let resumed = ts_ns.saturating_sub(std::mem::replace(last, ts_ns)) >= RESUMED_NS;
-        let Some(first) = *slot else {
-            *slot = Some(now);
-            return Seen { opened: true, event: None };
-        };
-        let event = match now.change(&first) {
-            Some(changed) if !self.reported => {
-                self.reported = true;
-                Some(SenderEvent::new("session", changed, &first, &now))
-            }
-            _ => None,
-        };
-        Seen { opened: resumed, event }
+        let t = (ts_ns >> 30) as u32;
+        let resumed = t.wrapping_sub(*last) >= RESUMED;
+        *last = t;
+        if *first == now.0 || self.reported {
+            return Seen { opened: resumed, changed: false };
+        }
+        if *first == 0 {
+            *first = now.0;
+            return Seen { opened: true, changed: false };
+        }
+        let changed = now.change(&Print(*first)).is_some();
+        self.reported |= changed;
+        Seen { opened: resumed, changed }
     }
 }
 
@@ -192,21 +231,27 @@ mod tests {
     use super::*;
 
     fn print(mac: u8, ttl: u8) -> Print {
-        Print { mac: Some([0, 0, 0, 0, 0, mac]), ttl }
+        Print::from_parts(Some([0, 0, 0, 0, 0, mac]), ttl)
     }
 
     #[test]
     fn a_session_side_that_changes_is_raised_once() {
-        const S: i64 = 1_000_000_000;
+        const S: i64 = 1 << 30;
         let mut w = SenderWatch::default();
-        assert!(w.packet(0, print(1, 128), 0).opened);
-        assert!(w.packet(1, print(2, 128), 0).opened);
-        let same = w.packet(0, print(1, 128), S);
-        assert!(same.event.is_none() && !same.opened, "the same sender, soon after");
-        let e = w.packet(1, print(2, 64), S).event.expect("another TTL");
+        assert!(w.packet(false, print(1, 128), 0).opened);
+        assert!(w.packet(true, print(2, 128), 0).opened);
+        assert!(!w.packet(false, print(1, 128), S).any(), "the same sender, soon after");
+        assert!(w.packet(true, print(2, 64), S).changed);
+        let e = w.event(1, &print(2, 64)).expect("another TTL");
         assert_eq!((e.scope, e.changed, e.expected_ttl, e.ttl), ("session", "ttl", 128, 64));
-        assert!(w.packet(1, print(3, 64), 2 * S).event.is_none(), "once per session");
-        assert!(w.packet(0, print(1, 128), 30 * S).opened, "a side that sends again after a lull is checked again");
+        assert!(!w.packet(true, print(3, 64), 2 * S).changed, "once per session");
+        assert!(w.packet(false, print(1, 128), 30 * S).opened, "a side that sends again after a lull is checked again");
+        let mut raw = SenderWatch::default();
+        assert!(raw.packet(false, Print::from_parts(None, 64), 0).opened);
+        assert!(raw.packet(false, Print::from_parts(None, 128), S).changed, "without a MAC the TTL still counts");
+        let mut later = SenderWatch::default();
+        later.packet(false, Print::from_parts(None, 64), 0);
+        assert!(!later.packet(false, print(1, 64), S).changed, "a MAC where there was none is not a change");
     }
 
     #[test]
@@ -229,7 +274,7 @@ mod tests {
         assert!(h.opened(ip, print(1, 128)).is_some());
         // Without a MAC (a raw IP link) only the TTL is compared.
         let raw: IpAddr = "10.0.0.3".parse().unwrap();
-        h.opened(raw, Print { mac: None, ttl: 64 });
+        h.opened(raw, Print::from_parts(None, 64));
         assert!(h.opened(raw, print(1, 64)).is_none());
     }
 }

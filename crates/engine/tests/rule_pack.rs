@@ -379,12 +379,10 @@ const CASES: &[Case] = &[
     ("dnp3.scan.link_addresses", || dnp3_sources(6), || dnp3_sources(1)),
     // Four reads 10 ms apart, none answered; the negative answers each.
     ("dnp3.requests.burst", || dnp3_reads(false), || dnp3_reads(true)),
-    // Link address 1 used from a second master host; the negative uses its own address.
-    ("dnp3.address.master_impostor", || second_master(1), || second_master(2)),
 ];
 
-/// A Modbus poll the HMI sends to the PLC's MAC: relayed by a third MAC, or sent again
-/// by the HMI itself.
+/// A Modbus poll and its answer: relayed by a third MAC (the first relayed copy shows
+/// the session's MAC change, the second the relay), or sent again by their senders.
 fn relayed(relay: bool) -> Vec<u8> {
     use otsentry_pcapgen::TcpConversation;
     cap(|c| {
@@ -393,12 +391,17 @@ fn relayed(relay: bool) -> Vec<u8> {
             c.ip(&p);
         }
         let q = t.client_sends(&modbus_adu(1, 1, &[0x03, 0, 0, 0, 1]));
+        let a = t.server_sends(&modbus_adu(1, 1, &[0x03, 2, 0, 7]));
         if relay {
             c.ip_macs(HMI_MAC, ROGUE_MAC, &q);
             c.ip_macs(ROGUE_MAC, PLC_MAC, &q);
+            c.ip_macs(PLC_MAC, ROGUE_MAC, &a);
+            c.ip_macs(ROGUE_MAC, HMI_MAC, &a);
         } else {
             c.ip_macs(HMI_MAC, PLC_MAC, &q);
             c.ip_macs(HMI_MAC, PLC_MAC, &q);
+            c.ip_macs(PLC_MAC, HMI_MAC, &a);
+            c.ip_macs(PLC_MAC, HMI_MAC, &a);
         }
     })
 }
@@ -451,15 +454,6 @@ fn dnp3_reads(answered: bool) -> Vec<u8> {
         }
     }
     dnp3_from(MASTER, &frames)
-}
-
-/// The master (address 1) polls; then a second host polls with link address `address`.
-fn second_master(address: u16) -> Vec<u8> {
-    let read = || dnp3_request(1, &[0x3C, 0x01, 0x06]);
-    cap(|c| {
-        c.dnp3(MASTER, OUTSTATION, &[(true, 10, 1, read()), (false, 1, 10, dnp3_response(0x81, [0, 0], &[]))]);
-        c.dnp3("10.0.9.9:49500", OUTSTATION, &[(true, 10, address, read())]);
-    })
 }
 
 const PLC_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];

@@ -48,6 +48,8 @@ pub struct Dnp3Dissector {
     /// Requests in a row, each within `BURST_GAP_NS` of the one before, with no
     /// response between them; and when the last of them came.
     burst: (u32, i64),
+    /// The link source addresses the master side used, up to `PROBED_SOURCES`.
+    master_sources: Vec<u16>,
     /// Fragments by function code, merged into the summary when the flow ends.
     functions: Tally<u8>,
     /// A frame's user data, reused from frame to frame.
@@ -61,6 +63,9 @@ const FLOOD_REQUESTS: usize = 32;
 const BURST_GAP_NS: i64 = 100_000_000;
 /// Requests in such a row that make a burst.
 const BURST_REQUESTS: u32 = 4;
+/// A master keeps one link address: this many in one session probe which addresses
+/// an outstation answers to.
+const PROBED_SOURCES: usize = 5;
 
 /// One application fragment as an event.
 pub struct FragmentEvent<'a> {
@@ -335,6 +340,9 @@ impl Dnp3Dissector {
             Self::anomaly(sink, cx, event, at, reason.clone());
         }
         self.track_requests(cx, &parsed, f.control.dir(), at, sink);
+        if f.control.dir() {
+            self.track_master_source(cx, f.source, at, sink);
+        }
         self.reported += 1;
         let e = FragmentEvent {
             tx_id: self.reported,
@@ -387,6 +395,21 @@ impl Dnp3Dissector {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+impl Dnp3Dissector {
+    /// Raise `dnp3.link_address_scan` once when the master side has used
+    /// `PROBED_SOURCES` link source addresses in this session.
+    fn track_master_source<S: PduSink>(&mut self, cx: &StreamCx, source: u16, at: u64, sink: &mut S) {
+        if self.master_sources.len() >= PROBED_SOURCES || self.master_sources.contains(&source) {
+            return;
+        }
+        self.master_sources.push(source);
+        if self.master_sources.len() == PROBED_SOURCES {
+            let reason = format!("requests from {PROBED_SOURCES} link source addresses in one session");
+            Self::anomaly(sink, cx, "dnp3.link_address_scan", at, reason);
         }
     }
 }

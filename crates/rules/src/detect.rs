@@ -202,7 +202,11 @@ impl Detector {
         let stage = e.stage();
         let Some(lists) = set.index.lists(schema, stage) else { return };
         let mut cached: Option<Subject<'s>> = None;
-        for &n in lists.get(e.key()) {
+        let list = lists.get(e.key());
+        if list.gate.is_some_and(|f| e.value(f, 0).is_none()) {
+            return;
+        }
+        for &n in &list.rules {
             let Some(rule) = set.rules.get(n as usize) else { continue };
             if !clause_holds(&rule.clause, e) {
                 continue;

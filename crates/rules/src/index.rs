@@ -2,15 +2,39 @@
 //! function code) with the rules that constrain no key merged in, so checking an event
 //! is one lookup and one walk over the rules that can match it.
 use crate::rule::Rule;
-use otsentry_core::{Schema, Stage};
+use otsentry_core::{FieldId, Schema, Stage};
 use std::collections::BTreeMap;
+
+/// The rules one event may meet, and a field every one of them has a condition on:
+/// an event without that field meets none of them, which one lookup tells (the Modbus
+/// exception rules and the transactions that were answered without one).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RuleList {
+    pub(crate) gate: Option<FieldId>,
+    pub(crate) rules: Vec<u32>,
+}
+
+impl RuleList {
+    fn new(rules: Vec<u32>, all: &[Rule]) -> RuleList {
+        let rule = |n: &u32| all.get(*n as usize);
+        let first = rules.first().and_then(rule);
+        let gate = first.and_then(|r| {
+            r.clause
+                .single
+                .iter()
+                .map(|c| c.field)
+                .find(|f| rules.iter().all(|n| rule(n).is_some_and(|r| r.clause.single.iter().any(|c| c.field == *f))))
+        });
+        RuleList { gate, rules }
+    }
+}
 
 /// Rules by the value of one key field: below 256 (every Modbus, DNP3 and S7 function
 /// code) by direct index, larger values (S7comm-plus functions) sorted.
 #[derive(Clone, Debug, Default)]
 struct KeyTable {
-    small: Vec<Vec<u32>>,
-    large: Vec<(u64, Vec<u32>)>,
+    small: Vec<RuleList>,
+    large: Vec<(u64, RuleList)>,
 }
 
 /// The rules one stage of one event type meets.
@@ -20,11 +44,11 @@ pub(crate) struct Lists {
     keyed: Vec<KeyTable>,
     /// Rules that constrain no key: all an event without a key (or with a value no rule
     /// names) meets.
-    any: Vec<u32>,
+    any: RuleList,
 }
 
 impl Lists {
-    pub(crate) fn get(&self, key: Option<(usize, u64)>) -> &[u32] {
+    pub(crate) fn get(&self, key: Option<(usize, u64)>) -> &RuleList {
         let Some((field, k)) = key else { return &self.any };
         let Some(t) = self.keyed.get(field) else { return &self.any };
         let found = if k < 256 {
@@ -32,7 +56,7 @@ impl Lists {
         } else {
             t.large.binary_search_by_key(&k, |(k, _)| *k).ok().and_then(|i| t.large.get(i)).map(|(_, r)| r)
         };
-        found.map_or(&self.any, Vec::as_slice)
+        found.unwrap_or(&self.any)
     }
 }
 
@@ -106,9 +130,10 @@ impl Index {
                             let merged = |mut list: Vec<u32>| {
                                 list.extend_from_slice(&any);
                                 list.sort_unstable();
-                                list
+                                RuleList::new(list, rules)
                             };
-                            let mut t = KeyTable { small: vec![any.clone(); 256], large: Vec::new() };
+                            let unkeyed = RuleList::new(any.clone(), rules);
+                            let mut t = KeyTable { small: vec![unkeyed; 256], large: Vec::new() };
                             for (v, list) in by_value {
                                 match t.small.get_mut(v as usize) {
                                     Some(slot) if v < 256 => *slot = merged(list),
@@ -118,7 +143,7 @@ impl Index {
                             t
                         })
                         .collect();
-                    Lists { keyed: tables, any }
+                    Lists { keyed: tables, any: RuleList::new(any, rules) }
                 });
                 (schema, lists)
             })

@@ -155,7 +155,7 @@ fn decode_from<'a>(frame: &'a [u8], start: Start<'a>, opts: &DecodeOptions, pkt:
     };
 
     if let Some(etherparse::LinkSlice::Ethernet2(e)) = &sliced.link {
-        pkt.macs = Some(crate::Macs { src: e.source(), dst: e.destination() });
+        pkt.macs = Some(crate::Macs::from_bytes(e.source(), e.destination()));
     }
     // A tunnelled frame's own VLAN tags replace the outer ones.
     let mut vlans = sliced.vlan_ids().into_iter().map(|v| v.value());

@@ -31,9 +31,11 @@ fn decode_opt<'a>(link: u32, frame: &'a [u8], opts: &DecodeOptions, pkt: &mut Pa
     let mut macs = None;
     let at = match link {
         linktype::ETHERNET => {
+            // Destination then source: two big-endian 48-bit words.
             let m: &[u8; 12] = view(frame)?;
-            let (dst, src) = m.split_at(6);
-            macs = Some(crate::Macs { src: src.try_into().ok()?, dst: dst.try_into().ok()? });
+            let dst = u64::from_be_bytes([0, 0, m[0], m[1], m[2], m[3], m[4], m[5]]);
+            let src = u64::from_be_bytes([0, 0, m[6], m[7], m[8], m[9], m[10], m[11]]);
+            macs = Some(crate::Macs { src, dst });
             let mut at = 14;
             let mut ethertype = be16(frame, 12)?;
             while ethertype == VLAN_8021Q || ethertype == VLAN_QINQ {

@@ -141,11 +141,29 @@ pub struct Packet<'a> {
     pub macs: Option<Macs>,
 }
 
-/// An Ethernet frame's source and destination MACs.
+/// An Ethernet frame's source and destination MACs, each as a 48-bit number (the
+/// first octet highest): compared on every TCP packet by the engine's watches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Macs {
-    pub src: [u8; 6],
-    pub dst: [u8; 6],
+    pub src: u64,
+    pub dst: u64,
+}
+
+impl Macs {
+    pub fn from_bytes(src: [u8; 6], dst: [u8; 6]) -> Macs {
+        Macs { src: mac_word(src), dst: mac_word(dst) }
+    }
+}
+
+/// A MAC's six octets as a 48-bit number.
+pub fn mac_word([a, b, c, d, e, f]: [u8; 6]) -> u64 {
+    u64::from_be_bytes([0, 0, a, b, c, d, e, f])
+}
+
+/// A 48-bit number's six octets.
+pub fn mac_bytes(word: u64) -> [u8; 6] {
+    let [_, _, a, b, c, d, e, f] = word.to_be_bytes();
+    [a, b, c, d, e, f]
 }
 
 impl Packet<'_> {
