@@ -1,10 +1,10 @@
 //! The hand-off from flows to protocol dissectors: which dissector a detected protocol
 //! gets, and the sink through which its events reach the EVE output and the summary.
-use crate::events::{EventCtx, Out};
+use crate::events::{AppConfig, EventCtx, Out};
 use otsentry_core::{
     AnomalyKind, AppProto, Dissector, EventHeader, Framed, Layer, PduEvent, PduSink, Pending, ProtocolCounts, StreamCx, Timestamp,
 };
-use otsentry_proto_dnp3::{Dnp3Config, Dnp3Dissector};
+use otsentry_proto_dnp3::Dnp3Dissector;
 use otsentry_proto_modbus::{ModbusConfig, ModbusDissector};
 use otsentry_proto_s7comm::{S7Config, S7Dissector};
 use std::io::Write;
@@ -14,12 +14,6 @@ use std::io::Write;
 const PENDING_CAP: usize = 4096;
 /// A TPKT may announce up to 65,535 bytes.
 const PENDING_CAP_S7: usize = 65_535;
-
-/// The dissectors' settings (Suricata's `app-layer.protocols.*`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct AppConfig {
-    pub dnp3: Dnp3Config,
-}
 
 /// A flow's dissector.
 #[derive(Debug)]

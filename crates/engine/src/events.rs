@@ -1,7 +1,6 @@
 //! What the flow stage's events carry and where they go: the outputs and counters
 //! ([`Out`]), and the flow and packet an event is about ([`EventCtx`]).
 use crate::alerting::Alerting;
-use crate::apps::AppConfig;
 use otsentry_core::{
     Anomaly, AnomalyBody, AnomalyKind, AppProto, Direction, EventHeader, FieldAccess, FlowKey, IpProto, Layer, Record, Summary, Timestamp,
 };
@@ -12,6 +11,13 @@ use serde::Serialize;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
+
+/// The dissectors' settings (Suricata's `app-layer.protocols.*`), carried with the
+/// outputs to where flows start their dissectors.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AppConfig {
+    pub dnp3: otsentry_proto_dnp3::Dnp3Config,
+}
 
 /// Where the flow stage writes: the EVE output (if any) and the run's counters. The
 /// first write error is kept and reported by the caller.

@@ -192,11 +192,12 @@ impl FlowStage {
         self.scans.attempt(now, src, dst, 0, reason)
     }
 
-    /// Sources the scan tracker forgot when it filled.
+    /// Addresses the sender watch forgot when its table filled.
     pub(crate) fn hosts_dropped(&self) -> u64 {
         self.hosts.dropped
     }
 
+    /// Sources the scan tracker forgot when it filled.
     pub(crate) fn scan_sources_dropped(&self) -> u64 {
         self.scans.dropped
     }
@@ -218,8 +219,6 @@ impl FlowStage {
     }
 }
 
-/// Whether a new flow's first packet comes from its client, and whether that is
-/// certain (a handshake or a configured server port) rather than a guess.
 /// A sender watch's rare work: the host check when a session side opens or resumes, the
 /// session event when it changed, the address's periodic credit.
 #[cold]
@@ -271,6 +270,8 @@ fn credit_rest(hosts: &mut HostTable, flow: &Flow<AppState>) {
     }
 }
 
+/// Whether a new flow's first packet comes from its client, and whether that is
+/// certain (a handshake or a configured server port) rather than a guess.
 fn orient(ports: &PortMap, proto: IpProto, sport: u16, dport: u16, flags: Option<u8>, settled: &mut bool) -> bool {
     *settled = true;
     match flags {

@@ -16,7 +16,7 @@ mod scan;
 mod sender;
 
 pub use alerting::AlertHook;
-pub use apps::AppConfig;
+pub use events::AppConfig;
 pub use otsentry_proto_dnp3::Dnp3Config;
 
 /// The event types rules can read: every dissector's schema (anomalies are built in).

@@ -1,6 +1,5 @@
 use crate::alerting::{AlertHook, Alerting};
-use crate::apps::AppConfig;
-use crate::events::Out;
+use crate::events::{AppConfig, Out};
 use crate::flows::{FlowStage, PacketCx};
 use crate::l2::ArpTable;
 use otsentry_capture::{open_input, CaptureError, Damage, Input, ReaderKind, Skipped};

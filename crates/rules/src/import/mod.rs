@@ -386,27 +386,27 @@ impl Builder {
         if !matches!(track.as_str(), "by_src" | "by_dst" | "by_pair" | "by_rule" | "by_flow") {
             return Err(format!("track {track}: expected by_src, by_dst, by_both, by_rule or by_flow"));
         }
-        let window = |k: &str, with_count: bool| {
+        // A threshold counts matches in the window; a suppression only has the window.
+        let window = |with_count: bool| {
             let mut m = Mapping::new();
             if with_count {
                 m.insert("count".into(), Value::from(count));
             }
             m.insert("seconds".into(), Value::from(seconds));
             m.insert("track".into(), Value::from(track.clone()));
-            let _ = k;
             Value::Mapping(m)
         };
         match kind.as_str() {
-            "threshold" => self.threshold = Some(window("threshold", true)),
+            "threshold" => self.threshold = Some(window(true)),
             "limit" => {
                 if count > 1 {
                     notes.push(format!("threshold limit {count}: otsentry alerts once per window (limit 1)"));
                 }
-                self.suppress = Some(window("suppress", false));
+                self.suppress = Some(window(false));
             }
             "both" => {
-                self.threshold = Some(window("threshold", true));
-                self.suppress = Some(window("suppress", false));
+                self.threshold = Some(window(true));
+                self.suppress = Some(window(false));
             }
             other => return Err(format!("type {other:?}: expected limit, threshold or both")),
         }
