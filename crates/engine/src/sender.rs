@@ -3,8 +3,8 @@
 //! forged reset) or takes the address over (a masquerading outstation or master)
 //! sends from another stack (another TTL) or another NIC. Two facts become `sender`
 //! events: a session whose side changed mid-way (once per session), and a session
-//! whose side differs from what most of that address's sessions showed (its usual
-//! TTL and MAC, learned per address from the first packet of each session side).
+//! side that opens, or sends again after a lull, with another TTL or MAC than the
+//! address's usual one (the fingerprint that sent the most of its packets).
 use otsentry_core::{FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, Schema};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -172,12 +172,15 @@ impl SenderWatch {
         let t = (ts_ns >> 30) as u32;
         let resumed = t.wrapping_sub(*last) >= RESUMED;
         *last = t;
-        if *first == now.0 || self.reported {
+        if *first == now.0 {
             return Seen { opened: resumed, changed: false };
         }
         if *first == 0 {
             *first = now.0;
             return Seen { opened: true, changed: false };
+        }
+        if self.reported {
+            return Seen { opened: resumed, changed: false };
         }
         let changed = now.change(&Print(*first)).is_some();
         self.reported |= changed;
