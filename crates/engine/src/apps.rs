@@ -104,7 +104,7 @@ impl<W: Write> PduSink for AppSink<'_, '_, '_, W> {
 
     fn pdu<E: PduEvent>(&mut self, cx: &StreamCx, event: &E) {
         self.detect(cx, event);
-        if self.out.eve.is_none() {
+        if !self.out.wants(event.event_type()) {
             return;
         }
         let header = header(self.ctx, self.community_id, cx);

@@ -32,6 +32,11 @@ pub(crate) struct Out<'a, W: Write> {
 }
 
 impl<W: Write> Out<'_, W> {
+    /// Whether EVE takes records of `event_type` (skip building the others).
+    pub(crate) fn wants(&self, event_type: &str) -> bool {
+        self.eve.as_ref().is_some_and(|e| e.wants(event_type))
+    }
+
     pub(crate) fn write<R: Record>(&mut self, record: &R) {
         if let Some(eve) = self.eve.as_mut() {
             if let Err(e) = eve.write(record) {
@@ -172,7 +177,7 @@ impl<'p> EventCtx<'p> {
         let offset = usize::try_from(offset).unwrap_or(usize::MAX);
         let body = AnomalyBody { kind, event, layer, offset, reason };
         out.detect(&|| self.subject(dir, self.ts), &body, Some(("anomaly", &body)), &mut || self.header(dir));
-        if out.eve.is_some() {
+        if out.wants("anomaly") {
             out.write(&Anomaly { header: self.header(dir), body });
         }
     }

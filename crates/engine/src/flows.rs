@@ -485,7 +485,7 @@ fn end_flow<W: Write>(mut flow: Flow<AppState>, why: EndReason, budget: &mut Bud
             st.retransmitted_bytes += x.retransmitted_bytes;
             st.overlap_conflicts += x.overlap_conflicts;
         }
-        if out.eve.is_some() {
+        if out.wants("flow") {
             let [flags_ts, flags_tc] = conn.flags;
             let mut body = TcpBody::with_flags(flags_ts, flags_tc);
             for x in conn.streams.iter().map(|s| &s.stats) {
@@ -501,7 +501,7 @@ fn end_flow<W: Write>(mut flow: Flow<AppState>, why: EndReason, budget: &mut Bud
     if let Some(parser) = flow.user.parser.as_mut() {
         parser.finish(flow.last, &mut AppSink { ctx: &ctx, out: &mut *out, community_id: &mut flow.user.community_id });
     }
-    if out.eve.is_none() {
+    if !out.wants("flow") {
         return;
     }
     let ([pkts_ts, pkts_tc], [bytes_ts, bytes_tc]) = (flow.packets, flow.bytes);

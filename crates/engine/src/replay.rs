@@ -278,7 +278,7 @@ impl<W: Write> Replay<W> {
         let body = AnomalyBody { kind: AnomalyKind::Decode, event, layer, offset, reason };
         let mut out = out!(self);
         out.detect(&|| at.subject(), &body, Some(("anomaly", &body)), &mut || at.header());
-        if out.eve.is_some() {
+        if out.wants("anomaly") {
             out.write(&Anomaly { header: at.header(), body });
         }
         match out.error {

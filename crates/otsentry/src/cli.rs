@@ -100,6 +100,10 @@ pub(crate) struct ReplayArgs {
     /// Write EVE JSON lines to PATH ("-" for stdout). Without it, events are only counted.
     #[arg(long, value_name = "PATH")]
     pub(crate) eve: Option<PathBuf>,
+    /// Record types to write to EVE, comma-separated (alert, anomaly, flow, modbus, dnp3,
+    /// s7comm, s7comm_plus, cotp), as Suricata's `types:` list; default all.
+    #[arg(long, value_name = "TYPES", value_delimiter = ',', value_parser = parse_eve_type)]
+    pub(crate) eve_types: Vec<String>,
     /// Write one JSON summary object to PATH when the run ends ("-" for stdout).
     #[arg(long, value_name = "PATH")]
     pub(crate) summary_json: Option<PathBuf>,
@@ -160,6 +164,16 @@ pub(crate) fn parse_app_port(spec: &str) -> Result<AppPort, String> {
     };
     let port = port.parse::<u16>().ok().filter(|&p| p != 0).ok_or_else(|| format!("{port:?}: not a port number (1-65535)"))?;
     Ok((app, transport, port))
+}
+
+/// One EVE record type, from the command line or the configuration file.
+pub(crate) fn parse_eve_type(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    if otsentry_sink::EVE_TYPES.contains(&t) {
+        Ok(t.to_string())
+    } else {
+        Err(format!("{t:?} is not an EVE record type ({})", otsentry_sink::EVE_TYPES.join(", ")))
+    }
 }
 
 fn parse_max_flows(text: &str) -> Result<NonZeroUsize, String> {

@@ -36,6 +36,8 @@ pub(crate) struct Config {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct ReplayConfig {
     pub(crate) eve: Option<PathBuf>,
+    #[serde(default, deserialize_with = "eve_types")]
+    pub(crate) eve_types: Option<Vec<String>>,
     pub(crate) summary_json: Option<PathBuf>,
     pub(crate) reader: Option<Reader>,
     pub(crate) checksum_anomalies: Option<bool>,
@@ -69,6 +71,15 @@ fn max_flows<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NonZeroUsize>, D:
 }
 
 /// Reads and checks the file at `path`.
+fn eve_types<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let names = Vec::<String>::deserialize(d)?;
+    names
+        .iter()
+        .map(|n| cli::parse_eve_type(n).map_err(|e| D::Error::custom(format!("eve-types: {e}"))))
+        .collect::<Result<_, _>>()
+        .map(Some)
+}
+
 fn dnp3_max_objects<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
     match u32::deserialize(d)? {
         0 => Err(D::Error::custom("dnp3-max-objects: at least 1")),
@@ -135,6 +146,8 @@ log-level: warn
 replay:
   # EVE JSON lines: a file, or "-" for stdout. Without it events are only counted.
   eve: events.jsonl
+  # Record types to write (alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp).
+  eve-types: [alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp]
   # One JSON summary object when the run ends: a file, or "-" for stdout.
   summary-json: summary.json
   # mmap (default: zero-copy for files, streaming for pipes, gzip and zip) or libpcap.
@@ -177,6 +190,9 @@ mod tests {
         assert_eq!(r.max_flows.map(NonZeroUsize::get), Some(1_000_000));
         assert_eq!(r.app_port.map(|p| p.len()), Some(2));
         assert_eq!(r.dnp3_max_objects, Some(2048));
+        assert_eq!(r.eve_types.map(|t| t.len()), Some(8));
+        let bad = parse("replay:\n  eve-types: [alert, flows]\n").unwrap_err();
+        assert!(bad.contains("\"flows\" is not an EVE record type") && bad.contains("line 2"), "{bad}");
         assert_eq!((r.recursive, r.quiet, r.no_checksums), (Some(false), Some(false), Some(false)));
     }
 

@@ -17,6 +17,7 @@ use std::time::Instant;
 pub(crate) struct Settings {
     inputs: Vec<PathBuf>,
     eve: Option<PathBuf>,
+    eve_types: Vec<String>,
     summary_json: Option<PathBuf>,
     reader: Reader,
     checksum_anomalies: bool,
@@ -38,6 +39,7 @@ impl Settings {
         Settings {
             inputs: args.inputs,
             eve: args.eve.or(file.eve),
+            eve_types: if args.eve_types.is_empty() { file.eve_types.unwrap_or_default() } else { args.eve_types },
             summary_json: args.summary_json.or(file.summary_json),
             reader: args.reader.or(file.reader).unwrap_or(Reader::Mmap),
             checksum_anomalies: pick(args.checksum_anomalies, file.checksum_anomalies),
@@ -91,7 +93,15 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
     }
     let eve_on_stdout = s.eve.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let summary_on_stdout = s.summary_json.as_deref().is_some_and(|p| p.as_os_str() == "-");
-    let eve = s.eve.as_deref().map(output).transpose()?.map(EveWriter::new);
+    let types: Vec<&str> = s.eve_types.iter().map(String::as_str).collect();
+    let eve = s.eve.as_deref().map(output).transpose()?.map(|w| {
+        let w = EveWriter::new(w);
+        if types.is_empty() {
+            w
+        } else {
+            w.with_types(&types)
+        }
+    });
     let mut run = Replay::new(opts, eve);
     // Alerts as a table on stdout, unless stdout carries JSON.
     let table = !eve_on_stdout && !summary_on_stdout;

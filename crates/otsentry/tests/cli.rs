@@ -194,3 +194,18 @@ fn app_port_moves_a_protocol_to_another_port() {
         assert!(stderr(&o).contains("--app-port"), "{bad}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn eve_types_choose_the_records_written() {
+    let o = otsentry(&["replay", "-q", "--eve", "-", "--eve-types", "alert,flow", &fixture("demo")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let types: std::collections::BTreeSet<String> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["event_type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(types, ["alert", "flow"].map(String::from).into());
+    let bad = otsentry(&["replay", "-q", "--eve", "-", "--eve-types", "alert,flows", &fixture("demo")]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("\"flows\" is not an EVE record type"), "{}", stderr(&bad));
+}

@@ -5,10 +5,16 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::io::{self, Write};
 
-/// Writes one JSON object per line to any `Write` (a buffered file or stdout).
+/// The record types EVE carries, for `--eve-types`.
+pub const EVE_TYPES: [&str; 8] = ["alert", "anomaly", "flow", "modbus", "dnp3", "s7comm", "s7comm_plus", "cotp"];
+
+/// Writes one JSON object per line to any `Write` (a buffered file or stdout), of every
+/// record type or of the chosen ones.
 pub struct EveWriter<W: Write> {
     out: W,
     written: u64,
+    /// Record types to write (`None`: all).
+    types: Option<Vec<&'static str>>,
 }
 
 struct Line<'r, R: Record>(&'r R);
@@ -69,10 +75,25 @@ impl<R: Record> Serialize for Line<'_, R> {
 
 impl<W: Write> EveWriter<W> {
     pub fn new(out: W) -> Self {
-        EveWriter { out, written: 0 }
+        EveWriter { out, written: 0, types: None }
+    }
+
+    /// Only records of these types (names from [`EVE_TYPES`]; others are ignored).
+    pub fn with_types(mut self, types: &[&str]) -> Self {
+        self.types = Some(EVE_TYPES.iter().copied().filter(|t| types.contains(t)).collect());
+        self
+    }
+
+    /// Whether records of `event_type` are written: callers skip building the others.
+    #[inline]
+    pub fn wants(&self, event_type: &str) -> bool {
+        self.types.as_ref().is_none_or(|t| t.contains(&event_type))
     }
 
     pub fn write<R: Record>(&mut self, record: &R) -> io::Result<()> {
+        if !self.wants(record.event_type()) {
+            return Ok(());
+        }
         serde_json::to_writer(&mut self.out, &Line(record))?;
         self.out.write_all(b"\n")?;
         self.written += 1;
@@ -96,6 +117,18 @@ impl<W: Write> EveWriter<W> {
 mod tests {
     use super::*;
     use otsentry_core::{Anomaly, IpProto, Layer, Timestamp};
+
+    #[test]
+    fn writes_only_the_chosen_types() {
+        let a = Anomaly::decode(EventHeader::default(), "decoder.tcp.pkt_too_small", Layer::Tcp, 34, "short".into());
+        let mut w = EveWriter::new(Vec::new()).with_types(&["alert", "flow"]);
+        assert!(w.wants("alert") && !w.wants("anomaly"));
+        w.write(&a).unwrap();
+        assert_eq!((w.written(), w.into_inner().len()), (0, 0));
+        let mut all = EveWriter::new(Vec::new());
+        all.write(&a).unwrap();
+        assert_eq!(all.written(), 1);
+    }
 
     #[test]
     fn writes_suricata_layout() {

@@ -3,4 +3,4 @@
 
 mod eve;
 
-pub use eve::EveWriter;
+pub use eve::{EveWriter, EVE_TYPES};
