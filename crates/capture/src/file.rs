@@ -17,11 +17,17 @@ impl Bytes {
     }
 }
 
-/// Memory-mapped pcap/pcapng reader.
+/// Memory-mapped pcap/pcapng reader. Pages behind the read position are handed back to
+/// the kernel as it goes, so resident memory stays flat whatever the file's size.
 pub struct MmapReader {
     bytes: Bytes,
     parser: Parser,
+    /// Bytes at the start of the map already handed back.
+    released: usize,
 }
+
+/// Hand back pages once this far behind the read position (a multiple of every page size).
+const RELEASE_EVERY: usize = 4 << 20;
 
 impl MmapReader {
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
@@ -46,13 +52,37 @@ impl MmapReader {
             Bytes::Map(map)
         };
         let parser = Parser::open_whole(bytes.as_slice()).map_err(|r| CaptureError::refused(path.display(), r))?;
-        Ok(MmapReader { bytes, parser })
+        Ok(MmapReader { bytes, parser, released: 0 })
+    }
+}
+
+impl MmapReader {
+    /// Hands the pages more than one step behind `pos` back to the kernel.
+    #[cold]
+    fn release_behind(&mut self, pos: usize) {
+        let Bytes::Map(map) = &self.bytes else { return };
+        let upto = (pos - RELEASE_EVERY) / RELEASE_EVERY * RELEASE_EVERY;
+        if upto <= self.released || upto > map.len() {
+            return;
+        }
+        // SAFETY: the range lies inside the map and starts on a page boundary (a
+        // multiple of 4 MiB). The map is a private, read-only file mapping: dropping its
+        // pages only makes a later access read the file again, and nothing reads them
+        // any more (a frame borrows the map until the next call, and the read position
+        // has passed them). Advice only: failing to take it changes nothing.
+        #[allow(unsafe_code)]
+        let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, self.released, upto - self.released) };
+        self.released = upto;
     }
 }
 
 impl FrameSource for MmapReader {
     #[inline]
     fn next_frame(&mut self) -> Result<Option<RawFrame<'_>>, Damage> {
+        let pos = usize::try_from(self.parser.pos()).unwrap_or(usize::MAX);
+        if pos >= self.released + 2 * RELEASE_EVERY {
+            self.release_behind(pos);
+        }
         let data = self.bytes.as_slice();
         match self.parser.step(data, 0, true) {
             Step::Frame { ts, linktype, origlen, data: range } => {

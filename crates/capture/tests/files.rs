@@ -181,3 +181,25 @@ fn a_header_only_capture_is_empty_not_damaged() {
     let (got, damage) = both(&temp("header-only.pcapng", &w.into_bytes()));
     assert_eq!((got.len(), damage), (0, None));
 }
+
+#[test]
+fn a_file_larger_than_the_release_window_reads_whole_with_both_readers() {
+    // 20 MB of frames, each naming its own index: the memory-mapped reader hands pages
+    // behind it back to the kernel every 4 MiB, and must still give every byte.
+    let mut w = PcapWriter::new(1);
+    for i in 0..20_000u32 {
+        let mut frame = vec![(i % 251) as u8; 1000];
+        frame[..4].copy_from_slice(&i.to_be_bytes());
+        w.packet(u64::from(i) * 1_000_000, &frame);
+    }
+    let path = temp("large.pcap", &w.into_bytes());
+    let (mmap, damage) = read_all(&path, ReaderKind::Mmap);
+    assert!(damage.is_none());
+    assert_eq!(mmap.len(), 20_000);
+    for (i, f) in mmap.iter().enumerate() {
+        assert_eq!(f.3[..4], (i as u32).to_be_bytes(), "frame {i}");
+        assert!(f.3[4..].iter().all(|&b| b == (i % 251) as u8), "frame {i}'s bytes");
+    }
+    let (libpcap, _) = read_all(&path, ReaderKind::Libpcap);
+    assert!(mmap == libpcap, "the readers agree");
+}
