@@ -138,12 +138,15 @@ impl FlowStage {
         if let Some(t) = tcp {
             let before = flow.tcp.as_ref().map(|c| c.state);
             tcp_segment(flow, budget, &self.stream_cfg, dir, &t, &ctx, out);
-            // A bare ACK carries nothing a forger needs: commands, reports and resets do.
-            if self.watch_senders && (t.flags != ACK || !t.payload.is_empty()) {
+            // Every CREDIT_EVERY-th packet of a side credits its address (credit_rest
+            // counts on that); a bare ACK is not fingerprinted: it carries nothing a
+            // forger needs (commands, reports and resets do).
+            let credit = self.watch_senders && flow.packets.get(s).is_some_and(|n| n % CREDIT_EVERY == 0);
+            let bare = t.flags == ACK && t.payload.is_empty();
+            if self.watch_senders && (!bare || credit) {
                 let print = Print::new(p.macs.map(|m| m.src), ip.ttl);
-                let seen = flow.user.sender.packet(s == 1, print, p.ts.as_nanos());
+                let seen = if bare { Seen::default() } else { flow.user.sender.packet(s == 1, print, p.ts.as_nanos()) };
                 flow.user.relay.armed |= seen.changed;
-                let credit = flow.packets.get(s).is_some_and(|n| n % CREDIT_EVERY == 0);
                 if seen.any() || credit {
                     sender_events(&mut self.hosts, &flow.user.sender, seen, credit, print, ip.src, (s, dir), &ctx, out);
                 }

@@ -135,7 +135,7 @@ const RESUMED: u32 = 10;
 
 /// What one packet told: whether it opened its side of the session (or resumed it
 /// after a lull), and whether the side changed mid-way (the first such change only).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Seen {
     pub(crate) opened: bool,
     pub(crate) changed: bool,

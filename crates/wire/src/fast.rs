@@ -33,8 +33,8 @@ fn decode_opt<'a>(link: u32, frame: &'a [u8], opts: &DecodeOptions, pkt: &mut Pa
         linktype::ETHERNET => {
             // Destination then source: two big-endian 48-bit words.
             let m: &[u8; 12] = view(frame)?;
-            let dst = u64::from_be_bytes([0, 0, m[0], m[1], m[2], m[3], m[4], m[5]]);
-            let src = u64::from_be_bytes([0, 0, m[6], m[7], m[8], m[9], m[10], m[11]]);
+            let dst = crate::mac_word([m[0], m[1], m[2], m[3], m[4], m[5]]);
+            let src = crate::mac_word([m[6], m[7], m[8], m[9], m[10], m[11]]);
             macs = Some(crate::Macs { src, dst });
             let mut at = 14;
             let mut ethertype = be16(frame, 12)?;

@@ -156,6 +156,7 @@ impl Macs {
 }
 
 /// A MAC's six octets as a 48-bit number.
+#[inline]
 pub fn mac_word([a, b, c, d, e, f]: [u8; 6]) -> u64 {
     u64::from_be_bytes([0, 0, a, b, c, d, e, f])
 }

@@ -53,29 +53,32 @@ pub(crate) struct Parsed {
     pub(crate) options: Vec<(String, Option<String>)>,
 }
 
-/// Splits a header word, keeping `[...]` groups (which may hold spaces) whole.
-fn header_words(header: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
+/// Splits `text` at the characters `sep` accepts outside `[...]` groups; parts trimmed,
+/// empty ones dropped. A rule's header (at whitespace) and its address and port groups
+/// (at commas) split this way.
+pub(crate) fn split_outside_groups(text: &str, sep: impl Fn(char) -> bool) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut part = String::new();
     let mut depth = 0usize;
-    for c in header.chars() {
+    for c in text.chars() {
         match c {
             '[' => depth += 1,
             ']' => depth = depth.saturating_sub(1),
+            c if depth == 0 && sep(c) => {
+                parts.push(std::mem::take(&mut part));
+                continue;
+            }
             _ => {}
         }
-        if c.is_whitespace() && depth == 0 {
-            if !word.is_empty() {
-                words.push(std::mem::take(&mut word));
-            }
-        } else if !c.is_whitespace() {
-            word.push(c);
-        }
+        part.push(c);
     }
-    if !word.is_empty() {
-        words.push(word);
-    }
-    words
+    parts.push(part);
+    parts.into_iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
+}
+
+/// The header's words, `[...]` groups (which may hold spaces) kept whole and closed up.
+fn header_words(header: &str) -> Vec<String> {
+    split_outside_groups(header, char::is_whitespace).into_iter().map(|w| w.split_whitespace().collect()).collect()
 }
 
 pub(crate) fn parse(text: &str) -> Result<Parsed, String> {

@@ -138,25 +138,7 @@ fn port_set(t: &str) -> Result<Vec<bool>, String> {
 
 /// Splits at commas outside brackets.
 pub(crate) fn split_top(t: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut depth = 0usize;
-    for c in t.chars() {
-        match c {
-            '[' => depth += 1,
-            ']' => depth = depth.saturating_sub(1),
-            ',' if depth == 0 => {
-                out.push(std::mem::take(&mut cur).trim().to_string());
-                continue;
-            }
-            _ => {}
-        }
-        cur.push(c);
-    }
-    if !cur.trim().is_empty() {
-        out.push(cur.trim().to_string());
-    }
-    out
+    super::text::split_outside_groups(t, |c| c == ',')
 }
 
 /// An address side: the set to match, and sets whose members stay quiet.
