@@ -29,6 +29,6 @@ pub use hex::hex;
 pub use record::{EventHeader, Framed, Record};
 pub use summary::{
     AlertCounts, CodeCounts, CodeNames, DecodeCounts, Dnp3Counts, InputCounts, ModbusCounts, ProtocolCounts, S7Counts, S7PlusCounts,
-    SkippedInput, StreamCounts, Summary, Tally,
+    SinkCounts, SkippedInput, StreamCounts, Summary, Tally,
 };
 pub use time::Timestamp;

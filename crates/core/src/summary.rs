@@ -30,6 +30,36 @@ pub struct Summary {
     pub inputs: Vec<InputCounts>,
     /// What the arguments named that is not a capture (in a directory or an archive).
     pub skipped_inputs: Vec<SkippedInput>,
+    /// Each output sink (EVE file, stdout, ...): what it was given and what became of it.
+    pub outputs: Vec<SinkCounts>,
+}
+
+/// One sink's delivery counters. Records are counted once each: every `accepted`
+/// record ends `written`, `dropped`, or (for a run cut short) still queued.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SinkCounts {
+    /// The sink as the user named it (`eve:/var/log/otsentry/eve.json`, `stdout`).
+    pub name: String,
+    /// Records handed to the sink's queue.
+    pub accepted: u64,
+    /// Records the sink reported written.
+    pub written: u64,
+    /// Batches written.
+    pub batches: u64,
+    /// Write attempts repeated after a retriable error (a full disk, a refused connection).
+    pub retried: u64,
+    /// Records given up: after a permanent error, after the retries ran out, or on a full
+    /// queue when the sink may not hold capture up.
+    pub dropped: u64,
+    /// Times the pipeline waited for a full queue (backpressure).
+    pub waited: u64,
+    /// Reopens of the output (SIGHUP) and rotations.
+    pub reopened: u64,
+    pub rotated: u64,
+    /// The destination went away (a closed pipe); later records were dropped unwritten.
+    pub closed: bool,
+    /// The last error, if any.
+    pub last_error: Option<String>,
 }
 
 /// One capture read: the name records give it in `pcap_filename`, how it reached us

@@ -45,9 +45,45 @@ impl fmt::Display for Rfc3339Micros {
     }
 }
 
+impl Timestamp {
+    /// The RFC 3339 form written into `buf` without formatting machinery (every record
+    /// carries one). `None` for a year outside 0..=9999 (not reachable from i64 nanoseconds,
+    /// 1677 to 2262, but kept total).
+    pub fn write_rfc3339_micros(self, buf: &mut [u8; 32]) -> Option<&str> {
+        let secs = self.secs();
+        let sod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+        if !(0..=9999).contains(&y) {
+            return None;
+        }
+        let micros = self.subsec_nanos() / 1000;
+        *buf = *b"0000-00-00T00:00:00.000000+00:00";
+        let mut put = |at: usize, width: usize, mut v: u64| {
+            for i in (at..at + width).rev() {
+                if let Some(b) = buf.get_mut(i) {
+                    *b = b'0' + (v % 10) as u8;
+                }
+                v /= 10;
+            }
+        };
+        put(0, 4, y as u64);
+        put(5, 2, u64::from(m));
+        put(8, 2, u64::from(d));
+        put(11, 2, (sod / 3600) as u64);
+        put(14, 2, (sod % 3600 / 60) as u64);
+        put(17, 2, (sod % 60) as u64);
+        put(20, 6, u64::from(micros));
+        std::str::from_utf8(buf).ok()
+    }
+}
+
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.rfc3339_micros())
+        let mut buf = [0u8; 32];
+        match self.write_rfc3339_micros(&mut buf) {
+            Some(text) => s.serialize_str(text),
+            None => s.collect_str(&self.rfc3339_micros()),
+        }
     }
 }
 
@@ -81,6 +117,15 @@ mod tests {
         let leap = Timestamp::from_secs_nanos(951_782_400, 0); // 2000-02-29
         assert_eq!(leap.rfc3339_micros().to_string(), "2000-02-29T00:00:00.000000+00:00");
         assert_eq!(Timestamp(-1).rfc3339_micros().to_string(), "1969-12-31T23:59:59.999999+00:00");
+    }
+
+    #[test]
+    fn fast_form_equals_display() {
+        let mut buf = [0u8; 32];
+        for ns in [0i64, 1_259_098_029_534_255_000, 4_102_444_799_999_999_000, -1, 951_782_400_000_000_000, i64::MIN, i64::MAX] {
+            let t = Timestamp(ns);
+            assert_eq!(t.write_rfc3339_micros(&mut buf).map(str::to_string), Some(t.rfc3339_micros().to_string()), "{ns}");
+        }
     }
 
     #[test]

@@ -7,7 +7,6 @@ use otsentry_core::{
 use otsentry_proto_dnp3::Dnp3Dissector;
 use otsentry_proto_modbus::{ModbusConfig, ModbusDissector};
 use otsentry_proto_s7comm::{S7Config, S7Dissector};
-use std::io::Write;
 
 /// Bytes a dissector may hold without completing a PDU before they are dropped as a gap
 /// (the largest PDUs we parse are Modbus's 260 bytes and DNP3's 292-byte link frames).
@@ -76,9 +75,9 @@ impl Parser {
 }
 
 /// Carries a dissector's output to the run's outputs, with the flow's header.
-pub(crate) struct AppSink<'c, 'o, 'w, W: Write> {
+pub(crate) struct AppSink<'c, 'o, 'w> {
     pub(crate) ctx: &'c EventCtx<'c>,
-    pub(crate) out: &'o mut Out<'w, W>,
+    pub(crate) out: &'o mut Out<'w>,
     /// The flow's Community ID, computed on the first event that needs it.
     pub(crate) community_id: &'o mut Option<String>,
 }
@@ -89,7 +88,7 @@ fn header(ctx: &EventCtx<'_>, community_id: &mut Option<String>, cx: &StreamCx) 
     EventHeader { timestamp: cx.ts, community_id: Some(cid), ..ctx.header_without_id(cx.dir) }
 }
 
-impl<W: Write> AppSink<'_, '_, '_, W> {
+impl AppSink<'_, '_, '_> {
     fn detect<E: PduEvent>(&mut self, cx: &StreamCx, event: &E) {
         let AppSink { ctx, out, community_id } = self;
         let subject = || ctx.subject(cx.dir, cx.ts);
@@ -97,7 +96,7 @@ impl<W: Write> AppSink<'_, '_, '_, W> {
     }
 }
 
-impl<W: Write> PduSink for AppSink<'_, '_, '_, W> {
+impl PduSink for AppSink<'_, '_, '_> {
     fn request<E: PduEvent>(&mut self, cx: &StreamCx, event: &E) {
         self.detect(cx, event);
     }

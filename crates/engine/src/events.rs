@@ -6,9 +6,8 @@ use otsentry_core::{
 };
 use otsentry_flow::community_id;
 use otsentry_rules::Subject;
-use otsentry_sink::EveWriter;
+use otsentry_sink::Outputs;
 use serde::Serialize;
-use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -19,29 +18,27 @@ pub struct AppConfig {
     pub dnp3: otsentry_proto_dnp3::Dnp3Config,
 }
 
-/// Where the flow stage writes: the EVE output (if any) and the run's counters. The
-/// first write error is kept and reported by the caller.
-pub(crate) struct Out<'a, W: Write> {
-    pub(crate) eve: Option<&'a mut EveWriter<W>>,
+/// Where the flow stage writes: the outputs (if any) and the run's counters. Output
+/// never fails here: the sinks count their own errors.
+pub(crate) struct Out<'a> {
+    pub(crate) outputs: Option<&'a mut Outputs>,
     pub(crate) summary: &'a mut Summary,
-    pub(crate) error: Option<io::Error>,
     /// The input being read, named in every record.
     pub(crate) input: Option<&'a Arc<str>>,
     pub(crate) alerting: &'a mut Alerting,
     pub(crate) apps: AppConfig,
 }
 
-impl<W: Write> Out<'_, W> {
-    /// Whether EVE takes records of `event_type` (skip building the others).
+impl Out<'_> {
+    /// Whether the outputs take records of `event_type` (skip building the others).
+    #[inline]
     pub(crate) fn wants(&self, event_type: &str) -> bool {
-        self.eve.as_ref().is_some_and(|e| e.wants(event_type))
+        self.outputs.as_ref().is_some_and(|o| o.wants(event_type))
     }
 
     pub(crate) fn write<R: Record>(&mut self, record: &R) {
-        if let Some(eve) = self.eve.as_mut() {
-            if let Err(e) = eve.write(record) {
-                self.error.get_or_insert(e);
-            }
+        if let Some(o) = self.outputs.as_mut() {
+            o.write(record);
         }
     }
 
@@ -54,12 +51,10 @@ impl<W: Write> Out<'_, W> {
         body: Option<(&'static str, &B)>,
         header: &mut dyn FnMut() -> EventHeader,
     ) {
-        let Out { eve, summary, error, alerting, .. } = self;
+        let Out { outputs, summary, alerting, .. } = self;
         alerting.check(subject, event, body, header, summary, &mut |alert| {
-            if let Some(eve) = eve.as_mut() {
-                if let Err(e) = eve.write(alert) {
-                    error.get_or_insert(e);
-                }
+            if let Some(o) = outputs.as_mut() {
+                o.write(alert);
             }
         });
     }
@@ -163,9 +158,9 @@ impl<'p> EventCtx<'p> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn anomaly<W: Write>(
+    pub(crate) fn anomaly(
         &self,
-        out: &mut Out<'_, W>,
+        out: &mut Out<'_>,
         dir: Direction,
         kind: AnomalyKind,
         event: &'static str,

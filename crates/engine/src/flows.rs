@@ -11,7 +11,6 @@ use otsentry_core::{
 };
 use otsentry_flow::{Budget, Delivery, EndReason, Flow, FlowConfig, FlowTable, GapReason, StreamConfig, TcpState, ACK, FIN, RST, SYN};
 use otsentry_wire::{IpInfo, Macs, TcpInfo, Transport};
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -87,7 +86,7 @@ impl FlowStage {
         self.watch_relays = relays;
     }
 
-    pub(crate) fn packet<W: Write>(&mut self, p: &PacketCx<'_>, ip: &IpInfo<'_>, transport: &Transport<'_>, out: &mut Out<'_, W>) {
+    pub(crate) fn packet(&mut self, p: &PacketCx<'_>, ip: &IpInfo<'_>, transport: &Transport<'_>, out: &mut Out<'_>) {
         if p.ts.as_nanos() >= self.next_sweep {
             let hosts = &mut self.hosts;
             self.table.expire(p.ts, &mut |f, why, budget| {
@@ -206,7 +205,7 @@ impl FlowStage {
     }
 
     /// End of run: every flow still open ends now.
-    pub(crate) fn finish<W: Write>(&mut self, out: &mut Out<'_, W>) {
+    pub(crate) fn finish(&mut self, out: &mut Out<'_>) {
         let hosts = &mut self.hosts;
         self.table.drain(&mut |f, why, budget| {
             credit_rest(hosts, &f);
@@ -227,7 +226,7 @@ impl FlowStage {
 #[cold]
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-fn sender_events<W: Write>(
+fn sender_events(
     hosts: &mut HostTable,
     watch: &SenderWatch,
     seen: Seen,
@@ -236,7 +235,7 @@ fn sender_events<W: Write>(
     src: std::net::IpAddr,
     (side, dir): (usize, Direction),
     ctx: &EventCtx<'_>,
-    out: &mut Out<'_, W>,
+    out: &mut Out<'_>,
 ) {
     let opened = seen.opened.then(|| hosts.opened(src, print)).flatten();
     let changed = if seen.changed { watch.event(side, &print) } else { None };
@@ -251,7 +250,7 @@ fn sender_events<W: Write>(
 /// A relayed segment: counted, and raised when it is the flow's first.
 #[cold]
 #[inline(never)]
-fn relay_event<W: Write>(relayed: Relayed, macs: Macs, t: &TcpInfo<'_>, dir: Direction, ctx: &EventCtx<'_>, out: &mut Out<'_, W>) {
+fn relay_event(relayed: Relayed, macs: Macs, t: &TcpInfo<'_>, dir: Direction, ctx: &EventCtx<'_>, out: &mut Out<'_>) {
     out.summary.streams.relayed_segments += 1;
     if let Relayed::First(original) = relayed {
         let event = RelayEvent::new(original, macs, t.seq, t.payload.len());
@@ -314,14 +313,14 @@ fn event_ctx<'p>(
     }
 }
 
-fn tcp_segment<W: Write>(
+fn tcp_segment(
     flow: &mut Flow<AppState>,
     budget: &mut Budget,
     cfg: &StreamConfig,
     dir: Direction,
     t: &TcpInfo<'_>,
     ctx: &EventCtx<'_>,
-    out: &mut Out<'_, W>,
+    out: &mut Out<'_>,
 ) {
     let Flow { tcp, user, .. } = flow;
     let Some(conn) = tcp.as_mut() else { return };
@@ -350,7 +349,7 @@ fn tcp_segment<W: Write>(
     }
 }
 
-fn on_delivery<W: Write>(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, d: Delivery<'_>, out: &mut Out<'_, W>) {
+fn on_delivery(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, d: Delivery<'_>, out: &mut Out<'_>) {
     match d {
         Delivery::Data { offset, bytes } => app_data(user, ctx, dir, offset, bytes, false, out),
         Delivery::Gap { offset, len, reason } => {
@@ -378,15 +377,7 @@ fn on_delivery<W: Write>(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction
 
 /// Stream bytes at `offset` (or a whole datagram) in `dir`: detection first, then the
 /// detected protocol's dissector.
-fn app_data<W: Write>(
-    user: &mut AppState,
-    ctx: &EventCtx<'_>,
-    dir: Direction,
-    offset: u64,
-    bytes: &[u8],
-    datagram: bool,
-    out: &mut Out<'_, W>,
-) {
+fn app_data(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, offset: u64, bytes: &[u8], datagram: bool, out: &mut Out<'_>) {
     if user.detector.is_done() {
         if let Some(parser) = user.parser.as_mut() {
             let cx = StreamCx { ts: ctx.ts, dir, offset };
@@ -437,15 +428,7 @@ fn app_data<W: Write>(
 
 /// Hand a new dissector what detection looked at: the other direction's held bytes,
 /// then this delivery (with what was held before it).
-fn start_parser<W: Write>(
-    user: &mut AppState,
-    ctx: &EventCtx<'_>,
-    dir: Direction,
-    offset: u64,
-    bytes: &[u8],
-    datagram: bool,
-    out: &mut Out<'_, W>,
-) {
+fn start_parser(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, offset: u64, bytes: &[u8], datagram: bool, out: &mut Out<'_>) {
     let held = user.detector.take_held();
     let Some(parser) = user.parser.as_mut() else { return };
     let mut sink = AppSink { ctx, out, community_id: &mut user.community_id };
@@ -465,7 +448,7 @@ fn start_parser<W: Write>(
 }
 
 /// A flow leaves the table: deliver what its streams hold, count, and write its record.
-fn end_flow<W: Write>(mut flow: Flow<AppState>, why: EndReason, budget: &mut Budget, out: &mut Out<'_, W>) {
+fn end_flow(mut flow: Flow<AppState>, why: EndReason, budget: &mut Budget, out: &mut Out<'_>) {
     let vlan = [flow.key.vlan];
     let vlans: &[u16] = if flow.key.vlan != 0 { &vlan } else { &[] };
     let ctx = event_ctx(&flow, flow.last, None, vlans, out.input);

@@ -6,9 +6,8 @@ use otsentry_capture::{open_input, CaptureError, Damage, Input, ReaderKind, Skip
 use otsentry_core::{Anomaly, AnomalyBody, AnomalyKind, EventHeader, InputCounts, Layer, PortMap, SkippedInput, Summary, Timestamp};
 use otsentry_flow::FlowConfig;
 use otsentry_rules::{RuleSet, Subject};
-use otsentry_sink::EveWriter;
+use otsentry_sink::Outputs;
 use otsentry_wire::{decode_into, decode_transport, DecodeOptions, DefragConfig, Defragmenter, IpInfo, Packet, StopKind, Transport};
-use std::io::Write;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -18,9 +17,8 @@ use std::sync::Arc;
 macro_rules! out {
     ($replay:expr) => {
         Out {
-            eve: $replay.eve.as_mut(),
+            outputs: $replay.outputs.as_mut(),
             summary: &mut $replay.summary,
-            error: None,
             input: $replay.input.as_ref(),
             alerting: &mut $replay.alerting,
             apps: $replay.opts.apps,
@@ -51,8 +49,6 @@ pub struct ReplayOptions {
 pub enum EngineError {
     #[error(transparent)]
     Capture(#[from] CaptureError),
-    #[error("writing EVE output")]
-    Output(#[from] std::io::Error),
 }
 
 /// What happened to one input.
@@ -65,9 +61,9 @@ pub struct FileReport {
 }
 
 /// A replay run over one or more capture files, sharing counters and outputs.
-pub struct Replay<W: Write> {
+pub struct Replay {
     opts: ReplayOptions,
-    eve: Option<EveWriter<W>>,
+    outputs: Option<Outputs>,
     summary: Summary,
     defrag: Defragmenter,
     flows: FlowStage,
@@ -80,8 +76,8 @@ pub struct Replay<W: Write> {
 /// Packets between progress callbacks.
 const PROGRESS_EVERY: u64 = 1 << 16;
 
-impl<W: Write> Replay<W> {
-    pub fn new(opts: ReplayOptions, eve: Option<EveWriter<W>>) -> Self {
+impl Replay {
+    pub fn new(opts: ReplayOptions, outputs: Option<Outputs>) -> Self {
         let mut flows = FlowStage::new(opts.flow, opts.ports.clone(), !opts.skip_dissectors);
         let reads = |event: &str| opts.rules.listing().iter().any(|l| l.event == event && !l.disabled);
         flows.watch(reads("sender"), reads("relay"));
@@ -89,7 +85,7 @@ impl<W: Write> Replay<W> {
         Replay {
             defrag: Defragmenter::new(opts.defrag),
             opts,
-            eve,
+            outputs,
             summary: Summary::default(),
             flows,
             input: None,
@@ -127,7 +123,10 @@ impl<W: Write> Replay<W> {
             let mut pkt = Packet::empty();
             decode_into(frame.linktype.0, frame.data, frame.origlen, &self.opts.decode, &mut pkt);
             let p = PacketCx { ts: frame.ts, pcap_cnt: packets, vlans: pkt.vlans(), wire_len: frame.data.len() as u64, macs: pkt.macs };
-            self.on_packet(&p, &pkt)?;
+            self.on_packet(&p, &pkt);
+            if let Some(o) = self.outputs.as_mut() {
+                o.tick();
+            }
             if packets.is_multiple_of(PROGRESS_EVERY) {
                 let (done, total) = source.progress();
                 progress(done, total);
@@ -152,7 +151,7 @@ impl<W: Write> Replay<W> {
         self.summary.skipped_inputs.extend(skipped.iter().map(|s| SkippedInput { name: s.name.clone(), reason: s.reason.clone() }));
     }
 
-    fn on_packet(&mut self, p: &PacketCx<'_>, pkt: &Packet<'_>) -> Result<(), EngineError> {
+    fn on_packet(&mut self, p: &PacketCx<'_>, pkt: &Packet<'_>) {
         let (ts, pcap_cnt) = (p.ts, p.pcap_cnt);
         let d = &mut self.summary.decode;
         d.ipv4_checksum_errors += u64::from(pkt.checksum.ipv4);
@@ -175,7 +174,7 @@ impl<W: Write> Replay<W> {
             } else {
                 self.summary.decode_errors += 1;
                 let reason = stop.kind.to_string();
-                self.anomaly(ts, pcap_cnt, pkt, stop.event(), stop.layer, stop.offset, reason)?;
+                self.anomaly(ts, pcap_cnt, pkt, stop.event(), stop.layer, stop.offset, reason);
             }
         }
         if self.opts.checksum_anomalies {
@@ -186,17 +185,17 @@ impl<W: Write> Replay<W> {
             ] {
                 if bad {
                     let offset = pkt.ip.map_or(0, |ip| ip.offset);
-                    self.anomaly(ts, pcap_cnt, pkt, event, layer, offset, "checksum does not verify".into())?;
+                    self.anomaly(ts, pcap_cnt, pkt, event, layer, offset, "checksum does not verify".into());
                 }
             }
         }
         if let Some(ip) = pkt.ip.as_ref().filter(|ip| ip.fragment.is_none()) {
             if pkt.stop.is_none() {
-                flow_packet(&mut self.flows, &mut out!(self), p, ip, &pkt.transport)?;
+                flow_packet(&mut self.flows, &mut out!(self), p, ip, &pkt.transport);
             } else if pkt.snaplen_cut {
                 // Headers survived the snap length but the payload did not: count the
                 // packet in its flow; the missing bytes show up as a gap when acknowledged.
-                flow_packet(&mut self.flows, &mut out!(self), p, ip, &header_only(&pkt.transport))?;
+                flow_packet(&mut self.flows, &mut out!(self), p, ip, &header_only(&pkt.transport));
             }
         }
         if let Some(ip) = pkt.ip.filter(|ip| ip.fragment.is_some()) {
@@ -207,7 +206,7 @@ impl<W: Write> Replay<W> {
             let whole = inserted.datagram.map(|dg| decode_transport(&dg, &self.opts.decode));
             let whole_stop = whole.as_ref().and_then(|w| w.stop.clone());
             if let Some((dg, w)) = inserted.datagram.as_ref().zip(whole.as_ref()).filter(|(_, w)| w.stop.is_none()) {
-                flow_packet(&mut self.flows, &mut out!(self), p, dg, &w.transport)?;
+                flow_packet(&mut self.flows, &mut out!(self), p, dg, &w.transport);
             }
             let whole_checksum = whole.as_ref().map(|w| w.checksum);
             if whole.is_some() {
@@ -219,25 +218,24 @@ impl<W: Write> Replay<W> {
                 d.udp_checksum_errors += u64::from(c.udp);
             }
             if let Some(ev) = event {
-                self.anomaly(ts, pcap_cnt, pkt, ev.event(ip.src.is_ipv6()), Layer::Fragment, ip.offset, ev.reason())?;
+                self.anomaly(ts, pcap_cnt, pkt, ev.event(ip.src.is_ipv6()), Layer::Fragment, ip.offset, ev.reason());
             }
             if let Some(stop) = whole_stop {
                 self.summary.decode_errors += 1;
                 // The bad header lives in the datagram, not in this frame: point at the
                 // completing fragment's IP header and say where in the datagram it is.
                 let reason = format!("reassembled datagram, payload byte {}: {}", stop.offset, stop.kind);
-                self.anomaly(ts, pcap_cnt, pkt, stop.event(), stop.layer, ip.offset, reason)?;
+                self.anomaly(ts, pcap_cnt, pkt, stop.event(), stop.layer, ip.offset, reason);
             }
         }
         if let Some(arp) = &pkt.arp {
             self.summary.decode.arp += 1;
-            self.on_arp(ts, pcap_cnt, pkt, arp)?;
+            self.on_arp(ts, pcap_cnt, pkt, arp);
         }
-        Ok(())
     }
 
     /// An ARP packet: the binding table learns from it, rules check it.
-    fn on_arp(&mut self, ts: Timestamp, pcap_cnt: u64, pkt: &Packet<'_>, arp: &otsentry_wire::ArpInfo) -> Result<(), EngineError> {
+    fn on_arp(&mut self, ts: Timestamp, pcap_cnt: u64, pkt: &Packet<'_>, arp: &otsentry_wire::ArpInfo) {
         let event = self.arp.observe(ts.as_nanos(), arp);
         let (src, dst) = (IpAddr::V4(arp.sender_ip), IpAddr::V4(arp.target_ip));
         let at = PacketAt { ts, pcap_cnt, pkt, src: Some(src), dst: Some(dst), ports: (None, None), input: self.input.clone() };
@@ -249,10 +247,6 @@ impl<W: Write> Replay<W> {
         out.detect(&|| at.subject(), &event, Some(("arp", &event)), &mut || at.header());
         if let Some(scan) = sweep {
             out.detect(&|| at.subject(), &scan, Some(("scan", &scan)), &mut || at.header());
-        }
-        match out.error {
-            Some(e) => Err(e.into()),
-            None => Ok(()),
         }
     }
 
@@ -266,7 +260,7 @@ impl<W: Write> Replay<W> {
         layer: Layer,
         offset: usize,
         reason: String,
-    ) -> Result<(), EngineError> {
+    ) {
         *self.summary.decode.anomalies.entry(event.to_string()).or_default() += 1;
         let ports = match pkt.transport {
             Transport::Tcp(t) => (Some(t.src_port), Some(t.dst_port)),
@@ -281,26 +275,26 @@ impl<W: Write> Replay<W> {
         if out.wants("anomaly") {
             out.write(&Anomaly { header: at.header(), body });
         }
-        match out.error {
-            Some(e) => Err(e.into()),
-            None => Ok(()),
-        }
     }
 
-    /// End the run: flush outputs and return the summary with its rates.
-    pub fn finish(self, elapsed_s: f64) -> Result<Summary, EngineError> {
-        Ok(self.finish_with_output(elapsed_s)?.0)
+    /// Whether every output's reader went away (`--eve - | head`): nothing more can be
+    /// written.
+    pub fn outputs_closed(&self) -> bool {
+        self.outputs.as_ref().is_some_and(Outputs::all_closed)
     }
 
-    /// As [`Replay::finish`], also handing back the EVE writer.
-    pub fn finish_with_output(mut self, elapsed_s: f64) -> Result<(Summary, Option<EveWriter<W>>), EngineError> {
+    /// One flag per sink that makes it reopen its output once set (by a SIGHUP handler).
+    pub fn reopen_flags(&self) -> Vec<Arc<std::sync::atomic::AtomicBool>> {
+        self.outputs.as_ref().map(Outputs::reopen_flags).unwrap_or_default()
+    }
+
+    /// End the run: end the flows, let every sink write what it holds, and return the
+    /// summary with its rates and the sinks' counters.
+    pub fn finish(mut self, elapsed_s: f64) -> Summary {
         let mut out = out!(self);
         self.flows.finish(&mut out);
-        if let Some(e) = out.error {
-            return Err(e.into());
-        }
-        if let Some(eve) = self.eve.as_mut() {
-            eve.flush()?;
+        if let Some(o) = self.outputs.take() {
+            self.summary.outputs = o.finish();
         }
         self.summary.decode.fragments_dropped = self.defrag.stats.dropped;
         self.alerting.finish(&mut self.summary);
@@ -308,7 +302,7 @@ impl<W: Write> Replay<W> {
         self.summary.streams.scan_sources_dropped = self.flows.scan_sources_dropped();
         self.summary.streams.sender_hosts_dropped = self.flows.hosts_dropped();
         self.summary.finish(elapsed_s);
-        Ok((self.summary, self.eve))
+        self.summary
     }
 }
 
@@ -366,16 +360,6 @@ fn header_only<'a>(t: &Transport<'a>) -> Transport<'a> {
 }
 
 /// Hand a packet to the flow stage.
-fn flow_packet<W: Write>(
-    flows: &mut FlowStage,
-    out: &mut Out<'_, W>,
-    p: &PacketCx<'_>,
-    ip: &IpInfo<'_>,
-    transport: &Transport<'_>,
-) -> Result<(), EngineError> {
+fn flow_packet(flows: &mut FlowStage, out: &mut Out<'_>, p: &PacketCx<'_>, ip: &IpInfo<'_>, transport: &Transport<'_>) {
     flows.packet(p, ip, transport, out);
-    match out.error.take() {
-        Some(e) => Err(e.into()),
-        None => Ok(()),
-    }
 }

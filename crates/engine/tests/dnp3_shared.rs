@@ -12,9 +12,9 @@ fn tshark(path: &Path) -> (u64, Histogram) {
 }
 
 fn ours(path: &Path) -> (u64, Histogram) {
-    let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions::default(), None);
+    let mut run: Replay = Replay::new(ReplayOptions::default(), None);
     run.run_file(path, &mut |_, _| {}).expect("replay");
-    let s = run.finish(1.0).expect("finish");
+    let s = run.finish(1.0);
     let d = &s.protocols.dnp3;
     (d.link_frames, d.functions.iter().map(|(k, v)| (k.parse::<u8>().expect("decimal key"), *v)).collect())
 }

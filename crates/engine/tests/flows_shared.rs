@@ -109,9 +109,9 @@ fn every_shared_capture_gets_flows_and_no_impossible_stream_counts() {
         return;
     };
     for cap in shared::captures(&dir, &shared::scratch_dir()) {
-        let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions::default(), None);
+        let mut run: Replay = Replay::new(ReplayOptions::default(), None);
         run.run_file(&cap.path, &mut |_, _| {}).expect("replay");
-        let s = run.finish(1.0).expect("finish");
+        let s = run.finish(1.0);
         assert!(s.flows > 0, "{}: no flows", cap.name);
         let st = &s.streams;
         assert!(st.peak_active_flows <= s.flows);

@@ -4,7 +4,7 @@
 use otsentry_capture::{Input, Location};
 use otsentry_engine::{Replay, ReplayOptions, RuleSet, SCHEMAS};
 use otsentry_pcapgen::fixtures;
-use otsentry_sink::EveWriter;
+use otsentry_sink::Outputs;
 use std::path::Path;
 
 fn run(case: &str) -> (String, String) {
@@ -13,14 +13,15 @@ fn run(case: &str) -> (String, String) {
 
 fn run_with(case: &str, opts: ReplayOptions) -> (String, String) {
     let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(case).join("input.pcap");
-    let mut replay = Replay::new(opts, Some(EveWriter::new(Vec::new())));
+    let (outputs, captured) = Outputs::memory();
+    let mut replay = Replay::new(opts, Some(outputs));
     // Named as a user in the repository's top directory would name it, so that
     // `pcap_filename` is the same on every machine.
     let input = Input { name: format!("fixtures/{case}/input.pcap"), location: Location::File(input) };
     let report = replay.run_input(&input, &mut |_, _| {}).expect("replay");
     assert!(report.damage.is_none());
-    let (mut summary, writer) = replay.finish_with_output(0.0).expect("finish");
-    let eve = writer.map(EveWriter::into_inner).unwrap_or_default();
+    let mut summary = replay.finish(0.0);
+    let eve = captured.bytes();
     summary.elapsed_s = 0.0;
     summary.packets_per_sec = 0.0;
     let summary = serde_json::to_string_pretty(&summary).expect("json") + "\n";

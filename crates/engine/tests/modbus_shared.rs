@@ -14,9 +14,9 @@ fn tshark(path: &Path) -> (u64, Histogram) {
 }
 
 fn ours(path: &Path) -> (u64, Histogram, u64) {
-    let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions::default(), None);
+    let mut run: Replay = Replay::new(ReplayOptions::default(), None);
     run.run_file(path, &mut |_, _| {}).expect("replay");
-    let s = run.finish(1.0).expect("finish");
+    let s = run.finish(1.0);
     let m = &s.protocols.modbus;
     let hist = m.functions.iter().map(|(k, v)| (k.parse::<u8>().expect("decimal key"), *v)).collect();
     (m.pdus, hist, m.anomalies)
@@ -98,11 +98,12 @@ fn adus_and_functions_equal_tsharks_on_every_shared_modbus_capture() {
 
 /// Event types (anomalies by name) of one capture.
 fn events(path: &Path) -> BTreeMap<String, u64> {
-    let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions::default(), Some(otsentry_sink::EveWriter::new(Vec::new())));
+    let (outputs, eve) = otsentry_sink::Outputs::memory();
+    let mut run: Replay = Replay::new(ReplayOptions::default(), Some(outputs));
     run.run_file(path, &mut |_, _| {}).expect("replay");
-    let (_, eve) = run.finish_with_output(1.0).expect("finish");
+    run.finish(1.0);
     let mut out = BTreeMap::new();
-    for line in String::from_utf8(eve.expect("writer").into_inner()).expect("utf-8").lines() {
+    for line in String::from_utf8(eve.bytes()).expect("utf-8").lines() {
         let v: serde_json::Value = serde_json::from_str(line).expect("json");
         let key = v["anomaly"]["event"].as_str().unwrap_or(v["event_type"].as_str().unwrap_or("?")).to_string();
         *out.entry(key).or_default() += 1;

@@ -27,9 +27,9 @@ fn pack() -> Arc<RuleSet> {
 fn alerts(rules: &Arc<RuleSet>, pcap: Vec<u8>, name: &str) -> BTreeMap<String, u64> {
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rule-{name}.pcap"));
     std::fs::write(&path, pcap).expect("write capture");
-    let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions { rules: rules.clone(), ..Default::default() }, None);
+    let mut run: Replay = Replay::new(ReplayOptions { rules: rules.clone(), ..Default::default() }, None);
     run.run_file(&path, &mut |_, _| {}).expect("replay");
-    run.finish(1.0).expect("finish").alerts.by_rule
+    run.finish(1.0).alerts.by_rule
 }
 
 fn cap(f: impl FnOnce(&mut Capture)) -> Vec<u8> {
@@ -579,12 +579,12 @@ fn requests_alert_on_arrival_whether_or_not_they_are_answered() {
     });
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("rule-arrival.pcap");
     std::fs::write(&path, pcap).expect("write capture");
-    let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions { rules, ..Default::default() }, None);
+    let mut run: Replay = Replay::new(ReplayOptions { rules, ..Default::default() }, None);
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = seen.clone();
     run.on_alert(Box::new(move |a: &otsentry_core::Alert| sink.lock().unwrap().push(a.clone())));
     run.run_file(&path, &mut |_, _| {}).expect("replay");
-    run.finish(1.0).expect("finish");
+    run.finish(1.0);
     let seen = seen.lock().unwrap();
     let stop = seen.iter().find(|a| &*a.alert.info.rule_id == "s7comm.plc_stop").expect("the stop alert");
     assert_eq!(stop.header.pcap_cnt, Some(4), "raised by the job's own packet");

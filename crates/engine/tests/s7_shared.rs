@@ -20,9 +20,9 @@ struct Ours {
 }
 
 fn ours(path: &Path) -> Ours {
-    let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions::default(), None);
+    let mut run: Replay = Replay::new(ReplayOptions::default(), None);
     run.run_file(path, &mut |_, _| {}).expect("replay");
-    let s = run.finish(1.0).expect("finish");
+    let s = run.finish(1.0);
     let p = &s.protocols;
     let mut groups = Histogram::new();
     for (key, n) in &p.s7comm.userdata {

@@ -12,10 +12,10 @@ fn every_shared_capture_replays_with_capinfos_counts() {
     let caps = shared::captures(&dir, &shared::scratch_dir());
     let mut failures = Vec::new();
     for cap in &caps {
-        let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions::default(), Some(otsentry_sink::EveWriter::new(Vec::new())));
+        let mut run: Replay = Replay::new(ReplayOptions::default(), Some(otsentry_sink::Outputs::memory().0));
         let report = run.run_file(&cap.path, &mut |_, _| {}).unwrap_or_else(|e| panic!("{}: {e}", cap.name));
         assert!(report.damage.is_none(), "{}: unexpected damage {:?}", cap.name, report.damage);
-        let s = run.finish(1.0).expect("finish");
+        let s = run.finish(1.0);
         if s.packets != cap.packets {
             failures.push(format!("{}: {} packets, capinfos says {}", cap.name, s.packets, cap.packets));
         }
@@ -34,9 +34,9 @@ fn libpcap_reader_gives_the_same_summary_counts() {
     };
     for cap in shared::captures(&dir, &shared::scratch_dir()).iter().filter(|c| c.packets < 50_000) {
         let run_with = |reader| {
-            let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions { reader, ..Default::default() }, None);
+            let mut run: Replay = Replay::new(ReplayOptions { reader, ..Default::default() }, None);
             run.run_file(&cap.path, &mut |_, _| {}).expect("replay");
-            let s = run.finish(1.0).expect("finish");
+            let s = run.finish(1.0);
             (s.packets, s.bytes, s.decode_errors, s.decode)
         };
         assert_eq!(run_with(ReaderKind::Mmap), run_with(ReaderKind::Libpcap), "{}", cap.name);

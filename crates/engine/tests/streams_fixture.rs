@@ -1,16 +1,17 @@
 //! The `streams` fixture by meaning (its golden file pins the exact lines): what each of
 //! its conversations must show after reassembly and detection.
 use otsentry_engine::{Replay, ReplayOptions};
-use otsentry_sink::EveWriter;
+use otsentry_sink::Outputs;
 use serde_json::Value;
 use std::path::Path;
 
 fn lines() -> Vec<Value> {
     let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/streams/input.pcap");
-    let mut replay = Replay::new(ReplayOptions::default(), Some(EveWriter::new(Vec::new())));
+    let (outputs, captured) = Outputs::memory();
+    let mut replay = Replay::new(ReplayOptions::default(), Some(outputs));
     replay.run_file(&input, &mut |_, _| {}).expect("replay");
-    let (_, w) = replay.finish_with_output(0.0).expect("finish");
-    let text = String::from_utf8(w.expect("writer").into_inner()).expect("utf-8");
+    replay.finish(0.0);
+    let text = String::from_utf8(captured.bytes()).expect("utf-8");
     text.lines().map(|l| serde_json::from_str(l).expect("json")).collect()
 }
 

@@ -26,7 +26,7 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Analyse captures: pcap or pcapng files, pipes, stdin (-), gzip, zip archives, directories.
     #[command(after_help = EXIT_CODES)]
-    Replay(ReplayArgs),
+    Replay(Box<ReplayArgs>),
     /// Check or write a configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -104,6 +104,18 @@ pub(crate) struct ReplayArgs {
     /// s7comm, s7comm_plus, cotp), as Suricata's `types:` list; default all.
     #[arg(long, value_name = "TYPES", value_delimiter = ',', value_parser = parse_eve_type)]
     pub(crate) eve_types: Vec<String>,
+    /// Rotate the EVE file before it would exceed SIZE (bytes, or with K, M, G): it is
+    /// renamed PATH.1, PATH.2, ... (the highest the newest) and a new one started.
+    #[arg(long, value_name = "SIZE", value_parser = crate::eve::parse_size)]
+    pub(crate) eve_rotate_size: Option<u64>,
+    /// Rotate the EVE file this long after it was opened (seconds, or with s, m, h, d).
+    #[arg(long, value_name = "DURATION", value_parser = crate::eve::parse_duration)]
+    pub(crate) eve_rotate_interval: Option<std::time::Duration>,
+    /// When EVE writes are forced to disk: never (the kernel decides; default), batch
+    /// (after each batch), or a DURATION (at most that long after a write). SIGHUP
+    /// reopens the file (after logrotate moved it).
+    #[arg(long, value_name = "never|batch|DURATION", value_parser = crate::eve::parse_fsync)]
+    pub(crate) eve_fsync: Option<otsentry_sink::Fsync>,
     /// Write one JSON summary object to PATH when the run ends ("-" for stdout).
     #[arg(long, value_name = "PATH")]
     pub(crate) summary_json: Option<PathBuf>,

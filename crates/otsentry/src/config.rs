@@ -38,6 +38,12 @@ pub(crate) struct ReplayConfig {
     pub(crate) eve: Option<PathBuf>,
     #[serde(default, deserialize_with = "eve_types")]
     pub(crate) eve_types: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "eve_rotate_size")]
+    pub(crate) eve_rotate_size: Option<u64>,
+    #[serde(default, deserialize_with = "eve_rotate_interval")]
+    pub(crate) eve_rotate_interval: Option<std::time::Duration>,
+    #[serde(default, deserialize_with = "eve_fsync")]
+    pub(crate) eve_fsync: Option<otsentry_sink::Fsync>,
     pub(crate) summary_json: Option<PathBuf>,
     pub(crate) reader: Option<Reader>,
     pub(crate) checksum_anomalies: Option<bool>,
@@ -78,6 +84,27 @@ fn eve_types<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::
         .map(|n| cli::parse_eve_type(n).map_err(|e| D::Error::custom(format!("eve-types: {e}"))))
         .collect::<Result<_, _>>()
         .map(Some)
+}
+
+/// A scalar read as text (YAML reads `100` as a number, `100M` as a string).
+fn scalar<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(match serde_yaml_ng::Value::deserialize(d)? {
+        serde_yaml_ng::Value::String(s) => s,
+        serde_yaml_ng::Value::Number(n) => n.to_string(),
+        other => return Err(D::Error::custom(format!("{other:?}: expected a number or a string"))),
+    })
+}
+
+fn eve_rotate_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    crate::eve::parse_size(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("eve-rotate-size: {e}")))
+}
+
+fn eve_rotate_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
+    crate::eve::parse_duration(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("eve-rotate-interval: {e}")))
+}
+
+fn eve_fsync<'de, D: Deserializer<'de>>(d: D) -> Result<Option<otsentry_sink::Fsync>, D::Error> {
+    crate::eve::parse_fsync(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("eve-fsync: {e}")))
 }
 
 fn dnp3_max_objects<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
@@ -148,6 +175,13 @@ replay:
   eve: events.jsonl
   # Record types to write (alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp).
   eve-types: [alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp]
+  # Rotate the EVE file before it exceeds this size (K, M, G) or this long after it was
+  # opened (s, m, h, d); rotated files are named eve.json.1, .2, ... SIGHUP reopens it.
+  eve-rotate-size: 512M
+  eve-rotate-interval: 1d
+  # Force EVE writes to disk: never (the kernel decides), batch, or at most this long
+  # after a write (e.g. 5s).
+  eve-fsync: never
   # One JSON summary object when the run ends: a file, or "-" for stdout.
   summary-json: summary.json
   # mmap (default: zero-copy for files, streaming for pipes, gzip and zip) or libpcap.
@@ -190,6 +224,8 @@ mod tests {
         assert_eq!(r.max_flows.map(NonZeroUsize::get), Some(1_000_000));
         assert_eq!(r.app_port.map(|p| p.len()), Some(2));
         assert_eq!(r.dnp3_max_objects, Some(2048));
+        assert_eq!((r.eve_rotate_size, r.eve_rotate_interval), (Some(512 << 20), Some(std::time::Duration::from_secs(86_400))));
+        assert_eq!(r.eve_fsync, Some(otsentry_sink::Fsync::Never));
         assert_eq!(r.eve_types.map(|t| t.len()), Some(8));
         let bad = parse("replay:\n  eve-types: [alert, flows]\n").unwrap_err();
         assert!(bad.contains("\"flows\" is not an EVE record type") && bad.contains("line 2"), "{bad}");

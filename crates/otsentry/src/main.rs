@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod eve;
 mod report;
 mod rules;
 mod run;
@@ -32,7 +33,7 @@ fn main() -> ExitCode {
     let level = cli.log_level.or(config.log_level).unwrap_or(tracing::Level::WARN);
     tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(level).with_target(false).init();
     let result = match cli.command {
-        Command::Replay(args) => run::replay(run::Settings::merge(args, config.replay)),
+        Command::Replay(args) => run::replay(run::Settings::merge(*args, config.replay)),
         Command::Config(ConfigCommand::Check { file }) => check_config(&file),
         Command::Rules(RulesCommand::Check(files)) => rules::check(files),
         Command::Rules(RulesCommand::List(files)) => rules::list(files),

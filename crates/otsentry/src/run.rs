@@ -2,13 +2,14 @@
 //! replayed in turn, the summary written.
 use crate::cli::{default_max_flows, AppPort, Reader, ReplayArgs};
 use crate::config::ReplayConfig;
+use crate::eve::EveSettings;
 use crate::report::{self, say, Progress};
 use crate::rules::RuleChoice;
 use crate::table;
 use anyhow::Context;
 use otsentry_capture::{plan, ReaderKind};
 use otsentry_engine::{Replay, ReplayOptions};
-use otsentry_sink::EveWriter;
+use otsentry_sink::FileOptions;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -18,6 +19,7 @@ pub(crate) struct Settings {
     inputs: Vec<PathBuf>,
     eve: Option<PathBuf>,
     eve_types: Vec<String>,
+    eve_file: FileOptions,
     summary_json: Option<PathBuf>,
     reader: Reader,
     checksum_anomalies: bool,
@@ -40,6 +42,11 @@ impl Settings {
             inputs: args.inputs,
             eve: args.eve.or(file.eve),
             eve_types: if args.eve_types.is_empty() { file.eve_types.unwrap_or_default() } else { args.eve_types },
+            eve_file: FileOptions {
+                rotate_bytes: args.eve_rotate_size.or(file.eve_rotate_size),
+                rotate_every: args.eve_rotate_interval.or(file.eve_rotate_interval),
+                fsync: args.eve_fsync.or(file.eve_fsync).unwrap_or_default(),
+            },
             summary_json: args.summary_json.or(file.summary_json),
             reader: args.reader.or(file.reader).unwrap_or(Reader::Mmap),
             checksum_anomalies: pick(args.checksum_anomalies, file.checksum_anomalies),
@@ -93,16 +100,12 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
     }
     let eve_on_stdout = s.eve.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let summary_on_stdout = s.summary_json.as_deref().is_some_and(|p| p.as_os_str() == "-");
-    let types: Vec<&str> = s.eve_types.iter().map(String::as_str).collect();
-    let eve = s.eve.as_deref().map(output).transpose()?.map(|w| {
-        let w = EveWriter::new(w);
-        if types.is_empty() {
-            w
-        } else {
-            w.with_types(&types)
-        }
-    });
+    let eve = s.eve.as_deref().map(|path| crate::eve::outputs(&EveSettings { path, types: &s.eve_types, file: s.eve_file })).transpose()?;
     let mut run = Replay::new(opts, eve);
+    for flag in run.reopen_flags() {
+        // SIGHUP reopens the EVE file (after logrotate moved it), as in Suricata.
+        signal_hook::flag::register(signal_hook::consts::SIGHUP, flag).context("installing the SIGHUP handler")?;
+    }
     // Alerts as a table on stdout, unless stdout carries JSON.
     let table = !eve_on_stdout && !summary_on_stdout;
     if table {
@@ -117,6 +120,10 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
         let file = run.run_input(input, &mut |done, total| progress.update(done, total));
         progress.end();
         let file = file?;
+        if run.outputs_closed() {
+            // The reader has all it wanted (`| head`): stop, quietly.
+            return Ok(());
+        }
         if let Some(d) = &file.damage {
             let at = d.offset.map(|o| format!(" at byte offset {o}")).unwrap_or_default();
             say!(
@@ -128,7 +135,7 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
             );
         }
     }
-    let summary = run.finish(started.elapsed().as_secs_f64())?;
+    let summary = run.finish(started.elapsed().as_secs_f64());
     if table {
         table::totals(&summary)?;
     }
@@ -141,5 +148,5 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
     if !s.quiet {
         report::human_summary(&summary);
     }
-    Ok(())
+    crate::eve::delivered(&summary.outputs)
 }

@@ -1,6 +1,21 @@
-//! Record sinks. Depends on `otsentry-core` alone.
+//! Where otsentry's records go. Depends on `otsentry-core` alone.
+//!
+//! The pipeline serialises each record once into a [`Batch`] ([`Outputs::write`]);
+//! batches go to every [`RecordSink`], each on its own thread behind a bounded queue,
+//! with retries for retriable errors and counters for what was written and dropped.
 #![forbid(unsafe_code)]
 
-mod eve;
+mod batch;
+mod encode;
+mod file;
+mod outputs;
+mod sink;
+mod types;
+mod worker;
 
-pub use eve::{EveWriter, EVE_TYPES};
+pub use batch::Batch;
+pub use file::{Captured, FileOptions, FileSink, Fsync, MemorySink, StreamSink};
+pub use outputs::{OutputOptions, Outputs};
+pub use sink::{RecordSink, SinkError, Tick};
+pub use types::{type_index, TypeSet, EVE_TYPES};
+pub use worker::{OnFull, SinkOptions};

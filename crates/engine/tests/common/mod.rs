@@ -5,9 +5,10 @@ use std::path::Path;
 
 /// Replay one file with default options and return its EVE lines.
 pub(crate) fn eve(path: &Path) -> Vec<Value> {
-    let mut run: Replay<Vec<u8>> = Replay::new(ReplayOptions::default(), Some(otsentry_sink::EveWriter::new(Vec::new())));
+    let (outputs, captured) = otsentry_sink::Outputs::memory();
+    let mut run: Replay = Replay::new(ReplayOptions::default(), Some(outputs));
     run.run_file(path, &mut |_, _| {}).expect("replay");
-    let (_, eve) = run.finish_with_output(1.0).expect("finish");
-    let text = String::from_utf8(eve.expect("eve writer").into_inner()).expect("utf-8");
+    run.finish(1.0);
+    let text = String::from_utf8(captured.bytes()).expect("utf-8");
     text.lines().map(|l| serde_json::from_str::<Value>(l).expect("json line")).collect()
 }

@@ -1,0 +1,122 @@
+//! The EVE output's settings (rotation, fsync) from flags and configuration, and the
+//! sinks they make.
+use anyhow::Context;
+use otsentry_core::SinkCounts;
+use otsentry_sink::{FileOptions, FileSink, Fsync, OutputOptions, Outputs, StreamSink, TypeSet};
+use std::path::Path;
+use std::time::Duration;
+
+/// A size: bytes, or with K, M or G (powers of 1024), e.g. `512M`.
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let shift = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        _ => return Err(format!("{text:?}: expected a size such as 1048576, 512K, 100M or 2G")),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("{text:?}: expected a size such as 1048576, 512K, 100M or 2G"))?;
+    match n.checked_mul(1 << shift) {
+        Some(0) | None => Err(format!("{text:?}: the size must be at least 1 byte and fit 64 bits")),
+        Some(bytes) => Ok(bytes),
+    }
+}
+
+/// A duration: seconds, or with s, m, h or d, e.g. `1h`.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let bad = || format!("{text:?}: expected a duration such as 30s, 15m, 1h or 1d");
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    match n.checked_mul(scale) {
+        Some(0) | None => Err(format!("{text:?}: the duration must be at least 1 second")),
+        Some(secs) => Ok(Duration::from_secs(secs)),
+    }
+}
+
+/// `never`, `batch` or a duration (at most that long after a write).
+pub(crate) fn parse_fsync(text: &str) -> Result<Fsync, String> {
+    match text.trim() {
+        "never" => Ok(Fsync::Never),
+        "batch" => Ok(Fsync::Batch),
+        other => parse_duration(other).map(Fsync::Every).map_err(|e| format!("{e}, or never, or batch")),
+    }
+}
+
+/// The EVE output as configured.
+pub(crate) struct EveSettings<'a> {
+    pub(crate) path: &'a Path,
+    pub(crate) types: &'a [String],
+    pub(crate) file: FileOptions,
+}
+
+/// The outputs for one run: the EVE file or stdout, on its own thread.
+pub(crate) fn outputs(eve: &EveSettings<'_>) -> anyhow::Result<Outputs> {
+    let types: Vec<&str> = eve.types.iter().map(String::as_str).collect();
+    let opts = OutputOptions { types: if types.is_empty() { TypeSet::ALL } else { TypeSet::of(&types) }, ..Default::default() };
+    let mut outputs = Outputs::new(opts);
+    let path = eve.path;
+    if path.as_os_str() == "-" {
+        outputs.add(Box::new(StreamSink::new("stdout", std::io::stdout())))
+    } else {
+        let sink = FileSink::create(path, eve.file).with_context(|| format!("{}: cannot create", path.display()))?;
+        outputs.add(Box::new(sink))
+    }
+    .context("starting the EVE output's thread")?;
+    Ok(outputs)
+}
+
+/// Fails the run (after its summary) if a sink lost records, naming each and why. A
+/// stdout whose reader went away (`| head`) had all it wanted: that is no failure.
+pub(crate) fn delivered(sinks: &[SinkCounts]) -> anyhow::Result<()> {
+    let mut lost = Vec::new();
+    for c in sinks.iter().filter(|c| c.dropped > 0 && !(c.closed && c.name == "stdout")) {
+        let why = c.last_error.as_deref().unwrap_or("no error recorded");
+        lost.push(format!("{}: {} of {} records not written ({why})", c.name, c.dropped, c.accepted + c.dropped));
+    }
+    match lost.is_empty() {
+        true => Ok(()),
+        false => anyhow::bail!("{}", lost.join("; ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_durations_and_fsync() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("100M"), Ok(100 << 20));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        for bad in ["", "0", "12Q", "M", "-5", "99999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        for bad in ["", "0s", "1w", "h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_fsync("batch"), Ok(Fsync::Batch));
+        assert_eq!(parse_fsync("never"), Ok(Fsync::Never));
+        assert_eq!(parse_fsync("5s"), Ok(Fsync::Every(Duration::from_secs(5))));
+        assert!(parse_fsync("sometimes").unwrap_err().contains("never"));
+    }
+}

@@ -1,0 +1,157 @@
+//! EVE lines in Suricata's layout, written straight into a batch: the common header by
+//! hand (its fields are fixed and most are numbers and addresses), then `event_type`'s
+//! object and the optional second object through their `Serialize` impls, which borrow
+//! from the protocol structs. No intermediate tree, no per-record allocation.
+use otsentry_core::{EventHeader, Record};
+use std::io::Write;
+use std::net::IpAddr;
+
+/// Record types whose lines name the capture they came from. Protocol records are
+/// joined to it through their flow (`flow_id`), which saves a path on every poll.
+fn names_capture(event_type: &str) -> bool {
+    matches!(event_type, "alert" | "anomaly" | "flow")
+}
+
+/// Appends `v` in decimal.
+pub(crate) fn put_u64(out: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        if let Some(b) = buf.get_mut(i) {
+            *b = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(buf.get(i..).unwrap_or_default());
+}
+
+fn put_ip(out: &mut Vec<u8>, ip: &IpAddr) {
+    out.push(b'"');
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                put_u64(out, u64::from(octet));
+            }
+        }
+        // Writing to a Vec cannot fail.
+        IpAddr::V6(v6) => drop(write!(out, "{v6}")),
+    }
+    out.push(b'"');
+}
+
+/// `,"key":` (keys are our own identifiers: nothing to escape).
+fn key(out: &mut Vec<u8>, k: &str) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(k.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+fn header(out: &mut Vec<u8>, h: &EventHeader, event_type: &str) -> serde_json::Result<()> {
+    out.extend_from_slice(b"{\"timestamp\":\"");
+    let mut ts = [0u8; 32];
+    match h.timestamp.write_rfc3339_micros(&mut ts) {
+        Some(text) => out.extend_from_slice(text.as_bytes()),
+        None => drop(write!(out, "{}", h.timestamp.rfc3339_micros())),
+    }
+    out.push(b'"');
+    if let Some(id) = h.flow_id {
+        key(out, "flow_id");
+        put_u64(out, id);
+    }
+    if let Some(n) = h.pcap_cnt {
+        key(out, "pcap_cnt");
+        put_u64(out, n);
+    }
+    key(out, "event_type");
+    serde_json::to_writer(&mut *out, event_type)?;
+    if !h.vlan.is_empty() {
+        key(out, "vlan");
+        out.push(b'[');
+        for (i, v) in h.vlan.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            put_u64(out, u64::from(*v));
+        }
+        out.push(b']');
+    }
+    if let Some(ip) = &h.src_ip {
+        key(out, "src_ip");
+        put_ip(out, ip);
+    }
+    if let Some(p) = h.src_port {
+        key(out, "src_port");
+        put_u64(out, u64::from(p));
+    }
+    if let Some(ip) = &h.dest_ip {
+        key(out, "dest_ip");
+        put_ip(out, ip);
+    }
+    if let Some(p) = h.dest_port {
+        key(out, "dest_port");
+        put_u64(out, u64::from(p));
+    }
+    if let Some(proto) = h.proto {
+        key(out, "proto");
+        out.push(b'"');
+        match proto.eve_name() {
+            Some(name) => out.extend_from_slice(name.as_bytes()),
+            None => put_u64(out, u64::from(proto.0)),
+        }
+        out.push(b'"');
+    }
+    if let Some(app) = h.app_proto {
+        key(out, "app_proto");
+        serde_json::to_writer(&mut *out, app)?;
+    }
+    if let Some(cid) = &h.community_id {
+        key(out, "community_id");
+        serde_json::to_writer(&mut *out, cid)?;
+    }
+    if let Some(name) = h.pcap_filename.as_deref().filter(|_| names_capture(event_type)) {
+        key(out, "pcap_filename");
+        serde_json::to_writer(&mut *out, name)?;
+    }
+    Ok(())
+}
+
+/// Appends `record` as one JSON object (without the newline).
+pub(crate) fn encode<R: Record>(out: &mut Vec<u8>, record: &R) -> serde_json::Result<()> {
+    let event_type = record.event_type();
+    header(out, record.header(), event_type)?;
+    key(out, event_type);
+    serde_json::to_writer(&mut *out, record.body())?;
+    if let Some((k, extra)) = record.extra() {
+        key(out, k);
+        serde_json::to_writer(&mut *out, extra)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_as_serde_writes_them() {
+        for v in [0u64, 7, 10, 65535, 1 << 53, u64::MAX] {
+            let mut out = Vec::new();
+            put_u64(&mut out, v);
+            assert_eq!(out, v.to_string().into_bytes());
+        }
+        for ip in ["10.0.0.1", "255.255.255.0", "0.0.0.0", "fe80::1", "::ffff:10.0.0.1"] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut out = Vec::new();
+            put_ip(&mut out, &ip);
+            assert_eq!(out, serde_json::to_vec(&ip).unwrap());
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! One sink on its own thread: a bounded queue of batches in, retries with backoff on
+//! retriable errors, counters out. The pipeline never waits on a sink's I/O, only on
+//! its queue when that is full and the sink may hold the pipeline up (replay).
+use crate::batch::Batch;
+use crate::sink::{RecordSink, SinkError, Tick};
+use otsentry_core::SinkCounts;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// What a full queue does to the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFull {
+    /// Wait for the sink (replay: nothing is dropped, the run slows down).
+    Wait,
+    /// Drop the batch and count it (a live sensor must not stall capture).
+    Drop,
+}
+
+/// How a sink is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SinkOptions {
+    /// Batches queued ahead of the sink.
+    pub queue: usize,
+    /// Attempts after the first for a batch that fails with a retriable error.
+    pub retries: u32,
+    /// The wait before the first retry; doubled each time up to `max_backoff`.
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+    pub on_full: OnFull,
+    /// How long an idle sink waits before its time-based work (rotation, fsync).
+    pub idle_tick: Duration,
+}
+
+impl Default for SinkOptions {
+    fn default() -> Self {
+        SinkOptions {
+            queue: 8,
+            retries: 5,
+            backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_secs(2),
+            on_full: OnFull::Wait,
+            idle_tick: Duration::from_millis(250),
+        }
+    }
+}
+
+/// The pipeline's end of a running sink.
+pub(crate) struct SinkHandle {
+    name: String,
+    tx: Option<SyncSender<Arc<Batch>>>,
+    thread: Option<JoinHandle<()>>,
+    on_full: OnFull,
+    /// Kept by the pipeline's side: accepted, waited and dropped on a full queue.
+    mine: SinkCounts,
+    /// Kept by the sink's thread.
+    theirs: Arc<Mutex<SinkCounts>>,
+    /// Set to have the sink reopen its output (it clears it).
+    reopen: Arc<AtomicBool>,
+}
+
+fn lock(c: &Mutex<SinkCounts>) -> std::sync::MutexGuard<'_, SinkCounts> {
+    // A panic while counting leaves the counts usable.
+    c.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl SinkHandle {
+    /// Starts `sink` on a thread. Finished batches go back through `recycle`.
+    pub(crate) fn start(sink: Box<dyn RecordSink>, opts: SinkOptions, recycle: mpsc::Sender<Arc<Batch>>) -> std::io::Result<SinkHandle> {
+        let mut sink = sink;
+        let reopen = Arc::new(AtomicBool::new(false));
+        let asked = reopen.clone();
+        let name = sink.name();
+        let (tx, rx) = mpsc::sync_channel::<Arc<Batch>>(opts.queue.max(1));
+        let theirs = Arc::new(Mutex::new(SinkCounts::default()));
+        let counts = theirs.clone();
+        let thread = std::thread::Builder::new().name(format!("sink {name}")).spawn(move || {
+            loop {
+                if asked.swap(false, Ordering::Relaxed) {
+                    let r = sink.reopen();
+                    let mut c = lock(&counts);
+                    match r {
+                        Ok(()) => c.reopened += 1,
+                        Err(e) => c.last_error = Some(e.to_string()),
+                    }
+                }
+                let got = rx.recv_timeout(opts.idle_tick);
+                match sink.tick(Instant::now()) {
+                    Ok(Tick::Rotated) => lock(&counts).rotated += 1,
+                    Ok(Tick::Nothing) => {}
+                    Err(e) => lock(&counts).last_error = Some(e.to_string()),
+                }
+                match got {
+                    Ok(batch) if lock(&counts).closed => {
+                        lock(&counts).dropped += batch.records() as u64;
+                        let _ = recycle.send(batch);
+                    }
+                    Ok(batch) => {
+                        deliver(sink.as_mut(), &batch, &opts, &counts);
+                        let _ = recycle.send(batch);
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
+            if let Err(e) = sink.flush() {
+                lock(&counts).last_error = Some(e.to_string());
+            }
+        })?;
+        let mine = SinkCounts { name: name.clone(), ..Default::default() };
+        Ok(SinkHandle { name, tx: Some(tx), thread: Some(thread), on_full: opts.on_full, mine, theirs, reopen })
+    }
+
+    /// The flag that makes the sink reopen its output (a signal handler may set it).
+    pub(crate) fn reopen_flag(&self) -> Arc<AtomicBool> {
+        self.reopen.clone()
+    }
+
+    /// Queues a batch (waiting or dropping when the queue is full, as configured).
+    pub(crate) fn send(&mut self, batch: Arc<Batch>) {
+        let n = batch.records() as u64;
+        let Some(tx) = &self.tx else {
+            self.mine.dropped += n;
+            return;
+        };
+        let sent = match tx.try_send(batch) {
+            Ok(()) => true,
+            Err(TrySendError::Full(batch)) => match self.on_full {
+                OnFull::Wait => {
+                    self.mine.waited += 1;
+                    tx.send(batch).is_ok()
+                }
+                OnFull::Drop => false,
+            },
+            Err(TrySendError::Disconnected(_)) => false,
+        };
+        if sent {
+            self.mine.accepted += n;
+        } else {
+            self.mine.dropped += n;
+        }
+    }
+
+    /// The counters so far (the sink's side as of its last batch).
+    pub(crate) fn counts(&self) -> SinkCounts {
+        let t = lock(&self.theirs);
+        SinkCounts {
+            name: self.name.clone(),
+            accepted: self.mine.accepted,
+            written: t.written,
+            batches: t.batches,
+            retried: t.retried,
+            dropped: self.mine.dropped + t.dropped,
+            waited: self.mine.waited,
+            reopened: t.reopened,
+            rotated: t.rotated,
+            closed: t.closed,
+            last_error: t.last_error.clone(),
+        }
+    }
+
+    /// Closes the queue, lets the sink write what it holds, and returns the final counts.
+    pub(crate) fn finish(mut self) -> SinkCounts {
+        self.tx = None;
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                let mut t = lock(&self.theirs);
+                // Whatever the thread had not written is lost with it.
+                let unaccounted = self.mine.accepted.saturating_sub(t.written + t.dropped);
+                t.dropped += unaccounted;
+                t.last_error = Some(format!("{}: the sink's thread panicked", self.name));
+            }
+        }
+        self.counts()
+    }
+}
+
+/// Writes one batch, retrying retriable errors with backoff; a batch that cannot be
+/// written is counted dropped with its reason.
+fn deliver(sink: &mut dyn RecordSink, batch: &Batch, opts: &SinkOptions, counts: &Mutex<SinkCounts>) {
+    let n = batch.records() as u64;
+    let mut wait = opts.backoff;
+    let mut attempt = 0u32;
+    loop {
+        match sink.write(batch) {
+            Ok(()) => {
+                let mut c = lock(counts);
+                c.written += n;
+                c.batches += 1;
+                return;
+            }
+            Err(e @ SinkError::Retriable(_)) if attempt < opts.retries => {
+                {
+                    let mut c = lock(counts);
+                    c.retried += 1;
+                    c.last_error = Some(e.to_string());
+                }
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(opts.max_backoff);
+                attempt += 1;
+            }
+            Err(e) => {
+                let mut c = lock(counts);
+                c.dropped += n;
+                c.closed |= matches!(e, SinkError::Closed(_));
+                c.last_error = Some(e.to_string());
+                // A closed pipe is the reader's choice (`| head`), not a fault.
+                if c.closed {
+                    tracing::debug!(sink = %sink.name(), records = n, error = %e, "output closed");
+                } else {
+                    tracing::warn!(sink = %sink.name(), records = n, error = %e, "batch dropped");
+                }
+                return;
+            }
+        }
+    }
+}
