@@ -135,6 +135,10 @@ impl Replay {
         if damage.is_some() {
             self.summary.decode.files_truncated += 1;
         }
+        // What an input produced is handed over when it ends, not with the next one.
+        if let Some(o) = self.outputs.as_mut() {
+            o.flush();
+        }
         self.summary.inputs.push(InputCounts {
             name: input.name.clone(),
             container: input.container(),

@@ -135,8 +135,14 @@ pub(crate) fn parse(text: &str) -> Result<Config, String> {
     }
     let config: Config = serde_yaml_ng::from_str(text).map_err(|e| {
         let message = e.to_string();
-        if message.contains(" at line ") {
-            return message;
+        if let Some((what, _)) = message.split_once(" at line ") {
+            // A value our own check refused is placed by serde_yaml at the start of its
+            // mapping entry's parent: point at the key's own line instead.
+            let key = what.strip_prefix("replay: ").and_then(|rest| rest.split(':').next()).unwrap_or_default();
+            return match line_of(text, key) {
+                Some(line) if key.contains('-') || key == "eve" => format!("{what} at line {line}"),
+                _ => message,
+            };
         }
         // serde_yaml reports no position for an unknown top-level key: find its line.
         let key = message.split('`').nth(1).unwrap_or_default();

@@ -66,6 +66,19 @@ impl FileSink {
         Ok(())
     }
 
+    /// After `e` with `done` bytes of a batch written: all or nothing, so the part that
+    /// landed is cut off and a retry does not double it. If that fails too, the error is
+    /// permanent (a retry would double lines).
+    fn cut(&mut self, done: usize, e: &std::io::Error) -> SinkError {
+        if done == 0 {
+            return self.err(e);
+        }
+        match self.file.set_len(self.len) {
+            Ok(()) => self.err(e),
+            Err(cut) => SinkError::Permanent(format!("{}: {e}; cutting the partial batch failed too: {cut}", self.path.display())),
+        }
+    }
+
     /// Moves the current file aside and starts an empty one.
     fn rotate(&mut self) -> Result<(), SinkError> {
         if self.opts.fsync != Fsync::Never {
@@ -101,12 +114,14 @@ impl RecordSink for FileSink {
                 self.rotate()?;
             }
         }
-        if let Err(e) = self.file.write_all(bytes) {
-            // All or nothing: cut the part that landed, so a retry does not double it.
-            return Err(match self.file.set_len(self.len) {
-                Ok(()) => self.err(&e),
-                Err(cut) => SinkError::Permanent(format!("{}: {e}; cutting the partial batch failed too: {cut}", self.path.display())),
-            });
+        let mut done = 0;
+        while done < bytes.len() {
+            match self.file.write(bytes.get(done..).unwrap_or_default()) {
+                Ok(0) => return Err(self.cut(done, &std::io::Error::from(std::io::ErrorKind::WriteZero))),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.cut(done, &e)),
+            }
         }
         self.len += bytes.len() as u64;
         self.dirty = true;
