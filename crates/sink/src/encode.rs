@@ -2,6 +2,7 @@
 //! hand (its fields are fixed and most are numbers and addresses), then `event_type`'s
 //! object and the optional second object through their `Serialize` impls, which borrow
 //! from the protocol structs. No intermediate tree, no per-record allocation.
+use crate::json::{to_vec, Error};
 use otsentry_core::{EventHeader, Record};
 use std::io::Write;
 use std::net::IpAddr;
@@ -53,7 +54,7 @@ fn key(out: &mut Vec<u8>, k: &str) {
     out.extend_from_slice(b"\":");
 }
 
-fn header(out: &mut Vec<u8>, h: &EventHeader, event_type: &str) -> serde_json::Result<()> {
+fn header(out: &mut Vec<u8>, h: &EventHeader, event_type: &str) -> Result<(), Error> {
     out.extend_from_slice(b"{\"timestamp\":\"");
     let mut ts = [0u8; 32];
     match h.timestamp.write_rfc3339_micros(&mut ts) {
@@ -70,7 +71,7 @@ fn header(out: &mut Vec<u8>, h: &EventHeader, event_type: &str) -> serde_json::R
         put_u64(out, n);
     }
     key(out, "event_type");
-    serde_json::to_writer(&mut *out, event_type)?;
+    to_vec(out, event_type)?;
     if !h.vlan.is_empty() {
         key(out, "vlan");
         out.push(b'[');
@@ -109,28 +110,28 @@ fn header(out: &mut Vec<u8>, h: &EventHeader, event_type: &str) -> serde_json::R
     }
     if let Some(app) = h.app_proto {
         key(out, "app_proto");
-        serde_json::to_writer(&mut *out, app)?;
+        to_vec(out, app)?;
     }
     if let Some(cid) = &h.community_id {
         key(out, "community_id");
-        serde_json::to_writer(&mut *out, cid)?;
+        to_vec(out, cid)?;
     }
     if let Some(name) = h.pcap_filename.as_deref().filter(|_| names_capture(event_type)) {
         key(out, "pcap_filename");
-        serde_json::to_writer(&mut *out, name)?;
+        to_vec(out, name)?;
     }
     Ok(())
 }
 
 /// Appends `record` as one JSON object (without the newline).
-pub(crate) fn encode<R: Record>(out: &mut Vec<u8>, record: &R) -> serde_json::Result<()> {
+pub(crate) fn encode<R: Record>(out: &mut Vec<u8>, record: &R) -> Result<(), Error> {
     let event_type = record.event_type();
     header(out, record.header(), event_type)?;
     key(out, event_type);
-    serde_json::to_writer(&mut *out, record.body())?;
+    to_vec(out, record.body())?;
     if let Some((k, extra)) = record.extra() {
         key(out, k);
-        serde_json::to_writer(&mut *out, extra)?;
+        to_vec(out, extra)?;
     }
     out.push(b'}');
     Ok(())

@@ -8,6 +8,7 @@
 mod batch;
 mod encode;
 mod file;
+mod json;
 mod outputs;
 mod sink;
 mod types;
