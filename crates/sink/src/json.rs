@@ -38,9 +38,36 @@ fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
+/// Whether any byte of `bytes` needs escaping, eight at a time (most strings are names
+/// and addresses that need none).
+#[inline]
+fn any_escape(bytes: &[u8]) -> bool {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte of `w` is zero exactly where the high bit of has_zero(w) is set.
+    let has_zero = |w: u64| w.wrapping_sub(LOW) & !w & HIGH;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        // Bytes below 0x20: (w & 0xe0..) has a zero there (after clearing the high bit,
+        // which ASCII control bytes do not have and UTF-8 bytes do).
+        let control = has_zero(w & 0xe0e0_e0e0_e0e0_e0e0);
+        if control | has_zero(w ^ (LOW * u64::from(b'"'))) | has_zero(w ^ (LOW * u64::from(b'\\'))) != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| needs_escape(b))
+}
+
 /// Appends `s` as a JSON string body (without quotes), escaped as serde_json does.
 pub(crate) fn put_escaped(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
+    if !any_escape(bytes) {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         if !needs_escape(b) {
@@ -591,6 +618,19 @@ mod tests {
             let mut ours = Vec::new();
             to_vec(&mut ours, &f).unwrap();
             assert_eq!(String::from_utf8(ours).unwrap(), serde_json::to_string(&f).unwrap());
+        }
+    }
+
+    #[test]
+    fn the_word_scan_finds_every_byte_that_needs_escaping() {
+        for len in 0..20 {
+            for at in 0..len {
+                for b in 0u8..=255 {
+                    let mut v = vec![b'a'; len];
+                    v[at] = b;
+                    assert_eq!(any_escape(&v), needs_escape(b), "len {len} at {at} byte {b:#x}");
+                }
+            }
         }
     }
 
