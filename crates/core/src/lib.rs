@@ -8,6 +8,7 @@
 
 mod alert;
 mod anomaly;
+mod capped;
 mod dissect;
 mod field;
 mod flow;
@@ -21,12 +22,13 @@ mod time;
 
 pub use alert::{Alert, AlertBody, AlertInfo, Severity, Technique};
 pub use anomaly::{Anomaly, AnomalyBody, AnomalyKind, Layer, ANOMALY_SCHEMA};
+pub use capped::{eve_max_items, set_eve_max_items, Capped, DEFAULT_EVE_MAX_ITEMS};
 pub use dissect::{AppProto, Dissector, PduEvent, PduSink, Pending, PortMap, Probe, ProbeResult, StreamCx};
 pub use field::{FieldAccess, FieldDef, FieldId, FieldType, FieldValue, Known, Schema, Stage};
 pub use flow::{Direction, FlowKey, IpProto};
 pub use flowrec::{FlowBody, FlowRecord, TcpBody};
 pub use hex::hex;
-pub use record::{EventHeader, Framed, Record};
+pub use record::{EventHeader, Framed, Record, Vlans};
 pub use summary::{
     AlertCounts, CodeCounts, CodeNames, DecodeCounts, Dnp3Counts, InputCounts, ModbusCounts, ProtocolCounts, S7Counts, S7PlusCounts,
     SinkCounts, SkippedInput, StreamCounts, Summary, Tally,

@@ -20,10 +20,43 @@ pub struct EventHeader {
     /// The flow's application protocol, once detected.
     pub app_proto: Option<&'static str>,
     /// VLAN ids, outermost first.
-    pub vlan: Vec<u16>,
+    pub vlan: Vlans,
     pub community_id: Option<String>,
     /// The capture the record was read from, as the user named it (Suricata's field).
     pub pcap_filename: Option<Arc<str>>,
+}
+
+/// Up to three VLAN ids, outermost first, kept inline (every record has a header).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Vlans {
+    ids: [u16; 3],
+    len: u8,
+}
+
+impl Vlans {
+    /// The first three of `ids` (decoding stops at three tags).
+    pub fn from_slice(ids: &[u16]) -> Vlans {
+        let mut v = Vlans::default();
+        for (slot, id) in v.ids.iter_mut().zip(ids) {
+            *slot = *id;
+            v.len += 1;
+        }
+        v
+    }
+
+    pub fn as_slice(&self) -> &[u16] {
+        self.ids.get(..usize::from(self.len)).unwrap_or_default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Serialize for Vlans {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.as_slice().serialize(s)
+    }
 }
 
 /// Anything a sink can write as one EVE line: the common header, then `event_type`'s

@@ -106,7 +106,9 @@ impl PduSink for AppSink<'_, '_, '_> {
         if !self.out.wants(event.event_type()) {
             return;
         }
-        let header = header(self.ctx, self.community_id, cx);
+        // A protocol record names neither its Community ID nor its capture: its flow
+        // record (same flow_id) has both, and polls are most of the output.
+        let header = EventHeader { timestamp: cx.ts, pcap_filename: None, ..self.ctx.header_without_id(cx.dir) };
         self.out.write(&Framed { header: &header, event });
     }
 

@@ -3,6 +3,7 @@
 use crate::alerting::Alerting;
 use otsentry_core::{
     Anomaly, AnomalyBody, AnomalyKind, AppProto, Direction, EventHeader, FieldAccess, FlowKey, IpProto, Layer, Record, Summary, Timestamp,
+    Vlans,
 };
 use otsentry_flow::community_id;
 use otsentry_rules::Subject;
@@ -151,7 +152,7 @@ impl<'p> EventCtx<'p> {
             dest_port: ports.then_some(dst.port()),
             proto: Some(self.key.proto),
             app_proto: self.app.map(AppProto::name),
-            vlan: self.vlans.to_vec(),
+            vlan: Vlans::from_slice(self.vlans),
             community_id: None,
             pcap_filename: self.input.cloned(),
         }

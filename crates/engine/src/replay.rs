@@ -332,7 +332,7 @@ impl<'p> PacketAt<'p> {
             dest_ip: self.dst,
             dest_port: self.ports.1,
             proto: self.pkt.ip.map(|ip| ip.proto),
-            vlan: self.pkt.vlans().to_vec(),
+            vlan: otsentry_core::Vlans::from_slice(self.pkt.vlans()),
             pcap_filename: self.input.clone(),
             ..Default::default()
         }

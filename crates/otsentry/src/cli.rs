@@ -104,6 +104,10 @@ pub(crate) struct ReplayArgs {
     /// s7comm, s7comm_plus, cotp), as Suricata's `types:` list; default all.
     #[arg(long, value_name = "TYPES", value_delimiter = ',', value_parser = parse_eve_type)]
     pub(crate) eve_types: Vec<String>,
+    /// Most items of a list a record keeps (DNP3 objects and points, Modbus values;
+    /// default 1024): the rest are counted in `<list>_omitted` beside it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) eve_max_items: Option<u32>,
     /// Rotate the EVE file before it would exceed SIZE (bytes, or with K, M, G): it is
     /// renamed PATH.1, PATH.2, ... (the highest the newest) and a new one started.
     #[arg(long, value_name = "SIZE", value_parser = crate::eve::parse_size)]

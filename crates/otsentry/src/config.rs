@@ -38,6 +38,8 @@ pub(crate) struct ReplayConfig {
     pub(crate) eve: Option<PathBuf>,
     #[serde(default, deserialize_with = "eve_types")]
     pub(crate) eve_types: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "eve_max_items")]
+    pub(crate) eve_max_items: Option<u32>,
     #[serde(default, deserialize_with = "eve_rotate_size")]
     pub(crate) eve_rotate_size: Option<u64>,
     #[serde(default, deserialize_with = "eve_rotate_interval")]
@@ -105,6 +107,13 @@ fn eve_rotate_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::ti
 
 fn eve_fsync<'de, D: Deserializer<'de>>(d: D) -> Result<Option<otsentry_sink::Fsync>, D::Error> {
     crate::eve::parse_fsync(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("eve-fsync: {e}")))
+}
+
+fn eve_max_items<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    match u32::deserialize(d)? {
+        0 => Err(D::Error::custom("eve-max-items: at least 1")),
+        n => Ok(Some(n)),
+    }
 }
 
 fn dnp3_max_objects<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
@@ -181,6 +190,9 @@ replay:
   eve: events.jsonl
   # Record types to write (alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp).
   eve-types: [alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp]
+  # Most items of a list a record keeps (DNP3 points, Modbus values); the rest are
+  # counted in <list>_omitted.
+  eve-max-items: 1024
   # Rotate the EVE file before it exceeds this size (K, M, G) or this long after it was
   # opened (s, m, h, d); rotated files are named eve.json.1, .2, ... SIGHUP reopens it.
   eve-rotate-size: 512M
@@ -232,6 +244,7 @@ mod tests {
         assert_eq!(r.dnp3_max_objects, Some(2048));
         assert_eq!((r.eve_rotate_size, r.eve_rotate_interval), (Some(512 << 20), Some(std::time::Duration::from_secs(86_400))));
         assert_eq!(r.eve_fsync, Some(otsentry_sink::Fsync::Never));
+        assert_eq!(r.eve_max_items, Some(1024));
         assert_eq!(r.eve_types.map(|t| t.len()), Some(8));
         let bad = parse("replay:\n  eve-types: [alert, flows]\n").unwrap_err();
         assert!(bad.contains("\"flows\" is not an EVE record type") && bad.contains("line 2"), "{bad}");

@@ -20,6 +20,7 @@ pub(crate) struct Settings {
     eve: Option<PathBuf>,
     eve_types: Vec<String>,
     eve_file: FileOptions,
+    eve_max_items: Option<u32>,
     summary_json: Option<PathBuf>,
     reader: Reader,
     checksum_anomalies: bool,
@@ -42,6 +43,7 @@ impl Settings {
             inputs: args.inputs,
             eve: args.eve.or(file.eve),
             eve_types: if args.eve_types.is_empty() { file.eve_types.unwrap_or_default() } else { args.eve_types },
+            eve_max_items: args.eve_max_items.or(file.eve_max_items),
             eve_file: FileOptions {
                 rotate_bytes: args.eve_rotate_size.or(file.eve_rotate_size),
                 rotate_every: args.eve_rotate_interval.or(file.eve_rotate_interval),
@@ -100,6 +102,9 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
     }
     let eve_on_stdout = s.eve.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let summary_on_stdout = s.summary_json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    if let Some(n) = s.eve_max_items {
+        otsentry_core::set_eve_max_items(n as usize);
+    }
     let eve = s.eve.as_deref().map(|path| crate::eve::outputs(&EveSettings { path, types: &s.eve_types, file: s.eve_file })).transpose()?;
     let mut run = Replay::new(opts, eve);
     for flag in run.reopen_flags() {

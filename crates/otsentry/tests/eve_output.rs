@@ -146,3 +146,35 @@ fn bad_output_settings_are_refused_naming_the_setting() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("line 3") && err.contains("eve-fsync"), "{err}");
 }
+
+#[test]
+fn long_lists_are_cut_at_eve_max_items_and_counted() {
+    let d = dir("max-items");
+    let (full, cut) = (d.join("full.json"), d.join("cut.json"));
+    for (path, extra) in [(&full, None), (&cut, Some("3"))] {
+        let mut cmd = bin();
+        cmd.args(["replay", "-q", "--eve", s(path)]);
+        if let Some(n) = extra {
+            cmd.args(["--eve-max-items", n]);
+        }
+        let o = cmd.arg(demo()).output().unwrap();
+        assert!(o.status.success(), "{}", finished(&o));
+    }
+    let (full, cut) = (lines(&full), lines(&cut));
+    assert_eq!(full.len(), cut.len());
+    let mut checked = 0;
+    for (f, c) in full.iter().zip(&cut) {
+        if f["event_type"] != "modbus" || !f["modbus"]["response_values"].is_array() {
+            continue;
+        }
+        let (all, kept) = (f["modbus"]["response_values"].as_array().unwrap(), c["modbus"]["response_values"].as_array().unwrap());
+        assert_eq!(kept[..], all[..all.len().min(3)]);
+        let omitted = c["modbus"]["response_values_omitted"].as_u64().unwrap_or(0) as usize;
+        assert_eq!(kept.len() + omitted, all.len(), "{c}");
+        assert!(f["modbus"].get("response_values_omitted").is_none());
+        checked += usize::from(omitted > 0);
+    }
+    assert!(checked >= 3, "the demo's reads of 10 registers are cut");
+    let o = bin().args(["replay", "-q", "--eve-max-items", "0", s(&demo())]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}

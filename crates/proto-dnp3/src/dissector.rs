@@ -4,7 +4,7 @@
 use crate::app::{function_name, iin_names, is_response, parse_fragment, Fragment, ObjectHeader};
 use crate::link::{link, BadLink, Link, LinkFrame};
 use crate::points::{Point, Value};
-use otsentry_core::{hex, AppProto, Direction, Dissector, PduEvent, PduSink, StreamCx, Tally, Timestamp};
+use otsentry_core::{hex, AppProto, Capped, Direction, Dissector, PduEvent, PduSink, StreamCx, Tally, Timestamp};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
@@ -117,8 +117,11 @@ impl Serialize for Application<'_, '_> {
         m.serialize_entry("control", &Bits(f.control, control))?;
         m.serialize_entry("function_code", &f.function)?;
         m.serialize_entry("function_name", function_name(f.function))?;
-        let objects: Vec<_> = f.objects.iter().map(|o| Object(o, self.0.bytes)).collect();
+        let objects = Capped::new(f.objects.iter().map(|o| Object(o, self.0.bytes)));
         m.serialize_entry("objects", &objects)?;
+        if objects.left_out() > 0 {
+            m.serialize_entry("objects_omitted", &objects.left_out())?;
+        }
         m.serialize_entry("complete", &f.problem.is_none())?;
         m.end()
     }
@@ -141,8 +144,11 @@ impl Serialize for Object<'_> {
         }
         m.serialize_entry("count", &o.count)?;
         if !o.data.is_empty() {
-            let points: Vec<_> = o.points(self.1).map_while(Result::ok).map(PointFields).collect();
+            let points = Capped::new(o.points(self.1).map_while(Result::ok).map(PointFields));
             m.serialize_entry("points", &points)?;
+            if points.left_out() > 0 {
+                m.serialize_entry("points_omitted", &points.left_out())?;
+            }
         }
         m.end()
     }

@@ -2,7 +2,7 @@
 //! seen in an earlier delivery), response fields borrowed from the stream.
 use crate::function::{device_object_name, diagnostic_name, exception_name, umas_name, Function};
 use crate::pdu::{Request, Response};
-use otsentry_core::{PduEvent, Timestamp};
+use otsentry_core::{Capped, PduEvent, Timestamp};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
@@ -143,15 +143,43 @@ impl Transaction<'_> {
     }
 
     /// Values the response carried: registers, or coil/input bits for 1 and 2.
-    fn response_values(&self) -> Option<Vec<u16>> {
+    /// The values a response carries, read from its bytes as they are written out.
+    fn response_values(&self) -> Option<Values<'_>> {
         match self.response? {
             Response::Read { function, data } if function.0 <= 2 => {
                 let quantity = self.request.and_then(|r| r.quantity).unwrap_or((data.len() * 8) as u16);
-                Some(coils(data, quantity))
+                Some(Values::Coils { bytes: data, next: 0, quantity })
             }
-            Response::Read { data, .. } | Response::ReadFifo { data, .. } => Some(registers(data)),
-            Response::WriteSingle { function, value, .. } => Some(vec![single_value(*function, *value)]),
+            Response::Read { data, .. } | Response::ReadFifo { data, .. } => Some(Values::Registers(data.chunks_exact(2))),
+            Response::WriteSingle { function, value, .. } => Some(Values::One(Some(single_value(*function, *value)))),
             _ => None,
+        }
+    }
+}
+
+/// A response's register or coil values, without a vector.
+#[derive(Clone)]
+enum Values<'a> {
+    Coils { bytes: &'a [u8], next: u16, quantity: u16 },
+    Registers(std::slice::ChunksExact<'a, u8>),
+    One(Option<u16>),
+}
+
+impl Iterator for Values<'_> {
+    type Item = u16;
+    fn next(&mut self) -> Option<u16> {
+        match self {
+            Values::Coils { bytes, next, quantity } => {
+                let i = usize::from(*next);
+                (*next < *quantity).then(|| {
+                    *next += 1;
+                    bytes.get(i / 8).map_or(0, |b| u16::from(b >> (i % 8) & 1))
+                })
+            }
+            Values::Registers(chunks) => {
+                chunks.next().map(|c| u16::from_be_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)]))
+            }
+            Values::One(v) => v.take(),
         }
     }
 }
@@ -221,7 +249,11 @@ impl Serialize for Transaction<'_> {
                 m.serialize_entry("write_quantity", &q)?;
             }
             if !r.values.is_empty() {
-                m.serialize_entry("values", &r.values)?;
+                let values = Capped::new(r.values.iter());
+                m.serialize_entry("values", &values)?;
+                if values.left_out() > 0 {
+                    m.serialize_entry("values_omitted", &values.left_out())?;
+                }
             }
             if let Some((and_mask, or_mask)) = r.masks {
                 m.serialize_entry("and_mask", &and_mask)?;
@@ -239,7 +271,11 @@ impl Serialize for Transaction<'_> {
             }
         }
         if let Some(v) = self.response_values() {
-            m.serialize_entry("response_values", &v)?;
+            let values = Capped::new(v);
+            m.serialize_entry("response_values", &values)?;
+            if values.left_out() > 0 {
+                m.serialize_entry("response_values_omitted", &values.left_out())?;
+            }
         }
         if let Some(code) = self.exception() {
             m.serialize_entry("exception", &Named(code, exception_name(code).unwrap_or("undefined")))?;

@@ -7,12 +7,6 @@ use otsentry_core::{EventHeader, Record};
 use std::io::Write;
 use std::net::IpAddr;
 
-/// Record types whose lines name the capture they came from. Protocol records are
-/// joined to it through their flow (`flow_id`), which saves a path on every poll.
-fn names_capture(event_type: &str) -> bool {
-    matches!(event_type, "alert" | "anomaly" | "flow")
-}
-
 /// Appends `v` in decimal.
 pub(crate) fn put_u64(out: &mut Vec<u8>, mut v: u64) {
     let mut buf = [0u8; 20];
@@ -75,7 +69,7 @@ fn header(out: &mut Vec<u8>, h: &EventHeader, event_type: &str) -> Result<(), Er
     if !h.vlan.is_empty() {
         key(out, "vlan");
         out.push(b'[');
-        for (i, v) in h.vlan.iter().enumerate() {
+        for (i, v) in h.vlan.as_slice().iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
@@ -116,7 +110,7 @@ fn header(out: &mut Vec<u8>, h: &EventHeader, event_type: &str) -> Result<(), Er
         key(out, "community_id");
         to_vec(out, cid)?;
     }
-    if let Some(name) = h.pcap_filename.as_deref().filter(|_| names_capture(event_type)) {
+    if let Some(name) = h.pcap_filename.as_deref() {
         key(out, "pcap_filename");
         to_vec(out, name)?;
     }

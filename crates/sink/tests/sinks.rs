@@ -17,7 +17,7 @@ fn anomaly(n: u64) -> Anomaly {
         dest_ip: Some("10.0.0.2".parse().unwrap()),
         dest_port: Some(502),
         proto: Some(IpProto::TCP),
-        vlan: vec![100],
+        vlan: otsentry_core::Vlans::from_slice(&[100]),
         pcap_filename: Some("in \"quoted\".pcap".into()),
         ..Default::default()
     };
