@@ -46,19 +46,21 @@ fn any_escape(bytes: &[u8]) -> bool {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     // A byte of `w` is zero exactly where the high bit of has_zero(w) is set.
     let has_zero = |w: u64| w.wrapping_sub(LOW) & !w & HIGH;
+    // Bytes below 0x20 are those where (w & 0xe0..) has a zero.
+    let flagged = |w: u64| has_zero(w & 0xe0e0_e0e0_e0e0_e0e0) | has_zero(w ^ (LOW * u64::from(b'"'))) | has_zero(w ^ (LOW * u64::from(b'\\'))) != 0;
     let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        // Bytes below 0x20: (w & 0xe0..) has a zero there (after clearing the high bit,
-        // which ASCII control bytes do not have and UTF-8 bytes do).
-        let control = has_zero(w & 0xe0e0_e0e0_e0e0_e0e0);
-        if control | has_zero(w ^ (LOW * u64::from(b'"'))) | has_zero(w ^ (LOW * u64::from(b'\\'))) != 0 {
+        if flagged(u64::from_le_bytes(word)) {
             return true;
         }
     }
-    chunks.remainder().iter().any(|&b| needs_escape(b))
+    // The tail (most keys and names are shorter than a word), padded with spaces.
+    let tail = chunks.remainder();
+    let mut word = [b' '; 8];
+    word.get_mut(..tail.len()).unwrap_or_default().copy_from_slice(tail);
+    flagged(u64::from_le_bytes(word))
 }
 
 /// Appends `s` as a JSON string body (without quotes), escaped as serde_json does.
