@@ -27,7 +27,7 @@ pub struct MmapReader {
 }
 
 /// Hand back pages once this far behind the read position (a multiple of every page size).
-const RELEASE_EVERY: usize = 4 << 20;
+const RELEASE_EVERY: usize = 1 << 20;
 
 impl MmapReader {
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
@@ -66,7 +66,7 @@ impl MmapReader {
             return;
         }
         // SAFETY: the range lies inside the map and starts on a page boundary (a
-        // multiple of 4 MiB). The map is a private, read-only file mapping: dropping its
+        // multiple of 1 MiB). The map is a private, read-only file mapping: dropping its
         // pages only makes a later access read the file again, and nothing reads them
         // any more (a frame borrows the map until the next call, and the read position
         // has passed them). Advice only: failing to take it changes nothing.
