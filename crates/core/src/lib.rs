@@ -28,7 +28,7 @@ pub use field::{FieldAccess, FieldDef, FieldId, FieldType, FieldValue, Known, Sc
 pub use flow::{Direction, FlowKey, IpProto};
 pub use flowrec::{FlowBody, FlowRecord, TcpBody};
 pub use hex::hex;
-pub use record::{EventHeader, Framed, Record, Vlans};
+pub use record::{open_object, EventHeader, Framed, Record, Vlans};
 pub use summary::{
     AlertCounts, CodeCounts, CodeNames, DecodeCounts, Dnp3Counts, InputCounts, ModbusCounts, ProtocolCounts, S7Counts, S7PlusCounts,
     SinkCounts, SkippedInput, StreamCounts, Summary, Tally,

@@ -5,7 +5,7 @@ use crate::app::{function_name, iin_names, is_response, parse_fragment, Fragment
 use crate::link::{link, BadLink, Link, LinkFrame};
 use crate::points::{Point, Value};
 use otsentry_core::{hex, AppProto, Capped, Direction, Dissector, PduEvent, PduSink, StreamCx, Tally, Timestamp};
-use serde::ser::{SerializeMap, Serializer};
+use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,12 +95,12 @@ struct Bits(u8, [(&'static str, u8); 5]);
 
 impl Serialize for Bits {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(5))?;
+        let mut m = otsentry_core::open_object(s)?;
         for (name, mask) in self.1 {
             if name == "function_code" || name == "sequence" {
-                m.serialize_entry(name, &(self.0 & mask))?;
+                m.serialize_field(name, &(self.0 & mask))?;
             } else {
-                m.serialize_entry(name, &(self.0 & mask != 0))?;
+                m.serialize_field(name, &(self.0 & mask != 0))?;
             }
         }
         m.end()
@@ -112,17 +112,17 @@ struct Application<'e, 'a>(&'e FragmentEvent<'a>);
 impl Serialize for Application<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let f = self.0.fragment;
-        let mut m = s.serialize_map(None)?;
+        let mut m = otsentry_core::open_object(s)?;
         let control = [("fir", 0x80), ("fin", 0x40), ("con", 0x20), ("uns", 0x10), ("sequence", 0x0F)];
-        m.serialize_entry("control", &Bits(f.control, control))?;
-        m.serialize_entry("function_code", &f.function)?;
-        m.serialize_entry("function_name", function_name(f.function))?;
+        m.serialize_field("control", &Bits(f.control, control))?;
+        m.serialize_field("function_code", &f.function)?;
+        m.serialize_field("function_name", function_name(f.function))?;
         let objects = Capped::new(f.objects.iter().map(|o| Object(o, self.0.bytes)));
-        m.serialize_entry("objects", &objects)?;
+        m.serialize_field("objects", &objects)?;
         if objects.left_out() > 0 {
-            m.serialize_entry("objects_omitted", &objects.left_out())?;
+            m.serialize_field("objects_omitted", &objects.left_out())?;
         }
-        m.serialize_entry("complete", &f.problem.is_none())?;
+        m.serialize_field("complete", &f.problem.is_none())?;
         m.end()
     }
 }
@@ -132,22 +132,22 @@ struct Object<'e>(&'e ObjectHeader, &'e [u8]);
 impl Serialize for Object<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let o = self.0;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("group", &o.group)?;
-        m.serialize_entry("variation", &o.variation)?;
-        m.serialize_entry("qualifier", &o.qualifier)?;
-        m.serialize_entry("prefix_code", &o.prefix_code())?;
-        m.serialize_entry("range_code", &o.range_code())?;
+        let mut m = otsentry_core::open_object(s)?;
+        m.serialize_field("group", &o.group)?;
+        m.serialize_field("variation", &o.variation)?;
+        m.serialize_field("qualifier", &o.qualifier)?;
+        m.serialize_field("prefix_code", &o.prefix_code())?;
+        m.serialize_field("range_code", &o.range_code())?;
         if let Some((start, stop)) = o.range {
-            m.serialize_entry("start", &start)?;
-            m.serialize_entry("stop", &stop)?;
+            m.serialize_field("start", &start)?;
+            m.serialize_field("stop", &stop)?;
         }
-        m.serialize_entry("count", &o.count)?;
+        m.serialize_field("count", &o.count)?;
         if !o.data.is_empty() {
             let points = Capped::new(o.points(self.1).map_while(Result::ok).map(PointFields));
-            m.serialize_entry("points", &points)?;
+            m.serialize_field("points", &points)?;
             if points.left_out() > 0 {
-                m.serialize_entry("points_omitted", &points.left_out())?;
+                m.serialize_field("points_omitted", &points.left_out())?;
             }
         }
         m.end()
@@ -158,16 +158,16 @@ struct PointFields<'a>(Point<'a>);
 
 impl Serialize for PointFields<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
+        let mut m = otsentry_core::open_object(s)?;
         let mut result = Ok(());
         self.0.fields(&mut |name, value| {
             if result.is_ok() {
                 result = match value {
-                    Value::U(v) => m.serialize_entry(name, &v),
-                    Value::I(v) => m.serialize_entry(name, &v),
-                    Value::F(v) => m.serialize_entry(name, &v),
-                    Value::Text(t) => m.serialize_entry(name, &String::from_utf8_lossy(t)),
-                    Value::Hex(b) => m.serialize_entry(name, &hex(b)),
+                    Value::U(v) => m.serialize_field(name, &v),
+                    Value::I(v) => m.serialize_field(name, &v),
+                    Value::F(v) => m.serialize_field(name, &v),
+                    Value::Text(t) => m.serialize_field(name, &String::from_utf8_lossy(t)),
+                    Value::Hex(b) => m.serialize_field(name, &hex(b)),
                 };
             }
         });
@@ -179,17 +179,17 @@ impl Serialize for PointFields<'_> {
 impl Serialize for FragmentEvent<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let f = self.fragment;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("tx_id", &self.tx_id)?;
-        m.serialize_entry("type", self.kind())?;
-        m.serialize_entry("direction", if self.from_master { "master" } else { "outstation" })?;
-        m.serialize_entry("src", &self.source)?;
-        m.serialize_entry("dst", &self.destination)?;
+        let mut m = otsentry_core::open_object(s)?;
+        m.serialize_field("tx_id", &self.tx_id)?;
+        m.serialize_field("type", self.kind())?;
+        m.serialize_field("direction", if self.from_master { "master" } else { "outstation" })?;
+        m.serialize_field("src", &self.source)?;
+        m.serialize_field("dst", &self.destination)?;
         let link = [("dir", 0x80), ("pri", 0x40), ("fcb", 0x20), ("fcv", 0x10), ("function_code", 0x0F)];
-        m.serialize_entry("control", &Bits(self.link_control, link))?;
-        m.serialize_entry("application", &Application(self))?;
+        m.serialize_field("control", &Bits(self.link_control, link))?;
+        m.serialize_field("application", &Application(self))?;
         if let Some(iin) = f.iin {
-            m.serialize_entry("iin", &serde_json::json!({ "indicators": iin_names(iin) }))?;
+            m.serialize_field("iin", &serde_json::json!({ "indicators": iin_names(iin) }))?;
         }
         if !f.crobs.is_empty() {
             let crobs: Vec<_> = f
@@ -200,12 +200,12 @@ impl Serialize for FragmentEvent<'_> {
                         "on_time_ms": c.on_time_ms, "off_time_ms": c.off_time_ms, "status": c.status})
                 })
                 .collect();
-            m.serialize_entry("crob", &crobs)?;
+            m.serialize_field("crob", &crobs)?;
         }
         if !f.analog_outputs.is_empty() {
             let aos: Vec<_> =
                 f.analog_outputs.iter().map(|a| serde_json::json!({"index": a.index, "value": a.value, "status": a.status})).collect();
-            m.serialize_entry("analog_output", &aos)?;
+            m.serialize_field("analog_output", &aos)?;
         }
         m.end()
     }

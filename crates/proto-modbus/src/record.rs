@@ -3,7 +3,7 @@
 use crate::function::{device_object_name, diagnostic_name, exception_name, umas_name, Function};
 use crate::pdu::{Request, Response};
 use otsentry_core::{Capped, PduEvent, Timestamp};
-use serde::ser::{SerializeMap, Serializer};
+use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 
 /// What a request said, kept until its response arrives.
@@ -188,9 +188,9 @@ struct Named(u8, &'static str);
 
 impl Serialize for Named {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("code", &self.0)?;
-        m.serialize_entry("name", self.1)?;
+        let mut m = otsentry_core::open_object(s)?;
+        m.serialize_field("code", &self.0)?;
+        m.serialize_field("name", self.1)?;
         m.end()
     }
 }
@@ -200,11 +200,11 @@ struct DeviceObjects<'r>(&'r crate::pdu::DeviceId<'r>);
 impl Serialize for DeviceObjects<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let d = self.0;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("read_device_id_code", &d.code)?;
-        m.serialize_entry("conformity_level", &d.conformity)?;
-        m.serialize_entry("more_follows", &d.more_follows)?;
-        m.serialize_entry("next_object_id", &d.next_object)?;
+        let mut m = otsentry_core::open_object(s)?;
+        m.serialize_field("read_device_id_code", &d.code)?;
+        m.serialize_field("conformity_level", &d.conformity)?;
+        m.serialize_field("more_follows", &d.more_follows)?;
+        m.serialize_field("next_object_id", &d.next_object)?;
         let objects: Vec<_> = d
             .objects()
             .map(|(id, v)| {
@@ -215,73 +215,73 @@ impl Serialize for DeviceObjects<'_> {
                 o
             })
             .collect();
-        m.serialize_entry("objects", &objects)?;
+        m.serialize_field("objects", &objects)?;
         m.end()
     }
 }
 
 impl Serialize for Transaction<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
+        let mut m = otsentry_core::open_object(s)?;
         let f = self.function;
         if self.status != Status::Request {
-            m.serialize_entry("tx_id", &self.tx_id)?;
+            m.serialize_field("tx_id", &self.tx_id)?;
         }
-        m.serialize_entry("transaction_id", &self.transaction_id)?;
-        m.serialize_entry("unit_id", &self.unit_id)?;
-        m.serialize_entry("function", &f.0)?;
-        m.serialize_entry("function_name", f.name())?;
-        m.serialize_entry("category", f.category().as_str())?;
-        m.serialize_entry("access", f.access().as_str())?;
+        m.serialize_field("transaction_id", &self.transaction_id)?;
+        m.serialize_field("unit_id", &self.unit_id)?;
+        m.serialize_field("function", &f.0)?;
+        m.serialize_field("function_name", f.name())?;
+        m.serialize_field("category", f.category().as_str())?;
+        m.serialize_field("access", f.access().as_str())?;
         if let Some(t) = f.data_type() {
-            m.serialize_entry("data_type", t.as_str())?;
+            m.serialize_field("data_type", t.as_str())?;
         }
-        m.serialize_entry("status", self.status.as_str())?;
+        m.serialize_field("status", self.status.as_str())?;
         if let Some(a) = self.address() {
-            m.serialize_entry("address", &a)?;
+            m.serialize_field("address", &a)?;
         }
         if let Some(q) = self.quantity() {
-            m.serialize_entry("quantity", &q)?;
+            m.serialize_field("quantity", &q)?;
         }
         if let Some(r) = self.request {
             if let (Some(a), Some(q)) = (r.write_address, r.write_quantity) {
-                m.serialize_entry("write_address", &a)?;
-                m.serialize_entry("write_quantity", &q)?;
+                m.serialize_field("write_address", &a)?;
+                m.serialize_field("write_quantity", &q)?;
             }
             if !r.values.is_empty() {
                 let values = Capped::new(r.values.iter());
-                m.serialize_entry("values", &values)?;
+                m.serialize_field("values", &values)?;
                 if values.left_out() > 0 {
-                    m.serialize_entry("values_omitted", &values.left_out())?;
+                    m.serialize_field("values_omitted", &values.left_out())?;
                 }
             }
             if let Some((and_mask, or_mask)) = r.masks {
-                m.serialize_entry("and_mask", &and_mask)?;
-                m.serialize_entry("or_mask", &or_mask)?;
+                m.serialize_field("and_mask", &and_mask)?;
+                m.serialize_field("or_mask", &or_mask)?;
             }
             if let Some(sub) = r.diagnostic {
-                m.serialize_entry("diagnostic", &Named(sub as u8, diagnostic_name(sub)))?;
+                m.serialize_field("diagnostic", &Named(sub as u8, diagnostic_name(sub)))?;
             }
             if let Some(t) = r.mei_type {
-                m.serialize_entry("mei_type", &t)?;
+                m.serialize_field("mei_type", &t)?;
             }
             if !r.file_records.is_empty() {
                 let records: Vec<_> = r.file_records.iter().map(|&(file, record, length)| [file, record, length]).collect();
-                m.serialize_entry("file_records", &records)?;
+                m.serialize_field("file_records", &records)?;
             }
         }
         if let Some(v) = self.response_values() {
             let values = Capped::new(v);
-            m.serialize_entry("response_values", &values)?;
+            m.serialize_field("response_values", &values)?;
             if values.left_out() > 0 {
-                m.serialize_entry("response_values_omitted", &values.left_out())?;
+                m.serialize_field("response_values_omitted", &values.left_out())?;
             }
         }
         if let Some(code) = self.exception() {
-            m.serialize_entry("exception", &Named(code, exception_name(code).unwrap_or("undefined")))?;
+            m.serialize_field("exception", &Named(code, exception_name(code).unwrap_or("undefined")))?;
         }
         if let Some(Response::DeviceId(d)) = self.response {
-            m.serialize_entry("device_identification", &DeviceObjects(d))?;
+            m.serialize_field("device_identification", &DeviceObjects(d))?;
         }
         if let Some((session, code)) = self.umas() {
             let mut u = serde_json::Map::new();
@@ -301,10 +301,10 @@ impl Serialize for Transaction<'_> {
                     .into(),
                 );
             }
-            m.serialize_entry("umas", &u)?;
+            m.serialize_field("umas", &u)?;
         }
         if let Some(t) = self.response_time_us {
-            m.serialize_entry("response_time_us", &t)?;
+            m.serialize_field("response_time_us", &t)?;
         }
         m.end()
     }

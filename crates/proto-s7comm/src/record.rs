@@ -6,7 +6,7 @@ use crate::plus::PlusPdu;
 use crate::s7::{hex, Facts};
 use crate::userdata::UserData;
 use otsentry_core::{Direction, PduEvent, Timestamp};
-use serde::ser::{SerializeMap, Serializer};
+use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 
 /// A job waiting for its ack: what the `s7comm` record of the pair reports.
@@ -46,35 +46,35 @@ pub struct JobEvent<'a> {
 
 impl Serialize for JobEvent<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
+        let mut m = otsentry_core::open_object(s)?;
         if self.status != Status::Request {
-            m.serialize_entry("tx_id", &self.tx_id)?;
+            m.serialize_field("tx_id", &self.tx_id)?;
         }
-        m.serialize_entry("rosctr", "job")?;
-        m.serialize_entry("pdu_ref", &self.job.pdu_ref)?;
-        m.serialize_entry("function", &self.job.function)?;
-        m.serialize_entry("function_name", function_name(self.job.function))?;
-        m.serialize_entry("status", &self.status)?;
+        m.serialize_field("rosctr", "job")?;
+        m.serialize_field("pdu_ref", &self.job.pdu_ref)?;
+        m.serialize_field("function", &self.job.function)?;
+        m.serialize_field("function_name", function_name(self.job.function))?;
+        m.serialize_field("status", &self.status)?;
         if self.status != Status::Unmatched {
-            m.serialize_entry("request", &self.job.facts)?;
+            m.serialize_field("request", &self.job.facts)?;
         }
         if let Some(r) = self.response_rosctr {
-            m.serialize_entry("response_rosctr", rosctr_name(r))?;
+            m.serialize_field("response_rosctr", rosctr_name(r))?;
         }
         if let Some(r) = self.response {
-            m.serialize_entry("response", r)?;
+            m.serialize_field("response", r)?;
         }
         if let Some((class, name, code)) = self.error {
-            m.serialize_entry("error_class", &class)?;
-            m.serialize_entry("error_class_name", name)?;
-            m.serialize_entry("error_code", &code)?;
+            m.serialize_field("error_class", &class)?;
+            m.serialize_field("error_class_name", name)?;
+            m.serialize_field("error_code", &code)?;
         }
         if let Some(t) = self.response_time_us {
-            m.serialize_entry("response_time_us", &t)?;
+            m.serialize_field("response_time_us", &t)?;
         }
         if let Some((rack, slot)) = self.rack_slot {
-            m.serialize_entry("rack", &rack)?;
-            m.serialize_entry("slot", &slot)?;
+            m.serialize_field("rack", &rack)?;
+            m.serialize_field("slot", &slot)?;
         }
         m.end()
     }
@@ -142,24 +142,24 @@ pub struct CotpEvent<'a> {
 
 impl Serialize for CotpEvent<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("type", self.kind.name())?;
+        let mut m = otsentry_core::open_object(s)?;
+        m.serialize_field("type", self.kind.name())?;
         if let Some(c) = &self.connection {
-            m.serialize_entry("src_ref", &c.src_ref)?;
-            m.serialize_entry("dst_ref", &c.dst_ref)?;
-            m.serialize_entry("class", &c.class)?;
+            m.serialize_field("src_ref", &c.src_ref)?;
+            m.serialize_field("dst_ref", &c.dst_ref)?;
+            m.serialize_field("class", &c.class)?;
             if let Some(size) = c.tpdu_size {
-                m.serialize_entry("tpdu_size", &size)?;
+                m.serialize_field("tpdu_size", &size)?;
             }
             for (name, tsap) in [("calling_tsap", c.calling_tsap), ("called_tsap", c.called_tsap)] {
                 if let Some(t) = tsap {
-                    m.serialize_entry(name, &hex(t))?;
+                    m.serialize_field(name, &hex(t))?;
                 }
             }
             if let Some((kind, rack, slot)) = c.called_tsap.and_then(rack_slot) {
-                m.serialize_entry("connection_type", &kind)?;
-                m.serialize_entry("rack", &rack)?;
-                m.serialize_entry("slot", &slot)?;
+                m.serialize_field("connection_type", &kind)?;
+                m.serialize_field("rack", &rack)?;
+                m.serialize_field("slot", &slot)?;
             }
         } else {
             // Disconnects: references then the reason; errors: reference then the cause.
@@ -168,7 +168,7 @@ impl Serialize for CotpEvent<'_> {
                 _ => self.fixed.get(4),
             };
             if let Some(r) = reason {
-                m.serialize_entry("reason", r)?;
+                m.serialize_field("reason", r)?;
             }
         }
         m.end()

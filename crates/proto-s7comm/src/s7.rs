@@ -98,22 +98,22 @@ impl Item {
 
 impl Serialize for Item {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(None)?;
+        use serde::ser::SerializeStruct;
+        let mut m = otsentry_core::open_object(s)?;
         match self {
             Item::Any(a) => {
-                m.serialize_entry("syntax", syntax_name(0x10))?;
-                m.serialize_entry("transport_size", transport_size_name(a.transport_size))?;
-                m.serialize_entry("length", &a.length)?;
-                m.serialize_entry("db", &a.db)?;
-                m.serialize_entry("area", area_name(a.area))?;
-                m.serialize_entry("area_code", &a.area)?;
-                m.serialize_entry("address", &format_args!("{}.{}", a.address >> 3, a.address & 7))?;
+                m.serialize_field("syntax", syntax_name(0x10))?;
+                m.serialize_field("transport_size", transport_size_name(a.transport_size))?;
+                m.serialize_field("length", &a.length)?;
+                m.serialize_field("db", &a.db)?;
+                m.serialize_field("area", area_name(a.area))?;
+                m.serialize_field("area_code", &a.area)?;
+                m.serialize_field("address", &format_args!("{}.{}", a.address >> 3, a.address & 7))?;
             }
             Item::Other(syntax, raw) => {
-                m.serialize_entry("syntax", syntax_name(*syntax))?;
-                m.serialize_entry("syntax_id", syntax)?;
-                m.serialize_entry("raw", &hex(raw))?;
+                m.serialize_field("syntax", syntax_name(*syntax))?;
+                m.serialize_field("syntax_id", syntax)?;
+                m.serialize_field("raw", &hex(raw))?;
             }
         }
         m.end()

@@ -47,7 +47,8 @@ fn any_escape(bytes: &[u8]) -> bool {
     // A byte of `w` is zero exactly where the high bit of has_zero(w) is set.
     let has_zero = |w: u64| w.wrapping_sub(LOW) & !w & HIGH;
     // Bytes below 0x20 are those where (w & 0xe0..) has a zero.
-    let flagged = |w: u64| has_zero(w & 0xe0e0_e0e0_e0e0_e0e0) | has_zero(w ^ (LOW * u64::from(b'"'))) | has_zero(w ^ (LOW * u64::from(b'\\'))) != 0;
+    let flagged =
+        |w: u64| has_zero(w & 0xe0e0_e0e0_e0e0_e0e0) | has_zero(w ^ (LOW * u64::from(b'"'))) | has_zero(w ^ (LOW * u64::from(b'\\'))) != 0;
     let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
