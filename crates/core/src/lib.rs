@@ -27,7 +27,7 @@ pub use dissect::{AppProto, Dissector, PduEvent, PduSink, Pending, PortMap, Prob
 pub use field::{FieldAccess, FieldDef, FieldId, FieldType, FieldValue, Known, Schema, Stage};
 pub use flow::{Direction, FlowKey, IpProto};
 pub use flowrec::{FlowBody, FlowRecord, TcpBody};
-pub use hex::hex;
+pub use hex::{hex, Hex};
 pub use record::{open_object, EventHeader, Framed, Record, Vlans};
 pub use summary::{
     AlertCounts, CodeCounts, CodeNames, DecodeCounts, Dnp3Counts, InputCounts, ModbusCounts, ProtocolCounts, S7Counts, S7PlusCounts,

@@ -4,7 +4,7 @@
 use crate::app::{function_name, iin_names, is_response, parse_fragment, Fragment, ObjectHeader};
 use crate::link::{link, BadLink, Link, LinkFrame};
 use crate::points::{Point, Value};
-use otsentry_core::{hex, AppProto, Capped, Direction, Dissector, PduEvent, PduSink, StreamCx, Tally, Timestamp};
+use otsentry_core::{AppProto, Capped, Direction, Dissector, PduEvent, PduSink, StreamCx, Tally, Timestamp};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 
@@ -167,7 +167,7 @@ impl Serialize for PointFields<'_> {
                     Value::I(v) => m.serialize_field(name, &v),
                     Value::F(v) => m.serialize_field(name, &v),
                     Value::Text(t) => m.serialize_field(name, &String::from_utf8_lossy(t)),
-                    Value::Hex(b) => m.serialize_field(name, &hex(b)),
+                    Value::Hex(b) => m.serialize_field(name, &otsentry_core::Hex(b)),
                 };
             }
         });

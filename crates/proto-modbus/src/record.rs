@@ -184,6 +184,16 @@ impl Iterator for Values<'_> {
     }
 }
 
+/// A UMAS request (Schneider's function 90) and its answer's status.
+#[derive(Serialize)]
+struct Umas {
+    function: u8,
+    function_name: &'static str,
+    session: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
+}
+
 struct Named(u8, &'static str);
 
 impl Serialize for Named {
@@ -284,24 +294,13 @@ impl Serialize for Transaction<'_> {
             m.serialize_field("device_identification", &DeviceObjects(d))?;
         }
         if let Some((session, code)) = self.umas() {
-            let mut u = serde_json::Map::new();
-            u.insert("session".into(), session.into());
-            u.insert("function".into(), code.into());
-            u.insert("function_name".into(), umas_name(code).into());
-            if let Some(Response::Umas { status, .. }) = self.response {
-                u.insert(
-                    "status".into(),
-                    (if *status == 0xFE {
-                        "ok"
-                    } else if *status == 0xFD {
-                        "error"
-                    } else {
-                        "unknown"
-                    })
-                    .into(),
-                );
-            }
-            m.serialize_field("umas", &u)?;
+            let status = match self.response {
+                Some(Response::Umas { status: 0xFE, .. }) => Some("ok"),
+                Some(Response::Umas { status: 0xFD, .. }) => Some("error"),
+                Some(Response::Umas { .. }) => Some("unknown"),
+                _ => None,
+            };
+            m.serialize_field("umas", &Umas { session, function: code, function_name: umas_name(code), status })?;
         }
         if let Some(t) = self.response_time_us {
             m.serialize_field("response_time_us", &t)?;

@@ -3,7 +3,7 @@
 use crate::cotp::{rack_slot, Connection, Kind};
 use crate::names::{function_name, rosctr_name};
 use crate::plus::PlusPdu;
-use crate::s7::{hex, Facts};
+use crate::s7::Facts;
 use crate::userdata::UserData;
 use otsentry_core::{Direction, PduEvent, Timestamp};
 use serde::ser::{SerializeStruct, Serializer};
@@ -153,7 +153,7 @@ impl Serialize for CotpEvent<'_> {
             }
             for (name, tsap) in [("calling_tsap", c.calling_tsap), ("called_tsap", c.called_tsap)] {
                 if let Some(t) = tsap {
-                    m.serialize_field(name, &hex(t))?;
+                    m.serialize_field(name, &otsentry_core::Hex(t))?;
                 }
             }
             if let Some((kind, rack, slot)) = c.called_tsap.and_then(rack_slot) {

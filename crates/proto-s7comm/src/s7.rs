@@ -113,7 +113,7 @@ impl Serialize for Item {
             Item::Other(syntax, raw) => {
                 m.serialize_field("syntax", syntax_name(*syntax))?;
                 m.serialize_field("syntax_id", syntax)?;
-                m.serialize_field("raw", &hex(raw))?;
+                m.serialize_field("raw", &otsentry_core::Hex(raw))?;
             }
         }
         m.end()
@@ -161,7 +161,7 @@ impl Value {
 
 impl Serialize for Value {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex(self.as_slice()))
+        s.collect_str(&otsentry_core::Hex(self.as_slice()))
     }
 }
 
