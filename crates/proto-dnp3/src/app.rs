@@ -199,11 +199,20 @@ fn request_has_data(function: u8) -> bool {
 
 /// Parse a reassembled application fragment.
 pub fn parse_fragment(frag: &[u8], max_objects: usize, max_points: usize) -> Result<Fragment, &'static str> {
+    let mut f = Fragment::default();
+    parse_fragment_into(frag, max_objects, max_points, &mut f).map(|()| f)
+}
+
+/// [`parse_fragment`] into `f`, reusing its lists' memory (a dissector keeps one).
+pub fn parse_fragment_into(frag: &[u8], max_objects: usize, max_points: usize, f: &mut Fragment) -> Result<(), &'static str> {
     let mut rest = frag;
     let &[control, function] = take(&mut rest, 2).ok_or("shorter than an application header")? else {
         return Err("shorter than an application header");
     };
-    let mut f = Fragment { control, function, ..Default::default() };
+    f.objects.clear();
+    f.crobs.clear();
+    f.analog_outputs.clear();
+    (f.control, f.function, f.iin, f.points, f.problem) = (control, function, None, 0, None);
     if is_response(function) {
         let iin = take(&mut rest, 2).ok_or("response without IIN")?;
         f.iin = Some(uint(iin) as u16);
@@ -267,7 +276,7 @@ pub fn parse_fragment(frag: &[u8], max_objects: usize, max_points: usize) -> Res
         let points = Points::new(group, variation, qualifier, range, count, rest);
         let mut points = if header.index_only { points.headers_only() } else { points };
         let before = f.points;
-        let problem = walk(&mut f, &mut points, max_points);
+        let problem = walk(f, &mut points, max_points);
         header.walked = (f.points - before).min(max_points.saturating_sub(before)) as u32;
         rest = points.rest();
         header.data.end = frag.len() - rest.len();
@@ -277,7 +286,7 @@ pub fn parse_fragment(frag: &[u8], max_objects: usize, max_points: usize) -> Res
             break;
         }
     }
-    Ok(f)
+    Ok(())
 }
 
 /// Walk one header's points: count them, keep control outputs, stop at the first problem.

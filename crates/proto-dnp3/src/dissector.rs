@@ -1,7 +1,7 @@
 //! The DNP3 dissector of one flow: link frames (with resynchronisation), transport
 //! reassembly per (source, destination, direction), application fragments, anomaly
 //! events and one `dnp3` record per fragment.
-use crate::app::{function_name, iin_names, is_response, parse_fragment, Fragment, ObjectHeader};
+use crate::app::{function_name, iin_names, is_response, parse_fragment_into, Fragment, ObjectHeader};
 use crate::link::{link, BadLink, Link, LinkFrame};
 use crate::points::{Point, Value};
 use otsentry_core::{AppProto, Capped, Direction, Dissector, PduEvent, PduSink, StreamCx, Tally, Timestamp};
@@ -54,6 +54,8 @@ pub struct Dnp3Dissector {
     functions: Tally<u8>,
     /// A frame's user data, reused from frame to frame.
     scratch: Vec<u8>,
+    /// The parsed fragment, its lists reused from fragment to fragment.
+    parsed: Fragment,
 }
 
 /// Open requests beyond which a flow is flooded (Suricata's default).
@@ -330,8 +332,14 @@ impl Dnp3Dissector {
     }
 
     fn fragment<S: PduSink>(&mut self, cx: &StreamCx, f: &LinkFrame<'_>, frag: &[u8], at: u64, sink: &mut S) {
-        let parsed = match parse_fragment(frag, self.cfg.max_objects, self.cfg.max_points) {
-            Ok(p) => p,
+        let mut parsed = std::mem::take(&mut self.parsed);
+        self.fragment_parsed(cx, f, frag, at, sink, &mut parsed);
+        self.parsed = parsed;
+    }
+
+    fn fragment_parsed<S: PduSink>(&mut self, cx: &StreamCx, f: &LinkFrame<'_>, frag: &[u8], at: u64, sink: &mut S, parsed: &mut Fragment) {
+        let parsed = match parse_fragment_into(frag, self.cfg.max_objects, self.cfg.max_points, parsed) {
+            Ok(()) => &*parsed,
             Err(why) => {
                 Self::anomaly(sink, cx, "dnp3.malformed", at, format!("application fragment of {} bytes: {why}", frag.len()));
                 return;
@@ -345,7 +353,7 @@ impl Dnp3Dissector {
         if let Some((event, reason)) = &parsed.problem {
             Self::anomaly(sink, cx, event, at, reason.clone());
         }
-        self.track_requests(cx, &parsed, f.control.dir(), at, sink);
+        self.track_requests(cx, parsed, f.control.dir(), at, sink);
         if f.control.dir() {
             self.track_master_source(cx, f.source, at, sink);
         }
@@ -356,7 +364,7 @@ impl Dnp3Dissector {
             destination: f.destination,
             from_master: f.control.dir(),
             link_control: f.control.0,
-            fragment: &parsed,
+            fragment: parsed,
             bytes: frag,
         };
         sink.pdu(cx, &e);
