@@ -37,7 +37,7 @@ pub struct SinkOptions {
 impl Default for SinkOptions {
     fn default() -> Self {
         SinkOptions {
-            queue: 8,
+            queue: 4,
             retries: 5,
             backoff: Duration::from_millis(50),
             max_backoff: Duration::from_secs(2),
