@@ -2,27 +2,10 @@
 //! hand (its fields are fixed and most are numbers and addresses), then `event_type`'s
 //! object and the optional second object through their `Serialize` impls, which borrow
 //! from the protocol structs. No intermediate tree, no per-record allocation.
-use crate::json::{to_vec, Error};
+use crate::json::{put_u64, to_vec, Error};
 use otsentry_core::{EventHeader, Record};
 use std::io::Write;
 use std::net::IpAddr;
-
-/// Appends `v` in decimal.
-pub(crate) fn put_u64(out: &mut Vec<u8>, mut v: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        if let Some(b) = buf.get_mut(i) {
-            *b = b'0' + (v % 10) as u8;
-        }
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(buf.get(i..).unwrap_or_default());
-}
 
 fn put_ip(out: &mut Vec<u8>, ip: &IpAddr) {
     out.push(b'"');

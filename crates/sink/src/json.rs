@@ -2,7 +2,6 @@
 //! buffer. It writes what serde_json writes for the same value (golden tests hold it to
 //! that), with two differences in cost: struct field names are our identifiers and are
 //! copied without an escaping scan, and numbers go through no formatting machinery.
-use crate::encode::put_u64;
 use serde::ser::{self, Serialize};
 use std::fmt;
 
@@ -30,6 +29,23 @@ pub(crate) fn to_vec<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Res
 
 pub(crate) struct Json<'o> {
     out: &'o mut Vec<u8>,
+}
+
+/// Appends `v` in decimal.
+pub(crate) fn put_u64(out: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        if let Some(b) = buf.get_mut(i) {
+            *b = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(buf.get(i..).unwrap_or_default());
 }
 
 /// Bytes that JSON strings must escape: quote, backslash and the control characters.
