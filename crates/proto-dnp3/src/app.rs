@@ -95,7 +95,12 @@ pub const IIN_NAMES: [&str; 16] = [
 
 /// Names of the set IIN bits (IIN1 then IIN2).
 pub fn iin_names(iin: u16) -> Vec<&'static str> {
-    IIN_NAMES.iter().enumerate().filter(|(i, _)| iin & (1 << i) != 0).map(|(_, n)| *n).collect()
+    iin_name_iter(iin).collect()
+}
+
+/// [`iin_names`] without a vector, for records.
+pub fn iin_name_iter(iin: u16) -> impl Iterator<Item = &'static str> + Clone {
+    IIN_NAMES.iter().enumerate().filter(move |(i, _)| iin & (1 << i) != 0).map(|(_, n)| *n)
 }
 
 /// One object header and what its range says.

@@ -1,7 +1,7 @@
 //! The DNP3 dissector of one flow: link frames (with resynchronisation), transport
 //! reassembly per (source, destination, direction), application fragments, anomaly
 //! events and one `dnp3` record per fragment.
-use crate::app::{function_name, iin_names, is_response, parse_fragment_into, Fragment, ObjectHeader};
+use crate::app::{function_name, iin_name_iter, is_response, parse_fragment_into, Fragment, ObjectHeader};
 use crate::link::{link, BadLink, Link, LinkFrame};
 use crate::points::{Point, Value};
 use otsentry_core::{AppProto, Capped, Direction, Dissector, PduEvent, PduSink, StreamCx, Tally, Timestamp};
@@ -178,6 +178,49 @@ impl Serialize for PointFields<'_> {
     }
 }
 
+/// Internal indications by name (Suricata's `iin.indicators`).
+struct Iin(u16);
+
+impl Serialize for Iin {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = otsentry_core::open_object(s)?;
+        m.serialize_field("indicators", &Capped::new(iin_name_iter(self.0)))?;
+        m.end()
+    }
+}
+
+/// A control relay output block, its keys in the order EVE has always had them.
+struct CrobFields<'a>(&'a crate::app::Crob);
+
+impl Serialize for CrobFields<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
+        let mut m = otsentry_core::open_object(s)?;
+        m.serialize_field("count", &c.count)?;
+        m.serialize_field("index", &c.index)?;
+        m.serialize_field("off_time_ms", &c.off_time_ms)?;
+        m.serialize_field("on_time_ms", &c.on_time_ms)?;
+        m.serialize_field("operation", c.operation())?;
+        m.serialize_field("status", &c.status)?;
+        m.serialize_field("trip_close", c.trip_close())?;
+        m.end()
+    }
+}
+
+/// An analog output block (group 41).
+struct AnalogOutputFields<'a>(&'a crate::app::AnalogOutput);
+
+impl Serialize for AnalogOutputFields<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let a = self.0;
+        let mut m = otsentry_core::open_object(s)?;
+        m.serialize_field("index", &a.index)?;
+        m.serialize_field("status", &a.status)?;
+        m.serialize_field("value", &a.value)?;
+        m.end()
+    }
+}
+
 impl Serialize for FragmentEvent<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let f = self.fragment;
@@ -191,23 +234,21 @@ impl Serialize for FragmentEvent<'_> {
         m.serialize_field("control", &Bits(self.link_control, link))?;
         m.serialize_field("application", &Application(self))?;
         if let Some(iin) = f.iin {
-            m.serialize_field("iin", &serde_json::json!({ "indicators": iin_names(iin) }))?;
+            m.serialize_field("iin", &Iin(iin))?;
         }
         if !f.crobs.is_empty() {
-            let crobs: Vec<_> = f
-                .crobs
-                .iter()
-                .map(|c| {
-                    serde_json::json!({"index": c.index, "operation": c.operation(), "trip_close": c.trip_close(), "count": c.count,
-                        "on_time_ms": c.on_time_ms, "off_time_ms": c.off_time_ms, "status": c.status})
-                })
-                .collect();
+            let crobs = Capped::new(f.crobs.iter().map(CrobFields));
             m.serialize_field("crob", &crobs)?;
+            if crobs.left_out() > 0 {
+                m.serialize_field("crob_omitted", &crobs.left_out())?;
+            }
         }
         if !f.analog_outputs.is_empty() {
-            let aos: Vec<_> =
-                f.analog_outputs.iter().map(|a| serde_json::json!({"index": a.index, "value": a.value, "status": a.status})).collect();
+            let aos = Capped::new(f.analog_outputs.iter().map(AnalogOutputFields));
             m.serialize_field("analog_output", &aos)?;
+            if aos.left_out() > 0 {
+                m.serialize_field("analog_output_omitted", &aos.left_out())?;
+            }
         }
         m.end()
     }

@@ -205,6 +205,14 @@ impl Serialize for Named {
     }
 }
 
+/// One identification object (vendor, product code, revision...) as text.
+#[derive(Serialize)]
+struct DeviceObject<'a> {
+    id: u8,
+    name: &'static str,
+    value: std::borrow::Cow<'a, str>,
+}
+
 struct DeviceObjects<'r>(&'r crate::pdu::DeviceId<'r>);
 
 impl Serialize for DeviceObjects<'_> {
@@ -215,16 +223,8 @@ impl Serialize for DeviceObjects<'_> {
         m.serialize_field("conformity_level", &d.conformity)?;
         m.serialize_field("more_follows", &d.more_follows)?;
         m.serialize_field("next_object_id", &d.next_object)?;
-        let objects: Vec<_> = d
-            .objects()
-            .map(|(id, v)| {
-                let mut o = serde_json::Map::new();
-                o.insert("id".into(), id.into());
-                o.insert("name".into(), device_object_name(id).into());
-                o.insert("value".into(), String::from_utf8_lossy(v).into_owned().into());
-                o
-            })
-            .collect();
+        let objects: Vec<_> =
+            d.objects().map(|(id, v)| DeviceObject { id, name: device_object_name(id), value: String::from_utf8_lossy(v) }).collect();
         m.serialize_field("objects", &objects)?;
         m.end()
     }
