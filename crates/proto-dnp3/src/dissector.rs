@@ -518,3 +518,25 @@ impl Dissector for Dnp3Dissector {
         self.functions.drain_into(&mut dnp3.functions, &mut dnp3.function_names, function_name);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::{AnalogOutput, Crob};
+
+    /// The typed records write what the `serde_json::json!` maps they replaced wrote.
+    #[test]
+    fn typed_records_keep_the_old_keys_and_order() {
+        let c = Crob { index: 3, control_code: 0x41, count: 1, on_time_ms: 100, off_time_ms: 50, status: 0 };
+        let old = serde_json::json!({"index": c.index, "operation": c.operation(), "trip_close": c.trip_close(), "count": c.count,
+            "on_time_ms": c.on_time_ms, "off_time_ms": c.off_time_ms, "status": c.status});
+        assert_eq!(serde_json::to_string(&CrobFields(&c)).unwrap(), old.to_string());
+        for value in [-100.0, 0.5, f64::NAN] {
+            let a = AnalogOutput { index: 1, value, status: 2 };
+            let old = serde_json::json!({"index": a.index, "value": a.value, "status": a.status});
+            assert_eq!(serde_json::to_string(&AnalogOutputFields(&a)).unwrap(), old.to_string());
+        }
+        let old = serde_json::json!({ "indicators": crate::app::iin_names(0x0090) });
+        assert_eq!(serde_json::to_string(&Iin(0x0090)).unwrap(), old.to_string());
+    }
+}
