@@ -107,6 +107,11 @@ pub trait PduEvent: FieldAccess {
     type Body: Serialize + ?Sized;
     fn event_type(&self) -> &'static str;
     fn body(&self) -> &Self::Body;
+    /// What the request does, for a segmentation policy; `None` for events that are not
+    /// a request of a function (a lone response, a connection setup).
+    fn function_class(&self) -> Option<crate::FunctionClass> {
+        None
+    }
 }
 
 /// Where a dissector's output goes.

@@ -9,6 +9,7 @@
 mod alert;
 mod anomaly;
 mod capped;
+mod class;
 mod dissect;
 mod field;
 mod flow;
@@ -23,6 +24,7 @@ mod time;
 pub use alert::{Alert, AlertBody, AlertInfo, Severity, Technique};
 pub use anomaly::{Anomaly, AnomalyBody, AnomalyKind, Layer, ANOMALY_SCHEMA};
 pub use capped::{eve_max_items, set_eve_max_items, Capped, DEFAULT_EVE_MAX_ITEMS};
+pub use class::{ClassRow, FunctionClass};
 pub use dissect::{AppProto, Dissector, PduEvent, PduSink, Pending, PortMap, Probe, ProbeResult, StreamCx};
 pub use field::{FieldAccess, FieldDef, FieldId, FieldType, FieldValue, Known, Schema, Stage};
 pub use flow::{Direction, FlowKey, IpProto};

@@ -31,5 +31,14 @@ pub static SCHEMAS: [&otsentry_core::Schema; 9] = [
     &otsentry_proto_s7comm::S7_PLUS_SCHEMA,
     &otsentry_proto_s7comm::COTP_SCHEMA,
 ];
+/// Every protocol's functions with their policy class (`otsentry policy classes`).
+pub fn class_tables() -> [(&'static str, Vec<otsentry_core::ClassRow>); 3] {
+    [
+        ("modbus", otsentry_proto_modbus::class::class_table()),
+        ("dnp3", otsentry_proto_dnp3::class::class_table()),
+        ("s7comm", otsentry_proto_s7comm::class::class_table()),
+    ]
+}
+
 pub use otsentry_rules::RuleSet;
 pub use replay::{EngineError, FileReport, Replay, ReplayOptions};

@@ -33,6 +33,16 @@ pub(crate) enum Command {
     /// Check or list detection rules (the built-in pack, or a directory of rule files).
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// The segmentation policy: what each protocol function counts as.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum PolicyCommand {
+    /// Print every protocol function with its class (read, write, program, control,
+    /// diagnostic, identification), as conduits allow them.
+    Classes,
 }
 
 #[derive(Subcommand)]

@@ -10,7 +10,7 @@ mod run;
 mod table;
 
 use clap::Parser;
-use cli::{Cli, Command, ConfigCommand, RulesCommand};
+use cli::{Cli, Command, ConfigCommand, PolicyCommand, RulesCommand};
 use otsentry_capture::CaptureError;
 use otsentry_engine::EngineError;
 use report::say;
@@ -28,7 +28,7 @@ fn main() -> ExitCode {
             Ok(c) => c.unwrap_or_default(),
             Err(e) => return fail(&anyhow::Error::new(e)),
         },
-        Command::Config(_) | Command::Rules(_) => config::Config::default(),
+        Command::Config(_) | Command::Rules(_) | Command::Policy(_) => config::Config::default(),
     };
     let level = cli.log_level.or(config.log_level).unwrap_or(tracing::Level::WARN);
     tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(level).with_target(false).init();
@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::List(files)) => rules::list(files),
         Command::Rules(RulesCommand::Fields) => rules::fields(),
         Command::Rules(RulesCommand::Import { file, out }) => rules::import(&file, out.as_deref()),
+        Command::Policy(PolicyCommand::Classes) => policy_classes(),
         Command::Config(ConfigCommand::Example) => {
             use std::io::Write;
             std::io::stdout().write_all(config::EXAMPLE.as_bytes()).map_err(Into::into)
@@ -58,6 +59,19 @@ fn check_config(file: &std::path::Path) -> anyhow::Result<()> {
         rules::RuleChoice { rules: r.rules.clone(), none: r.no_rules.unwrap_or(false), vars: r.vars.clone(), tuning: r.tuning.clone() };
     rules::load(&choice)?;
     say!("{}: ok", file.display());
+    Ok(())
+}
+
+/// `otsentry policy classes`: protocol, code, name, class, one function per line.
+fn policy_classes() -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{:<8} {:<18} {:<40} CLASS", "PROTOCOL", "CODE", "FUNCTION")?;
+    for (proto, rows) in otsentry_engine::class_tables() {
+        for r in rows {
+            writeln!(out, "{proto:<8} {:<18} {:<40} {}", r.code, r.name, r.class.as_str())?;
+        }
+    }
     Ok(())
 }
 

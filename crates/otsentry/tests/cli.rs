@@ -209,3 +209,26 @@ fn eve_types_choose_the_records_written() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("\"flows\" is not an EVE record type"), "{}", stderr(&bad));
 }
+
+#[test]
+fn policy_classes_gives_every_function_one_of_the_six_classes() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_otsentry")).args(["policy", "classes"]).output().unwrap();
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    let classes = ["read", "write", "program", "control", "diagnostic", "identification"];
+    let rows: Vec<Vec<&str>> = text.lines().skip(1).map(|l| l.split_whitespace().collect()).collect();
+    assert!(rows.len() > 150, "{text}");
+    for row in &rows {
+        assert!(classes.contains(row.last().unwrap()), "{row:?}");
+    }
+    for class in classes {
+        assert!(rows.iter().any(|r| r.last() == Some(&class)), "no function is {class}");
+    }
+    let class_of = |proto: &str, name: &str| rows.iter().find(|r| r[0] == proto && r[r.len() - 2] == name).map(|r| *r.last().unwrap());
+    assert_eq!(class_of("modbus", "write_multiple_registers"), Some("write"));
+    assert_eq!(class_of("modbus", "force_listen_only_mode"), Some("control"));
+    assert_eq!(class_of("dnp3", "cold_restart"), Some("control"));
+    assert_eq!(class_of("dnp3", "open_file"), Some("program"));
+    assert_eq!(class_of("s7comm", "plc_stop"), Some("control"));
+    assert_eq!(class_of("s7comm", "read_szl"), Some("identification"));
+}

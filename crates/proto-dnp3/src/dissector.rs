@@ -262,6 +262,9 @@ impl<'a> PduEvent for FragmentEvent<'a> {
     fn body(&self) -> &FragmentEvent<'a> {
         self
     }
+    fn function_class(&self) -> Option<otsentry_core::FunctionClass> {
+        Some(crate::class::function_class(self.fragment.function))
+    }
 }
 
 impl Dnp3Dissector {

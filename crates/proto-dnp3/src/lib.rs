@@ -8,6 +8,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic))]
 
 pub mod app;
+pub mod class;
 mod crc;
 mod dissector;
 mod fields;

@@ -317,4 +317,8 @@ impl<'a> PduEvent for Transaction<'a> {
     fn body(&self) -> &Transaction<'a> {
         self
     }
+    fn function_class(&self) -> Option<otsentry_core::FunctionClass> {
+        let r = self.request?;
+        Some(crate::class::function_class(self.function.0, r.diagnostic, r.mei_type, r.umas.map(|(_, code)| code)))
+    }
 }

@@ -95,6 +95,9 @@ impl<'a> PduEvent for JobEvent<'a> {
     fn body(&self) -> &JobEvent<'a> {
         self
     }
+    fn function_class(&self) -> Option<otsentry_core::FunctionClass> {
+        Some(crate::class::job_class(self.job.function, self.job.facts.pi_service()))
+    }
 }
 
 /// One user data PDU.
@@ -113,6 +116,10 @@ impl<'a> PduEvent for UserDataEvent<'a> {
     fn body(&self) -> &UserDataEvent<'a> {
         self
     }
+    fn function_class(&self) -> Option<otsentry_core::FunctionClass> {
+        let u = self.userdata;
+        (u.kind == "request").then(|| crate::class::userdata_class(u.function_group, u.subfunction))
+    }
 }
 
 /// One S7comm-plus PDU.
@@ -130,6 +137,10 @@ impl<'a> PduEvent for PlusEvent<'a> {
     }
     fn body(&self) -> &PlusEvent<'a> {
         self
+    }
+    fn function_class(&self) -> Option<otsentry_core::FunctionClass> {
+        // Requests carry a function; notifications and responses are classed by theirs.
+        self.pdu.function.map(crate::class::plus_class)
     }
 }
 
