@@ -13,7 +13,7 @@ mod policy;
 mod protocols;
 
 pub use error::{PolicyError, PolicyErrors};
-pub use load::load;
+pub use load::{load, parse};
 pub use net::Network;
-pub use policy::{Conduit, Decision, Initiator, Level, Policy, Zone, ZoneId};
+pub use policy::{skips_levels, Conduit, Decision, Initiator, Level, Policy, Zone, ZoneId};
 pub use protocols::{service_of, Service};
