@@ -32,7 +32,7 @@ pub use flowrec::{FlowBody, FlowRecord, TcpBody};
 pub use hex::{hex, Hex};
 pub use record::{open_object, EventHeader, Framed, Record, Vlans};
 pub use summary::{
-    AlertCounts, CodeCounts, CodeNames, DecodeCounts, Dnp3Counts, InputCounts, ModbusCounts, ProtocolCounts, S7Counts, S7PlusCounts,
-    SinkCounts, SkippedInput, StreamCounts, Summary, Tally,
+    AlertCounts, CodeCounts, CodeNames, DecodeCounts, Dnp3Counts, Forbidden, InputCounts, ModbusCounts, ProtocolCounts, S7Counts,
+    S7PlusCounts, SegmentationCounts, SinkCounts, SkippedInput, StreamCounts, Summary, Tally,
 };
 pub use time::Timestamp;

@@ -32,6 +32,34 @@ pub struct Summary {
     pub skipped_inputs: Vec<SkippedInput>,
     /// Each output sink (EVE file, stdout, ...): what it was given and what became of it.
     pub outputs: Vec<SinkCounts>,
+    /// With a segmentation policy: every conversation it forbids.
+    pub segmentation: SegmentationCounts,
+}
+
+/// The segmentation policy's findings.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SegmentationCounts {
+    /// Forbidden conversations (client, server, protocol, function class), each raised once.
+    pub conversations: Vec<Forbidden>,
+    /// Forbidden conversations not remembered because the table was full.
+    pub dropped: u64,
+}
+
+/// One forbidden conversation: who opened it to whom, how, and how often.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Forbidden {
+    pub src_ip: String,
+    pub src_zone: String,
+    pub dest_ip: String,
+    pub dest_zone: String,
+    pub protocol: String,
+    /// Absent for the protocol alone (before or without a dissector's request).
+    pub function_class: Option<&'static str>,
+    /// Packets of the conversation for the protocol alone; requests for a function class
+    /// (counted only where the protocol itself is allowed).
+    pub count: u64,
+    pub first_seen: crate::Timestamp,
+    pub last_seen: crate::Timestamp,
 }
 
 /// One sink's delivery counters. Records are counted once each: every `accepted`

@@ -80,6 +80,8 @@ pub(crate) struct AppSink<'c, 'o, 'w> {
     pub(crate) out: &'o mut Out<'w>,
     /// The flow's Community ID, computed on the first event that needs it.
     pub(crate) community_id: &'o mut Option<String>,
+    /// The flow's zones, for the segmentation policy.
+    pub(crate) zones: &'o mut crate::segment::FlowZones,
 }
 
 /// The header of an event of the flow at `cx`, its Community ID computed once per flow.
@@ -89,20 +91,28 @@ fn header(ctx: &EventCtx<'_>, community_id: &mut Option<String>, cx: &StreamCx) 
 }
 
 impl AppSink<'_, '_, '_> {
-    fn detect<E: PduEvent>(&mut self, cx: &StreamCx, event: &E) {
-        let AppSink { ctx, out, community_id } = self;
+    /// Rules, and the policy's function-class check unless `request` is false and the
+    /// dissector reports its requests on arrival (they were checked then).
+    fn detect<E: PduEvent>(&mut self, cx: &StreamCx, event: &E, request: bool) {
+        let AppSink { ctx, out, community_id, zones } = self;
         let subject = || ctx.subject(cx.dir, cx.ts);
         out.detect(&subject, event, Some((event.event_type(), event.body())), &mut || header(ctx, community_id, cx));
+        zones.requests_seen |= request;
+        if request || !zones.requests_seen {
+            if let (Some(class), Some(app)) = (event.function_class(), ctx.app) {
+                ctx.segmentation(out, zones, otsentry_policy::Service::App(app), Some(class));
+            }
+        }
     }
 }
 
 impl PduSink for AppSink<'_, '_, '_> {
     fn request<E: PduEvent>(&mut self, cx: &StreamCx, event: &E) {
-        self.detect(cx, event);
+        self.detect(cx, event, true);
     }
 
     fn pdu<E: PduEvent>(&mut self, cx: &StreamCx, event: &E) {
-        self.detect(cx, event);
+        self.detect(cx, event, false);
         if !self.out.wants(event.event_type()) {
             return;
         }

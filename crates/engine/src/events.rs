@@ -28,6 +28,8 @@ pub(crate) struct Out<'a> {
     pub(crate) input: Option<&'a Arc<str>>,
     pub(crate) alerting: &'a mut Alerting,
     pub(crate) apps: AppConfig,
+    /// The segmentation policy's state, if a policy is loaded.
+    pub(crate) segmentation: Option<&'a mut crate::segment::Segmentation>,
 }
 
 impl Out<'_> {
@@ -108,6 +110,24 @@ impl<'p> EventCtx<'p> {
             vlan: self.vlans,
             to_server: dir == Direction::ToServer,
             flow_id: self.flow_id,
+        }
+    }
+
+    /// Checks the flow's conversation against the segmentation policy; a first forbidden
+    /// one goes to the rules as a `segmentation` event, from the side that opened it.
+    pub(crate) fn segmentation(
+        &self,
+        out: &mut Out<'_>,
+        zones: &mut crate::segment::FlowZones,
+        service: otsentry_policy::Service,
+        class: Option<otsentry_core::FunctionClass>,
+    ) {
+        let Some(seg) = out.segmentation.as_deref_mut() else { return };
+        let (client, server) = (self.client().ip(), self.server().ip());
+        let vlan = self.key.vlan;
+        if let Some(event) = seg.check(zones, client, server, vlan, service, class, self.ts) {
+            let dir = Direction::ToServer;
+            out.detect(&|| self.subject(dir, self.ts), &event, Some(("segmentation", &event)), &mut || self.header(dir));
         }
     }
 

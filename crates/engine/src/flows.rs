@@ -46,6 +46,8 @@ pub(crate) struct AppState {
     dissect: bool,
     relay: RelayWatch,
     sender: SenderWatch,
+    /// Its zones and the policy checks made, once a policy is loaded.
+    zones: crate::segment::FlowZones,
 }
 
 /// Packet-time seconds between sweeps for idle flows.
@@ -131,6 +133,13 @@ impl FlowStage {
             *b += p.wire_len;
         }
         let ctx = event_ctx(flow, p.ts, Some(p.pcap_cnt), p.vlans, out.input);
+        if out.segmentation.is_some() {
+            // The protocol alone, from the first packet (a SYN to RDP counts); a
+            // dissector's requests add their function classes.
+            let app = flow.user.app.or(flow.user.expected);
+            let service = otsentry_policy::service_of(app, ip.proto, ctx.server().port());
+            ctx.segmentation(out, &mut flow.user.zones, service, None);
+        }
         // A ping to a host this source has not pinged in the window; a handshake reset.
         let echo = matches!((ip.proto, ip.payload.first()), (IpProto::ICMP, Some(8)) | (IpProto::ICMPV6, Some(128)));
         let mut attempt = (lookup.created && echo).then_some((0, Reason::Echo));
@@ -171,6 +180,7 @@ impl FlowStage {
         if flow.user.swap {
             flow.user.swap = false;
             flow.user.dir_settled = true;
+            flow.user.zones.reset();
             flow.swap_direction();
         }
         if let Some((port, reason)) = attempt {
@@ -356,7 +366,7 @@ fn on_delivery(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, d: Deliv
             user.detector.gap(dir.index());
             if let Some(parser) = user.parser.as_mut() {
                 let cx = StreamCx { ts: ctx.ts, dir, offset: offset + len };
-                let mut sink = AppSink { ctx, out: &mut *out, community_id: &mut user.community_id };
+                let mut sink = AppSink { ctx, out: &mut *out, community_id: &mut user.community_id, zones: &mut user.zones };
                 if let Some(pending) = user.pending.get_mut(dir.index()) {
                     parser.gap(pending, &cx, len, &mut sink);
                 }
@@ -381,7 +391,7 @@ fn app_data(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, offset: u64
     if user.detector.is_done() {
         if let Some(parser) = user.parser.as_mut() {
             let cx = StreamCx { ts: ctx.ts, dir, offset };
-            let mut sink = AppSink { ctx, out, community_id: &mut user.community_id };
+            let mut sink = AppSink { ctx, out, community_id: &mut user.community_id, zones: &mut user.zones };
             parser.deliver(user.pending.get_mut(dir.index()), &cx, bytes, datagram, &mut sink);
         }
         return;
@@ -431,7 +441,7 @@ fn app_data(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, offset: u64
 fn start_parser(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, offset: u64, bytes: &[u8], datagram: bool, out: &mut Out<'_>) {
     let held = user.detector.take_held();
     let Some(parser) = user.parser.as_mut() else { return };
-    let mut sink = AppSink { ctx, out, community_id: &mut user.community_id };
+    let mut sink = AppSink { ctx, out, community_id: &mut user.community_id, zones: &mut user.zones };
     let this = dir.index();
     for (s, (start, bytes_held)) in held.iter().enumerate().filter(|(s, h)| *s != this && !h.1.is_empty()) {
         let other = if s == 0 { Direction::ToServer } else { Direction::ToClient };
@@ -485,7 +495,10 @@ fn end_flow(mut flow: Flow<AppState>, why: EndReason, budget: &mut Budget, out: 
         }
     }
     if let Some(parser) = flow.user.parser.as_mut() {
-        parser.finish(flow.last, &mut AppSink { ctx: &ctx, out: &mut *out, community_id: &mut flow.user.community_id });
+        parser.finish(
+            flow.last,
+            &mut AppSink { ctx: &ctx, out: &mut *out, community_id: &mut flow.user.community_id, zones: &mut flow.user.zones },
+        );
     }
     if !out.wants("flow") {
         return;

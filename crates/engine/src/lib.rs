@@ -13,15 +13,18 @@ mod l2;
 mod relay;
 mod replay;
 mod scan;
+mod segment;
 mod sender;
 
 pub use alerting::AlertHook;
 pub use events::AppConfig;
+pub use otsentry_policy::Policy;
 pub use otsentry_proto_dnp3::Dnp3Config;
 
 /// The event types rules can read: every dissector's schema (anomalies are built in).
-pub static SCHEMAS: [&otsentry_core::Schema; 9] = [
+pub static SCHEMAS: [&otsentry_core::Schema; 10] = [
     &l2::ARP_SCHEMA,
+    &segment::SEGMENT_SCHEMA,
     &scan::SCAN_SCHEMA,
     &relay::RELAY_SCHEMA,
     &sender::SENDER_SCHEMA,

@@ -22,6 +22,7 @@ macro_rules! out {
             input: $replay.input.as_ref(),
             alerting: &mut $replay.alerting,
             apps: $replay.opts.apps,
+            segmentation: $replay.segmentation.as_mut(),
         }
     };
 }
@@ -43,6 +44,9 @@ pub struct ReplayOptions {
     pub rules: Arc<RuleSet>,
     /// The dissectors' caps.
     pub apps: AppConfig,
+    /// The segmentation policy: conversations across zones without a conduit become
+    /// `segmentation` events for the rules.
+    pub policy: Option<Arc<otsentry_policy::Policy>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +75,7 @@ pub struct Replay {
     input: Option<Arc<str>>,
     alerting: Alerting,
     arp: ArpTable,
+    segmentation: Option<crate::segment::Segmentation>,
 }
 
 /// Packets between progress callbacks.
@@ -82,6 +87,7 @@ impl Replay {
         let reads = |event: &str| opts.rules.listing().iter().any(|l| l.event == event && !l.disabled);
         flows.watch(reads("sender"), reads("relay"));
         let alerting = Alerting::new(opts.rules.clone());
+        let segmentation = opts.policy.clone().map(crate::segment::Segmentation::new);
         Replay {
             defrag: Defragmenter::new(opts.defrag),
             opts,
@@ -91,6 +97,7 @@ impl Replay {
             input: None,
             alerting,
             arp: ArpTable::default(),
+            segmentation,
         }
     }
 
@@ -303,6 +310,9 @@ impl Replay {
         self.summary.decode.fragments_dropped = self.defrag.stats.dropped;
         self.alerting.finish(&mut self.summary);
         self.summary.decode.arp_bindings_dropped = self.arp.dropped;
+        if let Some(seg) = &self.segmentation {
+            self.summary.segmentation = seg.counts();
+        }
         self.summary.streams.scan_sources_dropped = self.flows.scan_sources_dropped();
         self.summary.streams.sender_hosts_dropped = self.flows.hosts_dropped();
         self.summary.finish(elapsed_s);

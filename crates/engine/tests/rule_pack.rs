@@ -23,11 +23,50 @@ fn pack() -> Arc<RuleSet> {
     Arc::new(RuleSet::load(&Sources { rules: default_pack(), vars: Some(vars), tuning: None }, &SCHEMAS).expect("the pack loads"))
 }
 
+/// The segmentation policy every case runs under: its zones hold only the addresses of
+/// the policy cases, so every other case stays inside the unknown zone.
+const POLICY: &str = "\
+zones:
+  - name: enterprise
+    level: 4
+    networks: [10.50.0.0/16]
+  - name: scada
+    level: 2
+    networks: [10.51.0.0/16]
+  - name: cell
+    level: 1
+    networks: [10.52.0.0/16]
+conduits:
+  - from: scada
+    to: cell
+    protocols: [modbus]
+    functions: [read]
+  - from: enterprise
+    to: scada
+    protocols: [https]
+";
+const ENTERPRISE: &str = "10.50.0.5:50000";
+const SCADA: &str = "10.51.0.5:50001";
+const CELL_PLC: &str = "10.52.0.2:502";
+
+fn policy() -> Arc<otsentry_engine::Policy> {
+    Arc::new(otsentry_policy::parse(std::path::Path::new("policy.yaml"), POLICY).expect("the test policy loads"))
+}
+
+/// A TCP conversation with one request and its answer on any port.
+fn tcp(client: &str, server: &str) -> Vec<u8> {
+    cap(|c| {
+        let mut conn = c.connect(client, server);
+        c.client(&mut conn, b"hello");
+        c.server(&mut conn, b"world");
+    })
+}
+
 /// Alerts by rule id for a capture.
 fn alerts(rules: &Arc<RuleSet>, pcap: Vec<u8>, name: &str) -> BTreeMap<String, u64> {
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rule-{name}.pcap"));
     std::fs::write(&path, pcap).expect("write capture");
-    let mut run: Replay = Replay::new(ReplayOptions { rules: rules.clone(), ..Default::default() }, None);
+    let mut run: Replay = Replay::new(ReplayOptions { rules: rules.clone(), policy: Some(policy()), ..Default::default() }, None);
     run.run_file(&path, &mut |_, _| {}).expect("replay");
     run.finish(1.0).alerts.by_rule
 }
@@ -155,6 +194,20 @@ type Case = (&'static str, fn() -> Vec<u8>, fn() -> Vec<u8>);
 
 /// (rule id, traffic that raises it, traffic that does not).
 const CASES: &[Case] = &[
+    // Enterprise straight into the cell, against a read the scada may make.
+    (
+        "policy.segmentation.skip_levels",
+        || cap(|c| c.modbus(ENTERPRISE, CELL_PLC, &[(&[0x03, 0x00, 0x00, 0x00, 0x01], None)])),
+        || cap(|c| c.modbus(SCADA, CELL_PLC, &[(&[0x03, 0x00, 0x00, 0x00, 0x01], None)])),
+    ),
+    // A write where the conduit allows reads, against the read.
+    (
+        "policy.segmentation.ot",
+        || cap(|c| c.modbus(SCADA, CELL_PLC, &[(&[0x06, 0x00, 0x01, 0x00, 0x2A], None)])),
+        || cap(|c| c.modbus(SCADA, CELL_PLC, &[(&[0x03, 0x00, 0x00, 0x00, 0x01], None)])),
+    ),
+    // SSH from the enterprise into the cell, against the HTTPS its conduit allows.
+    ("policy.segmentation.it_service", || tcp(ENTERPRISE, "10.52.0.9:22"), || tcp(ENTERPRISE, "10.51.0.9:443")),
     ("modbus.diagnostic.force_listen_only", || modbus_one(&[0x08, 0x00, 0x04, 0x00, 0x00]), || modbus_one(&[0x08, 0x00, 0x00, 0x12, 0x34])),
     (
         "modbus.diagnostic.restart_communications",

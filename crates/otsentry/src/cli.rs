@@ -78,6 +78,9 @@ pub(crate) struct RuleFiles {
     /// The site's tuning: rules disabled, severities and thresholds changed, suppressions.
     #[arg(long, value_name = "FILE")]
     pub(crate) tuning: Option<PathBuf>,
+    /// A segmentation policy to check as well.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -168,6 +171,10 @@ pub(crate) struct ReplayArgs {
     /// The site's tuning of the rules (kept apart from the pack).
     #[arg(long, value_name = "FILE")]
     pub(crate) tuning: Option<PathBuf>,
+    /// A segmentation policy (zones and conduits, YAML): conversations across zones that
+    /// no conduit allows raise `policy.segmentation.*` alerts.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
     /// In a directory given as input, read subdirectories too.
     #[arg(short = 'R', long)]
     pub(crate) recursive: bool,

@@ -62,6 +62,7 @@ pub(crate) struct ReplayConfig {
     pub(crate) no_rules: Option<bool>,
     pub(crate) vars: Option<PathBuf>,
     pub(crate) tuning: Option<PathBuf>,
+    pub(crate) policy: Option<PathBuf>,
 }
 
 fn log_level<'de, D: Deserializer<'de>>(d: D) -> Result<Option<tracing::Level>, D::Error> {
@@ -225,6 +226,8 @@ replay:
   no-rules: false
   # Named host sets ($HMI, $ENGINEERING, $PLC, $MASTERS) for the rules that need them.
   # vars: /etc/otsentry/vars.yaml
+  # The segmentation policy: zones on Purdue levels and the conduits between them.
+  # policy: /etc/otsentry/policy.yaml
   # The site's tuning: rules disabled, severities and thresholds changed, suppressions.
   # tuning: /etc/otsentry/tuning.yaml
 "#;

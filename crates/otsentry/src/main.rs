@@ -58,6 +58,9 @@ fn check_config(file: &std::path::Path) -> anyhow::Result<()> {
     let choice =
         rules::RuleChoice { rules: r.rules.clone(), none: r.no_rules.unwrap_or(false), vars: r.vars.clone(), tuning: r.tuning.clone() };
     rules::load(&choice)?;
+    if let Some(policy) = &r.policy {
+        otsentry_policy::load(policy)?;
+    }
     say!("{}: ok", file.display());
     Ok(())
 }
@@ -86,6 +89,7 @@ fn fail(e: &anyhow::Error) -> ExitCode {
             || c.downcast_ref::<CaptureError>().is_some()
             || c.downcast_ref::<config::ConfigError>().is_some()
             || c.downcast_ref::<otsentry_rules::RuleErrors>().is_some()
+            || c.downcast_ref::<otsentry_policy::PolicyErrors>().is_some()
     });
     say!("otsentry: error: {e:#}");
     ExitCode::from(if bad_input { EXIT_BAD_INPUT } else { EXIT_OUTPUT })

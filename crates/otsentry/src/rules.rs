@@ -45,6 +45,10 @@ pub(crate) fn load(c: &RuleChoice) -> Result<RuleSet, RuleErrors> {
 
 /// `otsentry rules check`.
 pub(crate) fn check(files: RuleFiles) -> anyhow::Result<()> {
+    if let Some(path) = &files.policy {
+        let p = otsentry_policy::load(path)?;
+        say!("{}: {} zones, {} conduits ok", path.display(), p.zones.len() - 1, p.conduits.len());
+    }
     let choice = RuleChoice::from(files);
     let set = load(&choice)?;
     let quiet: Vec<_> = set.listing().iter().filter(|l| !l.missing.is_empty() && !l.disabled).collect();

@@ -27,6 +27,7 @@ pub(crate) struct Settings {
     no_checksums: bool,
     app_ports: Vec<AppPort>,
     max_flows: usize,
+    policy: Option<PathBuf>,
     dnp3_max_objects: Option<u32>,
     recursive: bool,
     quiet: bool,
@@ -55,6 +56,7 @@ impl Settings {
             no_checksums: pick(args.no_checksums, file.no_checksums),
             app_ports: if args.app_port.is_empty() { file.app_port.unwrap_or_default() } else { args.app_port },
             max_flows: args.max_flows.or(file.max_flows).map_or_else(default_max_flows, |n| n.get()),
+            policy: args.policy.or(file.policy),
             dnp3_max_objects: args.dnp3_max_objects.or(file.dnp3_max_objects),
             recursive: args.recursive || file.recursive.unwrap_or(false),
             quiet: args.quiet || file.quiet.unwrap_or(false),
@@ -88,6 +90,9 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
     };
     opts.decode.verify_checksums = !s.no_checksums;
     opts.rules = std::sync::Arc::new(crate::rules::load(&s.rules)?);
+    if let Some(path) = &s.policy {
+        opts.policy = Some(std::sync::Arc::new(otsentry_policy::load(path)?));
+    }
     opts.flow.max_flows = s.max_flows;
     if let Some(n) = s.dnp3_max_objects {
         opts.apps.dnp3.max_objects = n as usize;

@@ -5,12 +5,13 @@ use crate::error::{RuleError, RuleErrors};
 use std::path::{Path, PathBuf};
 
 /// The pack in `rules/`, as the binary was built with it.
-const PACK: [(&str, &str); 5] = [
+const PACK: [(&str, &str); 6] = [
     ("modbus.yaml", include_str!("../../../rules/modbus.yaml")),
     ("dnp3.yaml", include_str!("../../../rules/dnp3.yaml")),
     ("s7comm.yaml", include_str!("../../../rules/s7comm.yaml")),
     ("anomalies.yaml", include_str!("../../../rules/anomalies.yaml")),
     ("network.yaml", include_str!("../../../rules/network.yaml")),
+    ("policy.yaml", include_str!("../../../rules/policy.yaml")),
 ];
 
 /// The default pack's files, named `<built-in>/FILE` in errors.

@@ -1,0 +1,192 @@
+//! The segmentation policy on the flow stage: each flow's two zones, resolved once, and
+//! one `segmentation` event per (client, server, protocol, function class) that crosses
+//! zones without a conduit. Rules turn the events into alerts (`rules/policy.yaml`);
+//! the counts and first and last sightings of every such conversation are in the
+//! summary.
+use otsentry_core::{FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, FunctionClass, Schema, Timestamp};
+use otsentry_policy::{skips_levels, Decision, Policy, Service, ZoneId};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// Conversations remembered at most; past it each new one is raised once per flow and
+/// counted in `dropped`.
+const MAX_CONVERSATIONS: usize = 65_536;
+
+otsentry_core::field_table!(FIELDS:
+    SRC_ZONE => FieldDef::one("segmentation.src_zone", T::Str),
+    DST_ZONE => FieldDef::one("segmentation.dst_zone", T::Str),
+    SRC_LEVEL => FieldDef::one("segmentation.src_level", T::Str),
+    DST_LEVEL => FieldDef::one("segmentation.dst_level", T::Str),
+    PROTOCOL => FieldDef::one("segmentation.protocol", T::Str),
+    FUNCTION_CLASS => FieldDef::one("segmentation.function_class", T::Str),
+    SKIPS_LEVELS => FieldDef::one("segmentation.skips_levels", T::Bool),
+    OT => FieldDef::one("segmentation.ot", T::Bool),
+);
+
+/// A conversation across zones that no conduit allows. `src` is the side that opened it.
+pub(crate) static SEGMENT_SCHEMA: Schema = Schema { event_type: "segmentation", fields: &FIELDS, groups: &[], keys: &[] };
+
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct SegmentEvent {
+    pub(crate) src_zone: String,
+    pub(crate) src_level: String,
+    pub(crate) dst_zone: String,
+    pub(crate) dst_level: String,
+    pub(crate) protocol: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) function_class: Option<&'static str>,
+    /// OT traffic from level 4 or 5 straight into level 0 or 1.
+    pub(crate) skips_levels: bool,
+    /// Whether a dissector decodes the protocol.
+    pub(crate) ot: bool,
+}
+
+impl FieldAccess for SegmentEvent {
+    fn schema(&self) -> &'static Schema {
+        &SEGMENT_SCHEMA
+    }
+    fn value(&self, id: FieldId, _elem: usize) -> Option<FieldValue<'_>> {
+        Some(match id.0 {
+            SRC_ZONE => FieldValue::Str(&self.src_zone),
+            DST_ZONE => FieldValue::Str(&self.dst_zone),
+            SRC_LEVEL => FieldValue::Str(&self.src_level),
+            DST_LEVEL => FieldValue::Str(&self.dst_level),
+            PROTOCOL => FieldValue::Str(&self.protocol),
+            FUNCTION_CLASS => FieldValue::Str(self.function_class?),
+            SKIPS_LEVELS => FieldValue::Bool(self.skips_levels),
+            OT => FieldValue::Bool(self.ot),
+            _ => return None,
+        })
+    }
+}
+
+/// A flow's zones and which checks it already made (one bit per function class, and
+/// one for the protocol alone), so each is decided once per flow.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FlowZones {
+    zones: Option<(ZoneId, ZoneId)>,
+    checked: u8,
+    /// Of the checked, those the policy forbids (only these are counted further).
+    denied: u8,
+    /// The dissector reports requests as they arrive: their records are not checked again.
+    pub(crate) requests_seen: bool,
+}
+
+impl FlowZones {
+    /// Forget the zones (the flow's client and server were swapped).
+    pub(crate) fn reset(&mut self) {
+        *self = FlowZones::default();
+    }
+}
+
+/// Counts of one forbidden conversation, and its zones.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Sighting {
+    pub(crate) count: u64,
+    pub(crate) first: Timestamp,
+    pub(crate) last: Timestamp,
+    pub(crate) zones: (ZoneId, ZoneId),
+}
+
+type Key = (IpAddr, IpAddr, Service, Option<FunctionClass>);
+
+/// The run's policy and what it has forbidden so far.
+pub(crate) struct Segmentation {
+    policy: Arc<Policy>,
+    seen: HashMap<Key, Sighting>,
+    /// Conversations not remembered because the table was full.
+    pub(crate) dropped: u64,
+}
+
+fn bit(class: Option<FunctionClass>) -> u8 {
+    class.map_or(1 << 6, |c| 1 << (c as u8))
+}
+
+impl Segmentation {
+    pub(crate) fn new(policy: Arc<Policy>) -> Self {
+        Segmentation { policy, seen: HashMap::new(), dropped: 0 }
+    }
+
+    /// Checks a conversation from `client` to `server` on `vlan` doing `class` (none:
+    /// the protocol alone). Returns the event for the first sighting of a forbidden one.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn check(
+        &mut self,
+        flow: &mut FlowZones,
+        client: IpAddr,
+        server: IpAddr,
+        vlan: u16,
+        service: Service,
+        class: Option<FunctionClass>,
+        ts: Timestamp,
+    ) -> Option<SegmentEvent> {
+        let b = bit(class);
+        // A protocol no conduit allows at all is one finding, not one per function.
+        if class.is_some() && flow.denied & bit(None) != 0 {
+            return None;
+        }
+        if flow.checked & b != 0 && flow.denied & b == 0 {
+            // Decided for this flow before, and allowed: the common case, per PDU.
+            return None;
+        }
+        let p = &self.policy;
+        let (cz, sz) = *flow.zones.get_or_insert_with(|| (p.zone_of(client, vlan), p.zone_of(server, vlan)));
+        let first_in_flow = flow.checked & b == 0;
+        flow.checked |= b;
+        if first_in_flow && (cz == sz || p.decide(cz, sz, service, class) != Decision::Denied) {
+            return None;
+        }
+        flow.denied |= b;
+        let key = (client, server, service, class);
+        if let Some(s) = self.seen.get_mut(&key) {
+            s.count += 1;
+            s.last = ts;
+            return None;
+        }
+        if !first_in_flow {
+            // Raised for this flow already while the table was full.
+            return None;
+        }
+        if self.seen.len() >= MAX_CONVERSATIONS {
+            self.dropped += 1;
+        } else {
+            self.seen.insert(key, Sighting { count: 1, first: ts, last: ts, zones: (cz, sz) });
+        }
+        let (c, s) = (p.zone(cz), p.zone(sz));
+        let level = |z: &otsentry_policy::Zone| z.level.map_or_else(|| "none".to_string(), |l| l.name());
+        Some(SegmentEvent {
+            src_zone: c.name.clone(),
+            src_level: level(c),
+            dst_zone: s.name.clone(),
+            dst_level: level(s),
+            protocol: service.name(),
+            function_class: class.map(FunctionClass::as_str),
+            skips_levels: service.is_ot() && skips_levels(c.level, s.level),
+            ot: service.is_ot(),
+        })
+    }
+
+    /// Every forbidden conversation with its counts, in a stable order, for the summary.
+    pub(crate) fn counts(&self) -> otsentry_core::SegmentationCounts {
+        let mut all: Vec<(&Key, &Sighting)> = self.seen.iter().collect();
+        all.sort_by(|a, b| a.0.cmp(b.0));
+        let name = |z: ZoneId| self.policy.zone(z).name.clone();
+        let conversations = all
+            .into_iter()
+            .map(|(&(src, dst, service, class), s)| otsentry_core::Forbidden {
+                src_ip: src.to_string(),
+                src_zone: name(s.zones.0),
+                dest_ip: dst.to_string(),
+                dest_zone: name(s.zones.1),
+                protocol: service.name(),
+                function_class: class.map(FunctionClass::as_str),
+                count: s.count,
+                first_seen: s.first,
+                last_seen: s.last,
+            })
+            .collect();
+        otsentry_core::SegmentationCounts { conversations, dropped: self.dropped }
+    }
+}
