@@ -41,6 +41,9 @@ pub struct Summary {
 pub struct SegmentationCounts {
     /// Forbidden conversations (client, server, protocol, function class), each raised once.
     pub conversations: Vec<Forbidden>,
+    /// Per conduit of the policy, in file order: the conversations and function classes
+    /// it allowed (0: no traffic used it).
+    pub conduits_used: Vec<u64>,
     /// Forbidden conversations not remembered because the table was full.
     pub dropped: u64,
 }
@@ -55,8 +58,7 @@ pub struct Forbidden {
     pub protocol: String,
     /// Absent for the protocol alone (before or without a dissector's request).
     pub function_class: Option<&'static str>,
-    /// Packets of the conversation for the protocol alone; requests for a function class
-    /// (counted only where the protocol itself is allowed).
+    /// Packets of the conversation for the protocol alone; requests for a function class.
     pub count: u64,
     pub first_seen: crate::Timestamp,
     pub last_seen: crate::Timestamp,

@@ -96,6 +96,8 @@ type Key = (IpAddr, IpAddr, Service, Option<FunctionClass>);
 pub(crate) struct Segmentation {
     policy: Arc<Policy>,
     seen: HashMap<Key, Sighting>,
+    /// Per conduit, the conversations (and function classes) it allowed.
+    used: Vec<u64>,
     /// Conversations not remembered because the table was full.
     pub(crate) dropped: u64,
 }
@@ -106,7 +108,8 @@ fn bit(class: Option<FunctionClass>) -> u8 {
 
 impl Segmentation {
     pub(crate) fn new(policy: Arc<Policy>) -> Self {
-        Segmentation { policy, seen: HashMap::new(), dropped: 0 }
+        let used = vec![0; policy.conduits.len()];
+        Segmentation { policy, seen: HashMap::new(), used, dropped: 0 }
     }
 
     /// Checks a conversation from `client` to `server` on `vlan` doing `class` (none:
@@ -123,10 +126,6 @@ impl Segmentation {
         ts: Timestamp,
     ) -> Option<SegmentEvent> {
         let b = bit(class);
-        // A protocol no conduit allows at all is one finding, not one per function.
-        if class.is_some() && flow.denied & bit(None) != 0 {
-            return None;
-        }
         if flow.checked & b != 0 && flow.denied & b == 0 {
             // Decided for this flow before, and allowed: the common case, per PDU.
             return None;
@@ -135,10 +134,22 @@ impl Segmentation {
         let (cz, sz) = *flow.zones.get_or_insert_with(|| (p.zone_of(client, vlan), p.zone_of(server, vlan)));
         let first_in_flow = flow.checked & b == 0;
         flow.checked |= b;
-        if first_in_flow && (cz == sz || p.decide(cz, sz, service, class) != Decision::Denied) {
-            return None;
+        if first_in_flow {
+            match if cz == sz { Decision::SameZone } else { p.decide(cz, sz, service, class) } {
+                Decision::Denied => {}
+                Decision::SameZone => return None,
+                Decision::Allowed(i) => {
+                    if let Some(n) = self.used.get_mut(i) {
+                        *n += 1;
+                    }
+                    return None;
+                }
+            }
         }
         flow.denied |= b;
+        // A protocol no conduit allows at all is one finding: its functions are counted
+        // (what a suggested conduit would need) but raise nothing of their own.
+        let quiet = class.is_some() && flow.denied & bit(None) != 0;
         let key = (client, server, service, class);
         if let Some(s) = self.seen.get_mut(&key) {
             s.count += 1;
@@ -153,6 +164,9 @@ impl Segmentation {
             self.dropped += 1;
         } else {
             self.seen.insert(key, Sighting { count: 1, first: ts, last: ts, zones: (cz, sz) });
+        }
+        if quiet {
+            return None;
         }
         let (c, s) = (p.zone(cz), p.zone(sz));
         let level = |z: &otsentry_policy::Zone| z.level.map_or_else(|| "none".to_string(), |l| l.name());
@@ -187,6 +201,6 @@ impl Segmentation {
                 last_seen: s.last,
             })
             .collect();
-        otsentry_core::SegmentationCounts { conversations, dropped: self.dropped }
+        otsentry_core::SegmentationCounts { conversations, conduits_used: self.used.clone(), dropped: self.dropped }
     }
 }

@@ -72,14 +72,18 @@ fn a_conduit_allows_its_class_and_nothing_else_once_per_conversation() {
     assert_eq!(s.alerts.by_rule.get("policy.segmentation.ot"), Some(&1), "{:?}", s.alerts.by_rule);
     let f = &s.segmentation.conversations[0];
     assert!(f.first_seen < f.last_seen);
+    // The read conduit was used (the protocol, then its reads); the cell-b one was not.
+    assert_eq!(s.segmentation.conduits_used, vec![2, 0]);
 }
 
 #[test]
 fn only_the_initiator_side_may_open_the_conversation() {
     // The cell's PLC polling the scada host: the conduit runs the other way.
     let s = run("initiator", capture(|c| c.modbus("10.52.0.2:50002", "10.51.0.5:502", &[(READ, None)])));
-    // The conduit's protocol from the wrong side: one finding for the conversation.
-    assert_eq!(forbidden(&s).iter().map(|f| (f.0.as_str(), f.1.as_str(), f.3)).collect::<Vec<_>>(), vec![("cell", "scada", None)]);
+    // The conduit's protocol from the wrong side: one alert for the conversation; its
+    // reads are counted beside it (what a conduit for it would have to allow).
+    let found: Vec<_> = forbidden(&s).iter().map(|f| (f.0.clone(), f.1.clone(), f.3)).collect();
+    assert_eq!(found, vec![("cell".into(), "scada".into(), None), ("cell".into(), "scada".into(), Some("read"))]);
     assert_eq!(s.alerts.by_rule.get("policy.segmentation.ot"), Some(&1));
     // `initiator: either` lets the cell-b side open it too.
     let s = run(
