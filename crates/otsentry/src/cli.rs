@@ -43,6 +43,30 @@ pub(crate) enum PolicyCommand {
     /// Print every protocol function with its class (read, write, program, control,
     /// diagnostic, identification), as conduits allow them.
     Classes,
+    /// Replay captures against a draft policy: print the conversations it would forbid,
+    /// by zone pair with counts and first and last seen, and the conduits nothing used.
+    Check {
+        /// The draft policy.
+        #[arg(long, value_name = "FILE")]
+        policy: PathBuf,
+        /// Also write the findings as JSON to FILE.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        #[arg(required = true, value_name = "CAPTURE")]
+        inputs: Vec<PathBuf>,
+    },
+    /// Propose the narrowest conduits (protocol, function classes, initiator) that allow
+    /// what the captures hold between the zones of ZONES, as a policy file.
+    Suggest {
+        /// A policy file with zones and no conduits.
+        #[arg(long, value_name = "FILE")]
+        zones: PathBuf,
+        /// Write the policy to FILE (default stdout).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[arg(required = true, value_name = "CAPTURE")]
+        inputs: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod eve;
+mod policy;
 mod report;
 mod rules;
 mod run;
@@ -40,6 +41,8 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::Fields) => rules::fields(),
         Command::Rules(RulesCommand::Import { file, out }) => rules::import(&file, out.as_deref()),
         Command::Policy(PolicyCommand::Classes) => policy_classes(),
+        Command::Policy(PolicyCommand::Check { policy, json, inputs }) => policy::check(&policy, &inputs, json.as_deref()),
+        Command::Policy(PolicyCommand::Suggest { zones, out, inputs }) => policy::suggest(&zones, &inputs, out.as_deref()),
         Command::Config(ConfigCommand::Example) => {
             use std::io::Write;
             std::io::stdout().write_all(config::EXAMPLE.as_bytes()).map_err(Into::into)

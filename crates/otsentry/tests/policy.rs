@@ -87,3 +87,71 @@ fn a_bad_policy_is_refused_with_its_line_everywhere() {
     let o = otsentry(&["rules", "check", "--policy", p]);
     assert!(o.status.success() && String::from_utf8_lossy(&o.stderr).contains("2 zones, 1 conduits ok"));
 }
+
+/// Plant 1's Modbus master and its thirteen PLCs (the addresses its Zeek conn log names).
+fn plant1_zones(pcaps: &Path) -> String {
+    let conn = otsentry_pcapgen::shared::zeek_log(&pcaps.join("modbus/plant1/Plant1_ModbusTCP.pcap.zeek-conn.log"));
+    let mut plcs: Vec<String> = conn.iter().map(|c| c["id.resp_h"].clone()).collect();
+    plcs.sort();
+    plcs.dedup();
+    assert_eq!(plcs.len(), 13, "{plcs:?}");
+    format!(
+        "zones:\n  - name: scada\n    level: 2\n    networks: [141.81.0.10/32]\n  - name: field\n    level: 1\n    networks: [{}]\n",
+        plcs.iter().map(|p| format!("{p}/32")).collect::<Vec<_>>().join(", ")
+    )
+}
+
+#[test]
+fn check_and_suggest_on_plant1() {
+    let Some(pcaps) = otsentry_pcapgen::shared::pcaps_dir() else { return };
+    let capture = pcaps.join("modbus/plant1/Plant1_ModbusTCP.pcap");
+    let capture = capture.to_str().unwrap();
+    let d = dir("plant1");
+    let zones = d.join("zones.yaml");
+    std::fs::write(&zones, plant1_zones(&pcaps)).unwrap();
+    // A draft that lets the master read: its coil and register writes are forbidden
+    // (the capture holds 2,113 write-multiple-coils and 14 write-multiple-registers).
+    let draft = d.join("draft.yaml");
+    let text = std::fs::read_to_string(&zones).unwrap()
+        + "conduits:\n  - from: scada\n    to: field\n    protocols: [modbus]\n    functions: [read]\n  - from: field\n    to: scada\n    protocols: [ssh]\n";
+    std::fs::write(&draft, text).unwrap();
+    let json = d.join("check.json");
+    let o = otsentry(&["policy", "check", "--policy", draft.to_str().unwrap(), "--json", json.to_str().unwrap(), capture]);
+    let table = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(table.contains("scada -> field:") && table.contains("unused conduit, line"), "{table}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let groups = v["forbidden"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{v}");
+    let rows = groups[0]["conversations"].as_array().unwrap();
+    assert!(rows.iter().all(|r| r["function_class"] == "write" && r["src_ip"] == "141.81.0.10"), "{v}");
+    let writes: u64 = rows.iter().map(|r| r["count"].as_u64().unwrap()).sum();
+    // Every write request, as tshark counts them (function 15 or 16 sent to port 502).
+    let t = Command::new("tshark")
+        .args(["-r", capture, "-Y", "mbtcp && tcp.dstport==502", "-T", "fields", "-e", "modbus.func_code"])
+        .output()
+        .expect("tshark (scripts/deps installs it)");
+    let text = String::from_utf8_lossy(&t.stdout);
+    let tshark = text.split(|c: char| c == ',' || c.is_whitespace()).filter(|f| *f == "15" || *f == "16").count() as u64;
+    assert!(tshark > 2000, "tshark found {tshark}");
+    assert_eq!(writes, tshark);
+    assert_eq!(v["unused_conduits"][0]["from"], "field", "the ssh conduit carried nothing: {v}");
+    // Suggested from the zones alone: one conduit, modbus from scada to field, with the
+    // reads and writes it saw; and under it the capture raises no segmentation alert.
+    let suggested = d.join("suggested.yaml");
+    let o = otsentry(&["policy", "suggest", "--zones", zones.to_str().unwrap(), "--out", suggested.to_str().unwrap(), capture]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&suggested).unwrap();
+    assert_eq!(text.matches("  - from:").count(), 1, "{text}");
+    assert!(
+        text.contains(
+            "  - from: \"scada\"\n    to: \"field\"\n    protocols: [\"modbus\"]\n    functions: [read, write]\n    initiator: from\n"
+        ),
+        "{text}"
+    );
+    let o = otsentry(&["replay", "-q", "--policy", suggested.to_str().unwrap(), "--summary-json", "-", capture]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["segmentation"]["conversations"], serde_json::json!([]), "{}", v["segmentation"]);
+    let by_rule = v["alerts"]["by_rule"].as_object().unwrap();
+    assert!(!by_rule.keys().any(|k| k.starts_with("policy.")), "{by_rule:?}");
+}
