@@ -99,8 +99,10 @@ impl AppSink<'_, '_, '_> {
         out.detect(&subject, event, Some((event.event_type(), event.body())), &mut || header(ctx, community_id, cx));
         zones.requests_seen |= request;
         if request || !zones.requests_seen {
-            if let (Some(class), Some(app)) = (event.function_class(), ctx.app) {
-                ctx.segmentation(out, zones, otsentry_policy::Service::App(app), Some(class));
+            if let (true, Some(class), Some(app)) = (out.segmentation.is_some(), event.function_class(), ctx.app) {
+                if zones.needs(Some(class)) {
+                    ctx.segmentation(out, zones, otsentry_policy::Service::App(app), Some(class));
+                }
             }
         }
     }

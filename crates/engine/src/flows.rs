@@ -133,7 +133,7 @@ impl FlowStage {
             *b += p.wire_len;
         }
         let ctx = event_ctx(flow, p.ts, Some(p.pcap_cnt), p.vlans, out.input);
-        if out.segmentation.is_some() {
+        if out.segmentation.is_some() && flow.user.zones.needs(None) {
             // The protocol alone, from the first packet (a SYN to RDP counts); a
             // dissector's requests add their function classes.
             let app = flow.user.app.or(flow.user.expected);

@@ -79,6 +79,14 @@ impl FlowZones {
     pub(crate) fn reset(&mut self) {
         *self = FlowZones::default();
     }
+
+    /// Whether `class` still has to go to [`Segmentation::check`]: not yet decided for
+    /// this flow, or forbidden (and so counted). The per-packet test, kept tiny.
+    #[inline]
+    pub(crate) fn needs(&self, class: Option<FunctionClass>) -> bool {
+        let b = bit(class);
+        self.checked & b == 0 || self.denied & b != 0
+    }
 }
 
 /// Counts of one forbidden conversation, and its zones.
@@ -126,8 +134,7 @@ impl Segmentation {
         ts: Timestamp,
     ) -> Option<SegmentEvent> {
         let b = bit(class);
-        if flow.checked & b != 0 && flow.denied & b == 0 {
-            // Decided for this flow before, and allowed: the common case, per PDU.
+        if !flow.needs(class) {
             return None;
         }
         let p = &self.policy;

@@ -48,33 +48,95 @@ struct ConduitSpec {
     description: Option<String>,
 }
 
-/// Where the items of the top-level lists and their keys are written.
-struct Lines<'t>(Vec<&'t str>);
+/// Where the items of the top-level lists and their keys are written, indexed once
+/// (a policy of thousands of conduits must not be rescanned per error or conduit).
+struct Lines<'t> {
+    lines: Vec<&'t str>,
+    lists: Vec<List<'t>>,
+}
+
+/// A top-level list: its key, its own line, and each item's first line and end.
+type List<'t> = (&'t str, usize, Vec<(usize, usize)>);
 
 impl<'t> Lines<'t> {
+    fn new(text: &'t str) -> Self {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut lists: Vec<List<'t>> = Vec::new();
+        let mut indent = None;
+        for (n, l) in lines.iter().enumerate() {
+            let body = l.trim_start();
+            if body.is_empty() || body.starts_with('#') {
+                continue;
+            }
+            if !l.starts_with([' ', '-']) {
+                // A top-level key: a new list starts (or none, for a scalar key).
+                if let Some((_, _, items)) = lists.last_mut() {
+                    if let Some(last) = items.last_mut() {
+                        last.1 = n;
+                    }
+                }
+                let key = body.split(':').next().unwrap_or_default();
+                lists.push((key, n, Vec::new()));
+                indent = None;
+                continue;
+            }
+            let at = l.len() - body.len();
+            if body.starts_with("- ") && indent.is_none_or(|i| i == at) {
+                indent = Some(at);
+                if let Some((_, _, items)) = lists.last_mut() {
+                    if let Some(last) = items.last_mut() {
+                        last.1 = n;
+                    }
+                    items.push((n, lines.len()));
+                }
+            }
+        }
+        Lines { lines, lists }
+    }
+
     /// 1-based line of `key` in item `index` of the top-level list `list`; of the item,
     /// or of the list, when the key is not written.
     fn find(&self, list: &str, index: usize, key: Option<&str>) -> usize {
-        let Some(start) = self.0.iter().position(|l| l.trim_end() == format!("{list}:")) else { return 0 };
-        let mut items = Vec::new();
-        let mut end = self.0.len();
-        for (n, l) in self.0.iter().enumerate().skip(start + 1) {
-            let body = l.trim_start();
-            if !l.starts_with([' ', '-']) && !body.is_empty() && !body.starts_with('#') {
-                end = n;
-                break;
-            }
-            if body.starts_with("- ") && items.first().is_none_or(|&(_, indent)| l.len() - body.len() == indent) {
-                items.push((n, l.len() - body.len()));
-            }
-        }
-        let Some(&(from, _)) = items.get(index) else { return start + 1 };
-        let to = items.get(index + 1).map_or(end, |&(n, _)| n);
+        let Some((_, start, items)) = self.lists.iter().find(|(name, _, _)| *name == list) else { return 0 };
+        let Some(&(from, to)) = items.get(index) else { return start + 1 };
         let Some(key) = key else { return from + 1 };
         (from..to)
-            .find(|&n| self.0.get(n).is_some_and(|l| l.trim_start().trim_start_matches("- ").starts_with(&format!("{key}:"))))
+            .find(|&n| {
+                self.lines.get(n).is_some_and(|l| {
+                    let body = l.trim_start().trim_start_matches("- ");
+                    body.strip_prefix(key).is_some_and(|rest| rest.starts_with(':'))
+                })
+            })
             .map_or(from + 1, |n| n + 1)
     }
+}
+
+/// Networks of two zones that share addresses (and VLANs), as (later zone, its network,
+/// the other network, the earlier zone): prefixes sorted by first address, each checked
+/// against the prefixes still open around it, so thousands of zones check quickly.
+fn overlaps(zones: &[Zone]) -> Vec<(usize, Network, Network, usize)> {
+    let mut all: Vec<((bool, u128, u128), Network, usize)> =
+        zones.iter().enumerate().flat_map(|(i, z)| z.networks.iter().map(move |n| (n.range(), *n, i))).collect();
+    // By family and first address; the wider prefix first where two start together.
+    all.sort_by_key(|a| (a.0 .0, a.0 .1, std::cmp::Reverse(a.0 .2)));
+    let mut open: Vec<((bool, u128, u128), Network, usize)> = Vec::new();
+    let mut found = Vec::new();
+    for item in all {
+        let ((v6, start, _), net, zone) = item;
+        open.retain(|((ov6, _, end), _, _)| *ov6 == v6 && *end >= start);
+        for &(_, other, other_zone) in &open {
+            let (Some(a), Some(b)) = (zones.get(zone), zones.get(other_zone)) else { continue };
+            let vlans_meet = a.vlans.is_empty() || b.vlans.is_empty() || a.vlans.iter().any(|v| b.vlans.contains(v));
+            if other_zone != zone && vlans_meet {
+                let (later, mine, theirs, earlier) =
+                    if zone > other_zone { (zone, net, other, other_zone) } else { (other_zone, other, net, zone) };
+                found.push((later, mine, theirs, earlier));
+            }
+        }
+        open.push(item);
+    }
+    found.sort_by_key(|f| f.0);
+    found
 }
 
 /// Reads and checks the policy at `path`.
@@ -92,7 +154,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Policy, PolicyErrors> {
         let message = message.split(" at line ").next().unwrap_or(&message).to_string();
         PolicyErrors(vec![PolicyError { file: path.to_path_buf(), line, field: None, message }])
     })?;
-    let lines = Lines(text.lines().collect());
+    let lines = Lines::new(text);
     let mut errors = Vec::new();
     let mut err = |list: &str, index: usize, key: &str, message: String| {
         errors.push(PolicyError {
@@ -128,21 +190,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Policy, PolicyErrors> {
             err("zones", i, "networks", "a zone needs at least one network".into());
         }
         let zone = Zone { name: z.name.clone(), level, networks, vlans: z.vlans.clone() };
-        for other in &zones {
-            let vlans_meet = zone.vlans.is_empty() || other.vlans.is_empty() || zone.vlans.iter().any(|v| other.vlans.contains(v));
-            if let Some((a, b)) = zone.networks.iter().flat_map(|a| other.networks.iter().map(move |b| (a, b))).find(|(a, b)| a.overlaps(b))
-            {
-                if vlans_meet {
-                    err("zones", i, "networks", format!("{a} overlaps {b} of zone {:?}: an address must belong to one zone", other.name));
-                }
-            }
-        }
         zones.push(zone);
+    }
+    for (later, mine, other, earlier) in overlaps(&zones) {
+        let name = zones.get(earlier).map_or("", |z| z.name.as_str());
+        err("zones", later, "networks", format!("{mine} overlaps {other} of zone {name:?}: an address must belong to one zone"));
     }
     let unknown_name = spec.unknown.clone().unwrap_or_else(|| "unknown".into());
     let clash = zones.iter().any(|z| z.name == unknown_name).then(|| PolicyError {
         file: path.to_path_buf(),
-        line: lines.0.iter().position(|l| l.starts_with("unknown:")).map_or(0, |n| n + 1),
+        line: lines.lines.iter().position(|l| l.starts_with("unknown:")).map_or(0, |n| n + 1),
         field: Some("unknown".into()),
         message: format!("{unknown_name:?} names the zone of addresses in no zone; it cannot also be a zone with networks"),
     });
@@ -263,6 +320,20 @@ conduits:
         assert!(e[0].contains("zones[1].name: zone \"enterprise\" is defined twice"), "{e:?}");
         let e = errors(&GOOD.replace("    initiator: either\n", "    initator: either\n"));
         assert!(e[0].starts_with("p.yaml:15: conduits[0]: unknown field `initator`"), "{e:?}");
+    }
+
+    #[test]
+    fn an_overlap_among_many_zones_is_found_and_named() {
+        let mut text = String::from("zones:\n");
+        for i in 0..500 {
+            text += &format!("  - name: z{i}\n    level: 1\n    networks: [10.{}.{}.0/24]\n", i / 250, i % 250);
+        }
+        assert_eq!(parse(Path::new("p.yaml"), &text).unwrap().zones.len(), 501);
+        // Zone 400 also claims a host of zone 7's network.
+        text = text.replace("networks: [10.1.150.0/24]", "networks: [10.1.150.0/24, 10.0.7.9]");
+        let e = errors(&text);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].starts_with("p.yaml:1204: zones[400].networks: 10.0.7.9/32 overlaps 10.0.7.0/24 of zone \"z7\""), "{e:?}");
     }
 
     #[test]

@@ -24,6 +24,12 @@ fn mask(len: u8, width: u8) -> u128 {
     }
 }
 
+/// `ip`'s first `len` bits, and whether it is IPv6: the key of a prefix table.
+pub(crate) fn prefix_key(ip: IpAddr, len: u8) -> Option<(bool, u128)> {
+    let (value, width) = bits(ip);
+    (len <= width).then(|| (width == 128, value & mask(len, width)))
+}
+
 impl Network {
     /// Parses `ADDR/LEN` or `ADDR`; host bits must be zero (a typo otherwise).
     pub fn parse(text: &str) -> Result<Network, String> {
@@ -55,6 +61,14 @@ impl Network {
             IpAddr::V6(std::net::Ipv6Addr::from(v))
         };
         Network { addr, len }
+    }
+
+    /// Family (IPv6?), first and last address as numbers.
+    pub(crate) fn range(&self) -> (bool, u128, u128) {
+        let (value, width) = bits(self.addr);
+        let m = mask(self.len, width);
+        let all = if width == 32 { u128::from(u32::MAX) } else { u128::MAX };
+        (width == 128, value & m, (value & m) | (all & !m))
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {

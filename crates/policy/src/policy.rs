@@ -73,7 +73,12 @@ pub struct Policy {
     pub unknown: ZoneId,
     pub conduits: Vec<Conduit>,
     by_pair: HashMap<(ZoneId, ZoneId), Vec<usize>>,
+    /// Per prefix length present, longest first: the zones by masked address.
+    prefixes: Vec<(u8, PrefixTable)>,
 }
+
+/// Zones by (IPv6?, masked address) for one prefix length.
+type PrefixTable = HashMap<(bool, u128), Vec<ZoneId>>;
 
 impl Policy {
     /// Builds the pair index; `zones` holds the unknown zone at `unknown`.
@@ -88,7 +93,25 @@ impl Policy {
                 by_pair.entry((c.to, c.from)).or_default().push(i);
             }
         }
-        Policy { zones, unknown, conduits, by_pair }
+        let mut prefixes: Vec<(u8, PrefixTable)> = Vec::new();
+        for (i, z) in zones.iter().enumerate() {
+            let Ok(id) = ZoneId::try_from(i) else { continue };
+            for n in &z.networks {
+                let Some(key) = crate::net::prefix_key(n.addr, n.len) else { continue };
+                let at = match prefixes.iter().position(|(len, _)| *len == n.len) {
+                    Some(at) => at,
+                    None => {
+                        prefixes.push((n.len, HashMap::new()));
+                        prefixes.len() - 1
+                    }
+                };
+                if let Some((_, table)) = prefixes.get_mut(at) {
+                    table.entry(key).or_default().push(id);
+                }
+            }
+        }
+        prefixes.sort_by_key(|p| std::cmp::Reverse(p.0));
+        Policy { zones, unknown, conduits, by_pair, prefixes }
     }
 
     pub fn zone(&self, id: ZoneId) -> &Zone {
@@ -99,18 +122,16 @@ impl Policy {
     /// The zone of `ip` seen on `vlan` (0 for none): the longest prefix of the zones that
     /// take that VLAN; the unknown zone when none does. Called once per flow.
     pub fn zone_of(&self, ip: IpAddr, vlan: u16) -> ZoneId {
-        let mut best: Option<(u8, ZoneId)> = None;
-        for (i, z) in self.zones.iter().enumerate() {
-            if !z.vlans.is_empty() && !z.vlans.contains(&vlan) {
-                continue;
-            }
-            for n in &z.networks {
-                if n.contains(ip) && best.is_none_or(|(len, _)| n.len > len) {
-                    best = Some((n.len, ZoneId::try_from(i).unwrap_or(self.unknown)));
-                }
+        // One hash lookup per prefix length the policy uses, longest first.
+        for (len, table) in &self.prefixes {
+            let Some(key) = crate::net::prefix_key(ip, *len) else { continue };
+            let Some(ids) = table.get(&key) else { continue };
+            let takes = |id: &&ZoneId| self.zones.get(usize::from(**id)).is_some_and(|z| z.vlans.is_empty() || z.vlans.contains(&vlan));
+            if let Some(&id) = ids.iter().find(takes) {
+                return id;
             }
         }
-        best.map_or(self.unknown, |(_, id)| id)
+        self.unknown
     }
 
     /// The decision for a conversation opened by a host in `client` to one in `server`,
