@@ -10,16 +10,7 @@
 #   benches/output.sh [FILE] [ROUNDS]     (default: the generated 1,000,000-packet capture, 3 rounds)
 set -eu
 cd "$(dirname "$0")/.."
-FILE=${1:-target/tmp/plant-1000000.pcap}
-ROUNDS=${2:-3}
-if [ ! -f "$FILE" ]; then
-    mkdir -p "$(dirname "$FILE")"
-    cargo run -q --release -p otsentry-pcapgen --bin gen-bench-capture -- "$FILE"
-fi
-cargo build -q --profile dist -p otsentry
-BIN=target/dist/otsentry
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. benches/prelude.sh
 PACKETS=$("$BIN" replay -q --no-rules --summary-json - "$FILE" | sed -n 's/.*"packets":\([0-9]*\).*/\1/p' | head -n 1)
 echo "capture: $FILE, $PACKETS packets"
 

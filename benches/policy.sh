@@ -8,16 +8,7 @@
 #   benches/policy.sh [FILE] [ROUNDS]     (default: the 1,000,000-packet capture, 3 rounds)
 set -eu
 cd "$(dirname "$0")/.."
-FILE=${1:-target/tmp/plant-1000000.pcap}
-ROUNDS=${2:-3}
-if [ ! -f "$FILE" ]; then
-    mkdir -p "$(dirname "$FILE")"
-    cargo run -q --release -p otsentry-pcapgen --bin gen-bench-capture -- "$FILE"
-fi
-cargo build -q --profile dist -p otsentry
-BIN=target/dist/otsentry
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. benches/prelude.sh
 POLICY=$TMP/policy.yaml
 # The capture's masters are in 10.1.0.0/24, its outstations and PLCs in 10.2.X.0/24:
 # one zone for the masters, 256 cells, 243 more zones elsewhere; a conduit from the
