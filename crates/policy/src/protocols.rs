@@ -66,6 +66,9 @@ impl Service {
         if let Some(&(name, _, _)) = WELL_KNOWN.iter().find(|(n, _, _)| *n == t) {
             return Ok(Service::Named(name));
         }
+        if t == "icmp" {
+            return Ok(Service::Named("icmp"));
+        }
         if let Some((transport, port)) = t.split_once('/') {
             let proto = match transport {
                 "tcp" => IpProto::TCP,
@@ -77,6 +80,7 @@ impl Service {
         }
         let mut names: Vec<&str> = AppProto::ALL.iter().map(|a| a.name()).collect();
         names.extend(WELL_KNOWN.iter().map(|(n, _, _)| *n));
+        names.push("icmp");
         names.dedup();
         Err(format!("{t:?} is not a protocol: one of {}, tcp/PORT, udp/PORT or any", names.join(", ")))
     }
@@ -95,6 +99,10 @@ fn transport_name(t: u8) -> String {
 pub fn service_of(app: Option<AppProto>, transport: IpProto, server_port: u16) -> Service {
     if let Some(app) = app {
         return Service::App(app);
+    }
+    // Echo, unreachable and the rest, over IPv4 or IPv6, are one service to a policy.
+    if matches!(transport, IpProto::ICMP | IpProto::ICMPV6) {
+        return Service::Named("icmp");
     }
     match WELL_KNOWN.iter().find(|&&(_, t, p)| t == transport && p == server_port) {
         Some(&(name, _, _)) => Service::Named(name),
@@ -117,5 +125,6 @@ mod tests {
         assert_eq!(service_of(None, IpProto::TCP, 445).name(), "smb");
         assert_eq!(service_of(None, IpProto::UDP, 9999).name(), "udp/9999");
         assert_eq!(service_of(Some(AppProto::Dnp3), IpProto::TCP, 20000).name(), "dnp3");
+        assert_eq!(service_of(None, IpProto::ICMPV6, 0), Service::parse("icmp").unwrap());
     }
 }
