@@ -120,7 +120,7 @@ impl PduSink for AppSink<'_, '_, '_> {
         }
         // A protocol record names neither its Community ID nor its capture: its flow
         // record (same flow_id) has both, and polls are most of the output.
-        let header = EventHeader { timestamp: cx.ts, pcap_filename: None, ..self.ctx.header_without_id(cx.dir) };
+        let header = EventHeader { timestamp: cx.ts, ..self.ctx.record_header(cx.dir) };
         self.out.write(&Framed { header: &header, event });
     }
 

@@ -157,6 +157,12 @@ impl<'p> EventCtx<'p> {
 
     /// [`EventCtx::header`] without the Community ID (for callers that cache it).
     pub(crate) fn header_without_id(&self, dir: Direction) -> EventHeader {
+        EventHeader { pcap_filename: self.input.cloned(), ..self.record_header(dir) }
+    }
+
+    /// The header of a protocol record: neither Community ID nor capture name (its
+    /// flow record carries both), built without touching the capture name's count.
+    pub(crate) fn record_header(&self, dir: Direction) -> EventHeader {
         let (src, dst) = match dir {
             Direction::ToServer => (self.client(), self.server()),
             Direction::ToClient => (self.server(), self.client()),
@@ -174,7 +180,7 @@ impl<'p> EventCtx<'p> {
             app_proto: self.app.map(AppProto::name),
             vlan: Vlans::from_slice(self.vlans),
             community_id: None,
-            pcap_filename: self.input.cloned(),
+            pcap_filename: None,
         }
     }
 

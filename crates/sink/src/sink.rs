@@ -20,10 +20,6 @@ pub enum SinkError {
 }
 
 impl SinkError {
-    pub fn is_retriable(&self) -> bool {
-        matches!(self, SinkError::Retriable(_))
-    }
-
     /// Classifies an I/O error of `what` (a file or stream named for the message).
     pub fn io(what: &str, e: &io::Error) -> SinkError {
         // ENOSPC and EDQUOT: space may be freed; EIO: NFS and USB disks come back.

@@ -371,3 +371,30 @@ fn a_sink_that_panics_loses_its_records_loudly_and_the_others_go_on() {
     assert_eq!((good.written, good.dropped), (10, 0), "{good:?}");
     assert_eq!(String::from_utf8(captured.bytes()).unwrap().lines().count(), 10);
 }
+
+#[test]
+fn fsync_after_each_batch_and_by_interval_write_every_line() {
+    use otsentry_sink::Fsync;
+    for (name, fsync) in [("fsync-batch", Fsync::Batch), ("fsync-every", Fsync::Every(Duration::from_millis(20)))] {
+        let dir = scratch(name);
+        let path = dir.join("eve.json");
+        let sink = FileSink::create(&path, FileOptions { fsync, ..Default::default() }).unwrap();
+        let mut out = Outputs::new(opts(quick(0, OnFull::Wait)));
+        out.add(Box::new(sink)).unwrap();
+        for n in 1..=5 {
+            out.write(&anomaly(n));
+        }
+        // The interval sync runs on the sink's idle ticks; give it a few.
+        std::thread::sleep(Duration::from_millis(60));
+        let c = one(out.finish());
+        assert_eq!((c.written, c.dropped, c.last_error.clone()), (5, 0, None), "{name}: {c:?}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 5, "{name}");
+    }
+    // A sync that cannot happen is an error the counters show: /dev/full takes no data.
+    let sink = FileSink::create(Path::new("/dev/full"), FileOptions { fsync: Fsync::Batch, ..Default::default() }).unwrap();
+    let mut out = Outputs::new(opts(quick(0, OnFull::Wait)));
+    out.add(Box::new(sink)).unwrap();
+    out.write(&anomaly(1));
+    let c = one(out.finish());
+    assert_eq!((c.written, c.dropped), (0, 1), "{c:?}");
+}
