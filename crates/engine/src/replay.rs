@@ -304,6 +304,11 @@ impl Replay {
     pub fn finish(mut self, elapsed_s: f64) -> Summary {
         let mut out = out!(self);
         self.flows.finish(&mut out);
+        if let (Some(seg), Some(o)) = (&self.segmentation, self.outputs.as_mut()) {
+            if o.wants("segmentation") {
+                seg.records().for_each(|r| o.write(&r));
+            }
+        }
         if let Some(o) = self.outputs.take() {
             self.summary.outputs = o.finish();
         }

@@ -1,9 +1,9 @@
 //! The segmentation policy on the flow stage: each flow's two zones, resolved once, and
 //! one `segmentation` event per (client, server, protocol, function class) that crosses
-//! zones without a conduit. Rules turn the events into alerts (`rules/policy.yaml`);
-//! the counts and first and last sightings of every such conversation are in the
-//! summary.
-use otsentry_core::{FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, FunctionClass, Schema, Timestamp};
+//! zones without a conduit. Rules turn the events into alerts (`rules/policy.yaml`),
+//! raised at a conversation's first sighting; its counts and first and last sightings
+//! go out at the end of the run, as one `segmentation` record each and in the summary.
+use otsentry_core::{EventHeader, FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, FunctionClass, Record, Schema, Timestamp};
 use otsentry_policy::{skips_levels, Decision, Policy, Service, ZoneId};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -175,9 +175,13 @@ impl Segmentation {
         if quiet {
             return None;
         }
-        let (c, s) = (p.zone(cz), p.zone(sz));
+        Some(self.event((cz, sz), service, class))
+    }
+
+    fn event(&self, (cz, sz): (ZoneId, ZoneId), service: Service, class: Option<FunctionClass>) -> SegmentEvent {
+        let (c, s) = (self.policy.zone(cz), self.policy.zone(sz));
         let level = |z: &otsentry_policy::Zone| z.level.map_or_else(|| "none".to_string(), |l| l.name());
-        Some(SegmentEvent {
+        SegmentEvent {
             src_zone: c.name.clone(),
             src_level: level(c),
             dst_zone: s.name.clone(),
@@ -186,15 +190,29 @@ impl Segmentation {
             function_class: class.map(FunctionClass::as_str),
             skips_levels: service.is_ot() && skips_levels(c.level, s.level),
             ot: service.is_ot(),
+        }
+    }
+
+    /// Every forbidden conversation as a `segmentation` record, in the summary's order:
+    /// the alert was raised at its first sighting, these carry how often and until when.
+    pub(crate) fn records(&self) -> impl Iterator<Item = SegmentRecord> + '_ {
+        self.sorted().into_iter().map(|(&(src, dst, service, class), s)| SegmentRecord {
+            header: EventHeader { timestamp: s.last, src_ip: Some(src), dest_ip: Some(dst), ..Default::default() },
+            body: Conversation { event: self.event(s.zones, service, class), count: s.count, first_seen: s.first, last_seen: s.last },
         })
+    }
+
+    fn sorted(&self) -> Vec<(&Key, &Sighting)> {
+        let mut all: Vec<(&Key, &Sighting)> = self.seen.iter().collect();
+        all.sort_by(|a, b| a.0.cmp(b.0));
+        all
     }
 
     /// Every forbidden conversation with its counts, in a stable order, for the summary.
     pub(crate) fn counts(&self) -> otsentry_core::SegmentationCounts {
-        let mut all: Vec<(&Key, &Sighting)> = self.seen.iter().collect();
-        all.sort_by(|a, b| a.0.cmp(b.0));
         let name = |z: ZoneId| self.policy.zone(z).name.clone();
-        let conversations = all
+        let conversations = self
+            .sorted()
             .into_iter()
             .map(|(&(src, dst, service, class), s)| otsentry_core::Forbidden {
                 src_ip: src.to_string(),
@@ -209,5 +227,56 @@ impl Segmentation {
             })
             .collect();
         otsentry_core::SegmentationCounts { conversations, conduits_used: self.used.clone(), dropped: self.dropped }
+    }
+}
+
+/// One forbidden conversation at the end of the run (`event_type: segmentation`): its
+/// zones and levels as the alert had them, with its counts.
+pub(crate) struct SegmentRecord {
+    header: EventHeader,
+    body: Conversation,
+}
+
+pub(crate) struct Conversation {
+    event: SegmentEvent,
+    /// Packets of the conversation for the protocol alone; requests for a function class.
+    count: u64,
+    first_seen: Timestamp,
+    last_seen: Timestamp,
+}
+
+impl Serialize for Conversation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let e = &self.event;
+        let mut o = s.serialize_struct("segmentation", 11)?;
+        o.serialize_field("src_zone", &e.src_zone)?;
+        o.serialize_field("src_level", &e.src_level)?;
+        o.serialize_field("dst_zone", &e.dst_zone)?;
+        o.serialize_field("dst_level", &e.dst_level)?;
+        o.serialize_field("protocol", &e.protocol)?;
+        if let Some(class) = e.function_class {
+            o.serialize_field("function_class", class)?;
+        }
+        o.serialize_field("skips_levels", &e.skips_levels)?;
+        o.serialize_field("ot", &e.ot)?;
+        o.serialize_field("count", &self.count)?;
+        o.serialize_field("first_seen", &self.first_seen)?;
+        o.serialize_field("last_seen", &self.last_seen)?;
+        o.end()
+    }
+}
+
+impl Record for SegmentRecord {
+    type Body = Conversation;
+    type Extra = ();
+    fn event_type(&self) -> &'static str {
+        "segmentation"
+    }
+    fn header(&self) -> &EventHeader {
+        &self.header
+    }
+    fn body(&self) -> &Conversation {
+        &self.body
     }
 }

@@ -51,17 +51,30 @@ fn fixtures_are_reproducible_and_replay_to_their_golden_output() {
 
 /// The built-in pack's alert lines on `case`, exactly.
 fn golden_alerts(case: &str) {
+    golden_lines(case, None, &["alert"], "expected-alerts.jsonl");
+}
+
+/// The lines of `types` that `case` replays to with the built-in pack (and `policy`),
+/// exactly as in `golden`; returns the summary.
+fn golden_lines(case: &str, policy: Option<&str>, types: &[&str], golden: &str) -> serde_json::Value {
     let sources = otsentry_rules::Sources { rules: otsentry_rules::default_pack(), ..Default::default() };
     let rules = std::sync::Arc::new(RuleSet::load(&sources, &SCHEMAS).expect("pack"));
-    let (eve, _) = run_with(case, ReplayOptions { rules, ..Default::default() });
-    let alerts: String = eve.lines().filter(|l| l.contains(r#""event_type":"alert""#)).map(|l| format!("{l}\n")).collect();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(case).join("expected-alerts.jsonl");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(case);
+    let policy = policy.map(|p| std::sync::Arc::new(otsentry_policy::load(&dir.join(p)).expect("policy")));
+    let (eve, summary) = run_with(case, ReplayOptions { rules, policy, ..Default::default() });
+    let lines: String = eve
+        .lines()
+        .filter(|l| types.iter().any(|t| l.contains(&format!(r#""event_type":"{t}""#))))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let path = dir.join(golden);
     if std::env::var("OTSENTRY_BLESS").is_ok_and(|v| v == "1") {
-        std::fs::write(&path, &alerts).expect("bless");
-        return;
+        std::fs::write(&path, &lines).expect("bless");
+    } else {
+        let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{}: missing (bless it)", path.display()));
+        assert!(want == lines, "{case}/{golden} differs:\n--- want\n{want}\n--- got\n{lines}");
     }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{}: missing (bless it)", path.display()));
-    assert!(want == alerts, "{case} alerts differ:\n--- want\n{want}\n--- got\n{alerts}");
+    serde_json::from_str(&summary).expect("summary")
 }
 
 #[test]
@@ -101,4 +114,77 @@ fn the_network_fixture_raises_its_golden_alerts() {
     for quiet in ["10.20.2.50", "10.20.1.11"] {
         assert!(!text.contains(quiet), "{quiet} raised an alert");
     }
+}
+
+/// The segmentation policy's decisions on the `segmentation` fixture (its traffic and
+/// `policy.yaml` say why each is raised or not): the alerts and the end-of-run
+/// `segmentation` records, exactly; then what they mean, spelled out.
+#[test]
+fn the_segmentation_fixture_raises_its_golden_policy_decisions() {
+    let summary = golden_lines("segmentation", Some("policy.yaml"), &["alert", "segmentation"], "expected-policy.jsonl");
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/segmentation/expected-policy.jsonl"))
+        .expect("golden");
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    let s = |v: &serde_json::Value, k: &str| v["segmentation"][k].as_str().unwrap_or("-").to_string();
+    let decisions: Vec<String> = lines
+        .iter()
+        .filter(|l| l["event_type"] == "alert" && l["segmentation"].is_object())
+        .map(|l| {
+            let rule = l["alert"]["metadata"]["rule_id"][0].as_str().unwrap_or("").trim_start_matches("policy.segmentation.");
+            format!("{rule} {}>{} {} {}", s(l, "src_zone"), s(l, "dst_zone"), s(l, "protocol"), s(l, "function_class"))
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            // Conduit 1 allows read, write and control: not diagnostic or identification.
+            "ot scada>cell-a modbus diagnostic",
+            "ot scada>cell-a modbus identification",
+            "ot scada>cell-a dnp3 program",
+            // Conduit 2: S7 reads and writes, no download.
+            "ot scada>cell-a s7comm program",
+            // Conduit 3: engineering may read, program, diagnose and identify.
+            "ot engineering>cell-a s7comm write",
+            "ot engineering>cell-a s7comm control",
+            // Conduit 1 opened from its `to` side.
+            "ot cell-a>scada modbus -",
+            // Cell B's address untagged: outside every zone.
+            "ot scada>outside modbus -",
+            "skip_levels enterprise>cell-a modbus -",
+            "it_service enterprise>cell-a ssh -",
+            "it_service enterprise>dmz rdp -",
+            // Conduit 6 is `initiator: to`: the DMZ may not open it.
+            "it_service dmz>scada ssh -",
+            "it_service outside>scada https -",
+            "it_service enterprise>scada snmp -",
+            "ot outside>scada modbus -",
+        ]
+    );
+    // Levels travel with the zones; the enterprise into a cell is the one critical.
+    let critical: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["segmentation"].is_object() && l["alert"]["metadata"]["severity"][0] == "critical").collect();
+    assert_eq!(critical.len(), 1);
+    assert_eq!((s(critical[0], "src_level"), s(critical[0], "dst_level")), ("4".into(), "1".into()));
+    // Counted, not raised again: the second diagnostic and the second save configuration.
+    let count = |src: &str, class: &str| {
+        lines
+            .iter()
+            .find(|l| l["event_type"] == "segmentation" && l["src_ip"] == src && s(l, "function_class") == class)
+            .map_or(0, |l| l["segmentation"]["count"].as_u64().unwrap_or(0))
+    };
+    assert_eq!((count("10.60.2.10", "diagnostic"), count("10.60.2.10", "program")), (2, 2));
+    // Below a protocol no conduit allows, its functions are counted (a suggested conduit
+    // would need them) but raise nothing of their own.
+    assert_eq!(count("10.60.1.20", "read"), 1);
+    // Allowed: cell B on its VLAN, HTTPS into the DMZ, SCADA's SSH to the DMZ; not
+    // checked: inside cell A.
+    let raised = |f: &dyn Fn(&serde_json::Value) -> bool| lines.iter().any(|l| l["segmentation"].is_object() && f(l));
+    assert!(!raised(&|l| l["vlan"][0] == 200), "cell B on its VLAN");
+    assert!(!raised(&|l| l["dest_ip"] == "10.60.5.5" && l["segmentation"]["protocol"] == "https"), "HTTPS into the DMZ");
+    assert!(!raised(&|l| l["src_ip"] == "10.60.2.10" && l["dest_ip"] == "10.60.5.5"), "SCADA's SSH to the DMZ");
+    assert!(!raised(&|l| l["src_ip"] == "10.60.1.20" && l["dest_ip"] == "10.60.1.30"), "inside cell A");
+    // Every conduit carried traffic, in file order.
+    let used: Vec<u64> = summary["segmentation"]["conduits_used"].as_array().expect("used").iter().filter_map(|n| n.as_u64()).collect();
+    assert_eq!(used.len(), 6);
+    assert!(used.iter().all(|&n| n > 0), "{used:?}");
 }

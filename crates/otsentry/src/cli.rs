@@ -138,7 +138,7 @@ pub(crate) struct ReplayArgs {
     #[arg(long, value_name = "PATH")]
     pub(crate) eve: Option<PathBuf>,
     /// Record types to write to EVE, comma-separated (alert, anomaly, flow, modbus, dnp3,
-    /// s7comm, s7comm_plus, cotp), as Suricata's `types:` list; default all.
+    /// s7comm, s7comm_plus, cotp, segmentation), as Suricata's `types:` list; default all.
     #[arg(long, value_name = "TYPES", value_delimiter = ',', value_parser = parse_eve_type)]
     pub(crate) eve_types: Vec<String>,
     /// Most items of a list a record keeps (DNP3 objects and points, Modbus values;

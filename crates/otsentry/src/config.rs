@@ -189,8 +189,9 @@ log-level: warn
 replay:
   # EVE JSON lines: a file, or "-" for stdout. Without it events are only counted.
   eve: events.jsonl
-  # Record types to write (alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp).
-  eve-types: [alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp]
+  # Record types to write (alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp,
+  # segmentation).
+  eve-types: [alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp, segmentation]
   # Most items of a list a record keeps (DNP3 points, Modbus values); the rest are
   # counted in <list>_omitted.
   eve-max-items: 1024
@@ -248,7 +249,7 @@ mod tests {
         assert_eq!((r.eve_rotate_size, r.eve_rotate_interval), (Some(512 << 20), Some(std::time::Duration::from_secs(86_400))));
         assert_eq!(r.eve_fsync, Some(otsentry_sink::Fsync::Never));
         assert_eq!(r.eve_max_items, Some(1024));
-        assert_eq!(r.eve_types.map(|t| t.len()), Some(8));
+        assert_eq!(r.eve_types.map(|t| t.len()), Some(9));
         let bad = parse("replay:\n  eve-types: [alert, flows]\n").unwrap_err();
         assert!(bad.contains("\"flows\" is not an EVE record type") && bad.contains("line 2"), "{bad}");
         assert_eq!((r.recursive, r.quiet, r.no_checksums), (Some(false), Some(false), Some(false)));

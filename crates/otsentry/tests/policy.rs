@@ -155,3 +155,91 @@ fn check_and_suggest_on_plant1() {
     let by_rule = v["alerts"]["by_rule"].as_object().unwrap();
     assert!(!by_rule.keys().any(|k| k.starts_with("policy.")), "{by_rule:?}");
 }
+
+/// tshark's count of the frames of `capture` that match `filter`, one per value of
+/// `field` (a frame holding two S7 jobs counts twice) for which `keep` holds.
+fn tshark_count(capture: &str, filter: &str, field: &str, keep: &dyn Fn(&str) -> bool) -> u64 {
+    let t = Command::new("tshark")
+        .args(["-r", capture, "-Y", filter, "-T", "fields", "-e", field])
+        .output()
+        .expect("tshark (scripts/deps installs it)");
+    String::from_utf8_lossy(&t.stdout).split(|c: char| c == ',' || c.is_whitespace()).filter(|f| keep(f)).count() as u64
+}
+
+/// A draft letting `scada` only read `field` over `protocol`: `policy check` forbids
+/// exactly the capture's `writes` (tshark's count), all from the master; `policy
+/// suggest` from the zones alone proposes one conduit, reads and writes from scada;
+/// and under it the capture raises no segmentation alert.
+fn check_and_suggest(name: &str, capture: &Path, master: &str, field: &[String], protocol: &str, writes: u64) {
+    let capture = capture.to_str().unwrap();
+    let d = dir(name);
+    let zones = d.join("zones.yaml");
+    let nets = field.iter().map(|p| format!("{p}/32")).collect::<Vec<_>>().join(", ");
+    let zone_text = format!(
+        "zones:\n  - name: scada\n    level: 2\n    networks: [{master}/32]\n  - name: field\n    level: 1\n    networks: [{nets}]\n"
+    );
+    std::fs::write(&zones, &zone_text).unwrap();
+    let draft = d.join("draft.yaml");
+    std::fs::write(&draft, format!("{zone_text}conduits:\n  - from: scada\n    to: field\n    protocols: [{protocol}]\n    functions: [read]\n")).unwrap();
+    let json = d.join("check.json");
+    let o = otsentry(&["policy", "check", "--policy", draft.to_str().unwrap(), "--json", json.to_str().unwrap(), capture]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let groups = v["forbidden"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{v}");
+    assert_eq!((groups[0]["src_zone"].as_str(), groups[0]["dest_zone"].as_str()), (Some("scada"), Some("field")), "{v}");
+    let rows = groups[0]["conversations"].as_array().unwrap();
+    assert!(rows.iter().all(|r| r["function_class"] == "write" && r["src_ip"] == master && r["protocol"] == protocol), "{v}");
+    let counted: u64 = rows.iter().map(|r| r["count"].as_u64().unwrap()).sum();
+    assert_eq!(counted, writes, "{name}: write requests, ours and tshark's");
+    assert_eq!(v["unused_conduits"], serde_json::json!([]), "{v}");
+    let suggested = d.join("suggested.yaml");
+    let o = otsentry(&["policy", "suggest", "--zones", zones.to_str().unwrap(), "--out", suggested.to_str().unwrap(), capture]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&suggested).unwrap();
+    assert_eq!(text.matches("  - from:").count(), 1, "{text}");
+    let want = format!(
+        "  - from: \"scada\"\n    to: \"field\"\n    protocols: [\"{protocol}\"]\n    functions: [read, write]\n    initiator: from\n"
+    );
+    assert!(text.contains(&want), "{text}");
+    let o = otsentry(&["replay", "-q", "--policy", suggested.to_str().unwrap(), "--summary-json", "-", capture]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["segmentation"]["conversations"], serde_json::json!([]), "{}", v["segmentation"]);
+    let by_rule = v["alerts"]["by_rule"].as_object().unwrap();
+    assert!(!by_rule.keys().any(|k| k.starts_with("policy.")), "{by_rule:?}");
+}
+
+/// Every address of `capture` other than `master`, as tshark lists them.
+fn hosts_besides(capture: &Path, master: &str) -> Vec<String> {
+    let t = Command::new("tshark")
+        .args(["-r", capture.to_str().unwrap(), "-T", "fields", "-e", "ip.src", "-e", "ip.dst"])
+        .output()
+        .expect("tshark (scripts/deps installs it)");
+    let mut hosts: Vec<String> =
+        String::from_utf8_lossy(&t.stdout).split_whitespace().filter(|h| *h != master).map(str::to_string).collect();
+    hosts.sort();
+    hosts.dedup();
+    hosts
+}
+
+#[test]
+fn check_and_suggest_on_plant1_s7() {
+    let Some(pcaps) = otsentry_pcapgen::shared::pcaps_dir() else { return };
+    let capture = pcaps.join("s7comm/plant1/Plant1_S7comm.pcap");
+    // S7 write-var jobs (a frame may carry two jobs).
+    let writes = tshark_count(capture.to_str().unwrap(), "s7comm.header.rosctr == 1", "s7comm.param.func", &|f| f == "0x05");
+    assert!(writes > 600, "tshark found {writes}");
+    let field = hosts_besides(&capture, "141.81.0.10");
+    assert_eq!(field.len(), 12, "{field:?}");
+    check_and_suggest("plant1-s7", &capture, "141.81.0.10", &field, "s7comm", writes);
+}
+
+#[test]
+fn check_and_suggest_on_a_dnp3_master_with_controls() {
+    let Some(pcaps) = otsentry_pcapgen::shared::pcaps_dir() else { return };
+    let capture = pcaps.join("dnp3/icsnpp/dnp3_example.pcap");
+    // The master's select and operate requests (function 3 and 4: class write).
+    let writes = tshark_count(capture.to_str().unwrap(), "dnp3.ctl.dir == 1", "dnp3.al.func", &|f| f == "3" || f == "4");
+    assert!(writes > 250, "tshark found {writes}");
+    check_and_suggest("icsnpp-dnp3", &capture, "10.10.20.5", &["10.10.20.8".to_string()], "dnp3", writes);
+}

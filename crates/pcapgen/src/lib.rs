@@ -9,6 +9,7 @@ pub mod fuzzseeds;
 pub mod network;
 pub mod ot;
 pub mod packet;
+pub mod segmentation;
 pub mod session;
 pub mod shared;
 pub mod writer;

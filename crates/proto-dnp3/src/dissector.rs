@@ -262,8 +262,10 @@ impl<'a> PduEvent for FragmentEvent<'a> {
     fn body(&self) -> &FragmentEvent<'a> {
         self
     }
+    /// Requests only: a response (solicited, unsolicited, authentication) is the
+    /// outstation's side of a conversation whose requests are judged.
     fn function_class(&self) -> Option<otsentry_core::FunctionClass> {
-        Some(crate::class::function_class(self.fragment.function))
+        (!(0x81..=0x83).contains(&self.fragment.function)).then(|| crate::class::function_class(self.fragment.function))
     }
 }
 

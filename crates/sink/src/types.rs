@@ -1,7 +1,7 @@
 //! The record types EVE carries and a set of them (`--eve-types`).
 
 /// The record types EVE carries, for `--eve-types`; a batch names types by index here.
-pub const EVE_TYPES: [&str; 8] = ["alert", "anomaly", "flow", "modbus", "dnp3", "s7comm", "s7comm_plus", "cotp"];
+pub const EVE_TYPES: [&str; 9] = ["alert", "anomaly", "flow", "modbus", "dnp3", "s7comm", "s7comm_plus", "cotp", "segmentation"];
 
 /// Position of `event_type` in [`EVE_TYPES`].
 #[inline]
@@ -15,6 +15,7 @@ pub fn type_index(event_type: &str) -> Option<u8> {
         "s7comm" => 5,
         "s7comm_plus" => 6,
         "cotp" => 7,
+        "segmentation" => 8,
         _ => return None,
     };
     Some(i)
