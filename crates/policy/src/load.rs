@@ -7,6 +7,7 @@ use crate::policy::{Conduit, Initiator, Level, Policy, Zone, ZoneId};
 use crate::protocols::Service;
 use otsentry_core::FunctionClass;
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::path::Path;
 
 #[derive(Deserialize)]
@@ -165,10 +166,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Policy, PolicyErrors> {
         });
     };
     let mut zones: Vec<Zone> = Vec::new();
+    // Zone ids by name: conduits name two zones each, and there may be thousands.
+    let mut ids: HashMap<&str, ZoneId> = HashMap::new();
     for (i, z) in spec.zones.iter().enumerate() {
         if z.name.trim().is_empty() {
             err("zones", i, "name", "a zone needs a name".into());
-        } else if zones.iter().any(|o| o.name == z.name) {
+        } else if ids.insert(&z.name, ZoneId::try_from(i).unwrap_or(ZoneId::MAX)).is_some() {
             err("zones", i, "name", format!("zone {:?} is defined twice", z.name));
         }
         let level = match &z.level {
@@ -196,7 +199,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Policy, PolicyErrors> {
         let name = zones.get(earlier).map_or("", |z| z.name.as_str());
         err("zones", later, "networks", format!("{mine} overlaps {other} of zone {name:?}: an address must belong to one zone"));
     }
-    let unknown_name = spec.unknown.clone().unwrap_or_else(|| "unknown".into());
+    let unknown_name: &str = spec.unknown.as_deref().unwrap_or("unknown");
     let clash = zones.iter().any(|z| z.name == unknown_name).then(|| PolicyError {
         file: path.to_path_buf(),
         line: lines.lines.iter().position(|l| l.starts_with("unknown:")).map_or(0, |n| n + 1),
@@ -204,8 +207,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Policy, PolicyErrors> {
         message: format!("{unknown_name:?} names the zone of addresses in no zone; it cannot also be a zone with networks"),
     });
     let unknown = ZoneId::try_from(zones.len()).unwrap_or(ZoneId::MAX);
-    zones.push(Zone { name: unknown_name, level: None, networks: Vec::new(), vlans: Vec::new() });
-    let id_of = |name: &str| zones.iter().position(|z| z.name == name).and_then(|i| ZoneId::try_from(i).ok());
+    zones.push(Zone { name: unknown_name.to_string(), level: None, networks: Vec::new(), vlans: Vec::new() });
+    ids.entry(unknown_name).or_insert(unknown);
+    let id_of = |name: &str| ids.get(name).copied();
     let names: Vec<String> = zones.iter().map(|z| z.name.clone()).collect();
     let mut conduits = Vec::new();
     for (i, c) in spec.conduits.iter().enumerate() {
