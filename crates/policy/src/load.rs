@@ -340,6 +340,26 @@ conduits:
         assert!(e[0].starts_with("p.yaml:1204: zones[400].networks: 10.0.7.9/32 overlaps 10.0.7.0/24 of zone \"z7\""), "{e:?}");
     }
 
+    proptest::proptest! {
+        /// A policy cut short or with bytes overwritten: a policy or errors, each on a
+        /// line of the file, never a panic.
+        #[test]
+        fn damaged_policies_fail_with_a_line_in_the_file(cut in 0..GOOD.len(), at in 0..GOOD.len(), byte in 0u8..128) {
+            let mut text = GOOD.as_bytes()[..cut.max(1)].to_vec();
+            if let Some(b) = text.get_mut(at) {
+                *b = byte;
+            }
+            let text = String::from_utf8_lossy(&text).into_owned();
+            let lines = text.lines().count().max(1);
+            if let Err(e) = parse(Path::new("p.yaml"), &text) {
+                proptest::prop_assert!(!e.0.is_empty());
+                for one in &e.0 {
+                    proptest::prop_assert!(one.line <= lines + 1, "{one} in {lines} lines: {text:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn zones_on_different_vlans_may_share_networks() {
         let text =
