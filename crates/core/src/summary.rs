@@ -90,6 +90,8 @@ pub struct SinkCounts {
     pub closed: bool,
     /// The last error, if any.
     pub last_error: Option<String>,
+    /// Records of the run that could not be serialised, left out of every sink.
+    pub unencodable: u64,
 }
 
 /// One capture read: the name records give it in `pcap_filename`, how it reached us

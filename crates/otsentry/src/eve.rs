@@ -90,6 +90,9 @@ pub(crate) fn delivered(sinks: &[SinkCounts]) -> anyhow::Result<()> {
         let why = c.last_error.as_deref().unwrap_or("no error recorded");
         lost.push(format!("{}: {} of {} records not written ({why})", c.name, c.dropped, c.accepted + c.dropped));
     }
+    if let Some(c) = sinks.iter().find(|c| c.unencodable > 0) {
+        lost.push(format!("{} records could not be serialised and were left out of every output", c.unencodable));
+    }
     match lost.is_empty() {
         true => Ok(()),
         false => anyhow::bail!("{}", lost.join("; ")),

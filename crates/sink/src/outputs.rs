@@ -182,6 +182,7 @@ impl Outputs {
         if self.encode_errors > 0 {
             tracing::warn!(records = self.encode_errors, "records that could not be serialised were left out");
         }
-        std::mem::take(&mut self.sinks).into_iter().map(SinkHandle::finish).collect()
+        let unencodable = self.encode_errors;
+        std::mem::take(&mut self.sinks).into_iter().map(SinkHandle::finish).map(|c| SinkCounts { unencodable, ..c }).collect()
     }
 }

@@ -158,6 +158,7 @@ impl SinkHandle {
             rotated: t.rotated,
             closed: t.closed,
             last_error: t.last_error.clone(),
+            unencodable: 0,
         }
     }
 

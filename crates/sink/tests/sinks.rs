@@ -84,6 +84,45 @@ fn only_the_chosen_types_are_written() {
     assert!(!Outputs::new(OutputOptions::default()).wants("alert"));
 }
 
+/// An anomaly whose body refuses to serialise.
+struct Unserialisable(Anomaly);
+
+struct Refuses;
+
+impl serde::Serialize for Refuses {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("refused"))
+    }
+}
+
+impl otsentry_core::Record for Unserialisable {
+    type Body = Refuses;
+    type Extra = ();
+    fn event_type(&self) -> &'static str {
+        "anomaly"
+    }
+    fn header(&self) -> &EventHeader {
+        &self.0.header
+    }
+    fn body(&self) -> &Refuses {
+        &Refuses
+    }
+}
+
+#[test]
+fn a_record_that_cannot_be_serialised_is_left_out_whole_and_counted() {
+    let (mut out, captured) = Outputs::memory();
+    out.write(&anomaly(1));
+    out.write(&Unserialisable(anomaly(2)));
+    out.write(&anomaly(3));
+    let c = one(out.finish());
+    assert_eq!((c.accepted, c.written, c.unencodable), (2, 2, 1));
+    let text = String::from_utf8(captured.bytes()).unwrap();
+    // No half line of the refused record between the other two.
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()), "{text}");
+}
+
 /// Blocks each write until the test lets it through.
 struct Gate(Arc<Barrier>, Arc<Mutex<u64>>);
 
