@@ -62,11 +62,8 @@ fn golden_lines(case: &str, policy: Option<&str>, types: &[&str], golden: &str) 
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(case);
     let policy = policy.map(|p| std::sync::Arc::new(otsentry_policy::load(&dir.join(p)).expect("policy")));
     let (eve, summary) = run_with(case, ReplayOptions { rules, policy, ..Default::default() });
-    let lines: String = eve
-        .lines()
-        .filter(|l| types.iter().any(|t| l.contains(&format!(r#""event_type":"{t}""#))))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let lines: String =
+        eve.lines().filter(|l| types.iter().any(|t| l.contains(&format!(r#""event_type":"{t}""#)))).map(|l| format!("{l}\n")).collect();
     let path = dir.join(golden);
     if std::env::var("OTSENTRY_BLESS").is_ok_and(|v| v == "1") {
         std::fs::write(&path, &lines).expect("bless");

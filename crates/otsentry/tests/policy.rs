@@ -180,7 +180,11 @@ fn check_and_suggest(name: &str, capture: &Path, master: &str, field: &[String],
     );
     std::fs::write(&zones, &zone_text).unwrap();
     let draft = d.join("draft.yaml");
-    std::fs::write(&draft, format!("{zone_text}conduits:\n  - from: scada\n    to: field\n    protocols: [{protocol}]\n    functions: [read]\n")).unwrap();
+    std::fs::write(
+        &draft,
+        format!("{zone_text}conduits:\n  - from: scada\n    to: field\n    protocols: [{protocol}]\n    functions: [read]\n"),
+    )
+    .unwrap();
     let json = d.join("check.json");
     let o = otsentry(&["policy", "check", "--policy", draft.to_str().unwrap(), "--json", json.to_str().unwrap(), capture]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -71,8 +71,7 @@ pub fn segmentation() -> Vec<u8> {
         dnp3_request(0x13, &[]),
         dnp3_request(0x13, &[]),
     ];
-    let frames: Vec<_> =
-        requests.into_iter().flat_map(|r| [(true, 10, 1, r), (false, 1, 10, dnp3_response(0x81, [0, 0], &[]))]).collect();
+    let frames: Vec<_> = requests.into_iter().flat_map(|r| [(true, 10, 1, r), (false, 1, 10, dnp3_response(0x81, [0, 0], &[]))]).collect();
     c.dnp3(&at(SCADA, 50002), &at(RTU, 20000), &frames);
     // 3. SCADA to cell A's S7 PLC (conduit 2: read, write): a download (program) is not.
     c.s7(
