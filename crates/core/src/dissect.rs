@@ -112,6 +112,9 @@ pub trait PduEvent: FieldAccess {
     fn function_class(&self) -> Option<crate::FunctionClass> {
         None
     }
+    /// Tells `observer` what a learned baseline keeps of this event: for a request,
+    /// its function, ranges and written values; for a response, the server's identity.
+    fn observe(&self, _observer: &mut dyn crate::Observer) {}
 }
 
 /// Where a dissector's output goes.

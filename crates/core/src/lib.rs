@@ -17,6 +17,7 @@ mod flowrec;
 #[doc(hidden)]
 pub mod harness;
 mod hex;
+mod observe;
 mod record;
 mod summary;
 mod time;
@@ -30,6 +31,7 @@ pub use field::{FieldAccess, FieldDef, FieldId, FieldType, FieldValue, Known, Sc
 pub use flow::{Direction, FlowKey, IpProto};
 pub use flowrec::{FlowBody, FlowRecord, TcpBody};
 pub use hex::{hex, Hex};
+pub use observe::{ModbusTable, Observer, Space, IDENTITY_ATTRIBUTES};
 pub use record::{open_object, EventHeader, Framed, Record, Vlans};
 pub use summary::{
     AlertCounts, CodeCounts, CodeNames, DecodeCounts, Dnp3Counts, Forbidden, InputCounts, ModbusCounts, ProtocolCounts, S7Counts,

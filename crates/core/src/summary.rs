@@ -34,6 +34,9 @@ pub struct Summary {
     pub outputs: Vec<SinkCounts>,
     /// With a segmentation policy: every conversation it forbids.
     pub segmentation: SegmentationCounts,
+    /// With a baseline: departures from it by kind (`new_pair`, `value`, ...), each
+    /// raised once and counted every time.
+    pub baseline: BTreeMap<String, u64>,
 }
 
 /// The segmentation policy's findings.

@@ -93,28 +93,33 @@ fn header(ctx: &EventCtx<'_>, community_id: &mut Option<String>, cx: &StreamCx) 
 impl AppSink<'_, '_, '_> {
     /// Rules, and the policy's function-class check unless `request` is false and the
     /// dissector reports its requests on arrival (they were checked then).
-    fn detect<E: PduEvent>(&mut self, cx: &StreamCx, event: &E, request: bool) {
+    fn detect<E: PduEvent>(&mut self, cx: &StreamCx, event: &E) {
         let AppSink { ctx, out, community_id, zones } = self;
         let subject = || ctx.subject(cx.dir, cx.ts);
         out.detect(&subject, event, Some((event.event_type(), event.body())), &mut || header(ctx, community_id, cx));
-        zones.requests_seen |= request;
-        if request || !zones.requests_seen {
-            if let (true, Some(class), Some(app)) = (out.segmentation.is_some(), event.function_class(), ctx.app) {
-                if zones.needs(Some(class)) {
-                    ctx.segmentation(out, zones, otsentry_policy::Service::App(app), Some(class));
-                }
+        if out.segmentation.is_none() && out.baseline.is_none() {
+            return;
+        }
+        // Requests only have a class, each reported once (on arrival, or as their record).
+        let class = event.function_class();
+        if let (true, Some(class), Some(app)) = (out.segmentation.is_some(), class, ctx.app) {
+            if zones.needs(Some(class)) {
+                ctx.segmentation(out, zones, otsentry_policy::Service::App(app), Some(class));
             }
+        }
+        if let Some(app) = ctx.app {
+            crate::baseline::event(out, ctx, cx.ts, app, event, class);
         }
     }
 }
 
 impl PduSink for AppSink<'_, '_, '_> {
     fn request<E: PduEvent>(&mut self, cx: &StreamCx, event: &E) {
-        self.detect(cx, event, true);
+        self.detect(cx, event);
     }
 
     fn pdu<E: PduEvent>(&mut self, cx: &StreamCx, event: &E) {
-        self.detect(cx, event, false);
+        self.detect(cx, event);
         if !self.out.wants(event.event_type()) {
             return;
         }

@@ -30,6 +30,8 @@ pub(crate) struct Out<'a> {
     pub(crate) apps: AppConfig,
     /// The segmentation policy's state, if a policy is loaded.
     pub(crate) segmentation: Option<&'a mut crate::segment::Segmentation>,
+    /// Learning or checking a baseline, if asked to.
+    pub(crate) baseline: Option<&'a mut crate::baseline::Baselining>,
 }
 
 impl Out<'_> {

@@ -133,6 +133,13 @@ impl FlowStage {
             *b += p.wire_len;
         }
         let ctx = event_ctx(flow, p.ts, Some(p.pcap_cnt), p.vlans, out.input);
+        if out.baseline.is_some() {
+            let mac = p.macs.map(|m| {
+                let [_, _, a, b, c, d, e, f] = m.src.to_be_bytes();
+                [a, b, c, d, e, f]
+            });
+            crate::baseline::hosts(out, &ctx, (ip.src, mac), ip.dst, lookup.created);
+        }
         if out.segmentation.is_some() && flow.user.zones.needs(None) {
             // The protocol alone, from the first packet (a SYN to RDP counts); a
             // dissector's requests add their function classes.

@@ -6,6 +6,7 @@
 
 mod alerting;
 mod apps;
+mod baseline;
 mod detect;
 mod events;
 mod flows;
@@ -22,9 +23,10 @@ pub use otsentry_policy::Policy;
 pub use otsentry_proto_dnp3::Dnp3Config;
 
 /// The event types rules can read: every dissector's schema (anomalies are built in).
-pub static SCHEMAS: [&otsentry_core::Schema; 10] = [
+pub static SCHEMAS: [&otsentry_core::Schema; 11] = [
     &l2::ARP_SCHEMA,
     &segment::SEGMENT_SCHEMA,
+    &baseline::BASELINE_SCHEMA,
     &scan::SCAN_SCHEMA,
     &relay::RELAY_SCHEMA,
     &sender::SENDER_SCHEMA,

@@ -23,6 +23,7 @@ macro_rules! out {
             alerting: &mut $replay.alerting,
             apps: $replay.opts.apps,
             segmentation: $replay.segmentation.as_mut(),
+            baseline: $replay.baseline.as_mut(),
         }
     };
 }
@@ -47,6 +48,11 @@ pub struct ReplayOptions {
     /// The segmentation policy: conversations across zones without a conduit become
     /// `segmentation` events for the rules.
     pub policy: Option<Arc<otsentry_policy::Policy>>,
+    /// A learned baseline to check traffic against, and how (thresholds).
+    pub baseline: Option<Arc<otsentry_baseline::Baseline>>,
+    pub baseline_settings: otsentry_baseline::Settings,
+    /// Learn a baseline instead (`finish_learning` returns it); a loaded one to extend.
+    pub learn: Option<otsentry_baseline::BaselineFile>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +82,7 @@ pub struct Replay {
     alerting: Alerting,
     arp: ArpTable,
     segmentation: Option<crate::segment::Segmentation>,
+    baseline: Option<crate::baseline::Baselining>,
 }
 
 /// Packets between progress callbacks.
@@ -88,6 +95,12 @@ impl Replay {
         flows.watch(reads("sender"), reads("relay"));
         let alerting = Alerting::new(opts.rules.clone());
         let segmentation = opts.policy.clone().map(crate::segment::Segmentation::new);
+        use crate::baseline::Baselining;
+        let baseline = match (&opts.learn, &opts.baseline) {
+            (Some(file), _) => Some(Baselining::Learn(Box::new(otsentry_baseline::Learner::from_file(file.clone())))),
+            (None, Some(b)) => Some(Baselining::Detect(Box::new(otsentry_baseline::Detector::new(b.clone(), opts.baseline_settings)))),
+            (None, None) => None,
+        };
         Replay {
             defrag: Defragmenter::new(opts.defrag),
             opts,
@@ -98,6 +111,7 @@ impl Replay {
             alerting,
             arp: ArpTable::default(),
             segmentation,
+            baseline,
         }
     }
 
@@ -115,6 +129,9 @@ impl Replay {
     pub fn run_input(&mut self, input: &Input, progress: &mut dyn FnMut(u64, u64)) -> Result<FileReport, EngineError> {
         let mut source = open_input(input, self.opts.reader)?;
         self.input = Some(Arc::from(input.name.as_str()));
+        if let Some(crate::baseline::Baselining::Learn(l)) = self.baseline.as_mut() {
+            l.capture(&input.name);
+        }
         self.summary.decode.files += 1;
         let bytes_before = self.summary.bytes;
         let mut packets = 0u64;
@@ -131,6 +148,9 @@ impl Replay {
             decode_into(frame.linktype.0, frame.data, frame.origlen, &self.opts.decode, &mut pkt);
             let p = PacketCx { ts: frame.ts, pcap_cnt: packets, vlans: pkt.vlans(), wire_len: frame.data.len() as u64, macs: pkt.macs };
             self.on_packet(&p, &pkt);
+            if self.baseline.is_some() {
+                crate::baseline::tick(&mut out!(self), frame.ts);
+            }
             if let Some(o) = self.outputs.as_mut() {
                 o.tick();
             }
@@ -301,7 +321,12 @@ impl Replay {
 
     /// End the run: end the flows, let every sink write what it holds, and return the
     /// summary with its rates and the sinks' counters.
-    pub fn finish(mut self, elapsed_s: f64) -> Summary {
+    pub fn finish(self, elapsed_s: f64) -> Summary {
+        self.finish_learning(elapsed_s).0
+    }
+
+    /// Ends the run as [`Replay::finish`] does, with the baseline learned, if learning.
+    pub fn finish_learning(mut self, elapsed_s: f64) -> (Summary, Option<otsentry_baseline::Learner>) {
         let mut out = out!(self);
         self.flows.finish(&mut out);
         if let (Some(seg), Some(o)) = (&self.segmentation, self.outputs.as_mut()) {
@@ -320,8 +345,16 @@ impl Replay {
         }
         self.summary.streams.scan_sources_dropped = self.flows.scan_sources_dropped();
         self.summary.streams.sender_hosts_dropped = self.flows.hosts_dropped();
+        let learner = match self.baseline.take() {
+            Some(crate::baseline::Baselining::Learn(l)) => Some(*l),
+            Some(crate::baseline::Baselining::Detect(d)) => {
+                self.summary.baseline = d.counts().into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+                None
+            }
+            None => None,
+        };
         self.summary.finish(elapsed_s);
-        self.summary
+        (self.summary, learner)
     }
 }
 

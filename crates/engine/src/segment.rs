@@ -70,8 +70,6 @@ pub(crate) struct FlowZones {
     checked: u8,
     /// Of the checked, those the policy forbids (only these are counted further).
     denied: u8,
-    /// The dissector reports requests as they arrive: their records are not checked again.
-    pub(crate) requests_seen: bool,
 }
 
 impl FlowZones {

@@ -8,6 +8,8 @@ use otsentry_rules::{default_pack, RuleSource, Sources};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+mod baseline_cases;
+
 const VARS: &str = "HMI: [10.0.1.0/24]\nENGINEERING: [10.0.2.5]\nMASTERS: [10.0.3.1]\n";
 /// A host in $HMI, one in no set.
 const HMI: &str = "10.0.1.10:49152";
@@ -66,7 +68,8 @@ fn tcp(client: &str, server: &str) -> Vec<u8> {
 fn alerts(rules: &Arc<RuleSet>, pcap: Vec<u8>, name: &str) -> BTreeMap<String, u64> {
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rule-{name}.pcap"));
     std::fs::write(&path, pcap).expect("write capture");
-    let mut run: Replay = Replay::new(ReplayOptions { rules: rules.clone(), policy: Some(policy()), ..Default::default() }, None);
+    let opts = ReplayOptions { rules: rules.clone(), policy: Some(policy()), baseline: Some(baseline_cases::baseline()), ..Default::default() };
+    let mut run: Replay = Replay::new(opts, None);
     run.run_file(&path, &mut |_, _| {}).expect("replay");
     run.finish(1.0).alerts.by_rule
 }
@@ -595,7 +598,7 @@ fn stop_param() -> Vec<u8> {
 fn every_rule_has_a_case() {
     let rules = pack();
     let ids: Vec<&str> = rules.listing().iter().map(|l| &*l.id).collect();
-    let cased: Vec<&str> = CASES.iter().map(|c| c.0).collect();
+    let cased: Vec<&str> = CASES.iter().chain(baseline_cases::CASES).map(|c| c.0).collect();
     let missing: Vec<_> = ids.iter().filter(|id| !cased.contains(id)).collect();
     let unknown: Vec<_> = cased.iter().filter(|id| !ids.contains(id)).collect();
     assert!(missing.is_empty() && unknown.is_empty(), "rules without a case: {missing:?}; cases without a rule: {unknown:?}");
@@ -606,7 +609,7 @@ fn every_rule_has_a_case() {
 fn each_rule_fires_on_its_traffic_and_not_on_the_near_miss() {
     let rules = pack();
     let mut failures = Vec::new();
-    for (id, positive, negative) in CASES {
+    for (id, positive, negative) in CASES.iter().chain(baseline_cases::CASES) {
         let got = alerts(&rules, positive(), &format!("{id}-pos"));
         if !got.contains_key(*id) {
             failures.push(format!("{id}: no alert on its traffic (got {got:?})"));

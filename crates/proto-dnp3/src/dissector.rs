@@ -267,6 +267,9 @@ impl<'a> PduEvent for FragmentEvent<'a> {
     fn function_class(&self) -> Option<otsentry_core::FunctionClass> {
         (!(0x81..=0x83).contains(&self.fragment.function)).then(|| crate::class::function_class(self.fragment.function))
     }
+    fn observe(&self, o: &mut dyn otsentry_core::Observer) {
+        observe(self, o);
+    }
 }
 
 impl Dnp3Dissector {
@@ -543,5 +546,53 @@ mod tests {
         }
         let old = serde_json::json!({ "indicators": crate::app::iin_names(0x0090) });
         assert_eq!(serde_json::to_string(&Iin(0x0090)).unwrap(), old.to_string());
+    }
+}
+
+/// What a baseline learns of a DNP3 fragment: from the master, its function (the
+/// application function code), each object header's group and index range on the
+/// outstation it was sent to, and the values written (a CROB's control code, an analog
+/// output's value); from an outstation, its device attributes (group 0).
+fn observe(e: &FragmentEvent<'_>, o: &mut dyn otsentry_core::Observer) {
+    use otsentry_core::Space;
+    let f = e.fragment;
+    if !e.from_master {
+        for h in f.objects.iter().filter(|h| h.group == 0) {
+            for p in h.points(e.bytes).map_while(Result::ok) {
+                let attribute = match p.variation {
+                    252 => "vendor",
+                    250 => "product",
+                    242 => "firmware",
+                    243 => "hardware",
+                    248 => "serial",
+                    247 => "name",
+                    _ => continue,
+                };
+                // Data type (1: visible string), length, then the value.
+                if let Some(value) = p.bytes.get(2..) {
+                    o.identity(attribute, String::from_utf8_lossy(value).trim_end_matches('\0'));
+                }
+            }
+        }
+        return;
+    }
+    o.function(u32::from(f.function), crate::app::function_name(f.function));
+    let write = (0x02..=0x06).contains(&f.function);
+    let outstation = e.destination;
+    for h in &f.objects {
+        let space = Space::Dnp3 { outstation, group: h.group };
+        match h.range {
+            Some((start, stop)) if stop >= start => o.range(space, start, stop - start + 1, write),
+            // Index-prefixed objects: each point's index.
+            _ => h.points(e.bytes).map_while(Result::ok).for_each(|p| o.range(space, p.index, 1, write)),
+        }
+    }
+    if write {
+        for c in &f.crobs {
+            o.value(Space::Dnp3 { outstation, group: 12 }, c.index, f64::from(c.control_code));
+        }
+        for a in &f.analog_outputs {
+            o.value(Space::Dnp3 { outstation, group: 41 }, a.index, a.value);
+        }
     }
 }

@@ -317,8 +317,71 @@ impl<'a> PduEvent for Transaction<'a> {
     fn body(&self) -> &Transaction<'a> {
         self
     }
+    /// A request's class, on its arrival (its transaction record has none: the
+    /// request was judged when it came).
     fn function_class(&self) -> Option<otsentry_core::FunctionClass> {
-        let r = self.request?;
+        let r = self.request.filter(|_| self.status == Status::Request)?;
         Some(crate::class::function_class(self.function.0, r.diagnostic, r.mei_type, r.umas.map(|(_, code)| code)))
+    }
+    fn observe(&self, o: &mut dyn otsentry_core::Observer) {
+        observe(self, o);
+    }
+}
+
+/// What a baseline learns of a Modbus transaction (see [`PduEvent::observe`]): the
+/// request as it arrives, with the sub-function folded into the code (`8 << 16 | sub`
+/// for diagnostics, `43 << 8 | MEI type`, `90 << 8 | UMAS code`), its range and written
+/// values; the device identification objects of a complete read-device-id answer.
+pub(crate) fn observe(t: &Transaction<'_>, o: &mut dyn otsentry_core::Observer) {
+    use crate::function::{diagnostic_name, umas_name};
+    use otsentry_core::{ModbusTable as T, Space};
+    if let (Status::Complete, Some(Response::DeviceId(d))) = (t.status, t.response) {
+        for (id, value) in d.objects() {
+            let attribute = match id {
+                0x00 => "vendor",
+                0x01 => "product",
+                0x02 => "firmware",
+                0x04 => "name",
+                0x05 => "model",
+                _ => continue,
+            };
+            o.identity(attribute, String::from_utf8_lossy(value).trim_end_matches(['\0', ' ']));
+        }
+        return;
+    }
+    let (Status::Request, Some(r)) = (t.status, t.request) else { return };
+    let f = t.function;
+    let code = u32::from(f.0);
+    match (f.0, r.diagnostic, r.mei_type, r.umas) {
+        (8, Some(sub), _, _) => o.function(code << 16 | u32::from(sub), diagnostic_name(sub)),
+        (43, _, Some(mei), _) => o.function(code << 8 | u32::from(mei), if mei == 0x0E { "read_device_identification" } else { f.name() }),
+        (90, _, _, Some((_, umas))) => o.function(code << 8 | u32::from(umas), umas_name(umas)),
+        _ => o.function(code, f.name()),
+    }
+    let space = |table| Space::Modbus { unit: t.unit_id, table };
+    let table = match f.0 {
+        1 | 5 | 15 => Some(T::Coils),
+        2 => Some(T::DiscreteInputs),
+        4 => Some(T::InputRegisters),
+        3 | 6 | 16 | 22 | 23 | 24 => Some(T::HoldingRegisters),
+        _ => None,
+    };
+    let write = matches!(f.0, 5 | 6 | 15 | 16 | 22);
+    if let (Some(table), Some(address)) = (table, r.address) {
+        o.range(space(table), u32::from(address), u32::from(r.quantity.unwrap_or(1)), write);
+        if write {
+            for (i, v) in r.values.iter().enumerate() {
+                o.value(space(table), u32::from(address) + i as u32, f64::from(*v));
+            }
+        }
+    }
+    if let (Some(address), Some(quantity)) = (r.write_address, r.write_quantity) {
+        o.range(space(T::HoldingRegisters), u32::from(address), u32::from(quantity), true);
+        for (i, v) in r.values.iter().enumerate() {
+            o.value(space(T::HoldingRegisters), u32::from(address) + i as u32, f64::from(*v));
+        }
+    }
+    for &(file, record, length) in &r.file_records {
+        o.range(space(T::File(file)), u32::from(record), u32::from(length), f.0 == 21);
     }
 }

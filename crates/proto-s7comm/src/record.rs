@@ -95,8 +95,13 @@ impl<'a> PduEvent for JobEvent<'a> {
     fn body(&self) -> &JobEvent<'a> {
         self
     }
+    /// A job's class, on its arrival (its record with the ack has none: the job was
+    /// judged when it came).
     fn function_class(&self) -> Option<otsentry_core::FunctionClass> {
-        Some(crate::class::job_class(self.job.function, self.job.facts.pi_service()))
+        (self.status == Status::Request).then(|| crate::class::job_class(self.job.function, self.job.facts.pi_service()))
+    }
+    fn observe(&self, o: &mut dyn otsentry_core::Observer) {
+        observe_job(self, o);
     }
 }
 
@@ -119,6 +124,9 @@ impl<'a> PduEvent for UserDataEvent<'a> {
     fn function_class(&self) -> Option<otsentry_core::FunctionClass> {
         let u = self.userdata;
         (u.kind == "request").then(|| crate::class::userdata_class(u.function_group, u.subfunction))
+    }
+    fn observe(&self, o: &mut dyn otsentry_core::Observer) {
+        observe_userdata(self.userdata, o);
     }
 }
 
@@ -193,5 +201,84 @@ impl<'a> PduEvent for CotpEvent<'a> {
     }
     fn body(&self) -> &CotpEvent<'a> {
         self
+    }
+}
+
+/// Bytes of one element of an S7ANY transport size (BIT, BYTE and CHAR are one).
+fn element_size(transport_size: u8) -> usize {
+    match transport_size {
+        0x04 | 0x05 | 0x1C | 0x1D => 2,
+        0x06..=0x08 => 4,
+        _ => 1,
+    }
+}
+
+/// One written element as a number: REAL as its float, INT and DINT signed, the rest
+/// unsigned big-endian.
+fn element_value(transport_size: u8, bytes: &[u8]) -> f64 {
+    let unsigned = bytes.iter().fold(0u64, |acc, &b| acc << 8 | u64::from(b));
+    match (transport_size, bytes) {
+        (0x08, &[a, b, c, d]) => f64::from(f32::from_be_bytes([a, b, c, d])),
+        (0x05, &[a, b]) => f64::from(i16::from_be_bytes([a, b])),
+        (0x07, &[a, b, c, d]) => f64::from(i32::from_be_bytes([a, b, c, d])),
+        _ => unsigned as f64,
+    }
+}
+
+/// What a baseline learns of an S7 job as it arrives: its function; for read and write
+/// var, each S7ANY item's area, DB and byte range; for a write, each element's value
+/// (the first 32 bytes of an item) at its byte address.
+pub(crate) fn observe_job(e: &JobEvent<'_>, o: &mut dyn otsentry_core::Observer) {
+    if e.status != Status::Request {
+        return;
+    }
+    let function = e.job.function;
+    o.function(u32::from(function), function_name(function));
+    let write = function == 0x05;
+    if !matches!(function, 0x04 | 0x05) {
+        return;
+    }
+    let facts = &e.job.facts;
+    for (i, item) in facts.items.iter().enumerate() {
+        let Some(a) = item.any() else { continue };
+        let space = otsentry_core::Space::S7 { area: a.area, db: a.db };
+        let size = element_size(a.transport_size);
+        let start = a.address >> 3;
+        o.range(space, start, u32::from(a.length) * size as u32, write);
+        let data = facts.data_items.get(i).and_then(|d| d.data.as_ref());
+        if let (true, Some(data)) = (write, data) {
+            for (n, element) in data.as_slice().chunks_exact(size).enumerate() {
+                o.value(space, start + (n * size) as u32, element_value(a.transport_size, element));
+            }
+        }
+    }
+}
+
+/// User data: a request's group and sub-function (`0x1000 | group << 8 | sub`); a
+/// response's module and component identification (SZL 0x0011, 0x001C).
+pub(crate) fn observe_userdata(u: &UserData, o: &mut dyn otsentry_core::Observer) {
+    if u.kind == "request" {
+        o.function(0x1000 | u32::from(u.function_group) << 8 | u32::from(u.subfunction), u.subfunction_name);
+        return;
+    }
+    let Some(szl) = &u.szl else { return };
+    for m in &szl.modules {
+        match m.what {
+            "module" => {
+                o.identity("model", &m.order_number);
+                o.identity("firmware", &m.version);
+            }
+            "basic_hardware" => o.identity("hardware", &m.version),
+            "basic_firmware" => o.identity("firmware", &m.version),
+            _ => {}
+        }
+    }
+    for c in &szl.components {
+        match c.what {
+            "plc_name" => o.identity("name", &c.value),
+            "module_type_name" => o.identity("product", &c.value),
+            "serial_number" => o.identity("serial", &c.value),
+            _ => {}
+        }
     }
 }

@@ -5,13 +5,14 @@ use crate::error::{RuleError, RuleErrors};
 use std::path::{Path, PathBuf};
 
 /// The pack in `rules/`, as the binary was built with it.
-const PACK: [(&str, &str); 6] = [
+const PACK: [(&str, &str); 7] = [
     ("modbus.yaml", include_str!("../../../rules/modbus.yaml")),
     ("dnp3.yaml", include_str!("../../../rules/dnp3.yaml")),
     ("s7comm.yaml", include_str!("../../../rules/s7comm.yaml")),
     ("anomalies.yaml", include_str!("../../../rules/anomalies.yaml")),
     ("network.yaml", include_str!("../../../rules/network.yaml")),
     ("policy.yaml", include_str!("../../../rules/policy.yaml")),
+    ("baseline.yaml", include_str!("../../../rules/baseline.yaml")),
 ];
 
 /// The default pack's files, named `<built-in>/FILE` in errors.

@@ -1,0 +1,332 @@
+//! Checking traffic against a baseline. Each finding is raised once per run for what
+//! it is about (an asset, a pair, a pair's function or space, an address, an identity
+//! attribute, a pair's timing) and counted after that; each says what was expected
+//! and what was seen.
+use crate::index::{Baseline, PairIndex, PairKey, Settings};
+use crate::model::{Pair, Protocol, Values};
+use otsentry_core::{Observer, Space, Timestamp};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    NewAsset,
+    NewPair,
+    NewFunction,
+    Range,
+    Value,
+    Identity,
+    PollStopped,
+    Burst,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 8] =
+        [Kind::NewAsset, Kind::NewPair, Kind::NewFunction, Kind::Range, Kind::Value, Kind::Identity, Kind::PollStopped, Kind::Burst];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::NewAsset => "new_asset",
+            Kind::NewPair => "new_pair",
+            Kind::NewFunction => "new_function",
+            Kind::Range => "range",
+            Kind::Value => "value",
+            Kind::Identity => "identity",
+            Kind::PollStopped => "poll_stopped",
+            Kind::Burst => "burst",
+        }
+    }
+}
+
+/// One departure from the baseline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub kind: Kind,
+    /// The asset (new asset, identity) or the pair's client and server.
+    pub client: IpAddr,
+    pub server: Option<IpAddr>,
+    pub protocol: Option<Protocol>,
+    pub function: Option<(u32, &'static str)>,
+    pub space: Option<Space>,
+    pub address: Option<u32>,
+    pub write: bool,
+    /// The value written (value findings).
+    pub value: Option<f64>,
+    /// The learned range and its samples (value findings).
+    pub learned: Option<(f64, f64, u64)>,
+    pub expected: String,
+    pub seen: String,
+}
+
+impl Finding {
+    fn new(kind: Kind, client: IpAddr, server: Option<IpAddr>, protocol: Option<Protocol>, expected: String, seen: String) -> Finding {
+        Finding { kind, client, server, protocol, function: None, space: None, address: None, write: false, value: None, learned: None, expected, seen }
+    }
+}
+
+/// What a finding is about, so it is raised once.
+type Subject = (Kind, IpAddr, Option<IpAddr>, Option<Protocol>, Option<u32>, Option<Space>, Option<u32>);
+
+/// This run's timing of one pair.
+#[derive(Debug, Default)]
+struct PairRun {
+    window: VecDeque<Timestamp>,
+    last: Option<Timestamp>,
+    stopped: bool,
+}
+
+/// The run's state against one baseline.
+pub struct Detector {
+    baseline: Arc<Baseline>,
+    settings: Settings,
+    findings: Vec<Finding>,
+    raised: HashMap<Subject, u64>,
+    runs: HashMap<PairKey, PairRun>,
+    hosts: HashSet<IpAddr>,
+    next_tick: i64,
+}
+
+impl Detector {
+    pub fn new(baseline: Arc<Baseline>, settings: Settings) -> Detector {
+        Detector { baseline, settings, findings: Vec::new(), raised: HashMap::new(), runs: HashMap::new(), hosts: HashSet::new(), next_tick: i64::MIN }
+    }
+
+    /// Findings since the last call, in the order raised.
+    pub fn drain(&mut self) -> std::vec::Drain<'_, Finding> {
+        self.findings.drain(..)
+    }
+
+    /// Departures counted per kind, raised or repeated.
+    pub fn counts(&self) -> Vec<(&'static str, u64)> {
+        Kind::ALL
+            .iter()
+            .map(|k| (k.as_str(), self.raised.iter().filter(|(s, _)| s.0 == *k).map(|(_, n)| n).sum()))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
+    /// A packet from `ip`: new to the baseline?
+    pub fn host(&mut self, ip: IpAddr) {
+        if self.baseline.assets.contains_key(&ip) || !self.hosts.insert(ip) {
+            return;
+        }
+        let expected = format!("one of the {} learned assets", self.baseline.file.assets.len());
+        let f = Finding::new(Kind::NewAsset, ip, None, None, expected, ip.to_string());
+        raise(&mut self.raised, &mut self.findings, f);
+    }
+
+    /// A request of `pair` at `ts`: checks its timing, and returns the observer that
+    /// checks what it does.
+    pub fn request(&mut self, pair: PairKey, ts: Timestamp) -> RequestCheck<'_> {
+        let (client, server, protocol) = pair;
+        let index = self.baseline.pairs.get(&pair);
+        let learned = index.and_then(|i| self.baseline.pair(i));
+        let run = self.runs.entry(pair).or_default();
+        run.last = Some(ts);
+        run.stopped = false;
+        while run.window.front().is_some_and(|&t| ts.0.saturating_sub(t.0) >= 1_000_000_000) {
+            run.window.pop_front();
+        }
+        run.window.push_back(ts);
+        let most = learned.map_or(0, |p| p.max_per_second);
+        let limit = (f64::from(most) * self.settings.burst_factor) as u64 + u64::from(self.settings.burst_slack);
+        if run.window.len() as u64 > limit {
+            let expected = format!("at most {most} requests within one second");
+            let f = Finding::new(Kind::Burst, client, Some(server), Some(protocol), expected, format!("{} within one second", run.window.len()));
+            raise(&mut self.raised, &mut self.findings, f);
+        }
+        if index.is_none() {
+            let clients = self.baseline.clients.get(&(server, protocol));
+            let expected = match clients {
+                Some(c) => format!("{} clients: {}", protocol.as_str(), list(c.iter().map(ToString::to_string))),
+                None => format!("no {} client of {server}", protocol.as_str()),
+            };
+            let f = Finding::new(Kind::NewPair, client, Some(server), Some(protocol), expected, client.to_string());
+            raise(&mut self.raised, &mut self.findings, f);
+        }
+        RequestCheck {
+            baseline: &self.baseline,
+            settings: &self.settings,
+            raised: &mut self.raised,
+            findings: &mut self.findings,
+            pair,
+            index: index.zip(learned),
+            function: None,
+        }
+    }
+
+    /// A response from `server`: the returned observer checks the identity it gives.
+    pub fn response(&mut self, server: IpAddr) -> IdentityCheck<'_> {
+        let asset = self.baseline.assets.get(&server).and_then(|&i| self.baseline.file.assets.get(i));
+        IdentityCheck { identity: asset.map(|a| &a.identity), server, raised: &mut self.raised, findings: &mut self.findings }
+    }
+
+    /// Time passes (call per packet; works once per second of capture time): polls
+    /// that stopped.
+    pub fn tick(&mut self, now: Timestamp) {
+        if now.0 < self.next_tick {
+            return;
+        }
+        self.next_tick = now.0.saturating_add(1_000_000_000);
+        for (&(client, server, protocol), run) in &mut self.runs {
+            let Some(last) = run.last.filter(|_| !run.stopped) else { continue };
+            let Some(p) = self.baseline.pairs.get(&(client, server, protocol)).and_then(|i| self.baseline.pair(i)) else { continue };
+            let (Some(period), jitter) = (p.period_ms, p.jitter_ms.unwrap_or(0.0)) else { continue };
+            let quiet_ms = now.0.saturating_sub(last.0) as f64 / 1e6;
+            let limit = (self.settings.stop_factor * period + 4.0 * jitter).max(self.settings.min_stop_ms);
+            if quiet_ms > limit {
+                run.stopped = true;
+                let expected = format!("a request every {} ms (± {} ms)", period, jitter);
+                let seen = format!("none for {:.1} s", quiet_ms / 1000.0);
+                let f = Finding::new(Kind::PollStopped, client, Some(server), Some(protocol), expected, seen);
+                raise(&mut self.raised, &mut self.findings, f);
+            }
+        }
+    }
+}
+
+/// Records `f` unless its subject was raised already (then counts it).
+fn raise(raised: &mut HashMap<Subject, u64>, findings: &mut Vec<Finding>, f: Finding) {
+    let subject = (f.kind, f.client, f.server, f.protocol, f.function.map(|x| x.0), f.space, f.address);
+    let n = raised.entry(subject).or_insert(0);
+    *n += 1;
+    if *n == 1 {
+        findings.push(f);
+    }
+}
+
+/// Up to eight items, then how many more.
+fn list(items: impl Iterator<Item = String>) -> String {
+    let all: Vec<String> = items.collect();
+    let shown = all.iter().take(8).cloned().collect::<Vec<_>>().join(", ");
+    match all.len() {
+        0..=8 => shown,
+        n => format!("{shown} and {} more", n - 8),
+    }
+}
+
+fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Whether `v` passes the learned `values` under `s`, and the expectation in words.
+fn value_passes(values: &Values, v: f64, s: &Settings) -> (bool, String) {
+    let samples = values.samples;
+    if samples < s.min_samples {
+        if let Some(set) = &values.set {
+            let passes = set.contains(&v);
+            return (passes, format!("one of {} ({samples} samples)", list(set.iter().map(|x| number(*x)))));
+        }
+    }
+    let m = s.margin * (values.max - values.min);
+    let passes = v >= values.min - m && v <= values.max + m;
+    (passes, format!("{}..{} ({samples} samples)", number(values.min), number(values.max)))
+}
+
+/// Checks one request (see [`Observer`]).
+pub struct RequestCheck<'d> {
+    baseline: &'d Baseline,
+    settings: &'d Settings,
+    raised: &'d mut HashMap<Subject, u64>,
+    findings: &'d mut Vec<Finding>,
+    pair: PairKey,
+    index: Option<(&'d PairIndex, &'d Pair)>,
+    /// The request's function, when the pair knows it (ranges are checked for these).
+    function: Option<(u32, &'static str)>,
+}
+
+impl RequestCheck<'_> {
+    fn finding(&self, kind: Kind, expected: String, seen: String) -> Finding {
+        let (client, server, protocol) = self.pair;
+        Finding { function: self.function, ..Finding::new(kind, client, Some(server), Some(protocol), expected, seen) }
+    }
+}
+
+impl Observer for RequestCheck<'_> {
+    fn function(&mut self, code: u32, name: &'static str) {
+        let Some((index, pair)) = self.index else { return };
+        if index.functions.contains(&code) {
+            self.function = Some((code, name));
+            return;
+        }
+        let expected = list(pair.functions.iter().map(|f| format!("{} ({})", f.name, f.code)));
+        let f = Finding { function: Some((code, name)), ..self.finding(Kind::NewFunction, expected, format!("{name} ({code})")) };
+        raise(self.raised, self.findings, f);
+    }
+
+    fn range(&mut self, space: Space, start: u32, count: u32, write: bool) {
+        let (Some((index, _)), Some((code, _))) = (self.index, self.function) else { return };
+        let end = start.saturating_add(count.max(1) - 1);
+        let learned = index.ranges.get(&(code, space));
+        if learned.is_some_and(|l| l.iter().any(|&(s, e)| s <= start && end <= e)) {
+            return;
+        }
+        let name = crate::space::name(space);
+        let expected = match learned {
+            Some(l) => format!("{name} {}", list(l.iter().map(|(s, e)| if s == e { s.to_string() } else { format!("{s}-{e}") }))),
+            None => format!("no access to {name}"),
+        };
+        let seen = if start == end { format!("{name} {start}") } else { format!("{name} {start}-{end}") };
+        let f = Finding { space: Some(space), address: Some(start), write, ..self.finding(Kind::Range, expected, seen) };
+        raise(self.raised, self.findings, f);
+    }
+
+    fn value(&mut self, space: Space, address: u32, value: f64) {
+        let (_, server, _) = self.pair;
+        let mine = self.index.and_then(|(i, p)| i.values.get(&(space, address)).and_then(|&at| p.values.get(at)));
+        let (learned, whose) = match mine {
+            Some(v) => (v, ""),
+            None => match self.baseline.server_values.get(&(server, space, address)) {
+                Some(v) => (v, ", written by other clients"),
+                None => return,
+            },
+        };
+        let (passes, expected) = value_passes(learned, value, self.settings);
+        if passes {
+            return;
+        }
+        let name = crate::space::name(space);
+        let f = Finding {
+            space: Some(space),
+            address: Some(address),
+            write: true,
+            value: Some(value),
+            learned: Some((learned.min, learned.max, learned.samples)),
+            ..self.finding(Kind::Value, format!("{name} {address}: {expected}{whose}"), format!("{name} {address}: {}", number(value)))
+        };
+        raise(self.raised, self.findings, f);
+    }
+
+    fn identity(&mut self, _attribute: &'static str, _value: &str) {}
+}
+
+/// Checks a response's identity against the server's learned one.
+pub struct IdentityCheck<'d> {
+    identity: Option<&'d std::collections::BTreeMap<String, String>>,
+    server: IpAddr,
+    raised: &'d mut HashMap<Subject, u64>,
+    findings: &'d mut Vec<Finding>,
+}
+
+impl Observer for IdentityCheck<'_> {
+    fn function(&mut self, _code: u32, _name: &'static str) {}
+    fn range(&mut self, _space: Space, _start: u32, _count: u32, _write: bool) {}
+    fn value(&mut self, _space: Space, _address: u32, _value: f64) {}
+    fn identity(&mut self, attribute: &'static str, value: &str) {
+        let Some(learned) = self.identity.and_then(|i| i.get(attribute)) else { return };
+        if learned == value || value.is_empty() {
+            return;
+        }
+        let at = otsentry_core::IDENTITY_ATTRIBUTES.iter().position(|a| *a == attribute).map(|i| i as u32);
+        let f = Finding {
+            address: at,
+            ..Finding::new(Kind::Identity, self.server, None, None, format!("{attribute} {learned}"), format!("{attribute} {value}"))
+        };
+        raise(self.raised, self.findings, f);
+    }
+}

@@ -1,0 +1,27 @@
+//! The learned baseline: assets (addresses, MACs, vendors, roles, identities), the
+//! conversations between them with their functions, address ranges, written values and
+//! polling periods; learning it from traffic, writing it as a readable file, and the
+//! departures from it. Depends on `otsentry-core` alone: dissectors describe their
+//! events through [`otsentry_core::Observer`].
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic))]
+
+mod detect;
+mod index;
+mod learn;
+mod load;
+mod model;
+mod oui;
+mod space;
+
+pub use detect::{Detector, Finding, IdentityCheck, Kind, RequestCheck};
+pub use index::{Baseline, PairKey, Settings};
+pub use learn::{IdentityLearn, Learner, RequestLearn};
+pub use load::{load, parse, read, to_text, BaselineError};
+pub use model::{Asset, BaselineFile, Function, Learned, Mac, Pair, Protocol, Range, Role, SpaceName, Values, FORMAT};
+pub use oui::{Vendors, MANUF};
+pub use space::{name as space_name, parse as parse_space};
+
+/// Most distinct values kept per written address; past it only the range is.
+pub const SET_MAX: usize = 16;

@@ -1,0 +1,51 @@
+//! Reading and writing baseline files. A mistake names the file, line and field
+//! (`pairs[3].values[0].space`), and the file's format version is checked.
+use crate::index::Baseline;
+use crate::model::{BaselineFile, FORMAT};
+use std::path::{Path, PathBuf};
+
+/// A baseline file that cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}{}: {message}", file.display(), if *line > 0 { format!(":{line}") } else { String::new() }, field.as_ref().map(|f| format!(": {f}")).unwrap_or_default())]
+pub struct BaselineError {
+    pub file: PathBuf,
+    /// 1-based; 0 when the whole file is at fault.
+    pub line: usize,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+/// Reads and indexes the baseline at `path`.
+pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
+    read(path).map(Baseline::new)
+}
+
+/// Reads the baseline file at `path`, as written.
+pub fn read(path: &Path) -> Result<BaselineFile, BaselineError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| BaselineError { file: path.to_path_buf(), line: 0, field: None, message: format!("cannot read: {e}") })?;
+    parse(path, &text)
+}
+
+/// Parses baseline `text` (named `path` in errors).
+pub fn parse(path: &Path, text: &str) -> Result<BaselineFile, BaselineError> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    let file: BaselineFile = serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+        BaselineError { file: path.to_path_buf(), line: inner.line(), field: (field != ".").then_some(field), message }
+    })?;
+    if file.otsentry_baseline != FORMAT {
+        let line = text.lines().position(|l| l.contains("\"otsentry_baseline\"")).map_or(0, |n| n + 1);
+        let message = format!("format {} is not one this build reads ({FORMAT})", file.otsentry_baseline);
+        return Err(BaselineError { file: path.to_path_buf(), line, field: Some("otsentry_baseline".into()), message });
+    }
+    Ok(file)
+}
+
+/// The file's text: pretty JSON, one entry per line where it matters to a diff.
+pub fn to_text(file: &BaselineFile) -> String {
+    serde_json::to_string_pretty(file).unwrap_or_default() + "\n"
+}

@@ -1,0 +1,172 @@
+//! The learned baseline on the engine: learning (`otsentry learn`) or checking
+//! (`--baseline`) from the hosts of each flow, each request a dissector reports (its
+//! function, ranges and values) and each response (a device's identity). A departure
+//! goes to the rules as a `baseline` event (`rules/baseline.yaml`), which says what
+//! was expected and what was seen.
+use crate::events::{EventCtx, Out};
+use otsentry_baseline::{Detector, Finding, Learner, Protocol};
+use otsentry_core::{
+    AppProto, Direction, EventHeader, FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, FunctionClass, PduEvent, Schema,
+    Timestamp,
+};
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+use std::net::IpAddr;
+
+otsentry_core::field_table!(FIELDS:
+    KIND => FieldDef::one("baseline.kind", T::Str),
+    PROTOCOL => FieldDef::one("baseline.protocol", T::Str),
+    FUNCTION => FieldDef::one("baseline.function", T::Str),
+    FUNCTION_CODE => FieldDef::one("baseline.function_code", T::Uint),
+    SPACE => FieldDef::one("baseline.space", T::Str),
+    ADDRESS => FieldDef::one("baseline.address", T::Uint),
+    WRITE => FieldDef::one("baseline.write", T::Bool),
+    VALUE => FieldDef::one("baseline.value", T::Float),
+    EXPECTED => FieldDef::one("baseline.expected", T::Str),
+    SEEN => FieldDef::one("baseline.seen", T::Str),
+);
+
+/// A departure from the learned baseline. `src` is the pair's client (or the asset).
+pub(crate) static BASELINE_SCHEMA: Schema = Schema { event_type: "baseline", fields: &FIELDS, groups: &[], keys: &[] };
+
+/// The run's baseline work.
+pub(crate) enum Baselining {
+    Learn(Box<Learner>),
+    Detect(Box<Detector>),
+}
+
+/// A finding as rules read it and as the alert's `baseline` object shows it.
+struct Event<'f> {
+    f: &'f Finding,
+    space: Option<String>,
+}
+
+impl FieldAccess for Event<'_> {
+    fn schema(&self) -> &'static Schema {
+        &BASELINE_SCHEMA
+    }
+    fn value(&self, id: FieldId, _elem: usize) -> Option<FieldValue<'_>> {
+        let f = self.f;
+        Some(match id.0 {
+            KIND => FieldValue::Str(f.kind.as_str()),
+            PROTOCOL => FieldValue::Str(f.protocol?.as_str()),
+            FUNCTION => FieldValue::Str(f.function?.1),
+            FUNCTION_CODE => FieldValue::U64(u64::from(f.function?.0)),
+            SPACE => FieldValue::Str(self.space.as_deref()?),
+            ADDRESS => FieldValue::U64(u64::from(f.address?)),
+            WRITE => FieldValue::Bool(f.write),
+            VALUE => FieldValue::F64(f.value?),
+            EXPECTED => FieldValue::Str(&f.expected),
+            SEEN => FieldValue::Str(&f.seen),
+            _ => return None,
+        })
+    }
+}
+
+impl Serialize for Event<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let f = self.f;
+        let mut o = otsentry_core::open_object(s)?;
+        o.serialize_field("kind", f.kind.as_str())?;
+        if let Some(p) = f.protocol {
+            o.serialize_field("protocol", p.as_str())?;
+        }
+        if let Some((code, name)) = f.function {
+            o.serialize_field("function", name)?;
+            o.serialize_field("function_code", &code)?;
+        }
+        if let Some(space) = &self.space {
+            o.serialize_field("space", space)?;
+        }
+        if let Some(a) = f.address.filter(|_| f.space.is_some()) {
+            o.serialize_field("address", &a)?;
+        }
+        if f.space.is_some() {
+            o.serialize_field("write", &f.write)?;
+        }
+        if let Some(v) = f.value {
+            o.serialize_field("value", &v)?;
+        }
+        if let Some((min, max, samples)) = f.learned {
+            o.serialize_field("learned_min", &min)?;
+            o.serialize_field("learned_max", &max)?;
+            o.serialize_field("learned_samples", &samples)?;
+        }
+        o.serialize_field("expected", &f.expected)?;
+        o.serialize_field("seen", &f.seen)?;
+        o.end()
+    }
+}
+
+pub(crate) fn protocol(app: AppProto) -> Protocol {
+    match app {
+        AppProto::Modbus => Protocol::Modbus,
+        AppProto::Dnp3 => Protocol::Dnp3,
+        AppProto::S7comm => Protocol::S7comm,
+        AppProto::S7commPlus => Protocol::S7commPlus,
+    }
+}
+
+/// A protocol event of the flow at `ctx`: a request (it has a function class) is
+/// learned or checked with what it touches; anything else may carry the server's
+/// identity.
+pub(crate) fn event<E: PduEvent>(out: &mut Out<'_>, ctx: &EventCtx<'_>, ts: Timestamp, app: AppProto, e: &E, class: Option<FunctionClass>) {
+    let Some(b) = out.baseline.as_deref_mut() else { return };
+    let pair = (ctx.client().ip(), ctx.server().ip(), protocol(app));
+    match (b, class) {
+        (Baselining::Learn(l), Some(c)) => e.observe(&mut l.request(pair, ts, Some(c))),
+        (Baselining::Learn(l), None) => e.observe(&mut l.response(pair.1)),
+        (Baselining::Detect(d), Some(_)) => e.observe(&mut d.request(pair, ts)),
+        (Baselining::Detect(d), None) => e.observe(&mut d.response(pair.1)),
+    }
+    raise(out, &|| ctx.subject(Direction::ToServer, ts), &mut || EventHeader { timestamp: ts, ..ctx.header(Direction::ToServer) });
+}
+
+/// A packet of a flow from `src` (with its MAC) to `dst`: hosts learned on every
+/// packet, checked on a flow's first.
+pub(crate) fn hosts(out: &mut Out<'_>, ctx: &EventCtx<'_>, src: (IpAddr, Option<[u8; 6]>), dst: IpAddr, created: bool) {
+    let Some(b) = out.baseline.as_deref_mut() else { return };
+    match b {
+        Baselining::Learn(l) => {
+            l.host(src.0, src.1, ctx.ts);
+            l.host(dst, None, ctx.ts);
+        }
+        Baselining::Detect(d) if created => {
+            d.host(src.0);
+            d.host(dst);
+        }
+        Baselining::Detect(_) => return,
+    }
+    raise(out, &|| ctx.subject(Direction::ToServer, ctx.ts), &mut || ctx.header(Direction::ToServer));
+}
+
+/// Time passes: polls that stopped are raised between the pair's addresses.
+pub(crate) fn tick(out: &mut Out<'_>, now: Timestamp) {
+    let Some(Baselining::Detect(d)) = out.baseline.as_deref_mut() else { return };
+    d.tick(now);
+    let found: Vec<Finding> = d.drain().collect();
+    for f in &found {
+        let subject = || otsentry_rules::Subject {
+            ts: now,
+            src: f.client,
+            dst: f.server.unwrap_or(f.client),
+            src_port: None,
+            dst_port: None,
+            vlan: &[],
+            to_server: true,
+            flow_id: 0,
+        };
+        let header = || EventHeader { timestamp: now, src_ip: Some(f.client), dest_ip: f.server, ..Default::default() };
+        let event = Event { f, space: f.space.map(otsentry_baseline::space_name) };
+        out.detect(&subject, &event, Some(("baseline", &event)), &mut { header });
+    }
+}
+
+/// The findings the last step raised, through the rules, as the packet's or flow's.
+fn raise<'s>(out: &mut Out<'_>, subject: &dyn Fn() -> otsentry_rules::Subject<'s>, header: &mut dyn FnMut() -> EventHeader) {
+    let Some(Baselining::Detect(d)) = out.baseline.as_deref_mut() else { return };
+    let found: Vec<Finding> = d.drain().collect();
+    for f in &found {
+        let event = Event { f, space: f.space.map(otsentry_baseline::space_name) };
+        out.detect(subject, &event, Some(("baseline", &event)), header);
+    }
+}
