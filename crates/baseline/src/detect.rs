@@ -2,7 +2,7 @@
 //! it is about (an asset, a pair, a pair's function or space, an address, an identity
 //! attribute, a pair's timing) and counted after that; each says what was expected
 //! and what was seen.
-use crate::index::{Baseline, PairIndex, PairKey, Settings};
+use crate::index::{Baseline, PairIndex, PairKey, ServerIndex, Settings};
 use crate::model::{Pair, Protocol, Values};
 use otsentry_core::{Observer, Space, Timestamp};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -61,7 +61,20 @@ pub struct Finding {
 
 impl Finding {
     fn new(kind: Kind, client: IpAddr, server: Option<IpAddr>, protocol: Option<Protocol>, expected: String, seen: String) -> Finding {
-        Finding { kind, client, server, protocol, function: None, space: None, address: None, write: false, value: None, learned: None, expected, seen }
+        Finding {
+            kind,
+            client,
+            server,
+            protocol,
+            function: None,
+            space: None,
+            address: None,
+            write: false,
+            value: None,
+            learned: None,
+            expected,
+            seen,
+        }
     }
 }
 
@@ -89,7 +102,15 @@ pub struct Detector {
 
 impl Detector {
     pub fn new(baseline: Arc<Baseline>, settings: Settings) -> Detector {
-        Detector { baseline, settings, findings: Vec::new(), raised: HashMap::new(), runs: HashMap::new(), hosts: HashSet::new(), next_tick: i64::MIN }
+        Detector {
+            baseline,
+            settings,
+            findings: Vec::new(),
+            raised: HashMap::new(),
+            runs: HashMap::new(),
+            hosts: HashSet::new(),
+            next_tick: i64::MIN,
+        }
     }
 
     /// Findings since the last call, in the order raised.
@@ -133,7 +154,14 @@ impl Detector {
         let limit = (f64::from(most) * self.settings.burst_factor) as u64 + u64::from(self.settings.burst_slack);
         if run.window.len() as u64 > limit {
             let expected = format!("at most {most} requests within one second");
-            let f = Finding::new(Kind::Burst, client, Some(server), Some(protocol), expected, format!("{} within one second", run.window.len()));
+            let f = Finding::new(
+                Kind::Burst,
+                client,
+                Some(server),
+                Some(protocol),
+                expected,
+                format!("{} within one second", run.window.len()),
+            );
             raise(&mut self.raised, &mut self.findings, f);
         }
         if index.is_none() {
@@ -172,12 +200,14 @@ impl Detector {
         for (&(client, server, protocol), run) in &mut self.runs {
             let Some(last) = run.last.filter(|_| !run.stopped) else { continue };
             let Some(p) = self.baseline.pairs.get(&(client, server, protocol)).and_then(|i| self.baseline.pair(i)) else { continue };
-            let (Some(period), jitter) = (p.period_ms, p.jitter_ms.unwrap_or(0.0)) else { continue };
+            // A pair that polls: its most repeated request has a period.
+            let (Some(period), Some(gap)) = (p.period_ms, p.max_gap_ms) else { continue };
             let quiet_ms = now.0.saturating_sub(last.0) as f64 / 1e6;
-            let limit = (self.settings.stop_factor * period + 4.0 * jitter).max(self.settings.min_stop_ms);
+            let limit = (self.settings.stop_factor * gap).max(self.settings.min_stop_ms);
             if quiet_ms > limit {
                 run.stopped = true;
-                let expected = format!("a request every {} ms (± {} ms)", period, jitter);
+                let jitter = p.jitter_ms.unwrap_or(0.0);
+                let expected = format!("a request every {period} ms (± {jitter} ms), silences of at most {gap} ms");
                 let seen = format!("none for {:.1} s", quiet_ms / 1000.0);
                 let f = Finding::new(Kind::PollStopped, client, Some(server), Some(protocol), expected, seen);
                 raise(&mut self.raised, &mut self.findings, f);
@@ -247,22 +277,43 @@ impl RequestCheck<'_> {
     }
 }
 
+impl RequestCheck<'_> {
+    /// What all clients did toward this server (for a client the baseline lacks).
+    fn server(&self) -> Option<&ServerIndex> {
+        let (_, server, protocol) = self.pair;
+        self.baseline.servers.get(&(server, protocol))
+    }
+}
+
 impl Observer for RequestCheck<'_> {
     fn function(&mut self, code: u32, name: &'static str) {
-        let Some((index, pair)) = self.index else { return };
-        if index.functions.contains(&code) {
+        let (known, expected) = match (self.index, self.server()) {
+            (Some((index, pair)), _) => {
+                (index.functions.contains(&code), list(pair.functions.iter().map(|f| format!("{} ({})", f.name, f.code))))
+            }
+            // A new client: judged by what any client did toward the server.
+            (None, Some(server)) => {
+                let mut all: Vec<(&u32, &String)> = server.functions.iter().collect();
+                all.sort();
+                (server.functions.contains_key(&code), format!("{} (any client)", list(all.iter().map(|(c, n)| format!("{n} ({c})")))))
+            }
+            (None, None) => return,
+        };
+        if known {
             self.function = Some((code, name));
             return;
         }
-        let expected = list(pair.functions.iter().map(|f| format!("{} ({})", f.name, f.code)));
         let f = Finding { function: Some((code, name)), ..self.finding(Kind::NewFunction, expected, format!("{name} ({code})")) };
         raise(self.raised, self.findings, f);
     }
 
     fn range(&mut self, space: Space, start: u32, count: u32, write: bool) {
-        let (Some((index, _)), Some((code, _))) = (self.index, self.function) else { return };
+        let Some((code, _)) = self.function else { return };
         let end = start.saturating_add(count.max(1) - 1);
-        let learned = index.ranges.get(&(code, space));
+        let learned = match self.index {
+            Some((index, _)) => index.ranges.get(&(code, space)),
+            None => self.server().and_then(|s| s.ranges.get(&(code, space))),
+        };
         if learned.is_some_and(|l| l.iter().any(|&(s, e)| s <= start && end <= e)) {
             return;
         }

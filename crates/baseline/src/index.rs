@@ -21,8 +21,8 @@ pub struct Settings {
     /// learned, plus `burst_slack`.
     pub burst_factor: f64,
     pub burst_slack: u32,
-    /// A poll has stopped when no request came for `stop_factor` periods plus four
-    /// times the jitter, and at least `min_stop_ms`.
+    /// A poll has stopped when no request came for `stop_factor` times the longest
+    /// silence learned between two requests, and at least `min_stop_ms`.
     pub stop_factor: f64,
     pub min_stop_ms: f64,
 }
@@ -56,6 +56,16 @@ pub struct Baseline {
     pub(crate) server_values: HashMap<(IpAddr, Space, u32), Values>,
     /// Clients per (server, protocol), for the new-pair alert's expectation.
     pub(crate) clients: HashMap<(IpAddr, Protocol), Vec<IpAddr>>,
+    /// Every client's functions and ranges per (server, protocol), for the requests of
+    /// a client the baseline does not know.
+    pub(crate) servers: HashMap<(IpAddr, Protocol), ServerIndex>,
+}
+
+/// What all clients did toward one server.
+#[derive(Debug, Default)]
+pub(crate) struct ServerIndex {
+    pub(crate) functions: HashMap<u32, String>,
+    pub(crate) ranges: HashMap<(u32, Space), Vec<(u32, u32)>>,
 }
 
 impl Baseline {
@@ -64,8 +74,13 @@ impl Baseline {
         for (at, p) in file.pairs.iter().enumerate() {
             b.clients.entry((p.server, p.protocol)).or_default().push(p.client);
             let mut index = PairIndex { at, functions: p.functions.iter().map(|f| f.code).collect(), ..Default::default() };
+            let server = b.servers.entry((p.server, p.protocol)).or_default();
+            for f in &p.functions {
+                server.functions.entry(f.code).or_insert_with(|| f.name.clone());
+            }
             for r in &p.ranges {
                 index.ranges.entry((r.function, r.space.0)).or_default().push((r.start, r.end));
+                server.ranges.entry((r.function, r.space.0)).or_default().push((r.start, r.end));
             }
             for list in index.ranges.values_mut() {
                 *list = merged(std::mem::take(list));
@@ -75,6 +90,11 @@ impl Baseline {
                 b.server_values.entry((p.server, v.space.0, v.address)).and_modify(|all| union(all, v)).or_insert_with(|| v.clone());
             }
             b.pairs.insert((p.client, p.server, p.protocol), index);
+        }
+        for server in b.servers.values_mut() {
+            for list in server.ranges.values_mut() {
+                *list = merged(std::mem::take(list));
+            }
         }
         b.file = file;
         b

@@ -62,6 +62,11 @@ struct PairState {
     max_per_second: u32,
     /// A file's period, kept when this run saw too few repeats to measure one.
     old_period: Option<(f64, f64)>,
+    /// The pair's last request and its longest silence between two, in milliseconds.
+    last: Option<Timestamp>,
+    max_gap_ms: Option<f64>,
+    /// Captures read when its last request came (a silence spans no capture boundary).
+    captures_at: usize,
 }
 
 /// Address intervals (first, last, uses) per (function, space, write).
@@ -101,6 +106,7 @@ impl Learner {
                 seen: Seen { first: Some(p.first_seen), last: Some(p.last_seen), now: None },
                 max_per_second: p.max_per_second,
                 old_period: p.period_ms.zip(p.jitter_ms),
+                max_gap_ms: p.max_gap_ms,
                 ..Default::default()
             };
             s.functions = p.functions.into_iter().map(|f| (f.code, (f.name, f.count))).collect();
@@ -142,12 +148,28 @@ impl Learner {
         }
         p.window.push_back(ts);
         p.max_per_second = p.max_per_second.max(p.window.len() as u32);
+        if let Some(last) = p.last.replace(ts) {
+            // Across captures (or a capture that goes back in time) there is no silence.
+            let gap = ts.0.saturating_sub(last.0) as f64 / 1e6;
+            if gap > 0.0 && self.captures.len() == p.captures_at {
+                p.max_gap_ms = Some(round3(p.max_gap_ms.map_or(gap, |g| g.max(gap))));
+            }
+        }
+        p.captures_at = self.captures.len();
         RequestLearn { pair: p, ts, function: None, first: None }
     }
 
     /// A response from `server`: the returned observer takes its identity.
     pub fn response(&mut self, server: IpAddr) -> IdentityLearn<'_> {
         IdentityLearn { asset: self.assets.entry(server).or_default() }
+    }
+
+    /// Every MAC seen (for [`crate::Vendors::load`]).
+    pub fn macs(&self) -> Vec<[u8; 6]> {
+        let mut all: Vec<[u8; 6]> = self.assets.values().flat_map(|a| a.macs.iter().map(|m| m.0)).collect();
+        all.sort_unstable();
+        all.dedup();
+        all
     }
 
     /// The baseline, in its stable order; vendors looked up in `vendors`.
@@ -170,7 +192,15 @@ impl Learner {
             .map(|(ip, a)| {
                 let (first_seen, last_seen) = a.seen.texts();
                 let vendor = a.macs.iter().next().and_then(|m| vendors.of(m.0)).map(str::to_string);
-                Asset { ip, macs: a.macs.into_iter().collect(), vendor, roles: a.roles.into_iter().collect(), identity: a.identity, first_seen, last_seen }
+                Asset {
+                    ip,
+                    macs: a.macs.into_iter().collect(),
+                    vendor,
+                    roles: a.roles.into_iter().collect(),
+                    identity: a.identity,
+                    first_seen,
+                    last_seen,
+                }
             })
             .collect();
         let pairs = self.pairs.into_iter().map(|(key, p)| pair(key, p)).collect();
@@ -195,13 +225,28 @@ fn pair((client, server, protocol): PairKey, p: PairState) -> Pair {
         })
         .collect();
     let values = p.values.into_values().collect();
-    Pair { client, server, protocol, requests: p.requests, first_seen, last_seen, period_ms, jitter_ms, max_per_second: p.max_per_second, functions, ranges, values }
+    Pair {
+        client,
+        server,
+        protocol,
+        requests: p.requests,
+        first_seen,
+        last_seen,
+        period_ms,
+        jitter_ms,
+        max_gap_ms: p.max_gap_ms,
+        max_per_second: p.max_per_second,
+        functions,
+        ranges,
+        values,
+    }
 }
 
 /// The median interval of the most repeated request, and the 95th percentile of the
 /// distance from it; none below three repeats.
 fn period(polls: &Polls) -> Option<(f64, f64)> {
-    let (_, (_, intervals)) = polls.iter().filter(|(_, (_, i))| i.len() >= 3).max_by_key(|(k, (_, i))| (i.len(), std::cmp::Reverse(**k)))?;
+    let (_, (_, intervals)) =
+        polls.iter().filter(|(_, (_, i))| i.len() >= 3).max_by_key(|(k, (_, i))| (i.len(), std::cmp::Reverse(**k)))?;
     let mut sorted = intervals.clone();
     sorted.sort_by(f64::total_cmp);
     let median = *sorted.get(sorted.len() / 2)?;
@@ -231,7 +276,11 @@ fn add_range(list: &mut Vec<(u32, u32, u64)>, start: u32, end: u32, count: u64) 
         *list = spans.iter().map(|&(s, e)| (s, e, list.iter().filter(|r| r.0 >= s && r.1 <= e).map(|r| r.2).sum())).collect();
     }
     while list.len() > RANGES_MAX {
-        let nearest = list.windows(2).enumerate().min_by_key(|(_, w)| w.get(1).map_or(0, |r| r.0).saturating_sub(w.first().map_or(0, |l| l.1))).map_or(1, |(i, _)| i + 1);
+        let nearest = list
+            .windows(2)
+            .enumerate()
+            .min_by_key(|(_, w)| w.get(1).map_or(0, |r| r.0).saturating_sub(w.first().map_or(0, |l| l.1)))
+            .map_or(1, |(i, _)| i + 1);
         let right = list.remove(nearest);
         if let Some(left) = list.get_mut(nearest - 1) {
             *left = (left.0, right.1.max(left.1), left.2 + right.2);

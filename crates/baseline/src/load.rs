@@ -22,8 +22,12 @@ pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
 
 /// Reads the baseline file at `path`, as written.
 pub fn read(path: &Path) -> Result<BaselineFile, BaselineError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| BaselineError { file: path.to_path_buf(), line: 0, field: None, message: format!("cannot read: {e}") })?;
+    let text = std::fs::read_to_string(path).map_err(|e| BaselineError {
+        file: path.to_path_buf(),
+        line: 0,
+        field: None,
+        message: format!("cannot read: {e}"),
+    })?;
     parse(path, &text)
 }
 

@@ -108,6 +108,9 @@ pub struct Pair {
     pub period_ms: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jitter_ms: Option<f64>,
+    /// The longest silence between two of its requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_gap_ms: Option<f64>,
     /// The most requests seen within one second.
     pub max_per_second: u32,
     pub functions: Vec<Function>,

@@ -7,12 +7,21 @@
 /// data block by number), a DNP3 object group of one outstation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Space {
-    Modbus { unit: u8, table: ModbusTable },
+    Modbus {
+        unit: u8,
+        table: ModbusTable,
+    },
     /// S7 area code (0x84 data blocks, 0x83 flags, 0x82 outputs ...) and DB number (0
     /// outside data blocks).
-    S7 { area: u8, db: u16 },
+    S7 {
+        area: u8,
+        db: u16,
+    },
     /// DNP3 outstation (link address) and object group.
-    Dnp3 { outstation: u16, group: u8 },
+    Dnp3 {
+        outstation: u16,
+        group: u8,
+    },
 }
 
 /// The four Modbus data tables.

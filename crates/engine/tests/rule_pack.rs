@@ -68,7 +68,8 @@ fn tcp(client: &str, server: &str) -> Vec<u8> {
 fn alerts(rules: &Arc<RuleSet>, pcap: Vec<u8>, name: &str) -> BTreeMap<String, u64> {
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rule-{name}.pcap"));
     std::fs::write(&path, pcap).expect("write capture");
-    let opts = ReplayOptions { rules: rules.clone(), policy: Some(policy()), baseline: Some(baseline_cases::baseline()), ..Default::default() };
+    let opts =
+        ReplayOptions { rules: rules.clone(), policy: Some(policy()), baseline: Some(baseline_cases::baseline()), ..Default::default() };
     let mut run: Replay = Replay::new(opts, None);
     run.run_file(&path, &mut |_, _| {}).expect("replay");
     run.finish(1.0).alerts.by_rule

@@ -36,6 +36,28 @@ pub(crate) enum Command {
     /// The segmentation policy: what each protocol function counts as.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Learn a baseline from captures: assets, conversations, functions, address ranges,
+    /// written values, device identities and polling periods (for `replay --baseline`).
+    Learn(LearnArgs),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct LearnArgs {
+    /// Captures, as `replay` reads them.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub(crate) inputs: Vec<PathBuf>,
+    /// Write the baseline to FILE (JSON).
+    #[arg(long, value_name = "FILE", required_unless_present = "update")]
+    pub(crate) out: Option<PathBuf>,
+    /// Extend this baseline (written back to it, unless --out names another file).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) update: Option<PathBuf>,
+    /// Wireshark's manuf file, for MAC vendors.
+    #[arg(long, value_name = "FILE", default_value = otsentry_baseline::MANUF)]
+    pub(crate) manuf: PathBuf,
+    /// In a directory given as input, read subdirectories too.
+    #[arg(short = 'R', long)]
+    pub(crate) recursive: bool,
 }
 
 #[derive(Subcommand)]
@@ -105,6 +127,9 @@ pub(crate) struct RuleFiles {
     /// A segmentation policy to check as well.
     #[arg(long, value_name = "FILE")]
     pub(crate) policy: Option<PathBuf>,
+    /// A baseline file to check as well.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) baseline: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -199,6 +224,25 @@ pub(crate) struct ReplayArgs {
     /// no conduit allows raise `policy.segmentation.*` alerts.
     #[arg(long, value_name = "FILE")]
     pub(crate) policy: Option<PathBuf>,
+    /// A learned baseline (`otsentry learn`): departures from it raise `baseline.*` alerts.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) baseline: Option<PathBuf>,
+    /// Written values beyond the learned range by up to this share of its span pass
+    /// (default 0.1).
+    #[arg(long, value_name = "SHARE", value_parser = parse_share)]
+    pub(crate) baseline_margin: Option<f64>,
+    /// Samples an address needs before its learned range is trusted; below it only the
+    /// values seen pass (default 10).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) baseline_min_samples: Option<u64>,
+    /// A burst: more requests within a second than FACTOR times the most learned, plus
+    /// 10 (default 3).
+    #[arg(long, value_name = "FACTOR", value_parser = parse_factor)]
+    pub(crate) baseline_burst_factor: Option<f64>,
+    /// A poll has stopped when its conversation is silent for FACTOR times the longest
+    /// silence learned between two of its requests, and at least 2 s (default 3).
+    #[arg(long, value_name = "FACTOR", value_parser = parse_factor)]
+    pub(crate) baseline_stop_factor: Option<f64>,
     /// In a directory given as input, read subdirectories too.
     #[arg(short = 'R', long)]
     pub(crate) recursive: bool,
@@ -245,4 +289,14 @@ pub(crate) fn max_flows(n: u64) -> Result<NonZeroUsize, String> {
 /// The default flow cap.
 pub(crate) fn default_max_flows() -> usize {
     FlowConfig::default().max_flows
+}
+
+/// A share (0 to 10: a margin of 0.1 widens a learned span by a tenth on each side).
+pub(crate) fn parse_share(text: &str) -> Result<f64, String> {
+    text.parse::<f64>().ok().filter(|v| (0.0..=10.0).contains(v)).ok_or_else(|| format!("{text:?}: a number from 0 to 10"))
+}
+
+/// A factor of at least 1.
+pub(crate) fn parse_factor(text: &str) -> Result<f64, String> {
+    text.parse::<f64>().ok().filter(|v| (1.0..=1000.0).contains(v)).ok_or_else(|| format!("{text:?}: a number from 1 to 1000"))
 }

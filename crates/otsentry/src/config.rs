@@ -63,6 +63,34 @@ pub(crate) struct ReplayConfig {
     pub(crate) vars: Option<PathBuf>,
     pub(crate) tuning: Option<PathBuf>,
     pub(crate) policy: Option<PathBuf>,
+    pub(crate) baseline: Option<PathBuf>,
+    #[serde(default, deserialize_with = "baseline_margin")]
+    pub(crate) baseline_margin: Option<f64>,
+    #[serde(default, deserialize_with = "baseline_min_samples")]
+    pub(crate) baseline_min_samples: Option<u64>,
+    #[serde(default, deserialize_with = "baseline_burst_factor")]
+    pub(crate) baseline_burst_factor: Option<f64>,
+    #[serde(default, deserialize_with = "baseline_stop_factor")]
+    pub(crate) baseline_stop_factor: Option<f64>,
+}
+
+fn baseline_margin<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    cli::parse_share(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("baseline-margin: {e}")))
+}
+
+fn baseline_burst_factor<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    cli::parse_factor(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("baseline-burst-factor: {e}")))
+}
+
+fn baseline_stop_factor<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    cli::parse_factor(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("baseline-stop-factor: {e}")))
+}
+
+fn baseline_min_samples<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    match u64::deserialize(d)? {
+        0 => Err(D::Error::custom("baseline-min-samples: at least 1")),
+        n => Ok(Some(n)),
+    }
 }
 
 fn log_level<'de, D: Deserializer<'de>>(d: D) -> Result<Option<tracing::Level>, D::Error> {
@@ -229,6 +257,16 @@ replay:
   # vars: /etc/otsentry/vars.yaml
   # The segmentation policy: zones on Purdue levels and the conduits between them.
   # policy: /etc/otsentry/policy.yaml
+  # A learned baseline (otsentry learn), and how strictly it is read: written values
+  # may exceed the learned range by this share of its span once an address has this
+  # many samples (below, only the values seen pass); a burst is more requests within a
+  # second than this factor times the most learned, plus 10; a poll has stopped when its
+  # conversation is silent for this factor times its longest learned silence (>= 2 s).
+  # baseline: /etc/otsentry/baseline.json
+  baseline-margin: 0.1
+  baseline-min-samples: 10
+  baseline-burst-factor: 3
+  baseline-stop-factor: 3
   # The site's tuning: rules disabled, severities and thresholds changed, suppressions.
   # tuning: /etc/otsentry/tuning.yaml
 "#;

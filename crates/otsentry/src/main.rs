@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod eve;
+mod learn;
 mod policy;
 mod report;
 mod rules;
@@ -29,7 +30,7 @@ fn main() -> ExitCode {
             Ok(c) => c.unwrap_or_default(),
             Err(e) => return fail(&anyhow::Error::new(e)),
         },
-        Command::Config(_) | Command::Rules(_) | Command::Policy(_) => config::Config::default(),
+        Command::Config(_) | Command::Rules(_) | Command::Policy(_) | Command::Learn(_) => config::Config::default(),
     };
     let level = cli.log_level.or(config.log_level).unwrap_or(tracing::Level::WARN);
     tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(level).with_target(false).init();
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::Fields) => rules::fields(),
         Command::Rules(RulesCommand::Import { file, out }) => rules::import(&file, out.as_deref()),
         Command::Policy(PolicyCommand::Classes) => policy_classes(),
+        Command::Learn(args) => learn::learn(&args),
         Command::Policy(PolicyCommand::Check { policy, json, inputs }) => policy::check(&policy, &inputs, json.as_deref()),
         Command::Policy(PolicyCommand::Suggest { zones, out, inputs }) => policy::suggest(&zones, &inputs, out.as_deref()),
         Command::Config(ConfigCommand::Example) => {
@@ -63,6 +65,9 @@ fn check_config(file: &std::path::Path) -> anyhow::Result<()> {
     rules::load(&choice)?;
     if let Some(policy) = &r.policy {
         otsentry_policy::load(policy)?;
+    }
+    if let Some(baseline) = &r.baseline {
+        otsentry_baseline::load(baseline)?;
     }
     say!("{}: ok", file.display());
     Ok(())
@@ -93,6 +98,7 @@ fn fail(e: &anyhow::Error) -> ExitCode {
             || c.downcast_ref::<config::ConfigError>().is_some()
             || c.downcast_ref::<otsentry_rules::RuleErrors>().is_some()
             || c.downcast_ref::<otsentry_policy::PolicyErrors>().is_some()
+            || c.downcast_ref::<otsentry_baseline::BaselineError>().is_some()
     });
     say!("otsentry: error: {e:#}");
     ExitCode::from(if bad_input { EXIT_BAD_INPUT } else { EXIT_OUTPUT })

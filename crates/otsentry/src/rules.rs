@@ -49,6 +49,10 @@ pub(crate) fn check(files: RuleFiles) -> anyhow::Result<()> {
         let p = otsentry_policy::load(path)?;
         say!("{}: {} zones, {} conduits ok", path.display(), p.zones.len() - 1, p.conduits.len());
     }
+    if let Some(path) = &files.baseline {
+        let (assets, pairs, values) = otsentry_baseline::load(path)?.sizes();
+        say!("{}: {assets} assets, {pairs} conversations, {values} written addresses ok", path.display());
+    }
     let choice = RuleChoice::from(files);
     let set = load(&choice)?;
     let quiet: Vec<_> = set.listing().iter().filter(|l| !l.missing.is_empty() && !l.disabled).collect();

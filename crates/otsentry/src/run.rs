@@ -28,6 +28,8 @@ pub(crate) struct Settings {
     app_ports: Vec<AppPort>,
     max_flows: usize,
     policy: Option<PathBuf>,
+    baseline: Option<PathBuf>,
+    baseline_settings: otsentry_baseline::Settings,
     dnp3_max_objects: Option<u32>,
     recursive: bool,
     quiet: bool,
@@ -57,6 +59,17 @@ impl Settings {
             app_ports: if args.app_port.is_empty() { file.app_port.unwrap_or_default() } else { args.app_port },
             max_flows: args.max_flows.or(file.max_flows).map_or_else(default_max_flows, |n| n.get()),
             policy: args.policy.or(file.policy),
+            baseline: args.baseline.or(file.baseline),
+            baseline_settings: {
+                let d = otsentry_baseline::Settings::default();
+                otsentry_baseline::Settings {
+                    margin: args.baseline_margin.or(file.baseline_margin).unwrap_or(d.margin),
+                    min_samples: args.baseline_min_samples.or(file.baseline_min_samples).unwrap_or(d.min_samples),
+                    burst_factor: args.baseline_burst_factor.or(file.baseline_burst_factor).unwrap_or(d.burst_factor),
+                    stop_factor: args.baseline_stop_factor.or(file.baseline_stop_factor).unwrap_or(d.stop_factor),
+                    ..d
+                }
+            },
             dnp3_max_objects: args.dnp3_max_objects.or(file.dnp3_max_objects),
             recursive: args.recursive || file.recursive.unwrap_or(false),
             quiet: args.quiet || file.quiet.unwrap_or(false),
@@ -92,6 +105,10 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
     opts.rules = std::sync::Arc::new(crate::rules::load(&s.rules)?);
     if let Some(path) = &s.policy {
         opts.policy = Some(std::sync::Arc::new(otsentry_policy::load(path)?));
+    }
+    if let Some(path) = &s.baseline {
+        opts.baseline = Some(std::sync::Arc::new(otsentry_baseline::load(path)?));
+        opts.baseline_settings = s.baseline_settings;
     }
     opts.flow.max_flows = s.max_flows;
     if let Some(n) = s.dnp3_max_objects {

@@ -113,7 +113,11 @@ type Case = (&'static str, fn() -> Vec<u8>, fn() -> Vec<u8>);
 pub(crate) const CASES: &[Case] = &[
     ("baseline.asset.new", || modbus_one("10.0.9.77:40000", POLL, None), || modbus_one(HMI, POLL, None)),
     ("baseline.pair.new", || cap(|c| c.s7("10.0.1.10:49170", S7, &[(true, s7_read_db(1, 5))])), || modbus_one(HMI, POLL, None)),
-    ("baseline.function.new", || modbus_one(HMI, &[0x10, 0x00, 0x10, 0x00, 0x01, 0x02, 0x00, 0x32], None), || modbus_one(HMI, &setpoint(50), None)),
+    (
+        "baseline.function.new",
+        || modbus_one(HMI, &[0x10, 0x00, 0x10, 0x00, 0x01, 0x02, 0x00, 0x32], None),
+        || modbus_one(HMI, &setpoint(50), None),
+    ),
     ("baseline.range.write", || modbus_one(HMI, &[0x06, 0x01, 0xF4, 0x00, 0x32], None), || modbus_one(HMI, &setpoint(50), None)),
     ("baseline.range.read", || modbus_one(HMI, &[0x03, 0x00, 0x64, 0x00, 0x0A], None), || modbus_one(HMI, POLL, None)),
     ("baseline.value", || modbus_one(HMI, &setpoint(65535), None), || modbus_one(HMI, &setpoint(44), None)),
