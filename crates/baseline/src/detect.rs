@@ -236,6 +236,15 @@ fn list(items: impl Iterator<Item = String>) -> String {
     }
 }
 
+/// A function code as people write it: decimal alone, hex with a sub-function folded in.
+fn code_text(code: u32) -> String {
+    if code < 0x100 {
+        code.to_string()
+    } else {
+        format!("0x{code:X}")
+    }
+}
+
 fn number(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
@@ -289,13 +298,16 @@ impl Observer for RequestCheck<'_> {
     fn function(&mut self, code: u32, name: &'static str) {
         let (known, expected) = match (self.index, self.server()) {
             (Some((index, pair)), _) => {
-                (index.functions.contains(&code), list(pair.functions.iter().map(|f| format!("{} ({})", f.name, f.code))))
+                (index.functions.contains(&code), list(pair.functions.iter().map(|f| format!("{} ({})", f.name, code_text(f.code)))))
             }
             // A new client: judged by what any client did toward the server.
             (None, Some(server)) => {
                 let mut all: Vec<(&u32, &String)> = server.functions.iter().collect();
                 all.sort();
-                (server.functions.contains_key(&code), format!("{} (any client)", list(all.iter().map(|(c, n)| format!("{n} ({c})")))))
+                (
+                    server.functions.contains_key(&code),
+                    format!("{} (any client)", list(all.iter().map(|(c, n)| format!("{n} ({})", code_text(**c))))),
+                )
             }
             (None, None) => return,
         };
@@ -303,7 +315,8 @@ impl Observer for RequestCheck<'_> {
             self.function = Some((code, name));
             return;
         }
-        let f = Finding { function: Some((code, name)), ..self.finding(Kind::NewFunction, expected, format!("{name} ({code})")) };
+        let f =
+            Finding { function: Some((code, name)), ..self.finding(Kind::NewFunction, expected, format!("{name} ({})", code_text(code))) };
         raise(self.raised, self.findings, f);
     }
 

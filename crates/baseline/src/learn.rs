@@ -177,12 +177,14 @@ impl Learner {
         for ((client, server, protocol), p) in &self.pairs {
             let server_role = if *protocol == Protocol::Dnp3 { Role::Outstation } else { Role::Plc };
             self.assets.entry(*server).or_default().roles.insert(server_role);
-            use FunctionClass::*;
+            use FunctionClass::{Control, Program, Read, Write};
             let client_roles = &mut self.assets.entry(*client).or_default().roles;
             if p.classes.iter().any(|c| matches!(c, Read | Write | Control)) || p.classes.is_empty() {
                 client_roles.insert(Role::Master);
             }
-            if p.classes.iter().any(|c| matches!(c, Program | Diagnostic | Identification)) {
+            // Programs move between engineering stations and controllers; identifying or
+            // diagnosing a device is something HMIs and inventory tools do too.
+            if p.classes.contains(&Program) {
                 client_roles.insert(Role::Engineering);
             }
         }

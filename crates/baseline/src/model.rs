@@ -41,8 +41,8 @@ pub struct Asset {
     /// From the first MAC's OUI (Wireshark's `manuf` file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendor: Option<String>,
-    /// Inferred from behaviour: `master` (polls), `engineering` (programs, diagnoses,
-    /// identifies), `plc` or `outstation` (serves).
+    /// Inferred from behaviour: `master` (reads, writes, commands), `engineering`
+    /// (transfers programs), `plc` or `outstation` (serves).
     #[serde(default)]
     pub roles: Vec<Role>,
     /// What the device said of itself (Modbus MEI 43/14, S7 SZL 0x0011/0x001C, DNP3

@@ -185,3 +185,80 @@ fn the_segmentation_fixture_raises_its_golden_policy_decisions() {
     assert_eq!(used.len(), 6);
     assert!(used.iter().all(|&n| n > 0), "{used:?}");
 }
+
+/// The learned baseline on its fixture: learned from `learn.pcap` (an hour of a small
+/// plant) to exactly `baseline.json`; `input.pcap` (twelve hours later) raises exactly
+/// `expected-alerts.jsonl`: nothing in its first two quiet minutes (values inside the
+/// learned ranges, polls within the learned jitter, a new time of day), then one of
+/// each departure.
+#[test]
+fn the_baseline_fixture_learns_its_golden_file_and_raises_one_of_each_departure() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/baseline");
+    let bless = std::env::var("OTSENTRY_BLESS").is_ok_and(|v| v == "1");
+    for (name, built) in [("learn.pcap", otsentry_pcapgen::baseline::learn()), ("input.pcap", otsentry_pcapgen::baseline::check())] {
+        assert!(std::fs::read(dir.join(name)).expect("committed (run gen-fixtures)") == built, "{name}: builder output differs");
+    }
+    let mut run = Replay::new(ReplayOptions { learn: Some(Default::default()), ..Default::default() }, None);
+    let learn = Input { name: "fixtures/baseline/learn.pcap".into(), location: Location::File(dir.join("learn.pcap")) };
+    run.run_input(&learn, &mut |_, _| {}).expect("replay");
+    let file = run.finish_learning(0.0).1.expect("learning").finish(&otsentry_baseline::Vendors::default());
+    let text = otsentry_baseline::to_text(&file);
+    let golden = dir.join("baseline.json");
+    if bless {
+        std::fs::write(&golden, &text).expect("bless");
+    }
+    let want = std::fs::read_to_string(&golden).expect("golden baseline (bless it)");
+    assert!(want == text, "baseline.json differs:\n--- want\n{want}\n--- got\n{text}");
+    // The file reads back as written.
+    assert_eq!(otsentry_baseline::parse(&golden, &want).expect("parses"), file);
+
+    let sources = otsentry_rules::Sources { rules: otsentry_rules::default_pack(), ..Default::default() };
+    let rules = std::sync::Arc::new(RuleSet::load(&sources, &SCHEMAS).expect("pack"));
+    let baseline = Some(std::sync::Arc::new(otsentry_baseline::Baseline::new(file)));
+    let (eve, _) = run_with("baseline", ReplayOptions { rules, baseline, ..Default::default() });
+    let alerts: String = eve.lines().filter(|l| l.contains(r#""event_type":"alert""#)).map(|l| format!("{l}\n")).collect();
+    let path = dir.join("expected-alerts.jsonl");
+    if bless {
+        std::fs::write(&path, &alerts).expect("bless");
+    }
+    let want = std::fs::read_to_string(&path).expect("golden alerts (bless them)");
+    assert!(want == alerts, "baseline alerts differ:\n--- want\n{want}\n--- got\n{alerts}");
+
+    let lines: Vec<serde_json::Value> = alerts.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    let found: Vec<String> = lines
+        .iter()
+        .filter(|l| l["baseline"].is_object())
+        .map(|l| format!("{} {}", l["alert"]["metadata"]["rule_id"][0].as_str().unwrap_or(""), l["src_ip"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "baseline.value 10.30.1.10",
+            "baseline.asset.new 10.30.9.9",
+            "baseline.pair.new 10.30.9.9",
+            "baseline.value 10.30.9.9",
+            "baseline.function.new 10.30.1.10",
+            "baseline.range.read 10.30.1.10",
+            "baseline.range.write 10.30.1.10",
+            "baseline.identity 10.30.1.10",
+            "baseline.value 10.30.3.5",
+            "baseline.value 10.30.1.20",
+            "baseline.burst 10.30.1.10",
+            "baseline.poll.stopped 10.30.1.10",
+        ]
+    );
+    // Both writes of 65535 carry the learned range of register 16: the HMI's own, and
+    // (for the new host) what the HMI wrote.
+    for l in lines.iter().filter(|l| l["baseline"]["kind"] == "value" && l["baseline"]["space"] == "modbus/unit1/holding_registers") {
+        let b = &l["baseline"];
+        assert_eq!(
+            (b["learned_min"].as_f64(), b["learned_max"].as_f64(), b["value"].as_f64()),
+            (Some(40.0), Some(60.0), Some(65535.0)),
+            "{b}"
+        );
+        assert!(b["expected"].as_str().unwrap_or("").contains("40..60"), "{b}");
+    }
+    // The list above is every baseline alert: the first two minutes (setpoints 45 and
+    // 58, polls with their jitter, twelve hours after learning) raised none.
+    assert!(!lines.iter().any(|l| l["baseline"]["value"].as_f64().is_some_and(|v| v == 45.0 || v == 58.0)));
+}

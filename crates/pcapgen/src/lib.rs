@@ -3,6 +3,7 @@
 //! code, so our fixtures never contain third-party data.
 #![forbid(unsafe_code)]
 
+pub mod baseline;
 pub mod bench;
 pub mod fixtures;
 pub mod fuzzseeds;

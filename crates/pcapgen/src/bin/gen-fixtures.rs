@@ -12,6 +12,13 @@ fn main() -> std::io::Result<()> {
         std::fs::write(dir.join("input.pcap"), &bytes)?;
         println!("{}: {} bytes", dir.join("input.pcap").display(), bytes.len());
     }
+    // The baseline fixture: an hour to learn from, and the capture checked against it.
+    let dir = root.join("baseline");
+    std::fs::create_dir_all(&dir)?;
+    for (name, bytes) in [("learn.pcap", otsentry_pcapgen::baseline::learn()), ("input.pcap", otsentry_pcapgen::baseline::check())] {
+        std::fs::write(dir.join(name), &bytes)?;
+        println!("{}: {} bytes", dir.join(name).display(), bytes.len());
+    }
     let corpus = root.join("../fuzz/corpus/modbus_stream");
     std::fs::create_dir_all(&corpus)?;
     for (name, bytes) in otsentry_pcapgen::fuzzseeds::modbus_stream() {
