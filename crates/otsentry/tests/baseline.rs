@@ -26,7 +26,7 @@ fn filter(from: &Path, to: &Path, keep: &mut dyn FnMut(u64, i64) -> bool) -> u64
     let (mut n, mut kept) = (0u64, 0u64);
     while let Some(f) = source.next_frame().unwrap() {
         n += 1;
-        let writer = w.get_or_insert_with(|| PcapWriter::with_options(f.linktype.0.into(), 262_144, true, false));
+        let writer = w.get_or_insert_with(|| PcapWriter::with_options(f.linktype.0, 262_144, true, false));
         if keep(n, f.ts.as_nanos()) {
             writer.packet(f.ts.as_nanos() as u64, f.data);
             kept += 1;

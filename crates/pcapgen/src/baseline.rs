@@ -99,7 +99,7 @@ impl Plant {
 
 /// One second of the plant's life at `second`: what is due then.
 fn tick(c: &mut Capture, p: &mut Plant, second: u64, minute_writes: &mut dyn FnMut(u64) -> u16) {
-    if second % 15 == 0 {
+    if second.is_multiple_of(15) {
         p.poll(c);
     }
     if second % 60 == 30 {
@@ -107,7 +107,7 @@ fn tick(c: &mut Capture, p: &mut Plant, second: u64, minute_writes: &mut dyn FnM
         let w = setpoint(value);
         p.modbus(c, &w, Some(&w));
     }
-    if second % 30 == 0 {
+    if second.is_multiple_of(30) {
         p.dnp3(c, dnp3_request(0x01, &[0x3C, 0x01, 0x06]));
     }
     if second % 300 == 100 {
@@ -185,7 +185,7 @@ pub fn check() -> Vec<u8> {
     let quiet_from = second + 10;
     for s in quiet_from..quiet_from + 120 {
         at(&mut c, start, s);
-        if s % 30 == 0 {
+        if s.is_multiple_of(30) {
             p.dnp3(&mut c, dnp3_request(0x01, &[0x3C, 0x01, 0x06]));
         }
     }

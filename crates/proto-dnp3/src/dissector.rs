@@ -527,28 +527,6 @@ impl Dissector for Dnp3Dissector {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::app::{AnalogOutput, Crob};
-
-    /// The typed records write what the `serde_json::json!` maps they replaced wrote.
-    #[test]
-    fn typed_records_keep_the_old_keys_and_order() {
-        let c = Crob { index: 3, control_code: 0x41, count: 1, on_time_ms: 100, off_time_ms: 50, status: 0 };
-        let old = serde_json::json!({"index": c.index, "operation": c.operation(), "trip_close": c.trip_close(), "count": c.count,
-            "on_time_ms": c.on_time_ms, "off_time_ms": c.off_time_ms, "status": c.status});
-        assert_eq!(serde_json::to_string(&CrobFields(&c)).unwrap(), old.to_string());
-        for value in [-100.0, 0.5, f64::NAN] {
-            let a = AnalogOutput { index: 1, value, status: 2 };
-            let old = serde_json::json!({"index": a.index, "value": a.value, "status": a.status});
-            assert_eq!(serde_json::to_string(&AnalogOutputFields(&a)).unwrap(), old.to_string());
-        }
-        let old = serde_json::json!({ "indicators": crate::app::iin_names(0x0090) });
-        assert_eq!(serde_json::to_string(&Iin(0x0090)).unwrap(), old.to_string());
-    }
-}
-
 /// What a baseline learns of a DNP3 fragment: from the master, its function (the
 /// application function code), each object header's group and index range on the
 /// outstation it was sent to, and the values written (a CROB's control code, an analog
@@ -594,5 +572,27 @@ fn observe(e: &FragmentEvent<'_>, o: &mut dyn otsentry_core::Observer) {
         for a in &f.analog_outputs {
             o.value(Space::Dnp3 { outstation, group: 41 }, a.index, a.value);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::{AnalogOutput, Crob};
+
+    /// The typed records write what the `serde_json::json!` maps they replaced wrote.
+    #[test]
+    fn typed_records_keep_the_old_keys_and_order() {
+        let c = Crob { index: 3, control_code: 0x41, count: 1, on_time_ms: 100, off_time_ms: 50, status: 0 };
+        let old = serde_json::json!({"index": c.index, "operation": c.operation(), "trip_close": c.trip_close(), "count": c.count,
+            "on_time_ms": c.on_time_ms, "off_time_ms": c.off_time_ms, "status": c.status});
+        assert_eq!(serde_json::to_string(&CrobFields(&c)).unwrap(), old.to_string());
+        for value in [-100.0, 0.5, f64::NAN] {
+            let a = AnalogOutput { index: 1, value, status: 2 };
+            let old = serde_json::json!({"index": a.index, "value": a.value, "status": a.status});
+            assert_eq!(serde_json::to_string(&AnalogOutputFields(&a)).unwrap(), old.to_string());
+        }
+        let old = serde_json::json!({ "indicators": crate::app::iin_names(0x0090) });
+        assert_eq!(serde_json::to_string(&Iin(0x0090)).unwrap(), old.to_string());
     }
 }
