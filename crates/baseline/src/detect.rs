@@ -4,8 +4,8 @@
 //! and what was seen.
 use crate::index::{Baseline, PairIndex, PairKey, ServerIndex, Settings};
 use crate::model::{Pair, Protocol, Values};
+use crate::{Map as HashMap, Set as HashSet};
 use otsentry_core::{Observer, Space, Timestamp};
-use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -81,12 +81,50 @@ impl Finding {
 /// What a finding is about, so it is raised once.
 type Subject = (Kind, IpAddr, Option<IpAddr>, Option<Protocol>, Option<u32>, Option<Space>, Option<u32>);
 
-/// This run's timing of one pair.
-#[derive(Debug, Default)]
+/// One pair's run: its tables in the baseline (none for a new pair) and its timing.
+#[derive(Debug)]
 struct PairRun {
-    window: VecDeque<Timestamp>,
+    key: PairKey,
+    index: Option<usize>,
+    /// Requests in the current second of capture time, and how many make a burst.
+    second: i64,
+    in_second: u64,
+    burst_over: u64,
     last: Option<Timestamp>,
     stopped: bool,
+    /// The accesses that passed lately: a poll repeats the same few requests, and
+    /// these spare it the table lookups.
+    passed: Recent,
+}
+
+/// The last functions and ranges that passed, in small rings (no hashing).
+#[derive(Debug, Default)]
+struct Recent {
+    functions: [Option<u32>; 4],
+    ranges: [Option<(u32, Space, u32, u32)>; 8],
+    next_function: usize,
+    next_range: usize,
+}
+
+impl Recent {
+    fn function(&self, code: u32) -> bool {
+        self.functions.contains(&Some(code))
+    }
+    fn pass_function(&mut self, code: u32) {
+        if let Some(slot) = self.functions.get_mut(self.next_function % 4) {
+            *slot = Some(code);
+        }
+        self.next_function += 1;
+    }
+    fn range(&self, r: (u32, Space, u32, u32)) -> bool {
+        self.ranges.contains(&Some(r))
+    }
+    fn pass_range(&mut self, r: (u32, Space, u32, u32)) {
+        if let Some(slot) = self.ranges.get_mut(self.next_range % 8) {
+            *slot = Some(r);
+        }
+        self.next_range += 1;
+    }
 }
 
 /// The run's state against one baseline.
@@ -95,7 +133,9 @@ pub struct Detector {
     settings: Settings,
     findings: Vec<Finding>,
     raised: HashMap<Subject, u64>,
-    runs: HashMap<PairKey, PairRun>,
+    /// Pairs seen this run, by the slot [`Detector::slot`] gave them.
+    runs: Vec<PairRun>,
+    slots: HashMap<PairKey, u32>,
     hosts: HashSet<IpAddr>,
     next_tick: i64,
 }
@@ -106,11 +146,18 @@ impl Detector {
             baseline,
             settings,
             findings: Vec::new(),
-            raised: HashMap::new(),
-            runs: HashMap::new(),
-            hosts: HashSet::new(),
+            raised: HashMap::default(),
+            runs: Vec::new(),
+            slots: HashMap::default(),
+            hosts: HashSet::default(),
             next_tick: i64::MIN,
         }
+    }
+
+    /// Whether findings wait to be drained.
+    #[inline]
+    pub fn has_findings(&self) -> bool {
+        !self.findings.is_empty()
     }
 
     /// Findings since the last call, in the order raised.
@@ -137,57 +184,72 @@ impl Detector {
         raise(&mut self.raised, &mut self.findings, f);
     }
 
-    /// A request of `pair` at `ts`: checks its timing, and returns the observer that
-    /// checks what it does.
-    pub fn request(&mut self, pair: PairKey, ts: Timestamp) -> RequestCheck<'_> {
-        let (client, server, protocol) = pair;
-        let index = self.baseline.pairs.get(&pair);
-        let learned = index.and_then(|i| self.baseline.pair(i));
-        let run = self.runs.entry(pair).or_default();
-        run.last = Some(ts);
-        run.stopped = false;
-        while run.window.front().is_some_and(|&t| ts.0.saturating_sub(t.0) >= 1_000_000_000) {
-            run.window.pop_front();
+    /// The slot of `pair` for [`Detector::request`] (a flow keeps it: one lookup per
+    /// flow, not per request). A pair the baseline lacks is raised here, once.
+    pub fn slot(&mut self, pair: PairKey) -> u32 {
+        if let Some(&slot) = self.slots.get(&pair) {
+            return slot;
         }
-        run.window.push_back(ts);
-        let most = learned.map_or(0, |p| p.max_per_second);
-        let limit = (f64::from(most) * self.settings.burst_factor) as u64 + u64::from(self.settings.burst_slack);
-        if run.window.len() as u64 > limit {
-            let expected = format!("at most {most} requests within one second");
-            let f = Finding::new(
-                Kind::Burst,
-                client,
-                Some(server),
-                Some(protocol),
-                expected,
-                format!("{} within one second", run.window.len()),
-            );
-            raise(&mut self.raised, &mut self.findings, f);
-        }
+        let slot = u32::try_from(self.runs.len()).unwrap_or(u32::MAX);
+        let index = self.baseline.pairs.get(&pair).copied();
+        let most = index.and_then(|i| self.baseline.indexes.get(i)).and_then(|i| self.baseline.pair(i)).map_or(0, |p| p.max_per_second);
+        let burst_over = (f64::from(most) * self.settings.burst_factor) as u64 + u64::from(self.settings.burst_slack);
+        let run =
+            PairRun { key: pair, index, second: i64::MIN, in_second: 0, burst_over, last: None, stopped: false, passed: Recent::default() };
+        self.runs.push(run);
+        self.slots.insert(pair, slot);
         if index.is_none() {
-            let clients = self.baseline.clients.get(&(server, protocol));
-            let expected = match clients {
+            let (client, server, protocol) = pair;
+            let expected = match self.baseline.clients.get(&(server, protocol)) {
                 Some(c) => format!("{} clients: {}", protocol.as_str(), list(c.iter().map(ToString::to_string))),
                 None => format!("no {} client of {server}", protocol.as_str()),
             };
             let f = Finding::new(Kind::NewPair, client, Some(server), Some(protocol), expected, client.to_string());
             raise(&mut self.raised, &mut self.findings, f);
         }
+        slot
+    }
+
+    /// A request of the pair in `slot` at `ts`: checks its timing, and returns the
+    /// observer that checks what it does.
+    pub fn request(&mut self, slot: u32, ts: Timestamp) -> RequestCheck<'_> {
+        let b: &Baseline = &self.baseline;
+        let mut run = self.runs.get_mut(slot as usize);
+        let mut index = None;
+        if let Some(run) = run.as_deref_mut() {
+            run.last = Some(ts);
+            run.stopped = false;
+            // Counted per second of capture time (the learned most is per sliding
+            // second, never fewer).
+            let second = ts.0.div_euclid(1_000_000_000);
+            if second != run.second {
+                (run.second, run.in_second) = (second, 0);
+            }
+            run.in_second += 1;
+            index = run.index.and_then(|i| b.indexes.get(i)).and_then(|i| Some((i, b.pair(i)?)));
+            if run.in_second == run.burst_over + 1 {
+                let (client, server, protocol) = run.key;
+                let most = index.map_or(0, |(_, p)| p.max_per_second);
+                let expected = format!("at most {most} requests within one second");
+                let seen = format!("more than {} within one second", run.burst_over);
+                let f = Finding::new(Kind::Burst, client, Some(server), Some(protocol), expected, seen);
+                raise(&mut self.raised, &mut self.findings, f);
+            }
+        }
         RequestCheck {
-            baseline: &self.baseline,
+            baseline: b,
             settings: &self.settings,
             raised: &mut self.raised,
             findings: &mut self.findings,
-            pair,
-            index: index.zip(learned),
+            run,
+            index,
             function: None,
         }
     }
 
     /// A response from `server`: the returned observer checks the identity it gives.
     pub fn response(&mut self, server: IpAddr) -> IdentityCheck<'_> {
-        let asset = self.baseline.assets.get(&server).and_then(|&i| self.baseline.file.assets.get(i));
-        IdentityCheck { identity: asset.map(|a| &a.identity), server, raised: &mut self.raised, findings: &mut self.findings }
+        IdentityCheck { baseline: &self.baseline, server, raised: &mut self.raised, findings: &mut self.findings }
     }
 
     /// Time passes (call per packet; works once per second of capture time): polls
@@ -197,9 +259,10 @@ impl Detector {
             return;
         }
         self.next_tick = now.0.saturating_add(1_000_000_000);
-        for (&(client, server, protocol), run) in &mut self.runs {
+        for run in &mut self.runs {
+            let (client, server, protocol) = run.key;
             let Some(last) = run.last.filter(|_| !run.stopped) else { continue };
-            let Some(p) = self.baseline.pairs.get(&(client, server, protocol)).and_then(|i| self.baseline.pair(i)) else { continue };
+            let Some(p) = run.index.and_then(|i| self.baseline.indexes.get(i)).and_then(|i| self.baseline.pair(i)) else { continue };
             // A pair that polls: its most repeated request has a period.
             let (Some(period), Some(gap)) = (p.period_ms, p.max_gap_ms) else { continue };
             let quiet_ms = now.0.saturating_sub(last.0) as f64 / 1e6;
@@ -253,18 +316,25 @@ fn number(v: f64) -> String {
     }
 }
 
-/// Whether `v` passes the learned `values` under `s`, and the expectation in words.
-fn value_passes(values: &Values, v: f64, s: &Settings) -> (bool, String) {
-    let samples = values.samples;
-    if samples < s.min_samples {
-        if let Some(set) = &values.set {
-            let passes = set.contains(&v);
-            return (passes, format!("one of {} ({samples} samples)", list(set.iter().map(|x| number(*x)))));
+/// Whether `v` passes the learned `values` under `s`: one of the values seen while
+/// they are few, else within the learned range widened by the margin.
+fn value_passes(values: &Values, v: f64, s: &Settings) -> bool {
+    match &values.set {
+        Some(set) if values.samples < s.min_samples => set.contains(&v),
+        _ => {
+            let m = s.margin * (values.max - values.min);
+            v >= values.min - m && v <= values.max + m
         }
     }
-    let m = s.margin * (values.max - values.min);
-    let passes = v >= values.min - m && v <= values.max + m;
-    (passes, format!("{}..{} ({samples} samples)", number(values.min), number(values.max)))
+}
+
+/// What [`value_passes`] lets through, in words.
+fn value_expected(values: &Values, s: &Settings) -> String {
+    let samples = values.samples;
+    match &values.set {
+        Some(set) if samples < s.min_samples => format!("one of {} ({samples} samples)", list(set.iter().map(|x| number(*x)))),
+        _ => format!("{}..{} ({samples} samples)", number(values.min), number(values.max)),
+    }
 }
 
 /// Checks one request (see [`Observer`]).
@@ -273,15 +343,20 @@ pub struct RequestCheck<'d> {
     settings: &'d Settings,
     raised: &'d mut HashMap<Subject, u64>,
     findings: &'d mut Vec<Finding>,
-    pair: PairKey,
+    /// The pair's run (none for a slot [`Detector::slot`] never gave: nothing is checked).
+    run: Option<&'d mut PairRun>,
     index: Option<(&'d PairIndex, &'d Pair)>,
     /// The request's function, when the pair knows it (ranges are checked for these).
     function: Option<(u32, &'static str)>,
 }
 
 impl RequestCheck<'_> {
+    fn pair(&self) -> PairKey {
+        self.run.as_ref().map_or((IpAddr::from([0, 0, 0, 0]), IpAddr::from([0, 0, 0, 0]), Protocol::Modbus), |r| r.key)
+    }
+
     fn finding(&self, kind: Kind, expected: String, seen: String) -> Finding {
-        let (client, server, protocol) = self.pair;
+        let (client, server, protocol) = self.pair();
         Finding { function: self.function, ..Finding::new(kind, client, Some(server), Some(protocol), expected, seen) }
     }
 }
@@ -289,32 +364,40 @@ impl RequestCheck<'_> {
 impl RequestCheck<'_> {
     /// What all clients did toward this server (for a client the baseline lacks).
     fn server(&self) -> Option<&ServerIndex> {
-        let (_, server, protocol) = self.pair;
+        let (_, server, protocol) = self.pair();
         self.baseline.servers.get(&(server, protocol))
     }
 }
 
 impl Observer for RequestCheck<'_> {
     fn function(&mut self, code: u32, name: &'static str) {
-        let (known, expected) = match (self.index, self.server()) {
-            (Some((index, pair)), _) => {
-                (index.functions.contains(&code), list(pair.functions.iter().map(|f| format!("{} ({})", f.name, code_text(f.code)))))
-            }
-            // A new client: judged by what any client did toward the server.
-            (None, Some(server)) => {
-                let mut all: Vec<(&u32, &String)> = server.functions.iter().collect();
-                all.sort();
-                (
-                    server.functions.contains_key(&code),
-                    format!("{} (any client)", list(all.iter().map(|(c, n)| format!("{n} ({})", code_text(**c))))),
-                )
-            }
-            (None, None) => return,
-        };
-        if known {
+        if self.run.as_ref().is_some_and(|r| r.passed.function(code)) {
             self.function = Some((code, name));
             return;
         }
+        let known = match self.index {
+            Some((index, _)) => index.functions.contains(&code),
+            // A new client: judged by what any client did toward the server.
+            None => match self.server() {
+                Some(server) if self.run.is_some() => server.functions.contains_key(&code),
+                _ => return,
+            },
+        };
+        if known {
+            self.function = Some((code, name));
+            if let Some(r) = self.run.as_mut() {
+                r.passed.pass_function(code);
+            }
+            return;
+        }
+        let expected = match (self.index, self.server()) {
+            (Some((_, pair)), _) => list(pair.functions.iter().map(|f| format!("{} ({})", f.name, code_text(f.code)))),
+            (None, server) => {
+                let mut all: Vec<(&u32, &String)> = server.map(|s| s.functions.iter().collect()).unwrap_or_default();
+                all.sort();
+                format!("{} (any client)", list(all.iter().map(|(c, n)| format!("{n} ({})", code_text(**c)))))
+            }
+        };
         let f =
             Finding { function: Some((code, name)), ..self.finding(Kind::NewFunction, expected, format!("{name} ({})", code_text(code))) };
         raise(self.raised, self.findings, f);
@@ -323,11 +406,18 @@ impl Observer for RequestCheck<'_> {
     fn range(&mut self, space: Space, start: u32, count: u32, write: bool) {
         let Some((code, _)) = self.function else { return };
         let end = start.saturating_add(count.max(1) - 1);
+        let access = (code, space, start, end);
+        if self.run.as_ref().is_some_and(|r| r.passed.range(access)) {
+            return;
+        }
         let learned = match self.index {
             Some((index, _)) => index.ranges.get(&(code, space)),
             None => self.server().and_then(|s| s.ranges.get(&(code, space))),
         };
         if learned.is_some_and(|l| l.iter().any(|&(s, e)| s <= start && end <= e)) {
+            if let Some(r) = self.run.as_mut() {
+                r.passed.pass_range(access);
+            }
             return;
         }
         let name = crate::space::name(space);
@@ -341,7 +431,10 @@ impl Observer for RequestCheck<'_> {
     }
 
     fn value(&mut self, space: Space, address: u32, value: f64) {
-        let (_, server, _) = self.pair;
+        if self.run.is_none() {
+            return;
+        }
+        let (_, server, _) = self.pair();
         let mine = self.index.and_then(|(i, p)| i.values.get(&(space, address)).and_then(|&at| p.values.get(at)));
         let (learned, whose) = match mine {
             Some(v) => (v, ""),
@@ -350,10 +443,10 @@ impl Observer for RequestCheck<'_> {
                 None => return,
             },
         };
-        let (passes, expected) = value_passes(learned, value, self.settings);
-        if passes {
+        if value_passes(learned, value, self.settings) {
             return;
         }
+        let expected = value_expected(learned, self.settings);
         let name = crate::space::name(space);
         let f = Finding {
             space: Some(space),
@@ -371,7 +464,7 @@ impl Observer for RequestCheck<'_> {
 
 /// Checks a response's identity against the server's learned one.
 pub struct IdentityCheck<'d> {
-    identity: Option<&'d std::collections::BTreeMap<String, String>>,
+    baseline: &'d Baseline,
     server: IpAddr,
     raised: &'d mut HashMap<Subject, u64>,
     findings: &'d mut Vec<Finding>,
@@ -382,7 +475,9 @@ impl Observer for IdentityCheck<'_> {
     fn range(&mut self, _space: Space, _start: u32, _count: u32, _write: bool) {}
     fn value(&mut self, _space: Space, _address: u32, _value: f64) {}
     fn identity(&mut self, attribute: &'static str, value: &str) {
-        let Some(learned) = self.identity.and_then(|i| i.get(attribute)) else { return };
+        // Looked up here: most responses say nothing of identity.
+        let asset = self.baseline.assets.get(&self.server).and_then(|&i| self.baseline.file.assets.get(i));
+        let Some(learned) = asset.and_then(|a| a.identity.get(attribute)) else { return };
         if learned == value || value.is_empty() {
             return;
         }

@@ -1,8 +1,8 @@
 //! A baseline made ready for checking: hash tables from pair, function, space and
 //! address to what was learned, built once at load.
 use crate::model::{BaselineFile, Pair, Protocol, Values};
+use crate::{Map as HashMap, Set as HashSet};
 use otsentry_core::Space;
-use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 /// A conversation's identity: client, server, protocol.
@@ -50,7 +50,9 @@ pub(crate) struct PairIndex {
 pub struct Baseline {
     pub file: BaselineFile,
     pub(crate) assets: HashMap<IpAddr, usize>,
-    pub(crate) pairs: HashMap<PairKey, PairIndex>,
+    /// Each pair's tables, and where they are by pair.
+    pub(crate) indexes: Vec<PairIndex>,
+    pub(crate) pairs: HashMap<PairKey, usize>,
     /// Every client's values per (server, space, address), for writes from a client
     /// the baseline does not know.
     pub(crate) server_values: HashMap<(IpAddr, Space, u32), Values>,
@@ -89,7 +91,8 @@ impl Baseline {
                 index.values.insert((v.space.0, v.address), i);
                 b.server_values.entry((p.server, v.space.0, v.address)).and_modify(|all| union(all, v)).or_insert_with(|| v.clone());
             }
-            b.pairs.insert((p.client, p.server, p.protocol), index);
+            b.pairs.insert((p.client, p.server, p.protocol), b.indexes.len());
+            b.indexes.push(index);
         }
         for server in b.servers.values_mut() {
             for list in server.ranges.values_mut() {

@@ -3,8 +3,9 @@
 //! requests; written out as a [`BaselineFile`] in a stable order.
 use crate::index::{merged, union, PairKey};
 use crate::model::{Asset, BaselineFile, Function, Learned, Mac, Pair, Protocol, Range, Role, SpaceName, Values, FORMAT};
+use crate::Map as HashMap;
 use otsentry_core::{FunctionClass, Observer, Space, Timestamp};
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::IpAddr;
 
 /// Most intervals kept per repeated request (enough for a median and a percentile).

@@ -23,5 +23,9 @@ pub use model::{Asset, BaselineFile, Function, Learned, Mac, Pair, Protocol, Ran
 pub use oui::{Vendors, MANUF};
 pub use space::{name as space_name, parse as parse_space};
 
+/// Hash tables keyed by addresses and codes: a quick hash, seeded per process.
+pub(crate) type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+pub(crate) type Set<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
 /// Most distinct values kept per written address; past it only the range is.
 pub const SET_MAX: usize = 16;

@@ -33,14 +33,19 @@ pub fn read(path: &Path) -> Result<BaselineFile, BaselineError> {
 
 /// Parses baseline `text` (named `path` in errors).
 pub fn parse(path: &Path, text: &str) -> Result<BaselineFile, BaselineError> {
-    let de = &mut serde_json::Deserializer::from_str(text);
-    let file: BaselineFile = serde_path_to_error::deserialize(de).map_err(|e| {
-        let field = e.path().to_string();
-        let inner = e.into_inner();
-        let message = inner.to_string();
-        let message = message.split(" at line ").next().unwrap_or(&message).to_string();
-        BaselineError { file: path.to_path_buf(), line: inner.line(), field: (field != ".").then_some(field), message }
-    })?;
+    // Quickly, and again with the path tracked only to name the field at fault.
+    let file: BaselineFile = serde_json::from_str(text)
+        .or_else(|_| {
+            let de = &mut serde_json::Deserializer::from_str(text);
+            serde_path_to_error::deserialize(de)
+        })
+        .map_err(|e| {
+            let field = e.path().to_string();
+            let inner = e.into_inner();
+            let message = inner.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+            BaselineError { file: path.to_path_buf(), line: inner.line(), field: (field != ".").then_some(field), message }
+        })?;
     if file.otsentry_baseline != FORMAT {
         let line = text.lines().position(|l| l.contains("\"otsentry_baseline\"")).map_or(0, |n| n + 1);
         let message = format!("format {} is not one this build reads ({FORMAT})", file.otsentry_baseline);

@@ -115,6 +115,11 @@ pub trait PduEvent: FieldAccess {
     /// Tells `observer` what a learned baseline keeps of this event: for a request,
     /// its function, ranges and written values; for a response, the server's identity.
     fn observe(&self, _observer: &mut dyn crate::Observer) {}
+    /// Whether this event (not a request) may carry the server's identity, so that
+    /// the many that cannot skip [`PduEvent::observe`].
+    fn identifies(&self) -> bool {
+        false
+    }
 }
 
 /// Where a dissector's output goes.

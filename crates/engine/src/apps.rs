@@ -82,6 +82,8 @@ pub(crate) struct AppSink<'c, 'o, 'w> {
     pub(crate) community_id: &'o mut Option<String>,
     /// The flow's zones, for the segmentation policy.
     pub(crate) zones: &'o mut crate::segment::FlowZones,
+    /// The flow's conversation in the baseline detector, once it made a request.
+    pub(crate) baseline_slot: &'o mut Option<u32>,
 }
 
 /// The header of an event of the flow at `cx`, its Community ID computed once per flow.
@@ -94,7 +96,7 @@ impl AppSink<'_, '_, '_> {
     /// Rules, and the policy's function-class check unless `request` is false and the
     /// dissector reports its requests on arrival (they were checked then).
     fn detect<E: PduEvent>(&mut self, cx: &StreamCx, event: &E) {
-        let AppSink { ctx, out, community_id, zones } = self;
+        let AppSink { ctx, out, community_id, zones, baseline_slot } = self;
         let subject = || ctx.subject(cx.dir, cx.ts);
         out.detect(&subject, event, Some((event.event_type(), event.body())), &mut || header(ctx, community_id, cx));
         if out.segmentation.is_none() && out.baseline.is_none() {
@@ -108,7 +110,7 @@ impl AppSink<'_, '_, '_> {
             }
         }
         if let Some(app) = ctx.app {
-            crate::baseline::event(out, ctx, cx.ts, app, event, class);
+            crate::baseline::event(out, ctx, baseline_slot, (cx.ts, app), event, class);
         }
     }
 }

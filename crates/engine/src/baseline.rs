@@ -109,16 +109,32 @@ pub(crate) fn protocol(app: AppProto) -> Protocol {
 /// A protocol event of the flow at `ctx`: a request (it has a function class) is
 /// learned or checked with what it touches; anything else may carry the server's
 /// identity.
-pub(crate) fn event<E: PduEvent>(out: &mut Out<'_>, ctx: &EventCtx<'_>, ts: Timestamp, app: AppProto, e: &E, class: Option<FunctionClass>) {
+/// `slot` is the flow's conversation in the detector's tables, found on its first request.
+pub(crate) fn event<E: PduEvent>(
+    out: &mut Out<'_>,
+    ctx: &EventCtx<'_>,
+    slot: &mut Option<u32>,
+    (ts, app): (Timestamp, AppProto),
+    e: &E,
+    class: Option<FunctionClass>,
+) {
     let Some(b) = out.baseline.as_deref_mut() else { return };
-    let pair = (ctx.client().ip(), ctx.server().ip(), protocol(app));
-    match (b, class) {
-        (Baselining::Learn(l), Some(c)) => e.observe(&mut l.request(pair, ts, Some(c))),
-        (Baselining::Learn(l), None) => e.observe(&mut l.response(pair.1)),
-        (Baselining::Detect(d), Some(_)) => e.observe(&mut d.request(pair, ts)),
-        (Baselining::Detect(d), None) => e.observe(&mut d.response(pair.1)),
+    if class.is_none() && !e.identifies() {
+        return;
     }
-    raise(out, &|| ctx.subject(Direction::ToServer, ts), &mut || EventHeader { timestamp: ts, ..ctx.header(Direction::ToServer) });
+    let pair = || (ctx.client().ip(), ctx.server().ip(), protocol(app));
+    match (b, class) {
+        (Baselining::Learn(l), Some(c)) => e.observe(&mut l.request(pair(), ts, Some(c))),
+        (Baselining::Learn(l), None) => e.observe(&mut l.response(ctx.server().ip())),
+        (Baselining::Detect(d), Some(_)) => {
+            let slot = *slot.get_or_insert_with(|| d.slot(pair()));
+            e.observe(&mut d.request(slot, ts));
+        }
+        (Baselining::Detect(d), None) => e.observe(&mut d.response(ctx.server().ip())),
+    }
+    if matches!(out.baseline.as_deref(), Some(Baselining::Detect(d)) if d.has_findings()) {
+        raise(out, &|| ctx.subject(Direction::ToServer, ts), &mut || EventHeader { timestamp: ts, ..ctx.header(Direction::ToServer) });
+    }
 }
 
 /// A packet of a flow from `src` (with its MAC) to `dst`: hosts learned on every
@@ -143,6 +159,9 @@ pub(crate) fn hosts(out: &mut Out<'_>, ctx: &EventCtx<'_>, src: (IpAddr, Option<
 pub(crate) fn tick(out: &mut Out<'_>, now: Timestamp) {
     let Some(Baselining::Detect(d)) = out.baseline.as_deref_mut() else { return };
     d.tick(now);
+    if !d.has_findings() {
+        return;
+    }
     let found: Vec<Finding> = d.drain().collect();
     for f in &found {
         let subject = || otsentry_rules::Subject {
@@ -164,6 +183,9 @@ pub(crate) fn tick(out: &mut Out<'_>, now: Timestamp) {
 /// The findings the last step raised, through the rules, as the packet's or flow's.
 fn raise<'s>(out: &mut Out<'_>, subject: &dyn Fn() -> otsentry_rules::Subject<'s>, header: &mut dyn FnMut() -> EventHeader) {
     let Some(Baselining::Detect(d)) = out.baseline.as_deref_mut() else { return };
+    if !d.has_findings() {
+        return;
+    }
     let found: Vec<Finding> = d.drain().collect();
     for f in &found {
         let event = Event { f, space: f.space.map(otsentry_baseline::space_name) };

@@ -48,6 +48,8 @@ pub(crate) struct AppState {
     sender: SenderWatch,
     /// Its zones and the policy checks made, once a policy is loaded.
     zones: crate::segment::FlowZones,
+    /// Its conversation in the baseline detector, once it made a request.
+    baseline_slot: Option<u32>,
 }
 
 /// Packet-time seconds between sweeps for idle flows.
@@ -188,6 +190,7 @@ impl FlowStage {
             flow.user.swap = false;
             flow.user.dir_settled = true;
             flow.user.zones.reset();
+            flow.user.baseline_slot = None;
             flow.swap_direction();
         }
         if let Some((port, reason)) = attempt {
@@ -373,7 +376,13 @@ fn on_delivery(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, d: Deliv
             user.detector.gap(dir.index());
             if let Some(parser) = user.parser.as_mut() {
                 let cx = StreamCx { ts: ctx.ts, dir, offset: offset + len };
-                let mut sink = AppSink { ctx, out: &mut *out, community_id: &mut user.community_id, zones: &mut user.zones };
+                let mut sink = AppSink {
+                    ctx,
+                    out: &mut *out,
+                    community_id: &mut user.community_id,
+                    zones: &mut user.zones,
+                    baseline_slot: &mut user.baseline_slot,
+                };
                 if let Some(pending) = user.pending.get_mut(dir.index()) {
                     parser.gap(pending, &cx, len, &mut sink);
                 }
@@ -398,7 +407,8 @@ fn app_data(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, offset: u64
     if user.detector.is_done() {
         if let Some(parser) = user.parser.as_mut() {
             let cx = StreamCx { ts: ctx.ts, dir, offset };
-            let mut sink = AppSink { ctx, out, community_id: &mut user.community_id, zones: &mut user.zones };
+            let mut sink =
+                AppSink { ctx, out, community_id: &mut user.community_id, zones: &mut user.zones, baseline_slot: &mut user.baseline_slot };
             parser.deliver(user.pending.get_mut(dir.index()), &cx, bytes, datagram, &mut sink);
         }
         return;
@@ -448,7 +458,8 @@ fn app_data(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, offset: u64
 fn start_parser(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, offset: u64, bytes: &[u8], datagram: bool, out: &mut Out<'_>) {
     let held = user.detector.take_held();
     let Some(parser) = user.parser.as_mut() else { return };
-    let mut sink = AppSink { ctx, out, community_id: &mut user.community_id, zones: &mut user.zones };
+    let mut sink =
+        AppSink { ctx, out, community_id: &mut user.community_id, zones: &mut user.zones, baseline_slot: &mut user.baseline_slot };
     let this = dir.index();
     for (s, (start, bytes_held)) in held.iter().enumerate().filter(|(s, h)| *s != this && !h.1.is_empty()) {
         let other = if s == 0 { Direction::ToServer } else { Direction::ToClient };
@@ -504,7 +515,13 @@ fn end_flow(mut flow: Flow<AppState>, why: EndReason, budget: &mut Budget, out: 
     if let Some(parser) = flow.user.parser.as_mut() {
         parser.finish(
             flow.last,
-            &mut AppSink { ctx: &ctx, out: &mut *out, community_id: &mut flow.user.community_id, zones: &mut flow.user.zones },
+            &mut AppSink {
+                ctx: &ctx,
+                out: &mut *out,
+                community_id: &mut flow.user.community_id,
+                zones: &mut flow.user.zones,
+                baseline_slot: &mut flow.user.baseline_slot,
+            },
         );
     }
     if !out.wants("flow") {

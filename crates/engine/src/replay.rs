@@ -83,6 +83,7 @@ pub struct Replay {
     arp: ArpTable,
     segmentation: Option<crate::segment::Segmentation>,
     baseline: Option<crate::baseline::Baselining>,
+    baseline_tick: i64,
 }
 
 /// Packets between progress callbacks.
@@ -112,6 +113,7 @@ impl Replay {
             arp: ArpTable::default(),
             segmentation,
             baseline,
+            baseline_tick: i64::MIN,
         }
     }
 
@@ -148,7 +150,9 @@ impl Replay {
             decode_into(frame.linktype.0, frame.data, frame.origlen, &self.opts.decode, &mut pkt);
             let p = PacketCx { ts: frame.ts, pcap_cnt: packets, vlans: pkt.vlans(), wire_len: frame.data.len() as u64, macs: pkt.macs };
             self.on_packet(&p, &pkt);
-            if self.baseline.is_some() {
+            if self.baseline.is_some() && frame.ts.as_nanos() >= self.baseline_tick {
+                // Polls that stopped, looked for once per second of capture time.
+                self.baseline_tick = frame.ts.as_nanos().saturating_add(1_000_000_000);
                 crate::baseline::tick(&mut out!(self), frame.ts);
             }
             if let Some(o) = self.outputs.as_mut() {

@@ -270,6 +270,9 @@ impl<'a> PduEvent for FragmentEvent<'a> {
     fn observe(&self, o: &mut dyn otsentry_core::Observer) {
         observe(self, o);
     }
+    fn identifies(&self) -> bool {
+        !self.from_master && self.fragment.objects.iter().any(|h| h.group == 0)
+    }
 }
 
 impl Dnp3Dissector {
@@ -559,6 +562,10 @@ fn observe(e: &FragmentEvent<'_>, o: &mut dyn otsentry_core::Observer) {
     let outstation = e.destination;
     for h in &f.objects {
         let space = Space::Dnp3 { outstation, group: h.group };
+        if h.count == 0 {
+            // All points of the group (qualifier 6), or none: no range to learn.
+            continue;
+        }
         match h.range {
             Some((start, stop)) if stop >= start => o.range(space, start, stop - start + 1, write),
             // Index-prefixed objects: each point's index.

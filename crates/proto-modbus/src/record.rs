@@ -326,6 +326,9 @@ impl<'a> PduEvent for Transaction<'a> {
     fn observe(&self, o: &mut dyn otsentry_core::Observer) {
         observe(self, o);
     }
+    fn identifies(&self) -> bool {
+        matches!(self.response, Some(Response::DeviceId(_)))
+    }
 }
 
 /// What a baseline learns of a Modbus transaction (see [`PduEvent::observe`]): the

@@ -128,6 +128,9 @@ impl<'a> PduEvent for UserDataEvent<'a> {
     fn observe(&self, o: &mut dyn otsentry_core::Observer) {
         observe_userdata(self.userdata, o);
     }
+    fn identifies(&self) -> bool {
+        self.userdata.szl.as_ref().is_some_and(|s| !s.modules.is_empty() || !s.components.is_empty())
+    }
 }
 
 /// One S7comm-plus PDU.
