@@ -54,7 +54,43 @@ pub fn parse(path: &Path, text: &str) -> Result<BaselineFile, BaselineError> {
     Ok(file)
 }
 
-/// The file's text: pretty JSON, one entry per line where it matters to a diff.
+/// The file's text: indented JSON in which every entry that holds only values (an
+/// asset's MACs, a function, a range, a written address) is one line, so that a diff
+/// of two baselines reads as the entries that changed.
 pub fn to_text(file: &BaselineFile) -> String {
-    serde_json::to_string_pretty(file).unwrap_or_default() + "\n"
+    let pretty = serde_json::to_string_pretty(file).unwrap_or_default();
+    let mut out: Vec<String> = Vec::new();
+    // Per open container: where its first line is in `out`, and whether all it holds so
+    // far is values.
+    let mut open: Vec<(usize, bool)> = Vec::new();
+    for line in pretty.lines() {
+        let body = line.trim();
+        let closes = body.starts_with('}') || body.starts_with(']');
+        if closes {
+            if let Some((at, flat)) = open.pop() {
+                if flat {
+                    let inner: Vec<String> = out.drain(at + 1..).map(|l| l.trim().to_string()).collect();
+                    if let Some(head) = out.get_mut(at) {
+                        let (o, c) = if head.ends_with('{') { (" ", " ") } else { ("", "") };
+                        *head = format!("{head}{o}{}{c}{body}", inner.join(" "));
+                    }
+                    // A parent holding a one-line object is not flat (entries stay one per line).
+                    if let (Some(parent), true) = (open.last_mut(), body.starts_with('}')) {
+                        parent.1 = false;
+                    }
+                    continue;
+                }
+                if let Some(parent) = open.last_mut() {
+                    parent.1 = false;
+                }
+            }
+            out.push(line.to_string());
+            continue;
+        }
+        out.push(line.to_string());
+        if body.ends_with('{') || body.ends_with('[') {
+            open.push((out.len() - 1, true));
+        }
+    }
+    out.join("\n") + "\n"
 }
