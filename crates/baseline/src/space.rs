@@ -32,27 +32,29 @@ pub fn name(space: Space) -> String {
 /// The space `text` names, or why it names none.
 pub fn parse(text: &str) -> Result<Space, String> {
     let bad = || format!("{text:?} is not a data space (modbus/unitN/holding_registers, s7/DB5, s7/M, dnp3/OUTSTATION/gGROUP)");
-    let parts: Vec<&str> = text.split('/').collect();
-    match parts.as_slice() {
-        ["modbus", unit, table] => {
+    // Without collecting: a baseline has a space per range and written address.
+    let mut it = text.splitn(4, '/');
+    let parts = (it.next(), it.next(), it.next(), it.next());
+    match parts {
+        (Some("modbus"), Some(unit), Some(table), None) => {
             let unit = unit.strip_prefix("unit").and_then(|u| u.parse().ok()).ok_or_else(bad)?;
             let table = match table.strip_prefix("file") {
                 Some(n) => ModbusTable::File(n.parse().map_err(|_| bad())?),
-                None => TABLES.iter().find(|(_, n)| n == table).map(|(t, _)| *t).ok_or_else(bad)?,
+                None => TABLES.iter().find(|(_, n)| *n == table).map(|(t, _)| *t).ok_or_else(bad)?,
             };
             Ok(Space::Modbus { unit, table })
         }
-        ["s7", area] => {
+        (Some("s7"), Some(area), None, None) => {
             if let Some(db) = area.strip_prefix("DB").filter(|d| !d.is_empty()) {
                 return Ok(Space::S7 { area: 0x84, db: db.parse().map_err(|_| bad())? });
             }
             if let Some(code) = area.strip_prefix("area0x") {
                 return Ok(Space::S7 { area: u8::from_str_radix(code, 16).map_err(|_| bad())?, db: 0 });
             }
-            let area = S7_AREAS.iter().find(|(c, l)| l == area && *c != 0x84).map(|(c, _)| *c).ok_or_else(bad)?;
+            let area = S7_AREAS.iter().find(|(c, l)| *l == area && *c != 0x84).map(|(c, _)| *c).ok_or_else(bad)?;
             Ok(Space::S7 { area, db: 0 })
         }
-        ["dnp3", outstation, group] => {
+        (Some("dnp3"), Some(outstation), Some(group), None) => {
             let outstation = outstation.parse().map_err(|_| bad())?;
             let group = group.strip_prefix('g').and_then(|g| g.parse().ok()).ok_or_else(bad)?;
             Ok(Space::Dnp3 { outstation, group })

@@ -166,3 +166,53 @@ fn qut_s7_attacks_depart_from_a_baseline_of_their_benign_frames() {
     }
     assert_eq!(table.len(), labelled.len());
 }
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/baseline").join(name)
+}
+
+#[test]
+fn learn_writes_extends_and_every_command_refuses_a_bad_baseline_with_its_line() {
+    let d = dir("cli");
+    let file = d.join("b.json");
+    learn(&[&fixture("learn.pcap")], &file);
+    let first = std::fs::read_to_string(&file).unwrap();
+    assert!(first.contains("\"server\": \"10.30.2.10\""), "{first}");
+    // --update extends in place: the checked capture adds the new host and its pair.
+    let o = otsentry(&["learn", "--update", file.to_str().unwrap(), fixture("input.pcap").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let extended = std::fs::read_to_string(&file).unwrap();
+    assert!(extended.contains("\"ip\": \"10.30.9.9\"") && !first.contains("10.30.9.9"));
+    assert!(extended.contains("input.pcap\""), "the capture is named in learned.captures");
+    // Against the extended baseline the checked capture's new host is no longer new.
+    let (alerts, _) = replay(&fixture("input.pcap"), &file, &d);
+    assert!(!alerts.iter().any(|a| a["alert"]["metadata"]["rule_id"][0] == "baseline.asset.new"), "{alerts:?}");
+
+    let bad = d.join("bad.json");
+    let text = first.replacen("modbus/unit1/holding_registers", "modbus/unit1/bits", 1);
+    std::fs::write(&bad, &text).unwrap();
+    let line = text.lines().position(|l| l.contains("modbus/unit1/bits")).unwrap() + 1;
+    let p = bad.to_str().unwrap();
+    let want = format!("{p}:{line}: pairs[0].ranges[0].space: ");
+    let input = fixture("input.pcap");
+    let config = d.join("otsentry.yaml");
+    std::fs::write(&config, format!("replay:\n  baseline: {p}\n")).unwrap();
+    for args in [
+        vec!["replay", "-q", "--baseline", p, input.to_str().unwrap()],
+        vec!["rules", "check", "--baseline", p],
+        vec!["config", "check", config.to_str().unwrap()],
+    ] {
+        let o = otsentry(&args);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(&want) && err.contains("is not a data space"), "{args:?}: {err}");
+    }
+    // Thresholds that cannot work are refused too.
+    let o = otsentry(&["replay", "-q", "--baseline", file.to_str().unwrap(), "--baseline-margin", "-1", input.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    std::fs::write(&config, "replay:\n  baseline-min-samples: 0\n").unwrap();
+    let o = otsentry(&["config", "check", config.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("baseline-min-samples: at least 1") && err.contains("line 2"), "{err}");
+}
