@@ -49,3 +49,24 @@ pub fn conversation<D: Dissector>(d: &mut D, data: &[u8], datagrams: bool, pendi
     }
     d.finish(Timestamp::default(), sink);
 }
+
+/// Writes down every [`crate::Observer`] call, for the dissectors' `observe` tests.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    pub calls: Vec<String>,
+}
+
+impl crate::Observer for Recorder {
+    fn function(&mut self, code: u32, name: &'static str) {
+        self.calls.push(format!("function {code} {name}"));
+    }
+    fn range(&mut self, space: crate::Space, start: u32, count: u32, write: bool) {
+        self.calls.push(format!("range {space:?} {start}+{count} write={write}"));
+    }
+    fn value(&mut self, space: crate::Space, address: u32, value: f64) {
+        self.calls.push(format!("value {space:?} {address} = {value}"));
+    }
+    fn identity(&mut self, attribute: &'static str, value: &str) {
+        self.calls.push(format!("identity {attribute} {value}"));
+    }
+}

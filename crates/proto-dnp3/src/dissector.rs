@@ -587,6 +587,40 @@ mod tests {
     use super::*;
     use crate::app::{AnalogOutput, Crob};
 
+    fn observed(from_master: bool, fragment: &[u8]) -> Vec<String> {
+        let f = crate::app::parse_fragment(fragment, 64, 64).unwrap();
+        let e = FragmentEvent { tx_id: 1, source: 1, destination: 10, from_master, link_control: 0xC4, fragment: &f, bytes: fragment };
+        let mut r = otsentry_core::harness::Recorder::default();
+        e.observe(&mut r);
+        r.calls
+    }
+
+    #[test]
+    fn a_baseline_learns_requests_from_the_master_and_identity_from_the_outstation() {
+        let operate = [
+            0xC0, 0x05, // FIR|FIN, direct operate
+            0x0C, 0x01, 0x17, 0x01, // g12v1, 8-bit count and index, one object
+            0x03, 0x41, 0x01, // index 3, control code 0x41 (close, pulse on), count 1
+            0x64, 0, 0, 0, 0x32, 0, 0, 0, 0x00, // on 100 ms, off 50 ms, status
+        ];
+        assert_eq!(
+            observed(true, &operate),
+            [
+                "function 5 direct_operate",
+                "range Dnp3 { outstation: 10, group: 12 } 3+1 write=true",
+                "value Dnp3 { outstation: 10, group: 12 } 3 = 65"
+            ]
+        );
+        let attributes = [
+            0xC0, 0x81, 0x00, 0x00, // FIR|FIN, response, IIN
+            0x00, 0xFC, 0x00, 0x00, 0x00, // g0v252 (manufacturer's name), 8-bit start and stop 0
+            0x01, 0x04, b'A', b'c', b'm', b'e', // visible string of 4
+        ];
+        assert_eq!(observed(false, &attributes), ["identity vendor Acme"]);
+        // A read of all of a group's points names no range.
+        assert_eq!(observed(true, &[0xC0, 0x01, 0x3C, 0x01, 0x06]), ["function 1 read"]);
+    }
+
     /// The typed records write what the `serde_json::json!` maps they replaced wrote.
     #[test]
     fn typed_records_keep_the_old_keys_and_order() {

@@ -388,3 +388,69 @@ pub(crate) fn observe(t: &Transaction<'_>, o: &mut dyn otsentry_core::Observer) 
         o.range(space(T::File(file)), u32::from(record), u32::from(length), f.0 == 21);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::function::Function;
+    use crate::pdu::{parse_request, parse_response};
+    use otsentry_core::harness::Recorder;
+
+    fn transaction<'a>(
+        status: Status,
+        request: Option<&'a RequestInfo>,
+        response: Option<&'a Response<'a>>,
+        function: u8,
+    ) -> Transaction<'a> {
+        Transaction {
+            tx_id: 1,
+            transaction_id: 1,
+            unit_id: 1,
+            function: Function(function),
+            request,
+            response,
+            response_time_us: None,
+            status,
+        }
+    }
+
+    #[test]
+    fn a_baseline_learns_a_request_on_arrival_and_the_identity_from_its_answer() {
+        // Write multiple registers: 16 and 17 := 40, 41.
+        let pdu = [0x10, 0x00, 0x10, 0x00, 0x02, 0x04, 0x00, 0x28, 0x00, 0x29];
+        let (req, _) = parse_request(&pdu);
+        let info = RequestInfo::from_request(Timestamp::default(), 1, 1, 0x10, &req);
+        let mut r = Recorder::default();
+        transaction(Status::Request, Some(&info), None, 0x10).observe(&mut r);
+        let holding = "Modbus { unit: 1, table: HoldingRegisters }";
+        assert_eq!(
+            r.calls,
+            [
+                "function 16 write_multiple_registers".to_string(),
+                format!("range {holding} 16+2 write=true"),
+                format!("value {holding} 16 = 40"),
+                format!("value {holding} 17 = 41"),
+            ]
+        );
+        // The same transaction's record, once answered, tells nothing more.
+        let mut r = Recorder::default();
+        transaction(Status::Complete, Some(&info), None, 0x10).observe(&mut r);
+        assert!(r.calls.is_empty());
+        // Read device identification, answered: vendor, product code, revision.
+        let (req, _) = parse_request(&[0x2B, 0x0E, 0x01, 0x00]);
+        let info = RequestInfo::from_request(Timestamp::default(), 2, 1, 0x2B, &req);
+        let mut r = Recorder::default();
+        transaction(Status::Request, Some(&info), None, 0x2B).observe(&mut r);
+        assert_eq!(r.calls, ["function 11022 read_device_identification"]);
+        let answer = [
+            0x2B, 0x0E, 0x01, 0x01, 0x00, 0x00, 0x03, 0x00, 0x04, b'A', b'c', b'm', b'e', 0x01, 0x02, b'P', b'1', 0x02, 0x03, b'1', b'.',
+            b'0',
+        ];
+        let (resp, _) = parse_response(&answer);
+        let t = transaction(Status::Complete, Some(&info), Some(&resp), 0x2B);
+        assert!(t.identifies());
+        let mut r = Recorder::default();
+        t.observe(&mut r);
+        assert_eq!(r.calls, ["identity vendor Acme", "identity product P1", "identity firmware 1.0"]);
+    }
+}

@@ -251,9 +251,13 @@ mod tests {
         data.extend_from_slice(&record);
         let param = [0x00, 0x01, 0x12, 0x08, 0x12, 0x84, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00];
         let u = parse(&param, &data, false, &mut Vec::new()).unwrap();
-        let m = &u.szl.unwrap().modules[0];
+        let m = &u.szl.as_ref().unwrap().modules[0];
         assert_eq!((m.what, m.order_number.as_str(), m.version.as_str()), ("basic_firmware", "6ES7 315-2EH14-0AB0", "V3.2.7"));
         assert_eq!(u.last_data_unit, Some(true));
+        // A baseline learns the firmware from it.
+        let mut r = otsentry_core::harness::Recorder::default();
+        crate::record::observe_userdata(&u, &mut r);
+        assert_eq!(r.calls, ["identity firmware V3.2.7"]);
     }
 
     #[test]
