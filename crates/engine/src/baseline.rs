@@ -3,8 +3,9 @@
 //! function, ranges and values) and each response (a device's identity). A departure
 //! goes to the rules as a `baseline` event (`rules/baseline.yaml`), which says what
 //! was expected and what was seen.
+use crate::baselining::Baselining;
 use crate::events::{EventCtx, Out};
-use otsentry_baseline::{Detector, Finding, Learner, Protocol};
+use otsentry_baseline::{Finding, Protocol};
 use otsentry_core::{
     AppProto, Direction, EventHeader, FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, FunctionClass, PduEvent, Schema,
     Timestamp,
@@ -27,12 +28,6 @@ otsentry_core::field_table!(FIELDS:
 
 /// A departure from the learned baseline. `src` is the pair's client (or the asset).
 pub(crate) static BASELINE_SCHEMA: Schema = Schema { event_type: "baseline", fields: &FIELDS, groups: &[], keys: &[] };
-
-/// The run's baseline work.
-pub(crate) enum Baselining {
-    Learn(Box<Learner>),
-    Detect(Box<Detector>),
-}
 
 /// A finding as rules read it and as the alert's `baseline` object shows it.
 struct Event<'f> {

@@ -31,7 +31,7 @@ pub(crate) struct Out<'a> {
     /// The segmentation policy's state, if a policy is loaded.
     pub(crate) segmentation: Option<&'a mut crate::segment::Segmentation>,
     /// Learning or checking a baseline, if asked to.
-    pub(crate) baseline: Option<&'a mut crate::baseline::Baselining>,
+    pub(crate) baseline: Option<&'a mut crate::baselining::Baselining>,
 }
 
 impl Out<'_> {

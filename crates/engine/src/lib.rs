@@ -7,6 +7,7 @@
 mod alerting;
 mod apps;
 mod baseline;
+mod baselining;
 mod detect;
 mod events;
 mod flows;

@@ -82,7 +82,7 @@ pub struct Replay {
     alerting: Alerting,
     arp: ArpTable,
     segmentation: Option<crate::segment::Segmentation>,
-    baseline: Option<crate::baseline::Baselining>,
+    baseline: Option<crate::baselining::Baselining>,
     baseline_tick: i64,
 }
 
@@ -96,7 +96,7 @@ impl Replay {
         flows.watch(reads("sender"), reads("relay"));
         let alerting = Alerting::new(opts.rules.clone());
         let segmentation = opts.policy.clone().map(crate::segment::Segmentation::new);
-        use crate::baseline::Baselining;
+        use crate::baselining::Baselining;
         let baseline = match (&opts.learn, &opts.baseline) {
             (Some(file), _) => Some(Baselining::Learn(Box::new(otsentry_baseline::Learner::from_file(file.clone())))),
             (None, Some(b)) => Some(Baselining::Detect(Box::new(otsentry_baseline::Detector::new(b.clone(), opts.baseline_settings)))),
@@ -131,7 +131,7 @@ impl Replay {
     pub fn run_input(&mut self, input: &Input, progress: &mut dyn FnMut(u64, u64)) -> Result<FileReport, EngineError> {
         let mut source = open_input(input, self.opts.reader)?;
         self.input = Some(Arc::from(input.name.as_str()));
-        if let Some(crate::baseline::Baselining::Learn(l)) = self.baseline.as_mut() {
+        if let Some(crate::baselining::Baselining::Learn(l)) = self.baseline.as_mut() {
             l.capture(&input.name);
         }
         self.summary.decode.files += 1;
@@ -350,8 +350,8 @@ impl Replay {
         self.summary.streams.scan_sources_dropped = self.flows.scan_sources_dropped();
         self.summary.streams.sender_hosts_dropped = self.flows.hosts_dropped();
         let learner = match self.baseline.take() {
-            Some(crate::baseline::Baselining::Learn(l)) => Some(*l),
-            Some(crate::baseline::Baselining::Detect(d)) => {
+            Some(crate::baselining::Baselining::Learn(l)) => Some(*l),
+            Some(crate::baselining::Baselining::Detect(d)) => {
                 self.summary.baseline = d.counts().into_iter().map(|(k, n)| (k.to_string(), n)).collect();
                 None
             }
