@@ -42,26 +42,14 @@ PY
 PACKETS=$("$BIN" replay -q --no-rules --summary-json - "$FILE" | sed -n 's/.*"packets":\([0-9]*\).*/\1/p' | head -n 1)
 echo "capture: $FILE, $PACKETS packets"
 
-run() {
-    name=$1
-    shift
-    /usr/bin/time -f '%e %M' -o "$TMP/time" "$@" > "$TMP/out" 2> "$TMP/err" || { cat "$TMP/err" >&2; return 1; }
-    set -- $(cat "$TMP/time")
-    awk -v n="$name" -v s="$1" -v kb="$2" -v p="$PACKETS" \
-        'BEGIN { printf "  %-40s %6.2f s %7.2f M pkt/s %6.1f MiB RSS\n", n, s, (s > 0 ? p / s / 1e6 : 0), kb / 1024 }'
-}
-
 i=1
 while [ "$i" -le "$ROUNDS" ]; do
     echo "round $i"
-    if command -v tcpdump > /dev/null; then
-        # As root, tcpdump would hand its output file (here /dev/null) to its own user.
-        z=""
-        [ "$(id -u)" = 0 ] && z="-Z root"
-        run "tcpdump -r FILE -w /dev/null" tcpdump $z -r "$FILE" -w /dev/null
+    if [ -n "$TCPDUMP" ]; then
+        timed "tcpdump -r FILE -w /dev/null" $TCPDUMP -r "$FILE" -w /dev/null
     fi
-    run "no baseline" "$BIN" replay -q "$FILE"
-    run "10,000 assets, 100,000 written addresses" "$BIN" replay -q --baseline "$BASELINE" "$FILE"
+    timed "no baseline" "$BIN" replay -q "$FILE"
+    timed "10,000 assets, 100,000 written addresses" "$BIN" replay -q --baseline "$BASELINE" "$FILE"
     i=$((i + 1))
 done
 "$BIN" replay -q --baseline "$BASELINE" --summary-json - "$FILE" | sed -n 's/.*"baseline":\({[^}]*}\).*/  findings: \1/p'

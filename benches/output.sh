@@ -37,11 +37,8 @@ run() {
 i=1
 while [ "$i" -le "$ROUNDS" ]; do
     echo "round $i"
-    if command -v tcpdump > /dev/null; then
-        # As root, tcpdump would hand its output file (here /dev/null) to its own user.
-        z=""
-        [ "$(id -u)" = 0 ] && z="-Z root"
-        run "tcpdump -r FILE -w /dev/null" - tcpdump $z -r "$FILE" -w /dev/null
+    if [ -n "$TCPDUMP" ]; then
+        run "tcpdump -r FILE -w /dev/null" - $TCPDUMP -r "$FILE" -w /dev/null
     fi
     run "otsentry, no output" - "$BIN" replay -q "$FILE"
     run "otsentry --eve-types alert" "$TMP/alerts.json" "$BIN" replay -q --eve "$TMP/alerts.json" --eve-types alert "$FILE"

@@ -31,26 +31,14 @@ awk 'BEGIN {
 PACKETS=$("$BIN" replay -q --no-rules --summary-json - "$FILE" | sed -n 's/.*"packets":\([0-9]*\).*/\1/p' | head -n 1)
 echo "capture: $FILE, $PACKETS packets"
 
-run() {
-    name=$1
-    shift
-    /usr/bin/time -f '%e %M' -o "$TMP/time" "$@" > "$TMP/out" 2> "$TMP/err" || { cat "$TMP/err" >&2; return 1; }
-    set -- $(cat "$TMP/time")
-    awk -v n="$name" -v s="$1" -v kb="$2" -v p="$PACKETS" \
-        'BEGIN { printf "  %-32s %6.2f s %7.2f M pkt/s %6.1f MiB RSS\n", n, s, (s > 0 ? p / s / 1e6 : 0), kb / 1024 }'
-}
-
 i=1
 while [ "$i" -le "$ROUNDS" ]; do
     echo "round $i"
-    if command -v tcpdump > /dev/null; then
-        # As root, tcpdump would hand its output file (here /dev/null) to its own user.
-        z=""
-        [ "$(id -u)" = 0 ] && z="-Z root"
-        run "tcpdump -r FILE -w /dev/null" tcpdump $z -r "$FILE" -w /dev/null
+    if [ -n "$TCPDUMP" ]; then
+        timed "tcpdump -r FILE -w /dev/null" $TCPDUMP -r "$FILE" -w /dev/null
     fi
-    run "no policy" "$BIN" replay -q "$FILE"
-    run "500 zones, 2,000 conduits" "$BIN" replay -q --policy "$POLICY" "$FILE"
+    timed "no policy" "$BIN" replay -q "$FILE"
+    timed "500 zones, 2,000 conduits" "$BIN" replay -q --policy "$POLICY" "$FILE"
     i=$((i + 1))
 done
 "$BIN" replay -q --policy "$POLICY" --summary-json - "$FILE" | sed -n 's/.*"segmentation":{"conversations":\(\[[^]]*\]\).*/  forbidden: \1/p' | head -c 300

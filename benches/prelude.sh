@@ -11,3 +11,20 @@ cargo build -q --profile dist -p otsentry
 BIN=target/dist/otsentry
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+# The read floor, `tcpdump -r FILE -w /dev/null`, as a command (empty without tcpdump).
+# As root, tcpdump would hand its output file (here /dev/null) to its own user.
+TCPDUMP=""
+if command -v tcpdump > /dev/null; then
+    if [ "$(id -u)" = 0 ]; then TCPDUMP="tcpdump -Z root"; else TCPDUMP=tcpdump; fi
+fi
+
+# `timed NAME COMMAND...`: runs COMMAND and prints its seconds, packets/s (of PACKETS,
+# which the script sets) and peak RSS.
+timed() {
+    name=$1
+    shift
+    /usr/bin/time -f '%e %M' -o "$TMP/time" "$@" > "$TMP/out" 2> "$TMP/err" || { cat "$TMP/err" >&2; return 1; }
+    set -- $(cat "$TMP/time")
+    awk -v n="$name" -v s="$1" -v kb="$2" -v p="$PACKETS" \
+        'BEGIN { printf "  %-40s %6.2f s %7.2f M pkt/s %6.1f MiB RSS\n", n, s, (s > 0 ? p / s / 1e6 : 0), kb / 1024 }'
+}

@@ -27,13 +27,14 @@ fn answer() -> Vec<u8> {
     a
 }
 
-fn setpoint(value: u16) -> Vec<u8> {
+/// Write single register 16 := `value`.
+pub fn setpoint(value: u16) -> Vec<u8> {
     let [hi, lo] = value.to_be_bytes();
     vec![0x06, 0x00, 0x10, hi, lo]
 }
 
-/// The PLC's identity: vendor, product code, revision `firmware`.
-fn identity(firmware: &str) -> Vec<u8> {
+/// A read device identification answer: vendor, product code, revision `firmware`.
+pub fn identity(firmware: &str) -> Vec<u8> {
     let mut v = vec![0x2B, 0x0E, 0x01, 0x01, 0x00, 0x00, 0x03];
     for (id, text) in [(0u8, "Acme Controls"), (1, "AC-500"), (2, firmware)] {
         v.extend([id, text.len() as u8]);

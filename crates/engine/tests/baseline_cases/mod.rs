@@ -3,6 +3,7 @@
 //! 0-9), writing setpoints 40-60 to register 16 and reading the PLC's identity, an
 //! engineering station reading an S7 PLC.
 use otsentry_engine::{Replay, ReplayOptions};
+use otsentry_pcapgen::baseline::{identity, setpoint};
 use otsentry_pcapgen::session::*;
 use std::sync::{Arc, OnceLock};
 
@@ -15,21 +16,6 @@ pub(crate) const POLL: &[u8] = &[0x03, 0x00, 0x00, 0x00, 0x0A];
 const ANSWER: &[u8] = &[0x03, 0x14, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0, 8, 0, 9, 0, 10];
 /// Read device identification, basic objects from 0.
 const IDENTIFY: &[u8] = &[0x2B, 0x0E, 0x01, 0x00];
-
-fn setpoint(value: u16) -> Vec<u8> {
-    let [hi, lo] = value.to_be_bytes();
-    vec![0x06, 0x00, 0x10, hi, lo]
-}
-
-/// The answer to IDENTIFY: vendor, product code and revision `firmware`.
-fn identity(firmware: &str) -> Vec<u8> {
-    let mut v = vec![0x2B, 0x0E, 0x01, 0x01, 0x00, 0x00, 0x03];
-    for (id, text) in [(0u8, "Acme"), (1, "PLC-1"), (2, firmware)] {
-        v.extend([id, text.len() as u8]);
-        v.extend(text.as_bytes());
-    }
-    v
-}
 
 /// `n` polls of the HMI, one every 100 ms (request and answer, 10 ms apart).
 fn polls(c: &mut Capture, n: usize) {
