@@ -281,7 +281,10 @@ impl Detector {
 
 /// Records `f` unless its subject was raised already (then counts it).
 fn raise(raised: &mut HashMap<Subject, u64>, findings: &mut Vec<Finding>, f: Finding) {
-    let subject = (f.kind, f.client, f.server, f.protocol, f.function.map(|x| x.0), f.space, f.address);
+    // Accesses outside the learned ranges are one finding per function and space (a
+    // scan of a register table is one), the rest per address where they have one.
+    let address = if f.kind == Kind::Range { None } else { f.address };
+    let subject = (f.kind, f.client, f.server, f.protocol, f.function.map(|x| x.0), f.space, address);
     let n = raised.entry(subject).or_insert(0);
     *n += 1;
     if *n == 1 {
