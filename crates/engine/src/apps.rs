@@ -93,8 +93,9 @@ fn header(ctx: &EventCtx<'_>, community_id: &mut Option<String>, cx: &StreamCx) 
 }
 
 impl AppSink<'_, '_, '_> {
-    /// Rules, and the policy's function-class check unless `request` is false and the
-    /// dissector reports its requests on arrival (they were checked then).
+    /// Rules; then, for a request (an event with a function class: each request has
+    /// one event with it, on arrival or as its record), the policy's class check; and
+    /// the baseline, which learns or checks requests and reads identities in responses.
     fn detect<E: PduEvent>(&mut self, cx: &StreamCx, event: &E) {
         let AppSink { ctx, out, community_id, zones, baseline_slot } = self;
         let subject = || ctx.subject(cx.dir, cx.ts);
