@@ -28,6 +28,9 @@ pub struct FlowConfig {
     pub stream: StreamConfig,
     /// Out-of-order bytes held by all streams together.
     pub reassembly_memcap: usize,
+    /// Mixed into every flow id (the sensor's name, hashed): the same flow seen by two
+    /// sensors gets two ids.
+    pub id_salt: u64,
 }
 
 const SECOND: i64 = 1_000_000_000;
@@ -44,6 +47,7 @@ impl Default for FlowConfig {
             other_idle_ns: 60 * SECOND,
             stream: StreamConfig::default(),
             reassembly_memcap: 64 * 1024 * 1024,
+            id_salt: 0,
         }
     }
 }
@@ -251,7 +255,6 @@ pub struct FlowTable<T> {
     head: u32,
     /// Least recently seen.
     tail: u32,
-    next_id: u64,
     /// The last flow looked up: polls and their answers come in runs of one flow.
     last: Option<(FlowKey, u32)>,
     pub budget: Budget,
@@ -268,7 +271,6 @@ impl<T> FlowTable<T> {
             free: Vec::new(),
             head: NIL,
             tail: NIL,
-            next_id: 0,
             last: None,
             budget: Budget::new(cfg.reassembly_memcap),
             stats: TableStats::default(),
@@ -318,11 +320,10 @@ impl<T> FlowTable<T> {
         } else {
             None
         };
-        self.next_id += 1;
         let client_is_lo = src_is_lo == client_is_src();
         let tcp = (key.proto == IpProto::TCP).then(TcpConn::default);
-        let flow =
-            Flow { id: flow_id(self.next_id), key, client_is_lo, start: ts, last: ts, packets: [0; 2], bytes: [0; 2], tcp, user: user() };
+        let id = flow_id(self.cfg.id_salt, &key, ts);
+        let flow = Flow { id, key, client_is_lo, start: ts, last: ts, packets: [0; 2], bytes: [0; 2], tcp, user: user() };
         let i = match self.free.pop() {
             Some(i) => {
                 if let Some(s) = self.slots.get_mut(i as usize) {
@@ -458,13 +459,29 @@ impl<T> FlowTable<T> {
     }
 }
 
-/// Flow ids look random (as Suricata's do) but are reproducible from run to run, and
-/// stay below 2^53 so JSON readers keep them exact.
-fn flow_id(n: u64) -> u64 {
-    let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
+fn mix(z: u64) -> u64 {
+    let mut z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    (z ^ (z >> 31)) & ((1 << 53) - 1)
+    z ^ (z >> 31)
+}
+
+/// Flow ids look random (as Suricata's do) and come from the flow itself: its key and
+/// first packet's time, and the sensor's salt. So the same capture replayed gets the
+/// same ids, and flows of different captures (other times) do not collide. Below 2^53
+/// so JSON readers keep them exact.
+fn flow_id(salt: u64, key: &FlowKey, start: Timestamp) -> u64 {
+    let words = |a: &std::net::SocketAddr| -> [u64; 2] {
+        let ip = match a.ip() {
+            std::net::IpAddr::V4(v4) => u128::from(u32::from(v4)),
+            std::net::IpAddr::V6(v6) => u128::from(v6),
+        };
+        [(ip >> 64) as u64 ^ u64::from(a.port()) << 48, ip as u64]
+    };
+    let [a, b] = words(&key.lo);
+    let [c, d] = words(&key.hi);
+    let parts = [u64::from(key.proto.0) << 16 | u64::from(key.vlan), a, b, c, d, start.as_nanos() as u64];
+    parts.iter().fold(mix(salt), |z, &p| mix(z ^ p)) & ((1 << 53) - 1)
 }
 
 #[cfg(test)]
@@ -483,10 +500,16 @@ mod tests {
     }
 
     #[test]
-    fn flow_ids_are_distinct_and_json_safe() {
-        let ids: std::collections::HashSet<u64> = (1..10_000).map(flow_id).collect();
+    fn flow_ids_are_distinct_reproducible_and_json_safe() {
+        let (k, _) = key(40000);
+        let ids: std::collections::HashSet<u64> = (1..10_000).map(|n| flow_id(0, &key(n).0, Timestamp(n as i64))).collect();
         assert_eq!(ids.len(), 9_999);
         assert!(ids.iter().all(|&i| i < 1 << 53 && i > 0));
+        // The same flow at the same time is the same id; at another time, or on another
+        // sensor, another.
+        assert_eq!(flow_id(7, &k, Timestamp(5)), flow_id(7, &k, Timestamp(5)));
+        assert_ne!(flow_id(7, &k, Timestamp(5)), flow_id(7, &k, Timestamp(6)));
+        assert_ne!(flow_id(7, &k, Timestamp(5)), flow_id(8, &k, Timestamp(5)));
     }
 
     #[test]

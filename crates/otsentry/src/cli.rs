@@ -162,6 +162,10 @@ pub(crate) struct ReplayArgs {
     /// Write EVE JSON lines to PATH ("-" for stdout). Without it, events are only counted.
     #[arg(long, value_name = "PATH")]
     pub(crate) eve: Option<PathBuf>,
+    /// The sensor's name, in every record's `host` and mixed into its `event_id` and
+    /// `flow_id` (default: the machine's host name).
+    #[arg(long, value_name = "NAME", value_parser = parse_host)]
+    pub(crate) host: Option<String>,
     /// Record types to write to EVE, comma-separated (alert, anomaly, flow, modbus, dnp3,
     /// s7comm, s7comm_plus, cotp, segmentation), as Suricata's `types:` list; default all.
     #[arg(long, value_name = "TYPES", value_delimiter = ',', value_parser = parse_eve_type)]
@@ -299,4 +303,10 @@ pub(crate) fn parse_share(text: &str) -> Result<f64, String> {
 /// A factor of at least 1.
 pub(crate) fn parse_factor(text: &str) -> Result<f64, String> {
     text.parse::<f64>().ok().filter(|v| (1.0..=1000.0).contains(v)).ok_or_else(|| format!("{text:?}: a number from 1 to 1000"))
+}
+
+/// A sensor name: printable, without spaces or quotes, at most 64 bytes.
+pub(crate) fn parse_host(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty() && text.len() <= 64 && text.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+    ok.then(|| text.to_string()).ok_or_else(|| format!("{text:?}: a name of 1-64 printable characters, without spaces or quotes"))
 }

@@ -36,6 +36,8 @@ pub(crate) struct Config {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct ReplayConfig {
     pub(crate) eve: Option<PathBuf>,
+    #[serde(default, deserialize_with = "host")]
+    pub(crate) host: Option<String>,
     #[serde(default, deserialize_with = "eve_types")]
     pub(crate) eve_types: Option<Vec<String>>,
     #[serde(default, deserialize_with = "eve_max_items")]
@@ -72,6 +74,10 @@ pub(crate) struct ReplayConfig {
     pub(crate) baseline_burst_factor: Option<f64>,
     #[serde(default, deserialize_with = "baseline_stop_factor")]
     pub(crate) baseline_stop_factor: Option<f64>,
+}
+
+fn host<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    cli::parse_host(&String::deserialize(d)?).map(Some).map_err(|e| D::Error::custom(format!("host: {e}")))
 }
 
 fn baseline_margin<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
@@ -217,6 +223,9 @@ log-level: warn
 replay:
   # EVE JSON lines: a file, or "-" for stdout. Without it events are only counted.
   eve: events.jsonl
+  # The sensor's name, in every record's host and mixed into its event_id and flow_id
+  # (default: the machine's host name).
+  host: plant1-sensor
   # Record types to write (alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp,
   # segmentation).
   eve-types: [alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp, segmentation]
@@ -281,6 +290,7 @@ mod tests {
         assert_eq!(c.log_level, Some(tracing::Level::WARN));
         let r = c.replay;
         assert_eq!(r.eve.as_deref(), Some(Path::new("events.jsonl")));
+        assert_eq!(r.host.as_deref(), Some("plant1-sensor"));
         assert_eq!(r.max_flows.map(NonZeroUsize::get), Some(1_000_000));
         assert_eq!(r.app_port.map(|p| p.len()), Some(2));
         assert_eq!(r.dnp3_max_objects, Some(2048));

@@ -63,12 +63,15 @@ pub(crate) struct EveSettings<'a> {
     pub(crate) path: &'a Path,
     pub(crate) types: &'a [String],
     pub(crate) file: FileOptions,
+    /// The sensor's name, in every record.
+    pub(crate) host: &'a str,
 }
 
 /// The outputs for one run: the EVE file or stdout, on its own thread.
 pub(crate) fn outputs(eve: &EveSettings<'_>) -> anyhow::Result<Outputs> {
     let types: Vec<&str> = eve.types.iter().map(String::as_str).collect();
-    let opts = OutputOptions { types: if types.is_empty() { TypeSet::ALL } else { TypeSet::of(&types) }, ..Default::default() };
+    let types = if types.is_empty() { TypeSet::ALL } else { TypeSet::of(&types) };
+    let opts = OutputOptions { types, host: eve.host.to_string(), ..Default::default() };
     let mut outputs = Outputs::new(opts);
     let path = eve.path;
     if path.as_os_str() == "-" {
@@ -123,4 +126,19 @@ mod tests {
         assert_eq!(parse_fsync("5s"), Ok(Fsync::Every(Duration::from_secs(5))));
         assert!(parse_fsync("sometimes").unwrap_err().contains("never"));
     }
+}
+
+/// The sensor's name when none is configured: the machine's host name.
+pub(crate) fn default_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "otsentry".to_string())
+}
+
+/// A stable 64-bit hash of the sensor's name (FNV-1a), mixed into flow ids.
+pub(crate) fn host_salt(host: &str) -> u64 {
+    host.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }

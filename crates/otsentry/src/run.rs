@@ -18,6 +18,7 @@ use std::time::Instant;
 pub(crate) struct Settings {
     inputs: Vec<PathBuf>,
     eve: Option<PathBuf>,
+    host: String,
     eve_types: Vec<String>,
     eve_file: FileOptions,
     eve_max_items: Option<u32>,
@@ -45,6 +46,7 @@ impl Settings {
         Settings {
             inputs: args.inputs,
             eve: args.eve.or(file.eve),
+            host: args.host.or(file.host).unwrap_or_else(crate::eve::default_host),
             eve_types: if args.eve_types.is_empty() { file.eve_types.unwrap_or_default() } else { args.eve_types },
             eve_max_items: args.eve_max_items.or(file.eve_max_items),
             eve_file: FileOptions {
@@ -111,6 +113,7 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
         opts.baseline_settings = s.baseline_settings;
     }
     opts.flow.max_flows = s.max_flows;
+    opts.flow.id_salt = crate::eve::host_salt(&s.host);
     if let Some(n) = s.dnp3_max_objects {
         opts.apps.dnp3.max_objects = n as usize;
     }
@@ -127,7 +130,11 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
     if let Some(n) = s.eve_max_items {
         otsentry_core::set_eve_max_items(n as usize);
     }
-    let eve = s.eve.as_deref().map(|path| crate::eve::outputs(&EveSettings { path, types: &s.eve_types, file: s.eve_file })).transpose()?;
+    let eve = s
+        .eve
+        .as_deref()
+        .map(|path| crate::eve::outputs(&EveSettings { path, types: &s.eve_types, file: s.eve_file, host: &s.host }))
+        .transpose()?;
     let mut run = Replay::new(opts, eve);
     for flag in run.reopen_flags() {
         // SIGHUP reopens the EVE file (after logrotate moved it), as in Suricata.

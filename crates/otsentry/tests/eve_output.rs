@@ -178,3 +178,47 @@ fn long_lists_are_cut_at_eve_max_items_and_counted() {
     let o = bin().args(["replay", "-q", "--eve-max-items", "0", s(&demo())]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// The records of one replay of `input` (a path, or `-` fed the demo on stdin) by the
+/// sensor `host`.
+fn records(input: &Path, host: &str, name: &str) -> Vec<serde_json::Value> {
+    let eve = dir(name).join("eve.json");
+    let o = bin()
+        .args(["replay", "-q", "--host", host, "--eve", s(&eve), s(input)])
+        .stdin(std::fs::File::open(demo()).unwrap())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", finished(&o));
+    lines(&eve)
+}
+
+fn ids<'a>(records: &'a [serde_json::Value], key: &str) -> std::collections::BTreeSet<&'a str> {
+    records.iter().filter_map(|r| r[key].as_str()).collect()
+}
+
+#[test]
+fn every_record_has_an_identity_that_replaying_the_capture_reproduces() {
+    let first = records(&demo(), "sensor-a", "id-first");
+    assert!(first.iter().all(|r| r["host"] == "sensor-a" && r["event_id"].is_string()), "every record: host and event_id");
+    let events = ids(&first, "event_id");
+    assert_eq!(events.len(), first.len(), "no two records share an id");
+    // The same capture again, from stdin (no file name), by the same sensor: the same
+    // records, the same ids, the same flow ids.
+    let again = records(Path::new("-"), "sensor-a", "id-again");
+    assert_eq!(ids(&again, "event_id"), events);
+    let flows = |r: &[serde_json::Value]| r.iter().filter_map(|x| x["flow_id"].as_u64()).collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(flows(&again), flows(&first));
+    // Another sensor seeing the same traffic: other ids throughout.
+    let other = records(&demo(), "sensor-b", "id-other");
+    assert!(ids(&other, "event_id").is_disjoint(&events));
+    assert!(flows(&other).is_disjoint(&flows(&first)));
+    // Another capture: its flows (other times) do not collide with the demo's, the
+    // first flow of each included.
+    let network = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/network/input.pcap");
+    let net = records(&network, "sensor-a", "id-network");
+    assert!(flows(&net).is_disjoint(&flows(&first)));
+    assert!(ids(&net, "event_id").is_disjoint(&events));
+    // A bad sensor name is refused.
+    let o = bin().args(["replay", "-q", "--host", "two words", s(&demo())]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", finished(&o));
+}

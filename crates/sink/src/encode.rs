@@ -31,7 +31,10 @@ fn key(out: &mut Vec<u8>, k: &str) {
     out.extend_from_slice(b"\":");
 }
 
-fn header(out: &mut Vec<u8>, h: &EventHeader, event_type: &str) -> Result<(), Error> {
+/// Writes the header; returns where its `pcap_filename` member lies, if it has one
+/// (left out of the record's identity: the same capture under another name is the
+/// same traffic).
+fn header(out: &mut Vec<u8>, h: &EventHeader, event_type: &str) -> Result<Option<std::ops::Range<usize>>, Error> {
     out.extend_from_slice(b"{\"timestamp\":\"");
     let mut ts = [0u8; 32];
     match h.timestamp.write_rfc3339_micros(&mut ts) {
@@ -94,22 +97,72 @@ fn header(out: &mut Vec<u8>, h: &EventHeader, event_type: &str) -> Result<(), Er
         to_vec(out, cid)?;
     }
     if let Some(name) = h.pcap_filename.as_deref() {
+        let at = out.len();
         key(out, "pcap_filename");
         to_vec(out, name)?;
+        return Ok(Some(at..out.len()));
     }
-    Ok(())
+    Ok(None)
 }
 
-/// Appends `record` as one JSON object (without the newline).
-pub(crate) fn encode<R: Record>(out: &mut Vec<u8>, record: &R) -> Result<(), Error> {
+/// A record's identity: SipHash-1-3 (128 bits, fixed keys, so every build and sensor
+/// computes the same) of the sensor's name and the record as written (but for its
+/// capture's name), as an RFC 9562 version 8 UUID. The same record produced again (a
+/// re-delivery, the same capture replayed by the same sensor) gets the same id.
+fn event_id(host: &str, line: &[u8], skip: Option<std::ops::Range<usize>>) -> [u8; 16] {
+    use siphasher::sip128::{Hasher128, SipHasher13};
+    use std::hash::Hasher;
+    let mut h = SipHasher13::new_with_keys(0x6f74_7365_6e74_7279, 0x6576_656e_745f_6964);
+    h.write(host.as_bytes());
+    h.write_u8(0xFF);
+    match skip {
+        Some(r) => {
+            h.write(line.get(..r.start).unwrap_or_default());
+            h.write(line.get(r.end..).unwrap_or_default());
+        }
+        None => h.write(line),
+    }
+    let mut id = h.finish128().as_bytes();
+    // Version 8 (custom), variant 10.
+    id[6] = (id[6] & 0x0F) | 0x80;
+    id[8] = (id[8] & 0x3F) | 0x80;
+    id
+}
+
+/// `"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"`.
+fn put_uuid(out: &mut Vec<u8>, id: &[u8; 16]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    for (i, b) in id.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push(b'-');
+        }
+        out.push(HEX[usize::from(b >> 4)]);
+        out.push(HEX[usize::from(b & 0x0F)]);
+    }
+    out.push(b'"');
+}
+
+/// Appends `record` as one JSON object (without the newline), ending with the sensor's
+/// name (`host`, Suricata's field; left out when empty) and the record's `event_id`.
+pub(crate) fn encode<R: Record>(out: &mut Vec<u8>, record: &R, host: &str) -> Result<(), Error> {
+    let start = out.len();
     let event_type = record.event_type();
-    header(out, record.header(), event_type)?;
+    let name = header(out, record.header(), event_type)?;
     key(out, event_type);
     to_vec(out, record.body())?;
     if let Some((k, extra)) = record.extra() {
         key(out, k);
         to_vec(out, extra)?;
     }
+    let skip = name.map(|r| r.start - start..r.end - start);
+    let id = event_id(host, out.get(start..).unwrap_or_default(), skip);
+    if !host.is_empty() {
+        key(out, "host");
+        to_vec(out, host)?;
+    }
+    key(out, "event_id");
+    put_uuid(out, &id);
     out.push(b'}');
     Ok(())
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How records are batched and sinks run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputOptions {
     /// Record types written (`--eve-types`).
     pub types: TypeSet,
@@ -22,11 +22,19 @@ pub struct OutputOptions {
     /// ...or once its first record is this old.
     pub batch_delay: Duration,
     pub sink: SinkOptions,
+    /// The sensor's name, in every record's `host` and in its `event_id`.
+    pub host: String,
 }
 
 impl Default for OutputOptions {
     fn default() -> Self {
-        OutputOptions { types: TypeSet::ALL, batch_bytes: 256 << 10, batch_delay: Duration::from_secs(1), sink: SinkOptions::default() }
+        OutputOptions {
+            types: TypeSet::ALL,
+            batch_bytes: 256 << 10,
+            batch_delay: Duration::from_secs(1),
+            sink: SinkOptions::default(),
+            host: String::new(),
+        }
     }
 }
 
@@ -103,7 +111,7 @@ impl Outputs {
         let Some(ty) = type_index(record.event_type()).filter(|_| self.wants(record.event_type())) else {
             return;
         };
-        if encode(self.batch.buffer(), record).is_ok() {
+        if encode(self.batch.buffer(), record, &self.opts.host).is_ok() {
             self.batch.end_line(ty);
         } else {
             self.batch.discard_line();

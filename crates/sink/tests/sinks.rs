@@ -65,10 +65,46 @@ fn lines_keep_suricatas_layout() {
             r#"{"timestamp":"2009-11-24T21:27:09.534255+00:00","pcap_cnt":7,"event_type":"anomaly","vlan":[100],"#,
             r#""src_ip":"10.0.0.1","src_port":40000,"dest_ip":"10.0.0.2","dest_port":502,"proto":"TCP","#,
             r#""pcap_filename":"in \"quoted\".pcap","#,
-            r#""anomaly":{"type":"decode","event":"decoder.tcp.pkt_too_small","layer":"tcp","offset":34,"reason":"needs 20 bytes, 8 present"}}"#,
+            r#""anomaly":{"type":"decode","event":"decoder.tcp.pkt_too_small","layer":"tcp","offset":34,"reason":"needs 20 bytes, 8 present"},"#,
+            // Pinned: a build that computed another id for the same record would double
+            // every record a SIEM already holds when a capture is ingested again.
+            r#""event_id":"b1a578c3-17bf-8282-9b20-5fde0ff6972b"}"#,
             "\n"
         )
     );
+}
+
+/// The event id of `record` as a sensor named `host` writes it.
+fn event_id(host: &str, record: &Anomaly) -> String {
+    let (sink, captured) = otsentry_sink::MemorySink::new();
+    let mut out = Outputs::new(OutputOptions { host: host.to_string(), ..Default::default() });
+    out.add(Box::new(sink)).unwrap();
+    out.write(record);
+    out.finish();
+    let line: serde_json::Value = serde_json::from_slice(&captured.bytes()).unwrap();
+    assert_eq!(line["host"].as_str(), (!host.is_empty()).then_some(host));
+    line["event_id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_record_is_named_by_its_sensor_and_its_content_and_not_by_its_capture_s_name() {
+    let a = anomaly(7);
+    let id = event_id("sensor-1", &a);
+    // A version 8 UUID, the same every time the record is written again.
+    assert_eq!(id.len(), 36);
+    assert_eq!((&id[14..15], &id[8..9]), ("8", "-"));
+    assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
+    assert_eq!(event_id("sensor-1", &a), id);
+    // The same capture under another name: the same record.
+    let mut moved = anomaly(7);
+    moved.header.pcap_filename = Some("elsewhere/other.pcap".into());
+    assert_eq!(event_id("sensor-1", &moved), id);
+    // Another sensor, another packet, another field: another record.
+    assert_ne!(event_id("sensor-2", &a), id);
+    assert_ne!(event_id("sensor-1", &anomaly(8)), id);
+    let mut other = anomaly(7);
+    other.body.offset += 1;
+    assert_ne!(event_id("sensor-1", &other), id);
 }
 
 #[test]
