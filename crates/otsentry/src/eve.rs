@@ -102,6 +102,21 @@ pub(crate) fn delivered(sinks: &[SinkCounts]) -> anyhow::Result<()> {
     }
 }
 
+/// The sensor's name when none is configured: the machine's host name.
+pub(crate) fn default_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "otsentry".to_string())
+}
+
+/// A stable 64-bit hash of the sensor's name (FNV-1a), mixed into flow ids.
+pub(crate) fn host_salt(host: &str) -> u64 {
+    host.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,19 +141,4 @@ mod tests {
         assert_eq!(parse_fsync("5s"), Ok(Fsync::Every(Duration::from_secs(5))));
         assert!(parse_fsync("sometimes").unwrap_err().contains("never"));
     }
-}
-
-/// The sensor's name when none is configured: the machine's host name.
-pub(crate) fn default_host() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "otsentry".to_string())
-}
-
-/// A stable 64-bit hash of the sensor's name (FNV-1a), mixed into flow ids.
-pub(crate) fn host_salt(host: &str) -> u64 {
-    host.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
