@@ -11,6 +11,7 @@ mod file;
 mod json;
 mod outputs;
 mod sink;
+mod spool;
 mod types;
 mod worker;
 
@@ -18,5 +19,6 @@ pub use batch::Batch;
 pub use file::{Captured, FileOptions, FileSink, Fsync, MemorySink, StreamSink};
 pub use outputs::{OutputOptions, Outputs};
 pub use sink::{RecordSink, SinkError, Tick};
+pub use spool::{Spool, SpoolCounts, SpoolError};
 pub use types::{type_index, TypeSet, EVE_TYPES};
 pub use worker::{OnFull, SinkOptions};
