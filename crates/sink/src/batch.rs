@@ -69,6 +69,30 @@ impl Batch {
         self.bytes.truncate(start);
     }
 
+    /// The batch as a spool keeps it: its line count, each line's end and type, then
+    /// the lines.
+    pub(crate) fn to_spooled(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(4 + self.ends.len() * 5 + self.bytes.len());
+        out.extend_from_slice(&(self.ends.len() as u32).to_le_bytes());
+        for &(end, ty) in &self.ends {
+            out.extend_from_slice(&end.to_le_bytes());
+            out.push(ty);
+        }
+        out.extend_from_slice(&self.bytes);
+        out
+    }
+
+    /// A batch [`Batch::to_spooled`] wrote, or none if `bytes` is not one.
+    pub(crate) fn from_spooled(bytes: &[u8]) -> Option<Batch> {
+        let n = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
+        let table = bytes.get(4..4 + n.checked_mul(5)?)?;
+        let body = bytes.get(4 + n * 5..)?.to_vec();
+        let ends: Vec<(u32, u8)> = table.chunks_exact(5).map(|c| (u32::from_le_bytes([c[0], c[1], c[2], c[3]]), c[4])).collect();
+        // Every end within the lines, in order, the last one at their end.
+        let ordered = ends.windows(2).all(|w| w[0].0 <= w[1].0);
+        (ordered && ends.last().map_or(body.is_empty(), |l| l.0 as usize == body.len())).then_some(Batch { bytes: body, ends })
+    }
+
     /// A batch of the given lines, for tests of sinks.
     pub fn from_lines<'l>(lines: impl IntoIterator<Item = (&'l str, &'l str)>) -> Batch {
         let mut b = Batch::default();
@@ -96,5 +120,17 @@ mod tests {
         assert_eq!((b.records(), b.len_bytes()), (2, 11));
         b.clear();
         assert!(b.is_empty() && b.bytes().is_empty());
+    }
+
+    #[test]
+    fn a_spooled_batch_reads_back_whole_and_garbage_does_not() {
+        let b = Batch::from_lines([("alert", "{\"a\":1}"), ("flow", "{}"), ("modbus", "{\"x\":\"y\"}")]);
+        let bytes = b.to_spooled();
+        assert_eq!(Batch::from_spooled(&bytes), Some(b.clone()));
+        assert_eq!(Batch::from_spooled(&Batch::default().to_spooled()), Some(Batch::default()));
+        for cut in 0..bytes.len() {
+            assert_eq!(Batch::from_spooled(&bytes[..cut]), None, "cut at {cut}");
+        }
+        assert_eq!(Batch::from_spooled(&[0xFF; 16]), None);
     }
 }

@@ -1,0 +1,102 @@
+//! A sink behind the spool: batches it cannot take wait in the spool, in order, and
+//! reach it once it takes them again, in the same run or the next; nothing is lost and
+//! nothing delivered twice (but for a crash between delivering and acknowledging).
+use otsentry_sink::{Batch, RecordSink, SinkError, Spool, Spooled};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// A destination that is down while its flag says so.
+#[derive(Clone, Default)]
+struct Remote {
+    down: Arc<AtomicBool>,
+    got: Arc<Mutex<Vec<String>>>,
+}
+
+impl RecordSink for Remote {
+    fn name(&self) -> String {
+        "remote".into()
+    }
+    fn write(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(SinkError::Retriable("connection refused".into()));
+        }
+        let mut got = self.got.lock().unwrap();
+        got.extend(batch.lines().map(|(ty, l)| format!("{ty} {}", String::from_utf8_lossy(l))));
+        Ok(())
+    }
+}
+
+fn batch(n: usize) -> Batch {
+    let line = format!("{{\"n\":{n}}}");
+    Batch::from_lines([("alert", line.as_str()), ("flow", "{}")])
+}
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("otsentry-spooled-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn want(range: std::ops::Range<usize>) -> Vec<String> {
+    range.flat_map(|n| [format!("alert {{\"n\":{n}}}"), "flow {}".to_string()]).collect()
+}
+
+#[test]
+fn an_outage_spools_and_the_return_drains_in_order_without_loss_or_doubles() {
+    let d = dir("outage");
+    let remote = Remote::default();
+    let mut s = Spooled::new(remote.clone(), Spool::open(&d, 1 << 20).unwrap());
+    s.write(&batch(0)).unwrap();
+    remote.down.store(true, Ordering::SeqCst);
+    for n in 1..5 {
+        s.write(&batch(n)).unwrap(); // accepted: kept on disk
+    }
+    assert_eq!(s.spool().batches, 4);
+    s.tick(Instant::now()).unwrap(); // still down: nothing moves
+    assert_eq!(s.spool().batches, 4);
+    remote.down.store(false, Ordering::SeqCst);
+    // The next batch waits behind the spooled ones.
+    s.write(&batch(5)).unwrap();
+    assert_eq!(*remote.got.lock().unwrap(), want(0..6));
+    assert_eq!((s.spool().batches, s.spool().spooled, s.spool().drained), (0, 4, 4));
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_run_that_ends_during_an_outage_leaves_its_spool_to_the_next() {
+    let d = dir("restart");
+    let down = Remote::default();
+    down.down.store(true, Ordering::SeqCst);
+    let mut s = Spooled::new(down.clone(), Spool::open(&d, 1 << 20).unwrap());
+    for n in 0..3 {
+        s.write(&batch(n)).unwrap();
+    }
+    drop(s); // the run ends (or is killed: every spooled batch was forced to disk)
+    let up = Remote::default();
+    let mut s = Spooled::new(up.clone(), Spool::open(&d, 1 << 20).unwrap());
+    assert_eq!(s.spool().batches, 3, "the spool says what it holds");
+    s.tick(Instant::now()).unwrap();
+    s.write(&batch(3)).unwrap();
+    assert_eq!(*up.got.lock().unwrap(), want(0..4));
+    assert!(down.got.lock().unwrap().is_empty());
+    drop(s);
+    assert_eq!(Spool::open(&d, 1 << 20).unwrap().counts().batches, 0, "drained for good");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_full_spool_is_a_retriable_error_not_a_silent_drop() {
+    let d = dir("full");
+    let remote = Remote::default();
+    remote.down.store(true, Ordering::SeqCst);
+    // Room for one spooled batch: its lines, count and two (end, type) entries.
+    let one = batch(0).bytes().len() as u64 + 4 + 2 * 5;
+    let mut s = Spooled::new(remote, Spool::open(&d, one).unwrap());
+    s.write(&batch(0)).unwrap();
+    let e = s.write(&batch(1)).unwrap_err();
+    assert!(matches!(&e, SinkError::Retriable(m) if m.contains("full")), "{e}");
+    assert_eq!(s.spool().refused, 1);
+    std::fs::remove_dir_all(&d).unwrap();
+}
