@@ -12,11 +12,19 @@ pub struct Spooled<S: RecordSink> {
     spool: Spool,
     /// Frames whose checksum held but that are not batches (another build's spool).
     unreadable: u64,
+    /// Spooled batches the sink refused for good when they were drained (they are not
+    /// kept at the head of the spool, where they would stop every later one).
+    refused: u64,
 }
 
 impl<S: RecordSink> Spooled<S> {
     pub fn new(inner: S, spool: Spool) -> Self {
-        Spooled { inner, spool, unreadable: 0 }
+        Spooled { inner, spool, unreadable: 0, refused: 0 }
+    }
+
+    /// Spooled batches the sink refused for good.
+    pub fn refused(&self) -> u64 {
+        self.refused
     }
 
     pub fn unreadable(&self) -> u64 {
@@ -36,7 +44,10 @@ impl<S: RecordSink> Spooled<S> {
                 Some(batch) => match self.inner.write(&batch) {
                     Ok(()) => {}
                     Err(SinkError::Retriable(_)) => return Ok(()),
-                    Err(e) => return Err(e),
+                    Err(e) => {
+                        self.refused += 1;
+                        tracing::error!(sink = %self.inner.name(), error = %e, records = batch.records(), "a spooled batch was refused for good");
+                    }
                 },
                 None => {
                     self.unreadable += 1;

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// A destination that is down while its flag says so.
+/// A destination that is down while its flag says so (and refuses, for good, batches
+/// holding `"n":13`).
 #[derive(Clone, Default)]
 struct Remote {
     down: Arc<AtomicBool>,
@@ -21,6 +22,9 @@ impl RecordSink for Remote {
     fn write(&mut self, batch: &Batch) -> Result<(), SinkError> {
         if self.down.load(Ordering::SeqCst) {
             return Err(SinkError::Retriable("connection refused".into()));
+        }
+        if batch.lines().any(|(_, l)| l == b"{\"n\":13}") {
+            return Err(SinkError::Permanent("schema mismatch".into()));
         }
         let mut got = self.got.lock().unwrap();
         got.extend(batch.lines().map(|(ty, l)| format!("{ty} {}", String::from_utf8_lossy(l))));
@@ -98,5 +102,22 @@ fn a_full_spool_is_a_retriable_error_not_a_silent_drop() {
     let e = s.write(&batch(1)).unwrap_err();
     assert!(matches!(&e, SinkError::Retriable(m) if m.contains("full")), "{e}");
     assert_eq!(s.spool().refused, 1);
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_spooled_batch_refused_for_good_is_counted_and_does_not_stop_the_others() {
+    let d = dir("refused");
+    let remote = Remote::default();
+    remote.down.store(true, Ordering::SeqCst);
+    let mut s = Spooled::new(remote.clone(), Spool::open(&d, 1 << 20).unwrap());
+    for n in [12, 13, 14] {
+        s.write(&batch(n)).unwrap();
+    }
+    remote.down.store(false, Ordering::SeqCst);
+    s.tick(Instant::now()).unwrap();
+    assert_eq!(s.refused(), 1);
+    assert_eq!(*remote.got.lock().unwrap(), [want(12..13), want(14..15)].concat());
+    assert_eq!(s.spool().batches, 0);
     std::fs::remove_dir_all(&d).unwrap();
 }
