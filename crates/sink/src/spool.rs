@@ -170,6 +170,11 @@ impl Spool {
         tracing::error!(segment = %path.display(), offset = at, "spool: a damaged frame; the rest of the segment is not read");
     }
 
+    /// The spool's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn counts(&self) -> &SpoolCounts {
         &self.counts
     }

@@ -119,5 +119,15 @@ fn a_spooled_batch_refused_for_good_is_counted_and_does_not_stop_the_others() {
     assert_eq!(s.refused(), 1);
     assert_eq!(*remote.got.lock().unwrap(), [want(12..13), want(14..15)].concat());
     assert_eq!(s.spool().batches, 0);
+    // Refused live, too: reported, and dead-lettered like the spooled one.
+    let e = s.write(&batch(13)).unwrap_err();
+    assert!(matches!(e, SinkError::Permanent(_)));
+    assert_eq!(s.dead_lettered(), 4);
+    let dead = std::fs::read_to_string(d.join(otsentry_sink::DEAD_LETTER)).unwrap();
+    let lines: Vec<serde_json::Value> = dead.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4, "{dead}");
+    assert_eq!(lines[0]["reason"], "schema mismatch");
+    assert_eq!((lines[0]["sink"].as_str(), lines[0]["event_type"].as_str()), (Some("remote"), Some("alert")));
+    assert_eq!(lines[0]["record"]["n"], 13);
     std::fs::remove_dir_all(&d).unwrap();
 }
