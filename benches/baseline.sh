@@ -39,8 +39,6 @@ b["assets"].sort(key=lambda a: tuple(int(x) for x in a["ip"].split(".")))
 json.dump(b, open(sys.argv[2], "w"), separators=(",", ":"))
 PY
 "$BIN" rules check --baseline "$BASELINE" 2>&1 | head -n 1
-PACKETS=$("$BIN" replay -q --no-rules --summary-json - "$FILE" | sed -n 's/.*"packets":\([0-9]*\).*/\1/p' | head -n 1)
-echo "capture: $FILE, $PACKETS packets"
 
 i=1
 while [ "$i" -le "$ROUNDS" ]; do

@@ -11,8 +11,6 @@
 set -eu
 cd "$(dirname "$0")/.."
 . benches/prelude.sh
-PACKETS=$("$BIN" replay -q --no-rules --summary-json - "$FILE" | sed -n 's/.*"packets":\([0-9]*\).*/\1/p' | head -n 1)
-echo "capture: $FILE, $PACKETS packets"
 
 # run NAME OUTPUT COMMAND...: one timed run; prints name, seconds, packets/s, MB, peak
 # RSS. OUTPUT is a file under $TMP the command writes, or "-" for none.

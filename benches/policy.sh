@@ -28,8 +28,6 @@ awk 'BEGIN {
     }
 }' > "$POLICY"
 "$BIN" rules check --policy "$POLICY" 2>&1 | head -n 1
-PACKETS=$("$BIN" replay -q --no-rules --summary-json - "$FILE" | sed -n 's/.*"packets":\([0-9]*\).*/\1/p' | head -n 1)
-echo "capture: $FILE, $PACKETS packets"
 
 i=1
 while [ "$i" -le "$ROUNDS" ]; do

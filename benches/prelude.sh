@@ -1,6 +1,6 @@
 # Sourced by the bench scripts (from the repository's top directory): FILE (the
 # capture, generated if absent) and ROUNDS from the arguments, the shipping build in
-# BIN, a scratch directory TMP removed on exit.
+# BIN, a scratch directory TMP removed on exit, and the capture's packet count PACKETS.
 FILE=${1:-target/tmp/plant-1000000.pcap}
 ROUNDS=${2:-3}
 if [ ! -f "$FILE" ]; then
@@ -11,6 +11,8 @@ cargo build -q --profile dist -p otsentry
 BIN=target/dist/otsentry
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+PACKETS=$("$BIN" replay -q --no-rules --summary-json - "$FILE" | sed -n 's/.*"packets":\([0-9]*\).*/\1/p' | head -n 1)
+echo "capture: $FILE, $PACKETS packets"
 # The read floor, `tcpdump -r FILE -w /dev/null`, as a command (empty without tcpdump).
 # As root, tcpdump would hand its output file (here /dev/null) to its own user.
 TCPDUMP=""

@@ -200,8 +200,8 @@ impl Detector {
         self.slots.insert(pair, slot);
         if index.is_none() {
             let (client, server, protocol) = pair;
-            let expected = match self.baseline.clients.get(&(server, protocol)) {
-                Some(c) => format!("{} clients: {}", protocol.as_str(), list(c.iter().map(ToString::to_string))),
+            let expected = match self.baseline.servers.get(&(server, protocol)) {
+                Some(s) => format!("{} clients: {}", protocol.as_str(), list(s.clients.iter().map(ToString::to_string))),
                 None => format!("no {} client of {server}", protocol.as_str()),
             };
             let f = Finding::new(Kind::NewPair, client, Some(server), Some(protocol), expected, client.to_string());

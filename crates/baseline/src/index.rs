@@ -56,16 +56,15 @@ pub struct Baseline {
     /// Every client's values per (server, space, address), for writes from a client
     /// the baseline does not know.
     pub(crate) server_values: HashMap<(IpAddr, Space, u32), Values>,
-    /// Clients per (server, protocol), for the new-pair alert's expectation.
-    pub(crate) clients: HashMap<(IpAddr, Protocol), Vec<IpAddr>>,
-    /// Every client's functions and ranges per (server, protocol), for the requests of
-    /// a client the baseline does not know.
+    /// Every client of a (server, protocol), with what they did toward it: for the
+    /// requests of a client the baseline does not know.
     pub(crate) servers: HashMap<(IpAddr, Protocol), ServerIndex>,
 }
 
 /// What all clients did toward one server.
 #[derive(Debug, Default)]
 pub(crate) struct ServerIndex {
+    pub(crate) clients: Vec<IpAddr>,
     pub(crate) functions: HashMap<u32, String>,
     pub(crate) ranges: HashMap<(u32, Space), Vec<(u32, u32)>>,
 }
@@ -74,9 +73,9 @@ impl Baseline {
     pub fn new(file: BaselineFile) -> Baseline {
         let mut b = Baseline { assets: file.assets.iter().enumerate().map(|(i, a)| (a.ip, i)).collect(), ..Default::default() };
         for (at, p) in file.pairs.iter().enumerate() {
-            b.clients.entry((p.server, p.protocol)).or_default().push(p.client);
             let mut index = PairIndex { at, functions: p.functions.iter().map(|f| f.code).collect(), ..Default::default() };
             let server = b.servers.entry((p.server, p.protocol)).or_default();
+            server.clients.push(p.client);
             for f in &p.functions {
                 server.functions.entry(f.code).or_insert_with(|| f.name.clone());
             }

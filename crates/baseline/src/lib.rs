@@ -21,7 +21,7 @@ pub use learn::{IdentityLearn, Learner, RequestLearn};
 pub use load::{load, parse, read, to_text, BaselineError};
 pub use model::{Asset, BaselineFile, Function, Learned, Mac, Pair, Protocol, Range, Role, SpaceName, Values, FORMAT};
 pub use oui::{Vendors, MANUF};
-pub use space::{name as space_name, parse as parse_space};
+pub use space::name as space_name;
 
 /// Hash tables keyed by addresses and codes: a quick hash, seeded per process.
 pub(crate) type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;

@@ -140,10 +140,6 @@ impl Protocol {
             Protocol::S7commPlus => "s7comm_plus",
         }
     }
-
-    pub fn from_name(name: &str) -> Option<Protocol> {
-        [Protocol::Modbus, Protocol::Dnp3, Protocol::S7comm, Protocol::S7commPlus].into_iter().find(|p| p.as_str() == name)
-    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

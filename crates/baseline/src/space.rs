@@ -30,7 +30,7 @@ pub fn name(space: Space) -> String {
 }
 
 /// The space `text` names, or why it names none.
-pub fn parse(text: &str) -> Result<Space, String> {
+pub(crate) fn parse(text: &str) -> Result<Space, String> {
     let bad = || format!("{text:?} is not a data space (modbus/unitN/holding_registers, s7/DB5, s7/M, dnp3/OUTSTATION/gGROUP)");
     // Without collecting: a baseline has a space per range and written address.
     let mut it = text.splitn(4, '/');

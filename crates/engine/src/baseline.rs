@@ -127,56 +127,46 @@ pub(crate) fn event<E: PduEvent>(
         }
         (Baselining::Detect(d), None) => e.observe(&mut d.response(ctx.server().ip())),
     }
-    if matches!(out.baseline.as_deref(), Some(Baselining::Detect(d)) if d.has_findings()) {
-        raise(out, &|| ctx.subject(Direction::ToServer, ts), &mut || EventHeader { timestamp: ts, ..ctx.header(Direction::ToServer) });
-    }
+    raise(out, &|_| ctx.subject(Direction::ToServer, ts), &|_| EventHeader { timestamp: ts, ..ctx.header(Direction::ToServer) });
 }
 
-/// A packet of a flow from `src` (with its MAC) to `dst`: hosts learned on every
-/// packet, checked on a flow's first.
-pub(crate) fn hosts(out: &mut Out<'_>, ctx: &EventCtx<'_>, src: (IpAddr, Option<[u8; 6]>), dst: IpAddr, created: bool) {
-    let Some(b) = out.baseline.as_deref_mut() else { return };
-    match b {
-        Baselining::Learn(l) => {
-            l.host(src.0, src.1, ctx.ts);
+/// A packet of a flow from `src` (with its MAC, as a word) to `dst`: hosts learned on
+/// every packet, checked on a flow's first.
+pub(crate) fn hosts(out: &mut Out<'_>, ctx: &EventCtx<'_>, src: (IpAddr, Option<u64>), dst: IpAddr, created: bool) {
+    match out.baseline.as_deref_mut() {
+        Some(Baselining::Learn(l)) => {
+            l.host(src.0, src.1.map(otsentry_wire::mac_bytes), ctx.ts);
             l.host(dst, None, ctx.ts);
         }
-        Baselining::Detect(d) if created => {
+        Some(Baselining::Detect(d)) if created => {
             d.host(src.0);
             d.host(dst);
+            raise(out, &|_| ctx.subject(Direction::ToServer, ctx.ts), &|_| ctx.header(Direction::ToServer));
         }
-        Baselining::Detect(_) => return,
+        _ => {}
     }
-    raise(out, &|| ctx.subject(Direction::ToServer, ctx.ts), &mut || ctx.header(Direction::ToServer));
 }
 
 /// Time passes: polls that stopped are raised between the pair's addresses.
 pub(crate) fn tick(out: &mut Out<'_>, now: Timestamp) {
     let Some(Baselining::Detect(d)) = out.baseline.as_deref_mut() else { return };
     d.tick(now);
-    if !d.has_findings() {
-        return;
-    }
-    let found: Vec<Finding> = d.drain().collect();
-    for f in &found {
-        let subject = || otsentry_rules::Subject {
-            ts: now,
-            src: f.client,
-            dst: f.server.unwrap_or(f.client),
-            src_port: None,
-            dst_port: None,
-            vlan: &[],
-            to_server: true,
-            flow_id: 0,
-        };
-        let header = || EventHeader { timestamp: now, src_ip: Some(f.client), dest_ip: f.server, ..Default::default() };
-        let event = Event { f, space: f.space.map(otsentry_baseline::space_name) };
-        out.detect(&subject, &event, Some(("baseline", &event)), &mut { header });
-    }
+    let subject = |f: &Finding| otsentry_rules::Subject {
+        ts: now,
+        src: f.client,
+        dst: f.server.unwrap_or(f.client),
+        src_port: None,
+        dst_port: None,
+        vlan: &[],
+        to_server: true,
+        flow_id: 0,
+    };
+    raise(out, &subject, &|f| EventHeader { timestamp: now, src_ip: Some(f.client), dest_ip: f.server, ..Default::default() });
 }
 
-/// The findings the last step raised, through the rules, as the packet's or flow's.
-fn raise<'s>(out: &mut Out<'_>, subject: &dyn Fn() -> otsentry_rules::Subject<'s>, header: &mut dyn FnMut() -> EventHeader) {
+/// The findings the last step raised, through the rules, with the subject and header
+/// each gets (the packet's or flow's, or its own pair's).
+fn raise<'s>(out: &mut Out<'_>, subject: &dyn Fn(&Finding) -> otsentry_rules::Subject<'s>, header: &dyn Fn(&Finding) -> EventHeader) {
     let Some(Baselining::Detect(d)) = out.baseline.as_deref_mut() else { return };
     if !d.has_findings() {
         return;
@@ -184,6 +174,6 @@ fn raise<'s>(out: &mut Out<'_>, subject: &dyn Fn() -> otsentry_rules::Subject<'s
     let found: Vec<Finding> = d.drain().collect();
     for f in &found {
         let event = Event { f, space: f.space.map(otsentry_baseline::space_name) };
-        out.detect(subject, &event, Some(("baseline", &event)), header);
+        out.detect(&|| subject(f), &event, Some(("baseline", &event)), &mut || header(f));
     }
 }

@@ -136,11 +136,7 @@ impl FlowStage {
         }
         let ctx = event_ctx(flow, p.ts, Some(p.pcap_cnt), p.vlans, out.input);
         if out.baseline.is_some() {
-            let mac = p.macs.map(|m| {
-                let [_, _, a, b, c, d, e, f] = m.src.to_be_bytes();
-                [a, b, c, d, e, f]
-            });
-            crate::baseline::hosts(out, &ctx, (ip.src, mac), ip.dst, lookup.created);
+            crate::baseline::hosts(out, &ctx, (ip.src, p.macs.map(|m| m.src)), ip.dst, lookup.created);
         }
         if out.segmentation.is_some() && flow.user.zones.needs(None) {
             // The protocol alone, from the first packet (a SYN to RDP counts); a

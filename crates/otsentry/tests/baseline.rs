@@ -97,6 +97,16 @@ fn the_second_half_of_plant1_raises_nothing_high_against_the_first() {
         let checked_frames = filter(&capture, &b, &mut |_, ts| ts >= middle);
         let baseline = d.join(format!("{name}.json"));
         learn(&[&a], &baseline);
+        // The assets as learned: the master by its behaviour, every other host a PLC
+        // whose vendor the manuf file (libwireshark-data, beside tshark) names.
+        let file: serde_json::Value = serde_json::from_slice(&std::fs::read(&baseline).unwrap()).unwrap();
+        let assets = file["assets"].as_array().unwrap();
+        let roles =
+            |a: &serde_json::Value| a["roles"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).collect::<Vec<_>>();
+        let master = assets.iter().find(|a| a["ip"] == "141.81.0.10").expect("the master");
+        assert_eq!(roles(master), ["master"]);
+        assert!(assets.iter().filter(|a| a["ip"] != "141.81.0.10").all(|a| roles(a) == ["plc"]), "{assets:?}");
+        assert!(assets.iter().all(|a| a["vendor"].is_string() && !a["macs"].as_array().unwrap().is_empty()), "{assets:?}");
         let (alerts, summary) = replay(&b, &baseline, &d);
         let high: Vec<String> = alerts.iter().filter(|a| matches!(severity(a), "high" | "critical")).map(describe).collect();
         println!(
