@@ -5,6 +5,7 @@
 
 pub mod baseline;
 pub mod bench;
+pub mod clickhouse;
 pub mod fixtures;
 pub mod fuzzseeds;
 pub mod network;

@@ -1,0 +1,15 @@
+//! otsentry's ClickHouse sink: every EVE record into the table of its type, columns
+//! named as the fields they hold, on Debian's 18.16 and on current servers alike.
+#![forbid(unsafe_code)]
+
+mod migrate;
+mod rows;
+mod schema;
+mod server;
+mod sink;
+
+pub use migrate::{init, migration_file, statements, InitReport, Migration, MIGRATIONS, MIGRATIONS_TABLE};
+pub use rows::{encode_row, parse_time, parse_uuid, RowError};
+pub use schema::{create_table, table_for, type_of, Column, Kind, Layout, Table, COMMON, EXTRA, TABLES};
+pub use server::{check_table, classify, error_code, Failure, Server, Settings, DATABASE};
+pub use sink::{ClickHouseSink, StartError};

@@ -1,0 +1,109 @@
+//! `otsentry clickhouse init`: the database, our tables and a record of the migrations
+//! applied, so running it again does nothing and a later version adds only what is new.
+use crate::schema::{create_table, ident, Layout, TABLES};
+use crate::server::{Failure, Server};
+
+/// One step of the schema, applied once per database.
+#[derive(Clone, Copy, Debug)]
+pub struct Migration {
+    pub version: u32,
+    pub name: &'static str,
+}
+
+pub const MIGRATIONS: &[Migration] = &[Migration { version: 1, name: "tables" }];
+
+/// The table that records which migrations were applied.
+pub const MIGRATIONS_TABLE: &str = "schema_migrations";
+
+/// The statements of `migration` for `database` in `layout`.
+pub fn statements(migration: &Migration, database: &str, layout: Layout) -> Vec<String> {
+    match migration.version {
+        1 => TABLES.iter().map(|t| create_table(t, database, layout, None)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The file in `deploy/clickhouse/` for `migration` and `layout` (database `otsentry`).
+pub fn migration_file(migration: &Migration, layout: Layout) -> String {
+    let mut text = format!(
+        "-- otsentry schema migration {:04} ({}), {} layout ({}).\n-- Generated from crates/clickhouse/src/schema.rs; `otsentry clickhouse init` applies it.\n\n",
+        migration.version,
+        migration.name,
+        layout.name(),
+        match layout {
+            Layout::Legacy => "ClickHouse before 20.1, e.g. Debian's 18.16",
+            Layout::Current => "ClickHouse 20.1 and later",
+        }
+    );
+    text.push_str("CREATE DATABASE IF NOT EXISTS `otsentry`;\n\n");
+    for s in statements(migration, crate::DATABASE, layout) {
+        text.push_str(&s);
+        text.push_str(";\n\n");
+    }
+    text
+}
+
+/// What `init` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitReport {
+    pub version: String,
+    pub layout: Layout,
+    /// Migrations applied now, and those found applied before.
+    pub applied: Vec<u32>,
+    pub already: Vec<u32>,
+    pub retention_days: Option<u32>,
+}
+
+/// Creates the database and applies the missing migrations, then checks every table.
+/// `retention_days` sets a TTL on every table (servers with TTL only).
+pub fn init(server: &Server, retention_days: Option<u32>) -> Result<InitReport, Failure> {
+    let version = server.version()?;
+    let db = server.settings().database.clone();
+    let found = server.columns()?;
+    // Tables already there keep their layout (a server upgraded since).
+    let layout = match TABLES.iter().find_map(|t| found.get(t.name)).and_then(|cols| cols.get("timestamp")) {
+        Some(ty) if ty.starts_with("DateTime64") => Layout::Current,
+        Some(_) => Layout::Legacy,
+        None => Layout::for_version(&version),
+    };
+    if retention_days.is_some() && layout == Layout::Legacy {
+        return Err(Failure::Refused(format!(
+            "{}: --retention-days needs table TTLs (ClickHouse 20.1 or later with DateTime64 tables); this server is {version}",
+            server.settings().name()
+        )));
+    }
+    server.execute(&format!("CREATE DATABASE IF NOT EXISTS {}", ident(&db)))?;
+    let record = format!("{}.{}", ident(&db), ident(MIGRATIONS_TABLE));
+    server.execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {record} (`version` UInt32, `name` String, `layout` String, `applied` DateTime('UTC')) ENGINE = MergeTree() ORDER BY version"
+    ))?;
+    let done: Vec<u32> = server
+        .query_text(&format!("SELECT DISTINCT version FROM {record} ORDER BY version"))?
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    let mut report = InitReport { version, layout, applied: Vec::new(), already: Vec::new(), retention_days };
+    for m in MIGRATIONS {
+        if done.contains(&m.version) {
+            report.already.push(m.version);
+            continue;
+        }
+        for sql in statements(m, &db, layout) {
+            server.execute(&sql)?;
+        }
+        server.execute(&format!("INSERT INTO {record} VALUES ({}, '{}', '{}', now())", m.version, m.name, layout.name()))?;
+        tracing::info!(version = m.version, name = m.name, layout = layout.name(), "migration applied");
+        report.applied.push(m.version);
+    }
+    if let Some(days) = retention_days {
+        for t in TABLES {
+            server.execute(&format!(
+                "ALTER TABLE {}.{} MODIFY TTL toDateTime(timestamp) + INTERVAL {days} DAY",
+                ident(&db),
+                ident(t.name)
+            ))?;
+        }
+    }
+    server.check_tables()?;
+    Ok(report)
+}
