@@ -35,6 +35,6 @@ pub use observe::{ModbusTable, Observer, Space, IDENTITY_ATTRIBUTES};
 pub use record::{open_object, EventHeader, Framed, Record, Vlans};
 pub use summary::{
     AlertCounts, CodeCounts, CodeNames, DecodeCounts, Dnp3Counts, Forbidden, InputCounts, ModbusCounts, ProtocolCounts, S7Counts,
-    S7PlusCounts, SegmentationCounts, SinkCounts, SkippedInput, StreamCounts, Summary, Tally,
+    S7PlusCounts, SegmentationCounts, SinkCounts, SkippedInput, SpoolState, StreamCounts, Summary, Tally,
 };
 pub use time::Timestamp;

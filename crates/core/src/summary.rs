@@ -95,6 +95,35 @@ pub struct SinkCounts {
     pub last_error: Option<String>,
     /// Records of the run that could not be serialised, left out of every sink.
     pub unencodable: u64,
+    /// For a sink behind a spool (`--spool DIR`): what it held and did. `written`
+    /// then counts records the sink or the spool took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spool: Option<SpoolState>,
+}
+
+/// A spool's state: what it holds now and what happened to it during the run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SpoolState {
+    pub dir: String,
+    /// Held now (not yet delivered): batches and bytes. Left for the next run.
+    pub pending_batches: u64,
+    pub pending_bytes: u64,
+    /// Held when the run started (left by an earlier one).
+    pub inherited_batches: u64,
+    /// Batches kept during the run, and batches delivered from the spool.
+    pub spooled: u64,
+    pub drained: u64,
+    /// Batches refused because the spool was at its cap.
+    pub full: u64,
+    /// A frame cut short by a crash, cut off; damaged frames skipped.
+    pub torn: u64,
+    pub corrupt: u64,
+    /// Spooled batches the destination refused for good, and the records of refused
+    /// batches written to the dead-letter file.
+    pub refused: u64,
+    pub dead_lettered: u64,
+    /// Frames that held no batch (another build's spool).
+    pub unreadable: u64,
 }
 
 /// One capture read: the name records give it in `pcap_filename`, how it reached us

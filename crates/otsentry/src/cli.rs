@@ -39,6 +39,27 @@ pub(crate) enum Command {
     /// Learn a baseline from captures: assets, conversations, functions, address ranges,
     /// written values, device identities and polling periods (for `replay --baseline`).
     Learn(LearnArgs),
+    /// The ClickHouse feed's database.
+    #[command(subcommand)]
+    Clickhouse(ClickhouseCommand),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ClickhouseCommand {
+    /// Create the database and tables (`deploy/clickhouse/`), applying the migrations not
+    /// yet applied (running it again changes nothing), then check every table.
+    Init {
+        /// The server: http[s]://[USER@]HOST:PORT[/DATABASE] (default database otsentry).
+        /// The password comes from OTSENTRY_CLICKHOUSE_PASSWORD or --clickhouse-password-file.
+        #[arg(long, value_name = "URL", value_parser = crate::siem::parse_url)]
+        clickhouse: String,
+        /// Read the password from FILE (its first line).
+        #[arg(long, value_name = "FILE")]
+        clickhouse_password_file: Option<PathBuf>,
+        /// Drop rows this many days after their timestamp (a table TTL; ClickHouse 20.1+).
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+        retention_days: Option<u32>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -186,6 +207,22 @@ pub(crate) struct ReplayArgs {
     /// reopens the file (after logrotate moved it).
     #[arg(long, value_name = "never|batch|DURATION", value_parser = crate::eve::parse_fsync)]
     pub(crate) eve_fsync: Option<otsentry_sink::Fsync>,
+    /// Send every record to ClickHouse too: http[s]://[USER@]HOST:PORT[/DATABASE]
+    /// (default database otsentry; create its tables with `otsentry clickhouse init`).
+    /// The password comes from OTSENTRY_CLICKHOUSE_PASSWORD or --clickhouse-password-file.
+    #[arg(long, value_name = "URL", value_parser = crate::siem::parse_url)]
+    pub(crate) clickhouse: Option<String>,
+    /// Read the ClickHouse password from FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) clickhouse_password_file: Option<PathBuf>,
+    /// Keep batches ClickHouse cannot take now in DIR (checksummed, forced to disk) and
+    /// send them, in order, when it answers again, in this run or the next on DIR.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) spool: Option<PathBuf>,
+    /// The most the spool holds (bytes, or with K, M, G; default 1G): beyond it batches
+    /// are refused, counted and reported.
+    #[arg(long, value_name = "SIZE", value_parser = crate::eve::parse_size)]
+    pub(crate) spool_max: Option<u64>,
     /// Write one JSON summary object to PATH when the run ends ("-" for stdout).
     #[arg(long, value_name = "PATH")]
     pub(crate) summary_json: Option<PathBuf>,

@@ -49,6 +49,12 @@ pub(crate) struct ReplayConfig {
     #[serde(default, deserialize_with = "eve_fsync")]
     pub(crate) eve_fsync: Option<otsentry_sink::Fsync>,
     pub(crate) summary_json: Option<PathBuf>,
+    #[serde(default, deserialize_with = "clickhouse")]
+    pub(crate) clickhouse: Option<String>,
+    pub(crate) clickhouse_password_file: Option<PathBuf>,
+    pub(crate) spool: Option<PathBuf>,
+    #[serde(default, deserialize_with = "spool_max")]
+    pub(crate) spool_max: Option<u64>,
     pub(crate) reader: Option<Reader>,
     pub(crate) checksum_anomalies: Option<bool>,
     pub(crate) no_checksums: Option<bool>,
@@ -132,6 +138,14 @@ fn scalar<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     })
 }
 
+fn clickhouse<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    crate::siem::parse_url(&String::deserialize(d)?).map(Some).map_err(|e| D::Error::custom(format!("clickhouse: {e}")))
+}
+
+fn spool_max<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    crate::eve::parse_size(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("spool-max: {e}")))
+}
+
 fn eve_rotate_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     crate::eve::parse_size(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("eve-rotate-size: {e}")))
 }
@@ -184,7 +198,7 @@ pub(crate) fn parse(text: &str) -> Result<Config, String> {
             // mapping entry's parent: point at the key's own line instead.
             let key = what.strip_prefix("replay: ").and_then(|rest| rest.split(':').next()).unwrap_or_default();
             return match line_of(text, key) {
-                Some(line) if key.contains('-') || key == "eve" => format!("{what} at line {line}"),
+                Some(line) if key.contains('-') || key == "eve" || key == "clickhouse" => format!("{what} at line {line}"),
                 _ => message,
             };
         }
@@ -239,6 +253,15 @@ replay:
   # Force EVE writes to disk: never (the kernel decides), batch, or at most this long
   # after a write (e.g. 5s).
   eve-fsync: never
+  # Every record into ClickHouse too (tables made by `otsentry clickhouse init`):
+  # http[s]://[USER@]HOST:PORT[/DATABASE]. The password: OTSENTRY_CLICKHOUSE_PASSWORD
+  # in the environment, or this file.
+  # clickhouse: http://otsentry@127.0.0.1:8123/otsentry
+  # clickhouse-password-file: /etc/otsentry/clickhouse.password
+  # Batches ClickHouse cannot take now wait here (sent in order when it answers, in this
+  # run or the next), up to spool-max; beyond it they are refused and counted.
+  # spool: /var/lib/otsentry/spool
+  spool-max: 1G
   # One JSON summary object when the run ends: a file, or "-" for stdout.
   summary-json: summary.json
   # mmap (default: zero-copy for files, streaming for pipes, gzip and zip) or libpcap.
@@ -298,6 +321,9 @@ mod tests {
         assert_eq!(r.eve_fsync, Some(otsentry_sink::Fsync::Never));
         assert_eq!(r.eve_max_items, Some(1024));
         assert_eq!(r.eve_types.map(|t| t.len()), Some(9));
+        assert_eq!(r.spool_max, Some(1 << 30));
+        let bad = parse("replay:\n  spool: /tmp/s\n  clickhouse: http://u:pw@h:8123\n").unwrap_err();
+        assert!(bad.contains("clickhouse: the ClickHouse URL holds a password") && bad.contains("line 3") && !bad.contains("pw@"), "{bad}");
         let bad = parse("replay:\n  eve-types: [alert, flows]\n").unwrap_err();
         assert!(bad.contains("\"flows\" is not an EVE record type") && bad.contains("line 2"), "{bad}");
         assert_eq!((r.recursive, r.quiet, r.no_checksums), (Some(false), Some(false), Some(false)));

@@ -60,28 +60,37 @@ pub(crate) fn parse_fsync(text: &str) -> Result<Fsync, String> {
 
 /// The EVE output as configured.
 pub(crate) struct EveSettings<'a> {
-    pub(crate) path: &'a Path,
+    /// The EVE file, `-` for stdout, or none.
+    pub(crate) path: Option<&'a Path>,
     pub(crate) types: &'a [String],
     pub(crate) file: FileOptions,
     /// The sensor's name, in every record.
     pub(crate) host: &'a str,
 }
 
-/// The outputs for one run: the EVE file or stdout, on its own thread.
-pub(crate) fn outputs(eve: &EveSettings<'_>) -> anyhow::Result<Outputs> {
+/// The outputs for one run, each on its own thread: the EVE file or stdout, and any
+/// other sink (ClickHouse); none without either.
+pub(crate) fn outputs(eve: &EveSettings<'_>, other: Option<Box<dyn otsentry_sink::RecordSink>>) -> anyhow::Result<Option<Outputs>> {
+    if eve.path.is_none() && other.is_none() {
+        return Ok(None);
+    }
     let types: Vec<&str> = eve.types.iter().map(String::as_str).collect();
     let types = if types.is_empty() { TypeSet::ALL } else { TypeSet::of(&types) };
     let opts = OutputOptions { types, host: eve.host.to_string(), ..Default::default() };
     let mut outputs = Outputs::new(opts);
-    let path = eve.path;
-    if path.as_os_str() == "-" {
-        outputs.add(Box::new(StreamSink::new("stdout", std::io::stdout())))
-    } else {
-        let sink = FileSink::create(path, eve.file).with_context(|| format!("{}: cannot create", path.display()))?;
-        outputs.add(Box::new(sink))
+    match eve.path {
+        Some(path) if path.as_os_str() == "-" => outputs.add(Box::new(StreamSink::new("stdout", std::io::stdout()))),
+        Some(path) => {
+            let sink = FileSink::create(path, eve.file).with_context(|| format!("{}: cannot create", path.display()))?;
+            outputs.add(Box::new(sink))
+        }
+        None => Ok(()),
     }
     .context("starting the EVE output's thread")?;
-    Ok(outputs)
+    if let Some(sink) = other {
+        outputs.add(sink).context("starting the ClickHouse output's thread")?;
+    }
+    Ok(Some(outputs))
 }
 
 /// Fails the run (after its summary) if a sink lost records, naming each and why. A

@@ -9,10 +9,11 @@ mod policy;
 mod report;
 mod rules;
 mod run;
+mod siem;
 mod table;
 
 use clap::Parser;
-use cli::{Cli, Command, ConfigCommand, PolicyCommand, RulesCommand};
+use cli::{Cli, ClickhouseCommand, Command, ConfigCommand, PolicyCommand, RulesCommand};
 use otsentry_capture::CaptureError;
 use otsentry_engine::EngineError;
 use report::say;
@@ -30,7 +31,9 @@ fn main() -> ExitCode {
             Ok(c) => c.unwrap_or_default(),
             Err(e) => return fail(&anyhow::Error::new(e)),
         },
-        Command::Config(_) | Command::Rules(_) | Command::Policy(_) | Command::Learn(_) => config::Config::default(),
+        Command::Config(_) | Command::Rules(_) | Command::Policy(_) | Command::Learn(_) | Command::Clickhouse(_) => {
+            config::Config::default()
+        }
     };
     let level = cli.log_level.or(config.log_level).unwrap_or(tracing::Level::WARN);
     tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(level).with_target(false).init();
@@ -43,6 +46,9 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::Import { file, out }) => rules::import(&file, out.as_deref()),
         Command::Policy(PolicyCommand::Classes) => policy_classes(),
         Command::Learn(args) => learn::learn(&args),
+        Command::Clickhouse(ClickhouseCommand::Init { clickhouse, clickhouse_password_file, retention_days }) => {
+            siem::init(&siem::ClickHouseChoice { url: clickhouse, password_file: clickhouse_password_file }, retention_days)
+        }
         Command::Policy(PolicyCommand::Check { policy, json, inputs }) => policy::check(&policy, &inputs, json.as_deref()),
         Command::Policy(PolicyCommand::Suggest { zones, out, inputs }) => policy::suggest(&zones, &inputs, out.as_deref()),
         Command::Config(ConfigCommand::Example) => {
@@ -99,6 +105,7 @@ fn fail(e: &anyhow::Error) -> ExitCode {
             || c.downcast_ref::<otsentry_rules::RuleErrors>().is_some()
             || c.downcast_ref::<otsentry_policy::PolicyErrors>().is_some()
             || c.downcast_ref::<otsentry_baseline::BaselineError>().is_some()
+            || c.downcast_ref::<siem::SiemConfigError>().is_some()
     });
     say!("otsentry: error: {e:#}");
     ExitCode::from(if bad_input { EXIT_BAD_INPUT } else { EXIT_OUTPUT })

@@ -23,6 +23,9 @@ pub(crate) struct Settings {
     eve_file: FileOptions,
     eve_max_items: Option<u32>,
     summary_json: Option<PathBuf>,
+    clickhouse: Option<crate::siem::ClickHouseChoice>,
+    spool: Option<PathBuf>,
+    spool_max: u64,
     reader: Reader,
     checksum_anomalies: bool,
     no_checksums: bool,
@@ -55,6 +58,12 @@ impl Settings {
                 fsync: args.eve_fsync.or(file.eve_fsync).unwrap_or_default(),
             },
             summary_json: args.summary_json.or(file.summary_json),
+            clickhouse: args.clickhouse.or(file.clickhouse).map(|url| crate::siem::ClickHouseChoice {
+                url,
+                password_file: args.clickhouse_password_file.or(file.clickhouse_password_file),
+            }),
+            spool: args.spool.or(file.spool),
+            spool_max: args.spool_max.or(file.spool_max).unwrap_or(crate::siem::DEFAULT_SPOOL_MAX),
             reader: args.reader.or(file.reader).unwrap_or(Reader::Mmap),
             checksum_anomalies: pick(args.checksum_anomalies, file.checksum_anomalies),
             no_checksums: pick(args.no_checksums, file.no_checksums),
@@ -122,7 +131,10 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
     }
     // Every input is found before anything is read, so a bad one fails the run at once.
     let plan = plan(&s.inputs, s.recursive)?;
-    if s.eve.is_none() && !s.quiet {
+    if s.spool.is_some() && s.clickhouse.is_none() {
+        return Err(crate::siem::SiemConfigError("--spool keeps batches for --clickhouse: give both, or neither".into()).into());
+    }
+    if s.eve.is_none() && s.clickhouse.is_none() && !s.quiet {
         say!("otsentry: protocol records are counted but not written: add --eve FILE (or --eve - for stdout) to keep them");
     }
     let eve_on_stdout = s.eve.as_deref().is_some_and(|p| p.as_os_str() == "-");
@@ -130,11 +142,10 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
     if let Some(n) = s.eve_max_items {
         otsentry_core::set_eve_max_items(n as usize);
     }
-    let eve = s
-        .eve
-        .as_deref()
-        .map(|path| crate::eve::outputs(&EveSettings { path, types: &s.eve_types, file: s.eve_file, host: &s.host }))
-        .transpose()?;
+    let clickhouse =
+        s.clickhouse.as_ref().map(|c| crate::siem::sink(c, s.spool.as_deref().map(|d| (d, s.spool_max)), s.quiet)).transpose()?;
+    let eve =
+        crate::eve::outputs(&EveSettings { path: s.eve.as_deref(), types: &s.eve_types, file: s.eve_file, host: &s.host }, clickhouse)?;
     let mut run = Replay::new(opts, eve);
     for flag in run.reopen_flags() {
         // SIGHUP reopens the EVE file (after logrotate moved it), as in Suricata.
@@ -182,5 +193,6 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
     if !s.quiet {
         report::human_summary(&summary);
     }
+    crate::siem::report_spools(&summary.outputs);
     crate::eve::delivered(&summary.outputs)
 }

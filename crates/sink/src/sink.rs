@@ -71,6 +71,11 @@ pub trait RecordSink: Send {
     fn tick(&mut self, _now: Instant) -> Result<Tick, SinkError> {
         Ok(Tick::Nothing)
     }
+
+    /// A sink behind a spool: what the spool holds and did (for the summary).
+    fn spool_state(&self) -> Option<otsentry_core::SpoolState> {
+        None
+    }
 }
 
 /// What a [`RecordSink::tick`] did.

@@ -8,7 +8,12 @@ use crate::batch::Batch;
 use crate::sink::{RecordSink, SinkError, Tick};
 use crate::spool::{Spool, SpoolCounts};
 use std::io::Write;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// Waits before the sink is tried again after it failed: doubled each time, to a
+/// ceiling, so an outage costs one attempt per interval rather than one per batch.
+const FIRST_RETRY: Duration = Duration::from_millis(100);
+const LAST_RETRY: Duration = Duration::from_secs(5);
 
 /// The dead-letter file's name, in the spool's directory.
 pub const DEAD_LETTER: &str = "dead-letter.jsonl";
@@ -22,11 +27,61 @@ pub struct Spooled<S: RecordSink> {
     /// kept at the head of the spool, where they would stop every later one).
     refused: u64,
     dead_lettered: u64,
+    /// Batches held when the spool was opened (an earlier run's).
+    inherited: u64,
+    /// While the sink is down: no attempt before this, and the wait after the next failure.
+    retry_at: Option<Instant>,
+    wait: Duration,
+    first_retry: Duration,
+    last_retry: Duration,
 }
 
 impl<S: RecordSink> Spooled<S> {
     pub fn new(inner: S, spool: Spool) -> Self {
-        Spooled { inner, spool, unreadable: 0, refused: 0, dead_lettered: 0 }
+        let inherited = spool.counts().batches;
+        if inherited > 0 {
+            tracing::warn!(spool = %spool.dir().display(), batches = inherited, bytes = spool.counts().bytes, "the spool holds batches of an earlier run: they are delivered first");
+        }
+        Spooled {
+            inner,
+            spool,
+            unreadable: 0,
+            refused: 0,
+            dead_lettered: 0,
+            inherited,
+            retry_at: None,
+            wait: FIRST_RETRY,
+            first_retry: FIRST_RETRY,
+            last_retry: LAST_RETRY,
+        }
+    }
+
+    /// The wait after the sink's first failure, doubled up to `last` (default 100 ms to 5 s).
+    pub fn with_retry(mut self, first: Duration, last: Duration) -> Self {
+        (self.first_retry, self.last_retry, self.wait) = (first, last, first);
+        self
+    }
+
+    /// Batches held when the spool was opened.
+    pub fn inherited(&self) -> u64 {
+        self.inherited
+    }
+
+    /// Whether the sink may be tried now (it is up, or its wait is over).
+    fn may_try(&self) -> bool {
+        self.retry_at.is_none_or(|t| Instant::now() >= t)
+    }
+
+    fn failed(&mut self) {
+        self.retry_at = Some(Instant::now() + self.wait);
+        self.wait = (self.wait * 2).min(self.last_retry);
+    }
+
+    fn succeeded(&mut self) {
+        if self.retry_at.take().is_some() {
+            tracing::info!(sink = %self.inner.name(), held = self.spool.counts().batches, "sink back: draining the spool");
+        }
+        self.wait = self.first_retry;
     }
 
     /// Spooled batches the sink refused for good.
@@ -46,11 +101,17 @@ impl<S: RecordSink> Spooled<S> {
     /// again (then it stays as it is, for the next try).
     fn drain(&mut self) -> Result<(), SinkError> {
         let fail = |e: crate::spool::SpoolError| SinkError::Retriable(e.to_string());
+        if self.spool.is_empty() || !self.may_try() {
+            return Ok(());
+        }
         while let Some(bytes) = self.spool.peek().map_err(fail)? {
             match Batch::from_spooled(&bytes) {
                 Some(batch) => match self.inner.write(&batch) {
-                    Ok(()) => {}
-                    Err(SinkError::Retriable(_)) => return Ok(()),
+                    Ok(()) => self.succeeded(),
+                    Err(SinkError::Retriable(_)) => {
+                        self.failed();
+                        return Ok(());
+                    }
                     Err(e) => {
                         // Kept in the spool unless it reached the dead-letter file.
                         self.dead_letter(&batch, &e)?;
@@ -110,14 +171,19 @@ impl<S: RecordSink> RecordSink for Spooled<S> {
 
     fn write(&mut self, batch: &Batch) -> Result<(), SinkError> {
         self.drain()?;
-        if !self.spool.is_empty() {
+        if !self.spool.is_empty() || !self.may_try() {
             // Still down: behind the others, in order.
             return self.keep(batch);
         }
         match self.inner.write(batch) {
             Err(SinkError::Retriable(e)) => {
-                tracing::warn!(sink = %self.inner.name(), error = %e, "sink down: spooling");
+                tracing::warn!(sink = %self.inner.name(), error = %e, spool = %self.spool.dir().display(), "sink down: spooling");
+                self.failed();
                 self.keep(batch)
+            }
+            Ok(()) => {
+                self.succeeded();
+                Ok(())
             }
             // Refused for good: kept in the dead-letter file, and still reported (the
             // worker counts the batch as not delivered).
@@ -130,6 +196,8 @@ impl<S: RecordSink> RecordSink for Spooled<S> {
     }
 
     fn flush(&mut self) -> Result<(), SinkError> {
+        // One more try at the end of a run, whatever the wait.
+        self.retry_at = None;
         self.drain()?;
         self.inner.flush()
     }
@@ -141,5 +209,23 @@ impl<S: RecordSink> RecordSink for Spooled<S> {
     fn tick(&mut self, now: Instant) -> Result<Tick, SinkError> {
         self.drain()?;
         self.inner.tick(now)
+    }
+
+    fn spool_state(&self) -> Option<otsentry_core::SpoolState> {
+        let c = self.spool.counts();
+        Some(otsentry_core::SpoolState {
+            dir: self.spool.dir().display().to_string(),
+            pending_batches: c.batches,
+            pending_bytes: c.bytes,
+            inherited_batches: self.inherited,
+            spooled: c.spooled,
+            drained: c.drained,
+            full: c.refused,
+            torn: c.torn,
+            corrupt: c.corrupt,
+            refused: self.refused,
+            dead_lettered: self.dead_lettered,
+            unreadable: self.unreadable,
+        })
     }
 }

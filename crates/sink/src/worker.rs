@@ -104,9 +104,15 @@ impl SinkHandle {
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => break,
                 }
+                if let Some(state) = sink.spool_state() {
+                    lock(&counts).spool = Some(state);
+                }
             }
             if let Err(e) = sink.flush() {
                 lock(&counts).last_error = Some(e.to_string());
+            }
+            if let Some(state) = sink.spool_state() {
+                lock(&counts).spool = Some(state);
             }
         })?;
         let mine = SinkCounts { name: name.clone(), ..Default::default() };
@@ -159,6 +165,7 @@ impl SinkHandle {
             closed: t.closed,
             last_error: t.last_error.clone(),
             unencodable: 0,
+            spool: t.spool.clone(),
         }
     }
 

@@ -5,7 +5,7 @@ use otsentry_sink::{Batch, RecordSink, SinkError, Spool, Spooled};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A destination that is down while its flag says so (and refuses, for good, batches
 /// holding `"n":13`).
@@ -51,7 +51,7 @@ fn want(range: std::ops::Range<usize>) -> Vec<String> {
 fn an_outage_spools_and_the_return_drains_in_order_without_loss_or_doubles() {
     let d = dir("outage");
     let remote = Remote::default();
-    let mut s = Spooled::new(remote.clone(), Spool::open(&d, 1 << 20).unwrap());
+    let mut s = Spooled::new(remote.clone(), Spool::open(&d, 1 << 20).unwrap()).with_retry(Duration::ZERO, Duration::ZERO);
     s.write(&batch(0)).unwrap();
     remote.down.store(true, Ordering::SeqCst);
     for n in 1..5 {
@@ -110,7 +110,7 @@ fn a_spooled_batch_refused_for_good_is_counted_and_does_not_stop_the_others() {
     let d = dir("refused");
     let remote = Remote::default();
     remote.down.store(true, Ordering::SeqCst);
-    let mut s = Spooled::new(remote.clone(), Spool::open(&d, 1 << 20).unwrap());
+    let mut s = Spooled::new(remote.clone(), Spool::open(&d, 1 << 20).unwrap()).with_retry(Duration::ZERO, Duration::ZERO);
     for n in [12, 13, 14] {
         s.write(&batch(n)).unwrap();
     }
@@ -129,5 +129,37 @@ fn a_spooled_batch_refused_for_good_is_counted_and_does_not_stop_the_others() {
     assert_eq!(lines[0]["reason"], "schema mismatch");
     assert_eq!((lines[0]["sink"].as_str(), lines[0]["event_type"].as_str()), (Some("remote"), Some("alert")));
     assert_eq!(lines[0]["record"]["n"], 13);
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn while_the_sink_is_down_it_is_tried_once_per_wait_not_per_batch() {
+    let d = dir("backoff");
+    let remote = Remote::default();
+    remote.down.store(true, Ordering::SeqCst);
+    let tries = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    struct Counting(Remote, Arc<std::sync::atomic::AtomicUsize>);
+    impl RecordSink for Counting {
+        fn name(&self) -> String {
+            "counting".into()
+        }
+        fn write(&mut self, batch: &Batch) -> Result<(), SinkError> {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            self.0.write(batch)
+        }
+    }
+    let mut s = Spooled::new(Counting(remote.clone(), tries.clone()), Spool::open(&d, 1 << 20).unwrap())
+        .with_retry(Duration::from_secs(60), Duration::from_secs(60));
+    for n in 20..40 {
+        s.write(&batch(n)).unwrap();
+    }
+    assert_eq!(tries.load(Ordering::SeqCst), 1, "one try, then the wait");
+    assert_eq!(s.spool().batches, 20);
+    // The end of a run tries once more regardless, and delivers everything in order.
+    remote.down.store(false, Ordering::SeqCst);
+    s.flush().unwrap();
+    assert_eq!(*remote.got.lock().unwrap(), want(20..40));
+    let state = s.spool_state().unwrap();
+    assert_eq!((state.pending_batches, state.spooled, state.drained, state.inherited_batches), (0, 20, 20, 0));
     std::fs::remove_dir_all(&d).unwrap();
 }

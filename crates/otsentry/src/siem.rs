@@ -1,0 +1,134 @@
+//! The ClickHouse feed: the URL and the password (from the environment or a file, never
+//! a flag), the sink behind its spool, `otsentry clickhouse init`, and what a run leaves
+//! in the spool.
+use anyhow::Context;
+use otsentry_clickhouse::{ClickHouseSink, Server, Settings, StartError};
+use otsentry_core::SinkCounts;
+use otsentry_sink::{RecordSink, Spool, Spooled};
+use std::path::{Path, PathBuf};
+
+/// The environment variable that holds the ClickHouse password.
+pub(crate) const PASSWORD_ENV: &str = "OTSENTRY_CLICKHOUSE_PASSWORD";
+/// The spool's cap when none is given.
+pub(crate) const DEFAULT_SPOOL_MAX: u64 = 1 << 30;
+
+/// A ClickHouse setting that cannot work (exit 2): a bad URL, an unreadable password
+/// file, wrong credentials, tables that are missing or of another schema.
+#[derive(Debug)]
+pub(crate) struct SiemConfigError(pub(crate) String);
+
+impl std::fmt::Display for SiemConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SiemConfigError {}
+
+/// The URL as flags and configuration give it: checked when read, so a bad one is
+/// refused before any capture is.
+pub(crate) fn parse_url(text: &str) -> Result<String, String> {
+    Settings::from_url(text).map(|_| text.to_string())
+}
+
+/// Where and as whom to connect.
+pub(crate) struct ClickHouseChoice {
+    pub(crate) url: String,
+    pub(crate) password_file: Option<PathBuf>,
+}
+
+impl ClickHouseChoice {
+    pub(crate) fn settings(&self) -> anyhow::Result<Settings> {
+        let mut s = Settings::from_url(&self.url).map_err(SiemConfigError)?;
+        s.password = match &self.password_file {
+            Some(path) => Some(read_password(path)?),
+            None => std::env::var(PASSWORD_ENV).ok(),
+        };
+        Ok(s)
+    }
+}
+
+fn read_password(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SiemConfigError(format!("{}: cannot read the ClickHouse password: {e}", path.display())))?;
+    // A trailing newline is the editor's, not the password's.
+    Ok(text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text).to_string())
+}
+
+/// The ClickHouse sink, checked, behind the spool if one is given. Unreachable at start:
+/// with a spool, records wait in it; without one, the run does not start.
+pub(crate) fn sink(choice: &ClickHouseChoice, spool: Option<(&Path, u64)>, quiet: bool) -> anyhow::Result<Box<dyn RecordSink>> {
+    let settings = choice.settings()?;
+    let name = settings.name();
+    let server = Server::new(settings).map_err(SiemConfigError)?;
+    let mut sink = ClickHouseSink::new(server);
+    match (sink.check(), spool) {
+        (Ok(()), _) => {}
+        (Err(StartError::Config(e)), _) => return Err(SiemConfigError(e).into()),
+        (Err(StartError::Unreachable(e)), Some((dir, _))) => {
+            crate::report::say!("otsentry: warning: {e}: records wait in the spool {} until ClickHouse answers", dir.display());
+        }
+        (Err(StartError::Unreachable(e)), None) => anyhow::bail!("{e} (with --spool DIR, records would wait for it there)"),
+    }
+    let Some((dir, cap)) = spool else { return Ok(Box::new(sink)) };
+    let spool = Spool::open(dir, cap).with_context(|| format!("opening the spool for {name}"))?;
+    let held = spool.counts().clone();
+    if held.batches > 0 && !quiet {
+        crate::report::say!(
+            "otsentry: the spool {} holds {} batches ({} bytes) of an earlier run: they go to {name} first",
+            dir.display(),
+            held.batches,
+            held.bytes
+        );
+    }
+    Ok(Box::new(Spooled::new(sink, spool)))
+}
+
+/// Says what each spool still holds at the end of a run (left for the next run on it).
+pub(crate) fn report_spools(outputs: &[SinkCounts]) {
+    for c in outputs {
+        let Some(s) = &c.spool else { continue };
+        if s.pending_batches > 0 {
+            crate::report::say!(
+                "otsentry: warning: {} did not take everything: {} batches ({} bytes) stay in the spool {}; the next run with --spool {} sends them first",
+                c.name,
+                s.pending_batches,
+                s.pending_bytes,
+                s.dir,
+                s.dir
+            );
+        }
+        if s.dead_lettered > 0 {
+            crate::report::say!(
+                "otsentry: warning: {}: {} records refused for good are in {}/{}",
+                c.name,
+                s.dead_lettered,
+                s.dir,
+                otsentry_sink::DEAD_LETTER
+            );
+        }
+    }
+}
+
+/// `otsentry clickhouse init`.
+pub(crate) fn init(choice: &ClickHouseChoice, retention_days: Option<u32>) -> anyhow::Result<()> {
+    let settings = choice.settings()?;
+    let name = settings.name();
+    let server = Server::new(settings).map_err(SiemConfigError)?;
+    let report = otsentry_clickhouse::init(&server, retention_days).map_err(|f| match f {
+        otsentry_clickhouse::Failure::Transient(t) => anyhow::anyhow!(t),
+        otsentry_clickhouse::Failure::Credentials(t) | otsentry_clickhouse::Failure::Refused(t) => SiemConfigError(t).into(),
+    })?;
+    let list =
+        |v: &[u32]| if v.is_empty() { "none".to_string() } else { v.iter().map(|n| format!("{n:04}")).collect::<Vec<_>>().join(", ") };
+    crate::report::say!(
+        "{name}: ClickHouse {} ({} layout): migrations applied now: {}; already applied: {}; {} tables checked{}",
+        report.version,
+        report.layout.name(),
+        list(&report.applied),
+        list(&report.already),
+        otsentry_clickhouse::TABLES.len(),
+        report.retention_days.map(|d| format!("; rows kept {d} days")).unwrap_or_default()
+    );
+    Ok(())
+}
