@@ -51,7 +51,7 @@ pub(crate) enum ClickhouseCommand {
     Init {
         /// The server: http[s]://[USER@]HOST:PORT[/DATABASE] (default database otsentry).
         /// The password comes from OTSENTRY_CLICKHOUSE_PASSWORD or --clickhouse-password-file.
-        #[arg(long, value_name = "URL", value_parser = crate::siem::parse_url)]
+        #[arg(long, value_name = "URL")]
         clickhouse: String,
         /// Read the password from FILE (its first line).
         #[arg(long, value_name = "FILE")]
@@ -210,7 +210,7 @@ pub(crate) struct ReplayArgs {
     /// Send every record to ClickHouse too: http[s]://[USER@]HOST:PORT[/DATABASE]
     /// (default database otsentry; create its tables with `otsentry clickhouse init`).
     /// The password comes from OTSENTRY_CLICKHOUSE_PASSWORD or --clickhouse-password-file.
-    #[arg(long, value_name = "URL", value_parser = crate::siem::parse_url)]
+    #[arg(long, value_name = "URL")]
     pub(crate) clickhouse: Option<String>,
     /// Read the ClickHouse password from FILE.
     #[arg(long, value_name = "FILE")]

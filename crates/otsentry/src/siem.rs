@@ -25,8 +25,8 @@ impl std::fmt::Display for SiemConfigError {
 
 impl std::error::Error for SiemConfigError {}
 
-/// The URL as flags and configuration give it: checked when read, so a bad one is
-/// refused before any capture is.
+/// The URL as the configuration file gives it, checked when read (a flag's is checked
+/// before any capture is read; clap would echo a refused value, password and all).
 pub(crate) fn parse_url(text: &str) -> Result<String, String> {
     Settings::from_url(text).map(|_| text.to_string())
 }
