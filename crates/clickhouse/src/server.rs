@@ -70,6 +70,54 @@ impl Settings {
     }
 }
 
+/// An HTTP client for https: the CA file's certificates are trusted if one is given,
+/// else the system's.
+fn https_client<B>(
+    settings: &Settings,
+) -> Result<hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, B>, String>
+where
+    B: hyper::body::Body + Send,
+    B::Data: Send,
+{
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    match &settings.ca_file {
+        Some(path) => {
+            let certs = CertificateDer::pem_file_iter(path)
+                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| format!("{}: not a PEM certificate file: {e}", path.display()))?;
+            if certs.is_empty() {
+                return Err(format!("{}: holds no certificate", path.display()));
+            }
+            for cert in certs {
+                roots.add(cert).map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+        }
+        None => {
+            let found = rustls_native_certs::load_native_certs();
+            roots.add_parsable_certificates(found.certs);
+            if roots.is_empty() {
+                return Err(format!(
+                    "{}: no system CA certificates found; give the server's CA with --clickhouse-ca FILE",
+                    settings.name()
+                ));
+            }
+        }
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.enforce_http(false);
+    http.set_keepalive(Some(Duration::from_secs(60)));
+    let https = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_only().enable_http1().wrap_connector(http);
+    Ok(hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(2))
+        .build(https))
+}
+
 /// `url` with any password replaced.
 fn redact(url: &str) -> String {
     match url::Url::parse(url) {
@@ -113,10 +161,27 @@ pub fn error_code(text: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
+/// The error and its causes, `: `-separated (a connection error says why it failed).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let next = c.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        cause = c.source();
+    }
+    text
+}
+
 pub fn classify(e: &clickhouse::error::Error) -> Failure {
     use clickhouse::error::Error as E;
-    let text = e.to_string();
+    let text = chain(e);
     match e {
+        // A certificate the server's CA does not vouch for: who we talk to is wrong.
+        E::Network(_) if text.contains("certificate") => Failure::Credentials(text),
         E::Network(_) | E::TimedOut => Failure::Transient(text),
         E::BadResponse(body) => match error_code(body) {
             Some(code) if TRANSIENT_CODES.contains(&code) => Failure::Transient(text),
@@ -143,10 +208,11 @@ impl Server {
             .enable_all()
             .build()
             .map_err(|e| format!("starting the ClickHouse sink's runtime: {e}"))?;
-        if settings.endpoint.starts_with("https:") {
-            return Err(format!("{}: https is not built into this otsentry", settings.name()));
-        }
-        let mut client = clickhouse::Client::default().with_url(&settings.endpoint).with_validation(false);
+        let mut client = match settings.endpoint.starts_with("https:") {
+            true => clickhouse::Client::with_http_client(https_client(&settings)?),
+            false => clickhouse::Client::default(),
+        };
+        client = client.with_url(&settings.endpoint).with_validation(false);
         if let Some(user) = &settings.user {
             client = client.with_user(user);
         }

@@ -120,3 +120,29 @@ fn bad_starts_are_clear_errors() {
         }
     });
 }
+
+#[test]
+fn a_table_changed_under_a_running_sink_dead_letters_with_the_reason() {
+    each_generation("deadletter", |s| {
+        let srv = server(&s.url(), "otsentry");
+        init(&srv, None).unwrap();
+        let spool_dir = scratch(&format!("deadletter-spool-{:?}", s.generation));
+        let mut sink = ClickHouseSink::new(srv);
+        sink.check().unwrap();
+        let mut spooled = otsentry_sink::Spooled::new(sink, otsentry_sink::Spool::open(&spool_dir, 1 << 20).unwrap());
+        spooled.write(&Batch::from_lines([("modbus", MODBUS)])).unwrap();
+        // A DBA drops a column the sink writes: a schema error, not an outage.
+        s.query("ALTER TABLE otsentry.alerts DROP COLUMN detail").unwrap();
+        let err = spooled.write(&Batch::from_lines([("alert", ALERT)])).unwrap_err();
+        assert!(matches!(err, otsentry_sink::SinkError::Permanent(_)), "{err}");
+        let dead = std::fs::read_to_string(spool_dir.join(otsentry_sink::DEAD_LETTER)).unwrap();
+        let line: serde_json::Value = serde_json::from_str(dead.lines().next().unwrap()).unwrap();
+        assert_eq!(line["event_type"], "alert");
+        assert_eq!(line["record"]["event_id"], "4ea5c7f3-0571-838c-82c6-c4eb984971ae");
+        let reason = line["reason"].as_str().unwrap();
+        assert!(reason.contains("detail"), "the reason names the column: {reason}");
+        assert_eq!(spooled.dead_lettered(), 1);
+        assert_eq!(s.query("SELECT count() FROM otsentry.modbus FINAL").unwrap().trim(), "1");
+        let _ = std::fs::remove_dir_all(&spool_dir);
+    });
+}

@@ -56,6 +56,9 @@ pub(crate) enum ClickhouseCommand {
         /// Read the password from FILE (its first line).
         #[arg(long, value_name = "FILE")]
         clickhouse_password_file: Option<PathBuf>,
+        /// For https: trust the CA certificates (PEM) in FILE instead of the system's.
+        #[arg(long, value_name = "FILE")]
+        clickhouse_ca: Option<PathBuf>,
         /// Drop rows this many days after their timestamp (a table TTL; ClickHouse 20.1+).
         #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
         retention_days: Option<u32>,
@@ -215,6 +218,9 @@ pub(crate) struct ReplayArgs {
     /// Read the ClickHouse password from FILE.
     #[arg(long, value_name = "FILE")]
     pub(crate) clickhouse_password_file: Option<PathBuf>,
+    /// For an https URL: trust the CA certificates (PEM) in FILE instead of the system's.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) clickhouse_ca: Option<PathBuf>,
     /// Keep batches ClickHouse cannot take now in DIR (checksummed, forced to disk) and
     /// send them, in order, when it answers again, in this run or the next on DIR.
     #[arg(long, value_name = "DIR")]

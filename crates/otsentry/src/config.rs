@@ -52,6 +52,7 @@ pub(crate) struct ReplayConfig {
     #[serde(default, deserialize_with = "clickhouse")]
     pub(crate) clickhouse: Option<String>,
     pub(crate) clickhouse_password_file: Option<PathBuf>,
+    pub(crate) clickhouse_ca: Option<PathBuf>,
     pub(crate) spool: Option<PathBuf>,
     #[serde(default, deserialize_with = "spool_max")]
     pub(crate) spool_max: Option<u64>,
@@ -258,6 +259,8 @@ replay:
   # in the environment, or this file.
   # clickhouse: http://otsentry@127.0.0.1:8123/otsentry
   # clickhouse-password-file: /etc/otsentry/clickhouse.password
+  # For https: the CA that signed the server's certificate (default: the system's CAs).
+  # clickhouse-ca: /etc/otsentry/clickhouse-ca.pem
   # Batches ClickHouse cannot take now wait here (sent in order when it answers, in this
   # run or the next), up to spool-max; beyond it they are refused and counted.
   # spool: /var/lib/otsentry/spool

@@ -46,9 +46,10 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::Import { file, out }) => rules::import(&file, out.as_deref()),
         Command::Policy(PolicyCommand::Classes) => policy_classes(),
         Command::Learn(args) => learn::learn(&args),
-        Command::Clickhouse(ClickhouseCommand::Init { clickhouse, clickhouse_password_file, retention_days }) => {
-            siem::init(&siem::ClickHouseChoice { url: clickhouse, password_file: clickhouse_password_file }, retention_days)
-        }
+        Command::Clickhouse(ClickhouseCommand::Init { clickhouse, clickhouse_password_file, clickhouse_ca, retention_days }) => siem::init(
+            &siem::ClickHouseChoice { url: clickhouse, password_file: clickhouse_password_file, ca_file: clickhouse_ca },
+            retention_days,
+        ),
         Command::Policy(PolicyCommand::Check { policy, json, inputs }) => policy::check(&policy, &inputs, json.as_deref()),
         Command::Policy(PolicyCommand::Suggest { zones, out, inputs }) => policy::suggest(&zones, &inputs, out.as_deref()),
         Command::Config(ConfigCommand::Example) => {

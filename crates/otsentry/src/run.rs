@@ -61,6 +61,7 @@ impl Settings {
             clickhouse: args.clickhouse.or(file.clickhouse).map(|url| crate::siem::ClickHouseChoice {
                 url,
                 password_file: args.clickhouse_password_file.or(file.clickhouse_password_file),
+                ca_file: args.clickhouse_ca.or(file.clickhouse_ca),
             }),
             spool: args.spool.or(file.spool),
             spool_max: args.spool_max.or(file.spool_max).unwrap_or(crate::siem::DEFAULT_SPOOL_MAX),

@@ -35,11 +35,19 @@ pub(crate) fn parse_url(text: &str) -> Result<String, String> {
 pub(crate) struct ClickHouseChoice {
     pub(crate) url: String,
     pub(crate) password_file: Option<PathBuf>,
+    /// For https: the CA that signed the server's certificate (else the system's CAs).
+    pub(crate) ca_file: Option<PathBuf>,
 }
 
 impl ClickHouseChoice {
     pub(crate) fn settings(&self) -> anyhow::Result<Settings> {
         let mut s = Settings::from_url(&self.url).map_err(SiemConfigError)?;
+        if let Some(ca) = &self.ca_file {
+            if !s.endpoint.starts_with("https:") {
+                return Err(SiemConfigError(format!("--clickhouse-ca {}: the URL is not https", ca.display())).into());
+            }
+            s.ca_file = Some(ca.clone());
+        }
         s.password = match &self.password_file {
             Some(path) => Some(read_password(path)?),
             None => std::env::var(PASSWORD_ENV).ok(),

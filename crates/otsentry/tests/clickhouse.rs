@@ -333,3 +333,63 @@ fn bad_starts_are_clear_errors_or_spool() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn https_with_the_sites_ca_and_not_without_it() {
+    let dir = scratch("tls");
+    let Some(srv) = TestServer::start_tls(&dir.join("server")) else { return };
+    let (port, ca) = srv.https.clone().unwrap();
+    let url = format!("https://127.0.0.1:{port}/otsentry");
+    let demo = fixture("fixtures/demo/input.pcap");
+    // The server's certificate is signed by a CA the system does not know: refused.
+    let (code, err) = run(otsentry().args(["clickhouse", "init", "--clickhouse", &url]));
+    assert!(code == 2 && err.contains("certificate"), "{code} {err}");
+    let (code, err) = run(otsentry().args(["replay", "-q", "--clickhouse", &url, "--spool"]).arg(dir.join("spool")).arg(&demo));
+    assert!(code == 2 && err.contains("certificate"), "a certificate error is no outage to spool through: {code} {err}");
+    let (code, err) = run(otsentry().args(["clickhouse", "init", "--clickhouse", &url, "--clickhouse-ca"]).arg(&ca));
+    assert_eq!(code, 0, "{err}");
+    let (code, err) =
+        run(otsentry().args(["replay", "-q", "--clickhouse", &url, "--clickhouse-ca"]).arg(&ca).arg(&demo).stdout(Stdio::null()));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(count(&srv, "SELECT count() FROM otsentry.alerts FINAL"), 6);
+    // A CA file for a plain-http URL is a mistake, said so.
+    let (code, err) =
+        run(otsentry().args(["replay", "-q", "--clickhouse", &format!("{}/otsentry", srv.url()), "--clickhouse-ca"]).arg(&ca).arg(&demo));
+    assert!(code == 2 && err.contains("the URL is not https"), "{code} {err}");
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_full_spool_disk_is_loud_and_counted_not_silent() {
+    use otsentry_pcapgen::shared::{report_suite, SuiteOutcome};
+    let dir = scratch("enospc");
+    let spool = dir.join("spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    // A real filesystem that fills: a 256 KiB tmpfs (mounting needs root, as CI runs).
+    let mounted = Command::new("mount").args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"]).arg(&spool).status().is_ok_and(|s| s.success());
+    if !mounted {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI=true: mounting a tmpfs for the full-disk test failed");
+        report_suite(SuiteOutcome::Skipped("cannot mount a tmpfs (not root)"));
+        return;
+    }
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let summary = dir.join("summary.json");
+    let mut cmd = otsentry();
+    cmd.args(["replay", "-q", "--clickhouse", &format!("http://127.0.0.1:{closed}/otsentry"), "--spool"]).arg(&spool);
+    cmd.arg("--summary-json").arg(&summary);
+    // Enough records to fill it several times over.
+    for f in ["demo", "network", "segmentation", "baseline"] {
+        cmd.arg(fixture(&format!("fixtures/{f}/input.pcap")));
+    }
+    let (code, err) = run(cmd.stdout(Stdio::null()));
+    let _ = Command::new("umount").arg(&spool).status();
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("No space left on device") && err.contains("records not written"), "{err}");
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    let ch = &s["outputs"][0];
+    let (accepted, written, dropped) = (ch["accepted"].as_u64().unwrap(), ch["written"].as_u64().unwrap(), ch["dropped"].as_u64().unwrap());
+    assert!(dropped > 0 && written > 0, "{ch}");
+    assert_eq!(accepted, written + dropped, "every record accounted for: {ch}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

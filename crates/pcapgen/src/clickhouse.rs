@@ -26,6 +26,8 @@ pub const SENSOR_PASSWORD: &str = "sensor-secret";
 pub struct TestServer {
     pub generation: Generation,
     pub port: u16,
+    /// With [`TestServer::start_tls`]: the https port and the CA that signed its certificate.
+    pub https: Option<(u16, PathBuf)>,
     dir: PathBuf,
     child: Option<Child>,
     command: Vec<String>,
@@ -64,8 +66,29 @@ impl TestServer {
     /// skip reported) if the software is not installed here.
     #[track_caller]
     pub fn start(generation: Generation, dir: &Path) -> Option<TestServer> {
+        Self::start_with(generation, dir, false)
+    }
+
+    /// An 18.16 server with https too, its certificate (for 127.0.0.1) signed by a CA
+    /// of its own (made with the openssl command).
+    #[track_caller]
+    pub fn start_tls(dir: &Path) -> Option<TestServer> {
+        Self::start_with(Generation::Legacy, dir, true)
+    }
+
+    #[track_caller]
+    fn start_with(generation: Generation, dir: &Path, tls: bool) -> Option<TestServer> {
         std::fs::create_dir_all(dir).expect("server dir");
         let port = free_port();
+        let https = if tls {
+            if Command::new("openssl").arg("version").output().is_err() {
+                return skip("the openssl command is missing (apt-get install -y openssl)");
+            }
+            make_certificates(dir);
+            Some((free_port(), dir.join("ca.crt")))
+        } else {
+            None
+        };
         let command = match generation {
             Generation::Legacy => {
                 let Some(bin) = ["/usr/sbin/clickhouse-server", "/usr/bin/clickhouse-server"].into_iter().find(|p| Path::new(p).exists())
@@ -74,7 +97,7 @@ impl TestServer {
                         "clickhouse-server (18.16) is not installed: apt-get install -y clickhouse-server (scripts/clickhouse-deps)",
                     );
                 };
-                write_legacy_config(dir, port, free_port());
+                write_legacy_config(dir, port, free_port(), https.as_ref().map(|h| h.0));
                 vec![bin.to_string(), format!("--config-file={}", dir.join("config.xml").display())]
             }
             Generation::Current => {
@@ -100,7 +123,7 @@ impl TestServer {
                 ]
             }
         };
-        let mut server = TestServer { generation, port, dir: dir.to_path_buf(), child: None, command };
+        let mut server = TestServer { generation, port, https, dir: dir.to_path_buf(), child: None, command };
         server.launch();
         report_suite(SuiteOutcome::Ran);
         Some(server)
@@ -183,14 +206,67 @@ pub fn http_post(port: u16, sql: &str, auth: Option<(&str, &str)>) -> Result<Str
     }
 }
 
-fn write_legacy_config(dir: &Path, http: u16, tcp: u16) {
+/// `ca.crt` and a server certificate for 127.0.0.1 it signed (`server.crt`, `server.key`).
+fn make_certificates(dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=otsentry test CA",
+    ]);
+    run(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]);
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("write san.ext");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
+}
+
+fn write_legacy_config(dir: &Path, http: u16, tcp: u16, https: Option<u16>) {
     let d = dir.display();
+    let tls = match https {
+        Some(port) => format!(
+            "<https_port>{port}</https_port>\n  <openSSL><server><certificateFile>{d}/server.crt</certificateFile><privateKeyFile>{d}/server.key</privateKeyFile><verificationMode>none</verificationMode><loadDefaultCAFile>false</loadDefaultCAFile><cacheSessions>true</cacheSessions><disableProtocols>sslv2,sslv3</disableProtocols><preferServerCiphers>true</preferServerCiphers></server></openSSL>"
+        ),
+        None => String::new(),
+    };
     let config = format!(
         r#"<?xml version="1.0"?>
 <yandex>
   <logger><level>warning</level><log>{d}/server.log</log><errorlog>{d}/server.err.log</errorlog><size>10M</size><count>1</count></logger>
   <http_port>{http}</http_port>
   <tcp_port>{tcp}</tcp_port>
+  {tls}
   <listen_host>127.0.0.1</listen_host>
   <max_concurrent_queries>100</max_concurrent_queries>
   <mark_cache_size>268435456</mark_cache_size>
