@@ -1,11 +1,9 @@
-//! An EVE line into a RowBinary row of its table: each column's field looked up by its
-//! path (nested objects parsed once per row, on demand), written in the column's type
-//! for the table's layout. Fields a record lacks get the column's default (0, '', []).
+//! An EVE line into a RowBinary row of its table: one strict pass over the line finds
+//! each column's field by its path (a tree of the table's keys), then each is written
+//! in the column's type for the table's layout. Fields a record lacks get the column's
+//! default (0, '', []); top-level fields no column holds go to `extra`.
 use crate::schema::{Column, Kind, Layout, Table, EXTRA};
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::fmt;
 use std::net::IpAddr;
 
 /// Why a record could not become a row.
@@ -15,121 +13,6 @@ pub struct RowError {
     pub table: &'static str,
     pub column: &'static str,
     pub reason: String,
-}
-
-/// An object's fields, borrowed from the line.
-struct Fields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'a> Fields<'a> {
-    fn parse(text: &'a str) -> Result<Fields<'a>, serde_json::Error> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let fields = (&mut de).deserialize_map(FieldsVisitor)?;
-        de.end()?;
-        Ok(fields)
-    }
-
-    fn get(&self, key: &str) -> Option<&'a RawValue> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
-    }
-}
-
-struct FieldsVisitor;
-
-impl<'de> Visitor<'de> for FieldsVisitor {
-    type Value = Fields<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Fields<'de>, M::Error> {
-        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(16));
-        while let Some(entry) = map.next_entry::<Cow<'de, str>, &'de RawValue>()? {
-            out.push(entry);
-        }
-        Ok(Fields(out))
-    }
-}
-
-/// The objects of one record, parsed as columns ask for them.
-struct Record<'a> {
-    /// Each parsed object by its path; `None` if the path holds no object.
-    objects: Vec<(&'static [&'static str], Option<Fields<'a>>)>,
-}
-
-impl<'a> Record<'a> {
-    fn new(line: &'a str) -> Result<Record<'a>, serde_json::Error> {
-        Ok(Record { objects: vec![(&[], Some(Fields::parse(line)?))] })
-    }
-
-    fn top(&self) -> &Fields<'a> {
-        // Always there: `new` put it first.
-        self.objects[0].1.as_ref().unwrap_or_else(|| unreachable!())
-    }
-
-    /// The index in `objects` of the object at `prefix`, parsing it (and its parents).
-    fn object(&mut self, prefix: &'static [&'static str]) -> usize {
-        if let Some(i) = self.objects.iter().position(|(p, _)| *p == prefix) {
-            return i;
-        }
-        let (last, parent) = prefix.split_last().unwrap_or_else(|| unreachable!());
-        let parent = self.object(parent);
-        let fields = self.objects[parent]
-            .1
-            .as_ref()
-            .and_then(|f| f.get(last))
-            .filter(|raw| raw.get().starts_with('{'))
-            .and_then(|raw| Fields::parse(raw.get()).ok());
-        self.objects.push((prefix, fields));
-        self.objects.len() - 1
-    }
-
-    /// The value at `path`, if the record has one (and it is not null).
-    fn value(&mut self, path: &'static [&'static str]) -> Option<&'a RawValue> {
-        let (last, prefix) = path.split_last()?;
-        let i = self.object(prefix);
-        self.objects[i].1.as_ref()?.get(last).filter(|v| v.get() != "null")
-    }
-}
-
-/// Appends `line` as a row of `table` in `layout` to `out`; on error, `out` is as it was.
-pub fn encode_row(table: &Table, layout: Layout, line: &str, out: &mut Vec<u8>) -> Result<(), RowError> {
-    let start = out.len();
-    let result = encode_columns(table, layout, line, out);
-    if result.is_err() {
-        out.truncate(start);
-    }
-    result
-}
-
-fn encode_columns(table: &Table, layout: Layout, line: &str, out: &mut Vec<u8>) -> Result<(), RowError> {
-    let mut record =
-        Record::new(line).map_err(|e| RowError { table: table.name, column: "", reason: format!("not a JSON object: {e}") })?;
-    for column in table.all_columns() {
-        let fail = |reason: String| RowError { table: table.name, column: column.name, reason };
-        if column.name == EXTRA {
-            write_extra(table, record.top(), out);
-            continue;
-        }
-        let value = record.value(column.path);
-        write_value(column, layout, value, out).map_err(fail)?;
-    }
-    Ok(())
-}
-
-/// The top-level fields no column holds, as a JSON object ('' when there are none).
-fn write_extra(table: &Table, top: &Fields<'_>, out: &mut Vec<u8>) {
-    let mut text = String::new();
-    for (key, raw) in top.0.iter().filter(|(k, _)| !table.is_held(k)) {
-        text.push(if text.is_empty() { '{' } else { ',' });
-        text.push_str(&serde_json::to_string(key.as_ref()).unwrap_or_default());
-        text.push(':');
-        text.push_str(raw.get());
-    }
-    if !text.is_empty() {
-        text.push('}');
-    }
-    write_str(out, &text);
 }
 
 fn write_varint(out: &mut Vec<u8>, mut n: u64) {
@@ -149,20 +32,310 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-fn string(raw: &RawValue) -> Result<Cow<'_, str>, String> {
-    serde_json::from_str::<Cow<'_, str>>(raw.get()).map_err(|_| format!("{} is not a string", raw.get()))
+/// Where each column's value is in a line: the value's bytes as written (a string with
+/// its quotes, an object with its braces), found in one pass over the line.
+struct Found<'a> {
+    values: Vec<Option<&'a [u8]>>,
+    /// Top-level fields no column holds, as `"key":value` pairs.
+    extra: Vec<&'a [u8]>,
 }
 
-fn unsigned(raw: Option<&RawValue>, max: u64) -> Result<u64, String> {
+/// The columns of a table as a tree of keys, so each field of a line is matched by
+/// walking it (16-odd top-level keys, a few below each).
+#[derive(Debug, Default)]
+struct Node {
+    column: Option<usize>,
+    children: Vec<(&'static str, Node)>,
+}
+
+impl Node {
+    fn child(&self, key: &[u8]) -> Option<&Node> {
+        self.children.iter().find(|(k, _)| k.as_bytes() == key).map(|(_, n)| n)
+    }
+}
+
+/// A table's columns, prepared for scanning lines.
+#[derive(Debug)]
+pub struct RowEncoder {
+    table: &'static Table,
+    columns: Vec<&'static Column>,
+    tree: Node,
+}
+
+impl RowEncoder {
+    pub fn new(table: &'static Table) -> RowEncoder {
+        let columns: Vec<&'static Column> = table.all_columns().collect();
+        let mut tree = Node::default();
+        for (i, c) in columns.iter().enumerate() {
+            let mut node = &mut tree;
+            for key in c.path {
+                let at = match node.children.iter().position(|(k, _)| k == key) {
+                    Some(at) => at,
+                    None => {
+                        node.children.push((key, Node::default()));
+                        node.children.len() - 1
+                    }
+                };
+                node = &mut node.children[at].1;
+            }
+            if !c.path.is_empty() {
+                node.column = Some(i);
+            }
+        }
+        RowEncoder { table, columns, tree }
+    }
+
+    /// Appends `line` as a row in `layout` to `out`; on error, `out` is as it was.
+    pub fn encode(&self, layout: Layout, line: &str, out: &mut Vec<u8>) -> Result<(), RowError> {
+        let start = out.len();
+        let result = self.encode_columns(layout, line.as_bytes(), out);
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
+    }
+
+    fn encode_columns(&self, layout: Layout, line: &[u8], out: &mut Vec<u8>) -> Result<(), RowError> {
+        let table = self.table.name;
+        let mut found = Found { values: vec![None; self.columns.len()], extra: Vec::new() };
+        let mut scan = Scanner { b: line, i: 0 };
+        scan.object(&self.tree, 0, &mut found).and_then(|()| scan.end()).map_err(|at| RowError {
+            table,
+            column: "",
+            reason: format!("not a JSON object (at byte {at})"),
+        })?;
+        for (column, value) in self.columns.iter().zip(&found.values) {
+            if column.name == EXTRA {
+                write_extra(&found.extra, out);
+                continue;
+            }
+            let value = value.filter(|v| *v != b"null");
+            write_value(column, layout, value, out).map_err(|reason| RowError { table, column: column.name, reason })?;
+        }
+        Ok(())
+    }
+}
+
+/// Appends `line` as a row of `table` in `layout` to `out`; on error, `out` is as it
+/// was (one-off: a sink keeps a [`RowEncoder`] per table).
+pub fn encode_row(table: &'static Table, layout: Layout, line: &str, out: &mut Vec<u8>) -> Result<(), RowError> {
+    RowEncoder::new(table).encode(layout, line, out)
+}
+
+/// A strict scanner of one JSON line; errors are the byte offset where it stopped.
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+/// Objects this deep are skipped whole, not walked (no column looks deeper).
+const MAX_DEPTH: usize = 3;
+
+impl<'a> Scanner<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn expect(&mut self, c: u8) -> Result<(), usize> {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(self.i)
+        }
+    }
+
+    fn end(&mut self) -> Result<(), usize> {
+        while self.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+            self.i += 1;
+        }
+        if self.i == self.b.len() {
+            Ok(())
+        } else {
+            Err(self.i)
+        }
+    }
+
+    /// An object whose fields are matched against `node`.
+    fn object(&mut self, node: &Node, depth: usize, found: &mut Found<'a>) -> Result<(), usize> {
+        self.expect(b'{')?;
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            let field = self.i;
+            let key = self.string()?;
+            let key = &key[1..key.len() - 1];
+            self.expect(b':')?;
+            let child = node.child(key);
+            let start = self.i;
+            match (self.peek(), child) {
+                (Some(b'{'), Some(c)) if !c.children.is_empty() && depth < MAX_DEPTH => self.object(c, depth + 1, found)?,
+                _ => self.value()?,
+            }
+            let value = &self.b[start..self.i];
+            match child {
+                Some(c) => {
+                    if let Some(col) = c.column {
+                        found.values[col] = Some(value);
+                    }
+                }
+                None if depth == 0 => found.extra.push(&self.b[field..self.i]),
+                None => {}
+            }
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.i),
+            }
+        }
+    }
+
+    /// Any value, skipped.
+    fn value(&mut self) -> Result<(), usize> {
+        match self.peek() {
+            Some(b'"') => self.string().map(|_| ()),
+            Some(b'{' | b'[') => self.composite(),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            Some(c) if c == b'-' || c.is_ascii_digit() => {
+                let start = self.i;
+                while self.peek().is_some_and(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E')) {
+                    self.i += 1;
+                }
+                if self.i > start {
+                    Ok(())
+                } else {
+                    Err(start)
+                }
+            }
+            _ => Err(self.i),
+        }
+    }
+
+    /// An object or array no column looks into, skipped fast: brackets balanced and
+    /// matched, strings whole (the parts no column reads are not checked further).
+    fn composite(&mut self) -> Result<(), usize> {
+        let mut open: Vec<u8> = Vec::new();
+        loop {
+            let Some(&c) = self.b.get(self.i) else { return Err(self.i) };
+            match c {
+                b'"' => {
+                    self.string()?;
+                    continue;
+                }
+                b'{' => open.push(b'}'),
+                b'[' => open.push(b']'),
+                b'}' | b']' => {
+                    if open.pop() != Some(c) {
+                        return Err(self.i);
+                    }
+                    if open.is_empty() {
+                        self.i += 1;
+                        return Ok(());
+                    }
+                }
+                _ => {}
+            }
+            self.i += 1;
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<(), usize> {
+        if self.b.get(self.i..self.i + word.len()) == Some(word) {
+            self.i += word.len();
+            Ok(())
+        } else {
+            Err(self.i)
+        }
+    }
+
+    /// A string, quotes included (escapes are left for whoever reads it).
+    fn string(&mut self) -> Result<&'a [u8], usize> {
+        let start = self.i;
+        self.expect(b'"')?;
+        loop {
+            self.i += special(self.b.get(self.i..).unwrap_or_default());
+            match self.b.get(self.i) {
+                Some(b'"') => {
+                    self.i += 1;
+                    return Ok(&self.b[start..self.i]);
+                }
+                Some(b'\\') if self.i + 1 < self.b.len() => self.i += 2,
+                _ => return Err(self.i),
+            }
+        }
+    }
+}
+
+/// The index of the first byte in `b` that ends or interrupts a JSON string (a quote, a
+/// backslash or a control character), or `b.len()`: eight bytes at a time.
+fn special(b: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    while let Some(word) = b.get(at..at + 8) {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        let quote = x ^ (ONES * u64::from(b'"'));
+        let slash = x ^ (ONES * u64::from(b'\\'));
+        // A byte is zero (a match), or below 0x20; the lowest flagged byte is exact.
+        let hits = (quote.wrapping_sub(ONES) & !quote) | (slash.wrapping_sub(ONES) & !slash) | (x.wrapping_sub(ONES * 0x20) & !x);
+        let hits = hits & HIGH;
+        if hits != 0 {
+            return at + (hits.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    at + b[at..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).unwrap_or(b.len() - at)
+}
+
+/// The top-level fields no column holds, as a JSON object ('' when there are none).
+fn write_extra(fields: &[&[u8]], out: &mut Vec<u8>) {
+    if fields.is_empty() {
+        write_varint(out, 0);
+        return;
+    }
+    let len = fields.iter().map(|f| f.len()).sum::<usize>() + fields.len() + 1;
+    write_varint(out, len as u64);
+    for (i, f) in fields.iter().enumerate() {
+        out.push(if i == 0 { b'{' } else { b',' });
+        out.extend_from_slice(f);
+    }
+    out.push(b'}');
+}
+
+/// A JSON value's text, for messages.
+fn text(raw: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(raw)
+}
+
+/// A JSON string's contents: borrowed when it has no escapes (ours rarely do).
+fn string(raw: &[u8]) -> Result<Cow<'_, str>, String> {
+    let inner = raw.strip_prefix(b"\"").and_then(|r| r.strip_suffix(b"\"")).ok_or_else(|| format!("{} is not a string", text(raw)))?;
+    if !inner.contains(&b'\\') {
+        return std::str::from_utf8(inner).map(Cow::Borrowed).map_err(|_| format!("{} is not UTF-8", text(raw)));
+    }
+    serde_json::from_slice::<String>(raw).map(Cow::Owned).map_err(|_| format!("{} is not a string", text(raw)))
+}
+
+fn unsigned(raw: Option<&[u8]>, max: u64) -> Result<u64, String> {
     let Some(raw) = raw else { return Ok(0) };
-    let n: u64 = raw.get().parse().map_err(|_| format!("{} is not an unsigned integer", raw.get()))?;
+    let digits = (!raw.is_empty() && raw.len() <= 20 && raw.iter().all(u8::is_ascii_digit)).then_some(raw);
+    let n: u64 = digits
+        .and_then(|d| d.iter().try_fold(0u64, |n, c| n.checked_mul(10)?.checked_add(u64::from(c - b'0'))))
+        .ok_or_else(|| format!("{} is not an unsigned integer", text(raw)))?;
     if n > max {
         return Err(format!("{n} is more than the column holds ({max})"));
     }
     Ok(n)
 }
 
-fn write_value(column: &Column, layout: Layout, value: Option<&RawValue>, out: &mut Vec<u8>) -> Result<(), String> {
+fn write_value(column: &Column, layout: Layout, value: Option<&[u8]>, out: &mut Vec<u8>) -> Result<(), String> {
     let current = layout == Layout::Current;
     match column.kind {
         Kind::Uuid => {
@@ -207,11 +380,15 @@ fn write_value(column: &Column, layout: Layout, value: Option<&RawValue>, out: &
             }
         }
         Kind::Name | Kind::Str => write_str(out, &value.map(string).transpose()?.unwrap_or_default()),
-        Kind::Json => write_str(out, value.map_or("", RawValue::get)),
-        Kind::Bool => out.push(match value.map(RawValue::get) {
-            None | Some("false") => 0,
-            Some("true") => 1,
-            Some(other) => return Err(format!("{other} is not a boolean")),
+        Kind::Json => {
+            let v = value.unwrap_or_default();
+            write_varint(out, v.len() as u64);
+            out.extend_from_slice(v);
+        }
+        Kind::Bool => out.push(match value {
+            None | Some(b"false") => 0,
+            Some(b"true") => 1,
+            Some(other) => return Err(format!("{} is not a boolean", text(other))),
         }),
         Kind::U8 => out.push(unsigned(value, u8::MAX.into())? as u8),
         Kind::U16 => out.extend_from_slice(&(unsigned(value, u16::MAX.into())? as u16).to_le_bytes()),
@@ -219,14 +396,14 @@ fn write_value(column: &Column, layout: Layout, value: Option<&RawValue>, out: &
         Kind::U64 => out.extend_from_slice(&unsigned(value, u64::MAX)?.to_le_bytes()),
         Kind::F64 => {
             let x = match value {
-                Some(raw) => raw.get().parse::<f64>().map_err(|_| format!("{} is not a number", raw.get()))?,
+                Some(raw) => text(raw).parse::<f64>().map_err(|_| format!("{} is not a number", text(raw)))?,
                 None => 0.0,
             };
             out.extend_from_slice(&x.to_le_bytes());
         }
         Kind::Names => {
             let items: Vec<Cow<'_, str>> = match value {
-                Some(raw) => serde_json::from_str(raw.get()).map_err(|_| format!("{} is not a list of strings", raw.get()))?,
+                Some(raw) => serde_json::from_slice(raw).map_err(|_| format!("{} is not a list of strings", text(raw)))?,
                 None => Vec::new(),
             };
             write_varint(out, items.len() as u64);
@@ -236,7 +413,7 @@ fn write_value(column: &Column, layout: Layout, value: Option<&RawValue>, out: &
         }
         Kind::U16s => {
             let items: Vec<u16> = match value {
-                Some(raw) => serde_json::from_str(raw.get()).map_err(|_| format!("{} is not a list of 16-bit numbers", raw.get()))?,
+                Some(raw) => serde_json::from_slice(raw).map_err(|_| format!("{} is not a list of 16-bit numbers", text(raw)))?,
                 None => Vec::new(),
             };
             write_varint(out, items.len() as u64);
@@ -332,6 +509,17 @@ mod tests {
             ["", "2026-01-15", "2026-13-01T00:00:00Z", "2026-01-15T08:00:00.+00:00", "2026-01-15T08:00:00+0000", "2026-01-15T08:00:00"]
         {
             assert_eq!(parse_time(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_fast_string_scan_finds_the_first_special_byte() {
+        for text in ["", "abc", "abcdefgh\"", "a\\b", "0123456789abcdef\u{1}", "é€漢字 and more text\"", "\x7f\u{80}\""] {
+            for cut in 0..=text.len() {
+                let b = &text.as_bytes()[cut..];
+                let want = b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).unwrap_or(b.len());
+                assert_eq!(special(b), want, "{text:?} from {cut}");
+            }
         }
     }
 

@@ -195,6 +195,12 @@ pub fn classify(e: &clickhouse::error::Error) -> Failure {
     }
 }
 
+/// An INSERT under way.
+pub struct Inserting {
+    insert: clickhouse::insert_formatted::InsertFormatted,
+    what: String,
+}
+
 /// A connection: the crate's client and the runtime it runs on.
 pub struct Server {
     settings: Settings,
@@ -204,6 +210,8 @@ pub struct Server {
 
 impl Server {
     pub fn new(settings: Settings) -> Result<Server, String> {
+        // One I/O thread of its own: a batch's rows stream to the server while the sink's
+        // thread encodes the next ones.
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -259,20 +267,27 @@ impl Server {
         Ok(self.query_text("SELECT version()")?.trim().to_string())
     }
 
-    /// Sends `rows` (RowBinary, `columns` in order) into `table` of the database, in one
-    /// INSERT (one block: it lands whole or not at all).
-    pub fn insert(&self, table: &str, columns: &str, rows: Bytes) -> Result<(), Failure> {
+    /// Starts an INSERT of RowBinary rows (`columns` in order) into `table`; rows go
+    /// with [`Server::send`], and it lands whole (one block) with [`Server::end`], or not
+    /// at all if dropped before.
+    pub fn start_insert(&self, table: &str, columns: &str) -> Inserting {
         let sql = format!(
             "INSERT INTO {}.{} ({columns}) FORMAT RowBinary",
             crate::schema::ident(&self.settings.database),
             crate::schema::ident(table)
         );
         let limit = Some(self.settings.timeout);
-        self.run(&format!("INSERT INTO {table}"), async {
-            let mut insert = self.client.insert_formatted_with(sql).with_timeouts(limit, limit);
-            insert.send(rows).await?;
-            insert.end().await
-        })
+        Inserting { insert: self.client.insert_formatted_with(sql).with_timeouts(limit, limit), what: format!("INSERT INTO {table}") }
+    }
+
+    pub fn send(&self, inserting: &mut Inserting, rows: Bytes) -> Result<(), Failure> {
+        let Inserting { insert, what } = inserting;
+        self.run(what, insert.send(rows))
+    }
+
+    pub fn end(&self, inserting: Inserting) -> Result<(), Failure> {
+        let Inserting { insert, what } = inserting;
+        self.run(&what, insert.end())
     }
 
     /// Every column of the database's tables: table -> (column -> type).

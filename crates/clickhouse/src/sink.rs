@@ -1,7 +1,7 @@
 //! The ClickHouse sink: each batch's records sorted into their tables' RowBinary rows and
 //! sent as one INSERT per table. Repeats are harmless (the tables keep one row per
 //! `event_id`), so a batch that failed half-way is sent again whole.
-use crate::rows::encode_row;
+use crate::rows::RowEncoder;
 use crate::schema::{ident, Layout, TABLES};
 use crate::server::{Failure, Server};
 use otsentry_sink::{Batch, RecordSink, SinkError};
@@ -11,10 +11,9 @@ pub struct ClickHouseSink {
     /// Each table's layout as found on the server, in [`TABLES`] order; checked again
     /// after the server was unreachable at start.
     layouts: Option<Vec<Layout>>,
-    /// Each table's column list for its INSERT, per layout.
+    /// Each table's column list for its INSERT, per layout, and its row encoder.
     columns: Vec<[String; 2]>,
-    rows: Vec<Vec<u8>>,
-    counts: Vec<usize>,
+    encoders: Vec<RowEncoder>,
     /// Rows sent per table.
     sent: Vec<u64>,
 }
@@ -71,8 +70,7 @@ impl ClickHouseSink {
             server,
             layouts: None,
             columns,
-            rows: vec![Vec::new(); TABLES.len()],
-            counts: vec![0; TABLES.len()],
+            encoders: TABLES.iter().map(RowEncoder::new).collect(),
             sent: vec![0; TABLES.len()],
         }
     }
@@ -97,38 +95,65 @@ impl RecordSink for ClickHouseSink {
         self.server.settings().name()
     }
 
+    fn coalesce_bytes(&self) -> usize {
+        COALESCE_BYTES
+    }
+
     fn write(&mut self, batch: &Batch) -> Result<(), SinkError> {
         let layouts = self.layouts()?.to_vec();
-        for (rows, n) in self.rows.iter_mut().zip(&mut self.counts) {
-            rows.clear();
-            *n = 0;
-        }
+        // Each record's table, then one table at a time: rows stream to the server in
+        // chunks while the rest are encoded.
+        let mut records: Vec<(usize, &[u8])> = Vec::with_capacity(batch.records());
         for (ty, line) in batch.lines() {
             let Some(i) = TABLES.iter().position(|t| t.event_type == ty) else {
                 return Err(SinkError::Permanent(format!("a record of type {ty:?}, which has no table")));
             };
-            let line = std::str::from_utf8(line).map_err(|e| SinkError::Permanent(format!("a record that is not UTF-8: {e}")))?;
-            encode_row(&TABLES[i], layouts[i], line, &mut self.rows[i])
-                .map_err(|e| SinkError::Permanent(format!("a record refused by {}: {e}", self.server.settings().name())))?;
-            self.counts[i] += 1;
+            records.push((i, line));
         }
         for (i, table) in TABLES.iter().enumerate() {
-            if self.counts[i] == 0 {
+            let mut rows = records.iter().filter(|r| r.0 == i).map(|r| r.1).peekable();
+            if rows.peek().is_none() {
                 continue;
             }
             let columns = &self.columns[i][usize::from(layouts[i] == Layout::Current)];
-            let rows = bytes::Bytes::copy_from_slice(&self.rows[i]);
-            match self.server.insert(table.name, columns, rows) {
-                Ok(()) => self.sent[i] += self.counts[i] as u64,
-                Err(f) => {
+            let mut inserting = self.server.start_insert(table.name, columns);
+            let mut buf = Vec::with_capacity(CHUNK + (CHUNK >> 2));
+            let mut n = 0u64;
+            let result = (|| {
+                for line in rows {
+                    let line = std::str::from_utf8(line).map_err(|e| SinkError::Permanent(format!("a record that is not UTF-8: {e}")))?;
+                    self.encoders[i]
+                        .encode(layouts[i], line, &mut buf)
+                        .map_err(|e| SinkError::Permanent(format!("a record refused by {}: {e}", self.server.settings().name())))?;
+                    n += 1;
+                    if buf.len() >= CHUNK {
+                        let chunk = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK + (CHUNK >> 2)));
+                        self.server.send(&mut inserting, bytes::Bytes::from(chunk)).map_err(to_sink)?;
+                    }
+                }
+                if !buf.is_empty() {
+                    self.server.send(&mut inserting, bytes::Bytes::from(buf)).map_err(to_sink)?;
+                }
+                self.server.end(inserting).map_err(to_sink)
+            })();
+            match result {
+                Ok(()) => self.sent[i] += n,
+                Err(e) => {
                     // A table changed under us is checked again before the next try.
-                    if matches!(f, Failure::Refused(_)) {
+                    if matches!(e, SinkError::Permanent(_)) {
                         self.layouts = None;
                     }
-                    return Err(to_sink(f));
+                    return Err(e);
                 }
             }
         }
         Ok(())
     }
 }
+
+/// Each INSERT is a part the server writes and later merges: when the sink falls behind,
+/// the batches queued for it go as one, up to this size.
+const COALESCE_BYTES: usize = 64 << 20;
+
+/// Rows go to the server in chunks of about this many bytes.
+const CHUNK: usize = 4 << 20;

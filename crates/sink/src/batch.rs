@@ -69,6 +69,13 @@ impl Batch {
         self.bytes.truncate(start);
     }
 
+    /// Appends `other`'s lines after this batch's.
+    pub(crate) fn append(&mut self, other: &Batch) {
+        let base = self.bytes.len();
+        self.bytes.extend_from_slice(&other.bytes);
+        self.ends.extend(other.ends.iter().map(|&(end, ty)| (u32::try_from(base + end as usize).unwrap_or(u32::MAX), ty)));
+    }
+
     /// The batch as a spool keeps it: its line count, each line's end and type, then
     /// the lines.
     pub(crate) fn to_spooled(&self) -> Vec<u8> {
@@ -120,6 +127,10 @@ mod tests {
         assert_eq!((b.records(), b.len_bytes()), (2, 11));
         b.clear();
         assert!(b.is_empty() && b.bytes().is_empty());
+        let mut joined = Batch::from_lines([("flow", "{\"a\":1}")]);
+        joined.append(&Batch::from_lines([("alert", "{}"), ("dnp3", "{\"b\":2}")]));
+        let lines: Vec<_> = joined.lines().collect();
+        assert_eq!(lines, vec![("flow", &b"{\"a\":1}"[..]), ("alert", &b"{}"[..]), ("dnp3", &b"{\"b\":2}"[..])]);
     }
 
     #[test]

@@ -72,6 +72,13 @@ pub trait RecordSink: Send {
         Ok(Tick::Nothing)
     }
 
+    /// Batches queued behind the one taken are joined to it up to this many bytes, so a
+    /// sink that falls behind writes fewer, larger batches (a database insert each).
+    /// 0 (the default): one batch at a time.
+    fn coalesce_bytes(&self) -> usize {
+        0
+    }
+
     /// A sink behind a spool: what the spool holds and did (for the summary).
     fn spool_state(&self) -> Option<otsentry_core::SpoolState> {
         None

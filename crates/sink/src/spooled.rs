@@ -211,6 +211,10 @@ impl<S: RecordSink> RecordSink for Spooled<S> {
         self.inner.tick(now)
     }
 
+    fn coalesce_bytes(&self) -> usize {
+        self.inner.coalesce_bytes()
+    }
+
     fn spool_state(&self) -> Option<otsentry_core::SpoolState> {
         let c = self.spool.counts();
         Some(otsentry_core::SpoolState {

@@ -98,8 +98,39 @@ impl SinkHandle {
                         let _ = recycle.send(batch);
                     }
                     Ok(batch) => {
-                        deliver(sink.as_mut(), &batch, &opts, &counts);
-                        let _ = recycle.send(batch);
+                        let limit = sink.coalesce_bytes();
+                        if limit > batch.len_bytes() {
+                            // Those queued behind it, joined (taken only while there is room).
+                            let mut joined: Option<Batch> = None;
+                            let mut size = batch.len_bytes();
+                            let mut taken = vec![batch];
+                            while size < limit {
+                                match rx.try_recv() {
+                                    Ok(next) => {
+                                        size += next.len_bytes();
+                                        taken.push(next);
+                                    }
+                                    Err(_) => break,
+                                }
+                            }
+                            if taken.len() > 1 {
+                                let mut all = Batch::with_capacity(size);
+                                for b in &taken {
+                                    all.append(b);
+                                }
+                                joined = Some(all);
+                            }
+                            match &joined {
+                                Some(all) => deliver(sink.as_mut(), all, &opts, &counts),
+                                None => deliver(sink.as_mut(), &taken[0], &opts, &counts),
+                            }
+                            for b in taken {
+                                let _ = recycle.send(b);
+                            }
+                        } else {
+                            deliver(sink.as_mut(), &batch, &opts, &counts);
+                            let _ = recycle.send(batch);
+                        }
                     }
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => break,
