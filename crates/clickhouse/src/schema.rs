@@ -308,11 +308,6 @@ impl Table {
         }
         out
     }
-
-    /// The top-level keys of a record that a column holds (whole or in part).
-    pub fn is_held(&self, key: &str) -> bool {
-        self.all_columns().any(|c| c.path.first() == Some(&key))
-    }
 }
 
 /// A column's type as the server names it in `system.columns`.

@@ -473,3 +473,47 @@ fn fsync_after_each_batch_and_by_interval_write_every_line() {
     let c = one(out.finish());
     assert_eq!((c.written, c.dropped), (0, 1), "{c:?}");
 }
+
+/// A sink that joins queued batches (as the ClickHouse sink does), held until released.
+struct Joining {
+    release: Arc<std::sync::atomic::AtomicBool>,
+    writes: Arc<Mutex<Vec<Vec<u64>>>>,
+}
+
+impl RecordSink for Joining {
+    fn name(&self) -> String {
+        "joining".into()
+    }
+    fn write(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        while !self.release.load(std::sync::atomic::Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let counts =
+            batch.lines().map(|(_, l)| serde_json::from_slice::<serde_json::Value>(l).unwrap()["pcap_cnt"].as_u64().unwrap()).collect();
+        self.writes.lock().unwrap().push(counts);
+        Ok(())
+    }
+    fn coalesce_bytes(&self) -> usize {
+        1 << 20
+    }
+}
+
+#[test]
+fn a_sink_that_falls_behind_gets_the_queued_batches_joined_in_order() {
+    let release = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let mut out = Outputs::new(opts(SinkOptions { queue: 8, ..quick(0, OnFull::Wait) }));
+    out.add(Box::new(Joining { release: release.clone(), writes: writes.clone() })).unwrap();
+    // The first batch holds the sink; the next eight wait in its queue.
+    for n in 0..9 {
+        out.write(&anomaly(n));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    release.store(true, std::sync::atomic::Ordering::SeqCst);
+    let c = one(out.finish());
+    assert_eq!((c.accepted, c.written, c.dropped), (9, 9, 0));
+    let writes = writes.lock().unwrap();
+    assert_eq!(writes.concat(), (0..9).collect::<Vec<_>>(), "every record once, in order");
+    assert!(writes.len() < 9, "the queued batches were not joined: {writes:?}");
+    assert_eq!(c.batches as usize, writes.len());
+}
