@@ -587,4 +587,31 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        /// Damaged lines (cut, a byte changed, bytes inserted) and random text: a row or
+        /// an error, never a panic, and a refused line leaves nothing behind.
+        #[test]
+        fn damaged_lines_never_panic(cut in 0usize..700, at in 0usize..700, byte in proptest::prelude::any::<u8>(), junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
+            for base in [MODBUS, r#"{"timestamp":"2026-01-15T08:00:00+00:00","event_type":"alert","alert":{"signature_id":1,"metadata":{"rule_id":["a\"b"]}},"event_id":"cfebc9fa-130c-8bac-8c7b-808e03c70771"}"#] {
+                let mut b = base.as_bytes().to_vec();
+                b.truncate(cut.min(b.len()));
+                if !b.is_empty() {
+                    let i = at % b.len();
+                    b[i] = byte;
+                }
+                b.splice(at.min(b.len())..at.min(b.len()), junk.iter().copied());
+                let line = String::from_utf8_lossy(&b);
+                for t in TABLES {
+                    let enc = RowEncoder::new(t);
+                    for layout in [Layout::Legacy, Layout::Current] {
+                        let mut out = vec![9u8];
+                        if enc.encode(layout, &line, &mut out).is_err() {
+                            proptest::prop_assert_eq!(&out, &vec![9u8]);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
