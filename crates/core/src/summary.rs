@@ -68,7 +68,8 @@ pub struct Forbidden {
 }
 
 /// One sink's delivery counters. Records are counted once each: every `accepted`
-/// record ends `written`, `dropped`, or (for a run cut short) still queued.
+/// record ends `written`, `overflowed` (into the spool), `dropped`, or (for a run cut
+/// short) still queued.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SinkCounts {
     /// The sink as the user named it (`eve:/var/log/otsentry/eve.json`, `stdout`).
@@ -86,6 +87,9 @@ pub struct SinkCounts {
     pub dropped: u64,
     /// Times the pipeline waited for a full queue (backpressure).
     pub waited: u64,
+    /// Records the pipeline kept in the sink's spool because its queue was full (a live
+    /// sensor cannot wait); the sink delivers them from there.
+    pub overflowed: u64,
     /// Reopens of the output (SIGHUP) and rotations.
     pub reopened: u64,
     pub rotated: u64,

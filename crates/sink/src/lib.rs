@@ -21,6 +21,6 @@ pub use file::{Captured, FileOptions, FileSink, Fsync, MemorySink, StreamSink};
 pub use outputs::{OutputOptions, Outputs};
 pub use sink::{RecordSink, SinkError, Tick};
 pub use spool::{Spool, SpoolCounts, SpoolError};
-pub use spooled::{Spooled, DEAD_LETTER};
+pub use spooled::{Overflow, Spooled, DEAD_LETTER};
 pub use types::{type_index, TypeSet, EVE_TYPES};
 pub use worker::{OnFull, SinkOptions};

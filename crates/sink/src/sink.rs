@@ -79,6 +79,12 @@ pub trait RecordSink: Send {
         0
     }
 
+    /// A sink behind a spool: where the pipeline keeps a batch when the queue is full
+    /// and it may not wait ([`crate::OnFull::Drop`]).
+    fn overflow(&self) -> Option<crate::spooled::Overflow> {
+        None
+    }
+
     /// A sink behind a spool: what the spool holds and did (for the summary).
     fn spool_state(&self) -> Option<otsentry_core::SpoolState> {
         None

@@ -6,8 +6,9 @@
 //! line per record with the reason, forced to disk.
 use crate::batch::Batch;
 use crate::sink::{RecordSink, SinkError, Tick};
-use crate::spool::{Spool, SpoolCounts};
+use crate::spool::{Spool, SpoolCounts, SpoolError};
 use std::io::Write;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Waits before the sink is tried again after it failed: doubled each time, to a
@@ -18,9 +19,24 @@ const LAST_RETRY: Duration = Duration::from_secs(5);
 /// The dead-letter file's name, in the spool's directory.
 pub const DEAD_LETTER: &str = "dead-letter.jsonl";
 
+/// The pipeline's way into a sink's spool: a batch the full queue cannot take is kept
+/// there instead of dropped (a live sensor cannot wait), and reaches the sink with the
+/// other spooled batches (before those still queued: rows need no order).
+#[derive(Clone)]
+pub struct Overflow(Arc<Mutex<Spool>>);
+
+impl Overflow {
+    pub fn keep(&self, batch: &Batch) -> Result<(), SpoolError> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(&batch.to_spooled())
+    }
+}
+
 pub struct Spooled<S: RecordSink> {
     inner: S,
-    spool: Spool,
+    /// Shared with the pipeline's end of the sink, which keeps batches here when the
+    /// queue is full (see [`Overflow`]); each use holds it only for the file work.
+    spool: Arc<Mutex<Spool>>,
+    dir: std::path::PathBuf,
     /// Frames whose checksum held but that are not batches (another build's spool).
     unreadable: u64,
     /// Spooled batches the sink refused for good when they were drained (they are not
@@ -44,7 +60,8 @@ impl<S: RecordSink> Spooled<S> {
         }
         Spooled {
             inner,
-            spool,
+            dir: spool.dir().to_path_buf(),
+            spool: Arc::new(Mutex::new(spool)),
             unreadable: 0,
             refused: 0,
             dead_lettered: 0,
@@ -79,7 +96,7 @@ impl<S: RecordSink> Spooled<S> {
 
     fn succeeded(&mut self) {
         if self.retry_at.take().is_some() {
-            tracing::info!(sink = %self.inner.name(), held = self.spool.counts().batches, "sink back: draining the spool");
+            tracing::info!(sink = %self.inner.name(), held = self.lock().counts().batches, "sink back: draining the spool");
         }
         self.wait = self.first_retry;
     }
@@ -93,18 +110,26 @@ impl<S: RecordSink> Spooled<S> {
         self.unreadable
     }
 
-    pub fn spool(&self) -> &SpoolCounts {
-        self.spool.counts()
+    pub fn spool(&self) -> SpoolCounts {
+        self.lock().counts().clone()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Spool> {
+        // A panic while holding it leaves the spool's files as they were: still usable.
+        self.spool.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Delivers spooled batches in order until the spool is empty or the sink refuses
     /// again (then it stays as it is, for the next try).
     fn drain(&mut self) -> Result<(), SinkError> {
-        let fail = |e: crate::spool::SpoolError| SinkError::Retriable(e.to_string());
-        if self.spool.is_empty() || !self.may_try() {
+        let fail = |e: SpoolError| SinkError::Retriable(e.to_string());
+        if self.lock().is_empty() || !self.may_try() {
             return Ok(());
         }
-        while let Some(bytes) = self.spool.peek().map_err(fail)? {
+        loop {
+            // The lock is not held while the sink writes.
+            let next = self.lock().peek();
+            let Some(bytes) = next.map_err(fail)? else { break };
             match Batch::from_spooled(&bytes) {
                 Some(batch) => match self.inner.write(&batch) {
                     Ok(()) => self.succeeded(),
@@ -123,14 +148,14 @@ impl<S: RecordSink> Spooled<S> {
                     tracing::error!("spool: a frame that is not a batch (another build's?) was skipped");
                 }
             }
-            self.spool.ack().map_err(fail)?;
+            self.lock().ack().map_err(fail)?;
         }
         Ok(())
     }
 
     /// Appends `batch`'s records to the dead-letter file with why the sink refused them.
     fn dead_letter(&mut self, batch: &Batch, why: &SinkError) -> Result<(), SinkError> {
-        let path = self.spool.dir().join(DEAD_LETTER);
+        let path = self.dir.join(DEAD_LETTER);
         let sink = self.inner.name();
         tracing::error!(sink = %sink, error = %why, records = batch.records(), file = %path.display(), "records refused for good: dead-lettered");
         let mut text = Vec::with_capacity(batch.len_bytes() + batch.records() * 96);
@@ -160,7 +185,7 @@ impl<S: RecordSink> Spooled<S> {
     /// Keeps `batch` in the spool (a full spool is a retriable error: the worker
     /// retries and then counts the batch as dropped).
     fn keep(&mut self, batch: &Batch) -> Result<(), SinkError> {
-        self.spool.push(&batch.to_spooled()).map_err(|e| SinkError::Retriable(e.to_string()))
+        self.lock().push(&batch.to_spooled()).map_err(|e| SinkError::Retriable(e.to_string()))
     }
 }
 
@@ -171,13 +196,13 @@ impl<S: RecordSink> RecordSink for Spooled<S> {
 
     fn write(&mut self, batch: &Batch) -> Result<(), SinkError> {
         self.drain()?;
-        if !self.spool.is_empty() || !self.may_try() {
+        if !self.lock().is_empty() || !self.may_try() {
             // Still down: behind the others, in order.
             return self.keep(batch);
         }
         match self.inner.write(batch) {
             Err(SinkError::Retriable(e)) => {
-                tracing::warn!(sink = %self.inner.name(), error = %e, spool = %self.spool.dir().display(), "sink down: spooling");
+                tracing::warn!(sink = %self.inner.name(), error = %e, spool = %self.dir.display(), "sink down: spooling");
                 self.failed();
                 self.keep(batch)
             }
@@ -215,10 +240,15 @@ impl<S: RecordSink> RecordSink for Spooled<S> {
         self.inner.coalesce_bytes()
     }
 
+    fn overflow(&self) -> Option<Overflow> {
+        Some(Overflow(self.spool.clone()))
+    }
+
     fn spool_state(&self) -> Option<otsentry_core::SpoolState> {
-        let c = self.spool.counts();
+        let spool = self.lock();
+        let c = spool.counts();
         Some(otsentry_core::SpoolState {
-            dir: self.spool.dir().display().to_string(),
+            dir: self.dir.display().to_string(),
             pending_batches: c.batches,
             pending_bytes: c.bytes,
             inherited_batches: self.inherited,

@@ -59,6 +59,8 @@ pub(crate) struct SinkHandle {
     theirs: Arc<Mutex<SinkCounts>>,
     /// Set to have the sink reopen its output (it clears it).
     reopen: Arc<AtomicBool>,
+    /// The sink's spool, for batches a full queue cannot take when the pipeline may not wait.
+    overflow: Option<crate::spooled::Overflow>,
 }
 
 fn lock(c: &Mutex<SinkCounts>) -> std::sync::MutexGuard<'_, SinkCounts> {
@@ -73,6 +75,7 @@ impl SinkHandle {
         let reopen = Arc::new(AtomicBool::new(false));
         let asked = reopen.clone();
         let name = sink.name();
+        let overflow = sink.overflow();
         let (tx, rx) = mpsc::sync_channel::<Arc<Batch>>(opts.queue.max(1));
         let theirs = Arc::new(Mutex::new(SinkCounts::default()));
         let counts = theirs.clone();
@@ -147,7 +150,7 @@ impl SinkHandle {
             }
         })?;
         let mine = SinkCounts { name: name.clone(), ..Default::default() };
-        Ok(SinkHandle { name, tx: Some(tx), thread: Some(thread), on_full: opts.on_full, mine, theirs, reopen })
+        Ok(SinkHandle { name, tx: Some(tx), thread: Some(thread), on_full: opts.on_full, mine, theirs, reopen, overflow })
     }
 
     /// The flag that makes the sink reopen its output (a signal handler may set it).
@@ -169,7 +172,22 @@ impl SinkHandle {
                     self.mine.waited += 1;
                     tx.send(batch).is_ok()
                 }
-                OnFull::Drop => false,
+                OnFull::Drop => match &self.overflow {
+                    // Kept on disk: the sink drains it with its spool.
+                    Some(spool) => match spool.keep(&batch) {
+                        Ok(()) => {
+                            self.mine.accepted += n;
+                            self.mine.overflowed += n;
+                            return;
+                        }
+                        Err(e) => {
+                            tracing::warn!(sink = %self.name, error = %e, records = n, "queue full and the spool refused the batch: dropped");
+                            self.mine.last_error = Some(e.to_string());
+                            false
+                        }
+                    },
+                    None => false,
+                },
             },
             Err(TrySendError::Disconnected(_)) => false,
         };
@@ -190,11 +208,12 @@ impl SinkHandle {
             batches: t.batches,
             retried: t.retried,
             dropped: self.mine.dropped + t.dropped,
+            overflowed: self.mine.overflowed,
             waited: self.mine.waited,
             reopened: t.reopened,
             rotated: t.rotated,
             closed: t.closed,
-            last_error: t.last_error.clone(),
+            last_error: t.last_error.clone().or_else(|| self.mine.last_error.clone()),
             unencodable: 0,
             spool: t.spool.clone(),
         }
@@ -207,7 +226,7 @@ impl SinkHandle {
             if thread.join().is_err() {
                 let mut t = lock(&self.theirs);
                 // Whatever the thread had not written is lost with it.
-                let unaccounted = self.mine.accepted.saturating_sub(t.written + t.dropped);
+                let unaccounted = self.mine.accepted.saturating_sub(t.written + t.dropped + self.mine.overflowed);
                 t.dropped += unaccounted;
                 t.last_error = Some(format!("{}: the sink's thread panicked", self.name));
             }

@@ -163,3 +163,67 @@ fn while_the_sink_is_down_it_is_tried_once_per_wait_not_per_batch() {
     assert_eq!((state.pending_batches, state.spooled, state.drained, state.inherited_batches), (0, 20, 20, 0));
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// A destination that holds every write until released.
+#[derive(Clone, Default)]
+struct Slow {
+    release: Arc<AtomicBool>,
+    got: Arc<Mutex<Vec<String>>>,
+}
+
+impl RecordSink for Slow {
+    fn name(&self) -> String {
+        "slow".into()
+    }
+    fn write(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        while !self.release.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        self.got.lock().unwrap().extend(batch.lines().map(|(ty, l)| format!("{ty} {}", String::from_utf8_lossy(l))));
+        Ok(())
+    }
+}
+
+#[test]
+fn a_full_queue_on_a_live_sensor_spools_instead_of_dropping() {
+    use otsentry_sink::{OnFull, OutputOptions, Outputs, SinkOptions};
+    let d = dir("overflow");
+    let slow = Slow::default();
+    let sink = Spooled::new(slow.clone(), Spool::open(&d, 1 << 20).unwrap()).with_retry(Duration::ZERO, Duration::ZERO);
+    let opts = OutputOptions {
+        batch_bytes: 1,
+        sink: SinkOptions { queue: 1, on_full: OnFull::Drop, idle_tick: Duration::from_millis(5), ..SinkOptions::default() },
+        ..OutputOptions::default()
+    };
+    let mut out = Outputs::new(opts);
+    out.add(Box::new(sink)).unwrap();
+    // The sink holds the first batch, one more waits in the queue, the rest would be
+    // dropped on a live sensor: they go to the spool.
+    let header = otsentry_core::EventHeader { timestamp: otsentry_core::Timestamp::from_secs_nanos(1, 0), ..Default::default() };
+    for n in 0..20u64 {
+        let a = otsentry_core::Anomaly::new(
+            header.clone(),
+            otsentry_core::AnomalyKind::Decode,
+            "test.overflow",
+            otsentry_core::Layer::Ipv4,
+            n as usize,
+            "overflow test".into(),
+        );
+        out.write(&a);
+    }
+    let mid = out.counts().remove(0);
+    assert!(mid.overflowed > 0 && mid.dropped == 0, "{mid:?}");
+    slow.release.store(true, Ordering::SeqCst);
+    let c = out.finish().remove(0);
+    assert_eq!((c.accepted, c.dropped), (20, 0), "{c:?}");
+    assert_eq!(c.written + c.overflowed, 20, "{c:?}");
+    let got = slow.got.lock().unwrap();
+    let mut offsets: Vec<u64> = got
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l.split_once(' ').unwrap().1).unwrap()["anomaly"]["offset"].as_u64().unwrap())
+        .collect();
+    offsets.sort();
+    assert_eq!(offsets, (0..20).collect::<Vec<_>>(), "every record once");
+    assert_eq!(c.spool.unwrap().pending_batches, 0);
+    std::fs::remove_dir_all(&d).unwrap();
+}
