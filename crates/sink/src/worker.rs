@@ -101,38 +101,10 @@ impl SinkHandle {
                         let _ = recycle.send(batch);
                     }
                     Ok(batch) => {
-                        let limit = sink.coalesce_bytes();
-                        if limit > batch.len_bytes() {
-                            // Those queued behind it, joined (taken only while there is room).
-                            let mut joined: Option<Batch> = None;
-                            let mut size = batch.len_bytes();
-                            let mut taken = vec![batch];
-                            while size < limit {
-                                match rx.try_recv() {
-                                    Ok(next) => {
-                                        size += next.len_bytes();
-                                        taken.push(next);
-                                    }
-                                    Err(_) => break,
-                                }
-                            }
-                            if taken.len() > 1 {
-                                let mut all = Batch::with_capacity(size);
-                                for b in &taken {
-                                    all.append(b);
-                                }
-                                joined = Some(all);
-                            }
-                            match &joined {
-                                Some(all) => deliver(sink.as_mut(), all, &opts, &counts),
-                                None => deliver(sink.as_mut(), &taken[0], &opts, &counts),
-                            }
-                            for b in taken {
-                                let _ = recycle.send(b);
-                            }
-                        } else {
-                            deliver(sink.as_mut(), &batch, &opts, &counts);
-                            let _ = recycle.send(batch);
+                        let (taken, joined) = join_queued(batch, &rx, sink.coalesce_bytes());
+                        deliver(sink.as_mut(), joined.as_ref().unwrap_or(&taken[0]), &opts, &counts);
+                        for b in taken {
+                            let _ = recycle.send(b);
                         }
                     }
                     Err(RecvTimeoutError::Timeout) => {}
@@ -233,6 +205,30 @@ impl SinkHandle {
         }
         self.counts()
     }
+}
+
+/// `first` and the batches queued behind it while their bytes stay under `limit`, and,
+/// when there was more than one, all of them joined into one batch.
+fn join_queued(first: Arc<Batch>, rx: &mpsc::Receiver<Arc<Batch>>, limit: usize) -> (Vec<Arc<Batch>>, Option<Batch>) {
+    let mut size = first.len_bytes();
+    let mut taken = vec![first];
+    while size < limit {
+        match rx.try_recv() {
+            Ok(next) => {
+                size += next.len_bytes();
+                taken.push(next);
+            }
+            Err(_) => break,
+        }
+    }
+    if taken.len() == 1 {
+        return (taken, None);
+    }
+    let mut all = Batch::with_capacity(size);
+    for b in &taken {
+        all.append(b);
+    }
+    (taken, Some(all))
 }
 
 /// Writes one batch, retrying retriable errors with backoff; a batch that cannot be
