@@ -1,10 +1,12 @@
 //! The ClickHouse sink: each batch's records sorted into their tables' RowBinary rows and
 //! sent as one INSERT per table. Repeats are harmless (the tables keep one row per
-//! `event_id`), so a batch that failed half-way is sent again whole.
+//! `event_id`), so a batch that failed half-way is sent again whole. A record its columns
+//! cannot hold is left out of the insert and handed back ([`RecordSink::take_refused`]:
+//! the spool dead-letters it), so it does not take its batch down with it.
 use crate::rows::RowEncoder;
 use crate::schema::{ident, Layout, TABLES};
 use crate::server::{Failure, Server};
-use otsentry_sink::{Batch, RecordSink, SinkError};
+use otsentry_sink::{Batch, RecordSink, Refused, SinkError};
 
 pub struct ClickHouseSink {
     server: Server,
@@ -16,6 +18,8 @@ pub struct ClickHouseSink {
     encoders: Vec<RowEncoder>,
     /// Rows sent per table.
     sent: Vec<u64>,
+    /// Records left out of written batches (a value their column cannot hold).
+    refused: Vec<Refused>,
 }
 
 /// Why the sink could not start.
@@ -72,6 +76,7 @@ impl ClickHouseSink {
             columns,
             encoders: TABLES.iter().map(RowEncoder::new).collect(),
             sent: vec![0; TABLES.len()],
+            refused: Vec::new(),
         }
     }
 
@@ -104,11 +109,16 @@ impl RecordSink for ClickHouseSink {
         // Each record's table, then one table at a time: rows stream to the server in
         // chunks while the rest are encoded.
         let mut records: Vec<(usize, &[u8])> = Vec::with_capacity(batch.records());
+        let mut refused = Vec::new();
         for (ty, line) in batch.lines() {
-            let Some(i) = TABLES.iter().position(|t| t.event_type == ty) else {
-                return Err(SinkError::Permanent(format!("a record of type {ty:?}, which has no table")));
-            };
-            records.push((i, line));
+            match TABLES.iter().position(|t| t.event_type == ty) {
+                Some(i) => records.push((i, line)),
+                None => refused.push(Refused {
+                    event_type: ty,
+                    line: line.to_vec(),
+                    reason: format!("a record of type {ty:?}, which has no table"),
+                }),
+            }
         }
         for (i, table) in TABLES.iter().enumerate() {
             let mut rows = records.iter().filter(|r| r.0 == i).map(|r| r.1).peekable();
@@ -121,10 +131,18 @@ impl RecordSink for ClickHouseSink {
             let mut n = 0u64;
             let result = (|| {
                 for line in rows {
-                    let line = std::str::from_utf8(line).map_err(|e| SinkError::Permanent(format!("a record that is not UTF-8: {e}")))?;
-                    self.encoders[i]
-                        .encode(layouts[i], line, &mut buf)
-                        .map_err(|e| SinkError::Permanent(format!("a record refused by {}: {e}", self.server.settings().name())))?;
+                    // A record its columns cannot hold is left out (and reported), not its batch.
+                    let encoded = std::str::from_utf8(line)
+                        .map_err(|e| format!("not UTF-8: {e}"))
+                        .and_then(|text| self.encoders[i].encode(layouts[i], text, &mut buf).map_err(|e| e.to_string()));
+                    if let Err(reason) = encoded {
+                        refused.push(Refused {
+                            event_type: table.event_type,
+                            line: line.to_vec(),
+                            reason: format!("refused by {}: {reason}", self.server.settings().name()),
+                        });
+                        continue;
+                    }
                     n += 1;
                     if buf.len() >= CHUNK {
                         let chunk = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK + (CHUNK >> 2)));
@@ -147,7 +165,12 @@ impl RecordSink for ClickHouseSink {
                 }
             }
         }
+        self.refused = refused;
         Ok(())
+    }
+
+    fn take_refused(&mut self) -> Vec<Refused> {
+        std::mem::take(&mut self.refused)
     }
 }
 

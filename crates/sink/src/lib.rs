@@ -19,7 +19,7 @@ mod worker;
 pub use batch::Batch;
 pub use file::{Captured, FileOptions, FileSink, Fsync, MemorySink, StreamSink};
 pub use outputs::{OutputOptions, Outputs};
-pub use sink::{RecordSink, SinkError, Tick};
+pub use sink::{RecordSink, Refused, SinkError, Tick};
 pub use spool::{Spool, SpoolCounts, SpoolError};
 pub use spooled::{Overflow, Spooled, DEAD_LETTER};
 pub use types::{type_index, TypeSet, EVE_TYPES};

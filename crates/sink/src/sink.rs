@@ -79,6 +79,13 @@ pub trait RecordSink: Send {
         0
     }
 
+    /// Records left out of the batches written since the last call, each with why: a
+    /// record the destination cannot hold (a value too large for its column) must not
+    /// take the rest of its batch down with it.
+    fn take_refused(&mut self) -> Vec<Refused> {
+        Vec::new()
+    }
+
     /// A sink behind a spool: where the pipeline keeps a batch when the queue is full
     /// and it may not wait ([`crate::OnFull::Drop`]).
     fn overflow(&self) -> Option<crate::spooled::Overflow> {
@@ -89,6 +96,14 @@ pub trait RecordSink: Send {
     fn spool_state(&self) -> Option<otsentry_core::SpoolState> {
         None
     }
+}
+
+/// A record a sink left out of a batch it wrote otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub event_type: &'static str,
+    pub line: Vec<u8>,
+    pub reason: String,
 }
 
 /// What a [`RecordSink::tick`] did.

@@ -5,7 +5,7 @@
 //! (a schema or data error) goes to `dead-letter.jsonl` in the spool's directory, one
 //! line per record with the reason, forced to disk.
 use crate::batch::Batch;
-use crate::sink::{RecordSink, SinkError, Tick};
+use crate::sink::{RecordSink, Refused, SinkError, Tick};
 use crate::spool::{Spool, SpoolCounts, SpoolError};
 use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -132,7 +132,10 @@ impl<S: RecordSink> Spooled<S> {
             let Some(bytes) = next.map_err(fail)? else { break };
             match Batch::from_spooled(&bytes) {
                 Some(batch) => match self.inner.write(&batch) {
-                    Ok(()) => self.succeeded(),
+                    Ok(()) => {
+                        self.succeeded();
+                        self.dead_letter_refused()?;
+                    }
                     Err(SinkError::Retriable(_)) => {
                         self.failed();
                         return Ok(());
@@ -155,25 +158,45 @@ impl<S: RecordSink> Spooled<S> {
 
     /// Appends `batch`'s records to the dead-letter file with why the sink refused them.
     fn dead_letter(&mut self, batch: &Batch, why: &SinkError) -> Result<(), SinkError> {
+        let why = why.to_string();
+        self.dead_letter_lines(batch.lines().map(|(ty, line)| (ty, line, why.as_str())))
+    }
+
+    /// Dead-letters the records the sink left out of a batch it wrote.
+    fn dead_letter_refused(&mut self) -> Result<(), SinkError> {
+        let refused: Vec<Refused> = self.inner.take_refused();
+        if refused.is_empty() {
+            return Ok(());
+        }
+        self.dead_letter_lines(refused.iter().map(|r| (r.event_type, r.line.as_slice(), r.reason.as_str())))
+    }
+
+    fn dead_letter_lines<'l>(&mut self, lines: impl Iterator<Item = (&'l str, &'l [u8], &'l str)>) -> Result<(), SinkError> {
         let path = self.dir.join(DEAD_LETTER);
         let sink = self.inner.name();
-        tracing::error!(sink = %sink, error = %why, records = batch.records(), file = %path.display(), "records refused for good: dead-lettered");
-        let mut text = Vec::with_capacity(batch.len_bytes() + batch.records() * 96);
         let meta = |k: &str, v: &str| format!("\"{k}\":{}", serde_json::to_string(v).unwrap_or_default());
-        for (ty, line) in batch.lines() {
+        let mut text = Vec::new();
+        let mut n = 0u64;
+        let mut first_reason = String::new();
+        for (ty, line, why) in lines {
+            if first_reason.is_empty() {
+                first_reason = why.to_string();
+            }
             text.extend_from_slice(
-                format!("{{{},{},{},\"record\":", meta("sink", &sink), meta("reason", &why.to_string()), meta("event_type", ty)).as_bytes(),
+                format!("{{{},{},{},\"record\":", meta("sink", &sink), meta("reason", why), meta("event_type", ty)).as_bytes(),
             );
             text.extend_from_slice(line);
             text.extend_from_slice(b"}\n");
+            n += 1;
         }
+        tracing::error!(sink = %sink, error = %first_reason, records = n, file = %path.display(), "records refused for good: dead-lettered");
         let write = || -> std::io::Result<()> {
             let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
             f.write_all(&text)?;
             f.sync_data()
         };
         write().map_err(|e| SinkError::Retriable(format!("{}: {e}", path.display())))?;
-        self.dead_lettered += batch.records() as u64;
+        self.dead_lettered += n;
         Ok(())
     }
 
@@ -208,7 +231,7 @@ impl<S: RecordSink> RecordSink for Spooled<S> {
             }
             Ok(()) => {
                 self.succeeded();
-                Ok(())
+                self.dead_letter_refused()
             }
             // Refused for good: kept in the dead-letter file, and still reported (the
             // worker counts the batch as not delivered).

@@ -240,9 +240,16 @@ fn deliver(sink: &mut dyn RecordSink, batch: &Batch, opts: &SinkOptions, counts:
     loop {
         match sink.write(batch) {
             Ok(()) => {
+                // Records the sink left out (no spool to dead-letter them): not written.
+                let refused = sink.take_refused();
                 let mut c = lock(counts);
-                c.written += n;
+                c.written += n - refused.len() as u64;
+                c.dropped += refused.len() as u64;
                 c.batches += 1;
+                if let Some(r) = refused.first() {
+                    tracing::warn!(sink = %sink.name(), records = refused.len(), error = %r.reason, "records refused by the sink: dropped");
+                    c.last_error = Some(r.reason.clone());
+                }
                 return;
             }
             Err(e @ SinkError::Retriable(_)) if attempt < opts.retries => {
