@@ -88,7 +88,7 @@ pub trait RecordSink: Send {
 
     /// A sink behind a spool: where the pipeline keeps a batch when the queue is full
     /// and it may not wait ([`crate::OnFull::Drop`]).
-    fn overflow(&self) -> Option<crate::spooled::Overflow> {
+    fn overflow(&self) -> Option<crate::spool::Overflow> {
         None
     }
 

@@ -13,6 +13,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 const MAGIC: [u8; 4] = *b"OTSP";
 const HEADER: usize = 12;
@@ -266,6 +267,18 @@ impl Spool {
             std::fs::remove_file(&path).map_err(io(&path))?;
         }
         Ok(())
+    }
+}
+
+/// The pipeline's way into a sink's spool: a batch the full queue cannot take is kept
+/// there instead of dropped (a live sensor cannot wait), and reaches the sink with the
+/// other spooled batches (before those still queued: rows need no order).
+#[derive(Clone)]
+pub struct Overflow(pub(crate) Arc<Mutex<Spool>>);
+
+impl Overflow {
+    pub fn keep(&self, batch: &crate::Batch) -> Result<(), SpoolError> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(&batch.to_spooled())
     }
 }
 

@@ -6,7 +6,7 @@
 //! line per record with the reason, forced to disk.
 use crate::batch::Batch;
 use crate::sink::{RecordSink, Refused, SinkError, Tick};
-use crate::spool::{Spool, SpoolCounts, SpoolError};
+use crate::spool::{Overflow, Spool, SpoolCounts, SpoolError};
 use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -18,18 +18,6 @@ const LAST_RETRY: Duration = Duration::from_secs(5);
 
 /// The dead-letter file's name, in the spool's directory.
 pub const DEAD_LETTER: &str = "dead-letter.jsonl";
-
-/// The pipeline's way into a sink's spool: a batch the full queue cannot take is kept
-/// there instead of dropped (a live sensor cannot wait), and reaches the sink with the
-/// other spooled batches (before those still queued: rows need no order).
-#[derive(Clone)]
-pub struct Overflow(Arc<Mutex<Spool>>);
-
-impl Overflow {
-    pub fn keep(&self, batch: &Batch) -> Result<(), SpoolError> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(&batch.to_spooled())
-    }
-}
 
 pub struct Spooled<S: RecordSink> {
     inner: S,

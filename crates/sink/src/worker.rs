@@ -60,7 +60,7 @@ pub(crate) struct SinkHandle {
     /// Set to have the sink reopen its output (it clears it).
     reopen: Arc<AtomicBool>,
     /// The sink's spool, for batches a full queue cannot take when the pipeline may not wait.
-    overflow: Option<crate::spooled::Overflow>,
+    overflow: Option<crate::spool::Overflow>,
 }
 
 fn lock(c: &Mutex<SinkCounts>) -> std::sync::MutexGuard<'_, SinkCounts> {
