@@ -9,7 +9,7 @@ mod server;
 mod sink;
 
 pub use migrate::{init, migration_file, statements, InitReport, Migration, MIGRATIONS, MIGRATIONS_TABLE};
-pub use rows::{encode_row, parse_time, parse_uuid, RowEncoder, RowError};
+pub use rows::{RowEncoder, RowError};
 pub use schema::{create_table, table_for, type_of, Column, Kind, Layout, Table, COMMON, EXTRA, TABLES};
 pub use server::{check_table, classify, error_code, Failure, Inserting, Server, Settings, DATABASE};
 pub use sink::{ClickHouseSink, StartError};

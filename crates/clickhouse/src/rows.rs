@@ -3,6 +3,7 @@
 //! in the column's type for the table's layout. Fields a record lacks get the column's
 //! default (0, '', []); top-level fields no column holds go to `extra`.
 use crate::schema::{Column, Kind, Layout, Table, EXTRA};
+use otsentry_core::Timestamp;
 use std::borrow::Cow;
 use std::net::IpAddr;
 
@@ -114,12 +115,6 @@ impl RowEncoder {
         }
         Ok(())
     }
-}
-
-/// Appends `line` as a row of `table` in `layout` to `out`; on error, `out` is as it
-/// was (one-off: a sink keeps a [`RowEncoder`] per table).
-pub fn encode_row(table: &'static Table, layout: Layout, line: &str, out: &mut Vec<u8>) -> Result<(), RowError> {
-    RowEncoder::new(table).encode(layout, line, out)
 }
 
 /// A strict scanner of one JSON line; errors are the byte offset where it stopped.
@@ -350,7 +345,8 @@ fn write_value(column: &Column, layout: Layout, value: Option<&[u8]>, out: &mut 
             let (secs, micros) = match value {
                 Some(raw) => {
                     let text = string(raw)?;
-                    parse_time(&text).ok_or_else(|| format!("{text:?} is not an RFC 3339 time"))?
+                    let t = Timestamp::parse_rfc3339(&text).ok_or_else(|| format!("{text:?} is not an RFC 3339 time"))?;
+                    (t.secs(), t.subsec_nanos() / 1000)
                 }
                 None => (0, 0),
             };
@@ -394,13 +390,6 @@ fn write_value(column: &Column, layout: Layout, value: Option<&[u8]>, out: &mut 
         Kind::U16 => out.extend_from_slice(&(unsigned(value, u16::MAX.into())? as u16).to_le_bytes()),
         Kind::U32 => out.extend_from_slice(&(unsigned(value, u32::MAX.into())? as u32).to_le_bytes()),
         Kind::U64 => out.extend_from_slice(&unsigned(value, u64::MAX)?.to_le_bytes()),
-        Kind::F64 => {
-            let x = match value {
-                Some(raw) => text(raw).parse::<f64>().map_err(|_| format!("{} is not a number", text(raw)))?,
-                None => 0.0,
-            };
-            out.extend_from_slice(&x.to_le_bytes());
-        }
         Kind::Names => {
             let items: Vec<Cow<'_, str>> = match value {
                 Some(raw) => serde_json::from_slice(raw).map_err(|_| format!("{} is not a list of strings", text(raw)))?,
@@ -426,7 +415,7 @@ fn write_value(column: &Column, layout: Layout, value: Option<&[u8]>, out: &mut 
 }
 
 /// `8-4-4-4-12` hex digits as a 128-bit number.
-pub fn parse_uuid(text: &str) -> Option<u128> {
+pub(crate) fn parse_uuid(text: &str) -> Option<u128> {
     let b = text.as_bytes();
     if b.len() != 36 || [8, 13, 18, 23].iter().any(|&i| b[i] != b'-') {
         return None;
@@ -435,81 +424,13 @@ pub fn parse_uuid(text: &str) -> Option<u128> {
     (hex.len() == 32 && hex.bytes().all(|c| c.is_ascii_hexdigit())).then(|| u128::from_str_radix(&hex, 16).ok())?
 }
 
-/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` as seconds since 1970 (UTC) and
-/// microseconds.
-pub fn parse_time(text: &str) -> Option<(i64, u32)> {
-    let b = text.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let s = b.get(r)?;
-        s.iter().all(u8::is_ascii_digit).then(|| s.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0')))
-    };
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b' ') || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let mut i = 19;
-    let mut micros = 0u32;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if digits == 0 {
-            return None;
-        }
-        for (k, d) in b[i..i + digits].iter().enumerate() {
-            if k < 6 {
-                micros = micros * 10 + u32::from(d - b'0');
-            }
-        }
-        micros *= 10u32.pow(6u32.saturating_sub(digits as u32));
-        i += digits;
-    }
-    let offset = match &b[i..] {
-        b"Z" => 0,
-        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
-            let minutes = num(i + 1..i + 3)? * 60 + num(i + 4..i + 6)?;
-            if *sign == b'+' {
-                minutes * 60
-            } else {
-                -minutes * 60
-            }
-        }
-        _ => return None,
-    };
-    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset;
-    Some((secs, micros))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::schema::{table_for, TABLES};
 
-    #[test]
-    fn times_parse_to_utc_seconds_and_microseconds() {
-        assert_eq!(parse_time("1970-01-01T00:00:00+00:00"), Some((0, 0)));
-        assert_eq!(parse_time("2026-01-15T08:00:00.040000+00:00"), Some((1_768_464_000, 40_000)));
-        assert_eq!(parse_time("2026-01-15T09:00:00.5+01:00"), Some((1_768_464_000, 500_000)));
-        assert_eq!(parse_time("2000-02-29T23:59:59.1234567Z"), Some((951_868_799, 123_456)));
-        for bad in
-            ["", "2026-01-15", "2026-13-01T00:00:00Z", "2026-01-15T08:00:00.+00:00", "2026-01-15T08:00:00+0000", "2026-01-15T08:00:00"]
-        {
-            assert_eq!(parse_time(bad), None, "{bad}");
-        }
+    fn encode_row(table: &'static Table, layout: Layout, line: &str, out: &mut Vec<u8>) -> Result<(), RowError> {
+        RowEncoder::new(table).encode(layout, line, out)
     }
 
     #[test]

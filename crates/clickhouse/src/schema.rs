@@ -23,7 +23,6 @@ pub enum Kind {
     U16,
     U32,
     U64,
-    F64,
     Names,
     U16s,
 }
@@ -325,7 +324,6 @@ pub fn type_of(kind: Kind, layout: Layout) -> &'static str {
         U16 => "UInt16",
         U32 => "UInt32",
         U64 => "UInt64",
-        F64 => "Float64",
         Names if current => "Array(LowCardinality(String))",
         Names => "Array(String)",
         U16s => "Array(UInt16)",

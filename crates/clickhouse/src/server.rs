@@ -144,6 +144,17 @@ pub enum Failure {
     Refused(String),
 }
 
+impl Failure {
+    /// The same failure with its text changed.
+    fn map(self, f: impl FnOnce(String) -> String) -> Failure {
+        match self {
+            Failure::Transient(t) => Failure::Transient(f(t)),
+            Failure::Credentials(t) => Failure::Credentials(f(t)),
+            Failure::Refused(t) => Failure::Refused(f(t)),
+        }
+    }
+}
+
 /// ClickHouse error codes that pass: too many simultaneous queries (202), socket timeout
 /// (209), network error (210), memory limit (241), too many parts (252), timeout (159),
 /// read-only replica (242), unknown status of insert (319), keeper (999), all
@@ -240,11 +251,7 @@ impl Server {
         let name = self.settings.name();
         match result {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(match classify(&e) {
-                Failure::Transient(t) => Failure::Transient(format!("{name}: {what}: {t}")),
-                Failure::Credentials(t) => Failure::Credentials(format!("{name}: {what}: {t}")),
-                Failure::Refused(t) => Failure::Refused(format!("{name}: {what}: {t}")),
-            }),
+            Ok(Err(e)) => Err(classify(&e).map(|t| format!("{name}: {what}: {t}"))),
             Err(_) => Err(Failure::Transient(format!("{name}: {what}: no answer within {limit:?}"))),
         }
     }

@@ -16,8 +16,6 @@ pub struct ClickHouseSink {
     /// Each table's column list for its INSERT, per layout, and its row encoder.
     columns: Vec<[String; 2]>,
     encoders: Vec<RowEncoder>,
-    /// Rows sent per table.
-    sent: Vec<u64>,
     /// Records left out of written batches (a value their column cannot hold).
     refused: Vec<Refused>,
 }
@@ -45,7 +43,15 @@ impl ClickHouseSink {
     /// A sink for `server`; nothing is sent until [`ClickHouseSink::check`] or the
     /// first batch.
     pub fn new(server: Server) -> ClickHouseSink {
-        ClickHouseSink::unchecked(server)
+        let columns = TABLES
+            .iter()
+            .map(|t| {
+                let list = |layout| t.server_columns(layout).iter().map(|(n, _)| ident(n)).collect::<Vec<_>>().join(",");
+                [list(Layout::Legacy), list(Layout::Current)]
+            })
+            .collect();
+        let encoders = TABLES.iter().map(RowEncoder::new).collect();
+        ClickHouseSink { server, layouts: None, columns, encoders, refused: Vec::new() }
     }
 
     /// Connects and checks the server's tables (the first batch does it otherwise).
@@ -62,29 +68,6 @@ impl ClickHouseSink {
         }
     }
 
-    fn unchecked(server: Server) -> ClickHouseSink {
-        let columns = TABLES
-            .iter()
-            .map(|t| {
-                let list = |layout| t.server_columns(layout).iter().map(|(n, _)| ident(n)).collect::<Vec<_>>().join(",");
-                [list(Layout::Legacy), list(Layout::Current)]
-            })
-            .collect();
-        ClickHouseSink {
-            server,
-            layouts: None,
-            columns,
-            encoders: TABLES.iter().map(RowEncoder::new).collect(),
-            sent: vec![0; TABLES.len()],
-            refused: Vec::new(),
-        }
-    }
-
-    /// Rows sent per table name.
-    pub fn sent(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
-        TABLES.iter().zip(&self.sent).map(|(t, n)| (t.name, *n))
-    }
-
     fn layouts(&mut self) -> Result<&[Layout], SinkError> {
         if self.layouts.is_none() {
             let layouts = self.server.check_tables().map_err(to_sink)?;
@@ -98,6 +81,10 @@ impl ClickHouseSink {
 impl RecordSink for ClickHouseSink {
     fn name(&self) -> String {
         self.server.settings().name()
+    }
+
+    fn batch_bytes(&self) -> usize {
+        BATCH_BYTES
     }
 
     fn coalesce_bytes(&self) -> usize {
@@ -120,17 +107,15 @@ impl RecordSink for ClickHouseSink {
                 }),
             }
         }
-        for (i, table) in TABLES.iter().enumerate() {
-            let mut rows = records.iter().filter(|r| r.0 == i).map(|r| r.1).peekable();
-            if rows.peek().is_none() {
-                continue;
-            }
+        // Stable: each table's rows keep the batch's order.
+        records.sort_by_key(|r| r.0);
+        for group in records.chunk_by(|a, b| a.0 == b.0) {
+            let (i, table) = (group[0].0, &TABLES[group[0].0]);
             let columns = &self.columns[i][usize::from(layouts[i] == Layout::Current)];
             let mut inserting = self.server.start_insert(table.name, columns);
             let mut buf = Vec::with_capacity(CHUNK + (CHUNK >> 2));
-            let mut n = 0u64;
             let result = (|| {
-                for line in rows {
+                for &(_, line) in group {
                     // A record its columns cannot hold is left out (and reported), not its batch.
                     let encoded = std::str::from_utf8(line)
                         .map_err(|e| format!("not UTF-8: {e}"))
@@ -143,7 +128,6 @@ impl RecordSink for ClickHouseSink {
                         });
                         continue;
                     }
-                    n += 1;
                     if buf.len() >= CHUNK {
                         let chunk = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK + (CHUNK >> 2)));
                         self.server.send(&mut inserting, bytes::Bytes::from(chunk)).map_err(to_sink)?;
@@ -154,15 +138,12 @@ impl RecordSink for ClickHouseSink {
                 }
                 self.server.end(inserting).map_err(to_sink)
             })();
-            match result {
-                Ok(()) => self.sent[i] += n,
-                Err(e) => {
-                    // A table changed under us is checked again before the next try.
-                    if matches!(e, SinkError::Permanent(_)) {
-                        self.layouts = None;
-                    }
-                    return Err(e);
+            if let Err(e) = result {
+                // A table changed under us is checked again before the next try.
+                if matches!(e, SinkError::Permanent(_)) {
+                    self.layouts = None;
                 }
+                return Err(e);
             }
         }
         self.refused = refused;
@@ -174,8 +155,10 @@ impl RecordSink for ClickHouseSink {
     }
 }
 
-/// Each INSERT is a part the server writes and later merges: when the sink falls behind,
-/// the batches queued for it go as one, up to this size.
+/// Each INSERT is a part the server writes and later merges: batches of thousands of
+/// rows (still handed over at least once a second), and when the sink falls behind, the
+/// batches queued for it go as one, up to the second size.
+const BATCH_BYTES: usize = 8 << 20;
 const COALESCE_BYTES: usize = 64 << 20;
 
 /// Rows go to the server in chunks of about this many bytes.

@@ -87,6 +87,70 @@ impl serde::Serialize for Timestamp {
     }
 }
 
+impl Timestamp {
+    /// Reads the RFC 3339 form EVE writes (`2016-05-04T16:08:15.123456+00:00`; also `Z`,
+    /// any UTC offset, a space for the `T`, up to nanoseconds): the inverse of
+    /// [`Timestamp::rfc3339_micros`]. `None` for anything else.
+    pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+        let b = text.as_bytes();
+        let num = |r: std::ops::Range<usize>| -> Option<i64> {
+            let s = b.get(r)?;
+            s.iter().all(u8::is_ascii_digit).then(|| s.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0')))
+        };
+        let at = |i: usize| b.get(i).copied();
+        let shape = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')].iter().all(|&(i, c)| at(i) == Some(c));
+        if !shape || !matches!(at(10), Some(b'T' | b' ')) {
+            return None;
+        }
+        let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+            return None;
+        }
+        let mut i = 19;
+        let mut nanos = 0u32;
+        if at(i) == Some(b'.') {
+            i += 1;
+            let fraction = b.get(i..).unwrap_or_default();
+            let digits = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
+            if digits == 0 {
+                return None;
+            }
+            for d in fraction.iter().take(digits.min(9)) {
+                nanos = nanos * 10 + u32::from(d - b'0');
+            }
+            nanos *= 10u32.pow(9u32.saturating_sub(digits as u32));
+            i += digits;
+        }
+        let offset = match b.get(i..).unwrap_or_default() {
+            b"Z" => 0,
+            [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+                let minutes = num(i + 1..i + 3)? * 60 + num(i + 4..i + 6)?;
+                if *sign == b'+' {
+                    minutes * 60
+                } else {
+                    -minutes * 60
+                }
+            }
+            _ => return None,
+        };
+        let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset;
+        Some(Timestamp::from_secs_nanos(secs, nanos))
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`, the inverse of [`civil_from_days`]).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
 /// (Howard Hinnant's `civil_from_days`).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -125,6 +189,26 @@ mod tests {
         for ns in [0i64, 1_259_098_029_534_255_000, 4_102_444_799_999_999_000, -1, 951_782_400_000_000_000, i64::MIN, i64::MAX] {
             let t = Timestamp(ns);
             assert_eq!(t.write_rfc3339_micros(&mut buf).map(str::to_string), Some(t.rfc3339_micros().to_string()), "{ns}");
+        }
+    }
+
+    #[test]
+    fn rfc3339_reads_back_what_it_writes() {
+        let mut buf = [0u8; 32];
+        for ns in [0i64, 1_259_098_029_534_255_000, 951_782_400_000_000_000, 4_102_444_799_999_999_000, -1_000, 1_768_464_000_040_000_000] {
+            let t = Timestamp(ns);
+            assert_eq!(Timestamp::parse_rfc3339(t.write_rfc3339_micros(&mut buf).unwrap()), Some(t), "{ns}");
+        }
+        let at = |s: &str| Timestamp::parse_rfc3339(s).map(|t| (t.secs(), t.subsec_nanos()));
+        assert_eq!(at("2026-01-15T09:00:00.5+01:00"), Some((1_768_464_000, 500_000_000)));
+        assert_eq!(at("2000-02-29T23:59:59.1234567891Z"), Some((951_868_799, 123_456_789)));
+        assert_eq!(at("2000-02-29T23:59:59.1234567Z"), Some((951_868_799, 123_456_700)));
+        assert_eq!(at("2026-01-15T08:00:00.040000+00:00"), Some((1_768_464_000, 40_000_000)));
+        assert_eq!(at("1970-01-01 00:00:00Z"), Some((0, 0)));
+        for bad in
+            ["", "2026-01-15", "2026-13-01T00:00:00Z", "2026-01-15T08:00:00.+00:00", "2026-01-15T08:00:00+0000", "2026-01-15T08:00:00"]
+        {
+            assert_eq!(Timestamp::parse_rfc3339(bad), None, "{bad}");
         }
     }
 

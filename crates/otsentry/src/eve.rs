@@ -68,9 +68,6 @@ pub(crate) struct EveSettings<'a> {
     pub(crate) host: &'a str,
 }
 
-/// A batch's size when ClickHouse is among the outputs.
-const CLICKHOUSE_BATCH_BYTES: usize = 8 << 20;
-
 /// The outputs for one run, each on its own thread: the EVE file or stdout, and any
 /// other sink (ClickHouse); none without either.
 pub(crate) fn outputs(eve: &EveSettings<'_>, other: Option<Box<dyn otsentry_sink::RecordSink>>) -> anyhow::Result<Option<Outputs>> {
@@ -79,12 +76,7 @@ pub(crate) fn outputs(eve: &EveSettings<'_>, other: Option<Box<dyn otsentry_sink
     }
     let types: Vec<&str> = eve.types.iter().map(String::as_str).collect();
     let types = if types.is_empty() { TypeSet::ALL } else { TypeSet::of(&types) };
-    let mut opts = OutputOptions { types, host: eve.host.to_string(), ..Default::default() };
-    if other.is_some() {
-        // ClickHouse wants few large inserts (each one is a part to merge): batches of
-        // thousands of rows, still handed over at least once a second.
-        opts.batch_bytes = CLICKHOUSE_BATCH_BYTES;
-    }
+    let opts = OutputOptions { types, host: eve.host.to_string(), ..Default::default() };
     let mut outputs = Outputs::new(opts);
     match eve.path {
         Some(path) if path.as_os_str() == "-" => outputs.add(Box::new(StreamSink::new("stdout", std::io::stdout()))),

@@ -83,6 +83,7 @@ impl Outputs {
 
     /// Starts `sink` on its own thread; it gets every batch from now on.
     pub fn add(&mut self, sink: Box<dyn RecordSink>) -> std::io::Result<()> {
+        self.opts.batch_bytes = self.opts.batch_bytes.max(sink.batch_bytes());
         self.sinks.push(SinkHandle::start(sink, self.opts.sink, self.recycle.clone())?);
         Ok(())
     }

@@ -72,6 +72,12 @@ pub trait RecordSink: Send {
         Ok(Tick::Nothing)
     }
 
+    /// The batch size this sink wants at least (a database wants few large inserts):
+    /// the outputs' batches grow to the largest any of their sinks asks for. 0: any.
+    fn batch_bytes(&self) -> usize {
+        0
+    }
+
     /// Batches queued behind the one taken are joined to it up to this many bytes, so a
     /// sink that falls behind writes fewer, larger batches (a database insert each).
     /// 0 (the default): one batch at a time.

@@ -67,11 +67,6 @@ impl<S: RecordSink> Spooled<S> {
         self
     }
 
-    /// Batches held when the spool was opened.
-    pub fn inherited(&self) -> u64 {
-        self.inherited
-    }
-
     /// Whether the sink may be tried now (it is up, or its wait is over).
     fn may_try(&self) -> bool {
         self.retry_at.is_none_or(|t| Instant::now() >= t)
@@ -92,10 +87,6 @@ impl<S: RecordSink> Spooled<S> {
     /// Spooled batches the sink refused for good.
     pub fn refused(&self) -> u64 {
         self.refused
-    }
-
-    pub fn unreadable(&self) -> u64 {
-        self.unreadable
     }
 
     pub fn spool(&self) -> SpoolCounts {
@@ -245,6 +236,10 @@ impl<S: RecordSink> RecordSink for Spooled<S> {
     fn tick(&mut self, now: Instant) -> Result<Tick, SinkError> {
         self.drain()?;
         self.inner.tick(now)
+    }
+
+    fn batch_bytes(&self) -> usize {
+        self.inner.batch_bytes()
     }
 
     fn coalesce_bytes(&self) -> usize {

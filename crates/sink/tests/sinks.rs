@@ -517,3 +517,34 @@ fn a_sink_that_falls_behind_gets_the_queued_batches_joined_in_order() {
     assert!(writes.len() < 9, "the queued batches were not joined: {writes:?}");
     assert_eq!(c.batches as usize, writes.len());
 }
+
+/// A sink that asks for batches of at least a MiB and notes each one's size.
+struct Big(Arc<Mutex<Vec<usize>>>);
+
+impl RecordSink for Big {
+    fn name(&self) -> String {
+        "big".into()
+    }
+    fn write(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        self.0.lock().unwrap().push(batch.records());
+        Ok(())
+    }
+    fn batch_bytes(&self) -> usize {
+        1 << 20
+    }
+}
+
+#[test]
+fn a_sink_that_wants_larger_batches_gets_them() {
+    let sizes = Arc::new(Mutex::new(Vec::new()));
+    // 64 KiB batches by default; the sink asks for a MiB.
+    let mut out = Outputs::new(OutputOptions { batch_bytes: 64 << 10, batch_delay: Duration::from_secs(60), ..Default::default() });
+    out.add(Box::new(Big(sizes.clone()))).unwrap();
+    for n in 0..1000 {
+        out.write(&anomaly(n));
+    }
+    let c = one(out.finish());
+    assert_eq!(c.written, 1000);
+    // About 250 bytes a record: all of them fit one MiB batch, not four 64 KiB ones.
+    assert_eq!(*sizes.lock().unwrap(), vec![1000]);
+}

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Default)]
 struct Remote {
     down: Arc<AtomicBool>,
+    /// While set, every write waits (a slow destination).
+    hold: Arc<AtomicBool>,
     got: Arc<Mutex<Vec<String>>>,
 }
 
@@ -20,6 +22,9 @@ impl RecordSink for Remote {
         "remote".into()
     }
     fn write(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        while self.hold.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         if self.down.load(Ordering::SeqCst) {
             return Err(SinkError::Retriable("connection refused".into()));
         }
@@ -164,31 +169,12 @@ fn while_the_sink_is_down_it_is_tried_once_per_wait_not_per_batch() {
     std::fs::remove_dir_all(&d).unwrap();
 }
 
-/// A destination that holds every write until released.
-#[derive(Clone, Default)]
-struct Slow {
-    release: Arc<AtomicBool>,
-    got: Arc<Mutex<Vec<String>>>,
-}
-
-impl RecordSink for Slow {
-    fn name(&self) -> String {
-        "slow".into()
-    }
-    fn write(&mut self, batch: &Batch) -> Result<(), SinkError> {
-        while !self.release.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        self.got.lock().unwrap().extend(batch.lines().map(|(ty, l)| format!("{ty} {}", String::from_utf8_lossy(l))));
-        Ok(())
-    }
-}
-
 #[test]
 fn a_full_queue_on_a_live_sensor_spools_instead_of_dropping() {
     use otsentry_sink::{OnFull, OutputOptions, Outputs, SinkOptions};
     let d = dir("overflow");
-    let slow = Slow::default();
+    let slow = Remote::default();
+    slow.hold.store(true, Ordering::SeqCst);
     let sink = Spooled::new(slow.clone(), Spool::open(&d, 1 << 20).unwrap()).with_retry(Duration::ZERO, Duration::ZERO);
     let opts = OutputOptions {
         batch_bytes: 1,
@@ -213,7 +199,7 @@ fn a_full_queue_on_a_live_sensor_spools_instead_of_dropping() {
     }
     let mid = out.counts().remove(0);
     assert!(mid.overflowed > 0 && mid.dropped == 0, "{mid:?}");
-    slow.release.store(true, Ordering::SeqCst);
+    slow.hold.store(false, Ordering::SeqCst);
     let c = out.finish().remove(0);
     assert_eq!((c.accepted, c.dropped), (20, 0), "{c:?}");
     assert_eq!(c.written + c.overflowed, 20, "{c:?}");

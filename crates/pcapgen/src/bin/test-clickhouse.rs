@@ -22,7 +22,6 @@ fn main() {
         std::process::exit(1);
     };
     println!("{}", server.url());
-    let _ = std::io::stdout().lock();
     let mut sink = Vec::new();
     let _ = std::io::stdin().read_to_end(&mut sink);
     drop(server);
