@@ -18,6 +18,7 @@ mod flowrec;
 pub mod harness;
 mod hex;
 mod observe;
+mod position;
 mod record;
 mod summary;
 mod time;
@@ -32,6 +33,7 @@ pub use flow::{Direction, FlowKey, IpProto};
 pub use flowrec::{FlowBody, FlowRecord, TcpBody};
 pub use hex::{hex, Hex};
 pub use observe::{ModbusTable, Observer, Space, IDENTITY_ATTRIBUTES};
+pub use position::line_and_column;
 pub use record::{open_object, EventHeader, Framed, Record, Vlans};
 pub use summary::{
     AlertCounts, CodeCounts, CodeNames, DecodeCounts, Dnp3Counts, Forbidden, InputCounts, ModbusCounts, ProtocolCounts, S7Counts,

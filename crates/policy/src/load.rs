@@ -150,7 +150,7 @@ pub fn load(path: &Path) -> Result<Policy, PolicyErrors> {
 /// Checks policy `text` (named `path` in errors).
 pub fn parse(path: &Path, text: &str) -> Result<Policy, PolicyErrors> {
     let spec: Spec = serde_yaml_ng::from_str(text).map_err(|e| {
-        let line = e.location().map_or(0, |l| l.line());
+        let line = e.location().map_or(0, |l| otsentry_core::line_and_column(text, l.index()).0);
         let message = e.to_string();
         let message = message.split(" at line ").next().unwrap_or(&message).to_string();
         PolicyErrors(vec![PolicyError { file: path.to_path_buf(), line, field: None, message }])
@@ -338,6 +338,17 @@ conduits:
         let e = errors(&text);
         assert_eq!(e.len(), 1, "{e:?}");
         assert!(e[0].starts_with("p.yaml:1204: zones[400].networks: 10.0.7.9/32 overlaps 10.0.7.0/24 of zone \"z7\""), "{e:?}");
+    }
+
+    /// Found by the property test below: YAML ends a line at a lone CR, an editor does not.
+    #[test]
+    fn a_lone_carriage_return_does_not_shift_the_line_named() {
+        // The failing case as found: cut after 136 bytes, byte 83 (a newline) made a CR.
+        let mut text = GOOD.as_bytes()[..136].to_vec();
+        text[83] = b'\r';
+        let text = String::from_utf8(text).unwrap();
+        let e = parse(Path::new("p.yaml"), &text).unwrap_err();
+        assert!(e.0.iter().all(|one| (1..=text.lines().count() + 1).contains(&one.line)), "{e}");
     }
 
     proptest::proptest! {

@@ -135,7 +135,7 @@ pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned + Default>(src: &RuleSou
         return Ok(T::default());
     }
     serde_yaml_ng::from_str(&src.text).map_err(|e| {
-        let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+        let (line, column) = e.location().map_or((0, 0), |l| otsentry_core::line_and_column(&src.text, l.index()));
         let text = e.to_string();
         // serde_yaml_ng appends " at line N column M"; the location is given apart.
         let message = text.split(" at line ").next().unwrap_or(&text).to_string();
