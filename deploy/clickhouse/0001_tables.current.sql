@@ -32,7 +32,6 @@ CREATE TABLE IF NOT EXISTS `otsentry`.`alerts`
     `mitre_tactic_name` Array(LowCardinality(String)),
     `rule_id` Array(LowCardinality(String)),
     `detail` String,
-    `metadata` String,
     `modbus` String,
     `dnp3` String,
     `s7comm` String,
@@ -106,7 +105,6 @@ CREATE TABLE IF NOT EXISTS `otsentry`.`flows`
     `state` LowCardinality(String),
     `reason` LowCardinality(String),
     `alerted` UInt8,
-    `tcp` String,
     `tcp_flags` LowCardinality(String),
     `tcp_state` LowCardinality(String),
     `gaps` UInt64,
@@ -149,7 +147,6 @@ CREATE TABLE IF NOT EXISTS `otsentry`.`modbus`
     `exception_code` UInt8,
     `exception_name` LowCardinality(String),
     `response_time_us` UInt64,
-    `modbus` String,
     `extra` String
 )
 ENGINE = ReplacingMergeTree()
@@ -183,7 +180,6 @@ CREATE TABLE IF NOT EXISTS `otsentry`.`dnp3`
     `complete` UInt8,
     `link_function_code` UInt8,
     `iin_indicators` Array(LowCardinality(String)),
-    `dnp3` String,
     `extra` String
 )
 ENGINE = ReplacingMergeTree()
@@ -226,7 +222,6 @@ CREATE TABLE IF NOT EXISTS `otsentry`.`s7comm`
     `subfunction_name` LowCardinality(String),
     `return_code` UInt8,
     `return_code_name` LowCardinality(String),
-    `s7comm` String,
     `extra` String
 )
 ENGINE = ReplacingMergeTree()
@@ -260,7 +255,6 @@ CREATE TABLE IF NOT EXISTS `otsentry`.`s7comm_plus`
     `session_id` UInt32,
     `integrity` UInt8,
     `data_length` UInt32,
-    `s7comm_plus` String,
     `extra` String
 )
 ENGINE = ReplacingMergeTree()
@@ -293,7 +287,6 @@ CREATE TABLE IF NOT EXISTS `otsentry`.`cotp`
     `tpdu_size` UInt32,
     `rack` UInt8,
     `slot` UInt8,
-    `cotp` String,
     `extra` String
 )
 ENGINE = ReplacingMergeTree()

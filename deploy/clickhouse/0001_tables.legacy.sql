@@ -33,7 +33,6 @@ CREATE TABLE IF NOT EXISTS `otsentry`.`alerts`
     `mitre_tactic_name` Array(String),
     `rule_id` Array(String),
     `detail` String,
-    `metadata` String,
     `modbus` String,
     `dnp3` String,
     `s7comm` String,
@@ -111,7 +110,6 @@ CREATE TABLE IF NOT EXISTS `otsentry`.`flows`
     `state` String,
     `reason` String,
     `alerted` UInt8,
-    `tcp` String,
     `tcp_flags` String,
     `tcp_state` String,
     `gaps` UInt64,
@@ -155,7 +153,6 @@ CREATE TABLE IF NOT EXISTS `otsentry`.`modbus`
     `exception_code` UInt8,
     `exception_name` String,
     `response_time_us` UInt64,
-    `modbus` String,
     `extra` String
 )
 ENGINE = ReplacingMergeTree()
@@ -190,7 +187,6 @@ CREATE TABLE IF NOT EXISTS `otsentry`.`dnp3`
     `complete` UInt8,
     `link_function_code` UInt8,
     `iin_indicators` Array(String),
-    `dnp3` String,
     `extra` String
 )
 ENGINE = ReplacingMergeTree()
@@ -234,7 +230,6 @@ CREATE TABLE IF NOT EXISTS `otsentry`.`s7comm`
     `subfunction_name` String,
     `return_code` UInt8,
     `return_code_name` String,
-    `s7comm` String,
     `extra` String
 )
 ENGINE = ReplacingMergeTree()
@@ -269,7 +264,6 @@ CREATE TABLE IF NOT EXISTS `otsentry`.`s7comm_plus`
     `session_id` UInt32,
     `integrity` UInt8,
     `data_length` UInt32,
-    `s7comm_plus` String,
     `extra` String
 )
 ENGINE = ReplacingMergeTree()
@@ -303,7 +297,6 @@ CREATE TABLE IF NOT EXISTS `otsentry`.`cotp`
     `tpdu_size` UInt32,
     `rack` UInt8,
     `slot` UInt8,
-    `cotp` String,
     `extra` String
 )
 ENGINE = ReplacingMergeTree()

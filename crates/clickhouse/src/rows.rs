@@ -1,7 +1,7 @@
 //! An EVE line into a RowBinary row of its table: one strict pass over the line finds
 //! each column's field by its path (a tree of the table's keys), then each is written
 //! in the column's type for the table's layout. Fields a record lacks get the column's
-//! default (0, '', []); top-level fields no column holds go to `extra`.
+//! default (0, '', []); fields no column holds, at any depth, go to `extra`.
 use crate::schema::{Column, Kind, Layout, Table, EXTRA};
 use otsentry_core::Timestamp;
 use std::borrow::Cow;
@@ -37,8 +37,9 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
 /// its quotes, an object with its braces), found in one pass over the line.
 struct Found<'a> {
     values: Vec<Option<&'a [u8]>>,
-    /// Top-level fields no column holds, as `"key":value` pairs.
-    extra: Vec<&'a [u8]>,
+    /// Every field no column holds, as a JSON object shaped like the record (the
+    /// objects on the way to it kept, their other fields left out).
+    rest: Vec<u8>,
 }
 
 /// The columns of a table as a tree of keys, so each field of a line is matched by
@@ -98,7 +99,7 @@ impl RowEncoder {
 
     fn encode_columns(&self, layout: Layout, line: &[u8], out: &mut Vec<u8>) -> Result<(), RowError> {
         let table = self.table.name;
-        let mut found = Found { values: vec![None; self.columns.len()], extra: Vec::new() };
+        let mut found = Found { values: vec![None; self.columns.len()], rest: Vec::new() };
         let mut scan = Scanner { b: line, i: 0 };
         scan.object(&self.tree, 0, &mut found).and_then(|()| scan.end()).map_err(|at| RowError {
             table,
@@ -107,7 +108,8 @@ impl RowEncoder {
         })?;
         for (column, value) in self.columns.iter().zip(&found.values) {
             if column.name == EXTRA {
-                write_extra(&found.extra, out);
+                write_varint(out, found.rest.len() as u64);
+                out.extend_from_slice(&found.rest);
                 continue;
             }
             let value = value.filter(|v| *v != b"null");
@@ -123,7 +125,7 @@ struct Scanner<'a> {
     i: usize,
 }
 
-/// Objects this deep are skipped whole, not walked (no column looks deeper).
+/// Objects this deep are not walked but kept whole (no column looks deeper).
 const MAX_DEPTH: usize = 3;
 
 impl<'a> Scanner<'a> {
@@ -151,43 +153,62 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// An object whose fields are matched against `node`.
+    /// An object whose fields are matched against `node`. The fields no column holds
+    /// are appended to `found.rest` as an object (nothing when there are none).
     fn object(&mut self, node: &Node, depth: usize, found: &mut Found<'a>) -> Result<(), usize> {
         self.expect(b'{')?;
-        if self.peek() == Some(b'}') {
-            self.i += 1;
-            return Ok(());
-        }
-        loop {
+        let mark = found.rest.len();
+        found.rest.push(b'{');
+        let mut closed = self.peek() == Some(b'}');
+        while !closed {
             let field = self.i;
             let key = self.string()?;
-            let key = &key[1..key.len() - 1];
+            let inner = &key[1..key.len() - 1];
             self.expect(b':')?;
-            let child = node.child(key);
+            let child = node.child(inner);
             let start = self.i;
-            match (self.peek(), child) {
-                (Some(b'{'), Some(c)) if !c.children.is_empty() && depth < MAX_DEPTH => self.object(c, depth + 1, found)?,
-                _ => self.value()?,
-            }
-            let value = &self.b[start..self.i];
+            let comma = found.rest.len() > mark + 1;
             match child {
-                Some(c) => {
-                    if let Some(col) = c.column {
-                        found.values[col] = Some(value);
+                Some(c) if c.column.is_none() && !c.children.is_empty() && depth < MAX_DEPTH && self.peek() == Some(b'{') => {
+                    // Walked: only what its columns leave goes to the rest.
+                    let at = found.rest.len();
+                    if comma {
+                        found.rest.push(b',');
+                    }
+                    found.rest.extend_from_slice(key);
+                    found.rest.push(b':');
+                    let before = found.rest.len();
+                    self.object(c, depth + 1, found)?;
+                    if found.rest.len() == before {
+                        found.rest.truncate(at);
                     }
                 }
-                None if depth == 0 => found.extra.push(&self.b[field..self.i]),
-                None => {}
+                _ => {
+                    self.value()?;
+                    match child.and_then(|c| c.column) {
+                        Some(col) => found.values[col] = Some(&self.b[start..self.i]),
+                        None => {
+                            if comma {
+                                found.rest.push(b',');
+                            }
+                            found.rest.extend_from_slice(&self.b[field..self.i]);
+                        }
+                    }
+                }
             }
             match self.peek() {
                 Some(b',') => self.i += 1,
-                Some(b'}') => {
-                    self.i += 1;
-                    return Ok(());
-                }
+                Some(b'}') => closed = true,
                 _ => return Err(self.i),
             }
         }
+        self.i += 1;
+        if found.rest.len() == mark + 1 {
+            found.rest.truncate(mark);
+        } else {
+            found.rest.push(b'}');
+        }
+        Ok(())
     }
 
     /// Any value, skipped.
@@ -287,21 +308,6 @@ fn special(b: &[u8]) -> usize {
         at += 8;
     }
     at + b[at..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).unwrap_or(b.len() - at)
-}
-
-/// The top-level fields no column holds, as a JSON object ('' when there are none).
-fn write_extra(fields: &[&[u8]], out: &mut Vec<u8>) {
-    if fields.is_empty() {
-        write_varint(out, 0);
-        return;
-    }
-    let len = fields.iter().map(|f| f.len()).sum::<usize>() + fields.len() + 1;
-    write_varint(out, len as u64);
-    for (i, f) in fields.iter().enumerate() {
-        out.push(if i == 0 { b'{' } else { b',' });
-        out.extend_from_slice(f);
-    }
-    out.push(b'}');
 }
 
 /// A JSON value's text, for messages.
@@ -465,14 +471,34 @@ mod tests {
         assert_eq!(&legacy[8..16], &0x8c7b_808e_03c7_0771_u64.to_le_bytes());
         assert_eq!(&legacy[16..20], &1_768_464_000u32.to_le_bytes());
         assert_eq!(&legacy[20..24], &40_000u32.to_le_bytes());
-        // The field no column holds is kept in `extra`, escapes and all.
-        assert!(legacy.ends_with(br#"{"new_field":{"x":"\u00e9"}}"#));
+        // The fields no column holds are kept in `extra`, in the record's shape, escapes
+        // and all; the exception's fields have columns, so its object is left out.
+        let extra = br#"{"modbus":{"response_values":[1,2]},"new_field":{"x":"\u00e9"}}"#;
+        assert!(legacy.ends_with(extra), "{}", String::from_utf8_lossy(&legacy));
+        assert_eq!(legacy[legacy.len() - extra.len() - 1] as usize, extra.len());
         let mut current = Vec::new();
         encode_row(table, Layout::Current, MODBUS, &mut current).unwrap();
         assert_eq!(&current[16..24], &(1_768_464_000i64 * 1_000_000 + 40_000).to_le_bytes());
         // IPv4 mapped into IPv6 on current servers.
         let mapped = std::net::Ipv4Addr::new(10, 10, 1, 50).to_ipv6_mapped().octets();
         assert!(current.windows(16).any(|w| w == mapped));
+    }
+
+    /// Columns and `extra` together hold every field of a record once: rebuilt from
+    /// them, the record is what it was.
+    #[test]
+    fn columns_and_extra_hold_each_field_once() {
+        let line = r#"{"timestamp":"2026-01-15T08:00:00.250000+00:00","event_type":"dnp3","dnp3":{"tx_id":1,"control":{"dir":true,"function_code":4},"application":{"control":{"fir":true},"function_code":1,"objects":[{"group":60}],"complete":true},"iin":{"indicators":[],"raw":0},"empty":{}},"event_id":"7e826a0c-9f81-8361-90c1-80dc79fd9950"}"#;
+        let table = table_for("dnp3").unwrap();
+        let mut row = Vec::new();
+        encode_row(table, Layout::Legacy, line, &mut row).unwrap();
+        let want = r#"{"dnp3":{"control":{"dir":true},"application":{"control":{"fir":true},"objects":[{"group":60}]},"iin":{"raw":0},"empty":{}}}"#;
+        assert!(row.ends_with(want.as_bytes()), "{}", String::from_utf8_lossy(&row));
+        // A record whose every field has a column has an empty `extra`.
+        let mut row = Vec::new();
+        let plain = r#"{"timestamp":"2026-01-15T08:00:00+00:00","event_type":"dnp3","dnp3":{"tx_id":1,"control":{"function_code":4}},"event_id":"7e826a0c-9f81-8361-90c1-80dc79fd9950"}"#;
+        encode_row(table, Layout::Legacy, plain, &mut row).unwrap();
+        assert_eq!(row.last(), Some(&0));
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub enum Kind {
     /// A short name from a small set: LowCardinality(String) on current servers.
     Name,
     Str,
-    /// A JSON value kept as its text (the nested parts of a record).
+    /// A JSON value kept as its text (an alert's record or detection, whole).
     Json,
     Bool,
     U8,
@@ -76,8 +76,9 @@ const fn col(name: &'static str, path: &'static [&'static str], kind: Kind) -> C
     Column { name, path, kind }
 }
 
-/// Top-level keys of a record that no column holds go here as a JSON object, so no field
-/// of a record is lost on the way into the table.
+/// Every field of a record that no column holds goes here, as a JSON object shaped like
+/// the record (`{"dnp3":{"application":{"objects":[...]}}}`), so no field is lost on the
+/// way into the table and none is stored twice.
 pub const EXTRA: &str = "extra";
 
 /// The columns every table starts with: the record's identity, time, sensor and
@@ -119,7 +120,6 @@ pub const TABLES: &[Table] = &[
             col("mitre_tactic_name", &["alert", "metadata", "mitre_tactic_name"], Names),
             col("rule_id", &["alert", "metadata", "rule_id"], Names),
             col("detail", &["alert", "detail"], Str),
-            col("metadata", &["alert", "metadata"], Json),
             // What the alert is about: the protocol record or detection that raised it.
             col("modbus", &["modbus"], Json),
             col("dnp3", &["dnp3"], Json),
@@ -160,7 +160,6 @@ pub const TABLES: &[Table] = &[
             col("state", &["flow", "state"], Name),
             col("reason", &["flow", "reason"], Name),
             col("alerted", &["flow", "alerted"], Bool),
-            col("tcp", &["tcp"], Json),
             col("tcp_flags", &["tcp", "tcp_flags"], Name),
             col("tcp_state", &["tcp", "state"], Name),
             col("gaps", &["tcp", "gaps"], U64),
@@ -186,7 +185,6 @@ pub const TABLES: &[Table] = &[
             col("exception_code", &["modbus", "exception", "code"], U8),
             col("exception_name", &["modbus", "exception", "name"], Name),
             col("response_time_us", &["modbus", "response_time_us"], U64),
-            col("modbus", &["modbus"], Json),
         ],
     },
     Table {
@@ -203,7 +201,6 @@ pub const TABLES: &[Table] = &[
             col("complete", &["dnp3", "application", "complete"], Bool),
             col("link_function_code", &["dnp3", "control", "function_code"], U8),
             col("iin_indicators", &["dnp3", "iin", "indicators"], Names),
-            col("dnp3", &["dnp3"], Json),
         ],
     },
     Table {
@@ -229,7 +226,6 @@ pub const TABLES: &[Table] = &[
             col("subfunction_name", &["s7comm", "userdata", "subfunction_name"], Name),
             col("return_code", &["s7comm", "userdata", "return_code"], U8),
             col("return_code_name", &["s7comm", "userdata", "return_code_name"], Name),
-            col("s7comm", &["s7comm"], Json),
         ],
     },
     Table {
@@ -246,7 +242,6 @@ pub const TABLES: &[Table] = &[
             col("session_id", &["s7comm_plus", "session_id"], U32),
             col("integrity", &["s7comm_plus", "integrity"], Bool),
             col("data_length", &["s7comm_plus", "data_length"], U32),
-            col("s7comm_plus", &["s7comm_plus"], Json),
         ],
     },
     Table {
@@ -262,7 +257,6 @@ pub const TABLES: &[Table] = &[
             col("tpdu_size", &["cotp", "tpdu_size"], U32),
             col("rack", &["cotp", "rack"], U8),
             col("slot", &["cotp", "slot"], U8),
-            col("cotp", &["cotp"], Json),
         ],
     },
     Table {
@@ -369,6 +363,21 @@ mod tests {
                 names.sort();
                 names.dedup();
                 assert_eq!(names.len(), n, "{} has a column twice", t.name);
+            }
+        }
+    }
+
+    /// A column holding an object whole beside columns of its fields would store them
+    /// twice (and the scanner fills only one of the two).
+    #[test]
+    fn no_column_holds_the_object_of_another() {
+        for t in TABLES {
+            let cols: Vec<_> = t.all_columns().filter(|c| !c.path.is_empty()).collect();
+            for a in &cols {
+                for b in &cols {
+                    let prefix = a.path.len() <= b.path.len() && b.path.starts_with(a.path);
+                    assert!(a.name == b.name || !prefix, "{}: {} holds {}", t.name, a.name, b.name);
+                }
             }
         }
     }
