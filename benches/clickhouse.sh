@@ -5,6 +5,9 @@
 #   file of the same run, in the batches replay sends when the sink falls behind;
 # - the replay's packets/s with --clickhouse beside --eve to a file and the read floor.
 #
+# The servers keep their data under DATA (default: the scratch directory, on this
+# machine's disk; DATA=/dev/shm puts it in memory, leaving out the file system's costs).
+#
 #   benches/clickhouse.sh [FILE] [ROUNDS]     (default: the 1,000,000-packet capture, 3 rounds)
 set -eu
 cd "$(dirname "$0")/.."
@@ -14,10 +17,13 @@ cargo build -q --profile dist -p otsentry-clickhouse --example sink_rows
 SERVER=target/release/test-clickhouse
 ROWS=target/dist/examples/sink_rows
 
-# start GENERATION: a fresh server in $TMP/srv, its URL in URL and its pid in SRV_PID.
+SRV_DIR=$(mktemp -d -p "${DATA:-$TMP}")
+echo "server data: $SRV_DIR ($(stat -f -c %T "$SRV_DIR"))"
+
+# start GENERATION: a fresh server in $SRV_DIR, its URL in URL and its pid in SRV_PID.
 start() {
-    rm -rf "$TMP/srv"
-    coproc SRV { "$SERVER" "$1" "$TMP/srv"; }
+    rm -rf "$SRV_DIR/srv"
+    coproc SRV { "$SERVER" "$1" "$SRV_DIR/srv"; }
     read -r URL <&"${SRV[0]}"
     "$BIN" clickhouse init --clickhouse "$URL/otsentry" > /dev/null 2>&1
 }
@@ -26,9 +32,9 @@ stop() {
         kill "$SRV_PID" 2> /dev/null || true
         wait "$SRV_PID" 2> /dev/null || true
     fi
-    pkill -f "$TMP/srv" 2> /dev/null || true
+    pkill -f "$SRV_DIR/srv" 2> /dev/null || true
 }
-trap 'stop; rm -rf "$TMP"' EXIT
+trap 'stop; rm -rf "$TMP" "$SRV_DIR"' EXIT
 
 generations="legacy"
 [ -n "${CURRENT:-}" ] && generations="legacy current"

@@ -33,10 +33,12 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-/// Where each column's value is in a line: the value's bytes as written (a string with
-/// its quotes, an object with its braces), found in one pass over the line.
-struct Found<'a> {
-    values: Vec<Option<&'a [u8]>>,
+/// Where each column's value is in a line: the span of the value's bytes as written (a
+/// string with its quotes, an object with its braces), found in one pass over the line.
+/// Kept between lines, so a row allocates nothing.
+#[derive(Debug, Default)]
+struct Found {
+    values: Vec<Option<(usize, usize)>>,
     /// Every field no column holds, as a JSON object shaped like the record (the
     /// objects on the way to it kept, their other fields left out).
     rest: Vec<u8>,
@@ -62,6 +64,7 @@ pub struct RowEncoder {
     table: &'static Table,
     columns: Vec<&'static Column>,
     tree: Node,
+    found: Found,
 }
 
 impl RowEncoder {
@@ -84,35 +87,39 @@ impl RowEncoder {
                 node.column = Some(i);
             }
         }
-        RowEncoder { table, columns, tree }
+        RowEncoder { table, columns, tree, found: Found::default() }
     }
 
-    /// Appends `line` as a row in `layout` to `out`; on error, `out` is as it was.
-    pub fn encode(&self, layout: Layout, line: &str, out: &mut Vec<u8>) -> Result<(), RowError> {
+    /// Appends `line` (a JSON object) as a row in `layout` to `out`; on error, `out` is
+    /// as it was.
+    pub fn encode(&mut self, layout: Layout, line: &[u8], out: &mut Vec<u8>) -> Result<(), RowError> {
         let start = out.len();
-        let result = self.encode_columns(layout, line.as_bytes(), out);
+        let result = self.encode_columns(layout, line, out);
         if result.is_err() {
             out.truncate(start);
         }
         result
     }
 
-    fn encode_columns(&self, layout: Layout, line: &[u8], out: &mut Vec<u8>) -> Result<(), RowError> {
+    fn encode_columns(&mut self, layout: Layout, line: &[u8], out: &mut Vec<u8>) -> Result<(), RowError> {
         let table = self.table.name;
-        let mut found = Found { values: vec![None; self.columns.len()], rest: Vec::new() };
+        let found = &mut self.found;
+        found.values.clear();
+        found.values.resize(self.columns.len(), None);
+        found.rest.clear();
         let mut scan = Scanner { b: line, i: 0 };
-        scan.object(&self.tree, 0, &mut found).and_then(|()| scan.end()).map_err(|at| RowError {
+        scan.object(&self.tree, 0, found).and_then(|()| scan.end()).map_err(|at| RowError {
             table,
             column: "",
             reason: format!("not a JSON object (at byte {at})"),
         })?;
-        for (column, value) in self.columns.iter().zip(&found.values) {
+        for (column, span) in self.columns.iter().zip(&found.values) {
             if column.name == EXTRA {
                 write_varint(out, found.rest.len() as u64);
                 out.extend_from_slice(&found.rest);
                 continue;
             }
-            let value = value.filter(|v| *v != b"null");
+            let value = span.map(|(from, to)| &line[from..to]).filter(|v| *v != b"null");
             write_value(column, layout, value, out).map_err(|reason| RowError { table, column: column.name, reason })?;
         }
         Ok(())
@@ -155,7 +162,7 @@ impl<'a> Scanner<'a> {
 
     /// An object whose fields are matched against `node`. The fields no column holds
     /// are appended to `found.rest` as an object (nothing when there are none).
-    fn object(&mut self, node: &Node, depth: usize, found: &mut Found<'a>) -> Result<(), usize> {
+    fn object(&mut self, node: &Node, depth: usize, found: &mut Found) -> Result<(), usize> {
         self.expect(b'{')?;
         let mark = found.rest.len();
         found.rest.push(b'{');
@@ -186,7 +193,7 @@ impl<'a> Scanner<'a> {
                 _ => {
                     self.value()?;
                     match child.and_then(|c| c.column) {
-                        Some(col) => found.values[col] = Some(&self.b[start..self.i]),
+                        Some(col) => found.values[col] = Some((start, self.i)),
                         None => {
                             if comma {
                                 found.rest.push(b',');
@@ -436,7 +443,7 @@ mod tests {
     use crate::schema::{table_for, TABLES};
 
     fn encode_row(table: &'static Table, layout: Layout, line: &str, out: &mut Vec<u8>) -> Result<(), RowError> {
-        RowEncoder::new(table).encode(layout, line, out)
+        RowEncoder::new(table).encode(layout, line.as_bytes(), out)
     }
 
     #[test]
@@ -550,10 +557,10 @@ mod tests {
                 b.splice(at.min(b.len())..at.min(b.len()), junk.iter().copied());
                 let line = String::from_utf8_lossy(&b);
                 for t in TABLES {
-                    let enc = RowEncoder::new(t);
+                    let mut enc = RowEncoder::new(t);
                     for layout in [Layout::Legacy, Layout::Current] {
                         let mut out = vec![9u8];
-                        if enc.encode(layout, &line, &mut out).is_err() {
+                        if enc.encode(layout, line.as_bytes(), &mut out).is_err() {
                             proptest::prop_assert_eq!(&out, &vec![9u8]);
                         }
                     }

@@ -212,6 +212,12 @@ pub struct Inserting {
     what: String,
 }
 
+/// An INSERT whose rows are all sent, the server's answer still to come.
+pub struct Landing {
+    answer: tokio::task::JoinHandle<Result<(), clickhouse::error::Error>>,
+    what: String,
+}
+
 /// A connection: the crate's client and the runtime it runs on.
 pub struct Server {
     settings: Settings,
@@ -221,9 +227,11 @@ pub struct Server {
 
 impl Server {
     pub fn new(settings: Settings) -> Result<Server, String> {
-        // One I/O thread of its own: a batch's rows stream to the server while the sink's
-        // thread encodes the next ones.
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        // One I/O thread of its own: a batch's rows stream to the server, and the server
+        // answers the inserts already sent, while the sink's thread encodes the next ones.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("otsentry-clickhouse-io")
             .enable_all()
             .build()
             .map_err(|e| format!("starting the ClickHouse sink's runtime: {e}"))?;
@@ -275,7 +283,7 @@ impl Server {
     }
 
     /// Starts an INSERT of RowBinary rows (`columns` in order) into `table`; rows go
-    /// with [`Server::send`], and it lands whole (one block) with [`Server::end`], or not
+    /// with [`Server::send`], and it lands whole (one block) once [`Server::finish`] and [`Server::wait`] say so, or not
     /// at all if dropped before.
     pub fn start_insert(&self, table: &str, columns: &str) -> Inserting {
         let sql = format!(
@@ -292,9 +300,18 @@ impl Server {
         self.run(what, insert.send(rows))
     }
 
-    pub fn end(&self, inserting: Inserting) -> Result<(), Failure> {
+    /// Ends an INSERT without waiting for the server to write it: it answers in the
+    /// background while the caller goes on, and [`Server::wait`] takes the answer.
+    pub fn finish(&self, inserting: Inserting) -> Landing {
         let Inserting { insert, what } = inserting;
-        self.run(&what, insert.end())
+        Landing { answer: self.runtime.spawn(insert.end()), what }
+    }
+
+    /// The server's answer to a finished INSERT: only then has it landed.
+    pub fn wait(&self, landing: Landing) -> Result<(), Failure> {
+        let Landing { answer, what } = landing;
+        // A task that never answered (the runtime stopping) may be tried again.
+        self.run(&what, async { answer.await.unwrap_or_else(|e| Err(clickhouse::error::Error::Network(Box::new(e)))) })
     }
 
     /// Every column of the database's tables: table -> (column -> type).

@@ -6,7 +6,9 @@
 use crate::rows::RowEncoder;
 use crate::schema::{ident, Layout, TABLES};
 use crate::server::{Failure, Server};
+use bytes::Bytes;
 use otsentry_sink::{Batch, RecordSink, Refused, SinkError};
+use std::sync::{Arc, Mutex};
 
 pub struct ClickHouseSink {
     server: Server,
@@ -18,6 +20,7 @@ pub struct ClickHouseSink {
     encoders: Vec<RowEncoder>,
     /// Records left out of written batches (a value their column cannot hold).
     refused: Vec<Refused>,
+    chunks: Chunks,
 }
 
 /// Why the sink could not start.
@@ -51,7 +54,7 @@ impl ClickHouseSink {
             })
             .collect();
         let encoders = TABLES.iter().map(RowEncoder::new).collect();
-        ClickHouseSink { server, layouts: None, columns, encoders, refused: Vec::new() }
+        ClickHouseSink { server, layouts: None, columns, encoders, refused: Vec::new(), chunks: Chunks::default() }
     }
 
     /// Connects and checks the server's tables (the first batch does it otherwise).
@@ -75,6 +78,14 @@ impl ClickHouseSink {
             self.layouts = Some(layouts);
         }
         Ok(self.layouts.as_deref().unwrap_or_default())
+    }
+
+    fn failed(&mut self, e: SinkError) -> SinkError {
+        // A table changed under us is checked again before the next try.
+        if matches!(e, SinkError::Permanent(_)) {
+            self.layouts = None;
+        }
+        e
     }
 }
 
@@ -109,18 +120,18 @@ impl RecordSink for ClickHouseSink {
         }
         // Stable: each table's rows keep the batch's order.
         records.sort_by_key(|r| r.0);
+        // The server writes each table's insert while the next is encoded; the batch is
+        // written when every one has landed.
+        let mut landing = Vec::new();
         for group in records.chunk_by(|a, b| a.0 == b.0) {
             let (i, table) = (group[0].0, &TABLES[group[0].0]);
             let columns = &self.columns[i][usize::from(layouts[i] == Layout::Current)];
             let mut inserting = self.server.start_insert(table.name, columns);
-            let mut buf = Vec::with_capacity(CHUNK + (CHUNK >> 2));
+            let mut buf = self.chunks.take();
             let result = (|| {
                 for &(_, line) in group {
                     // A record its columns cannot hold is left out (and reported), not its batch.
-                    let encoded = std::str::from_utf8(line)
-                        .map_err(|e| format!("not UTF-8: {e}"))
-                        .and_then(|text| self.encoders[i].encode(layouts[i], text, &mut buf).map_err(|e| e.to_string()));
-                    if let Err(reason) = encoded {
+                    if let Err(reason) = self.encoders[i].encode(layouts[i], line, &mut buf) {
                         refused.push(Refused {
                             event_type: table.event_type,
                             line: line.to_vec(),
@@ -129,22 +140,22 @@ impl RecordSink for ClickHouseSink {
                         continue;
                     }
                     if buf.len() >= CHUNK {
-                        let chunk = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK + (CHUNK >> 2)));
-                        self.server.send(&mut inserting, bytes::Bytes::from(chunk)).map_err(to_sink)?;
+                        let chunk = std::mem::replace(&mut buf, self.chunks.take());
+                        self.server.send(&mut inserting, self.chunks.share(chunk)).map_err(to_sink)?;
                     }
                 }
                 if !buf.is_empty() {
-                    self.server.send(&mut inserting, bytes::Bytes::from(buf)).map_err(to_sink)?;
+                    self.server.send(&mut inserting, self.chunks.share(buf)).map_err(to_sink)?;
                 }
-                self.server.end(inserting).map_err(to_sink)
+                landing.push(self.server.finish(inserting));
+                Ok(())
             })();
             if let Err(e) = result {
-                // A table changed under us is checked again before the next try.
-                if matches!(e, SinkError::Permanent(_)) {
-                    self.layouts = None;
-                }
-                return Err(e);
+                return Err(self.failed(e));
             }
+        }
+        for l in landing {
+            self.server.wait(l).map_err(|e| self.failed(to_sink(e)))?;
         }
         self.refused = refused;
         Ok(())
@@ -163,3 +174,46 @@ const COALESCE_BYTES: usize = 64 << 20;
 
 /// Rows go to the server in chunks of about this many bytes.
 const CHUNK: usize = 4 << 20;
+
+/// The buffers rows are sent in, handed back once the connection is done with them: a
+/// fresh buffer per chunk would cost a page fault per 4 KiB written.
+#[derive(Clone, Default)]
+struct Chunks(Arc<Mutex<Vec<Vec<u8>>>>);
+
+/// Buffers kept for reuse: a few chunks are in flight at once.
+const CHUNKS_KEPT: usize = 4;
+
+impl Chunks {
+    fn take(&self) -> Vec<u8> {
+        let kept = self.0.lock().ok().and_then(|mut kept| kept.pop());
+        kept.unwrap_or_else(|| Vec::with_capacity(CHUNK + (CHUNK >> 2)))
+    }
+
+    fn share(&self, buf: Vec<u8>) -> Bytes {
+        Bytes::from_owner(Lent { buf, home: self.clone() })
+    }
+}
+
+/// A chunk on its way to the server; dropped, its buffer goes back to its pool.
+struct Lent {
+    buf: Vec<u8>,
+    home: Chunks,
+}
+
+impl AsRef<[u8]> for Lent {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        if let Ok(mut kept) = self.home.0.lock() {
+            if kept.len() < CHUNKS_KEPT {
+                let mut buf = std::mem::take(&mut self.buf);
+                buf.clear();
+                kept.push(buf);
+            }
+        }
+    }
+}
