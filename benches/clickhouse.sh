@@ -20,10 +20,13 @@ ROWS=target/dist/examples/sink_rows
 SRV_DIR=$(mktemp -d -p "${DATA:-$TMP}")
 echo "server data: $SRV_DIR ($(stat -f -c %T "$SRV_DIR"))"
 
-# start GENERATION: a fresh server in $SRV_DIR, its URL in URL and its pid in SRV_PID.
+# start GENERATION: a fresh server in a new directory under $SRV_DIR, its URL in URL and
+# its pid in SRV_PID. The old ones are removed at the end: ext4 searches past inodes freed
+# in the last minutes when it makes files, and a server makes hundreds per insert.
+n=0
 start() {
-    rm -rf "$SRV_DIR/srv"
-    coproc SRV { "$SERVER" "$1" "$SRV_DIR/srv"; }
+    n=$((n + 1))
+    coproc SRV { "$SERVER" "$1" "$SRV_DIR/srv$n"; }
     read -r URL <&"${SRV[0]}"
     "$BIN" clickhouse init --clickhouse "$URL/otsentry" > /dev/null 2>&1
 }
@@ -32,7 +35,7 @@ stop() {
         kill "$SRV_PID" 2> /dev/null || true
         wait "$SRV_PID" 2> /dev/null || true
     fi
-    pkill -f "$SRV_DIR/srv" 2> /dev/null || true
+    pkill -f "$SRV_DIR/srv$n" 2> /dev/null || true
 }
 trap 'stop; rm -rf "$TMP" "$SRV_DIR"' EXIT
 
