@@ -283,8 +283,8 @@ impl Server {
     }
 
     /// Starts an INSERT of RowBinary rows (`columns` in order) into `table`; rows go
-    /// with [`Server::send`], and it lands whole (one block) once [`Server::finish`] and [`Server::wait`] say so, or not
-    /// at all if dropped before.
+    /// with [`Server::send`], and it lands whole (one block) once [`Server::wait`] says
+    /// so of its [`Server::finish`], or not at all if dropped before finishing.
     pub fn start_insert(&self, table: &str, columns: &str) -> Inserting {
         let sql = format!(
             "INSERT INTO {}.{} ({columns}) FORMAT RowBinary",
