@@ -215,6 +215,10 @@ pub(crate) struct ReplayArgs {
     /// The password comes from OTSENTRY_CLICKHOUSE_PASSWORD or --clickhouse-password-file.
     #[arg(long, value_name = "URL")]
     pub(crate) clickhouse: Option<String>,
+    /// Record types to send to ClickHouse, comma-separated as for --eve-types; default
+    /// all (--eve-types chooses for the EVE output only).
+    #[arg(long, value_name = "TYPES", value_delimiter = ',', value_parser = parse_eve_type)]
+    pub(crate) clickhouse_types: Vec<String>,
     /// Read the ClickHouse password from FILE.
     #[arg(long, value_name = "FILE")]
     pub(crate) clickhouse_password_file: Option<PathBuf>,

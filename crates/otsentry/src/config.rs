@@ -51,6 +51,8 @@ pub(crate) struct ReplayConfig {
     pub(crate) summary_json: Option<PathBuf>,
     #[serde(default, deserialize_with = "clickhouse")]
     pub(crate) clickhouse: Option<String>,
+    #[serde(default, deserialize_with = "clickhouse_types")]
+    pub(crate) clickhouse_types: Option<Vec<String>>,
     pub(crate) clickhouse_password_file: Option<PathBuf>,
     pub(crate) clickhouse_ca: Option<PathBuf>,
     pub(crate) spool: Option<PathBuf>,
@@ -122,12 +124,16 @@ fn max_flows<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NonZeroUsize>, D:
 
 /// Reads and checks the file at `path`.
 fn eve_types<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    type_list(d, "eve-types")
+}
+
+fn clickhouse_types<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    type_list(d, "clickhouse-types")
+}
+
+fn type_list<'de, D: Deserializer<'de>>(d: D, key: &str) -> Result<Option<Vec<String>>, D::Error> {
     let names = Vec::<String>::deserialize(d)?;
-    names
-        .iter()
-        .map(|n| cli::parse_eve_type(n).map_err(|e| D::Error::custom(format!("eve-types: {e}"))))
-        .collect::<Result<_, _>>()
-        .map(Some)
+    names.iter().map(|n| cli::parse_eve_type(n).map_err(|e| D::Error::custom(format!("{key}: {e}")))).collect::<Result<_, _>>().map(Some)
 }
 
 /// A scalar read as text (YAML reads `100` as a number, `100M` as a string).
@@ -241,8 +247,8 @@ replay:
   # The sensor's name, in every record's host and mixed into its event_id and flow_id
   # (default: the machine's host name).
   host: plant1-sensor
-  # Record types to write (alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp,
-  # segmentation).
+  # Record types to write to EVE (alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus,
+  # cotp, segmentation).
   eve-types: [alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp, segmentation]
   # Most items of a list a record keeps (DNP3 points, Modbus values); the rest are
   # counted in <list>_omitted.
@@ -258,6 +264,8 @@ replay:
   # http[s]://[USER@]HOST:PORT[/DATABASE]. The password: OTSENTRY_CLICKHOUSE_PASSWORD
   # in the environment, or this file.
   # clickhouse: http://otsentry@127.0.0.1:8123/otsentry
+  # The record types sent to ClickHouse (default all; eve-types is for EVE only).
+  # clickhouse-types: [alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp, segmentation]
   # clickhouse-password-file: /etc/otsentry/clickhouse.password
   # For https: the CA that signed the server's certificate (default: the system's CAs).
   # clickhouse-ca: /etc/otsentry/clickhouse-ca.pem
@@ -329,6 +337,10 @@ mod tests {
         assert!(bad.contains("clickhouse: the ClickHouse URL holds a password") && bad.contains("line 3") && !bad.contains("pw@"), "{bad}");
         let bad = parse("replay:\n  eve-types: [alert, flows]\n").unwrap_err();
         assert!(bad.contains("\"flows\" is not an EVE record type") && bad.contains("line 2"), "{bad}");
+        let bad = parse("replay:\n  eve: x\n  clickhouse-types: [alert, modbuss]\n").unwrap_err();
+        assert!(bad.contains("clickhouse-types: \"modbuss\" is not an EVE record type") && bad.contains("line 3"), "{bad}");
+        let ok = parse("replay:\n  clickhouse-types: [alert, modbus]\n").unwrap();
+        assert_eq!(ok.replay.clickhouse_types, Some(vec!["alert".to_string(), "modbus".to_string()]));
         assert_eq!((r.recursive, r.quiet, r.no_checksums), (Some(false), Some(false), Some(false)));
     }
 

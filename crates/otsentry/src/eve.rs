@@ -68,15 +68,26 @@ pub(crate) struct EveSettings<'a> {
     pub(crate) host: &'a str,
 }
 
+/// The types named (checked by the CLI and the configuration), all when none are.
+pub(crate) fn type_set(names: &[String]) -> TypeSet {
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    if names.is_empty() {
+        TypeSet::ALL
+    } else {
+        TypeSet::of(&names)
+    }
+}
+
 /// The outputs for one run, each on its own thread: the EVE file or stdout, and any
-/// other sink (ClickHouse); none without either.
-pub(crate) fn outputs(eve: &EveSettings<'_>, other: Option<Box<dyn otsentry_sink::RecordSink>>) -> anyhow::Result<Option<Outputs>> {
+/// other sink (ClickHouse) with the types it takes; none without either.
+pub(crate) fn outputs(
+    eve: &EveSettings<'_>,
+    other: Option<(Box<dyn otsentry_sink::RecordSink>, TypeSet)>,
+) -> anyhow::Result<Option<Outputs>> {
     if eve.path.is_none() && other.is_none() {
         return Ok(None);
     }
-    let types: Vec<&str> = eve.types.iter().map(String::as_str).collect();
-    let types = if types.is_empty() { TypeSet::ALL } else { TypeSet::of(&types) };
-    let opts = OutputOptions { types, host: eve.host.to_string(), ..Default::default() };
+    let opts = OutputOptions { types: type_set(eve.types), host: eve.host.to_string(), ..Default::default() };
     let mut outputs = Outputs::new(opts);
     match eve.path {
         Some(path) if path.as_os_str() == "-" => outputs.add(Box::new(StreamSink::new("stdout", std::io::stdout()))),
@@ -87,8 +98,8 @@ pub(crate) fn outputs(eve: &EveSettings<'_>, other: Option<Box<dyn otsentry_sink
         None => Ok(()),
     }
     .context("starting the EVE output's thread")?;
-    if let Some(sink) = other {
-        outputs.add(sink).context("starting the ClickHouse output's thread")?;
+    if let Some((sink, types)) = other {
+        outputs.add_for(sink, types).context("starting the ClickHouse output's thread")?;
     }
     Ok(Some(outputs))
 }

@@ -24,6 +24,8 @@ pub(crate) struct Settings {
     eve_max_items: Option<u32>,
     summary_json: Option<PathBuf>,
     clickhouse: Option<crate::siem::ClickHouseChoice>,
+    /// The record types ClickHouse gets (empty: all).
+    clickhouse_types: Vec<String>,
     spool: Option<PathBuf>,
     spool_max: u64,
     reader: Reader,
@@ -63,6 +65,11 @@ impl Settings {
                 password_file: args.clickhouse_password_file.or(file.clickhouse_password_file),
                 ca_file: args.clickhouse_ca.or(file.clickhouse_ca),
             }),
+            clickhouse_types: if args.clickhouse_types.is_empty() {
+                file.clickhouse_types.unwrap_or_default()
+            } else {
+                args.clickhouse_types
+            },
             spool: args.spool.or(file.spool),
             spool_max: args.spool_max.or(file.spool_max).unwrap_or(crate::siem::DEFAULT_SPOOL_MAX),
             reader: args.reader.or(file.reader).unwrap_or(Reader::Mmap),
@@ -132,6 +139,9 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
     }
     // Every input is found before anything is read, so a bad one fails the run at once.
     let plan = plan(&s.inputs, s.recursive)?;
+    if !s.clickhouse_types.is_empty() && s.clickhouse.is_none() {
+        return Err(crate::siem::SiemConfigError("--clickhouse-types chooses what --clickhouse gets: give --clickhouse too".into()).into());
+    }
     if s.spool.is_some() && s.clickhouse.is_none() {
         return Err(crate::siem::SiemConfigError("--spool keeps batches for --clickhouse: give both, or neither".into()).into());
     }
@@ -143,8 +153,12 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
     if let Some(n) = s.eve_max_items {
         otsentry_core::set_eve_max_items(n as usize);
     }
-    let clickhouse =
-        s.clickhouse.as_ref().map(|c| crate::siem::sink(c, s.spool.as_deref().map(|d| (d, s.spool_max)), s.quiet)).transpose()?;
+    let clickhouse = match &s.clickhouse {
+        Some(c) => {
+            Some((crate::siem::sink(c, s.spool.as_deref().map(|d| (d, s.spool_max)), s.quiet)?, crate::eve::type_set(&s.clickhouse_types)))
+        }
+        None => None,
+    };
     let eve =
         crate::eve::outputs(&EveSettings { path: s.eve.as_deref(), types: &s.eve_types, file: s.eve_file, host: &s.host }, clickhouse)?;
     let mut run = Replay::new(opts, eve);

@@ -1,7 +1,7 @@
 //! What the pipeline hands a sink: records already serialised as JSON lines, with where
 //! each line ends and its record type, so a sink that routes by type (a table per type)
 //! need not parse them.
-use crate::types::EVE_TYPES;
+use crate::types::{TypeSet, EVE_TYPES};
 
 /// A run of serialised records, each a JSON object and a newline.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -42,6 +42,25 @@ impl Batch {
             start = end;
             (EVE_TYPES.get(usize::from(ty)).copied().unwrap_or("unknown"), line)
         })
+    }
+
+    /// The types of the batch's records.
+    pub fn types(&self) -> TypeSet {
+        self.ends.iter().fold(TypeSet::NONE, |set, &(_, ty)| set.with(ty))
+    }
+
+    /// A copy holding only the records of `types`, in order.
+    pub(crate) fn only(&self, types: TypeSet) -> Batch {
+        let mut out = Batch::default();
+        let mut start = 0usize;
+        for &(end, ty) in &self.ends {
+            if types.holds(ty) {
+                out.bytes.extend_from_slice(self.bytes.get(start..end as usize).unwrap_or_default());
+                out.ends.push((u32::try_from(out.bytes.len()).unwrap_or(u32::MAX), ty));
+            }
+            start = end as usize;
+        }
+        out
     }
 
     /// Empties the batch, keeping its memory.
@@ -131,6 +150,17 @@ mod tests {
         joined.append(&Batch::from_lines([("alert", "{}"), ("dnp3", "{\"b\":2}")]));
         let lines: Vec<_> = joined.lines().collect();
         assert_eq!(lines, vec![("flow", &b"{\"a\":1}"[..]), ("alert", &b"{}"[..]), ("dnp3", &b"{\"b\":2}"[..])]);
+    }
+
+    #[test]
+    fn a_batch_narrowed_to_some_types_keeps_their_lines_in_order() {
+        let b = Batch::from_lines([("alert", "{\"a\":1}"), ("flow", "{}"), ("modbus", "{\"m\":1}"), ("alert", "{\"a\":2}")]);
+        assert_eq!(b.types(), TypeSet::of(&["alert", "flow", "modbus"]));
+        let alerts = b.only(TypeSet::of(&["alert"]));
+        assert_eq!(alerts.bytes(), b"{\"a\":1}\n{\"a\":2}\n");
+        assert_eq!(alerts.lines().map(|l| l.0).collect::<Vec<_>>(), ["alert", "alert"]);
+        assert_eq!(b.only(TypeSet::ALL), b);
+        assert!(b.only(TypeSet::of(&["dnp3"])).is_empty());
     }
 
     #[test]

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 /// How records are batched and sinks run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputOptions {
-    /// Record types written (`--eve-types`).
+    /// Record types a sink added with [`Outputs::add`] gets ([`Outputs::add_for`]
+    /// chooses its own).
     pub types: TypeSet,
     /// A batch is handed over once it holds this many bytes...
     pub batch_bytes: usize,
@@ -48,7 +49,10 @@ pub struct Outputs {
     batch: Batch,
     /// When the current batch got its first record.
     started: Option<Instant>,
-    sinks: Vec<SinkHandle>,
+    /// Each sink, and the record types it gets.
+    sinks: Vec<(SinkHandle, TypeSet)>,
+    /// The types any sink gets: only those are serialised.
+    wanted: TypeSet,
     recycled: Receiver<Arc<Batch>>,
     recycle: Sender<Arc<Batch>>,
     /// Records whose serialisation failed (a `Serialize` impl refused): left out, counted.
@@ -64,6 +68,7 @@ impl Outputs {
             opts,
             started: None,
             sinks: Vec::new(),
+            wanted: TypeSet::NONE,
             recycled,
             recycle,
             encode_errors: 0,
@@ -81,17 +86,24 @@ impl Outputs {
         (outputs, captured)
     }
 
-    /// Starts `sink` on its own thread; it gets every batch from now on.
+    /// Starts `sink` on its own thread; it gets the records of the options' types from
+    /// now on.
     pub fn add(&mut self, sink: Box<dyn RecordSink>) -> std::io::Result<()> {
+        self.add_for(sink, self.opts.types)
+    }
+
+    /// Starts `sink` on its own thread; it gets the records of `types` from now on.
+    pub fn add_for(&mut self, sink: Box<dyn RecordSink>, types: TypeSet) -> std::io::Result<()> {
         self.opts.batch_bytes = self.opts.batch_bytes.max(sink.batch_bytes());
-        self.sinks.push(SinkHandle::start(sink, self.opts.sink, self.recycle.clone())?);
+        self.sinks.push((SinkHandle::start(sink, self.opts.sink, self.recycle.clone())?, types));
+        self.wanted = self.wanted.union(types);
         Ok(())
     }
 
     /// One flag per sink: setting it (from a SIGHUP handler) makes that sink reopen its
     /// output once.
     pub fn reopen_flags(&self) -> Vec<Arc<AtomicBool>> {
-        self.sinks.iter().map(SinkHandle::reopen_flag).collect()
+        self.sinks.iter().map(|(s, _)| s.reopen_flag()).collect()
     }
 
     /// Asks every sink to reopen its output.
@@ -104,7 +116,7 @@ impl Outputs {
     /// Whether records of `event_type` are written (callers skip building the others).
     #[inline]
     pub fn wants(&self, event_type: &str) -> bool {
-        !self.sinks.is_empty() && self.opts.types.contains(event_type)
+        self.wanted.contains(event_type)
     }
 
     /// Serialises `record` into the current batch (if its type is wanted).
@@ -152,8 +164,17 @@ impl Outputs {
         }
         let spare = self.spare();
         let batch = Arc::new(std::mem::replace(&mut self.batch, spare));
-        for sink in &mut self.sinks {
-            sink.send(batch.clone());
+        let present = batch.types();
+        for (sink, types) in &mut self.sinks {
+            // A sink that takes fewer types than the batch holds gets a copy of its own.
+            if types.covers(present) {
+                sink.send(batch.clone());
+            } else {
+                let narrowed = batch.only(*types);
+                if !narrowed.is_empty() {
+                    sink.send(Arc::new(narrowed));
+                }
+            }
         }
     }
 
@@ -171,7 +192,7 @@ impl Outputs {
 
     /// Whether every sink's destination went away (its reader closed the pipe).
     pub fn all_closed(&self) -> bool {
-        !self.sinks.is_empty() && self.sinks.iter().all(|s| s.counts().closed)
+        !self.sinks.is_empty() && self.sinks.iter().all(|(s, _)| s.counts().closed)
     }
 
     /// Records that could not be serialised.
@@ -181,7 +202,7 @@ impl Outputs {
 
     /// Each sink's counters so far.
     pub fn counts(&self) -> Vec<SinkCounts> {
-        self.sinks.iter().map(SinkHandle::counts).collect()
+        self.sinks.iter().map(|(s, _)| s.counts()).collect()
     }
 
     /// Hands over the last batch, waits for every sink to write what it holds, and
@@ -192,6 +213,6 @@ impl Outputs {
             tracing::warn!(records = self.encode_errors, "records that could not be serialised were left out");
         }
         let unencodable = self.encode_errors;
-        std::mem::take(&mut self.sinks).into_iter().map(SinkHandle::finish).map(|c| SinkCounts { unencodable, ..c }).collect()
+        std::mem::take(&mut self.sinks).into_iter().map(|(s, _)| s.finish()).map(|c| SinkCounts { unencodable, ..c }).collect()
     }
 }

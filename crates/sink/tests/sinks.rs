@@ -120,6 +120,25 @@ fn only_the_chosen_types_are_written() {
     assert!(!Outputs::new(OutputOptions::default()).wants("alert"));
 }
 
+#[test]
+fn each_sink_gets_the_types_it_chose() {
+    let (all, all_got) = otsentry_sink::MemorySink::new();
+    let (alerts, alerts_got) = otsentry_sink::MemorySink::new();
+    let mut out = Outputs::new(OutputOptions::default());
+    out.add_for(Box::new(alerts), TypeSet::of(&["alert"])).unwrap();
+    assert!(out.wants("alert") && !out.wants("anomaly"));
+    out.add_for(Box::new(all), TypeSet::ALL).unwrap();
+    assert!(out.wants("anomaly"));
+    for n in 0..3 {
+        out.write(&anomaly(n));
+    }
+    let counts = out.finish();
+    // The alerts-only sink was handed no batch at all: none held an alert.
+    assert_eq!((counts[0].accepted, counts[0].batches, alerts_got.bytes().len()), (0, 0, 0));
+    assert_eq!((counts[1].accepted, counts[1].written), (3, 3));
+    assert_eq!(all_got.bytes().iter().filter(|&&b| b == b'\n').count(), 3);
+}
+
 /// An anomaly whose body refuses to serialise.
 struct Unserialisable(Anomaly);
 
