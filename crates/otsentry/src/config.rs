@@ -122,7 +122,6 @@ fn max_flows<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NonZeroUsize>, D:
     cli::max_flows(u64::deserialize(d)?).map(Some).map_err(|e| D::Error::custom(format!("max-flows: {e}")))
 }
 
-/// Reads and checks the file at `path`.
 fn eve_types<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
     type_list(d, "eve-types")
 }
@@ -131,6 +130,7 @@ fn clickhouse_types<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String
     type_list(d, "clickhouse-types")
 }
 
+/// A list of record types, each checked, for `key`.
 fn type_list<'de, D: Deserializer<'de>>(d: D, key: &str) -> Result<Option<Vec<String>>, D::Error> {
     let names = Vec::<String>::deserialize(d)?;
     names.iter().map(|n| cli::parse_eve_type(n).map_err(|e| D::Error::custom(format!("{key}: {e}")))).collect::<Result<_, _>>().map(Some)
@@ -179,6 +179,7 @@ fn dnp3_max_objects<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::E
     }
 }
 
+/// Reads and checks the file at `path`.
 pub(crate) fn load(path: &Path) -> Result<Config, ConfigError> {
     let fail = |message: String| ConfigError { file: path.to_path_buf(), message };
     let text = std::fs::read_to_string(path).map_err(|e| {

@@ -29,6 +29,11 @@ impl Batch {
         self.ends.is_empty()
     }
 
+    /// The bytes the batch holds without growing.
+    pub(crate) fn capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+
     pub fn len_bytes(&self) -> usize {
         self.bytes.len()
     }

@@ -181,10 +181,13 @@ impl Outputs {
     /// A batch the sinks are done with, or a new one.
     fn spare(&mut self) -> Batch {
         while let Ok(done) = self.recycled.try_recv() {
-            // The last sink to finish with a batch holds its only reference.
+            // The last sink to finish with a batch holds its only reference. A copy
+            // narrowed for one sink is too small to fill again.
             if let Ok(mut b) = Arc::try_unwrap(done) {
-                b.clear();
-                return b;
+                if b.capacity() >= self.opts.batch_bytes {
+                    b.clear();
+                    return b;
+                }
             }
         }
         Batch::with_capacity(self.opts.batch_bytes + (self.opts.batch_bytes >> 3))
