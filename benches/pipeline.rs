@@ -7,7 +7,7 @@
 //!
 //! `cargo bench -p otsentry-benches` (set `OTSENTRY_BENCH_PACKETS` for another size).
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use otsentry_engine::{Replay, ReplayOptions, RuleSet, SCHEMAS};
+use otsentry_engine::{Pipeline, PipelineOptions, RuleSet, SCHEMAS};
 use otsentry_pcapgen::bench::{write_plant, Plant};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -39,8 +39,8 @@ fn pipeline(c: &mut Criterion) {
     {
         group.bench_function(name, |b| {
             b.iter(|| {
-                let opts = ReplayOptions { skip_dissectors, rules: rules.clone(), ..Default::default() };
-                let mut replay: Replay = Replay::new(opts, None);
+                let opts = PipelineOptions { skip_dissectors, rules: rules.clone(), ..Default::default() };
+                let mut replay: Pipeline = Pipeline::new(opts, None);
                 let report = replay.run_file(&path, &mut |_, _| {}).expect("replay");
                 assert_eq!(report.packets, packets);
                 replay.finish(0.0)

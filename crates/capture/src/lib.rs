@@ -9,6 +9,7 @@ mod file;
 mod format;
 mod input;
 mod libpcap;
+mod live;
 mod stream;
 mod zip;
 
@@ -16,6 +17,7 @@ pub use file::MmapReader;
 pub use format::CaptureFormat;
 pub use input::{plan, Input, Location, Plan, Skipped};
 pub use libpcap::LibpcapReader;
+pub use live::{wait, LiveCapture, LiveCounters, LiveError, LiveOptions};
 pub use stream::StreamReader;
 pub use zip::ZipMember;
 

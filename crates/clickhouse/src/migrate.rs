@@ -10,17 +10,14 @@ pub struct Migration {
     pub name: &'static str,
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration { version: 1, name: "tables" }];
+pub const MIGRATIONS: &[Migration] = &[Migration { version: 1, name: "tables" }, Migration { version: 2, name: "stats" }];
 
 /// The table that records which migrations were applied.
 pub const MIGRATIONS_TABLE: &str = "schema_migrations";
 
 /// The statements of `migration` for `database` in `layout`.
 pub fn statements(migration: &Migration, database: &str, layout: Layout) -> Vec<String> {
-    match migration.version {
-        1 => TABLES.iter().map(|t| create_table(t, database, layout, None)).collect(),
-        _ => Vec::new(),
-    }
+    TABLES.iter().filter(|t| t.migration == migration.version).map(|t| create_table(t, database, layout, None)).collect()
 }
 
 /// The file in `deploy/clickhouse/` for `migration` and `layout` (database `otsentry`).

@@ -68,6 +68,8 @@ pub struct Column {
 pub struct Table {
     pub name: &'static str,
     pub event_type: &'static str,
+    /// The migration that creates it.
+    pub migration: u32,
     /// Columns after the common ones.
     pub columns: &'static [Column],
 }
@@ -107,6 +109,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "alerts",
         event_type: "alert",
+        migration: 1,
         columns: &[
             col("action", &["alert", "action"], Name),
             col("gid", &["alert", "gid"], U32),
@@ -138,6 +141,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "anomalies",
         event_type: "anomaly",
+        migration: 1,
         columns: &[
             col("type", &["anomaly", "type"], Name),
             col("event", &["anomaly", "event"], Name),
@@ -149,6 +153,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "flows",
         event_type: "flow",
+        migration: 1,
         columns: &[
             col("pkts_toserver", &["flow", "pkts_toserver"], U64),
             col("pkts_toclient", &["flow", "pkts_toclient"], U64),
@@ -170,6 +175,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "modbus",
         event_type: "modbus",
+        migration: 1,
         columns: &[
             col("tx_id", &["modbus", "tx_id"], U64),
             col("transaction_id", &["modbus", "transaction_id"], U16),
@@ -190,6 +196,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "dnp3",
         event_type: "dnp3",
+        migration: 1,
         columns: &[
             col("tx_id", &["dnp3", "tx_id"], U64),
             col("type", &["dnp3", "type"], Name),
@@ -206,6 +213,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "s7comm",
         event_type: "s7comm",
+        migration: 1,
         columns: &[
             col("tx_id", &["s7comm", "tx_id"], U64),
             col("rosctr", &["s7comm", "rosctr"], Name),
@@ -231,6 +239,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "s7comm_plus",
         event_type: "s7comm_plus",
+        migration: 1,
         columns: &[
             col("tx_id", &["s7comm_plus", "tx_id"], U64),
             col("version", &["s7comm_plus", "version"], U8),
@@ -247,6 +256,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "cotp",
         event_type: "cotp",
+        migration: 1,
         columns: &[
             col("type", &["cotp", "type"], Name),
             col("src_ref", &["cotp", "src_ref"], U16),
@@ -262,6 +272,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "segmentation",
         event_type: "segmentation",
+        migration: 1,
         columns: &[
             col("src_zone", &["segmentation", "src_zone"], Name),
             col("src_level", &["segmentation", "src_level"], Name),
@@ -274,6 +285,23 @@ pub const TABLES: &[Table] = &[
             col("count", &["segmentation", "count"], U64),
             col("first_seen", &["segmentation", "first_seen"], Time),
             col("last_seen", &["segmentation", "last_seen"], Time),
+        ],
+    },
+    Table {
+        name: "stats",
+        event_type: "stats",
+        migration: 2,
+        columns: &[
+            col("uptime", &["stats", "uptime"], U64),
+            col("kernel_packets", &["stats", "capture", "kernel_packets"], U64),
+            col("kernel_drops", &["stats", "capture", "kernel_drops"], U64),
+            col("kernel_ifdrops", &["stats", "capture", "kernel_ifdrops"], U64),
+            col("pkts", &["stats", "decoder", "pkts"], U64),
+            col("bytes", &["stats", "decoder", "bytes"], U64),
+            col("invalid", &["stats", "decoder", "invalid"], U64),
+            col("flows_total", &["stats", "flow", "total"], U64),
+            col("flows_active", &["stats", "flow", "active"], U64),
+            col("alerts", &["stats", "otsentry", "alerts", "total"], U64),
         ],
     },
 ];

@@ -160,6 +160,9 @@ pub trait Dissector {
 
     /// The flow ended: report what is still open (transactions without a response).
     fn finish<S: PduSink>(&mut self, _ts: Timestamp, _sink: &mut S) {}
+    /// Counts kept per flow so far, merged into the run's (and started again): called
+    /// for periodic stats while the flow lives, and by `finish`.
+    fn publish(&mut self, _counts: &mut ProtocolCounts) {}
 }
 
 /// Per-direction holding area for a partial PDU, so dissectors only ever see whole ones

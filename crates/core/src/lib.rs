@@ -17,9 +17,11 @@ mod flowrec;
 #[doc(hidden)]
 pub mod harness;
 mod hex;
+mod merge;
 mod observe;
 mod position;
 mod record;
+mod stats;
 mod summary;
 mod time;
 
@@ -35,6 +37,7 @@ pub use hex::{hex, Hex};
 pub use observe::{ModbusTable, Observer, Space, IDENTITY_ATTRIBUTES};
 pub use position::line_and_column;
 pub use record::{open_object, EventHeader, Framed, Record, Vlans};
+pub use stats::{CaptureCounts, StatsBody, StatsRecord};
 pub use summary::{
     AlertCounts, CodeCounts, CodeNames, DecodeCounts, Dnp3Counts, Forbidden, InputCounts, ModbusCounts, ProtocolCounts, S7Counts,
     S7PlusCounts, SegmentationCounts, SinkCounts, SkippedInput, SpoolState, StreamCounts, Summary, Tally,

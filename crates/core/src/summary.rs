@@ -26,7 +26,9 @@ pub struct Summary {
     pub decode: DecodeCounts,
     /// Flows, TCP reassembly and capture loss.
     pub streams: StreamCounts,
-    /// Every capture read, in order.
+    /// Live capture: what the kernel counted (zero in replay).
+    pub capture: crate::CaptureCounts,
+    /// Every capture read, in order (for a live run, each interface).
     pub inputs: Vec<InputCounts>,
     /// What the arguments named that is not a capture (in a directory or an archive).
     pub skipped_inputs: Vec<SkippedInput>,
@@ -232,6 +234,9 @@ pub struct DecodeCounts {
     pub files_skipped: u64,
     /// Frames cut short by the capture's snap length (not a decode error).
     pub snaplen_truncated: u64,
+    /// Live capture: frames longer than their link's MTU and link header, so not carried
+    /// whole by the wire (merged by a receive offload before capture).
+    pub oversize: u64,
     /// Decode problems by event name; their sum is at least `decode_errors`.
     pub anomalies: CodeCounts,
     pub ipv4_checksum_errors: u64,
@@ -250,6 +255,8 @@ pub struct StreamCounts {
     /// Flows pushed out by the flow cap.
     pub flows_evicted: u64,
     pub peak_active_flows: u64,
+    /// Flows tracked when the summary was taken (0 once a run ended: all have ended).
+    pub active_flows: u64,
     /// TCP flows picked up without their handshake.
     pub tcp_midstream: u64,
     /// Flows by detected application protocol.

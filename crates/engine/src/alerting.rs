@@ -53,6 +53,11 @@ impl Alerting {
         }
     }
 
+    /// Threshold windows and suppressions that ended by `now` are forgotten.
+    pub(crate) fn age(&mut self, now: otsentry_core::Timestamp) {
+        self.detector.age(now);
+    }
+
     /// The detector's counters and the rule count, into the summary.
     pub(crate) fn finish(&self, summary: &mut Summary) {
         let c = self.detector.counts();

@@ -65,6 +65,15 @@ impl Parser {
         }
     }
 
+    /// Counts so far into the summary's (the flow goes on).
+    pub(crate) fn publish(&mut self, counts: &mut ProtocolCounts) {
+        match self {
+            Parser::Modbus(d) => d.publish(counts),
+            Parser::Dnp3(d) => d.publish(counts),
+            Parser::S7(d) => d.publish(counts),
+        }
+    }
+
     pub(crate) fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
         match self {
             Parser::Modbus(d) => d.finish(ts, sink),

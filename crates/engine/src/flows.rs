@@ -220,6 +220,27 @@ impl FlowStage {
         self.scans.dropped
     }
 
+    /// Time passes (a live sensor's clock): flows idle past their timeout end now.
+    pub(crate) fn expire(&mut self, now: Timestamp, out: &mut Out<'_>) {
+        let hosts = &mut self.hosts;
+        self.table.expire(now, &mut |f, why, budget| {
+            credit_rest(hosts, &f);
+            end_flow(f, why, budget, out)
+        });
+        self.next_sweep = now.as_nanos().saturating_add(SWEEP_EVERY_NS);
+    }
+
+    /// Every live flow's dissector counts handed to the summary (periodic stats), so
+    /// counters grow while flows live, not only when they end.
+    pub(crate) fn publish(&mut self, out: &mut Out<'_>) {
+        let counts = &mut out.summary.protocols;
+        self.table.for_each_mut(&mut |f| {
+            if let Some(parser) = f.user.parser.as_mut() {
+                parser.publish(counts);
+            }
+        });
+    }
+
     /// End of run: every flow still open ends now.
     pub(crate) fn finish(&mut self, out: &mut Out<'_>) {
         let hosts = &mut self.hosts;
@@ -227,12 +248,18 @@ impl FlowStage {
             credit_rest(hosts, &f);
             end_flow(f, why, budget, out)
         });
+        self.counts(out.summary);
+    }
+
+    /// The flow table's counters, into the summary (idempotent).
+    pub(crate) fn counts(&self, summary: &mut otsentry_core::Summary) {
         let st = &self.table.stats;
-        out.summary.flows = st.created;
-        let streams = &mut out.summary.streams;
+        summary.flows = st.created;
+        let streams = &mut summary.streams;
         streams.flows_timed_out = st.timed_out;
         streams.flows_evicted = st.evicted;
         streams.peak_active_flows = st.peak_active;
+        streams.active_flows = self.table.len() as u64;
         streams.reassembly_peak_bytes = self.table.budget.peak as u64;
     }
 }

@@ -12,6 +12,8 @@ mod detect;
 mod events;
 mod flows;
 mod l2;
+mod live;
+mod pipeline;
 mod relay;
 mod replay;
 mod scan;
@@ -47,4 +49,6 @@ pub fn class_tables() -> [(&'static str, Vec<otsentry_core::ClassRow>); 3] {
 }
 
 pub use otsentry_rules::RuleSet;
-pub use replay::{EngineError, FileReport, Replay, ReplayOptions};
+pub use live::{LiveControl, LiveReport, LiveSettings};
+pub use pipeline::{Pipeline, PipelineOptions};
+pub use replay::{EngineError, FileReport};

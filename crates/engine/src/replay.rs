@@ -1,59 +1,9 @@
-use crate::alerting::{AlertHook, Alerting};
-use crate::events::{AppConfig, Out};
-use crate::flows::{FlowStage, PacketCx};
-use crate::l2::ArpTable;
-use otsentry_capture::{open_input, CaptureError, Damage, Input, ReaderKind, Skipped};
-use otsentry_core::{Anomaly, AnomalyBody, AnomalyKind, EventHeader, InputCounts, Layer, PortMap, SkippedInput, Summary, Timestamp};
-use otsentry_flow::FlowConfig;
-use otsentry_rules::{RuleSet, Subject};
-use otsentry_sink::Outputs;
-use otsentry_wire::{decode_into, decode_transport, DecodeOptions, DefragConfig, Defragmenter, IpInfo, Packet, StopKind, Transport};
-use std::net::IpAddr;
+//! Replay's sources: capture files, pipes, stdin, gzip and zip members, each read to its
+//! end (or its damage) into the pipeline, in capture time.
+use crate::pipeline::Pipeline;
+use otsentry_capture::{open_input, CaptureError, Damage, Input};
+use otsentry_core::InputCounts;
 use std::path::Path;
-use std::sync::Arc;
-
-/// The run's outputs as the flow stage borrows them: field by field, so the
-/// defragmenter can still lend a datagram meanwhile.
-macro_rules! out {
-    ($replay:expr) => {
-        Out {
-            outputs: $replay.outputs.as_mut(),
-            summary: &mut $replay.summary,
-            input: $replay.input.as_ref(),
-            alerting: &mut $replay.alerting,
-            apps: $replay.opts.apps,
-            segmentation: $replay.segmentation.as_mut(),
-            baseline: $replay.baseline.as_mut(),
-        }
-    };
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct ReplayOptions {
-    pub reader: ReaderKind,
-    pub decode: DecodeOptions,
-    /// Emit an anomaly for each bad checksum (they are always counted).
-    pub checksum_anomalies: bool,
-    pub defrag: DefragConfig,
-    pub flow: FlowConfig,
-    /// Which protocol each server port is expected to carry.
-    pub ports: PortMap,
-    /// Hand detected protocols to their dissectors (off: flows, reassembly and
-    /// detection only, as the layer benchmark measures them).
-    pub skip_dissectors: bool,
-    /// The rules every event is checked against (none by default).
-    pub rules: Arc<RuleSet>,
-    /// The dissectors' caps.
-    pub apps: AppConfig,
-    /// The segmentation policy: conversations across zones without a conduit become
-    /// `segmentation` events for the rules.
-    pub policy: Option<Arc<otsentry_policy::Policy>>,
-    /// A learned baseline to check traffic against, and how (thresholds).
-    pub baseline: Option<Arc<otsentry_baseline::Baseline>>,
-    pub baseline_settings: otsentry_baseline::Settings,
-    /// Learn a baseline instead (`finish_learning` returns it); a loaded one to extend.
-    pub learn: Option<otsentry_baseline::BaselineFile>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -70,58 +20,10 @@ pub struct FileReport {
     pub damage: Option<Damage>,
 }
 
-/// A replay run over one or more capture files, sharing counters and outputs.
-pub struct Replay {
-    opts: ReplayOptions,
-    outputs: Option<Outputs>,
-    summary: Summary,
-    defrag: Defragmenter,
-    flows: FlowStage,
-    /// The input being read, named in every record.
-    input: Option<Arc<str>>,
-    alerting: Alerting,
-    arp: ArpTable,
-    segmentation: Option<crate::segment::Segmentation>,
-    baseline: Option<crate::baselining::Baselining>,
-    baseline_tick: i64,
-}
-
 /// Packets between progress callbacks.
 const PROGRESS_EVERY: u64 = 1 << 16;
 
-impl Replay {
-    pub fn new(opts: ReplayOptions, outputs: Option<Outputs>) -> Self {
-        let mut flows = FlowStage::new(opts.flow, opts.ports.clone(), !opts.skip_dissectors);
-        let reads = |event: &str| opts.rules.listing().iter().any(|l| l.event == event && !l.disabled);
-        flows.watch(reads("sender"), reads("relay"));
-        let alerting = Alerting::new(opts.rules.clone());
-        let segmentation = opts.policy.clone().map(crate::segment::Segmentation::new);
-        use crate::baselining::Baselining;
-        let baseline = match (&opts.learn, &opts.baseline) {
-            (Some(file), _) => Some(Baselining::Learn(Box::new(otsentry_baseline::Learner::from_file(file.clone())))),
-            (None, Some(b)) => Some(Baselining::Detect(Box::new(otsentry_baseline::Detector::new(b.clone(), opts.baseline_settings)))),
-            (None, None) => None,
-        };
-        Replay {
-            defrag: Defragmenter::new(opts.defrag),
-            opts,
-            outputs,
-            summary: Summary::default(),
-            flows,
-            input: None,
-            alerting,
-            arp: ArpTable::default(),
-            segmentation,
-            baseline,
-            baseline_tick: i64::MIN,
-        }
-    }
-
-    /// Hand each alert to `hook` as it is raised (besides EVE, if on).
-    pub fn on_alert(&mut self, hook: AlertHook) {
-        self.alerting.set_hook(hook);
-    }
-
+impl Pipeline {
     /// Replay one capture file, named as its path is written.
     pub fn run_file(&mut self, path: &Path, progress: &mut dyn FnMut(u64, u64)) -> Result<FileReport, EngineError> {
         self.run_input(&Input::file(path), progress)
@@ -129,13 +31,10 @@ impl Replay {
 
     /// Replay one input. `progress` is called now and then with (bytes read, size).
     pub fn run_input(&mut self, input: &Input, progress: &mut dyn FnMut(u64, u64)) -> Result<FileReport, EngineError> {
-        let mut source = open_input(input, self.opts.reader)?;
-        self.input = Some(Arc::from(input.name.as_str()));
-        if let Some(crate::baselining::Baselining::Learn(l)) = self.baseline.as_mut() {
-            l.capture(&input.name);
-        }
-        self.summary.decode.files += 1;
-        let bytes_before = self.summary.bytes;
+        let mut source = open_input(input, self.reader())?;
+        self.set_input(&input.name);
+        self.summary_mut().decode.files += 1;
+        let bytes_before = self.summary_mut().bytes;
         let mut packets = 0u64;
         let damage = loop {
             let frame = match source.next_frame() {
@@ -144,278 +43,26 @@ impl Replay {
                 Err(d) => break Some(d),
             };
             packets += 1;
-            self.summary.packets += 1;
-            self.summary.bytes += frame.data.len() as u64;
-            let mut pkt = Packet::empty();
-            decode_into(frame.linktype.0, frame.data, frame.origlen, &self.opts.decode, &mut pkt);
-            let p = PacketCx { ts: frame.ts, pcap_cnt: packets, vlans: pkt.vlans(), wire_len: frame.data.len() as u64, macs: pkt.macs };
-            self.on_packet(&p, &pkt);
-            if self.baseline.is_some() && frame.ts.as_nanos() >= self.baseline_tick {
-                // Polls that stopped, looked for once per second of capture time.
-                self.baseline_tick = frame.ts.as_nanos().saturating_add(1_000_000_000);
-                crate::baseline::tick(&mut out!(self), frame.ts);
-            }
-            if let Some(o) = self.outputs.as_mut() {
-                o.tick();
-            }
+            self.frame(&frame, packets);
             if packets.is_multiple_of(PROGRESS_EVERY) {
                 let (done, total) = source.progress();
                 progress(done, total);
             }
         };
-        if damage.is_some() {
-            self.summary.decode.files_truncated += 1;
-        }
         // What an input produced is handed over when it ends, not with the next one.
-        if let Some(o) = self.outputs.as_mut() {
-            o.flush();
+        self.flush_outputs();
+        let summary = self.summary_mut();
+        if damage.is_some() {
+            summary.decode.files_truncated += 1;
         }
-        self.summary.inputs.push(InputCounts {
+        summary.inputs.push(InputCounts {
             name: input.name.clone(),
             container: input.container(),
             packets,
-            bytes: self.summary.bytes - bytes_before,
+            bytes: summary.bytes - bytes_before,
             damage: damage.as_ref().map(|d| d.reason.clone()),
         });
         Ok(FileReport { name: input.name.clone(), packets, damage })
     }
 
-    /// Record what was passed over as not a capture.
-    pub fn skipped(&mut self, skipped: &[Skipped]) {
-        self.summary.decode.files_skipped += skipped.len() as u64;
-        self.summary.skipped_inputs.extend(skipped.iter().map(|s| SkippedInput { name: s.name.clone(), reason: s.reason.clone() }));
-    }
-
-    fn on_packet(&mut self, p: &PacketCx<'_>, pkt: &Packet<'_>) {
-        let (ts, pcap_cnt) = (p.ts, p.pcap_cnt);
-        let d = &mut self.summary.decode;
-        d.ipv4_checksum_errors += u64::from(pkt.checksum.ipv4);
-        d.tcp_checksum_errors += u64::from(pkt.checksum.tcp);
-        d.udp_checksum_errors += u64::from(pkt.checksum.udp);
-        d.tunnelled += u64::from(pkt.tunnel.is_some());
-        if pkt.ip.is_none() && pkt.stop.is_none() {
-            d.non_ip += 1;
-        }
-
-        if let Some(stop) = &pkt.stop {
-            let snaplen = pkt.snaplen_cut
-                && matches!(
-                    stop.kind,
-                    StopKind::Truncated { .. } | StopKind::IpLengthExceedsFrame { .. } | StopKind::ShortLinkHeader { .. }
-                );
-            if snaplen {
-                // The capture kept fewer bytes than the wire carried: not malformed.
-                d.snaplen_truncated += 1;
-            } else {
-                self.summary.decode_errors += 1;
-                let reason = stop.kind.to_string();
-                self.anomaly(ts, pcap_cnt, pkt, stop.event(), stop.layer, stop.offset, reason);
-            }
-        }
-        if self.opts.checksum_anomalies {
-            for (bad, event, layer) in [
-                (pkt.checksum.ipv4, "decoder.ipv4.invalid_checksum", Layer::Ipv4),
-                (pkt.checksum.tcp, "decoder.tcp.invalid_checksum", Layer::Tcp),
-                (pkt.checksum.udp, "decoder.udp.invalid_checksum", Layer::Udp),
-            ] {
-                if bad {
-                    let offset = pkt.ip.map_or(0, |ip| ip.offset);
-                    self.anomaly(ts, pcap_cnt, pkt, event, layer, offset, "checksum does not verify".into());
-                }
-            }
-        }
-        if let Some(ip) = pkt.ip.as_ref().filter(|ip| ip.fragment.is_none()) {
-            if pkt.stop.is_none() {
-                flow_packet(&mut self.flows, &mut out!(self), p, ip, &pkt.transport);
-            } else if pkt.snaplen_cut {
-                // Headers survived the snap length but the payload did not: count the
-                // packet in its flow; the missing bytes show up as a gap when acknowledged.
-                flow_packet(&mut self.flows, &mut out!(self), p, ip, &header_only(&pkt.transport));
-            }
-        }
-        if let Some(ip) = pkt.ip.filter(|ip| ip.fragment.is_some()) {
-            self.summary.decode.fragments += 1;
-            let inserted = self.defrag.insert(ts, &ip);
-            let event = inserted.event;
-            // Decode the reassembled datagram's transport while the defragmenter lends it.
-            let whole = inserted.datagram.map(|dg| decode_transport(&dg, &self.opts.decode));
-            let whole_stop = whole.as_ref().and_then(|w| w.stop.clone());
-            if let Some((dg, w)) = inserted.datagram.as_ref().zip(whole.as_ref()).filter(|(_, w)| w.stop.is_none()) {
-                flow_packet(&mut self.flows, &mut out!(self), p, dg, &w.transport);
-            }
-            let whole_checksum = whole.as_ref().map(|w| w.checksum);
-            if whole.is_some() {
-                self.summary.decode.datagrams_reassembled += 1;
-            }
-            if let Some(c) = whole_checksum {
-                let d = &mut self.summary.decode;
-                d.tcp_checksum_errors += u64::from(c.tcp);
-                d.udp_checksum_errors += u64::from(c.udp);
-            }
-            if let Some(ev) = event {
-                self.anomaly(ts, pcap_cnt, pkt, ev.event(ip.src.is_ipv6()), Layer::Fragment, ip.offset, ev.reason());
-            }
-            if let Some(stop) = whole_stop {
-                self.summary.decode_errors += 1;
-                // The bad header lives in the datagram, not in this frame: point at the
-                // completing fragment's IP header and say where in the datagram it is.
-                let reason = format!("reassembled datagram, payload byte {}: {}", stop.offset, stop.kind);
-                self.anomaly(ts, pcap_cnt, pkt, stop.event(), stop.layer, ip.offset, reason);
-            }
-        }
-        if let Some(arp) = &pkt.arp {
-            self.summary.decode.arp += 1;
-            self.on_arp(ts, pcap_cnt, pkt, arp);
-        }
-    }
-
-    /// An ARP packet: the binding table learns from it, rules check it.
-    fn on_arp(&mut self, ts: Timestamp, pcap_cnt: u64, pkt: &Packet<'_>, arp: &otsentry_wire::ArpInfo) {
-        let event = self.arp.observe(ts.as_nanos(), arp);
-        let (src, dst) = (IpAddr::V4(arp.sender_ip), IpAddr::V4(arp.target_ip));
-        let at = PacketAt { ts, pcap_cnt, pkt, src: Some(src), dst: Some(dst), ports: (None, None), input: self.input.clone() };
-        // A request for another address is also a step of a sweep.
-        let sweep = (arp.operation == 1 && !event.gratuitous && !arp.sender_ip.is_unspecified())
-            .then(|| self.flows.scan_attempt(ts.as_nanos(), src, dst, crate::scan::Reason::ArpRequest))
-            .flatten();
-        let mut out = out!(self);
-        out.detect(&|| at.subject(), &event, Some(("arp", &event)), &mut || at.header());
-        if let Some(scan) = sweep {
-            out.detect(&|| at.subject(), &scan, Some(("scan", &scan)), &mut || at.header());
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn anomaly(
-        &mut self,
-        ts: Timestamp,
-        pcap_cnt: u64,
-        pkt: &Packet<'_>,
-        event: &'static str,
-        layer: Layer,
-        offset: usize,
-        reason: String,
-    ) {
-        *self.summary.decode.anomalies.entry(event.to_string()).or_default() += 1;
-        let ports = match pkt.transport {
-            Transport::Tcp(t) => (Some(t.src_port), Some(t.dst_port)),
-            Transport::Udp(u) => (Some(u.src_port), Some(u.dst_port)),
-            _ => (None, None),
-        };
-        let (src, dst) = (pkt.ip.map(|ip| ip.src), pkt.ip.map(|ip| ip.dst));
-        let at = PacketAt { ts, pcap_cnt, pkt, src, dst, ports, input: self.input.clone() };
-        let body = AnomalyBody { kind: AnomalyKind::Decode, event, layer, offset, reason };
-        let mut out = out!(self);
-        out.detect(&|| at.subject(), &body, Some(("anomaly", &body)), &mut || at.header());
-        if out.wants("anomaly") {
-            out.write(&Anomaly { header: at.header(), body });
-        }
-    }
-
-    /// Whether every output's reader went away (`--eve - | head`): nothing more can be
-    /// written.
-    pub fn outputs_closed(&self) -> bool {
-        self.outputs.as_ref().is_some_and(Outputs::all_closed)
-    }
-
-    /// One flag per sink that makes it reopen its output once set (by a SIGHUP handler).
-    pub fn reopen_flags(&self) -> Vec<Arc<std::sync::atomic::AtomicBool>> {
-        self.outputs.as_ref().map(Outputs::reopen_flags).unwrap_or_default()
-    }
-
-    /// End the run: end the flows, let every sink write what it holds, and return the
-    /// summary with its rates and the sinks' counters.
-    pub fn finish(self, elapsed_s: f64) -> Summary {
-        self.finish_learning(elapsed_s).0
-    }
-
-    /// Ends the run as [`Replay::finish`] does, with the baseline learned, if learning.
-    pub fn finish_learning(mut self, elapsed_s: f64) -> (Summary, Option<otsentry_baseline::Learner>) {
-        let mut out = out!(self);
-        self.flows.finish(&mut out);
-        if let (Some(seg), Some(o)) = (&self.segmentation, self.outputs.as_mut()) {
-            if o.wants("segmentation") {
-                seg.records().for_each(|r| o.write(&r));
-            }
-        }
-        if let Some(o) = self.outputs.take() {
-            self.summary.outputs = o.finish();
-        }
-        self.summary.decode.fragments_dropped = self.defrag.stats.dropped;
-        self.alerting.finish(&mut self.summary);
-        self.summary.decode.arp_bindings_dropped = self.arp.dropped;
-        if let Some(seg) = &self.segmentation {
-            self.summary.segmentation = seg.counts();
-        }
-        self.summary.streams.scan_sources_dropped = self.flows.scan_sources_dropped();
-        self.summary.streams.sender_hosts_dropped = self.flows.hosts_dropped();
-        let learner = match self.baseline.take() {
-            Some(crate::baselining::Baselining::Learn(l)) => Some(*l),
-            Some(crate::baselining::Baselining::Detect(d)) => {
-                self.summary.baseline = d.counts().into_iter().map(|(k, n)| (k.to_string(), n)).collect();
-                None
-            }
-            None => None,
-        };
-        self.summary.finish(elapsed_s);
-        (self.summary, learner)
-    }
-}
-
-/// Where a packet-level event (a decode anomaly, an ARP packet) happened: its header
-/// and what rules see of it, built only when wanted.
-struct PacketAt<'p> {
-    ts: Timestamp,
-    pcap_cnt: u64,
-    pkt: &'p Packet<'p>,
-    src: Option<IpAddr>,
-    dst: Option<IpAddr>,
-    ports: (Option<u16>, Option<u16>),
-    input: Option<Arc<str>>,
-}
-
-impl<'p> PacketAt<'p> {
-    fn header(&self) -> EventHeader {
-        EventHeader {
-            timestamp: self.ts,
-            pcap_cnt: Some(self.pcap_cnt),
-            src_ip: self.src,
-            src_port: self.ports.0,
-            dest_ip: self.dst,
-            dest_port: self.ports.1,
-            proto: self.pkt.ip.map(|ip| ip.proto),
-            vlan: otsentry_core::Vlans::from_slice(self.pkt.vlans()),
-            pcap_filename: self.input.clone(),
-            ..Default::default()
-        }
-    }
-
-    /// Rules see unspecified addresses for a packet without IP.
-    fn subject(&self) -> Subject<'p> {
-        let unspecified = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
-        Subject {
-            ts: self.ts,
-            src: self.src.unwrap_or(unspecified),
-            dst: self.dst.unwrap_or(unspecified),
-            src_port: self.ports.0,
-            dst_port: self.ports.1,
-            vlan: self.pkt.vlans(),
-            to_server: true,
-            flow_id: 0,
-        }
-    }
-}
-
-/// A transport header without its payload.
-fn header_only<'a>(t: &Transport<'a>) -> Transport<'a> {
-    match *t {
-        Transport::Tcp(tcp) => Transport::Tcp(otsentry_wire::TcpInfo { payload: &[], ..tcp }),
-        Transport::Udp(udp) => Transport::Udp(otsentry_wire::UdpInfo { payload: &[], ..udp }),
-        other => other,
-    }
-}
-
-/// Hand a packet to the flow stage.
-fn flow_packet(flows: &mut FlowStage, out: &mut Out<'_>, p: &PacketCx<'_>, ip: &IpInfo<'_>, transport: &Transport<'_>) {
-    flows.packet(p, ip, transport, out);
 }

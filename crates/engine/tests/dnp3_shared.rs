@@ -1,6 +1,6 @@
 //! DNP3 on third-party captures: link frames and the application function histogram
 //! against tshark's (`tshark -r F -T fields -e dnp3.start -e dnp3.al.func -E occurrence=a`).
-use otsentry_engine::{Replay, ReplayOptions};
+use otsentry_engine::{Pipeline, PipelineOptions};
 use otsentry_pcapgen::shared;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,7 +12,7 @@ fn tshark(path: &Path) -> (u64, Histogram) {
 }
 
 fn ours(path: &Path) -> (u64, Histogram) {
-    let mut run: Replay = Replay::new(ReplayOptions::default(), None);
+    let mut run: Pipeline = Pipeline::new(PipelineOptions::default(), None);
     run.run_file(path, &mut |_, _| {}).expect("replay");
     let s = run.finish(1.0);
     let d = &s.protocols.dnp3;

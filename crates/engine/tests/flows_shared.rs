@@ -1,6 +1,6 @@
 //! Foundation II acceptance on third-party captures: Community ID equals tshark's for
 //! every TCP/UDP flow, and captures that start mid-session get the right direction.
-use otsentry_engine::{Replay, ReplayOptions};
+use otsentry_engine::{Pipeline, PipelineOptions};
 use otsentry_pcapgen::shared;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -109,7 +109,7 @@ fn every_shared_capture_gets_flows_and_no_impossible_stream_counts() {
         return;
     };
     for cap in shared::captures(&dir, &shared::scratch_dir()) {
-        let mut run: Replay = Replay::new(ReplayOptions::default(), None);
+        let mut run: Pipeline = Pipeline::new(PipelineOptions::default(), None);
         run.run_file(&cap.path, &mut |_, _| {}).expect("replay");
         let s = run.finish(1.0);
         assert!(s.flows > 0, "{}: no flows", cap.name);

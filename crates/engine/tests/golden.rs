@@ -2,19 +2,19 @@
 //! our builder) replays to exactly `expected.jsonl` and `expected-summary.json`.
 //! Bless new expectations with `OTSENTRY_BLESS=1` after reading the diff.
 use otsentry_capture::{Input, Location};
-use otsentry_engine::{Replay, ReplayOptions, RuleSet, SCHEMAS};
+use otsentry_engine::{Pipeline, PipelineOptions, RuleSet, SCHEMAS};
 use otsentry_pcapgen::fixtures;
 use otsentry_sink::Outputs;
 use std::path::Path;
 
 fn run(case: &str) -> (String, String) {
-    run_with(case, ReplayOptions::default())
+    run_with(case, PipelineOptions::default())
 }
 
-fn run_with(case: &str, opts: ReplayOptions) -> (String, String) {
+fn run_with(case: &str, opts: PipelineOptions) -> (String, String) {
     let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(case).join("input.pcap");
     let (outputs, captured) = Outputs::memory();
-    let mut replay = Replay::new(opts, Some(outputs));
+    let mut replay = Pipeline::new(opts, Some(outputs));
     // Named as a user in the repository's top directory would name it, so that
     // `pcap_filename` is the same on every machine.
     let input = Input { name: format!("fixtures/{case}/input.pcap"), location: Location::File(input) };
@@ -61,7 +61,7 @@ fn golden_lines(case: &str, policy: Option<&str>, types: &[&str], golden: &str) 
     let rules = std::sync::Arc::new(RuleSet::load(&sources, &SCHEMAS).expect("pack"));
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(case);
     let policy = policy.map(|p| std::sync::Arc::new(otsentry_policy::load(&dir.join(p)).expect("policy")));
-    let (eve, summary) = run_with(case, ReplayOptions { rules, policy, ..Default::default() });
+    let (eve, summary) = run_with(case, PipelineOptions { rules, policy, ..Default::default() });
     let lines: String =
         eve.lines().filter(|l| types.iter().any(|t| l.contains(&format!(r#""event_type":"{t}""#)))).map(|l| format!("{l}\n")).collect();
     let path = dir.join(golden);
@@ -198,7 +198,7 @@ fn the_baseline_fixture_learns_its_golden_file_and_raises_one_of_each_departure(
     for (name, built) in [("learn.pcap", otsentry_pcapgen::baseline::learn()), ("input.pcap", otsentry_pcapgen::baseline::check())] {
         assert!(std::fs::read(dir.join(name)).expect("committed (run gen-fixtures)") == built, "{name}: builder output differs");
     }
-    let mut run = Replay::new(ReplayOptions { learn: Some(Default::default()), ..Default::default() }, None);
+    let mut run = Pipeline::new(PipelineOptions { learn: Some(Default::default()), ..Default::default() }, None);
     let learn = Input { name: "fixtures/baseline/learn.pcap".into(), location: Location::File(dir.join("learn.pcap")) };
     run.run_input(&learn, &mut |_, _| {}).expect("replay");
     let file = run.finish_learning(0.0).1.expect("learning").finish(&otsentry_baseline::Vendors::default());
@@ -215,7 +215,7 @@ fn the_baseline_fixture_learns_its_golden_file_and_raises_one_of_each_departure(
     let sources = otsentry_rules::Sources { rules: otsentry_rules::default_pack(), ..Default::default() };
     let rules = std::sync::Arc::new(RuleSet::load(&sources, &SCHEMAS).expect("pack"));
     let baseline = Some(std::sync::Arc::new(otsentry_baseline::Baseline::new(file)));
-    let (eve, _) = run_with("baseline", ReplayOptions { rules, baseline, ..Default::default() });
+    let (eve, _) = run_with("baseline", PipelineOptions { rules, baseline, ..Default::default() });
     let alerts: String = eve.lines().filter(|l| l.contains(r#""event_type":"alert""#)).map(|l| format!("{l}\n")).collect();
     let path = dir.join("expected-alerts.jsonl");
     if bless {

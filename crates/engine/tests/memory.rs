@@ -2,7 +2,7 @@
 //! under the configured caps, with evictions and reassembly drops counted. Peak memory
 //! (VmHWM from /proc/self/status) is printed and bounded.
 use otsentry_capture::ReaderKind;
-use otsentry_engine::{Replay, ReplayOptions};
+use otsentry_engine::{Pipeline, PipelineOptions};
 use otsentry_flow::{FlowConfig, StreamConfig};
 use otsentry_pcapgen::bench::{write_flood, Flood};
 use otsentry_wire::DecodeOptions;
@@ -24,7 +24,7 @@ fn a_million_concurrent_flows_and_an_out_of_order_flood_stay_under_the_caps() {
     drop(out);
 
     let before = status_kib("VmRSS:").unwrap_or(0);
-    let opts = ReplayOptions {
+    let opts = PipelineOptions {
         // Read through libpcap's buffers so the file's pages are not counted as ours.
         reader: ReaderKind::Libpcap,
         decode: DecodeOptions { verify_checksums: false, ..Default::default() },
@@ -36,7 +36,7 @@ fn a_million_concurrent_flows_and_an_out_of_order_flood_stay_under_the_caps() {
         },
         ..Default::default()
     };
-    let mut replay: Replay = Replay::new(opts, None);
+    let mut replay: Pipeline = Pipeline::new(opts, None);
     let report = replay.run_file(&path, &mut |_, _| {}).expect("replay");
     let peak_kib = status_kib("VmHWM:").unwrap_or(0);
     let s = replay.finish(1.0);

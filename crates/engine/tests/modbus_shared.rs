@@ -2,7 +2,7 @@
 //! ADU count and the function histogram equal tshark's
 //! (`tshark -r F -T fields -e mbtcp.trans_id -e modbus.func_code -E occurrence=a`),
 //! except where this file says why they differ and pins both figures.
-use otsentry_engine::{Replay, ReplayOptions};
+use otsentry_engine::{Pipeline, PipelineOptions};
 use otsentry_pcapgen::shared;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,7 +14,7 @@ fn tshark(path: &Path) -> (u64, Histogram) {
 }
 
 fn ours(path: &Path) -> (u64, Histogram, u64) {
-    let mut run: Replay = Replay::new(ReplayOptions::default(), None);
+    let mut run: Pipeline = Pipeline::new(PipelineOptions::default(), None);
     run.run_file(path, &mut |_, _| {}).expect("replay");
     let s = run.finish(1.0);
     let m = &s.protocols.modbus;
@@ -99,7 +99,7 @@ fn adus_and_functions_equal_tsharks_on_every_shared_modbus_capture() {
 /// Event types (anomalies by name) of one capture.
 fn events(path: &Path) -> BTreeMap<String, u64> {
     let (outputs, eve) = otsentry_sink::Outputs::memory();
-    let mut run: Replay = Replay::new(ReplayOptions::default(), Some(outputs));
+    let mut run: Pipeline = Pipeline::new(PipelineOptions::default(), Some(outputs));
     run.run_file(path, &mut |_, _| {}).expect("replay");
     run.finish(1.0);
     let mut out = BTreeMap::new();

@@ -1,7 +1,7 @@
 //! Every rule of the default pack, on captures our builder writes: traffic that must
 //! raise it, and near-identical traffic that must not. A rule added to the pack without
 //! a case here fails `every_rule_has_a_case`.
-use otsentry_engine::{Replay, ReplayOptions, RuleSet, SCHEMAS};
+use otsentry_engine::{Pipeline, PipelineOptions, RuleSet, SCHEMAS};
 use otsentry_pcapgen::ot::modbus_adu;
 use otsentry_pcapgen::session::*;
 use otsentry_rules::{default_pack, RuleSource, Sources};
@@ -69,8 +69,8 @@ fn alerts(rules: &Arc<RuleSet>, pcap: Vec<u8>, name: &str) -> BTreeMap<String, u
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rule-{name}.pcap"));
     std::fs::write(&path, pcap).expect("write capture");
     let opts =
-        ReplayOptions { rules: rules.clone(), policy: Some(policy()), baseline: Some(baseline_cases::baseline()), ..Default::default() };
-    let mut run: Replay = Replay::new(opts, None);
+        PipelineOptions { rules: rules.clone(), policy: Some(policy()), baseline: Some(baseline_cases::baseline()), ..Default::default() };
+    let mut run: Pipeline = Pipeline::new(opts, None);
     run.run_file(&path, &mut |_, _| {}).expect("replay");
     run.finish(1.0).alerts.by_rule
 }
@@ -636,7 +636,7 @@ fn requests_alert_on_arrival_whether_or_not_they_are_answered() {
     });
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("rule-arrival.pcap");
     std::fs::write(&path, pcap).expect("write capture");
-    let mut run: Replay = Replay::new(ReplayOptions { rules, ..Default::default() }, None);
+    let mut run: Pipeline = Pipeline::new(PipelineOptions { rules, ..Default::default() }, None);
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = seen.clone();
     run.on_alert(Box::new(move |a: &otsentry_core::Alert| sink.lock().unwrap().push(a.clone())));

@@ -4,7 +4,7 @@
 //! and so does the user data function-group histogram
 //! (`s7comm.param.userdata.funcgroup`). tshark has no S7comm-plus dissector: there the
 //! count is of COTP data TPDUs whose payload starts with 0x72, as the MANIFEST counts.
-use otsentry_engine::{Replay, ReplayOptions};
+use otsentry_engine::{Pipeline, PipelineOptions};
 use otsentry_pcapgen::shared;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,7 +20,7 @@ struct Ours {
 }
 
 fn ours(path: &Path) -> Ours {
-    let mut run: Replay = Replay::new(ReplayOptions::default(), None);
+    let mut run: Pipeline = Pipeline::new(PipelineOptions::default(), None);
     run.run_file(path, &mut |_, _| {}).expect("replay");
     let s = run.finish(1.0);
     let p = &s.protocols;

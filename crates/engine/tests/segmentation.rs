@@ -1,7 +1,7 @@
 //! The segmentation policy on builder captures: each decision of a conduit (protocol,
 //! function class, initiator), default deny, IT services, the unknown zone, VLAN-scoped
 //! zones, and one event per conversation with its count in the summary.
-use otsentry_engine::{Replay, ReplayOptions, RuleSet, SCHEMAS};
+use otsentry_engine::{Pipeline, PipelineOptions, RuleSet, SCHEMAS};
 use otsentry_pcapgen::session::*;
 use otsentry_rules::{default_pack, Sources};
 use std::sync::Arc;
@@ -38,7 +38,7 @@ fn run(name: &str, pcap: Vec<u8>) -> otsentry_core::Summary {
     std::fs::write(&path, pcap).unwrap();
     let rules = Arc::new(RuleSet::load(&Sources { rules: default_pack(), vars: None, tuning: None }, &SCHEMAS).unwrap());
     let policy = Arc::new(otsentry_policy::parse(std::path::Path::new("p.yaml"), POLICY).unwrap());
-    let mut replay = Replay::new(ReplayOptions { rules, policy: Some(policy), ..Default::default() }, None);
+    let mut replay = Pipeline::new(PipelineOptions { rules, policy: Some(policy), ..Default::default() }, None);
     replay.run_file(&path, &mut |_, _| {}).unwrap();
     replay.finish(1.0)
 }

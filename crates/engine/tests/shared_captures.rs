@@ -1,7 +1,7 @@
 //! Foundation I acceptance: every shared capture replays with libpcap's packet count
 //! and, unless the MANIFEST marks it malformed, without decode errors.
 use otsentry_capture::ReaderKind;
-use otsentry_engine::{Replay, ReplayOptions};
+use otsentry_engine::{Pipeline, PipelineOptions};
 use otsentry_pcapgen::shared;
 
 #[test]
@@ -12,7 +12,7 @@ fn every_shared_capture_replays_with_capinfos_counts() {
     let caps = shared::captures(&dir, &shared::scratch_dir());
     let mut failures = Vec::new();
     for cap in &caps {
-        let mut run: Replay = Replay::new(ReplayOptions::default(), Some(otsentry_sink::Outputs::memory().0));
+        let mut run: Pipeline = Pipeline::new(PipelineOptions::default(), Some(otsentry_sink::Outputs::memory().0));
         let report = run.run_file(&cap.path, &mut |_, _| {}).unwrap_or_else(|e| panic!("{}: {e}", cap.name));
         assert!(report.damage.is_none(), "{}: unexpected damage {:?}", cap.name, report.damage);
         let s = run.finish(1.0);
@@ -34,7 +34,7 @@ fn libpcap_reader_gives_the_same_summary_counts() {
     };
     for cap in shared::captures(&dir, &shared::scratch_dir()).iter().filter(|c| c.packets < 50_000) {
         let run_with = |reader| {
-            let mut run: Replay = Replay::new(ReplayOptions { reader, ..Default::default() }, None);
+            let mut run: Pipeline = Pipeline::new(PipelineOptions { reader, ..Default::default() }, None);
             run.run_file(&cap.path, &mut |_, _| {}).expect("replay");
             let s = run.finish(1.0);
             (s.packets, s.bytes, s.decode_errors, s.decode)

@@ -1,6 +1,6 @@
 //! The `streams` fixture by meaning (its golden file pins the exact lines): what each of
 //! its conversations must show after reassembly and detection.
-use otsentry_engine::{Replay, ReplayOptions};
+use otsentry_engine::{Pipeline, PipelineOptions};
 use otsentry_sink::Outputs;
 use serde_json::Value;
 use std::path::Path;
@@ -8,7 +8,7 @@ use std::path::Path;
 fn lines() -> Vec<Value> {
     let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/streams/input.pcap");
     let (outputs, captured) = Outputs::memory();
-    let mut replay = Replay::new(ReplayOptions::default(), Some(outputs));
+    let mut replay = Pipeline::new(PipelineOptions::default(), Some(outputs));
     replay.run_file(&input, &mut |_, _| {}).expect("replay");
     replay.finish(0.0);
     let text = String::from_utf8(captured.bytes()).expect("utf-8");

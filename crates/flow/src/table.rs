@@ -392,6 +392,11 @@ impl<T> FlowTable<T> {
         }
     }
 
+    /// Visit every live flow (periodic stats), in no particular order.
+    pub fn for_each_mut(&mut self, visit: &mut dyn FnMut(&mut Flow<T>)) {
+        self.slots.iter_mut().filter_map(|s| s.flow.as_mut()).for_each(visit);
+    }
+
     /// Remove every flow (end of run), oldest first.
     pub fn drain(&mut self, out: &mut dyn FnMut(Flow<T>, EndReason, &mut Budget)) {
         while let Some(flow) = self.pop_tail() {

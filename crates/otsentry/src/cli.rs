@@ -39,6 +39,10 @@ pub(crate) enum Command {
     /// Learn a baseline from captures: assets, conversations, functions, address ranges,
     /// written values, device identities and polling periods (for `replay --baseline`).
     Learn(LearnArgs),
+    /// Watch network interfaces live (a SPAN or mirror port): the same detection and
+    /// outputs as replay, until SIGTERM or SIGINT (a second one exits at once).
+    #[command(after_help = EXIT_CODES)]
+    Sense(Box<SenseArgs>),
     /// The ClickHouse feed's database.
     #[command(subcommand)]
     Clickhouse(ClickhouseCommand),
@@ -183,6 +187,57 @@ pub(crate) struct ReplayArgs {
     /// Read a configuration file (YAML; `otsentry config example` prints one). Flags win.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
+    #[arg(long, value_enum)]
+    pub(crate) reader: Option<Reader>,
+    /// In a directory given as input, read subdirectories too.
+    #[arg(short = 'R', long)]
+    pub(crate) recursive: bool,
+    #[command(flatten)]
+    pub(crate) pipeline: PipelineArgs,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct SenseArgs {
+    /// Capture on IFACE (repeatable: a SPAN session spread over several ports is one
+    /// pipeline).
+    #[arg(short, long = "interface", value_name = "IFACE")]
+    pub(crate) interfaces: Vec<String>,
+    /// Read a configuration file (YAML; `otsentry config example` prints one). Flags win.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Capture only what this BPF filter (tcpdump's syntax) passes.
+    #[arg(long, value_name = "FILTER")]
+    pub(crate) bpf: Option<String>,
+    /// Bytes kept of each frame (default 262144); longer frames are counted as cut by
+    /// the snap length.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(64..=262_144))]
+    pub(crate) snaplen: Option<u32>,
+    /// The kernel's capture buffer per interface (bytes, or with K, M, G; default 64M).
+    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size)]
+    pub(crate) buffer_size: Option<u32>,
+    /// Hand each packet to the sensor as it arrives, not in blocks (lower latency, more
+    /// CPU on a busy link).
+    #[arg(long)]
+    pub(crate) immediate: bool,
+    /// Leave the interfaces out of promiscuous mode (on by default: a SPAN port's
+    /// traffic is addressed to others).
+    #[arg(long)]
+    pub(crate) no_promiscuous: bool,
+    /// How long the kernel may hold a block of packets (default 100ms).
+    #[arg(long, value_name = "DURATION", value_parser = parse_read_timeout)]
+    pub(crate) read_timeout: Option<std::time::Duration>,
+    /// Write a `stats` record (and log a line at info) this often (default 30s; 0 for
+    /// never).
+    #[arg(long, value_name = "DURATION", value_parser = parse_stats_interval)]
+    pub(crate) stats_interval: Option<std::time::Duration>,
+    #[command(flatten)]
+    pub(crate) pipeline: PipelineArgs,
+}
+
+/// The detection and output options `replay` and `sense` share (each also a key of the
+/// configuration file's `replay:` and `sense:` sections).
+#[derive(clap::Args)]
+pub(crate) struct PipelineArgs {
     /// Write EVE JSON lines to PATH ("-" for stdout). Without it, events are only counted.
     #[arg(long, value_name = "PATH")]
     pub(crate) eve: Option<PathBuf>,
@@ -236,8 +291,6 @@ pub(crate) struct ReplayArgs {
     /// Write one JSON summary object to PATH when the run ends ("-" for stdout).
     #[arg(long, value_name = "PATH")]
     pub(crate) summary_json: Option<PathBuf>,
-    #[arg(long, value_enum)]
-    pub(crate) reader: Option<Reader>,
     /// Emit an anomaly event for every bad IP/TCP/UDP checksum (always counted).
     #[arg(long)]
     pub(crate) checksum_anomalies: bool,
@@ -294,9 +347,6 @@ pub(crate) struct ReplayArgs {
     /// silence learned between two of its requests, and at least 2 s (default 3).
     #[arg(long, value_name = "FACTOR", value_parser = parse_factor)]
     pub(crate) baseline_stop_factor: Option<f64>,
-    /// In a directory given as input, read subdirectories too.
-    #[arg(short = 'R', long)]
-    pub(crate) recursive: bool,
     /// No human summary or hints on stderr (warnings and errors still).
     #[arg(short, long)]
     pub(crate) quiet: bool,
@@ -356,4 +406,40 @@ pub(crate) fn parse_factor(text: &str) -> Result<f64, String> {
 pub(crate) fn parse_host(text: &str) -> Result<String, String> {
     let ok = !text.is_empty() && text.len() <= 64 && text.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
     ok.then(|| text.to_string()).ok_or_else(|| format!("{text:?}: a name of 1-64 printable characters, without spaces or quotes"))
+}
+
+/// A kernel buffer size: at least 1 MiB, below 2 GiB.
+pub(crate) fn parse_buffer_size(text: &str) -> Result<u32, String> {
+    let n = crate::eve::parse_size(text)?;
+    u32::try_from(n).ok().filter(|&n| (1 << 20..1 << 31).contains(&n)).ok_or_else(|| format!("{text:?}: from 1M to below 2G"))
+}
+
+/// libpcap's read timeout: 1 ms to 10 s.
+pub(crate) fn parse_read_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let d = parse_fine_duration(text)?;
+    (std::time::Duration::from_millis(1)..=std::time::Duration::from_secs(10)).contains(&d).then_some(d).ok_or_else(|| format!("{text:?}: from 1ms to 10s"))
+}
+
+/// The stats interval: 0 (none), or 1 s to a day.
+pub(crate) fn parse_stats_interval(text: &str) -> Result<std::time::Duration, String> {
+    let d = parse_fine_duration(text)?;
+    let ok = d.is_zero() || (std::time::Duration::from_secs(1)..=std::time::Duration::from_secs(86_400)).contains(&d);
+    ok.then_some(d).ok_or_else(|| format!("{text:?}: 0 (no stats), or from 1s to 1d"))
+}
+
+/// A duration with its unit (ms, s, m, h, d; a bare number is seconds), zero allowed.
+fn parse_fine_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let millis_per = match unit {
+        "ms" => 1,
+        "" | "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("{text:?}: expected a duration such as 100ms, 30s or 5m")),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("{text:?}: expected a duration such as 100ms, 30s or 5m"))?;
+    n.checked_mul(millis_per).map(std::time::Duration::from_millis).ok_or_else(|| format!("{text:?}: too long"))
 }

@@ -28,13 +28,31 @@ pub(crate) struct Config {
     #[serde(default, deserialize_with = "log_level")]
     pub(crate) log_level: Option<tracing::Level>,
     #[serde(default)]
-    pub(crate) replay: ReplayConfig,
+    pub(crate) replay: RunConfig,
+    #[serde(default)]
+    pub(crate) sense: RunConfig,
 }
 
-/// `otsentry replay`'s keys, named as its flags.
+/// The keys of `replay:` and `sense:`, named as the commands' flags: the detection and
+/// output keys both take, and each command's own (checked by [`parse`] to be in the
+/// right section), declared once.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(crate) struct ReplayConfig {
+pub(crate) struct RunConfig {
+    // `sense` only.
+    pub(crate) interface: Option<Vec<String>>,
+    pub(crate) bpf: Option<String>,
+    #[serde(default, deserialize_with = "snaplen")]
+    pub(crate) snaplen: Option<u32>,
+    #[serde(default, deserialize_with = "buffer_size")]
+    pub(crate) buffer_size: Option<u32>,
+    pub(crate) immediate: Option<bool>,
+    pub(crate) promiscuous: Option<bool>,
+    #[serde(default, deserialize_with = "read_timeout")]
+    pub(crate) read_timeout: Option<std::time::Duration>,
+    #[serde(default, deserialize_with = "stats_interval")]
+    pub(crate) stats_interval: Option<std::time::Duration>,
+    // Both.
     pub(crate) eve: Option<PathBuf>,
     #[serde(default, deserialize_with = "host")]
     pub(crate) host: Option<String>,
@@ -83,6 +101,25 @@ pub(crate) struct ReplayConfig {
     pub(crate) baseline_burst_factor: Option<f64>,
     #[serde(default, deserialize_with = "baseline_stop_factor")]
     pub(crate) baseline_stop_factor: Option<f64>,
+}
+
+fn snaplen<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    match u32::deserialize(d)? {
+        n @ 64..=262_144 => Ok(Some(n)),
+        n => Err(D::Error::custom(format!("snaplen: {n} is not in 64..=262144"))),
+    }
+}
+
+fn buffer_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    cli::parse_buffer_size(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("buffer-size: {e}")))
+}
+
+fn read_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
+    cli::parse_read_timeout(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("read-timeout: {e}")))
+}
+
+fn stats_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
+    cli::parse_stats_interval(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("stats-interval: {e}")))
 }
 
 fn host<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -204,9 +241,13 @@ pub(crate) fn parse(text: &str) -> Result<Config, String> {
         if let Some((what, _)) = message.split_once(" at line ") {
             // A value our own check refused is placed by serde_yaml at the start of its
             // mapping entry's parent: point at the key's own line instead.
-            let key = what.strip_prefix("replay: ").and_then(|rest| rest.split(':').next()).unwrap_or_default();
+            let key = what
+                .strip_prefix("replay: ")
+                .or_else(|| what.strip_prefix("sense: "))
+                .and_then(|rest| rest.split(':').next())
+                .unwrap_or_default();
             return match line_of(text, key) {
-                Some(line) if key.contains('-') || key == "eve" || key == "clickhouse" => format!("{what} at line {line}"),
+                Some(line) if key.contains('-') || ["eve", "clickhouse", "snaplen"].contains(&key) => format!("{what} at line {line}"),
                 _ => message,
             };
         }
@@ -217,14 +258,37 @@ pub(crate) fn parse(text: &str) -> Result<Config, String> {
             None => message,
         }
     })?;
-    let r = &config.replay;
-    if r.checksum_anomalies == Some(true) && r.no_checksums == Some(true) {
-        let line = line_of(text, "no-checksums").unwrap_or(0);
-        return Err(format!("replay: checksum-anomalies and no-checksums cannot both be on at line {line}"));
+    for (section, r) in [("replay", &config.replay), ("sense", &config.sense)] {
+        if r.checksum_anomalies == Some(true) && r.no_checksums == Some(true) {
+            let line = line_of(text, "no-checksums").unwrap_or(0);
+            return Err(format!("{section}: checksum-anomalies and no-checksums cannot both be on at line {line}"));
+        }
+        if r.rules.is_some() && r.no_rules == Some(true) {
+            let line = line_of(text, "no-rules").unwrap_or(0);
+            return Err(format!("{section}: rules and no-rules cannot both be set at line {line}"));
+        }
     }
-    if r.rules.is_some() && r.no_rules == Some(true) {
-        let line = line_of(text, "no-rules").unwrap_or(0);
-        return Err(format!("replay: rules and no-rules cannot both be set at line {line}"));
+    let r = &config.replay;
+    let sense_only = [
+        ("interface", r.interface.is_some()),
+        ("bpf", r.bpf.is_some()),
+        ("snaplen", r.snaplen.is_some()),
+        ("buffer-size", r.buffer_size.is_some()),
+        ("immediate", r.immediate.is_some()),
+        ("promiscuous", r.promiscuous.is_some()),
+        ("read-timeout", r.read_timeout.is_some()),
+        ("stats-interval", r.stats_interval.is_some()),
+    ];
+    let r = &config.sense;
+    let replay_only = [("reader", r.reader.is_some()), ("recursive", r.recursive.is_some())];
+    for (section, key, other) in
+        sense_only.iter().map(|(k, set)| ("replay", *k, *set)).chain(replay_only.iter().map(|(k, set)| ("sense", *k, *set)))
+    {
+        if other {
+            let owner = if section == "replay" { "sense" } else { "replay" };
+            let line = line_of(text, key).unwrap_or(0);
+            return Err(format!("{section}: {key} is a key of {owner}: at line {line}"));
+        }
     }
     Ok(config)
 }
@@ -313,6 +377,30 @@ replay:
   baseline-stop-factor: 3
   # The site's tuning: rules disabled, severities and thresholds changed, suppressions.
   # tuning: /etc/otsentry/tuning.yaml
+
+# otsentry sense: live capture. It takes every key of replay above except reader and
+# recursive (detection and outputs, as for replay), and these of its own.
+sense:
+  # The interfaces to capture on (a SPAN session over several ports is one pipeline).
+  interface: [eth1]
+  # Capture only what this BPF filter passes (tcpdump's syntax); empty for everything.
+  bpf: ""
+  # Bytes kept of each frame, and the kernel's capture buffer per interface.
+  snaplen: 262144
+  buffer-size: 64M
+  # Hand each packet over as it arrives instead of in blocks.
+  immediate: false
+  # Promiscuous mode (a SPAN port's traffic is addressed to others).
+  promiscuous: true
+  # How long the kernel may hold a block of packets (ms, s).
+  read-timeout: 100ms
+  # A stats record (EVE, ClickHouse) and a log line at info this often; 0 for none.
+  stats-interval: 30s
+  eve: /var/log/otsentry/eve.json
+  eve-rotate-size: 512M
+  # spool: /var/lib/otsentry/spool
+  # policy: /etc/otsentry/policy.yaml
+  # baseline: /etc/otsentry/baseline.json
 "#;
 
 #[cfg(test)]

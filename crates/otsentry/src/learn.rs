@@ -4,15 +4,15 @@ use crate::cli::LearnArgs;
 use crate::report::say;
 use anyhow::Context;
 use otsentry_capture::plan;
-use otsentry_engine::{Replay, ReplayOptions};
+use otsentry_engine::{Pipeline, PipelineOptions};
 
 pub(crate) fn learn(args: &LearnArgs) -> anyhow::Result<()> {
     let previous = args.update.as_deref().map(otsentry_baseline::read).transpose()?;
     let Some(out) = args.out.as_deref().or(args.update.as_deref()) else { anyhow::bail!("--out FILE or --update FILE is needed") };
     let plan = plan(&args.inputs, args.recursive)?;
     // No rules: only what the traffic does is wanted.
-    let opts = ReplayOptions { learn: Some(previous.unwrap_or_default()), ..Default::default() };
-    let mut run = Replay::new(opts, None);
+    let opts = PipelineOptions { learn: Some(previous.unwrap_or_default()), ..Default::default() };
+    let mut run = Pipeline::new(opts, None);
     for input in &plan.inputs {
         let report = run.run_input(input, &mut |_, _| {})?;
         if let Some(d) = &report.damage {

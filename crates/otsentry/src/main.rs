@@ -9,6 +9,7 @@ mod policy;
 mod report;
 mod rules;
 mod run;
+mod sense;
 mod siem;
 mod table;
 
@@ -31,6 +32,10 @@ fn main() -> ExitCode {
             Ok(c) => c.unwrap_or_default(),
             Err(e) => return fail(&anyhow::Error::new(e)),
         },
+        Command::Sense(args) => match args.config.as_deref().map(config::load).transpose() {
+            Ok(c) => c.unwrap_or_default(),
+            Err(e) => return fail(&anyhow::Error::new(e)),
+        },
         Command::Config(_) | Command::Rules(_) | Command::Policy(_) | Command::Learn(_) | Command::Clickhouse(_) => {
             config::Config::default()
         }
@@ -38,7 +43,8 @@ fn main() -> ExitCode {
     let level = cli.log_level.or(config.log_level).unwrap_or(tracing::Level::WARN);
     tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(level).with_target(false).init();
     let result = match cli.command {
-        Command::Replay(args) => run::replay(run::Settings::merge(*args, config.replay)),
+        Command::Replay(args) => run::replay(run::ReplaySettings::merge(*args, config.replay)),
+        Command::Sense(args) => sense::sense(sense::SenseSettings::merge(*args, config.sense)),
         Command::Config(ConfigCommand::Check { file }) => check_config(&file),
         Command::Rules(RulesCommand::Check(files)) => rules::check(files),
         Command::Rules(RulesCommand::List(files)) => rules::list(files),
@@ -66,15 +72,16 @@ fn main() -> ExitCode {
 /// `otsentry config check`: the file, and the rule files it names.
 fn check_config(file: &std::path::Path) -> anyhow::Result<()> {
     let c = config::load(file)?;
-    let r = &c.replay;
-    let choice =
-        rules::RuleChoice { rules: r.rules.clone(), none: r.no_rules.unwrap_or(false), vars: r.vars.clone(), tuning: r.tuning.clone() };
-    rules::load(&choice)?;
-    if let Some(policy) = &r.policy {
-        otsentry_policy::load(policy)?;
-    }
-    if let Some(baseline) = &r.baseline {
-        otsentry_baseline::load(baseline)?;
+    for r in [&c.replay, &c.sense] {
+        let choice =
+            rules::RuleChoice { rules: r.rules.clone(), none: r.no_rules.unwrap_or(false), vars: r.vars.clone(), tuning: r.tuning.clone() };
+        rules::load(&choice)?;
+        if let Some(policy) = &r.policy {
+            otsentry_policy::load(policy)?;
+        }
+        if let Some(baseline) = &r.baseline {
+            otsentry_baseline::load(baseline)?;
+        }
     }
     say!("{}: ok", file.display());
     Ok(())
@@ -102,6 +109,8 @@ fn fail(e: &anyhow::Error) -> ExitCode {
     let bad_input = e.chain().any(|c| {
         matches!(c.downcast_ref::<EngineError>(), Some(EngineError::Capture(_)))
             || c.downcast_ref::<CaptureError>().is_some()
+            || c.downcast_ref::<otsentry_capture::LiveError>().is_some()
+            || c.downcast_ref::<sense::UsageError>().is_some()
             || c.downcast_ref::<config::ConfigError>().is_some()
             || c.downcast_ref::<otsentry_rules::RuleErrors>().is_some()
             || c.downcast_ref::<otsentry_policy::PolicyErrors>().is_some()

@@ -5,7 +5,7 @@ use crate::rules::{load as load_rules, RuleChoice};
 use anyhow::Context;
 use otsentry_capture::plan;
 use otsentry_core::{Forbidden, SegmentationCounts};
-use otsentry_engine::{Policy, Replay, ReplayOptions};
+use otsentry_engine::{Pipeline, PipelineOptions, Policy};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -15,7 +15,7 @@ use std::sync::Arc;
 /// Replays `inputs` under `policy` (no rules: only the policy's findings are wanted).
 fn findings(policy: Arc<Policy>, inputs: &[PathBuf]) -> anyhow::Result<SegmentationCounts> {
     let rules = load_rules(&RuleChoice { rules: None, none: true, vars: None, tuning: None })?;
-    let mut run = Replay::new(ReplayOptions { rules: Arc::new(rules), policy: Some(policy), ..Default::default() }, None);
+    let mut run = Pipeline::new(PipelineOptions { rules: Arc::new(rules), policy: Some(policy), ..Default::default() }, None);
     for input in &plan(inputs, false)?.inputs {
         run.run_input(input, &mut |_, _| {})?;
     }

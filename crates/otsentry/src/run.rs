@@ -1,22 +1,43 @@
-//! `otsentry replay`: flags merged over the configuration file, inputs expanded, each
-//! replayed in turn, the summary written.
-use crate::cli::{default_max_flows, AppPort, Reader, ReplayArgs};
-use crate::config::ReplayConfig;
+//! `otsentry replay` and the pipeline both commands build: flags merged over the
+//! configuration file, rules and outputs loaded, inputs expanded and replayed in turn,
+//! the summary written.
+use crate::cli::{default_max_flows, AppPort, PipelineArgs, Reader, ReplayArgs};
+use crate::config::RunConfig;
 use crate::eve::EveSettings;
 use crate::report::{self, say, Progress};
 use crate::rules::RuleChoice;
 use crate::table;
 use anyhow::Context;
 use otsentry_capture::{plan, ReaderKind};
-use otsentry_engine::{Replay, ReplayOptions};
+use otsentry_engine::{Pipeline, PipelineOptions};
+use otsentry_sink::Outputs;
 use otsentry_sink::FileOptions;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// What a run uses: each flag, else its key in the configuration file, else the default.
-pub(crate) struct Settings {
+/// What a replay reads, and the pipeline it feeds.
+pub(crate) struct ReplaySettings {
     inputs: Vec<PathBuf>,
+    reader: Reader,
+    recursive: bool,
+    pipeline: Settings,
+}
+
+impl ReplaySettings {
+    pub(crate) fn merge(args: ReplayArgs, file: RunConfig) -> ReplaySettings {
+        ReplaySettings {
+            inputs: args.inputs,
+            reader: args.reader.or(file.reader).unwrap_or(Reader::Mmap),
+            recursive: args.recursive || file.recursive.unwrap_or(false),
+            pipeline: Settings::merge(args.pipeline, file),
+        }
+    }
+}
+
+/// What a run's pipeline uses: each flag, else its key in the configuration file, else
+/// the default.
+pub(crate) struct Settings {
     eve: Option<PathBuf>,
     host: String,
     eve_types: Vec<String>,
@@ -28,7 +49,6 @@ pub(crate) struct Settings {
     clickhouse_types: Vec<String>,
     spool: Option<PathBuf>,
     spool_max: u64,
-    reader: Reader,
     checksum_anomalies: bool,
     no_checksums: bool,
     app_ports: Vec<AppPort>,
@@ -37,19 +57,17 @@ pub(crate) struct Settings {
     baseline: Option<PathBuf>,
     baseline_settings: otsentry_baseline::Settings,
     dnp3_max_objects: Option<u32>,
-    recursive: bool,
-    quiet: bool,
+    pub(crate) quiet: bool,
     pub(crate) rules: RuleChoice,
 }
 
 impl Settings {
-    pub(crate) fn merge(args: ReplayArgs, file: ReplayConfig) -> Settings {
+    pub(crate) fn merge(args: PipelineArgs, file: RunConfig) -> Settings {
         // Either checksum flag on the command line settles both (clap refuses the two
         // together; the configuration file refuses its two keys together).
         let checksum_flag = args.checksum_anomalies || args.no_checksums;
         let pick = |flag: bool, key: Option<bool>| flag || (!checksum_flag && key.unwrap_or(false));
         Settings {
-            inputs: args.inputs,
             eve: args.eve.or(file.eve),
             host: args.host.or(file.host).unwrap_or_else(crate::eve::default_host),
             eve_types: if args.eve_types.is_empty() { file.eve_types.unwrap_or_default() } else { args.eve_types },
@@ -72,7 +90,6 @@ impl Settings {
             },
             spool: args.spool.or(file.spool),
             spool_max: args.spool_max.or(file.spool_max).unwrap_or(crate::siem::DEFAULT_SPOOL_MAX),
-            reader: args.reader.or(file.reader).unwrap_or(Reader::Mmap),
             checksum_anomalies: pick(args.checksum_anomalies, file.checksum_anomalies),
             no_checksums: pick(args.no_checksums, file.no_checksums),
             app_ports: if args.app_port.is_empty() { file.app_port.unwrap_or_default() } else { args.app_port },
@@ -90,7 +107,6 @@ impl Settings {
                 }
             },
             dnp3_max_objects: args.dnp3_max_objects.or(file.dnp3_max_objects),
-            recursive: args.recursive || file.recursive.unwrap_or(false),
             quiet: args.quiet || file.quiet.unwrap_or(false),
             rules: RuleChoice {
                 // A rules directory on the command line outranks the file's no-rules.
@@ -111,12 +127,11 @@ fn output(path: &Path) -> anyhow::Result<Box<dyn Write>> {
     Ok(Box::new(BufWriter::new(file)))
 }
 
-pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
-    let mut opts = ReplayOptions {
-        reader: match s.reader {
-            Reader::Mmap => ReaderKind::Mmap,
-            Reader::Libpcap => ReaderKind::Libpcap,
-        },
+/// The pipeline's options and its outputs, from `s`: every file it names is read and
+/// checked before any output is opened for writing.
+pub(crate) fn build(s: &Settings, reader: ReaderKind) -> anyhow::Result<(PipelineOptions, Option<Outputs>)> {
+    let mut opts = PipelineOptions {
+        reader,
         checksum_anomalies: s.checksum_anomalies,
         ..Default::default()
     };
@@ -137,8 +152,6 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
     for &(app, transport, port) in &s.app_ports {
         opts.ports.set(transport, port, app);
     }
-    // Every input is found before anything is read, so a bad one fails the run at once.
-    let plan = plan(&s.inputs, s.recursive)?;
     if !s.clickhouse_types.is_empty() && s.clickhouse.is_none() {
         return Err(crate::siem::SiemConfigError("--clickhouse-types chooses what --clickhouse gets: give --clickhouse too".into()).into());
     }
@@ -148,8 +161,6 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
     if s.eve.is_none() && s.clickhouse.is_none() && !s.quiet {
         say!("otsentry: protocol records are counted but not written: add --eve FILE (or --eve - for stdout) to keep them");
     }
-    let eve_on_stdout = s.eve.as_deref().is_some_and(|p| p.as_os_str() == "-");
-    let summary_on_stdout = s.summary_json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     if let Some(n) = s.eve_max_items {
         otsentry_core::set_eve_max_items(n as usize);
     }
@@ -161,16 +172,19 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
     };
     let eve =
         crate::eve::outputs(&EveSettings { path: s.eve.as_deref(), types: &s.eve_types, file: s.eve_file, host: &s.host }, clickhouse)?;
-    let mut run = Replay::new(opts, eve);
-    for flag in run.reopen_flags() {
-        // SIGHUP reopens the EVE file (after logrotate moved it), as in Suricata.
-        signal_hook::flag::register(signal_hook::consts::SIGHUP, flag).context("installing the SIGHUP handler")?;
-    }
-    // Alerts as a table on stdout, unless stdout carries JSON.
-    let table = !eve_on_stdout && !summary_on_stdout;
-    if table {
-        run.on_alert(table::printer());
-    }
+    Ok((opts, eve))
+}
+
+pub(crate) fn replay(r: ReplaySettings) -> anyhow::Result<()> {
+    // Every input is found before anything is read, so a bad one fails the run at once.
+    let plan = plan(&r.inputs, r.recursive)?;
+    let reader = match r.reader {
+        Reader::Mmap => ReaderKind::Mmap,
+        Reader::Libpcap => ReaderKind::Libpcap,
+    };
+    let s = &r.pipeline;
+    let (opts, eve) = build(s, reader)?;
+    let (mut run, table) = start(s, opts, eve)?;
     run.skipped(&plan.skipped);
     report::skipped(&plan.skipped, s.quiet);
     let started = Instant::now();
@@ -196,17 +210,40 @@ pub(crate) fn replay(s: Settings) -> anyhow::Result<()> {
         }
     }
     let summary = run.finish(started.elapsed().as_secs_f64());
+    report(s, &summary, table)
+}
+
+/// The pipeline over `outputs`, SIGHUP reopening them, alerts printed as a table unless
+/// stdout carries JSON (then `false`).
+pub(crate) fn start(s: &Settings, opts: PipelineOptions, outputs: Option<Outputs>) -> anyhow::Result<(Pipeline, bool)> {
+    let eve_on_stdout = s.eve.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    let summary_on_stdout = s.summary_json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    let mut run = Pipeline::new(opts, outputs);
+    for flag in run.reopen_flags() {
+        // SIGHUP reopens the EVE file (after logrotate moved it), as in Suricata.
+        signal_hook::flag::register(signal_hook::consts::SIGHUP, flag).context("installing the SIGHUP handler")?;
+    }
+    let table = !eve_on_stdout && !summary_on_stdout;
     if table {
-        table::totals(&summary)?;
+        run.on_alert(table::printer());
+    }
+    Ok((run, table))
+}
+
+/// The end of a run: alert totals, the JSON summary, the human one, the spools, and
+/// failure if an output lost records.
+pub(crate) fn report(s: &Settings, summary: &otsentry_core::Summary, table: bool) -> anyhow::Result<()> {
+    if table {
+        table::totals(summary)?;
     }
     if let Some(path) = &s.summary_json {
         let mut out = output(path)?;
-        serde_json::to_writer(&mut out, &summary)?;
+        serde_json::to_writer(&mut out, summary)?;
         out.write_all(b"\n")?;
         out.flush()?;
     }
     if !s.quiet {
-        report::human_summary(&summary);
+        report::human_summary(summary);
     }
     crate::siem::report_spools(&summary.outputs);
     crate::eve::delivered(&summary.outputs)

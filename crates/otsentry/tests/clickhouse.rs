@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const TABLES: [(&str, &str); 9] = [
+const TABLES: [(&str, &str); 10] = [
     ("alert", "alerts"),
     ("anomaly", "anomalies"),
     ("flow", "flows"),
@@ -20,6 +20,7 @@ const TABLES: [(&str, &str); 9] = [
     ("s7comm_plus", "s7comm_plus"),
     ("cotp", "cotp"),
     ("segmentation", "segmentation"),
+    ("stats", "stats"),
 ];
 
 fn otsentry() -> Command {

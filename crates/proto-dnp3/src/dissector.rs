@@ -4,7 +4,7 @@
 use crate::app::{function_name, iin_name_iter, is_response, parse_fragment_into, Fragment, ObjectHeader};
 use crate::link::{link, BadLink, Link, LinkFrame};
 use crate::points::{Point, Value};
-use otsentry_core::{AppProto, Capped, Direction, Dissector, PduEvent, PduSink, StreamCx, Tally, Timestamp};
+use otsentry_core::{AppProto, Capped, Direction, Dissector, PduEvent, PduSink, ProtocolCounts, StreamCx, Tally, Timestamp};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 
@@ -524,9 +524,13 @@ impl Dissector for Dnp3Dissector {
         self.partial.retain(|r| r.dir != cx.dir);
     }
 
-    fn finish<S: PduSink>(&mut self, _ts: Timestamp, sink: &mut S) {
-        let dnp3 = &mut sink.counts().dnp3;
+    fn publish(&mut self, counts: &mut ProtocolCounts) {
+        let dnp3 = &mut counts.dnp3;
         self.functions.drain_into(&mut dnp3.functions, &mut dnp3.function_names, function_name);
+    }
+
+    fn finish<S: PduSink>(&mut self, _ts: Timestamp, sink: &mut S) {
+        self.publish(sink.counts());
     }
 }
 

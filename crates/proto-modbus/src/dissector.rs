@@ -6,7 +6,7 @@ use crate::function::Function;
 use crate::pdu::{parse_request, parse_response, Issue, Request, Response};
 use crate::record::{RequestInfo, Status, Transaction};
 use crate::MBAP_LEN;
-use otsentry_core::{AppProto, Direction, Dissector, PduSink, StreamCx, Tally, Timestamp};
+use otsentry_core::{AppProto, Direction, Dissector, PduSink, ProtocolCounts, StreamCx, Tally, Timestamp};
 use std::collections::VecDeque;
 
 /// Limits of one flow's dissector.
@@ -289,9 +289,13 @@ impl Dissector for ModbusDissector {
         self.in_step = false;
     }
 
-    fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
-        let modbus = &mut sink.counts().modbus;
+    fn publish(&mut self, counts: &mut ProtocolCounts) {
+        let modbus = &mut counts.modbus;
         self.functions.drain_into(&mut modbus.functions, &mut modbus.function_names, |f| Function(f).name());
+    }
+
+    fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
+        self.publish(sink.counts());
         let cx = StreamCx { ts, dir: Direction::ToServer, offset: 0 };
         while let Some(req) = self.open.pop_front() {
             self.reported += 1;

@@ -6,7 +6,7 @@ use crate::names::{self, error_class_name, function_name};
 use crate::record::{CotpEvent, JobEvent, OpenJob, PlusEvent, Status, UserDataEvent};
 use crate::s7::{self, Facts};
 use crate::{plus, userdata};
-use otsentry_core::{AppProto, Direction, Dissector, PduSink, StreamCx, Tally, Timestamp};
+use otsentry_core::{AppProto, Direction, Dissector, PduSink, ProtocolCounts, StreamCx, Tally, Timestamp};
 use std::collections::VecDeque;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -358,14 +358,17 @@ impl Dissector for S7Dissector {
         }
     }
 
-    fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
-        let counts = sink.counts();
+    fn publish(&mut self, counts: &mut ProtocolCounts) {
         let (s7, plus) = (&mut counts.s7comm, &mut counts.s7comm_plus);
         self.functions.drain_into(&mut s7.functions, &mut s7.function_names, function_name);
         self.userdata.drain_into(&mut s7.userdata, &mut s7.userdata_names, |GroupSub(group, sub)| {
             format!("{}.{}", names::function_group_name(group), names::subfunction_name(group, sub))
         });
         self.plus_functions.drain_into(&mut plus.functions, &mut plus.function_names, names::plus_function_name);
+    }
+
+    fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
+        self.publish(sink.counts());
         let cx = StreamCx { ts, dir: Direction::ToServer, offset: 0 };
         while let Some(job) = self.open.pop_front() {
             self.emit(&cx, &job, None, Status::Unanswered, sink);

@@ -184,6 +184,24 @@ impl Detector {
         self.state = State { counts: self.state.counts, ..State::default() };
     }
 
+    /// Time passes (a live sensor's clock, with or without events): threshold windows
+    /// and suppression deadlines that ended by `now` are forgotten, so a quiet network
+    /// does not keep them.
+    pub fn age(&mut self, now: Timestamp) {
+        let now = now.as_nanos();
+        let set = &self.set;
+        self.state.windows.retain(|(rule, _), w| {
+            let span = set.rules.get(*rule as usize).and_then(|r| r.threshold.as_ref()).map_or(0, |t| t.nanos);
+            now.saturating_sub(w.start) <= span
+        });
+        self.state.quiet_until.retain(|_, until| *until > now);
+    }
+
+    /// Threshold windows and suppression deadlines held.
+    pub fn state_len(&self) -> usize {
+        self.state.windows.len() + self.state.quiet_until.len()
+    }
+
     /// What the detector has done so far.
     pub fn counts(&self) -> DetectCounts {
         self.state.counts

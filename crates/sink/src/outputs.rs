@@ -150,6 +150,22 @@ impl Outputs {
         }
     }
 
+    /// Hands over a batch that has waited `batch_delay`, looking at the clock now (a
+    /// live sensor's tick, with or without packets).
+    pub fn tick_now(&mut self) {
+        self.ticks = 0;
+        if self.started.is_some_and(|t| t.elapsed() >= self.opts.batch_delay) {
+            self.hand_over();
+        }
+    }
+
+    /// Records serialised but not yet written by some sink: the batch being filled and
+    /// what each sink's queue holds (what a hard stop would lose).
+    pub fn unwritten(&self) -> u64 {
+        let queued: u64 = self.sinks.iter().map(|(s, _)| s.counts()).map(|c| c.accepted.saturating_sub(c.written + c.dropped + c.overflowed)).sum();
+        self.batch.records() as u64 + queued
+    }
+
     /// Hands over the current batch now (end of an input, an idle capture).
     pub fn flush(&mut self) {
         if !self.batch.is_empty() {

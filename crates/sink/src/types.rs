@@ -1,7 +1,8 @@
 //! The record types EVE carries and a set of them (`--eve-types`, `--clickhouse-types`).
 
 /// The record types EVE carries, for `--eve-types`; a batch names types by index here.
-pub const EVE_TYPES: [&str; 9] = ["alert", "anomaly", "flow", "modbus", "dnp3", "s7comm", "s7comm_plus", "cotp", "segmentation"];
+pub const EVE_TYPES: [&str; 10] =
+    ["alert", "anomaly", "flow", "modbus", "dnp3", "s7comm", "s7comm_plus", "cotp", "segmentation", "stats"];
 
 /// Position of `event_type` in [`EVE_TYPES`].
 #[inline]
@@ -16,6 +17,7 @@ pub fn type_index(event_type: &str) -> Option<u8> {
         "s7comm_plus" => 6,
         "cotp" => 7,
         "segmentation" => 8,
+        "stats" => 9,
         _ => return None,
     };
     Some(i)

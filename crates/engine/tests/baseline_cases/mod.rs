@@ -2,7 +2,7 @@
 //! learned from `learned()`: an HMI polling a PLC every 100 ms (holding registers
 //! 0-9), writing setpoints 40-60 to register 16 and reading the PLC's identity, an
 //! engineering station reading an S7 PLC.
-use otsentry_engine::{Replay, ReplayOptions};
+use otsentry_engine::{Pipeline, PipelineOptions};
 use otsentry_pcapgen::baseline::{identity, setpoint};
 use otsentry_pcapgen::session::*;
 use std::sync::{Arc, OnceLock};
@@ -51,8 +51,8 @@ pub(crate) fn baseline() -> Arc<otsentry_baseline::Baseline> {
     B.get_or_init(|| {
         let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("rule-baseline-learned.pcap");
         std::fs::write(&path, learned()).expect("write capture");
-        let opts = ReplayOptions { learn: Some(Default::default()), ..Default::default() };
-        let mut run = Replay::new(opts, None);
+        let opts = PipelineOptions { learn: Some(Default::default()), ..Default::default() };
+        let mut run = Pipeline::new(opts, None);
         run.run_file(&path, &mut |_, _| {}).expect("replay");
         let (_, learner) = run.finish_learning(1.0);
         let file = learner.expect("learning").finish(&otsentry_baseline::Vendors::default());

@@ -1,7 +1,7 @@
 //! Replaying a capture (a file, a zip, a directory) with the built-in rule pack, for
 //! the tests that judge the pack on third-party captures.
 use otsentry_core::Alert;
-use otsentry_engine::{Replay, ReplayOptions, RuleSet, SCHEMAS};
+use otsentry_engine::{Pipeline, PipelineOptions, RuleSet, SCHEMAS};
 use otsentry_rules::{default_pack, Sources};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 /// Every alert the pack raises on `capture`, in order; each also counted once.
 pub(crate) fn alerts(capture: &Path) -> Vec<Alert> {
     let rules = Arc::new(RuleSet::load(&Sources { rules: default_pack(), ..Default::default() }, &SCHEMAS).expect("pack"));
-    let mut run: Replay = Replay::new(ReplayOptions { rules, ..Default::default() }, None);
+    let mut run: Pipeline = Pipeline::new(PipelineOptions { rules, ..Default::default() }, None);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();
     run.on_alert(Box::new(move |a: &Alert| sink.lock().expect("lock").push(a.clone())));

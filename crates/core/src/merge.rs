@@ -1,0 +1,174 @@
+//! Summaries merged: counters summed, names joined, peaks and maxima by maximum, lists
+//! appended. Workers, interfaces or runs each keep their own summary; the sum is what one
+//! pipeline over all their traffic would count (peaks are the most any one held).
+use crate::summary::{
+    AlertCounts, CodeCounts, CodeNames, DecodeCounts, Dnp3Counts, ModbusCounts, ProtocolCounts, S7Counts, S7PlusCounts,
+    SegmentationCounts, StreamCounts, Summary,
+};
+
+fn add(into: &mut CodeCounts, from: &CodeCounts) {
+    for (k, n) in from {
+        *into.entry(k.clone()).or_default() += n;
+    }
+}
+
+fn names(into: &mut CodeNames, from: &CodeNames) {
+    for (k, n) in from {
+        into.entry(k.clone()).or_insert_with(|| n.clone());
+    }
+}
+
+impl Summary {
+    /// Adds `other`'s counts to this summary. Rates are derived again by `finish`.
+    pub fn merge(&mut self, other: &Summary) {
+        self.packets += other.packets;
+        self.bytes += other.bytes;
+        self.decode_errors += other.decode_errors;
+        self.flows += other.flows;
+        self.elapsed_s = self.elapsed_s.max(other.elapsed_s);
+        self.protocols.merge(&other.protocols);
+        self.alerts.merge(&other.alerts);
+        self.decode.merge(&other.decode);
+        self.streams.merge(&other.streams);
+        self.inputs.extend(other.inputs.iter().cloned());
+        self.skipped_inputs.extend(other.skipped_inputs.iter().cloned());
+        self.outputs.extend(other.outputs.iter().cloned());
+        self.segmentation.merge(&other.segmentation);
+        add(&mut self.baseline, &other.baseline);
+        let elapsed = self.elapsed_s;
+        self.finish(elapsed);
+    }
+}
+
+impl ProtocolCounts {
+    fn merge(&mut self, o: &ProtocolCounts) {
+        let (m, om): (&mut ModbusCounts, &ModbusCounts) = (&mut self.modbus, &o.modbus);
+        m.pdus += om.pdus;
+        add(&mut m.functions, &om.functions);
+        names(&mut m.function_names, &om.function_names);
+        m.exceptions += om.exceptions;
+        m.anomalies += om.anomalies;
+        m.transactions += om.transactions;
+        m.unanswered += om.unanswered;
+        m.unsolicited += om.unsolicited;
+        let (d, od): (&mut Dnp3Counts, &Dnp3Counts) = (&mut self.dnp3, &o.dnp3);
+        d.link_frames += od.link_frames;
+        d.fragments += od.fragments;
+        add(&mut d.functions, &od.functions);
+        names(&mut d.function_names, &od.function_names);
+        d.anomalies += od.anomalies;
+        let (s, os): (&mut S7Counts, &S7Counts) = (&mut self.s7comm, &o.s7comm);
+        s.pdus += os.pdus;
+        add(&mut s.functions, &os.functions);
+        names(&mut s.function_names, &os.function_names);
+        add(&mut s.userdata, &os.userdata);
+        names(&mut s.userdata_names, &os.userdata_names);
+        s.anomalies += os.anomalies;
+        let (p, op): (&mut S7PlusCounts, &S7PlusCounts) = (&mut self.s7comm_plus, &o.s7comm_plus);
+        p.pdus += op.pdus;
+        add(&mut p.functions, &op.functions);
+        names(&mut p.function_names, &op.function_names);
+        p.anomalies += op.anomalies;
+    }
+}
+
+impl AlertCounts {
+    fn merge(&mut self, o: &AlertCounts) {
+        self.total += o.total;
+        add(&mut self.by_rule, &o.by_rule);
+        add(&mut self.by_technique, &o.by_technique);
+        add(&mut self.by_severity, &o.by_severity);
+        // Every worker loads the same rules.
+        self.rules = self.rules.max(o.rules);
+        self.matched += o.matched;
+        self.thresholded += o.thresholded;
+        self.suppressed += o.suppressed;
+        self.state_dropped += o.state_dropped;
+    }
+}
+
+impl DecodeCounts {
+    fn merge(&mut self, o: &DecodeCounts) {
+        self.files += o.files;
+        self.arp += o.arp;
+        self.arp_bindings_dropped += o.arp_bindings_dropped;
+        self.files_truncated += o.files_truncated;
+        self.files_skipped += o.files_skipped;
+        self.snaplen_truncated += o.snaplen_truncated;
+        self.oversize += o.oversize;
+        add(&mut self.anomalies, &o.anomalies);
+        self.ipv4_checksum_errors += o.ipv4_checksum_errors;
+        self.tcp_checksum_errors += o.tcp_checksum_errors;
+        self.udp_checksum_errors += o.udp_checksum_errors;
+        self.non_ip += o.non_ip;
+        self.tunnelled += o.tunnelled;
+        self.fragments += o.fragments;
+        self.datagrams_reassembled += o.datagrams_reassembled;
+        self.fragments_dropped += o.fragments_dropped;
+    }
+}
+
+impl StreamCounts {
+    fn merge(&mut self, o: &StreamCounts) {
+        self.flows_timed_out += o.flows_timed_out;
+        self.flows_evicted += o.flows_evicted;
+        // Peaks of separate tables: the most any one held.
+        self.peak_active_flows = self.peak_active_flows.max(o.peak_active_flows);
+        self.active_flows += o.active_flows;
+        self.tcp_midstream += o.tcp_midstream;
+        add(&mut self.app_protocols, &o.app_protocols);
+        self.gaps += o.gaps;
+        self.missed_bytes += o.missed_bytes;
+        self.overflow_bytes += o.overflow_bytes;
+        self.end_gap_bytes += o.end_gap_bytes;
+        self.retransmitted_bytes += o.retransmitted_bytes;
+        self.overlap_conflicts += o.overlap_conflicts;
+        self.reassembly_peak_bytes = self.reassembly_peak_bytes.max(o.reassembly_peak_bytes);
+        self.app_dropped_bytes += o.app_dropped_bytes;
+        self.delivered_bytes += o.delivered_bytes;
+        self.scan_sources_dropped += o.scan_sources_dropped;
+        self.relayed_segments += o.relayed_segments;
+        self.sender_hosts_dropped += o.sender_hosts_dropped;
+    }
+}
+
+impl SegmentationCounts {
+    fn merge(&mut self, o: &SegmentationCounts) {
+        self.conversations.extend(o.conversations.iter().cloned());
+        if self.conduits_used.len() < o.conduits_used.len() {
+            self.conduits_used.resize(o.conduits_used.len(), 0);
+        }
+        for (n, m) in self.conduits_used.iter_mut().zip(&o.conduits_used) {
+            *n += m;
+        }
+        self.dropped += o.dropped;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_merged_summary_counts_both_and_keeps_the_larger_peak() {
+        let mut a = Summary { packets: 10, flows: 2, ..Default::default() };
+        a.protocols.modbus.functions.insert("3".into(), 4);
+        a.protocols.modbus.function_names.insert("3".into(), "read_holding_registers".into());
+        a.streams.peak_active_flows = 5;
+        a.alerts.by_severity.insert("high".into(), 1);
+        let mut b = Summary { packets: 5, flows: 1, ..Default::default() };
+        b.protocols.modbus.functions.insert("3".into(), 1);
+        b.protocols.modbus.functions.insert("16".into(), 2);
+        b.streams.peak_active_flows = 7;
+        b.alerts.by_severity.insert("high".into(), 2);
+        b.segmentation.conduits_used = vec![1, 2];
+        a.merge(&b);
+        assert_eq!((a.packets, a.flows), (15, 3));
+        assert_eq!(a.protocols.modbus.functions.get("3"), Some(&5));
+        assert_eq!(a.protocols.modbus.functions.get("16"), Some(&2));
+        assert_eq!(a.protocols.modbus.function_names.len(), 1);
+        assert_eq!(a.streams.peak_active_flows, 7);
+        assert_eq!(a.alerts.by_severity.get("high"), Some(&3));
+        assert_eq!(a.segmentation.conduits_used, vec![1, 2]);
+    }
+}

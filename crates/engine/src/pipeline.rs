@@ -1,0 +1,450 @@
+use crate::alerting::{AlertHook, Alerting};
+use crate::events::{AppConfig, Out};
+use crate::flows::{FlowStage, PacketCx};
+use crate::l2::ArpTable;
+use otsentry_capture::{RawFrame, ReaderKind, Skipped};
+use otsentry_core::{Anomaly, AnomalyBody, AnomalyKind, EventHeader, Layer, PortMap, SkippedInput, Summary, Timestamp};
+use otsentry_flow::FlowConfig;
+use otsentry_rules::{RuleSet, Subject};
+use otsentry_sink::Outputs;
+use otsentry_wire::{decode_into, decode_transport, DecodeOptions, DefragConfig, Defragmenter, IpInfo, Packet, StopKind, Transport};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// The run's outputs as the flow stage borrows them: field by field, so the
+/// defragmenter can still lend a datagram meanwhile.
+macro_rules! out {
+    ($replay:expr) => {
+        Out {
+            outputs: $replay.outputs.as_mut(),
+            summary: &mut $replay.summary,
+            input: $replay.input.as_ref(),
+            alerting: &mut $replay.alerting,
+            apps: $replay.opts.apps,
+            segmentation: $replay.segmentation.as_mut(),
+            baseline: $replay.baseline.as_mut(),
+        }
+    };
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PipelineOptions {
+    pub reader: ReaderKind,
+    pub decode: DecodeOptions,
+    /// Emit an anomaly for each bad checksum (they are always counted).
+    pub checksum_anomalies: bool,
+    pub defrag: DefragConfig,
+    pub flow: FlowConfig,
+    /// Which protocol each server port is expected to carry.
+    pub ports: PortMap,
+    /// Hand detected protocols to their dissectors (off: flows, reassembly and
+    /// detection only, as the layer benchmark measures them).
+    pub skip_dissectors: bool,
+    /// The rules every event is checked against (none by default).
+    pub rules: Arc<RuleSet>,
+    /// The dissectors' caps.
+    pub apps: AppConfig,
+    /// The segmentation policy: conversations across zones without a conduit become
+    /// `segmentation` events for the rules.
+    pub policy: Option<Arc<otsentry_policy::Policy>>,
+    /// A learned baseline to check traffic against, and how (thresholds).
+    pub baseline: Option<Arc<otsentry_baseline::Baseline>>,
+    pub baseline_settings: otsentry_baseline::Settings,
+    /// Learn a baseline instead (`finish_learning` returns it); a loaded one to extend.
+    pub learn: Option<otsentry_baseline::BaselineFile>,
+}
+
+/// The pipeline every source feeds (capture files in replay, interfaces in sense):
+/// decoding, flows, dissectors, detection, the policy and the baseline, the outputs.
+pub struct Pipeline {
+    opts: PipelineOptions,
+    outputs: Option<Outputs>,
+    summary: Summary,
+    defrag: Defragmenter,
+    flows: FlowStage,
+    /// The input being read, named in every record.
+    input: Option<Arc<str>>,
+    alerting: Alerting,
+    arp: ArpTable,
+    segmentation: Option<crate::segment::Segmentation>,
+    baseline: Option<crate::baselining::Baselining>,
+    baseline_tick: i64,
+    max_frame: Option<u32>,
+}
+
+impl Pipeline {
+    pub fn new(opts: PipelineOptions, outputs: Option<Outputs>) -> Self {
+        let mut flows = FlowStage::new(opts.flow, opts.ports.clone(), !opts.skip_dissectors);
+        let reads = |event: &str| opts.rules.listing().iter().any(|l| l.event == event && !l.disabled);
+        flows.watch(reads("sender"), reads("relay"));
+        let alerting = Alerting::new(opts.rules.clone());
+        let segmentation = opts.policy.clone().map(crate::segment::Segmentation::new);
+        use crate::baselining::Baselining;
+        let baseline = match (&opts.learn, &opts.baseline) {
+            (Some(file), _) => Some(Baselining::Learn(Box::new(otsentry_baseline::Learner::from_file(file.clone())))),
+            (None, Some(b)) => Some(Baselining::Detect(Box::new(otsentry_baseline::Detector::new(b.clone(), opts.baseline_settings)))),
+            (None, None) => None,
+        };
+        Pipeline {
+            defrag: Defragmenter::new(opts.defrag),
+            opts,
+            outputs,
+            summary: Summary::default(),
+            flows,
+            input: None,
+            alerting,
+            arp: ArpTable::default(),
+            segmentation,
+            baseline,
+            baseline_tick: i64::MIN,
+            max_frame: None,
+        }
+    }
+
+    /// Hand each alert to `hook` as it is raised (besides EVE, if on).
+    pub fn on_alert(&mut self, hook: AlertHook) {
+        self.alerting.set_hook(hook);
+    }
+
+    /// One frame from any source: counted, decoded, handed to flows and detection.
+    /// `pcap_cnt` is its number in its input (records name it).
+    pub fn frame(&mut self, frame: &RawFrame<'_>, pcap_cnt: u64) {
+        self.summary.packets += 1;
+        self.summary.bytes += frame.data.len() as u64;
+        if self.max_frame.is_some_and(|max| frame.origlen > max) {
+            // Longer than the link carries: merged by an offload before capture.
+            self.summary.decode.oversize += 1;
+        }
+        let mut pkt = Packet::empty();
+        decode_into(frame.linktype.0, frame.data, frame.origlen, &self.opts.decode, &mut pkt);
+        let p = PacketCx { ts: frame.ts, pcap_cnt, vlans: pkt.vlans(), wire_len: frame.data.len() as u64, macs: pkt.macs };
+        self.on_packet(&p, &pkt);
+        if self.baseline.is_some() && frame.ts.as_nanos() >= self.baseline_tick {
+            // Polls that stopped, looked for once per second of capture time.
+            self.baseline_tick = frame.ts.as_nanos().saturating_add(1_000_000_000);
+            crate::baseline::tick(&mut out!(self), frame.ts);
+        }
+        if let Some(o) = self.outputs.as_mut() {
+            o.tick();
+        }
+    }
+
+    /// Time passes without packets (a live sensor's clock, at least once a second):
+    /// idle flows end, polls that stopped are raised, rule windows age, and a batch
+    /// that waited long enough is handed to the sinks.
+    pub fn tick(&mut self, now: Timestamp) {
+        let mut out = out!(self);
+        self.flows.expire(now, &mut out);
+        if self.baseline.is_some() {
+            self.baseline_tick = now.as_nanos().saturating_add(1_000_000_000);
+            crate::baseline::tick(&mut out!(self), now);
+        }
+        self.alerting.age(now);
+        if let Some(o) = self.outputs.as_mut() {
+            o.tick_now();
+        }
+    }
+
+    /// The largest frame the capture's links carry whole (live capture); longer ones
+    /// are counted in `decode.oversize`.
+    pub fn set_max_frame(&mut self, max: Option<u32>) {
+        self.max_frame = max;
+    }
+
+    /// The reader capture files are read with.
+    pub(crate) fn reader(&self) -> ReaderKind {
+        self.opts.reader
+    }
+
+    /// Names the input records come from (`pcap_filename`).
+    pub(crate) fn set_input(&mut self, name: &str) {
+        self.input = Some(Arc::from(name));
+        if let Some(crate::baselining::Baselining::Learn(l)) = self.baseline.as_mut() {
+            l.capture(name);
+        }
+    }
+
+    pub(crate) fn summary_mut(&mut self) -> &mut Summary {
+        &mut self.summary
+    }
+
+    /// Writes `record` to the outputs that take its type.
+    pub(crate) fn write<R: otsentry_core::Record>(&mut self, record: &R) {
+        if let Some(o) = self.outputs.as_mut().filter(|o| o.wants(record.event_type())) {
+            o.write(record);
+        }
+    }
+
+    /// Hands the batch being filled to the sinks now.
+    pub(crate) fn flush_outputs(&mut self) {
+        if let Some(o) = self.outputs.as_mut() {
+            o.flush();
+        }
+    }
+
+    /// Record what was passed over as not a capture.
+    pub fn skipped(&mut self, skipped: &[Skipped]) {
+        self.summary.decode.files_skipped += skipped.len() as u64;
+        self.summary.skipped_inputs.extend(skipped.iter().map(|s| SkippedInput { name: s.name.clone(), reason: s.reason.clone() }));
+    }
+
+    fn on_packet(&mut self, p: &PacketCx<'_>, pkt: &Packet<'_>) {
+        let (ts, pcap_cnt) = (p.ts, p.pcap_cnt);
+        let d = &mut self.summary.decode;
+        d.ipv4_checksum_errors += u64::from(pkt.checksum.ipv4);
+        d.tcp_checksum_errors += u64::from(pkt.checksum.tcp);
+        d.udp_checksum_errors += u64::from(pkt.checksum.udp);
+        d.tunnelled += u64::from(pkt.tunnel.is_some());
+        if pkt.ip.is_none() && pkt.stop.is_none() {
+            d.non_ip += 1;
+        }
+
+        if let Some(stop) = &pkt.stop {
+            let snaplen = pkt.snaplen_cut
+                && matches!(
+                    stop.kind,
+                    StopKind::Truncated { .. } | StopKind::IpLengthExceedsFrame { .. } | StopKind::ShortLinkHeader { .. }
+                );
+            if snaplen {
+                // The capture kept fewer bytes than the wire carried: not malformed.
+                d.snaplen_truncated += 1;
+            } else {
+                self.summary.decode_errors += 1;
+                let reason = stop.kind.to_string();
+                self.anomaly(ts, pcap_cnt, pkt, stop.event(), stop.layer, stop.offset, reason);
+            }
+        }
+        if self.opts.checksum_anomalies {
+            for (bad, event, layer) in [
+                (pkt.checksum.ipv4, "decoder.ipv4.invalid_checksum", Layer::Ipv4),
+                (pkt.checksum.tcp, "decoder.tcp.invalid_checksum", Layer::Tcp),
+                (pkt.checksum.udp, "decoder.udp.invalid_checksum", Layer::Udp),
+            ] {
+                if bad {
+                    let offset = pkt.ip.map_or(0, |ip| ip.offset);
+                    self.anomaly(ts, pcap_cnt, pkt, event, layer, offset, "checksum does not verify".into());
+                }
+            }
+        }
+        if let Some(ip) = pkt.ip.as_ref().filter(|ip| ip.fragment.is_none()) {
+            if pkt.stop.is_none() {
+                flow_packet(&mut self.flows, &mut out!(self), p, ip, &pkt.transport);
+            } else if pkt.snaplen_cut {
+                // Headers survived the snap length but the payload did not: count the
+                // packet in its flow; the missing bytes show up as a gap when acknowledged.
+                flow_packet(&mut self.flows, &mut out!(self), p, ip, &header_only(&pkt.transport));
+            }
+        }
+        if let Some(ip) = pkt.ip.filter(|ip| ip.fragment.is_some()) {
+            self.summary.decode.fragments += 1;
+            let inserted = self.defrag.insert(ts, &ip);
+            let event = inserted.event;
+            // Decode the reassembled datagram's transport while the defragmenter lends it.
+            let whole = inserted.datagram.map(|dg| decode_transport(&dg, &self.opts.decode));
+            let whole_stop = whole.as_ref().and_then(|w| w.stop.clone());
+            if let Some((dg, w)) = inserted.datagram.as_ref().zip(whole.as_ref()).filter(|(_, w)| w.stop.is_none()) {
+                flow_packet(&mut self.flows, &mut out!(self), p, dg, &w.transport);
+            }
+            let whole_checksum = whole.as_ref().map(|w| w.checksum);
+            if whole.is_some() {
+                self.summary.decode.datagrams_reassembled += 1;
+            }
+            if let Some(c) = whole_checksum {
+                let d = &mut self.summary.decode;
+                d.tcp_checksum_errors += u64::from(c.tcp);
+                d.udp_checksum_errors += u64::from(c.udp);
+            }
+            if let Some(ev) = event {
+                self.anomaly(ts, pcap_cnt, pkt, ev.event(ip.src.is_ipv6()), Layer::Fragment, ip.offset, ev.reason());
+            }
+            if let Some(stop) = whole_stop {
+                self.summary.decode_errors += 1;
+                // The bad header lives in the datagram, not in this frame: point at the
+                // completing fragment's IP header and say where in the datagram it is.
+                let reason = format!("reassembled datagram, payload byte {}: {}", stop.offset, stop.kind);
+                self.anomaly(ts, pcap_cnt, pkt, stop.event(), stop.layer, ip.offset, reason);
+            }
+        }
+        if let Some(arp) = &pkt.arp {
+            self.summary.decode.arp += 1;
+            self.on_arp(ts, pcap_cnt, pkt, arp);
+        }
+    }
+
+    /// An ARP packet: the binding table learns from it, rules check it.
+    fn on_arp(&mut self, ts: Timestamp, pcap_cnt: u64, pkt: &Packet<'_>, arp: &otsentry_wire::ArpInfo) {
+        let event = self.arp.observe(ts.as_nanos(), arp);
+        let (src, dst) = (IpAddr::V4(arp.sender_ip), IpAddr::V4(arp.target_ip));
+        let at = PacketAt { ts, pcap_cnt, pkt, src: Some(src), dst: Some(dst), ports: (None, None), input: self.input.clone() };
+        // A request for another address is also a step of a sweep.
+        let sweep = (arp.operation == 1 && !event.gratuitous && !arp.sender_ip.is_unspecified())
+            .then(|| self.flows.scan_attempt(ts.as_nanos(), src, dst, crate::scan::Reason::ArpRequest))
+            .flatten();
+        let mut out = out!(self);
+        out.detect(&|| at.subject(), &event, Some(("arp", &event)), &mut || at.header());
+        if let Some(scan) = sweep {
+            out.detect(&|| at.subject(), &scan, Some(("scan", &scan)), &mut || at.header());
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn anomaly(
+        &mut self,
+        ts: Timestamp,
+        pcap_cnt: u64,
+        pkt: &Packet<'_>,
+        event: &'static str,
+        layer: Layer,
+        offset: usize,
+        reason: String,
+    ) {
+        *self.summary.decode.anomalies.entry(event.to_string()).or_default() += 1;
+        let ports = match pkt.transport {
+            Transport::Tcp(t) => (Some(t.src_port), Some(t.dst_port)),
+            Transport::Udp(u) => (Some(u.src_port), Some(u.dst_port)),
+            _ => (None, None),
+        };
+        let (src, dst) = (pkt.ip.map(|ip| ip.src), pkt.ip.map(|ip| ip.dst));
+        let at = PacketAt { ts, pcap_cnt, pkt, src, dst, ports, input: self.input.clone() };
+        let body = AnomalyBody { kind: AnomalyKind::Decode, event, layer, offset, reason };
+        let mut out = out!(self);
+        out.detect(&|| at.subject(), &body, Some(("anomaly", &body)), &mut || at.header());
+        if out.wants("anomaly") {
+            out.write(&Anomaly { header: at.header(), body });
+        }
+    }
+
+    /// Whether every output's reader went away (`--eve - | head`): nothing more can be
+    /// written.
+    pub fn outputs_closed(&self) -> bool {
+        self.outputs.as_ref().is_some_and(Outputs::all_closed)
+    }
+
+    /// One flag per sink that makes it reopen its output once set (by a SIGHUP handler).
+    pub fn reopen_flags(&self) -> Vec<Arc<std::sync::atomic::AtomicBool>> {
+        self.outputs.as_ref().map(Outputs::reopen_flags).unwrap_or_default()
+    }
+
+    /// End the run: end the flows, let every sink write what it holds, and return the
+    /// summary with its rates and the sinks' counters.
+    pub fn finish(self, elapsed_s: f64) -> Summary {
+        self.finish_learning(elapsed_s).0
+    }
+
+    /// Ends the run as [`Pipeline::finish`] does, with the baseline learned, if learning.
+    pub fn finish_learning(mut self, elapsed_s: f64) -> (Summary, Option<otsentry_baseline::Learner>) {
+        let mut out = out!(self);
+        self.flows.finish(&mut out);
+        if let (Some(seg), Some(o)) = (&self.segmentation, self.outputs.as_mut()) {
+            if o.wants("segmentation") {
+                seg.records().for_each(|r| o.write(&r));
+            }
+        }
+        if let Some(o) = self.outputs.take() {
+            self.summary.outputs = o.finish();
+        }
+        self.fill_counts();
+        let learner = match self.baseline.take() {
+            Some(crate::baselining::Baselining::Learn(l)) => Some(*l),
+            _ => None,
+        };
+        self.summary.finish(elapsed_s);
+        (self.summary, learner)
+    }
+
+    /// The run's counters so far, with every live flow's per-function counts published
+    /// and each output's delivery counters (periodic stats): what the summary would say
+    /// if the run ended now, without ending anything.
+    pub fn snapshot(&mut self, elapsed_s: f64) -> Summary {
+        let mut out = out!(self);
+        self.flows.publish(&mut out);
+        self.fill_counts();
+        let mut s = self.summary.clone();
+        if let Some(o) = self.outputs.as_ref() {
+            s.outputs = o.counts();
+            let unencodable = o.encode_errors();
+            s.outputs.iter_mut().for_each(|c| c.unencodable = unencodable);
+        }
+        s.finish(elapsed_s);
+        s
+    }
+
+    /// Records serialised but not yet written by every output (what a hard stop loses).
+    pub fn unwritten(&self) -> u64 {
+        self.outputs.as_ref().map_or(0, Outputs::unwritten)
+    }
+
+    /// The counters kept outside the summary while the run goes, copied in (idempotent).
+    fn fill_counts(&mut self) {
+        self.flows.counts(&mut self.summary);
+        self.summary.decode.fragments_dropped = self.defrag.stats.dropped;
+        self.alerting.finish(&mut self.summary);
+        self.summary.decode.arp_bindings_dropped = self.arp.dropped;
+        if let Some(seg) = &self.segmentation {
+            self.summary.segmentation = seg.counts();
+        }
+        self.summary.streams.scan_sources_dropped = self.flows.scan_sources_dropped();
+        self.summary.streams.sender_hosts_dropped = self.flows.hosts_dropped();
+        if let Some(crate::baselining::Baselining::Detect(d)) = self.baseline.as_ref() {
+            self.summary.baseline = d.counts().into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+        }
+    }
+}
+
+/// Where a packet-level event (a decode anomaly, an ARP packet) happened: its header
+/// and what rules see of it, built only when wanted.
+struct PacketAt<'p> {
+    ts: Timestamp,
+    pcap_cnt: u64,
+    pkt: &'p Packet<'p>,
+    src: Option<IpAddr>,
+    dst: Option<IpAddr>,
+    ports: (Option<u16>, Option<u16>),
+    input: Option<Arc<str>>,
+}
+
+impl<'p> PacketAt<'p> {
+    fn header(&self) -> EventHeader {
+        EventHeader {
+            timestamp: self.ts,
+            pcap_cnt: Some(self.pcap_cnt),
+            src_ip: self.src,
+            src_port: self.ports.0,
+            dest_ip: self.dst,
+            dest_port: self.ports.1,
+            proto: self.pkt.ip.map(|ip| ip.proto),
+            vlan: otsentry_core::Vlans::from_slice(self.pkt.vlans()),
+            pcap_filename: self.input.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// Rules see unspecified addresses for a packet without IP.
+    fn subject(&self) -> Subject<'p> {
+        let unspecified = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        Subject {
+            ts: self.ts,
+            src: self.src.unwrap_or(unspecified),
+            dst: self.dst.unwrap_or(unspecified),
+            src_port: self.ports.0,
+            dst_port: self.ports.1,
+            vlan: self.pkt.vlans(),
+            to_server: true,
+            flow_id: 0,
+        }
+    }
+}
+
+/// A transport header without its payload.
+fn header_only<'a>(t: &Transport<'a>) -> Transport<'a> {
+    match *t {
+        Transport::Tcp(tcp) => Transport::Tcp(otsentry_wire::TcpInfo { payload: &[], ..tcp }),
+        Transport::Udp(udp) => Transport::Udp(otsentry_wire::UdpInfo { payload: &[], ..udp }),
+        other => other,
+    }
+}
+
+/// Hand a packet to the flow stage.
+fn flow_packet(flows: &mut FlowStage, out: &mut Out<'_>, p: &PacketCx<'_>, ip: &IpInfo<'_>, transport: &Transport<'_>) {
+    flows.packet(p, ip, transport, out);
+}

@@ -1,0 +1,100 @@
+//! `otsentry sense`: live capture on network interfaces into the pipeline replay uses,
+//! until SIGTERM or SIGINT (a second one exits at once, saying what was not written).
+use crate::cli::SenseArgs;
+use crate::config::RunConfig;
+use crate::report::say;
+use crate::run::{self, Settings};
+use anyhow::Context;
+use otsentry_capture::{LiveCapture, LiveOptions, ReaderKind};
+use otsentry_engine::{LiveControl, LiveSettings};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// A sense run that cannot start: what is missing or wrong (exit 2).
+#[derive(Debug)]
+pub(crate) struct UsageError(pub(crate) String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// What a sense run uses: each flag, else its key under `sense:`, else the default.
+pub(crate) struct SenseSettings {
+    interfaces: Vec<String>,
+    capture: LiveOptions,
+    live: LiveSettings,
+    pipeline: Settings,
+}
+
+impl SenseSettings {
+    pub(crate) fn merge(args: SenseArgs, file: RunConfig) -> SenseSettings {
+        let d = LiveOptions::default();
+        let capture = LiveOptions {
+            snaplen: args.snaplen.or(file.snaplen).unwrap_or(d.snaplen),
+            buffer_size: args.buffer_size.or(file.buffer_size).unwrap_or(d.buffer_size),
+            immediate: args.immediate || file.immediate.unwrap_or(d.immediate),
+            promiscuous: !args.no_promiscuous && file.promiscuous.unwrap_or(d.promiscuous),
+            timeout: args.read_timeout.or(file.read_timeout).unwrap_or(d.timeout),
+            bpf: args.bpf.clone().or_else(|| file.bpf.clone()).unwrap_or_default(),
+        };
+        let every = args.stats_interval.or(file.stats_interval).unwrap_or(Duration::from_secs(30));
+        let live = LiveSettings { stats_every: (!every.is_zero()).then_some(every), ..LiveSettings::default() };
+        let interfaces = if args.interfaces.is_empty() { file.interface.clone().unwrap_or_default() } else { args.interfaces };
+        SenseSettings { interfaces, capture, live, pipeline: Settings::merge(args.pipeline, file) }
+    }
+}
+
+pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
+    if s.interfaces.is_empty() {
+        return Err(UsageError("sense needs an interface: --interface IFACE, or `interface:` under `sense:` in --config".into()).into());
+    }
+    // Capture handles first (they need the privilege), then every file the pipeline
+    // reads: a mistake ends the run before any output is opened for writing.
+    let mut captures = s.interfaces.iter().map(|i| LiveCapture::open(i, &s.capture)).collect::<Result<Vec<_>, _>>()?;
+    let (opts, outputs) = run::build(&s.pipeline, ReaderKind::Mmap)?;
+    let (mut pipeline, table) = run::start(&s.pipeline, opts, outputs)?;
+    let control = LiveControl::default();
+    stop_on_signals(&control)?;
+    if !s.pipeline.quiet {
+        say!("otsentry: capturing on {} (SIGTERM or Ctrl-C stops, writing everything out)", s.interfaces.join(", "));
+    }
+    let started = Instant::now();
+    let report = pipeline.run_live(&mut captures, s.live, &control);
+    let summary = pipeline.finish(started.elapsed().as_secs_f64());
+    let failed: Vec<String> = report.failures.iter().map(ToString::to_string).collect();
+    run::report(&s.pipeline, &summary, table)?;
+    anyhow::ensure!(failed.is_empty(), "{}", failed.join("; "));
+    Ok(())
+}
+
+/// The first SIGTERM or SIGINT asks the run to stop (capture ends, everything is
+/// written); a second one exits at once, saying how many records were not written.
+fn stop_on_signals(control: &LiveControl) -> anyhow::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).context("installing the SIGTERM and SIGINT handlers")?;
+    let control = control.clone();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut seen = 0;
+            for signal in signals.forever() {
+                seen += 1;
+                if seen == 1 {
+                    tracing::info!(signal, "stopping: draining the pipeline and flushing the outputs");
+                    control.stop.store(true, Ordering::Relaxed);
+                    continue;
+                }
+                let lost = control.unwritten.load(Ordering::Relaxed);
+                say!(
+                    "otsentry: second signal: exiting now; about {lost} records serialised but not yet written are lost (batches already in a spool stay there)"
+                );
+                std::process::exit(1);
+            }
+        })
+        .context("starting the signal thread")?;
+    Ok(())
+}
