@@ -2,8 +2,8 @@
 //! appended. Workers, interfaces or runs each keep their own summary; the sum is what one
 //! pipeline over all their traffic would count (peaks are the most any one held).
 use crate::summary::{
-    AlertCounts, CodeCounts, CodeNames, DecodeCounts, Dnp3Counts, ModbusCounts, ProtocolCounts, S7Counts, S7PlusCounts,
-    SegmentationCounts, StreamCounts, Summary,
+    AlertCounts, CodeCounts, CodeNames, DecodeCounts, Dnp3Counts, ModbusCounts, ProtocolCounts, S7Counts, S7PlusCounts, SegmentationCounts,
+    StreamCounts, Summary,
 };
 
 fn add(into: &mut CodeCounts, from: &CodeCounts) {

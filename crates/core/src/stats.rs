@@ -95,16 +95,12 @@ impl StatsBody {
     /// The record of `summary` (a snapshot of the run), `uptime` seconds in.
     pub fn new(summary: &Summary, capture: CaptureCounts, uptime: u64) -> StatsBody {
         let (d, st, p) = (&summary.decode, &summary.streams, &summary.protocols);
-        let tx: CodeCounts = [
-            ("modbus", p.modbus.transactions),
-            ("dnp3", p.dnp3.fragments),
-            ("s7comm", p.s7comm.pdus),
-            ("s7comm_plus", p.s7comm_plus.pdus),
-        ]
-        .into_iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(k, n)| (k.to_string(), n))
-        .collect();
+        let tx: CodeCounts =
+            [("modbus", p.modbus.transactions), ("dnp3", p.dnp3.fragments), ("s7comm", p.s7comm.pdus), ("s7comm_plus", p.s7comm_plus.pdus)]
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(k, n)| (k.to_string(), n))
+                .collect();
         StatsBody {
             uptime,
             capture,

@@ -48,7 +48,7 @@ pub fn class_tables() -> [(&'static str, Vec<otsentry_core::ClassRow>); 3] {
     ]
 }
 
-pub use otsentry_rules::RuleSet;
 pub use live::{LiveControl, LiveReport, LiveSettings};
+pub use otsentry_rules::RuleSet;
 pub use pipeline::{Pipeline, PipelineOptions};
 pub use replay::{EngineError, FileReport};

@@ -64,5 +64,4 @@ impl Pipeline {
         });
         Ok(FileReport { name: input.name.clone(), packets, damage })
     }
-
 }

@@ -417,7 +417,10 @@ pub(crate) fn parse_buffer_size(text: &str) -> Result<u32, String> {
 /// libpcap's read timeout: 1 ms to 10 s.
 pub(crate) fn parse_read_timeout(text: &str) -> Result<std::time::Duration, String> {
     let d = parse_fine_duration(text)?;
-    (std::time::Duration::from_millis(1)..=std::time::Duration::from_secs(10)).contains(&d).then_some(d).ok_or_else(|| format!("{text:?}: from 1ms to 10s"))
+    (std::time::Duration::from_millis(1)..=std::time::Duration::from_secs(10))
+        .contains(&d)
+        .then_some(d)
+        .ok_or_else(|| format!("{text:?}: from 1ms to 10s"))
 }
 
 /// The stats interval: 0 (none), or 1 s to a day.

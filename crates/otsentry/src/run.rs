@@ -10,8 +10,8 @@ use crate::table;
 use anyhow::Context;
 use otsentry_capture::{plan, ReaderKind};
 use otsentry_engine::{Pipeline, PipelineOptions};
-use otsentry_sink::Outputs;
 use otsentry_sink::FileOptions;
+use otsentry_sink::Outputs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -130,11 +130,7 @@ fn output(path: &Path) -> anyhow::Result<Box<dyn Write>> {
 /// The pipeline's options and its outputs, from `s`: every file it names is read and
 /// checked before any output is opened for writing.
 pub(crate) fn build(s: &Settings, reader: ReaderKind) -> anyhow::Result<(PipelineOptions, Option<Outputs>)> {
-    let mut opts = PipelineOptions {
-        reader,
-        checksum_anomalies: s.checksum_anomalies,
-        ..Default::default()
-    };
+    let mut opts = PipelineOptions { reader, checksum_anomalies: s.checksum_anomalies, ..Default::default() };
     opts.decode.verify_checksums = !s.no_checksums;
     opts.rules = std::sync::Arc::new(crate::rules::load(&s.rules)?);
     if let Some(path) = &s.policy {

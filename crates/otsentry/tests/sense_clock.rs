@@ -130,7 +130,9 @@ fn stats_come_at_their_interval_and_the_summary_holds_them() {
     let last = of_type(&records, "stats").last().copied().cloned().unwrap();
     let (ls, total) = (&last["stats"], summary["packets"].as_u64().unwrap());
     assert!(total >= pkts(&last), "the summary ({total}) holds the last stats ({})", pkts(&last));
-    for (what, field) in [("flows", "/flow/total"), ("alerts", "/otsentry/alerts/total"), ("modbus PDUs", "/otsentry/protocols/modbus/pdus")] {
+    for (what, field) in
+        [("flows", "/flow/total"), ("alerts", "/otsentry/alerts/total"), ("modbus PDUs", "/otsentry/protocols/modbus/pdus")]
+    {
         let at_stats = ls.pointer(field).unwrap().as_u64().unwrap();
         let at_end = match what {
             "flows" => summary["flows"].as_u64().unwrap(),

@@ -57,7 +57,11 @@ fn rewritten(capture: &Path, dir: &Path) -> PathBuf {
     if linktype != otsentry_capture::LinkType::ETHERNET {
         let eth = dir.join(format!("{stem}.enet.pcap"));
         let header = "02,00,00,00,00,02,02,00,00,00,00,01,08,00";
-        run(Command::new("tcprewrite").args(["--dlt=user", "--user-dlt=1", &format!("--user-dlink={header}"), "-i"]).arg(&input).arg("-o").arg(&eth));
+        run(Command::new("tcprewrite")
+            .args(["--dlt=user", "--user-dlt=1", &format!("--user-dlink={header}"), "-i"])
+            .arg(&input)
+            .arg("-o")
+            .arg(&eth));
         input = eth;
     }
     let out = dir.join(format!("{stem}.sent.pcap"));

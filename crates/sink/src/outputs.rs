@@ -162,7 +162,8 @@ impl Outputs {
     /// Records serialised but not yet written by some sink: the batch being filled and
     /// what each sink's queue holds (what a hard stop would lose).
     pub fn unwritten(&self) -> u64 {
-        let queued: u64 = self.sinks.iter().map(|(s, _)| s.counts()).map(|c| c.accepted.saturating_sub(c.written + c.dropped + c.overflowed)).sum();
+        let queued: u64 =
+            self.sinks.iter().map(|(s, _)| s.counts()).map(|c| c.accepted.saturating_sub(c.written + c.dropped + c.overflowed)).sum();
         self.batch.records() as u64 + queued
     }
 

@@ -1,8 +1,7 @@
 //! The record types EVE carries and a set of them (`--eve-types`, `--clickhouse-types`).
 
 /// The record types EVE carries, for `--eve-types`; a batch names types by index here.
-pub const EVE_TYPES: [&str; 10] =
-    ["alert", "anomaly", "flow", "modbus", "dnp3", "s7comm", "s7comm_plus", "cotp", "segmentation", "stats"];
+pub const EVE_TYPES: [&str; 10] = ["alert", "anomaly", "flow", "modbus", "dnp3", "s7comm", "s7comm_plus", "cotp", "segmentation", "stats"];
 
 /// Position of `event_type` in [`EVE_TYPES`].
 #[inline]

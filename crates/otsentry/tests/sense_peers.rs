@@ -1,0 +1,99 @@
+//! `otsentry sense` between live peers nobody here wrote: pymodbus, python-snap7 and
+//! dnp3py servers in one namespace, their clients in the other (the sensor's), across
+//! the veth pair. The sensor dissects their traffic and raises the pack's alerts for a
+//! Modbus restart of communications, an S7 PLC stop and a DNP3 cold restart.
+//! The peers come from the venv `scripts/peers-deps` makes (`target/venv-peers`).
+mod live;
+
+use live::{scratch, unavailable, Net, Sensor};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+const SENSOR_ADDR: &str = "10.99.0.1";
+const PEER_ADDR: &str = "10.99.0.2";
+
+fn python() -> Option<PathBuf> {
+    let path = match std::env::var_os("OTSENTRY_PEERS_PYTHON") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/venv-peers/bin/python"),
+    };
+    path.is_file().then_some(path)
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/peers.py")
+}
+
+/// A server killed when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `role` in the peer's namespace and waits until it listens on `port`.
+fn serve(net: &Net, python: &Path, role: &str, port: u16, log: &Path) -> Server {
+    let child = net
+        .command(&net.peer, &python.display().to_string())
+        .arg(script())
+        .args([role, PEER_ADDR])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let start = Instant::now();
+    loop {
+        let ss = net.exec(&net.peer, &["ss", "-ltnH"]);
+        if String::from_utf8_lossy(&ss.stdout).contains(&format!("{PEER_ADDR}:{port}")) {
+            return server;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{role} does not listen: {}", std::fs::read_to_string(log).unwrap_or_default());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Runs `role`'s session from the sensor's namespace.
+fn client(net: &Net, python: &Path, role: &str) {
+    let o = net.command(&net.sensor, &python.display().to_string()).arg(script()).args([role, PEER_ADDR]).output().unwrap();
+    assert!(o.status.success(), "{role}: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn live_peers_are_dissected_and_their_attacks_alert() {
+    let Some(python) = python() else {
+        unavailable("no venv with the peers (scripts/peers-deps makes target/venv-peers)");
+        return;
+    };
+    let Some(net) = Net::new("p", &["ss"]) else { return };
+    net.exec(&net.sensor, &["ip", "addr", "add", &format!("{SENSOR_ADDR}/24"), "dev", live::SENSOR_IF]);
+    net.exec(&net.peer, &["ip", "addr", "add", &format!("{PEER_ADDR}/24"), "dev", live::PEER_IF]);
+    let dir = scratch("peers");
+    let sensor = Sensor::start(&net, &dir, &["--stats-interval", "0"]);
+    for (server, port, session) in
+        [("modbus-server", 502, "modbus-client"), ("s7-server", 102, "s7-client"), ("dnp3-outstation", 20000, "dnp3-master")]
+    {
+        let _running = serve(&net, &python, server, port, &dir.join(format!("{server}.log")));
+        client(&net, &python, session);
+    }
+    let want = ["modbus.diagnostic.restart_communications", "s7comm.plc_stop", "dnp3.restart.cold"];
+    sensor.wait_for(Duration::from_secs(10), |s| {
+        let alerts: Vec<_> = s.records().into_iter().filter(|r| r["event_type"] == "alert").collect();
+        want.iter().all(|w| alerts.iter().any(|a| a["alert"]["metadata"]["rule_id"][0] == *w))
+    });
+    let summary = sensor.stop();
+    let p = &summary["protocols"];
+    assert!(p["modbus"]["functions"]["3"].as_u64().unwrap() >= 1, "{p}");
+    assert!(p["modbus"]["functions"]["6"].as_u64().unwrap() >= 1, "{p}");
+    assert!(p["s7comm"]["functions"]["41"].as_u64().unwrap() >= 1, "{p}");
+    assert!(p["dnp3"]["functions"]["13"].as_u64().unwrap() >= 1, "{p}");
+    assert!(p["dnp3"]["functions"]["1"].as_u64().unwrap() >= 1, "{p}");
+    assert_eq!(summary["capture"]["kernel_drops"], 0);
+    for a in want {
+        assert!(summary["alerts"]["by_rule"][a].as_u64().unwrap() >= 1, "{a}: {}", summary["alerts"]);
+    }
+}
