@@ -431,6 +431,26 @@ mod tests {
         let ok = parse("replay:\n  clickhouse-types: [alert, modbus]\n").unwrap();
         assert_eq!(ok.replay.clickhouse_types, Some(vec!["alert".to_string(), "modbus".to_string()]));
         assert_eq!((r.recursive, r.quiet, r.no_checksums), (Some(false), Some(false), Some(false)));
+        let s = parse(EXAMPLE).unwrap().sense;
+        assert_eq!(s.interface, Some(vec!["eth1".to_string()]));
+        assert_eq!((s.snaplen, s.buffer_size, s.immediate, s.promiscuous), (Some(262_144), Some(64 << 20), Some(false), Some(true)));
+        assert_eq!(
+            (s.read_timeout, s.stats_interval),
+            (Some(std::time::Duration::from_millis(100)), Some(std::time::Duration::from_secs(30)))
+        );
+        assert_eq!(s.eve.as_deref(), Some(Path::new("/var/log/otsentry/eve.json")));
+        assert_eq!(s.eve_rotate_size, Some(512 << 20));
+    }
+
+    #[test]
+    fn each_command_s_own_keys_stay_in_its_section() {
+        let err = parse("sense:\n  interface: [eth1]\n  recursive: true\n").unwrap_err();
+        assert!(err.contains("sense: recursive is a key of replay: at line 3"), "{err}");
+        let err = parse("replay:\n  eve: x\n  stats-interval: 5s\n").unwrap_err();
+        assert!(err.contains("replay: stats-interval is a key of sense: at line 3"), "{err}");
+        let err = parse("sense:\n  stats-interval: 5x\n").unwrap_err();
+        assert!(err.contains("stats-interval: \"5x\"") && err.contains("line 2"), "{err}");
+        assert_eq!(parse("sense:\n  stats-interval: 0\n").unwrap().sense.stats_interval, Some(std::time::Duration::ZERO));
     }
 
     #[test]

@@ -142,3 +142,31 @@ fn sense_sees_what_tcpreplay_sent_as_replay_does() {
     }
     assert_eq!(compared, captures.len());
 }
+
+#[test]
+fn two_interfaces_are_one_pipeline_and_frames_cut_by_the_snap_length_are_counted() {
+    let Some(net) = Net::new("i", &["tcpreplay"]) else { return };
+    let dir = scratch("two");
+    let demo = workspace().join("fixtures/demo/input.pcap");
+    let longer = {
+        let mut source = otsentry_capture::open(&demo, otsentry_capture::ReaderKind::Mmap).unwrap();
+        let mut n = 0u64;
+        while let Some(f) = source.next_frame().unwrap() {
+            n += u64::from(f.data.len() > 64);
+        }
+        n
+    };
+    assert!(longer > 0);
+    let sensor = Sensor::start(&net, &dir, &["-i", "lo", "--snaplen", "64", "--stats-interval", "1s"]);
+    let sent = net.tcpreplay(&demo);
+    sensor.wait_for(Duration::from_secs(10), |s| {
+        s.records().iter().any(|r| r["event_type"] == "stats" && r["stats"]["decoder"]["pkts"] == sent)
+    });
+    let live = sensor.stop();
+    assert_eq!(live["packets"], sent);
+    let inputs = live["inputs"].as_array().unwrap();
+    let names: Vec<_> =
+        inputs.iter().map(|i| (i["name"].as_str().unwrap(), i["container"].as_str().unwrap(), i["packets"].as_u64().unwrap())).collect();
+    assert_eq!(names, [(live::SENSOR_IF, "interface", sent), ("lo", "interface", 0)]);
+    assert_eq!(live["decode"]["snaplen_truncated"], longer, "every frame longer than 64 bytes was cut, and counted as such");
+}
