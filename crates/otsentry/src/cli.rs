@@ -246,7 +246,7 @@ pub(crate) struct PipelineArgs {
     #[arg(long, value_name = "NAME", value_parser = parse_host)]
     pub(crate) host: Option<String>,
     /// Record types to write to EVE, comma-separated (alert, anomaly, flow, modbus, dnp3,
-    /// s7comm, s7comm_plus, cotp, segmentation), as Suricata's `types:` list; default all.
+    /// s7comm, s7comm_plus, cotp, segmentation; stats from sense), as Suricata's `types:` list; default all.
     #[arg(long, value_name = "TYPES", value_delimiter = ',', value_parser = parse_eve_type)]
     pub(crate) eve_types: Vec<String>,
     /// Most items of a list a record keeps (DNP3 objects and points, Modbus values;

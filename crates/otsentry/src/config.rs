@@ -313,8 +313,8 @@ replay:
   # (default: the machine's host name).
   host: plant1-sensor
   # Record types to write to EVE (alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus,
-  # cotp, segmentation).
-  eve-types: [alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp, segmentation]
+  # cotp, segmentation, stats).
+  eve-types: [alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp, segmentation, stats]
   # Most items of a list a record keeps (DNP3 points, Modbus values); the rest are
   # counted in <list>_omitted.
   eve-max-items: 1024
@@ -330,7 +330,7 @@ replay:
   # in the environment, or this file.
   # clickhouse: http://otsentry@127.0.0.1:8123/otsentry
   # The record types sent to ClickHouse (default all; eve-types is for EVE only).
-  # clickhouse-types: [alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp, segmentation]
+  # clickhouse-types: [alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp, segmentation, stats]
   # clickhouse-password-file: /etc/otsentry/clickhouse.password
   # For https: the CA that signed the server's certificate (default: the system's CAs).
   # clickhouse-ca: /etc/otsentry/clickhouse-ca.pem
@@ -420,7 +420,7 @@ mod tests {
         assert_eq!((r.eve_rotate_size, r.eve_rotate_interval), (Some(512 << 20), Some(std::time::Duration::from_secs(86_400))));
         assert_eq!(r.eve_fsync, Some(otsentry_sink::Fsync::Never));
         assert_eq!(r.eve_max_items, Some(1024));
-        assert_eq!(r.eve_types.map(|t| t.len()), Some(9));
+        assert_eq!(r.eve_types.map(|t| t.len()), Some(10));
         assert_eq!(r.spool_max, Some(1 << 30));
         let bad = parse("replay:\n  spool: /tmp/s\n  clickhouse: http://u:pw@h:8123\n").unwrap_err();
         assert!(bad.contains("clickhouse: the ClickHouse URL holds a password") && bad.contains("line 3") && !bad.contains("pw@"), "{bad}");
