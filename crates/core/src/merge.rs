@@ -96,6 +96,7 @@ impl DecodeCounts {
         self.files_skipped += o.files_skipped;
         self.snaplen_truncated += o.snaplen_truncated;
         self.oversize += o.oversize;
+        self.merge_late += o.merge_late;
         add(&mut self.anomalies, &o.anomalies);
         self.ipv4_checksum_errors += o.ipv4_checksum_errors;
         self.tcp_checksum_errors += o.tcp_checksum_errors;

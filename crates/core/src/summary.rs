@@ -237,6 +237,9 @@ pub struct DecodeCounts {
     /// Live capture: frames longer than their link's MTU and link header, so not carried
     /// whole by the wire (merged by a receive offload before capture).
     pub oversize: u64,
+    /// Live capture on several interfaces: frames that came more than the merge's hold
+    /// after a later frame of another interface, so were analysed out of time order.
+    pub merge_late: u64,
     /// Decode problems by event name; their sum is at least `decode_errors`.
     pub anomalies: CodeCounts,
     pub ipv4_checksum_errors: u64,

@@ -13,6 +13,7 @@ mod events;
 mod flows;
 mod l2;
 mod live;
+mod merge;
 mod pipeline;
 mod relay;
 mod replay;

@@ -2,6 +2,7 @@
 //! ticked on the monotonic clock whether or not packets arrive (idle flows end, batches
 //! flush, the baseline's poll sweep runs, rule windows age) and writes a `stats` record
 //! on its interval. Packet timestamps still stamp records.
+use crate::merge::Merge;
 use crate::pipeline::Pipeline;
 use otsentry_capture::{wait, LiveCapture, LiveError};
 use otsentry_core::{CaptureCounts, InputCounts, StatsBody, StatsRecord, Timestamp};
@@ -16,11 +17,18 @@ pub struct LiveSettings {
     pub tick: Duration,
     /// Between `stats` records; `None` for none.
     pub stats_every: Option<Duration>,
+    /// With several interfaces: how long a frame waits for the others to show a later
+    /// one before it is handed on (at least the time the kernel may hold a block).
+    pub merge_hold: Duration,
 }
 
 impl Default for LiveSettings {
     fn default() -> Self {
-        LiveSettings { tick: Duration::from_millis(250), stats_every: Some(Duration::from_secs(30)) }
+        LiveSettings {
+            tick: Duration::from_millis(250),
+            stats_every: Some(Duration::from_secs(30)),
+            merge_hold: Duration::from_millis(400),
+        }
     }
 }
 
@@ -76,24 +84,17 @@ impl Pipeline {
         let mut next_stats = settings.stats_every.map(|every| clock.mono + every);
         let max = captures.iter().map(LiveCapture::max_frame).try_fold(0u32, |m, f| f.map(|f| m.max(f)));
         self.set_max_frame(max);
-        let mut counted = 0u64;
-        let mut bytes = vec![0u64; captures.len()];
+        let mut reader = Reader { counted: 0, bytes: vec![0; captures.len()], merge: None };
+        if captures.len() > 1 {
+            reader.merge = Some(Merge::new(captures.len(), settings.merge_hold));
+        }
         let mut report = LiveReport::default();
         tracing::info!(interfaces = captures.len(), tick_ms = tick.as_millis() as u64, "capture started");
         loop {
             if control.stop.load(Ordering::Relaxed) {
                 break;
             }
-            let mut got = 0usize;
-            for (c, b) in captures.iter_mut().zip(bytes.iter_mut()) {
-                for _ in 0..BURST {
-                    let Some(frame) = c.next_frame() else { break };
-                    counted += 1;
-                    *b += frame.data.len() as u64;
-                    self.frame(&frame, counted);
-                    got += 1;
-                }
-            }
+            let got = reader.read(self, captures, BURST, false);
             let now = Instant::now();
             if now >= next_tick {
                 self.tick(clock.at(now));
@@ -111,19 +112,21 @@ impl Pipeline {
                 break;
             }
             if got == 0 {
-                wait(captures, next_tick.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)));
+                // Frames waiting in the merge are looked at again soon.
+                let holding = reader.merge.as_ref().is_some_and(|m| !m.is_empty());
+                let limit = if holding { Duration::from_millis(20) } else { tick };
+                let until_tick = next_tick.saturating_duration_since(Instant::now());
+                wait(captures, until_tick.min(limit).max(Duration::from_millis(1)));
             }
         }
         // What the kernel already accepted is analysed, not lost with the stop.
-        let mut drained = 0u64;
-        for (c, b) in captures.iter_mut().zip(bytes.iter_mut()) {
-            while drained < DRAIN_AT_STOP {
-                let Some(frame) = c.next_frame() else { break };
-                counted += 1;
-                drained += 1;
-                *b += frame.data.len() as u64;
-                self.frame(&frame, counted);
-            }
+        let before = reader.counted;
+        while reader.counted - before < DRAIN_AT_STOP && reader.read(self, captures, BURST, true) > 0 {}
+        let drained = reader.counted - before;
+        let counted = reader.counted;
+        let bytes = reader.bytes;
+        if let Some(m) = &reader.merge {
+            self.summary_mut().decode.merge_late = m.late;
         }
         self.tick(clock.at(Instant::now()));
         report.capture = capture_counts(captures);
@@ -162,6 +165,45 @@ impl Pipeline {
             "stats"
         );
         self.write(&StatsRecord::new(clock.at(now), body));
+    }
+}
+
+/// Frames from the captures into the pipeline: straight from the capture buffer with one
+/// interface, through the timestamp merge with several.
+struct Reader {
+    counted: u64,
+    bytes: Vec<u64>,
+    merge: Option<Merge>,
+}
+
+impl Reader {
+    /// Hands on what may go now (everything held, with `all`); the frames read.
+    fn read(&mut self, pipeline: &mut Pipeline, captures: &mut [LiveCapture], burst: usize, all: bool) -> usize {
+        let Some(merge) = self.merge.as_mut() else {
+            let mut got = 0;
+            for (c, b) in captures.iter_mut().zip(self.bytes.iter_mut()) {
+                for _ in 0..burst {
+                    let Some(frame) = c.next_frame() else { break };
+                    self.counted += 1;
+                    *b += frame.data.len() as u64;
+                    pipeline.frame(&frame, self.counted);
+                    got += 1;
+                }
+            }
+            return got;
+        };
+        let now = Instant::now();
+        let got: usize = captures.iter_mut().enumerate().map(|(i, c)| merge.take(i, c, burst, now)).sum();
+        let live: Vec<bool> = captures.iter().map(|c| c.failure().is_none()).collect();
+        while let Some((i, held)) = merge.pop(now, &live, all) {
+            self.counted += 1;
+            if let Some(b) = self.bytes.get_mut(i) {
+                *b += held.frame().data.len() as u64;
+            }
+            pipeline.frame(&held.frame(), self.counted);
+            merge.recycle(held);
+        }
+        got
     }
 }
 

@@ -42,7 +42,14 @@ impl SenseSettings {
             bpf: args.bpf.clone().or_else(|| file.bpf.clone()).unwrap_or_default(),
         };
         let every = args.stats_interval.or(file.stats_interval).unwrap_or(Duration::from_secs(30));
-        let live = LiveSettings { stats_every: (!every.is_zero()).then_some(every), ..LiveSettings::default() };
+        let live = LiveSettings {
+            stats_every: (!every.is_zero()).then_some(every),
+            // A frame from one interface waits for the others' longer than the kernel may
+            // hold a block (up to twice the read timeout: a block lives until the second
+            // tick of its retire timer), with room for the scheduler.
+            merge_hold: capture.timeout * 3 + Duration::from_millis(100),
+            ..LiveSettings::default()
+        };
         let interfaces = if args.interfaces.is_empty() { file.interface.clone().unwrap_or_default() } else { args.interfaces };
         SenseSettings { interfaces, capture, live, pipeline: Settings::merge(args.pipeline, file) }
     }

@@ -72,6 +72,21 @@ impl Net {
         Some(net)
     }
 
+    /// A second veth pair, `sensor_if` in the sensor's namespace and `peer_if` in the
+    /// peer's (a SPAN session's second port).
+    pub(crate) fn add_pair(&self, sensor_if: &str, peer_if: &str) {
+        let id = format!("{}", std::process::id() % 100_000);
+        let (a, b) = (format!("{sensor_if}x{id}"), format!("{peer_if}x{id}"));
+        must(&["ip", "link", "add", &a, "type", "veth", "peer", "name", &b]);
+        must(&["ip", "link", "set", &a, "netns", &self.sensor]);
+        must(&["ip", "link", "set", &b, "netns", &self.peer]);
+        self.exec(&self.sensor, &["ip", "link", "set", &a, "name", sensor_if]);
+        self.exec(&self.peer, &["ip", "link", "set", &b, "name", peer_if]);
+        for (ns, ifname) in [(&self.sensor, sensor_if), (&self.peer, peer_if)] {
+            self.exec(ns, &["ip", "link", "set", ifname, "mtu", "9000", "up"]);
+        }
+    }
+
     /// Runs `args` in namespace `ns`; panics on failure.
     #[track_caller]
     pub(crate) fn exec(&self, ns: &str, args: &[&str]) -> Output {
@@ -105,9 +120,11 @@ impl Drop for Net {
     }
 }
 
-/// "Successful packets: N" from tcpreplay's report.
+/// The "Successful packets: N" of tcpreplay's report, summed over its interfaces.
 pub(crate) fn sent(report: &str) -> Option<u64> {
-    report.lines().find_map(|l| l.trim().strip_prefix("Successful packets:")).and_then(|n| n.trim().parse().ok())
+    let counts: Vec<u64> =
+        report.lines().filter_map(|l| l.trim().strip_prefix("Successful packets:")).filter_map(|n| n.trim().parse().ok()).collect();
+    (!counts.is_empty()).then(|| counts.iter().sum())
 }
 
 /// A running `otsentry sense` in the sensor's namespace, writing into `dir`.

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The live sensor's speed: the highest rate at which tcpreplay can send the benchmark
+# capture that one `otsentry sense` (the default pack, no output, default capture
+# settings) holds with zero kernel drops, across a veth pair between two network
+# namespaces this script makes; beside replay's rate of the same file and
+# `tcpdump -r FILE -w /dev/null`, from the same run. As root.
+# Usage: benches/sense.sh [FILE] [ROUNDS]   (ROUNDS: bisection steps, default 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. benches/prelude.sh
+S=ots-bench-s P=ots-bench-p
+cleanup() { ip netns del $S 2>/dev/null || true; ip netns del $P 2>/dev/null || true; rm -rf "$TMP"; }
+trap cleanup EXIT
+cleanup
+mkdir -p "$TMP"
+ip netns add $S
+ip netns add $P
+ip link add ots-bs type veth peer name ots-bp
+ip link set ots-bs netns $S
+ip link set ots-bp netns $P
+for ns in $S $P; do ip netns exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1; done
+ip netns exec $S ip link set ots-bs mtu 9000 up
+ip netns exec $P ip link set ots-bp mtu 9000 up
+
+echo "on the same file, in this run:"
+timed "otsentry replay (default pack)" "$BIN" replay -q "$FILE"
+[ -n "$TCPDUMP" ] && timed "tcpdump -r FILE -w /dev/null" $TCPDUMP -r "$FILE" -w /dev/null
+
+# `attempt RATE`: tcpreplay at RATE packets/s (or "top") into a fresh sensor; prints
+# "sent pps mbps drops" (tcpreplay's achieved rate, the kernel's drops).
+attempt() {
+    ip netns exec $S "$BIN" --log-level info sense -q -i ots-bs --stats-interval 0 \
+        --summary-json "$TMP/summary.json" 2> "$TMP/sense.log" &
+    pid=$!
+    until grep -q "capture started" "$TMP/sense.log"; do sleep 0.05; done
+    if [ "$1" = top ]; then speed=--topspeed; else speed="--pps=$1"; fi
+    ip netns exec $P tcpreplay $speed -i ots-bp "$FILE" > "$TMP/replay.txt" 2>&1
+    sleep 1
+    kill -TERM $pid
+    wait $pid
+    sent=$(sed -n 's/.*Successful packets: *\([0-9]*\).*/\1/p' "$TMP/replay.txt")
+    read -r mbps pps < <(sed -n 's/.*Rated: [0-9.]* Bps, \([0-9.]*\) Mbps, \([0-9.]*\) pps.*/\1 \2/p' "$TMP/replay.txt")
+    drops=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); c=s["capture"]; print(c["kernel_drops"] + c["kernel_ifdrops"] + (c["kernel_packets"] - s["packets"]))' "$TMP/summary.json")
+    echo "$sent $pps $mbps $drops"
+}
+
+echo "live: tcpreplay into one sensor (requested rate: packets sent, achieved rate, drops)"
+report() { printf "  %-10s %8s sent %10.0f pkt/s %8.1f Mbit/s  %s drops\n" "$1" "$2" "$3" "$4" "$5"; }
+set -- $(attempt top); report top "$1" "$2" "$3" "$4"
+top_pps=${2%.*}
+good=0 good_line="" bad=$top_pps
+if [ "$4" = 0 ]; then good=$top_pps; good_line="$*"; fi
+rate=100000
+while [ "$good" = 0 ] && [ "$rate" -lt "$bad" ]; do
+    set -- $(attempt $rate); report "$rate" "$1" "$2" "$3" "$4"
+    if [ "$4" = 0 ]; then good=$rate; good_line="$*"; rate=$((rate * 2)); else bad=$rate; break; fi
+done
+for _ in $(seq "$ROUNDS"); do
+    [ "$good" -gt 0 ] && [ "$bad" -gt "$good" ] || break
+    mid=$(((good + bad) / 2))
+    set -- $(attempt $mid); report "$mid" "$1" "$2" "$3" "$4"
+    if [ "$4" = 0 ]; then good=$mid; good_line="$*"; else bad=$mid; fi
+done
+set -- $good_line
+echo "highest rate held with zero drops: ${2:-none} pkt/s, ${3:-?} Mbit/s (tcpreplay --pps=$good)"
