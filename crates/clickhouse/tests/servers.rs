@@ -1,6 +1,6 @@
 //! The sink against real servers of both generations: `init` and its migrations, rows
 //! read back field by field, repeats collapsed, and each way a start can go wrong.
-use otsentry_clickhouse::{init, ClickHouseSink, Layout, Server, Settings, StartError};
+use otsentry_clickhouse::{init, statements, ClickHouseSink, Layout, Server, Settings, StartError, MIGRATIONS};
 use otsentry_pcapgen::clickhouse::{Generation, TestServer, SENSOR_PASSWORD, SENSOR_USER};
 use otsentry_sink::{Batch, RecordSink};
 
@@ -31,16 +31,37 @@ fn each_generation(test: &str, f: impl Fn(&mut TestServer)) {
     }
 }
 
+/// A database an earlier version made (migration 1 only) has no `stats` table: a sensor
+/// refuses it, naming the remedy, and `init` adds just that.
+#[test]
+fn init_upgrades_a_database_of_an_earlier_version() {
+    each_generation("upgrade", |s| {
+        let srv = server(&s.url(), "older");
+        let layout = if s.generation == Generation::Legacy { Layout::Legacy } else { Layout::Current };
+        srv.execute("CREATE DATABASE older").unwrap();
+        for sql in statements(&MIGRATIONS[0], "older", layout) {
+            srv.execute(&sql).unwrap();
+        }
+        srv.execute("CREATE TABLE older.schema_migrations (`version` UInt32, `name` String, `layout` String, `applied` DateTime('UTC')) ENGINE = MergeTree() ORDER BY version").unwrap();
+        srv.execute(&format!("INSERT INTO older.schema_migrations VALUES (1, 'tables', '{}', now())", layout.name())).unwrap();
+        let refused = connect(server(&s.url(), "older")).unwrap_err().to_string();
+        assert!(refused.contains("older.stats does not exist: run `otsentry clickhouse init`"), "{refused}");
+        let report = init(&srv, None).unwrap();
+        assert_eq!((report.applied, report.already), (vec![2], vec![1]));
+        connect(server(&s.url(), "older")).unwrap();
+    });
+}
+
 #[test]
 fn init_is_versioned_and_idempotent_and_rows_read_back_exactly() {
     each_generation("init", |s| {
         let srv = server(&s.url(), "otsentry");
         let first = init(&srv, None).unwrap();
         let layout = if s.generation == Generation::Legacy { Layout::Legacy } else { Layout::Current };
-        assert_eq!((first.layout, first.applied.clone(), first.already.clone()), (layout, vec![1], vec![]));
+        assert_eq!((first.layout, first.applied.clone(), first.already.clone()), (layout, vec![1, 2], vec![]));
         let again = init(&srv, None).unwrap();
-        assert_eq!((again.applied, again.already), (vec![], vec![1]));
-        assert_eq!(s.query("SELECT count() FROM otsentry.schema_migrations").unwrap().trim(), "1");
+        assert_eq!((again.applied, again.already), (vec![], vec![1, 2]));
+        assert_eq!(s.query("SELECT count() FROM otsentry.schema_migrations").unwrap().trim(), "2");
 
         let mut sink = ClickHouseSink::new(srv);
         sink.check().unwrap();
