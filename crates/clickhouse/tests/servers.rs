@@ -17,6 +17,9 @@ fn server(url: &str, db: &str) -> Server {
 const MODBUS: &str = r#"{"timestamp":"2026-01-15T08:00:00.040000+00:00","flow_id":7066379751304868,"pcap_cnt":5,"event_type":"modbus","vlan":[10],"src_ip":"10.10.1.50","src_port":49152,"dest_ip":"fd00::2","dest_port":502,"proto":"TCP","app_proto":"modbus","modbus":{"tx_id":1,"transaction_id":1,"unit_id":1,"function":3,"function_name":"read_holding_registers","status":"complete","address":0,"quantity":10,"response_values":[1,515]},"host":"sensor-1","event_id":"cfebc9fa-130c-8bac-8c7b-808e03c70771"}"#;
 const ALERT: &str = r#"{"timestamp":"2026-01-15T08:00:00.210000+00:00","flow_id":3578804600067320,"pcap_cnt":22,"event_type":"alert","src_ip":"10.10.9.99","src_port":50501,"dest_ip":"10.10.2.20","dest_port":102,"proto":"TCP","app_proto":"s7comm","alert":{"action":"allowed","gid":1,"signature_id":4300001,"rev":1,"signature":"S7: PLC stop","category":"Inhibit Response Function","severity":1,"metadata":{"mitre_technique_id":["T0858","T0816"],"rule_id":["s7comm.plc_stop"]},"detail":"function=41 (plc_stop)"},"s7comm":{"function":41},"host":"sensor-1","event_id":"4ea5c7f3-0571-838c-82c6-c4eb984971ae"}"#;
 
+/// A `stats` record as `otsentry sense` writes it.
+const STATS: &str = r#"{"timestamp":"2026-12-05T13:51:10.116324+00:00","event_type":"stats","stats":{"uptime":4,"capture":{"kernel_packets":33,"kernel_drops":0,"kernel_ifdrops":0},"decoder":{"pkts":33,"bytes":3733,"invalid":1,"arp":0},"flow":{"total":6,"active":6,"mgr":{"flows_timeout":0,"flows_evicted":0}},"tcp":{"midstream_pickups":0,"reassembly_gap":0,"overlap_diff_data":0},"defrag":{"fragments":5,"reassembled":2,"max_frag_hits":0},"app_layer":{"flow":{"dnp3":2,"modbus":2,"s7comm":1},"tx":{"dnp3":82,"modbus":4,"s7comm":2}},"otsentry":{"protocols":{"modbus":{"pdus":8,"functions":{"3":6,"6":2},"function_names":{"3":"read_holding_registers","6":"write_single_register"},"exceptions":0,"anomalies":0,"transactions":4,"unanswered":0,"unsolicited":0},"dnp3":{"link_frames":82,"fragments":82,"functions":{"1":1,"129":1,"2":80},"function_names":{"1":"read","129":"response","2":"write"},"anomalies":2},"s7comm":{"pdus":2,"functions":{"41":2},"function_names":{"41":"plc_stop"},"userdata":{},"userdata_names":{},"anomalies":0},"s7comm_plus":{"pdus":0,"functions":{},"function_names":{},"anomalies":0}},"alerts":{"total":6,"by_severity":{"critical":1,"high":1,"info":3,"low":1}},"decode":{"files":0,"arp":0,"arp_bindings_dropped":0,"files_truncated":0,"files_skipped":0,"snaplen_truncated":0,"oversize":0,"anomalies":{"decoder.ipv4.frag_overlap":2,"decoder.tcp.pkt_too_small":1,"dnp3.flooded":1,"dnp3.request_burst":1},"ipv4_checksum_errors":0,"tcp_checksum_errors":0,"udp_checksum_errors":1,"non_ip":0,"tunnelled":0,"fragments":5,"datagrams_reassembled":2,"fragments_dropped":0},"streams":{"flows_timed_out":0,"flows_evicted":0,"peak_active_flows":6,"active_flows":6,"tcp_midstream":0,"app_protocols":{"dnp3":2,"modbus":2,"s7comm":1},"gaps":0,"missed_bytes":0,"capture_loss_pct":0.0,"overflow_bytes":0,"end_gap_bytes":0,"retransmitted_bytes":0,"overlap_conflicts":0,"reassembly_peak_bytes":0,"app_dropped_bytes":0,"delivered_bytes":0,"scan_sources_dropped":0,"relayed_segments":0,"sender_hosts_dropped":0},"outputs":[{"name":"eve:/tmp/x.json","accepted":99,"written":99,"batches":2,"retried":0,"dropped":0,"waited":0,"overflowed":0,"reopened":0,"rotated":0,"closed":false,"last_error":null,"unencodable":0}]}},"host":"vm","event_id":"5425bbee-b9eb-89bf-bb4b-9259880d6b4b"}"#;
+
 fn connect(server: Server) -> Result<(), StartError> {
     ClickHouseSink::new(server).check()
 }
@@ -97,6 +100,14 @@ fn init_is_versioned_and_idempotent_and_rows_read_back_exactly() {
         if layout == Layout::Current {
             assert_eq!(q("SELECT JSONExtractRaw(extra, 'modbus', 'response_values') FROM otsentry.modbus FINAL"), "[1,515]");
         }
+        // A live sensor's stats: Suricata's counters in columns, the rest in `extra`.
+        sink.write(&Batch::from_lines([("stats", STATS)])).unwrap();
+        assert_eq!(
+            q("SELECT uptime, kernel_packets, kernel_drops, pkts, bytes, flows_total, flows_active, alerts FROM otsentry.stats"),
+            "4\t33\t0\t33\t3733\t6\t6\t6"
+        );
+        let extra: serde_json::Value = serde_json::from_str(&q("SELECT extra FROM otsentry.stats")).unwrap();
+        assert_eq!(extra["stats"]["otsentry"]["protocols"]["s7comm"]["functions"]["41"], 2, "{extra}");
     });
 }
 

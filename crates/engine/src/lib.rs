@@ -50,6 +50,8 @@ pub fn class_tables() -> [(&'static str, Vec<otsentry_core::ClassRow>); 3] {
 }
 
 pub use live::{LiveControl, LiveReport, LiveSettings};
+/// What sense opens: the interfaces, through the engine.
+pub use otsentry_capture::{LiveCapture, LiveError, LiveOptions};
 pub use otsentry_rules::RuleSet;
 pub use pipeline::{Pipeline, PipelineOptions};
 pub use replay::{EngineError, FileReport};

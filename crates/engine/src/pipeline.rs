@@ -14,15 +14,15 @@ use std::sync::Arc;
 /// The run's outputs as the flow stage borrows them: field by field, so the
 /// defragmenter can still lend a datagram meanwhile.
 macro_rules! out {
-    ($replay:expr) => {
+    ($pipeline:expr) => {
         Out {
-            outputs: $replay.outputs.as_mut(),
-            summary: &mut $replay.summary,
-            input: $replay.input.as_ref(),
-            alerting: &mut $replay.alerting,
-            apps: $replay.opts.apps,
-            segmentation: $replay.segmentation.as_mut(),
-            baseline: $replay.baseline.as_mut(),
+            outputs: $pipeline.outputs.as_mut(),
+            summary: &mut $pipeline.summary,
+            input: $pipeline.input.as_ref(),
+            alerting: &mut $pipeline.alerting,
+            apps: $pipeline.opts.apps,
+            segmentation: $pipeline.segmentation.as_mut(),
+            baseline: $pipeline.baseline.as_mut(),
         }
     };
 }
@@ -133,8 +133,7 @@ impl Pipeline {
     /// idle flows end, polls that stopped are raised, rule windows age, and a batch
     /// that waited long enough is handed to the sinks.
     pub fn tick(&mut self, now: Timestamp) {
-        let mut out = out!(self);
-        self.flows.expire(now, &mut out);
+        self.flows.expire(now, &mut out!(self));
         if self.baseline.is_some() {
             self.baseline_tick = now.as_nanos().saturating_add(1_000_000_000);
             crate::baseline::tick(&mut out!(self), now);

@@ -5,8 +5,8 @@ use crate::config::RunConfig;
 use crate::report::say;
 use crate::run::{self, Settings};
 use anyhow::Context;
-use otsentry_capture::{LiveCapture, LiveOptions, ReaderKind};
-use otsentry_engine::{LiveControl, LiveSettings};
+use otsentry_capture::ReaderKind;
+use otsentry_engine::{LiveCapture, LiveControl, LiveOptions, LiveSettings};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
