@@ -164,13 +164,19 @@ impl LiveCapture {
     /// Reads the kernel's counters and adds what they grew by since the last read.
     pub fn counters(&mut self) -> LiveCounters {
         if let Ok(now) = self.cap.stats() {
-            let c = &mut self.counters;
-            c.received += u64::from(now.received.wrapping_sub(self.last.received));
-            c.kernel_drops += u64::from(now.dropped.wrapping_sub(self.last.dropped));
-            c.if_drops += u64::from(now.if_dropped.wrapping_sub(self.last.if_dropped));
+            self.counters.add(&self.last, &now);
             self.last = now;
         }
         self.counters
+    }
+}
+
+impl LiveCounters {
+    /// Adds what libpcap's 32-bit counters grew by from `last` to `now` (across a wrap).
+    fn add(&mut self, last: &pcap::Stat, now: &pcap::Stat) {
+        self.received += u64::from(now.received.wrapping_sub(last.received));
+        self.kernel_drops += u64::from(now.dropped.wrapping_sub(last.dropped));
+        self.if_drops += u64::from(now.if_dropped.wrapping_sub(last.if_dropped));
     }
 }
 
@@ -196,5 +202,37 @@ fn classify(iface: &str, detail: String) -> LiveError {
         LiveError::Permission { iface: iface.into(), detail }
     } else {
         LiveError::Open { iface: iface.into(), detail }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stat(received: u32, dropped: u32, if_dropped: u32) -> pcap::Stat {
+        pcap::Stat { received, dropped, if_dropped }
+    }
+
+    #[test]
+    fn counters_carry_on_past_libpcap_s_32_bit_wrap() {
+        let mut c = LiveCounters::default();
+        let mut last = stat(0, 0, 0);
+        for now in [stat(4_000_000_000, 10, 0), stat(5, 12, 1), stat(100, 12, 1)] {
+            c.add(&last, &now);
+            last = now;
+        }
+        // 4e9, then past 2^32 to 5, then 95 more.
+        assert_eq!(c.received, (1u64 << 32) + 100);
+        assert_eq!((c.kernel_drops, c.if_drops), (12, 1));
+    }
+
+    #[test]
+    fn interfaces_that_cannot_be_opened_name_the_setting() {
+        let opts = LiveOptions::default();
+        for name in ["", "no/such", "nosuch0"] {
+            assert_eq!(LiveCapture::open(name, &opts).err(), Some(LiveError::NoSuchInterface { iface: name.into() }));
+        }
+        assert!(matches!(classify("x", "socket: Operation not permitted".into()), LiveError::Permission { .. }));
+        assert!(matches!(classify("x", "something else".into()), LiveError::Open { .. }));
     }
 }
