@@ -108,7 +108,17 @@ impl Pipeline {
                     next_stats = Some(due.max(now - every) + every);
                 }
             }
-            if captures.iter().all(|c| c.failure().is_some()) {
+            let failed = captures.iter().filter(|c| c.failure().is_some()).count();
+            if failed > report.failures.len() {
+                // Said when it happens; the others go on.
+                for c in captures.iter() {
+                    if let Some(e) = c.failure().filter(|e| !report.failures.contains(e)) {
+                        tracing::warn!(interface = c.interface(), error = %e, "capture failed; the other interfaces go on");
+                        report.failures.push(e.clone());
+                    }
+                }
+            }
+            if failed == captures.len() {
                 break;
             }
             if got == 0 {
@@ -138,7 +148,7 @@ impl Pipeline {
                 bytes: b,
                 damage: c.failure().map(ToString::to_string),
             });
-            if let Some(e) = c.failure() {
+            if let Some(e) = c.failure().filter(|e| !report.failures.contains(e)) {
                 report.failures.push(e.clone());
             }
         }

@@ -96,3 +96,25 @@ fn one_signal_stops_cleanly_and_a_second_exits_at_once() {
     assert!(err.contains("second signal: exiting now; about") && err.contains("not yet written are lost"), "{err}");
     assert!(summary.is_null(), "no summary after a hard stop");
 }
+
+#[test]
+fn an_interface_that_disappears_is_reported_and_the_other_goes_on() {
+    let Some(net) = live::Net::new("d", &["tcpreplay"]) else { return };
+    net.add_pair("ots2", "ots3");
+    let dir = live::scratch("gone");
+    let sensor = live::Sensor::start(&net, &dir, &["-i", "ots2", "--stats-interval", "0"]);
+    net.exec(&net.sensor, &["ip", "link", "del", "ots2"]);
+    sensor.wait_for(std::time::Duration::from_secs(10), |s| s.log().contains("capture failed; the other interfaces go on"));
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/demo/input.pcap");
+    let sent = net.tcpreplay(&demo);
+    sensor.wait_for(std::time::Duration::from_secs(10), |s| s.records().iter().filter(|r| r["event_type"] == "alert").count() >= 6);
+    let mut child = sensor.child;
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    let err = std::fs::read_to_string(&sensor.stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "a capture failed: {err}");
+    assert!(err.contains("--interface ots2: capture failed"), "{err}");
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&sensor.summary).unwrap()).unwrap();
+    assert_eq!(summary["packets"], sent, "the other interface went on");
+    assert!(summary["inputs"][1]["damage"].as_str().unwrap().contains("ots2"), "{}", summary["inputs"]);
+}
