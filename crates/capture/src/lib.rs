@@ -8,16 +8,21 @@
 mod file;
 mod format;
 mod input;
+mod interfaces;
 mod libpcap;
 mod live;
+mod merge;
+mod source;
 mod stream;
 mod zip;
 
 pub use file::MmapReader;
 pub use format::CaptureFormat;
 pub use input::{plan, Input, Location, Plan, Skipped};
+pub use interfaces::Interfaces;
 pub use libpcap::LibpcapReader;
 pub use live::{wait, LiveCapture, LiveCounters, LiveError, LiveOptions};
+pub use source::{Next, Source};
 pub use stream::StreamReader;
 pub use zip::ZipMember;
 

@@ -13,7 +13,6 @@ mod events;
 mod flows;
 mod l2;
 mod live;
-mod merge;
 mod pipeline;
 mod relay;
 mod replay;
@@ -51,7 +50,7 @@ pub fn class_tables() -> [(&'static str, Vec<otsentry_core::ClassRow>); 3] {
 
 pub use live::{LiveControl, LiveReport, LiveSettings};
 /// What sense opens: the interfaces, through the engine.
-pub use otsentry_capture::{LiveCapture, LiveError, LiveOptions};
+pub use otsentry_capture::{Interfaces, LiveError, LiveOptions};
 pub use otsentry_rules::RuleSet;
 pub use pipeline::{Pipeline, PipelineOptions};
 pub use replay::{EngineError, FileReport};

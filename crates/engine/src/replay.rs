@@ -1,7 +1,7 @@
 //! Replay's sources: capture files, pipes, stdin, gzip and zip members, each read to its
 //! end (or its damage) into the pipeline, in capture time.
 use crate::pipeline::Pipeline;
-use otsentry_capture::{open_input, CaptureError, Damage, Input};
+use otsentry_capture::{open_input, CaptureError, Damage, Input, Next, Source};
 use otsentry_core::InputCounts;
 use std::path::Path;
 
@@ -37,15 +37,16 @@ impl Pipeline {
         let bytes_before = self.summary_mut().bytes;
         let mut packets = 0u64;
         let damage = loop {
-            let frame = match source.next_frame() {
-                Ok(Some(f)) => f,
-                Ok(None) => break None,
-                Err(d) => break Some(d),
+            let frame = match source.next() {
+                Next::Frame(f) => f,
+                // A file or stream never waits: it has a frame or it ended.
+                Next::Idle => continue,
+                Next::End(damage) => break damage,
             };
             packets += 1;
             self.frame(&frame, packets);
             if packets.is_multiple_of(PROGRESS_EVERY) {
-                let (done, total) = source.progress();
+                let (done, total) = Source::progress(&source);
                 progress(done, total);
             }
         };

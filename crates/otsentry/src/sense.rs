@@ -6,7 +6,7 @@ use crate::report::say;
 use crate::run::{self, Settings};
 use anyhow::Context;
 use otsentry_capture::ReaderKind;
-use otsentry_engine::{LiveCapture, LiveControl, LiveOptions, LiveSettings};
+use otsentry_engine::{Interfaces, LiveControl, LiveOptions, LiveSettings};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,8 @@ pub(crate) struct SenseSettings {
     interfaces: Vec<String>,
     capture: LiveOptions,
     live: LiveSettings,
+    /// With several interfaces, how long a frame waits for the others' in time order.
+    merge_hold: Duration,
     pipeline: Settings,
 }
 
@@ -42,16 +44,13 @@ impl SenseSettings {
             bpf: args.bpf.clone().or_else(|| file.bpf.clone()).unwrap_or_default(),
         };
         let every = args.stats_interval.or(file.stats_interval).unwrap_or(Duration::from_secs(30));
-        let live = LiveSettings {
-            stats_every: (!every.is_zero()).then_some(every),
-            // A frame from one interface waits for the others' longer than the kernel may
-            // hold a block (up to twice the read timeout: a block lives until the second
-            // tick of its retire timer), with room for the scheduler.
-            merge_hold: capture.timeout * 3 + Duration::from_millis(100),
-            ..LiveSettings::default()
-        };
+        let live = LiveSettings { stats_every: (!every.is_zero()).then_some(every), ..LiveSettings::default() };
+        // A frame from one interface waits for the others' longer than the kernel may hold
+        // a block (up to twice the read timeout: a block lives until the second tick of
+        // its retire timer), with room for the scheduler.
+        let merge_hold = capture.timeout * 3 + Duration::from_millis(100);
         let interfaces = if args.interfaces.is_empty() { file.interface.clone().unwrap_or_default() } else { args.interfaces };
-        SenseSettings { interfaces, capture, live, pipeline: Settings::merge(args.pipeline, file) }
+        SenseSettings { interfaces, capture, live, merge_hold, pipeline: Settings::merge(args.pipeline, file) }
     }
 }
 
@@ -61,7 +60,7 @@ pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
     }
     // Capture handles first (they need the privilege), then every file the pipeline
     // reads: a mistake ends the run before any output is opened for writing.
-    let mut captures = s.interfaces.iter().map(|i| LiveCapture::open(i, &s.capture)).collect::<Result<Vec<_>, _>>()?;
+    let mut interfaces = Interfaces::open(&s.interfaces, &s.capture, s.merge_hold)?;
     let (opts, outputs) = run::build(&s.pipeline, ReaderKind::Mmap)?;
     let (mut pipeline, table) = run::start(&s.pipeline, opts, outputs)?;
     let control = LiveControl::default();
@@ -70,11 +69,10 @@ pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
         say!("otsentry: capturing on {} (SIGTERM or Ctrl-C stops, writing everything out)", s.interfaces.join(", "));
     }
     let started = Instant::now();
-    let report = pipeline.run_live(&mut captures, s.live, &control);
+    let report = pipeline.run_live(&mut interfaces, s.live, &control);
     let summary = pipeline.finish(started.elapsed().as_secs_f64());
-    let failed: Vec<String> = report.failures.iter().map(ToString::to_string).collect();
     run::report(&s.pipeline, &summary, table)?;
-    anyhow::ensure!(failed.is_empty(), "{}", failed.join("; "));
+    anyhow::ensure!(report.failures.is_empty(), "{}", report.failures.join("; "));
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 //! every interface still capturing holds a frame (each interface's own frames come in
 //! order), or once it has waited `hold` (the kernel may keep a block that long), or when
 //! too many are held.
-use otsentry_capture::{LinkType, LiveCapture, RawFrame};
+use crate::{LinkType, LiveCapture, RawFrame};
 use otsentry_core::Timestamp;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
