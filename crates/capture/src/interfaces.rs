@@ -54,14 +54,14 @@ impl Interfaces {
             merge.recycle(held);
         }
         let now = Instant::now();
-        let mut popped = merge.pop(now, &self.live, self.draining);
-        if popped.is_none() {
-            let got: usize = self.captures.iter_mut().enumerate().map(|(i, c)| merge.take(i, c, BURST, now)).sum();
-            if got > 0 || self.draining {
-                popped = merge.pop(now, &self.live, self.draining);
+        // An interface with nothing held may have frames waiting in its buffer: read
+        // them before choosing, so a frame goes on only when it is the earliest known.
+        if merge.needs_more(&self.live) {
+            for (i, c) in self.captures.iter_mut().enumerate() {
+                merge.take(i, c, BURST, now);
             }
         }
-        let Some((i, held)) = popped else { return Next::Idle };
+        let Some((i, held)) = merge.pop(now, &self.live, self.draining) else { return Next::Idle };
         if let Some(b) = self.bytes.get_mut(i) {
             *b += held.frame().data.len() as u64;
         }

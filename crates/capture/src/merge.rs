@@ -70,6 +70,11 @@ impl Merge {
         n
     }
 
+    /// Whether an interface still capturing has nothing held (its buffer is read next).
+    pub(crate) fn needs_more(&self, live: &[bool]) -> bool {
+        self.queues.iter().zip(live).any(|(q, &up)| up && q.is_empty())
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.held == 0
     }
