@@ -33,10 +33,6 @@ impl Interfaces {
         Ok(Interfaces { bytes: vec![0; n], captures, merge, lent: None, draining: false, live: vec![true; n] })
     }
 
-    pub fn names(&self) -> Vec<&str> {
-        self.captures.iter().map(LiveCapture::interface).collect()
-    }
-
     /// Logs captures that failed since the last look; whether any is still capturing.
     fn check_failures(&mut self) -> bool {
         for (c, live) in self.captures.iter().zip(self.live.iter_mut()) {

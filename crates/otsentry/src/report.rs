@@ -82,10 +82,21 @@ fn by_name(counts: &CodeCounts, names: &CodeNames) -> String {
 pub(crate) fn human_summary(s: &Summary) {
     let files = s.inputs.len();
     let skipped = if s.decode.files_skipped > 0 { format!(", {} skipped", s.decode.files_skipped) } else { String::new() };
+    let live = s.inputs.iter().any(|i| i.container == "interface");
+    let what = if live { "interface(s)" } else { "capture(s)" };
     let d = &s.decode;
     let p = &s.protocols;
+    if live {
+        let c = &s.capture;
+        say!(
+            "otsentry: the kernel passed {} packets, dropped {} (buffer full) and {} (interface)",
+            c.kernel_packets,
+            c.kernel_drops,
+            c.kernel_ifdrops
+        );
+    }
     say!(
-        "otsentry: {files} capture(s){skipped}, {} packets ({} bytes) in {:.3} s, {:.0} packets/s",
+        "otsentry: {files} {what}{skipped}, {} packets ({} bytes) in {:.3} s, {:.0} packets/s",
         s.packets,
         s.bytes,
         s.elapsed_s,
