@@ -171,6 +171,29 @@ fn distinct_thresholds_count_values_not_matches() {
     assert_eq!(fired(&mut d, &s, &Toy::request(3)), vec!["sweep"]);
 }
 
+/// A live sensor's clock ages windows without events: those that ended are forgotten,
+/// those still open are kept and go on counting.
+#[test]
+fn windows_age_with_time_alone() {
+    let text = format!(
+        "{}{}",
+        rule("burst", "match:\n  toy.function: 3\nthreshold: {count: 3, seconds: 10, track: by_src}"),
+        rule("noisy", "match:\n  toy.function: 8\nsuppress: {seconds: 60, track: by_pair}")
+    );
+    let mut d = Detector::new(load(&text, None, None));
+    assert!(fired(&mut d, &subject("10.0.0.1", 0), &Toy::request(3)).is_empty());
+    assert!(fired(&mut d, &subject("10.0.0.2", 5), &Toy::request(3)).is_empty());
+    assert_eq!(fired(&mut d, &subject("10.0.0.1", 0), &Toy::request(8)).len(), 1);
+    assert_eq!(d.state_len(), 3, "two threshold windows, one suppression");
+    d.age(Timestamp::from_secs_nanos(12, 0));
+    assert_eq!(d.state_len(), 2, "the first source's window ended at 10 s");
+    assert!(fired(&mut d, &subject("10.0.0.2", 13), &Toy::request(3)).is_empty(), "the second's goes on: 2 of 3");
+    assert_eq!(fired(&mut d, &subject("10.0.0.2", 14), &Toy::request(3)), vec!["burst"]);
+    d.age(Timestamp::from_secs_nanos(61, 0));
+    assert_eq!(d.state_len(), 0, "the suppression ended at 60 s");
+    assert_eq!(fired(&mut d, &subject("10.0.0.1", 61), &Toy::request(8)).len(), 1);
+}
+
 #[test]
 fn suppression_silences_repeats_for_its_window() {
     let text = rule("noisy", "match:\n  toy.function: 8\nsuppress: {seconds: 60, track: by_pair}");
