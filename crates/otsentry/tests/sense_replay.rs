@@ -113,6 +113,9 @@ fn comparable(summary: &Value, rules: &[String]) -> Value {
 #[test]
 fn sense_sees_what_tcpreplay_sent_as_replay_does() {
     let Some(net) = Net::new("r", &["tcpreplay", "tcprewrite", "editcap"]) else { return };
+    // The captures' addresses are moved into this network, the sender's (the sensor's
+    // end has none: the kernel there answers nothing).
+    net.exec(&net.peer, &["ip", "addr", "add", "10.99.255.254/16", "dev", live::PEER_IF]);
     let mut captures: Vec<PathBuf> = FIXTURES.iter().map(|f| workspace().join(f)).collect();
     match otsentry_pcapgen::shared::pcaps_dir() {
         Some(dir) => captures.extend(SHARED.iter().map(|c| dir.join(c))),
