@@ -8,8 +8,10 @@ use std::path::PathBuf;
 /// What `--app-port` names: a protocol on a transport's server port.
 pub(crate) type AppPort = (AppProto, IpProto, u16);
 
-pub(crate) const EXIT_CODES: &str = "Exit codes: 0 done (also when stdout is closed early, as by `| head`); \
-1 an output could not be written; 2 bad input or usage (a missing or unreadable capture, a file that is not one, \
+pub(crate) const EXIT_CODES: &str = "Exit codes: 0 done (also when stdout is closed early, as by `| head`, \
+and for sense after SIGTERM or SIGINT); 1 an output could not be written, an interface's capture failed while \
+running, or a second signal cut the stop short; 2 bad input or usage (a missing or unreadable capture, a file \
+that is not one, an interface that does not exist or may not be captured on, a BPF filter that does not compile, \
 a bad flag, configuration, rule, variables or tuning file).";
 
 #[derive(Parser)]
