@@ -115,6 +115,16 @@ fn s7_raw(client: &str, payloads: Vec<Vec<u8>>) -> Vec<u8> {
     })
 }
 
+/// A connection of `ENG` to the PLC on which only the PLC speaks.
+fn s7_answers(payloads: Vec<Vec<u8>>) -> Vec<u8> {
+    cap(|c| {
+        let mut conn = c.connect(ENG, S7);
+        for p in payloads {
+            c.server(&mut conn, &otsentry_pcapgen::ot::tpkt_cotp(&p));
+        }
+    })
+}
+
 fn szl(id: u16) -> Vec<u8> {
     let [a, b] = id.to_be_bytes();
     s7_userdata_request(1, 4, 1, &[a, b, 0x00, 0x00])
@@ -327,9 +337,15 @@ const CASES: &[Case] = &[
     ("s7comm.szl.cpu_mode", || s7(ENG, vec![szl(0x0424)]), || s7(ENG, vec![szl(0x0011)])),
     ("s7comm.password.attempt", || password(1), || s7(ENG, vec![szl(0x0424)])),
     ("s7comm.password.repeated", || password(3), || password(2)),
-    ("s7comm_plus.delete_object", || s7_raw(ENG, vec![s7plus_request(0x04D4, 1)]), || s7_raw(ENG, vec![s7plus_request(0x04CA, 1)])),
-    ("s7comm_plus.set_variable", || s7_raw(ENG, vec![s7plus_request(0x04F2, 1)]), || s7_raw(ENG, vec![s7plus_request(0x054C, 1)])),
-    ("s7comm_plus.explore", || s7_raw(ENG, vec![s7plus_request(0x04BB, 1)]), || s7_raw(ENG, vec![s7plus_request(0x054C, 1)])),
+    // Another object deleted, against the client closing its own session.
+    (
+        "s7comm_plus.delete_object",
+        || s7_raw(ENG, vec![s7plus_delete(0x120, 0x1002A, 1)]),
+        || s7_raw(ENG, vec![s7plus_delete(0x120, 0x120, 1)]),
+    ),
+    // Requests, against the PLC's answers to them.
+    ("s7comm_plus.set_variable", || s7_raw(ENG, vec![s7plus_request(0x04F2, 1)]), || s7_answers(vec![s7plus_response(0x04F2, 1)])),
+    ("s7comm_plus.explore", || s7_raw(ENG, vec![s7plus_request(0x04BB, 1)]), || s7_answers(vec![s7plus_response(0x04BB, 1)])),
     ("anomaly.modbus.malformed", || modbus_one(&[0x00]), || modbus_one(&[0x03, 0x00, 0x00, 0x00, 0x01])),
     (
         "anomaly.modbus.flooded",
@@ -648,4 +664,38 @@ fn requests_alert_on_arrival_whether_or_not_they_are_answered() {
     assert_eq!(stop.header.timestamp.secs(), (T0 / 1_000_000_000) as i64);
     let (_, body) = stop.app.as_ref().expect("the job");
     assert!(body.get().contains("\"status\":\"request\""), "{}", body.get());
+}
+
+/// An HMI's S7comm-plus session from open to close (create, explore, the PLC's answers,
+/// the session's own object deleted) is routine: nothing above info.
+#[test]
+fn an_s7comm_plus_session_closing_raises_nothing_above_info() {
+    let rules = pack();
+    let pcap = cap(|c| {
+        let mut conn = c.connect(ENG, S7);
+        let mut exchange = |request: Vec<u8>, answer: Vec<u8>| {
+            c.client(&mut conn, &otsentry_pcapgen::ot::tpkt_cotp(&request));
+            c.server(&mut conn, &otsentry_pcapgen::ot::tpkt_cotp(&answer));
+        };
+        exchange(s7plus_request(0x04CA, 1), s7plus_response(0x04CA, 1));
+        exchange(s7plus_request(0x04BB, 2), s7plus_response(0x04BB, 2));
+        exchange(s7plus_delete(0x120, 0x120, 3), s7plus_response(0x04D4, 3));
+    });
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("s7plus-session.pcap");
+    std::fs::write(&path, pcap).expect("write capture");
+    let mut run: Pipeline = Pipeline::new(PipelineOptions { rules, ..Default::default() }, None);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    run.on_alert(Box::new(move |a: &otsentry_core::Alert| sink.lock().unwrap().push(a.clone())));
+    run.run_file(&path, &mut |_, _| {}).expect("replay");
+    let summary = run.finish(1.0);
+    assert_eq!(summary.protocols.s7comm_plus.pdus, 6, "every PDU dissected");
+    let seen = seen.lock().unwrap();
+    let loud: Vec<String> = seen
+        .iter()
+        .filter(|a| a.alert.info.severity > otsentry_core::Severity::Info)
+        .map(|a| format!("{} from {:?}", a.alert.info.rule_id, a.header.src_ip))
+        .collect();
+    assert!(loud.is_empty(), "{loud:?}");
+    assert!(seen.iter().any(|a| &*a.alert.info.rule_id == "s7comm_plus.explore"), "the client's explore is still seen, at info");
 }

@@ -203,6 +203,28 @@ pub fn s7_block_job(pdu_ref: u16, function: u8, file: &[u8]) -> Vec<u8> {
     s7_job(pdu_ref, &param, &[])
 }
 
+/// An S7comm-plus V2 DeleteObject request in `session` for `object`: a client closing
+/// its session deletes the session's own object.
+pub fn s7plus_delete(session: u32, object: u32, sequence: u16) -> Vec<u8> {
+    let mut v = vec![0x72, 0x02, 0x00, 0x17, 0x31, 0x00, 0x00, 0x04, 0xD4, 0x00, 0x00];
+    v.extend_from_slice(&sequence.to_be_bytes());
+    v.extend_from_slice(&session.to_be_bytes());
+    v.push(0x34); // transport flags
+    v.extend_from_slice(&object.to_be_bytes());
+    v.extend_from_slice(&[0x00, 0x00, 0x00, 0x00]);
+    v
+}
+
+/// An S7comm-plus V2 response to `function` (return value 0).
+pub fn s7plus_response(function: u16, sequence: u16) -> Vec<u8> {
+    let mut v = vec![0x72, 0x02, 0x00, 0x0A, 0x32, 0x00, 0x00];
+    v.extend_from_slice(&function.to_be_bytes());
+    v.extend_from_slice(&[0x00, 0x00]);
+    v.extend_from_slice(&sequence.to_be_bytes());
+    v.push(0x00);
+    v
+}
+
 /// An S7comm-plus V1 request of `function`, as the payload of a COTP data TPDU.
 pub fn s7plus_request(function: u16, sequence: u16) -> Vec<u8> {
     let mut v = vec![0x72, 0x01, 0x00, 0x10, 0x31, 0x00, 0x00];

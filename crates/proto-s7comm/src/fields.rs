@@ -125,6 +125,8 @@ otsentry_core::field_table!(PLUS_FIELDS:
     PLUS_FUNCTION => FieldDef::one("s7comm_plus.function", T::Uint),
     PLUS_FUNCTION_NAME => FieldDef::one("s7comm_plus.function_name", T::Str),
     PLUS_INTEGRITY => FieldDef::one("s7comm_plus.integrity", T::Bool),
+    PLUS_OBJECT_ID => FieldDef::one("s7comm_plus.object_id", T::Uint),
+    PLUS_SESSION_CLOSE => FieldDef::one("s7comm_plus.session_close", T::Bool),
 );
 
 pub static S7_PLUS_SCHEMA: Schema =
@@ -142,6 +144,8 @@ impl FieldAccess for PlusEvent<'_> {
             PLUS_FUNCTION => p.function.map(|f| FieldValue::U64(u64::from(f))),
             PLUS_FUNCTION_NAME => p.function_name.map(FieldValue::Str),
             PLUS_INTEGRITY => Some(FieldValue::Bool(p.integrity)),
+            PLUS_OBJECT_ID => p.object_id.map(|o| FieldValue::U64(u64::from(o))),
+            PLUS_SESSION_CLOSE => p.session_close.map(FieldValue::Bool),
             _ => None,
         }
     }

@@ -22,7 +22,17 @@ pub struct PlusPdu {
     pub sequence: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<u32>,
+    /// DeleteObject requests: the object deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object_id: Option<u32>,
+    /// DeleteObject requests: whether the object is the session itself (a client closing
+    /// its session, not a deletion on the PLC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_close: Option<bool>,
 }
+
+/// DeleteObject (0x04D4).
+const DELETE_OBJECT: u16 = 0x04D4;
 
 /// Parse the start of a data TPDU whose payload begins with 0x72. `Err`: the header is
 /// not all there.
@@ -40,6 +50,8 @@ pub fn parse(b: &[u8]) -> Result<PlusPdu, String> {
         function_name: None,
         sequence: None,
         session_id: None,
+        object_id: None,
+        session_close: None,
     };
     // V3 puts a digest (length 0x20, then 32 bytes) before the data.
     let body = match rest {
@@ -63,8 +75,15 @@ pub fn parse(b: &[u8]) -> Result<PlusPdu, String> {
             p.function = Some(function);
             p.function_name = Some(plus_function_name(function));
             p.sequence = Some(u16::from_be_bytes([s0, s1]));
-            if let (0x31, &[a, c, d, e, ..]) = (op, after) {
-                p.session_id = Some(u32::from_be_bytes([a, c, d, e]));
+            if let (0x31, &[a, c, d, e, ref request @ ..]) = (op, after) {
+                let session = u32::from_be_bytes([a, c, d, e]);
+                p.session_id = Some(session);
+                // A DeleteObject request: transport flags, then the object's id (4 bytes).
+                if let (DELETE_OBJECT, &[_flags, o0, o1, o2, o3, ..]) = (function, request) {
+                    let object = u32::from_be_bytes([o0, o1, o2, o3]);
+                    p.object_id = Some(object);
+                    p.session_close = Some(object == session);
+                }
             }
         }
     }
@@ -97,5 +116,38 @@ mod tests {
         let p = parse(&v3).unwrap();
         assert_eq!((p.integrity, p.opcode_name, p.function, p.sequence), (true, Some("request"), Some(0x04F2), Some(0x831A)));
         assert!(parse(&[0x72, 0x01]).is_err());
+    }
+
+    #[test]
+    fn delete_object_names_the_object_and_whether_it_is_the_session() {
+        let close = [
+            0x72, 0x02, 0x00, 0x2E, // S7comm-plus V2, data length 46
+            0x31, // request
+            0x00, 0x00, // reserved
+            0x04, 0xD4, // delete object
+            0x00, 0x00, // reserved
+            0x00, 0x2B, // sequence 43
+            0x00, 0x00, 0x03, 0xC0, // session id 0x3C0
+            0x34, // transport flags
+            0x00, 0x00, 0x03, 0xC0, // object id: the session itself
+            0x00, 0x00, 0x00, 0x00, // (what follows is not read)
+        ];
+        let p = parse(&close).unwrap();
+        assert_eq!(
+            (p.function_name, p.session_id, p.object_id, p.session_close),
+            (Some("delete_object"), Some(0x3C0), Some(0x3C0), Some(true))
+        );
+        let mut other = close;
+        other[18..22].copy_from_slice(&[0x00, 0x01, 0x00, 0x2A]); // object id 0x1002A
+        let p = parse(&other).unwrap();
+        assert_eq!((p.object_id, p.session_close), (Some(0x1002A), Some(false)));
+        // Cut before the object id: nothing is claimed about it.
+        let p = parse(&close[..20]).unwrap();
+        assert_eq!((p.object_id, p.session_close), (None, None));
+        // A response carries no session id and no object.
+        let mut response = close;
+        response[4] = 0x32;
+        let p = parse(&response).unwrap();
+        assert_eq!((p.session_id, p.object_id), (None, None));
     }
 }
