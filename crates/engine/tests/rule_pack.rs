@@ -336,6 +336,12 @@ const CASES: &[Case] = &[
     ("s7comm.szl.identification", || s7(ENG, vec![szl(0x0011)]), || s7(ENG, vec![szl(0x0132)])),
     ("s7comm.szl.cpu_mode", || s7(ENG, vec![szl(0x0424)]), || s7(ENG, vec![szl(0x0011)])),
     ("s7comm.password.attempt", || password(1), || s7(ENG, vec![szl(0x0424)])),
+    // Block lists (all blocks, then OBs) from a stranger, against the engineering station.
+    (
+        "s7comm.blocks.list",
+        || s7(STRANGER, vec![s7_userdata_request(1, 3, 1, &[]), s7_userdata_request(2, 3, 2, &[0x30, 0x38])]),
+        || s7(ENG, vec![s7_userdata_request(1, 3, 1, &[]), s7_userdata_request(2, 3, 2, &[0x30, 0x38])]),
+    ),
     ("s7comm.password.repeated", || password(3), || password(2)),
     // Another object deleted, against the client closing its own session.
     (
