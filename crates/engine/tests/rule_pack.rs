@@ -102,6 +102,14 @@ fn dnp3_reply(iin: [u8; 2]) -> Vec<u8> {
     dnp3_from(MASTER, &[(true, 10, 1, dnp3_request(1, &[0x3C, 0x01, 0x06])), (false, 1, 10, dnp3_response(0x81, iin, &[]))])
 }
 
+/// `n` reads of object group 60 answered with IIN2 `iin2`, on one session.
+fn dnp3_error_answers(n: usize, iin2: u8) -> Vec<u8> {
+    let frames: Vec<(bool, u16, u16, Vec<u8>)> = (0..n)
+        .flat_map(|_| [(true, 10, 1, dnp3_request(1, &[0x3C, 0x05, 0x06])), (false, 1, 10, dnp3_response(0x81, [0x00, iin2], &[]))])
+        .collect();
+    dnp3_from(MASTER, &frames)
+}
+
 fn s7(client: &str, pdus: Vec<Vec<u8>>) -> Vec<u8> {
     cap(|c| c.s7(client, S7, &pdus.into_iter().map(|p| (true, p)).collect::<Vec<_>>()))
 }
@@ -295,6 +303,10 @@ const CASES: &[Case] = &[
     ),
     ("dnp3.iin.device_restart", || dnp3_reply([0x80, 0x00]), || dnp3_reply([0x00, 0x00])),
     ("dnp3.iin.config_corrupt", || dnp3_reply([0x00, 0x20]), || dnp3_reply([0x00, 0x00])),
+    // Five "object unknown" answers on one session, against four; five "function not
+    // supported", against five clean answers.
+    ("dnp3.errors.burst", || dnp3_error_answers(5, 0x02), || dnp3_error_answers(4, 0x02)),
+    ("dnp3.errors.burst", || dnp3_error_answers(5, 0x01), || dnp3_error_answers(5, 0x00)),
     (
         "dnp3.address.broadcast",
         || dnp3_from(MASTER, &[(true, 0xFFFF, 1, dnp3_request(1, &[0x3C, 0x01, 0x06]))]),
