@@ -2,6 +2,7 @@
 //! function, their conditions by field id, then thresholds and suppression per tracked
 //! key. State is bounded; what is dropped is counted.
 use crate::compile::RuleSet;
+use crate::index::Gate;
 use crate::rule::{Clause, Cond, Dir, FlowMatch, Rule, Threshold, Track};
 use foldhash::fast::RandomState;
 use otsentry_core::{AlertInfo, FieldAccess, FieldValue, Stage, Timestamp};
@@ -221,7 +222,12 @@ impl Detector {
         let Some(lists) = set.index.lists(schema, stage) else { return };
         let mut cached: Option<Subject<'s>> = None;
         let list = lists.get(e.key());
-        if list.gate.is_some_and(|f| e.value(f, 0).is_none()) {
+        let gated = match list.gate {
+            Some(Gate::Field(f)) => e.value(f, 0).is_none(),
+            Some(Gate::Group(g)) => e.elements(g) == 0,
+            None => false,
+        };
+        if gated {
             return;
         }
         for &n in &list.rules {

@@ -5,27 +5,46 @@ use crate::rule::Rule;
 use otsentry_core::{FieldId, Schema, Stage};
 use std::collections::BTreeMap;
 
-/// The rules one event may meet, and a field every one of them has a condition on:
-/// an event without that field meets none of them, which one lookup tells (the Modbus
-/// exception rules and the transactions that were answered without one).
+/// The rules one event may meet, and what every one of them needs: an event without it
+/// meets none of them, which one lookup tells (the Modbus exception rules and the
+/// transactions answered without one; the DNP3 indicator rules and the responses that
+/// set no IIN bit).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct RuleList {
-    pub(crate) gate: Option<FieldId>,
+    pub(crate) gate: Option<Gate>,
     pub(crate) rules: Vec<u32>,
+}
+
+/// What every rule of a list needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Gate {
+    /// A value of this field.
+    Field(FieldId),
+    /// An element of this repeated group (each rule has a condition on one of them).
+    Group(u8),
 }
 
 impl RuleList {
     fn new(rules: Vec<u32>, all: &[Rule]) -> RuleList {
         let rule = |n: &u32| all.get(*n as usize);
         let first = rules.first().and_then(rule);
-        let gate = first.and_then(|r| {
+        // A group all need first: the key field is a single condition every rule of a
+        // keyed list has, and every event of that key has it.
+        let group = first.and_then(|r| {
+            r.clause
+                .groups
+                .iter()
+                .map(|(g, _)| *g)
+                .find(|g| rules.iter().all(|n| rule(n).is_some_and(|r| r.clause.groups.iter().any(|(h, _)| h == g))))
+        });
+        let field = first.and_then(|r| {
             r.clause
                 .single
                 .iter()
                 .map(|c| c.field)
                 .find(|f| rules.iter().all(|n| rule(n).is_some_and(|r| r.clause.single.iter().any(|c| c.field == *f))))
         });
-        RuleList { gate, rules }
+        RuleList { gate: group.map(Gate::Group).or(field.map(Gate::Field)), rules }
     }
 }
 
