@@ -657,6 +657,20 @@ fn each_rule_fires_on_its_traffic_and_not_on_the_near_miss() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Replays `pcap` (written as `name`) with `rules`: the summary and every alert, in order.
+fn replay_alerts(rules: Arc<RuleSet>, pcap: Vec<u8>, name: &str) -> (otsentry_core::Summary, Vec<otsentry_core::Alert>) {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.pcap"));
+    std::fs::write(&path, pcap).expect("write capture");
+    let mut run: Pipeline = Pipeline::new(PipelineOptions { rules, ..Default::default() }, None);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    run.on_alert(Box::new(move |a: &otsentry_core::Alert| sink.lock().unwrap().push(a.clone())));
+    run.run_file(&path, &mut |_, _| {}).expect("replay");
+    let summary = run.finish(1.0);
+    let alerts = std::mem::take(&mut *seen.lock().unwrap());
+    (summary, alerts)
+}
+
 /// A request is checked when it arrives: an unanswered PLC stop alerts at its own packet,
 /// not an hour later when its flow expires.
 #[test]
@@ -668,15 +682,7 @@ fn requests_alert_on_arrival_whether_or_not_they_are_answered() {
         c.wait(2 * 3600 * 1000);
         c.modbus(HMI, PLC, &[(&[0x03, 0x00, 0x00, 0x00, 0x01], None)]); // later traffic
     });
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("rule-arrival.pcap");
-    std::fs::write(&path, pcap).expect("write capture");
-    let mut run: Pipeline = Pipeline::new(PipelineOptions { rules, ..Default::default() }, None);
-    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let sink = seen.clone();
-    run.on_alert(Box::new(move |a: &otsentry_core::Alert| sink.lock().unwrap().push(a.clone())));
-    run.run_file(&path, &mut |_, _| {}).expect("replay");
-    run.finish(1.0);
-    let seen = seen.lock().unwrap();
+    let (_, seen) = replay_alerts(rules, pcap, "rule-arrival");
     let stop = seen.iter().find(|a| &*a.alert.info.rule_id == "s7comm.plc_stop").expect("the stop alert");
     assert_eq!(stop.header.pcap_cnt, Some(4), "raised by the job's own packet");
     assert_eq!(stop.header.timestamp.secs(), (T0 / 1_000_000_000) as i64);
@@ -699,16 +705,8 @@ fn an_s7comm_plus_session_closing_raises_nothing_above_info() {
         exchange(s7plus_request(0x04BB, 2), s7plus_response(0x04BB, 2));
         exchange(s7plus_delete(0x120, 0x120, 3), s7plus_response(0x04D4, 3));
     });
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("s7plus-session.pcap");
-    std::fs::write(&path, pcap).expect("write capture");
-    let mut run: Pipeline = Pipeline::new(PipelineOptions { rules, ..Default::default() }, None);
-    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let sink = seen.clone();
-    run.on_alert(Box::new(move |a: &otsentry_core::Alert| sink.lock().unwrap().push(a.clone())));
-    run.run_file(&path, &mut |_, _| {}).expect("replay");
-    let summary = run.finish(1.0);
+    let (summary, seen) = replay_alerts(rules, pcap, "s7plus-session");
     assert_eq!(summary.protocols.s7comm_plus.pdus, 6, "every PDU dissected");
-    let seen = seen.lock().unwrap();
     let loud: Vec<String> = seen
         .iter()
         .filter(|a| a.alert.info.severity > otsentry_core::Severity::Info)
