@@ -21,6 +21,9 @@ pub struct Interfaces {
     draining: bool,
     /// Per interface: still capturing (a failure is logged when this turns false).
     live: Vec<bool>,
+    /// The last read found nothing: a capture may have failed (only a read that finds
+    /// nothing can), so the next call looks.
+    idle: bool,
 }
 
 impl Interfaces {
@@ -30,7 +33,7 @@ impl Interfaces {
         let captures = names.iter().map(|n| LiveCapture::open(n, opts)).collect::<Result<Vec<_>, _>>()?;
         let merge = (captures.len() > 1).then(|| Merge::new(captures.len(), merge_hold));
         let n = captures.len();
-        Ok(Interfaces { bytes: vec![0; n], captures, merge, lent: None, draining: false, live: vec![true; n] })
+        Ok(Interfaces { bytes: vec![0; n], captures, merge, lent: None, draining: false, live: vec![true; n], idle: false })
     }
 
     /// Logs captures that failed since the last look; whether any is still capturing.
@@ -75,18 +78,22 @@ impl Source for Interfaces {
             return self.next_merged();
         }
         // A capture that failed on the last read is noticed here, on the next.
-        if !self.check_failures() {
+        if self.idle && !self.check_failures() {
             return Next::End(None);
         }
-        let Interfaces { captures, bytes, .. } = self;
+        let Interfaces { captures, bytes, idle, .. } = self;
         match captures.first_mut().and_then(LiveCapture::next_frame) {
             Some(frame) => {
+                *idle = false;
                 if let Some(b) = bytes.first_mut() {
                     *b += frame.data.len() as u64;
                 }
                 Next::Frame(frame)
             }
-            None => Next::Idle,
+            None => {
+                *idle = true;
+                Next::Idle
+            }
         }
     }
 
@@ -101,11 +108,11 @@ impl Source for Interfaces {
     }
 
     fn counters(&mut self) -> CaptureCounts {
-        self.captures.iter_mut().map(LiveCapture::counters).fold(CaptureCounts::default(), |a, c| CaptureCounts {
-            kernel_packets: a.kernel_packets + c.received,
-            kernel_drops: a.kernel_drops + c.kernel_drops,
-            kernel_ifdrops: a.kernel_ifdrops + c.if_drops,
-        })
+        let mut sum = CaptureCounts::default();
+        for c in &mut self.captures {
+            sum += c.counters();
+        }
+        sum
     }
 
     fn max_frame(&self) -> Option<u32> {

@@ -21,7 +21,7 @@ pub use format::CaptureFormat;
 pub use input::{plan, Input, Location, Plan, Skipped};
 pub use interfaces::Interfaces;
 pub use libpcap::LibpcapReader;
-pub use live::{wait, LiveCapture, LiveCounters, LiveError, LiveOptions};
+pub use live::{wait, LiveCapture, LiveError, LiveOptions};
 pub use source::{Next, Source};
 pub use stream::StreamReader;
 pub use zip::ZipMember;

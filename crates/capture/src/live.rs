@@ -2,7 +2,7 @@
 //! thread reads several interfaces and wakes on its own schedule (libpcap's read timeout
 //! does not guarantee a return on a quiet Linux link; [`wait`] does).
 use crate::{LinkType, RawFrame};
-use otsentry_core::Timestamp;
+use otsentry_core::{CaptureCounts, Timestamp};
 use std::time::Duration;
 
 /// How an interface is opened (`otsentry sense`'s capture flags).
@@ -51,18 +51,6 @@ pub enum LiveError {
     Read { iface: String, detail: String },
 }
 
-/// What the kernel and libpcap counted for one interface, accumulated in 64 bits
-/// (libpcap's counters are 32-bit and wrap on a busy link within hours).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct LiveCounters {
-    /// Packets the kernel's filter passed (Suricata's `capture.kernel_packets`).
-    pub received: u64,
-    /// Dropped because the capture buffer was full (`capture.kernel_drops`).
-    pub kernel_drops: u64,
-    /// Dropped by the interface or its driver (`capture.kernel_ifdrops`).
-    pub if_drops: u64,
-}
-
 /// One open interface.
 pub struct LiveCapture {
     iface: String,
@@ -72,7 +60,9 @@ pub struct LiveCapture {
     /// carried whole by the wire (offloads merged it), counted apart.
     mtu: Option<u32>,
     last: pcap::Stat,
-    counters: LiveCounters,
+    /// What the kernel counted, accumulated in 64 bits (libpcap's counters are 32-bit
+    /// and wrap on a busy link within hours).
+    counters: CaptureCounts,
     frames: u64,
     failed: Option<LiveError>,
 }
@@ -115,7 +105,7 @@ impl LiveCapture {
         }
         let mtu = std::fs::read_to_string(sys.join("mtu")).ok().and_then(|t| t.trim().parse().ok());
         let last = pcap::Stat { received: 0, dropped: 0, if_dropped: 0 };
-        Ok(LiveCapture { iface: iface.into(), cap, linktype, mtu, last, counters: LiveCounters::default(), frames: 0, failed: None })
+        Ok(LiveCapture { iface: iface.into(), cap, linktype, mtu, last, counters: CaptureCounts::default(), frames: 0, failed: None })
     }
 
     pub fn interface(&self) -> &str {
@@ -162,21 +152,21 @@ impl LiveCapture {
     }
 
     /// Reads the kernel's counters and adds what they grew by since the last read.
-    pub fn counters(&mut self) -> LiveCounters {
+    pub fn counters(&mut self) -> CaptureCounts {
         if let Ok(now) = self.cap.stats() {
-            self.counters.add(&self.last, &now);
+            self.counters += growth(&self.last, &now);
             self.last = now;
         }
         self.counters
     }
 }
 
-impl LiveCounters {
-    /// Adds what libpcap's 32-bit counters grew by from `last` to `now` (across a wrap).
-    fn add(&mut self, last: &pcap::Stat, now: &pcap::Stat) {
-        self.received += u64::from(now.received.wrapping_sub(last.received));
-        self.kernel_drops += u64::from(now.dropped.wrapping_sub(last.dropped));
-        self.if_drops += u64::from(now.if_dropped.wrapping_sub(last.if_dropped));
+/// What libpcap's 32-bit counters grew by from `last` to `now` (across a wrap).
+fn growth(last: &pcap::Stat, now: &pcap::Stat) -> CaptureCounts {
+    CaptureCounts {
+        kernel_packets: u64::from(now.received.wrapping_sub(last.received)),
+        kernel_drops: u64::from(now.dropped.wrapping_sub(last.dropped)),
+        kernel_ifdrops: u64::from(now.if_dropped.wrapping_sub(last.if_dropped)),
     }
 }
 
@@ -215,15 +205,15 @@ mod tests {
 
     #[test]
     fn counters_carry_on_past_libpcap_s_32_bit_wrap() {
-        let mut c = LiveCounters::default();
+        let mut c = CaptureCounts::default();
         let mut last = stat(0, 0, 0);
         for now in [stat(4_000_000_000, 10, 0), stat(5, 12, 1), stat(100, 12, 1)] {
-            c.add(&last, &now);
+            c += growth(&last, &now);
             last = now;
         }
         // 4e9, then past 2^32 to 5, then 95 more.
-        assert_eq!(c.received, (1u64 << 32) + 100);
-        assert_eq!((c.kernel_drops, c.if_drops), (12, 1));
+        assert_eq!(c.kernel_packets, (1u64 << 32) + 100);
+        assert_eq!((c.kernel_drops, c.kernel_ifdrops), (12, 1));
     }
 
     #[test]

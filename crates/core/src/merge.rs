@@ -30,6 +30,7 @@ impl Summary {
         self.alerts.merge(&other.alerts);
         self.decode.merge(&other.decode);
         self.streams.merge(&other.streams);
+        self.capture += other.capture;
         self.inputs.extend(other.inputs.iter().cloned());
         self.skipped_inputs.extend(other.skipped_inputs.iter().cloned());
         self.outputs.extend(other.outputs.iter().cloned());
@@ -163,7 +164,10 @@ mod tests {
         b.streams.peak_active_flows = 7;
         b.alerts.by_severity.insert("high".into(), 2);
         b.segmentation.conduits_used = vec![1, 2];
+        a.capture.kernel_packets = 7;
+        b.capture = crate::CaptureCounts { kernel_packets: 8, kernel_drops: 1, kernel_ifdrops: 0 };
         a.merge(&b);
+        assert_eq!((a.capture.kernel_packets, a.capture.kernel_drops), (15, 1));
         assert_eq!((a.packets, a.flows), (15, 3));
         assert_eq!(a.protocols.modbus.functions.get("3"), Some(&5));
         assert_eq!(a.protocols.modbus.functions.get("16"), Some(&2));

@@ -16,6 +16,15 @@ pub struct CaptureCounts {
     pub kernel_ifdrops: u64,
 }
 
+/// Counts of several interfaces (or workers) added up.
+impl std::ops::AddAssign for CaptureCounts {
+    fn add_assign(&mut self, o: CaptureCounts) {
+        self.kernel_packets += o.kernel_packets;
+        self.kernel_drops += o.kernel_drops;
+        self.kernel_ifdrops += o.kernel_ifdrops;
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct StatsBody {
     /// Seconds since the run started.

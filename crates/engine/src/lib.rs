@@ -48,7 +48,7 @@ pub fn class_tables() -> [(&'static str, Vec<otsentry_core::ClassRow>); 3] {
     ]
 }
 
-pub use live::{LiveControl, LiveReport, LiveSettings};
+pub use live::{LiveControl, LiveSettings};
 /// What sense opens: the interfaces, through the engine.
 pub use otsentry_capture::{Interfaces, LiveError, LiveOptions};
 pub use otsentry_rules::RuleSet;

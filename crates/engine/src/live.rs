@@ -4,7 +4,7 @@
 //! interval. Packet timestamps still stamp records.
 use crate::pipeline::Pipeline;
 use otsentry_capture::{Next, Source};
-use otsentry_core::{CaptureCounts, StatsBody, StatsRecord, Timestamp};
+use otsentry_core::{StatsBody, StatsRecord, Timestamp};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -30,16 +30,6 @@ impl Default for LiveSettings {
 pub struct LiveControl {
     pub stop: Arc<AtomicBool>,
     pub unwritten: Arc<AtomicU64>,
-}
-
-/// How a live run ended.
-#[derive(Debug, Default)]
-pub struct LiveReport {
-    /// The kernel's counters, summed over the interfaces.
-    pub capture: CaptureCounts,
-    /// Why inputs stopped delivering during the run (the others went on).
-    pub failures: Vec<String>,
-    pub stats_written: u64,
 }
 
 /// Frames handed on between looks at the clock and the stop request.
@@ -68,16 +58,16 @@ impl Clock {
 
 impl Pipeline {
     /// Reads `source` until `control.stop` is set or the source ends (every interface
-    /// failed); then what its buffers already hold. The caller ends the run with
+    /// failed); then what its buffers already hold. Returns why inputs stopped
+    /// delivering during the run (the others went on); the caller ends the run with
     /// `finish`.
-    pub fn run_live(&mut self, source: &mut dyn Source, settings: LiveSettings, control: &LiveControl) -> LiveReport {
+    pub fn run_live(&mut self, source: &mut dyn Source, settings: LiveSettings, control: &LiveControl) -> Vec<String> {
         let clock = Clock::start();
         let tick = settings.tick.clamp(Duration::from_millis(10), Duration::from_secs(1));
         let mut next_tick = clock.mono + tick;
         let mut next_stats = settings.stats_every.map(|every| clock.mono + every);
         self.set_max_frame(source.max_frame());
         let mut counted = 0u64;
-        let mut report = LiveReport::default();
         tracing::info!(tick_ms = tick.as_millis() as u64, "capture started");
         loop {
             if control.stop.load(Ordering::Relaxed) {
@@ -93,7 +83,6 @@ impl Pipeline {
             if let (Some(due), Some(every)) = (next_stats, settings.stats_every) {
                 if now >= due {
                     self.write_stats(source, &clock, now);
-                    report.stats_written += 1;
                     next_stats = Some(due.max(now - every) + every);
                 }
             }
@@ -109,14 +98,13 @@ impl Pipeline {
         let before = counted;
         self.take(source, &mut counted, DRAIN_AT_STOP);
         self.tick(clock.at(Instant::now()));
-        report.capture = source.counters();
-        report.failures = source.failures();
+        let capture = source.counters();
         let summary = self.summary_mut();
         summary.inputs.extend(source.inputs());
-        summary.capture = report.capture;
+        summary.capture = capture;
         summary.decode.merge_late = source.out_of_order();
-        tracing::info!(packets = counted, drained = counted - before, kernel_drops = report.capture.kernel_drops, "capture stopped");
-        report
+        tracing::info!(packets = counted, drained = counted - before, kernel_drops = capture.kernel_drops, "capture stopped");
+        source.failures()
     }
 
     /// Up to `most` frames from `source` into the pipeline, numbered on from `counted`;

@@ -361,8 +361,6 @@ impl Pipeline {
         let mut s = self.summary.clone();
         if let Some(o) = self.outputs.as_ref() {
             s.outputs = o.counts();
-            let unencodable = o.encode_errors();
-            s.outputs.iter_mut().for_each(|c| c.unencodable = unencodable);
         }
         s.finish(elapsed_s);
         s

@@ -69,10 +69,10 @@ pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
         say!("otsentry: capturing on {} (SIGTERM or Ctrl-C stops, writing everything out)", s.interfaces.join(", "));
     }
     let started = Instant::now();
-    let report = pipeline.run_live(&mut interfaces, s.live, &control);
+    let failures = pipeline.run_live(&mut interfaces, s.live, &control);
     let summary = pipeline.finish(started.elapsed().as_secs_f64());
     run::report(&s.pipeline, &summary, table)?;
-    anyhow::ensure!(report.failures.is_empty(), "{}", report.failures.join("; "));
+    anyhow::ensure!(failures.is_empty(), "{}", failures.join("; "));
     Ok(())
 }
 

@@ -143,10 +143,7 @@ impl Outputs {
     pub fn tick(&mut self) {
         self.ticks += 1;
         if self.ticks >= TICKS_PER_CLOCK {
-            self.ticks = 0;
-            if self.started.is_some_and(|t| t.elapsed() >= self.opts.batch_delay) {
-                self.hand_over();
-            }
+            self.tick_now();
         }
     }
 
@@ -222,7 +219,8 @@ impl Outputs {
 
     /// Each sink's counters so far.
     pub fn counts(&self) -> Vec<SinkCounts> {
-        self.sinks.iter().map(|(s, _)| s.counts()).collect()
+        let unencodable = self.encode_errors;
+        self.sinks.iter().map(|(s, _)| SinkCounts { unencodable, ..s.counts() }).collect()
     }
 
     /// Hands over the last batch, waits for every sink to write what it holds, and
