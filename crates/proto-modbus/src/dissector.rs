@@ -1,11 +1,11 @@
 //! The Modbus/TCP dissector of one flow: framing with resynchronisation, typed PDUs,
 //! request/response pairing by (transaction id, unit id), checks of each response against
 //! its request, anomaly events and one `modbus` record per transaction.
-use crate::frame::{find_header, frame, plausible, Framed};
+use crate::frame::{find_header, frame, hidden_split, plausible, Framed};
 use crate::function::Function;
 use crate::pdu::{parse_request, parse_response, Issue, Request, Response};
 use crate::record::{RequestInfo, Status, Transaction};
-use crate::MBAP_LEN;
+use crate::{MAX_ADU, MBAP_LEN};
 use otsentry_core::{AppProto, Direction, Dissector, PduSink, ProtocolCounts, StreamCx, Tally, Timestamp};
 use std::collections::VecDeque;
 
@@ -66,6 +66,34 @@ impl ModbusDissector {
     fn anomaly<S: PduSink>(&self, sink: &mut S, cx: &StreamCx, event: &'static str, offset: u64, reason: String) {
         sink.counts().modbus.anomalies += 1;
         sink.anomaly(cx, event_name(event), offset, reason);
+    }
+
+    /// The ADU of `len` bytes at the head of `rest` (stream offset `at`), `split` when its
+    /// length field claimed more; returns `len`.
+    #[allow(clippy::too_many_arguments)]
+    fn take<S: PduSink>(
+        &mut self,
+        cx: &StreamCx,
+        rest: &[u8],
+        header: crate::frame::Mbap,
+        len: usize,
+        split: bool,
+        at: u64,
+        sink: &mut S,
+    ) -> usize {
+        if split {
+            let reason = format!(
+                "length field {} but another MBAP header follows the {}-byte PDU: read as two ADUs",
+                header.length,
+                len - MBAP_LEN
+            );
+            self.anomaly(sink, cx, "invalid_length", at + 4, reason);
+        } else if len > MAX_ADU {
+            let reason = format!("{len}-byte ADU, over the specification's {MAX_ADU}; dissected as devices accept it");
+            self.anomaly(sink, cx, "pdu_too_long", at + 4, reason);
+        }
+        self.adu(cx, header, rest.get(MBAP_LEN..len).unwrap_or_default(), at, sink);
+        len
     }
 
     /// One whole ADU at stream offset `at`.
@@ -199,6 +227,12 @@ impl ModbusDissector {
     }
 }
 
+/// Whether the ADU at the head of `adu` reads as a request (as [`ModbusDissector::adu`]
+/// decides: toward the server and not an exception).
+fn is_request(cx: &StreamCx, adu: &[u8]) -> bool {
+    cx.dir == Direction::ToServer && adu.get(MBAP_LEN).is_some_and(|f| f & 0x80 == 0)
+}
+
 fn emit_unanswered<S: PduSink>(req: &RequestInfo, tx_id: u64, cx: &StreamCx, sink: &mut S) {
     let counts = &mut sink.counts().modbus;
     counts.transactions += 1;
@@ -265,13 +299,20 @@ impl Dissector for ModbusDissector {
                 }
             }
             match frame(rest) {
-                Framed::NeedMore => break,
-                Framed::Adu { header, pdu, len } => {
+                Framed::NeedMore => {
+                    // An oversized length still waiting for its bytes must not hold back
+                    // the requests already seen inside it.
+                    let Some(header) = crate::frame::header(rest) else { break };
+                    let declared = 6 + usize::from(header.length);
+                    let Some(end) = hidden_split(rest, declared, is_request(cx, rest)) else { break };
+                    at += self.take(cx, rest, header, end, true, cx.offset + at as u64, sink);
+                }
+                Framed::Adu { header, len, .. } => {
                     if let Some(r) = self.resyncing.get_mut(s) {
                         *r = false;
                     }
-                    self.adu(cx, header, pdu, cx.offset + at as u64, sink);
-                    at += len;
+                    let split = hidden_split(rest, len, is_request(cx, rest));
+                    at += self.take(cx, rest, header, split.unwrap_or(len), split.is_some(), cx.offset + at as u64, sink);
                 }
                 Framed::Bad { event, reason } => {
                     self.anomaly(sink, cx, event, cx.offset + at as u64, reason.to_string());

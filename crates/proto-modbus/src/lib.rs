@@ -19,7 +19,7 @@ mod record;
 
 pub use dissector::{ModbusConfig, ModbusDissector};
 pub use fields::MODBUS_SCHEMA;
-pub use frame::{frame, BadReason, Framed, Mbap};
+pub use frame::{frame, structural_len, BadReason, Framed, Mbap};
 pub use pdu::{file_records, parse_request, parse_response, DeviceId, FileRecord, Issue, Request, Response};
 pub use probe::{probe, probe_framing};
 pub use record::{RequestInfo, Status, Transaction};
@@ -28,3 +28,8 @@ pub use record::{RequestInfo, Status, Transaction};
 pub const MBAP_LEN: usize = 7;
 /// The specification's largest ADU (MBAP header plus a 253-byte PDU).
 pub const MAX_ADU: usize = 260;
+/// The largest ADU dissected: real devices send and accept more than the standard
+/// (Modicon PLCs use a length field of 255, a 261-byte ADU), so a frame a device takes is a
+/// frame the rules see, flagged `pdu_too_long`. Beyond this no device is known to go; such
+/// a length is refused and the search for the next header starts inside it.
+pub const MAX_LENIENT_ADU: usize = 1024;

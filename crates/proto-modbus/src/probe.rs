@@ -1,7 +1,7 @@
 //! Is this Modbus/TCP? Strict enough to run on every port: the first ADU must frame
 //! exactly (protocol id 0, a length the spec allows, a public function code) and the
 //! bytes after it, if any, must start another MBAP header.
-use crate::{MAX_ADU, MBAP_LEN};
+use crate::{MAX_ADU, MAX_LENIENT_ADU, MBAP_LEN};
 use otsentry_core::{AppProto, Direction, ProbeResult};
 
 /// Public function codes (and UMAS, 90) that a probe accepts as evidence.
@@ -14,16 +14,17 @@ fn be16(data: &[u8], at: usize) -> Option<usize> {
 }
 
 pub fn probe(data: &[u8]) -> ProbeResult {
-    probe_with(data, is_public_function)
+    probe_with(data, MAX_ADU, is_public_function)
 }
 
 /// The probe for a port configured for Modbus: any function code, so a first request
-/// with an unusual one (a scanner's, a firmware replacement) is still dissected.
+/// with an unusual one (a scanner's, a firmware replacement) is still dissected, and any
+/// length a device takes, so an oversized first request cannot pass unseen.
 pub fn probe_framing(data: &[u8]) -> ProbeResult {
-    probe_with(data, |_| true)
+    probe_with(data, MAX_LENIENT_ADU, |_| true)
 }
 
-fn probe_with(data: &[u8], is_public_function: impl Fn(u8) -> bool) -> ProbeResult {
+fn probe_with(data: &[u8], max_adu: usize, is_public_function: impl Fn(u8) -> bool) -> ProbeResult {
     if be16(data, 2).is_some_and(|id| id != 0) {
         return ProbeResult::NoMatch;
     }
@@ -31,7 +32,7 @@ fn probe_with(data: &[u8], is_public_function: impl Fn(u8) -> bool) -> ProbeResu
         return ProbeResult::NeedMore;
     };
     // `len` counts the unit id and the PDU: at least a function code.
-    if !(2..=MAX_ADU - 6).contains(&len) || !is_public_function(func & 0x7F) {
+    if !(2..=max_adu - 6).contains(&len) || !is_public_function(func & 0x7F) {
         return ProbeResult::NoMatch;
     }
     let end = 6 + len;

@@ -337,16 +337,81 @@ fn garbage_is_skipped_and_counted_then_parsing_resumes() {
 }
 
 #[test]
-fn an_oversized_length_is_an_anomaly_not_a_buffer() {
+fn an_oversized_length_cannot_swallow_the_requests_behind_it() {
     let mut stream = vec![0x00, 0x07, 0x00, 0x00, 0x01, 0x00, 0x01, 0x03]; // length 256: a 262-byte ADU
     let (req, _) = conversation();
     stream.extend_from_slice(&req);
     let mut d = ModbusDissector::new(ModbusConfig::default());
     let mut sink = Sink::default();
+    // The 262 bytes never all arrive: the three requests inside must not wait for them.
     let used = d.parse(&cx(Direction::ToServer, 0, 0), &stream, &mut sink);
     assert_eq!(used, stream.len());
+    assert_eq!(sink.anomalies.first(), Some(&("modbus.invalid_length", 4)), "{:?}", sink.anomalies);
+    assert_eq!(sink.counts.modbus.pdus, 4, "the cut request and the three behind it");
+    d.finish(Timestamp::default(), &mut sink);
+    assert!(sink.records.iter().any(|r| r["umas"]["function_name"] == "stop_plc"), "the PLC stop is seen");
+}
+
+#[test]
+fn an_oversized_adu_a_device_accepts_is_dissected() {
+    // A UMAS stop padded with zeros to the length field 255 Modicon PLCs use: 261 bytes.
+    let mut pdu = vec![0x5A, 0x00, 0x41];
+    pdu.resize(254, 0x00);
+    let stream = adu(9, 1, &pdu);
+    assert_eq!(stream.len(), 261);
+    let mut d = ModbusDissector::new(ModbusConfig::default());
+    let mut sink = Sink::default();
+    // Every split point: the ADU is taken whole once its last byte is there.
+    for cut in [1, 7, 8, 100, 260] {
+        let mut p = Pending::default();
+        p.feed(&mut d, &cx(Direction::ToServer, 0, 0), &stream[..cut], 4096, &mut sink);
+        assert_eq!(sink.counts.modbus.pdus, 0, "cut at {cut}");
+    }
+    let used = d.parse(&cx(Direction::ToServer, 0, 0), &stream, &mut sink);
+    assert_eq!(used, 261);
+    assert_eq!(sink.anomalies, vec![("modbus.pdu_too_long", 4)]);
+    d.finish(Timestamp::default(), &mut sink);
+    assert_eq!(sink.records.len(), 1);
+    assert_eq!(sink.records[0]["umas"]["function_name"], "stop_plc");
+    // Over the largest ADU dissected: refused, and the search for a header starts inside.
+    let mut huge = vec![0x00, 0x08, 0x00, 0x00, 0x04, 0x00, 0x01, 0x03];
+    huge.extend_from_slice(&adu(10, 1, &[0x5A, 0x00, 0x41]));
+    let mut sink = Sink::default();
+    let used = ModbusDissector::new(ModbusConfig::default()).parse(&cx(Direction::ToServer, 0, 0), &huge, &mut sink);
+    assert_eq!(used, huge.len());
     assert_eq!(sink.anomalies.first(), Some(&("modbus.pdu_too_long", 0)));
-    assert_eq!(sink.counts.modbus.pdus, 3);
+    assert_eq!(sink.counts.modbus.pdus, 1, "the stop behind the refused header");
+}
+
+#[test]
+fn a_forged_length_on_a_fixed_size_request_cannot_hide_the_next_one() {
+    // A read of one register whose length field (40) also covers a UMAS stop, then padding.
+    let mut forged = vec![
+        0x00, 0x01, // transaction 1
+        0x00, 0x00, // protocol 0
+        0x00, 0x28, // length 40: unit, 5-byte read, and 34 more bytes
+        0x01, // unit 1
+        0x03, 0x00, 0x00, 0x00, 0x01, // read holding register 0, quantity 1
+    ];
+    forged.extend_from_slice(&adu(2, 1, &[0x5A, 0x00, 0x41])); // hidden: UMAS stop (10 bytes)
+    forged.resize(6 + 40, 0x00); // padding to the forged length
+    forged.extend_from_slice(&adu(3, 1, &[0x03, 0x00, 0x00, 0x00, 0x01]));
+    let mut d = ModbusDissector::new(ModbusConfig::default());
+    let mut sink = Sink::default();
+    let used = d.parse(&cx(Direction::ToServer, 0, 0), &forged, &mut sink);
+    assert_eq!(used, forged.len());
+    assert_eq!(sink.anomalies.first(), Some(&("modbus.invalid_length", 4)), "{:?}", sink.anomalies);
+    d.finish(Timestamp::default(), &mut sink);
+    let umas: Vec<_> = sink.records.iter().filter(|r| r["umas"]["function_name"] == "stop_plc").collect();
+    assert_eq!(umas.len(), 1, "the hidden stop is a request of its own: {:?}", sink.records);
+    assert_eq!(sink.counts.modbus.pdus, 3, "read, stop, read after the padding (padding resynchronised)");
+    // Padding that frames as nothing stays part of an ADU whose function leaves its length open.
+    let mut padded = vec![0x5A, 0x00, 0x41];
+    padded.resize(40, 0x00);
+    let mut sink = Sink::default();
+    ModbusDissector::new(ModbusConfig::default()).parse(&cx(Direction::ToServer, 0, 0), &adu(4, 1, &padded), &mut sink);
+    assert!(sink.anomalies.is_empty(), "{:?}", sink.anomalies);
+    assert_eq!(sink.counts.modbus.pdus, 1);
 }
 
 #[test]
@@ -358,7 +423,7 @@ fn after_a_gap_parsing_waits_for_a_plausible_header() {
     // Resume in the middle of the first ADU: its tail must not be read as a header.
     let used = d.parse(&cx(Direction::ToServer, 0, 100), &req[5..], &mut sink);
     assert_eq!(used, req.len() - 5);
-    assert_eq!(sink.counts.modbus.pdus, 2, "the two whole ADUs after the cut");
+    assert_eq!(sink.counts.modbus.pdus, 2, "the two whole ADUs after the cut: {:?}", sink.anomalies);
     assert!(sink.anomalies.iter().any(|a| a.0 == "modbus.resync"));
 }
 
