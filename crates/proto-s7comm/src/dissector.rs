@@ -87,6 +87,21 @@ fn plausible(b: &[u8]) -> bool {
     }
 }
 
+/// Where a TPKT whose length claims more than the S7comm PDU it carries really ends, when
+/// the bytes it would swallow start another TPKT: a stack that reads the S7comm header's
+/// lengths takes them as the next packet, so they are dissected as one. Only a data TPDU
+/// that starts and ends a PDU (`whole`) holds the S7comm header to measure by.
+fn hidden_tpkt(packet: &[u8], whole: bool) -> Option<usize> {
+    let &[_, _, _, _, li, code, eot, 0x32, rosctr, _, _, _, _, p0, p1, d0, d1, ..] = packet else { return None };
+    if !whole || code & 0xF0 != 0xF0 || li != 2 || eot & 0x80 == 0 {
+        return None;
+    }
+    let header = if matches!(rosctr, 2 | 3) { 12 } else { 10 };
+    let s7_len = header + usize::from(u16::from_be_bytes([p0, p1])) + usize::from(u16::from_be_bytes([d0, d1]));
+    let end = crate::TPKT_LEN + 3 + s7_len;
+    packet.get(end..).filter(|after| after.len() >= 6 && plausible(after)).map(|_| end)
+}
+
 impl S7Dissector {
     pub fn new(cfg: S7Config) -> Self {
         S7Dissector { cfg, ..Default::default() }
@@ -331,6 +346,15 @@ impl Dissector for S7Dissector {
             match tpkt(rest) {
                 Tpkt::NeedMore => break,
                 Tpkt::Packet { len, tpdu } => {
+                    let whole = self.partial.get(side).is_some_and(Vec::is_empty) && self.continuing.get(side) == Some(&false);
+                    let (len, tpdu) = match rest.get(..len).and_then(|p| hidden_tpkt(p, whole)) {
+                        Some(end) => {
+                            let reason = format!("TPKT length {len} but another TPKT header follows the {end}-byte S7comm PDU: read as two");
+                            anomaly(sink, cx, false, "s7comm.bad_tpkt_length", cx.offset + at as u64 + 2, reason);
+                            (end, rest.get(crate::TPKT_LEN..end).unwrap_or_default())
+                        }
+                        None => (len, tpdu),
+                    };
                     self.tpdu(cx, tpdu, cx.offset + at as u64, sink);
                     at += len;
                 }

@@ -328,3 +328,31 @@ proptest! {
         prop_assert_eq!(s.counts.s7comm.pdus, pdus.len() as u64);
     }
 }
+
+#[test]
+fn a_forged_tpkt_length_cannot_hide_the_packet_behind_it() {
+    // A read of DB1 whose TPKT length also covers a PLC stop and four bytes of padding.
+    let read = tpkt_cotp(&s7_pdu(1, 2, &[0x04, 0x01, 0x12, 0x0A, 0x10, 0x02, 0x00, 0x01, 0x00, 0x01, 0x84, 0x00, 0x00, 0x00], &[]));
+    let stop = otsentry_pcapgen::ot::s7_plc_stop(3);
+    let mut forged = read.clone();
+    forged.extend_from_slice(&stop);
+    forged.extend_from_slice(&[0, 0, 0, 0]);
+    let total = u16::try_from(forged.len()).expect("short");
+    forged[2..4].copy_from_slice(&total.to_be_bytes()); // TPKT length: all of it
+    let s = feed(&[(Direction::ToServer, &forged)]);
+    assert_eq!(s.events.first().map(|e| e.0), Some("s7comm.bad_tpkt_length"), "{:?}", s.events);
+    assert_eq!(s.counts.s7comm.pdus, 2, "the read and the hidden stop");
+    assert!(s.records.iter().any(|(_, r)| r["function_name"] == "plc_stop" || r.to_string().contains("plc_stop")), "{:?}", s.records);
+    // Every split point gives the same PDUs.
+    for cut in 1..forged.len() {
+        let s = feed(&[(Direction::ToServer, &forged[..cut]), (Direction::ToServer, &forged[cut..])]);
+        assert_eq!(s.counts.s7comm.pdus, 2, "cut at {cut}");
+    }
+    // A TPKT that only pads its PDU (nothing framing as a TPKT after it) stays whole.
+    let mut padded = read.clone();
+    padded.extend_from_slice(&[0; 8]);
+    let total = u16::try_from(padded.len()).expect("short");
+    padded[2..4].copy_from_slice(&total.to_be_bytes());
+    let s = feed(&[(Direction::ToServer, &padded)]);
+    assert_eq!(s.events.iter().map(|e| e.0).collect::<Vec<_>>(), ["s7comm.length_mismatch"]);
+}
