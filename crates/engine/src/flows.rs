@@ -84,6 +84,16 @@ impl FlowStage {
         }
     }
 
+    /// MACs a baseline saw serving more than one address are routers: a session that
+    /// shifts onto one of them may be a second path, not a third party.
+    pub(crate) fn known_forwarders(&mut self, assets: &[otsentry_baseline::Asset]) {
+        let mut served: std::collections::HashMap<[u8; 6], usize> = std::collections::HashMap::new();
+        for m in assets.iter().flat_map(|a| &a.macs) {
+            *served.entry(m.0).or_default() += 1;
+        }
+        self.hosts.known_forwarders(served.into_iter().filter(|&(_, n)| n > 1).map(|(m, _)| m));
+    }
+
     /// Watch senders and relays only for the rules that read them.
     pub(crate) fn watch(&mut self, senders: bool, relays: bool) {
         self.watch_senders = senders;
@@ -281,7 +291,7 @@ fn sender_events(
     out: &mut Out<'_>,
 ) {
     let opened = seen.opened.then(|| hosts.opened(src, print)).flatten();
-    let changed = if seen.changed { watch.event(side, &print) } else { None };
+    let changed = if seen.changed { watch.event(side, &print, hosts) } else { None };
     for event in [opened, changed].into_iter().flatten() {
         out.detect(&|| ctx.subject(dir, ctx.ts), &event, Some(("sender", &event)), &mut || ctx.header(dir));
     }

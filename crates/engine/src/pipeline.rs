@@ -77,6 +77,9 @@ impl Pipeline {
         let mut flows = FlowStage::new(opts.flow, opts.ports.clone(), !opts.skip_dissectors);
         let reads = |event: &str| opts.rules.listing().iter().any(|l| l.event == event && !l.disabled);
         flows.watch(reads("sender"), reads("relay"));
+        if let Some(b) = opts.baseline.as_ref().map(|b| &b.file).or(opts.learn.as_ref()) {
+            flows.known_forwarders(&b.assets);
+        }
         let alerting = Alerting::new(opts.rules.clone());
         let segmentation = opts.policy.clone().map(crate::segment::Segmentation::new);
         use crate::baselining::Baselining;

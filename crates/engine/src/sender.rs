@@ -26,11 +26,15 @@ otsentry_core::field_table!(FIELDS:
     TTL => FieldDef::one("sender.ttl", T::Uint),
     EXPECTED_MAC => FieldDef::one("sender.expected_mac", T::Str),
     MAC => FieldDef::one("sender.mac", T::Str),
+    PATH => FieldDef::one("sender.path", T::Str),
 );
 
 /// The `sender` event's fields: `sender.scope` is `session` (a side of one TCP session
 /// changed mid-way) or `host` (a session's side differs from the address's usual);
-/// `sender.changed` is `ttl`, `mac` or `ttl_and_mac`.
+/// `sender.changed` is `ttl`, `mac` or `ttl_and_mac`; `sender.path` is `second_path` when
+/// the new MAC already forwards for other addresses and the TTL is a hop or two lower (a
+/// routed copy of the traffic, or the host's second interface behind a router), else
+/// `unexplained`.
 pub(crate) static SENDER_SCHEMA: Schema = Schema { event_type: "sender", fields: &FIELDS, groups: &[], keys: &[] };
 
 /// What identifies a sender on the wire: its source MAC (when the link has one) and TTL,
@@ -85,13 +89,20 @@ pub(crate) struct SenderEvent {
     pub(crate) expected_mac: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) mac: Option<String>,
+    pub(crate) path: &'static str,
 }
 
+/// How much lower a TTL a second path through routers may show.
+const SECOND_PATH_HOPS: std::ops::RangeInclusive<u8> = 1..=2;
+
 impl SenderEvent {
-    fn new(scope: &'static str, changed: &'static str, usual: &Print, now: &Print) -> SenderEvent {
+    fn new(scope: &'static str, changed: &'static str, usual: &Print, now: &Print, forwarder: bool) -> SenderEvent {
+        let new_mac = matches!(changed, "mac" | "ttl_and_mac");
+        let routed = new_mac && forwarder && SECOND_PATH_HOPS.contains(&usual.ttl().wrapping_sub(now.ttl()));
         SenderEvent {
             scope,
             changed,
+            path: if routed { "second_path" } else { "unexplained" },
             expected_ttl: usual.ttl(),
             ttl: now.ttl(),
             expected_mac: usual.mac().as_ref().map(crate::l2::mac),
@@ -112,6 +123,7 @@ impl FieldAccess for SenderEvent {
             TTL => FieldValue::U64(u64::from(self.ttl)),
             EXPECTED_MAC => FieldValue::Str(self.expected_mac.as_deref()?),
             MAC => FieldValue::Str(self.mac.as_deref()?),
+            PATH => FieldValue::Str(self.path),
             _ => return None,
         })
     }
@@ -155,10 +167,11 @@ impl SenderWatch {
         self.first.get(dir).copied().filter(|&p| p != 0).map(Print)
     }
 
-    /// The session event for a packet of direction `dir` sent with `now`.
-    pub(crate) fn event(&self, dir: usize, now: &Print) -> Option<SenderEvent> {
+    /// The session event for a packet of direction `dir` sent with `now`; `hosts` knows
+    /// which MACs forward for several addresses.
+    pub(crate) fn event(&self, dir: usize, now: &Print, hosts: &HostTable) -> Option<SenderEvent> {
         let first = self.first(dir)?;
-        now.change(&first).map(|c| SenderEvent::new("session", c, &first, now))
+        now.change(&first).map(|c| SenderEvent::new("session", c, &first, now, hosts.forwards(now)))
     }
 
     /// A packet to the client (`to_client`) or the server with fingerprint `now`, at
@@ -195,6 +208,9 @@ impl SenderWatch {
 #[derive(Debug, Default)]
 pub(crate) struct HostTable {
     hosts: HashMap<IpAddr, Vec<(Print, u64)>>,
+    /// Per source MAC (48-bit word): the first address it sent for, and whether it has
+    /// sent for another since (a router, a firewall, a layer-3 switch).
+    macs: HashMap<u64, (IpAddr, bool)>,
     pub(crate) dropped: u64,
 }
 
@@ -206,11 +222,37 @@ impl HostTable {
             self.dropped += self.hosts.len() as u64;
             self.hosts.clear();
         }
+        self.sent_for(now, ip);
+        let forwarder = self.forwards(&now);
         let prints = self.hosts.entry(ip).or_default();
         let usual = prints.iter().max_by_key(|(_, n)| *n).map(|(p, _)| *p);
-        let event = usual.and_then(|u| now.change(&u).map(|c| SenderEvent::new("host", c, &u, &now)));
+        let event = usual.and_then(|u| now.change(&u).map(|c| SenderEvent::new("host", c, &u, &now, forwarder)));
         self.credit(ip, now, 1);
         event
+    }
+
+    /// A session side opened by `ip` from the MAC in `print`.
+    fn sent_for(&mut self, print: Print, ip: IpAddr) {
+        let Some(mac) = print.mac().map(otsentry_wire::mac_word) else { return };
+        if self.macs.len() >= MAX_HOSTS && !self.macs.contains_key(&mac) {
+            self.dropped += self.macs.len() as u64;
+            self.macs.clear();
+        }
+        let (first, many) = self.macs.entry(mac).or_insert((ip, false));
+        *many |= *first != ip;
+    }
+
+    /// A MAC known (from this run, or from the baseline's assets) to send for more than one
+    /// address.
+    pub(crate) fn forwards(&self, print: &Print) -> bool {
+        print.mac().map(otsentry_wire::mac_word).and_then(|m| self.macs.get(&m)).is_some_and(|&(_, many)| many)
+    }
+
+    /// MACs a baseline saw serving several addresses.
+    pub(crate) fn known_forwarders(&mut self, macs: impl IntoIterator<Item = [u8; 6]>) {
+        for mac in macs {
+            self.macs.insert(otsentry_wire::mac_word(mac), (IpAddr::from([0, 0, 0, 0]), true));
+        }
     }
 
     /// `packets` more sent by `ip` with `now`.
@@ -245,8 +287,8 @@ mod tests {
         assert!(w.packet(true, print(2, 128), 0).opened);
         assert!(!w.packet(false, print(1, 128), S).any(), "the same sender, soon after");
         assert!(w.packet(true, print(2, 64), S).changed);
-        let e = w.event(1, &print(2, 64)).expect("another TTL");
-        assert_eq!((e.scope, e.changed, e.expected_ttl, e.ttl), ("session", "ttl", 128, 64));
+        let e = w.event(1, &print(2, 64), &HostTable::default()).expect("another TTL");
+        assert_eq!((e.scope, e.changed, e.expected_ttl, e.ttl, e.path), ("session", "ttl", 128, 64, "unexplained"));
         assert!(!w.packet(true, print(3, 64), 2 * S).changed, "once per session");
         assert!(w.packet(false, print(1, 128), 30 * S).opened, "a side that sends again after a lull is checked again");
         let mut raw = SenderWatch::default();
@@ -279,5 +321,29 @@ mod tests {
         let raw: IpAddr = "10.0.0.3".parse().unwrap();
         h.opened(raw, Print::from_parts(None, 64));
         assert!(h.opened(raw, print(1, 64)).is_none());
+    }
+
+    #[test]
+    fn a_mac_that_forwards_for_others_with_a_lower_ttl_is_a_second_path() {
+        let mut h = HostTable::default();
+        let (plc, hmi, far): (IpAddr, IpAddr, IpAddr) =
+            ("10.0.0.2".parse().unwrap(), "10.0.0.9".parse().unwrap(), "10.9.0.1".parse().unwrap());
+        let router = 0xEE;
+        h.opened(plc, print(1, 64));
+        h.opened(hmi, print(2, 128));
+        let mut w = SenderWatch::default();
+        w.packet(false, print(1, 64), 0);
+        w.packet(false, print(router, 63), 1 << 30);
+        let new_mac = w.event(0, &print(router, 63), &h).expect("a change");
+        assert_eq!(new_mac.path, "unexplained", "a MAC that forwards for nobody else still alerts");
+        h.opened(far, print(router, 61)); // the router opens sessions for two other addresses
+        assert_eq!(w.event(0, &print(router, 63), &h).expect("a change").path, "unexplained", "one address is not forwarding");
+        h.opened("10.9.0.2".parse().unwrap(), print(router, 61));
+        assert_eq!(w.event(0, &print(router, 63), &h).expect("a change").path, "second_path");
+        assert_eq!(w.event(0, &print(router, 60), &h).expect("a change").path, "unexplained", "four hops lower is not a second path");
+        assert_eq!(w.event(0, &print(router, 64), &h).expect("a change").path, "unexplained", "the same TTL from a router is not routed");
+        let mut from_baseline = HostTable::default();
+        from_baseline.known_forwarders([[0, 0, 0, 0, 0, router]]);
+        assert_eq!(w.event(0, &print(router, 62), &from_baseline).expect("a change").path, "second_path");
     }
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 mod baseline_cases;
+mod trust_cases;
 
 const VARS: &str = "HMI: [10.0.1.0/24]\nENGINEERING: [10.0.2.5]\nMASTERS: [10.0.3.1]\n";
 /// A host in $HMI, one in no set.
@@ -633,7 +634,7 @@ fn stop_param() -> Vec<u8> {
 fn every_rule_has_a_case() {
     let rules = pack();
     let ids: Vec<&str> = rules.listing().iter().map(|l| &*l.id).collect();
-    let cased: Vec<&str> = CASES.iter().chain(baseline_cases::CASES).map(|c| c.0).collect();
+    let cased: Vec<&str> = CASES.iter().chain(baseline_cases::CASES).chain(trust_cases::CASES).map(|c| c.0).collect();
     let missing: Vec<_> = ids.iter().filter(|id| !cased.contains(id)).collect();
     let unknown: Vec<_> = cased.iter().filter(|id| !ids.contains(id)).collect();
     assert!(missing.is_empty() && unknown.is_empty(), "rules without a case: {missing:?}; cases without a rule: {unknown:?}");
@@ -644,7 +645,7 @@ fn every_rule_has_a_case() {
 fn each_rule_fires_on_its_traffic_and_not_on_the_near_miss() {
     let rules = pack();
     let mut failures = Vec::new();
-    for (id, positive, negative) in CASES.iter().chain(baseline_cases::CASES) {
+    for (id, positive, negative) in CASES.iter().chain(baseline_cases::CASES).chain(trust_cases::CASES) {
         let got = alerts(&rules, positive(), &format!("{id}-pos"));
         if !got.contains_key(*id) {
             failures.push(format!("{id}: no alert on its traffic (got {got:?})"));
@@ -714,4 +715,22 @@ fn an_s7comm_plus_session_closing_raises_nothing_above_info() {
         .collect();
     assert!(loud.is_empty(), "{loud:?}");
     assert!(seen.iter().any(|a| &*a.alert.info.rule_id == "s7comm_plus.explore"), "the client's explore is still seen, at info");
+}
+
+/// A function code sweep the PLC refuses (exception 1 to each) is one sweep alert naming
+/// the codes tried; the firmware and programming codes among them raise nothing of their
+/// own. Accepted, the same firmware request alerts.
+#[test]
+fn a_refused_sweep_folds_into_the_sweep_alert() {
+    let refused: Vec<(Vec<u8>, Vec<u8>)> = [40u8, 41, 42, 125, 126].iter().map(|&f| (vec![f, 0, 0], vec![f | 0x80, 0x01])).collect();
+    let exchanges: Vec<(&[u8], Option<&[u8]>)> = refused.iter().map(|(q, a)| (&q[..], Some(&a[..]))).collect();
+    let (_, seen) = replay_alerts(pack(), modbus(STRANGER, &exchanges), "sweep-refused");
+    let ids: Vec<&str> = seen.iter().map(|a| &*a.alert.info.rule_id).collect();
+    assert!(!ids.contains(&"modbus.firmware.replacement") && !ids.contains(&"modbus.program.modicon"), "{ids:?}");
+    let sweep = seen.iter().find(|a| &*a.alert.info.rule_id == "modbus.scan.function_codes").expect("the sweep alert");
+    let detail = serde_json::to_string(&sweep.alert).expect("json");
+    assert!(detail.contains("40, 41, 42, 125, 126"), "the sweep lists the codes tried: {detail}");
+    let accepted = modbus(STRANGER, &[(&[125, 0, 0], Some(&[125, 0, 0]))]);
+    let (_, seen) = replay_alerts(pack(), accepted, "firmware-accepted");
+    assert!(seen.iter().any(|a| &*a.alert.info.rule_id == "modbus.firmware.replacement"));
 }

@@ -14,6 +14,7 @@ pub mod packet;
 pub mod segmentation;
 pub mod session;
 pub mod shared;
+pub mod trust;
 pub mod writer;
 
 pub use packet::*;

@@ -56,6 +56,8 @@ pub struct Dnp3Dissector {
     scratch: Vec<u8>,
     /// The parsed fragment, its lists reused from fragment to fragment.
     parsed: Fragment,
+    /// Select-before-operate on this session.
+    selects: crate::control::SelectWatch,
 }
 
 /// Open requests beyond which a flow is flooded (Suricata's default).
@@ -406,6 +408,9 @@ impl Dnp3Dissector {
             Self::anomaly(sink, cx, event, at, reason.clone());
         }
         self.track_requests(cx, parsed, f.control.dir(), at, sink);
+        if let Some(finding) = self.selects.fragment(parsed, f.control.dir(), cx.ts.as_nanos()) {
+            control_anomaly(sink, cx, at, &finding);
+        }
         if f.control.dir() {
             self.track_master_source(cx, f.source, at, sink);
         }
@@ -529,9 +534,24 @@ impl Dissector for Dnp3Dissector {
         self.functions.drain_into(&mut dnp3.functions, &mut dnp3.function_names, function_name);
     }
 
-    fn finish<S: PduSink>(&mut self, _ts: Timestamp, sink: &mut S) {
+    fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
         self.publish(sink.counts());
+        // The session ended with a select accepted and never operated.
+        if let Some(finding) = self.selects.take_stale(ts.as_nanos(), true) {
+            control_anomaly(sink, &StreamCx { ts, dir: Direction::ToServer, offset: 0 }, 0, &finding);
+        }
     }
+}
+
+fn control_anomaly<S: PduSink>(sink: &mut S, cx: &StreamCx, at: u64, finding: &crate::control::Finding) {
+    use crate::control::Finding;
+    let (event, reason) = match finding {
+        Finding::NotOperated { age_ms } => {
+            ("dnp3.select_not_operated", format!("a select the outstation accepted {age_ms} ms ago was never operated"))
+        }
+        Finding::WithoutSelect { why } => ("dnp3.operate_without_select", format!("operate on a session that selects first: {why}")),
+    };
+    Dnp3Dissector::anomaly(sink, cx, event, at, reason);
 }
 
 /// What a baseline learns of a DNP3 fragment: from the master, its function (the

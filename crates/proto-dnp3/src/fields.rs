@@ -33,6 +33,7 @@ otsentry_core::field_table!(FIELDS:
     AO_VALUE => FieldDef::each("dnp3.analog_output.value", T::Float, ANALOG_OUTPUTS),
     INDICATOR => FieldDef::each("dnp3.iin.indicator", T::Str, INDICATORS),
     POINT_INDEX => FieldDef::each("dnp3.point.index", T::Uint, POINTS),
+    CONTROL_STATUS => FieldDef::each("dnp3.control.status", T::Uint, POINTS),
     DATA => FieldDef::one("dnp3.data", T::Bytes),
 );
 
@@ -105,6 +106,10 @@ impl FieldAccess for FragmentEvent<'_> {
             POINT_INDEX => match f.crobs.get(elem) {
                 Some(c) => u(u64::from(c.index)),
                 None => f.analog_outputs.get(elem - f.crobs.len()).and_then(|a| u(u64::from(a.index))),
+            },
+            CONTROL_STATUS => match f.crobs.get(elem) {
+                Some(c) => u(u64::from(c.status & 0x7F)),
+                None => f.analog_outputs.get(elem - f.crobs.len()).and_then(|a| u(u64::from(a.status & 0x7F))),
             },
             DATA => Some(FieldValue::Bytes(self.bytes)),
             _ => None,

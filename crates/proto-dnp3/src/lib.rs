@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod class;
+mod control;
 mod crc;
 mod dissector;
 mod fields;

@@ -39,6 +39,9 @@ pub struct ModbusDissector {
     /// ADUs per function code, added to the run's histogram when the flow ends (a
     /// string-keyed map per ADU would cost more than the parse). A flow uses few codes.
     functions: Tally<u8>,
+    /// Unit ids this connection addressed (a bit each), and how many.
+    units: [u64; 4],
+    units_addressed: u16,
 }
 
 fn event_name(short: &'static str) -> &'static str {
@@ -82,11 +85,8 @@ impl ModbusDissector {
         sink: &mut S,
     ) -> usize {
         if split {
-            let reason = format!(
-                "length field {} but another MBAP header follows the {}-byte PDU: read as two ADUs",
-                header.length,
-                len - MBAP_LEN
-            );
+            let reason =
+                format!("length field {} but another MBAP header follows the {}-byte PDU: read as two ADUs", header.length, len - MBAP_LEN);
             self.anomaly(sink, cx, "invalid_length", at + 4, reason);
         } else if len > MAX_ADU {
             let reason = format!("{len}-byte ADU, over the specification's {MAX_ADU}; dissected as devices accept it");
@@ -138,7 +138,13 @@ impl ModbusDissector {
     }
 
     fn request<S: PduSink>(&mut self, cx: &StreamCx, header: crate::frame::Mbap, raw: u8, req: &Request<'_>, sink: &mut S) {
-        let info = RequestInfo::from_request(cx.ts, header.transaction_id, header.unit_id, raw, req);
+        let mut info = RequestInfo::from_request(cx.ts, header.transaction_id, header.unit_id, raw, req);
+        let (word, bit) = (usize::from(header.unit_id >> 6), 1u64 << (header.unit_id & 63));
+        if let Some(w) = self.units.get_mut(word).filter(|w| **w & bit == 0) {
+            *w |= bit;
+            self.units_addressed += 1;
+        }
+        info.units_addressed = self.units_addressed;
         let arrived = Transaction {
             tx_id: 0,
             transaction_id: header.transaction_id,

@@ -30,6 +30,7 @@ otsentry_core::field_table!(FIELDS:
     REGISTER => FieldDef::each("modbus.register", T::Uint, REGISTERS),
     WRITE_ADDRESS => FieldDef::each("modbus.write.address", T::Uint, WRITES),
     WRITE_VALUE => FieldDef::each("modbus.write.value", T::Uint, WRITES),
+    UNITS_ADDRESSED => FieldDef::one("modbus.units_addressed", T::Uint),
     EXCEPTION => FieldDef::one("modbus.exception", T::Uint).answered(),
     RESPONSE_TIME_US => FieldDef::one("modbus.response_time_us", T::Int).answered(),
 );
@@ -107,6 +108,7 @@ impl FieldAccess for Transaction<'_> {
                 u(u64::from(r.write_address.or(r.address)?) + elem as u64)
             }
             WRITE_VALUE => req?.values.get(elem).and_then(|&v| u(u64::from(v))),
+            UNITS_ADDRESSED => req.and_then(|r| u(u64::from(r.units_addressed))),
             EXCEPTION => match self.response {
                 Some(Response::Exception { code, .. }) => u(u64::from(*code)),
                 _ => None,

@@ -47,7 +47,11 @@ impl std::fmt::Display for BadReason {
         match self {
             BadReason::ProtocolId(p) => write!(f, "protocol id {p}, not 0"),
             BadReason::TooShort(l) => write!(f, "length field {l} leaves no room for a function code"),
-            BadReason::TooLong(l) => write!(f, "length field {l} makes a {}-byte ADU, over the {MAX_LENIENT_ADU} bytes any device is known to take", usize::from(*l) + 6),
+            BadReason::TooLong(l) => write!(
+                f,
+                "length field {l} makes a {}-byte ADU, over the {MAX_LENIENT_ADU} bytes any device is known to take",
+                usize::from(*l) + 6
+            ),
         }
     }
 }

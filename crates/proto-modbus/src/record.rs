@@ -27,6 +27,9 @@ pub struct RequestInfo {
     pub umas: Option<(u8, u8)>,
     /// Function 20/21 sub-requests: (file, record, length).
     pub file_records: Vec<(u16, u16, u16)>,
+    /// Distinct unit ids the connection had addressed when this request came, its own
+    /// included: a walk of the ids shows whatever the answers (or their absence).
+    pub units_addressed: u16,
 }
 
 fn registers(bytes: &[u8]) -> Vec<u16> {

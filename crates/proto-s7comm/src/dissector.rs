@@ -349,7 +349,8 @@ impl Dissector for S7Dissector {
                     let whole = self.partial.get(side).is_some_and(Vec::is_empty) && self.continuing.get(side) == Some(&false);
                     let (len, tpdu) = match rest.get(..len).and_then(|p| hidden_tpkt(p, whole)) {
                         Some(end) => {
-                            let reason = format!("TPKT length {len} but another TPKT header follows the {end}-byte S7comm PDU: read as two");
+                            let reason =
+                                format!("TPKT length {len} but another TPKT header follows the {end}-byte S7comm PDU: read as two");
                             anomaly(sink, cx, false, "s7comm.bad_tpkt_length", cx.offset + at as u64 + 2, reason);
                             (end, rest.get(crate::TPKT_LEN..end).unwrap_or_default())
                         }

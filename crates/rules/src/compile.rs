@@ -417,15 +417,16 @@ impl Cx<'_, '_> {
         }
         let distinct = match &t.distinct {
             None => None,
+            Some(name) if name == "src" => Some(crate::rule::Distinct::Src),
             Some(name) => {
                 let mut at = path.to_vec();
                 at.push("distinct");
                 let (id, def) = self.field(name, &at)?;
                 if def.ty != otsentry_core::FieldType::Uint || def.group.is_some() {
-                    self.errors.push((self.fail)(&at, format!("{name}: distinct counts a single-valued number field"), None));
+                    self.errors.push((self.fail)(&at, format!("{name}: distinct counts a single-valued number field, or src"), None));
                     return None;
                 }
-                Some(id)
+                Some(crate::rule::Distinct::Field(id))
             }
         };
         Some(Threshold { count: t.count, nanos: seconds(t.seconds), track: t.track.into(), distinct })

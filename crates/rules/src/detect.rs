@@ -3,7 +3,7 @@
 //! key. State is bounded; what is dropped is counted.
 use crate::compile::RuleSet;
 use crate::index::Gate;
-use crate::rule::{Clause, Cond, Dir, FlowMatch, Rule, Threshold, Track};
+use crate::rule::{Clause, Cond, Dir, Distinct, FlowMatch, Rule, Threshold, Track};
 use foldhash::fast::RandomState;
 use otsentry_core::{AlertInfo, FieldAccess, FieldValue, Stage, Timestamp};
 use std::collections::HashMap;
@@ -79,6 +79,18 @@ struct State {
     windows: HashMap<(u32, Key), Window, RandomState>,
     quiet_until: HashMap<(u32, Key), i64, RandomState>,
     counts: DetectCounts,
+}
+
+/// A source address as one word: an IPv4 address as its value, an IPv6 one folded (with
+/// the top bit set, so the two never meet).
+fn source_word(ip: IpAddr) -> u64 {
+    match ip {
+        IpAddr::V4(v4) => u64::from(u32::from(v4)),
+        IpAddr::V6(v6) => {
+            let b = u128::from(v6);
+            ((b >> 64) as u64 ^ b as u64) | 1 << 63
+        }
+    }
 }
 
 fn key(track: Track, s: &Subject<'_>) -> Key {
@@ -299,14 +311,37 @@ impl State {
             if !d.is_empty() {
                 d.push(' ');
             }
-            let what = t.distinct.and_then(|id| e.schema().def(id)).map_or("matches".to_string(), |def| format!("distinct {}", def.name));
-            let _ = write!(d, "({count} {what} within {} s)", t.nanos / 1_000_000_000);
+            let what = match t.distinct {
+                Some(Distinct::Field(id)) => e.schema().def(id).map_or("matches".to_string(), |def| format!("distinct {}", def.name)),
+                Some(Distinct::Src) => "distinct sources".to_string(),
+                None => "matches".to_string(),
+            };
+            let _ = write!(d, "({} {what} within {} s", count.0, t.nanos / 1_000_000_000);
+            // A sweep names what it tried: the analyst sees the codes or ids at once.
+            for (i, v) in count.1.iter().enumerate() {
+                let sep = if i == 0 { ": " } else { ", " };
+                let _ = match (t.distinct, u32::try_from(*v)) {
+                    (Some(Distinct::Src), Ok(v4)) => write!(d, "{sep}{}", std::net::Ipv4Addr::from(v4)),
+                    (Some(Distinct::Src), Err(_)) => write!(d, "{sep}an IPv6 address"),
+                    _ => write!(d, "{sep}{v}"),
+                };
+            }
+            d.push(')');
         }
         Some(d)
     }
 
-    /// Counts a match in its window; the count when it reaches the threshold.
-    fn count<E: FieldAccess + ?Sized>(&mut self, set: &RuleSet, n: u32, t: &Threshold, s: &Subject<'_>, e: &E, now: i64) -> Option<u32> {
+    /// Counts a match in its window; the count when it reaches the threshold, with the
+    /// distinct values counted (sorted; none without `distinct`).
+    fn count<E: FieldAccess + ?Sized>(
+        &mut self,
+        set: &RuleSet,
+        n: u32,
+        t: &Threshold,
+        s: &Subject<'_>,
+        e: &E,
+        now: i64,
+    ) -> Option<(u32, Vec<u64>)> {
         let k = (n, key(t.track, s));
         if self.windows.len() >= MAX_STATE && !self.windows.contains_key(&k) {
             self.windows.retain(|(rule, _), w| {
@@ -323,8 +358,14 @@ impl State {
             *w = Window { start: now, ..Default::default() };
         }
         match t.distinct {
-            Some(id) => {
-                let Some(FieldValue::U64(v)) = e.value(id, 0) else { return None };
+            Some(which) => {
+                let v = match which {
+                    Distinct::Field(id) => match e.value(id, 0) {
+                        Some(FieldValue::U64(v)) => v,
+                        _ => return None,
+                    },
+                    Distinct::Src => source_word(s.src),
+                };
                 // Kept sorted: a sweep's hundred values are found by bisection.
                 let Err(at) = w.seen.binary_search(&v) else { return None };
                 w.seen.insert(at, v);
@@ -334,8 +375,9 @@ impl State {
         }
         if w.count >= t.count {
             let count = w.count;
+            let seen = std::mem::take(&mut w.seen);
             *w = Window { start: now, ..Default::default() };
-            Some(count)
+            Some((count, seen))
         } else {
             None
         }

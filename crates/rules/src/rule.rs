@@ -31,7 +31,15 @@ pub(crate) struct Threshold {
     pub(crate) count: u32,
     pub(crate) nanos: i64,
     pub(crate) track: Track,
-    pub(crate) distinct: Option<FieldId>,
+    pub(crate) distinct: Option<Distinct>,
+}
+
+/// What a threshold counts distinct values of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Distinct {
+    Field(FieldId),
+    /// The event's source address (`distinct: src`): a second master, a second client.
+    Src,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
