@@ -171,6 +171,11 @@ impl FlowStage {
                 let seen = if bare { Seen::default() } else { flow.user.sender.packet(s == 1, print, p.ts.as_nanos()) };
                 flow.user.relay.armed |= seen.changed;
                 if seen.any() || credit {
+                    // The receiving MAC serves the destination: a gateway shows as
+                    // serving many before it sends for them.
+                    if let Some(m) = p.macs {
+                        self.hosts.sent_for(Print::new(Some(m.dst), 0), ip.dst);
+                    }
                     sender_events(&mut self.hosts, &flow.user.sender, seen, credit, print, ip.src, (s, dir), &ctx, out);
                 }
             }
@@ -290,7 +295,12 @@ fn sender_events(
     ctx: &EventCtx<'_>,
     out: &mut Out<'_>,
 ) {
-    let opened = seen.opened.then(|| hosts.opened(src, print)).flatten();
+    if seen.changed || credit {
+        hosts.sent_for(print, src);
+    }
+    // Both sides of a flow with one address (a loopback trace) are two senders for it.
+    let own = ctx.client().ip() != ctx.server().ip();
+    let opened = (seen.opened && own).then(|| hosts.opened(src, print)).flatten();
     let changed = if seen.changed { watch.event(side, &print, hosts) } else { None };
     for event in [opened, changed].into_iter().flatten() {
         out.detect(&|| ctx.subject(dir, ctx.ts), &event, Some(("sender", &event)), &mut || ctx.header(dir));

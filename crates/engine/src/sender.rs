@@ -32,9 +32,9 @@ otsentry_core::field_table!(FIELDS:
 /// The `sender` event's fields: `sender.scope` is `session` (a side of one TCP session
 /// changed mid-way) or `host` (a session's side differs from the address's usual);
 /// `sender.changed` is `ttl`, `mac` or `ttl_and_mac`; `sender.path` is `second_path` when
-/// the new MAC already forwards for other addresses and the TTL is a hop or two lower (a
-/// routed copy of the traffic, or the host's second interface behind a router), else
-/// `unexplained`.
+/// the new MAC already forwards for other addresses and the TTL is the same or a hop or
+/// two lower (a routed copy of the traffic, a second gateway, or the host's second
+/// interface behind a router), else `unexplained`.
 pub(crate) static SENDER_SCHEMA: Schema = Schema { event_type: "sender", fields: &FIELDS, groups: &[], keys: &[] };
 
 /// What identifies a sender on the wire: its source MAC (when the link has one) and TTL,
@@ -92,8 +92,9 @@ pub(crate) struct SenderEvent {
     pub(crate) path: &'static str,
 }
 
-/// How much lower a TTL a second path through routers may show.
-const SECOND_PATH_HOPS: std::ops::RangeInclusive<u8> = 1..=2;
+/// How much lower a TTL a second path through routers may show: none where the two
+/// paths cross as many routers (two gateways of one site, seen on one SPAN port).
+const SECOND_PATH_HOPS: std::ops::RangeInclusive<u8> = 0..=2;
 
 impl SenderEvent {
     fn new(scope: &'static str, changed: &'static str, usual: &Print, now: &Print, forwarder: bool) -> SenderEvent {
@@ -231,8 +232,11 @@ impl HostTable {
         event
     }
 
-    /// A session side opened by `ip` from the MAC in `print`.
-    fn sent_for(&mut self, print: Print, ip: IpAddr) {
+    /// `ip` sent from (or was sent to) the MAC in `print` (a session side opened, changed
+    /// mid-way, or credited): a MAC seen serving two addresses forwards. A third party writing
+    /// into sessions of two addresses becomes one too: its first change still alerts,
+    /// and ARP spoofing and relayed segments still show it.
+    pub(crate) fn sent_for(&mut self, print: Print, ip: IpAddr) {
         let Some(mac) = print.mac().map(otsentry_wire::mac_word) else { return };
         if self.macs.len() >= MAX_HOSTS && !self.macs.contains_key(&mac) {
             self.dropped += self.macs.len() as u64;
@@ -341,7 +345,8 @@ mod tests {
         h.opened("10.9.0.2".parse().unwrap(), print(router, 61));
         assert_eq!(w.event(0, &print(router, 63), &h).expect("a change").path, "second_path");
         assert_eq!(w.event(0, &print(router, 60), &h).expect("a change").path, "unexplained", "four hops lower is not a second path");
-        assert_eq!(w.event(0, &print(router, 64), &h).expect("a change").path, "unexplained", "the same TTL from a router is not routed");
+        assert_eq!(w.event(0, &print(router, 64), &h).expect("a change").path, "second_path", "as many hops through another router");
+        assert_eq!(w.event(0, &print(router, 65), &h).expect("a change").path, "unexplained", "a higher TTL is another stack");
         let mut from_baseline = HostTable::default();
         from_baseline.known_forwarders([[0, 0, 0, 0, 0, router]]);
         assert_eq!(w.event(0, &print(router, 62), &from_baseline).expect("a change").path, "second_path");

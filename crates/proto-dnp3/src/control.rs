@@ -38,8 +38,9 @@ pub(crate) struct Select {
     pub(crate) seq: u8,
     pub(crate) commands: u64,
     pub(crate) ts: i64,
-    /// The outstation accepted it (a response of the same sequence, every status success).
-    pub(crate) accepted: bool,
+    /// The outstation's answer (a response of the same sequence): accepted when every
+    /// status is success; `None` before it (or when the capture lost it).
+    pub(crate) accepted: Option<bool>,
 }
 
 /// What a control request or response tells about select-before-operate.
@@ -68,7 +69,7 @@ impl SelectWatch {
             (true, 3) => {
                 let stale = self.take_stale(now, true);
                 self.selects = true;
-                self.last = Some(Select { seq, commands: commands(f), ts: now, accepted: false });
+                self.last = Some(Select { seq, commands: commands(f), ts: now, accepted: None });
                 stale
             }
             (true, 4) if self.selects => {
@@ -76,15 +77,16 @@ impl SelectWatch {
                 let why = match last {
                     None => "no select before it",
                     Some(s) if s.commands != commands(f) => "the select before it named other commands or values",
-                    Some(s) if !s.accepted => "the outstation did not accept the select",
+                    // An answer not seen yet may be lost from the capture: not judged.
+                    Some(s) if s.accepted == Some(false) => "the outstation refused the select",
                     Some(s) if now - s.ts > SELECT_TIMEOUT_NS => "the select timed out",
                     Some(_) => return None,
                 };
                 Some(Finding::WithoutSelect { why })
             }
             (false, 0x81) => {
-                if let Some(s) = self.last.as_mut().filter(|s| s.seq == seq && !s.accepted) {
-                    s.accepted = failed_status(f).is_none() && !(f.crobs.is_empty() && f.analog_outputs.is_empty());
+                if let Some(s) = self.last.as_mut().filter(|s| s.seq == seq && s.accepted.is_none()) {
+                    s.accepted = Some(failed_status(f).is_none() && !(f.crobs.is_empty() && f.analog_outputs.is_empty()));
                 }
                 None
             }
@@ -96,7 +98,7 @@ impl SelectWatch {
     /// An accepted select past the timeout (or, `replaced`, superseded by a new select)
     /// that no operate used.
     pub(crate) fn take_stale(&mut self, now: i64, replaced: bool) -> Option<Finding> {
-        let s = self.last.filter(|s| s.accepted && (replaced || now - s.ts > SELECT_TIMEOUT_NS))?;
+        let s = self.last.filter(|s| s.accepted == Some(true) && (replaced || now - s.ts > SELECT_TIMEOUT_NS))?;
         self.last = None;
         Some(Finding::NotOperated { age_ms: (now - s.ts) / 1_000_000 })
     }
