@@ -528,8 +528,9 @@ mod tests {
         use serde_json::Value;
         let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
         let mut checked = std::collections::BTreeMap::new();
-        for dir in std::fs::read_dir(&fixtures).unwrap() {
-            for file in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+        // Cases are directories; files beside them (the expected-alerts list) are not.
+        for dir in std::fs::read_dir(&fixtures).unwrap().map(|d| d.unwrap().path()).filter(|p| p.is_dir()) {
+            for file in std::fs::read_dir(dir).unwrap() {
                 let path = file.unwrap().path();
                 if path.extension().is_none_or(|e| e != "jsonl") {
                     continue;

@@ -449,6 +449,10 @@ fn on_delivery(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, d: Deliv
 fn app_data(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, offset: u64, bytes: &[u8], datagram: bool, out: &mut Out<'_>) {
     if user.detector.is_done() {
         if let Some(parser) = user.parser.as_mut() {
+            // Detection may have finished earlier in this packet's deliveries (held
+            // segments drained after a hole filled): the packet's context predates it.
+            let swapped = EventCtx { app: user.app, client_is_lo: ctx.client_is_lo != user.swap, ..*ctx };
+            let (ctx, dir) = if user.swap { (&swapped, dir.reverse()) } else { (&swapped, dir) };
             let cx = StreamCx { ts: ctx.ts, dir, offset };
             let mut sink =
                 AppSink { ctx, out, community_id: &mut user.community_id, zones: &mut user.zones, baseline_slot: &mut user.baseline_slot };

@@ -74,6 +74,42 @@ fn golden_lines(case: &str, policy: Option<&str>, types: &[&str], golden: &str) 
     serde_json::from_str(&summary).expect("summary")
 }
 
+/// Each trust detection once; the S7comm-plus close, the routed second path and the
+/// refused firmware and programming codes raise nothing above info of their own; the
+/// padded and the hidden requests are seen.
+#[test]
+fn the_trust_fixture_raises_its_golden_alerts() {
+    golden_alerts("trust");
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/trust/expected-alerts.jsonl")).expect("golden");
+    let ids: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("json")["alert"]["metadata"]["rule_id"][0]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    for want in [
+        "modbus.umas.stop_plc",
+        "s7comm.plc_stop",
+        "network.sender.second_path",
+        "modbus.scan.function_codes",
+        "modbus.scan.unit_ids_addressed",
+        "dnp3.control.failed",
+        "dnp3.select.not_operated",
+        "dnp3.operate.without_select",
+        "dnp3.master.second",
+    ] {
+        assert!(ids.iter().any(|i| i == want), "{want} missing from {ids:?}");
+    }
+    assert_eq!(ids.iter().filter(|i| *i == "modbus.umas.stop_plc").count(), 2, "the padded stop and the hidden one");
+    for never in ["s7comm_plus.delete_object", "network.sender.session_changed", "modbus.firmware.replacement", "modbus.program.modicon"] {
+        assert!(!ids.iter().any(|i| i == never), "{never} raised: {ids:?}");
+    }
+}
+
 #[test]
 fn the_demo_raises_its_golden_alerts() {
     golden_alerts("demo");

@@ -6,7 +6,7 @@ use crate::writer::PcapWriter;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// Every fixture case, by directory name.
-pub const CASES: &[&str] = &["demo", "decode-anomalies", "tunnels", "streams", "network", "segmentation"];
+pub const CASES: &[&str] = &["demo", "decode-anomalies", "tunnels", "streams", "network", "segmentation", "trust"];
 
 /// 2026-01-15T08:00:00Z.
 const T0: u64 = 1_768_464_000_000_000_000;
@@ -20,6 +20,7 @@ pub fn build(case: &str) -> Option<Vec<u8>> {
         "streams" => streams(),
         "network" => crate::network::network(),
         "segmentation" => crate::segmentation::segmentation(),
+        "trust" => crate::trust::fixture(),
         _ => return None,
     })
 }

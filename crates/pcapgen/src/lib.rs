@@ -11,6 +11,7 @@ pub mod fuzzseeds;
 pub mod network;
 pub mod ot;
 pub mod packet;
+pub mod reshape;
 pub mod segmentation;
 pub mod session;
 pub mod shared;

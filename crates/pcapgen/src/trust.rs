@@ -106,3 +106,55 @@ pub fn forged_adu(transaction: u16, pdu: &[u8], hidden: &[u8], claimed: u16) -> 
     v.resize(6 + usize::from(claimed), 0);
     v
 }
+
+/// The `trust` fixture: each new detection once, each false positive fixed at its cause
+/// once, and framing that tries to hide a request.
+pub fn fixture() -> Vec<u8> {
+    use crate::ot::{s7_plc_stop, tpkt_cotp};
+    use crate::session::{s7plus_delete, s7plus_request, s7plus_response};
+    let mut c = Capture::new();
+    // A UMAS stop padded to the 261-byte ADU Modicon devices use, as a connection's first
+    // request (was skipped as pdu_too_long).
+    let mut padded = vec![0x5A, 0x00, 0x41];
+    padded.resize(254, 0);
+    let mut conn = c.connect("10.30.9.9:50000", "10.30.0.2:502");
+    c.client(&mut conn, &modbus_adu(1, 1, &padded));
+    // A read whose length field also covers a UMAS stop.
+    let mut conn = c.connect("10.30.9.9:50001", "10.30.0.2:502");
+    c.client(&mut conn, &forged_adu(2, &[0x03, 0, 0, 0, 1], &modbus_adu(3, 1, &[0x5A, 0x00, 0x41]), 40));
+    // An S7 read whose TPKT length also covers a PLC stop.
+    let read = tpkt_cotp(&crate::ot::s7_pdu(1, 2, &[0x04, 0x01, 0x12, 0x0A, 0x10, 0x02, 0x00, 0x01, 0x00, 0x01, 0x84, 0, 0, 0], &[]));
+    let mut forged = read;
+    forged.extend_from_slice(&s7_plc_stop(3));
+    let total = u16::try_from(forged.len()).unwrap_or(0).to_be_bytes();
+    forged[2..4].copy_from_slice(&total);
+    let mut conn = c.connect("10.30.9.9:50002", "10.30.0.4:102");
+    c.client(&mut conn, &forged);
+    // An HMI's S7comm-plus session, closed by deleting its own session object: info at most.
+    let mut plus = c.connect("10.30.1.10:50003", "10.30.0.4:102");
+    for (request, answer) in
+        [(s7plus_request(0x04CA, 1), s7plus_response(0x04CA, 1)), (s7plus_delete(0x120, 0x120, 2), s7plus_response(0x04D4, 2))]
+    {
+        c.client(&mut plus, &tpkt_cotp(&request));
+        c.server(&mut plus, &tpkt_cotp(&answer));
+    }
+    // The PLC's answers reaching the HMI through a router: info, not a changed sender.
+    second_path(&mut c, "10.30.1.10:50004", "10.30.0.2:502", true);
+    // A function code sweep the PLC refuses: one sweep alert naming the codes.
+    let mut sweep = c.connect("10.30.9.9:50005", "10.30.0.2:502");
+    for (tid, f) in [40u8, 41, 42, 125, 126].into_iter().enumerate() {
+        c.client(&mut sweep, &modbus_adu(tid as u16, 1, &[f, 0, 0]));
+        c.server(&mut sweep, &modbus_adu(tid as u16, 1, &[f | 0x80, 0x01]));
+    }
+    // A unit id walk nobody answers.
+    unit_sweep(&mut c, "10.30.9.9:50006", "10.30.0.2:502", 20, None);
+    // DNP3: a select refused, a select never operated, an operate without its select.
+    let mut steps = select_operate(7, 4, false);
+    steps.extend(select_operate(8, 0, false));
+    steps.extend([Step::Wait(11_000), Step::Master(1, vec![0x3C, 0x01, 0x06]), Step::Answer(Vec::new())]);
+    steps.extend([Step::Master(4, crob(9, 0)), Step::Answer(crob(9, 2))]);
+    dnp3_session(&mut c, "10.30.3.1:50007", "10.30.0.3:20000", &steps);
+    // A second master toward the same outstation.
+    dnp3_session(&mut c, "10.30.9.9:50008", "10.30.0.3:20000", &[Step::Master(1, vec![0x3C, 0x01, 0x06]), Step::Answer(Vec::new())]);
+    c.into_bytes()
+}
