@@ -451,8 +451,13 @@ fn app_data(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, offset: u64
         if let Some(parser) = user.parser.as_mut() {
             // Detection may have finished earlier in this packet's deliveries (held
             // segments drained after a hole filled): the packet's context predates it.
-            let swapped = EventCtx { app: user.app, client_is_lo: ctx.client_is_lo != user.swap, ..*ctx };
-            let (ctx, dir) = if user.swap { (&swapped, dir.reverse()) } else { (&swapped, dir) };
+            let fixed;
+            let (ctx, dir) = if ctx.app == user.app && !user.swap {
+                (ctx, dir)
+            } else {
+                fixed = EventCtx { app: user.app, client_is_lo: ctx.client_is_lo != user.swap, ..*ctx };
+                (&fixed, if user.swap { dir.reverse() } else { dir })
+            };
             let cx = StreamCx { ts: ctx.ts, dir, offset };
             let mut sink =
                 AppSink { ctx, out, community_id: &mut user.community_id, zones: &mut user.zones, baseline_slot: &mut user.baseline_slot };

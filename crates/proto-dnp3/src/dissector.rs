@@ -58,7 +58,12 @@ pub struct Dnp3Dissector {
     parsed: Fragment,
     /// Select-before-operate on this session.
     selects: crate::control::SelectWatch,
+    /// When a master request was last marked `master_seen` (`None`: never).
+    master_marked: Option<i64>,
 }
+
+/// How often a session's master requests are marked `master_seen`.
+const MASTER_MARK_NS: i64 = 60_000_000_000;
 
 /// Open requests beyond which a flow is flooded (Suricata's default).
 const FLOOD_REQUESTS: usize = 32;
@@ -83,6 +88,9 @@ pub struct FragmentEvent<'a> {
     pub fragment: &'a Fragment,
     /// The reassembled fragment, from which points are decoded when written.
     pub bytes: &'a [u8],
+    /// A master request that is the session's first, or its first for a minute: counting
+    /// masters per outstation then costs a lookup a minute per session, not per request.
+    pub master_seen: bool,
 }
 
 impl FragmentEvent<'_> {
@@ -414,8 +422,16 @@ impl Dnp3Dissector {
         if f.control.dir() {
             self.track_master_source(cx, f.source, at, sink);
         }
+        let now = cx.ts.as_nanos();
+        let master_seen = f.control.dir()
+            && !is_response(parsed.function)
+            && self.master_marked.is_none_or(|t| now.saturating_sub(t) >= MASTER_MARK_NS || now < t);
+        if master_seen {
+            self.master_marked = Some(now);
+        }
         self.reported += 1;
         let e = FragmentEvent {
+            master_seen,
             tx_id: self.reported,
             source: f.source,
             destination: f.destination,
@@ -613,7 +629,16 @@ mod tests {
 
     fn observed(from_master: bool, fragment: &[u8]) -> Vec<String> {
         let f = crate::app::parse_fragment(fragment, 64, 64).unwrap();
-        let e = FragmentEvent { tx_id: 1, source: 1, destination: 10, from_master, link_control: 0xC4, fragment: &f, bytes: fragment };
+        let e = FragmentEvent {
+            tx_id: 1,
+            source: 1,
+            destination: 10,
+            from_master,
+            link_control: 0xC4,
+            fragment: &f,
+            bytes: fragment,
+            master_seen: false,
+        };
         let mut r = otsentry_core::harness::Recorder::default();
         e.observe(&mut r);
         r.calls

@@ -35,6 +35,7 @@ otsentry_core::field_table!(FIELDS:
     POINT_INDEX => FieldDef::each("dnp3.point.index", T::Uint, POINTS),
     CONTROL_STATUS => FieldDef::each("dnp3.control.status", T::Uint, POINTS),
     DATA => FieldDef::one("dnp3.data", T::Bytes),
+    MASTER_SEEN => FieldDef::one("dnp3.master_seen", T::Bool),
 );
 
 /// The `dnp3` event's fields: one fragment, a request or a response. `dnp3.iin.indicator`
@@ -112,6 +113,7 @@ impl FieldAccess for FragmentEvent<'_> {
                 None => f.analog_outputs.get(elem - f.crobs.len()).and_then(|a| u(u64::from(a.status & 0x7F))),
             },
             DATA => Some(FieldValue::Bytes(self.bytes)),
+            MASTER_SEEN => Some(FieldValue::Bool(self.master_seen)),
             _ => None,
         }
     }

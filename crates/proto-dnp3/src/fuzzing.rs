@@ -50,7 +50,16 @@ pub fn application(data: &[u8]) -> usize {
         }
     }
     assert!(points <= f.points.max(256));
-    let e = crate::FragmentEvent { tx_id: 1, source: 1, destination: 10, from_master: true, link_control: 0xC4, fragment: &f, bytes: data };
+    let e = crate::FragmentEvent {
+        tx_id: 1,
+        source: 1,
+        destination: 10,
+        from_master: true,
+        link_control: 0xC4,
+        fragment: &f,
+        bytes: data,
+        master_seen: true,
+    };
     let _ = serde_json::to_vec(&e);
     points
 }

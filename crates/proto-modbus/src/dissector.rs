@@ -23,6 +23,10 @@ impl Default for ModbusConfig {
     }
 }
 
+/// Distinct unit ids on one connection that make a walk of them: a master behind a
+/// gateway polls the few it knows.
+const UNIT_WALK: u16 = 16;
+
 #[derive(Debug, Default)]
 pub struct ModbusDissector {
     cfg: ModbusConfig,
@@ -57,6 +61,7 @@ fn event_name(short: &'static str) -> &'static str {
         "flooded" => "modbus.flooded",
         "pdu_too_long" => "modbus.pdu_too_long",
         "resync" => "modbus.resync",
+        "unit_id_scan" => "modbus.unit_id_scan",
         _ => "modbus.malformed",
     }
 }
@@ -143,6 +148,10 @@ impl ModbusDissector {
         if let Some(w) = self.units.get_mut(word).filter(|w| **w & bit == 0) {
             *w |= bit;
             self.units_addressed += 1;
+            if self.units_addressed == UNIT_WALK {
+                let reason = format!("{UNIT_WALK} distinct unit ids addressed on one connection");
+                self.anomaly(sink, cx, "unit_id_scan", cx.offset, reason);
+            }
         }
         info.units_addressed = self.units_addressed;
         let arrived = Transaction {
