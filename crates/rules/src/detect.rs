@@ -236,7 +236,15 @@ impl Detector {
         let list = lists.get(e.key());
         let gated = match list.gate {
             Some(Gate::Field(f)) => e.value(f, 0).is_none(),
-            Some(Gate::Group(g)) => e.elements(g) == 0,
+            Some(Gate::Groups(mask)) => {
+                let mut m = mask;
+                let mut empty = true;
+                while m != 0 && empty {
+                    empty = e.elements(m.trailing_zeros() as u8) == 0;
+                    m &= m - 1;
+                }
+                empty
+            }
             None => false,
         };
         if gated {

@@ -20,8 +20,10 @@ pub(crate) struct RuleList {
 pub(crate) enum Gate {
     /// A value of this field.
     Field(FieldId),
-    /// An element of this repeated group (each rule has a condition on one of them).
-    Group(u8),
+    /// An element of one of these repeated groups (a bit per group): every rule has a
+    /// condition on an element of one of them, so with all of them empty none can match
+    /// (the DNP3 indicator rules and the control status rule share a list of responses).
+    Groups(u32),
 }
 
 impl RuleList {
@@ -37,6 +39,12 @@ impl RuleList {
                 .map(|(g, _)| *g)
                 .find(|g| rules.iter().all(|n| rule(n).is_some_and(|r| r.clause.groups.iter().any(|(h, _)| h == g))))
         });
+        // Else one group of each rule's, if every rule has one: all empty, none matches.
+        let any_group = || {
+            let firsts: Option<Vec<u8>> = rules.iter().map(|n| rule(n).and_then(|r| r.clause.groups.first().map(|(g, _)| *g))).collect();
+            firsts.filter(|g| !g.is_empty() && g.iter().all(|&g| g < 32)).map(|g| g.iter().fold(0u32, |m, &g| m | 1 << g))
+        };
+        let groups = group.filter(|&g| g < 32).map(|g| 1u32 << g).or_else(any_group);
         let field = first.and_then(|r| {
             r.clause
                 .single
@@ -44,7 +52,12 @@ impl RuleList {
                 .map(|c| c.field)
                 .find(|f| rules.iter().all(|n| rule(n).is_some_and(|r| r.clause.single.iter().any(|c| c.field == *f))))
         });
-        RuleList { gate: group.map(Gate::Group).or(field.map(Gate::Field)), rules }
+        let gate = match (group, field) {
+            (Some(_), _) | (None, None) => groups.map(Gate::Groups),
+            // A field all need beats groups only some need.
+            (None, Some(f)) => Some(Gate::Field(f)),
+        };
+        RuleList { gate: gate.or(field.map(Gate::Field)), rules }
     }
 }
 
