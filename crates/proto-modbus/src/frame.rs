@@ -125,7 +125,7 @@ pub(crate) fn find_header(data: &[u8], from: usize) -> Result<usize, usize> {
 /// read from the PDU's first bytes; `None` where only the MBAP length says where it ends
 /// (diagnostics echo, MEI other than device identification, UMAS, user-defined codes).
 /// `request` chooses the request's layout over the response's.
-pub fn structural_len(pdu: &[u8], request: bool) -> Option<usize> {
+pub(crate) fn structural_len(pdu: &[u8], request: bool) -> Option<usize> {
     let &code = pdu.first()?;
     let count = |at: usize| pdu.get(at).map(|&n| usize::from(n));
     if code & 0x80 != 0 {

@@ -19,7 +19,7 @@ mod record;
 
 pub use dissector::{ModbusConfig, ModbusDissector};
 pub use fields::MODBUS_SCHEMA;
-pub use frame::{frame, structural_len, BadReason, Framed, Mbap};
+pub use frame::{frame, BadReason, Framed, Mbap};
 pub use pdu::{file_records, parse_request, parse_response, DeviceId, FileRecord, Issue, Request, Response};
 pub use probe::{probe, probe_framing};
 pub use record::{RequestInfo, Status, Transaction};
