@@ -85,6 +85,15 @@ impl AlertCounts {
         self.thresholded += o.thresholded;
         self.suppressed += o.suppressed;
         self.state_dropped += o.state_dropped;
+        // The same rules, and the same sets once inferred: the widest view wins.
+        self.dormant = self.dormant.max(o.dormant);
+        if self.waiting_for.is_empty() {
+            self.waiting_for.clone_from(&o.waiting_for);
+        }
+        for (k, n) in &o.inferred {
+            let e = self.inferred.entry(k.clone()).or_default();
+            *e = (*e).max(*n);
+        }
     }
 }
 

@@ -219,6 +219,13 @@ pub struct AlertCounts {
     pub thresholded: u64,
     pub suppressed: u64,
     pub state_dropped: u64,
+    /// Rules quiet because a host set they name is undefined, and the sets they wait
+    /// for (`HMI`, ...): a variables file defines them, or the warm-up infers them.
+    pub dormant: u64,
+    pub waiting_for: Vec<String>,
+    /// Host sets inferred from the warm-up (set name -> hosts), when they were.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub inferred: BTreeMap<String, u64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

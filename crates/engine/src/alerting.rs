@@ -12,6 +12,8 @@ pub type AlertHook = Box<dyn FnMut(&Alert)>;
 /// The run's rule state and where its alerts go besides EVE.
 pub(crate) struct Alerting {
     detector: Detector,
+    /// Counters of the rules replaced at the warm-up's end.
+    carried: otsentry_rules::DetectCounts,
     hook: Option<AlertHook>,
     /// Hits of the event being checked (reused: most events raise none).
     hits: Vec<Hit>,
@@ -19,7 +21,7 @@ pub(crate) struct Alerting {
 
 impl Alerting {
     pub(crate) fn new(rules: Arc<RuleSet>) -> Self {
-        Alerting { detector: Detector::new(rules), hook: None, hits: Vec::new() }
+        Alerting { detector: Detector::new(rules), carried: Default::default(), hook: None, hits: Vec::new() }
     }
 
     pub(crate) fn set_hook(&mut self, hook: AlertHook) {
@@ -58,11 +60,30 @@ impl Alerting {
         self.detector.age(now);
     }
 
+    /// Replaces the rules (the warm-up ended and inferred the host sets); windows and
+    /// suppressions start afresh, the counters carry on.
+    pub(crate) fn replace_rules(&mut self, rules: Arc<RuleSet>) {
+        let counts = self.detector.counts();
+        self.detector = Detector::new(rules);
+        self.carried = counts;
+    }
+
     /// The detector's counters and the rule count, into the summary.
     pub(crate) fn finish(&self, summary: &mut Summary) {
-        let c = self.detector.counts();
+        let mut c = self.detector.counts();
+        c.matched += self.carried.matched;
+        c.thresholded += self.carried.thresholded;
+        c.suppressed += self.carried.suppressed;
+        c.state_dropped += self.carried.state_dropped;
         let a = &mut summary.alerts;
-        a.rules = self.detector.rules().active() as u64;
+        let rules = self.detector.rules();
+        a.rules = rules.active() as u64;
+        let dormant: Vec<_> = rules.listing().iter().filter(|l| !l.disabled && !l.missing.is_empty()).collect();
+        a.dormant = dormant.len() as u64;
+        let mut waiting: Vec<String> = dormant.iter().flat_map(|l| l.missing.iter().cloned()).collect();
+        waiting.sort_unstable();
+        waiting.dedup();
+        a.waiting_for = waiting;
         a.matched = c.matched;
         a.thresholded = c.thresholded;
         a.suppressed = c.suppressed;

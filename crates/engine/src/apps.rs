@@ -109,11 +109,14 @@ impl AppSink<'_, '_, '_> {
         let AppSink { ctx, out, community_id, zones, baseline_slot } = self;
         let subject = || ctx.subject(cx.dir, cx.ts);
         out.detect(&subject, event, Some((event.event_type(), event.body())), &mut || header(ctx, community_id, cx));
-        if out.segmentation.is_none() && out.baseline.is_none() {
+        if out.segmentation.is_none() && out.baseline.is_none() && out.roles.is_none() {
             return;
         }
         // Requests only have a class, each reported once (on arrival, or as their record).
         let class = event.function_class();
+        if let (Some(roles), Some(class), Some(app)) = (out.roles.as_deref_mut(), class, ctx.app) {
+            roles.request(ctx.client().ip(), app, class, cx.ts);
+        }
         if let (true, Some(class), Some(app)) = (out.segmentation.is_some(), class, ctx.app) {
             if zones.needs(Some(class)) {
                 ctx.segmentation(out, zones, otsentry_policy::Service::App(app), Some(class));

@@ -32,6 +32,8 @@ pub(crate) struct Out<'a> {
     pub(crate) segmentation: Option<&'a mut crate::segment::Segmentation>,
     /// Learning or checking a baseline, if asked to.
     pub(crate) baseline: Option<&'a mut crate::baselining::Baselining>,
+    /// Clients watched while the warm-up infers the host sets.
+    pub(crate) roles: Option<&'a mut crate::roles::RoleWatch>,
 }
 
 impl Out<'_> {

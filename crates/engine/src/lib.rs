@@ -16,6 +16,7 @@ mod live;
 mod pipeline;
 mod relay;
 mod replay;
+mod roles;
 mod scan;
 mod segment;
 mod sender;
@@ -52,5 +53,6 @@ pub use live::{LiveControl, LiveSettings};
 /// What sense opens: the interfaces, through the engine.
 pub use otsentry_capture::{Interfaces, LiveError, LiveOptions};
 pub use otsentry_rules::RuleSet;
-pub use pipeline::{Pipeline, PipelineOptions};
+pub use pipeline::{Pipeline, PipelineOptions, Warmup};
 pub use replay::{EngineError, FileReport};
+pub use roles::{rules_with, InferredSets};

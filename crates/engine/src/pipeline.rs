@@ -23,8 +23,19 @@ macro_rules! out {
             apps: $pipeline.opts.apps,
             segmentation: $pipeline.segmentation.as_mut(),
             baseline: $pipeline.baseline.as_mut(),
+            roles: $pipeline.roles.as_mut(),
         }
     };
+}
+
+/// Inferring the host sets the rules name from the first traffic.
+#[derive(Clone, Debug, Default)]
+pub struct Warmup {
+    /// How long it lasts from the first packet; `None`: the whole run (a replay's
+    /// first pass, read back with [`Pipeline::inferred`]).
+    pub duration_ns: Option<i64>,
+    /// The rules to rebuild with the inferred sets when it ends.
+    pub sources: Option<Arc<otsentry_rules::Sources>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -52,6 +63,8 @@ pub struct PipelineOptions {
     pub baseline_settings: otsentry_baseline::Settings,
     /// Learn a baseline instead (`finish_learning` returns it); a loaded one to extend.
     pub learn: Option<otsentry_baseline::BaselineFile>,
+    /// Infer `$HMI`, `$ENGINEERING` and `$MASTERS` from a warm-up (no variables file).
+    pub warmup: Option<Warmup>,
 }
 
 /// The pipeline every source feeds (capture files in replay, interfaces in sense):
@@ -70,6 +83,10 @@ pub struct Pipeline {
     baseline: Option<crate::baselining::Baselining>,
     baseline_tick: i64,
     max_frame: Option<u32>,
+    /// Clients watched during the warm-up, and when it ends (set by the first packet).
+    roles: Option<crate::roles::RoleWatch>,
+    warmup_end: Option<i64>,
+    inferred: Option<crate::roles::InferredSets>,
 }
 
 impl Pipeline {
@@ -81,6 +98,7 @@ impl Pipeline {
             flows.known_forwarders(&b.assets);
         }
         let alerting = Alerting::new(opts.rules.clone());
+        let roles = opts.warmup.as_ref().map(|_| crate::roles::RoleWatch::default());
         let segmentation = opts.policy.clone().map(crate::segment::Segmentation::new);
         use crate::baselining::Baselining;
         let baseline = match (&opts.learn, &opts.baseline) {
@@ -101,7 +119,46 @@ impl Pipeline {
             baseline,
             baseline_tick: i64::MIN,
             max_frame: None,
+            roles,
+            warmup_end: None,
+            inferred: None,
         }
+    }
+
+    /// The host sets inferred so far (at the warm-up's end, or from the whole run when
+    /// it has no end).
+    pub fn inferred(&self) -> Option<crate::roles::InferredSets> {
+        self.inferred.clone().or_else(|| self.roles.as_ref().map(crate::roles::RoleWatch::sets))
+    }
+
+    /// Host sets a first pass inferred, for the summary to name.
+    pub fn set_inferred(&mut self, sets: crate::roles::InferredSets) {
+        self.inferred = Some(sets);
+    }
+
+    /// Ends the warm-up once `now` passes it: the sets inferred, the rules rebuilt with
+    /// them (a rebuild that fails keeps the rules as they were, logged).
+    fn warmup_clock(&mut self, now: i64) {
+        let Some(w) = self.opts.warmup.as_ref() else { return };
+        let Some(duration) = w.duration_ns else { return };
+        let end = *self.warmup_end.get_or_insert(now.saturating_add(duration));
+        if now < end || self.roles.is_none() {
+            return;
+        }
+        let sets = self.roles.take().map(|r| r.sets()).unwrap_or_default();
+        tracing::info!(
+            hmi = sets.hmi.len(),
+            engineering = sets.engineering.len(),
+            masters = sets.masters.len(),
+            "warm-up ended: host sets inferred"
+        );
+        if let Some(sources) = w.sources.as_ref() {
+            match crate::roles::rules_with(sources, &sets) {
+                Ok(rules) => self.alerting.replace_rules(rules),
+                Err(e) => tracing::warn!(error = %e, "warm-up: the rules could not be rebuilt with the inferred sets; keeping them"),
+            }
+        }
+        self.inferred = Some(sets);
     }
 
     /// Hand each alert to `hook` as it is raised (besides EVE, if on).
@@ -114,6 +171,9 @@ impl Pipeline {
     pub fn frame(&mut self, frame: &RawFrame<'_>, pcap_cnt: u64) {
         self.summary.packets += 1;
         self.summary.bytes += frame.data.len() as u64;
+        if self.roles.is_some() {
+            self.warmup_clock(frame.ts.as_nanos());
+        }
         if self.max_frame.is_some_and(|max| frame.origlen > max) {
             // Longer than the link carries: merged by an offload before capture.
             self.summary.decode.oversize += 1;
@@ -379,6 +439,12 @@ impl Pipeline {
         self.flows.counts(&mut self.summary);
         self.summary.decode.fragments_dropped = self.defrag.stats.dropped;
         self.alerting.finish(&mut self.summary);
+        if let Some(sets) = &self.inferred {
+            let a = &mut self.summary.alerts;
+            for (name, hosts) in [("HMI", &sets.hmi), ("ENGINEERING", &sets.engineering), ("MASTERS", &sets.masters)] {
+                a.inferred.insert(name.to_string(), hosts.len() as u64);
+            }
+        }
         self.summary.decode.arp_bindings_dropped = self.arp.dropped;
         if let Some(seg) = &self.segmentation {
             self.summary.segmentation = seg.counts();

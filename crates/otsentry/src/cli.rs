@@ -77,8 +77,12 @@ pub(crate) struct LearnArgs {
     #[arg(required = true, value_name = "CAPTURE")]
     pub(crate) inputs: Vec<PathBuf>,
     /// Write the baseline to FILE (JSON).
-    #[arg(long, value_name = "FILE", required_unless_present = "update")]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["update", "vars_out"])]
     pub(crate) out: Option<PathBuf>,
+    /// Write the host sets the traffic shows ($HMI, $ENGINEERING, $MASTERS: clients that
+    /// polled for a while and wrote, programmed or operated) as a variables file, to review.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) vars_out: Option<PathBuf>,
     /// Extend this baseline (written back to it, unless --out names another file).
     #[arg(long, value_name = "FILE")]
     pub(crate) update: Option<PathBuf>,
@@ -326,6 +330,11 @@ pub(crate) struct PipelineArgs {
     /// The site's tuning of the rules (kept apart from the pack).
     #[arg(long, value_name = "FILE")]
     pub(crate) tuning: Option<PathBuf>,
+    /// Without --vars, infer $HMI, $ENGINEERING and $MASTERS from the traffic: `pass` (a
+    /// first pass over the inputs; replay's default), a duration from the first packet
+    /// (sense's default: 15m), or `off` (those rules stay quiet).
+    #[arg(long, value_name = "pass|DURATION|off", value_parser = parse_warmup)]
+    pub(crate) warmup: Option<WarmupChoice>,
     /// A segmentation policy (zones and conduits, YAML): conversations across zones that
     /// no conduit allows raise `policy.segmentation.*` alerts.
     #[arg(long, value_name = "FILE")]
@@ -430,6 +439,28 @@ pub(crate) fn parse_stats_interval(text: &str) -> Result<std::time::Duration, St
     let d = parse_fine_duration(text)?;
     let ok = d.is_zero() || (std::time::Duration::from_secs(1)..=std::time::Duration::from_secs(86_400)).contains(&d);
     ok.then_some(d).ok_or_else(|| format!("{text:?}: 0 (no stats), or from 1s to 1d"))
+}
+
+/// How the host sets the rules name are inferred when no variables file defines them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WarmupChoice {
+    Off,
+    /// A first pass over the inputs (replay).
+    Pass,
+    /// From the first packet, this long.
+    For(std::time::Duration),
+}
+
+pub(crate) fn parse_warmup(text: &str) -> Result<WarmupChoice, String> {
+    match text.trim() {
+        "off" => Ok(WarmupChoice::Off),
+        "pass" => Ok(WarmupChoice::Pass),
+        t => match parse_fine_duration(t) {
+            Ok(d) if d.is_zero() => Ok(WarmupChoice::Off),
+            Ok(d) => Ok(WarmupChoice::For(d)),
+            Err(_) => Err(format!("{text:?}: `pass`, `off`, or a duration such as 15m")),
+        },
+    }
 }
 
 /// A duration with its unit (ms, s, m, h, d; a bare number is seconds), zero allowed.

@@ -91,6 +91,8 @@ pub(crate) struct RunConfig {
     pub(crate) no_rules: Option<bool>,
     pub(crate) vars: Option<PathBuf>,
     pub(crate) tuning: Option<PathBuf>,
+    #[serde(default, deserialize_with = "warmup")]
+    pub(crate) warmup: Option<crate::cli::WarmupChoice>,
     pub(crate) policy: Option<PathBuf>,
     pub(crate) baseline: Option<PathBuf>,
     #[serde(default, deserialize_with = "baseline_margin")]
@@ -196,6 +198,10 @@ fn eve_rotate_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Er
 
 fn eve_rotate_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
     crate::eve::parse_duration(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("eve-rotate-interval: {e}")))
+}
+
+fn warmup<'de, D: Deserializer<'de>>(d: D) -> Result<Option<crate::cli::WarmupChoice>, D::Error> {
+    crate::cli::parse_warmup(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("warmup: {e}")))
 }
 
 fn eve_fsync<'de, D: Deserializer<'de>>(d: D) -> Result<Option<otsentry_sink::Fsync>, D::Error> {
@@ -363,6 +369,9 @@ replay:
   no-rules: false
   # Named host sets ($HMI, $ENGINEERING, $PLC, $MASTERS) for the rules that need them.
   # vars: /etc/otsentry/vars.yaml
+  # Without vars, infer HMI, ENGINEERING and MASTERS from the traffic: `pass` (a first
+  # pass over the inputs, replay's default), a duration (sense's default 15m), or off.
+  # warmup: pass
   # The segmentation policy: zones on Purdue levels and the conduits between them.
   # policy: /etc/otsentry/policy.yaml
   # A learned baseline (otsentry learn), and how strictly it is read: written values

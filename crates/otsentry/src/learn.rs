@@ -8,10 +8,17 @@ use otsentry_engine::{Pipeline, PipelineOptions};
 
 pub(crate) fn learn(args: &LearnArgs) -> anyhow::Result<()> {
     let previous = args.update.as_deref().map(otsentry_baseline::read).transpose()?;
-    let Some(out) = args.out.as_deref().or(args.update.as_deref()) else { anyhow::bail!("--out FILE or --update FILE is needed") };
+    let out = args.out.as_deref().or(args.update.as_deref());
+    if out.is_none() && args.vars_out.is_none() {
+        anyhow::bail!("--out FILE, --update FILE or --vars-out FILE is needed");
+    }
     let plan = plan(&args.inputs, args.recursive)?;
     // No rules: only what the traffic does is wanted.
-    let opts = PipelineOptions { learn: Some(previous.unwrap_or_default()), ..Default::default() };
+    let opts = PipelineOptions {
+        learn: out.map(|_| previous.unwrap_or_default()),
+        warmup: args.vars_out.as_ref().map(|_| otsentry_engine::Warmup::default()),
+        ..Default::default()
+    };
     let mut run = Pipeline::new(opts, None);
     for input in &plan.inputs {
         let report = run.run_input(input, &mut |_, _| {})?;
@@ -19,7 +26,19 @@ pub(crate) fn learn(args: &LearnArgs) -> anyhow::Result<()> {
             say!("otsentry: warning: {}: record {} is damaged ({}); the records before it were learned", report.name, d.record, d.reason);
         }
     }
+    if let Some(path) = &args.vars_out {
+        let sets = run.inferred().unwrap_or_default();
+        write_whole(path, &sets.to_vars_yaml())?;
+        say!(
+            "{}: HMI {}, ENGINEERING {}, MASTERS {} hosts (review before use: a host that polled for a while and wrote is taken for an HMI)",
+            path.display(),
+            sets.hmi.len(),
+            sets.engineering.len(),
+            sets.masters.len()
+        );
+    }
     let (summary, learner) = run.finish_learning(0.0);
+    let Some(out) = out else { return Ok(()) };
     let learner = learner.context("learning was not on")?;
     // Vendors come from the MACs seen; without the manuf file there are none.
     let vendors = otsentry_baseline::Vendors::load(&args.manuf, &learner.macs()).unwrap_or_else(|e| {
@@ -27,10 +46,7 @@ pub(crate) fn learn(args: &LearnArgs) -> anyhow::Result<()> {
         otsentry_baseline::Vendors::default()
     });
     let file = learner.finish(&vendors);
-    let text = otsentry_baseline::to_text(&file);
-    let tmp = out.with_extension("json.tmp");
-    std::fs::write(&tmp, &text).with_context(|| format!("{}: cannot write", tmp.display()))?;
-    std::fs::rename(&tmp, out).with_context(|| format!("{}: cannot write", out.display()))?;
+    write_whole(out, &otsentry_baseline::to_text(&file))?;
     let values: usize = file.pairs.iter().map(|p| p.values.len()).sum();
     say!(
         "{}: {} assets, {} conversations, {values} written addresses, from {} requests in {} packets",
@@ -41,4 +57,13 @@ pub(crate) fn learn(args: &LearnArgs) -> anyhow::Result<()> {
         summary.packets
     );
     Ok(())
+}
+
+/// `text` into `path` in one piece (a temporary file beside it, then renamed).
+fn write_whole(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, text).with_context(|| format!("{}: cannot write", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))
 }

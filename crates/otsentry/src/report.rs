@@ -145,3 +145,49 @@ pub(crate) fn human_summary(s: &Summary) {
     say!("  s7comm-plus: {} PDUs{}", p.s7comm_plus.pdus, by_name(&p.s7comm_plus.functions, &p.s7comm_plus.function_names));
     say!("  alerts: {}", s.alerts.total);
 }
+
+/// The host sets a warm-up inferred, in one line (stderr).
+pub(crate) fn inferred(sets: &otsentry_engine::InferredSets, from: &str, quiet: bool) {
+    if quiet {
+        return;
+    }
+    let list = |v: &[std::net::IpAddr]| match v {
+        [] => "none".to_string(),
+        hosts if hosts.len() <= 4 => hosts.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+        hosts => format!("{} hosts", hosts.len()),
+    };
+    say!(
+        "otsentry: host sets inferred from {from}: HMI {}; ENGINEERING {}; MASTERS {} (clients that polled for a while and wrote, programmed or operated; --vars FILE overrides, `otsentry learn --vars-out FILE` writes them for review)",
+        list(&sets.hmi),
+        list(&sets.engineering),
+        list(&sets.masters)
+    );
+}
+
+/// Rules that stay quiet for want of a host set, in one line (stderr).
+pub(crate) fn dormant(rules: &otsentry_engine::RuleSet, why: &str, quiet: bool) {
+    let dormant: Vec<_> = rules.listing().iter().filter(|l| !l.disabled && !l.missing.is_empty()).collect();
+    if quiet || dormant.is_empty() {
+        return;
+    }
+    let mut sets: Vec<&str> = dormant.iter().flat_map(|l| l.missing.iter().map(String::as_str)).collect();
+    sets.sort_unstable();
+    sets.dedup();
+    say!(
+        "otsentry: {} rules quiet until ${} {} ({why})",
+        dormant.len(),
+        sets.join(", $"),
+        if sets.len() == 1 { "is defined" } else { "are defined" }
+    );
+}
+
+/// A duration the way a person writes it (`15m`, `90s`, `2h`).
+pub(crate) fn duration(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => format!("{}ms", d.as_millis()),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}

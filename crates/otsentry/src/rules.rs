@@ -24,8 +24,29 @@ impl From<RuleFiles> for RuleChoice {
 
 /// Reads and compiles the chosen files; every mistake in every file is reported.
 pub(crate) fn load(c: &RuleChoice) -> Result<RuleSet, RuleErrors> {
+    match sources(c)? {
+        Some(s) => RuleSet::load(&s, &SCHEMAS),
+        None => Ok(RuleSet::empty()),
+    }
+}
+
+/// The sets a warm-up can infer.
+pub(crate) const INFERRED: [&str; 3] = ["HMI", "ENGINEERING", "MASTERS"];
+
+/// The rules' sources when a warm-up has something to infer: no variables file, and
+/// rules waiting for a set it infers.
+pub(crate) fn inferable(c: &RuleChoice, loaded: &RuleSet) -> Result<Option<Sources>, RuleErrors> {
+    let waiting = loaded.listing().iter().any(|l| !l.disabled && l.missing.iter().any(|m| INFERRED.contains(&m.as_str())));
+    if c.none || c.vars.is_some() || !waiting {
+        return Ok(None);
+    }
+    sources(c)
+}
+
+/// The files a choice names, read (`None`: no rules).
+fn sources(c: &RuleChoice) -> Result<Option<Sources>, RuleErrors> {
     if c.none {
-        return Ok(RuleSet::empty());
+        return Ok(None);
     }
     let mut errors = Vec::new();
     let rules = match &c.rules {
@@ -40,7 +61,7 @@ pub(crate) fn load(c: &RuleChoice) -> Result<RuleSet, RuleErrors> {
     if !errors.is_empty() {
         return Err(RuleErrors(errors));
     }
-    RuleSet::load(&Sources { rules, vars, tuning }, &SCHEMAS)
+    Ok(Some(Sources { rules, vars, tuning }))
 }
 
 /// `otsentry rules check`.

@@ -58,6 +58,9 @@ pub(crate) struct Settings {
     dnp3_max_objects: Option<u32>,
     pub(crate) quiet: bool,
     pub(crate) rules: RuleChoice,
+    /// How the host sets are inferred without a variables file (`None`: the command's
+    /// default).
+    pub(crate) warmup: Option<crate::cli::WarmupChoice>,
 }
 
 impl Settings {
@@ -107,6 +110,7 @@ impl Settings {
             },
             dnp3_max_objects: args.dnp3_max_objects.or(file.dnp3_max_objects),
             quiet: args.quiet || file.quiet.unwrap_or(false),
+            warmup: args.warmup.or(file.warmup),
             rules: RuleChoice {
                 // A rules directory on the command line outranks the file's no-rules.
                 none: args.no_rules || (args.rules.is_none() && file.no_rules.unwrap_or(false)),
@@ -178,8 +182,18 @@ pub(crate) fn replay(r: ReplaySettings) -> anyhow::Result<()> {
         Reader::Libpcap => ReaderKind::Libpcap,
     };
     let s = &r.pipeline;
-    let (opts, eve) = build(s, reader)?;
+    let (mut opts, eve) = build(s, reader)?;
+    let inferred = first_pass(s, &opts, &plan)?.map(|(rules, sets)| {
+        opts.rules = rules;
+        sets
+    });
+    // Streams cannot be read twice: they warm up as a sensor does.
+    let stream_default = crate::cli::WarmupChoice::For(crate::sense::DEFAULT_WARMUP);
+    warm_up(s, &mut opts, if rereadable(&plan) { crate::cli::WarmupChoice::Pass } else { stream_default })?;
     let (mut run, table) = start(s, opts, eve)?;
+    if let Some(sets) = inferred {
+        run.set_inferred(sets);
+    }
     run.skipped(&plan.skipped);
     report::skipped(&plan.skipped, s.quiet);
     let started = Instant::now();
@@ -206,6 +220,58 @@ pub(crate) fn replay(r: ReplaySettings) -> anyhow::Result<()> {
     }
     let summary = run.finish(started.elapsed().as_secs_f64());
     report(s, &summary, table)
+}
+
+/// Replay's warm-up: without a variables file, a first pass over the inputs infers the
+/// host sets the rules name, and the rules are rebuilt with them (`None`: nothing to
+/// infer, or not asked to). With a duration instead, the run infers them as a sensor does.
+fn first_pass(
+    s: &Settings,
+    opts: &PipelineOptions,
+    plan: &otsentry_capture::Plan,
+) -> anyhow::Result<Option<(std::sync::Arc<otsentry_engine::RuleSet>, otsentry_engine::InferredSets)>> {
+    if s.warmup.unwrap_or(crate::cli::WarmupChoice::Pass) != crate::cli::WarmupChoice::Pass || !rereadable(plan) {
+        return Ok(None);
+    }
+    let Some(sources) = crate::rules::inferable(&s.rules, &opts.rules)? else { return Ok(None) };
+    let learn = PipelineOptions {
+        rules: std::sync::Arc::new(otsentry_engine::RuleSet::empty()),
+        warmup: Some(otsentry_engine::Warmup::default()),
+        ..opts.clone()
+    };
+    let mut run = Pipeline::new(learn, None);
+    for input in &plan.inputs {
+        run.run_input(input, &mut |_, _| {})?;
+    }
+    let sets = run.inferred().unwrap_or_default();
+    let rules = otsentry_engine::rules_with(&sources, &sets)?;
+    report::inferred(&sets, "a first pass over the inputs", s.quiet);
+    Ok(Some((rules, sets)))
+}
+
+/// Whether every input can be read a second time (files and archive members, not pipes,
+/// FIFOs or standard input).
+fn rereadable(plan: &otsentry_capture::Plan) -> bool {
+    use otsentry_capture::Location;
+    plan.inputs.iter().all(|i| matches!(&i.location, Location::File(_) | Location::Gzip(_) | Location::ZipMember { .. }))
+}
+
+/// A warm-up over the run's first traffic when `s` (or the command's `default`) asks
+/// for a duration and rules wait for sets it infers; says which rules wait, and why.
+pub(crate) fn warm_up(s: &Settings, opts: &mut PipelineOptions, default: crate::cli::WarmupChoice) -> anyhow::Result<()> {
+    let choice = s.warmup.unwrap_or(default);
+    let why = match (choice, crate::rules::inferable(&s.rules, &opts.rules)?) {
+        (crate::cli::WarmupChoice::For(d), Some(sources)) => {
+            let ns = i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+            opts.warmup = Some(otsentry_engine::Warmup { duration_ns: Some(ns), sources: Some(std::sync::Arc::new(sources)) });
+            format!("the warm-up infers them from the first {} of traffic", crate::report::duration(d))
+        }
+        (crate::cli::WarmupChoice::Off, Some(_)) => "no variables file, and --warmup off".to_string(),
+        _ if s.rules.vars.is_some() => "the variables file does not define them".to_string(),
+        _ => "no variables file".to_string(),
+    };
+    report::dormant(&opts.rules, &why, s.quiet);
+    Ok(())
 }
 
 /// The pipeline over `outputs`, SIGHUP reopening them, alerts printed as a table unless

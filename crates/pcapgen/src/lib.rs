@@ -12,6 +12,7 @@ pub mod network;
 pub mod ot;
 pub mod packet;
 pub mod reshape;
+pub mod routine;
 pub mod segmentation;
 pub mod session;
 pub mod shared;

@@ -77,11 +77,16 @@ pub enum Step {
 pub fn dnp3_session(c: &mut Capture, master: &str, outstation: &str, steps: &[Step]) {
     let mut conn = c.connect(master, outstation);
     for step in steps {
-        match step {
-            Step::Master(function, objects) => c.client(&mut conn, &dnp3_frame(0xC4, 10, 1, &dnp3_request(*function, objects))),
-            Step::Answer(objects) => c.server(&mut conn, &dnp3_frame(0x44, 1, 10, &dnp3_response(0x81, [0, 0], objects))),
-            Step::Wait(ms) => c.wait(*ms),
-        }
+        dnp3_step(c, &mut conn, step);
+    }
+}
+
+/// One step on an open DNP3 connection (sessions interleaved with other traffic).
+pub fn dnp3_step(c: &mut Capture, conn: &mut crate::packet::TcpConversation, step: &Step) {
+    match step {
+        Step::Master(function, objects) => c.client(conn, &dnp3_frame(0xC4, 10, 1, &dnp3_request(*function, objects))),
+        Step::Answer(objects) => c.server(conn, &dnp3_frame(0x44, 1, 10, &dnp3_response(0x81, [0, 0], objects))),
+        Step::Wait(ms) => c.wait(*ms),
     }
 }
 

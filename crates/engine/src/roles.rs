@@ -1,0 +1,157 @@
+//! The host sets the rules name (`$HMI`, `$ENGINEERING`, `$MASTERS`), inferred from the
+//! traffic when no variables file defines them. A client earns a set by doing its work
+//! as part of a routine during the warm-up: it polled (read) at least `MIN_READS` times
+//! over at least `LEAD`, and it did the set's work (wrote, programmed, operated). A host
+//! that appears only doing something dangerous earns nothing, so an incident capture
+//! replayed whole still judges its attacker; one that polls for a while first is taken
+//! for an HMI (a variables file or a baseline then says otherwise).
+use otsentry_core::{AppProto, FunctionClass, Timestamp};
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// Polls a client must have made to count as routine.
+const MIN_READS: u32 = 3;
+/// How long a client's polling must span.
+const LEAD_NS: i64 = 10_000_000_000;
+/// Clients watched at most; past it new clients are not learned (counted).
+const MAX_CLIENTS: usize = 65_536;
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Acts {
+    first_read: Option<i64>,
+    last_read: i64,
+    reads: u32,
+    /// First Modbus or S7 write, first program transfer, first DNP3 control.
+    wrote: Option<i64>,
+    programmed: Option<i64>,
+    operated: Option<i64>,
+}
+
+impl Acts {
+    /// Whether the client polls routinely and did the act (`first`: when it first did).
+    fn routine(&self, first: Option<i64>) -> bool {
+        match (self.first_read, first) {
+            (Some(r), Some(_)) => self.reads >= MIN_READS && self.last_read.saturating_sub(r) >= LEAD_NS,
+            _ => false,
+        }
+    }
+}
+
+/// The inferred sets, each sorted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InferredSets {
+    pub hmi: Vec<IpAddr>,
+    pub engineering: Vec<IpAddr>,
+    pub masters: Vec<IpAddr>,
+}
+
+impl InferredSets {
+    /// As a variables file (`HMI: [10.0.1.10]`), for the rules and for a person to review.
+    pub fn to_vars_yaml(&self) -> String {
+        let mut s = String::from("# Host sets inferred from the traffic's warm-up by otsentry: review before use.\n");
+        for (name, hosts) in [("HMI", &self.hmi), ("ENGINEERING", &self.engineering), ("MASTERS", &self.masters)] {
+            let list: Vec<String> = hosts.iter().map(IpAddr::to_string).collect();
+            s.push_str(&format!("{name}: [{}]\n", list.join(", ")));
+        }
+        s
+    }
+}
+
+/// `sources` compiled with `sets` as their variables file (a given variables file is
+/// never replaced: a run with one has no warm-up).
+pub fn rules_with(
+    sources: &otsentry_rules::Sources,
+    sets: &InferredSets,
+) -> Result<std::sync::Arc<otsentry_rules::RuleSet>, otsentry_rules::RuleErrors> {
+    let vars = otsentry_rules::RuleSource { file: "<host sets inferred from the warm-up>".into(), text: sets.to_vars_yaml() };
+    let s = otsentry_rules::Sources { vars: Some(vars), ..sources.clone() };
+    otsentry_rules::RuleSet::load(&s, &crate::SCHEMAS).map(std::sync::Arc::new)
+}
+
+/// Watches clients' requests while the warm-up lasts.
+#[derive(Debug, Default)]
+pub(crate) struct RoleWatch {
+    clients: HashMap<IpAddr, Acts>,
+    pub(crate) dropped: u64,
+}
+
+impl RoleWatch {
+    /// A request of `class` from `client` over `app` at `ts`.
+    pub(crate) fn request(&mut self, client: IpAddr, app: AppProto, class: FunctionClass, ts: Timestamp) {
+        if self.clients.len() >= MAX_CLIENTS && !self.clients.contains_key(&client) {
+            self.dropped += 1;
+            return;
+        }
+        let a = self.clients.entry(client).or_default();
+        let now = ts.as_nanos();
+        let first = |slot: &mut Option<i64>| {
+            slot.get_or_insert(now);
+        };
+        match (class, app) {
+            (FunctionClass::Read, _) => {
+                first(&mut a.first_read);
+                a.last_read = a.last_read.max(now);
+                a.reads = a.reads.saturating_add(1);
+            }
+            (FunctionClass::Write, AppProto::Dnp3) | (FunctionClass::Control, AppProto::Dnp3) => first(&mut a.operated),
+            (FunctionClass::Write, _) => first(&mut a.wrote),
+            (FunctionClass::Program, _) => first(&mut a.programmed),
+            _ => {}
+        }
+    }
+
+    pub(crate) fn sets(&self) -> InferredSets {
+        let pick = |f: &dyn Fn(&Acts) -> Option<i64>| {
+            let mut v: Vec<IpAddr> = self.clients.iter().filter(|(_, a)| a.routine(f(a))).map(|(ip, _)| *ip).collect();
+            v.sort_unstable();
+            v
+        };
+        InferredSets { hmi: pick(&|a| a.wrote), engineering: pick(&|a| a.programmed), masters: pick(&|a| a.operated) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: i64 = 1_000_000_000;
+
+    fn at(s: i64) -> Timestamp {
+        Timestamp(s * S)
+    }
+
+    #[test]
+    fn a_client_earns_a_set_by_polling_as_it_writes() {
+        let mut w = RoleWatch::default();
+        let (hmi, intruder, eager): (IpAddr, IpAddr, IpAddr) =
+            ("10.0.1.10".parse().unwrap(), "10.0.9.9".parse().unwrap(), "10.0.9.8".parse().unwrap());
+        for t in 0..20 {
+            w.request(hmi, AppProto::Modbus, FunctionClass::Read, at(t));
+        }
+        w.request(hmi, AppProto::Modbus, FunctionClass::Write, at(20));
+        // Writes without polling, and a few seconds of polls around a write.
+        w.request(intruder, AppProto::Modbus, FunctionClass::Write, at(5));
+        for t in 15..20 {
+            w.request(eager, AppProto::Modbus, FunctionClass::Read, at(t));
+        }
+        w.request(eager, AppProto::Modbus, FunctionClass::Write, at(21));
+        let sets = w.sets();
+        assert_eq!(sets.hmi, vec![hmi]);
+        assert!(sets.engineering.is_empty() && sets.masters.is_empty());
+        assert_eq!(sets.to_vars_yaml().lines().nth(1), Some("HMI: [10.0.1.10]"));
+    }
+
+    #[test]
+    fn dnp3_control_makes_a_master_and_programming_an_engineering_station() {
+        let mut w = RoleWatch::default();
+        let (master, eng): (IpAddr, IpAddr) = ("10.0.3.1".parse().unwrap(), "10.0.2.5".parse().unwrap());
+        for t in 0..12 {
+            w.request(master, AppProto::Dnp3, FunctionClass::Read, at(t));
+            w.request(eng, AppProto::S7comm, FunctionClass::Read, at(t));
+        }
+        w.request(master, AppProto::Dnp3, FunctionClass::Control, at(30));
+        w.request(eng, AppProto::S7comm, FunctionClass::Program, at(30));
+        let sets = w.sets();
+        assert_eq!((sets.masters, sets.engineering, sets.hmi), (vec![master], vec![eng], vec![]));
+    }
+}
