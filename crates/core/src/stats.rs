@@ -98,6 +98,9 @@ pub struct OwnStats {
 pub struct AlertStats {
     pub total: u64,
     pub by_severity: CodeCounts,
+    /// Rules waiting for host sets (a sensor's warm-up, or no variables file), and the sets.
+    pub dormant: u64,
+    pub waiting_for: Vec<String>,
 }
 
 impl StatsBody {
@@ -124,7 +127,12 @@ impl StatsBody {
             app_layer: AppLayerStats { flow: st.app_protocols.clone(), tx },
             otsentry: OwnStats {
                 protocols: p.clone(),
-                alerts: AlertStats { total: summary.alerts.total, by_severity: summary.alerts.by_severity.clone() },
+                alerts: AlertStats {
+                    total: summary.alerts.total,
+                    by_severity: summary.alerts.by_severity.clone(),
+                    dormant: summary.alerts.dormant,
+                    waiting_for: summary.alerts.waiting_for.clone(),
+                },
                 decode: d.clone(),
                 streams: st.clone(),
                 outputs: summary.outputs.clone(),

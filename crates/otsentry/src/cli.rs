@@ -135,6 +135,12 @@ pub(crate) enum RulesCommand {
     /// Print the fields rules can match, per event type: name, type, repeated group,
     /// and whether the value is known only from the answer.
     Fields,
+    /// Write the built-in pack's files into DIR, to read or to start a site's own rules
+    /// from (files already there are left alone, and said so).
+    Export {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
     /// Convert Suricata rules (Modbus and DNP3 keywords, their app-layer events) into a
     /// rule file; every rule or option that does not convert is listed with the reason.
     Import {
@@ -149,9 +155,12 @@ pub(crate) enum RulesCommand {
 
 #[derive(clap::Args)]
 pub(crate) struct RuleFiles {
-    /// A directory of rule files (*.yaml), or one file; the built-in pack without it.
+    /// Directories of rule files (*.yaml), or files, beside the built-in pack.
     #[arg(value_name = "DIR")]
-    pub(crate) rules: Option<PathBuf>,
+    pub(crate) rules: Vec<PathBuf>,
+    /// Leave the built-in pack out: only the rules given.
+    #[arg(long)]
+    pub(crate) no_default_rules: bool,
     /// Named host sets for rules ($HMI, $ENGINEERING, $PLC, $MASTERS, ...).
     #[arg(long, value_name = "FILE")]
     pub(crate) vars: Option<PathBuf>,
@@ -317,12 +326,19 @@ pub(crate) struct PipelineArgs {
     /// dnp3.too_many_objects and its further objects are not decoded.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) dnp3_max_objects: Option<u32>,
-    /// Rules from DIR (*.yaml files) instead of the built-in pack.
+    /// Rules from DIR (*.yaml files) or a file, beside the built-in pack (repeatable).
     #[arg(long, value_name = "DIR", conflicts_with = "no_rules")]
-    pub(crate) rules: Option<PathBuf>,
+    pub(crate) rules: Vec<PathBuf>,
+    /// Leave the built-in pack out: only the rules --rules gives.
+    #[arg(long, conflicts_with = "no_rules")]
+    pub(crate) no_default_rules: bool,
     /// No detection rules: no alerts.
     #[arg(long)]
     pub(crate) no_rules: bool,
+    /// Refuse to start when a rule names a host set no variables file defines and no
+    /// warm-up infers ($HOME_NET from an imported rule, ...), instead of warning.
+    #[arg(long)]
+    pub(crate) strict: bool,
     /// Named host sets for rules ($HMI, $ENGINEERING, $PLC, $MASTERS, ...): rules that
     /// name a set stay quiet until it is defined.
     #[arg(long, value_name = "FILE")]

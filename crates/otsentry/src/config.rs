@@ -87,8 +87,11 @@ pub(crate) struct RunConfig {
     pub(crate) dnp3_max_objects: Option<u32>,
     pub(crate) recursive: Option<bool>,
     pub(crate) quiet: Option<bool>,
-    pub(crate) rules: Option<PathBuf>,
+    #[serde(default, deserialize_with = "paths")]
+    pub(crate) rules: Option<Vec<PathBuf>>,
+    pub(crate) no_default_rules: Option<bool>,
     pub(crate) no_rules: Option<bool>,
+    pub(crate) strict: Option<bool>,
     pub(crate) vars: Option<PathBuf>,
     pub(crate) tuning: Option<PathBuf>,
     #[serde(default, deserialize_with = "warmup")]
@@ -198,6 +201,20 @@ fn eve_rotate_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Er
 
 fn eve_rotate_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
     crate::eve::parse_duration(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("eve-rotate-interval: {e}")))
+}
+
+/// One path, or a list of them.
+fn paths<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<PathBuf>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(PathBuf),
+        Many(Vec<PathBuf>),
+    }
+    Ok(Some(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(p) => vec![p],
+        OneOrMany::Many(v) => v,
+    }))
 }
 
 fn warmup<'de, D: Deserializer<'de>>(d: D) -> Result<Option<crate::cli::WarmupChoice>, D::Error> {
@@ -365,7 +382,11 @@ replay:
   # No human summary or hints on stderr.
   quiet: false
   # Detection rules from this directory instead of the built-in pack, or none at all.
-  # rules: /etc/otsentry/rules
+  # Site rules beside the built-in pack: a directory, a file, or a list of them.
+  # rules: [/etc/otsentry/rules]
+  no-default-rules: false
+  # Refuse to start when a rule names a host set nothing defines or infers.
+  strict: false
   no-rules: false
   # Named host sets ($HMI, $ENGINEERING, $PLC, $MASTERS) for the rules that need them.
   # vars: /etc/otsentry/vars.yaml

@@ -49,6 +49,7 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::Check(files)) => rules::check(files),
         Command::Rules(RulesCommand::List(files)) => rules::list(files),
         Command::Rules(RulesCommand::Fields) => rules::fields(),
+        Command::Rules(RulesCommand::Export { dir }) => rules::export(&dir),
         Command::Rules(RulesCommand::Import { file, out }) => rules::import(&file, out.as_deref()),
         Command::Policy(PolicyCommand::Classes) => policy_classes(),
         Command::Learn(args) => learn::learn(&args),
@@ -73,8 +74,14 @@ fn main() -> ExitCode {
 fn check_config(file: &std::path::Path) -> anyhow::Result<()> {
     let c = config::load(file)?;
     for r in [&c.replay, &c.sense] {
-        let choice =
-            rules::RuleChoice { rules: r.rules.clone(), none: r.no_rules.unwrap_or(false), vars: r.vars.clone(), tuning: r.tuning.clone() };
+        let choice = rules::RuleChoice {
+            rules: r.rules.clone().unwrap_or_default(),
+            no_default: r.no_default_rules.unwrap_or(false),
+            none: r.no_rules.unwrap_or(false),
+            vars: r.vars.clone(),
+            tuning: r.tuning.clone(),
+            strict: r.strict.unwrap_or(false),
+        };
         rules::load(&choice)?;
         if let Some(policy) = &r.policy {
             otsentry_policy::load(policy)?;
@@ -116,6 +123,7 @@ fn fail(e: &anyhow::Error) -> ExitCode {
             || c.downcast_ref::<otsentry_policy::PolicyErrors>().is_some()
             || c.downcast_ref::<otsentry_baseline::BaselineError>().is_some()
             || c.downcast_ref::<siem::SiemConfigError>().is_some()
+            || c.downcast_ref::<rules::RuleChoiceError>().is_some()
     });
     say!("otsentry: error: {e:#}");
     ExitCode::from(if bad_input { EXIT_BAD_INPUT } else { EXIT_OUTPUT })

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// Replays `inputs` under `policy` (no rules: only the policy's findings are wanted).
 fn findings(policy: Arc<Policy>, inputs: &[PathBuf]) -> anyhow::Result<SegmentationCounts> {
-    let rules = load_rules(&RuleChoice { rules: None, none: true, vars: None, tuning: None })?;
+    let rules = load_rules(&RuleChoice { none: true, ..Default::default() })?;
     let mut run = Pipeline::new(PipelineOptions { rules: Arc::new(rules), policy: Some(policy), ..Default::default() }, None);
     for input in &plan(inputs, false)?.inputs {
         run.run_input(input, &mut |_, _| {})?;

@@ -7,18 +7,22 @@ use otsentry_rules::{default_pack, import_suricata, read_dir, read_file, RuleErr
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Where a run's rules come from.
+/// Where a run's rules come from: the built-in pack (unless left out) and the site's
+/// files beside it.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct RuleChoice {
-    pub(crate) rules: Option<PathBuf>,
+    pub(crate) rules: Vec<PathBuf>,
+    pub(crate) no_default: bool,
     pub(crate) none: bool,
     pub(crate) vars: Option<PathBuf>,
     pub(crate) tuning: Option<PathBuf>,
+    /// A rule naming a set nothing defines or infers is an error, not a warning.
+    pub(crate) strict: bool,
 }
 
 impl From<RuleFiles> for RuleChoice {
     fn from(f: RuleFiles) -> Self {
-        RuleChoice { rules: f.rules, none: false, vars: f.vars, tuning: f.tuning }
+        RuleChoice { rules: f.rules, no_default: f.no_default_rules, none: false, vars: f.vars, tuning: f.tuning, strict: false }
     }
 }
 
@@ -49,13 +53,13 @@ fn sources(c: &RuleChoice) -> Result<Option<Sources>, RuleErrors> {
         return Ok(None);
     }
     let mut errors = Vec::new();
-    let rules = match &c.rules {
-        Some(dir) => read_dir(dir).unwrap_or_else(|e| {
-            errors.extend(e.0);
-            Vec::new()
-        }),
-        None => default_pack(),
-    };
+    let mut rules = if c.no_default { Vec::new() } else { default_pack() };
+    for dir in &c.rules {
+        match read_dir(dir) {
+            Ok(files) => rules.extend(files),
+            Err(e) => errors.extend(e.0),
+        }
+    }
     let mut one = |p: &Option<PathBuf>| p.as_deref().and_then(|p| read_file(p).map_err(|e| errors.push(e)).ok());
     let (vars, tuning) = (one(&c.vars), one(&c.tuning));
     if !errors.is_empty() {
@@ -78,10 +82,16 @@ pub(crate) fn check(files: RuleFiles) -> anyhow::Result<()> {
     let set = load(&choice)?;
     let quiet: Vec<_> = set.listing().iter().filter(|l| !l.missing.is_empty() && !l.disabled).collect();
     let disabled = set.listing().iter().filter(|l| l.disabled).count();
-    let from = choice.rules.as_ref().map_or("the built-in pack".to_string(), |p| p.display().to_string());
+    let mut from: Vec<String> = choice.rules.iter().map(|p| p.display().to_string()).collect();
+    if !choice.no_default {
+        from.insert(0, "the built-in pack".to_string());
+    }
+    let from = from.join(" + ");
     say!("{from}: {} rules ok, {} active, {disabled} disabled, {} waiting for variables", set.listing().len(), set.active(), quiet.len());
     for l in quiet {
-        say!("  {}: quiet until the variables file defines ${}", l.id, l.missing.join(", $"));
+        let inferred = l.missing.iter().all(|m| INFERRED.contains(&m.as_str()));
+        let how = if inferred { "the variables file defines or a run's warm-up infers" } else { "the variables file defines" };
+        say!("  {}: quiet until {how} ${}", l.id, l.missing.join(", $"));
     }
     Ok(())
 }
@@ -169,6 +179,58 @@ pub(crate) fn import(file: &Path, out: Option<&Path>) -> anyhow::Result<()> {
     say!("{name}: {} rules converted, {} skipped, {} notes", imported.converted, imported.skipped.len(), imported.notes.len());
     if imported.without_attack > 0 {
         say!("  {} converted rules name no ATT&CK technique: add them under `attack` (see the comments)", imported.without_attack);
+    }
+    Ok(())
+}
+
+/// Rules that name a host set no variables file defines and no warm-up infers (`warm`:
+/// whether this run infers `INFERRED`): a warning each, or with `strict` an error.
+pub(crate) fn undefined_sets(c: &RuleChoice, set: &RuleSet, warm: bool) -> anyhow::Result<()> {
+    let mut problems = Vec::new();
+    for l in set.listing().iter().filter(|l| !l.disabled) {
+        let never: Vec<&str> = l.missing.iter().map(String::as_str).filter(|m| !(warm && INFERRED.contains(m))).collect();
+        if !never.is_empty() {
+            problems.push(format!(
+                "{}: rule {} names ${}, which no variables file defines: it stays quiet",
+                l.file.display(),
+                l.id,
+                never.join(", $")
+            ));
+        }
+    }
+    if c.strict && !problems.is_empty() {
+        anyhow::bail!(RuleChoiceError(format!("--strict: {}", problems.join("; "))));
+    }
+    for p in problems {
+        say!("otsentry: warning: {p}");
+    }
+    Ok(())
+}
+
+/// A rule choice that cannot run (exit 2, as a bad rule file).
+#[derive(Debug)]
+pub(crate) struct RuleChoiceError(pub(crate) String);
+
+impl std::fmt::Display for RuleChoiceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RuleChoiceError {}
+
+/// `otsentry rules export DIR`: the built-in pack's files, as they are compiled in.
+pub(crate) fn export(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: cannot create: {e}", dir.display()))?;
+    for src in default_pack() {
+        let name = src.file.file_name().map(PathBuf::from).unwrap_or_default();
+        let path = dir.join(name);
+        if path.exists() {
+            say!("{}: already there, left alone", path.display());
+            continue;
+        }
+        std::fs::write(&path, &src.text).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
+        say!("{}: written", path.display());
     }
     Ok(())
 }

@@ -113,10 +113,12 @@ impl Settings {
             warmup: args.warmup.or(file.warmup),
             rules: RuleChoice {
                 // A rules directory on the command line outranks the file's no-rules.
-                none: args.no_rules || (args.rules.is_none() && file.no_rules.unwrap_or(false)),
-                rules: args.rules.or(file.rules),
+                none: args.no_rules || (args.rules.is_empty() && file.no_rules.unwrap_or(false)),
+                rules: if args.rules.is_empty() { file.rules.unwrap_or_default() } else { args.rules },
+                no_default: args.no_default_rules || file.no_default_rules.unwrap_or(false),
                 vars: args.vars.or(file.vars),
                 tuning: args.tuning.or(file.tuning),
+                strict: args.strict || file.strict.unwrap_or(false),
             },
         }
     }
@@ -260,6 +262,8 @@ fn rereadable(plan: &otsentry_capture::Plan) -> bool {
 /// for a duration and rules wait for sets it infers; says which rules wait, and why.
 pub(crate) fn warm_up(s: &Settings, opts: &mut PipelineOptions, default: crate::cli::WarmupChoice) -> anyhow::Result<()> {
     let choice = s.warmup.unwrap_or(default);
+    let warm = !matches!(choice, crate::cli::WarmupChoice::Off) && s.rules.vars.is_none();
+    crate::rules::undefined_sets(&s.rules, &opts.rules, warm)?;
     let why = match (choice, crate::rules::inferable(&s.rules, &opts.rules)?) {
         (crate::cli::WarmupChoice::For(d), Some(sources)) => {
             let ns = i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);

@@ -223,3 +223,41 @@ fn rules_fields_lists_every_schema() {
         assert!(out.contains(line), "{line} in:\n{out}");
     }
 }
+
+#[test]
+fn site_rules_sit_beside_the_pack_and_clashes_name_both_files() {
+    let d = dir("site");
+    let (a, b) = (dir("site-a"), dir("site-b"));
+    file(&a, "stop.yaml", GOOD);
+    file(&b, "other.yaml", &GOOD.replace("site.stop", "site.other").replace("9000001", "9000002"));
+    // Two site directories and the pack: the pack's own stop rule still fires.
+    let (out, err) = text(&otsentry(&["replay", "-q", "--rules", a.to_str().unwrap(), "--rules", b.to_str().unwrap(), &demo()]));
+    assert!(out.contains("s7comm.plc_stop") && out.contains("site.stop") && out.contains("site.other"), "{out}{err}");
+    // Without the pack only the site's rules.
+    let (only, _) = text(&otsentry(&["replay", "-q", "--no-default-rules", "--rules", a.to_str().unwrap(), &demo()]));
+    assert!(only.contains("site.stop") && !only.contains("s7comm.plc_stop"), "{only}");
+    // A sid the pack uses, in a site file: both places named.
+    let clash = file(&d, "clash.yaml", &GOOD.replace("9000001", "4300001"));
+    let o = otsentry(&["rules", "check", &clash]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("clash.yaml:2:3: sid:") && err.contains("<built-in>/s7comm.yaml"), "{err}");
+    // The pack exported, and read back as a site directory in place of the built-in one.
+    let export = d.join("pack");
+    let o = otsentry(&["rules", "export", export.to_str().unwrap()]);
+    assert!(o.status.success() && export.join("modbus.yaml").is_file(), "{}", text(&o).1);
+    let o = otsentry(&["rules", "check", "--no-default-rules", export.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o).1);
+}
+
+#[test]
+fn a_set_nothing_defines_is_a_warning_or_with_strict_an_error() {
+    let d = dir("strict");
+    let rules = file(&d, "home.yaml", &GOOD.replace("  match:", "  match:\n    src: $HOME_NET"));
+    let (_, err) = text(&otsentry(&["replay", "-q", "--rules", &rules, &demo()]));
+    assert!(err.contains("home.yaml: rule site.stop names $HOME_NET, which no variables file defines"), "{err}");
+    let o = otsentry(&["replay", "-q", "--strict", "--rules", &rules, &demo()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o).1);
+    // The sets a warm-up infers are no warning.
+    assert!(!err.contains("$HMI"), "{err}");
+}

@@ -47,6 +47,8 @@ pub struct Listing {
     /// Variables it names that the variables file does not define: the rule stays quiet.
     pub missing: Vec<String>,
     pub disabled: bool,
+    /// The file it came from.
+    pub file: PathBuf,
 }
 
 /// The loaded rules: immutable once built.
@@ -70,7 +72,7 @@ impl RuleSet {
         let mut rules = Vec::new();
         let mut listing = Vec::new();
         let mut ids: HashMap<String, PathBuf> = HashMap::new();
-        let mut sids: HashMap<u64, String> = HashMap::new();
+        let mut sids: HashMap<u64, (String, PathBuf)> = HashMap::new();
         for src in &sources.rules {
             let specs = match parse_yaml::<Vec<RuleSpec>>(src) {
                 Ok(s) => s,
@@ -88,11 +90,12 @@ impl RuleSet {
                 if let Some(first) = ids.insert(spec.id.clone(), src.file.clone()) {
                     errors.push(fail(&["id"], format!("rule id {:?} is already used in {}", spec.id, first.display()), None));
                 }
-                if let Some(other) = sids.insert(spec.sid, spec.id.clone()) {
-                    errors.push(fail(&["sid"], format!("sid {} is already used by rule {other:?}", spec.sid), None));
+                if let Some((other, file)) = sids.insert(spec.sid, (spec.id.clone(), src.file.clone())) {
+                    errors.push(fail(&["sid"], format!("sid {} is already used by rule {other:?} in {}", spec.sid, file.display()), None));
                 }
                 match compile(&spec, &all, &vars, &fail) {
-                    Ok((rule, list)) => {
+                    Ok((rule, mut list)) => {
+                        list.file.clone_from(&src.file);
                         if list.missing.is_empty() {
                             rules.push(rule);
                         }
@@ -276,6 +279,7 @@ fn compile(
         vars: used_vars.into_iter().collect(),
         missing,
         disabled: false,
+        file: PathBuf::new(),
     };
     let rule = Rule {
         info,
