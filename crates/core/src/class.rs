@@ -1,4 +1,4 @@
-//! What a protocol function does, in the six classes a segmentation policy allows or
+//! What a protocol function does, in the seven classes a segmentation policy allows or
 //! denies (IEC 62443 conduits name them so): every function code of every dissector
 //! maps to exactly one.
 use serde::Serialize;
@@ -12,23 +12,29 @@ pub enum FunctionClass {
     Write,
     /// Changes what the device runs: logic and block downloads, deletes, firmware.
     Program,
-    /// Changes the device's state: start, stop, restart, listen-only, time, freeze.
-    /// Functions a dissector does not know are taken as control (denied unless allowed).
+    /// Operational control of the process and its reporting: time, freezes, unsolicited
+    /// reporting, classes, mode changes short of stopping. Functions a dissector does not
+    /// know are taken as control (denied unless allowed).
     Control,
     /// Counters, event logs, diagnostic registers.
     Diagnostic,
     /// Who the device is: identification objects, SZL, device attributes.
     Identification,
+    /// Device management: restarting, stopping, starting, initialising a device or its
+    /// application, forcing it to listen only, reserving it. An HMI's polling conduit
+    /// may allow control and never these.
+    Management,
 }
 
 impl FunctionClass {
-    pub const ALL: [FunctionClass; 6] = [
+    pub const ALL: [FunctionClass; 7] = [
         FunctionClass::Read,
         FunctionClass::Write,
         FunctionClass::Program,
         FunctionClass::Control,
         FunctionClass::Diagnostic,
         FunctionClass::Identification,
+        FunctionClass::Management,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +45,7 @@ impl FunctionClass {
             FunctionClass::Control => "control",
             FunctionClass::Diagnostic => "diagnostic",
             FunctionClass::Identification => "identification",
+            FunctionClass::Management => "management",
         }
     }
 

@@ -109,7 +109,9 @@ pub(crate) struct Segmentation {
 }
 
 fn bit(class: Option<FunctionClass>) -> u8 {
-    class.map_or(1 << 6, |c| 1 << (c as u8))
+    // Seven classes below, the conversation itself on top.
+    const _: () = assert!(FunctionClass::ALL.len() < 8);
+    class.map_or(1 << 7, |c| 1 << (c as u8))
 }
 
 impl Segmentation {

@@ -178,7 +178,7 @@ fn the_segmentation_fixture_raises_its_golden_policy_decisions() {
             "ot scada>cell-a s7comm program",
             // Conduit 3: engineering may read, program, diagnose and identify.
             "ot engineering>cell-a s7comm write",
-            "ot engineering>cell-a s7comm control",
+            "ot engineering>cell-a s7comm management",
             // Conduit 1 opened from its `to` side.
             "ot cell-a>scada modbus -",
             // Cell B's address untagged: outside every zone.

@@ -97,10 +97,12 @@ pub(crate) struct LearnArgs {
 #[derive(Subcommand)]
 pub(crate) enum PolicyCommand {
     /// Print every protocol function with its class (read, write, program, control,
-    /// diagnostic, identification), as conduits allow them.
+    /// diagnostic, identification, management), as conduits allow them.
     Classes,
     /// Replay captures against a draft policy: print the conversations it would forbid,
     /// by zone pair with counts and first and last seen, and the conduits nothing used.
+    #[command(after_help = "Exit codes: 0 nothing forbidden, 3 conversations forbidden (0 with --exit-zero), \
+2 a bad policy file or capture, 1 an output could not be written.")]
     Check {
         /// The draft policy.
         #[arg(long, value_name = "FILE")]
@@ -108,6 +110,9 @@ pub(crate) enum PolicyCommand {
         /// Also write the findings as JSON to FILE.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
+        /// Exit 0 even when conversations are forbidden (a report, not a gate).
+        #[arg(long)]
+        exit_zero: bool,
         #[arg(required = true, value_name = "CAPTURE")]
         inputs: Vec<PathBuf>,
     },

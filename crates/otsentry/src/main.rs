@@ -24,6 +24,8 @@ use std::process::ExitCode;
 const EXIT_OUTPUT: u8 = 1;
 /// Bad input or usage: a capture that is missing or not one, a bad flag or configuration.
 const EXIT_BAD_INPUT: u8 = 2;
+/// `policy check` found conversations the draft forbids.
+const EXIT_FORBIDDEN: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -57,7 +59,9 @@ fn main() -> ExitCode {
             &siem::ClickHouseChoice { url: clickhouse, password_file: clickhouse_password_file, ca_file: clickhouse_ca },
             retention_days,
         ),
-        Command::Policy(PolicyCommand::Check { policy, json, inputs }) => policy::check(&policy, &inputs, json.as_deref()),
+        Command::Policy(PolicyCommand::Check { policy, json, exit_zero, inputs }) => {
+            policy::check(&policy, &inputs, json.as_deref(), exit_zero)
+        }
         Command::Policy(PolicyCommand::Suggest { zones, out, inputs }) => policy::suggest(&zones, &inputs, out.as_deref()),
         Command::Config(ConfigCommand::Example) => {
             use std::io::Write;
@@ -112,6 +116,11 @@ fn fail(e: &anyhow::Error) -> ExitCode {
     let closed = e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe));
     if closed {
         return ExitCode::SUCCESS;
+    }
+    if let Some(found) = e.downcast_ref::<policy::FoundForbidden>() {
+        // Not a failure of the tool: the draft forbids what the captures hold.
+        say!("otsentry: {found}");
+        return ExitCode::from(EXIT_FORBIDDEN);
     }
     let bad_input = e.chain().any(|c| {
         matches!(c.downcast_ref::<EngineError>(), Some(EngineError::Capture(_)))

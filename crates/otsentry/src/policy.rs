@@ -33,8 +33,20 @@ fn conduit_text(p: &Policy, i: usize) -> String {
     format!("line {}: {} -> {} ({services}; functions {classes})", c.line, p.zone(c.from).name, p.zone(c.to).name)
 }
 
+/// What `policy check` found forbidden (exit 3 unless `--exit-zero`).
+#[derive(Debug)]
+pub(crate) struct FoundForbidden(pub(crate) usize);
+
+impl std::fmt::Display for FoundForbidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} forbidden conversations", self.0)
+    }
+}
+
+impl std::error::Error for FoundForbidden {}
+
 /// `otsentry policy check --policy DRAFT CAPTURE...`
-pub(crate) fn check(policy_path: &Path, inputs: &[PathBuf], json: Option<&Path>) -> anyhow::Result<()> {
+pub(crate) fn check(policy_path: &Path, inputs: &[PathBuf], json: Option<&Path>, exit_zero: bool) -> anyhow::Result<()> {
     let policy = Arc::new(otsentry_policy::load(policy_path)?);
     let found = findings(policy.clone(), inputs)?;
     let mut by_pair: BTreeMap<(&str, &str), Vec<&Forbidden>> = BTreeMap::new();
@@ -75,7 +87,11 @@ pub(crate) fn check(policy_path: &Path, inputs: &[PathBuf], json: Option<&Path>)
         let doc = serde_json::json!({"forbidden": groups, "unused_conduits": unused, "dropped": found.dropped});
         std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n").with_context(|| format!("{}: cannot write", path.display()))?;
     }
-    Ok(())
+    out.flush()?;
+    match found.conversations.len() {
+        n if n > 0 && !exit_zero => Err(FoundForbidden(n).into()),
+        _ => Ok(()),
+    }
 }
 
 /// One suggested conduit and the traffic behind it.

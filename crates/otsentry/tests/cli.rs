@@ -213,11 +213,11 @@ fn eve_types_choose_the_records_written() {
 }
 
 #[test]
-fn policy_classes_gives_every_function_one_of_the_six_classes() {
+fn policy_classes_gives_every_function_one_of_the_seven_classes() {
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_otsentry")).args(["policy", "classes"]).output().unwrap();
     assert!(o.status.success());
     let text = String::from_utf8(o.stdout).unwrap();
-    let classes = ["read", "write", "program", "control", "diagnostic", "identification"];
+    let classes = ["read", "write", "program", "control", "diagnostic", "identification", "management"];
     let rows: Vec<Vec<&str>> = text.lines().skip(1).map(|l| l.split_whitespace().collect()).collect();
     assert!(rows.len() > 150, "{text}");
     for row in &rows {
@@ -228,9 +228,10 @@ fn policy_classes_gives_every_function_one_of_the_six_classes() {
     }
     let class_of = |proto: &str, name: &str| rows.iter().find(|r| r[0] == proto && r[r.len() - 2] == name).map(|r| *r.last().unwrap());
     assert_eq!(class_of("modbus", "write_multiple_registers"), Some("write"));
-    assert_eq!(class_of("modbus", "force_listen_only_mode"), Some("control"));
-    assert_eq!(class_of("dnp3", "cold_restart"), Some("control"));
+    assert_eq!(class_of("modbus", "force_listen_only_mode"), Some("management"));
+    assert_eq!(class_of("dnp3", "cold_restart"), Some("management"));
+    assert_eq!(class_of("dnp3", "enable_unsolicited"), Some("control"));
     assert_eq!(class_of("dnp3", "open_file"), Some("program"));
-    assert_eq!(class_of("s7comm", "plc_stop"), Some("control"));
+    assert_eq!(class_of("s7comm", "plc_stop"), Some("management"));
     assert_eq!(class_of("s7comm", "read_szl"), Some("identification"));
 }

@@ -118,7 +118,9 @@ fn check_and_suggest_on_plant1() {
     let json = d.join("check.json");
     let o = otsentry(&["policy", "check", "--policy", draft.to_str().unwrap(), "--json", json.to_str().unwrap(), capture]);
     let table = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(3), "forbidden conversations found: {}", String::from_utf8_lossy(&o.stderr));
+    let report = otsentry(&["policy", "check", "--exit-zero", "--policy", draft.to_str().unwrap(), capture]);
+    assert!(report.status.success() && report.stdout == o.stdout, "--exit-zero: the same report, exit 0");
     assert!(table.contains("scada -> field:") && table.contains("unused conduit, line"), "{table}");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let groups = v["forbidden"].as_array().unwrap();
@@ -187,7 +189,7 @@ fn check_and_suggest(name: &str, capture: &Path, master: &str, field: &[String],
     .unwrap();
     let json = d.join("check.json");
     let o = otsentry(&["policy", "check", "--policy", draft.to_str().unwrap(), "--json", json.to_str().unwrap(), capture]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let groups = v["forbidden"].as_array().unwrap();
     assert_eq!(groups.len(), 1, "{v}");
@@ -246,4 +248,33 @@ fn check_and_suggest_on_a_dnp3_master_with_controls() {
     let writes = tshark_count(capture.to_str().unwrap(), "dnp3.ctl.dir == 1", "dnp3.al.func", &|f| f == "3" || f == "4");
     assert!(writes > 250, "tshark found {writes}");
     check_and_suggest("icsnpp-dnp3", &capture, "10.10.20.5", &["10.10.20.8".to_string()], "dnp3", writes);
+}
+
+/// Routine DNP3 polling with unsolicited reporting enabled (function 20, control): the
+/// narrowest conduit allows control and reads, and never restarts (management); a draft
+/// that allows everything forbids nothing (exit 0).
+#[test]
+fn suggest_keeps_restarts_out_of_a_polling_conduit_and_check_exits_zero_when_clean() {
+    use otsentry_pcapgen::trust::{dnp3_session, Step};
+    let d = dir("dnp3-poll");
+    let mut c = otsentry_pcapgen::session::Capture::new();
+    let mut steps = vec![Step::Master(20, vec![0x3C, 0x02, 0x06, 0x3C, 0x03, 0x06]), Step::Answer(Vec::new())];
+    for _ in 0..5 {
+        steps.extend([Step::Master(1, vec![0x3C, 0x01, 0x06]), Step::Answer(Vec::new()), Step::Wait(1000)]);
+    }
+    dnp3_session(&mut c, "10.70.2.10:49200", "10.70.1.20:20000", &steps);
+    let capture = d.join("poll.pcap");
+    std::fs::write(&capture, c.into_bytes()).unwrap();
+    let zones = d.join("zones.yaml");
+    let zone_text = "zones:\n  - name: scada\n    level: 2\n    networks: [10.70.2.0/24]\n  - name: field\n    level: 1\n    networks: [10.70.1.0/24]\n";
+    std::fs::write(&zones, zone_text).unwrap();
+    let o = otsentry(&["policy", "suggest", "--zones", zones.to_str().unwrap(), capture.to_str().unwrap()]);
+    let policy = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(policy.contains("functions: [read, control]") || policy.contains("functions: [control, read]"), "{policy}");
+    assert!(!policy.contains("management"), "{policy}");
+    let suggested = d.join("suggested.yaml");
+    std::fs::write(&suggested, &policy).unwrap();
+    let o = otsentry(&["policy", "check", "--policy", suggested.to_str().unwrap(), capture.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
 }

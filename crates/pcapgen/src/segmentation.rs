@@ -35,7 +35,7 @@ fn tcp(c: &mut Capture, client: &str, server: &str, payload: &[u8]) {
     c.client(&mut s, payload);
 }
 
-/// Job 0x29, PLC stop of P_PROGRAM: class control.
+/// Job 0x29, PLC stop of P_PROGRAM: class management.
 fn plc_stop(pdu_ref: u16) -> Vec<u8> {
     let mut param = vec![0x29, 0, 0, 0, 0, 0, 9];
     param.extend_from_slice(b"P_PROGRAM");
@@ -61,7 +61,7 @@ pub fn segmentation() -> Vec<u8> {
         &[READ_HOLDING, WRITE_REGISTER, DIAGNOSTIC_ECHO, READ_IDENTITY, WRITE_REGISTER, DIAGNOSTIC_ECHO],
     );
     // 2. SCADA to cell A over DNP3 (conduit 1): read, direct operate (write) and a cold
-    //    restart (control) pass; save configuration (program) does not, twice. Each
+    //    restart (management) pass; save configuration (program) does not, twice. Each
     //    request answered (a null response).
     let crob = [0x0C, 0x01, 0x17, 0x01, 0x00, 0x03, 0x01, 0xE8, 0x03, 0, 0, 0xE8, 0x03, 0, 0, 0x00];
     let requests = [
@@ -80,7 +80,7 @@ pub fn segmentation() -> Vec<u8> {
         &[(true, s7_read_db(1, 5)), (true, s7_write_byte(2, 0x84, 5, 10, 0x42)), (true, s7_block_job(3, 0x1A, b"_0A00001P"))],
     );
     // 4. Engineering to the same PLC (conduit 3: read, program, diagnostic,
-    //    identification): a write and a stop (control) are not.
+    //    identification): a write and a stop (management) are not.
     c.s7(
         &at(ENGINEERING, 50004),
         &at(PLC_S7, 102),

@@ -2,7 +2,7 @@
 use crate::app::function_name;
 use otsentry_core::{ClassRow, FunctionClass};
 
-use FunctionClass::{Control, Diagnostic, Program, Read, Write};
+use FunctionClass::{Control, Diagnostic, Management, Program, Read, Write};
 
 /// The class of an application fragment with `function`.
 pub fn function_class(function: u8) -> FunctionClass {
@@ -14,8 +14,10 @@ pub fn function_class(function: u8) -> FunctionClass {
         0x17 => Diagnostic,
         // Configuration saves and activation, file transfer: what the device runs on.
         0x13 | 0x19..=0x1F => Program,
-        // Freezes, restarts, applications, unsolicited reporting, classes, time,
-        // authentication, and reserved codes.
+        // Cold and warm restart, initialise data and application, start and stop it.
+        0x0D..=0x12 => Management,
+        // Freezes, unsolicited reporting, classes, time, authentication, and reserved
+        // codes.
         _ => Control,
     }
 }
@@ -38,8 +40,9 @@ mod tests {
     fn restarts_and_file_transfer_are_not_reads() {
         assert_eq!(function_class(0x01), Read);
         assert_eq!(function_class(0x05), Write);
-        assert_eq!(function_class(0x0D), Control);
-        assert_eq!(function_class(0x12), Control);
+        assert_eq!(function_class(0x0D), Management);
+        assert_eq!(function_class(0x12), Management);
+        assert_eq!(function_class(0x14), Control, "enable unsolicited is not a restart");
         assert_eq!(function_class(0x19), Program);
         assert_eq!(function_class(0x60), Control);
         assert_eq!(class_table().len(), 37 + 1);

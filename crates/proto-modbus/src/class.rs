@@ -3,7 +3,7 @@
 use crate::function::{diagnostic_name, umas_name, Function};
 use otsentry_core::{ClassRow, FunctionClass};
 
-use FunctionClass::{Control, Diagnostic, Identification, Program, Read, Write};
+use FunctionClass::{Control, Diagnostic, Identification, Management, Program, Read, Write};
 
 /// The class of a request with `function`, and its diagnostics sub-function, MEI type or
 /// UMAS code where it has one.
@@ -12,9 +12,10 @@ pub fn function_class(function: u8, diagnostic: Option<u16>, mei: Option<u8>, um
         1..=4 | 7 | 20 | 24 => Read,
         5 | 6 | 15 | 16 | 21..=23 => Write,
         11 | 12 => Diagnostic,
-        // Restart communications and force listen-only change the device's state.
+        // Restart communications and force listen-only take the device off the bus.
         8 => match diagnostic {
-            Some(0x01 | 0x04) | None => Control,
+            Some(0x01 | 0x04) => Management,
+            None => Control,
             Some(_) => Diagnostic,
         },
         17 => Identification,
@@ -36,7 +37,9 @@ fn umas_class(code: u8) -> FunctionClass {
         0x23 | 0x25 | 0x71 => Write,
         0x26 | 0x30..=0x35 => Program,
         0x0A | 0x12 | 0x39 | 0x50 | 0x58 | 0x73 => Diagnostic,
-        // Reservations, start and stop, and codes not listed.
+        // Take and release the PLC's reservation, start and stop it.
+        0x10 | 0x11 | 0x40 | 0x41 => Management,
+        // Codes not listed.
         _ => Control,
     }
 }
@@ -94,15 +97,15 @@ mod tests {
     fn the_dangerous_functions_are_not_reads() {
         assert_eq!(function_class(3, None, None, None), Read);
         assert_eq!(function_class(16, None, None, None), Write);
-        assert_eq!(function_class(8, Some(0x04), None, None), Control);
+        assert_eq!(function_class(8, Some(0x04), None, None), Management);
         assert_eq!(function_class(8, Some(0x00), None, None), Diagnostic);
         assert_eq!(function_class(43, None, Some(14), None), Identification);
-        assert_eq!(function_class(90, None, None, Some(0x41)), Control);
+        assert_eq!(function_class(90, None, None, Some(0x41)), Management);
         assert_eq!(function_class(90, None, None, Some(0x34)), Program);
         assert_eq!(function_class(90, None, None, Some(0x22)), Read);
         assert_eq!(function_class(200, None, None, None), Control);
         let table = class_table();
-        assert!(table.iter().any(|r| r.code == "90/0x41" && r.name == "stop_plc" && r.class == Control));
+        assert!(table.iter().any(|r| r.code == "90/0x41" && r.name == "stop_plc" && r.class == Management));
         // Each code appears once.
         let mut codes: Vec<&str> = table.iter().map(|r| r.code.as_str()).collect();
         codes.sort_unstable();

@@ -3,11 +3,13 @@
 use crate::names::{function_group_name, function_name, plus_function_name, subfunction_name};
 use otsentry_core::{ClassRow, FunctionClass};
 
-use FunctionClass::{Control, Diagnostic, Identification, Program, Read, Write};
+use FunctionClass::{Control, Diagnostic, Identification, Management, Program, Read, Write};
 
 /// PI services that change what the PLC holds (insert, delete, compress, copy RAM to
 /// ROM); the others (start, and those not known) change its state.
 const PROGRAM_SERVICES: [&str; 4] = ["_INSE", "_DELE", "_GARB", "_MODU"];
+/// PI services that start the PLC or reset its memory.
+const MANAGEMENT_SERVICES: [&str; 2] = ["P_PROGRAM", "_MSRST"];
 
 /// The class of a job with `function` (and, for a PI service, its service name).
 pub fn job_class(function: u8, pi_service: Option<&str>) -> FunctionClass {
@@ -17,7 +19,10 @@ pub fn job_class(function: u8, pi_service: Option<&str>) -> FunctionClass {
         0x05 => Write,
         0x1A..=0x1F => Program,
         0x28 if pi_service.is_some_and(|s| PROGRAM_SERVICES.contains(&s)) => Program,
-        // CPU services, PI services, PLC stop, and codes not known.
+        0x28 if pi_service.is_some_and(|s| MANAGEMENT_SERVICES.contains(&s)) => Management,
+        // PLC stop.
+        0x29 => Management,
+        // CPU services, other PI services, and codes not known.
         _ => Control,
     }
 }
@@ -62,7 +67,7 @@ pub fn class_table() -> Vec<ClassRow> {
         }
         rows.push(ClassRow { code: format!("job 0x{f:02X}"), name, class: job_class(f, None) });
         if f == 0x28 {
-            for s in PROGRAM_SERVICES {
+            for s in PROGRAM_SERVICES.into_iter().chain(MANAGEMENT_SERVICES) {
                 rows.push(ClassRow { code: format!("job 0x28 {s}"), name: "pi_service", class: job_class(f, Some(s)) });
             }
         }
@@ -107,15 +112,16 @@ mod tests {
         assert_eq!(job_class(0xF0, None), Read);
         assert_eq!(job_class(0x05, None), Write);
         assert_eq!(job_class(0x1B, None), Program);
-        assert_eq!(job_class(0x29, None), Control);
-        assert_eq!(job_class(0x28, Some("P_PROGRAM")), Control);
+        assert_eq!(job_class(0x29, None), Management);
+        assert_eq!(job_class(0x28, Some("P_PROGRAM")), Management);
+        assert_eq!(job_class(0x28, Some("P_UNKNOWN")), Control);
         assert_eq!(job_class(0x28, Some("_INSE")), Program);
         assert_eq!(userdata_class(0x4, 0x01), Identification);
         assert_eq!(userdata_class(0x5, 0x01), Control);
         assert_eq!(userdata_class(0x7, 0x02), Control);
         assert_eq!(plus_class(0x04F2), Write);
         let table = class_table();
-        assert!(table.iter().any(|r| r.name == "plc_stop" && r.class == Control));
+        assert!(table.iter().any(|r| r.name == "plc_stop" && r.class == Management));
         assert!(table.iter().any(|r| r.name == "read_szl" && r.class == Identification));
     }
 }
