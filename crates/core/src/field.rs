@@ -62,19 +62,36 @@ pub struct FieldDef {
     /// Conditions on fields of one group must hold for the same element.
     pub group: Option<u8>,
     pub known: Known,
+    /// The largest value the protocol can carry (a function code's byte, a register
+    /// address's word): a rule asking for more can never match, and is refused.
+    pub max: Option<u64>,
 }
 
 impl FieldDef {
     pub const fn one(name: &'static str, ty: FieldType) -> FieldDef {
-        FieldDef { name, ty, group: None, known: Known::OnArrival }
+        FieldDef { name, ty, group: None, known: Known::OnArrival, max: None }
     }
 
     pub const fn each(name: &'static str, ty: FieldType, group: u8) -> FieldDef {
-        FieldDef { name, ty, group: Some(group), known: Known::OnArrival }
+        FieldDef { name, ty, group: Some(group), known: Known::OnArrival, max: None }
     }
 
     pub const fn answered(self) -> FieldDef {
         FieldDef { known: Known::OnResponse, ..self }
+    }
+
+    /// A byte on the wire.
+    pub const fn byte(self) -> FieldDef {
+        FieldDef { max: Some(0xFF), ..self }
+    }
+
+    /// A 16-bit word on the wire.
+    pub const fn word(self) -> FieldDef {
+        FieldDef { max: Some(0xFFFF), ..self }
+    }
+
+    pub const fn at_most(self, max: u64) -> FieldDef {
+        FieldDef { max: Some(max), ..self }
     }
 }
 

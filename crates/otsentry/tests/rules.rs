@@ -261,3 +261,55 @@ fn a_set_nothing_defines_is_a_warning_or_with_strict_an_error() {
     // The sets a warm-up infers are no warning.
     assert!(!err.contains("$HMI"), "{err}");
 }
+
+/// Five rules, five kinds of mistake: all reported in one pass, each at its own line.
+#[test]
+fn rules_check_reports_every_mistake_in_one_pass() {
+    let d = dir("five");
+    let rule = |id: &str, sid: u32, body: &str| {
+        format!("- id: {id}\n  sid: {sid}\n  name: n\n  description: d\n  severity: high\n  category: Discovery\n  attack: [T0846]\n{body}")
+    };
+    let text = [
+        rule("site.one", 9100001, "  match:\n    modbus.function: 300\n"),
+        rule("site.two", 9100002, "  match:\n    modbus.function: 3\n  suppress: {seconds: 60, track: by_srcc}\n"),
+        rule("site.three", 9100003, "  match:\n    modbus.function: 3\n  sevrity: low\n"),
+        rule("site.four", 9100004, "  match:\n    modbus.unit_id: 999\n"),
+        rule("site.five", 9100001, "  match:\n    modbus.function: 3\n"),
+    ]
+    .concat();
+    let path = file(&d, "five.yaml", &text);
+    let o = otsentry(&["rules", "check", "--no-default-rules", &path]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for want in [
+        "five.yaml:9:5: match.modbus.function: modbus.function is at most 255 on the wire: 300 can never match",
+        "five.yaml:19:34: unknown variant `by_srcc`",
+        "(did you mean `by_src`?)",
+        "five.yaml:29:3: sevrity: unknown field `sevrity`",
+        "five.yaml:38:5: match.modbus.unit_id: modbus.unit_id is at most 255 on the wire: 999 can never match",
+        "five.yaml:40:3: sid: sid 9100001 is already used by rule \"site.one\"",
+    ] {
+        assert!(err.contains(want), "want {want:?} in:\n{err}");
+    }
+}
+
+/// A tuning file with mistakes in its third suppress entry and elsewhere: each at its line.
+#[test]
+fn tuning_check_points_at_the_entry_at_fault() {
+    let d = dir("tuning-lines");
+    let tuning = file(
+        &d,
+        "tuning.yaml",
+        "disable: [modbus.nope]\nsuppress:\n  - rule: s7comm.plc_stop\n    src: 10.0.0.1\n  - rule: dnp3.freeze\n    src: 10.0.0.2\n  - rule: modbus.umas.stop_plcc\n    src: 10.0.0.3\nmodify:\n  dnp3.freeze: {severity: hihg}\n",
+    );
+    let o = otsentry(&["rules", "check", "--tuning", &tuning]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for want in [
+        "tuning.yaml:1:1: disable.modbus.nope: no rule has the id \"modbus.nope\"",
+        "tuning.yaml:7:5: suppress[2].rule: no rule has the id \"modbus.umas.stop_plcc\" (did you mean `modbus.umas.stop_plc`?)",
+        "tuning.yaml:10:3: modify.dnp3.freeze.severity: \"hihg\" is not one of",
+    ] {
+        assert!(err.contains(want), "want {want:?} in:\n{err}");
+    }
+}

@@ -10,32 +10,32 @@ use otsentry_core::{FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, 
 const ITEMS: u8 = 0;
 
 otsentry_core::field_table!(S7_FIELDS:
-    FUNCTION => FieldDef::one("s7comm.function", T::Uint),
+    FUNCTION => FieldDef::one("s7comm.function", T::Uint).byte(),
     FUNCTION_NAME => FieldDef::one("s7comm.function_name", T::Str),
     ROSCTR => FieldDef::one("s7comm.rosctr", T::Str),
-    PDU_REF => FieldDef::one("s7comm.pdu_ref", T::Uint),
+    PDU_REF => FieldDef::one("s7comm.pdu_ref", T::Uint).word(),
     STATUS => FieldDef::one("s7comm.status", T::Str),
     BLOCK_TYPE => FieldDef::one("s7comm.block_type", T::Str),
-    BLOCK_NUMBER => FieldDef::one("s7comm.block_number", T::Uint),
+    BLOCK_NUMBER => FieldDef::one("s7comm.block_number", T::Uint).word(),
     BLOCK_NAME => FieldDef::one("s7comm.block_name", T::Str),
     PI_SERVICE => FieldDef::one("s7comm.pi_service", T::Str),
     ITEM_COUNT => FieldDef::one("s7comm.item_count", T::Uint),
     ITEM_AREA => FieldDef::each("s7comm.item.area", T::Str, ITEMS),
-    ITEM_AREA_CODE => FieldDef::each("s7comm.item.area_code", T::Uint, ITEMS),
-    ITEM_DB => FieldDef::each("s7comm.item.db", T::Uint, ITEMS),
+    ITEM_AREA_CODE => FieldDef::each("s7comm.item.area_code", T::Uint, ITEMS).byte(),
+    ITEM_DB => FieldDef::each("s7comm.item.db", T::Uint, ITEMS).word(),
     ITEM_ADDRESS => FieldDef::each("s7comm.item.address", T::Uint, ITEMS),
     ITEM_LENGTH => FieldDef::each("s7comm.item.length", T::Uint, ITEMS),
-    ERROR_CLASS => FieldDef::one("s7comm.error_class", T::Uint).answered(),
+    ERROR_CLASS => FieldDef::one("s7comm.error_class", T::Uint).answered().byte(),
     ERROR_CODE => FieldDef::one("s7comm.error_code", T::Uint).answered(),
     UD_TYPE => FieldDef::one("s7comm.userdata.type", T::Str),
-    UD_GROUP => FieldDef::one("s7comm.userdata.function_group", T::Uint),
+    UD_GROUP => FieldDef::one("s7comm.userdata.function_group", T::Uint).at_most(15),
     UD_GROUP_NAME => FieldDef::one("s7comm.userdata.function_group_name", T::Str),
-    UD_SUB => FieldDef::one("s7comm.userdata.subfunction", T::Uint),
+    UD_SUB => FieldDef::one("s7comm.userdata.subfunction", T::Uint).byte(),
     UD_SUB_NAME => FieldDef::one("s7comm.userdata.subfunction_name", T::Str),
     UD_ERROR_CODE => FieldDef::one("s7comm.userdata.error_code", T::Uint),
     UD_PASSWORD => FieldDef::one("s7comm.userdata.password", T::Bool),
-    SZL_ID => FieldDef::one("s7comm.szl_id", T::Uint),
-    SZL_INDEX => FieldDef::one("s7comm.szl_index", T::Uint),
+    SZL_ID => FieldDef::one("s7comm.szl_id", T::Uint).word(),
+    SZL_INDEX => FieldDef::one("s7comm.szl_index", T::Uint).word(),
 );
 
 /// The `s7comm` event's fields. `s7comm.item.*` is each variable a job reads or writes
@@ -121,8 +121,8 @@ impl FieldAccess for UserDataEvent<'_> {
 
 otsentry_core::field_table!(PLUS_FIELDS:
     PLUS_VERSION => FieldDef::one("s7comm_plus.version", T::Uint),
-    PLUS_OPCODE => FieldDef::one("s7comm_plus.opcode", T::Uint),
-    PLUS_FUNCTION => FieldDef::one("s7comm_plus.function", T::Uint),
+    PLUS_OPCODE => FieldDef::one("s7comm_plus.opcode", T::Uint).byte(),
+    PLUS_FUNCTION => FieldDef::one("s7comm_plus.function", T::Uint).word(),
     PLUS_FUNCTION_NAME => FieldDef::one("s7comm_plus.function_name", T::Str),
     PLUS_INTEGRITY => FieldDef::one("s7comm_plus.integrity", T::Bool),
     PLUS_OBJECT_ID => FieldDef::one("s7comm_plus.object_id", T::Uint),
@@ -153,7 +153,7 @@ impl FieldAccess for PlusEvent<'_> {
 
 otsentry_core::field_table!(COTP_FIELDS:
     COTP_TYPE => FieldDef::one("cotp.type", T::Str),
-    COTP_RACK => FieldDef::one("cotp.rack", T::Uint),
+    COTP_RACK => FieldDef::one("cotp.rack", T::Uint).at_most(7),
     COTP_SLOT => FieldDef::one("cotp.slot", T::Uint),
 );
 

@@ -8,6 +8,7 @@ use crate::rule::{Clause, Cond, Dir, FlowMatch, Rule, Suppress, Threshold};
 use crate::spec::{RuleSpec, SiteSuppressSpec, SuppressSpec, ThresholdSpec, TuningSpec};
 use crate::value::{addr_spec, test, AddrSet, AddrSpec, Net, Test};
 use otsentry_core::{AlertInfo, FieldId, Known, Schema, Severity, ANOMALY_SCHEMA};
+use serde::Deserialize as _;
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -74,7 +75,8 @@ impl RuleSet {
         let mut ids: HashMap<String, PathBuf> = HashMap::new();
         let mut sids: HashMap<u64, (String, PathBuf)> = HashMap::new();
         for src in &sources.rules {
-            let specs = match parse_yaml::<Vec<RuleSpec>>(src) {
+            // Entry by entry, so one entry's wrong key does not hide the next one's.
+            let entries = match parse_yaml::<Vec<serde_yaml_ng::Value>>(src) {
                 Ok(s) => s,
                 Err(e) => {
                     errors.push(e);
@@ -82,7 +84,14 @@ impl RuleSet {
                 }
             };
             let locate = Locator::new(&src.text);
-            for (i, spec) in specs.into_iter().enumerate() {
+            for (i, entry) in entries.into_iter().enumerate() {
+                let spec = match RuleSpec::deserialize(entry) {
+                    Ok(spec) => spec,
+                    Err(e) => {
+                        errors.push(entry_error(src, &locate, i, &e.to_string()));
+                        continue;
+                    }
+                };
                 let fail = |path: &[&str], message: String, suggestion: Option<String>| {
                     let (line, column) = locate.find(Some(i), path);
                     RuleError { file: src.file.clone(), line, column, field: Some(path.join(".")), message, suggestion }
@@ -129,6 +138,23 @@ impl RuleSet {
     pub fn listing(&self) -> &[Listing] {
         &self.listing
     }
+}
+
+/// A rule entry that does not deserialize (an unknown key, a value of the wrong shape),
+/// located at the key it names, else at the entry.
+fn entry_error(src: &RuleSource, locate: &Locator<'_>, i: usize, text: &str) -> RuleError {
+    let message = text.split(" at line ").next().unwrap_or(text).to_string();
+    let named = |marker: &str| message.split(marker).nth(1).and_then(|r| r.split('`').next()).map(str::to_string);
+    let key = named("unknown field `").or_else(|| named("missing field `"));
+    let variant = named("unknown variant `");
+    let (line, column) = match (key.as_deref().filter(|_| message.starts_with("unknown field")), variant.as_deref()) {
+        (Some(k), _) => locate.find(Some(i), &[k]),
+        (None, Some(v)) => locate.find_text(i, v).unwrap_or_else(|| locate.find(Some(i), &[])),
+        (None, None) => locate.find(Some(i), &[]),
+    };
+    let expected = message.split("expected one of ").nth(1).unwrap_or("");
+    let suggestion = key.as_deref().or(variant.as_deref()).and_then(|k| nearest(k, expected.split(", ").map(|s| s.trim_matches('`'))));
+    RuleError { file: src.file.clone(), line, column, field: key, message, suggestion }
 }
 
 pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned + Default>(src: &RuleSource) -> Result<T, RuleError> {
@@ -396,6 +422,11 @@ impl Cx<'_, '_> {
                             continue;
                         }
                     };
+                    if let Some(lo) = test.impossible_above(def.max) {
+                        let max = def.max.unwrap_or(0);
+                        let message = format!("{name} is at most {max} on the wire: {lo} can never match");
+                        self.errors.push((self.fail)(&path, message, None));
+                    }
                     if def.known == Known::OnResponse {
                         *self.answered = true;
                     }
@@ -509,8 +540,13 @@ fn tune(src: &RuleSource, rules: &mut Vec<Rule>, listing: &mut [Listing], vars: 
             }
         }
     }
-    for s in &spec.suppress {
-        site_suppress(s, rules, &known, vars, errors, &fail, &unknown);
+    for (n, s) in spec.suppress.iter().enumerate() {
+        // Each entry's own lines, not the first entry's.
+        let at = |key: &str, message: String, suggestion: Option<String>| {
+            let (line, column) = locate.find_in_list("suppress", n, key);
+            RuleError { file: src.file.clone(), line, column, field: Some(format!("suppress[{n}].{key}")), message, suggestion }
+        };
+        site_suppress(s, rules, &known, &ids, vars, errors, &at);
     }
 }
 
@@ -518,13 +554,13 @@ fn site_suppress(
     s: &SiteSuppressSpec,
     rules: &mut [Rule],
     known: &dyn Fn(&str) -> bool,
+    ids: &[Arc<str>],
     vars: &HashMap<String, Vec<Net>>,
     errors: &mut Vec<RuleError>,
-    fail: Fail<'_>,
-    unknown: &dyn Fn(&str, &[&str]) -> RuleError,
+    at: &dyn Fn(&str, String, Option<String>) -> RuleError,
 ) {
     if !known(&s.rule) {
-        errors.push(unknown(&s.rule, &["suppress", "rule"]));
+        errors.push(at("rule", format!("no rule has the id {:?}", s.rule), nearest(&s.rule, ids.iter().map(|i| &**i))));
         return;
     }
     let mut set = |v: &Option<Value>, key: &str| -> Option<Option<AddrSet>> {
@@ -532,13 +568,13 @@ fn site_suppress(
         match addr_spec(v) {
             Ok(spec) => {
                 if let Some(missing) = spec.vars.iter().find(|n| !vars.contains_key(*n)) {
-                    errors.push(fail(&["suppress", key], format!("variable ${missing} is not defined"), None));
+                    errors.push(at(key, format!("variable ${missing} is not defined"), None));
                     return None;
                 }
                 Some(Some(resolve(spec, vars)))
             }
             Err(e) => {
-                errors.push(fail(&["suppress", key], e, None));
+                errors.push(at(key, e, None));
                 None
             }
         }

@@ -121,6 +121,40 @@ impl<'t> Locator<'t> {
         }
         at
     }
+
+    /// Line and column (1-based) of `key` in entry `n` (0-based) of the list under the
+    /// top-level key `list` (a tuning file's `suppress:` entries); the list's line when
+    /// the entry or key is not found.
+    pub(crate) fn find_in_list(&self, list: &str, n: usize, key: &str) -> (usize, usize) {
+        let Some(start) = self.lines.iter().position(|l| l.strip_prefix(list).is_some_and(|r| r.trim_start().starts_with(':'))) else {
+            return (1, 1);
+        };
+        let mut entry = None;
+        for (i, text) in self.lines.iter().enumerate().skip(start + 1) {
+            let body = text.trim_start();
+            if !text.starts_with(' ') && !text.starts_with('-') && !body.is_empty() && !body.starts_with('#') {
+                break; // the next top-level key
+            }
+            if body.starts_with("- ") || body == "-" {
+                entry = Some(entry.map_or(0, |e| e + 1));
+            }
+            if entry == Some(n) {
+                let fields = body.trim_start_matches(['-', ' ']);
+                if fields.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with(':')) {
+                    return (i + 1, text.len() - fields.len() + 1);
+                }
+            }
+        }
+        (start + 1, 1)
+    }
+
+    /// Line and column (1-based) of the first occurrence of `needle` inside item `item`
+    /// (a value a message quotes), if any.
+    pub(crate) fn find_text(&self, item: usize, needle: &str) -> Option<(usize, usize)> {
+        let from = self.items.get(item).copied()?;
+        let to = self.items.get(item + 1).copied().unwrap_or(self.lines.len());
+        (from..to).find_map(|n| self.lines.get(n)?.find(needle).map(|c| (n + 1, c + 1)))
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,13 @@ pub(crate) enum Test {
 }
 
 impl Test {
+    /// The lowest value of a number condition no field of at most `max` can reach (a
+    /// function code of 300), if there is one.
+    pub(crate) fn impossible_above(&self, max: Option<u64>) -> Option<u64> {
+        let (Test::Uint(ranges), Some(max)) = (self, max) else { return None };
+        ranges.iter().map(|&(lo, _)| lo).find(|&lo| lo > max)
+    }
+
     #[inline]
     pub(crate) fn accepts(&self, v: FieldValue<'_>) -> bool {
         match (self, v) {
