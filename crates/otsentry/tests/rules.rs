@@ -269,7 +269,7 @@ fn rules_check_reports_every_mistake_in_one_pass() {
     let rule = |id: &str, sid: u32, body: &str| {
         format!("- id: {id}\n  sid: {sid}\n  name: n\n  description: d\n  severity: high\n  category: Discovery\n  attack: [T0846]\n{body}")
     };
-    let text = [
+    let rules = [
         rule("site.one", 9100001, "  match:\n    modbus.function: 300\n"),
         rule("site.two", 9100002, "  match:\n    modbus.function: 3\n  suppress: {seconds: 60, track: by_srcc}\n"),
         rule("site.three", 9100003, "  match:\n    modbus.function: 3\n  sevrity: low\n"),
@@ -277,7 +277,7 @@ fn rules_check_reports_every_mistake_in_one_pass() {
         rule("site.five", 9100001, "  match:\n    modbus.function: 3\n"),
     ]
     .concat();
-    let path = file(&d, "five.yaml", &text);
+    let path = file(&d, "five.yaml", &rules);
     let o = otsentry(&["rules", "check", "--no-default-rules", &path]);
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
