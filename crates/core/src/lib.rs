@@ -35,7 +35,7 @@ pub use flow::{Direction, FlowKey, IpProto};
 pub use flowrec::{FlowBody, FlowRecord, TcpBody};
 pub use hex::{hex, Hex};
 pub use observe::{ModbusTable, Observer, Space, IDENTITY_ATTRIBUTES};
-pub use position::line_and_column;
+pub use position::{line_and_column, nearest};
 pub use record::{open_object, EventHeader, Framed, Record, Vlans};
 pub use stats::{CaptureCounts, StatsBody, StatsRecord};
 pub use summary::{

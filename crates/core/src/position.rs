@@ -1,4 +1,5 @@
-//! Where a byte offset falls in a text file, as a person's editor counts it.
+//! Where a byte offset falls in a text file, as a person's editor counts it, and the
+//! nearest valid name to a misspelt one.
 
 /// The 1-based line and column (in characters) of byte `offset` in `text`.
 ///
@@ -15,6 +16,34 @@ pub fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
     let column = before.get(line_start..).unwrap_or_default().chars().count() + 1;
     (line, column)
+}
+
+/// The candidate closest to `name` by edit distance, if it is close enough to be a typo.
+pub fn nearest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<String> {
+    let limit = (name.chars().count() / 3).max(2);
+    candidates.into_iter().map(|c| (distance(name, c), c)).filter(|&(d, _)| d <= limit).min_by_key(|&(d, _)| d).map(|(_, c)| c.to_string())
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row.first().copied().unwrap_or(0);
+        if let Some(first) = row.first_mut() {
+            *first = i + 1;
+        }
+        for (j, cb) in b.iter().enumerate() {
+            let above = row.get(j + 1).copied().unwrap_or(0);
+            let left = row.get(j).copied().unwrap_or(0);
+            let cost = usize::from(ca != *cb);
+            let v = (prev + cost).min(above + 1).min(left + 1);
+            prev = above;
+            if let Some(cell) = row.get_mut(j + 1) {
+                *cell = v;
+            }
+        }
+    }
+    row.last().copied().unwrap_or(0)
 }
 
 #[cfg(test)]

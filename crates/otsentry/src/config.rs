@@ -7,16 +7,43 @@ use serde::Deserialize;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
-/// A configuration file that cannot be used: where, and why.
+/// One mistake in a configuration file: where, which key, what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Issue {
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    /// The key at fault (`replay.max-flows`), or empty for the file as a whole.
+    pub(crate) key: String,
+    pub(crate) message: String,
+}
+
+impl std::fmt::Display for Issue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: ", self.line, self.column)?;
+        if !self.key.is_empty() {
+            write!(f, "{}: ", self.key)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// A configuration file that cannot be used: every mistake found, as
+/// `file:line:column: key: message`, one per line.
 #[derive(Debug)]
 pub(crate) struct ConfigError {
     pub(crate) file: PathBuf,
-    pub(crate) message: String,
+    pub(crate) issues: Vec<Issue>,
 }
 
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.file.display(), self.message)
+        for (i, issue) in self.issues.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}:{issue}", self.file.display())?;
+        }
+        Ok(())
     }
 }
 
@@ -241,54 +268,122 @@ fn dnp3_max_objects<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::E
 
 /// Reads and checks the file at `path`.
 pub(crate) fn load(path: &Path) -> Result<Config, ConfigError> {
-    let fail = |message: String| ConfigError { file: path.to_path_buf(), message };
+    let whole =
+        |message: String| ConfigError { file: path.to_path_buf(), issues: vec![Issue { line: 1, column: 1, key: String::new(), message }] };
     let text = std::fs::read_to_string(path).map_err(|e| {
-        fail(match e.kind() {
+        whole(match e.kind() {
             std::io::ErrorKind::NotFound => "no such file or directory".into(),
             std::io::ErrorKind::IsADirectory => "is a directory, not a configuration file".into(),
             std::io::ErrorKind::InvalidData => "not UTF-8 text".into(),
             _ => format!("cannot read: {e}"),
         })
     })?;
-    parse(&text).map_err(fail)
+    parse(&text).map_err(|issues| ConfigError { file: path.to_path_buf(), issues })
 }
 
-/// Parses configuration text; the error names the line and the key.
-pub(crate) fn parse(text: &str) -> Result<Config, String> {
+/// The keys a section takes, as serde knows them (declared once, in [`RunConfig`]).
+fn section_keys() -> Vec<String> {
+    let probe = serde_yaml_ng::from_str::<RunConfig>("zz-not-a-key: 0").err().map(|e| e.to_string()).unwrap_or_default();
+    let list = probe.split("expected one of ").nth(1).unwrap_or_default();
+    list.split(", ").map(|k| k.split('`').nth(1).unwrap_or_default().to_string()).filter(|k| !k.is_empty()).collect()
+}
+
+/// serde's message without the position it appends (positions are given apart).
+fn bare(message: &str) -> String {
+    message.split(" at line ").next().unwrap_or(message).to_string()
+}
+
+/// Parses configuration text: every mistake found, each with its line, column and key.
+pub(crate) fn parse(text: &str) -> Result<Config, Vec<Issue>> {
+    use serde_yaml_ng::Value;
     // An empty file (or one of comments only) is an empty configuration.
     if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Ok(Config::default());
     }
-    let config: Config = serde_yaml_ng::from_str(text).map_err(|e| {
-        let message = e.to_string();
-        if let Some((what, _)) = message.split_once(" at line ") {
-            // A value our own check refused is placed by serde_yaml at the start of its
-            // mapping entry's parent: point at the key's own line instead.
-            let key = what
-                .strip_prefix("replay: ")
-                .or_else(|| what.strip_prefix("sense: "))
-                .and_then(|rest| rest.split(':').next())
-                .unwrap_or_default();
-            return match line_of(text, key) {
-                Some(line) if key.contains('-') || ["eve", "clickhouse", "snaplen"].contains(&key) => format!("{what} at line {line}"),
-                _ => message,
-            };
-        }
-        // serde_yaml reports no position for an unknown top-level key: find its line.
-        let key = message.split('`').nth(1).unwrap_or_default();
-        match line_of(text, key) {
-            Some(line) => format!("{message} at line {line} column 1"),
-            None => message,
-        }
+    let value: Value = serde_yaml_ng::from_str(text).map_err(|e| {
+        let (line, column) = e.location().map_or((1, 1), |l| otsentry_core::line_and_column(text, l.index()));
+        vec![Issue { line, column, key: String::new(), message: bare(&e.to_string()) }]
     })?;
+    let mut issues = Vec::new();
+    let issue = |section: Option<&str>, key: &str, message: String| {
+        let (line, column) = locate(text, section, key);
+        Issue { line, column, key: section.map_or(key.to_string(), |s| format!("{s}.{key}")), message }
+    };
+    let Value::Mapping(top) = value else {
+        return Err(vec![Issue {
+            line: 1,
+            column: 1,
+            key: String::new(),
+            message: "expected a mapping of keys (log-level, replay, sense)".into(),
+        }]);
+    };
+    let keys = section_keys();
+    // What passes key by key, kept for the checks across keys: every mistake is found.
+    let mut clean = serde_yaml_ng::Mapping::new();
+    for (k, v) in &top {
+        let name = k.as_str().unwrap_or_default();
+        match name {
+            "replay" | "sense" => {
+                let entries = match v {
+                    Value::Mapping(m) => m.clone(),
+                    Value::Null => Default::default(),
+                    _ => {
+                        issues.push(issue(None, name, "expected a mapping of keys".into()));
+                        continue;
+                    }
+                };
+                let mut kept = serde_yaml_ng::Mapping::new();
+                for (k2, v2) in entries {
+                    let key = k2.as_str().unwrap_or_default().to_string();
+                    if !keys.contains(&key) {
+                        let near = otsentry_core::nearest(&key, keys.iter().map(String::as_str));
+                        let hint = near.map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+                        issues.push(issue(Some(name), &key, format!("unknown key{hint}")));
+                        continue;
+                    }
+                    let one: Value = Value::Mapping([(k2.clone(), v2.clone())].into_iter().collect());
+                    match serde_yaml_ng::from_value::<RunConfig>(one) {
+                        Ok(_) => {
+                            kept.insert(k2, v2);
+                        }
+                        Err(e) => {
+                            let message = bare(&e.to_string());
+                            // Our own checks name their key first; serde's do not.
+                            let message = message.strip_prefix(&format!("{key}: ")).map(str::to_string).unwrap_or(message);
+                            issues.push(issue(Some(name), &key, message));
+                        }
+                    }
+                }
+                clean.insert(k.clone(), Value::Mapping(kept));
+            }
+            "log-level" => {
+                let one: Value = Value::Mapping([(k.clone(), v.clone())].into_iter().collect());
+                match serde_yaml_ng::from_value::<Config>(one) {
+                    Ok(_) => {
+                        clean.insert(k.clone(), v.clone());
+                    }
+                    Err(e) => {
+                        let message = bare(&e.to_string());
+                        let message = message.strip_prefix("log-level: ").map(str::to_string).unwrap_or(message);
+                        issues.push(issue(None, name, message));
+                    }
+                }
+            }
+            other => {
+                let near = otsentry_core::nearest(other, ["log-level", "replay", "sense"]);
+                let hint = near.map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+                issues.push(issue(None, other, format!("unknown key{hint}")));
+            }
+        }
+    }
+    let config: Config = serde_yaml_ng::from_value(Value::Mapping(clean))
+        .map_err(|e| vec![Issue { line: 1, column: 1, key: String::new(), message: bare(&e.to_string()) }])?;
     for (section, r) in [("replay", &config.replay), ("sense", &config.sense)] {
         if r.checksum_anomalies == Some(true) && r.no_checksums == Some(true) {
-            let line = line_of(text, "no-checksums").unwrap_or(0);
-            return Err(format!("{section}: checksum-anomalies and no-checksums cannot both be on at line {line}"));
+            issues.push(issue(Some(section), "no-checksums", "checksum-anomalies and no-checksums cannot both be on".into()));
         }
         if r.rules.is_some() && r.no_rules == Some(true) {
-            let line = line_of(text, "no-rules").unwrap_or(0);
-            return Err(format!("{section}: rules and no-rules cannot both be set at line {line}"));
+            issues.push(issue(Some(section), "no-rules", "rules and no-rules cannot both be set".into()));
         }
     }
     let r = &config.replay;
@@ -309,17 +404,38 @@ pub(crate) fn parse(text: &str) -> Result<Config, String> {
     {
         if other {
             let owner = if section == "replay" { "sense" } else { "replay" };
-            let line = line_of(text, key).unwrap_or(0);
-            return Err(format!("{section}: {key} is a key of {owner}: at line {line}"));
+            issues.push(issue(Some(section), key, format!("a key of {owner}, not of {section}")));
         }
     }
-    Ok(config)
+    if issues.is_empty() {
+        Ok(config)
+    } else {
+        issues.sort_by_key(|i| (i.line, i.column));
+        Err(issues)
+    }
 }
 
-/// The 1-based line where `key:` is written, if it is.
-fn line_of(text: &str, key: &str) -> Option<usize> {
-    let written = |l: &str| l.trim_start().strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':'));
-    (!key.is_empty()).then(|| text.lines().position(written)).flatten().map(|i| i + 1)
+/// Line and column (1-based) of `key:` at the top level, or inside `section:`; the
+/// section's (or the file's first) line when it is not written.
+pub(crate) fn locate(text: &str, section: Option<&str>, key: &str) -> (usize, usize) {
+    let written = |l: &str, k: &str| l.trim_start().strip_prefix(k).is_some_and(|rest| rest.trim_start().starts_with(':'));
+    let lines: Vec<&str> = text.lines().collect();
+    let (from, to) = match section {
+        None => (0, lines.len()),
+        Some(s) => {
+            let Some(start) = lines.iter().position(|l| !l.starts_with([' ', '\t']) && written(l, s)) else { return (1, 1) };
+            let end = lines
+                .iter()
+                .enumerate()
+                .skip(start + 1)
+                .find(|(_, l)| !l.is_empty() && !l.starts_with([' ', '\t', '#']))
+                .map_or(lines.len(), |(i, _)| i);
+            (start + 1, end)
+        }
+    };
+    (from..to)
+        .find(|&i| lines.get(i).is_some_and(|l| written(l, key) && (section.is_some() || !l.starts_with([' ', '\t']))))
+        .map_or((from.max(1), 1), |i| (i + 1, lines.get(i).map_or(0, |l| l.len() - l.trim_start().len()) + 1))
 }
 
 /// A commented configuration that `config check` accepts, printed by `config example`.
@@ -437,6 +553,26 @@ sense:
 mod tests {
     use super::*;
 
+    /// Every issue of `text`, one per line.
+    fn issues(text: &str) -> String {
+        parse(text).unwrap_err().iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn every_mistake_is_reported_in_one_pass() {
+        let text = "replay:\n  max-flow: 10\n  eve-types: [alert, flows]\n  quiet: maybe\nsense:\n  recursive: true\nlog-level: loud\n";
+        let all = issues(text);
+        for want in [
+            "2:3: replay.max-flow: unknown key (did you mean `max-flows`?)",
+            "3:3: replay.eve-types: \"flows\" is not an EVE record type",
+            "4:3: replay.quiet: invalid type",
+            "6:3: sense.recursive: a key of replay, not of sense",
+            "7:1: log-level: \"loud\" is not one of",
+        ] {
+            assert!(all.contains(want), "want {want:?} in:\n{all}");
+        }
+    }
+
     #[test]
     fn the_example_parses_to_what_it_says() {
         let c = parse(EXAMPLE).unwrap();
@@ -452,12 +588,12 @@ mod tests {
         assert_eq!(r.eve_max_items, Some(1024));
         assert_eq!(r.eve_types.map(|t| t.len()), Some(10));
         assert_eq!(r.spool_max, Some(1 << 30));
-        let bad = parse("replay:\n  spool: /tmp/s\n  clickhouse: http://u:pw@h:8123\n").unwrap_err();
-        assert!(bad.contains("clickhouse: the ClickHouse URL holds a password") && bad.contains("line 3") && !bad.contains("pw@"), "{bad}");
-        let bad = parse("replay:\n  eve-types: [alert, flows]\n").unwrap_err();
-        assert!(bad.contains("\"flows\" is not an EVE record type") && bad.contains("line 2"), "{bad}");
-        let bad = parse("replay:\n  eve: x\n  clickhouse-types: [alert, modbuss]\n").unwrap_err();
-        assert!(bad.contains("clickhouse-types: \"modbuss\" is not an EVE record type") && bad.contains("line 3"), "{bad}");
+        let bad = issues("replay:\n  spool: /tmp/s\n  clickhouse: http://u:pw@h:8123\n");
+        assert!(bad.contains("clickhouse: the ClickHouse URL holds a password") && bad.starts_with("3:") && !bad.contains("pw@"), "{bad}");
+        let bad = issues("replay:\n  eve-types: [alert, flows]\n");
+        assert!(bad.contains("\"flows\" is not an EVE record type") && bad.starts_with("2:"), "{bad}");
+        let bad = issues("replay:\n  eve: x\n  clickhouse-types: [alert, modbuss]\n");
+        assert!(bad.contains("clickhouse-types: \"modbuss\" is not an EVE record type") && bad.starts_with("3:"), "{bad}");
         let ok = parse("replay:\n  clickhouse-types: [alert, modbus]\n").unwrap();
         assert_eq!(ok.replay.clickhouse_types, Some(vec!["alert".to_string(), "modbus".to_string()]));
         assert_eq!((r.recursive, r.quiet, r.no_checksums), (Some(false), Some(false), Some(false)));
@@ -474,12 +610,12 @@ mod tests {
 
     #[test]
     fn each_command_s_own_keys_stay_in_its_section() {
-        let err = parse("sense:\n  interface: [eth1]\n  recursive: true\n").unwrap_err();
-        assert!(err.contains("sense: recursive is a key of replay: at line 3"), "{err}");
-        let err = parse("replay:\n  eve: x\n  stats-interval: 5s\n").unwrap_err();
-        assert!(err.contains("replay: stats-interval is a key of sense: at line 3"), "{err}");
-        let err = parse("sense:\n  stats-interval: 5x\n").unwrap_err();
-        assert!(err.contains("stats-interval: \"5x\"") && err.contains("line 2"), "{err}");
+        let err = issues("sense:\n  interface: [eth1]\n  recursive: true\n");
+        assert!(err.contains("3:3: sense.recursive: a key of replay, not of sense"), "{err}");
+        let err = issues("replay:\n  eve: x\n  stats-interval: 5s\n");
+        assert!(err.contains("3:3: replay.stats-interval: a key of sense, not of replay"), "{err}");
+        let err = issues("sense:\n  stats-interval: 5x\n");
+        assert!(err.contains("2:3: sense.stats-interval: \"5x\""), "{err}");
         assert_eq!(parse("sense:\n  stats-interval: 0\n").unwrap().sense.stats_interval, Some(std::time::Duration::ZERO));
     }
 
@@ -487,23 +623,24 @@ mod tests {
     fn every_mistake_names_its_line_and_key() {
         for (text, want) in [
             ("replay:\n  max-flows: 0\n", "max-flows: 0 cannot work"),
-            ("replay:\n  bogus: 1\n", "replay: unknown field `bogus`"),
+            ("replay:\n  bogus: 1\n", "replay.bogus: unknown key"),
+            ("replay:\n  max-flow: 1\n", "replay.max-flow: unknown key (did you mean `max-flows`?)"),
             ("replay:\n  reader: foo\n", "replay.reader: unknown variant `foo`"),
             ("replay:\n  app-port: [modbus=5020, \"modbus\"]\n", "app-port: \"modbus\": expected PROTO=PORT"),
             ("replay:\n  quiet: maybe\n", "replay.quiet: invalid type: string \"maybe\", expected a boolean"),
             ("# top\nlog-level: loud\n", "log-level: \"loud\" is not one of"),
-            ("# top\nreplays:\n  eve: x\n", "unknown field `replays`"),
+            ("# top\nreplays:\n  eve: x\n", "replays: unknown key (did you mean `replay`?)"),
         ] {
-            let err = parse(text).unwrap_err();
+            let err = issues(text);
             assert!(err.contains(want), "{text:?}: {err}");
-            assert!(err.contains("at line 2"), "{text:?}: {err}");
+            assert!(err.starts_with("2:"), "{text:?}: {err}");
         }
     }
 
     #[test]
     fn keys_that_cannot_hold_together_name_the_line() {
-        let err = parse("replay:\n  checksum-anomalies: true\n  no-checksums: true\n").unwrap_err();
-        assert!(err.contains("cannot both be on at line 3"), "{err}");
+        let err = issues("replay:\n  checksum-anomalies: true\n  no-checksums: true\n");
+        assert!(err.contains("3:3: replay.no-checksums: checksum-anomalies and no-checksums cannot both be on"), "{err}");
     }
 
     #[test]

@@ -74,9 +74,27 @@ fn main() -> ExitCode {
     }
 }
 
-/// `otsentry config check`: the file, and the rule files it names.
+/// `otsentry config check`: the file, and the files it names (each missing one named
+/// with the key that names it), every mistake in one pass.
 fn check_config(file: &std::path::Path) -> anyhow::Result<()> {
     let c = config::load(file)?;
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let mut issues = Vec::new();
+    for (section, r) in [("replay", &c.replay), ("sense", &c.sense)] {
+        let named =
+            [("vars", r.vars.as_ref()), ("tuning", r.tuning.as_ref()), ("policy", r.policy.as_ref()), ("baseline", r.baseline.as_ref())];
+        let dirs = r.rules.iter().flatten().map(|p| ("rules", Some(p)));
+        for (key, path) in named.into_iter().chain(dirs) {
+            if let Some(path) = path.filter(|p| !p.exists()) {
+                let (line, column) = config::locate(&text, Some(section), key);
+                let message = format!("{}: no such file or directory", path.display());
+                issues.push(config::Issue { line, column, key: format!("{section}.{key}"), message });
+            }
+        }
+    }
+    if !issues.is_empty() {
+        return Err(config::ConfigError { file: file.to_path_buf(), issues }.into());
+    }
     for r in [&c.replay, &c.sense] {
         let choice = rules::RuleChoice {
             rules: r.rules.clone().unwrap_or_default(),

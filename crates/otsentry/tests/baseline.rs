@@ -224,5 +224,5 @@ fn learn_writes_extends_and_every_command_refuses_a_bad_baseline_with_its_line()
     let o = otsentry(&["config", "check", config.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("baseline-min-samples: at least 1") && err.contains("line 2"), "{err}");
+    assert!(err.contains("otsentry.yaml:2:3: replay.baseline-min-samples: at least 1"), "{err}");
 }

@@ -235,3 +235,34 @@ fn policy_classes_gives_every_function_one_of_the_seven_classes() {
     assert_eq!(class_of("s7comm", "plc_stop"), Some("management"));
     assert_eq!(class_of("s7comm", "read_szl"), Some("identification"));
 }
+
+/// `config check` on a file with five different mistakes lists all five, each with its
+/// line and key, and names the key behind a missing file.
+#[test]
+fn config_check_reports_every_mistake_with_its_line_and_key() {
+    let d = temp_dir().join("config-five");
+    std::fs::create_dir_all(&d).unwrap();
+    let bad = d.join("five.yaml");
+    std::fs::write(
+        &bad,
+        "replay:\n  max-flow: 10\n  eve-types: [alert, flows]\n  quiet: maybe\nsense:\n  recursive: true\nlog-level: loud\n",
+    )
+    .unwrap();
+    let o = otsentry(&["config", "check", bad.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for want in [
+        "five.yaml:2:3: replay.max-flow: unknown key (did you mean `max-flows`?)",
+        "five.yaml:3:3: replay.eve-types: \"flows\" is not an EVE record type",
+        "five.yaml:4:3: replay.quiet: invalid type: string \"maybe\", expected a boolean",
+        "five.yaml:6:3: sense.recursive: a key of replay, not of sense",
+        "five.yaml:7:1: log-level: \"loud\" is not one of",
+    ] {
+        assert!(err.contains(want), "want {want:?} in:\n{err}");
+    }
+    let missing = d.join("missing.yaml");
+    std::fs::write(&missing, "replay:\n  eve: x\n  vars: /nonexistent/vars.yaml\n").unwrap();
+    let o = otsentry(&["config", "check", missing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("missing.yaml:3:3: replay.vars: /nonexistent/vars.yaml: no such file or directory"), "{}", stderr(&o));
+}

@@ -144,7 +144,7 @@ fn bad_output_settings_are_refused_naming_the_setting() {
     let o = bin().args(["config", "check", s(&config)]).output().unwrap();
     let err = finished(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("line 3") && err.contains("eve-fsync"), "{err}");
+    assert!(err.contains("c.yaml:3:3: replay.eve-fsync: \"often\""), "{err}");
 }
 
 #[test]

@@ -291,7 +291,7 @@ fn the_configuration_file_sets_every_flag_and_flags_win() {
     ] {
         let bad = d.join(format!("bad-{line}-{key}.yaml"));
         std::fs::write(&bad, body).unwrap();
-        let at = format!("line {line}");
+        let at = format!(".yaml:{line}:");
         fails(&["config", "check", s(&bad)], 2, &[s(&bad), &at, key]);
         fails(&["replay", "--config", s(&bad), s(&demo)], 2, &[s(&bad), &at, key]);
     }

@@ -35,12 +35,16 @@ fn bad_settings_fail_before_any_output_is_opened() {
     refused(&["sense", "-i", "lo", "--rules", "/nonexistent/rules", "--eve", &e], &eve, "/nonexistent/rules");
     let config = dir.join("bad.yaml");
     std::fs::write(&config, "sense:\n  interface: [lo]\n  snaplen: 10\n").unwrap();
-    refused(&["sense", "--config", &config.display().to_string(), "--eve", &e], &eve, "snaplen: 10 is not in 64..=262144 at line 3");
+    refused(
+        &["sense", "--config", &config.display().to_string(), "--eve", &e],
+        &eve,
+        "bad.yaml:3:3: sense.snaplen: 10 is not in 64..=262144",
+    );
     std::fs::write(&config, "replay:\n  eve: x.json\n  bpf: tcp\n").unwrap();
     refused(
         &["sense", "-i", "lo", "--config", &config.display().to_string(), "--eve", &e],
         &eve,
-        "replay: bpf is a key of sense: at line 3",
+        "bad.yaml:3:3: replay.bpf: a key of sense, not of replay",
     );
     let o = otsentry(&["sense", "-i", "lo", "--read-timeout", "0ms"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));

@@ -50,33 +50,7 @@ impl fmt::Display for RuleErrors {
     }
 }
 
-/// The candidate closest to `name` by edit distance, if it is close enough to be a typo.
-pub(crate) fn nearest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<String> {
-    let limit = (name.chars().count() / 3).max(2);
-    candidates.into_iter().map(|c| (distance(name, c), c)).filter(|&(d, _)| d <= limit).min_by_key(|&(d, _)| d).map(|(_, c)| c.to_string())
-}
-
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row.first().copied().unwrap_or(0);
-        if let Some(first) = row.first_mut() {
-            *first = i + 1;
-        }
-        for (j, cb) in b.iter().enumerate() {
-            let above = row.get(j + 1).copied().unwrap_or(0);
-            let left = row.get(j).copied().unwrap_or(0);
-            let cost = usize::from(ca != *cb);
-            let v = (prev + cost).min(above + 1).min(left + 1);
-            prev = above;
-            if let Some(cell) = row.get_mut(j + 1) {
-                *cell = v;
-            }
-        }
-    }
-    row.last().copied().unwrap_or(0)
-}
+pub(crate) use otsentry_core::nearest;
 
 /// Finds where a key of a block-style YAML document sits, for errors found after
 /// parsing (serde's own errors carry their location).
