@@ -68,10 +68,27 @@ impl Progress {
 }
 
 /// `name count, ...` by count, the names EVE uses (the code where there is none).
+/// Function counts by name, most first; the codes a protocol reserves or leaves to
+/// vendors (or that no name is known for) grouped into one entry each, with how many
+/// codes (a fuzzer's capture would otherwise list "reserved 1" a hundred times).
 fn by_name(counts: &CodeCounts, names: &CodeNames) -> String {
-    let mut v: Vec<(&String, &u64)> = counts.iter().collect();
-    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    let list: Vec<String> = v.iter().map(|(code, n)| format!("{} {n}", names.get(*code).unwrap_or(code))).collect();
+    let mut named: std::collections::BTreeMap<&str, (u64, usize)> = std::collections::BTreeMap::new();
+    let mut v: Vec<(String, u64)> = Vec::new();
+    for (code, n) in counts {
+        let name = names.get(code).map_or(code.as_str(), String::as_str);
+        if matches!(name, "reserved" | "unknown" | "user_defined") {
+            let e = named.entry(name).or_default();
+            (e.0, e.1) = (e.0 + n, e.1 + 1);
+        } else {
+            v.push((name.to_string(), *n));
+        }
+    }
+    v.extend(named.into_iter().map(|(name, (n, codes))| match codes {
+        1 => (name.to_string(), n),
+        _ => (format!("{name} ({codes} codes)"), n),
+    }));
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let list: Vec<String> = v.iter().map(|(name, n)| format!("{name} {n}")).collect();
     if list.is_empty() {
         String::new()
     } else {

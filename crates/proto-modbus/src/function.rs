@@ -213,6 +213,11 @@ pub fn device_object_name(id: u8) -> &'static str {
 /// Name of a Schneider UMAS function (function 90), from public analyses of the
 /// protocol. UMAS calls a PC → PLC program transfer an "upload" (0x30–0x32, i.e. a
 /// program download to the PLC) and PLC → PC a "download" (0x33–0x35).
+/// Schneider names the program transfers from the PLC's side: an "upload" goes from
+/// the engineering station to the PLC (0x30-0x32), a "download" from the PLC to the
+/// station (0x33-0x35), the reverse of most engineering tools' words (Liras, "The Unity
+/// (UMAS) protocol", part III, 2017: "a program upload (computer --> PLC) ... 01 30").
+/// The names keep Schneider's word and say the direction, so neither reads as the other.
 pub fn umas_name(code: u8) -> &'static str {
     match code {
         0x01 => "init_comm",
@@ -230,12 +235,12 @@ pub fn umas_name(code: u8) -> &'static str {
         0x24 => "read_coils_registers",
         0x25 => "write_coils_registers",
         0x26 => "enable_disable_data_dictionary",
-        0x30 => "initialize_upload",
-        0x31 => "upload_block",
-        0x32 => "end_strategy_upload",
-        0x33 => "initialize_download",
-        0x34 => "download_block",
-        0x35 => "end_strategy_download",
+        0x30 => "initialize_upload_to_plc",
+        0x31 => "upload_block_to_plc",
+        0x32 => "end_upload_to_plc",
+        0x33 => "initialize_download_from_plc",
+        0x34 => "download_block_from_plc",
+        0x35 => "end_download_from_plc",
         0x39 => "read_eth_master_data",
         0x40 => "start_plc",
         0x41 => "stop_plc",
