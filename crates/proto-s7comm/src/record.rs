@@ -250,6 +250,10 @@ pub(crate) fn observe_job(e: &JobEvent<'_>, o: &mut dyn otsentry_core::Observer)
         o.range(space, start, u32::from(a.length) * size as u32, write);
         let data = facts.data_items.get(i).and_then(|d| d.data.as_ref());
         if let (true, Some(data)) = (write, data) {
+            // Byte-oriented clients (Snap7's DBWrite, many HMIs) write a DBW or DBD as 2
+            // or 4 bytes: one value, not two or four.
+            let whole = a.transport_size == 0x02 && matches!(a.length, 2 | 4) && data.as_slice().len() == usize::from(a.length);
+            let size = if whole { usize::from(a.length) } else { size };
             for (n, element) in data.as_slice().chunks_exact(size).enumerate() {
                 o.value(space, start + (n * size) as u32, element_value(a.transport_size, element));
             }
