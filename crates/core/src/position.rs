@@ -20,7 +20,9 @@ pub fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
 
 /// The candidate closest to `name` by edit distance, if it is close enough to be a typo.
 pub fn nearest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<String> {
-    let limit = (name.chars().count() / 3).max(2);
+    let n = name.chars().count();
+    // Within a third of the name (at least two edits), and never all of it.
+    let limit = (n / 3).max(2).min(n.saturating_sub(1));
     candidates.into_iter().map(|c| (distance(name, c), c)).filter(|&(d, _)| d <= limit).min_by_key(|&(d, _)| d).map(|(_, c)| c.to_string())
 }
 

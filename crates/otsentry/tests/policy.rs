@@ -70,7 +70,7 @@ fn a_bad_policy_is_refused_with_its_line_everywhere() {
     let policy = d.join("policy.yaml");
     std::fs::write(&policy, POLICY.replace("to: cell", "to: cel")).unwrap();
     let p = policy.to_str().unwrap();
-    let want = format!("{p}:10: conduits[0].to: \"cel\" is not a zone");
+    let want = format!("{p}:10:5: conduits[0].to: \"cel\" is not a zone");
     for args in [vec!["replay", "-q", "--policy", p, &demo()], vec!["rules", "check", "--policy", p]] {
         let o = otsentry(&args.iter().map(|s| s.as_ref()).collect::<Vec<&str>>());
         let err = String::from_utf8_lossy(&o.stderr).into_owned();

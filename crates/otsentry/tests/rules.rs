@@ -313,3 +313,19 @@ fn tuning_check_points_at_the_entry_at_fault() {
         assert!(err.contains(want), "want {want:?} in:\n{err}");
     }
 }
+
+/// A variables file with five mistakes: all five, in file order, each at its line.
+#[test]
+fn variables_check_reports_every_mistake() {
+    let d = dir("vars-five");
+    let vars = file(
+        &d,
+        "vars.yaml",
+        "HMI: [10.0.0.300]\nENGINEERING: 5\nMASTERS: [10.0.3.1/33]\nPLC: [10.0.0.0/24, nope]\nSCADA: [\"fe80::1/129\"]\n",
+    );
+    let o = otsentry(&["rules", "check", "--vars", &vars]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let lines: Vec<usize> = err.lines().filter_map(|l| l.split("vars.yaml:").nth(1)?.split(':').next()?.parse().ok()).collect();
+    assert_eq!(lines, [1, 2, 3, 4, 5], "{err}");
+}

@@ -7,6 +7,8 @@ pub struct PolicyError {
     pub file: PathBuf,
     /// 1-based; 0 when the whole file is at fault.
     pub line: usize,
+    /// 1-based column of the key at fault; 0 when not known.
+    pub column: usize,
     /// The field at fault (`zones[2].networks`), if one is.
     pub field: Option<String>,
     pub message: String,
@@ -16,7 +18,7 @@ impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file.display())?;
         if self.line > 0 {
-            write!(f, ":{}", self.line)?;
+            write!(f, ":{}:{}", self.line, self.column.max(1))?;
         }
         if let Some(field) = &self.field {
             write!(f, ": {field}")?;

@@ -95,6 +95,12 @@ impl<'t> Lines<'t> {
         Lines { lines, lists }
     }
 
+    /// 1-based column of `key` on 1-based `line` (its indentation when the key is not there).
+    fn column(&self, line: usize, key: &str) -> usize {
+        let Some(text) = line.checked_sub(1).and_then(|n| self.lines.get(n)) else { return 0 };
+        text.find(&format!("{key}:")).map_or(text.len() - text.trim_start().len(), |c| c) + 1
+    }
+
     /// 1-based line of `key` in item `index` of the top-level list `list`; of the item,
     /// or of the list, when the key is not written.
     fn find(&self, list: &str, index: usize, key: Option<&str>) -> usize {
@@ -142,7 +148,7 @@ fn overlaps(zones: &[Zone]) -> Vec<(usize, Network, Network, usize)> {
 
 /// Reads and checks the policy at `path`.
 pub fn load(path: &Path) -> Result<Policy, PolicyErrors> {
-    let fail = |message: String| PolicyErrors(vec![PolicyError { file: path.to_path_buf(), line: 0, field: None, message }]);
+    let fail = |message: String| PolicyErrors(vec![PolicyError { file: path.to_path_buf(), line: 0, column: 0, field: None, message }]);
     let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
     parse(path, &text)
 }
@@ -153,14 +159,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Policy, PolicyErrors> {
         let line = e.location().map_or(0, |l| otsentry_core::line_and_column(text, l.index()).0);
         let message = e.to_string();
         let message = message.split(" at line ").next().unwrap_or(&message).to_string();
-        PolicyErrors(vec![PolicyError { file: path.to_path_buf(), line, field: None, message }])
+        PolicyErrors(vec![PolicyError { file: path.to_path_buf(), line, column: 0, field: None, message }])
     })?;
     let lines = Lines::new(text);
     let mut errors = Vec::new();
     let mut err = |list: &str, index: usize, key: &str, message: String| {
+        let line = lines.find(list, index, Some(key));
         errors.push(PolicyError {
             file: path.to_path_buf(),
-            line: lines.find(list, index, Some(key)),
+            line,
+            column: lines.column(line, key),
             field: Some(format!("{list}[{index}].{key}")),
             message,
         });
@@ -203,6 +211,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Policy, PolicyErrors> {
     let clash = zones.iter().any(|z| z.name == unknown_name).then(|| PolicyError {
         file: path.to_path_buf(),
         line: lines.lines.iter().position(|l| l.starts_with("unknown:")).map_or(0, |n| n + 1),
+        column: 1,
         field: Some("unknown".into()),
         message: format!("{unknown_name:?} names the zone of addresses in no zone; it cannot also be a zone with networks"),
     });
@@ -216,7 +225,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Policy, PolicyErrors> {
         let mut zone = |key: &str, name: &str| {
             let id = id_of(name);
             if id.is_none() {
-                err("conduits", i, key, format!("{name:?} is not a zone (zones: {})", names.join(", ")));
+                let hint = otsentry_core::nearest(name, names.iter().map(String::as_str))
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default();
+                err("conduits", i, key, format!("{name:?} is not a zone (zones: {}){hint}", names.join(", ")));
             }
             id
         };
@@ -243,7 +255,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Policy, PolicyErrors> {
                     let class = FunctionClass::from_name(n.trim());
                     if class.is_none() {
                         let all: Vec<&str> = FunctionClass::ALL.iter().map(|c| c.as_str()).collect();
-                        err("conduits", i, "functions", format!("{n:?} is not a function class ({})", all.join(", ")));
+                        let hint =
+                            otsentry_core::nearest(n, all.iter().copied()).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
+                        err("conduits", i, "functions", format!("{n:?} is not a function class ({}){hint}", all.join(", ")));
                     }
                     class
                 })
@@ -309,21 +323,21 @@ conduits:
     #[test]
     fn each_mistake_names_its_line_and_field() {
         let e = errors(&GOOD.replace("to: cell", "to: cel"));
-        assert_eq!(e, vec!["p.yaml:12: conduits[0].to: \"cel\" is not a zone (zones: enterprise, cell, unknown)"]);
+        assert_eq!(e, vec!["p.yaml:12:5: conduits[0].to: \"cel\" is not a zone (zones: enterprise, cell, unknown) (did you mean `cell`?)"]);
         let e = errors(&GOOD.replace("[read]", "[read, delete]"));
-        assert!(e[0].starts_with("p.yaml:14: conduits[0].functions: \"delete\" is not a function class"), "{e:?}");
+        assert!(e[0].starts_with("p.yaml:14:5: conduits[0].functions: \"delete\" is not a function class"), "{e:?}");
         let e = errors(&GOOD.replace("https]", "gopher]"));
-        assert!(e[0].starts_with("p.yaml:13: conduits[0].protocols: \"gopher\" is not a protocol"), "{e:?}");
+        assert!(e[0].starts_with("p.yaml:13:5: conduits[0].protocols: \"gopher\" is not a protocol"), "{e:?}");
         let e = errors(&GOOD.replace("level: 1", "level: 7"));
-        assert!(e[0].starts_with("p.yaml:6: zones[1].level:"), "{e:?}");
+        assert!(e[0].starts_with("p.yaml:6:5: zones[1].level:"), "{e:?}");
         let e = errors(&GOOD.replace("10.1.0.0/16", "10.4.1.0/24").replace("    vlans: [100]\n", ""));
-        assert!(e[0].starts_with("p.yaml:7: zones[1].networks: 10.4.1.0/24 overlaps 10.4.0.0/16 of zone \"enterprise\""), "{e:?}");
+        assert!(e[0].starts_with("p.yaml:7:5: zones[1].networks: 10.4.1.0/24 overlaps 10.4.0.0/16 of zone \"enterprise\""), "{e:?}");
         let e = errors(&GOOD.replace("either", "both"));
-        assert!(e[0].starts_with("p.yaml:15: conduits[0].initiator:"), "{e:?}");
+        assert!(e[0].starts_with("p.yaml:15:5: conduits[0].initiator:"), "{e:?}");
         let e = errors(&GOOD.replace("  - name: cell", "  - name: enterprise"));
         assert!(e[0].contains("zones[1].name: zone \"enterprise\" is defined twice"), "{e:?}");
         let e = errors(&GOOD.replace("    initiator: either\n", "    initator: either\n"));
-        assert!(e[0].starts_with("p.yaml:15: conduits[0]: unknown field `initator`"), "{e:?}");
+        assert!(e[0].starts_with("p.yaml:15:1: conduits[0]: unknown field `initator`"), "{e:?}");
     }
 
     #[test]
@@ -337,7 +351,7 @@ conduits:
         text = text.replace("networks: [10.1.150.0/24]", "networks: [10.1.150.0/24, 10.0.7.9]");
         let e = errors(&text);
         assert_eq!(e.len(), 1, "{e:?}");
-        assert!(e[0].starts_with("p.yaml:1204: zones[400].networks: 10.0.7.9/32 overlaps 10.0.7.0/24 of zone \"z7\""), "{e:?}");
+        assert!(e[0].starts_with("p.yaml:1204:5: zones[400].networks: 10.0.7.9/32 overlaps 10.0.7.0/24 of zone \"z7\""), "{e:?}");
     }
 
     /// Found by the property test below: YAML ends a line at a lone CR, an editor does not.

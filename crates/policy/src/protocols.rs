@@ -82,7 +82,8 @@ impl Service {
         names.extend(WELL_KNOWN.iter().map(|(n, _, _)| *n));
         names.push("icmp");
         names.dedup();
-        Err(format!("{t:?} is not a protocol: one of {}, tcp/PORT, udp/PORT or any", names.join(", ")))
+        let hint = otsentry_core::nearest(t, names.iter().copied()).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+        Err(format!("{t:?} is not a protocol: one of {}, tcp/PORT, udp/PORT or any{hint}", names.join(", ")))
     }
 }
 

@@ -118,6 +118,8 @@ impl RuleSet {
             tune(t, &mut rules, &mut listing, &vars, &mut errors);
         }
         if !errors.is_empty() {
+            // In file order, as a person reads them.
+            errors.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
             return Err(RuleErrors(errors));
         }
         let index = Index::build(&mut rules, &all);
@@ -379,8 +381,14 @@ impl Cx<'_, '_> {
         resolve(spec, self.vars)
     }
 
-    fn uint(&mut self, v: &Value, path: &[&str]) -> Option<Test> {
-        test(otsentry_core::FieldType::Uint, v).map_err(|e| self.errors.push((self.fail)(path, e, None))).ok()
+    /// A number condition on a flow key whose values go up to `max` (a port, a VLAN id).
+    fn uint(&mut self, v: &Value, path: &[&str], max: u64) -> Option<Test> {
+        let t = test(otsentry_core::FieldType::Uint, v).map_err(|e| self.errors.push((self.fail)(path, e, None))).ok()?;
+        if let Some(lo) = t.impossible_above(Some(max)) {
+            let key = path.last().copied().unwrap_or_default();
+            self.errors.push((self.fail)(path, format!("{key} is at most {max}: {lo} can never match"), None));
+        }
+        Some(t)
     }
 
     /// A map of conditions: flow keys, then protocol fields.
@@ -398,9 +406,9 @@ impl Cx<'_, '_> {
             match key {
                 "src" => flow.src = self.addr(v, &path),
                 "dst" => flow.dst = self.addr(v, &path),
-                "src_port" => flow.src_port = self.uint(v, &path),
-                "dst_port" => flow.dst_port = self.uint(v, &path),
-                "vlan" => flow.vlan = self.uint(v, &path),
+                "src_port" => flow.src_port = self.uint(v, &path, 0xFFFF),
+                "dst_port" => flow.dst_port = self.uint(v, &path, 0xFFFF),
+                "vlan" => flow.vlan = self.uint(v, &path, 4095),
                 "direction" if direction_allowed => {
                     direction = Some(match v.as_str() {
                         Some("request") => Some(Dir::Request),

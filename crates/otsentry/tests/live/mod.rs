@@ -161,10 +161,10 @@ impl Sensor {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
-    /// The EVE records so far.
+    /// The EVE records so far: whole lines only (the sensor may be writing the last).
     pub(crate) fn records(&self) -> Vec<serde_json::Value> {
         let text = std::fs::read_to_string(&self.eve).unwrap_or_default();
-        text.lines().filter(|l| !l.is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
+        text.split_inclusive('\n').filter(|l| l.ends_with('\n') && l.len() > 1).map(|l| serde_json::from_str(l).unwrap()).collect()
     }
 
     /// Waits until `done` holds (checked every 50 ms), panicking after `limit`.
