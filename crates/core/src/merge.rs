@@ -47,6 +47,8 @@ impl ProtocolCounts {
         m.pdus += om.pdus;
         add(&mut m.functions, &om.functions);
         names(&mut m.function_names, &om.function_names);
+        add(&mut m.function_requests, &om.function_requests);
+        add(&mut m.function_responses, &om.function_responses);
         m.exceptions += om.exceptions;
         m.anomalies += om.anomalies;
         m.transactions += om.transactions;
@@ -62,6 +64,8 @@ impl ProtocolCounts {
         s.pdus += os.pdus;
         add(&mut s.functions, &os.functions);
         names(&mut s.function_names, &os.function_names);
+        add(&mut s.function_requests, &os.function_requests);
+        add(&mut s.function_responses, &os.function_responses);
         add(&mut s.userdata, &os.userdata);
         names(&mut s.userdata_names, &os.userdata_names);
         s.anomalies += os.anomalies;

@@ -165,6 +165,9 @@ pub struct ModbusCounts {
     /// ADUs by decimal function code, exception bit cleared.
     pub functions: CodeCounts,
     pub function_names: CodeNames,
+    /// The same ADUs split: requests, and responses (exceptions included), by code.
+    pub function_requests: CodeCounts,
+    pub function_responses: CodeCounts,
     pub exceptions: u64,
     pub anomalies: u64,
     /// Transactions reported, and of them requests never answered and responses to no
@@ -188,6 +191,9 @@ pub struct S7Counts {
     pub pdus: u64,
     pub functions: CodeCounts,
     pub function_names: CodeNames,
+    /// The same PDUs split: jobs, and acks with data, by function code.
+    pub function_requests: CodeCounts,
+    pub function_responses: CodeCounts,
     /// User-data PDUs by function group and sub-function (`"4.1"`).
     pub userdata: CodeCounts,
     /// Their names, `group.subfunction` (`"cpu_functions.read_szl"`).
@@ -344,6 +350,13 @@ impl<K: Copy + PartialEq + std::fmt::Display> Tally<K> {
         match self.0.iter_mut().find(|(k, _)| *k == key) {
             Some((_, n)) => *n += 1,
             None => self.0.push((key, 1)),
+        }
+    }
+
+    /// Merge into `counts` (keys written with `Display`) and start again.
+    pub fn drain_counts(&mut self, counts: &mut CodeCounts) {
+        for (key, n) in self.0.drain(..) {
+            *counts.entry(key.to_string()).or_default() += n;
         }
     }
 

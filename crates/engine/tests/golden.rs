@@ -298,3 +298,20 @@ fn the_baseline_fixture_learns_its_golden_file_and_raises_one_of_each_departure(
     // 58, polls with their jitter, twelve hours after learning) raised none.
     assert!(!lines.iter().any(|l| l["baseline"]["value"].as_f64().is_some_and(|v| v == 45.0 || v == 58.0)));
 }
+
+/// The per-function totals stay as they were, with requests and responses beside them
+/// that add up to them, for every fixture.
+#[test]
+fn function_totals_split_into_requests_and_responses() {
+    for case in otsentry_pcapgen::fixtures::CASES {
+        let (_, summary) = run(case);
+        let v: serde_json::Value = serde_json::from_str(&summary).unwrap();
+        for proto in ["modbus", "s7comm"] {
+            let p = &v["protocols"][proto];
+            for (code, n) in p["functions"].as_object().unwrap() {
+                let part = |k: &str| p[k][code].as_u64().unwrap_or(0);
+                assert_eq!(part("function_requests") + part("function_responses"), n.as_u64().unwrap(), "{case} {proto} {code}");
+            }
+        }
+    }
+}

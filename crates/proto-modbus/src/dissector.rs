@@ -43,6 +43,9 @@ pub struct ModbusDissector {
     /// ADUs per function code, added to the run's histogram when the flow ends (a
     /// string-keyed map per ADU would cost more than the parse). A flow uses few codes.
     functions: Tally<u8>,
+    /// The same, requests and responses apart.
+    requests: Tally<u8>,
+    responses: Tally<u8>,
     /// Unit ids this connection addressed (a bit each), and how many.
     units: [u64; 4],
     units_addressed: u16,
@@ -121,11 +124,13 @@ impl ModbusDissector {
         let is_response = cx.dir == Direction::ToClient || raw & 0x80 != 0;
         match is_response {
             false => {
+                self.requests.add(function.0);
                 let (req, issues) = parse_request(pdu);
                 self.report(sink, cx, pdu_at, &issues);
                 self.request(cx, header, raw, &req, sink);
             }
             true => {
+                self.responses.add(function.0);
                 let (resp, issues) = parse_response(pdu);
                 if matches!(resp, Response::Exception { .. }) {
                     sink.counts().modbus.exceptions += 1;
@@ -348,6 +353,8 @@ impl Dissector for ModbusDissector {
     fn publish(&mut self, counts: &mut ProtocolCounts) {
         let modbus = &mut counts.modbus;
         self.functions.drain_into(&mut modbus.functions, &mut modbus.function_names, |f| Function(f).name());
+        self.requests.drain_counts(&mut modbus.function_requests);
+        self.responses.drain_counts(&mut modbus.function_responses);
     }
 
     fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {

@@ -48,8 +48,10 @@ pub struct S7Dissector {
     rack_slot: Option<(u8, u8)>,
     /// A user data follow-up request was seen: the next response continues a data unit.
     follow_up: bool,
-    /// Counts merged into the summary when the flow ends.
+    /// Counts merged into the summary when the flow ends; jobs and acks apart.
     functions: Tally<u8>,
+    jobs: Tally<u8>,
+    acks: Tally<u8>,
     userdata: Tally<GroupSub>,
     plus_functions: Tally<u16>,
 }
@@ -212,6 +214,11 @@ impl S7Dissector {
         let function = pdu.param.first().copied();
         if let (1 | 3, Some(f)) = (h.rosctr, function) {
             self.functions.add(f);
+            if h.rosctr == 1 {
+                self.jobs.add(f);
+            } else {
+                self.acks.add(f);
+            }
             if function_name(f) == "unknown" {
                 issues.push(("s7comm.unknown_function", format!("function 0x{f:02X}")));
             }
@@ -386,6 +393,8 @@ impl Dissector for S7Dissector {
     fn publish(&mut self, counts: &mut ProtocolCounts) {
         let (s7, plus) = (&mut counts.s7comm, &mut counts.s7comm_plus);
         self.functions.drain_into(&mut s7.functions, &mut s7.function_names, function_name);
+        self.jobs.drain_counts(&mut s7.function_requests);
+        self.acks.drain_counts(&mut s7.function_responses);
         self.userdata.drain_into(&mut s7.userdata, &mut s7.userdata_names, |GroupSub(group, sub)| {
             format!("{}.{}", names::function_group_name(group), names::subfunction_name(group, sub))
         });
