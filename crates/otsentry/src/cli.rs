@@ -462,6 +462,10 @@ pub(crate) fn parse_stats_interval(text: &str) -> Result<std::time::Duration, St
     ok.then_some(d).ok_or_else(|| format!("{text:?}: 0 (no stats), or from 1s to 1d"))
 }
 
+/// How long a sensor (or a stream replay) watches the traffic before it judges who may
+/// write and operate.
+pub(crate) const DEFAULT_WARMUP: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// How the host sets the rules name are inferred when no variables file defines them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum WarmupChoice {

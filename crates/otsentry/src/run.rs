@@ -190,7 +190,7 @@ pub(crate) fn replay(r: ReplaySettings) -> anyhow::Result<()> {
         sets
     });
     // Streams cannot be read twice: they warm up as a sensor does.
-    let stream_default = crate::cli::WarmupChoice::For(crate::sense::DEFAULT_WARMUP);
+    let stream_default = crate::cli::WarmupChoice::For(crate::cli::DEFAULT_WARMUP);
     warm_up(s, &mut opts, if rereadable(&plan) { crate::cli::WarmupChoice::Pass } else { stream_default })?;
     let (mut run, table) = start(s, opts, eve)?;
     if let Some(sets) = inferred {

@@ -8,8 +8,6 @@ use anyhow::Context;
 use otsentry_capture::ReaderKind;
 use otsentry_engine::{Interfaces, LiveControl, LiveOptions, LiveSettings};
 
-/// How long a sensor watches the traffic before it judges who may write and operate.
-pub(crate) const DEFAULT_WARMUP: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -65,7 +63,7 @@ pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
     // reads: a mistake ends the run before any output is opened for writing.
     let mut interfaces = Interfaces::open(&s.interfaces, &s.capture, s.merge_hold)?;
     let (mut opts, outputs) = run::build(&s.pipeline, ReaderKind::Mmap)?;
-    run::warm_up(&s.pipeline, &mut opts, crate::cli::WarmupChoice::For(DEFAULT_WARMUP))?;
+    run::warm_up(&s.pipeline, &mut opts, crate::cli::WarmupChoice::For(crate::cli::DEFAULT_WARMUP))?;
     let (mut pipeline, table) = run::start(&s.pipeline, opts, outputs)?;
     let control = LiveControl::default();
     stop_on_signals(&control)?;
