@@ -441,7 +441,7 @@ impl Pipeline {
         self.alerting.finish(&mut self.summary);
         if let Some(sets) = &self.inferred {
             let a = &mut self.summary.alerts;
-            for (name, hosts) in [("HMI", &sets.hmi), ("ENGINEERING", &sets.engineering), ("MASTERS", &sets.masters)] {
+            for (name, hosts) in sets.named() {
                 a.inferred.insert(name.to_string(), hosts.len() as u64);
             }
         }

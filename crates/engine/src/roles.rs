@@ -46,10 +46,19 @@ pub struct InferredSets {
 }
 
 impl InferredSets {
+    /// The names of the sets a warm-up infers, as rules write them (`$HMI`, ...).
+    pub const NAMES: [&'static str; 3] = ["HMI", "ENGINEERING", "MASTERS"];
+
+    /// Each set with its name, in [`InferredSets::NAMES`] order.
+    pub fn named(&self) -> [(&'static str, &[IpAddr]); 3] {
+        let [hmi, engineering, masters] = Self::NAMES;
+        [(hmi, &self.hmi), (engineering, &self.engineering), (masters, &self.masters)]
+    }
+
     /// As a variables file (`HMI: [10.0.1.10]`), for the rules and for a person to review.
     pub fn to_vars_yaml(&self) -> String {
         let mut s = String::from("# Host sets inferred from the traffic's warm-up by otsentry: review before use.\n");
-        for (name, hosts) in [("HMI", &self.hmi), ("ENGINEERING", &self.engineering), ("MASTERS", &self.masters)] {
+        for (name, hosts) in self.named() {
             let list: Vec<String> = hosts.iter().map(IpAddr::to_string).collect();
             s.push_str(&format!("{name}: [{}]\n", list.join(", ")));
         }

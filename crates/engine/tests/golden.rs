@@ -80,17 +80,7 @@ fn golden_lines(case: &str, policy: Option<&str>, types: &[&str], golden: &str) 
 #[test]
 fn the_trust_fixture_raises_its_golden_alerts() {
     golden_alerts("trust");
-    let text =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/trust/expected-alerts.jsonl")).expect("golden");
-    let ids: Vec<String> = text
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).expect("json")["alert"]["metadata"]["rule_id"][0]
-                .as_str()
-                .unwrap_or("")
-                .to_string()
-        })
-        .collect();
+    let ids = golden_rule_ids("trust");
     for want in [
         "modbus.umas.stop_plc",
         "s7comm.plc_stop",
@@ -110,6 +100,16 @@ fn the_trust_fixture_raises_its_golden_alerts() {
     }
 }
 
+/// The rule id of each alert in a fixture's golden alerts, in order.
+fn golden_rule_ids(case: &str) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(case).join("expected-alerts.jsonl");
+    let text = std::fs::read_to_string(path).expect("golden");
+    let id = |l: &str| {
+        serde_json::from_str::<serde_json::Value>(l).expect("json")["alert"]["metadata"]["rule_id"][0].as_str().map(str::to_string)
+    };
+    text.lines().map(|l| id(l).unwrap_or_default()).collect()
+}
+
 #[test]
 fn the_demo_raises_its_golden_alerts() {
     golden_alerts("demo");
@@ -121,17 +121,9 @@ fn the_demo_raises_its_golden_alerts() {
 #[test]
 fn the_network_fixture_raises_its_golden_alerts() {
     golden_alerts("network");
+    let rules = golden_rule_ids("network");
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/network/expected-alerts.jsonl"))
         .expect("golden");
-    let rules: Vec<String> = text
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).expect("json")["alert"]["metadata"]["rule_id"][0]
-                .as_str()
-                .unwrap_or("")
-                .to_string()
-        })
-        .collect();
     assert_eq!(
         rules,
         [

@@ -173,11 +173,10 @@ pub(crate) fn inferred(sets: &otsentry_engine::InferredSets, from: &str, quiet: 
         hosts if hosts.len() <= 4 => hosts.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
         hosts => format!("{} hosts", hosts.len()),
     };
+    let sets: Vec<String> = sets.named().iter().map(|(name, hosts)| format!("{name} {}", list(hosts))).collect();
     say!(
-        "otsentry: host sets inferred from {from}: HMI {}; ENGINEERING {}; MASTERS {} (clients that polled for a while and wrote, programmed or operated; --vars FILE overrides, `otsentry learn --vars-out FILE` writes them for review)",
-        list(&sets.hmi),
-        list(&sets.engineering),
-        list(&sets.masters)
+        "otsentry: host sets inferred from {from}: {} (clients that polled for a while and wrote, programmed or operated; --vars FILE overrides, `otsentry learn --vars-out FILE` writes them for review)",
+        sets.join("; ")
     );
 }
 

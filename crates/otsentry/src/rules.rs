@@ -35,7 +35,7 @@ pub(crate) fn load(c: &RuleChoice) -> Result<RuleSet, RuleErrors> {
 }
 
 /// The sets a warm-up can infer.
-pub(crate) const INFERRED: [&str; 3] = ["HMI", "ENGINEERING", "MASTERS"];
+pub(crate) const INFERRED: [&str; 3] = otsentry_engine::InferredSets::NAMES;
 
 /// The rules' sources when a warm-up has something to infer: no variables file, and
 /// rules waiting for a set it infers.

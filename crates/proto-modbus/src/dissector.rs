@@ -119,10 +119,7 @@ impl ModbusDissector {
             self.anomaly(sink, cx, "invalid_function_code", at + MBAP_LEN as u64, reason);
         }
         let pdu_at = at + MBAP_LEN as u64;
-        // An exception travelling to the server is a response all the same (a server that
-        // opened the connection, or a mirrored path): read it as one.
-        let is_response = cx.dir == Direction::ToClient || raw & 0x80 != 0;
-        match is_response {
+        match !reads_as_request(cx.dir, raw) {
             false => {
                 self.requests.add(function.0);
                 let (req, issues) = parse_request(pdu);
@@ -247,10 +244,16 @@ impl ModbusDissector {
     }
 }
 
-/// Whether the ADU at the head of `adu` reads as a request (as [`ModbusDissector::adu`]
-/// decides: toward the server and not an exception).
+/// Whether a PDU whose function byte is `raw`, travelling `dir`, reads as a request. An
+/// exception travelling to the server is a response all the same (a server that opened
+/// the connection, or a mirrored path).
+fn reads_as_request(dir: Direction, raw: u8) -> bool {
+    dir == Direction::ToServer && raw & 0x80 == 0
+}
+
+/// [`reads_as_request`] for the ADU at the head of `adu` (none yet: a request).
 fn is_request(cx: &StreamCx, adu: &[u8]) -> bool {
-    cx.dir == Direction::ToServer && adu.get(MBAP_LEN).is_some_and(|f| f & 0x80 == 0)
+    reads_as_request(cx.dir, adu.get(MBAP_LEN).copied().unwrap_or(0))
 }
 
 fn emit_unanswered<S: PduSink>(req: &RequestInfo, tx_id: u64, cx: &StreamCx, sink: &mut S) {
