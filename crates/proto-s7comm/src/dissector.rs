@@ -256,11 +256,12 @@ impl S7Dissector {
             (2 | 3, _) => {
                 let f = function.unwrap_or(0);
                 let facts = function.map(|f| s7::facts(f, false, pdu.param, pdu.data, &mut issues)).unwrap_or_default();
-                let resp = Response { ts: cx.ts, rosctr: h.rosctr, error: h.error, facts };
+                let mut resp = Response { ts: cx.ts, rosctr: h.rosctr, error: h.error, facts };
                 match self.open.iter().position(|j| j.pdu_ref == h.pdu_ref) {
                     Some(i) => {
                         let job = self.open.remove(i);
                         if let Some(job) = job {
+                            s7::lay_out(&mut resp.facts.data_items, &job.facts.items);
                             self.emit(cx, &job, Some(&resp), Status::Complete, sink);
                         }
                     }

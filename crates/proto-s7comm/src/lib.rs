@@ -18,6 +18,7 @@ mod probe;
 mod record;
 pub mod s7;
 pub mod userdata;
+pub mod values;
 
 pub use dissector::{S7Config, S7Dissector};
 pub use fields::{COTP_SCHEMA, S7_PLUS_SCHEMA, S7_SCHEMA};

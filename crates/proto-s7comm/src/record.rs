@@ -3,7 +3,7 @@
 use crate::cotp::{rack_slot, Connection, Kind};
 use crate::names::{function_name, rosctr_name};
 use crate::plus::PlusPdu;
-use crate::s7::Facts;
+use crate::s7::{self, Facts};
 use crate::userdata::UserData;
 use otsentry_core::{Direction, PduEvent, Timestamp};
 use serde::ser::{SerializeStruct, Serializer};
@@ -207,27 +207,6 @@ impl<'a> PduEvent for CotpEvent<'a> {
     }
 }
 
-/// Bytes of one element of an S7ANY transport size (BIT, BYTE and CHAR are one).
-fn element_size(transport_size: u8) -> usize {
-    match transport_size {
-        0x04 | 0x05 | 0x1C | 0x1D => 2,
-        0x06..=0x08 => 4,
-        _ => 1,
-    }
-}
-
-/// One written element as a number: REAL as its float, INT and DINT signed, the rest
-/// unsigned big-endian.
-fn element_value(transport_size: u8, bytes: &[u8]) -> f64 {
-    let unsigned = bytes.iter().fold(0u64, |acc, &b| acc << 8 | u64::from(b));
-    match (transport_size, bytes) {
-        (0x08, &[a, b, c, d]) => f64::from(f32::from_be_bytes([a, b, c, d])),
-        (0x05, &[a, b]) => f64::from(i16::from_be_bytes([a, b])),
-        (0x07, &[a, b, c, d]) => f64::from(i32::from_be_bytes([a, b, c, d])),
-        _ => unsigned as f64,
-    }
-}
-
 /// What a baseline learns of an S7 job as it arrives: its function; for read and write
 /// var, each S7ANY item's area, DB and byte range; for a write, each element's value
 /// (the first 32 bytes of an item) at its byte address.
@@ -245,18 +224,12 @@ pub(crate) fn observe_job(e: &JobEvent<'_>, o: &mut dyn otsentry_core::Observer)
     for (i, item) in facts.items.iter().enumerate() {
         let Some(a) = item.any() else { continue };
         let space = otsentry_core::Space::S7 { area: a.area, db: a.db };
-        let size = element_size(a.transport_size);
+        let size = crate::values::element_size(a.transport_size);
         let start = a.address >> 3;
         o.range(space, start, u32::from(a.length) * size as u32, write);
-        let data = facts.data_items.get(i).and_then(|d| d.data.as_ref());
-        if let (true, Some(data)) = (write, data) {
-            // Byte-oriented clients (Snap7's DBWrite, many HMIs) write a DBW or DBD as 2
-            // or 4 bytes: one value, not two or four.
-            let whole = a.transport_size == 0x02 && matches!(a.length, 2 | 4) && data.as_slice().len() == usize::from(a.length);
-            let size = if whole { usize::from(a.length) } else { size };
-            for (n, element) in data.as_slice().chunks_exact(size).enumerate() {
-                o.value(space, start + (n * size) as u32, element_value(a.transport_size, element));
-            }
+        let data = facts.data_items.get(i).filter(|_| write);
+        for (offset, element) in data.into_iter().flat_map(s7::DataItem::values) {
+            o.value(space, start + offset as u32, element.as_f64());
         }
     }
 }

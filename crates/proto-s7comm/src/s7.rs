@@ -1,6 +1,7 @@
 //! S7comm (protocol id 0x32): the header, then the parameter and data of jobs and
 //! ack-data decoded into owned facts for records. Framing problems that still leave a PDU
 //! are reported as issues beside what could be read.
+use crate::values::{Element, Layout};
 use crate::names::{area_name, block_type_name, filesystem_name, return_code_name, syntax_name, transport_size_name};
 use serde::Serialize;
 
@@ -121,18 +122,59 @@ impl Serialize for Item {
 }
 
 /// A data item of a read response or write request.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DataItem {
     pub return_code: u8,
     pub return_code_name: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transport_size: Option<u8>,
     /// Value bytes.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<u16>,
     /// The first value bytes, written in hex.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
+    /// The S7ANY item the data belongs to, where known (a write's own item, or the item
+    /// of the job a read response answers): how the bytes read as values.
+    pub layout: Option<Layout>,
+}
+
+impl DataItem {
+    /// The values of the shown bytes, by the item's transport size.
+    pub fn values(&self) -> impl Iterator<Item = (usize, Element)> + '_ {
+        let data = self.data.as_ref().map(Value::as_slice).unwrap_or_default();
+        let layout = self.layout.unwrap_or(Layout { transport_size: 0x03, length: 0 });
+        layout.elements(data)
+    }
+}
+
+impl Serialize for DataItem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = otsentry_core::open_object(s)?;
+        m.serialize_field("return_code", &self.return_code)?;
+        m.serialize_field("return_code_name", self.return_code_name)?;
+        if let Some(ts) = &self.transport_size {
+            m.serialize_field("transport_size", ts)?;
+        }
+        if let Some(l) = &self.length {
+            m.serialize_field("length", l)?;
+        }
+        if let Some(d) = &self.data {
+            m.serialize_field("data", d)?;
+        }
+        if let Some(layout) = self.layout.filter(|_| self.values().next().is_some()) {
+            m.serialize_field("value_type", transport_size_name(layout.transport_size))?;
+            m.serialize_field("values", &Values(self))?;
+        }
+        m.end()
+    }
+}
+
+/// A data item's values as a JSON array, written without collecting them.
+struct Values<'a>(&'a DataItem);
+
+impl Serialize for Values<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.values().map(|(_, v)| v))
+    }
 }
 
 /// The first [`Value::CAP`] bytes of an item's value, kept inline (no allocation per item).
@@ -323,10 +365,21 @@ fn var_service(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &
         let step = 4 + bytes + usize::from(bytes % 2 == 1 && i + 1 < count);
         rest = rest.get(step..).unwrap_or_default();
     }
+    if request {
+        lay_out(&mut f.data_items, &f.items);
+    }
+}
+
+/// Gives each data item the layout of the item at its place (a write's own items, or
+/// the items of the read a response answers).
+pub(crate) fn lay_out(data_items: &mut [DataItem], items: &[Item]) {
+    for (d, item) in data_items.iter_mut().zip(items) {
+        d.layout = item.any().map(Layout::of);
+    }
 }
 
 fn data_item(rc: u8, ts: Option<u8>, length: Option<u16>, data: Option<Value>) -> DataItem {
-    DataItem { return_code: rc, return_code_name: return_code_name(rc), transport_size: ts, length, data }
+    DataItem { return_code: rc, return_code_name: return_code_name(rc), transport_size: ts, length, data, layout: None }
 }
 
 fn item(spec: &[u8]) -> Item {

@@ -134,8 +134,49 @@ fn a_session_with_connection_setup_read_and_write() {
     assert_eq!(w["request"]["items"][0]["area"], "outputs");
     assert_eq!(w["request"]["items"][0]["address"], "1.3");
     assert_eq!(w["request"]["data_items"][0]["data"], "01");
+    assert_eq!(w["request"]["data_items"][0]["values"], serde_json::json!([1]));
     assert_eq!(w["response"]["data_items"][0]["return_code_name"], "success");
     assert_eq!((w["rack"].as_u64(), w["slot"].as_u64()), (Some(0), Some(2)));
+}
+
+#[test]
+fn values_read_by_the_items_transport_size() {
+    let write = tpkt_cotp(&s7_pdu(
+        1,
+        7,
+        &[
+            0x05, 0x01, // write var, one item
+            0x12, 0x0A, 0x10, // specification, 10 bytes, S7ANY
+            0x04, 0x00, 0x02, // word × 2
+            0x00, 0x01, 0x84, // DB 1, data blocks
+            0x00, 0x00, 0x50, // address 10.0
+        ],
+        &[0x00, 0x04, 0x00, 0x20, 0x7F, 0xFF, 0x00, 0x2A], // reserved, word size, 32 bits, 32767, 42
+    ));
+    let read = tpkt_cotp(&s7_pdu(
+        1,
+        8,
+        &[
+            0x04, 0x01, // read var, one item
+            0x12, 0x0A, 0x10, // specification, 10 bytes, S7ANY
+            0x08, 0x00, 0x01, // real × 1
+            0x00, 0x01, 0x84, // DB 1, data blocks
+            0x00, 0x00, 0x20, // address 4.0
+        ],
+        &[],
+    ));
+    // Ack data: success, real size (octets), 4 bytes, 100.5 (0x42C90000).
+    let value = tpkt_cotp(&s7_pdu(3, 8, &[0x04, 0x01], &[0xFF, 0x07, 0x00, 0x04, 0x42, 0xC9, 0x00, 0x00]));
+    let s = feed(&[(Direction::ToServer, &write), (Direction::ToServer, &read), (Direction::ToClient, &value)]);
+    let read = s.records.iter().map(|r| &r.1).find(|r| r["function_name"] == "read_var").expect("read record");
+    assert_eq!(read["response"]["data_items"][0]["data"], "42c90000");
+    assert_eq!(read["response"]["data_items"][0]["value_type"], "real");
+    assert_eq!(read["response"]["data_items"][0]["values"], serde_json::json!([100.5]));
+    // The write is unanswered: its record comes at the end, its two words as two values.
+    let write = s.records.iter().map(|r| &r.1).find(|r| r["function_name"] == "write_var").expect("write record");
+    assert_eq!(write["status"], "unanswered");
+    assert_eq!(write["request"]["data_items"][0]["value_type"], "word");
+    assert_eq!(write["request"]["data_items"][0]["values"], serde_json::json!([32767, 42]));
 }
 
 #[test]
