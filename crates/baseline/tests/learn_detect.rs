@@ -204,15 +204,17 @@ fn a_bad_baseline_file_names_its_line_and_field() {
     let bad = text.replacen("\"modbus/unit1/holding_registers\"", "\"modbus/unit1/bits\"", 1);
     let line = bad.lines().position(|l| l.contains("modbus/unit1/bits")).unwrap() + 1;
     let msg = e(&bad);
-    assert!(msg.starts_with(&format!("b.json:{line}: pairs[0].ranges[0].space: ")), "{msg}");
+    assert!(msg.starts_with(&format!("b.json:{line}:")), "{msg}");
+    assert!(msg.contains(": pairs[0].ranges[0].space: "), "{msg}");
     assert!(msg.contains("\"modbus/unit1/bits\" is not a data space"), "{msg}");
     let msg = e(&text.replacen("\"10.0.0.1\"", "\"10.0.0.300\"", 1));
     assert!(msg.contains(": assets[0].ip: invalid IP address syntax"), "{msg}");
     let msg = e(&text.replacen("\"requests\"", "\"requets\"", 1));
-    assert!(msg.contains("unknown field `requets`"), "{msg}");
+    assert!(msg.contains("unknown key `requets` (did you mean `requests`?)"), "{msg}");
     let msg = e(&text.replacen("\"otsentry_baseline\": 1", "\"otsentry_baseline\": 7", 1));
-    assert_eq!(msg, "b.json:2: otsentry_baseline: format 7 is not one this build reads (1)");
-    assert!(e("{").starts_with("b.json:1: "), "{}", e("{"));
+    assert!(msg.starts_with("b.json:2:"), "{msg}");
+    assert!(msg.ends_with(": otsentry_baseline: format 7 is not one this build reads (1)"), "{msg}");
+    assert!(e("{").starts_with("b.json:1:"), "{}", e("{"));
 }
 
 proptest::proptest! {
@@ -227,7 +229,10 @@ proptest::proptest! {
         }
         let text = String::from_utf8_lossy(&bytes).into_owned();
         if let Err(e) = parse(Path::new("b.json"), &text) {
-            proptest::prop_assert!(e.line <= text.lines().count() + 1, "{e}");
+            proptest::prop_assert!(!e.0.is_empty());
+            for e in &e.0 {
+                proptest::prop_assert!(e.line <= text.lines().count() + 1, "{e}");
+            }
         }
     }
 }

@@ -148,7 +148,7 @@ fn fail(e: &anyhow::Error) -> ExitCode {
             || c.downcast_ref::<config::ConfigError>().is_some()
             || c.downcast_ref::<otsentry_rules::RuleErrors>().is_some()
             || c.downcast_ref::<otsentry_policy::PolicyErrors>().is_some()
-            || c.downcast_ref::<otsentry_baseline::BaselineError>().is_some()
+            || c.downcast_ref::<otsentry_baseline::BaselineErrors>().is_some()
             || c.downcast_ref::<siem::SiemConfigError>().is_some()
             || c.downcast_ref::<rules::RuleChoiceError>().is_some()
     });

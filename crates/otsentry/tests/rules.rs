@@ -329,3 +329,47 @@ fn variables_check_reports_every_mistake() {
     let lines: Vec<usize> = err.lines().filter_map(|l| l.split("vars.yaml:").nth(1)?.split(':').next()?.parse().ok()).collect();
     assert_eq!(lines, [1, 2, 3, 4, 5], "{err}");
 }
+
+/// A baseline with five mistakes in four entries: all five, in file order, each at its
+/// line and column with the field at fault; a misspelt key gets the nearest one.
+#[test]
+fn baseline_check_reports_every_mistake() {
+    let d = dir("baseline-five");
+    let good = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/baseline/baseline.json")).unwrap();
+    // 1: an asset's address that is not one.
+    let bad = good.replacen("\"ip\": \"10.30.1.20\"", "\"ip\": \"10.30.1.300\"", 1);
+    // 2: a misspelt key in a later asset.
+    let bad = bad.replacen("\"roles\": [\"outstation\"]", "\"rolse\": [\"outstation\"]", 1);
+    // 3 and 4: a function count that is text, and a range in a space that does not exist,
+    // both in the first pair.
+    let bad = bad.replacen("\"count\": 240 }", "\"count\": \"many\" }", 1);
+    let bad = bad.replacen("\"space\": \"modbus/unit1/holding_registers\", \"start\": 16", "\"space\": \"modbus/unit1/holding_register\", \"start\": 16", 1);
+    // 5: a range whose start is after its end, in a pair that is otherwise good.
+    let at = bad.rfind("\"start\": ").unwrap() + "\"start\": ".len();
+    let digits = bad[at..].find(',').unwrap();
+    let bad = format!("{}4000000000{}", &bad[..at], &bad[at + digits..]);
+    let path = file(&d, "baseline.json", &bad);
+    let want_line = |needle: &str| bad.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let o = otsentry(&["rules", "check", "--baseline", &path]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let found: Vec<(usize, &str)> = err
+        .lines()
+        .filter_map(|l| {
+            let rest = l.split("baseline.json:").nth(1)?;
+            Some((rest.split(':').next()?.parse().ok()?, rest))
+        })
+        .collect();
+    assert_eq!(found.len(), 5, "{err}");
+    let expect = [
+        (want_line("10.30.1.300"), "assets[1].ip"),
+        (want_line("\"rolse\""), "unknown key `rolse` (did you mean `roles`?)"),
+        (want_line("\"many\""), "pairs[0].functions[0].count"),
+        (want_line("holding_register\""), "pairs[0].ranges[1].space"),
+        (want_line("4000000000"), "start 4000000000 is after end"),
+    ];
+    for ((line, rest), (want, text)) in found.iter().zip(expect) {
+        assert_eq!(*line, want, "{rest}");
+        assert!(rest.contains(text), "want {text:?} in {rest:?}");
+    }
+}
