@@ -59,6 +59,8 @@ impl ProtocolCounts {
         d.fragments += od.fragments;
         add(&mut d.functions, &od.functions);
         names(&mut d.function_names, &od.function_names);
+        add(&mut d.function_requests, &od.function_requests);
+        add(&mut d.function_responses, &od.function_responses);
         d.anomalies += od.anomalies;
         let (s, os): (&mut S7Counts, &S7Counts) = (&mut self.s7comm, &o.s7comm);
         s.pdus += os.pdus;

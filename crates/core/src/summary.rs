@@ -181,8 +181,13 @@ pub struct ModbusCounts {
 pub struct Dnp3Counts {
     pub link_frames: u64,
     pub fragments: u64,
+    /// Application fragments by function code.
     pub functions: CodeCounts,
     pub function_names: CodeNames,
+    /// The same fragments split: requests (a master's), and responses (solicited,
+    /// unsolicited and authentication responses, 0x81 to 0x83), by code.
+    pub function_requests: CodeCounts,
+    pub function_responses: CodeCounts,
     pub anomalies: u64,
 }
 

@@ -295,15 +295,24 @@ fn the_baseline_fixture_learns_its_golden_file_and_raises_one_of_each_departure(
 /// that add up to them, for every fixture.
 #[test]
 fn function_totals_split_into_requests_and_responses() {
+    let mut dnp3_split = (0, 0);
     for case in otsentry_pcapgen::fixtures::CASES {
         let (_, summary) = run(case);
         let v: serde_json::Value = serde_json::from_str(&summary).unwrap();
-        for proto in ["modbus", "s7comm"] {
+        for proto in ["modbus", "dnp3", "s7comm"] {
             let p = &v["protocols"][proto];
             for (code, n) in p["functions"].as_object().unwrap() {
                 let part = |k: &str| p[k][code].as_u64().unwrap_or(0);
                 assert_eq!(part("function_requests") + part("function_responses"), n.as_u64().unwrap(), "{case} {proto} {code}");
             }
         }
+        // DNP3 responses are the codes 0x81 to 0x83 (129 to 131), whichever way they go.
+        let d = &v["protocols"]["dnp3"];
+        let codes = |k: &str| d[k].as_object().unwrap().keys().map(|c| c.parse::<u32>().unwrap()).collect::<Vec<_>>();
+        assert!(codes("function_responses").iter().all(|c| (129..=131).contains(c)), "{case} {d}");
+        assert!(codes("function_requests").iter().all(|c| !(129..=131).contains(c)), "{case} {d}");
+        dnp3_split.0 += codes("function_requests").len();
+        dnp3_split.1 += codes("function_responses").len();
     }
+    assert!(dnp3_split.0 > 0 && dnp3_split.1 > 0, "the fixtures hold DNP3 requests and responses: {dnp3_split:?}");
 }

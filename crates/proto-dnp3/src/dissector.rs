@@ -50,8 +50,11 @@ pub struct Dnp3Dissector {
     burst: (u32, i64),
     /// The link source addresses the master side used, up to `PROBED_SOURCES`.
     master_sources: Vec<u16>,
-    /// Fragments by function code, merged into the summary when the flow ends.
+    /// Fragments by function code, merged into the summary when the flow ends, and
+    /// the same split into requests and responses.
     functions: Tally<u8>,
+    requests: Tally<u8>,
+    responses: Tally<u8>,
     /// A frame's user data, reused from frame to frame.
     scratch: Vec<u8>,
     /// The parsed fragment, its lists reused from fragment to fragment.
@@ -409,6 +412,10 @@ impl Dnp3Dissector {
         };
         sink.counts().dnp3.fragments += 1;
         self.functions.add(parsed.function);
+        match parsed.function {
+            0x81..=0x83 => self.responses.add(parsed.function),
+            _ => self.requests.add(parsed.function),
+        }
         if function_name(parsed.function) == "reserved" {
             Self::anomaly(sink, cx, "dnp3.reserved_function", at, format!("application function 0x{:02X} is reserved", parsed.function));
         }
@@ -548,6 +555,8 @@ impl Dissector for Dnp3Dissector {
     fn publish(&mut self, counts: &mut ProtocolCounts) {
         let dnp3 = &mut counts.dnp3;
         self.functions.drain_into(&mut dnp3.functions, &mut dnp3.function_names, function_name);
+        self.requests.drain_counts(&mut dnp3.function_requests);
+        self.responses.drain_counts(&mut dnp3.function_responses);
     }
 
     fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
