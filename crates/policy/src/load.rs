@@ -186,7 +186,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Policy, PolicyErrors> {
             serde_yaml_ng::Value::Number(n) if n.as_u64().is_some_and(|n| n <= 5) => Some(Level::Purdue(n.as_u64().unwrap_or(0) as u8)),
             serde_yaml_ng::Value::String(s) if s.eq_ignore_ascii_case("dmz") => Some(Level::Dmz),
             other => {
-                err("zones", i, "level", format!("{other:?}: a Purdue level 0-5 or dmz"));
+                let shown = serde_yaml_ng::to_string(other).unwrap_or_default();
+                err("zones", i, "level", format!("{} is not a Purdue level (0 to 5, or dmz)", shown.trim()));
                 None
             }
         };
@@ -338,6 +339,21 @@ conduits:
         assert!(e[0].contains("zones[1].name: zone \"enterprise\" is defined twice"), "{e:?}");
         let e = errors(&GOOD.replace("    initiator: either\n", "    initator: either\n"));
         assert!(e[0].starts_with("p.yaml:15:1: conduits[0]: unknown field `initator`"), "{e:?}");
+    }
+
+    /// Five mistakes in one file: all five, in file order, each at its line.
+    #[test]
+    fn every_mistake_in_one_pass() {
+        let bad = GOOD
+            .replace("level: 1", "level: 7")
+            .replace("10.1.0.0/16", "10.4.1.0/24")
+            .replace("    vlans: [100]\n", "")
+            .replace("to: cell", "to: cel")
+            .replace("https]", "gopher]")
+            .replace("[read]", "[read, delete]");
+        let e = errors(&bad);
+        let lines: Vec<&str> = e.iter().map(|e| e.split(':').nth(1).unwrap_or("")).collect();
+        assert_eq!(lines, ["6", "7", "11", "12", "13"], "{e:#?}");
     }
 
     #[test]
