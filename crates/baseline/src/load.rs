@@ -44,7 +44,13 @@ pub fn load(path: &Path) -> Result<Baseline, BaselineErrors> {
 /// Reads the baseline file at `path`, as written.
 pub fn read(path: &Path) -> Result<BaselineFile, BaselineErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        BaselineErrors(vec![BaselineError { file: path.to_path_buf(), line: 0, column: 0, field: None, message: format!("cannot read: {e}") }])
+        BaselineErrors(vec![BaselineError {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            field: None,
+            message: format!("cannot read: {e}"),
+        }])
     })?;
     parse(path, &text)
 }
@@ -109,7 +115,12 @@ impl<'t> Checker<'t> {
     }
 
     /// Each element of the list at `raw`, checked one by one; `None` if any is bad.
-    fn list<'r, T>(&mut self, raw: &'r RawValue, field: &str, mut each: impl FnMut(&mut Self, &'r RawValue, &str) -> Option<T>) -> Option<Vec<T>> {
+    fn list<'r, T>(
+        &mut self,
+        raw: &'r RawValue,
+        field: &str,
+        mut each: impl FnMut(&mut Self, &'r RawValue, &str) -> Option<T>,
+    ) -> Option<Vec<T>> {
         let items: Vec<&RawValue> = self.entry(raw, field)?;
         let mut out = Some(Vec::with_capacity(items.len()));
         for (i, item) in items.into_iter().enumerate() {
@@ -187,7 +198,8 @@ impl<'t> Checker<'t> {
     /// An error at (line, column) within the slice starting at byte `start`.
     fn error_at(&mut self, start: usize, (line, column): (usize, usize), field: Option<String>, message: String) {
         let (start_line, start_column) = otsentry_core::line_and_column(self.text, start);
-        let (line, column) = if line <= 1 { (start_line, start_column + column.saturating_sub(1)) } else { (start_line + line - 1, column) };
+        let (line, column) =
+            if line <= 1 { (start_line, start_column + column.saturating_sub(1)) } else { (start_line + line - 1, column) };
         self.errors.push(BaselineError { file: self.path.to_path_buf(), line, column, field, message });
     }
 }

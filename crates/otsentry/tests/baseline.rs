@@ -215,7 +215,10 @@ fn learn_writes_extends_and_every_command_refuses_a_bad_baseline_with_its_line()
         let o = otsentry(&args);
         let err = String::from_utf8_lossy(&o.stderr).into_owned();
         assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(&want) && err.contains(": pairs[0].ranges[0].space: ") && err.contains("is not a data space"), "{args:?}: {err}");
+        assert!(
+            err.contains(&want) && err.contains(": pairs[0].ranges[0].space: ") && err.contains("is not a data space"),
+            "{args:?}: {err}"
+        );
     }
     // Thresholds that cannot work are refused too.
     let o = otsentry(&["replay", "-q", "--baseline", file.to_str().unwrap(), "--baseline-margin", "-1", input.to_str().unwrap()]);

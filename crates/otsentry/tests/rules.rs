@@ -343,7 +343,11 @@ fn baseline_check_reports_every_mistake() {
     // 3 and 4: a function count that is text, and a range in a space that does not exist,
     // both in the first pair.
     let bad = bad.replacen("\"count\": 240 }", "\"count\": \"many\" }", 1);
-    let bad = bad.replacen("\"space\": \"modbus/unit1/holding_registers\", \"start\": 16", "\"space\": \"modbus/unit1/holding_register\", \"start\": 16", 1);
+    let bad = bad.replacen(
+        "\"space\": \"modbus/unit1/holding_registers\", \"start\": 16",
+        "\"space\": \"modbus/unit1/holding_register\", \"start\": 16",
+        1,
+    );
     // 5: a range whose start is after its end, in a pair that is otherwise good.
     let at = bad.rfind("\"start\": ").unwrap() + "\"start\": ".len();
     let digits = bad[at..].find(',').unwrap();

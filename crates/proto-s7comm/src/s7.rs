@@ -1,8 +1,8 @@
 //! S7comm (protocol id 0x32): the header, then the parameter and data of jobs and
 //! ack-data decoded into owned facts for records. Framing problems that still leave a PDU
 //! are reported as issues beside what could be read.
-use crate::values::{Element, Layout};
 use crate::names::{area_name, block_type_name, filesystem_name, return_code_name, syntax_name, transport_size_name};
+use crate::values::{Element, Layout};
 use serde::Serialize;
 
 /// The fixed header.
