@@ -40,6 +40,6 @@ pub use record::{open_object, EventHeader, Framed, Record, Vlans};
 pub use stats::{CaptureCounts, StatsBody, StatsRecord};
 pub use summary::{
     AlertCounts, CodeCounts, CodeNames, DecodeCounts, Dnp3Counts, Forbidden, InputCounts, ModbusCounts, ProtocolCounts, S7Counts,
-    S7PlusCounts, SegmentationCounts, SinkCounts, SkippedInput, SpoolState, StreamCounts, Summary, Tally,
+    S7PlusCounts, SegmentationCounts, SensorCounts, SinkCounts, SkippedInput, SpoolState, StreamCounts, Summary, Tally,
 };
 pub use time::Timestamp;

@@ -36,6 +36,12 @@ impl Summary {
         self.outputs.extend(other.outputs.iter().cloned());
         self.segmentation.merge(&other.segmentation);
         add(&mut self.baseline, &other.baseline);
+        let (s, o) = (&mut self.sensor, &other.sensor);
+        s.reloads = s.reloads.max(o.reloads);
+        s.reloads_failed = s.reloads_failed.max(o.reloads_failed);
+        s.interface_outages += o.interface_outages;
+        s.interface_reopened += o.interface_reopened;
+        add(&mut s.health, &o.health);
         let elapsed = self.elapsed_s;
         self.finish(elapsed);
     }

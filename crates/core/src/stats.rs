@@ -92,6 +92,7 @@ pub struct OwnStats {
     pub decode: DecodeCounts,
     pub streams: StreamCounts,
     pub outputs: Vec<SinkCounts>,
+    pub sensor: crate::summary::SensorCounts,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -136,6 +137,7 @@ impl StatsBody {
                 decode: d.clone(),
                 streams: st.clone(),
                 outputs: summary.outputs.clone(),
+                sensor: summary.sensor.clone(),
             },
         }
     }

@@ -39,6 +39,28 @@ pub struct Summary {
     /// With a baseline: departures from it by kind (`new_pair`, `value`, ...), each
     /// raised once and counted every time.
     pub baseline: BTreeMap<String, u64>,
+    /// A live sensor's own events (absent in replay).
+    #[serde(skip_serializing_if = "SensorCounts::is_empty")]
+    pub sensor: SensorCounts,
+}
+
+/// What happened to a live sensor itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SensorCounts {
+    /// Reloads (SIGUSR2) that took effect, and those refused (the old set stayed).
+    pub reloads: u64,
+    pub reloads_failed: u64,
+    /// Times an interface went down (its capture failed) and was reopened.
+    pub interface_outages: u64,
+    pub interface_reopened: u64,
+    /// Health events raised, by kind (`interface_silent`, `kernel_drops`, ...).
+    pub health: BTreeMap<String, u64>,
+}
+
+impl SensorCounts {
+    pub fn is_empty(&self) -> bool {
+        *self == SensorCounts::default()
+    }
 }
 
 /// The segmentation policy's findings.

@@ -11,6 +11,7 @@ mod baselining;
 mod detect;
 mod events;
 mod flows;
+mod health;
 mod l2;
 mod live;
 mod pipeline;
@@ -27,7 +28,8 @@ pub use otsentry_policy::Policy;
 pub use otsentry_proto_dnp3::Dnp3Config;
 
 /// The event types rules can read: every dissector's schema (anomalies are built in).
-pub static SCHEMAS: [&otsentry_core::Schema; 11] = [
+pub static SCHEMAS: [&otsentry_core::Schema; 12] = [
+    &health::HEALTH_SCHEMA,
     &l2::ARP_SCHEMA,
     &segment::SEGMENT_SCHEMA,
     &baseline::BASELINE_SCHEMA,
@@ -49,10 +51,11 @@ pub fn class_tables() -> [(&'static str, Vec<otsentry_core::ClassRow>); 3] {
     ]
 }
 
+pub use health::{HealthEvent, HealthSettings};
 pub use live::{LiveControl, LiveSettings};
 /// What sense opens: the interfaces, through the engine.
 pub use otsentry_capture::{Interfaces, LiveError, LiveOptions};
 pub use otsentry_rules::RuleSet;
-pub use pipeline::{Pipeline, PipelineOptions, Warmup};
+pub use pipeline::{Detection, Pipeline, PipelineOptions, Warmup};
 pub use replay::{EngineError, FileReport};
 pub use roles::{rules_with, InferredSets};

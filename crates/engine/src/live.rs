@@ -2,11 +2,12 @@
 //! monotonic clock whether or not packets arrive (idle flows end, batches flush, the
 //! baseline's poll sweep runs, rule windows age) and writes a `stats` record on its
 //! interval. Packet timestamps still stamp records.
-use crate::pipeline::Pipeline;
+use crate::health::{HealthSettings, HealthWatch};
+use crate::pipeline::{Detection, Pipeline};
 use otsentry_capture::{Next, Source};
 use otsentry_core::{StatsBody, StatsRecord, Timestamp};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 /// How a live run keeps time.
@@ -16,22 +17,53 @@ pub struct LiveSettings {
     pub tick: Duration,
     /// Between `stats` records; `None` for none.
     pub stats_every: Option<Duration>,
+    /// When the sensor reports itself unwell.
+    pub health: HealthSettings,
 }
 
 impl Default for LiveSettings {
     fn default() -> Self {
-        LiveSettings { tick: Duration::from_millis(250), stats_every: Some(Duration::from_secs(30)) }
+        LiveSettings { tick: Duration::from_millis(250), stats_every: Some(Duration::from_secs(30)), health: HealthSettings::default() }
     }
 }
 
-/// What another thread sees of a live run: the stop request (a signal handler sets it),
-/// and the records not yet written as of the last tick (what a hard stop would lose).
+/// What another thread sees of a live run and hands it: the stop request (a signal
+/// handler sets it), the records not yet written as of the last tick (what a hard stop
+/// would lose), the ticks so far (a watchdog's sign of life), and a reloaded detection
+/// (or why it could not be built) waiting to be swapped in.
 #[derive(Clone, Debug, Default)]
 pub struct LiveControl {
     pub stop: Arc<AtomicBool>,
     pub unwritten: Arc<AtomicU64>,
+    pub ticks: Arc<AtomicU64>,
+    reload: Arc<ReloadSlot>,
 }
 
+/// A reload waiting to be swapped in: a flag looked at between bursts, and the reload.
+type ReloadSlot = (AtomicBool, Mutex<Option<Result<Detection, String>>>);
+
+impl LiveControl {
+    /// Hands the run a reload built on another thread; it is swapped in between two
+    /// packets (a later one replaces one not yet taken).
+    pub fn offer_reload(&self, reload: Result<Detection, String>) {
+        let (pending, slot) = &*self.reload;
+        if let Ok(mut s) = slot.lock() {
+            *s = Some(reload);
+            pending.store(true, Ordering::Release);
+        }
+    }
+
+    fn take_reload(&self) -> Option<Result<Detection, String>> {
+        let (pending, slot) = &*self.reload;
+        if !pending.swap(false, Ordering::Acquire) {
+            return None;
+        }
+        slot.lock().ok().and_then(|mut s| s.take())
+    }
+}
+
+/// Between looks at the sensor's health.
+const HEALTH_EVERY: Duration = Duration::from_secs(1);
 /// Frames handed on between looks at the clock and the stop request.
 const BURST: usize = 64;
 /// Frames already in the kernel's buffers read after a stop request, at most.
@@ -68,6 +100,8 @@ impl Pipeline {
         let mut next_stats = settings.stats_every.map(|every| clock.mono + every);
         self.set_max_frame(source.max_frame());
         let mut counted = 0u64;
+        let mut health = HealthWatch::new(settings.health, clock.mono);
+        let mut next_health = clock.mono + HEALTH_EVERY;
         tracing::info!(tick_ms = tick.as_millis() as u64, "capture started");
         loop {
             if control.stop.load(Ordering::Relaxed) {
@@ -75,10 +109,23 @@ impl Pipeline {
             }
             let (got, ended) = self.take(source, &mut counted, BURST as u64);
             let now = Instant::now();
+            match control.take_reload() {
+                Some(Ok(detection)) => self.reload(detection),
+                Some(Err(why)) => self.reload_failed(&why, clock.at(now)),
+                None => {}
+            }
             if now >= next_tick {
                 self.tick(clock.at(now));
                 control.unwritten.store(self.unwritten(), Ordering::Relaxed);
+                control.ticks.fetch_add(1, Ordering::Relaxed);
                 next_tick = now + tick;
+            }
+            if now >= next_health {
+                let outputs = self.output_counts();
+                for event in health.check(now, &source.inputs(), source.counters(), &outputs) {
+                    self.health(&event, clock.at(now));
+                }
+                next_health = now + HEALTH_EVERY;
             }
             if let (Some(due), Some(every)) = (next_stats, settings.stats_every) {
                 if now >= due {

@@ -67,6 +67,17 @@ pub struct PipelineOptions {
     pub warmup: Option<Warmup>,
 }
 
+/// What a reload replaces whole: the rules (with the sources to rebuild them from when
+/// the warm-up inferred the host sets), the policy and the baseline.
+#[derive(Clone, Debug, Default)]
+pub struct Detection {
+    pub rules: Arc<RuleSet>,
+    /// Set when the rules wait for host sets a warm-up infers (no variables file).
+    pub sources: Option<Arc<otsentry_rules::Sources>>,
+    pub policy: Option<Arc<otsentry_policy::Policy>>,
+    pub baseline: Option<Arc<otsentry_baseline::Baseline>>,
+}
+
 /// The pipeline every source feeds (capture files in replay, interfaces in sense):
 /// decoding, flows, dissectors, detection, the policy and the baseline, the outputs.
 pub struct Pipeline {
@@ -159,6 +170,56 @@ impl Pipeline {
             }
         }
         self.inferred = Some(sets);
+    }
+
+    /// Swaps in a reloaded detection between two packets. Rule windows, the policy's
+    /// and the baseline's per-conversation state start afresh (the old ones judged
+    /// other files); counters carry on. Host sets the warm-up inferred still apply.
+    pub fn reload(&mut self, d: Detection) {
+        let rules = match (&self.inferred, &d.sources) {
+            (Some(sets), Some(sources)) => match crate::roles::rules_with(sources, sets) {
+                Ok(rules) => rules,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reload: the rules could not be rebuilt with the inferred host sets; using them without");
+                    d.rules.clone()
+                }
+            },
+            _ => d.rules.clone(),
+        };
+        if let Some(w) = self.opts.warmup.as_mut() {
+            w.sources.clone_from(&d.sources);
+        }
+        let reads = |event: &str| rules.listing().iter().any(|l| l.event == event && !l.disabled);
+        self.flows.watch(reads("sender"), reads("relay"));
+        self.alerting.replace_rules(rules.clone());
+        self.opts.rules = rules;
+        self.segmentation = d.policy.clone().map(crate::segment::Segmentation::new);
+        self.opts.policy = d.policy;
+        if !matches!(self.baseline, Some(crate::baselining::Baselining::Learn(_))) {
+            let settings = self.opts.baseline_settings;
+            self.baseline =
+                d.baseline.clone().map(|b| crate::baselining::Baselining::Detect(Box::new(otsentry_baseline::Detector::new(b, settings))));
+            self.opts.baseline = d.baseline;
+        }
+        self.summary.sensor.reloads += 1;
+        tracing::info!(rules = self.opts.rules.active(), "reloaded");
+    }
+
+    /// A reload that failed: the old set stays; counted, and raised as a health event.
+    pub fn reload_failed(&mut self, why: &str, now: Timestamp) {
+        self.summary.sensor.reloads_failed += 1;
+        tracing::error!(error = %why, "reload failed; the rules, policy and baseline in use stay");
+        self.health(&crate::HealthEvent::new("reload_failed", why.to_string()), now);
+    }
+
+    /// A health event of the sensor itself, checked against the rules (the pack's
+    /// "Sensor health" rules) and counted by kind.
+    pub fn health(&mut self, event: &crate::HealthEvent, now: Timestamp) {
+        *self.summary.sensor.health.entry(event.kind.to_string()).or_default() += 1;
+        tracing::warn!(kind = event.kind, interface = event.interface.as_deref(), output = event.output.as_deref(), reason = %event.reason, "sensor health");
+        let none = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        let subject = || Subject { ts: now, src: none, dst: none, src_port: None, dst_port: None, vlan: &[], to_server: true, flow_id: 0 };
+        out!(self).detect(&subject, event, Some(("health", event)), &mut || EventHeader { timestamp: now, ..EventHeader::default() });
     }
 
     /// Hand each alert to `hook` as it is raised (besides EVE, if on).
@@ -427,6 +488,11 @@ impl Pipeline {
         }
         s.finish(elapsed_s);
         s
+    }
+
+    /// Each output's delivery counters so far.
+    pub(crate) fn output_counts(&self) -> Vec<otsentry_core::SinkCounts> {
+        self.outputs.as_ref().map(Outputs::counts).unwrap_or_default()
     }
 
     /// Records serialised but not yet written by every output (what a hard stop loses).

@@ -633,7 +633,9 @@ fn stop_param() -> Vec<u8> {
 #[test]
 fn every_rule_has_a_case() {
     let rules = pack();
-    let ids: Vec<&str> = rules.listing().iter().map(|l| &*l.id).collect();
+    // The sensor's health rules read events only a live sensor raises: they have their
+    // own test below.
+    let ids: Vec<&str> = rules.listing().iter().filter(|l| l.event != "health").map(|l| &*l.id).collect();
     let cased: Vec<&str> = CASES.iter().chain(baseline_cases::CASES).chain(trust_cases::CASES).map(|c| c.0).collect();
     let missing: Vec<_> = ids.iter().filter(|id| !cased.contains(id)).collect();
     let unknown: Vec<_> = cased.iter().filter(|id| !ids.contains(id)).collect();
@@ -771,4 +773,39 @@ fn a_protocol_detected_while_draining_held_segments_is_known_to_the_rest() {
     let (id, positive, _) = baseline_cases::CASES.iter().find(|c| c.0 == "baseline.pair.new").expect("case");
     let got = alerts(&pack(), reshape(&positive(), how), "drain-context");
     assert!(got.contains_key(*id), "{got:?}");
+}
+
+/// Each health event kind raises its "Sensor health" rule and no other, with no ATT&CK
+/// technique; every health rule has its kind here.
+#[test]
+fn health_events_raise_their_sensor_health_rules() {
+    let rules = pack();
+    let health: Vec<_> = rules.listing().iter().filter(|l| l.event == "health").collect();
+    let kinds = [
+        ("interface_silent", "sensor.interface.silent"),
+        ("kernel_drops", "sensor.kernel.drops"),
+        ("interface_down", "sensor.interface.down"),
+        ("interface_up", "sensor.interface.up"),
+        ("output_spooling", "sensor.output.spooling"),
+        ("output_dropping", "sensor.output.dropping"),
+        ("reload_failed", "sensor.reload.failed"),
+    ];
+    assert_eq!(health.len(), kinds.len(), "{:?}", health.iter().map(|l| &l.id).collect::<Vec<_>>());
+    for (kind, id) in kinds {
+        let mut run = Pipeline::new(PipelineOptions { rules: rules.clone(), ..Default::default() }, None);
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        run.on_alert(Box::new(move |a: &otsentry_core::Alert| sink.lock().unwrap().push(a.clone())));
+        let mut event = otsentry_engine::HealthEvent::new(kind, "test".into());
+        event.interface = Some("eth1".into());
+        run.health(&event, otsentry_core::Timestamp::from_secs_nanos(1, 0));
+        let alerts = std::mem::take(&mut *seen.lock().unwrap());
+        let ids: Vec<&str> = alerts.iter().map(|a| &*a.alert.info.rule_id).collect();
+        assert_eq!(ids, [id], "{kind}");
+        let info = &alerts[0].alert.info;
+        assert!(info.techniques.is_empty() && &*info.category == "Sensor health", "{id}");
+        assert!(health.iter().any(|l| &*l.id == id && (4_900_000..4_910_000).contains(&l.sid)), "{id} in the sensor's sid range");
+        let summary = run.finish(1.0);
+        assert_eq!(summary.sensor.health.get(kind), Some(&1), "{kind} counted");
+    }
 }

@@ -14,6 +14,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// The category of the pack's rules on the sensor's own health (no ATT&CK technique).
+pub const HEALTH_CATEGORY: &str = "Sensor health";
+
 /// A file's text and the name errors give it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuleSource {
@@ -236,7 +239,8 @@ fn compile(
         Severity::Info
     });
     let mut techniques = Vec::new();
-    if spec.attack.is_empty() && spec.origin.is_none() {
+    // The sensor's health rules are about the sensor, not an adversary.
+    if spec.attack.is_empty() && spec.origin.is_none() && spec.category != HEALTH_CATEGORY {
         errors.push(fail(&["attack"], "name at least one ATT&CK for ICS technique (T0855, ...)".into(), None));
     }
     for id in &spec.attack {

@@ -32,7 +32,7 @@ mod rule;
 mod spec;
 mod value;
 
-pub use compile::{Listing, RuleSet, RuleSource, Sources};
+pub use compile::{Listing, RuleSet, RuleSource, Sources, HEALTH_CATEGORY};
 pub use detect::{DetectCounts, Detector, Hit, Subject, MAX_STATE};
 pub use error::{RuleError, RuleErrors};
 pub use import::{import_suricata, ImportNote, Imported};

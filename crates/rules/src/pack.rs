@@ -5,7 +5,7 @@ use crate::error::{RuleError, RuleErrors};
 use std::path::{Path, PathBuf};
 
 /// The pack in `rules/`, as the binary was built with it.
-const PACK: [(&str, &str); 7] = [
+const PACK: [(&str, &str); 8] = [
     ("modbus.yaml", include_str!("../../../rules/modbus.yaml")),
     ("dnp3.yaml", include_str!("../../../rules/dnp3.yaml")),
     ("s7comm.yaml", include_str!("../../../rules/s7comm.yaml")),
@@ -13,6 +13,7 @@ const PACK: [(&str, &str); 7] = [
     ("network.yaml", include_str!("../../../rules/network.yaml")),
     ("policy.yaml", include_str!("../../../rules/policy.yaml")),
     ("baseline.yaml", include_str!("../../../rules/baseline.yaml")),
+    ("health.yaml", include_str!("../../../rules/health.yaml")),
 ];
 
 /// The default pack's files, named `<built-in>/FILE` in errors.
