@@ -1,6 +1,8 @@
 //! Live network interfaces as one source: one interface straight from its capture
-//! buffer; several merged in timestamp order (see `merge.rs`). Interfaces whose capture
-//! fails are logged at once and left out; the source ends when none is left.
+//! buffer; several merged in timestamp order (see `merge.rs`). An interface whose link
+//! goes down, or whose capture fails, is logged at once and left out of the merge while
+//! the others go on; a failed handle is opened again with backoff, and the interface
+//! rejoins when its link is back.
 use crate::merge::{Held, Merge};
 use crate::source::{Next, Source};
 use crate::{wait, LiveCapture, LiveError, LiveOptions};
@@ -9,6 +11,20 @@ use std::time::{Duration, Instant};
 
 /// Frames taken from one interface at a time when several are merged.
 const BURST: usize = 64;
+/// How often links and failed handles are looked at.
+const LOOK_EVERY: Duration = Duration::from_millis(500);
+/// Waits between attempts to reopen a failed handle: doubled from the first to the last.
+const REOPEN_FIRST: Duration = Duration::from_secs(1);
+const REOPEN_MOST: Duration = Duration::from_secs(30);
+
+/// One interface's state beside its handle.
+#[derive(Debug, Default)]
+struct Link {
+    /// Why it delivers nothing now (link down, capture failed), if it does not.
+    down: Option<String>,
+    /// When to try reopening a failed handle, and the wait after that.
+    retry: Option<(Instant, Duration)>,
+}
 
 pub struct Interfaces {
     captures: Vec<LiveCapture>,
@@ -19,11 +35,13 @@ pub struct Interfaces {
     lent: Option<(usize, Held)>,
     /// Hand on everything held (stopping).
     draining: bool,
-    /// Per interface: still capturing (a failure is logged when this turns false).
+    /// Per interface: capturing now (its link up, its handle working).
     live: Vec<bool>,
-    /// The last read found nothing: a capture may have failed (only a read that finds
-    /// nothing can), so the next call looks.
-    idle: bool,
+    links: Vec<Link>,
+    opts: LiveOptions,
+    next_look: Instant,
+    outages: u64,
+    reopened: u64,
 }
 
 impl Interfaces {
@@ -33,18 +51,63 @@ impl Interfaces {
         let captures = names.iter().map(|n| LiveCapture::open(n, opts)).collect::<Result<Vec<_>, _>>()?;
         let merge = (captures.len() > 1).then(|| Merge::new(captures.len(), merge_hold));
         let n = captures.len();
-        Ok(Interfaces { bytes: vec![0; n], captures, merge, lent: None, draining: false, live: vec![true; n], idle: false })
+        let links = (0..n).map(|_| Link::default()).collect();
+        Ok(Interfaces {
+            bytes: vec![0; n],
+            captures,
+            merge,
+            lent: None,
+            draining: false,
+            live: vec![true; n],
+            links,
+            opts: opts.clone(),
+            next_look: Instant::now(),
+            outages: 0,
+            reopened: 0,
+        })
     }
 
-    /// Logs captures that failed since the last look; whether any is still capturing.
-    fn check_failures(&mut self) -> bool {
-        for (c, live) in self.captures.iter().zip(self.live.iter_mut()) {
-            if let Some(e) = c.failure().filter(|_| *live) {
-                tracing::warn!(interface = c.interface(), error = %e, "capture failed; the other interfaces go on");
-                *live = false;
-            }
+    /// Looks at each link and handle (at most every `LOOK_EVERY`): an interface whose
+    /// link went down or whose capture failed is logged and left out; a failed handle is
+    /// reopened when its wait is over; a link that is back rejoins.
+    fn look(&mut self) {
+        let now = Instant::now();
+        if now < self.next_look {
+            return;
         }
-        self.live.iter().any(|&l| l)
+        self.next_look = now + LOOK_EVERY;
+        for ((c, live), link) in self.captures.iter_mut().zip(self.live.iter_mut()).zip(self.links.iter_mut()) {
+            if c.failure().is_some() {
+                let (due, wait) = *link.retry.get_or_insert((now, REOPEN_FIRST));
+                if now >= due {
+                    match c.reopen(&self.opts) {
+                        Ok(()) => {
+                            tracing::warn!(interface = c.interface(), "capture reopened");
+                            self.reopened += 1;
+                            link.retry = None;
+                        }
+                        Err(e) => {
+                            tracing::debug!(interface = c.interface(), error = %e, retry_in_s = wait.as_secs(), "reopening failed");
+                            link.retry = Some((now + wait, (wait * 2).min(REOPEN_MOST)));
+                        }
+                    }
+                }
+            }
+            let why = match c.failure() {
+                Some(e) => Some(e.to_string()),
+                None => c.link_down().then(|| format!("--interface {}: link down", c.interface())),
+            };
+            match (&why, &link.down) {
+                (Some(w), None) => {
+                    tracing::warn!(interface = c.interface(), reason = %w, "capture failed; the other interfaces go on, and it is reopened when it can be");
+                    self.outages += 1;
+                }
+                (None, Some(_)) => tracing::warn!(interface = c.interface(), "capturing again"),
+                _ => {}
+            }
+            *live = why.is_none();
+            link.down = why;
+        }
     }
 
     fn next_merged(&mut self) -> Next<'_> {
@@ -71,29 +134,19 @@ impl Interfaces {
 
 impl Source for Interfaces {
     fn next(&mut self) -> Next<'_> {
+        self.look();
         if self.merge.is_some() {
-            if !self.check_failures() && self.merge.as_ref().is_some_and(Merge::is_empty) {
-                return Next::End(None);
-            }
             return self.next_merged();
         }
-        // A capture that failed on the last read is noticed here, on the next.
-        if self.idle && !self.check_failures() {
-            return Next::End(None);
-        }
-        let Interfaces { captures, bytes, idle, .. } = self;
+        let Interfaces { captures, bytes, .. } = self;
         match captures.first_mut().and_then(LiveCapture::next_frame) {
             Some(frame) => {
-                *idle = false;
                 if let Some(b) = bytes.first_mut() {
                     *b += frame.data.len() as u64;
                 }
                 Next::Frame(frame)
             }
-            None => {
-                *idle = true;
-                Next::Idle
-            }
+            None => Next::Idle,
         }
     }
 
@@ -128,13 +181,21 @@ impl Source for Interfaces {
                 container: "interface",
                 packets: c.frames(),
                 bytes,
-                damage: c.failure().map(ToString::to_string),
+                damage: None,
             })
+            .zip(&self.links)
+            .map(|(input, link)| InputCounts { damage: link.down.clone(), ..input })
             .collect()
     }
 
+    /// Captures failed at the end of the run (a link that flapped and came back is not
+    /// one).
     fn failures(&self) -> Vec<String> {
         self.captures.iter().filter_map(|c| c.failure().map(ToString::to_string)).collect()
+    }
+
+    fn outages(&self) -> (u64, u64) {
+        (self.outages, self.reopened)
     }
 
     /// Frames that came more than the hold after a later one of another interface.

@@ -151,6 +151,23 @@ impl LiveCapture {
         }
     }
 
+    /// Opens the interface again after its handle failed (a link flap, a driver reset),
+    /// keeping the counts so far.
+    pub fn reopen(&mut self, opts: &LiveOptions) -> Result<(), LiveError> {
+        let mut fresh = LiveCapture::open(&self.iface, opts)?;
+        self.counters();
+        std::mem::swap(&mut self.cap, &mut fresh.cap);
+        (self.linktype, self.mtu, self.last, self.failed) = (fresh.linktype, fresh.mtu, fresh.last, None);
+        Ok(())
+    }
+
+    /// Whether the kernel says the link is down (`operstate`): a handle on a downed link
+    /// stays open but delivers nothing.
+    pub fn link_down(&self) -> bool {
+        let state = std::fs::read_to_string(std::path::Path::new("/sys/class/net").join(&self.iface).join("operstate")).unwrap_or_default();
+        matches!(state.trim(), "down" | "lowerlayerdown" | "notpresent")
+    }
+
     /// Reads the kernel's counters and adds what they grew by since the last read.
     pub fn counters(&mut self) -> CaptureCounts {
         if let Ok(now) = self.cap.stats() {

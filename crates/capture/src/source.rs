@@ -48,6 +48,11 @@ pub trait Source {
     fn out_of_order(&self) -> u64 {
         0
     }
+    /// Times a live input went down (its link, or its handle failed), and times a
+    /// failed handle was opened again.
+    fn outages(&self) -> (u64, u64) {
+        (0, 0)
+    }
 }
 
 /// A capture file or stream: read to its end or its damage.

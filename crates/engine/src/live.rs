@@ -150,6 +150,7 @@ impl Pipeline {
         summary.inputs.extend(source.inputs());
         summary.capture = capture;
         summary.decode.merge_late = source.out_of_order();
+        (summary.sensor.interface_outages, summary.sensor.interface_reopened) = source.outages();
         tracing::info!(packets = counted, drained = counted - before, kernel_drops = capture.kernel_drops, "capture stopped");
         source.failures()
     }
@@ -177,6 +178,7 @@ impl Pipeline {
         let capture = source.counters();
         let uptime = now.saturating_duration_since(clock.mono);
         self.summary_mut().decode.merge_late = source.out_of_order();
+        (self.summary_mut().sensor.interface_outages, self.summary_mut().sensor.interface_reopened) = source.outages();
         let mut summary = self.snapshot(uptime.as_secs_f64());
         summary.capture = capture;
         let body = StatsBody::new(&summary, capture, uptime.as_secs());

@@ -79,6 +79,13 @@ pub(crate) struct RunConfig {
     pub(crate) read_timeout: Option<std::time::Duration>,
     #[serde(default, deserialize_with = "stats_interval")]
     pub(crate) stats_interval: Option<std::time::Duration>,
+    #[serde(default, deserialize_with = "silence_alert")]
+    pub(crate) silence_alert: Option<std::time::Duration>,
+    pub(crate) user: Option<String>,
+    pub(crate) group: Option<String>,
+    pub(crate) allow_root: Option<bool>,
+    #[serde(default, deserialize_with = "metrics")]
+    pub(crate) metrics: Option<std::net::SocketAddr>,
     // Both.
     pub(crate) eve: Option<PathBuf>,
     #[serde(default, deserialize_with = "host")]
@@ -152,6 +159,14 @@ fn read_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Dur
 
 fn stats_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
     cli::parse_stats_interval(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("stats-interval: {e}")))
+}
+
+fn silence_alert<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
+    cli::parse_silence_alert(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("silence-alert: {e}")))
+}
+
+fn metrics<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::net::SocketAddr>, D::Error> {
+    cli::parse_metrics(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("metrics: {e}")))
 }
 
 fn host<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -396,6 +411,11 @@ pub(crate) fn parse(text: &str) -> Result<Config, Vec<Issue>> {
         ("promiscuous", r.promiscuous.is_some()),
         ("read-timeout", r.read_timeout.is_some()),
         ("stats-interval", r.stats_interval.is_some()),
+        ("silence-alert", r.silence_alert.is_some()),
+        ("user", r.user.is_some()),
+        ("group", r.group.is_some()),
+        ("allow-root", r.allow_root.is_some()),
+        ("metrics", r.metrics.is_some()),
     ];
     let r = &config.sense;
     let replay_only = [("reader", r.reader.is_some()), ("recursive", r.recursive.is_some())];
@@ -542,6 +562,14 @@ sense:
   read-timeout: 100ms
   # A stats record (EVE, ClickHouse) and a log line at info this often; 0 for none.
   stats-interval: 30s
+  # A "Sensor health" alert when an interface delivers nothing this long; 0 for never.
+  silence-alert: 5m
+  # Started as root, the sensor opens the interfaces, then runs as this user keeping
+  # only CAP_NET_RAW (allow-root: true stays root instead).
+  user: otsentry
+  # group: otsentry
+  # Prometheus metrics at /metrics and health at /health (a port alone: loopback).
+  # metrics: 127.0.0.1:9464
   eve: /var/log/otsentry/eve.json
   eve-rotate-size: 512M
   # spool: /var/lib/otsentry/spool

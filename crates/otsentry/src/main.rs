@@ -6,6 +6,7 @@ mod config;
 mod eve;
 mod learn;
 mod policy;
+mod privilege;
 mod report;
 mod rules;
 mod run;

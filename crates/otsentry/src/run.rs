@@ -36,6 +36,7 @@ impl ReplaySettings {
 
 /// What a run's pipeline uses: each flag, else its key in the configuration file, else
 /// the default.
+#[derive(Clone)]
 pub(crate) struct Settings {
     eve: Option<PathBuf>,
     host: String,
@@ -132,19 +133,26 @@ fn output(path: &Path) -> anyhow::Result<Box<dyn Write>> {
     Ok(Box::new(BufWriter::new(file)))
 }
 
+/// What `s` detects with, every file it names read and checked: the rules (and, when
+/// they wait for host sets a warm-up infers, their sources), the policy, the baseline.
+/// A sensor's reload builds it again.
+pub(crate) fn detection(s: &Settings) -> anyhow::Result<otsentry_engine::Detection> {
+    use std::sync::Arc;
+    let rules = Arc::new(crate::rules::load(&s.rules)?);
+    let sources = crate::rules::inferable(&s.rules, &rules)?.map(Arc::new);
+    let policy = s.policy.as_deref().map(otsentry_policy::load).transpose()?.map(Arc::new);
+    let baseline = s.baseline.as_deref().map(otsentry_baseline::load).transpose()?.map(Arc::new);
+    Ok(otsentry_engine::Detection { rules, sources, policy, baseline })
+}
+
 /// The pipeline's options and its outputs, from `s`: every file it names is read and
 /// checked before any output is opened for writing.
 pub(crate) fn build(s: &Settings, reader: ReaderKind) -> anyhow::Result<(PipelineOptions, Option<Outputs>)> {
     let mut opts = PipelineOptions { reader, checksum_anomalies: s.checksum_anomalies, ..Default::default() };
     opts.decode.verify_checksums = !s.no_checksums;
-    opts.rules = std::sync::Arc::new(crate::rules::load(&s.rules)?);
-    if let Some(path) = &s.policy {
-        opts.policy = Some(std::sync::Arc::new(otsentry_policy::load(path)?));
-    }
-    if let Some(path) = &s.baseline {
-        opts.baseline = Some(std::sync::Arc::new(otsentry_baseline::load(path)?));
-        opts.baseline_settings = s.baseline_settings;
-    }
+    let d = detection(s)?;
+    (opts.rules, opts.policy, opts.baseline) = (d.rules, d.policy, d.baseline);
+    opts.baseline_settings = s.baseline_settings;
     opts.flow.max_flows = s.max_flows;
     opts.flow.id_salt = crate::eve::host_salt(&s.host);
     if let Some(n) = s.dnp3_max_objects {

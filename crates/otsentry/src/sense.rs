@@ -31,6 +31,9 @@ pub(crate) struct SenseSettings {
     /// With several interfaces, how long a frame waits for the others' in time order.
     merge_hold: Duration,
     pipeline: Settings,
+    run_as: crate::privilege::RunAs,
+    metrics: Option<std::net::SocketAddr>,
+    test_config: bool,
 }
 
 impl SenseSettings {
@@ -45,13 +48,24 @@ impl SenseSettings {
             bpf: args.bpf.clone().or_else(|| file.bpf.clone()).unwrap_or_default(),
         };
         let every = args.stats_interval.or(file.stats_interval).unwrap_or(Duration::from_secs(30));
-        let live = LiveSettings { stats_every: (!every.is_zero()).then_some(every), ..LiveSettings::default() };
+        let mut live = LiveSettings { stats_every: (!every.is_zero()).then_some(every), ..LiveSettings::default() };
+        if let Some(silence) = args.silence_alert.or(file.silence_alert) {
+            live.health.silence = (!silence.is_zero()).then_some(silence);
+        }
+        let run_as = crate::privilege::RunAs {
+            user: args.user.clone().or_else(|| file.user.clone()),
+            group: args.group.clone().or_else(|| file.group.clone()),
+            allow_root: args.allow_root || file.allow_root.unwrap_or(false),
+        };
+        let metrics = args.metrics.or(file.metrics);
+        let test_config = args.test_config;
         // A frame from one interface waits for the others' longer than the kernel may hold
         // a block (up to twice the read timeout: a block lives until the second tick of
         // its retire timer), with room for the scheduler.
         let merge_hold = capture.timeout * 3 + Duration::from_millis(100);
         let interfaces = if args.interfaces.is_empty() { file.interface.clone().unwrap_or_default() } else { args.interfaces };
-        SenseSettings { interfaces, capture, live, merge_hold, pipeline: Settings::merge(args.pipeline, file) }
+        let pipeline = Settings::merge(args.pipeline, file);
+        SenseSettings { interfaces, capture, live, merge_hold, pipeline, run_as, metrics, test_config }
     }
 }
 
@@ -59,14 +73,30 @@ pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
     if s.interfaces.is_empty() {
         return Err(UsageError("sense needs an interface: --interface IFACE, or `interface:` under `sense:` in --config".into()).into());
     }
+    crate::privilege::restrict_new_files();
     // Capture handles first (they need the privilege), then every file the pipeline
     // reads: a mistake ends the run before any output is opened for writing.
     let mut interfaces = Interfaces::open(&s.interfaces, &s.capture, s.merge_hold)?;
+    if s.test_config {
+        crate::privilege::check(&s.run_as).map_err(|e| UsageError(format!("{e:#}")))?;
+        let d = run::detection(&s.pipeline)?;
+        say!(
+            "otsentry: configuration ok: {} interface(s), {} rules active{}{}",
+            s.interfaces.len(),
+            d.rules.active(),
+            if d.policy.is_some() { ", a policy" } else { "" },
+            if d.baseline.is_some() { ", a baseline" } else { "" }
+        );
+        return Ok(());
+    }
+    // Before any thread is started: every thread inherits the dropped privileges.
+    crate::privilege::drop_privileges(&s.run_as).map_err(|e| UsageError(format!("{e:#}")))?;
     let (mut opts, outputs) = run::build(&s.pipeline, ReaderKind::Mmap)?;
     run::warm_up(&s.pipeline, &mut opts, crate::cli::WarmupChoice::For(crate::cli::DEFAULT_WARMUP))?;
     let (mut pipeline, table) = run::start(&s.pipeline, opts, outputs)?;
     let control = LiveControl::default();
     stop_on_signals(&control)?;
+    reload_on_signal(&control, s.pipeline.clone())?;
     if !s.pipeline.quiet {
         say!("otsentry: capturing on {} (SIGTERM or Ctrl-C stops, writing everything out)", s.interfaces.join(", "));
     }
@@ -103,5 +133,26 @@ fn stop_on_signals(control: &LiveControl) -> anyhow::Result<()> {
             }
         })
         .context("starting the signal thread")?;
+    Ok(())
+}
+
+/// SIGUSR2 (systemd's `ExecReload`) rebuilds the rules, variables, tuning, policy and
+/// baseline from their files on this thread, beside the set in use; the capture thread
+/// swaps the new set in between two packets, or counts and alerts a refusal (the set in
+/// use stays).
+fn reload_on_signal(control: &LiveControl, settings: Settings) -> anyhow::Result<()> {
+    use signal_hook::consts::SIGUSR2;
+    let mut signals = signal_hook::iterator::Signals::new([SIGUSR2]).context("installing the SIGUSR2 handler")?;
+    let control = control.clone();
+    std::thread::Builder::new()
+        .name("reload".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                tracing::info!("reload asked for (SIGUSR2): reading the rules, variables, tuning, policy and baseline");
+                let built = run::detection(&settings).map_err(|e| format!("{e:#}"));
+                control.offer_reload(built);
+            }
+        })
+        .context("starting the reload thread")?;
     Ok(())
 }

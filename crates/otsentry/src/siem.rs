@@ -32,6 +32,7 @@ pub(crate) fn parse_url(text: &str) -> Result<String, String> {
 }
 
 /// Where and as whom to connect.
+#[derive(Clone)]
 pub(crate) struct ClickHouseChoice {
     pub(crate) url: String,
     pub(crate) password_file: Option<PathBuf>,

@@ -31,8 +31,8 @@ fn bad_settings_fail_before_any_output_is_opened() {
     let e = eve.display().to_string();
     refused(&["sense", "--eve", &e], &eve, "sense needs an interface");
     refused(&["sense", "-i", "nosuch0", "--eve", &e], &eve, "--interface nosuch0: no such network interface");
-    refused(&["sense", "-i", "lo", "--bpf", "tcp port", "--eve", &e], &eve, "--bpf \"tcp port\": does not compile");
-    refused(&["sense", "-i", "lo", "--rules", "/nonexistent/rules", "--eve", &e], &eve, "/nonexistent/rules");
+    refused(&["sense", "--allow-root", "-i", "lo", "--bpf", "tcp port", "--eve", &e], &eve, "--bpf \"tcp port\": does not compile");
+    refused(&["sense", "--allow-root", "-i", "lo", "--rules", "/nonexistent/rules", "--eve", &e], &eve, "/nonexistent/rules");
     let config = dir.join("bad.yaml");
     std::fs::write(&config, "sense:\n  interface: [lo]\n  snaplen: 10\n").unwrap();
     refused(
@@ -42,7 +42,7 @@ fn bad_settings_fail_before_any_output_is_opened() {
     );
     std::fs::write(&config, "replay:\n  eve: x.json\n  bpf: tcp\n").unwrap();
     refused(
-        &["sense", "-i", "lo", "--config", &config.display().to_string(), "--eve", &e],
+        &["sense", "--allow-root", "-i", "lo", "--config", &config.display().to_string(), "--eve", &e],
         &eve,
         "bad.yaml:3:3: replay.bpf: a key of sense, not of replay",
     );

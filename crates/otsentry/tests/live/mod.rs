@@ -143,8 +143,16 @@ impl Sensor {
         let summary = dir.join("summary.json");
         let stderr = dir.join("stderr.txt");
         let _ = std::fs::remove_file(&eve);
+        // The sensor drops to `nobody` once its interface is open, as an installed one
+        // does, unless the test chooses otherwise; it writes into `dir`.
+        let chosen = extra.iter().any(|a| *a == "--user" || *a == "--allow-root");
+        let user: &[&str] = if chosen { &[] } else { &["--user", "nobody"] };
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let mut c = net.command(&net.sensor, env!("CARGO_BIN_EXE_otsentry"));
-        c.args(["--log-level", "info", "sense", "-i", SENSOR_IF, "--host", "test-sensor", "--eve"])
+        c.args(["--log-level", "info", "sense", "-i", SENSOR_IF, "--host", "test-sensor"])
+            .args(user)
+            .arg("--eve")
             .arg(&eve)
             .arg("--summary-json")
             .arg(&summary)
