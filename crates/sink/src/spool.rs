@@ -11,6 +11,7 @@
 //! the newest segment is cut off at open and counted as `torn`; a damaged frame
 //! elsewhere ends its segment's reading and is counted as `corrupt` with where it was.
 use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -96,7 +97,8 @@ fn read_cursor(dir: &Path) -> Option<(u64, u64)> {
 impl Spool {
     /// Opens (creating) the spool in `dir`, holding at most `cap` bytes of batches.
     pub fn open(dir: &Path, cap: u64) -> Result<Spool, SpoolError> {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        // The spool holds what crossed the wire: its owner's alone.
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io(dir))?;
         let mut numbers: Vec<u64> = std::fs::read_dir(dir)
             .map_err(io(dir))?
             .filter_map(|e| e.ok())
@@ -199,7 +201,7 @@ impl Spool {
                 None => 1,
             };
             let path = segment_path(&self.dir, number);
-            let f = OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
+            let f = OpenOptions::new().create(true).append(true).mode(0o600).open(&path).map_err(io(&path))?;
             if self.segments.back().is_none_or(|s| s.number != number) {
                 self.segments.push_back(Segment { number, frames: Default::default(), size: 0, sealed: false });
                 // The new file's name must be durable too.
@@ -320,6 +322,24 @@ mod tests {
         assert!(s.is_empty());
         drop(s);
         assert!(Spool::open(&d, 1 << 20).unwrap().is_empty(), "nothing comes back once drained");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// The spool holds captured traffic: its directory is 0700 and its files 0600,
+    /// whatever the umask.
+    #[test]
+    fn the_spool_is_its_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = dir("modes");
+        let mut s = Spool::open(&d, 1 << 20).unwrap();
+        s.push(&[1; 10]).unwrap();
+        assert_eq!(std::fs::metadata(&d).unwrap().permissions().mode() & 0o777, 0o700);
+        let files: Vec<_> = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_file()).collect();
+        assert!(!files.is_empty());
+        for f in files {
+            assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600, "{}", f.display());
+        }
+        drop(s);
         std::fs::remove_dir_all(&d).unwrap();
     }
 
