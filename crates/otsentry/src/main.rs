@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod eve;
 mod learn;
+mod notify;
 mod policy;
 mod privilege;
 mod report;

@@ -97,11 +97,14 @@ pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
     let control = LiveControl::default();
     stop_on_signals(&control)?;
     reload_on_signal(&control, s.pipeline.clone())?;
+    crate::notify::watchdog(control.ticks.clone())?;
+    crate::notify::notify("READY=1");
     if !s.pipeline.quiet {
         say!("otsentry: capturing on {} (SIGTERM or Ctrl-C stops, writing everything out)", s.interfaces.join(", "));
     }
     let started = Instant::now();
     let failures = pipeline.run_live(&mut interfaces, s.live, &control);
+    crate::notify::notify("STOPPING=1");
     let summary = pipeline.finish(started.elapsed().as_secs_f64());
     run::report(&s.pipeline, &summary, table)?;
     anyhow::ensure!(failures.is_empty(), "{}", failures.join("; "));

@@ -160,3 +160,36 @@ fn an_interface_silent_too_long_is_alerted() {
     let summary = sensor.stop();
     assert_eq!(summary["sensor"]["health"]["interface_silent"], 1);
 }
+
+/// Under systemd (`Type=notify`, `WatchdogSec=`): READY=1 once capturing, WATCHDOG=1
+/// pings while the pipeline ticks, STOPPING=1 at SIGTERM, on a socket the test binds.
+#[test]
+fn systemd_hears_ready_watchdog_and_stopping() {
+    let Some(net) = Net::new("n", &[]) else { return };
+    let dir = scratch("notify");
+    let path = dir.join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    // The sensor writes to it after dropping to its user.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let sock = path.display().to_string();
+    let sensor = Sensor::start_with_env(&net, &dir, &["--stats-interval", "0"], &[("NOTIFY_SOCKET", &sock), ("WATCHDOG_USEC", "400000")]);
+    let mut heard = Vec::new();
+    let mut buf = [0u8; 256];
+    while heard.iter().filter(|m| *m == "WATCHDOG=1").count() < 3 {
+        let n = socket.recv(&mut buf).expect("a notification within 10 s");
+        heard.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert_eq!(heard.iter().filter(|m| *m == "READY=1").count(), 1, "{heard:?}");
+    let pid = sensor.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    loop {
+        let n = socket.recv(&mut buf).expect("STOPPING=1 within 10 s");
+        if &buf[..n] == b"STOPPING=1" {
+            break;
+        }
+    }
+    let mut child = sensor.child;
+    assert!(child.wait().unwrap().success());
+}

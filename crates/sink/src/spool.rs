@@ -11,8 +11,8 @@
 //! the newest segment is cut off at open and counted as `torn`; a damaged frame
 //! elsewhere ends its segment's reading and is counted as `corrupt` with where it was.
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 

@@ -170,7 +170,8 @@ impl<S: RecordSink> Spooled<S> {
         }
         tracing::error!(sink = %sink, error = %first_reason, records = n, file = %path.display(), "records refused for good: dead-lettered");
         let write = || -> std::io::Result<()> {
-            let mut f = std::os::unix::fs::OpenOptionsExt::mode(std::fs::OpenOptions::new().create(true).append(true), 0o600).open(&path)?;
+            let mut f =
+                std::os::unix::fs::OpenOptionsExt::mode(std::fs::OpenOptions::new().create(true).append(true), 0o600).open(&path)?;
             f.write_all(&text)?;
             f.sync_data()
         };

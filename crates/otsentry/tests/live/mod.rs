@@ -139,6 +139,11 @@ impl Sensor {
     /// Starts the sensor on the sensor's end with `extra` flags, and waits until its
     /// capture is open (the EVE file exists: outputs open after the capture handle).
     pub(crate) fn start(net: &Net, dir: &Path, extra: &[&str]) -> Sensor {
+        Sensor::start_with_env(net, dir, extra, &[])
+    }
+
+    /// [`Sensor::start`] with environment variables set for the sensor.
+    pub(crate) fn start_with_env(net: &Net, dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Sensor {
         let eve = dir.join("eve.json");
         let summary = dir.join("summary.json");
         let stderr = dir.join("stderr.txt");
@@ -157,6 +162,7 @@ impl Sensor {
             .arg("--summary-json")
             .arg(&summary)
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr).unwrap());
         let child = c.spawn().unwrap();
