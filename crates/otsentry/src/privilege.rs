@@ -30,7 +30,14 @@ pub(crate) fn drop_privileges(run_as: &RunAs) -> anyhow::Result<()> {
             "refusing to run as root: give --user NAME (config key `user`), and the sensor drops to it once the interfaces are \
              open, keeping only CAP_NET_RAW; or --allow-root to stay root (a parser bug would then run with every privilege)"
         ),
-        (Some(user), false) => bail!("--user {user}: switching user needs root; started as uid {}", rustix::process::getuid().as_raw()),
+        (Some(user), false) => {
+            // Started as that user already (systemd's `User=`): nothing to switch.
+            let (uid, _) = lookup_user(user)?;
+            let me = rustix::process::getuid();
+            if uid != me {
+                bail!("--user {user}: switching user needs root; started as uid {}", me.as_raw());
+            }
+        }
         (Some(user), true) => {
             let (uid, primary) = lookup_user(user)?;
             let gid = match &run_as.group {

@@ -32,7 +32,6 @@ pub(crate) struct SenseSettings {
     merge_hold: Duration,
     pipeline: Settings,
     run_as: crate::privilege::RunAs,
-    metrics: Option<std::net::SocketAddr>,
     test_config: bool,
 }
 
@@ -57,7 +56,6 @@ impl SenseSettings {
             group: args.group.clone().or_else(|| file.group.clone()),
             allow_root: args.allow_root || file.allow_root.unwrap_or(false),
         };
-        let metrics = args.metrics.or(file.metrics);
         let test_config = args.test_config;
         // A frame from one interface waits for the others' longer than the kernel may hold
         // a block (up to twice the read timeout: a block lives until the second tick of
@@ -65,7 +63,7 @@ impl SenseSettings {
         let merge_hold = capture.timeout * 3 + Duration::from_millis(100);
         let interfaces = if args.interfaces.is_empty() { file.interface.clone().unwrap_or_default() } else { args.interfaces };
         let pipeline = Settings::merge(args.pipeline, file);
-        SenseSettings { interfaces, capture, live, merge_hold, pipeline, run_as, metrics, test_config }
+        SenseSettings { interfaces, capture, live, merge_hold, pipeline, run_as, test_config }
     }
 }
 
