@@ -37,7 +37,7 @@ pub use hex::{hex, Hex};
 pub use observe::{ModbusTable, Observer, Space, IDENTITY_ATTRIBUTES};
 pub use position::{line_and_column, nearest};
 pub use record::{open_object, EventHeader, Framed, Record, Vlans};
-pub use stats::{CaptureCounts, StatsBody, StatsRecord};
+pub use stats::{CaptureCounts, LiveView, StatsBody, StatsRecord};
 pub use summary::{
     AlertCounts, CodeCounts, CodeNames, DecodeCounts, Dnp3Counts, Forbidden, InputCounts, ModbusCounts, ProtocolCounts, S7Counts,
     S7PlusCounts, SegmentationCounts, SensorCounts, SinkCounts, SkippedInput, SpoolState, StreamCounts, Summary, Tally,

@@ -16,6 +16,16 @@ pub struct CaptureCounts {
     pub kernel_ifdrops: u64,
 }
 
+/// What a live run shows a metrics endpoint: its counters as of the last look, each
+/// interface's counts, and what is wrong now (an interface down, an output failing;
+/// empty when all is well).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LiveView {
+    pub stats: StatsBody,
+    pub inputs: Vec<crate::summary::InputCounts>,
+    pub problems: Vec<String>,
+}
+
 /// Counts of several interfaces (or workers) added up.
 impl std::ops::AddAssign for CaptureCounts {
     fn add_assign(&mut self, o: CaptureCounts) {

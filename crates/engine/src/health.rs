@@ -93,11 +93,13 @@ pub(crate) struct HealthWatch {
     /// Per output: batches spooled and records dropped as of the last look, and whether
     /// it was spooling then.
     outputs: Vec<(u64, u64, bool)>,
+    /// What is wrong as of the last look (for `/health`).
+    problems: Vec<String>,
 }
 
 impl HealthWatch {
     pub(crate) fn new(settings: HealthSettings, now: Instant) -> HealthWatch {
-        HealthWatch { settings, interfaces: Vec::new(), window: (CaptureCounts::default(), now), outputs: Vec::new() }
+        HealthWatch { settings, interfaces: Vec::new(), window: (CaptureCounts::default(), now), outputs: Vec::new(), problems: Vec::new() }
     }
 
     /// Compares the run's counters with the last look; the conditions that started.
@@ -109,6 +111,7 @@ impl HealthWatch {
         outputs: &[SinkCounts],
     ) -> Vec<HealthEvent> {
         let mut events = Vec::new();
+        self.problems.clear();
         self.interfaces.resize_with(inputs.len(), || Interface { packets: 0, since: now, silent: false, down: None });
         for (input, state) in inputs.iter().zip(&mut self.interfaces) {
             let named = |mut e: HealthEvent| {
@@ -132,6 +135,9 @@ impl HealthWatch {
                 state.packets = input.packets;
                 state.since = now;
                 state.silent = false;
+            }
+            if let Some(why) = &input.damage {
+                self.problems.push(format!("interface {} down: {why}", input.name));
             }
             let quiet = now.saturating_duration_since(state.since);
             if let Some(limit) = self.settings.silence.filter(|&l| quiet >= l && !state.silent && state.down.is_none()) {
@@ -173,9 +179,21 @@ impl HealthWatch {
                 let why = o.last_error.as_deref().unwrap_or("queue full");
                 events.push(named("output_dropping", format!("{} records given up ({} in all): {why}", o.dropped - last.1, o.dropped)));
             }
+            if spooling || o.dropped > last.1 || o.closed {
+                let why = o.last_error.as_deref().unwrap_or(if o.closed { "closed" } else { "behind" });
+                self.problems.push(format!("output {} failing: {why}", o.name));
+            }
             *last = (spooled, o.dropped, spooling);
         }
         events
+    }
+}
+
+impl HealthWatch {
+    /// What is wrong as of the last look: interfaces down, outputs spooling, dropping
+    /// or closed since the look before.
+    pub(crate) fn problems(&self) -> &[String] {
+        &self.problems
     }
 }
 
@@ -213,8 +231,10 @@ mod tests {
         let none = CaptureCounts::default();
         assert!(w.check(t0, &[input(1, None)], none, &[]).is_empty());
         assert_eq!(kinds(&w.check(t0, &[input(1, Some("link down"))], none, &[])), ["interface_down"]);
+        assert_eq!(w.problems(), ["interface eth1 down: link down"]);
         assert!(w.check(t0 + Duration::from_secs(1), &[input(1, Some("link down"))], none, &[]).is_empty());
         let up = w.check(t0 + Duration::from_secs(4), &[input(1, None)], none, &[]);
+        assert!(w.problems().is_empty());
         assert_eq!(kinds(&up), ["interface_up"]);
         assert_eq!(up[0].seconds, Some(4));
     }

@@ -55,6 +55,7 @@ pub use health::{HealthEvent, HealthSettings};
 pub use live::{LiveControl, LiveSettings};
 /// What sense opens: the interfaces, through the engine.
 pub use otsentry_capture::{Interfaces, LiveError, LiveOptions};
+pub use otsentry_core::LiveView;
 pub use otsentry_rules::RuleSet;
 pub use pipeline::{Detection, Pipeline, PipelineOptions, Warmup};
 pub use replay::{EngineError, FileReport};

@@ -37,6 +37,9 @@ pub struct LiveControl {
     pub unwritten: Arc<AtomicU64>,
     pub ticks: Arc<AtomicU64>,
     reload: Arc<ReloadSlot>,
+    /// Where the run publishes its counters and problems each second, when something
+    /// (a metrics endpoint) reads them.
+    pub view: Option<Arc<Mutex<otsentry_core::LiveView>>>,
 }
 
 /// A reload waiting to be swapped in: a flag looked at between bursts, and the reload.
@@ -122,8 +125,15 @@ impl Pipeline {
             }
             if now >= next_health {
                 let outputs = self.output_counts();
-                for event in health.check(now, &source.inputs(), source.counters(), &outputs) {
+                let inputs = source.inputs();
+                for event in health.check(now, &inputs, source.counters(), &outputs) {
                     self.health(&event, clock.at(now));
+                }
+                if let Some(view) = &control.view {
+                    let published = self.view(source, &clock, now, inputs, health.problems().to_vec());
+                    if let Ok(mut v) = view.lock() {
+                        *v = published;
+                    }
                 }
                 next_health = now + HEALTH_EVERY;
             }
@@ -171,6 +181,22 @@ impl Pipeline {
             }
         }
         (got, false)
+    }
+
+    /// The run's counters now, each interface's, and what is wrong, for a metrics endpoint.
+    fn view(
+        &mut self,
+        source: &mut dyn Source,
+        clock: &Clock,
+        now: Instant,
+        inputs: Vec<otsentry_core::InputCounts>,
+        problems: Vec<String>,
+    ) -> otsentry_core::LiveView {
+        let capture = source.counters();
+        let uptime = now.saturating_duration_since(clock.mono);
+        (self.summary_mut().sensor.interface_outages, self.summary_mut().sensor.interface_reopened) = source.outages();
+        let summary = self.snapshot(uptime.as_secs_f64());
+        otsentry_core::LiveView { stats: StatsBody::new(&summary, capture, uptime.as_secs()), inputs, problems }
     }
 
     /// A `stats` record of the run so far, to the outputs, and one log line.

@@ -264,6 +264,11 @@ pub(crate) struct SenseArgs {
     /// Stay root: refused without it when started as root with no --user.
     #[arg(long)]
     pub(crate) allow_root: bool,
+    /// Serve Prometheus metrics at /metrics and the sensor's health at /health (200
+    /// capturing, 503 with what is wrong: an interface down, an output failing) on
+    /// ADDR:PORT, or on 127.0.0.1:PORT given a port alone.
+    #[arg(long, value_name = "ADDR:PORT", value_parser = parse_metrics)]
+    pub(crate) metrics: Option<std::net::SocketAddr>,
     /// Check everything a sensor would load (the configuration, the interfaces, rules,
     /// variables, tuning, policy and baseline files, the outputs' settings) and exit:
     /// 0 when all is well, 2 otherwise; nothing is captured or written.
@@ -486,6 +491,15 @@ pub(crate) fn parse_silence_alert(text: &str) -> Result<std::time::Duration, Str
     let d = parse_fine_duration(text)?;
     let ok = d.is_zero() || (std::time::Duration::from_secs(10)..=std::time::Duration::from_secs(86_400)).contains(&d);
     ok.then_some(d).ok_or_else(|| format!("{text:?}: 0 (never), or from 10s to 1d"))
+}
+
+/// Where metrics are served: ADDR:PORT, or a port alone on loopback.
+pub(crate) fn parse_metrics(text: &str) -> Result<std::net::SocketAddr, String> {
+    let t = text.trim();
+    if let Ok(port) = t.parse::<u16>() {
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    t.parse().map_err(|_| format!("{text:?}: ADDR:PORT (127.0.0.1:9464, [::1]:9464) or a port"))
 }
 
 /// How long a sensor (or a stream replay) watches the traffic before it judges who may

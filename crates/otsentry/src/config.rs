@@ -84,6 +84,8 @@ pub(crate) struct RunConfig {
     pub(crate) user: Option<String>,
     pub(crate) group: Option<String>,
     pub(crate) allow_root: Option<bool>,
+    #[serde(default, deserialize_with = "metrics")]
+    pub(crate) metrics: Option<std::net::SocketAddr>,
     // Both.
     pub(crate) eve: Option<PathBuf>,
     #[serde(default, deserialize_with = "host")]
@@ -161,6 +163,10 @@ fn stats_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::D
 
 fn silence_alert<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
     cli::parse_silence_alert(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("silence-alert: {e}")))
+}
+
+fn metrics<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::net::SocketAddr>, D::Error> {
+    cli::parse_metrics(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("metrics: {e}")))
 }
 
 fn host<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -409,6 +415,7 @@ pub(crate) fn parse(text: &str) -> Result<Config, Vec<Issue>> {
         ("user", r.user.is_some()),
         ("group", r.group.is_some()),
         ("allow-root", r.allow_root.is_some()),
+        ("metrics", r.metrics.is_some()),
     ];
     let r = &config.sense;
     let replay_only = [("reader", r.reader.is_some()), ("recursive", r.recursive.is_some())];
@@ -561,6 +568,8 @@ sense:
   # only CAP_NET_RAW (allow-root: true stays root instead).
   user: otsentry
   # group: otsentry
+  # Prometheus metrics at /metrics and health at /health (a port alone: loopback).
+  # metrics: 127.0.0.1:9464
   eve: /var/log/otsentry/eve.json
   eve-rotate-size: 512M
   # spool: /var/lib/otsentry/spool

@@ -32,6 +32,7 @@ pub(crate) struct SenseSettings {
     merge_hold: Duration,
     pipeline: Settings,
     run_as: crate::privilege::RunAs,
+    metrics: Option<std::net::SocketAddr>,
     test_config: bool,
 }
 
@@ -56,6 +57,7 @@ impl SenseSettings {
             group: args.group.clone().or_else(|| file.group.clone()),
             allow_root: args.allow_root || file.allow_root.unwrap_or(false),
         };
+        let metrics = args.metrics.or(file.metrics);
         let test_config = args.test_config;
         // A frame from one interface waits for the others' longer than the kernel may hold
         // a block (up to twice the read timeout: a block lives until the second tick of
@@ -63,7 +65,7 @@ impl SenseSettings {
         let merge_hold = capture.timeout * 3 + Duration::from_millis(100);
         let interfaces = if args.interfaces.is_empty() { file.interface.clone().unwrap_or_default() } else { args.interfaces };
         let pipeline = Settings::merge(args.pipeline, file);
-        SenseSettings { interfaces, capture, live, merge_hold, pipeline, run_as, test_config }
+        SenseSettings { interfaces, capture, live, merge_hold, pipeline, run_as, metrics, test_config }
     }
 }
 
@@ -87,12 +89,19 @@ pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    // Listening needs no thread, and a port below 1024 still works before the drop.
+    let metrics = s.metrics.map(otsentry_metrics::bind).transpose().map_err(|e| UsageError(e.to_string()))?;
     // Before any thread is started: every thread inherits the dropped privileges.
     crate::privilege::drop_privileges(&s.run_as).map_err(|e| UsageError(format!("{e:#}")))?;
     let (mut opts, outputs) = run::build(&s.pipeline, ReaderKind::Mmap)?;
     run::warm_up(&s.pipeline, &mut opts, crate::cli::WarmupChoice::For(crate::cli::DEFAULT_WARMUP))?;
     let (mut pipeline, table) = run::start(&s.pipeline, opts, outputs)?;
-    let control = LiveControl::default();
+    let mut control = LiveControl::default();
+    if let Some(listener) = metrics {
+        let view = std::sync::Arc::new(std::sync::Mutex::new(otsentry_engine::LiveView::default()));
+        otsentry_metrics::serve(listener, view.clone())?;
+        control.view = Some(view);
+    }
     stop_on_signals(&control)?;
     reload_on_signal(&control, s.pipeline.clone())?;
     crate::notify::watchdog(control.ticks.clone())?;

@@ -193,3 +193,65 @@ fn systemd_hears_ready_watchdog_and_stopping() {
     let mut child = sensor.child;
     assert!(child.wait().unwrap().success());
 }
+
+/// `/health` and `/metrics` scraped from the sensor's namespace with prometheus_client's
+/// parser: the packets sent are counted, and health turns 503 while the link is down.
+fn scrape(net: &Net, python: &Path) -> (String, std::collections::BTreeMap<String, f64>) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/scrape.py");
+    let o = net.command(&net.sensor, &python.display().to_string()).arg(script).arg("http://127.0.0.1:9464").output().unwrap();
+    assert!(o.status.success(), "scrape: {}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let mut lines = text.lines();
+    let health = lines.next().unwrap_or("").to_string();
+    let samples = lines
+        .filter_map(|l| {
+            let mut f = l.split('|');
+            let (name, labels, value) = (f.next()?, f.next()?, f.next()?);
+            let key = if labels.is_empty() { name.to_string() } else { format!("{name}{{{labels}}}") };
+            Some((key, value.parse().ok()?))
+        })
+        .collect();
+    (health, samples)
+}
+
+#[test]
+fn metrics_count_what_was_sent_and_health_follows_the_link() {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/venv-peers/bin/python");
+    if !python.is_file() {
+        live::unavailable("no venv with prometheus-client (scripts/peers-deps makes target/venv-peers)");
+        return;
+    }
+    let Some(net) = Net::new("m", &["tcpreplay"]) else { return };
+    net.exec(&net.sensor, &["ip", "link", "set", "lo", "up"]);
+    let dir = scratch("metrics");
+    let sensor = Sensor::start(&net, &dir, &["--stats-interval", "0", "--metrics", "9464"]);
+    let sent = net.tcpreplay(&demo());
+    sensor.wait_for(Duration::from_secs(10), |s| alert_ids(s).len() >= 6);
+    // The view is published every second.
+    let mut got = scrape(&net, &python);
+    for _ in 0..30 {
+        if got.1.get("otsentry_packets_total") == Some(&(sent as f64)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        got = scrape(&net, &python);
+    }
+    let (health, samples) = got;
+    assert_eq!(samples.get("otsentry_packets_total"), Some(&(sent as f64)), "{samples:?}");
+    assert_eq!(samples.get(&format!("otsentry_interface_packets_total{{interface={SENSOR_IF}}}")), Some(&(sent as f64)));
+    assert!(samples.get("otsentry_alerts_total{severity=critical}").is_some_and(|&n| n >= 1.0), "{samples:?}");
+    assert!(samples.get("otsentry_pdus_total{protocol=modbus}").is_some_and(|&n| n >= 1.0), "{samples:?}");
+    assert_eq!(samples.get("otsentry_kernel_drops_total"), Some(&0.0));
+    assert!(health.starts_with("health 200"), "{health}");
+    net.exec(&net.sensor, &["ip", "link", "set", SENSOR_IF, "down"]);
+    sensor.wait_for(Duration::from_secs(10), |s| alert_ids(s).contains(&"sensor.interface.down".to_string()));
+    std::thread::sleep(Duration::from_millis(1500));
+    let (health, samples) = scrape(&net, &python);
+    assert!(health.starts_with("health 503") && health.contains(&format!("interface {SENSOR_IF} down")), "{health}");
+    assert_eq!(samples.get(&format!("otsentry_interface_up{{interface={SENSOR_IF}}}")), Some(&0.0));
+    net.exec(&net.sensor, &["ip", "link", "set", SENSOR_IF, "up"]);
+    sensor.wait_for(Duration::from_secs(10), |s| alert_ids(s).contains(&"sensor.interface.up".to_string()));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(scrape(&net, &python).0.starts_with("health 200"));
+    sensor.stop();
+}
