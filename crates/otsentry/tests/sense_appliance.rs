@@ -255,3 +255,23 @@ fn metrics_count_what_was_sent_and_health_follows_the_link() {
     assert!(scrape(&net, &python).0.starts_with("health 200"));
     sensor.stop();
 }
+
+/// An interface that disappears (its capture handle fails) and comes back under the same
+/// name is opened again by the sensor, which then counts what is sent on it and ends
+/// cleanly.
+#[test]
+fn a_failed_handle_is_reopened_when_its_interface_returns() {
+    let Some(net) = Net::new("o", &["tcpreplay"]) else { return };
+    let dir = scratch("reopen");
+    let sensor = Sensor::start(&net, &dir, &["--stats-interval", "0"]);
+    net.exec(&net.sensor, &["ip", "link", "del", SENSOR_IF]);
+    sensor.wait_for(Duration::from_secs(10), |s| alert_ids(s).contains(&"sensor.interface.down".to_string()));
+    net.add_pair(SENSOR_IF, live::PEER_IF);
+    sensor.wait_for(Duration::from_secs(20), |s| s.log().contains("capture reopened"));
+    sensor.wait_for(Duration::from_secs(10), |s| alert_ids(s).contains(&"sensor.interface.up".to_string()));
+    let sent = net.tcpreplay(&demo());
+    sensor.wait_for(Duration::from_secs(10), |s| alert_ids(s).len() >= 8);
+    let summary = sensor.stop();
+    assert_eq!(summary["packets"], sent);
+    assert_eq!((summary["sensor"]["interface_outages"].as_u64(), summary["sensor"]["interface_reopened"].as_u64()), (Some(1), Some(1)));
+}
