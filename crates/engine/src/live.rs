@@ -65,6 +65,11 @@ impl LiveControl {
     }
 }
 
+/// The source's interface outages and reopenings, into the summary.
+fn note_outages(summary: &mut otsentry_core::Summary, source: &dyn Source) {
+    (summary.sensor.interface_outages, summary.sensor.interface_reopened) = source.outages();
+}
+
 /// Between looks at the sensor's health.
 const HEALTH_EVERY: Duration = Duration::from_secs(1);
 /// Frames handed on between looks at the clock and the stop request.
@@ -160,7 +165,7 @@ impl Pipeline {
         summary.inputs.extend(source.inputs());
         summary.capture = capture;
         summary.decode.merge_late = source.out_of_order();
-        (summary.sensor.interface_outages, summary.sensor.interface_reopened) = source.outages();
+        note_outages(summary, source);
         tracing::info!(packets = counted, drained = counted - before, kernel_drops = capture.kernel_drops, "capture stopped");
         source.failures()
     }
@@ -194,7 +199,7 @@ impl Pipeline {
     ) -> otsentry_core::LiveView {
         let capture = source.counters();
         let uptime = now.saturating_duration_since(clock.mono);
-        (self.summary_mut().sensor.interface_outages, self.summary_mut().sensor.interface_reopened) = source.outages();
+        note_outages(self.summary_mut(), source);
         let summary = self.snapshot(uptime.as_secs_f64());
         otsentry_core::LiveView { stats: StatsBody::new(&summary, capture, uptime.as_secs()), inputs, problems }
     }
@@ -204,7 +209,7 @@ impl Pipeline {
         let capture = source.counters();
         let uptime = now.saturating_duration_since(clock.mono);
         self.summary_mut().decode.merge_late = source.out_of_order();
-        (self.summary_mut().sensor.interface_outages, self.summary_mut().sensor.interface_reopened) = source.outages();
+        note_outages(self.summary_mut(), source);
         let mut summary = self.snapshot(uptime.as_secs_f64());
         summary.capture = capture;
         let body = StatsBody::new(&summary, capture, uptime.as_secs());

@@ -374,7 +374,7 @@ fn var_service(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &
 /// the items of the read a response answers).
 pub(crate) fn lay_out(data_items: &mut [DataItem], items: &[Item]) {
     for (d, item) in data_items.iter_mut().zip(items) {
-        d.layout = item.any().map(Layout::of);
+        d.layout = item.any().map(|a| Layout { transport_size: a.transport_size, length: a.length });
     }
 }
 

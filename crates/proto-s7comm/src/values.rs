@@ -1,6 +1,5 @@
 //! Values of S7 data items, read by the transport size of the S7ANY item they belong to:
 //! a WORD is one 16-bit value, a REAL a float, not two or four bytes.
-use crate::s7::AnyItem;
 use serde::{Serialize, Serializer};
 
 /// How an item's data divides into values: the item's transport size and length.
@@ -50,10 +49,6 @@ pub(crate) fn element_size(transport_size: u8) -> usize {
 }
 
 impl Layout {
-    pub fn of(item: &AnyItem) -> Layout {
-        Layout { transport_size: item.transport_size, length: item.length }
-    }
-
     /// Whether the transport size holds numbers (CHAR, strings, DATE_AND_TIME and the IEC
     /// timers do not read as one).
     fn numeric(self) -> bool {
