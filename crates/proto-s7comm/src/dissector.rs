@@ -220,7 +220,7 @@ impl S7Dissector {
                 self.acks.add(f);
             }
             if function_name(f) == "unknown" {
-                issues.push(("s7comm.unknown_function", format!("function 0x{f:02X}")));
+                issues.in_param(0, "s7comm.unknown_function", format!("function 0x{f:02X}"));
             }
         }
         match (h.rosctr, function) {
@@ -290,8 +290,8 @@ impl S7Dissector {
             }
             _ => {}
         }
-        for (event, reason) in issues {
-            anomaly(sink, cx, false, event, at + 7, reason);
+        for i in issues.list {
+            anomaly(sink, cx, false, i.event, at + 7 + i.offset as u64, i.reason);
         }
     }
 

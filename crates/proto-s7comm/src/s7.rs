@@ -24,27 +24,58 @@ pub struct Pdu<'a> {
     pub data: &'a [u8],
 }
 
-/// An anomaly found in a PDU that still frames: Suricata-style name and reason.
-pub type Issue = (&'static str, String);
+/// An anomaly found in a PDU that still frames: its Suricata-style name, the byte offset
+/// from the PDU's first byte (the protocol id) where it was found, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issue {
+    pub event: &'static str,
+    pub offset: usize,
+    pub reason: String,
+}
 
-pub(crate) fn be16(b: &[u8], at: usize) -> u16 {
-    match b.get(at..at + 2) {
-        Some(&[h, l]) => u16::from_be_bytes([h, l]),
-        _ => 0,
+/// The anomalies of one PDU, placed by where its parameter and data start.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Issues {
+    pub list: Vec<Issue>,
+    param_at: usize,
+    data_at: usize,
+}
+
+impl Issues {
+    pub(crate) fn at(&mut self, offset: usize, event: &'static str, reason: String) {
+        self.list.push(Issue { event, offset, reason });
+    }
+
+    /// At byte `at` of the parameter.
+    pub(crate) fn in_param(&mut self, at: usize, event: &'static str, reason: String) {
+        self.at(self.param_at + at, event, reason);
+    }
+
+    /// At byte `at` of the data.
+    pub(crate) fn in_data(&mut self, at: usize, event: &'static str, reason: String) {
+        self.at(self.data_at + at, event, reason);
     }
 }
 
-fn be32(b: &[u8], at: usize) -> u32 {
-    match b.get(at..at + 4) {
-        Some(&[a, c, d, e]) => u32::from_be_bytes([a, c, d, e]),
-        _ => 0,
+/// The big-endian u16 at `at`, if the bytes are there (a short field is not read as 0).
+pub(crate) fn be16(b: &[u8], at: usize) -> Option<u16> {
+    match b.get(at..at.checked_add(2)?) {
+        Some(&[h, l]) => Some(u16::from_be_bytes([h, l])),
+        _ => None,
+    }
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    match b.get(at..at.checked_add(4)?) {
+        Some(&[a, c, d, e]) => Some(u32::from_be_bytes([a, c, d, e])),
+        _ => None,
     }
 }
 
 /// Parse a PDU. `Err` when not even the header is there; otherwise the PDU with its
 /// parameter and data clipped to what is present, and the issues found.
-pub fn parse(bytes: &[u8]) -> Result<(Pdu<'_>, Vec<Issue>), String> {
-    let mut issues = Vec::new();
+pub fn parse(bytes: &[u8]) -> Result<(Pdu<'_>, Issues), String> {
+    let mut issues = Issues::default();
     if bytes.first() != Some(&0x32) {
         return Err("not an S7comm PDU (protocol id 0x32)".into());
     }
@@ -54,17 +85,19 @@ pub fn parse(bytes: &[u8]) -> Result<(Pdu<'_>, Vec<Issue>), String> {
         return Err(format!("S7comm header needs {header_len} bytes, {} present", bytes.len()));
     }
     let error = (header_len == 12).then(|| (bytes.get(10).copied().unwrap_or(0), bytes.get(11).copied().unwrap_or(0)));
-    let header = Header { rosctr, pdu_ref: be16(bytes, 4), param_len: be16(bytes, 6), data_len: be16(bytes, 8), error };
+    let field = |at| be16(bytes, at).ok_or_else(|| format!("S7comm header truncated at byte {at}"));
+    let header = Header { rosctr, pdu_ref: field(4)?, param_len: field(6)?, data_len: field(8)?, error };
     if !matches!(rosctr, 1 | 2 | 3 | 7) {
-        issues.push(("s7comm.unknown_rosctr", format!("ROSCTR {rosctr}")));
+        issues.at(1, "s7comm.unknown_rosctr", format!("ROSCTR {rosctr}"));
     }
     let body = bytes.get(header_len..).unwrap_or_default();
     let (p, d) = (usize::from(header.param_len), usize::from(header.data_len));
     if p + d != body.len() {
-        issues.push(("s7comm.length_mismatch", format!("parameter {p} + data {d} bytes declared, {} follow the header", body.len())));
+        issues.at(6, "s7comm.length_mismatch", format!("parameter {p} + data {d} bytes declared, {} follow the header", body.len()));
     }
     let param = body.get(..p).unwrap_or(body);
     let data = body.get(p..(p + d).min(body.len())).unwrap_or_default();
+    (issues.param_at, issues.data_at) = (header_len, header_len + param.len());
     Ok((Pdu { header, param, data }, issues))
 }
 
@@ -297,24 +330,24 @@ impl Facts {
 }
 
 /// Decode a job's (`request`) or ack-data's parameter and data.
-pub fn facts(function: u8, request: bool, param: &[u8], data: &[u8], issues: &mut Vec<Issue>) -> Facts {
+pub fn facts(function: u8, request: bool, param: &[u8], data: &[u8], issues: &mut Issues) -> Facts {
     let mut f = Facts::default();
     match function {
-        0xF0 => {
-            f.setup = Some(Setup { max_amq_calling: be16(param, 2), max_amq_called: be16(param, 4), pdu_length: be16(param, 6) });
-            if param.len() < 8 {
-                issues.push(("s7comm.param_overrun", format!("setup communication parameter of {} bytes, 8 expected", param.len())));
+        0xF0 => match (be16(param, 2), be16(param, 4), be16(param, 6)) {
+            (Some(max_amq_calling), Some(max_amq_called), Some(pdu_length)) => {
+                f.setup = Some(Setup { max_amq_calling, max_amq_called, pdu_length });
             }
-        }
+            _ => issues.in_param(0, "s7comm.param_overrun", format!("setup communication parameter of {} bytes, 8 expected", param.len())),
+        },
         0x04 | 0x05 => var_service(&mut f, function, request, param, data, issues),
-        0x1A..=0x1F => block_transfer(f.control.get_or_insert_default(), function, request, param, data),
+        0x1A..=0x1F => block_transfer(f.control.get_or_insert_default(), function, request, param, data, issues),
         0x28 | 0x29 if request => pi_service(f.control.get_or_insert_default(), function, param),
         _ => {}
     }
     f
 }
 
-fn var_service(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &[u8], issues: &mut Vec<Issue>) {
+fn var_service(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &[u8], issues: &mut Issues) {
     let count = param.get(1).copied().unwrap_or(0);
     f.item_count = Some(count);
     let announced = usize::from(count);
@@ -324,11 +357,13 @@ fn var_service(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &
         for _ in 0..count {
             // Variable specification: 0x12, length of what follows, syntax id, ...
             let Some(&[0x12, len, ..]) = rest.first_chunk::<2>() else {
-                issues.push(("s7comm.item_count_mismatch", format!("{count} items announced, {} read", f.items.len())));
+                let at = param.len() - rest.len();
+                issues.in_param(at, "s7comm.item_count_mismatch", format!("{count} items announced, {} read", f.items.len()));
                 break;
             };
             let Some((spec, next)) = rest.get(2..).and_then(|r| r.split_at_checked(usize::from(len))) else {
-                issues.push(("s7comm.param_overrun", format!("item specification of {len} bytes overruns the parameter")));
+                let at = param.len() - rest.len();
+                issues.in_param(at, "s7comm.param_overrun", format!("item specification of {len} bytes overruns the parameter"));
                 break;
             };
             f.items.push(item(spec));
@@ -348,7 +383,8 @@ fn var_service(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &
     for i in 0..count {
         let Some(&[rc, ts, hi, lo]) = rest.first_chunk::<4>() else {
             if !rest.is_empty() || f.data_items.len() < usize::from(count) {
-                issues.push(("s7comm.item_count_mismatch", format!("{count} data items announced, {} present", f.data_items.len())));
+                let at = data.len() - rest.len();
+                issues.in_data(at, "s7comm.item_count_mismatch", format!("{count} data items announced, {} present", f.data_items.len()));
             }
             break;
         };
@@ -356,8 +392,9 @@ fn var_service(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &
         // Bit, byte, word and integer sizes give the length in bits.
         let bytes = if matches!(ts, 0x03..=0x05) { usize::from(len).div_ceil(8) } else { usize::from(len) };
         let value = rest.get(4..4 + bytes);
-        if value.is_none() && rc == 0xFF {
-            issues.push(("s7comm.data_overrun", format!("data item {i} of {bytes} bytes overruns the data")));
+        // A write request's items carry return code 0 (reserved); an answer's, 0xFF.
+        if value.is_none() && (request || rc == 0xFF) {
+            issues.in_data(data.len() - rest.len() + 4, "s7comm.data_overrun", format!("data item {i} of {bytes} bytes overruns the data"));
         }
         let shown = value.map(Value::new);
         f.data_items.push(data_item(rc, Some(ts), Some(bytes as u16), shown));
@@ -401,13 +438,16 @@ fn counted(b: &[u8], at: usize) -> Option<(&[u8], usize)> {
     Some((b.get(at + 1..at + 1 + len)?, at + 1 + len))
 }
 
-fn block_transfer(f: &mut Control, function: u8, request: bool, param: &[u8], data: &[u8]) {
+fn block_transfer(f: &mut Control, function: u8, request: bool, param: &[u8], data: &[u8], issues: &mut Issues) {
     f.function_status = param.get(1).copied();
+    if request && param.len() < 8 {
+        issues.in_param(0, "s7comm.param_overrun", format!("block transfer parameter of {} bytes, 8 expected", param.len()));
+    }
     match (function, request) {
         // Jobs: status, 2 unknown bytes, session/upload id, then a file name for all
         // but upload and end upload.
         (0x1A..=0x1D, true) => {
-            f.session_id = Some(be32(param, 4));
+            f.session_id = be32(param, 4);
             if let Some((name, next)) = counted(param, 8) {
                 f.block = Some(Block::from_filename(name));
                 // Request download: "1" + load memory length (6 digits) + MC7 length (6).
@@ -416,12 +456,12 @@ fn block_transfer(f: &mut Control, function: u8, request: bool, param: &[u8], da
                 }
             }
         }
-        (0x1E | 0x1F, true) => f.session_id = Some(be32(param, 4)),
+        (0x1E | 0x1F, true) => f.session_id = be32(param, 4),
         (0x1D, false) => {
-            f.session_id = Some(be32(param, 4));
+            f.session_id = be32(param, 4);
             f.block_length = counted(param, 8).and_then(|(s, _)| std::str::from_utf8(s).ok()).and_then(|s| s.trim().parse().ok());
         }
-        (0x1B | 0x1E, false) => f.block_length = Some(u32::from(be16(data, 0))),
+        (0x1B | 0x1E, false) => f.block_length = be16(data, 0).map(u32::from),
         _ => {}
     }
 }
@@ -433,7 +473,7 @@ fn pi_service(f: &mut Control, function: u8, param: &[u8]) {
         return;
     }
     // Function, 7 unknown bytes, parameter block length, the block, then the service.
-    let block_len = usize::from(be16(param, 8));
+    let Some(block_len) = be16(param, 8).map(usize::from) else { return };
     let block = param.get(10..10 + block_len).unwrap_or_default();
     let service = counted(param, 10 + block_len).map(|(s, _)| s);
     f.pi_service = service.map(text);
@@ -453,6 +493,43 @@ fn pi_service(f: &mut Control, function: u8, param: &[u8]) {
 mod tests {
     use super::*;
 
+    fn placed(issues: &Issues) -> Vec<(&'static str, usize)> {
+        issues.list.iter().map(|i| (i.event, i.offset)).collect()
+    }
+
+    /// Each anomaly names the byte where it was found, from the PDU's first byte.
+    #[test]
+    fn anomalies_are_placed_where_they_are_found() {
+        let write = [
+            0x32, 0x07, // S7comm, ROSCTR 7 is user data: here 9, unknown
+            0x00, 0x00, 0x00, 0x01, // reserved, PDU reference 1
+            0x00, 0x0E, 0x00, 0x09, // parameter 14, data 9 declared
+            0x05, 0x01, // write var, 1 item
+            0x12, 0x0A, 0x10, 0x02, 0x00, 0x08, 0x00, 0x01, 0x84, 0x00, 0x00, 0x00, // S7ANY, byte × 8, DB1 0.0
+            0x00, 0x04, 0x00, 0x40, // data item: reserved, byte size, 64 bits (8 bytes)...
+            0x01, 0x02, 0x03, // ... of which 3 are there (and the data is shorter than declared)
+        ];
+        let mut bytes = write;
+        bytes[1] = 0x09;
+        let (p, mut issues) = parse(&bytes).unwrap();
+        assert_eq!(placed(&issues), [("s7comm.unknown_rosctr", 1), ("s7comm.length_mismatch", 6)]);
+        let _ = facts(0x05, true, p.param, p.data, &mut issues);
+        // The data starts after the 10-byte header and the 14-byte parameter; the value
+        // after the item's 4-byte head.
+        assert_eq!(placed(&issues)[2], ("s7comm.data_overrun", 10 + 14 + 4));
+        // A setup parameter cut short: reported at the parameter, and no zeros reported
+        // as a negotiated PDU length.
+        let setup = [0x32, 0x01, 0, 0, 0, 2, 0x00, 0x04, 0x00, 0x00, 0xF0, 0x00, 0x00, 0x01];
+        let (p, mut issues) = parse(&setup).unwrap();
+        let f = facts(0xF0, true, p.param, p.data, &mut issues);
+        assert_eq!((f.setup, placed(&issues)), (None, vec![("s7comm.param_overrun", 10)]));
+        // A block transfer job too short for its session id: none invented.
+        let upload = [0x32, 0x01, 0, 0, 0, 3, 0x00, 0x03, 0x00, 0x00, 0x1E, 0x00, 0x01];
+        let (p, mut issues) = parse(&upload).unwrap();
+        let f = facts(0x1E, true, p.param, p.data, &mut issues);
+        assert_eq!((f.control.and_then(|c| c.session_id), placed(&issues)), (None, vec![("s7comm.param_overrun", 10)]));
+    }
+
     #[test]
     fn read_var_job_and_ack_data() {
         let job = [
@@ -467,8 +544,8 @@ mod tests {
             0x00, 0x00, 0x50, // address 10.0
         ];
         let (p, issues) = parse(&job).unwrap();
-        assert_eq!((p.header.rosctr, p.header.pdu_ref, issues.len()), (1, 256, 0));
-        let f = facts(0x04, true, p.param, p.data, &mut Vec::new());
+        assert_eq!((p.header.rosctr, p.header.pdu_ref, issues.list.len()), (1, 256, 0));
+        let f = facts(0x04, true, p.param, p.data, &mut Issues::default());
         let it = f.items[0].any().unwrap();
         assert_eq!((area_name(it.area), it.db, it.address, it.length), ("data_blocks", 1, 80, 4));
         let json = serde_json::to_value(&f.items[0]).unwrap();
@@ -482,8 +559,8 @@ mod tests {
             0xDE, 0xAD, 0xBE, 0xEF,
         ];
         let (p, issues) = parse(&ack).unwrap();
-        assert_eq!((p.header.error, issues.len()), (Some((0, 0)), 0));
-        let f = facts(0x04, false, p.param, p.data, &mut Vec::new());
+        assert_eq!((p.header.error, issues.list.len()), (Some((0, 0)), 0));
+        let f = facts(0x04, false, p.param, p.data, &mut Issues::default());
         assert_eq!(f.data_items[0].data.map(|d| d.as_slice().to_vec()), Some(vec![0xDE, 0xAD, 0xBE, 0xEF]));
     }
 
@@ -508,7 +585,7 @@ mod tests {
             b'1', b'0', b'0', b'0', b'0', b'6', b'4', // "1", load memory length 64
             b'0', b'0', b'0', b'0', b'3', b'2', // MC7 length 32
         ];
-        let f = facts(0x1A, true, &request_download, &[], &mut Vec::new());
+        let f = facts(0x1A, true, &request_download, &[], &mut Issues::default());
         let c = f.control.unwrap();
         let b = c.block.unwrap();
         assert_eq!((b.block_type, b.block_number, b.filesystem, c.block_length), (Some("DB"), Some(1), Some("passive"), Some(64)));
@@ -520,7 +597,7 @@ mod tests {
             0x03, // block length string, 3 characters
             b'2', b'1', b'6', // 216 bytes
         ];
-        let f = facts(0x1D, false, &start_upload_ack, &[], &mut Vec::new());
+        let f = facts(0x1D, false, &start_upload_ack, &[], &mut Issues::default());
         let c = f.control.unwrap();
         assert_eq!((c.session_id, c.block_length), (Some(7), Some(216)));
         let insert = [
@@ -532,7 +609,7 @@ mod tests {
             0x05, // service name length
             b'_', b'I', b'N', b'S', b'E', // insert
         ];
-        let f = facts(0x28, true, &insert, &[], &mut Vec::new());
+        let f = facts(0x28, true, &insert, &[], &mut Issues::default());
         assert_eq!(f.pi_service(), Some("_INSE"));
         assert_eq!(f.block().map(|b| (b.block_type, b.block_number)), Some((Some("OB"), Some(1))));
         let stop = [
@@ -541,6 +618,6 @@ mod tests {
             0x09, // service name length
             b'P', b'_', b'P', b'R', b'O', b'G', b'R', b'A', b'M',
         ];
-        assert_eq!(facts(0x29, true, &stop, &[], &mut Vec::new()).pi_service(), Some("P_PROGRAM"));
+        assert_eq!(facts(0x29, true, &stop, &[], &mut Issues::default()).pi_service(), Some("P_PROGRAM"));
     }
 }

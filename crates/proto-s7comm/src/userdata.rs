@@ -2,7 +2,7 @@
 //! sub-function, and the data: SZL requests and responses (module and component
 //! identification, CPU mode decoded), block lists, clock, password.
 use crate::names::{cpu_mode_name, function_group_name, return_code_name, subfunction_name, szl_name, userdata_type_name};
-use crate::s7::{be16, hex, text, Issue};
+use crate::s7::{be16, hex, text, Issues};
 use serde::Serialize;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -93,10 +93,10 @@ pub struct Component {
 
 /// Decode a user data parameter and data. `continued`: a follow-up request preceded this
 /// response, so its data continues the previous data unit.
-pub fn parse(param: &[u8], data: &[u8], continued: bool, issues: &mut Vec<Issue>) -> Option<UserData> {
+pub fn parse(param: &[u8], data: &[u8], continued: bool, issues: &mut Issues) -> Option<UserData> {
     // Head 0x000112, parameter length, method, type|group, sub-function, sequence.
     let &[_, _, _, plen, method, tg, sub, seq, ref more @ ..] = param else {
-        issues.push(("s7comm.param_overrun", format!("user data parameter of {} bytes, 8 expected", param.len())));
+        issues.in_param(0, "s7comm.param_overrun", format!("user data parameter of {} bytes, 8 expected", param.len()));
         return None;
     };
     let (kind, group) = (tg >> 4, tg & 0x0F);
@@ -118,7 +118,9 @@ pub fn parse(param: &[u8], data: &[u8], continued: bool, issues: &mut Vec<Issue>
         }
     }
     // Data: return code, transport size, length, then the function's data.
-    let (Some(&rc), body) = (data.first(), data.get(4..4 + usize::from(be16(data, 2))).unwrap_or(data.get(4..).unwrap_or_default())) else {
+    let (Some(&rc), body) =
+        (data.first(), be16(data, 2).and_then(|n| data.get(4..4 + usize::from(n))).unwrap_or(data.get(4..).unwrap_or_default()))
+    else {
         return Some(u);
     };
     u.return_code = Some(rc);
@@ -134,9 +136,11 @@ pub fn parse(param: &[u8], data: &[u8], continued: bool, issues: &mut Vec<Issue>
             // Entries of 0x30, the type's character (as in file names), the count.
             u.block_counts = body
                 .chunks_exact(4)
-                .map(|e| BlockCount {
-                    block_type: crate::names::block_type_name(&[b'0', e.get(1).copied().unwrap_or(0)]),
-                    count: be16(e, 2),
+                .filter_map(|e| match *e {
+                    [_, ty, c0, c1] => {
+                        Some(BlockCount { block_type: crate::names::block_type_name(&[b'0', ty]), count: u16::from_be_bytes([c0, c1]) })
+                    }
+                    _ => None,
                 })
                 .collect();
         }
@@ -152,15 +156,11 @@ pub fn parse(param: &[u8], data: &[u8], continued: bool, issues: &mut Vec<Issue>
 }
 
 fn szl(body: &[u8], response: bool) -> Option<Szl> {
-    let id = be16(body, 0);
-    let mut s = Szl { id, id_name: szl_name(id), index: be16(body, 2), ..Default::default() };
-    if body.len() < 4 {
-        return None;
-    }
-    if !response || body.len() < 8 {
+    let (id, index) = (be16(body, 0)?, be16(body, 2)?);
+    let mut s = Szl { id, id_name: szl_name(id), index, ..Default::default() };
+    let (Some(len), Some(count), true) = (be16(body, 4), be16(body, 6), response) else {
         return Some(s);
-    }
-    let (len, count) = (be16(body, 4), be16(body, 6));
+    };
     s.list_length = Some(len);
     s.list_count = Some(count);
     let records = body.get(8..).unwrap_or_default();
@@ -171,7 +171,8 @@ fn szl(body: &[u8], response: bool) -> Option<Szl> {
             (0x11, &[i0, i1, ref rest @ ..]) if rest.len() >= 26 => {
                 let index = u16::from_be_bytes([i0, i1]);
                 let order = rest.get(..20).map(text).unwrap_or_default();
-                let (ty, ausbg, ausbe) = (be16(rest, 20), be16(rest, 22), be16(rest, 24));
+                let field = |at| be16(rest, at).unwrap_or_default();
+                let (ty, ausbg, ausbe) = (field(20), field(22), field(24));
                 // Firmware versions read "V" major, then two bytes minor and patch.
                 let version = match ausbg.to_be_bytes() {
                     [b'V', major] => format!("V{major}.{}.{}", ausbe >> 8, ausbe & 0xFF),
@@ -241,7 +242,7 @@ mod tests {
             0x00, // sequence
         ];
         let data = [0xFF, 0x09, 0x00, 0x04, 0x00, 0x11, 0x00, 0x00]; // success, octets, 4: SZL 0x0011 index 0
-        let u = parse(&param, &data, false, &mut Vec::new()).unwrap();
+        let u = parse(&param, &data, false, &mut Issues::default()).unwrap();
         assert_eq!((u.kind, u.function_group_name, u.subfunction_name), ("request", "cpu_functions", "read_szl"));
         assert_eq!(u.szl.map(|s| (s.id, s.id_name, s.index)), Some((0x0011, "module_identification", 0)));
         let mut record = vec![0x00, 0x07]; // index: basic firmware
@@ -250,7 +251,7 @@ mod tests {
         let mut data = vec![0xFF, 0x09, 0x00, 0x24, 0x00, 0x11, 0x00, 0x00, 0x00, 0x1C, 0x00, 0x01];
         data.extend_from_slice(&record);
         let param = [0x00, 0x01, 0x12, 0x08, 0x12, 0x84, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00];
-        let u = parse(&param, &data, false, &mut Vec::new()).unwrap();
+        let u = parse(&param, &data, false, &mut Issues::default()).unwrap();
         let m = &u.szl.as_ref().unwrap().modules[0];
         assert_eq!((m.what, m.order_number.as_str(), m.version.as_str()), ("basic_firmware", "6ES7 315-2EH14-0AB0", "V3.2.7"));
         assert_eq!(u.last_data_unit, Some(true));
@@ -277,7 +278,7 @@ mod tests {
             0x30, 0x38, 0x00, 0x01, // OB: 1
             0x30, 0x41, 0x00, 0x02, // DB: 2
         ];
-        let u = parse(&param, &data, false, &mut Vec::new()).unwrap();
+        let u = parse(&param, &data, false, &mut Issues::default()).unwrap();
         let counts: Vec<_> = u.block_counts.iter().map(|c| (c.block_type, c.count)).collect();
         assert_eq!(counts, [("OB", 1), ("DB", 2)]);
     }
