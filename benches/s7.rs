@@ -59,7 +59,7 @@ fn s7(c: &mut Criterion) {
     };
     let decode = |b: &mut criterion::Bencher<'_>| {
         b.iter(|| {
-            let mut issues = Vec::new();
+            let mut issues = s7::Issues::default();
             for (dir, t) in &corpus {
                 let pdu = s7_of(t);
                 if pdu.first() == Some(&0x72) {
@@ -74,7 +74,7 @@ fn s7(c: &mut Criterion) {
                     }
                     _ => {}
                 }
-                issues.clear();
+                issues.list.clear();
             }
         })
     };
