@@ -61,26 +61,40 @@ pub enum ProbeResult {
 /// A content probe: looks at the first bytes a direction carried.
 pub type Probe = fn(&[u8]) -> ProbeResult;
 
-/// Which protocol is expected on which server port.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What a protocol crate tells the engine about itself, registered once in the engine's
+/// protocol list: dispatch by port and by content, the rules' field table and the
+/// policy's class table are built from the registered descriptors.
+#[derive(Clone, Copy, Debug)]
+pub struct Descriptor {
+    /// The protocol its dissector is started for.
+    pub proto: AppProto,
+    /// The name `otsentry policy classes` lists its functions under.
+    pub name: &'static str,
+    /// Server ports it is expected on by default (a site's `--app-port` overrides).
+    pub ports: &'static [(IpProto, u16)],
+    /// Tells it from the first bytes of a direction, on any port.
+    pub probe: Probe,
+    /// A looser probe for a port configured for it (framing alone decides), if any.
+    pub probe_on_port: Option<Probe>,
+    /// The event types it raises, with the fields rules may read.
+    pub schemas: &'static [&'static crate::Schema],
+    /// Each of its functions with its policy class.
+    pub classes: fn() -> Vec<crate::ClassRow>,
+}
+
+/// Which protocol is expected on which server port: the registered protocols' defaults,
+/// and a site's overrides on top.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PortMap {
     entries: Vec<(IpProto, u16, AppProto)>,
 }
 
-impl Default for PortMap {
-    fn default() -> Self {
-        PortMap {
-            entries: vec![
-                (IpProto::TCP, 502, AppProto::Modbus),
-                (IpProto::TCP, 20000, AppProto::Dnp3),
-                (IpProto::UDP, 20000, AppProto::Dnp3),
-                (IpProto::TCP, 102, AppProto::S7comm),
-            ],
-        }
-    }
-}
-
 impl PortMap {
+    /// The default ports of `protocols`.
+    pub fn of(protocols: &[&Descriptor]) -> PortMap {
+        PortMap { entries: protocols.iter().flat_map(|d| d.ports.iter().map(|&(t, p)| (t, p, d.proto))).collect() }
+    }
+
     /// Expect `proto` on `port` (replacing what was expected there).
     pub fn set(&mut self, transport: IpProto, port: u16, proto: AppProto) {
         self.entries.retain(|&(t, p, _)| (t, p) != (transport, port));
@@ -339,7 +353,13 @@ mod tests {
 
     #[test]
     fn port_map_defaults_and_overrides() {
-        let mut m = PortMap::default();
+        fn probe(_: &[u8]) -> ProbeResult {
+            ProbeResult::NoMatch
+        }
+        let d = |proto, ports| Descriptor { proto, name: "", ports, probe, probe_on_port: None, schemas: &[], classes: Vec::new };
+        let (modbus, dnp3) =
+            (d(AppProto::Modbus, &[(IpProto::TCP, 502)]), d(AppProto::Dnp3, &[(IpProto::TCP, 20000), (IpProto::UDP, 20000)]));
+        let mut m = PortMap::of(&[&modbus, &dnp3]);
         assert_eq!(m.get(IpProto::TCP, 502), Some(AppProto::Modbus));
         assert_eq!(m.get(IpProto::UDP, 502), None);
         assert_eq!(m.get(IpProto::UDP, 20000), Some(AppProto::Dnp3));

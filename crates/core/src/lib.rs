@@ -29,7 +29,7 @@ pub use alert::{Alert, AlertBody, AlertInfo, Severity, Technique};
 pub use anomaly::{Anomaly, AnomalyBody, AnomalyKind, Layer, ANOMALY_SCHEMA};
 pub use capped::{eve_max_items, set_eve_max_items, Capped, DEFAULT_EVE_MAX_ITEMS};
 pub use class::{ClassRow, FunctionClass};
-pub use dissect::{AppProto, Dissector, PduEvent, PduSink, Pending, PortMap, Probe, ProbeResult, StreamCx};
+pub use dissect::{AppProto, Descriptor, Dissector, PduEvent, PduSink, Pending, PortMap, Probe, ProbeResult, StreamCx};
 pub use field::{FieldAccess, FieldDef, FieldId, FieldType, FieldValue, Known, Schema, Stage};
 pub use flow::{Direction, FlowKey, IpProto};
 pub use flowrec::{FlowBody, FlowRecord, TcpBody};

@@ -1,17 +1,7 @@
 //! Which application protocol a flow carries: the configured port first, then content
 //! probes on the first bytes of each direction, so a protocol on another port is found,
 //! and an OT port carrying something else is reported.
-use otsentry_core::{AppProto, Direction, Probe, ProbeResult};
-
-/// Every protocol's probe, tried in this order.
-pub(crate) const PROBES: [(AppProto, Probe); 3] = [
-    (AppProto::Modbus, otsentry_proto_modbus::probe),
-    (AppProto::Dnp3, otsentry_proto_dnp3::probe),
-    (AppProto::S7comm, otsentry_proto_s7comm::probe),
-];
-
-/// Looser probes for a port configured for their protocol: framing alone decides.
-const ON_PORT: [(AppProto, Probe); 1] = [(AppProto::Modbus, otsentry_proto_modbus::probe_framing)];
+use otsentry_core::{AppProto, Direction, ProbeResult};
 
 /// Deliveries per direction that may fail to match before detection gives up. A
 /// midstream pickup can start inside a PDU; the next delivery usually starts a new one.
@@ -131,8 +121,10 @@ impl Detector {
 /// more" if any probe wants more.
 fn probe_all(data: &[u8], port: Option<AppProto>) -> ProbeResult {
     let mut need_more = false;
-    let on_port = ON_PORT.iter().filter(|(p, _)| Some(*p) == port).map(|(_, probe)| *probe);
-    for probe in on_port.chain(PROBES.iter().map(|(_, probe)| *probe)) {
+    // A port configured for a protocol tries its looser probe first, then every
+    // registered protocol's, in registration order.
+    let on_port = crate::PROTOCOLS.iter().filter(|d| Some(d.proto) == port).filter_map(|d| d.probe_on_port);
+    for probe in on_port.chain(crate::PROTOCOLS.iter().map(|d| d.probe)) {
         match probe(data) {
             m @ ProbeResult::Match { .. } => return m,
             ProbeResult::NeedMore => need_more = true,

@@ -27,8 +27,13 @@ pub use events::AppConfig;
 pub use otsentry_policy::Policy;
 pub use otsentry_proto_dnp3::Dnp3Config;
 
-/// The event types rules can read: every dissector's schema (anomalies are built in).
-pub static SCHEMAS: [&otsentry_core::Schema; 12] = [
+/// The registered protocols, in the order their probes are tried. A protocol is its
+/// crate plus one line here.
+pub static PROTOCOLS: [&otsentry_core::Descriptor; 3] =
+    [&otsentry_proto_modbus::DESCRIPTOR, &otsentry_proto_dnp3::DESCRIPTOR, &otsentry_proto_s7comm::DESCRIPTOR];
+
+/// The event types the engine raises itself (anomalies are built into the rules).
+const ENGINE_SCHEMAS: [&otsentry_core::Schema; 7] = [
     &health::HEALTH_SCHEMA,
     &l2::ARP_SCHEMA,
     &segment::SEGMENT_SCHEMA,
@@ -36,19 +41,21 @@ pub static SCHEMAS: [&otsentry_core::Schema; 12] = [
     &scan::SCAN_SCHEMA,
     &relay::RELAY_SCHEMA,
     &sender::SENDER_SCHEMA,
-    &otsentry_proto_modbus::MODBUS_SCHEMA,
-    &otsentry_proto_dnp3::DNP3_SCHEMA,
-    &otsentry_proto_s7comm::S7_SCHEMA,
-    &otsentry_proto_s7comm::S7_PLUS_SCHEMA,
-    &otsentry_proto_s7comm::COTP_SCHEMA,
 ];
-/// Every protocol's functions with their policy class (`otsentry policy classes`).
-pub fn class_tables() -> [(&'static str, Vec<otsentry_core::ClassRow>); 3] {
-    [
-        ("modbus", otsentry_proto_modbus::class::class_table()),
-        ("dnp3", otsentry_proto_dnp3::class::class_table()),
-        ("s7comm", otsentry_proto_s7comm::class::class_table()),
-    ]
+
+/// The event types rules can read: the engine's own, then every registered protocol's.
+pub static SCHEMAS: std::sync::LazyLock<Vec<&'static otsentry_core::Schema>> =
+    std::sync::LazyLock::new(|| ENGINE_SCHEMAS.into_iter().chain(PROTOCOLS.iter().flat_map(|d| d.schemas.iter().copied())).collect());
+
+/// Every registered protocol's functions with their policy class (`otsentry policy
+/// classes`).
+pub fn class_tables() -> Vec<(&'static str, Vec<otsentry_core::ClassRow>)> {
+    PROTOCOLS.iter().map(|d| (d.name, (d.classes)())).collect()
+}
+
+/// The registered protocols' default server ports.
+pub fn default_ports() -> otsentry_core::PortMap {
+    otsentry_core::PortMap::of(&PROTOCOLS)
 }
 
 pub use health::{HealthEvent, HealthSettings};

@@ -38,7 +38,7 @@ pub struct Warmup {
     pub sources: Option<Arc<otsentry_rules::Sources>>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct PipelineOptions {
     pub reader: ReaderKind,
     pub decode: DecodeOptions,
@@ -65,6 +65,27 @@ pub struct PipelineOptions {
     pub learn: Option<otsentry_baseline::BaselineFile>,
     /// Infer `$HMI`, `$ENGINEERING` and `$MASTERS` from a warm-up (no variables file).
     pub warmup: Option<Warmup>,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        PipelineOptions {
+            reader: ReaderKind::default(),
+            decode: DecodeOptions::default(),
+            checksum_anomalies: false,
+            defrag: DefragConfig::default(),
+            flow: FlowConfig::default(),
+            ports: crate::default_ports(),
+            skip_dissectors: false,
+            rules: Arc::default(),
+            apps: AppConfig::default(),
+            policy: None,
+            baseline: None,
+            baseline_settings: otsentry_baseline::Settings::default(),
+            learn: None,
+            warmup: None,
+        }
+    }
 }
 
 /// What a reload replaces whole: the rules (with the sources to rebuild them from when

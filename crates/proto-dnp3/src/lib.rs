@@ -24,5 +24,16 @@ pub use dissector::{Dnp3Config, Dnp3Dissector, FragmentEvent};
 pub use fields::DNP3_SCHEMA;
 pub use probe::probe;
 
+/// DNP3 (over TCP and UDP) as the engine registers it.
+pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
+    proto: otsentry_core::AppProto::Dnp3,
+    name: "dnp3",
+    ports: &[(otsentry_core::IpProto::TCP, 20000), (otsentry_core::IpProto::UDP, 20000)],
+    probe,
+    probe_on_port: None,
+    schemas: &[&DNP3_SCHEMA],
+    classes: class::class_table,
+};
+
 /// Link header length, its CRC included.
 pub const LINK_HEADER_LEN: usize = 10;

@@ -24,6 +24,19 @@ pub use pdu::{file_records, parse_request, parse_response, DeviceId, FileRecord,
 pub use probe::{probe, probe_framing};
 pub use record::{RequestInfo, Status, Transaction};
 
+/// Modbus/TCP as the engine registers it.
+pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
+    proto: otsentry_core::AppProto::Modbus,
+    name: "modbus",
+    ports: &[(otsentry_core::IpProto::TCP, 502)],
+    probe,
+    // On a Modbus port, MBAP framing alone decides (a device's own function codes and
+    // lengths a strict probe would refuse).
+    probe_on_port: Some(probe_framing),
+    schemas: &[&MODBUS_SCHEMA],
+    classes: class::class_table,
+};
+
 /// MBAP header length, unit identifier included.
 pub const MBAP_LEN: usize = 7;
 /// The specification's largest ADU (MBAP header plus a 253-byte PDU).

@@ -25,5 +25,16 @@ pub use fields::{COTP_SCHEMA, S7_PLUS_SCHEMA, S7_SCHEMA};
 pub use probe::probe;
 pub use record::{CotpEvent, JobEvent, PlusEvent, Status, UserDataEvent};
 
+/// S7comm and S7comm-plus (one dissector on ISO-on-TCP) as the engine registers them.
+pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
+    proto: otsentry_core::AppProto::S7comm,
+    name: "s7comm",
+    ports: &[(otsentry_core::IpProto::TCP, 102)],
+    probe,
+    probe_on_port: None,
+    schemas: &[&S7_SCHEMA, &S7_PLUS_SCHEMA, &COTP_SCHEMA],
+    classes: class::class_table,
+};
+
 /// TPKT header length.
 pub const TPKT_LEN: usize = 4;
