@@ -123,8 +123,8 @@ fn probe_all(data: &[u8], port: Option<AppProto>) -> ProbeResult {
     let mut need_more = false;
     // A port configured for a protocol tries its looser probe first, then every
     // registered protocol's, in registration order.
-    let on_port = crate::PROTOCOLS.iter().filter(|d| Some(d.proto) == port).filter_map(|d| d.probe_on_port);
-    for probe in on_port.chain(crate::PROTOCOLS.iter().map(|d| d.probe)) {
+    let on_port = crate::registry::PROTOCOLS.iter().filter(|d| Some(d.proto) == port).filter_map(|d| d.probe_on_port);
+    for probe in on_port.chain(crate::registry::PROTOCOLS.iter().map(|d| d.probe)) {
         match probe(data) {
             m @ ProbeResult::Match { .. } => return m,
             ProbeResult::NeedMore => need_more = true,

@@ -15,6 +15,7 @@ mod health;
 mod l2;
 mod live;
 mod pipeline;
+mod registry;
 mod relay;
 mod replay;
 mod roles;
@@ -27,37 +28,6 @@ pub use events::AppConfig;
 pub use otsentry_policy::Policy;
 pub use otsentry_proto_dnp3::Dnp3Config;
 
-/// The registered protocols, in the order their probes are tried. A protocol is its
-/// crate plus one line here.
-pub static PROTOCOLS: [&otsentry_core::Descriptor; 3] =
-    [&otsentry_proto_modbus::DESCRIPTOR, &otsentry_proto_dnp3::DESCRIPTOR, &otsentry_proto_s7comm::DESCRIPTOR];
-
-/// The event types the engine raises itself (anomalies are built into the rules).
-const ENGINE_SCHEMAS: [&otsentry_core::Schema; 7] = [
-    &health::HEALTH_SCHEMA,
-    &l2::ARP_SCHEMA,
-    &segment::SEGMENT_SCHEMA,
-    &baseline::BASELINE_SCHEMA,
-    &scan::SCAN_SCHEMA,
-    &relay::RELAY_SCHEMA,
-    &sender::SENDER_SCHEMA,
-];
-
-/// The event types rules can read: the engine's own, then every registered protocol's.
-pub static SCHEMAS: std::sync::LazyLock<Vec<&'static otsentry_core::Schema>> =
-    std::sync::LazyLock::new(|| ENGINE_SCHEMAS.into_iter().chain(PROTOCOLS.iter().flat_map(|d| d.schemas.iter().copied())).collect());
-
-/// Every registered protocol's functions with their policy class (`otsentry policy
-/// classes`).
-pub fn class_tables() -> Vec<(&'static str, Vec<otsentry_core::ClassRow>)> {
-    PROTOCOLS.iter().map(|d| (d.name, (d.classes)())).collect()
-}
-
-/// The registered protocols' default server ports.
-pub fn default_ports() -> otsentry_core::PortMap {
-    otsentry_core::PortMap::of(&PROTOCOLS)
-}
-
 pub use health::{HealthEvent, HealthSettings};
 pub use live::{LiveControl, LiveSettings};
 /// What sense opens: the interfaces, through the engine.
@@ -65,5 +35,6 @@ pub use otsentry_capture::{Interfaces, LiveError, LiveOptions};
 pub use otsentry_core::LiveView;
 pub use otsentry_rules::RuleSet;
 pub use pipeline::{Detection, Pipeline, PipelineOptions, Warmup};
+pub use registry::{class_tables, default_ports, rules_with, PROTOCOLS, SCHEMAS};
 pub use replay::{EngineError, FileReport};
-pub use roles::{rules_with, InferredSets};
+pub use roles::InferredSets;

@@ -75,7 +75,7 @@ impl Default for PipelineOptions {
             checksum_anomalies: false,
             defrag: DefragConfig::default(),
             flow: FlowConfig::default(),
-            ports: crate::default_ports(),
+            ports: crate::registry::default_ports(),
             skip_dissectors: false,
             rules: Arc::default(),
             apps: AppConfig::default(),
@@ -185,7 +185,7 @@ impl Pipeline {
             "warm-up ended: host sets inferred"
         );
         if let Some(sources) = w.sources.as_ref() {
-            match crate::roles::rules_with(sources, &sets) {
+            match crate::registry::rules_with(sources, &sets) {
                 Ok(rules) => self.alerting.replace_rules(rules),
                 Err(e) => tracing::warn!(error = %e, "warm-up: the rules could not be rebuilt with the inferred sets; keeping them"),
             }
@@ -198,7 +198,7 @@ impl Pipeline {
     /// other files); counters carry on. Host sets the warm-up inferred still apply.
     pub fn reload(&mut self, d: Detection) {
         let rules = match (&self.inferred, &d.sources) {
-            (Some(sets), Some(sources)) => match crate::roles::rules_with(sources, sets) {
+            (Some(sets), Some(sources)) => match crate::registry::rules_with(sources, sets) {
                 Ok(rules) => rules,
                 Err(e) => {
                     tracing::warn!(error = %e, "reload: the rules could not be rebuilt with the inferred host sets; using them without");
@@ -230,12 +230,12 @@ impl Pipeline {
     pub fn reload_failed(&mut self, why: &str, now: Timestamp) {
         self.summary.sensor.reloads_failed += 1;
         tracing::error!(error = %why, "reload failed; the rules, policy and baseline in use stay");
-        self.health(&crate::HealthEvent::new("reload_failed", why.to_string()), now);
+        self.health(&crate::health::HealthEvent::new("reload_failed", why.to_string()), now);
     }
 
     /// A health event of the sensor itself, checked against the rules (the pack's
     /// "Sensor health" rules) and counted by kind.
-    pub fn health(&mut self, event: &crate::HealthEvent, now: Timestamp) {
+    pub fn health(&mut self, event: &crate::health::HealthEvent, now: Timestamp) {
         *self.summary.sensor.health.entry(event.kind.to_string()).or_default() += 1;
         tracing::warn!(kind = event.kind, interface = event.interface.as_deref(), output = event.output.as_deref(), reason = %event.reason, "sensor health");
         let none = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);

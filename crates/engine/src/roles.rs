@@ -66,17 +66,6 @@ impl InferredSets {
     }
 }
 
-/// `sources` compiled with `sets` as their variables file (a given variables file is
-/// never replaced: a run with one has no warm-up).
-pub fn rules_with(
-    sources: &otsentry_rules::Sources,
-    sets: &InferredSets,
-) -> Result<std::sync::Arc<otsentry_rules::RuleSet>, otsentry_rules::RuleErrors> {
-    let vars = otsentry_rules::RuleSource { file: "<host sets inferred from the warm-up>".into(), text: sets.to_vars_yaml() };
-    let s = otsentry_rules::Sources { vars: Some(vars), ..sources.clone() };
-    otsentry_rules::RuleSet::load(&s, &crate::SCHEMAS).map(std::sync::Arc::new)
-}
-
 /// Watches clients' requests while the warm-up lasts.
 #[derive(Debug, Default)]
 pub(crate) struct RoleWatch {
