@@ -1,6 +1,7 @@
 //! The Modbus/TCP dissector of one flow: framing with resynchronisation, typed PDUs,
 //! request/response pairing by (transaction id, unit id), checks of each response against
 //! its request, anomaly events and one `modbus` record per transaction.
+use crate::anomaly::ModbusAnomaly;
 use crate::frame::{find_header, frame, hidden_split, plausible, Framed};
 use crate::function::Function;
 use crate::pdu::{parse_request, parse_response, Issue, Request, Response};
@@ -51,32 +52,14 @@ pub struct ModbusDissector {
     units_addressed: u16,
 }
 
-fn event_name(short: &'static str) -> &'static str {
-    match short {
-        "invalid_protocol_id" => "modbus.invalid_protocol_id",
-        "invalid_length" => "modbus.invalid_length",
-        "invalid_unit_identifier" => "modbus.invalid_unit_identifier",
-        "invalid_function_code" => "modbus.invalid_function_code",
-        "invalid_value" => "modbus.invalid_value",
-        "invalid_exception_code" => "modbus.invalid_exception_code",
-        "value_mismatch" => "modbus.value_mismatch",
-        "unsolicited_response" => "modbus.unsolicited_response",
-        "flooded" => "modbus.flooded",
-        "pdu_too_long" => "modbus.pdu_too_long",
-        "resync" => "modbus.resync",
-        "unit_id_scan" => "modbus.unit_id_scan",
-        _ => "modbus.malformed",
-    }
-}
-
 impl ModbusDissector {
     pub fn new(cfg: ModbusConfig) -> Self {
         ModbusDissector { cfg, ..Default::default() }
     }
 
-    fn anomaly<S: PduSink>(&self, sink: &mut S, cx: &StreamCx, event: &'static str, offset: u64, reason: String) {
+    fn anomaly<S: PduSink>(&self, sink: &mut S, cx: &StreamCx, event: ModbusAnomaly, offset: u64, reason: String) {
         sink.counts().modbus.anomalies += 1;
-        sink.anomaly(cx, event_name(event), offset, reason);
+        sink.anomaly(cx, event.name(), offset, reason);
     }
 
     /// The ADU of `len` bytes at the head of `rest` (stream offset `at`), `split` when its
@@ -95,10 +78,10 @@ impl ModbusDissector {
         if split {
             let reason =
                 format!("length field {} but another MBAP header follows the {}-byte PDU: read as two ADUs", header.length, len - MBAP_LEN);
-            self.anomaly(sink, cx, "invalid_length", at + 4, reason);
+            self.anomaly(sink, cx, ModbusAnomaly::InvalidLength, at + 4, reason);
         } else if len > MAX_ADU {
             let reason = format!("{len}-byte ADU, over the specification's {MAX_ADU}; dissected as devices accept it");
-            self.anomaly(sink, cx, "pdu_too_long", at + 4, reason);
+            self.anomaly(sink, cx, ModbusAnomaly::PduTooLong, at + 4, reason);
         }
         self.adu(cx, header, rest.get(MBAP_LEN..len).unwrap_or_default(), at, sink);
         len
@@ -112,11 +95,11 @@ impl ModbusDissector {
         self.functions.add(function.0);
         if (248..=254).contains(&header.unit_id) {
             let reason = format!("unit id {} is reserved", header.unit_id);
-            self.anomaly(sink, cx, "invalid_unit_identifier", at + 6, reason);
+            self.anomaly(sink, cx, ModbusAnomaly::InvalidUnitIdentifier, at + 6, reason);
         }
         if function.0 == 0 || function.category() == crate::function::Category::Reserved {
             let reason = format!("function code {} is reserved", function.0);
-            self.anomaly(sink, cx, "invalid_function_code", at + MBAP_LEN as u64, reason);
+            self.anomaly(sink, cx, ModbusAnomaly::InvalidFunctionCode, at + MBAP_LEN as u64, reason);
         }
         let pdu_at = at + MBAP_LEN as u64;
         match !reads_as_request(cx.dir, raw) {
@@ -152,7 +135,7 @@ impl ModbusDissector {
             self.units_addressed += 1;
             if self.units_addressed == UNIT_WALK {
                 let reason = format!("{UNIT_WALK} distinct unit ids addressed on one connection");
-                self.anomaly(sink, cx, "unit_id_scan", cx.offset, reason);
+                self.anomaly(sink, cx, ModbusAnomaly::UnitIdScan, cx.offset, reason);
             }
         }
         info.units_addressed = self.units_addressed;
@@ -177,7 +160,7 @@ impl ModbusDissector {
         if self.open.len() >= self.cfg.max_open {
             if !self.flooded {
                 let reason = format!("more than {} requests awaiting a response", self.cfg.max_open);
-                self.anomaly(sink, cx, "flooded", cx.offset, reason);
+                self.anomaly(sink, cx, ModbusAnomaly::Flooded, cx.offset, reason);
                 self.flooded = true;
             }
             if let Some(old) = self.open.pop_front() {
@@ -204,7 +187,7 @@ impl ModbusDissector {
         let Some(req) = found else {
             if self.in_step {
                 let reason = format!("response to transaction {} unit {} with no request awaiting it", key.0, key.1);
-                self.anomaly(sink, cx, "unsolicited_response", pdu_at, reason);
+                self.anomaly(sink, cx, ModbusAnomaly::UnsolicitedResponse, pdu_at, reason);
             }
             self.reported += 1;
             let counts = &mut sink.counts().modbus;
@@ -225,7 +208,7 @@ impl ModbusDissector {
         };
         self.in_step = true;
         if let Some(reason) = mismatch(&req, function, resp) {
-            self.anomaly(sink, cx, "value_mismatch", pdu_at, reason);
+            self.anomaly(sink, cx, ModbusAnomaly::ValueMismatch, pdu_at, reason);
         }
         self.reported += 1;
         sink.counts().modbus.transactions += 1;
@@ -378,7 +361,7 @@ impl ModbusDissector {
             Ok(to) | Err(to) => to.max(from),
         };
         let skipped = to - at;
-        self.anomaly(sink, cx, "resync", cx.offset + at as u64, format!("{skipped} bytes skipped, {why}"));
+        self.anomaly(sink, cx, ModbusAnomaly::Resync, cx.offset + at as u64, format!("{skipped} bytes skipped, {why}"));
         if let Some(r) = self.resyncing.get_mut(cx.dir.index()) {
             *r = true;
         }

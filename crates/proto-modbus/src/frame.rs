@@ -1,5 +1,6 @@
 //! MBAP framing: the 7-byte header and the ADU it announces, and the search for the next
 //! plausible header after a gap or garbage.
+use crate::anomaly::ModbusAnomaly;
 use crate::{MAX_ADU, MAX_LENIENT_ADU, MBAP_LEN};
 use nom::number::complete::{be_u16, be_u8};
 use nom::IResult;
@@ -30,7 +31,7 @@ pub enum Framed<'a> {
     /// Not enough bytes yet.
     NeedMore,
     /// The header cannot start an ADU; `event` names why.
-    Bad { event: &'static str, reason: BadReason },
+    Bad { event: ModbusAnomaly, reason: BadReason },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,14 +67,14 @@ pub fn frame(data: &[u8]) -> Framed<'_> {
         return Framed::NeedMore;
     };
     if header.protocol_id != 0 {
-        return Framed::Bad { event: "invalid_protocol_id", reason: BadReason::ProtocolId(header.protocol_id) };
+        return Framed::Bad { event: ModbusAnomaly::InvalidProtocolId, reason: BadReason::ProtocolId(header.protocol_id) };
     }
     if header.length < 2 {
-        return Framed::Bad { event: "invalid_length", reason: BadReason::TooShort(header.length) };
+        return Framed::Bad { event: ModbusAnomaly::InvalidLength, reason: BadReason::TooShort(header.length) };
     }
     let len = 6 + usize::from(header.length);
     if len > MAX_LENIENT_ADU {
-        return Framed::Bad { event: "pdu_too_long", reason: BadReason::TooLong(header.length) };
+        return Framed::Bad { event: ModbusAnomaly::PduTooLong, reason: BadReason::TooLong(header.length) };
     }
     match data.get(MBAP_LEN..len) {
         Some(pdu) => Framed::Adu { header, pdu, len },

@@ -6,6 +6,7 @@
 #![deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic))]
 
+mod anomaly;
 pub mod class;
 mod dissector;
 mod fields;
@@ -17,6 +18,7 @@ mod pdu;
 mod probe;
 mod record;
 
+pub use anomaly::ModbusAnomaly;
 pub use dissector::{ModbusConfig, ModbusDissector};
 pub use fields::MODBUS_SCHEMA;
 pub use frame::{frame, BadReason, Framed, Mbap};

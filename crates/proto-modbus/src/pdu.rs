@@ -1,5 +1,6 @@
 //! Typed request and response PDUs, borrowed from the ADU. A PDU whose length or values
 //! break the specification still parses (as far as it frames) and carries [`Issue`]s.
+use crate::anomaly::ModbusAnomaly;
 use crate::function::{exception_name, Function};
 use nom::number::complete::{be_u16, be_u8};
 use nom::IResult;
@@ -7,14 +8,14 @@ use nom::IResult;
 /// What is wrong with a PDU that still framed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Issue {
-    /// Suricata's event name (`invalid_length`, `invalid_value`, ...).
-    pub event: &'static str,
+    /// What is wrong (its name is Suricata's event name).
+    pub event: ModbusAnomaly,
     /// Offset within the PDU (0 = the function code).
     pub offset: usize,
     pub reason: String,
 }
 
-fn issue(event: &'static str, offset: usize, reason: String) -> Issue {
+fn issue(event: ModbusAnomaly, offset: usize, reason: String) -> Issue {
     Issue { event, offset, reason }
 }
 
@@ -220,13 +221,13 @@ fn fixed_request_len(function: Function) -> Option<usize> {
 pub fn parse_request(pdu: &[u8]) -> (Request<'_>, Vec<Issue>) {
     let mut issues = Vec::new();
     let Some((&code, body)) = pdu.split_first() else {
-        issues.push(issue("invalid_length", 0, "empty PDU".into()));
+        issues.push(issue(ModbusAnomaly::InvalidLength, 0, "empty PDU".into()));
         return (Request::Other { function: Function(0), data: &[] }, issues);
     };
     let function = Function(code);
     if let Some(len) = fixed_request_len(function).filter(|&len| len != pdu.len()) {
         issues.push(issue(
-            "invalid_length",
+            ModbusAnomaly::InvalidLength,
             0,
             format!("{} request is {} bytes, the specification says {len}", function.name(), pdu.len()),
         ));
@@ -236,13 +237,13 @@ pub fn parse_request(pdu: &[u8]) -> (Request<'_>, Vec<Issue>) {
         1..=4 => u16_pair(body).map(|(i, (address, quantity))| {
             let max = if code <= 2 { 2000 } else { 125 };
             if !(1..=max).contains(&quantity) {
-                issues.push(issue("invalid_value", 3, format!("quantity {quantity} outside 1..={max}")));
+                issues.push(issue(ModbusAnomaly::InvalidValue, 3, format!("quantity {quantity} outside 1..={max}")));
             }
             (i, Request::Read { function, address, quantity })
         }),
         5 | 6 => u16_pair(body).map(|(i, (address, value))| {
             if code == 5 && value != 0x0000 && value != 0xFF00 {
-                issues.push(issue("invalid_value", 3, format!("coil value 0x{value:04X} is neither 0x0000 nor 0xFF00")));
+                issues.push(issue(ModbusAnomaly::InvalidValue, 3, format!("coil value 0x{value:04X} is neither 0x0000 nor 0xFF00")));
             }
             (i, Request::WriteSingle { function, address, value })
         }),
@@ -261,7 +262,7 @@ pub fn parse_request(pdu: &[u8]) -> (Request<'_>, Vec<Issue>) {
             };
             if mei_type == 14 && read_device_id.is_none() {
                 issues.push(issue(
-                    "invalid_length",
+                    ModbusAnomaly::InvalidLength,
                     2,
                     format!("read device identification request has {} bytes after the MEI type, not 2", i.len()),
                 ));
@@ -275,7 +276,7 @@ pub fn parse_request(pdu: &[u8]) -> (Request<'_>, Vec<Issue>) {
             let walked: usize = file_records(data, with_data).map(|r| 7 + r.data.len()).sum();
             if walked != data.len() {
                 issues.push(issue(
-                    "invalid_length",
+                    ModbusAnomaly::InvalidLength,
                     2 + walked,
                     format!("{} bytes of file record sub-requests do not parse", data.len() - walked),
                 ));
@@ -288,7 +289,7 @@ pub fn parse_request(pdu: &[u8]) -> (Request<'_>, Vec<Issue>) {
         Ok((rest, req)) => {
             if !rest.is_empty() {
                 issues.push(issue(
-                    "invalid_length",
+                    ModbusAnomaly::InvalidLength,
                     pdu.len() - rest.len(),
                     format!("{} bytes after the {} request", rest.len(), function.name()),
                 ));
@@ -296,7 +297,7 @@ pub fn parse_request(pdu: &[u8]) -> (Request<'_>, Vec<Issue>) {
             (req, issues)
         }
         Err(_) => {
-            issues.push(issue("invalid_length", 0, format!("{} request of {} bytes is too short", function.name(), pdu.len())));
+            issues.push(issue(ModbusAnomaly::InvalidLength, 0, format!("{} request of {} bytes is too short", function.name(), pdu.len())));
             (Request::Other { function, data: body }, issues)
         }
     }
@@ -307,7 +308,7 @@ pub fn parse_request(pdu: &[u8]) -> (Request<'_>, Vec<Issue>) {
 fn byte_counted<'a>(body: &'a [u8], at: usize, issues: &mut Vec<Issue>) -> IResult<&'a [u8], &'a [u8]> {
     let (i, byte_count) = be_u8(body)?;
     if usize::from(byte_count) != i.len() {
-        issues.push(issue("invalid_length", at, format!("byte count {byte_count} but {} bytes follow", i.len())));
+        issues.push(issue(ModbusAnomaly::InvalidLength, at, format!("byte count {byte_count} but {} bytes follow", i.len())));
     }
     let (data, rest) = split(i, usize::from(byte_count));
     Ok((rest, data))
@@ -325,13 +326,17 @@ fn write_multiple<'a>(function: Function, body: &'a [u8], issues: &mut Vec<Issue
     let coils = function.0 == 15;
     let (max, expected) = if coils { (1968, quantity.div_ceil(8)) } else { (123, quantity.saturating_mul(2)) };
     if !(1..=max).contains(&quantity) {
-        issues.push(issue("invalid_value", 3, format!("quantity {quantity} outside 1..={max}")));
+        issues.push(issue(ModbusAnomaly::InvalidValue, 3, format!("quantity {quantity} outside 1..={max}")));
     }
     if u16::from(byte_count) != expected {
-        issues.push(issue("invalid_value", 5, format!("byte count {byte_count} does not fit quantity {quantity} (expected {expected})")));
+        issues.push(issue(
+            ModbusAnomaly::InvalidValue,
+            5,
+            format!("byte count {byte_count} does not fit quantity {quantity} (expected {expected})"),
+        ));
     }
     if usize::from(byte_count) != i.len() {
-        issues.push(issue("invalid_length", 5, format!("byte count {byte_count} but {} value bytes follow", i.len())));
+        issues.push(issue(ModbusAnomaly::InvalidLength, 5, format!("byte count {byte_count} but {} value bytes follow", i.len())));
     }
     let (values, rest) = split(i, usize::from(byte_count));
     Ok((rest, Request::WriteMultiple { function, address, quantity, values }))
@@ -342,16 +347,16 @@ fn read_write<'a>(body: &'a [u8], issues: &mut Vec<Issue>) -> IResult<&'a [u8], 
     let (i, (write_address, write_quantity)) = u16_pair(i)?;
     let (i, byte_count) = be_u8(i)?;
     if !(1..=125).contains(&read_quantity) {
-        issues.push(issue("invalid_value", 3, format!("read quantity {read_quantity} outside 1..=125")));
+        issues.push(issue(ModbusAnomaly::InvalidValue, 3, format!("read quantity {read_quantity} outside 1..=125")));
     }
     if !(1..=121).contains(&write_quantity) {
-        issues.push(issue("invalid_value", 7, format!("write quantity {write_quantity} outside 1..=121")));
+        issues.push(issue(ModbusAnomaly::InvalidValue, 7, format!("write quantity {write_quantity} outside 1..=121")));
     }
     if u16::from(byte_count) != write_quantity.saturating_mul(2) {
-        issues.push(issue("invalid_value", 9, format!("byte count {byte_count} does not fit write quantity {write_quantity}")));
+        issues.push(issue(ModbusAnomaly::InvalidValue, 9, format!("byte count {byte_count} does not fit write quantity {write_quantity}")));
     }
     if usize::from(byte_count) != i.len() {
-        issues.push(issue("invalid_length", 9, format!("byte count {byte_count} but {} value bytes follow", i.len())));
+        issues.push(issue(ModbusAnomaly::InvalidLength, 9, format!("byte count {byte_count} but {} value bytes follow", i.len())));
     }
     let (values, rest) = split(i, usize::from(byte_count));
     Ok((rest, Request::ReadWrite { read_address, read_quantity, write_address, write_quantity, values }))
@@ -361,24 +366,24 @@ fn read_write<'a>(body: &'a [u8], issues: &mut Vec<Issue>) -> IResult<&'a [u8], 
 pub fn parse_response(pdu: &[u8]) -> (Response<'_>, Vec<Issue>) {
     let mut issues = Vec::new();
     let Some((&raw, body)) = pdu.split_first() else {
-        issues.push(issue("invalid_length", 0, "empty PDU".into()));
+        issues.push(issue(ModbusAnomaly::InvalidLength, 0, "empty PDU".into()));
         return (Response::Other { function: Function(0), data: &[] }, issues);
     };
     let function = Function(raw & 0x7F);
     if raw & 0x80 != 0 {
         let code = body.first().copied().unwrap_or(0);
         if body.len() != 1 {
-            issues.push(issue("invalid_length", 1, format!("exception response carries {} bytes, not 1", body.len())));
+            issues.push(issue(ModbusAnomaly::InvalidLength, 1, format!("exception response carries {} bytes, not 1", body.len())));
         }
         if exception_name(code).is_none() {
-            issues.push(issue("invalid_exception_code", 1, format!("exception code {code} is not defined")));
+            issues.push(issue(ModbusAnomaly::InvalidExceptionCode, 1, format!("exception code {code} is not defined")));
         }
         return (Response::Exception { function, code }, issues);
     }
     let parsed: IResult<&[u8], Response<'_>> = match raw {
         1..=4 | 23 => be_u8(body).map(|(i, byte_count)| {
             if usize::from(byte_count) != i.len() {
-                issues.push(issue("invalid_length", 1, format!("byte count {byte_count} but {} data bytes follow", i.len())));
+                issues.push(issue(ModbusAnomaly::InvalidLength, 1, format!("byte count {byte_count} but {} data bytes follow", i.len())));
             }
             let (data, rest) = split(i, usize::from(byte_count));
             (rest, Response::Read { function, data })
@@ -406,7 +411,7 @@ pub fn parse_response(pdu: &[u8]) -> (Response<'_>, Vec<Issue>) {
         Ok((rest, resp)) => {
             if !rest.is_empty() {
                 issues.push(issue(
-                    "invalid_length",
+                    ModbusAnomaly::InvalidLength,
                     pdu.len() - rest.len(),
                     format!("{} bytes after the {} response", rest.len(), function.name()),
                 ));
@@ -414,7 +419,11 @@ pub fn parse_response(pdu: &[u8]) -> (Response<'_>, Vec<Issue>) {
             (resp, issues)
         }
         Err(_) => {
-            issues.push(issue("invalid_length", 0, format!("{} response of {} bytes is too short", function.name(), pdu.len())));
+            issues.push(issue(
+                ModbusAnomaly::InvalidLength,
+                0,
+                format!("{} response of {} bytes is too short", function.name(), pdu.len()),
+            ));
             (Response::Other { function, data: body }, issues)
         }
     }
@@ -432,11 +441,11 @@ fn device_id<'a>(body: &'a [u8], issues: &mut Vec<Issue>) -> IResult<&'a [u8], R
     let (i, count) = be_u8(i)?;
     let d = DeviceId { code, conformity, more_follows: more == 0xFF, next_object, count, objects: i };
     if more != 0 && more != 0xFF {
-        issues.push(issue("invalid_value", 4, format!("more-follows byte 0x{more:02X} is neither 0x00 nor 0xFF")));
+        issues.push(issue(ModbusAnomaly::InvalidValue, 4, format!("more-follows byte 0x{more:02X} is neither 0x00 nor 0xFF")));
     }
     let walked = d.objects().count();
     if walked != usize::from(count) {
-        issues.push(issue("invalid_length", 7, format!("{count} objects announced, {walked} fit")));
+        issues.push(issue(ModbusAnomaly::InvalidLength, 7, format!("{count} objects announced, {walked} fit")));
     }
     Ok((NONE, Response::DeviceId(d)))
 }

@@ -2,6 +2,7 @@
 //! dissector over whole streams: pairing, checks, every split point, garbage and gaps.
 use otsentry_core::{Direction, Dissector, PduEvent, PduSink, Pending, ProtocolCounts, StreamCx, Timestamp};
 use otsentry_proto_modbus::function::Function;
+use otsentry_proto_modbus::ModbusAnomaly;
 use otsentry_proto_modbus::{parse_request, parse_response, ModbusConfig, ModbusDissector, Request, Response};
 use serde_json::Value;
 
@@ -59,7 +60,7 @@ fn read_requests_and_responses() {
     ];
     let (r, issues) = parse_request(&coils);
     assert_eq!(r, Request::Read { function: Function(1), address: 19, quantity: 2001 });
-    assert_eq!(issues[0].event, "invalid_value");
+    assert_eq!(issues[0].event, ModbusAnomaly::InvalidValue);
 }
 
 #[test]
@@ -71,7 +72,7 @@ fn single_writes() {
     ];
     assert_eq!(parse_request(&coil).1, vec![]);
     let bad = [0x05, 0x00, 0xAC, 0x12, 0x34]; // value neither 0x0000 nor 0xFF00
-    assert_eq!(parse_request(&bad).1[0].event, "invalid_value");
+    assert_eq!(parse_request(&bad).1[0].event, ModbusAnomaly::InvalidValue);
     let reg = [
         0x06, // write single register
         0x00, 0x01, // address 1
@@ -104,7 +105,7 @@ fn multiple_writes() {
     assert_eq!(parse_request(&regs).1, vec![]);
     let short = [0x10, 0x00, 0x01, 0x00, 0x02, 0x04, 0x00, 0x0A]; // 2 of 4 value bytes
     let issues = parse_request(&short).1;
-    assert!(issues.iter().any(|i| i.event == "invalid_length"), "{issues:?}");
+    assert!(issues.iter().any(|i| i.event == ModbusAnomaly::InvalidLength), "{issues:?}");
     let echo = [
         0x10, // function
         0x00, 0x01, // address
@@ -158,7 +159,7 @@ fn diagnostics_and_no_data_functions() {
     assert_eq!(parse_request(&diag).0, Request::Diagnostic { sub: 4, data: &[0, 0] });
     for code in [7u8, 11, 12, 17] {
         assert_eq!(parse_request(&[code]), (Request::Plain { function: Function(code) }, vec![]), "function {code}");
-        assert_eq!(parse_request(&[code, 0]).1[0].event, "invalid_length", "function {code} takes no data");
+        assert_eq!(parse_request(&[code, 0]).1[0].event, ModbusAnomaly::InvalidLength, "function {code} takes no data");
     }
     let status = [
         0x07, // read exception status
@@ -226,7 +227,7 @@ fn file_records() {
     assert_eq!(parse_response(&resp), (Response::FileRecords { function: Function(20), data: &resp[2..] }, vec![]));
     let mut broken = read.to_vec();
     broken[1] = 0x0D; // byte count one short
-    assert!(parse_request(&broken).1.iter().any(|i| i.event == "invalid_length"));
+    assert!(parse_request(&broken).1.iter().any(|i| i.event == ModbusAnomaly::InvalidLength));
 }
 
 #[test]
@@ -256,7 +257,7 @@ fn device_identification() {
     assert_eq!(objects, vec![(0, &b"Acme"[..]), (1, &b"P1"[..]), (2, &b"1.0"[..])]);
     let mut truncated = resp.to_vec();
     truncated.truncate(resp.len() - 2);
-    assert_eq!(parse_response(&truncated).1[0].event, "invalid_length");
+    assert_eq!(parse_response(&truncated).1[0].event, ModbusAnomaly::InvalidLength);
 }
 
 #[test]
@@ -275,7 +276,7 @@ fn umas_and_exceptions() {
         0x02, // illegal data address
     ];
     assert_eq!(parse_response(&exc), (Response::Exception { function: Function(3), code: 2 }, vec![]));
-    assert_eq!(parse_response(&[0x83, 0x09]).1[0].event, "invalid_exception_code");
+    assert_eq!(parse_response(&[0x83, 0x09]).1[0].event, ModbusAnomaly::InvalidExceptionCode);
     assert_eq!(parse_request(&[0x41, 1, 2]).0, Request::Other { function: Function(0x41), data: &[1, 2] }, "user-defined kept raw");
 }
 
