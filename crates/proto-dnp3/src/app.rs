@@ -1,6 +1,7 @@
 //! The application layer: control, function code, IIN, and the object headers walked with
 //! a size table (variable-size objects carry their size; an object of unknown size ends
 //! the walk with `unknown_object`, keeping the headers before it).
+use crate::anomaly::Dnp3Anomaly;
 use crate::points::{take, uint, Points, Problem, Value};
 
 /// Application control byte.
@@ -194,7 +195,7 @@ pub struct Fragment {
     /// Points walked across all objects.
     pub points: usize,
     /// Why the object walk stopped early (Suricata's event name and a reason).
-    pub problem: Option<(&'static str, String)>,
+    pub problem: Option<(Dnp3Anomaly, String)>,
 }
 
 /// Whether a request with this function carries object data (a READ names objects only).
@@ -225,11 +226,11 @@ pub fn parse_fragment_into(frag: &[u8], max_objects: usize, max_points: usize, f
     let with_data = is_response(function) || request_has_data(function);
     while !rest.is_empty() {
         if f.objects.len() >= max_objects {
-            f.problem = Some(("dnp3.too_many_objects", format!("more than {max_objects} object headers")));
+            f.problem = Some((Dnp3Anomaly::TooManyObjects, format!("more than {max_objects} object headers")));
             break;
         }
         let Some(&[group, variation, qualifier]) = take(&mut rest, 3) else {
-            f.problem = Some(("dnp3.malformed", "object header truncated".into()));
+            f.problem = Some((Dnp3Anomaly::Malformed, "object header truncated".into()));
             break;
         };
         let range_code = qualifier & 0x0F;
@@ -241,12 +242,12 @@ pub fn parse_fragment_into(frag: &[u8], max_objects: usize, max_points: usize, f
                     _ => 4,
                 };
                 let (Some(a), Some(b)) = (take(&mut rest, w), take(&mut rest, w)) else {
-                    f.problem = Some(("dnp3.malformed", "range truncated".into()));
+                    f.problem = Some((Dnp3Anomaly::Malformed, "range truncated".into()));
                     break;
                 };
                 let (start, stop) = (uint(a), uint(b));
                 if stop < start {
-                    f.problem = Some(("dnp3.malformed", format!("range stop {stop} below start {start}")));
+                    f.problem = Some((Dnp3Anomaly::Malformed, format!("range stop {stop} below start {start}")));
                     break;
                 }
                 (Some((start, stop)), (stop - start).saturating_add(1))
@@ -259,13 +260,13 @@ pub fn parse_fragment_into(frag: &[u8], max_objects: usize, max_points: usize, f
                     _ => 4,
                 };
                 let Some(c) = take(&mut rest, w) else {
-                    f.problem = Some(("dnp3.malformed", "count truncated".into()));
+                    f.problem = Some((Dnp3Anomaly::Malformed, "count truncated".into()));
                     break;
                 };
                 (None, uint(c))
             }
             _ => {
-                f.problem = Some(("dnp3.malformed", format!("reserved range code {range_code}")));
+                f.problem = Some((Dnp3Anomaly::Malformed, format!("reserved range code {range_code}")));
                 break;
             }
         };
@@ -303,7 +304,7 @@ fn walk(f: &mut Fragment, points: &mut Points<'_>, max_points: usize) -> Option<
             Some(Ok(n)) => {
                 f.points += n as usize;
                 if f.points > max_points {
-                    return Some(("dnp3.too_many_points", format!("more than {max_points} points in one fragment")));
+                    return Some((Dnp3Anomaly::TooManyPoints, format!("more than {max_points} points in one fragment")));
                 }
                 return None;
             }
@@ -318,7 +319,7 @@ fn walk(f: &mut Fragment, points: &mut Points<'_>, max_points: usize) -> Option<
         };
         f.points += 1;
         if f.points > max_points {
-            return Some(("dnp3.too_many_points", format!("more than {max_points} points in one fragment")));
+            return Some((Dnp3Anomaly::TooManyPoints, format!("more than {max_points} points in one fragment")));
         }
         let b = p.bytes;
         match (p.group, p.variation, b) {
@@ -392,6 +393,6 @@ mod tests {
         let c = f.crobs[0];
         assert_eq!((c.index, c.operation(), c.trip_close(), c.on_time_ms), (5, "pulse_on", "close", 1000));
         assert_eq!(f.objects.len(), 2);
-        assert_eq!(f.problem.map(|p| p.0), Some("dnp3.unknown_object"));
+        assert_eq!(f.problem.map(|p| p.0), Some(Dnp3Anomaly::UnknownObject));
     }
 }

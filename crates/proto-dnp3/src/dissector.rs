@@ -1,6 +1,7 @@
 //! The DNP3 dissector of one flow: link frames (with resynchronisation), transport
 //! reassembly per (source, destination, direction), application fragments, anomaly
 //! events and one `dnp3` record per fragment.
+use crate::anomaly::Dnp3Anomaly;
 use crate::app::{function_name, iin_name_iter, is_response, parse_fragment_into, Fragment, ObjectHeader};
 use crate::link::{link, BadLink, Link, LinkFrame};
 use crate::points::{Point, Value};
@@ -293,21 +294,27 @@ impl Dnp3Dissector {
         Dnp3Dissector { cfg, ..Default::default() }
     }
 
-    fn anomaly<S: PduSink>(sink: &mut S, cx: &StreamCx, event: &'static str, offset: u64, reason: String) {
+    fn anomaly<S: PduSink>(sink: &mut S, cx: &StreamCx, event: Dnp3Anomaly, offset: u64, reason: String) {
         sink.counts().dnp3.anomalies += 1;
-        sink.anomaly(cx, event, offset, reason);
+        sink.anomaly(cx, event.name(), offset, reason);
     }
 
     fn frame<S: PduSink>(&mut self, cx: &StreamCx, f: &LinkFrame<'_>, at: u64, sink: &mut S) {
         sink.counts().dnp3.link_frames += 1;
         for (addr, which) in [(f.destination, "destination"), (f.source, "source")] {
             if (0xFFF0..=0xFFFB).contains(&addr) {
-                Self::anomaly(sink, cx, "dnp3.reserved_address", at + 4, format!("{which} address 0x{addr:04X} is reserved"));
+                Self::anomaly(sink, cx, Dnp3Anomaly::ReservedAddress, at + 4, format!("{which} address 0x{addr:04X} is reserved"));
             }
         }
         if let Some(block) = f.bad_block {
             // Suricata names a user-data block CRC failure a transport CRC error.
-            Self::anomaly(sink, cx, "dnp3.bad_transport_crc", at, format!("data block {block} CRC does not verify; frame data dropped"));
+            Self::anomaly(
+                sink,
+                cx,
+                Dnp3Anomaly::BadTransportCrc,
+                at,
+                format!("data block {block} CRC does not verify; frame data dropped"),
+            );
             return;
         }
         if !f.control.carries_user_data() || f.blocks.is_empty() {
@@ -325,7 +332,7 @@ impl Dnp3Dissector {
         let (fin, fir, seq) = (th & 0x80 != 0, th & 0x40 != 0, th & 0x3F);
         let key = (f.source, f.destination, cx.dir);
         let slot = self.partial.iter().position(|r| (r.source, r.destination, r.dir) == key);
-        let bad_seq = "dnp3.bad_transport_seq";
+        let bad_seq = Dnp3Anomaly::BadTransportSeq;
         if fir {
             if let Some(i) = slot {
                 let old = self.partial.swap_remove(i);
@@ -343,7 +350,7 @@ impl Dnp3Dissector {
             if fin {
                 if payload.len() > self.cfg.max_fragment {
                     let reason = format!("fragment over {} bytes ({}) dropped", self.cfg.max_fragment, payload.len());
-                    return Self::anomaly(sink, cx, "dnp3.too_long_reassembly", at, reason);
+                    return Self::anomaly(sink, cx, Dnp3Anomaly::TooLongReassembly, at, reason);
                 }
                 return self.fragment(cx, f, payload, at, sink);
             }
@@ -356,7 +363,7 @@ impl Dnp3Dissector {
                     old.source,
                     old.destination
                 );
-                Self::anomaly(sink, cx, "dnp3.reassembly_overflow", at, reason);
+                Self::anomaly(sink, cx, Dnp3Anomaly::ReassemblyOverflow, at, reason);
             }
             self.partial.push(Reassembly { source: f.source, destination: f.destination, dir: cx.dir, next_seq: seq, buf: Vec::new() });
         } else {
@@ -382,7 +389,7 @@ impl Dnp3Dissector {
             Self::anomaly(
                 sink,
                 cx,
-                "dnp3.too_long_reassembly",
+                Dnp3Anomaly::TooLongReassembly,
                 at,
                 format!("fragment over {} bytes ({len}) dropped", self.cfg.max_fragment),
             );
@@ -406,7 +413,7 @@ impl Dnp3Dissector {
         let parsed = match parse_fragment_into(frag, self.cfg.max_objects, self.cfg.max_points, parsed) {
             Ok(()) => &*parsed,
             Err(why) => {
-                Self::anomaly(sink, cx, "dnp3.malformed", at, format!("application fragment of {} bytes: {why}", frag.len()));
+                Self::anomaly(sink, cx, Dnp3Anomaly::Malformed, at, format!("application fragment of {} bytes: {why}", frag.len()));
                 return;
             }
         };
@@ -417,10 +424,16 @@ impl Dnp3Dissector {
             _ => self.requests.add(parsed.function),
         }
         if function_name(parsed.function) == "reserved" {
-            Self::anomaly(sink, cx, "dnp3.reserved_function", at, format!("application function 0x{:02X} is reserved", parsed.function));
+            Self::anomaly(
+                sink,
+                cx,
+                Dnp3Anomaly::ReservedFunction,
+                at,
+                format!("application function 0x{:02X} is reserved", parsed.function),
+            );
         }
         if let Some((event, reason)) = &parsed.problem {
-            Self::anomaly(sink, cx, event, at, reason.clone());
+            Self::anomaly(sink, cx, *event, at, reason.clone());
         }
         self.track_requests(cx, parsed, f.control.dir(), at, sink);
         if let Some(finding) = self.selects.fragment(parsed, f.control.dir(), cx.ts.as_nanos()) {
@@ -480,12 +493,12 @@ impl Dnp3Dissector {
                 self.burst = (n, now);
                 if n == BURST_REQUESTS {
                     let reason = format!("{n} requests within {} ms of each other, none answered", BURST_GAP_NS / 1_000_000);
-                    Self::anomaly(sink, cx, "dnp3.request_burst", at, reason);
+                    Self::anomaly(sink, cx, Dnp3Anomaly::RequestBurst, at, reason);
                 }
                 if self.unreplied.len() > FLOOD_REQUESTS && !self.flooded {
                     self.flooded = true;
                     let reason = format!("more than {FLOOD_REQUESTS} requests without a response");
-                    Self::anomaly(sink, cx, "dnp3.flooded", at, reason);
+                    Self::anomaly(sink, cx, Dnp3Anomaly::Flooded, at, reason);
                 }
             }
             _ => {}
@@ -503,7 +516,7 @@ impl Dnp3Dissector {
         self.master_sources.push(source);
         if self.master_sources.len() == PROBED_SOURCES {
             let reason = format!("requests from {PROBED_SOURCES} link source addresses in one session");
-            Self::anomaly(sink, cx, "dnp3.link_address_scan", at, reason);
+            Self::anomaly(sink, cx, Dnp3Anomaly::LinkAddressScan, at, reason);
         }
     }
 }
@@ -536,7 +549,7 @@ impl Dissector for Dnp3Dissector {
                     Self::anomaly(
                         sink,
                         cx,
-                        "dnp3.resync",
+                        Dnp3Anomaly::Resync,
                         cx.offset + at as u64,
                         format!("{skipped} bytes skipped to the next link frame start"),
                     );
@@ -572,9 +585,9 @@ fn control_anomaly<S: PduSink>(sink: &mut S, cx: &StreamCx, at: u64, finding: &c
     use crate::control::Finding;
     let (event, reason) = match finding {
         Finding::NotOperated { age_ms } => {
-            ("dnp3.select_not_operated", format!("a select the outstation accepted {age_ms} ms ago was never operated"))
+            (Dnp3Anomaly::SelectNotOperated, format!("a select the outstation accepted {age_ms} ms ago was never operated"))
         }
-        Finding::WithoutSelect { why } => ("dnp3.operate_without_select", format!("operate on a session that selects first: {why}")),
+        Finding::WithoutSelect { why } => (Dnp3Anomaly::OperateWithoutSelect, format!("operate on a session that selects first: {why}")),
     };
     Dnp3Dissector::anomaly(sink, cx, event, at, reason);
 }

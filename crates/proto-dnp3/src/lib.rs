@@ -7,6 +7,7 @@
 #![deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic))]
 
+mod anomaly;
 pub mod app;
 pub mod class;
 mod control;
@@ -19,6 +20,7 @@ pub mod link;
 pub mod points;
 mod probe;
 
+pub use anomaly::Dnp3Anomaly;
 pub use crc::crc16;
 pub use dissector::{Dnp3Config, Dnp3Dissector, FragmentEvent};
 pub use fields::DNP3_SCHEMA;

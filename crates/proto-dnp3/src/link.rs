@@ -1,5 +1,6 @@
 //! The link layer: 0x0564, length, control, destination, source, header CRC, then user
 //! data in 16-byte blocks each followed by its CRC.
+use crate::anomaly::Dnp3Anomaly;
 use crate::{crc16, LINK_HEADER_LEN};
 
 /// Link control byte, decoded.
@@ -77,11 +78,11 @@ pub enum BadLink {
 
 impl BadLink {
     /// Suricata's event name.
-    pub fn event(self) -> &'static str {
+    pub fn event(self) -> Dnp3Anomaly {
         match self {
-            BadLink::NoStart => "dnp3.resync",
-            BadLink::HeaderCrc { .. } => "dnp3.bad_link_crc",
-            BadLink::LengthTooSmall(_) => "dnp3.len_too_small",
+            BadLink::NoStart => Dnp3Anomaly::Resync,
+            BadLink::HeaderCrc { .. } => Dnp3Anomaly::BadLinkCrc,
+            BadLink::LengthTooSmall(_) => Dnp3Anomaly::LenTooSmall,
         }
     }
 }

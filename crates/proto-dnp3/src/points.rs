@@ -1,6 +1,7 @@
 //! Lazy iteration over the objects behind one object header, and the decoding of each
 //! point's fields. The walk that validates a fragment and the walk that reports its points
 //! are the same iterator; fields are decoded only when a record is written or a rule asks.
+use crate::anomaly::Dnp3Anomaly;
 
 /// How the objects of a group and variation are sized.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +61,7 @@ pub(crate) fn object_size(group: u8, variation: u8) -> Option<Size> {
 }
 
 /// Why a walk stopped: Suricata's event name and a reason.
-pub type Problem = (&'static str, String);
+pub type Problem = (Dnp3Anomaly, String);
 
 /// One point: its index (from the range or an index prefix), the raw prefix, and its bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,7 +150,7 @@ impl<'a> Points<'a> {
         let (group, variation) = (self.group, self.variation);
         let Some(taken) = take(&mut self.rest, bytes) else {
             self.next = self.count;
-            return Some(Err(("dnp3.malformed", format!("g{group}v{variation} objects truncated"))));
+            return Some(Err((Dnp3Anomaly::Malformed, format!("g{group}v{variation} objects truncated"))));
         };
         if packed {
             self.packed = Some((taken, bits));
@@ -164,15 +165,15 @@ impl<'a> Points<'a> {
         let size = match object_size(group, variation) {
             Some(size) => size,
             None if self.prefix_code >= 4 || (self.headers_only && self.prefix_code > 0) => Size::Bytes(0),
-            None => return Err(("dnp3.unknown_object", format!("g{group}v{variation} has no known size"))),
+            None => return Err((Dnp3Anomaly::UnknownObject, format!("g{group}v{variation} has no known size"))),
         };
-        let truncated = || ("dnp3.malformed", format!("g{group}v{variation} objects truncated"));
+        let truncated = || (Dnp3Anomaly::Malformed, format!("g{group}v{variation} objects truncated"));
         let prefix_len = match self.prefix_code {
             0 => 0,
             1 | 4 => 1,
             2 | 5 => 2,
             3 | 6 => 4,
-            code => return Err(("dnp3.malformed", format!("reserved prefix code {code}"))),
+            code => return Err((Dnp3Anomaly::Malformed, format!("reserved prefix code {code}"))),
         };
         let i = self.next;
         let by_range = self.start.map_or(i, |s| s.wrapping_add(i));
@@ -200,7 +201,7 @@ impl<'a> Points<'a> {
                 let len = self.rest.get(1).copied().ok_or_else(truncated)?;
                 2 + usize::from(len)
             }
-            Size::Variable => return Err(("dnp3.unknown_object", format!("g{group}v{variation} without a size prefix"))),
+            Size::Variable => return Err((Dnp3Anomaly::UnknownObject, format!("g{group}v{variation} without a size prefix"))),
         };
         let bytes = take(&mut self.rest, n).ok_or_else(truncated)?;
         let packed = match size {

@@ -286,10 +286,10 @@ fn caps_on_points_and_objects() {
     let mut many = vec![0xC0, 0x81, 0x00, 0x00, 0x01, 0x02, 0x00, 0x00, 0x09]; // g1v2, 10 points
     many.extend([0x01; 10]);
     let f = parse_fragment(&many, 64, 8).expect("parses");
-    assert_eq!(f.problem.map(|p| p.0), Some("dnp3.too_many_points"));
+    assert_eq!(f.problem.map(|p| p.0.name()), Some("dnp3.too_many_points"));
     let read: Vec<u8> = [0xC0, 0x01].into_iter().chain((0..5).flat_map(|_| [0x3C, 0x02, 0x06])).collect(); // 5 class polls
     let f = parse_fragment(&read, 4, 64).expect("parses");
-    assert_eq!((f.objects.len(), f.problem.map(|p| p.0)), (4, Some("dnp3.too_many_objects")));
+    assert_eq!((f.objects.len(), f.problem.map(|p| p.0.name())), (4, Some("dnp3.too_many_objects")));
 }
 
 #[test]
@@ -333,7 +333,7 @@ fn packed_points_past_the_cap_are_not_reported() {
     ];
     resp.extend([0xAA; 128]);
     let f = parse_fragment(&resp, 64, 256).expect("parses");
-    assert_eq!(f.problem.as_ref().map(|p| p.0), Some("dnp3.too_many_points"));
+    assert_eq!(f.problem.as_ref().map(|p| p.0.name()), Some("dnp3.too_many_points"));
     assert_eq!((f.objects[0].count, f.objects[0].walked, f.objects[0].points(&resp).count()), (1024, 256, 256));
 }
 
@@ -351,5 +351,5 @@ fn a_full_32_bit_range_does_not_overflow_the_count() {
     resp.extend([0x00; 4]);
     let f = parse_fragment(&resp, 64, 256).expect("parses");
     assert_eq!(f.objects[0].count, u32::MAX);
-    assert_eq!(f.problem.as_ref().map(|p| p.0), Some("dnp3.too_many_points"));
+    assert_eq!(f.problem.as_ref().map(|p| p.0.name()), Some("dnp3.too_many_points"));
 }
