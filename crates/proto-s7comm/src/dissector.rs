@@ -1,6 +1,7 @@
 //! The S7 dissector of one flow: TPKT framing with resynchronisation, COTP (connection
 //! set-up, data TPDUs reassembled under a cap, disconnects and errors), S7comm jobs paired
 //! with their acks by PDU reference, user data, and S7comm-plus identification.
+use crate::anomaly::S7Anomaly;
 use crate::cotp::{rack_slot, tpkt, Kind, Tpdu, Tpkt, MIN_TPKT};
 use crate::names::{self, error_class_name, function_name};
 use crate::record::{CotpEvent, JobEvent, OpenJob, PlusEvent, Status, UserDataEvent};
@@ -66,14 +67,14 @@ impl std::fmt::Display for GroupSub {
     }
 }
 
-fn anomaly<S: PduSink>(sink: &mut S, cx: &StreamCx, plus: bool, event: &'static str, offset: u64, reason: String) {
+fn anomaly<S: PduSink>(sink: &mut S, cx: &StreamCx, event: S7Anomaly, offset: u64, reason: String) {
     let counts = sink.counts();
-    if plus {
+    if event.plus() {
         counts.s7comm_plus.anomalies += 1;
     } else {
         counts.s7comm.anomalies += 1;
     }
-    sink.anomaly(cx, event, offset, reason);
+    sink.anomaly(cx, event.name(), offset, reason);
 }
 
 /// Whether a TPKT plausibly starts at the head of `b`: version 3, reserved 0, a length
@@ -112,7 +113,7 @@ impl S7Dissector {
     fn tpdu<S: PduSink>(&mut self, cx: &StreamCx, tpdu: &[u8], at: u64, sink: &mut S) {
         let t = match Tpdu::parse(tpdu) {
             Ok(t) => t,
-            Err(why) => return anomaly(sink, cx, false, "s7comm.cotp_length", at + 4, why),
+            Err(why) => return anomaly(sink, cx, S7Anomaly::CotpLength, at + 4, why),
         };
         match t.kind {
             Kind::Data => self.data(cx, &t, at, sink),
@@ -126,7 +127,7 @@ impl S7Dissector {
             Kind::DisconnectRequest | Kind::DisconnectConfirm | Kind::Error => {
                 sink.pdu(cx, &CotpEvent { kind: t.kind, fixed: t.fixed, connection: None });
             }
-            Kind::Unknown(code) => anomaly(sink, cx, false, "s7comm.cotp_unknown_type", at + 5, format!("COTP TPDU code 0x{code:02X}")),
+            Kind::Unknown(code) => anomaly(sink, cx, S7Anomaly::CotpUnknownType, at + 5, format!("COTP TPDU code 0x{code:02X}")),
             _ => {}
         }
     }
@@ -150,7 +151,7 @@ impl S7Dissector {
                 self.plus(cx, t.payload, at, sink);
             } else {
                 let reason = format!("data TPDU payload starts 0x{:02X}", first.unwrap_or(0));
-                anomaly(sink, cx, false, "s7comm.unknown_protocol", at + 7, reason);
+                anomaly(sink, cx, S7Anomaly::UnknownProtocol, at + 7, reason);
             }
             // S7comm-plus PDUs are identified by their first TPDU, not reassembled.
             if let (false, Some(c)) = (t.eot(), self.continuing.get_mut(side)) {
@@ -168,7 +169,7 @@ impl S7Dissector {
                     *c = true;
                 }
                 let reason = format!("S7comm PDU over {} bytes ({len}) across data TPDUs dropped", self.cfg.max_pdu);
-                anomaly(sink, cx, false, "s7comm.reassembly_overflow", at, reason);
+                anomaly(sink, cx, S7Anomaly::ReassemblyOverflow, at, reason);
             }
             return;
         }
@@ -194,7 +195,7 @@ impl S7Dissector {
                 self.reported += 1;
                 sink.pdu(cx, &PlusEvent { tx_id: self.reported, pdu: &p });
             }
-            Err(why) => anomaly(sink, cx, true, "s7comm_plus.malformed", at + 7, why),
+            Err(why) => anomaly(sink, cx, S7Anomaly::PlusMalformed, at + 7, why),
         }
     }
 
@@ -208,7 +209,7 @@ impl S7Dissector {
         }
         let (pdu, mut issues) = match s7::parse(bytes) {
             Ok(p) => p,
-            Err(why) => return anomaly(sink, cx, false, "s7comm.malformed", at + 7, why),
+            Err(why) => return anomaly(sink, cx, S7Anomaly::Malformed, at + 7, why),
         };
         let h = pdu.header;
         let function = pdu.param.first().copied();
@@ -220,7 +221,7 @@ impl S7Dissector {
                 self.acks.add(f);
             }
             if function_name(f) == "unknown" {
-                issues.in_param(0, "s7comm.unknown_function", format!("function 0x{f:02X}"));
+                issues.in_param(0, S7Anomaly::UnknownFunction, format!("function 0x{f:02X}"));
             }
         }
         match (h.rosctr, function) {
@@ -291,7 +292,7 @@ impl S7Dissector {
             _ => {}
         }
         for i in issues.list {
-            anomaly(sink, cx, false, i.event, at + 7 + i.offset as u64, i.reason);
+            anomaly(sink, cx, i.event, at + 7 + i.offset as u64, i.reason);
         }
     }
 
@@ -317,7 +318,7 @@ impl S7Dissector {
         let from = at + 1;
         let next = (from..data.len()).find(|&i| data.get(i..).is_some_and(plausible)).unwrap_or(data.len());
         let skipped = next - at;
-        anomaly(sink, cx, false, "s7comm.resync", cx.offset + at as u64, format!("{skipped} bytes skipped to the next TPKT header"));
+        anomaly(sink, cx, S7Anomaly::Resync, cx.offset + at as u64, format!("{skipped} bytes skipped to the next TPKT header"));
         next
     }
 }
@@ -359,7 +360,7 @@ impl Dissector for S7Dissector {
                         Some(end) => {
                             let reason =
                                 format!("TPKT length {len} but another TPKT header follows the {end}-byte S7comm PDU: read as two");
-                            anomaly(sink, cx, false, "s7comm.bad_tpkt_length", cx.offset + at as u64 + 2, reason);
+                            anomaly(sink, cx, S7Anomaly::BadTpktLength, cx.offset + at as u64 + 2, reason);
                             (end, rest.get(crate::TPKT_LEN..end).unwrap_or_default())
                         }
                         None => (len, tpdu),
@@ -369,10 +370,10 @@ impl Dissector for S7Dissector {
                 }
                 Tpkt::Bad(bad) => {
                     let event = match bad {
-                        crate::cotp::BadTpkt::Version(_) => "s7comm.bad_tpkt_version",
-                        crate::cotp::BadTpkt::Length(_) => "s7comm.bad_tpkt_length",
+                        crate::cotp::BadTpkt::Version(_) => S7Anomaly::BadTpktVersion,
+                        crate::cotp::BadTpkt::Length(_) => S7Anomaly::BadTpktLength,
                     };
-                    anomaly(sink, cx, false, event, cx.offset + at as u64, bad.to_string());
+                    anomaly(sink, cx, event, cx.offset + at as u64, bad.to_string());
                     at = self.resync(cx, data, at, sink);
                 }
             }

@@ -6,6 +6,7 @@
 #![deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic))]
 
+mod anomaly;
 pub mod class;
 pub mod cotp;
 mod dissector;
@@ -20,6 +21,7 @@ pub mod s7;
 pub mod userdata;
 pub mod values;
 
+pub use anomaly::S7Anomaly;
 pub use dissector::{S7Config, S7Dissector};
 pub use fields::{COTP_SCHEMA, S7_PLUS_SCHEMA, S7_SCHEMA};
 pub use probe::probe;

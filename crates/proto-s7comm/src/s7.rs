@@ -1,6 +1,7 @@
 //! S7comm (protocol id 0x32): the header, then the parameter and data of jobs and
 //! ack-data decoded into owned facts for records. Framing problems that still leave a PDU
 //! are reported as issues beside what could be read.
+use crate::anomaly::S7Anomaly;
 use crate::names::{area_name, block_type_name, filesystem_name, return_code_name, syntax_name, transport_size_name};
 use crate::values::{Element, Layout};
 use serde::Serialize;
@@ -28,7 +29,7 @@ pub struct Pdu<'a> {
 /// from the PDU's first byte (the protocol id) where it was found, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Issue {
-    pub event: &'static str,
+    pub event: S7Anomaly,
     pub offset: usize,
     pub reason: String,
 }
@@ -42,17 +43,17 @@ pub struct Issues {
 }
 
 impl Issues {
-    pub(crate) fn at(&mut self, offset: usize, event: &'static str, reason: String) {
+    pub(crate) fn at(&mut self, offset: usize, event: S7Anomaly, reason: String) {
         self.list.push(Issue { event, offset, reason });
     }
 
     /// At byte `at` of the parameter.
-    pub(crate) fn in_param(&mut self, at: usize, event: &'static str, reason: String) {
+    pub(crate) fn in_param(&mut self, at: usize, event: S7Anomaly, reason: String) {
         self.at(self.param_at + at, event, reason);
     }
 
     /// At byte `at` of the data.
-    pub(crate) fn in_data(&mut self, at: usize, event: &'static str, reason: String) {
+    pub(crate) fn in_data(&mut self, at: usize, event: S7Anomaly, reason: String) {
         self.at(self.data_at + at, event, reason);
     }
 }
@@ -88,12 +89,12 @@ pub fn parse(bytes: &[u8]) -> Result<(Pdu<'_>, Issues), String> {
     let field = |at| be16(bytes, at).ok_or_else(|| format!("S7comm header truncated at byte {at}"));
     let header = Header { rosctr, pdu_ref: field(4)?, param_len: field(6)?, data_len: field(8)?, error };
     if !matches!(rosctr, 1 | 2 | 3 | 7) {
-        issues.at(1, "s7comm.unknown_rosctr", format!("ROSCTR {rosctr}"));
+        issues.at(1, S7Anomaly::UnknownRosctr, format!("ROSCTR {rosctr}"));
     }
     let body = bytes.get(header_len..).unwrap_or_default();
     let (p, d) = (usize::from(header.param_len), usize::from(header.data_len));
     if p + d != body.len() {
-        issues.at(6, "s7comm.length_mismatch", format!("parameter {p} + data {d} bytes declared, {} follow the header", body.len()));
+        issues.at(6, S7Anomaly::LengthMismatch, format!("parameter {p} + data {d} bytes declared, {} follow the header", body.len()));
     }
     let param = body.get(..p).unwrap_or(body);
     let data = body.get(p..(p + d).min(body.len())).unwrap_or_default();
@@ -337,7 +338,7 @@ pub fn facts(function: u8, request: bool, param: &[u8], data: &[u8], issues: &mu
             (Some(max_amq_calling), Some(max_amq_called), Some(pdu_length)) => {
                 f.setup = Some(Setup { max_amq_calling, max_amq_called, pdu_length });
             }
-            _ => issues.in_param(0, "s7comm.param_overrun", format!("setup communication parameter of {} bytes, 8 expected", param.len())),
+            _ => issues.in_param(0, S7Anomaly::ParamOverrun, format!("setup communication parameter of {} bytes, 8 expected", param.len())),
         },
         0x04 | 0x05 => var_service(&mut f, function, request, param, data, issues),
         0x1A..=0x1F => block_transfer(f.control.get_or_insert_default(), function, request, param, data, issues),
@@ -358,12 +359,12 @@ fn var_service(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &
             // Variable specification: 0x12, length of what follows, syntax id, ...
             let Some(&[0x12, len, ..]) = rest.first_chunk::<2>() else {
                 let at = param.len() - rest.len();
-                issues.in_param(at, "s7comm.item_count_mismatch", format!("{count} items announced, {} read", f.items.len()));
+                issues.in_param(at, S7Anomaly::ItemCountMismatch, format!("{count} items announced, {} read", f.items.len()));
                 break;
             };
             let Some((spec, next)) = rest.get(2..).and_then(|r| r.split_at_checked(usize::from(len))) else {
                 let at = param.len() - rest.len();
-                issues.in_param(at, "s7comm.param_overrun", format!("item specification of {len} bytes overruns the parameter"));
+                issues.in_param(at, S7Anomaly::ParamOverrun, format!("item specification of {len} bytes overruns the parameter"));
                 break;
             };
             f.items.push(item(spec));
@@ -384,7 +385,7 @@ fn var_service(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &
         let Some(&[rc, ts, hi, lo]) = rest.first_chunk::<4>() else {
             if !rest.is_empty() || f.data_items.len() < usize::from(count) {
                 let at = data.len() - rest.len();
-                issues.in_data(at, "s7comm.item_count_mismatch", format!("{count} data items announced, {} present", f.data_items.len()));
+                issues.in_data(at, S7Anomaly::ItemCountMismatch, format!("{count} data items announced, {} present", f.data_items.len()));
             }
             break;
         };
@@ -394,7 +395,11 @@ fn var_service(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &
         let value = rest.get(4..4 + bytes);
         // A write request's items carry return code 0 (reserved); an answer's, 0xFF.
         if value.is_none() && (request || rc == 0xFF) {
-            issues.in_data(data.len() - rest.len() + 4, "s7comm.data_overrun", format!("data item {i} of {bytes} bytes overruns the data"));
+            issues.in_data(
+                data.len() - rest.len() + 4,
+                S7Anomaly::DataOverrun,
+                format!("data item {i} of {bytes} bytes overruns the data"),
+            );
         }
         let shown = value.map(Value::new);
         f.data_items.push(data_item(rc, Some(ts), Some(bytes as u16), shown));
@@ -441,7 +446,7 @@ fn counted(b: &[u8], at: usize) -> Option<(&[u8], usize)> {
 fn block_transfer(f: &mut Control, function: u8, request: bool, param: &[u8], data: &[u8], issues: &mut Issues) {
     f.function_status = param.get(1).copied();
     if request && param.len() < 8 {
-        issues.in_param(0, "s7comm.param_overrun", format!("block transfer parameter of {} bytes, 8 expected", param.len()));
+        issues.in_param(0, S7Anomaly::ParamOverrun, format!("block transfer parameter of {} bytes, 8 expected", param.len()));
     }
     match (function, request) {
         // Jobs: status, 2 unknown bytes, session/upload id, then a file name for all
@@ -493,7 +498,7 @@ fn pi_service(f: &mut Control, function: u8, param: &[u8]) {
 mod tests {
     use super::*;
 
-    fn placed(issues: &Issues) -> Vec<(&'static str, usize)> {
+    fn placed(issues: &Issues) -> Vec<(S7Anomaly, usize)> {
         issues.list.iter().map(|i| (i.event, i.offset)).collect()
     }
 
@@ -512,22 +517,22 @@ mod tests {
         let mut bytes = write;
         bytes[1] = 0x09;
         let (p, mut issues) = parse(&bytes).unwrap();
-        assert_eq!(placed(&issues), [("s7comm.unknown_rosctr", 1), ("s7comm.length_mismatch", 6)]);
+        assert_eq!(placed(&issues), [(S7Anomaly::UnknownRosctr, 1), (S7Anomaly::LengthMismatch, 6)]);
         let _ = facts(0x05, true, p.param, p.data, &mut issues);
         // The data starts after the 10-byte header and the 14-byte parameter; the value
         // after the item's 4-byte head.
-        assert_eq!(placed(&issues)[2], ("s7comm.data_overrun", 10 + 14 + 4));
+        assert_eq!(placed(&issues)[2], (S7Anomaly::DataOverrun, 10 + 14 + 4));
         // A setup parameter cut short: reported at the parameter, and no zeros reported
         // as a negotiated PDU length.
         let setup = [0x32, 0x01, 0, 0, 0, 2, 0x00, 0x04, 0x00, 0x00, 0xF0, 0x00, 0x00, 0x01];
         let (p, mut issues) = parse(&setup).unwrap();
         let f = facts(0xF0, true, p.param, p.data, &mut issues);
-        assert_eq!((f.setup, placed(&issues)), (None, vec![("s7comm.param_overrun", 10)]));
+        assert_eq!((f.setup, placed(&issues)), (None, vec![(S7Anomaly::ParamOverrun, 10)]));
         // A block transfer job too short for its session id: none invented.
         let upload = [0x32, 0x01, 0, 0, 0, 3, 0x00, 0x03, 0x00, 0x00, 0x1E, 0x00, 0x01];
         let (p, mut issues) = parse(&upload).unwrap();
         let f = facts(0x1E, true, p.param, p.data, &mut issues);
-        assert_eq!((f.control.and_then(|c| c.session_id), placed(&issues)), (None, vec![("s7comm.param_overrun", 10)]));
+        assert_eq!((f.control.and_then(|c| c.session_id), placed(&issues)), (None, vec![(S7Anomaly::ParamOverrun, 10)]));
     }
 
     #[test]
