@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 const BURST: usize = 64;
 /// How often links and failed handles are looked at.
 const LOOK_EVERY: Duration = Duration::from_millis(500);
+/// Frames handed on between looks at the clock for that (no clock read per frame).
+const LOOK_FRAMES: u16 = 256;
 /// Waits between attempts to reopen a failed handle: doubled from the first to the last.
 const REOPEN_FIRST: Duration = Duration::from_secs(1);
 const REOPEN_MOST: Duration = Duration::from_secs(30);
@@ -40,6 +42,9 @@ pub struct Interfaces {
     links: Vec<Link>,
     opts: LiveOptions,
     next_look: Instant,
+    /// Calls of `next` left before the clock is read for a look (1: at the next call,
+    /// as after an idle read).
+    until_look: u16,
     outages: u64,
     reopened: u64,
 }
@@ -62,6 +67,7 @@ impl Interfaces {
             links,
             opts: opts.clone(),
             next_look: Instant::now(),
+            until_look: 1,
             outages: 0,
             reopened: 0,
         })
@@ -123,7 +129,11 @@ impl Interfaces {
                 merge.take(i, c, BURST, now);
             }
         }
-        let Some((i, held)) = merge.pop(now, &self.live, self.draining) else { return Next::Idle };
+        let Some((i, held)) = merge.pop(now, &self.live, self.draining) else {
+            // Nothing to hand on: a link may be down; look at the next call.
+            self.until_look = 1;
+            return Next::Idle;
+        };
         if let Some(b) = self.bytes.get_mut(i) {
             *b += held.frame().data.len() as u64;
         }
@@ -134,11 +144,15 @@ impl Interfaces {
 
 impl Source for Interfaces {
     fn next(&mut self) -> Next<'_> {
-        self.look();
+        self.until_look -= 1;
+        if self.until_look == 0 {
+            self.until_look = LOOK_FRAMES;
+            self.look();
+        }
         if self.merge.is_some() {
             return self.next_merged();
         }
-        let Interfaces { captures, bytes, .. } = self;
+        let Interfaces { captures, bytes, until_look, .. } = self;
         match captures.first_mut().and_then(LiveCapture::next_frame) {
             Some(frame) => {
                 if let Some(b) = bytes.first_mut() {
@@ -146,7 +160,11 @@ impl Source for Interfaces {
                 }
                 Next::Frame(frame)
             }
-            None => Next::Idle,
+            None => {
+                // Nothing waiting: the link may be down; look at the next call.
+                *until_look = 1;
+                Next::Idle
+            }
         }
     }
 

@@ -124,8 +124,7 @@ pub struct Pipeline {
 impl Pipeline {
     pub fn new(opts: PipelineOptions, outputs: Option<Outputs>) -> Self {
         let mut flows = FlowStage::new(opts.flow, opts.ports.clone(), !opts.skip_dissectors);
-        let reads = |event: &str| opts.rules.listing().iter().any(|l| l.event == event && !l.disabled);
-        flows.watch(reads("sender"), reads("relay"));
+        watch_for(&mut flows, &opts.rules);
         if let Some(b) = opts.baseline.as_ref().map(|b| &b.file).or(opts.learn.as_ref()) {
             flows.known_forwarders(&b.assets);
         }
@@ -210,8 +209,7 @@ impl Pipeline {
         if let Some(w) = self.opts.warmup.as_mut() {
             w.sources.clone_from(&d.sources);
         }
-        let reads = |event: &str| rules.listing().iter().any(|l| l.event == event && !l.disabled);
-        self.flows.watch(reads("sender"), reads("relay"));
+        watch_for(&mut self.flows, &rules);
         self.alerting.replace_rules(rules.clone());
         self.opts.rules = rules;
         self.segmentation = d.policy.clone().map(crate::segment::Segmentation::new);
@@ -600,4 +598,10 @@ fn header_only<'a>(t: &Transport<'a>) -> Transport<'a> {
 /// Hand a packet to the flow stage.
 fn flow_packet(flows: &mut FlowStage, out: &mut Out<'_>, p: &PacketCx<'_>, ip: &IpInfo<'_>, transport: &Transport<'_>) {
     flows.packet(p, ip, transport, out);
+}
+
+/// The flow stage watches senders and relays only when a rule reads their events.
+fn watch_for(flows: &mut FlowStage, rules: &RuleSet) {
+    let reads = |event: &str| rules.listing().iter().any(|l| l.event == event && !l.disabled);
+    flows.watch(reads("sender"), reads("relay"));
 }

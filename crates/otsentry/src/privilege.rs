@@ -24,12 +24,10 @@ pub(crate) fn drop_privileges(run_as: &RunAs) -> anyhow::Result<()> {
         bail!("internal: privileges must be dropped while the process has one thread ({threads} running)");
     }
     let root = rustix::process::geteuid().is_root();
+    if refuses_root(run_as) {
+        bail!("{REFUSE_ROOT}");
+    }
     match (&run_as.user, root) {
-        (None, true) if !run_as.allow_root => bail!(
-            "{}",
-            "refusing to run as root: give --user NAME (config key `user`), and the sensor drops to it once the interfaces are \
-             open, keeping only CAP_NET_RAW; or --allow-root to stay root (a parser bug would then run with every privilege)"
-        ),
         (Some(user), false) => {
             // Started as that user already (systemd's `User=`): nothing to switch.
             let (uid, _) = lookup_user(user)?;
@@ -71,11 +69,20 @@ pub(crate) fn drop_privileges(run_as: &RunAs) -> anyhow::Result<()> {
     Ok(())
 }
 
+const REFUSE_ROOT: &str = "refusing to run as root: give --user NAME (config key `user`), and the sensor drops to it once \
+     the interfaces are open, keeping only CAP_NET_RAW; or --allow-root to stay root (a parser bug would then run with every \
+     privilege)";
+
+/// Started as root with neither a user to become nor leave to stay root.
+fn refuses_root(run_as: &RunAs) -> bool {
+    rustix::process::geteuid().is_root() && run_as.user.is_none() && !run_as.allow_root
+}
+
 /// What `--test-config` checks of `run_as` without changing anything: the refusal to
 /// stay root, and that the user and group exist.
 pub(crate) fn check(run_as: &RunAs) -> anyhow::Result<()> {
-    if rustix::process::geteuid().is_root() && run_as.user.is_none() && !run_as.allow_root {
-        bail!("started as root without --user: the sensor would refuse to run (give --user NAME, or --allow-root)");
+    if refuses_root(run_as) {
+        bail!("the sensor would refuse to start: {REFUSE_ROOT}");
     }
     if let Some(user) = &run_as.user {
         lookup_user(user)?;
