@@ -7,7 +7,7 @@
 //!
 //! `cargo bench -p otsentry-benches` (set `OTSENTRY_BENCH_PACKETS` for another size).
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use otsentry_engine::{Pipeline, PipelineOptions, RuleSet, SCHEMAS};
+use otsentry_engine::{Pipeline, PipelineOptions, RuleSet};
 use otsentry_pcapgen::bench::{write_plant, Plant};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -32,7 +32,7 @@ fn pipeline(c: &mut Criterion) {
     group.throughput(Throughput::Elements(packets));
     group.sample_size(20);
     let pack = otsentry_rules::Sources { rules: otsentry_rules::default_pack(), ..Default::default() };
-    let pack = std::sync::Arc::new(RuleSet::load(&pack, &SCHEMAS).expect("the built-in pack"));
+    let pack = std::sync::Arc::new(RuleSet::load(&pack, otsentry_engine::schemas()).expect("the built-in pack"));
     let none = std::sync::Arc::new(RuleSet::empty());
     for (name, skip_dissectors, rules) in
         [("decode+flow+reassembly", true, &none), ("with dissectors", false, &none), ("with dissectors and rules", false, &pack)]

@@ -7,40 +7,43 @@
 //! read the events by field name, sinks serialise them.
 use crate::field::FieldAccess;
 use crate::flow::{Direction, IpProto};
-use crate::summary::ProtocolCounts;
+use crate::sections::ProtocolCounts;
 use crate::time::Timestamp;
 use serde::Serialize;
 
-/// An application protocol otsentry dissects.
+/// An application protocol a registered crate dissects: an id unique among the
+/// registered protocols (it orders them), the name EVE's `app_proto` and configuration
+/// use, and its family (protocols one dissector decodes, sharing a port and framing).
+/// Each protocol crate defines its own; core names none. Ids are unique, so equality
+/// and order follow the id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AppProto {
-    Modbus,
-    Dnp3,
-    S7comm,
-    S7commPlus,
+pub struct AppProto {
+    id: u16,
+    family: u16,
+    name: &'static str,
 }
 
 impl AppProto {
-    pub const ALL: [AppProto; 4] = [AppProto::Modbus, AppProto::Dnp3, AppProto::S7comm, AppProto::S7commPlus];
+    pub const fn new(id: u16, name: &'static str) -> AppProto {
+        AppProto { id, family: id, name }
+    }
+
+    /// This protocol, decoded by `other`'s dissector (S7comm-plus beside S7comm).
+    pub const fn in_family_of(self, other: AppProto) -> AppProto {
+        AppProto { family: other.family, ..self }
+    }
+
+    pub fn id(self) -> u16 {
+        self.id
+    }
 
     /// The name in EVE's `app_proto` and in configuration.
     pub fn name(self) -> &'static str {
-        match self {
-            AppProto::Modbus => "modbus",
-            AppProto::Dnp3 => "dnp3",
-            AppProto::S7comm => "s7comm",
-            AppProto::S7commPlus => "s7comm_plus",
-        }
+        self.name
     }
 
-    pub fn from_name(name: &str) -> Option<AppProto> {
-        AppProto::ALL.into_iter().find(|p| p.name() == name)
-    }
-
-    /// S7comm and S7comm-plus share ISO-on-TCP's port and framing.
     pub fn same_family(self, other: AppProto) -> bool {
-        let iso = |p| matches!(p, AppProto::S7comm | AppProto::S7commPlus);
-        self == other || (iso(self) && iso(other))
+        self.family == other.family
     }
 }
 
@@ -62,14 +65,15 @@ pub enum ProbeResult {
 pub type Probe = fn(&[u8]) -> ProbeResult;
 
 /// What a protocol crate tells the engine about itself, registered once in the engine's
-/// protocol list: dispatch by port and by content, the rules' field table and the
-/// policy's class table are built from the registered descriptors.
+/// protocol list: dispatch by port and by content, the rules' field table, the policy's
+/// class table, the summary's sections and the protocol names configuration reads are
+/// built from the registered descriptors.
 #[derive(Clone, Copy, Debug)]
 pub struct Descriptor {
     /// The protocol its dissector is started for.
     pub proto: AppProto,
-    /// The name `otsentry policy classes` lists its functions under.
-    pub name: &'static str,
+    /// Every protocol its dissector may report, `proto` first (S7comm, then S7comm-plus).
+    pub protos: &'static [AppProto],
     /// Server ports it is expected on by default (a site's `--app-port` overrides).
     pub ports: &'static [(IpProto, u16)],
     /// Tells it from the first bytes of a direction, on any port.
@@ -80,6 +84,20 @@ pub struct Descriptor {
     pub schemas: &'static [&'static crate::Schema],
     /// Each of its functions with its policy class.
     pub classes: fn() -> Vec<crate::ClassRow>,
+    /// Most bytes of a partial PDU held for more before they are dropped as a gap.
+    pub max_pdu: usize,
+    /// Its sections of the summary's `protocols`, one per protocol of `protos`.
+    pub summary: &'static [&'static crate::SectionLayout],
+    /// Its clients are SCADA masters: a client that writes or operates through it joins
+    /// the inferred `$MASTERS`, not `$HMI`.
+    pub clients_are_masters: bool,
+}
+
+impl Descriptor {
+    /// The name `otsentry policy classes` lists its functions under.
+    pub fn name(&self) -> &'static str {
+        self.proto.name()
+    }
 }
 
 /// Which protocol is expected on which server port: the registered protocols' defaults,
@@ -179,6 +197,33 @@ pub trait Dissector {
     fn publish(&mut self, _counts: &mut ProtocolCounts) {}
 }
 
+/// A protocol's dissector as the engine registers it: its descriptor, and how a flow's
+/// dissector starts from the run's settings. The engine's registration line names the
+/// type: `Protocol::of::<ModbusDissector>()`.
+pub trait Registered: Dissector + Send + Sized + 'static {
+    const DESCRIPTOR: &'static Descriptor;
+    fn start(settings: &Settings) -> Self;
+}
+
+/// Protocol settings from the command line or the configuration file
+/// (`app-layer.protocols.dnp3.max-objects`), by protocol and key; a dissector reads its
+/// own and keeps its defaults for the rest.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    values: Vec<(&'static str, String, u64)>,
+}
+
+impl Settings {
+    pub fn set(&mut self, proto: &'static str, key: &str, value: u64) {
+        self.values.retain(|(p, k, _)| (*p, k.as_str()) != (proto, key));
+        self.values.push((proto, key.to_string(), value));
+    }
+
+    pub fn get(&self, proto: &str, key: &str) -> Option<u64> {
+        self.values.iter().find(|(p, k, _)| (*p, k.as_str()) == (proto, key)).map(|&(_, _, v)| v)
+    }
+}
+
 /// Per-direction holding area for a partial PDU, so dissectors only ever see whole ones
 /// from the start of a slice. When nothing is pending the delivered slice is passed
 /// through untouched; only a trailing partial PDU is copied.
@@ -272,7 +317,7 @@ mod tests {
 
     impl Dissector for Prefixed {
         fn proto(&self) -> AppProto {
-            AppProto::Modbus
+            ALPHA
         }
         fn parse<S: PduSink>(&mut self, cx: &StreamCx, data: &[u8], sink: &mut S) -> usize {
             let mut at = 0;
@@ -351,23 +396,37 @@ mod tests {
         assert_eq!(sink.msgs.len(), 1);
     }
 
+    const ALPHA: AppProto = AppProto::new(901, "alpha");
+    const BETA: AppProto = AppProto::new(902, "beta");
+    const BETA_PLUS: AppProto = AppProto::new(903, "beta_plus").in_family_of(BETA);
+
     #[test]
     fn port_map_defaults_and_overrides() {
         fn probe(_: &[u8]) -> ProbeResult {
             ProbeResult::NoMatch
         }
-        let d = |proto, ports| Descriptor { proto, name: "", ports, probe, probe_on_port: None, schemas: &[], classes: Vec::new };
-        let (modbus, dnp3) =
-            (d(AppProto::Modbus, &[(IpProto::TCP, 502)]), d(AppProto::Dnp3, &[(IpProto::TCP, 20000), (IpProto::UDP, 20000)]));
-        let mut m = PortMap::of(&[&modbus, &dnp3]);
-        assert_eq!(m.get(IpProto::TCP, 502), Some(AppProto::Modbus));
+        let d = |proto, ports| Descriptor {
+            proto,
+            protos: &[],
+            ports,
+            probe,
+            probe_on_port: None,
+            schemas: &[],
+            classes: Vec::new,
+            max_pdu: 0,
+            summary: &[],
+            clients_are_masters: false,
+        };
+        let (alpha, beta) = (d(ALPHA, &[(IpProto::TCP, 502)]), d(BETA, &[(IpProto::TCP, 20000), (IpProto::UDP, 20000)]));
+        let mut m = PortMap::of(&[&alpha, &beta]);
+        assert_eq!(m.get(IpProto::TCP, 502), Some(ALPHA));
         assert_eq!(m.get(IpProto::UDP, 502), None);
-        assert_eq!(m.get(IpProto::UDP, 20000), Some(AppProto::Dnp3));
-        m.set(IpProto::TCP, 5020, AppProto::Modbus);
-        m.set(IpProto::TCP, 502, AppProto::Dnp3);
-        assert_eq!(m.get(IpProto::TCP, 5020), Some(AppProto::Modbus));
-        assert_eq!(m.get(IpProto::TCP, 502), Some(AppProto::Dnp3));
-        assert_eq!(AppProto::from_name("s7comm_plus"), Some(AppProto::S7commPlus));
-        assert!(AppProto::S7comm.same_family(AppProto::S7commPlus));
+        assert_eq!(m.get(IpProto::UDP, 20000), Some(BETA));
+        m.set(IpProto::TCP, 5020, ALPHA);
+        m.set(IpProto::TCP, 502, BETA);
+        assert_eq!(m.get(IpProto::TCP, 5020), Some(ALPHA));
+        assert_eq!(m.get(IpProto::TCP, 502), Some(BETA));
+        assert_eq!(alpha.name(), "alpha");
+        assert!(BETA.same_family(BETA_PLUS) && !ALPHA.same_family(BETA_PLUS) && BETA != BETA_PLUS);
     }
 }

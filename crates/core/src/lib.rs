@@ -21,6 +21,7 @@ mod merge;
 mod observe;
 mod position;
 mod record;
+mod sections;
 mod stats;
 mod summary;
 mod time;
@@ -29,7 +30,9 @@ pub use alert::{Alert, AlertBody, AlertInfo, Severity, Technique};
 pub use anomaly::{Anomaly, AnomalyBody, AnomalyKind, Layer, ANOMALY_SCHEMA};
 pub use capped::{eve_max_items, set_eve_max_items, Capped, DEFAULT_EVE_MAX_ITEMS};
 pub use class::{ClassRow, FunctionClass};
-pub use dissect::{AppProto, Descriptor, Dissector, PduEvent, PduSink, Pending, PortMap, Probe, ProbeResult, StreamCx};
+pub use dissect::{
+    AppProto, Descriptor, Dissector, PduEvent, PduSink, Pending, PortMap, Probe, ProbeResult, Registered, Settings, StreamCx,
+};
 pub use field::{FieldAccess, FieldDef, FieldId, FieldType, FieldValue, Known, Schema, Stage};
 pub use flow::{Direction, FlowKey, IpProto};
 pub use flowrec::{FlowBody, FlowRecord, TcpBody};
@@ -37,9 +40,10 @@ pub use hex::{hex, Hex};
 pub use observe::{ModbusTable, Observer, Space, IDENTITY_ATTRIBUTES};
 pub use position::{line_and_column, nearest};
 pub use record::{open_object, EventHeader, Framed, Record, Vlans};
+pub use sections::{CounterKind, ProtocolCounts, Section, SectionLayout};
 pub use stats::{CaptureCounts, LiveView, StatsBody, StatsRecord};
 pub use summary::{
-    AlertCounts, CodeCounts, CodeNames, DecodeCounts, Dnp3Counts, Forbidden, InputCounts, ModbusCounts, ProtocolCounts, S7Counts,
-    S7PlusCounts, SegmentationCounts, SensorCounts, SinkCounts, SkippedInput, SpoolState, StreamCounts, Summary, Tally,
+    AlertCounts, CodeCounts, CodeNames, DecodeCounts, Forbidden, InputCounts, SegmentationCounts, SensorCounts, SinkCounts, SkippedInput,
+    SpoolState, StreamCounts, Summary, Tally,
 };
 pub use time::Timestamp;

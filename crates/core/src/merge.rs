@@ -1,20 +1,11 @@
 //! Summaries merged: counters summed, names joined, peaks and maxima by maximum, lists
 //! appended. Workers, interfaces or runs each keep their own summary; the sum is what one
 //! pipeline over all their traffic would count (peaks are the most any one held).
-use crate::summary::{
-    AlertCounts, CodeCounts, CodeNames, DecodeCounts, Dnp3Counts, ModbusCounts, ProtocolCounts, S7Counts, S7PlusCounts, SegmentationCounts,
-    StreamCounts, Summary,
-};
+use crate::summary::{AlertCounts, CodeCounts, DecodeCounts, SegmentationCounts, StreamCounts, Summary};
 
 fn add(into: &mut CodeCounts, from: &CodeCounts) {
     for (k, n) in from {
         *into.entry(k.clone()).or_default() += n;
-    }
-}
-
-fn names(into: &mut CodeNames, from: &CodeNames) {
-    for (k, n) in from {
-        into.entry(k.clone()).or_insert_with(|| n.clone());
     }
 }
 
@@ -44,44 +35,6 @@ impl Summary {
         add(&mut s.health, &o.health);
         let elapsed = self.elapsed_s;
         self.finish(elapsed);
-    }
-}
-
-impl ProtocolCounts {
-    fn merge(&mut self, o: &ProtocolCounts) {
-        let (m, om): (&mut ModbusCounts, &ModbusCounts) = (&mut self.modbus, &o.modbus);
-        m.pdus += om.pdus;
-        add(&mut m.functions, &om.functions);
-        names(&mut m.function_names, &om.function_names);
-        add(&mut m.function_requests, &om.function_requests);
-        add(&mut m.function_responses, &om.function_responses);
-        m.exceptions += om.exceptions;
-        m.anomalies += om.anomalies;
-        m.transactions += om.transactions;
-        m.unanswered += om.unanswered;
-        m.unsolicited += om.unsolicited;
-        let (d, od): (&mut Dnp3Counts, &Dnp3Counts) = (&mut self.dnp3, &o.dnp3);
-        d.link_frames += od.link_frames;
-        d.fragments += od.fragments;
-        add(&mut d.functions, &od.functions);
-        names(&mut d.function_names, &od.function_names);
-        add(&mut d.function_requests, &od.function_requests);
-        add(&mut d.function_responses, &od.function_responses);
-        d.anomalies += od.anomalies;
-        let (s, os): (&mut S7Counts, &S7Counts) = (&mut self.s7comm, &o.s7comm);
-        s.pdus += os.pdus;
-        add(&mut s.functions, &os.functions);
-        names(&mut s.function_names, &os.function_names);
-        add(&mut s.function_requests, &os.function_requests);
-        add(&mut s.function_responses, &os.function_responses);
-        add(&mut s.userdata, &os.userdata);
-        names(&mut s.userdata_names, &os.userdata_names);
-        s.anomalies += os.anomalies;
-        let (p, op): (&mut S7PlusCounts, &S7PlusCounts) = (&mut self.s7comm_plus, &o.s7comm_plus);
-        p.pdus += op.pdus;
-        add(&mut p.functions, &op.functions);
-        names(&mut p.function_names, &op.function_names);
-        p.anomalies += op.anomalies;
     }
 }
 
@@ -171,17 +124,26 @@ impl SegmentationCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{CounterKind, SectionLayout};
+
+    static TOY: SectionLayout = SectionLayout {
+        name: "toy",
+        counters: &[("functions", CounterKind::Codes), ("function_names", CounterKind::Names)],
+        headline: "functions",
+    };
 
     #[test]
     fn a_merged_summary_counts_both_and_keeps_the_larger_peak() {
         let mut a = Summary { packets: 10, flows: 2, ..Default::default() };
-        a.protocols.modbus.functions.insert("3".into(), 4);
-        a.protocols.modbus.function_names.insert("3".into(), "read_holding_registers".into());
+        let (codes, names) = a.protocols.section(&TOY).codes_and_names("functions", "function_names").unwrap();
+        codes.insert("3".into(), 4);
+        names.insert("3".into(), "read_holding_registers".into());
         a.streams.peak_active_flows = 5;
         a.alerts.by_severity.insert("high".into(), 1);
         let mut b = Summary { packets: 5, flows: 1, ..Default::default() };
-        b.protocols.modbus.functions.insert("3".into(), 1);
-        b.protocols.modbus.functions.insert("16".into(), 2);
+        let codes = b.protocols.section(&TOY).codes_mut("functions").unwrap();
+        codes.insert("3".into(), 1);
+        codes.insert("16".into(), 2);
         b.streams.peak_active_flows = 7;
         b.alerts.by_severity.insert("high".into(), 2);
         b.segmentation.conduits_used = vec![1, 2];
@@ -190,9 +152,10 @@ mod tests {
         a.merge(&b);
         assert_eq!((a.capture.kernel_packets, a.capture.kernel_drops), (15, 1));
         assert_eq!((a.packets, a.flows), (15, 3));
-        assert_eq!(a.protocols.modbus.functions.get("3"), Some(&5));
-        assert_eq!(a.protocols.modbus.functions.get("16"), Some(&2));
-        assert_eq!(a.protocols.modbus.function_names.len(), 1);
+        let toy = a.protocols.get("toy").unwrap();
+        assert_eq!(toy.codes("functions").unwrap().get("3"), Some(&5));
+        assert_eq!(toy.codes("functions").unwrap().get("16"), Some(&2));
+        assert_eq!(toy.names("function_names").unwrap().len(), 1);
         assert_eq!(a.streams.peak_active_flows, 7);
         assert_eq!(a.alerts.by_severity.get("high"), Some(&3));
         assert_eq!(a.segmentation.conduits_used, vec![1, 2]);

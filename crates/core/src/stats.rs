@@ -4,7 +4,8 @@
 //! `otsentry` for what Suricata lacks (per-protocol PDUs and functions, alerts by
 //! severity, each output's delivery and spool). Counters are totals since the start.
 use crate::record::{EventHeader, Record};
-use crate::summary::{CodeCounts, DecodeCounts, ProtocolCounts, SinkCounts, StreamCounts, Summary};
+use crate::sections::ProtocolCounts;
+use crate::summary::{CodeCounts, DecodeCounts, SinkCounts, StreamCounts, Summary};
 use crate::time::Timestamp;
 use serde::Serialize;
 
@@ -119,11 +120,7 @@ impl StatsBody {
     pub fn new(summary: &Summary, capture: CaptureCounts, uptime: u64) -> StatsBody {
         let (d, st, p) = (&summary.decode, &summary.streams, &summary.protocols);
         let tx: CodeCounts =
-            [("modbus", p.modbus.transactions), ("dnp3", p.dnp3.fragments), ("s7comm", p.s7comm.pdus), ("s7comm_plus", p.s7comm_plus.pdus)]
-                .into_iter()
-                .filter(|(_, n)| *n > 0)
-                .map(|(k, n)| (k.to_string(), n))
-                .collect();
+            p.iter().map(|s| (s.name(), s.count(s.headline()))).filter(|(_, n)| *n > 0).map(|(k, n)| (k.to_string(), n)).collect();
         StatsBody {
             uptime,
             capture,

@@ -1,85 +1,90 @@
 //! The hand-off from flows to protocol dissectors: which dissector a detected protocol
 //! gets, and the sink through which its events reach the EVE output and the summary.
-use crate::events::{AppConfig, EventCtx, Out};
+use crate::events::{EventCtx, Out};
 use otsentry_core::{
-    AnomalyKind, AppProto, Dissector, EventHeader, Framed, Layer, PduEvent, PduSink, Pending, ProtocolCounts, StreamCx, Timestamp,
+    AnomalyKind, AppProto, Dissector, EventHeader, Framed, Layer, PduEvent, PduSink, Pending, ProtocolCounts, Settings, StreamCx, Timestamp,
 };
-use otsentry_proto_dnp3::Dnp3Dissector;
-use otsentry_proto_modbus::{ModbusConfig, ModbusDissector};
-use otsentry_proto_s7comm::{S7Config, S7Dissector};
 
-/// Bytes a dissector may hold without completing a PDU before they are dropped as a gap
-/// (the largest PDUs we parse are Modbus's 260 bytes and DNP3's 292-byte link frames).
-const PENDING_CAP: usize = 4096;
-/// A TPKT may announce up to 65,535 bytes.
-const PENDING_CAP_S7: usize = 65_535;
+/// A flow's dissector, whichever protocol it is: the registry starts one per flow and
+/// the flow stage reaches it through this (one call per delivery).
+pub(crate) trait Parse: Send {
+    /// Stream bytes through the direction's pending buffer (at most `cap` held).
+    fn stream(&mut self, pending: &mut Pending, cx: &StreamCx, data: &[u8], cap: usize, sink: &mut AppSink<'_, '_, '_>);
+    fn gap(&mut self, pending: &mut Pending, cx: &StreamCx, len: u64, sink: &mut AppSink<'_, '_, '_>);
+    fn datagram(&mut self, cx: &StreamCx, data: &[u8], sink: &mut AppSink<'_, '_, '_>);
+    /// Counts so far into the summary's (the flow goes on).
+    fn publish(&mut self, counts: &mut ProtocolCounts);
+    fn finish(&mut self, ts: Timestamp, sink: &mut AppSink<'_, '_, '_>);
+}
 
-/// A flow's dissector.
-#[derive(Debug)]
-pub(crate) enum Parser {
-    Modbus(Box<ModbusDissector>),
-    Dnp3(Box<Dnp3Dissector>),
-    S7(Box<S7Dissector>),
+impl<D: Dissector + Send> Parse for D {
+    fn stream(&mut self, pending: &mut Pending, cx: &StreamCx, data: &[u8], cap: usize, sink: &mut AppSink<'_, '_, '_>) {
+        pending.feed(self, cx, data, cap, sink);
+    }
+    fn gap(&mut self, pending: &mut Pending, cx: &StreamCx, len: u64, sink: &mut AppSink<'_, '_, '_>) {
+        pending.gap(self, cx, len, sink);
+    }
+    fn datagram(&mut self, cx: &StreamCx, data: &[u8], sink: &mut AppSink<'_, '_, '_>) {
+        Dissector::datagram(self, cx, data, sink);
+    }
+    fn publish(&mut self, counts: &mut ProtocolCounts) {
+        Dissector::publish(self, counts);
+    }
+    fn finish(&mut self, ts: Timestamp, sink: &mut AppSink<'_, '_, '_>) {
+        Dissector::finish(self, ts, sink);
+    }
+}
+
+/// A flow's dissector and the most bytes of a partial PDU it may hold.
+pub(crate) struct Parser {
+    dissector: Box<dyn Parse>,
+    cap: usize,
+}
+
+impl std::fmt::Debug for Parser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parser").field("cap", &self.cap).finish_non_exhaustive()
+    }
 }
 
 impl Parser {
-    /// The dissector for `proto`, if one exists yet.
-    pub(crate) fn for_proto(proto: AppProto, cfg: &AppConfig) -> Option<Parser> {
-        match proto {
-            AppProto::Modbus => Some(Parser::Modbus(Box::new(ModbusDissector::new(ModbusConfig::default())))),
-            AppProto::Dnp3 => Some(Parser::Dnp3(Box::new(Dnp3Dissector::new(cfg.dnp3)))),
-            AppProto::S7comm | AppProto::S7commPlus => Some(Parser::S7(Box::new(S7Dissector::new(S7Config::default())))),
-        }
+    /// The registered dissector of `proto`, if one is registered.
+    pub(crate) fn for_proto(proto: AppProto, settings: &Settings) -> Option<Parser> {
+        let p = crate::registry::protocol_of(proto)?;
+        Some(Parser { dissector: p.start(settings), cap: p.descriptor.max_pdu })
     }
 
-    pub(crate) fn stream<S: PduSink>(&mut self, pending: &mut Pending, cx: &StreamCx, data: &[u8], sink: &mut S) {
-        match self {
-            Parser::Modbus(d) => pending.feed(d.as_mut(), cx, data, PENDING_CAP, sink),
-            Parser::Dnp3(d) => pending.feed(d.as_mut(), cx, data, PENDING_CAP, sink),
-            Parser::S7(d) => pending.feed(d.as_mut(), cx, data, PENDING_CAP_S7, sink),
-        }
+    pub(crate) fn stream(&mut self, pending: &mut Pending, cx: &StreamCx, data: &[u8], sink: &mut AppSink<'_, '_, '_>) {
+        self.dissector.stream(pending, cx, data, self.cap, sink);
     }
 
     /// Bytes of one delivery: a datagram, or stream bytes through the direction's pending
     /// buffer.
-    pub(crate) fn deliver<S: PduSink>(&mut self, pending: Option<&mut Pending>, cx: &StreamCx, data: &[u8], datagram: bool, sink: &mut S) {
+    pub(crate) fn deliver(
+        &mut self,
+        pending: Option<&mut Pending>,
+        cx: &StreamCx,
+        data: &[u8],
+        datagram: bool,
+        sink: &mut AppSink<'_, '_, '_>,
+    ) {
         match pending {
             Some(p) if !datagram => self.stream(p, cx, data, sink),
-            _ => self.datagram(cx, data, sink),
+            _ => self.dissector.datagram(cx, data, sink),
         }
     }
 
-    pub(crate) fn gap<S: PduSink>(&mut self, pending: &mut Pending, cx: &StreamCx, len: u64, sink: &mut S) {
-        match self {
-            Parser::Modbus(d) => pending.gap(d.as_mut(), cx, len, sink),
-            Parser::Dnp3(d) => pending.gap(d.as_mut(), cx, len, sink),
-            Parser::S7(d) => pending.gap(d.as_mut(), cx, len, sink),
-        }
-    }
-
-    pub(crate) fn datagram<S: PduSink>(&mut self, cx: &StreamCx, data: &[u8], sink: &mut S) {
-        match self {
-            Parser::Modbus(d) => d.datagram(cx, data, sink),
-            Parser::Dnp3(d) => d.datagram(cx, data, sink),
-            Parser::S7(d) => d.datagram(cx, data, sink),
-        }
+    pub(crate) fn gap(&mut self, pending: &mut Pending, cx: &StreamCx, len: u64, sink: &mut AppSink<'_, '_, '_>) {
+        self.dissector.gap(pending, cx, len, sink);
     }
 
     /// Counts so far into the summary's (the flow goes on).
     pub(crate) fn publish(&mut self, counts: &mut ProtocolCounts) {
-        match self {
-            Parser::Modbus(d) => d.publish(counts),
-            Parser::Dnp3(d) => d.publish(counts),
-            Parser::S7(d) => d.publish(counts),
-        }
+        self.dissector.publish(counts);
     }
 
-    pub(crate) fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
-        match self {
-            Parser::Modbus(d) => d.finish(ts, sink),
-            Parser::Dnp3(d) => d.finish(ts, sink),
-            Parser::S7(d) => d.finish(ts, sink),
-        }
+    pub(crate) fn finish(&mut self, ts: Timestamp, sink: &mut AppSink<'_, '_, '_>) {
+        self.dissector.finish(ts, sink);
     }
 }
 

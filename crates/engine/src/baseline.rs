@@ -94,10 +94,10 @@ impl Serialize for Event<'_> {
 
 pub(crate) fn protocol(app: AppProto) -> Protocol {
     match app {
-        AppProto::Modbus => Protocol::Modbus,
-        AppProto::Dnp3 => Protocol::Dnp3,
-        AppProto::S7comm => Protocol::S7comm,
-        AppProto::S7commPlus => Protocol::S7commPlus,
+        a if a == otsentry_proto_dnp3::DNP3 => Protocol::Dnp3,
+        a if a == otsentry_proto_s7comm::S7COMM => Protocol::S7comm,
+        a if a == otsentry_proto_s7comm::S7COMM_PLUS => Protocol::S7commPlus,
+        _ => Protocol::Modbus,
     }
 }
 

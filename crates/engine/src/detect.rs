@@ -123,8 +123,9 @@ fn probe_all(data: &[u8], port: Option<AppProto>) -> ProbeResult {
     let mut need_more = false;
     // A port configured for a protocol tries its looser probe first, then every
     // registered protocol's, in registration order.
-    let on_port = crate::registry::PROTOCOLS.iter().filter(|d| Some(d.proto) == port).filter_map(|d| d.probe_on_port);
-    for probe in on_port.chain(crate::registry::PROTOCOLS.iter().map(|d| d.probe)) {
+    let registered = crate::registry::descriptors;
+    let on_port = registered().filter(|d| port.is_some_and(|p| d.proto.same_family(p))).filter_map(|d| d.probe_on_port);
+    for probe in on_port.chain(registered().map(|d| d.probe)) {
         match probe(data) {
             m @ ProbeResult::Match { .. } => return m,
             ProbeResult::NeedMore => need_more = true,
@@ -148,7 +149,10 @@ mod tests {
     fn a_split_header_is_held_until_it_can_be_judged() {
         let mut d = Detector::default();
         assert_eq!(d.offer(0, 0, &MODBUS_REQ[..5], None), Detected::Pending);
-        assert_eq!(d.offer(0, 5, &MODBUS_REQ[5..], None), Detected::Found { proto: AppProto::Modbus, dir: Some(Direction::ToServer) });
+        assert_eq!(
+            d.offer(0, 5, &MODBUS_REQ[5..], None),
+            Detected::Found { proto: otsentry_proto_modbus::MODBUS, dir: Some(Direction::ToServer) }
+        );
         assert!(d.is_done());
         let [(start, held), _] = d.take_held();
         assert_eq!((start, held.as_slice()), (0, &MODBUS_REQ[..]), "the split request is handed on whole");
@@ -158,7 +162,7 @@ mod tests {
     fn a_midstream_start_inside_a_pdu_is_forgiven() {
         let mut d = Detector::default();
         assert_eq!(d.offer(1, 0, &[0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF, 0x11, 0x22], None), Detected::Pending);
-        assert!(matches!(d.offer(1, 8, &MODBUS_REQ, None), Detected::Found { proto: AppProto::Modbus, .. }));
+        assert!(matches!(d.offer(1, 8, &MODBUS_REQ, None), Detected::Found { proto: otsentry_proto_modbus::MODBUS, .. }));
     }
 
     #[test]
@@ -173,8 +177,8 @@ mod tests {
     fn a_modbus_port_accepts_any_function_code() {
         let firmware = [0x00, 0x01, 0x00, 0x00, 0x00, 0x03, 0x01, 0x7D, 0x00];
         assert_eq!(Detector::default().offer(0, 0, &firmware, None), Detected::Pending, "elsewhere, not evidence");
-        let found = Detector::default().offer(0, 0, &firmware, Some(AppProto::Modbus));
-        assert!(matches!(found, Detected::Found { proto: AppProto::Modbus, .. }));
+        let found = Detector::default().offer(0, 0, &firmware, Some(otsentry_proto_modbus::MODBUS));
+        assert!(matches!(found, Detected::Found { proto: otsentry_proto_modbus::MODBUS, .. }));
     }
 
     #[test]

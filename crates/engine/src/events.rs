@@ -14,10 +14,7 @@ use std::sync::Arc;
 
 /// The dissectors' settings (Suricata's `app-layer.protocols.*`), carried with the
 /// outputs to where flows start their dissectors.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct AppConfig {
-    pub dnp3: otsentry_proto_dnp3::Dnp3Config,
-}
+pub type AppConfig = otsentry_core::Settings;
 
 /// Where the flow stage writes: the outputs (if any) and the run's counters. Output
 /// never fails here: the sinks count their own errors.
@@ -27,7 +24,7 @@ pub(crate) struct Out<'a> {
     /// The input being read, named in every record.
     pub(crate) input: Option<&'a Arc<str>>,
     pub(crate) alerting: &'a mut Alerting,
-    pub(crate) apps: AppConfig,
+    pub(crate) apps: &'a AppConfig,
     /// The segmentation policy's state, if a policy is loaded.
     pub(crate) segmentation: Option<&'a mut crate::segment::Segmentation>,
     /// Learning or checking a baseline, if asked to.

@@ -26,7 +26,6 @@ mod sender;
 pub use alerting::AlertHook;
 pub use events::AppConfig;
 pub use otsentry_policy::Policy;
-pub use otsentry_proto_dnp3::Dnp3Config;
 
 pub use health::{HealthEvent, HealthSettings};
 pub use live::{LiveControl, LiveSettings};
@@ -35,6 +34,9 @@ pub use otsentry_capture::{Interfaces, LiveError, LiveOptions};
 pub use otsentry_core::LiveView;
 pub use otsentry_rules::RuleSet;
 pub use pipeline::{Detection, Pipeline, PipelineOptions, Warmup};
-pub use registry::{class_tables, default_ports, rules_with, PROTOCOLS, SCHEMAS};
+pub use registry::{
+    app_protos, class_tables, default_ports, descriptors, install, load_policy, parse_policy, proto_named, protocol_counts, protocols,
+    rules_with, schemas, AlreadyInUse, Protocol,
+};
 pub use replay::{EngineError, FileReport};
 pub use roles::InferredSets;

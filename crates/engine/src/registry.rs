@@ -1,12 +1,93 @@
-//! The protocol registry: every protocol crate's descriptor, registered once, and what
-//! is built from the list (the rules' event schemas, the policy's class tables, the
-//! default ports; the probes read it directly).
+//! The protocol registry: every protocol crate's dissector, registered once, and what
+//! is built from the list (dispatch, the probes, the rules' event schemas, the policy's
+//! class tables, the default ports, the summary's sections, protocol names).
+use crate::apps::Parse;
 use crate::{baseline, health, l2, relay, scan, segment, sender};
+use otsentry_core::{AppProto, Descriptor, Registered, Settings};
+use std::sync::OnceLock;
 
-/// The registered protocols, in the order their probes are tried. A protocol is its
+/// A registered protocol: its descriptor, and how a flow's dissector starts.
+#[derive(Clone, Copy)]
+pub struct Protocol {
+    pub descriptor: &'static Descriptor,
+    start: fn(&Settings) -> Box<dyn Parse>,
+}
+
+impl std::fmt::Debug for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Protocol").field("name", &self.descriptor.name()).finish()
+    }
+}
+
+impl Protocol {
+    /// The protocol whose dissector is `D`.
+    pub const fn of<D: Registered>() -> Protocol {
+        Protocol { descriptor: D::DESCRIPTOR, start: start::<D> }
+    }
+
+    pub(crate) fn start(&self, settings: &Settings) -> Box<dyn Parse> {
+        (self.start)(settings)
+    }
+}
+
+fn start<D: Registered>(settings: &Settings) -> Box<dyn Parse> {
+    Box::new(D::start(settings))
+}
+
+/// The protocols otsentry ships, in the order their probes are tried. A protocol is its
 /// crate plus one line here.
-pub static PROTOCOLS: [&otsentry_core::Descriptor; 3] =
-    [&otsentry_proto_modbus::DESCRIPTOR, &otsentry_proto_dnp3::DESCRIPTOR, &otsentry_proto_s7comm::DESCRIPTOR];
+const BUILT_IN: [Protocol; 3] = [
+    Protocol::of::<otsentry_proto_modbus::ModbusDissector>(),
+    Protocol::of::<otsentry_proto_dnp3::Dnp3Dissector>(),
+    Protocol::of::<otsentry_proto_s7comm::S7Dissector>(),
+];
+
+static REGISTERED: OnceLock<Vec<Protocol>> = OnceLock::new();
+
+/// The registry was read (or extended) before `install`.
+#[derive(Debug, thiserror::Error)]
+#[error("the protocol registry is already in use: register protocols before anything reads it")]
+pub struct AlreadyInUse;
+
+/// Registers `extra` after the built-in protocols: a build of otsentry with a protocol of
+/// its own calls this first, with one line (`install(&[Protocol::of::<MyDissector>()])`).
+pub fn install(extra: &[Protocol]) -> Result<(), AlreadyInUse> {
+    REGISTERED.set(BUILT_IN.iter().chain(extra).copied().collect()).map_err(|_| AlreadyInUse)
+}
+
+/// The registered protocols (the built-in ones unless `install` added more first).
+pub fn protocols() -> &'static [Protocol] {
+    REGISTERED.get_or_init(|| BUILT_IN.to_vec())
+}
+
+pub fn descriptors() -> impl Iterator<Item = &'static Descriptor> {
+    protocols().iter().map(|p| p.descriptor)
+}
+
+/// Every protocol a registered dissector may report (S7comm-plus beside S7comm).
+pub fn app_protos() -> impl Iterator<Item = AppProto> {
+    descriptors().flat_map(|d| d.protos.iter().copied())
+}
+
+/// The protocol EVE and configuration call `name`.
+pub fn proto_named(name: &str) -> Option<AppProto> {
+    app_protos().find(|p| p.name() == name)
+}
+
+/// The registered protocol whose dissector decodes `app`.
+pub(crate) fn protocol_of(app: AppProto) -> Option<&'static Protocol> {
+    protocols().iter().find(|p| p.descriptor.proto.same_family(app))
+}
+
+/// The policy at `path`, its conduits naming the registered protocols.
+pub fn load_policy(path: &std::path::Path) -> Result<otsentry_policy::Policy, otsentry_policy::PolicyErrors> {
+    otsentry_policy::load(path, &app_protos().collect::<Vec<_>>())
+}
+
+/// Policy `text` (named `path` in errors), its conduits naming the registered protocols.
+pub fn parse_policy(path: &std::path::Path, text: &str) -> Result<otsentry_policy::Policy, otsentry_policy::PolicyErrors> {
+    otsentry_policy::parse(path, text, &app_protos().collect::<Vec<_>>())
+}
 
 /// The event types the engine raises itself (anomalies are built into the rules).
 const ENGINE_SCHEMAS: [&otsentry_core::Schema; 7] = [
@@ -20,18 +101,25 @@ const ENGINE_SCHEMAS: [&otsentry_core::Schema; 7] = [
 ];
 
 /// The event types rules can read: the engine's own, then every registered protocol's.
-pub static SCHEMAS: std::sync::LazyLock<Vec<&'static otsentry_core::Schema>> =
-    std::sync::LazyLock::new(|| ENGINE_SCHEMAS.into_iter().chain(PROTOCOLS.iter().flat_map(|d| d.schemas.iter().copied())).collect());
+pub fn schemas() -> &'static [&'static otsentry_core::Schema] {
+    static SCHEMAS: OnceLock<Vec<&'static otsentry_core::Schema>> = OnceLock::new();
+    SCHEMAS.get_or_init(|| ENGINE_SCHEMAS.into_iter().chain(descriptors().flat_map(|d| d.schemas.iter().copied())).collect())
+}
 
 /// Every registered protocol's functions with their policy class (`otsentry policy
 /// classes`).
 pub fn class_tables() -> Vec<(&'static str, Vec<otsentry_core::ClassRow>)> {
-    PROTOCOLS.iter().map(|d| (d.name, (d.classes)())).collect()
+    descriptors().map(|d| (d.name(), (d.classes)())).collect()
 }
 
 /// The registered protocols' default server ports.
 pub fn default_ports() -> otsentry_core::PortMap {
-    otsentry_core::PortMap::of(&PROTOCOLS)
+    otsentry_core::PortMap::of(&descriptors().collect::<Vec<_>>())
+}
+
+/// The summary's `protocols`, a section per registered protocol at zero.
+pub fn protocol_counts() -> otsentry_core::ProtocolCounts {
+    otsentry_core::ProtocolCounts::of(descriptors().flat_map(|d| d.summary.iter().copied()))
 }
 
 /// `sources` compiled with `sets` as their variables file (a given variables file is
@@ -42,5 +130,26 @@ pub fn rules_with(
 ) -> Result<std::sync::Arc<otsentry_rules::RuleSet>, otsentry_rules::RuleErrors> {
     let vars = otsentry_rules::RuleSource { file: "<host sets inferred from the warm-up>".into(), text: sets.to_vars_yaml() };
     let s = otsentry_rules::Sources { vars: Some(vars), ..sources.clone() };
-    otsentry_rules::RuleSet::load(&s, &SCHEMAS).map(std::sync::Arc::new)
+    otsentry_rules::RuleSet::load(&s, schemas()).map(std::sync::Arc::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_names_are_unique_and_sections_match_the_protocols() {
+        let protos: Vec<AppProto> = app_protos().collect();
+        for (i, p) in protos.iter().enumerate() {
+            assert!(protos.iter().skip(i + 1).all(|q| q.id() != p.id() && q.name() != p.name()), "{p:?}");
+            assert_eq!(proto_named(p.name()), Some(*p));
+        }
+        for d in descriptors() {
+            assert_eq!(d.protos.first(), Some(&d.proto), "{}", d.name());
+            let sections: Vec<&str> = d.summary.iter().map(|s| s.name).collect();
+            let names: Vec<&str> = d.protos.iter().map(|p| p.name()).collect();
+            assert_eq!(sections, names, "a summary section per protocol of {}", d.name());
+        }
+        assert!(install(&[]).is_err(), "read above, so already in use");
+    }
 }

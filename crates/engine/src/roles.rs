@@ -67,6 +67,11 @@ impl InferredSets {
 }
 
 /// Watches clients' requests while the warm-up lasts.
+/// Whether `app`'s clients are SCADA masters (DNP3's are).
+fn masters(app: AppProto) -> bool {
+    crate::registry::protocol_of(app).is_some_and(|p| p.descriptor.clients_are_masters)
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct RoleWatch {
     clients: HashMap<IpAddr, Acts>,
@@ -91,7 +96,7 @@ impl RoleWatch {
                 a.last_read = a.last_read.max(now);
                 a.reads = a.reads.saturating_add(1);
             }
-            (FunctionClass::Write, AppProto::Dnp3) | (FunctionClass::Control, AppProto::Dnp3) => first(&mut a.operated),
+            (FunctionClass::Write | FunctionClass::Control, app) if masters(app) => first(&mut a.operated),
             (FunctionClass::Write, _) => first(&mut a.wrote),
             (FunctionClass::Program, _) => first(&mut a.programmed),
             _ => {}
@@ -124,15 +129,15 @@ mod tests {
         let (hmi, intruder, eager): (IpAddr, IpAddr, IpAddr) =
             ("10.0.1.10".parse().unwrap(), "10.0.9.9".parse().unwrap(), "10.0.9.8".parse().unwrap());
         for t in 0..20 {
-            w.request(hmi, AppProto::Modbus, FunctionClass::Read, at(t));
+            w.request(hmi, otsentry_proto_modbus::MODBUS, FunctionClass::Read, at(t));
         }
-        w.request(hmi, AppProto::Modbus, FunctionClass::Write, at(20));
+        w.request(hmi, otsentry_proto_modbus::MODBUS, FunctionClass::Write, at(20));
         // Writes without polling, and a few seconds of polls around a write.
-        w.request(intruder, AppProto::Modbus, FunctionClass::Write, at(5));
+        w.request(intruder, otsentry_proto_modbus::MODBUS, FunctionClass::Write, at(5));
         for t in 15..20 {
-            w.request(eager, AppProto::Modbus, FunctionClass::Read, at(t));
+            w.request(eager, otsentry_proto_modbus::MODBUS, FunctionClass::Read, at(t));
         }
-        w.request(eager, AppProto::Modbus, FunctionClass::Write, at(21));
+        w.request(eager, otsentry_proto_modbus::MODBUS, FunctionClass::Write, at(21));
         let sets = w.sets();
         assert_eq!(sets.hmi, vec![hmi]);
         assert!(sets.engineering.is_empty() && sets.masters.is_empty());
@@ -144,11 +149,11 @@ mod tests {
         let mut w = RoleWatch::default();
         let (master, eng): (IpAddr, IpAddr) = ("10.0.3.1".parse().unwrap(), "10.0.2.5".parse().unwrap());
         for t in 0..12 {
-            w.request(master, AppProto::Dnp3, FunctionClass::Read, at(t));
-            w.request(eng, AppProto::S7comm, FunctionClass::Read, at(t));
+            w.request(master, otsentry_proto_dnp3::DNP3, FunctionClass::Read, at(t));
+            w.request(eng, otsentry_proto_s7comm::S7COMM, FunctionClass::Read, at(t));
         }
-        w.request(master, AppProto::Dnp3, FunctionClass::Control, at(30));
-        w.request(eng, AppProto::S7comm, FunctionClass::Program, at(30));
+        w.request(master, otsentry_proto_dnp3::DNP3, FunctionClass::Control, at(30));
+        w.request(eng, otsentry_proto_s7comm::S7COMM, FunctionClass::Program, at(30));
         let sets = w.sets();
         assert_eq!((sets.masters, sets.engineering, sets.hmi), (vec![master], vec![eng], vec![]));
     }

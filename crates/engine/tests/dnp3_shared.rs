@@ -15,8 +15,9 @@ fn ours(path: &Path) -> (u64, Histogram) {
     let mut run: Pipeline = Pipeline::new(PipelineOptions::default(), None);
     run.run_file(path, &mut |_, _| {}).expect("replay");
     let s = run.finish(1.0);
-    let d = &s.protocols.dnp3;
-    (d.link_frames, d.functions.iter().map(|(k, v)| (k.parse::<u8>().expect("decimal key"), *v)).collect())
+    let d = s.protocols.get("dnp3").expect("a dnp3 section");
+    let functions = d.codes("functions").expect("functions by code");
+    (d.count("link_frames"), functions.iter().map(|(k, v)| (k.parse::<u8>().expect("decimal key"), *v)).collect())
 }
 
 /// Link frames and (function, count) pairs.

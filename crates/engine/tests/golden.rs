@@ -2,7 +2,7 @@
 //! our builder) replays to exactly `expected.jsonl` and `expected-summary.json`.
 //! Bless new expectations with `OTSENTRY_BLESS=1` after reading the diff.
 use otsentry_capture::{Input, Location};
-use otsentry_engine::{Pipeline, PipelineOptions, RuleSet, SCHEMAS};
+use otsentry_engine::{Pipeline, PipelineOptions, RuleSet};
 use otsentry_pcapgen::fixtures;
 use otsentry_sink::Outputs;
 use std::path::Path;
@@ -58,9 +58,9 @@ fn golden_alerts(case: &str) {
 /// exactly as in `golden`; returns the summary.
 fn golden_lines(case: &str, policy: Option<&str>, types: &[&str], golden: &str) -> serde_json::Value {
     let sources = otsentry_rules::Sources { rules: otsentry_rules::default_pack(), ..Default::default() };
-    let rules = std::sync::Arc::new(RuleSet::load(&sources, &SCHEMAS).expect("pack"));
+    let rules = std::sync::Arc::new(RuleSet::load(&sources, otsentry_engine::schemas()).expect("pack"));
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(case);
-    let policy = policy.map(|p| std::sync::Arc::new(otsentry_policy::load(&dir.join(p)).expect("policy")));
+    let policy = policy.map(|p| std::sync::Arc::new(otsentry_engine::load_policy(&dir.join(p)).expect("policy")));
     let (eve, summary) = run_with(case, PipelineOptions { rules, policy, ..Default::default() });
     let lines: String =
         eve.lines().filter(|l| types.iter().any(|t| l.contains(&format!(r#""event_type":"{t}""#)))).map(|l| format!("{l}\n")).collect();
@@ -241,7 +241,7 @@ fn the_baseline_fixture_learns_its_golden_file_and_raises_one_of_each_departure(
     assert_eq!(otsentry_baseline::parse(&golden, &want).expect("parses"), file);
 
     let sources = otsentry_rules::Sources { rules: otsentry_rules::default_pack(), ..Default::default() };
-    let rules = std::sync::Arc::new(RuleSet::load(&sources, &SCHEMAS).expect("pack"));
+    let rules = std::sync::Arc::new(RuleSet::load(&sources, otsentry_engine::schemas()).expect("pack"));
     let baseline = Some(std::sync::Arc::new(otsentry_baseline::Baseline::new(file)));
     let (eve, _) = run_with("baseline", PipelineOptions { rules, baseline, ..Default::default() });
     let alerts: String = eve.lines().filter(|l| l.contains(r#""event_type":"alert""#)).map(|l| format!("{l}\n")).collect();

@@ -17,9 +17,9 @@ fn ours(path: &Path) -> (u64, Histogram, u64) {
     let mut run: Pipeline = Pipeline::new(PipelineOptions::default(), None);
     run.run_file(path, &mut |_, _| {}).expect("replay");
     let s = run.finish(1.0);
-    let m = &s.protocols.modbus;
-    let hist = m.functions.iter().map(|(k, v)| (k.parse::<u8>().expect("decimal key"), *v)).collect();
-    (m.pdus, hist, m.anomalies)
+    let m = s.protocols.get("modbus").expect("a modbus section");
+    let hist = m.codes("functions").expect("functions by code").iter().map(|(k, v)| (k.parse::<u8>().expect("decimal key"), *v)).collect();
+    (m.count("pdus"), hist, m.count("anomalies"))
 }
 
 /// ADUs and (function, count) pairs.

@@ -1,7 +1,7 @@
 //! Every rule of the default pack, on captures our builder writes: traffic that must
 //! raise it, and near-identical traffic that must not. A rule added to the pack without
 //! a case here fails `every_rule_has_a_case`.
-use otsentry_engine::{Pipeline, PipelineOptions, RuleSet, SCHEMAS};
+use otsentry_engine::{Pipeline, PipelineOptions, RuleSet};
 use otsentry_pcapgen::ot::modbus_adu;
 use otsentry_pcapgen::session::*;
 use otsentry_rules::{default_pack, RuleSource, Sources};
@@ -23,7 +23,10 @@ const S7: &str = "10.0.0.4:102";
 
 fn pack() -> Arc<RuleSet> {
     let vars = RuleSource { file: "vars.yaml".into(), text: VARS.into() };
-    Arc::new(RuleSet::load(&Sources { rules: default_pack(), vars: Some(vars), tuning: None }, &SCHEMAS).expect("the pack loads"))
+    Arc::new(
+        RuleSet::load(&Sources { rules: default_pack(), vars: Some(vars), tuning: None }, otsentry_engine::schemas())
+            .expect("the pack loads"),
+    )
 }
 
 /// The segmentation policy every case runs under: its zones hold only the addresses of
@@ -53,7 +56,7 @@ const SCADA: &str = "10.51.0.5:50001";
 const CELL_PLC: &str = "10.52.0.2:502";
 
 fn policy() -> Arc<otsentry_engine::Policy> {
-    Arc::new(otsentry_policy::parse(std::path::Path::new("policy.yaml"), POLICY).expect("the test policy loads"))
+    Arc::new(otsentry_engine::parse_policy(std::path::Path::new("policy.yaml"), POLICY).expect("the test policy loads"))
 }
 
 /// A TCP conversation with one request and its answer on any port.
@@ -709,7 +712,7 @@ fn an_s7comm_plus_session_closing_raises_nothing_above_info() {
         exchange(s7plus_delete(0x120, 0x120, 3), s7plus_response(0x04D4, 3));
     });
     let (summary, seen) = replay_alerts(rules, pcap, "s7plus-session");
-    assert_eq!(summary.protocols.s7comm_plus.pdus, 6, "every PDU dissected");
+    assert_eq!(summary.protocols.get("s7comm_plus").map_or(0, |s| s.count("pdus")), 6, "every PDU dissected");
     let loud: Vec<String> = seen
         .iter()
         .filter(|a| a.alert.info.severity > otsentry_core::Severity::Info)

@@ -23,18 +23,18 @@ fn ours(path: &Path) -> Ours {
     let mut run: Pipeline = Pipeline::new(PipelineOptions::default(), None);
     run.run_file(path, &mut |_, _| {}).expect("replay");
     let s = run.finish(1.0);
-    let p = &s.protocols;
+    let (s7, plus) = (s.protocols.get("s7comm").expect("s7comm section"), s.protocols.get("s7comm_plus").expect("s7comm_plus section"));
     let mut groups = Histogram::new();
-    for (key, n) in &p.s7comm.userdata {
+    for (key, n) in s7.codes("userdata").expect("userdata by group") {
         let group = key.split('.').next().and_then(|g| g.parse::<u8>().ok()).expect("<group>.<subfunction> key");
         *groups.entry(group).or_default() += n;
     }
     Ours {
-        pdus: p.s7comm.pdus,
-        functions: p.s7comm.functions.iter().map(|(k, v)| (k.parse::<u8>().expect("decimal key"), *v)).collect(),
+        pdus: s7.count("pdus"),
+        functions: s7.codes("functions").expect("functions").iter().map(|(k, v)| (k.parse::<u8>().expect("decimal key"), *v)).collect(),
         groups,
-        plus_pdus: p.s7comm_plus.pdus,
-        anomalies: p.s7comm.anomalies + p.s7comm_plus.anomalies,
+        plus_pdus: plus.count("pdus"),
+        anomalies: s7.count("anomalies") + plus.count("anomalies"),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The segmentation policy on builder captures: each decision of a conduit (protocol,
 //! function class, initiator), default deny, IT services, the unknown zone, VLAN-scoped
 //! zones, and one event per conversation with its count in the summary.
-use otsentry_engine::{Pipeline, PipelineOptions, RuleSet, SCHEMAS};
+use otsentry_engine::{Pipeline, PipelineOptions, RuleSet};
 use otsentry_pcapgen::session::*;
 use otsentry_rules::{default_pack, Sources};
 use std::sync::Arc;
@@ -36,8 +36,8 @@ conduits:
 fn run(name: &str, pcap: Vec<u8>) -> otsentry_core::Summary {
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("segmentation-{name}.pcap"));
     std::fs::write(&path, pcap).unwrap();
-    let rules = Arc::new(RuleSet::load(&Sources { rules: default_pack(), vars: None, tuning: None }, &SCHEMAS).unwrap());
-    let policy = Arc::new(otsentry_policy::parse(std::path::Path::new("p.yaml"), POLICY).unwrap());
+    let rules = Arc::new(RuleSet::load(&Sources { rules: default_pack(), vars: None, tuning: None }, otsentry_engine::schemas()).unwrap());
+    let policy = Arc::new(otsentry_engine::parse_policy(std::path::Path::new("p.yaml"), POLICY).unwrap());
     let mut replay = Pipeline::new(PipelineOptions { rules, policy: Some(policy), ..Default::default() }, None);
     replay.run_file(&path, &mut |_, _| {}).unwrap();
     replay.finish(1.0)

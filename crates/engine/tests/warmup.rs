@@ -1,14 +1,14 @@
 //! A sensor's warm-up: the host sets the rules name are inferred from the first traffic,
 //! the rules rebuilt with them, and what comes after is judged (the replay's first pass
 //! is the binary's and is tested there).
-use otsentry_engine::{Pipeline, PipelineOptions, RuleSet, Warmup, SCHEMAS};
+use otsentry_engine::{Pipeline, PipelineOptions, RuleSet, Warmup};
 use otsentry_pcapgen::routine::{build, HMI, INTRUDER, MASTER};
 use otsentry_rules::{default_pack, Sources};
 use std::sync::{Arc, Mutex};
 
 fn run(case: &str, warmup_s: i64) -> (Vec<(String, String)>, otsentry_core::Summary) {
     let sources = Sources { rules: default_pack(), ..Default::default() };
-    let rules = Arc::new(RuleSet::load(&sources, &SCHEMAS).expect("pack"));
+    let rules = Arc::new(RuleSet::load(&sources, otsentry_engine::schemas()).expect("pack"));
     let warmup = Warmup { duration_ns: Some(warmup_s * 1_000_000_000), sources: Some(Arc::new(sources)) };
     let mut run = Pipeline::new(PipelineOptions { rules, warmup: Some(warmup), ..Default::default() }, None);
     let seen = Arc::new(Mutex::new(Vec::new()));

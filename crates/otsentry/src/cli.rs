@@ -410,8 +410,8 @@ pub(crate) struct PipelineArgs {
 
 pub(crate) fn parse_app_port(spec: &str) -> Result<AppPort, String> {
     let (proto, rest) = spec.split_once('=').ok_or_else(|| format!("{spec:?}: expected PROTO=PORT, e.g. modbus=5020"))?;
-    let app = AppProto::from_name(proto).ok_or_else(|| {
-        let names: Vec<&str> = AppProto::ALL.iter().map(|p| p.name()).collect();
+    let app = otsentry_engine::proto_named(proto).ok_or_else(|| {
+        let names: Vec<&str> = otsentry_engine::app_protos().map(|p| p.name()).collect();
         format!("{proto:?}: unknown protocol (one of {})", names.join(", "))
     })?;
     let (port, transport) = match rest.split_once('/') {

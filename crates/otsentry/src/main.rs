@@ -108,7 +108,7 @@ fn check_config(file: &std::path::Path) -> anyhow::Result<()> {
         };
         rules::load(&choice)?;
         if let Some(policy) = &r.policy {
-            otsentry_policy::load(policy)?;
+            otsentry_engine::load_policy(policy)?;
         }
         if let Some(baseline) = &r.baseline {
             otsentry_baseline::load(baseline)?;

@@ -47,7 +47,7 @@ impl std::error::Error for FoundForbidden {}
 
 /// `otsentry policy check --policy DRAFT CAPTURE...`
 pub(crate) fn check(policy_path: &Path, inputs: &[PathBuf], json: Option<&Path>, exit_zero: bool) -> anyhow::Result<()> {
-    let policy = Arc::new(otsentry_policy::load(policy_path)?);
+    let policy = Arc::new(otsentry_engine::load_policy(policy_path)?);
     let found = findings(policy.clone(), inputs)?;
     let mut by_pair: BTreeMap<(&str, &str), Vec<&Forbidden>> = BTreeMap::new();
     for f in &found.conversations {
@@ -106,7 +106,7 @@ struct Suggestion<'f> {
 
 /// `otsentry policy suggest --zones ZONES CAPTURE...`
 pub(crate) fn suggest(zones_path: &Path, inputs: &[PathBuf], out_path: Option<&Path>) -> anyhow::Result<()> {
-    let policy = otsentry_policy::load(zones_path)?;
+    let policy = otsentry_engine::load_policy(zones_path)?;
     if !policy.conduits.is_empty() {
         anyhow::bail!(
             "{}: suggest starts from zones alone, and this file has {} conduits (check a draft with `otsentry policy check`)",
@@ -131,7 +131,7 @@ pub(crate) fn suggest(zones_path: &Path, inputs: &[PathBuf], out_path: Option<&P
         g.first = Some(g.first.map_or(f.first_seen, |t| t.min(f.first_seen)));
         g.last = Some(g.last.map_or(f.last_seen, |t| t.max(f.last_seen)));
     }
-    let ot = |proto: &str| otsentry_core::AppProto::from_name(proto).is_some();
+    let ot = |proto: &str| otsentry_engine::proto_named(proto).is_some();
     let mut yaml = text.trim_end().to_string();
     yaml.push_str("\n\n# Suggested by `otsentry policy suggest`: the narrowest conduits that allow what the\n# captures hold. Review each before use.\nconduits:\n");
     if groups.is_empty() {
@@ -173,7 +173,7 @@ pub(crate) fn suggest(zones_path: &Path, inputs: &[PathBuf], out_path: Option<&P
         yaml.push_str("    initiator: from\n");
     }
     // What is suggested must load as a policy.
-    otsentry_policy::parse(Path::new("<suggested>"), &yaml)
+    otsentry_engine::parse_policy(Path::new("<suggested>"), &yaml)
         .map_err(|e| anyhow::anyhow!("the suggested policy does not load (a bug): {e}"))?;
     match out_path {
         Some(p) => std::fs::write(p, &yaml).with_context(|| format!("{}: cannot write", p.display()))?,

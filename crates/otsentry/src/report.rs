@@ -71,6 +71,32 @@ impl Progress {
 /// Function counts by name, most first; the codes a protocol reserves or leaves to
 /// vendors (or that no name is known for) grouped into one entry each, with how many
 /// codes (a fuzzer's capture would otherwise list "reserved 1" a hundred times).
+/// A protocol's section as its crate lays it out: its PDU count and the other numbers
+/// that are not zero, then each count by code with its names (`functions` named by
+/// `function_names`, `userdata` by `userdata_names`).
+fn section_line(section: &otsentry_core::Section) -> String {
+    let counters = section.layout().counters;
+    let numbers = counters
+        .iter()
+        .filter(|(_, kind)| *kind == otsentry_core::CounterKind::Count)
+        .map(|(name, _)| (name, section.count(name)))
+        .filter(|(name, n)| *n > 0 || **name == section.headline())
+        .map(|(name, n)| format!("{n} {}", name.replace('_', " ")));
+    let mut line = numbers.collect::<Vec<_>>().join(", ");
+    let empty = CodeNames::new();
+    for (name, _) in counters.iter().filter(|(_, kind)| *kind == otsentry_core::CounterKind::Codes) {
+        let names_of = [format!("{}_names", name.trim_end_matches('s')), format!("{name}_names")];
+        let names = names_of.iter().find_map(|n| section.names(n)).unwrap_or(&empty);
+        if names.is_empty() && !names_of.iter().any(|n| counters.iter().any(|(c, _)| c == n)) {
+            continue; // a split by direction (`function_requests`): the named total says more
+        }
+        if let Some(codes) = section.codes(name) {
+            line.push_str(&by_name(codes, names));
+        }
+    }
+    line
+}
+
 fn by_name(counts: &CodeCounts, names: &CodeNames) -> String {
     let mut named: std::collections::BTreeMap<&str, (u64, usize)> = std::collections::BTreeMap::new();
     let mut v: Vec<(String, u64)> = Vec::new();
@@ -146,20 +172,9 @@ pub(crate) fn human_summary(s: &Summary) {
         st.capture_loss_pct,
         st.overlap_conflicts
     );
-    say!("  modbus: {} PDUs{}", p.modbus.pdus, by_name(&p.modbus.functions, &p.modbus.function_names));
-    say!(
-        "  dnp3: {} link frames, {} fragments{}",
-        p.dnp3.link_frames,
-        p.dnp3.fragments,
-        by_name(&p.dnp3.functions, &p.dnp3.function_names)
-    );
-    say!(
-        "  s7comm: {} PDUs{}{}",
-        p.s7comm.pdus,
-        by_name(&p.s7comm.functions, &p.s7comm.function_names),
-        by_name(&p.s7comm.userdata, &p.s7comm.userdata_names)
-    );
-    say!("  s7comm-plus: {} PDUs{}", p.s7comm_plus.pdus, by_name(&p.s7comm_plus.functions, &p.s7comm_plus.function_names));
+    for section in p.iter() {
+        say!("  {}: {}", section.name(), section_line(section));
+    }
     say!("  alerts: {}", s.alerts.total);
 }
 

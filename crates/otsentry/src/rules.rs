@@ -2,7 +2,7 @@
 //! variables and tuning; `otsentry rules check` and `otsentry rules list`.
 use crate::cli::RuleFiles;
 use crate::report::say;
-use otsentry_engine::{RuleSet, SCHEMAS};
+use otsentry_engine::RuleSet;
 use otsentry_rules::{default_pack, import_suricata, read_dir, read_file, RuleErrors, RuleSource, Sources};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -29,7 +29,7 @@ impl From<RuleFiles> for RuleChoice {
 /// Reads and compiles the chosen files; every mistake in every file is reported.
 pub(crate) fn load(c: &RuleChoice) -> Result<RuleSet, RuleErrors> {
     match sources(c)? {
-        Some(s) => RuleSet::load(&s, &SCHEMAS),
+        Some(s) => RuleSet::load(&s, otsentry_engine::schemas()),
         None => Ok(RuleSet::empty()),
     }
 }
@@ -71,7 +71,7 @@ fn sources(c: &RuleChoice) -> Result<Option<Sources>, RuleErrors> {
 /// `otsentry rules check`.
 pub(crate) fn check(files: RuleFiles) -> anyhow::Result<()> {
     if let Some(path) = &files.policy {
-        let p = otsentry_policy::load(path)?;
+        let p = otsentry_engine::load_policy(path)?;
         say!("{}: {} zones, {} conduits ok", path.display(), p.zones.len() - 1, p.conduits.len());
     }
     if let Some(path) = &files.baseline {
@@ -140,7 +140,7 @@ pub(crate) fn list(files: RuleFiles) -> anyhow::Result<()> {
 /// `otsentry rules fields`: every event type's schema.
 pub(crate) fn fields() -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    for schema in SCHEMAS.iter().copied().chain([&otsentry_core::ANOMALY_SCHEMA]) {
+    for schema in otsentry_engine::schemas().iter().copied().chain([&otsentry_core::ANOMALY_SCHEMA]) {
         writeln!(out, "{} events:", schema.event_type)?;
         for f in schema.fields {
             let group = f.group.and_then(|g| schema.groups.get(usize::from(g))).map(|g| format!("  each of {g}")).unwrap_or_default();
@@ -170,7 +170,7 @@ pub(crate) fn import(file: &Path, out: Option<&Path>) -> anyhow::Result<()> {
     let target = out.map_or_else(|| PathBuf::from("<converted>"), Path::to_path_buf);
     if imported.converted > 0 {
         let rules = vec![RuleSource { file: target.clone(), text: imported.yaml.clone() }];
-        RuleSet::load(&Sources { rules, vars: None, tuning: None }, &SCHEMAS)?;
+        RuleSet::load(&Sources { rules, vars: None, tuning: None }, otsentry_engine::schemas())?;
     }
     match out {
         Some(path) => std::fs::write(path, &imported.yaml).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?,

@@ -140,7 +140,7 @@ pub(crate) fn detection(s: &Settings) -> anyhow::Result<otsentry_engine::Detecti
     use std::sync::Arc;
     let rules = Arc::new(crate::rules::load(&s.rules)?);
     let sources = crate::rules::inferable(&s.rules, &rules)?.map(Arc::new);
-    let policy = s.policy.as_deref().map(otsentry_policy::load).transpose()?.map(Arc::new);
+    let policy = s.policy.as_deref().map(otsentry_engine::load_policy).transpose()?.map(Arc::new);
     let baseline = s.baseline.as_deref().map(otsentry_baseline::load).transpose()?.map(Arc::new);
     Ok(otsentry_engine::Detection { rules, sources, policy, baseline })
 }
@@ -156,7 +156,7 @@ pub(crate) fn build(s: &Settings, reader: ReaderKind) -> anyhow::Result<(Pipelin
     opts.flow.max_flows = s.max_flows;
     opts.flow.id_salt = crate::eve::host_salt(&s.host);
     if let Some(n) = s.dnp3_max_objects {
-        opts.apps.dnp3.max_objects = n as usize;
+        opts.apps.set("dnp3", "max-objects", u64::from(n));
     }
     for &(app, transport, port) in &s.app_ports {
         opts.ports.set(transport, port, app);

@@ -146,15 +146,16 @@ fn overlaps(zones: &[Zone]) -> Vec<(usize, Network, Network, usize)> {
     found
 }
 
-/// Reads and checks the policy at `path`.
-pub fn load(path: &Path) -> Result<Policy, PolicyErrors> {
+/// Reads and checks the policy at `path`; `protocols` are the registered ones, which
+/// conduits may name.
+pub fn load(path: &Path, protocols: &[otsentry_core::AppProto]) -> Result<Policy, PolicyErrors> {
     let fail = |message: String| PolicyErrors(vec![PolicyError { file: path.to_path_buf(), line: 0, column: 0, field: None, message }]);
     let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
-    parse(path, &text)
+    parse(path, &text, protocols)
 }
 
 /// Checks policy `text` (named `path` in errors).
-pub fn parse(path: &Path, text: &str) -> Result<Policy, PolicyErrors> {
+pub fn parse(path: &Path, text: &str, protocols: &[otsentry_core::AppProto]) -> Result<Policy, PolicyErrors> {
     let spec: Spec = serde_yaml_ng::from_str(text).map_err(|e| {
         let line = e.location().map_or(0, |l| otsentry_core::line_and_column(text, l.index()).0);
         let message = e.to_string();
@@ -241,7 +242,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Policy, PolicyErrors> {
                 any = true;
                 continue;
             }
-            match Service::parse(p) {
+            match Service::parse(p, protocols) {
                 Ok(s) => services.push(s),
                 Err(e) => err("conduits", i, "protocols", e),
             }
@@ -310,7 +311,7 @@ conduits:
 
     #[test]
     fn a_good_policy_compiles() {
-        let p = parse(Path::new("p.yaml"), GOOD).unwrap();
+        let p = parse(Path::new("p.yaml"), GOOD, &crate::protocols::tests::KNOWN).unwrap();
         assert_eq!(p.zones.len(), 3);
         assert_eq!(p.zone(p.unknown).name, "unknown");
         assert_eq!(p.conduits[0].initiator, Initiator::Either);
@@ -318,7 +319,7 @@ conduits:
     }
 
     fn errors(text: &str) -> Vec<String> {
-        parse(Path::new("p.yaml"), text).unwrap_err().0.iter().map(ToString::to_string).collect()
+        parse(Path::new("p.yaml"), text, &crate::protocols::tests::KNOWN).unwrap_err().0.iter().map(ToString::to_string).collect()
     }
 
     #[test]
@@ -362,7 +363,7 @@ conduits:
         for i in 0..500 {
             text += &format!("  - name: z{i}\n    level: 1\n    networks: [10.{}.{}.0/24]\n", i / 250, i % 250);
         }
-        assert_eq!(parse(Path::new("p.yaml"), &text).unwrap().zones.len(), 501);
+        assert_eq!(parse(Path::new("p.yaml"), &text, &crate::protocols::tests::KNOWN).unwrap().zones.len(), 501);
         // Zone 400 also claims a host of zone 7's network.
         text = text.replace("networks: [10.1.150.0/24]", "networks: [10.1.150.0/24, 10.0.7.9]");
         let e = errors(&text);
@@ -377,7 +378,7 @@ conduits:
         let mut text = GOOD.as_bytes()[..136].to_vec();
         text[83] = b'\r';
         let text = String::from_utf8(text).unwrap();
-        let e = parse(Path::new("p.yaml"), &text).unwrap_err();
+        let e = parse(Path::new("p.yaml"), &text, &crate::protocols::tests::KNOWN).unwrap_err();
         assert!(e.0.iter().all(|one| (1..=text.lines().count() + 1).contains(&one.line)), "{e}");
     }
 
@@ -392,7 +393,7 @@ conduits:
             }
             let text = String::from_utf8_lossy(&text).into_owned();
             let lines = text.lines().count().max(1);
-            if let Err(e) = parse(Path::new("p.yaml"), &text) {
+            if let Err(e) = parse(Path::new("p.yaml"), &text, &crate::protocols::tests::KNOWN) {
                 proptest::prop_assert!(!e.0.is_empty());
                 for one in &e.0 {
                     proptest::prop_assert!(one.line <= lines + 1, "{one} in {lines} lines: {text:?}");
@@ -405,6 +406,6 @@ conduits:
     fn zones_on_different_vlans_may_share_networks() {
         let text =
             GOOD.replace("10.1.0.0/16", "10.4.0.0/16").replace("networks: [10.4.0.0/16]", "networks: [10.4.0.0/16]\n    vlans: [200]");
-        assert!(parse(Path::new("p.yaml"), &text).is_ok());
+        assert!(parse(Path::new("p.yaml"), &text, &crate::protocols::tests::KNOWN).is_ok());
     }
 }

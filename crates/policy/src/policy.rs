@@ -172,7 +172,6 @@ pub fn skips_levels(client: Option<Level>, server: Option<Level>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use otsentry_core::AppProto;
 
     fn zone(name: &str, level: u8, nets: &[&str], vlans: &[u16]) -> Zone {
         Zone {
@@ -195,7 +194,7 @@ mod tests {
             Conduit {
                 from: 1,
                 to: 2,
-                services: Some(vec![Service::App(AppProto::Modbus)]),
+                services: Some(vec![Service::App(crate::protocols::tests::MODBUS)]),
                 classes: Some(vec![FunctionClass::Read]),
                 initiator: Initiator::From,
                 line: 1,
@@ -218,7 +217,7 @@ mod tests {
     #[test]
     fn conduits_allow_their_protocol_class_and_initiator_only() {
         let p = plant();
-        let modbus = Service::App(AppProto::Modbus);
+        let modbus = Service::App(crate::protocols::tests::MODBUS);
         assert_eq!(p.decide(1, 2, modbus, Some(FunctionClass::Read)), Decision::Allowed(0));
         assert_eq!(p.decide(1, 2, modbus, Some(FunctionClass::Write)), Decision::Denied);
         assert_eq!(p.decide(2, 1, modbus, Some(FunctionClass::Read)), Decision::Denied, "the cell may not start");

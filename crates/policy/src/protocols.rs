@@ -57,10 +57,10 @@ impl Service {
         matches!(self, Service::App(_))
     }
 
-    /// Reads a policy's protocol name.
-    pub fn parse(text: &str) -> Result<Service, String> {
+    /// Reads a policy's protocol name; `protocols` are the registered ones.
+    pub fn parse(text: &str, protocols: &[AppProto]) -> Result<Service, String> {
         let t = text.trim();
-        if let Some(app) = AppProto::from_name(t) {
+        if let Some(&app) = protocols.iter().find(|p| p.name() == t) {
             return Ok(Service::App(app));
         }
         if let Some(&(name, _, _)) = WELL_KNOWN.iter().find(|(n, _, _)| *n == t) {
@@ -78,7 +78,7 @@ impl Service {
             let port = port.parse::<u16>().ok().filter(|&p| p != 0).ok_or_else(|| format!("{t:?}: not a port number (1-65535)"))?;
             return Ok(service_of(None, proto, port));
         }
-        let mut names: Vec<&str> = AppProto::ALL.iter().map(|a| a.name()).collect();
+        let mut names: Vec<&str> = protocols.iter().map(|a| a.name()).collect();
         names.extend(WELL_KNOWN.iter().map(|(n, _, _)| *n));
         names.push("icmp");
         names.dedup();
@@ -112,20 +112,25 @@ pub fn service_of(app: Option<AppProto>, transport: IpProto, server_port: u16) -
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    pub(crate) const MODBUS: AppProto = AppProto::new(1, "modbus");
+    const DNP3: AppProto = AppProto::new(2, "dnp3");
+    /// Protocols as a registry would give them (the policy crate knows none).
+    pub(crate) const KNOWN: [AppProto; 2] = [MODBUS, DNP3];
 
     #[test]
     fn names_and_ports() {
-        assert_eq!(Service::parse("modbus"), Ok(Service::App(AppProto::Modbus)));
-        assert_eq!(Service::parse("rdp"), Ok(Service::Named("rdp")));
-        assert_eq!(Service::parse("tcp/3389"), Ok(Service::Named("rdp")));
-        assert_eq!(Service::parse("tcp/8443"), Ok(Service::Port(6, 8443)));
-        assert!(Service::parse("gopher").unwrap_err().contains("ssh"));
-        assert!(Service::parse("sctp/1").is_err());
+        assert_eq!(Service::parse("modbus", &KNOWN), Ok(Service::App(MODBUS)));
+        assert_eq!(Service::parse("rdp", &KNOWN), Ok(Service::Named("rdp")));
+        assert_eq!(Service::parse("tcp/3389", &KNOWN), Ok(Service::Named("rdp")));
+        assert_eq!(Service::parse("tcp/8443", &KNOWN), Ok(Service::Port(6, 8443)));
+        assert!(Service::parse("gopher", &KNOWN).unwrap_err().contains("ssh"));
+        assert!(Service::parse("sctp/1", &KNOWN).is_err());
         assert_eq!(service_of(None, IpProto::TCP, 445).name(), "smb");
         assert_eq!(service_of(None, IpProto::UDP, 9999).name(), "udp/9999");
-        assert_eq!(service_of(Some(AppProto::Dnp3), IpProto::TCP, 20000).name(), "dnp3");
-        assert_eq!(service_of(None, IpProto::ICMPV6, 0), Service::parse("icmp").unwrap());
+        assert_eq!(service_of(Some(DNP3), IpProto::TCP, 20000).name(), "dnp3");
+        assert_eq!(service_of(None, IpProto::ICMPV6, 0), Service::parse("icmp", &KNOWN).unwrap());
     }
 }

@@ -5,7 +5,9 @@ use crate::anomaly::Dnp3Anomaly;
 use crate::app::{function_name, iin_name_iter, is_response, parse_fragment_into, Fragment, ObjectHeader};
 use crate::link::{link, BadLink, Link, LinkFrame};
 use crate::points::{Point, Value};
-use otsentry_core::{AppProto, Capped, Direction, Dissector, PduEvent, PduSink, ProtocolCounts, StreamCx, Tally, Timestamp};
+use otsentry_core::{
+    AppProto, Capped, CounterKind, Direction, Dissector, PduEvent, PduSink, ProtocolCounts, SectionLayout, StreamCx, Tally, Timestamp,
+};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 
@@ -39,6 +41,9 @@ struct Reassembly {
 #[derive(Debug, Default)]
 pub struct Dnp3Dissector {
     cfg: Dnp3Config,
+    /// Link frames and application fragments since the last `publish`.
+    link_frames: u64,
+    fragments: u64,
     partial: Vec<Reassembly>,
     /// Fragments reported so far in this flow.
     reported: u64,
@@ -65,6 +70,24 @@ pub struct Dnp3Dissector {
     /// When a master request was last marked `master_seen` (`None`: never).
     master_marked: Option<i64>,
 }
+
+/// The summary's `protocols.dnp3`.
+pub static SECTION: SectionLayout = SectionLayout {
+    name: "dnp3",
+    counters: &[
+        ("link_frames", CounterKind::Count),
+        ("fragments", CounterKind::Count),
+        // Application fragments by function code.
+        ("functions", CounterKind::Codes),
+        ("function_names", CounterKind::Names),
+        // The same fragments split: requests (a master's), and responses (solicited,
+        // unsolicited and authentication responses, 0x81 to 0x83), by code.
+        ("function_requests", CounterKind::Codes),
+        ("function_responses", CounterKind::Codes),
+        ("anomalies", CounterKind::Count),
+    ],
+    headline: "fragments",
+};
 
 /// How often a session's master requests are marked `master_seen`.
 const MASTER_MARK_NS: i64 = 60_000_000_000;
@@ -295,12 +318,12 @@ impl Dnp3Dissector {
     }
 
     fn anomaly<S: PduSink>(sink: &mut S, cx: &StreamCx, event: Dnp3Anomaly, offset: u64, reason: String) {
-        sink.counts().dnp3.anomalies += 1;
+        sink.counts().section(&SECTION).add("anomalies", 1);
         sink.anomaly(cx, event.name(), offset, reason);
     }
 
     fn frame<S: PduSink>(&mut self, cx: &StreamCx, f: &LinkFrame<'_>, at: u64, sink: &mut S) {
-        sink.counts().dnp3.link_frames += 1;
+        self.link_frames += 1;
         for (addr, which) in [(f.destination, "destination"), (f.source, "source")] {
             if (0xFFF0..=0xFFFB).contains(&addr) {
                 Self::anomaly(sink, cx, Dnp3Anomaly::ReservedAddress, at + 4, format!("{which} address 0x{addr:04X} is reserved"));
@@ -417,7 +440,7 @@ impl Dnp3Dissector {
                 return;
             }
         };
-        sink.counts().dnp3.fragments += 1;
+        self.fragments += 1;
         self.functions.add(parsed.function);
         match parsed.function {
             0x81..=0x83 => self.responses.add(parsed.function),
@@ -523,7 +546,7 @@ impl Dnp3Dissector {
 
 impl Dissector for Dnp3Dissector {
     fn proto(&self) -> AppProto {
-        AppProto::Dnp3
+        crate::DNP3
     }
 
     fn parse<S: PduSink>(&mut self, cx: &StreamCx, data: &[u8], sink: &mut S) -> usize {
@@ -566,10 +589,18 @@ impl Dissector for Dnp3Dissector {
     }
 
     fn publish(&mut self, counts: &mut ProtocolCounts) {
-        let dnp3 = &mut counts.dnp3;
-        self.functions.drain_into(&mut dnp3.functions, &mut dnp3.function_names, function_name);
-        self.requests.drain_counts(&mut dnp3.function_requests);
-        self.responses.drain_counts(&mut dnp3.function_responses);
+        let section = counts.section(&SECTION);
+        section.add("link_frames", std::mem::take(&mut self.link_frames));
+        section.add("fragments", std::mem::take(&mut self.fragments));
+        if let Some((codes, names)) = section.codes_and_names("functions", "function_names") {
+            self.functions.drain_into(codes, names, function_name);
+        }
+        if let Some(codes) = section.codes_mut("function_requests") {
+            self.requests.drain_counts(codes);
+        }
+        if let Some(codes) = section.codes_mut("function_responses") {
+            self.responses.drain_counts(codes);
+        }
     }
 
     fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {

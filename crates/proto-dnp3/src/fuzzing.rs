@@ -11,9 +11,10 @@ pub fn run(data: &[u8]) -> (u64, u64) {
     let mut d = Dnp3Dissector::new(Dnp3Config { max_fragment: 2048, max_objects: 64, max_points: 256 });
     let mut sink = SerializingSink::default();
     conversation(&mut d, data, true, 1024, &mut sink);
-    let c = &sink.counts.dnp3;
-    assert!(c.fragments <= c.link_frames);
-    (c.link_frames, c.fragments)
+    let c = sink.counts.get("dnp3").expect("finish publishes the section");
+    let (frames, fragments) = (c.count("link_frames"), c.count("fragments"));
+    assert!(fragments <= frames);
+    (frames, fragments)
 }
 
 /// The link layer alone: scan `data` for frames as the dissector does. Returns the frames

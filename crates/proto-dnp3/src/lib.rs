@@ -22,20 +22,38 @@ mod probe;
 
 pub use anomaly::Dnp3Anomaly;
 pub use crc::crc16;
-pub use dissector::{Dnp3Config, Dnp3Dissector, FragmentEvent};
+pub use dissector::{Dnp3Config, Dnp3Dissector, FragmentEvent, SECTION};
 pub use fields::DNP3_SCHEMA;
 pub use probe::probe;
 
 /// DNP3 (over TCP and UDP) as the engine registers it.
 pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
-    proto: otsentry_core::AppProto::Dnp3,
-    name: "dnp3",
+    proto: DNP3,
+    protos: &[DNP3],
     ports: &[(otsentry_core::IpProto::TCP, 20000), (otsentry_core::IpProto::UDP, 20000)],
     probe,
     probe_on_port: None,
     schemas: &[&DNP3_SCHEMA],
     classes: class::class_table,
+    // A link frame is at most 292 bytes.
+    max_pdu: 4096,
+    summary: &[&SECTION],
+    clients_are_masters: true,
 };
+
+/// DNP3.
+pub const DNP3: otsentry_core::AppProto = otsentry_core::AppProto::new(2, "dnp3");
+
+impl otsentry_core::Registered for Dnp3Dissector {
+    const DESCRIPTOR: &'static otsentry_core::Descriptor = &DESCRIPTOR;
+    fn start(settings: &otsentry_core::Settings) -> Self {
+        let mut cfg = Dnp3Config::default();
+        if let Some(n) = settings.get(DNP3.name(), "max-objects") {
+            cfg.max_objects = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        Dnp3Dissector::new(cfg)
+    }
+}
 
 /// Link header length, its CRC included.
 pub const LINK_HEADER_LEN: usize = 10;

@@ -2,7 +2,7 @@
 //! whose CRC verifies: two bytes of magic and sixteen of checksum make chance matches
 //! negligible on any port.
 use crate::{crc16, LINK_HEADER_LEN};
-use otsentry_core::{AppProto, Direction, ProbeResult};
+use otsentry_core::{Direction, ProbeResult};
 
 /// Control byte: DIR set means the frame comes from the master.
 const DIR: u8 = 0x80;
@@ -25,7 +25,7 @@ pub fn probe(data: &[u8]) -> ProbeResult {
         Some(c) if c & DIR != 0 => Direction::ToServer,
         _ => Direction::ToClient,
     };
-    ProbeResult::Match { proto: AppProto::Dnp3, dir: Some(dir) }
+    ProbeResult::Match { proto: crate::DNP3, dir: Some(dir) }
 }
 
 #[cfg(test)]
@@ -46,8 +46,8 @@ mod tests {
 
     #[test]
     fn the_dir_bit_gives_the_direction() {
-        assert_eq!(probe(&frame(0xC9)), ProbeResult::Match { proto: AppProto::Dnp3, dir: Some(Direction::ToServer) });
-        assert_eq!(probe(&frame(0x0B)), ProbeResult::Match { proto: AppProto::Dnp3, dir: Some(Direction::ToClient) });
+        assert_eq!(probe(&frame(0xC9)), ProbeResult::Match { proto: crate::DNP3, dir: Some(Direction::ToServer) });
+        assert_eq!(probe(&frame(0x0B)), ProbeResult::Match { proto: crate::DNP3, dir: Some(Direction::ToClient) });
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::function::Function;
 use crate::pdu::{parse_request, parse_response, Issue, Request, Response};
 use crate::record::{RequestInfo, Status, Transaction};
 use crate::{MAX_ADU, MBAP_LEN};
-use otsentry_core::{AppProto, Direction, Dissector, PduSink, ProtocolCounts, StreamCx, Tally, Timestamp};
+use otsentry_core::{AppProto, CounterKind, Direction, Dissector, PduSink, ProtocolCounts, SectionLayout, StreamCx, Tally, Timestamp};
 use std::collections::VecDeque;
 
 /// Limits of one flow's dissector.
@@ -28,8 +28,43 @@ impl Default for ModbusConfig {
 /// gateway polls the few it knows.
 const UNIT_WALK: u16 = 16;
 
+/// The summary's `protocols.modbus`.
+pub static SECTION: SectionLayout = SectionLayout {
+    name: "modbus",
+    counters: &[
+        // Every ADU in either direction.
+        ("pdus", CounterKind::Count),
+        // ADUs by decimal function code, exception bit cleared.
+        ("functions", CounterKind::Codes),
+        ("function_names", CounterKind::Names),
+        // The same ADUs split: requests, and responses (exceptions included), by code.
+        ("function_requests", CounterKind::Codes),
+        ("function_responses", CounterKind::Codes),
+        ("exceptions", CounterKind::Count),
+        ("anomalies", CounterKind::Count),
+        // Transactions reported, and of them requests never answered and responses to
+        // no request.
+        ("transactions", CounterKind::Count),
+        ("unanswered", CounterKind::Count),
+        ("unsolicited", CounterKind::Count),
+    ],
+    headline: "transactions",
+};
+
+/// What a flow adds to the run's counters, handed over by `publish`.
+#[derive(Debug, Default)]
+struct Counted {
+    pdus: u64,
+    exceptions: u64,
+    anomalies: u64,
+    transactions: u64,
+    unanswered: u64,
+    unsolicited: u64,
+}
+
 #[derive(Debug, Default)]
 pub struct ModbusDissector {
+    counted: Counted,
     cfg: ModbusConfig,
     open: VecDeque<RequestInfo>,
     /// Per direction: after a gap, the first header must be plausible, not just framed.
@@ -57,8 +92,8 @@ impl ModbusDissector {
         ModbusDissector { cfg, ..Default::default() }
     }
 
-    fn anomaly<S: PduSink>(&self, sink: &mut S, cx: &StreamCx, event: ModbusAnomaly, offset: u64, reason: String) {
-        sink.counts().modbus.anomalies += 1;
+    fn anomaly<S: PduSink>(&mut self, sink: &mut S, cx: &StreamCx, event: ModbusAnomaly, offset: u64, reason: String) {
+        self.counted.anomalies += 1;
         sink.anomaly(cx, event.name(), offset, reason);
     }
 
@@ -91,7 +126,7 @@ impl ModbusDissector {
     fn adu<S: PduSink>(&mut self, cx: &StreamCx, header: crate::frame::Mbap, pdu: &[u8], at: u64, sink: &mut S) {
         let raw = pdu.first().copied().unwrap_or(0);
         let function = Function(raw & 0x7F);
-        sink.counts().modbus.pdus += 1;
+        self.counted.pdus += 1;
         self.functions.add(function.0);
         if (248..=254).contains(&header.unit_id) {
             let reason = format!("unit id {} is reserved", header.unit_id);
@@ -113,7 +148,7 @@ impl ModbusDissector {
                 self.responses.add(function.0);
                 let (resp, issues) = parse_response(pdu);
                 if matches!(resp, Response::Exception { .. }) {
-                    sink.counts().modbus.exceptions += 1;
+                    self.counted.exceptions += 1;
                 }
                 self.report(sink, cx, pdu_at, &issues);
                 self.response(cx, header, function, &resp, pdu_at, sink);
@@ -121,7 +156,7 @@ impl ModbusDissector {
         }
     }
 
-    fn report<S: PduSink>(&self, sink: &mut S, cx: &StreamCx, pdu_at: u64, issues: &[Issue]) {
+    fn report<S: PduSink>(&mut self, sink: &mut S, cx: &StreamCx, pdu_at: u64, issues: &[Issue]) {
         for i in issues {
             self.anomaly(sink, cx, i.event, pdu_at + i.offset as u64, i.reason.clone());
         }
@@ -154,7 +189,7 @@ impl ModbusDissector {
         if let Some(i) = self.open.iter().position(|o| (o.transaction_id, o.unit_id) == (header.transaction_id, header.unit_id)) {
             if let Some(old) = self.open.remove(i) {
                 self.reported += 1;
-                emit_unanswered(&old, self.reported, cx, sink);
+                emit_unanswered(&old, self.reported, &mut self.counted, cx, sink);
             }
         }
         if self.open.len() >= self.cfg.max_open {
@@ -165,7 +200,7 @@ impl ModbusDissector {
             }
             if let Some(old) = self.open.pop_front() {
                 self.reported += 1;
-                emit_unanswered(&old, self.reported, cx, sink);
+                emit_unanswered(&old, self.reported, &mut self.counted, cx, sink);
             }
         } else if self.open.len() < self.cfg.max_open / 2 {
             self.flooded = false;
@@ -190,9 +225,8 @@ impl ModbusDissector {
                 self.anomaly(sink, cx, ModbusAnomaly::UnsolicitedResponse, pdu_at, reason);
             }
             self.reported += 1;
-            let counts = &mut sink.counts().modbus;
-            counts.transactions += 1;
-            counts.unsolicited += 1;
+            self.counted.transactions += 1;
+            self.counted.unsolicited += 1;
             let t = Transaction {
                 tx_id: self.reported,
                 transaction_id: key.0,
@@ -211,7 +245,7 @@ impl ModbusDissector {
             self.anomaly(sink, cx, ModbusAnomaly::ValueMismatch, pdu_at, reason);
         }
         self.reported += 1;
-        sink.counts().modbus.transactions += 1;
+        self.counted.transactions += 1;
         let t = Transaction {
             tx_id: self.reported,
             transaction_id: key.0,
@@ -239,10 +273,9 @@ fn is_request(cx: &StreamCx, adu: &[u8]) -> bool {
     reads_as_request(cx.dir, adu.get(MBAP_LEN).copied().unwrap_or(0))
 }
 
-fn emit_unanswered<S: PduSink>(req: &RequestInfo, tx_id: u64, cx: &StreamCx, sink: &mut S) {
-    let counts = &mut sink.counts().modbus;
-    counts.transactions += 1;
-    counts.unanswered += 1;
+fn emit_unanswered<S: PduSink>(req: &RequestInfo, tx_id: u64, counted: &mut Counted, cx: &StreamCx, sink: &mut S) {
+    counted.transactions += 1;
+    counted.unanswered += 1;
     let t = Transaction {
         tx_id,
         transaction_id: req.transaction_id,
@@ -286,7 +319,7 @@ fn mismatch(req: &RequestInfo, function: Function, resp: &Response<'_>) -> Optio
 
 impl Dissector for ModbusDissector {
     fn proto(&self) -> AppProto {
-        AppProto::Modbus
+        crate::MODBUS
     }
 
     fn parse<S: PduSink>(&mut self, cx: &StreamCx, data: &[u8], sink: &mut S) -> usize {
@@ -337,19 +370,36 @@ impl Dissector for ModbusDissector {
     }
 
     fn publish(&mut self, counts: &mut ProtocolCounts) {
-        let modbus = &mut counts.modbus;
-        self.functions.drain_into(&mut modbus.functions, &mut modbus.function_names, |f| Function(f).name());
-        self.requests.drain_counts(&mut modbus.function_requests);
-        self.responses.drain_counts(&mut modbus.function_responses);
+        let section = counts.section(&SECTION);
+        let c = std::mem::take(&mut self.counted);
+        for (name, n) in [
+            ("pdus", c.pdus),
+            ("exceptions", c.exceptions),
+            ("anomalies", c.anomalies),
+            ("transactions", c.transactions),
+            ("unanswered", c.unanswered),
+            ("unsolicited", c.unsolicited),
+        ] {
+            section.add(name, n);
+        }
+        if let Some((codes, names)) = section.codes_and_names("functions", "function_names") {
+            self.functions.drain_into(codes, names, |f| Function(f).name());
+        }
+        if let Some(codes) = section.codes_mut("function_requests") {
+            self.requests.drain_counts(codes);
+        }
+        if let Some(codes) = section.codes_mut("function_responses") {
+            self.responses.drain_counts(codes);
+        }
     }
 
     fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {
-        self.publish(sink.counts());
         let cx = StreamCx { ts, dir: Direction::ToServer, offset: 0 };
         while let Some(req) = self.open.pop_front() {
             self.reported += 1;
-            emit_unanswered(&req, self.reported, &cx, sink);
+            emit_unanswered(&req, self.reported, &mut self.counted, &cx, sink);
         }
+        self.publish(sink.counts());
     }
 }
 

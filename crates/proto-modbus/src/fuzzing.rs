@@ -9,5 +9,6 @@ pub fn run(data: &[u8]) {
     let mut d = ModbusDissector::new(ModbusConfig { max_open: 8 });
     let mut sink = SerializingSink::default();
     conversation(&mut d, data, false, 1024, &mut sink);
-    assert!(sink.counts.modbus.exceptions <= sink.counts.modbus.pdus);
+    let counts = sink.counts.get("modbus").expect("finish publishes the section");
+    assert!(counts.count("exceptions") <= counts.count("pdus"));
 }

@@ -19,7 +19,7 @@ mod probe;
 mod record;
 
 pub use anomaly::ModbusAnomaly;
-pub use dissector::{ModbusConfig, ModbusDissector};
+pub use dissector::{ModbusConfig, ModbusDissector, SECTION};
 pub use fields::MODBUS_SCHEMA;
 pub use frame::{frame, BadReason, Framed, Mbap};
 pub use pdu::{file_records, parse_request, parse_response, DeviceId, FileRecord, Issue, Request, Response};
@@ -28,8 +28,8 @@ pub use record::{RequestInfo, Status, Transaction};
 
 /// Modbus/TCP as the engine registers it.
 pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
-    proto: otsentry_core::AppProto::Modbus,
-    name: "modbus",
+    proto: MODBUS,
+    protos: &[MODBUS],
     ports: &[(otsentry_core::IpProto::TCP, 502)],
     probe,
     // On a Modbus port, MBAP framing alone decides (a device's own function codes and
@@ -37,7 +37,21 @@ pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
     probe_on_port: Some(probe_framing),
     schemas: &[&MODBUS_SCHEMA],
     classes: class::class_table,
+    // A whole ADU is at most 260 bytes; a device's longer ones are dissected too.
+    max_pdu: 4096,
+    summary: &[&SECTION],
+    clients_are_masters: false,
 };
+
+/// Modbus/TCP.
+pub const MODBUS: otsentry_core::AppProto = otsentry_core::AppProto::new(1, "modbus");
+
+impl otsentry_core::Registered for ModbusDissector {
+    const DESCRIPTOR: &'static otsentry_core::Descriptor = &DESCRIPTOR;
+    fn start(_settings: &otsentry_core::Settings) -> Self {
+        ModbusDissector::new(ModbusConfig::default())
+    }
+}
 
 /// MBAP header length, unit identifier included.
 pub const MBAP_LEN: usize = 7;

@@ -2,7 +2,7 @@
 //! exactly (protocol id 0, a length the spec allows, a public function code) and the
 //! bytes after it, if any, must start another MBAP header.
 use crate::{MAX_ADU, MAX_LENIENT_ADU, MBAP_LEN};
-use otsentry_core::{AppProto, Direction, ProbeResult};
+use otsentry_core::{Direction, ProbeResult};
 
 /// Public function codes (and UMAS, 90) that a probe accepts as evidence.
 fn is_public_function(code: u8) -> bool {
@@ -43,7 +43,7 @@ fn probe_with(data: &[u8], max_adu: usize, is_public_function: impl Fn(u8) -> bo
         return ProbeResult::NoMatch;
     }
     let pdu = data.get(MBAP_LEN..end).unwrap_or_default();
-    ProbeResult::Match { proto: AppProto::Modbus, dir: direction(pdu) }
+    ProbeResult::Match { proto: crate::MODBUS, dir: direction(pdu) }
 }
 
 /// Whether a PDU has the shape of a request or of a response, where they differ.
@@ -92,7 +92,7 @@ mod tests {
     fn on_a_modbus_port_any_function_frames() {
         let firmware = [0x00, 0x01, 0x00, 0x00, 0x00, 0x03, 0x01, 0x7D, 0x00]; // function 125
         assert_eq!(probe(&firmware), ProbeResult::NoMatch);
-        assert!(matches!(probe_framing(&firmware), ProbeResult::Match { proto: AppProto::Modbus, .. }));
+        assert!(matches!(probe_framing(&firmware), ProbeResult::Match { proto: crate::MODBUS, .. }));
         assert_eq!(probe_framing(&[0x00, 0x01, 0x00, 0x07, 0x00, 0x03, 0x01, 0x7D, 0x00]), ProbeResult::NoMatch, "protocol id 7");
     }
 
@@ -117,7 +117,7 @@ mod tests {
 
     fn dir(data: &[u8]) -> Option<Direction> {
         match probe(data) {
-            ProbeResult::Match { proto: AppProto::Modbus, dir } => dir,
+            ProbeResult::Match { proto: crate::MODBUS, dir } => dir,
             other => panic!("no match: {other:?}"),
         }
     }

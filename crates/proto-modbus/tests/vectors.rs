@@ -291,6 +291,12 @@ fn conversation() -> (Vec<u8>, Vec<u8>) {
     (req, resp)
 }
 
+/// The ADUs counted so far (published as a flow's periodic stats are).
+fn pdus(d: &mut ModbusDissector, sink: &mut Sink) -> u64 {
+    d.publish(&mut sink.counts);
+    sink.counts.get("modbus").map_or(0, |s| s.count("pdus"))
+}
+
 fn run_split(req: &[u8], resp: &[u8], i: usize, j: usize) -> Sink {
     let mut d = ModbusDissector::new(ModbusConfig::default());
     let mut sink = Sink::default();
@@ -300,6 +306,7 @@ fn run_split(req: &[u8], resp: &[u8], i: usize, j: usize) -> Sink {
     }
     let mut q = Pending::default();
     q.feed(&mut d, &cx(Direction::ToClient, 5, 0), resp, 4096, &mut sink);
+    d.publish(&mut sink.counts);
     sink
 }
 
@@ -314,7 +321,7 @@ fn every_split_point_of_a_three_adu_stream_gives_the_same_transactions() {
     assert_eq!(whole.records[2]["umas"]["function_name"], "stop_plc");
     assert_eq!(whole.records[2]["exception"]["name"], "illegal_function");
     assert_eq!(whole.records[0]["response_time_us"], 5000);
-    assert_eq!(whole.counts.modbus.pdus, 6);
+    assert_eq!(whole.counts.get("modbus").unwrap().count("pdus"), 6);
     for i in 0..=req.len() {
         for j in i..=req.len() {
             let s = run_split(&req, &resp, i, j);
@@ -334,7 +341,7 @@ fn garbage_is_skipped_and_counted_then_parsing_resumes() {
     let used = d.parse(&cx(Direction::ToServer, 0, 0), &stream, &mut sink);
     assert_eq!(used, stream.len());
     assert!(sink.anomalies.iter().any(|&(e, off)| e == "modbus.resync" && off == 0), "{:?}", sink.anomalies);
-    assert_eq!(sink.counts.modbus.pdus, 3, "all three requests parsed after the garbage");
+    assert_eq!(pdus(&mut d, &mut sink), 3, "all three requests parsed after the garbage");
 }
 
 #[test]
@@ -348,7 +355,7 @@ fn an_oversized_length_cannot_swallow_the_requests_behind_it() {
     let used = d.parse(&cx(Direction::ToServer, 0, 0), &stream, &mut sink);
     assert_eq!(used, stream.len());
     assert_eq!(sink.anomalies.first(), Some(&("modbus.invalid_length", 4)), "{:?}", sink.anomalies);
-    assert_eq!(sink.counts.modbus.pdus, 4, "the cut request and the three behind it");
+    assert_eq!(pdus(&mut d, &mut sink), 4, "the cut request and the three behind it");
     d.finish(Timestamp::default(), &mut sink);
     assert!(sink.records.iter().any(|r| r["umas"]["function_name"] == "stop_plc"), "the PLC stop is seen");
 }
@@ -366,7 +373,7 @@ fn an_oversized_adu_a_device_accepts_is_dissected() {
     for cut in [1, 7, 8, 100, 260] {
         let mut p = Pending::default();
         p.feed(&mut d, &cx(Direction::ToServer, 0, 0), &stream[..cut], 4096, &mut sink);
-        assert_eq!(sink.counts.modbus.pdus, 0, "cut at {cut}");
+        assert_eq!(pdus(&mut d, &mut sink), 0, "cut at {cut}");
     }
     let used = d.parse(&cx(Direction::ToServer, 0, 0), &stream, &mut sink);
     assert_eq!(used, 261);
@@ -377,11 +384,11 @@ fn an_oversized_adu_a_device_accepts_is_dissected() {
     // Over the largest ADU dissected: refused, and the search for a header starts inside.
     let mut huge = vec![0x00, 0x08, 0x00, 0x00, 0x04, 0x00, 0x01, 0x03];
     huge.extend_from_slice(&adu(10, 1, &[0x5A, 0x00, 0x41]));
-    let mut sink = Sink::default();
-    let used = ModbusDissector::new(ModbusConfig::default()).parse(&cx(Direction::ToServer, 0, 0), &huge, &mut sink);
+    let (mut d, mut sink) = (ModbusDissector::new(ModbusConfig::default()), Sink::default());
+    let used = d.parse(&cx(Direction::ToServer, 0, 0), &huge, &mut sink);
     assert_eq!(used, huge.len());
     assert_eq!(sink.anomalies.first(), Some(&("modbus.pdu_too_long", 0)));
-    assert_eq!(sink.counts.modbus.pdus, 1, "the stop behind the refused header");
+    assert_eq!(pdus(&mut d, &mut sink), 1, "the stop behind the refused header");
 }
 
 #[test]
@@ -405,14 +412,14 @@ fn a_forged_length_on_a_fixed_size_request_cannot_hide_the_next_one() {
     d.finish(Timestamp::default(), &mut sink);
     let umas: Vec<_> = sink.records.iter().filter(|r| r["umas"]["function_name"] == "stop_plc").collect();
     assert_eq!(umas.len(), 1, "the hidden stop is a request of its own: {:?}", sink.records);
-    assert_eq!(sink.counts.modbus.pdus, 3, "read, stop, read after the padding (padding resynchronised)");
+    assert_eq!(pdus(&mut d, &mut sink), 3, "read, stop, read after the padding (padding resynchronised)");
     // Padding that frames as nothing stays part of an ADU whose function leaves its length open.
     let mut padded = vec![0x5A, 0x00, 0x41];
     padded.resize(40, 0x00);
-    let mut sink = Sink::default();
-    ModbusDissector::new(ModbusConfig::default()).parse(&cx(Direction::ToServer, 0, 0), &adu(4, 1, &padded), &mut sink);
+    let (mut d, mut sink) = (ModbusDissector::new(ModbusConfig::default()), Sink::default());
+    d.parse(&cx(Direction::ToServer, 0, 0), &adu(4, 1, &padded), &mut sink);
     assert!(sink.anomalies.is_empty(), "{:?}", sink.anomalies);
-    assert_eq!(sink.counts.modbus.pdus, 1);
+    assert_eq!(pdus(&mut d, &mut sink), 1);
 }
 
 #[test]
@@ -424,7 +431,7 @@ fn after_a_gap_parsing_waits_for_a_plausible_header() {
     // Resume in the middle of the first ADU: its tail must not be read as a header.
     let used = d.parse(&cx(Direction::ToServer, 0, 100), &req[5..], &mut sink);
     assert_eq!(used, req.len() - 5);
-    assert_eq!(sink.counts.modbus.pdus, 2, "the two whole ADUs after the cut: {:?}", sink.anomalies);
+    assert_eq!(pdus(&mut d, &mut sink), 2, "the two whole ADUs after the cut: {:?}", sink.anomalies);
     assert!(sink.anomalies.iter().any(|a| a.0 == "modbus.resync"));
 }
 

@@ -7,7 +7,7 @@ use crate::names::{self, error_class_name, function_name};
 use crate::record::{CotpEvent, JobEvent, OpenJob, PlusEvent, Status, UserDataEvent};
 use crate::s7::{self, Facts};
 use crate::{plus, userdata};
-use otsentry_core::{AppProto, Direction, Dissector, PduSink, ProtocolCounts, StreamCx, Tally, Timestamp};
+use otsentry_core::{AppProto, CounterKind, Direction, Dissector, PduSink, ProtocolCounts, SectionLayout, StreamCx, Tally, Timestamp};
 use std::collections::VecDeque;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +33,9 @@ const ORPHAN_WAIT_NS: i64 = 10_000_000_000;
 #[derive(Debug, Default)]
 pub struct S7Dissector {
     cfg: S7Config,
+    /// S7comm and S7comm-plus PDUs since the last `publish`.
+    pdus: u64,
+    plus_pdus: u64,
     /// Data TPDUs of an S7comm PDU in progress, per direction.
     partial: [Vec<u8>; 2],
     /// Per direction: data TPDUs up to the next end of PDU continue one that is not
@@ -67,13 +70,40 @@ impl std::fmt::Display for GroupSub {
     }
 }
 
+/// The summary's `protocols.s7comm`.
+pub static SECTION: SectionLayout = SectionLayout {
+    name: "s7comm",
+    counters: &[
+        ("pdus", CounterKind::Count),
+        ("functions", CounterKind::Codes),
+        ("function_names", CounterKind::Names),
+        // The same PDUs split: jobs, and acks with data, by function code.
+        ("function_requests", CounterKind::Codes),
+        ("function_responses", CounterKind::Codes),
+        // User-data PDUs by function group and sub-function (`"4.1"`), and their names,
+        // `group.subfunction` (`"cpu_functions.read_szl"`).
+        ("userdata", CounterKind::Codes),
+        ("userdata_names", CounterKind::Names),
+        ("anomalies", CounterKind::Count),
+    ],
+    headline: "pdus",
+};
+
+/// The summary's `protocols.s7comm_plus`.
+pub static PLUS_SECTION: SectionLayout = SectionLayout {
+    name: "s7comm_plus",
+    counters: &[
+        ("pdus", CounterKind::Count),
+        ("functions", CounterKind::Codes),
+        ("function_names", CounterKind::Names),
+        ("anomalies", CounterKind::Count),
+    ],
+    headline: "pdus",
+};
+
 fn anomaly<S: PduSink>(sink: &mut S, cx: &StreamCx, event: S7Anomaly, offset: u64, reason: String) {
-    let counts = sink.counts();
-    if event.plus() {
-        counts.s7comm_plus.anomalies += 1;
-    } else {
-        counts.s7comm.anomalies += 1;
-    }
+    let section = if event.plus() { &PLUS_SECTION } else { &SECTION };
+    sink.counts().section(section).add("anomalies", 1);
     sink.anomaly(cx, event.name(), offset, reason);
 }
 
@@ -186,7 +216,7 @@ impl S7Dissector {
     }
 
     fn plus<S: PduSink>(&mut self, cx: &StreamCx, payload: &[u8], at: u64, sink: &mut S) {
-        sink.counts().s7comm_plus.pdus += 1;
+        self.plus_pdus += 1;
         match plus::parse(payload) {
             Ok(p) => {
                 if let Some(f) = p.function {
@@ -200,7 +230,7 @@ impl S7Dissector {
     }
 
     fn s7<S: PduSink>(&mut self, cx: &StreamCx, bytes: &[u8], at: u64, sink: &mut S) {
-        sink.counts().s7comm.pdus += 1;
+        self.pdus += 1;
         // Acks whose job did not come within the wait are reported as they are.
         while self.orphans.front().is_some_and(|(_, r)| cx.ts.as_nanos() - r.ts.as_nanos() > ORPHAN_WAIT_NS) {
             if let Some((job, resp)) = self.orphans.pop_front() {
@@ -333,7 +363,7 @@ pub(crate) struct Response {
 
 impl Dissector for S7Dissector {
     fn proto(&self) -> AppProto {
-        AppProto::S7comm
+        crate::S7COMM
     }
 
     fn parse<S: PduSink>(&mut self, cx: &StreamCx, data: &[u8], sink: &mut S) -> usize {
@@ -393,14 +423,27 @@ impl Dissector for S7Dissector {
     }
 
     fn publish(&mut self, counts: &mut ProtocolCounts) {
-        let (s7, plus) = (&mut counts.s7comm, &mut counts.s7comm_plus);
-        self.functions.drain_into(&mut s7.functions, &mut s7.function_names, function_name);
-        self.jobs.drain_counts(&mut s7.function_requests);
-        self.acks.drain_counts(&mut s7.function_responses);
-        self.userdata.drain_into(&mut s7.userdata, &mut s7.userdata_names, |GroupSub(group, sub)| {
-            format!("{}.{}", names::function_group_name(group), names::subfunction_name(group, sub))
-        });
-        self.plus_functions.drain_into(&mut plus.functions, &mut plus.function_names, names::plus_function_name);
+        let s7 = counts.section(&SECTION);
+        s7.add("pdus", std::mem::take(&mut self.pdus));
+        if let Some((codes, names)) = s7.codes_and_names("functions", "function_names") {
+            self.functions.drain_into(codes, names, function_name);
+        }
+        if let Some(codes) = s7.codes_mut("function_requests") {
+            self.jobs.drain_counts(codes);
+        }
+        if let Some(codes) = s7.codes_mut("function_responses") {
+            self.acks.drain_counts(codes);
+        }
+        if let Some((codes, names)) = s7.codes_and_names("userdata", "userdata_names") {
+            self.userdata.drain_into(codes, names, |GroupSub(group, sub)| {
+                format!("{}.{}", names::function_group_name(group), names::subfunction_name(group, sub))
+            });
+        }
+        let plus = counts.section(&PLUS_SECTION);
+        plus.add("pdus", std::mem::take(&mut self.plus_pdus));
+        if let Some((codes, names)) = plus.codes_and_names("functions", "function_names") {
+            self.plus_functions.drain_into(codes, names, names::plus_function_name);
+        }
     }
 
     fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {

@@ -11,7 +11,8 @@ pub fn run(data: &[u8]) -> (u64, u64) {
     let mut d = S7Dissector::new(S7Config { max_pdu: 2048, max_open_jobs: 16 });
     let mut sink = SerializingSink::default();
     conversation(&mut d, data, false, 4096, &mut sink);
-    (sink.counts.s7comm.pdus, sink.counts.s7comm_plus.pdus)
+    let pdus = |name| sink.counts.get(name).map_or(0, |s| s.count("pdus"));
+    (pdus("s7comm"), pdus("s7comm_plus"))
 }
 
 /// TPKT and COTP alone: scan `data` for TPKTs, parse each TPDU and its connection

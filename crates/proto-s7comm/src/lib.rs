@@ -22,21 +22,36 @@ pub mod userdata;
 pub mod values;
 
 pub use anomaly::S7Anomaly;
-pub use dissector::{S7Config, S7Dissector};
+pub use dissector::{S7Config, S7Dissector, PLUS_SECTION, SECTION};
 pub use fields::{COTP_SCHEMA, S7_PLUS_SCHEMA, S7_SCHEMA};
 pub use probe::probe;
 pub use record::{CotpEvent, JobEvent, PlusEvent, Status, UserDataEvent};
 
 /// S7comm and S7comm-plus (one dissector on ISO-on-TCP) as the engine registers them.
 pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
-    proto: otsentry_core::AppProto::S7comm,
-    name: "s7comm",
+    proto: S7COMM,
+    protos: &[S7COMM, S7COMM_PLUS],
     ports: &[(otsentry_core::IpProto::TCP, 102)],
     probe,
     probe_on_port: None,
     schemas: &[&S7_SCHEMA, &S7_PLUS_SCHEMA, &COTP_SCHEMA],
     classes: class::class_table,
+    // A TPKT may announce up to 65,535 bytes.
+    max_pdu: 65_535,
+    summary: &[&SECTION, &PLUS_SECTION],
+    clients_are_masters: false,
 };
+
+/// S7comm, and S7comm-plus (the same dissector, on the same port and framing).
+pub const S7COMM: otsentry_core::AppProto = otsentry_core::AppProto::new(3, "s7comm");
+pub const S7COMM_PLUS: otsentry_core::AppProto = otsentry_core::AppProto::new(4, "s7comm_plus").in_family_of(S7COMM);
+
+impl otsentry_core::Registered for S7Dissector {
+    const DESCRIPTOR: &'static otsentry_core::Descriptor = &DESCRIPTOR;
+    fn start(_settings: &otsentry_core::Settings) -> Self {
+        S7Dissector::new(S7Config::default())
+    }
+}
 
 /// TPKT header length.
 pub const TPKT_LEN: usize = 4;

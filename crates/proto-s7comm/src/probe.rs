@@ -2,7 +2,7 @@
 //! skipped (other ISO protocols such as MMS share them); the first data TPDU decides:
 //! protocol id 0x32 is S7comm, 0x72 S7comm-plus, anything else is not S7.
 use crate::TPKT_LEN;
-use otsentry_core::{AppProto, Direction, ProbeResult};
+use otsentry_core::{Direction, ProbeResult};
 
 const COTP_CR: u8 = 0xE0;
 const COTP_CC: u8 = 0xD0;
@@ -66,7 +66,7 @@ fn s7comm(pdu: &[u8], setup_dir: Option<Direction>) -> ProbeResult {
         Some(_) => return ProbeResult::NoMatch,
         None => None,
     };
-    ProbeResult::Match { proto: AppProto::S7comm, dir: dir.or(setup_dir) }
+    ProbeResult::Match { proto: crate::S7COMM, dir: dir.or(setup_dir) }
 }
 
 fn s7plus(pdu: &[u8], setup_dir: Option<Direction>) -> ProbeResult {
@@ -76,7 +76,7 @@ fn s7plus(pdu: &[u8], setup_dir: Option<Direction>) -> ProbeResult {
         Some(0x32 | 0x33) => Some(Direction::ToClient), // response, notification
         _ => None,
     };
-    ProbeResult::Match { proto: AppProto::S7commPlus, dir: dir.or(setup_dir) }
+    ProbeResult::Match { proto: crate::S7COMM_PLUS, dir: dir.or(setup_dir) }
 }
 
 #[cfg(test)]
@@ -103,10 +103,10 @@ mod tests {
 
     #[test]
     fn a_job_is_s7comm_to_the_server() {
-        assert_eq!(probe(&SETUP_JOB), ProbeResult::Match { proto: AppProto::S7comm, dir: Some(Direction::ToServer) });
+        assert_eq!(probe(&SETUP_JOB), ProbeResult::Match { proto: crate::S7COMM, dir: Some(Direction::ToServer) });
         let mut ack = SETUP_JOB;
         ack[8] = 3;
-        assert_eq!(probe(&ack), ProbeResult::Match { proto: AppProto::S7comm, dir: Some(Direction::ToClient) });
+        assert_eq!(probe(&ack), ProbeResult::Match { proto: crate::S7COMM, dir: Some(Direction::ToClient) });
     }
 
     #[test]
@@ -117,7 +117,7 @@ mod tests {
         plus[7] = 0x72; // S7comm-plus header: version 1 ...
         plus[11] = 0x00; // ... opcode byte unknown: direction from the CR
         both.extend_from_slice(&plus);
-        assert_eq!(probe(&both), ProbeResult::Match { proto: AppProto::S7commPlus, dir: Some(Direction::ToServer) });
+        assert_eq!(probe(&both), ProbeResult::Match { proto: crate::S7COMM_PLUS, dir: Some(Direction::ToServer) });
     }
 
     #[test]

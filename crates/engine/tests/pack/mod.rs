@@ -1,14 +1,15 @@
 //! Replaying a capture (a file, a zip, a directory) with the built-in rule pack, for
 //! the tests that judge the pack on third-party captures.
 use otsentry_core::Alert;
-use otsentry_engine::{Pipeline, PipelineOptions, RuleSet, SCHEMAS};
+use otsentry_engine::{Pipeline, PipelineOptions, RuleSet};
 use otsentry_rules::{default_pack, Sources};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Every alert the pack raises on `capture`, in order; each also counted once.
 pub(crate) fn alerts(capture: &Path) -> Vec<Alert> {
-    let rules = Arc::new(RuleSet::load(&Sources { rules: default_pack(), ..Default::default() }, &SCHEMAS).expect("pack"));
+    let rules =
+        Arc::new(RuleSet::load(&Sources { rules: default_pack(), ..Default::default() }, otsentry_engine::schemas()).expect("pack"));
     let mut run: Pipeline = Pipeline::new(PipelineOptions { rules, ..Default::default() }, None);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();

@@ -1,0 +1,258 @@
+//! The summary's `protocols` object: one section per registered protocol, laid out by
+//! its crate ([`SectionLayout`]), so core names no protocol's counters and the JSON keys
+//! of each section stay exactly as its crate declares them.
+use crate::summary::{CodeCounts, CodeNames};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+/// What one counter of a section holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CounterKind {
+    /// A number.
+    Count,
+    /// Counts by code (`"3"`, `"4.1"`).
+    Codes,
+    /// The names of a `Codes` counter's keys.
+    Names,
+}
+
+/// A protocol's section of the summary: its key and counters, in the order the JSON
+/// lists them.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SectionLayout {
+    pub name: &'static str,
+    pub counters: &'static [(&'static str, CounterKind)],
+    /// The counter periodic stats report as the protocol's PDUs.
+    pub headline: &'static str,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Counter {
+    Count(u64),
+    Codes(CodeCounts),
+    Names(CodeNames),
+}
+
+impl Serialize for Counter {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Counter::Count(n) => n.serialize(s),
+            Counter::Codes(c) => c.serialize(s),
+            Counter::Names(c) => c.serialize(s),
+        }
+    }
+}
+
+/// One protocol's counters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Section {
+    layout: &'static SectionLayout,
+    values: Vec<Counter>,
+}
+
+impl Section {
+    pub fn new(layout: &'static SectionLayout) -> Section {
+        let values = layout
+            .counters
+            .iter()
+            .map(|(_, kind)| match kind {
+                CounterKind::Count => Counter::Count(0),
+                CounterKind::Codes => Counter::Codes(CodeCounts::new()),
+                CounterKind::Names => Counter::Names(CodeNames::new()),
+            })
+            .collect();
+        Section { layout, values }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.layout.name
+    }
+
+    pub fn layout(&self) -> &'static SectionLayout {
+        self.layout
+    }
+
+    /// The counter periodic stats report as the protocol's PDUs.
+    pub fn headline(&self) -> &'static str {
+        self.layout.headline
+    }
+
+    fn slot(&mut self, counter: &str) -> Option<&mut Counter> {
+        let i = self.layout.counters.iter().position(|(n, _)| *n == counter)?;
+        self.values.get_mut(i)
+    }
+
+    fn get(&self, counter: &str) -> Option<&Counter> {
+        let i = self.layout.counters.iter().position(|(n, _)| *n == counter)?;
+        self.values.get(i)
+    }
+
+    /// Adds `n` to the number `counter` (a counter the layout does not declare as a
+    /// number is left alone: a layout and its crate's code are tested together).
+    pub fn add(&mut self, counter: &str, n: u64) {
+        if let Some(Counter::Count(c)) = self.slot(counter) {
+            *c += n;
+        }
+    }
+
+    pub fn count(&self, counter: &str) -> u64 {
+        match self.get(counter) {
+            Some(Counter::Count(n)) => *n,
+            _ => 0,
+        }
+    }
+
+    /// The counts by code `counter` holds.
+    pub fn codes(&self, counter: &str) -> Option<&CodeCounts> {
+        match self.get(counter)? {
+            Counter::Codes(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn codes_mut(&mut self, counter: &str) -> Option<&mut CodeCounts> {
+        match self.slot(counter)? {
+            Counter::Codes(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The code names `counter` holds.
+    pub fn names(&self, counter: &str) -> Option<&CodeNames> {
+        match self.get(counter)? {
+            Counter::Names(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// A `Codes` counter and the `Names` counter that names its keys, both at once.
+    pub fn codes_and_names(&mut self, codes: &str, names: &str) -> Option<(&mut CodeCounts, &mut CodeNames)> {
+        let counters = self.layout.counters;
+        let (ci, ni) = (counters.iter().position(|(n, _)| *n == codes)?, counters.iter().position(|(n, _)| *n == names)?);
+        if ci == ni {
+            return None;
+        }
+        let (lo, hi) = (ci.min(ni), ci.max(ni));
+        let (head, tail) = self.values.split_at_mut(hi);
+        let pair = (head.get_mut(lo)?, tail.first_mut()?);
+        let (first, second) = if ci < ni { pair } else { (pair.1, pair.0) };
+        match (first, second) {
+            (Counter::Codes(a), Counter::Names(b)) => Some((a, b)),
+            _ => None,
+        }
+    }
+
+    /// Every counter: numbers summed, codes summed, names joined.
+    pub fn merge(&mut self, other: &Section) {
+        for (mine, theirs) in self.values.iter_mut().zip(&other.values) {
+            match (mine, theirs) {
+                (Counter::Count(a), Counter::Count(b)) => *a += b,
+                (Counter::Codes(a), Counter::Codes(b)) => {
+                    for (k, n) in b {
+                        *a.entry(k.clone()).or_default() += n;
+                    }
+                }
+                (Counter::Names(a), Counter::Names(b)) => {
+                    for (k, n) in b {
+                        a.entry(k.clone()).or_insert_with(|| n.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+impl Serialize for Section {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.values.len()))?;
+        for ((name, _), value) in self.layout.counters.iter().zip(&self.values) {
+            m.serialize_entry(name, value)?;
+        }
+        m.end()
+    }
+}
+
+/// The summary's `protocols`: a section per registered protocol, in registration order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProtocolCounts {
+    sections: Vec<Section>,
+}
+
+impl ProtocolCounts {
+    /// Sections at zero for `layouts`, so their keys are present before any traffic.
+    pub fn of(layouts: impl IntoIterator<Item = &'static SectionLayout>) -> ProtocolCounts {
+        ProtocolCounts { sections: layouts.into_iter().map(Section::new).collect() }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.name() == name)
+    }
+
+    /// The section of `layout`, added (at zero) if the run had none.
+    #[allow(clippy::indexing_slicing)] // `i` is a position just found, or the one just pushed
+    pub fn section(&mut self, layout: &'static SectionLayout) -> &mut Section {
+        match self.sections.iter().position(|s| s.name() == layout.name) {
+            Some(i) => &mut self.sections[i],
+            None => {
+                self.sections.push(Section::new(layout));
+                let last = self.sections.len() - 1;
+                &mut self.sections[last]
+            }
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Section> {
+        self.sections.iter()
+    }
+
+    pub fn merge(&mut self, other: &ProtocolCounts) {
+        for s in &other.sections {
+            self.section(s.layout).merge(s);
+        }
+    }
+}
+
+impl Serialize for ProtocolCounts {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.sections.len()))?;
+        for section in &self.sections {
+            m.serialize_entry(section.name(), section)?;
+        }
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static TOY: SectionLayout = SectionLayout {
+        name: "toy",
+        counters: &[("pdus", CounterKind::Count), ("functions", CounterKind::Codes), ("function_names", CounterKind::Names)],
+        headline: "pdus",
+    };
+
+    #[test]
+    fn a_section_keeps_its_layout_order_and_merges() {
+        let mut a = ProtocolCounts::of([&TOY]);
+        assert_eq!(serde_json::to_string(&a).unwrap(), r#"{"toy":{"pdus":0,"functions":{},"function_names":{}}}"#);
+        let s = a.section(&TOY);
+        s.add("pdus", 2);
+        s.add("functions", 9);
+        let (codes, names) = s.codes_and_names("functions", "function_names").unwrap();
+        codes.insert("3".into(), 2);
+        names.insert("3".into(), "read".into());
+        let mut b = ProtocolCounts::default();
+        b.merge(&a);
+        b.merge(&a);
+        let t = b.get("toy").unwrap();
+        assert_eq!((t.count("pdus"), t.codes("functions").unwrap()["3"]), (4, 4));
+        assert_eq!(t.names("function_names").unwrap()["3"], "read");
+        assert_eq!(t.count("functions"), 0, "a number is only added to a number");
+        assert!(s_none(&mut b));
+    }
+
+    fn s_none(p: &mut ProtocolCounts) -> bool {
+        p.section(&TOY).codes_and_names("pdus", "functions").is_none()
+    }
+}
