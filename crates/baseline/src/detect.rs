@@ -3,8 +3,9 @@
 //! attribute, a pair's timing) and counted after that; each says what was expected
 //! and what was seen.
 use crate::index::{Baseline, PairIndex, PairKey, ServerIndex, Settings};
-use crate::model::{Pair, Protocol, Values};
+use crate::model::{Pair, Values};
 use crate::{Map as HashMap, Set as HashSet};
+use otsentry_core::AppProto;
 use otsentry_core::{Observer, Space, Timestamp};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -46,7 +47,7 @@ pub struct Finding {
     /// The asset (new asset, identity) or the pair's client and server.
     pub client: IpAddr,
     pub server: Option<IpAddr>,
-    pub protocol: Option<Protocol>,
+    pub protocol: Option<AppProto>,
     pub function: Option<(u32, &'static str)>,
     pub space: Option<Space>,
     pub address: Option<u32>,
@@ -60,7 +61,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(kind: Kind, client: IpAddr, server: Option<IpAddr>, protocol: Option<Protocol>, expected: String, seen: String) -> Finding {
+    fn new(kind: Kind, client: IpAddr, server: Option<IpAddr>, protocol: Option<AppProto>, expected: String, seen: String) -> Finding {
         Finding {
             kind,
             client,
@@ -79,7 +80,7 @@ impl Finding {
 }
 
 /// What a finding is about, so it is raised once.
-type Subject = (Kind, IpAddr, Option<IpAddr>, Option<Protocol>, Option<u32>, Option<Space>, Option<u32>);
+type Subject = (Kind, IpAddr, Option<IpAddr>, Option<AppProto>, Option<u32>, Option<Space>, Option<u32>);
 
 /// One pair's run: its tables in the baseline (none for a new pair) and its timing.
 #[derive(Debug)]
@@ -201,8 +202,8 @@ impl Detector {
         if index.is_none() {
             let (client, server, protocol) = pair;
             let expected = match self.baseline.servers.get(&(server, protocol)) {
-                Some(s) => format!("{} clients: {}", protocol.as_str(), list(s.clients.iter().map(ToString::to_string))),
-                None => format!("no {} client of {server}", protocol.as_str()),
+                Some(s) => format!("{} clients: {}", protocol.name(), list(s.clients.iter().map(ToString::to_string))),
+                None => format!("no {} client of {server}", protocol.name()),
             };
             let f = Finding::new(Kind::NewPair, client, Some(server), Some(protocol), expected, client.to_string());
             raise(&mut self.raised, &mut self.findings, f);
@@ -355,7 +356,7 @@ pub struct RequestCheck<'d> {
 
 impl RequestCheck<'_> {
     fn pair(&self) -> PairKey {
-        self.run.as_ref().map_or((IpAddr::from([0, 0, 0, 0]), IpAddr::from([0, 0, 0, 0]), Protocol::Modbus), |r| r.key)
+        self.run.as_ref().map_or((IpAddr::from([0, 0, 0, 0]), IpAddr::from([0, 0, 0, 0]), AppProto::new(0, "none")), |r| r.key)
     }
 
     fn finding(&self, kind: Kind, expected: String, seen: String) -> Finding {

@@ -1,12 +1,13 @@
 //! A baseline made ready for checking: hash tables from pair, function, space and
 //! address to what was learned, built once at load.
-use crate::model::{BaselineFile, Pair, Protocol, Values};
+use crate::model::{BaselineFile, Pair, Values};
 use crate::{Map as HashMap, Set as HashSet};
+use otsentry_core::AppProto;
 use otsentry_core::Space;
 use std::net::IpAddr;
 
 /// A conversation's identity: client, server, protocol.
-pub type PairKey = (IpAddr, IpAddr, Protocol);
+pub type PairKey = (IpAddr, IpAddr, AppProto);
 
 /// How a baseline is read when checking (thresholds a site tunes; see the README).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -58,7 +59,7 @@ pub struct Baseline {
     pub(crate) server_values: HashMap<(IpAddr, Space, u32), Values>,
     /// Every client of a (server, protocol), with what they did toward it: for the
     /// requests of a client the baseline does not know.
-    pub(crate) servers: HashMap<(IpAddr, Protocol), ServerIndex>,
+    pub(crate) servers: HashMap<(IpAddr, AppProto), ServerIndex>,
 }
 
 /// What all clients did toward one server.

@@ -2,7 +2,7 @@
 //! written values, every identity a device gives, and the timing of each pair's
 //! requests; written out as a [`BaselineFile`] in a stable order.
 use crate::index::{merged, union, PairKey};
-use crate::model::{Asset, BaselineFile, Function, Learned, Mac, Pair, Protocol, Range, Role, SpaceName, Values, FORMAT};
+use crate::model::{Asset, BaselineFile, Function, Learned, Mac, Pair, Range, Role, SpaceName, Values, FORMAT};
 use crate::Map as HashMap;
 use otsentry_core::{FunctionClass, Observer, Space, Timestamp};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -176,7 +176,7 @@ impl Learner {
     /// The baseline, in its stable order; vendors looked up in `vendors`.
     pub fn finish(mut self, vendors: &crate::Vendors) -> BaselineFile {
         for ((client, server, protocol), p) in &self.pairs {
-            let server_role = if *protocol == Protocol::Dnp3 { Role::Outstation } else { Role::Plc };
+            let server_role = if protocol.masters() { Role::Outstation } else { Role::Plc };
             self.assets.entry(*server).or_default().roles.insert(server_role);
             use FunctionClass::{Control, Program, Read, Write};
             let client_roles = &mut self.assets.entry(*client).or_default().roles;

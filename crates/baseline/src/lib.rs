@@ -19,7 +19,7 @@ pub use detect::{Detector, Finding, IdentityCheck, Kind, RequestCheck};
 pub use index::{Baseline, PairKey, Settings};
 pub use learn::{IdentityLearn, Learner, RequestLearn};
 pub use load::{load, parse, read, to_text, BaselineError, BaselineErrors};
-pub use model::{Asset, BaselineFile, Function, Learned, Mac, Pair, Protocol, Range, Role, SpaceName, Values, FORMAT};
+pub use model::{Asset, BaselineFile, Function, Learned, Mac, Pair, Range, Role, SpaceName, Values, FORMAT};
 pub use oui::{Vendors, MANUF};
 pub use space::name as space_name;
 

@@ -2,6 +2,7 @@
 //! (`pairs[3].values[0].space`), and the file's format version is checked.
 use crate::index::Baseline;
 use crate::model::{BaselineFile, Function, Pair, Range, Values, FORMAT};
+use otsentry_core::AppProto;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
@@ -36,13 +37,14 @@ impl std::fmt::Display for BaselineErrors {
     }
 }
 
-/// Reads and indexes the baseline at `path`.
-pub fn load(path: &Path) -> Result<Baseline, BaselineErrors> {
-    read(path).map(Baseline::new)
+/// Reads and indexes the baseline at `path`; `protocols` are the registered ones, which
+/// its pairs and spaces may name.
+pub fn load(path: &Path, protocols: &[AppProto]) -> Result<Baseline, BaselineErrors> {
+    read(path, protocols).map(Baseline::new)
 }
 
 /// Reads the baseline file at `path`, as written.
-pub fn read(path: &Path) -> Result<BaselineFile, BaselineErrors> {
+pub fn read(path: &Path, protocols: &[AppProto]) -> Result<BaselineFile, BaselineErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         BaselineErrors(vec![BaselineError {
             file: path.to_path_buf(),
@@ -52,13 +54,17 @@ pub fn read(path: &Path) -> Result<BaselineFile, BaselineErrors> {
             message: format!("cannot read: {e}"),
         }])
     })?;
-    parse(path, &text)
+    parse(path, &text, protocols)
 }
 
 /// Parses baseline `text` (named `path` in errors), reporting every mistake it can find:
 /// the file is read entry by entry (each asset, each pair and each of a pair's
 /// functions, ranges and values), so one bad entry does not hide the next.
-pub fn parse(path: &Path, text: &str) -> Result<BaselineFile, BaselineErrors> {
+pub fn parse(path: &Path, text: &str, protocols: &[AppProto]) -> Result<BaselineFile, BaselineErrors> {
+    crate::space::reading(protocols, || parse_known(path, text))
+}
+
+fn parse_known(path: &Path, text: &str) -> Result<BaselineFile, BaselineErrors> {
     // The common case, a good file, in one quick pass.
     if let Ok(file) = serde_json::from_str::<BaselineFile>(text) {
         if file.otsentry_baseline == FORMAT {

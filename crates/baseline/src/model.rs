@@ -98,7 +98,8 @@ impl<'de> Deserialize<'de> for Mac {
 pub struct Pair {
     pub client: IpAddr,
     pub server: IpAddr,
-    pub protocol: Protocol,
+    #[serde(deserialize_with = "crate::space::read_protocol")]
+    pub protocol: otsentry_core::AppProto,
     pub requests: u64,
     pub first_seen: String,
     pub last_seen: String,
@@ -118,28 +119,6 @@ pub struct Pair {
     pub ranges: Vec<Range>,
     #[serde(default)]
     pub values: Vec<Values>,
-}
-
-/// An OT protocol, as records name it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Protocol {
-    #[default]
-    Modbus,
-    Dnp3,
-    S7comm,
-    S7commPlus,
-}
-
-impl Protocol {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Modbus => "modbus",
-            Protocol::Dnp3 => "dnp3",
-            Protocol::S7comm => "s7comm",
-            Protocol::S7commPlus => "s7comm_plus",
-        }
-    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,7 +163,8 @@ pub struct SpaceName(pub otsentry_core::Space);
 
 impl Default for SpaceName {
     fn default() -> Self {
-        SpaceName(otsentry_core::Space::S7 { area: 0x84, db: 0 })
+        // Never written: a range or value read from a file always names its space.
+        SpaceName(otsentry_core::Space { proto: otsentry_core::AppProto::new(0, "none"), parts: [0; 3] })
     }
 }
 

@@ -1,13 +1,26 @@
 //! Learning and checking through the observer calls a dissector makes: what passes,
 //! what is raised (once, then counted), what each finding says; and baseline files
 //! that cannot be used, named by line and field.
-use otsentry_baseline::{parse, to_text, Baseline, Detector, Kind, Learner, Protocol, Settings, Vendors};
-use otsentry_core::{FunctionClass, ModbusTable, Observer, Space, Timestamp};
+use otsentry_baseline::{to_text, Baseline, BaselineErrors, BaselineFile, Detector, Kind, Learner, Settings, Vendors};
+use otsentry_core::{AppProto, FunctionClass, Observer, Space, SpaceNames, Timestamp};
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-const HOLDING: Space = Space::Modbus { unit: 1, table: ModbusTable::HoldingRegisters };
+/// A protocol as its crate would register it, named `modbus` with one table per unit
+/// (the baseline crate knows no protocol: the registry gives them).
+static SPACES: SpaceNames = SpaceNames {
+    prefix: "modbus",
+    name: |[unit, _, _]| format!("unit{unit}/holding_registers"),
+    parse: |rest| rest.strip_suffix("/holding_registers")?.strip_prefix("unit")?.parse().ok().map(|u| [u, 3, 0]),
+    example: "modbus/unitN/holding_registers",
+};
+const MODBUS: AppProto = AppProto::new(1, "modbus").with_spaces(&SPACES);
+const HOLDING: Space = Space { proto: MODBUS, parts: [1, 3, 0] };
+
+fn parse(path: &Path, text: &str) -> Result<BaselineFile, BaselineErrors> {
+    otsentry_baseline::parse(path, text, &[MODBUS])
+}
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -21,7 +34,7 @@ fn at(ms: i64) -> Timestamp {
 /// to register 16 meanwhile; register 20 gets 1 or 2 (three times).
 fn learned(polls: i64, writes: &[f64]) -> Baseline {
     let mut l = Learner::new();
-    let pair = (ip("10.0.0.1"), ip("10.0.0.2"), Protocol::Modbus);
+    let pair = (ip("10.0.0.1"), ip("10.0.0.2"), MODBUS);
     for s in 0..polls {
         let mut r = l.request(pair, at(s * 1000), Some(FunctionClass::Read));
         r.function(3, "read_holding_registers");
@@ -59,7 +72,7 @@ fn values_inside_the_learned_range_pass_and_outside_are_raised_once_with_the_ran
     let writes: Vec<f64> = (0..30).map(|i| 40.0 + f64::from(i % 21)).collect();
     let b = Arc::new(learned(30, &writes));
     let mut d = Detector::new(b, Settings::default());
-    let slot = d.slot((ip("10.0.0.1"), ip("10.0.0.2"), Protocol::Modbus));
+    let slot = d.slot((ip("10.0.0.1"), ip("10.0.0.2"), MODBUS));
     // 40-60 learned; a tenth of the span on each side passes.
     for v in [40.0, 50.0, 60.0, 61.9, 38.1] {
         write(&mut d, slot, 100, 16, v);
@@ -79,7 +92,7 @@ fn values_inside_the_learned_range_pass_and_outside_are_raised_once_with_the_ran
 fn few_samples_pass_only_the_values_seen_and_the_margin_is_a_setting() {
     let b = Arc::new(learned(30, &[40.0, 60.0]));
     let mut d = Detector::new(b.clone(), Settings::default());
-    let slot = d.slot((ip("10.0.0.1"), ip("10.0.0.2"), Protocol::Modbus));
+    let slot = d.slot((ip("10.0.0.1"), ip("10.0.0.2"), MODBUS));
     write(&mut d, slot, 100, 20, 2.0);
     assert_eq!(kinds(&mut d), vec![]);
     // Three samples of register 20: 1 and 2 only; 1.5 lies between them but was never written.
@@ -89,12 +102,12 @@ fn few_samples_pass_only_the_values_seen_and_the_margin_is_a_setting() {
     assert!(found[0].1.contains("one of 1, 2 (3 samples)"), "{found:?}");
     // With min_samples 2, register 16's two samples make a range 40..60.
     let mut d = Detector::new(b.clone(), Settings { min_samples: 2, ..Settings::default() });
-    let slot = d.slot((ip("10.0.0.1"), ip("10.0.0.2"), Protocol::Modbus));
+    let slot = d.slot((ip("10.0.0.1"), ip("10.0.0.2"), MODBUS));
     write(&mut d, slot, 100, 16, 50.0);
     assert_eq!(kinds(&mut d), vec![]);
     // Margin 0: 61 is out; margin 0.1: in.
     let mut d = Detector::new(b, Settings { min_samples: 2, margin: 0.0, ..Settings::default() });
-    let slot = d.slot((ip("10.0.0.1"), ip("10.0.0.2"), Protocol::Modbus));
+    let slot = d.slot((ip("10.0.0.1"), ip("10.0.0.2"), MODBUS));
     write(&mut d, slot, 100, 16, 61.0);
     assert_eq!(kinds(&mut d).len(), 1);
 }
@@ -103,7 +116,7 @@ fn few_samples_pass_only_the_values_seen_and_the_margin_is_a_setting() {
 fn new_functions_ranges_pairs_and_identities_say_what_was_expected() {
     let b = Arc::new(learned(30, &[50.0; 12]));
     let mut d = Detector::new(b, Settings::default());
-    let slot = d.slot((ip("10.0.0.1"), ip("10.0.0.2"), Protocol::Modbus));
+    let slot = d.slot((ip("10.0.0.1"), ip("10.0.0.2"), MODBUS));
     {
         let mut r = d.request(slot, at(0));
         r.function(16, "write_multiple_registers");
@@ -120,7 +133,7 @@ fn new_functions_ranges_pairs_and_identities_say_what_was_expected() {
     assert_eq!((found[1].0, found[1].2.as_str()), (Kind::Range, "modbus/unit1/holding_registers 8-12"));
     assert_eq!(found[1].1, "modbus/unit1/holding_registers 0-9");
     // A client the baseline does not know: a new pair, judged by what any client wrote.
-    let stranger = d.slot((ip("10.9.9.9"), ip("10.0.0.2"), Protocol::Modbus));
+    let stranger = d.slot((ip("10.9.9.9"), ip("10.0.0.2"), MODBUS));
     write(&mut d, stranger, 20, 16, 50.0);
     write(&mut d, stranger, 30, 16, 9999.0);
     let found = kinds(&mut d);
@@ -143,7 +156,7 @@ fn a_poll_that_stops_and_a_burst_are_raised_and_jitter_is_not() {
     let p = &b.file.pairs[0];
     assert_eq!((p.period_ms, p.max_gap_ms), (Some(1000.0), Some(1000.0)), "{p:?}");
     let mut d = Detector::new(b, Settings::default());
-    let slot = d.slot((ip("10.0.0.1"), ip("10.0.0.2"), Protocol::Modbus));
+    let slot = d.slot((ip("10.0.0.1"), ip("10.0.0.2"), MODBUS));
     let poll = |d: &mut Detector, ms: i64| {
         let mut r = d.request(slot, at(ms));
         r.function(3, "read_holding_registers");
@@ -185,7 +198,7 @@ fn a_learned_file_reads_back_and_extends() {
     assert_eq!(to_text(&again), text, "stable");
     // Extending with more of the same widens register 16's range and adds requests.
     let mut l = Learner::from_file(again);
-    let pair = (ip("10.0.0.1"), ip("10.0.0.2"), Protocol::Modbus);
+    let pair = (ip("10.0.0.1"), ip("10.0.0.2"), MODBUS);
     let mut r = l.request(pair, at(99_000), Some(FunctionClass::Write));
     r.function(6, "write_single_register");
     r.range(HOLDING, 16, 1, true);

@@ -13,24 +13,37 @@ use serde::Serialize;
 
 /// An application protocol a registered crate dissects: an id unique among the
 /// registered protocols (it orders them), the name EVE's `app_proto` and configuration
-/// use, and its family (protocols one dissector decodes, sharing a port and framing).
-/// Each protocol crate defines its own; core names none. Ids are unique, so equality
-/// and order follow the id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// use, its family (protocols one dissector decodes, sharing a port and framing), and
+/// what the baseline needs to know of it. Each protocol crate defines its own; core
+/// names none. Ids are unique, so equality, hashing and order follow the id alone.
+#[derive(Clone, Copy, Debug)]
 pub struct AppProto {
     id: u16,
     family: u16,
+    masters: bool,
     name: &'static str,
+    spaces: Option<&'static crate::SpaceNames>,
 }
 
 impl AppProto {
     pub const fn new(id: u16, name: &'static str) -> AppProto {
-        AppProto { id, family: id, name }
+        AppProto { id, family: id, masters: false, name, spaces: None }
     }
 
     /// This protocol, decoded by `other`'s dissector (S7comm-plus beside S7comm).
     pub const fn in_family_of(self, other: AppProto) -> AppProto {
         AppProto { family: other.family, ..self }
+    }
+
+    /// Its clients are SCADA masters and its servers outstations (DNP3): a client that
+    /// writes or operates through it joins the inferred `$MASTERS`, not `$HMI`.
+    pub const fn with_masters(self) -> AppProto {
+        AppProto { masters: true, ..self }
+    }
+
+    /// The data spaces its requests address, named as `spaces` says.
+    pub const fn with_spaces(self, spaces: &'static crate::SpaceNames) -> AppProto {
+        AppProto { spaces: Some(spaces), ..self }
     }
 
     pub fn id(self) -> u16 {
@@ -44,6 +57,46 @@ impl AppProto {
 
     pub fn same_family(self, other: AppProto) -> bool {
         self.family == other.family
+    }
+
+    pub fn masters(self) -> bool {
+        self.masters
+    }
+
+    pub fn spaces(self) -> Option<&'static crate::SpaceNames> {
+        self.spaces
+    }
+}
+
+impl PartialEq for AppProto {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for AppProto {}
+
+impl std::hash::Hash for AppProto {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+
+impl PartialOrd for AppProto {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for AppProto {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.id.cmp(&other.id)
+    }
+}
+
+impl Serialize for AppProto {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name)
     }
 }
 
@@ -88,9 +141,6 @@ pub struct Descriptor {
     pub max_pdu: usize,
     /// Its sections of the summary's `protocols`, one per protocol of `protos`.
     pub summary: &'static [&'static crate::SectionLayout],
-    /// Its clients are SCADA masters: a client that writes or operates through it joins
-    /// the inferred `$MASTERS`, not `$HMI`.
-    pub clients_are_masters: bool,
 }
 
 impl Descriptor {
@@ -397,7 +447,7 @@ mod tests {
     }
 
     const ALPHA: AppProto = AppProto::new(901, "alpha");
-    const BETA: AppProto = AppProto::new(902, "beta");
+    const BETA: AppProto = AppProto::new(902, "beta").with_masters();
     const BETA_PLUS: AppProto = AppProto::new(903, "beta_plus").in_family_of(BETA);
 
     #[test]
@@ -415,7 +465,6 @@ mod tests {
             classes: Vec::new,
             max_pdu: 0,
             summary: &[],
-            clients_are_masters: false,
         };
         let (alpha, beta) = (d(ALPHA, &[(IpProto::TCP, 502)]), d(BETA, &[(IpProto::TCP, 20000), (IpProto::UDP, 20000)]));
         let mut m = PortMap::of(&[&alpha, &beta]);
@@ -428,5 +477,7 @@ mod tests {
         assert_eq!(m.get(IpProto::TCP, 502), Some(BETA));
         assert_eq!(alpha.name(), "alpha");
         assert!(BETA.same_family(BETA_PLUS) && !ALPHA.same_family(BETA_PLUS) && BETA != BETA_PLUS);
+        assert!(BETA.masters() && !ALPHA.masters());
+        assert_eq!(serde_json::to_string(&BETA_PLUS).unwrap(), r#""beta_plus""#);
     }
 }

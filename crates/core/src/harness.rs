@@ -61,10 +61,10 @@ impl crate::Observer for Recorder {
         self.calls.push(format!("function {code} {name}"));
     }
     fn range(&mut self, space: crate::Space, start: u32, count: u32, write: bool) {
-        self.calls.push(format!("range {space:?} {start}+{count} write={write}"));
+        self.calls.push(format!("range {} {start}+{count} write={write}", space.name()));
     }
     fn value(&mut self, space: crate::Space, address: u32, value: f64) {
-        self.calls.push(format!("value {space:?} {address} = {value}"));
+        self.calls.push(format!("value {} {address} = {value}", space.name()));
     }
     fn identity(&mut self, attribute: &'static str, value: &str) {
         self.calls.push(format!("identity {attribute} {value}"));

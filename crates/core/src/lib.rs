@@ -37,7 +37,7 @@ pub use field::{FieldAccess, FieldDef, FieldId, FieldType, FieldValue, Known, Sc
 pub use flow::{Direction, FlowKey, IpProto};
 pub use flowrec::{FlowBody, FlowRecord, TcpBody};
 pub use hex::{hex, Hex};
-pub use observe::{ModbusTable, Observer, Space, IDENTITY_ATTRIBUTES};
+pub use observe::{Observer, Space, SpaceNames, IDENTITY_ATTRIBUTES};
 pub use position::{line_and_column, nearest};
 pub use record::{open_object, EventHeader, Framed, Record, Vlans};
 pub use sections::{CounterKind, ProtocolCounts, Section, SectionLayout};

@@ -2,37 +2,48 @@
 //! data it read or wrote, the values it wrote, and who a device says it is. Each
 //! dissector's events describe themselves through [`Observer`]; the baseline crate
 //! learns from these calls and checks against them, knowing no protocol.
+use crate::AppProto;
 
-/// A data space a request addresses: a Modbus table of one unit, an S7 memory area (a
-/// data block by number), a DNP3 object group of one outstation.
+/// A data space a request addresses (a Modbus table of one unit, an S7 memory area or
+/// data block, a DNP3 object group of one outstation): its protocol and up to three
+/// numbers whose meaning, order and names the protocol's crate gives ([`SpaceNames`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Space {
-    Modbus {
-        unit: u8,
-        table: ModbusTable,
-    },
-    /// S7 area code (0x84 data blocks, 0x83 flags, 0x82 outputs ...) and DB number (0
-    /// outside data blocks).
-    S7 {
-        area: u8,
-        db: u16,
-    },
-    /// DNP3 outstation (link address) and object group.
-    Dnp3 {
-        outstation: u16,
-        group: u8,
-    },
+pub struct Space {
+    pub proto: AppProto,
+    pub parts: [u32; 3],
 }
 
-/// The four Modbus data tables.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ModbusTable {
-    Coils,
-    DiscreteInputs,
-    InputRegisters,
-    HoldingRegisters,
-    /// Function 20/21 file records: the file number.
-    File(u16),
+impl Space {
+    /// The name a baseline file writes (`modbus/unit1/holding_registers`, `s7/DB5`).
+    pub fn name(&self) -> String {
+        match self.proto.spaces() {
+            Some(n) => format!("{}/{}", n.prefix, (n.name)(self.parts)),
+            None => format!("{}/{}.{}.{}", self.proto.name(), self.parts[0], self.parts[1], self.parts[2]),
+        }
+    }
+
+    /// The space `text` names among `protocols`' spaces, or why it names none.
+    pub fn parse(text: &str, protocols: &[AppProto]) -> Result<Space, String> {
+        let bad = || {
+            let examples: Vec<&str> = protocols.iter().filter_map(|p| p.spaces()).map(|n| n.example).collect();
+            format!("{text:?} is not a data space ({})", examples.join(", "))
+        };
+        let (prefix, rest) = text.split_once('/').ok_or_else(bad)?;
+        let proto = protocols.iter().find(|p| p.spaces().is_some_and(|n| n.prefix == prefix)).ok_or_else(bad)?;
+        let names = proto.spaces().ok_or_else(bad)?;
+        (names.parse)(rest).map(|parts| Space { proto: *proto, parts }).ok_or_else(bad)
+    }
+}
+
+/// How a protocol names its data spaces: a prefix (`modbus`, `s7`, `dnp3`), then the
+/// rest from the space's numbers, read back by `parse`.
+#[derive(Debug)]
+pub struct SpaceNames {
+    pub prefix: &'static str,
+    pub name: fn([u32; 3]) -> String,
+    pub parse: fn(&str) -> Option<[u32; 3]>,
+    /// One or two names for error messages (`modbus/unitN/holding_registers`).
+    pub example: &'static str,
 }
 
 /// Receives what an event tells (see the module's notes). Addresses count in the
@@ -53,3 +64,29 @@ pub trait Observer {
 
 /// Identity attributes, in the order a baseline file lists them.
 pub const IDENTITY_ATTRIBUTES: [&str; 7] = ["vendor", "product", "model", "firmware", "hardware", "serial", "name"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static TOY_SPACES: SpaceNames = SpaceNames {
+        prefix: "toy",
+        name: |p| format!("bank{}", p[0]),
+        parse: |t| t.strip_prefix("bank")?.parse().ok().map(|b| [b, 0, 0]),
+        example: "toy/bankN",
+    };
+    const TOY: AppProto = AppProto::new(900, "toy").with_spaces(&TOY_SPACES);
+
+    #[test]
+    fn a_space_is_named_by_its_protocol_and_read_back() {
+        let s = Space { proto: TOY, parts: [7, 0, 0] };
+        assert_eq!(s.name(), "toy/bank7");
+        assert_eq!(Space::parse("toy/bank7", &[TOY]), Ok(s));
+        for bad in ["toy/bankx", "toy", "other/bank1", ""] {
+            let e = Space::parse(bad, &[TOY]).unwrap_err();
+            assert!(e.contains("toy/bankN"), "{e}");
+        }
+        let bare = Space { proto: AppProto::new(901, "bare"), parts: [1, 2, 3] };
+        assert_eq!(bare.name(), "bare/1.2.3");
+    }
+}

@@ -5,7 +5,7 @@
 //! was expected and what was seen.
 use crate::baselining::Baselining;
 use crate::events::{EventCtx, Out};
-use otsentry_baseline::{Finding, Protocol};
+use otsentry_baseline::Finding;
 use otsentry_core::{
     AppProto, Direction, EventHeader, FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, FunctionClass, PduEvent, Schema,
     Timestamp,
@@ -43,7 +43,7 @@ impl FieldAccess for Event<'_> {
         let f = self.f;
         Some(match id.0 {
             KIND => FieldValue::Str(f.kind.as_str()),
-            PROTOCOL => FieldValue::Str(f.protocol?.as_str()),
+            PROTOCOL => FieldValue::Str(f.protocol?.name()),
             FUNCTION => FieldValue::Str(f.function?.1),
             FUNCTION_CODE => FieldValue::U64(u64::from(f.function?.0)),
             SPACE => FieldValue::Str(self.space.as_deref()?),
@@ -63,7 +63,7 @@ impl Serialize for Event<'_> {
         let mut o = otsentry_core::open_object(s)?;
         o.serialize_field("kind", f.kind.as_str())?;
         if let Some(p) = f.protocol {
-            o.serialize_field("protocol", p.as_str())?;
+            o.serialize_field("protocol", p.name())?;
         }
         if let Some((code, name)) = f.function {
             o.serialize_field("function", name)?;
@@ -92,15 +92,6 @@ impl Serialize for Event<'_> {
     }
 }
 
-pub(crate) fn protocol(app: AppProto) -> Protocol {
-    match app {
-        a if a == otsentry_proto_dnp3::DNP3 => Protocol::Dnp3,
-        a if a == otsentry_proto_s7comm::S7COMM => Protocol::S7comm,
-        a if a == otsentry_proto_s7comm::S7COMM_PLUS => Protocol::S7commPlus,
-        _ => Protocol::Modbus,
-    }
-}
-
 /// A protocol event of the flow at `ctx`: a request (it has a function class) is
 /// learned or checked with what it touches; anything else may carry the server's
 /// identity.
@@ -117,7 +108,7 @@ pub(crate) fn event<E: PduEvent>(
     if class.is_none() && !e.identifies() {
         return;
     }
-    let pair = || (ctx.client().ip(), ctx.server().ip(), protocol(app));
+    let pair = || (ctx.client().ip(), ctx.server().ip(), app);
     match (b, class) {
         (Baselining::Learn(l), Some(c)) => e.observe(&mut l.request(pair(), ts, Some(c))),
         (Baselining::Learn(l), None) => e.observe(&mut l.response(ctx.server().ip())),

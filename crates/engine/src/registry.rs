@@ -89,6 +89,21 @@ pub fn parse_policy(path: &std::path::Path, text: &str) -> Result<otsentry_polic
     otsentry_policy::parse(path, text, &app_protos().collect::<Vec<_>>())
 }
 
+/// The baseline at `path`, read against the registered protocols and indexed.
+pub fn load_baseline(path: &std::path::Path) -> Result<otsentry_baseline::Baseline, otsentry_baseline::BaselineErrors> {
+    otsentry_baseline::load(path, &app_protos().collect::<Vec<_>>())
+}
+
+/// The baseline file at `path`, as written.
+pub fn read_baseline(path: &std::path::Path) -> Result<otsentry_baseline::BaselineFile, otsentry_baseline::BaselineErrors> {
+    otsentry_baseline::read(path, &app_protos().collect::<Vec<_>>())
+}
+
+/// Baseline `text` (named `path` in errors).
+pub fn parse_baseline(path: &std::path::Path, text: &str) -> Result<otsentry_baseline::BaselineFile, otsentry_baseline::BaselineErrors> {
+    otsentry_baseline::parse(path, text, &app_protos().collect::<Vec<_>>())
+}
+
 /// The event types the engine raises itself (anomalies are built into the rules).
 const ENGINE_SCHEMAS: [&otsentry_core::Schema; 7] = [
     &health::HEALTH_SCHEMA,

@@ -67,11 +67,6 @@ impl InferredSets {
 }
 
 /// Watches clients' requests while the warm-up lasts.
-/// Whether `app`'s clients are SCADA masters (DNP3's are).
-fn masters(app: AppProto) -> bool {
-    crate::registry::protocol_of(app).is_some_and(|p| p.descriptor.clients_are_masters)
-}
-
 #[derive(Debug, Default)]
 pub(crate) struct RoleWatch {
     clients: HashMap<IpAddr, Acts>,
@@ -96,7 +91,7 @@ impl RoleWatch {
                 a.last_read = a.last_read.max(now);
                 a.reads = a.reads.saturating_add(1);
             }
-            (FunctionClass::Write | FunctionClass::Control, app) if masters(app) => first(&mut a.operated),
+            (FunctionClass::Write | FunctionClass::Control, app) if app.masters() => first(&mut a.operated),
             (FunctionClass::Write, _) => first(&mut a.wrote),
             (FunctionClass::Program, _) => first(&mut a.programmed),
             _ => {}

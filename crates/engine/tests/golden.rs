@@ -238,7 +238,7 @@ fn the_baseline_fixture_learns_its_golden_file_and_raises_one_of_each_departure(
     let want = std::fs::read_to_string(&golden).expect("golden baseline (bless it)");
     assert!(want == text, "baseline.json differs:\n--- want\n{want}\n--- got\n{text}");
     // The file reads back as written.
-    assert_eq!(otsentry_baseline::parse(&golden, &want).expect("parses"), file);
+    assert_eq!(otsentry_engine::parse_baseline(&golden, &want).expect("parses"), file);
 
     let sources = otsentry_rules::Sources { rules: otsentry_rules::default_pack(), ..Default::default() };
     let rules = std::sync::Arc::new(RuleSet::load(&sources, otsentry_engine::schemas()).expect("pack"));

@@ -7,7 +7,7 @@ use otsentry_capture::plan;
 use otsentry_engine::{Pipeline, PipelineOptions};
 
 pub(crate) fn learn(args: &LearnArgs) -> anyhow::Result<()> {
-    let previous = args.update.as_deref().map(otsentry_baseline::read).transpose()?;
+    let previous = args.update.as_deref().map(otsentry_engine::read_baseline).transpose()?;
     let out = args.out.as_deref().or(args.update.as_deref());
     if out.is_none() && args.vars_out.is_none() {
         anyhow::bail!("--out FILE, --update FILE or --vars-out FILE is needed");

@@ -111,7 +111,7 @@ fn check_config(file: &std::path::Path) -> anyhow::Result<()> {
             otsentry_engine::load_policy(policy)?;
         }
         if let Some(baseline) = &r.baseline {
-            otsentry_baseline::load(baseline)?;
+            otsentry_engine::load_baseline(baseline)?;
         }
     }
     say!("{}: ok", file.display());

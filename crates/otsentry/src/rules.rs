@@ -75,7 +75,7 @@ pub(crate) fn check(files: RuleFiles) -> anyhow::Result<()> {
         say!("{}: {} zones, {} conduits ok", path.display(), p.zones.len() - 1, p.conduits.len());
     }
     if let Some(path) = &files.baseline {
-        let (assets, pairs, values) = otsentry_baseline::load(path)?.sizes();
+        let (assets, pairs, values) = otsentry_engine::load_baseline(path)?.sizes();
         say!("{}: {assets} assets, {pairs} conversations, {values} written addresses ok", path.display());
     }
     let choice = RuleChoice::from(files);

@@ -141,7 +141,7 @@ pub(crate) fn detection(s: &Settings) -> anyhow::Result<otsentry_engine::Detecti
     let rules = Arc::new(crate::rules::load(&s.rules)?);
     let sources = crate::rules::inferable(&s.rules, &rules)?.map(Arc::new);
     let policy = s.policy.as_deref().map(otsentry_engine::load_policy).transpose()?.map(Arc::new);
-    let baseline = s.baseline.as_deref().map(otsentry_baseline::load).transpose()?.map(Arc::new);
+    let baseline = s.baseline.as_deref().map(otsentry_engine::load_baseline).transpose()?.map(Arc::new);
     Ok(otsentry_engine::Detection { rules, sources, policy, baseline })
 }
 

@@ -628,7 +628,6 @@ fn control_anomaly<S: PduSink>(sink: &mut S, cx: &StreamCx, at: u64, finding: &c
 /// outstation it was sent to, and the values written (a CROB's control code, an analog
 /// output's value); from an outstation, its device attributes (group 0).
 fn observe(e: &FragmentEvent<'_>, o: &mut dyn otsentry_core::Observer) {
-    use otsentry_core::Space;
     let f = e.fragment;
     if !e.from_master {
         for h in f.objects.iter().filter(|h| h.group == 0) {
@@ -654,7 +653,7 @@ fn observe(e: &FragmentEvent<'_>, o: &mut dyn otsentry_core::Observer) {
     let write = (0x02..=0x06).contains(&f.function);
     let outstation = e.destination;
     for h in &f.objects {
-        let space = Space::Dnp3 { outstation, group: h.group };
+        let space = crate::space::space(outstation, h.group);
         if h.count == 0 {
             // All points of the group (qualifier 6), or none: no range to learn.
             continue;
@@ -667,10 +666,10 @@ fn observe(e: &FragmentEvent<'_>, o: &mut dyn otsentry_core::Observer) {
     }
     if write {
         for c in &f.crobs {
-            o.value(Space::Dnp3 { outstation, group: 12 }, c.index, f64::from(c.control_code));
+            o.value(crate::space::space(outstation, 12), c.index, f64::from(c.control_code));
         }
         for a in &f.analog_outputs {
-            o.value(Space::Dnp3 { outstation, group: 41 }, a.index, a.value);
+            o.value(crate::space::space(outstation, 41), a.index, a.value);
         }
     }
 }
@@ -705,14 +704,7 @@ mod tests {
             0x03, 0x41, 0x01, // index 3, control code 0x41 (close, pulse on), count 1
             0x64, 0, 0, 0, 0x32, 0, 0, 0, 0x00, // on 100 ms, off 50 ms, status
         ];
-        assert_eq!(
-            observed(true, &operate),
-            [
-                "function 5 direct_operate",
-                "range Dnp3 { outstation: 10, group: 12 } 3+1 write=true",
-                "value Dnp3 { outstation: 10, group: 12 } 3 = 65"
-            ]
-        );
+        assert_eq!(observed(true, &operate), ["function 5 direct_operate", "range dnp3/10/g12 3+1 write=true", "value dnp3/10/g12 3 = 65"]);
         let attributes = [
             0xC0, 0x81, 0x00, 0x00, // FIR|FIN, response, IIN
             0x00, 0xFC, 0x00, 0x00, 0x00, // g0v252 (manufacturer's name), 8-bit start and stop 0

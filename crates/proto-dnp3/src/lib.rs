@@ -19,6 +19,7 @@ pub mod fuzzing;
 pub mod link;
 pub mod points;
 mod probe;
+pub mod space;
 
 pub use anomaly::Dnp3Anomaly;
 pub use crc::crc16;
@@ -38,11 +39,10 @@ pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
     // A link frame is at most 292 bytes.
     max_pdu: 4096,
     summary: &[&SECTION],
-    clients_are_masters: true,
 };
 
 /// DNP3.
-pub const DNP3: otsentry_core::AppProto = otsentry_core::AppProto::new(2, "dnp3");
+pub const DNP3: otsentry_core::AppProto = otsentry_core::AppProto::new(2, "dnp3").with_masters().with_spaces(&space::SPACES);
 
 impl otsentry_core::Registered for Dnp3Dissector {
     const DESCRIPTOR: &'static otsentry_core::Descriptor = &DESCRIPTOR;

@@ -17,6 +17,7 @@ pub mod fuzzing;
 mod pdu;
 mod probe;
 mod record;
+pub mod space;
 
 pub use anomaly::ModbusAnomaly;
 pub use dissector::{ModbusConfig, ModbusDissector, SECTION};
@@ -40,11 +41,10 @@ pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
     // A whole ADU is at most 260 bytes; a device's longer ones are dissected too.
     max_pdu: 4096,
     summary: &[&SECTION],
-    clients_are_masters: false,
 };
 
 /// Modbus/TCP.
-pub const MODBUS: otsentry_core::AppProto = otsentry_core::AppProto::new(1, "modbus");
+pub const MODBUS: otsentry_core::AppProto = otsentry_core::AppProto::new(1, "modbus").with_spaces(&space::SPACES);
 
 impl otsentry_core::Registered for ModbusDissector {
     const DESCRIPTOR: &'static otsentry_core::Descriptor = &DESCRIPTOR;

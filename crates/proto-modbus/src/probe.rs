@@ -92,7 +92,7 @@ mod tests {
     fn on_a_modbus_port_any_function_frames() {
         let firmware = [0x00, 0x01, 0x00, 0x00, 0x00, 0x03, 0x01, 0x7D, 0x00]; // function 125
         assert_eq!(probe(&firmware), ProbeResult::NoMatch);
-        assert!(matches!(probe_framing(&firmware), ProbeResult::Match { proto: crate::MODBUS, .. }));
+        assert!(matches!(probe_framing(&firmware), ProbeResult::Match { proto, .. } if proto == crate::MODBUS));
         assert_eq!(probe_framing(&[0x00, 0x01, 0x00, 0x07, 0x00, 0x03, 0x01, 0x7D, 0x00]), ProbeResult::NoMatch, "protocol id 7");
     }
 
@@ -117,7 +117,7 @@ mod tests {
 
     fn dir(data: &[u8]) -> Option<Direction> {
         match probe(data) {
-            ProbeResult::Match { proto: crate::MODBUS, dir } => dir,
+            ProbeResult::Match { proto, dir } if proto == crate::MODBUS => dir,
             other => panic!("no match: {other:?}"),
         }
     }

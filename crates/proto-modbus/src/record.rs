@@ -340,7 +340,7 @@ impl<'a> PduEvent for Transaction<'a> {
 /// values; the device identification objects of a complete read-device-id answer.
 pub(crate) fn observe(t: &Transaction<'_>, o: &mut dyn otsentry_core::Observer) {
     use crate::function::{diagnostic_name, umas_name};
-    use otsentry_core::{ModbusTable as T, Space};
+    use crate::space::ModbusTable as T;
     if let (Status::Complete, Some(Response::DeviceId(d))) = (t.status, t.response) {
         for (id, value) in d.objects() {
             let attribute = match id {
@@ -364,7 +364,7 @@ pub(crate) fn observe(t: &Transaction<'_>, o: &mut dyn otsentry_core::Observer) 
         (90, _, _, Some((_, umas))) => o.function(code << 8 | u32::from(umas), umas_name(umas)),
         _ => o.function(code, f.name()),
     }
-    let space = |table| Space::Modbus { unit: t.unit_id, table };
+    let space = |table| crate::space::space(t.unit_id, table);
     let table = match f.0 {
         1 | 5 | 15 => Some(T::Coils),
         2 => Some(T::DiscreteInputs),
@@ -425,7 +425,7 @@ mod tests {
         let info = RequestInfo::from_request(Timestamp::default(), 1, 1, 0x10, &req);
         let mut r = Recorder::default();
         transaction(Status::Request, Some(&info), None, 0x10).observe(&mut r);
-        let holding = "Modbus { unit: 1, table: HoldingRegisters }";
+        let holding = "modbus/unit1/holding_registers";
         assert_eq!(
             r.calls,
             [

@@ -18,6 +18,7 @@ pub mod plus;
 mod probe;
 mod record;
 pub mod s7;
+pub mod space;
 pub mod userdata;
 pub mod values;
 
@@ -39,11 +40,10 @@ pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
     // A TPKT may announce up to 65,535 bytes.
     max_pdu: 65_535,
     summary: &[&SECTION, &PLUS_SECTION],
-    clients_are_masters: false,
 };
 
 /// S7comm, and S7comm-plus (the same dissector, on the same port and framing).
-pub const S7COMM: otsentry_core::AppProto = otsentry_core::AppProto::new(3, "s7comm");
+pub const S7COMM: otsentry_core::AppProto = otsentry_core::AppProto::new(3, "s7comm").with_spaces(&space::SPACES);
 pub const S7COMM_PLUS: otsentry_core::AppProto = otsentry_core::AppProto::new(4, "s7comm_plus").in_family_of(S7COMM);
 
 impl otsentry_core::Registered for S7Dissector {

@@ -223,7 +223,7 @@ pub(crate) fn observe_job(e: &JobEvent<'_>, o: &mut dyn otsentry_core::Observer)
     let facts = &e.job.facts;
     for (i, item) in facts.items.iter().enumerate() {
         let Some(a) = item.any() else { continue };
-        let space = otsentry_core::Space::S7 { area: a.area, db: a.db };
+        let space = crate::space::space(a.area, a.db);
         let size = crate::values::element_size(a.transport_size);
         let start = a.address >> 3;
         o.range(space, start, u32::from(a.length) * size as u32, write);
