@@ -28,7 +28,12 @@ fn main() {
     }
     batches.push(Batch::from_lines(lines.drain(..)));
     let rows: usize = batches.iter().map(Batch::records).sum();
-    let mut sink = ClickHouseSink::new(Server::new(Settings::from_url(url).expect("a ClickHouse URL")).expect("a client"));
+    let catalog = otsentry_clickhouse::Catalog::new([
+        &otsentry_proto_modbus::DESCRIPTOR,
+        &otsentry_proto_dnp3::DESCRIPTOR,
+        &otsentry_proto_s7comm::DESCRIPTOR,
+    ]);
+    let mut sink = ClickHouseSink::new(Server::new(Settings::from_url(url).expect("a ClickHouse URL"), catalog).expect("a client"));
     sink.check().expect("the server and its tables");
     let started = Instant::now();
     for b in &batches {

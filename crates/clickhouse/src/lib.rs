@@ -8,8 +8,8 @@ mod schema;
 mod server;
 mod sink;
 
-pub use migrate::{init, migration_file, statements, InitReport, Migration, MIGRATIONS, MIGRATIONS_TABLE};
+pub use migrate::{init, migration_file, statements, InitReport, MIGRATIONS_TABLE};
 pub use rows::{RowEncoder, RowError};
-pub use schema::{create_table, table_for, type_of, Column, Kind, Layout, Table, COMMON, EXTRA, TABLES};
+pub use schema::{create_table, type_of, Catalog, Column, Kind, Layout, Migration, Table, TableColumns, COMMON, EXTRA};
 pub use server::{check_table, classify, error_code, Failure, Inserting, Server, Settings, DATABASE};
 pub use sink::{ClickHouseSink, StartError};

@@ -1,27 +1,19 @@
 //! `otsentry clickhouse init`: the database, our tables and a record of the migrations
 //! applied, so running it again does nothing and a later version adds only what is new.
-use crate::schema::{create_table, ident, Layout, TABLES};
+use crate::schema::{create_table, ident, Catalog, Layout, Migration};
 use crate::server::{Failure, Server};
-
-/// One step of the schema, applied once per database.
-#[derive(Clone, Copy, Debug)]
-pub struct Migration {
-    pub version: u32,
-    pub name: &'static str,
-}
-
-pub const MIGRATIONS: &[Migration] = &[Migration { version: 1, name: "tables" }, Migration { version: 2, name: "stats" }];
 
 /// The table that records which migrations were applied.
 pub const MIGRATIONS_TABLE: &str = "schema_migrations";
 
-/// The statements of `migration` for `database` in `layout`.
-pub fn statements(migration: &Migration, database: &str, layout: Layout) -> Vec<String> {
-    TABLES.iter().filter(|t| t.migration == migration.version).map(|t| create_table(t, database, layout, None)).collect()
+/// The statements of `migration` for `database` in `layout`: the `catalog` tables it
+/// creates.
+pub fn statements(catalog: &Catalog, migration: &Migration, database: &str, layout: Layout) -> Vec<String> {
+    catalog.tables().iter().filter(|t| t.migration == migration.version).map(|t| create_table(t, database, layout, None)).collect()
 }
 
 /// The file in `deploy/clickhouse/` for `migration` and `layout` (database `otsentry`).
-pub fn migration_file(migration: &Migration, layout: Layout) -> String {
+pub fn migration_file(catalog: &Catalog, migration: &Migration, layout: Layout) -> String {
     let mut text = format!(
         "-- otsentry schema migration {:04} ({}), {} layout ({}).\n-- Generated from crates/clickhouse/src/schema.rs; `otsentry clickhouse init` applies it.\n\n",
         migration.version,
@@ -33,7 +25,7 @@ pub fn migration_file(migration: &Migration, layout: Layout) -> String {
         }
     );
     text.push_str("CREATE DATABASE IF NOT EXISTS `otsentry`;\n\n");
-    for s in statements(migration, crate::DATABASE, layout) {
+    for s in statements(catalog, migration, crate::DATABASE, layout) {
         text.push_str(&s);
         text.push_str(";\n\n");
     }
@@ -58,7 +50,8 @@ pub fn init(server: &Server, retention_days: Option<u32>) -> Result<InitReport, 
     let db = server.settings().database.clone();
     let found = server.columns()?;
     // Tables already there keep their layout (a server upgraded since).
-    let layout = match TABLES.iter().find_map(|t| found.get(t.name)).and_then(|cols| cols.get("timestamp")) {
+    let catalog = server.catalog();
+    let layout = match catalog.tables().iter().find_map(|t| found.get(t.name)).and_then(|cols| cols.get("timestamp")) {
         Some(ty) if ty.starts_with("DateTime64") => Layout::Current,
         Some(_) => Layout::Legacy,
         None => Layout::for_version(&version),
@@ -80,12 +73,12 @@ pub fn init(server: &Server, retention_days: Option<u32>) -> Result<InitReport, 
         .filter_map(|l| l.trim().parse().ok())
         .collect();
     let mut report = InitReport { version, layout, applied: Vec::new(), already: Vec::new(), retention_days };
-    for m in MIGRATIONS {
+    for m in catalog.migrations() {
         if done.contains(&m.version) {
             report.already.push(m.version);
             continue;
         }
-        for sql in statements(m, &db, layout) {
+        for sql in statements(catalog, m, &db, layout) {
             server.execute(&sql)?;
         }
         server.execute(&format!("INSERT INTO {record} VALUES ({}, '{}', '{}', now())", m.version, m.name, layout.name()))?;
@@ -93,7 +86,7 @@ pub fn init(server: &Server, retention_days: Option<u32>) -> Result<InitReport, 
         report.applied.push(m.version);
     }
     if let Some(days) = retention_days {
-        for t in TABLES {
+        for t in catalog.tables() {
             server.execute(&format!(
                 "ALTER TABLE {}.{} MODIFY TTL toDateTime(timestamp) + INTERVAL {days} DAY",
                 ident(&db),

@@ -3,30 +3,6 @@
 //! columns the sink expects to find and the rows it writes all come from these lists, so
 //! they cannot drift apart.
 
-/// What a column holds, and so its type on each server generation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// `event_id`: UUID on both.
-    Uuid,
-    /// A time: `DateTime64(6, 'UTC')` on current servers; on 18.16, `DateTime('UTC')`
-    /// and a `NAME_us` column with the microseconds.
-    Time,
-    /// An address: IPv6 (IPv4 mapped) on current servers, String on 18.16.
-    Ip,
-    /// A short name from a small set: LowCardinality(String) on current servers.
-    Name,
-    Str,
-    /// A JSON value kept as its text (an alert's record or detection, whole).
-    Json,
-    Bool,
-    U8,
-    U16,
-    U32,
-    U64,
-    Names,
-    U16s,
-}
-
 /// The two server generations whose types differ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
@@ -55,28 +31,8 @@ impl Layout {
     }
 }
 
-/// A column: its name and the path of the EVE field it holds.
-#[derive(Clone, Copy, Debug)]
-pub struct Column {
-    pub name: &'static str,
-    pub path: &'static [&'static str],
-    pub kind: Kind,
-}
-
-/// A table and the record type it holds.
-#[derive(Clone, Copy, Debug)]
-pub struct Table {
-    pub name: &'static str,
-    pub event_type: &'static str,
-    /// The migration that creates it.
-    pub migration: u32,
-    /// Columns after the common ones.
-    pub columns: &'static [Column],
-}
-
-const fn col(name: &'static str, path: &'static [&'static str], kind: Kind) -> Column {
-    Column { name, path, kind }
-}
+use otsentry_core::col;
+pub use otsentry_core::{Column, ColumnKind as Kind, Migration, Table};
 
 /// Every field of a record that no column holds goes here, as a JSON object shaped like
 /// the record (`{"dnp3":{"application":{"objects":[...]}}}`), so no field is lost on the
@@ -105,7 +61,8 @@ pub const COMMON: &[Column] = &[
 
 use Kind::*;
 
-pub const TABLES: &[Table] = &[
+/// The engine's own tables before the protocols' (alerts, anomalies, flows).
+const OWN_FIRST: &[Table] = &[
     Table {
         name: "alerts",
         event_type: "alert",
@@ -172,103 +129,10 @@ pub const TABLES: &[Table] = &[
             col("midstream", &["tcp", "midstream"], Bool),
         ],
     },
-    Table {
-        name: "modbus",
-        event_type: "modbus",
-        migration: 1,
-        columns: &[
-            col("tx_id", &["modbus", "tx_id"], U64),
-            col("transaction_id", &["modbus", "transaction_id"], U16),
-            col("unit_id", &["modbus", "unit_id"], U8),
-            col("function", &["modbus", "function"], U8),
-            col("function_name", &["modbus", "function_name"], Name),
-            col("category", &["modbus", "category"], Name),
-            col("access", &["modbus", "access"], Name),
-            col("data_type", &["modbus", "data_type"], Name),
-            col("status", &["modbus", "status"], Name),
-            col("address", &["modbus", "address"], U16),
-            col("quantity", &["modbus", "quantity"], U16),
-            col("exception_code", &["modbus", "exception", "code"], U8),
-            col("exception_name", &["modbus", "exception", "name"], Name),
-            col("response_time_us", &["modbus", "response_time_us"], U64),
-        ],
-    },
-    Table {
-        name: "dnp3",
-        event_type: "dnp3",
-        migration: 1,
-        columns: &[
-            col("tx_id", &["dnp3", "tx_id"], U64),
-            col("type", &["dnp3", "type"], Name),
-            col("direction", &["dnp3", "direction"], Name),
-            col("src", &["dnp3", "src"], U16),
-            col("dst", &["dnp3", "dst"], U16),
-            col("function_code", &["dnp3", "application", "function_code"], U8),
-            col("function_name", &["dnp3", "application", "function_name"], Name),
-            col("complete", &["dnp3", "application", "complete"], Bool),
-            col("link_function_code", &["dnp3", "control", "function_code"], U8),
-            col("iin_indicators", &["dnp3", "iin", "indicators"], Names),
-        ],
-    },
-    Table {
-        name: "s7comm",
-        event_type: "s7comm",
-        migration: 1,
-        columns: &[
-            col("tx_id", &["s7comm", "tx_id"], U64),
-            col("rosctr", &["s7comm", "rosctr"], Name),
-            col("pdu_ref", &["s7comm", "pdu_ref"], U16),
-            col("function", &["s7comm", "function"], U8),
-            col("function_name", &["s7comm", "function_name"], Name),
-            col("status", &["s7comm", "status"], Name),
-            col("response_rosctr", &["s7comm", "response_rosctr"], Name),
-            col("error_class", &["s7comm", "error_class"], U8),
-            col("error_class_name", &["s7comm", "error_class_name"], Name),
-            col("error_code", &["s7comm", "error_code"], U8),
-            col("response_time_us", &["s7comm", "response_time_us"], U64),
-            col("rack", &["s7comm", "rack"], U8),
-            col("slot", &["s7comm", "slot"], U8),
-            col("function_group", &["s7comm", "userdata", "function_group"], U8),
-            col("function_group_name", &["s7comm", "userdata", "function_group_name"], Name),
-            col("subfunction", &["s7comm", "userdata", "subfunction"], U8),
-            col("subfunction_name", &["s7comm", "userdata", "subfunction_name"], Name),
-            col("return_code", &["s7comm", "userdata", "return_code"], U8),
-            col("return_code_name", &["s7comm", "userdata", "return_code_name"], Name),
-        ],
-    },
-    Table {
-        name: "s7comm_plus",
-        event_type: "s7comm_plus",
-        migration: 1,
-        columns: &[
-            col("tx_id", &["s7comm_plus", "tx_id"], U64),
-            col("version", &["s7comm_plus", "version"], U8),
-            col("opcode", &["s7comm_plus", "opcode"], U8),
-            col("opcode_name", &["s7comm_plus", "opcode_name"], Name),
-            col("function", &["s7comm_plus", "function"], U16),
-            col("function_name", &["s7comm_plus", "function_name"], Name),
-            col("sequence", &["s7comm_plus", "sequence"], U16),
-            col("session_id", &["s7comm_plus", "session_id"], U32),
-            col("integrity", &["s7comm_plus", "integrity"], Bool),
-            col("data_length", &["s7comm_plus", "data_length"], U32),
-        ],
-    },
-    Table {
-        name: "cotp",
-        event_type: "cotp",
-        migration: 1,
-        columns: &[
-            col("type", &["cotp", "type"], Name),
-            col("src_ref", &["cotp", "src_ref"], U16),
-            col("dst_ref", &["cotp", "dst_ref"], U16),
-            col("class", &["cotp", "class"], U8),
-            col("calling_tsap", &["cotp", "calling_tsap"], Name),
-            col("called_tsap", &["cotp", "called_tsap"], Name),
-            col("tpdu_size", &["cotp", "tpdu_size"], U32),
-            col("rack", &["cotp", "rack"], U8),
-            col("slot", &["cotp", "slot"], U8),
-        ],
-    },
+];
+
+/// The engine's own tables after the protocols'.
+const OWN_LAST: &[Table] = &[
     Table {
         name: "segmentation",
         event_type: "segmentation",
@@ -306,20 +170,77 @@ pub const TABLES: &[Table] = &[
     },
 ];
 
-/// The table holding records of `event_type`.
-pub fn table_for(event_type: &str) -> Option<&'static Table> {
-    TABLES.iter().find(|t| t.event_type == event_type)
+/// The migrations of the engine's own tables (the built-in protocols' tables are in
+/// the first).
+const OWN_MIGRATIONS: [Migration; 2] = [Migration { version: 1, name: "tables" }, Migration { version: 2, name: "stats" }];
+
+/// The tables of a build: the engine's own and every registered protocol's, in the order
+/// DDL lists them, and the migrations that create them, in order.
+#[derive(Clone, Debug)]
+pub struct Catalog {
+    tables: Vec<&'static Table>,
+    migrations: Vec<Migration>,
 }
 
-impl Table {
+impl Catalog {
+    /// The engine's tables and those of `protocols` (the registry's, in order).
+    pub fn new<'d>(protocols: impl IntoIterator<Item = &'d otsentry_core::Descriptor>) -> Catalog {
+        let protocols: Vec<&otsentry_core::Descriptor> = protocols.into_iter().collect();
+        let tables = OWN_FIRST.iter().chain(protocols.iter().flat_map(|d| d.tables.iter())).chain(OWN_LAST).collect();
+        let mut migrations: Vec<Migration> = OWN_MIGRATIONS.to_vec();
+        for m in protocols.iter().flat_map(|d| d.migrations.iter()) {
+            if !migrations.iter().any(|have| have.version == m.version) {
+                migrations.push(*m);
+            }
+        }
+        migrations.sort_by_key(|m| m.version);
+        Catalog { tables, migrations }
+    }
+
+    pub fn tables(&self) -> &[&'static Table] {
+        &self.tables
+    }
+
+    pub fn migrations(&self) -> &[Migration] {
+        &self.migrations
+    }
+
+    /// The table holding records of `event_type`.
+    pub fn table_for(&self, event_type: &str) -> Option<&'static Table> {
+        self.tables.iter().copied().find(|t| t.event_type == event_type)
+    }
+
+    /// What is wrong with the list, if anything: a record type or table name twice, a
+    /// table in no migration.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, t) in self.tables.iter().enumerate() {
+            if self.tables.iter().skip(i + 1).any(|u| u.name == t.name || u.event_type == t.event_type) {
+                out.push(format!("table {} (records {}) is declared twice", t.name, t.event_type));
+            }
+            if !self.migrations.iter().any(|m| m.version == t.migration) {
+                out.push(format!("table {} names migration {}, which no protocol declares", t.name, t.migration));
+            }
+        }
+        out
+    }
+}
+
+/// A table's columns as a store lays them out.
+pub trait TableColumns {
     /// Every column in order: the common ones, the table's own, then [`EXTRA`].
-    pub fn all_columns(&self) -> impl Iterator<Item = &'static Column> {
+    fn all_columns(&self) -> impl Iterator<Item = &'static Column>;
+    /// The columns as the server lists them (name and type), for `layout`.
+    fn server_columns(&self, layout: Layout) -> Vec<(String, &'static str)>;
+}
+
+impl TableColumns for Table {
+    fn all_columns(&self) -> impl Iterator<Item = &'static Column> {
         const EXTRA_COLUMN: Column = col(EXTRA, &[], Kind::Json);
         COMMON.iter().chain(self.columns.iter()).chain(std::iter::once(&EXTRA_COLUMN))
     }
 
-    /// The columns as the server lists them (name and type), for `layout`.
-    pub fn server_columns(&self, layout: Layout) -> Vec<(String, &'static str)> {
+    fn server_columns(&self, layout: Layout) -> Vec<(String, &'static str)> {
         let mut out = Vec::new();
         for c in self.all_columns() {
             out.push((c.name.to_string(), type_of(c.kind, layout)));
@@ -375,16 +296,22 @@ pub fn create_table(table: &Table, database: &str, layout: Layout, retention_day
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
+    /// The catalog of the built-in protocols, for the tests.
+    pub(crate) fn catalog() -> Catalog {
+        Catalog::new([&otsentry_proto_modbus::DESCRIPTOR, &otsentry_proto_dnp3::DESCRIPTOR, &otsentry_proto_s7comm::DESCRIPTOR])
+    }
+
     #[test]
-    fn every_eve_type_has_one_table_and_names_are_unique() {
-        for ty in otsentry_sink::EVE_TYPES {
-            assert_eq!(TABLES.iter().filter(|t| t.event_type == ty).count(), 1, "{ty}");
-        }
-        assert_eq!(TABLES.len(), otsentry_sink::EVE_TYPES.len());
-        for t in TABLES {
+    fn every_record_type_has_one_table_and_names_are_unique() {
+        let c = catalog();
+        assert_eq!(c.problems(), Vec::<String>::new());
+        let types = ["alert", "anomaly", "flow", "modbus", "dnp3", "s7comm", "s7comm_plus", "cotp", "segmentation", "stats"];
+        assert_eq!(c.tables().iter().map(|t| t.event_type).collect::<Vec<_>>(), types, "the order DDL was generated in");
+        assert_eq!(c.migrations().iter().map(|m| m.version).collect::<Vec<_>>(), [1, 2]);
+        for t in c.tables() {
             for layout in [Layout::Legacy, Layout::Current] {
                 let mut names: Vec<_> = t.server_columns(layout).into_iter().map(|c| c.0).collect();
                 let n = names.len();
@@ -399,7 +326,7 @@ mod tests {
     /// twice (and the scanner fills only one of the two).
     #[test]
     fn no_column_holds_the_object_of_another() {
-        for t in TABLES {
+        for t in catalog().tables() {
             let cols: Vec<_> = t.all_columns().filter(|c| !c.path.is_empty()).collect();
             for a in &cols {
                 for b in &cols {

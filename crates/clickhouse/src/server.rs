@@ -1,7 +1,7 @@
 //! One ClickHouse server over HTTP, through the official crate on a tokio runtime this
 //! sink owns: what to connect to, the server's version, its tables' columns, and which
 //! failures are worth retrying.
-use crate::schema::{Layout, Table, TABLES};
+use crate::schema::{Catalog, Layout, Table, TableColumns};
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -221,12 +221,15 @@ pub struct Landing {
 /// A connection: the crate's client and the runtime it runs on.
 pub struct Server {
     settings: Settings,
+    /// Our tables on it.
+    catalog: Catalog,
     runtime: tokio::runtime::Runtime,
     client: clickhouse::Client,
 }
 
 impl Server {
-    pub fn new(settings: Settings) -> Result<Server, String> {
+    /// A server holding `catalog`'s tables (the engine's and the registered protocols').
+    pub fn new(settings: Settings, catalog: Catalog) -> Result<Server, String> {
         // One I/O thread of its own: a batch's rows stream to the server, and the server
         // answers the inserts already sent, while the sink's thread encodes the next ones.
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -246,11 +249,15 @@ impl Server {
         if let Some(password) = &settings.password {
             client = client.with_password(password);
         }
-        Ok(Server { settings, runtime, client })
+        Ok(Server { settings, catalog, runtime, client })
     }
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
     }
 
     fn run<T>(&self, what: &str, f: impl std::future::Future<Output = Result<T, clickhouse::error::Error>>) -> Result<T, Failure> {
@@ -329,11 +336,12 @@ impl Server {
         Ok(out)
     }
 
-    /// The layout of each of our tables as found, in [`TABLES`] order, or what is wrong
+    /// The layout of each of our tables as found, in the catalog's order, or what is wrong
     /// with the first table that matches neither layout.
     pub fn check_tables(&self) -> Result<Vec<Layout>, Failure> {
         let found = self.columns()?;
-        TABLES
+        self.catalog
+            .tables()
             .iter()
             .map(|t| check_table(t, &self.settings.database, found.get(t.name)))
             .collect::<Result<Vec<_>, String>>()
@@ -402,7 +410,7 @@ mod tests {
 
     #[test]
     fn a_table_matches_a_layout_or_says_what_differs() {
-        let t = crate::schema::table_for("alert").unwrap();
+        let t = Catalog::new([]).table_for("alert").unwrap();
         for layout in [Layout::Legacy, Layout::Current] {
             let mut cols: BTreeMap<String, String> = t.server_columns(layout).into_iter().map(|(n, ty)| (n, ty.to_string())).collect();
             assert_eq!(check_table(t, "otsentry", Some(&cols)), Ok(layout));

@@ -4,7 +4,7 @@
 //! cannot hold is left out of the insert and handed back ([`RecordSink::take_refused`]:
 //! the spool dead-letters it), so it does not take its batch down with it.
 use crate::rows::RowEncoder;
-use crate::schema::{ident, Layout, TABLES};
+use crate::schema::{ident, Layout, TableColumns};
 use crate::server::{Failure, Server};
 use bytes::Bytes;
 use otsentry_sink::{Batch, RecordSink, Refused, SinkError};
@@ -12,12 +12,14 @@ use std::sync::{Arc, Mutex};
 
 pub struct ClickHouseSink {
     server: Server,
-    /// Each table's layout as found on the server, in [`TABLES`] order; checked again
+    /// Each table's layout as found on the server, in the catalog's order; checked again
     /// after the server was unreachable at start.
     layouts: Option<Vec<Layout>>,
     /// Each table's column list for its INSERT, per layout, and its row encoder.
     columns: Vec<[String; 2]>,
     encoders: Vec<RowEncoder>,
+    /// The server's catalog's tables, which the per-table lists follow.
+    tables: Vec<&'static crate::schema::Table>,
     /// Records left out of written batches (a value their column cannot hold).
     refused: Vec<Refused>,
     chunks: Chunks,
@@ -46,15 +48,16 @@ impl ClickHouseSink {
     /// A sink for `server`; nothing is sent until [`ClickHouseSink::check`] or the
     /// first batch.
     pub fn new(server: Server) -> ClickHouseSink {
-        let columns = TABLES
+        let tables = server.catalog().tables().to_vec();
+        let columns = tables
             .iter()
             .map(|t| {
                 let list = |layout| t.server_columns(layout).iter().map(|(n, _)| ident(n)).collect::<Vec<_>>().join(",");
                 [list(Layout::Legacy), list(Layout::Current)]
             })
             .collect();
-        let encoders = TABLES.iter().map(RowEncoder::new).collect();
-        ClickHouseSink { server, layouts: None, columns, encoders, refused: Vec::new(), chunks: Chunks::default() }
+        let encoders = tables.iter().copied().map(RowEncoder::new).collect();
+        ClickHouseSink { server, tables, layouts: None, columns, encoders, refused: Vec::new(), chunks: Chunks::default() }
     }
 
     /// Connects and checks the server's tables (the first batch does it otherwise).
@@ -109,7 +112,7 @@ impl RecordSink for ClickHouseSink {
         let mut records: Vec<(usize, &[u8])> = Vec::with_capacity(batch.records());
         let mut refused = Vec::new();
         for (ty, line) in batch.lines() {
-            match TABLES.iter().position(|t| t.event_type == ty) {
+            match self.tables.iter().position(|t| t.event_type == ty) {
                 Some(i) => records.push((i, line)),
                 None => refused.push(Refused {
                     event_type: ty,
@@ -124,7 +127,7 @@ impl RecordSink for ClickHouseSink {
         // written when every one has landed.
         let mut landing = Vec::new();
         for group in records.chunk_by(|a, b| a.0 == b.0) {
-            let (i, table) = (group[0].0, &TABLES[group[0].0]);
+            let (i, table) = (group[0].0, self.tables[group[0].0]);
             let columns = &self.columns[i][usize::from(layouts[i] == Layout::Current)];
             let mut inserting = self.server.start_insert(table.name, columns);
             let mut buf = self.chunks.take();

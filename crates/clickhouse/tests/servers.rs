@@ -1,6 +1,6 @@
 //! The sink against real servers of both generations: `init` and its migrations, rows
 //! read back field by field, repeats collapsed, and each way a start can go wrong.
-use otsentry_clickhouse::{init, statements, ClickHouseSink, Layout, Server, Settings, StartError, MIGRATIONS};
+use otsentry_clickhouse::{init, statements, Catalog, ClickHouseSink, Layout, Server, Settings, StartError};
 use otsentry_pcapgen::clickhouse::{Generation, TestServer, SENSOR_PASSWORD, SENSOR_USER};
 use otsentry_sink::{Batch, RecordSink};
 
@@ -10,8 +10,14 @@ fn scratch(name: &str) -> std::path::PathBuf {
     dir
 }
 
+/// The engine's tables and the built-in protocols'.
+fn catalog() -> Catalog {
+    otsentry_sink::install_test_types();
+    Catalog::new([&otsentry_proto_modbus::DESCRIPTOR, &otsentry_proto_dnp3::DESCRIPTOR, &otsentry_proto_s7comm::DESCRIPTOR])
+}
+
 fn server(url: &str, db: &str) -> Server {
-    Server::new(Settings::from_url(&format!("{url}/{db}")).unwrap()).unwrap()
+    Server::new(Settings::from_url(&format!("{url}/{db}")).unwrap(), catalog()).unwrap()
 }
 
 const MODBUS: &str = r#"{"timestamp":"2026-01-15T08:00:00.040000+00:00","flow_id":7066379751304868,"pcap_cnt":5,"event_type":"modbus","vlan":[10],"src_ip":"10.10.1.50","src_port":49152,"dest_ip":"fd00::2","dest_port":502,"proto":"TCP","app_proto":"modbus","modbus":{"tx_id":1,"transaction_id":1,"unit_id":1,"function":3,"function_name":"read_holding_registers","status":"complete","address":0,"quantity":10,"response_values":[1,515]},"host":"sensor-1","event_id":"cfebc9fa-130c-8bac-8c7b-808e03c70771"}"#;
@@ -42,7 +48,8 @@ fn init_upgrades_a_database_of_an_earlier_version() {
         let srv = server(&s.url(), "older");
         let layout = if s.generation == Generation::Legacy { Layout::Legacy } else { Layout::Current };
         srv.execute("CREATE DATABASE older").unwrap();
-        for sql in statements(&MIGRATIONS[0], "older", layout) {
+        let c = catalog();
+        for sql in statements(&c, &c.migrations()[0], "older", layout) {
             srv.execute(&sql).unwrap();
         }
         srv.execute("CREATE TABLE older.schema_migrations (`version` UInt32, `name` String, `layout` String, `applied` DateTime('UTC')) ENGINE = MergeTree() ORDER BY version").unwrap();
@@ -137,12 +144,12 @@ fn bad_starts_are_clear_errors() {
             // Wrong credentials, and then the right ones.
             let mut settings = Settings::from_url(&format!("http://{SENSOR_USER}@127.0.0.1:{}/otsentry", s.port)).unwrap();
             settings.password = Some("wrong".into());
-            match connect(Server::new(settings.clone()).unwrap()) {
+            match connect(Server::new(settings.clone(), catalog()).unwrap()) {
                 Err(StartError::Config(e)) => assert!(e.contains("Wrong password"), "{e}"),
                 other => panic!("expected a credentials error, got {:?}", other),
             }
             settings.password = Some(SENSOR_PASSWORD.into());
-            assert!(connect(Server::new(settings).unwrap()).is_ok());
+            assert!(connect(Server::new(settings, catalog()).unwrap()).is_ok());
         }
         // TTL: where the server has it.
         let ttl = init(&server(&s.url(), "otsentry"), Some(30));

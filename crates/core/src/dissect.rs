@@ -141,6 +141,11 @@ pub struct Descriptor {
     pub max_pdu: usize,
     /// Its sections of the summary's `protocols`, one per protocol of `protos`.
     pub summary: &'static [&'static crate::SectionLayout],
+    /// A table per record type it writes, for the SQL stores (ClickHouse).
+    pub tables: &'static [crate::Table],
+    /// The migrations its tables arrive in, if not one of the engine's (a protocol
+    /// registered after a database was set up gets a step of its own).
+    pub migrations: &'static [crate::Migration],
 }
 
 impl Descriptor {
@@ -465,6 +470,8 @@ mod tests {
             classes: Vec::new,
             max_pdu: 0,
             summary: &[],
+            tables: &[],
+            migrations: &[],
         };
         let (alpha, beta) = (d(ALPHA, &[(IpProto::TCP, 502)]), d(BETA, &[(IpProto::TCP, 20000), (IpProto::UDP, 20000)]));
         let mut m = PortMap::of(&[&alpha, &beta]);

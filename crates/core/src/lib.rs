@@ -24,6 +24,7 @@ mod record;
 mod sections;
 mod stats;
 mod summary;
+mod table;
 mod time;
 
 pub use alert::{Alert, AlertBody, AlertInfo, Severity, Technique};
@@ -46,4 +47,5 @@ pub use summary::{
     AlertCounts, CodeCounts, CodeNames, DecodeCounts, Forbidden, InputCounts, SegmentationCounts, SensorCounts, SinkCounts, SkippedInput,
     SpoolState, StreamCounts, Summary, Tally,
 };
+pub use table::{col, Column, ColumnKind, Migration, Table};
 pub use time::Timestamp;

@@ -1,9 +1,7 @@
 //! The hand-off from flows to protocol dissectors: which dissector a detected protocol
 //! gets, and the sink through which its events reach the EVE output and the summary.
 use crate::events::{EventCtx, Out};
-use otsentry_core::{
-    AnomalyKind, AppProto, Dissector, EventHeader, Framed, Layer, PduEvent, PduSink, Pending, ProtocolCounts, Settings, StreamCx, Timestamp,
-};
+use otsentry_core::{AnomalyKind, Dissector, EventHeader, Framed, Layer, PduEvent, PduSink, Pending, ProtocolCounts, StreamCx, Timestamp};
 
 /// A flow's dissector, whichever protocol it is: the registry starts one per flow and
 /// the flow stage reaches it through this (one call per delivery).
@@ -48,10 +46,8 @@ impl std::fmt::Debug for Parser {
 }
 
 impl Parser {
-    /// The registered dissector of `proto`, if one is registered.
-    pub(crate) fn for_proto(proto: AppProto, settings: &Settings) -> Option<Parser> {
-        let p = crate::registry::protocol_of(proto)?;
-        Some(Parser { dissector: p.start(settings), cap: p.descriptor.max_pdu })
+    pub(crate) fn new(dissector: Box<dyn Parse>, cap: usize) -> Parser {
+        Parser { dissector, cap }
     }
 
     pub(crate) fn stream(&mut self, pending: &mut Pending, cx: &StreamCx, data: &[u8], sink: &mut AppSink<'_, '_, '_>) {

@@ -493,7 +493,7 @@ fn app_data(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, offset: u64
             if !user.dissect {
                 return;
             }
-            user.parser = Parser::for_proto(proto, out.apps);
+            user.parser = crate::registry::parser_for(proto, out.apps);
             start_parser(user, &ctx, dir, offset, bytes, datagram, out);
         }
         Detected::Failed => {

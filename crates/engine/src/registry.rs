@@ -1,7 +1,7 @@
 //! The protocol registry: every protocol crate's dissector, registered once, and what
 //! is built from the list (dispatch, the probes, the rules' event schemas, the policy's
 //! class tables, the default ports, the summary's sections, protocol names).
-use crate::apps::Parse;
+use crate::apps::{Parse, Parser};
 use crate::{baseline, health, l2, relay, scan, segment, sender};
 use otsentry_core::{AppProto, Descriptor, Registered, Settings};
 use std::sync::OnceLock;
@@ -25,8 +25,9 @@ impl Protocol {
         Protocol { descriptor: D::DESCRIPTOR, start: start::<D> }
     }
 
-    pub(crate) fn start(&self, settings: &Settings) -> Box<dyn Parse> {
-        (self.start)(settings)
+    /// A flow's dissector, started with the run's `settings`.
+    pub(crate) fn parser(&self, settings: &Settings) -> Parser {
+        Parser::new((self.start)(settings), self.descriptor.max_pdu)
     }
 }
 
@@ -52,12 +53,45 @@ pub struct AlreadyInUse;
 /// Registers `extra` after the built-in protocols: a build of otsentry with a protocol of
 /// its own calls this first, with one line (`install(&[Protocol::of::<MyDissector>()])`).
 pub fn install(extra: &[Protocol]) -> Result<(), AlreadyInUse> {
-    REGISTERED.set(BUILT_IN.iter().chain(extra).copied().collect()).map_err(|_| AlreadyInUse)
+    let mut fresh = false;
+    REGISTERED.get_or_init(|| {
+        fresh = true;
+        registered(extra)
+    });
+    fresh.then_some(()).ok_or(AlreadyInUse)
 }
 
 /// The registered protocols (the built-in ones unless `install` added more first).
 pub fn protocols() -> &'static [Protocol] {
-    REGISTERED.get_or_init(|| BUILT_IN.to_vec())
+    REGISTERED.get_or_init(|| registered(&[]))
+}
+
+/// The built-in protocols and `extra`, with the record types the sinks will meet
+/// installed for them.
+fn registered(extra: &[Protocol]) -> Vec<Protocol> {
+    let list: Vec<Protocol> = BUILT_IN.iter().chain(extra).copied().collect();
+    let types = |ps: &[Protocol]| -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = Vec::new();
+        for t in ps.iter().flat_map(|p| p.descriptor.schemas.iter().map(|s| s.event_type)) {
+            if !v.contains(&t) {
+                v.push(t);
+            }
+        }
+        v
+    };
+    // The built-in order first, so a spool written by any build reads back.
+    let all: Vec<&'static str> =
+        ["alert", "anomaly", "flow"].into_iter().chain(types(&BUILT_IN)).chain(["segmentation", "stats"]).chain(types(extra)).collect();
+    if let Err(e) = otsentry_sink::install_types(all) {
+        tracing::error!(installed = ?e.0, "record types were installed before the protocol registry");
+    }
+    list
+}
+
+/// Every record type the outputs may carry: the engine's and the registered protocols'.
+pub fn record_types() -> &'static [&'static str] {
+    protocols();
+    otsentry_sink::record_types()
 }
 
 pub fn descriptors() -> impl Iterator<Item = &'static Descriptor> {
@@ -74,9 +108,9 @@ pub fn proto_named(name: &str) -> Option<AppProto> {
     app_protos().find(|p| p.name() == name)
 }
 
-/// The registered protocol whose dissector decodes `app`.
-pub(crate) fn protocol_of(app: AppProto) -> Option<&'static Protocol> {
-    protocols().iter().find(|p| p.descriptor.proto.same_family(app))
+/// A flow's dissector for `app`, if a registered protocol decodes it.
+pub(crate) fn parser_for(app: AppProto, settings: &Settings) -> Option<Parser> {
+    protocols().iter().find(|p| p.descriptor.proto.same_family(app)).map(|p| p.parser(settings))
 }
 
 /// The policy at `path`, its conduits naming the registered protocols.
@@ -166,5 +200,8 @@ mod tests {
             assert_eq!(sections, names, "a summary section per protocol of {}", d.name());
         }
         assert!(install(&[]).is_err(), "read above, so already in use");
+        let types = record_types();
+        assert_eq!(&types[..4], ["alert", "anomaly", "flow", "modbus"], "the order spools were written in");
+        assert_eq!(&types[types.len() - 2..], ["segmentation", "stats"]);
     }
 }

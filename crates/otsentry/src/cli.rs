@@ -427,10 +427,11 @@ pub(crate) fn parse_app_port(spec: &str) -> Result<AppPort, String> {
 /// One EVE record type, from the command line or the configuration file.
 pub(crate) fn parse_eve_type(text: &str) -> Result<String, String> {
     let t = text.trim();
-    if otsentry_sink::EVE_TYPES.contains(&t) {
+    let types = otsentry_engine::record_types();
+    if types.contains(&t) {
         Ok(t.to_string())
     } else {
-        Err(format!("{t:?} is not an EVE record type ({})", otsentry_sink::EVE_TYPES.join(", ")))
+        Err(format!("{t:?} is not an EVE record type ({})", types.join(", ")))
     }
 }
 

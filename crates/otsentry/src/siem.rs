@@ -69,7 +69,7 @@ fn read_password(path: &Path) -> anyhow::Result<String> {
 pub(crate) fn sink(choice: &ClickHouseChoice, spool: Option<(&Path, u64)>, quiet: bool) -> anyhow::Result<Box<dyn RecordSink>> {
     let settings = choice.settings()?;
     let name = settings.name();
-    let server = Server::new(settings).map_err(SiemConfigError)?;
+    let server = Server::new(settings, otsentry_clickhouse::Catalog::new(otsentry_engine::descriptors())).map_err(SiemConfigError)?;
     let mut sink = ClickHouseSink::new(server);
     match (sink.check(), spool) {
         (Ok(()), _) => {}
@@ -123,7 +123,7 @@ pub(crate) fn report_spools(outputs: &[SinkCounts]) {
 pub(crate) fn init(choice: &ClickHouseChoice, retention_days: Option<u32>) -> anyhow::Result<()> {
     let settings = choice.settings()?;
     let name = settings.name();
-    let server = Server::new(settings).map_err(SiemConfigError)?;
+    let server = Server::new(settings, otsentry_clickhouse::Catalog::new(otsentry_engine::descriptors())).map_err(SiemConfigError)?;
     let report = otsentry_clickhouse::init(&server, retention_days).map_err(|f| match f {
         otsentry_clickhouse::Failure::Transient(t) => anyhow::anyhow!(t),
         otsentry_clickhouse::Failure::Credentials(t) | otsentry_clickhouse::Failure::Refused(t) => SiemConfigError(t).into(),
@@ -136,7 +136,7 @@ pub(crate) fn init(choice: &ClickHouseChoice, retention_days: Option<u32>) -> an
         report.layout.name(),
         list(&report.applied),
         list(&report.already),
-        otsentry_clickhouse::TABLES.len(),
+        server.catalog().tables().len(),
         report.retention_days.map(|d| format!("; rows kept {d} days")).unwrap_or_default()
     );
     Ok(())

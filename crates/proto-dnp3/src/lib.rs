@@ -20,6 +20,7 @@ pub mod link;
 pub mod points;
 mod probe;
 pub mod space;
+pub mod table;
 
 pub use anomaly::Dnp3Anomaly;
 pub use crc::crc16;
@@ -39,6 +40,8 @@ pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
     // A link frame is at most 292 bytes.
     max_pdu: 4096,
     summary: &[&SECTION],
+    tables: &table::TABLES,
+    migrations: &[],
 };
 
 /// DNP3.

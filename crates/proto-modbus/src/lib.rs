@@ -18,6 +18,7 @@ mod pdu;
 mod probe;
 mod record;
 pub mod space;
+pub mod table;
 
 pub use anomaly::ModbusAnomaly;
 pub use dissector::{ModbusConfig, ModbusDissector, SECTION};
@@ -41,6 +42,8 @@ pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
     // A whole ADU is at most 260 bytes; a device's longer ones are dissected too.
     max_pdu: 4096,
     summary: &[&SECTION],
+    tables: &table::TABLES,
+    migrations: &[],
 };
 
 /// Modbus/TCP.

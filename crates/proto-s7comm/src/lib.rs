@@ -19,6 +19,7 @@ mod probe;
 mod record;
 pub mod s7;
 pub mod space;
+pub mod table;
 pub mod userdata;
 pub mod values;
 
@@ -40,6 +41,8 @@ pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
     // A TPKT may announce up to 65,535 bytes.
     max_pdu: 65_535,
     summary: &[&SECTION, &PLUS_SECTION],
+    tables: &table::TABLES,
+    migrations: &[],
 };
 
 /// S7comm, and S7comm-plus (the same dissector, on the same port and framing).

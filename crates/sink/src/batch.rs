@@ -1,13 +1,13 @@
 //! What the pipeline hands a sink: records already serialised as JSON lines, with where
 //! each line ends and its record type, so a sink that routes by type (a table per type)
 //! need not parse them.
-use crate::types::{TypeSet, EVE_TYPES};
+use crate::types::{record_types, TypeSet};
 
 /// A run of serialised records, each a JSON object and a newline.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Batch {
     bytes: Vec<u8>,
-    /// The end offset in `bytes` of each line, and its type (an index into [`EVE_TYPES`]).
+    /// The end offset in `bytes` of each line, and its type (an index into the installed [`record_types`]).
     ends: Vec<(u32, u8)>,
 }
 
@@ -45,7 +45,7 @@ impl Batch {
             let end = end as usize;
             let line = self.bytes.get(start..end.saturating_sub(1)).unwrap_or_default();
             start = end;
-            (EVE_TYPES.get(usize::from(ty)).copied().unwrap_or("unknown"), line)
+            (record_types().get(usize::from(ty)).copied().unwrap_or("unknown"), line)
         })
     }
 
@@ -129,7 +129,7 @@ impl Batch {
         let mut b = Batch::default();
         for (ty, line) in lines {
             b.bytes.extend_from_slice(line.as_bytes());
-            let ty = EVE_TYPES.iter().position(|t| *t == ty).and_then(|i| u8::try_from(i).ok()).unwrap_or(u8::MAX);
+            let ty = crate::types::type_index(ty).unwrap_or(u8::MAX);
             b.end_line(ty);
         }
         b
@@ -140,8 +140,13 @@ impl Batch {
 mod tests {
     use super::*;
 
+    fn types() {
+        crate::install_test_types();
+    }
+
     #[test]
     fn lines_come_back_with_their_types() {
+        types();
         let mut b = Batch::from_lines([("flow", "{\"a\":1}"), ("alert", "{}")]);
         assert_eq!(b.bytes(), b"{\"a\":1}\n{}\n");
         let lines: Vec<_> = b.lines().collect();
@@ -159,6 +164,7 @@ mod tests {
 
     #[test]
     fn a_batch_narrowed_to_some_types_keeps_their_lines_in_order() {
+        types();
         let b = Batch::from_lines([("alert", "{\"a\":1}"), ("flow", "{}"), ("modbus", "{\"m\":1}"), ("alert", "{\"a\":2}")]);
         assert_eq!(b.types(), TypeSet::of(&["alert", "flow", "modbus"]));
         let alerts = b.only(TypeSet::of(&["alert"]));
@@ -170,6 +176,7 @@ mod tests {
 
     #[test]
     fn a_spooled_batch_reads_back_whole_and_garbage_does_not() {
+        types();
         let b = Batch::from_lines([("alert", "{\"a\":1}"), ("flow", "{}"), ("modbus", "{\"x\":\"y\"}")]);
         let bytes = b.to_spooled();
         assert_eq!(Batch::from_spooled(&bytes), Some(b.clone()));

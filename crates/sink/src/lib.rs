@@ -22,5 +22,5 @@ pub use outputs::{OutputOptions, Outputs};
 pub use sink::{RecordSink, Refused, SinkError, Tick};
 pub use spool::{Overflow, Spool, SpoolCounts, SpoolError};
 pub use spooled::{Spooled, DEAD_LETTER};
-pub use types::{type_index, TypeSet, EVE_TYPES};
+pub use types::{install_test_types, install_types, record_types, type_index, TypeSet, TypesInstalled};
 pub use worker::{OnFull, SinkOptions};

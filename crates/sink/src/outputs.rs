@@ -121,7 +121,7 @@ impl Outputs {
 
     /// Serialises `record` into the current batch (if its type is wanted).
     pub fn write<R: Record>(&mut self, record: &R) {
-        let Some(ty) = type_index(record.event_type()).filter(|_| self.wants(record.event_type())) else {
+        let Some(ty) = type_index(record.event_type()).filter(|&ty| self.wanted.holds(ty)) else {
             return;
         };
         if encode(self.batch.buffer(), record, &self.opts.host).is_ok() {

@@ -289,6 +289,7 @@ mod tests {
     use super::*;
 
     fn dir(name: &str) -> PathBuf {
+        crate::install_test_types();
         let d = std::env::temp_dir().join(format!("otsentry-spool-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         d

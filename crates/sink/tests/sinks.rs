@@ -9,6 +9,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 fn anomaly(n: u64) -> Anomaly {
+    otsentry_sink::install_test_types();
     let header = EventHeader {
         timestamp: Timestamp::from_secs_nanos(1_259_098_029, 534_255_000),
         pcap_cnt: Some(n),
@@ -26,6 +27,7 @@ fn anomaly(n: u64) -> Anomaly {
 
 /// Small batches (one record each), quick retries.
 fn opts(sink: SinkOptions) -> OutputOptions {
+    otsentry_sink::install_test_types();
     OutputOptions { batch_bytes: 1, sink, ..Default::default() }
 }
 
@@ -41,6 +43,7 @@ fn quick(retries: u32, on_full: OnFull) -> SinkOptions {
 }
 
 fn scratch(name: &str) -> PathBuf {
+    otsentry_sink::install_test_types();
     let d = std::env::temp_dir().join(format!("otsentry-sinks-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();

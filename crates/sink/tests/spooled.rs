@@ -38,11 +38,13 @@ impl RecordSink for Remote {
 }
 
 fn batch(n: usize) -> Batch {
+    otsentry_sink::install_test_types();
     let line = format!("{{\"n\":{n}}}");
     Batch::from_lines([("alert", line.as_str()), ("flow", "{}")])
 }
 
 fn dir(name: &str) -> PathBuf {
+    otsentry_sink::install_test_types();
     let d = std::env::temp_dir().join(format!("otsentry-spooled-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     d
