@@ -31,7 +31,7 @@ fn pipeline(c: &mut Criterion) {
     let mut group = c.benchmark_group("plant");
     group.throughput(Throughput::Elements(packets));
     group.sample_size(20);
-    let pack = otsentry_rules::Sources { rules: otsentry_rules::default_pack(), ..Default::default() };
+    let pack = otsentry_rules::Sources { rules: otsentry_engine::default_pack(), ..Default::default() };
     let pack = std::sync::Arc::new(RuleSet::load(&pack, otsentry_engine::schemas()).expect("the built-in pack"));
     let none = std::sync::Arc::new(RuleSet::empty());
     for (name, skip_dissectors, rules) in

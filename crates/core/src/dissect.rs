@@ -146,6 +146,8 @@ pub struct Descriptor {
     /// The migrations its tables arrive in, if not one of the engine's (a protocol
     /// registered after a database was set up gets a step of its own).
     pub migrations: &'static [crate::Migration],
+    /// Its files of the default rule pack: name and YAML text.
+    pub rules: &'static [(&'static str, &'static str)],
 }
 
 impl Descriptor {
@@ -472,6 +474,7 @@ mod tests {
             summary: &[],
             tables: &[],
             migrations: &[],
+            rules: &[],
         };
         let (alpha, beta) = (d(ALPHA, &[(IpProto::TCP, 502)]), d(BETA, &[(IpProto::TCP, 20000), (IpProto::UDP, 20000)]));
         let mut m = PortMap::of(&[&alpha, &beta]);

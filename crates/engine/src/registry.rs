@@ -171,6 +171,11 @@ pub fn protocol_counts() -> otsentry_core::ProtocolCounts {
     otsentry_core::ProtocolCounts::of(descriptors().flat_map(|d| d.summary.iter().copied()))
 }
 
+/// The default rule pack: the registered protocols' files, then the engine's own.
+pub fn default_pack() -> Vec<otsentry_rules::RuleSource> {
+    otsentry_rules::default_pack(descriptors().flat_map(|d| d.rules.iter()))
+}
+
 /// `sources` compiled with `sets` as their variables file (a given variables file is
 /// never replaced: a run with one has no warm-up).
 pub fn rules_with(

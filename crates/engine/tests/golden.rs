@@ -57,7 +57,7 @@ fn golden_alerts(case: &str) {
 /// The lines of `types` that `case` replays to with the built-in pack (and `policy`),
 /// exactly as in `golden`; returns the summary.
 fn golden_lines(case: &str, policy: Option<&str>, types: &[&str], golden: &str) -> serde_json::Value {
-    let sources = otsentry_rules::Sources { rules: otsentry_rules::default_pack(), ..Default::default() };
+    let sources = otsentry_rules::Sources { rules: otsentry_engine::default_pack(), ..Default::default() };
     let rules = std::sync::Arc::new(RuleSet::load(&sources, otsentry_engine::schemas()).expect("pack"));
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(case);
     let policy = policy.map(|p| std::sync::Arc::new(otsentry_engine::load_policy(&dir.join(p)).expect("policy")));
@@ -240,7 +240,7 @@ fn the_baseline_fixture_learns_its_golden_file_and_raises_one_of_each_departure(
     // The file reads back as written.
     assert_eq!(otsentry_engine::parse_baseline(&golden, &want).expect("parses"), file);
 
-    let sources = otsentry_rules::Sources { rules: otsentry_rules::default_pack(), ..Default::default() };
+    let sources = otsentry_rules::Sources { rules: otsentry_engine::default_pack(), ..Default::default() };
     let rules = std::sync::Arc::new(RuleSet::load(&sources, otsentry_engine::schemas()).expect("pack"));
     let baseline = Some(std::sync::Arc::new(otsentry_baseline::Baseline::new(file)));
     let (eve, _) = run_with("baseline", PipelineOptions { rules, baseline, ..Default::default() });

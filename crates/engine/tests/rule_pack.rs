@@ -1,10 +1,11 @@
 //! Every rule of the default pack, on captures our builder writes: traffic that must
 //! raise it, and near-identical traffic that must not. A rule added to the pack without
 //! a case here fails `every_rule_has_a_case`.
+use otsentry_engine::default_pack;
 use otsentry_engine::{Pipeline, PipelineOptions, RuleSet};
 use otsentry_pcapgen::ot::modbus_adu;
 use otsentry_pcapgen::session::*;
-use otsentry_rules::{default_pack, RuleSource, Sources};
+use otsentry_rules::{RuleSource, Sources};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -1,9 +1,10 @@
 //! The segmentation policy on builder captures: each decision of a conduit (protocol,
 //! function class, initiator), default deny, IT services, the unknown zone, VLAN-scoped
 //! zones, and one event per conversation with its count in the summary.
+use otsentry_engine::default_pack;
 use otsentry_engine::{Pipeline, PipelineOptions, RuleSet};
 use otsentry_pcapgen::session::*;
-use otsentry_rules::{default_pack, Sources};
+use otsentry_rules::Sources;
 use std::sync::Arc;
 
 const POLICY: &str = "\

@@ -1,9 +1,10 @@
 //! A sensor's warm-up: the host sets the rules name are inferred from the first traffic,
 //! the rules rebuilt with them, and what comes after is judged (the replay's first pass
 //! is the binary's and is tested there).
+use otsentry_engine::default_pack;
 use otsentry_engine::{Pipeline, PipelineOptions, RuleSet, Warmup};
 use otsentry_pcapgen::routine::{build, HMI, INTRUDER, MASTER};
-use otsentry_rules::{default_pack, Sources};
+use otsentry_rules::Sources;
 use std::sync::{Arc, Mutex};
 
 fn run(case: &str, warmup_s: i64) -> (Vec<(String, String)>, otsentry_core::Summary) {

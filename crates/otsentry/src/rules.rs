@@ -2,8 +2,9 @@
 //! variables and tuning; `otsentry rules check` and `otsentry rules list`.
 use crate::cli::RuleFiles;
 use crate::report::say;
+use otsentry_engine::default_pack;
 use otsentry_engine::RuleSet;
-use otsentry_rules::{default_pack, import_suricata, read_dir, read_file, RuleErrors, RuleSource, Sources};
+use otsentry_rules::{import_suricata, read_dir, read_file, RuleErrors, RuleSource, Sources};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -42,6 +42,7 @@ pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
     summary: &[&SECTION],
     tables: &table::TABLES,
     migrations: &[],
+    rules: &[("dnp3.yaml", include_str!("../../../rules/dnp3.yaml"))],
 };
 
 /// DNP3.

@@ -44,6 +44,7 @@ pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
     summary: &[&SECTION],
     tables: &table::TABLES,
     migrations: &[],
+    rules: &[("modbus.yaml", include_str!("../../../rules/modbus.yaml"))],
 };
 
 /// Modbus/TCP.

@@ -43,6 +43,7 @@ pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
     summary: &[&SECTION, &PLUS_SECTION],
     tables: &table::TABLES,
     migrations: &[],
+    rules: &[("s7comm.yaml", include_str!("../../../rules/s7comm.yaml"))],
 };
 
 /// S7comm, and S7comm-plus (the same dissector, on the same port and framing).

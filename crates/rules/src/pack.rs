@@ -4,11 +4,9 @@ use crate::compile::RuleSource;
 use crate::error::{RuleError, RuleErrors};
 use std::path::{Path, PathBuf};
 
-/// The pack in `rules/`, as the binary was built with it.
-const PACK: [(&str, &str); 8] = [
-    ("modbus.yaml", include_str!("../../../rules/modbus.yaml")),
-    ("dnp3.yaml", include_str!("../../../rules/dnp3.yaml")),
-    ("s7comm.yaml", include_str!("../../../rules/s7comm.yaml")),
+/// The pack's files in `rules/` that no protocol crate declares (each protocol's file
+/// comes with its descriptor), as the binary was built with them.
+const PACK: [(&str, &str); 5] = [
     ("anomalies.yaml", include_str!("../../../rules/anomalies.yaml")),
     ("network.yaml", include_str!("../../../rules/network.yaml")),
     ("policy.yaml", include_str!("../../../rules/policy.yaml")),
@@ -16,9 +14,14 @@ const PACK: [(&str, &str); 8] = [
     ("health.yaml", include_str!("../../../rules/health.yaml")),
 ];
 
-/// The default pack's files, named `<built-in>/FILE` in errors.
-pub fn default_pack() -> Vec<RuleSource> {
-    PACK.iter().map(|(name, text)| RuleSource { file: PathBuf::from(format!("<built-in>/{name}")), text: (*text).to_string() }).collect()
+/// The default pack: `protocol_files` (the registered protocols', in order), then the
+/// files of no protocol; each named `<built-in>/FILE` in errors.
+pub fn default_pack<'f>(protocol_files: impl IntoIterator<Item = &'f (&'static str, &'static str)>) -> Vec<RuleSource> {
+    protocol_files
+        .into_iter()
+        .chain(PACK.iter())
+        .map(|(name, text)| RuleSource { file: PathBuf::from(format!("<built-in>/{name}")), text: (*text).to_string() })
+        .collect()
 }
 
 fn whole_file(path: &Path, message: String) -> RuleError {

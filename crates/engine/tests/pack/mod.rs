@@ -1,8 +1,9 @@
 //! Replaying a capture (a file, a zip, a directory) with the built-in rule pack, for
 //! the tests that judge the pack on third-party captures.
 use otsentry_core::Alert;
+use otsentry_engine::default_pack;
 use otsentry_engine::{Pipeline, PipelineOptions, RuleSet};
-use otsentry_rules::{default_pack, Sources};
+use otsentry_rules::Sources;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
