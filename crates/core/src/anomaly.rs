@@ -5,6 +5,7 @@ use serde::Serialize;
 /// The layer at which decoding stopped or a problem was seen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Layer {
     Capture,
     Link,
@@ -42,6 +43,7 @@ impl Layer {
 /// Suricata's anomaly `type`: where in the engine the problem was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum AnomalyKind {
     Decode,
     Stream,
