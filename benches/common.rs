@@ -41,7 +41,7 @@ impl PduSink for Null {
     fn counts(&mut self) -> &mut ProtocolCounts {
         &mut self.0
     }
-    fn anomaly(&mut self, _cx: &StreamCx, _event: &'static str, _offset: u64, _reason: String) {}
+    fn anomaly(&mut self, _cx: &StreamCx, _event: &'static str, _offset: u64, _reason: std::fmt::Arguments<'_>) {}
 }
 
 /// A bench function over the whole corpus.

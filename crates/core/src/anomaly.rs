@@ -52,15 +52,16 @@ pub enum AnomalyKind {
 
 /// An `anomaly` event: a packet or stream that is malformed, truncated or odd.
 ///
-/// Owned, because it outlives the packet buffer on its way to a sink.
+/// An anomaly record: owned (a `String` reason) where it outlives the packet buffer, or
+/// with a [`LazyReason`] where it is raised and judged in one go.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Anomaly {
+pub struct Anomaly<R = String> {
     pub header: EventHeader,
-    pub body: AnomalyBody,
+    pub body: AnomalyBody<R>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct AnomalyBody {
+pub struct AnomalyBody<R = String> {
     #[serde(rename = "type")]
     pub kind: AnomalyKind,
     /// Dotted event name, e.g. `decoder.ipv4.trunc_pkt`.
@@ -69,7 +70,58 @@ pub struct AnomalyBody {
     /// Byte offset of the problem within the captured frame (or stream, for streams).
     pub offset: usize,
     /// Why, in words, with the numbers that matter.
-    pub reason: String,
+    pub reason: R,
+}
+
+/// An anomaly's reason as text.
+pub trait ReasonText: Serialize {
+    fn text(&self) -> &str;
+}
+
+impl ReasonText for String {
+    fn text(&self) -> &str {
+        self
+    }
+}
+
+/// A reason formatted only when something reads it: a record or an alert written (into
+/// the output, without a string of its own), or a rule on `anomaly.reason`. Most
+/// anomalies of a malformed flood are counted and judged, and never written.
+pub struct LazyReason<'a> {
+    args: std::fmt::Arguments<'a>,
+    text: std::cell::OnceCell<String>,
+}
+
+impl<'a> LazyReason<'a> {
+    pub fn new(args: std::fmt::Arguments<'a>) -> Self {
+        LazyReason { args, text: std::cell::OnceCell::new() }
+    }
+
+    /// Whether it was formatted (for tests of the laziness).
+    pub fn formatted(&self) -> bool {
+        self.text.get().is_some()
+    }
+}
+
+impl ReasonText for LazyReason<'_> {
+    fn text(&self) -> &str {
+        self.text.get_or_init(|| self.args.to_string())
+    }
+}
+
+impl Serialize for LazyReason<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.text.get() {
+            Some(t) => s.serialize_str(t),
+            None => s.collect_str(&self.args),
+        }
+    }
+}
+
+impl std::fmt::Debug for LazyReason<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.args.to_string())
+    }
 }
 
 impl Anomaly {
@@ -82,8 +134,8 @@ impl Anomaly {
     }
 }
 
-impl Record for Anomaly {
-    type Body = AnomalyBody;
+impl<R: ReasonText> Record for Anomaly<R> {
+    type Body = AnomalyBody<R>;
     type Extra = ();
     fn event_type(&self) -> &'static str {
         "anomaly"
@@ -91,7 +143,7 @@ impl Record for Anomaly {
     fn header(&self) -> &EventHeader {
         &self.header
     }
-    fn body(&self) -> &AnomalyBody {
+    fn body(&self) -> &AnomalyBody<R> {
         &self.body
     }
 }
@@ -117,7 +169,7 @@ crate::field_table!(FIELDS:
 /// What rules can read from an anomaly (`anomaly.event: modbus.*`).
 pub static ANOMALY_SCHEMA: Schema = Schema { event_type: "anomaly", fields: &FIELDS, groups: &[], keys: &[] };
 
-impl FieldAccess for AnomalyBody {
+impl<R: ReasonText> FieldAccess for AnomalyBody<R> {
     fn schema(&self) -> &'static Schema {
         &ANOMALY_SCHEMA
     }
@@ -127,7 +179,7 @@ impl FieldAccess for AnomalyBody {
             KIND => FieldValue::Str(self.kind.as_str()),
             LAYER => FieldValue::Str(self.layer.as_str()),
             OFFSET => FieldValue::U64(self.offset as u64),
-            REASON => FieldValue::Str(&self.reason),
+            REASON => FieldValue::Str(self.reason.text()),
             _ => return None,
         })
     }
@@ -147,5 +199,16 @@ mod tests {
         assert_eq!(a.body.field("anomaly.offset"), Some(FieldValue::U64(14)));
         assert_eq!(a.body.field("anomaly.reason"), Some(FieldValue::Str("short")));
         assert_eq!(a.body.field("no.such.field"), None);
+        let n = 3;
+        let (kind, event, layer, offset) = (a.body.kind, a.body.event, a.body.layer, a.body.offset);
+        // As the engine uses it: raised, judged and written within one call.
+        fn check(lazy: AnomalyBody<LazyReason<'_>>) {
+            assert!(!lazy.reason.formatted());
+            assert_eq!(serde_json::to_value(&lazy).unwrap()["reason"], "3 bytes over", "written without formatting first");
+            assert!(!lazy.reason.formatted());
+            assert_eq!(lazy.field("anomaly.reason"), Some(FieldValue::Str("3 bytes over")));
+            assert!(lazy.reason.formatted(), "a rule reading it formats it once");
+        }
+        check(AnomalyBody { kind, event, layer, offset, reason: LazyReason::new(format_args!("{n} bytes over")) });
     }
 }

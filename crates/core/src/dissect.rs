@@ -222,8 +222,9 @@ pub trait PduSink {
     /// The run's per-protocol counters (`pdus`, `functions`, ... of the summary).
     fn counts(&mut self) -> &mut ProtocolCounts;
     /// An application-layer anomaly: `event` is a dotted name such as
-    /// `modbus.invalid_length`; `offset` is the stream offset of the problem.
-    fn anomaly(&mut self, cx: &StreamCx, event: &'static str, offset: u64, reason: String);
+    /// `modbus.invalid_length`; `offset` is the stream offset of the problem; `reason` is
+    /// formatted only if something reads it (a record or alert written, a rule on it).
+    fn anomaly(&mut self, cx: &StreamCx, event: &'static str, offset: u64, reason: std::fmt::Arguments<'_>);
 }
 
 /// A protocol's parser state for one flow.
@@ -243,7 +244,7 @@ pub trait Dissector {
         let used = self.parse(cx, data, sink);
         if used < data.len() {
             let offset = cx.offset + used as u64;
-            sink.anomaly(cx, "applayer.datagram_trailing_bytes", offset, format!("{} bytes after the last PDU", data.len() - used));
+            sink.anomaly(cx, "applayer.datagram_trailing_bytes", offset, format_args!("{} bytes after the last PDU", data.len() - used));
         }
     }
 
@@ -319,7 +320,7 @@ impl Pending {
         if self.buf.len() > cap {
             let len = self.buf.len() as u64;
             let at = StreamCx { offset: self.offset, ..*cx };
-            sink.anomaly(&at, "applayer.pdu_too_large", self.offset, format!("{len} bytes held without a whole PDU (cap {cap})"));
+            sink.anomaly(&at, "applayer.pdu_too_large", self.offset, format_args!("{len} bytes held without a whole PDU (cap {cap})"));
             self.dropped += len;
             self.offset += len;
             self.buf.clear();
@@ -406,7 +407,7 @@ mod tests {
                 self.msgs.push(b.to_vec());
             }
         }
-        fn anomaly(&mut self, _cx: &StreamCx, event: &'static str, _offset: u64, _reason: String) {
+        fn anomaly(&mut self, _cx: &StreamCx, event: &'static str, _offset: u64, _reason: std::fmt::Arguments<'_>) {
             self.anomalies.push(event);
         }
     }

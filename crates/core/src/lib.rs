@@ -28,7 +28,7 @@ mod table;
 mod time;
 
 pub use alert::{Alert, AlertBody, AlertInfo, Severity, Technique};
-pub use anomaly::{Anomaly, AnomalyBody, AnomalyKind, Layer, ANOMALY_SCHEMA};
+pub use anomaly::{Anomaly, AnomalyBody, AnomalyKind, Layer, LazyReason, ReasonText, ANOMALY_SCHEMA};
 pub use capped::{eve_max_items, set_eve_max_items, Capped, DEFAULT_EVE_MAX_ITEMS};
 pub use class::{ClassRow, FunctionClass};
 pub use dissect::{

@@ -149,7 +149,7 @@ impl PduSink for AppSink<'_, '_, '_> {
         &mut self.out.summary.protocols
     }
 
-    fn anomaly(&mut self, cx: &StreamCx, event: &'static str, offset: u64, reason: String) {
+    fn anomaly(&mut self, cx: &StreamCx, event: &'static str, offset: u64, reason: std::fmt::Arguments<'_>) {
         let ctx = self.ctx.at(cx.ts);
         ctx.anomaly(self.out, cx.dir, AnomalyKind::Applayer, event, Layer::App, offset, reason);
     }

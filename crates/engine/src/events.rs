@@ -194,14 +194,25 @@ impl<'p> EventCtx<'p> {
         event: &'static str,
         layer: Layer,
         offset: u64,
-        reason: String,
+        reason: std::fmt::Arguments<'_>,
     ) {
-        *out.summary.decode.anomalies.entry(event.to_string()).or_default() += 1;
+        count_anomaly(out.summary, event);
         let offset = usize::try_from(offset).unwrap_or(usize::MAX);
-        let body = AnomalyBody { kind, event, layer, offset, reason };
+        // The reason is formatted only if a rule reads it or a record or alert is written.
+        let body = AnomalyBody { kind, event, layer, offset, reason: otsentry_core::LazyReason::new(reason) };
         out.detect(&|| self.subject(dir, self.ts), &body, Some(("anomaly", &body)), &mut || self.header(dir));
         if out.wants("anomaly") {
             out.write(&Anomaly { header: self.header(dir), body });
+        }
+    }
+}
+
+/// One more anomaly of `event` in the summary (a string key made only the first time).
+pub(crate) fn count_anomaly(summary: &mut Summary, event: &'static str) {
+    match summary.decode.anomalies.get_mut(event) {
+        Some(n) => *n += 1,
+        None => {
+            summary.decode.anomalies.insert(event.to_string(), 1);
         }
     }
 }

@@ -435,10 +435,10 @@ fn on_delivery(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, d: Deliv
                 GapReason::Overflow => ("stream.reassembly_overflow", "skipped: the reassembly cap was reached"),
                 GapReason::End => return,
             };
-            ctx.anomaly(out, dir, AnomalyKind::Stream, event, Layer::Stream, offset, format!("{len} stream bytes {why}"));
+            ctx.anomaly(out, dir, AnomalyKind::Stream, event, Layer::Stream, offset, format_args!("{len} stream bytes {why}"));
         }
         Delivery::Conflict { offset, len } => {
-            let reason = format!("{len} retransmitted bytes differ from the first copy, which was kept");
+            let reason = format_args!("{len} retransmitted bytes differ from the first copy, which was kept");
             ctx.anomaly(out, dir, AnomalyKind::Stream, "stream.reassembly_overlap_different_data", Layer::Stream, offset, reason);
         }
     }
@@ -486,8 +486,9 @@ fn app_data(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, offset: u64
                 dir = e;
             }
             if !user.expected.is_some_and(|e| e.same_family(proto)) {
-                let expected = user.expected.map_or("no OT protocol".to_string(), |e| e.name().to_string());
-                let reason = format!("{} found on port {}, which is configured for {expected}", proto.name(), ctx.server().port());
+                let expected = user.expected.map_or("no OT protocol", |e| e.name());
+                let (name, port) = (proto.name(), ctx.server().port());
+                let reason = format_args!("{name} found on port {port}, which is configured for {expected}");
                 ctx.anomaly(out, dir, AnomalyKind::Applayer, "applayer.ot_protocol_unexpected_port", Layer::App, 0, reason);
             }
             if !user.dissect {
@@ -498,7 +499,8 @@ fn app_data(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, offset: u64
         }
         Detected::Failed => {
             if let Some(e) = user.expected {
-                let reason = format!("port {} is configured for {} but the traffic is not {}", ctx.server().port(), e.name(), e.name());
+                let (port, name) = (ctx.server().port(), e.name());
+                let reason = format_args!("port {port} is configured for {name} but the traffic is not {name}");
                 ctx.anomaly(out, dir, AnomalyKind::Applayer, "applayer.ot_port_unexpected_protocol", Layer::App, 0, reason);
             }
         }

@@ -440,7 +440,7 @@ impl Pipeline {
         offset: usize,
         reason: String,
     ) {
-        *self.summary.decode.anomalies.entry(event.to_string()).or_default() += 1;
+        crate::events::count_anomaly(&mut self.summary, event);
         let ports = match pkt.transport {
             Transport::Tcp(t) => (Some(t.src_port), Some(t.dst_port)),
             Transport::Udp(u) => (Some(u.src_port), Some(u.dst_port)),

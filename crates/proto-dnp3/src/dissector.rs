@@ -317,7 +317,7 @@ impl Dnp3Dissector {
         Dnp3Dissector { cfg, ..Default::default() }
     }
 
-    fn anomaly<S: PduSink>(sink: &mut S, cx: &StreamCx, event: Dnp3Anomaly, offset: u64, reason: String) {
+    fn anomaly<S: PduSink>(sink: &mut S, cx: &StreamCx, event: Dnp3Anomaly, offset: u64, reason: std::fmt::Arguments<'_>) {
         sink.counts().section(&SECTION).add("anomalies", 1);
         sink.anomaly(cx, event.name(), offset, reason);
     }
@@ -326,7 +326,7 @@ impl Dnp3Dissector {
         self.link_frames += 1;
         for (addr, which) in [(f.destination, "destination"), (f.source, "source")] {
             if (0xFFF0..=0xFFFB).contains(&addr) {
-                Self::anomaly(sink, cx, Dnp3Anomaly::ReservedAddress, at + 4, format!("{which} address 0x{addr:04X} is reserved"));
+                Self::anomaly(sink, cx, Dnp3Anomaly::ReservedAddress, at + 4, format_args!("{which} address 0x{addr:04X} is reserved"));
             }
         }
         if let Some(block) = f.bad_block {
@@ -336,7 +336,7 @@ impl Dnp3Dissector {
                 cx,
                 Dnp3Anomaly::BadTransportCrc,
                 at,
-                format!("data block {block} CRC does not verify; frame data dropped"),
+                format_args!("data block {block} CRC does not verify; frame data dropped"),
             );
             return;
         }
@@ -365,39 +365,49 @@ impl Dnp3Dissector {
                         cx,
                         bad_seq,
                         at,
-                        format!("new first segment before the last one of a {}-byte fragment", old.buf.len()),
+                        format_args!("new first segment before the last one of a {}-byte fragment", old.buf.len()),
                     );
                 }
             }
             // A whole fragment in one segment: nothing to hold.
             if fin {
                 if payload.len() > self.cfg.max_fragment {
-                    let reason = format!("fragment over {} bytes ({}) dropped", self.cfg.max_fragment, payload.len());
-                    return Self::anomaly(sink, cx, Dnp3Anomaly::TooLongReassembly, at, reason);
+                    return Self::anomaly(
+                        sink,
+                        cx,
+                        Dnp3Anomaly::TooLongReassembly,
+                        at,
+                        format_args!("fragment over {} bytes ({}) dropped", self.cfg.max_fragment, payload.len()),
+                    );
                 }
                 return self.fragment(cx, f, payload, at, sink);
             }
             if self.partial.len() >= MAX_PARTIAL {
                 // Many address pairs mid-fragment at once: give up the oldest.
                 let old = self.partial.remove(0);
-                let reason = format!(
-                    "more than {MAX_PARTIAL} fragments in progress; {} bytes of {}→{} dropped",
-                    old.buf.len(),
-                    old.source,
-                    old.destination
+                Self::anomaly(
+                    sink,
+                    cx,
+                    Dnp3Anomaly::ReassemblyOverflow,
+                    at,
+                    format_args!(
+                        "more than {MAX_PARTIAL} fragments in progress; {} bytes of {}→{} dropped",
+                        old.buf.len(),
+                        old.source,
+                        old.destination
+                    ),
                 );
-                Self::anomaly(sink, cx, Dnp3Anomaly::ReassemblyOverflow, at, reason);
             }
             self.partial.push(Reassembly { source: f.source, destination: f.destination, dir: cx.dir, next_seq: seq, buf: Vec::new() });
         } else {
             match slot {
                 None => {
-                    Self::anomaly(sink, cx, bad_seq, at, format!("transport segment {seq} without a first segment"));
+                    Self::anomaly(sink, cx, bad_seq, at, format_args!("transport segment {seq} without a first segment"));
                     return;
                 }
                 Some(i) if self.partial.get(i).is_some_and(|r| r.next_seq != seq) => {
                     let r = self.partial.swap_remove(i);
-                    Self::anomaly(sink, cx, bad_seq, at, format!("transport sequence {seq}, expected {}", r.next_seq));
+                    Self::anomaly(sink, cx, bad_seq, at, format_args!("transport sequence {seq}, expected {}", r.next_seq));
                     return;
                 }
                 Some(_) => {}
@@ -414,7 +424,7 @@ impl Dnp3Dissector {
                 cx,
                 Dnp3Anomaly::TooLongReassembly,
                 at,
-                format!("fragment over {} bytes ({len}) dropped", self.cfg.max_fragment),
+                format_args!("fragment over {} bytes ({len}) dropped", self.cfg.max_fragment),
             );
             return;
         }
@@ -436,7 +446,7 @@ impl Dnp3Dissector {
         let parsed = match parse_fragment_into(frag, self.cfg.max_objects, self.cfg.max_points, parsed) {
             Ok(()) => &*parsed,
             Err(why) => {
-                Self::anomaly(sink, cx, Dnp3Anomaly::Malformed, at, format!("application fragment of {} bytes: {why}", frag.len()));
+                Self::anomaly(sink, cx, Dnp3Anomaly::Malformed, at, format_args!("application fragment of {} bytes: {why}", frag.len()));
                 return;
             }
         };
@@ -452,11 +462,11 @@ impl Dnp3Dissector {
                 cx,
                 Dnp3Anomaly::ReservedFunction,
                 at,
-                format!("application function 0x{:02X} is reserved", parsed.function),
+                format_args!("application function 0x{:02X} is reserved", parsed.function),
             );
         }
         if let Some((event, reason)) = &parsed.problem {
-            Self::anomaly(sink, cx, *event, at, reason.clone());
+            Self::anomaly(sink, cx, *event, at, format_args!("{reason}"));
         }
         self.track_requests(cx, parsed, f.control.dir(), at, sink);
         if let Some(finding) = self.selects.fragment(parsed, f.control.dir(), cx.ts.as_nanos()) {
@@ -515,13 +525,23 @@ impl Dnp3Dissector {
                 let n = if n > 0 && now.saturating_sub(last) <= BURST_GAP_NS { n + 1 } else { 1 };
                 self.burst = (n, now);
                 if n == BURST_REQUESTS {
-                    let reason = format!("{n} requests within {} ms of each other, none answered", BURST_GAP_NS / 1_000_000);
-                    Self::anomaly(sink, cx, Dnp3Anomaly::RequestBurst, at, reason);
+                    Self::anomaly(
+                        sink,
+                        cx,
+                        Dnp3Anomaly::RequestBurst,
+                        at,
+                        format_args!("{n} requests within {} ms of each other, none answered", BURST_GAP_NS / 1_000_000),
+                    );
                 }
                 if self.unreplied.len() > FLOOD_REQUESTS && !self.flooded {
                     self.flooded = true;
-                    let reason = format!("more than {FLOOD_REQUESTS} requests without a response");
-                    Self::anomaly(sink, cx, Dnp3Anomaly::Flooded, at, reason);
+                    Self::anomaly(
+                        sink,
+                        cx,
+                        Dnp3Anomaly::Flooded,
+                        at,
+                        format_args!("more than {FLOOD_REQUESTS} requests without a response"),
+                    );
                 }
             }
             _ => {}
@@ -538,8 +558,13 @@ impl Dnp3Dissector {
         }
         self.master_sources.push(source);
         if self.master_sources.len() == PROBED_SOURCES {
-            let reason = format!("requests from {PROBED_SOURCES} link source addresses in one session");
-            Self::anomaly(sink, cx, Dnp3Anomaly::LinkAddressScan, at, reason);
+            Self::anomaly(
+                sink,
+                cx,
+                Dnp3Anomaly::LinkAddressScan,
+                at,
+                format_args!("requests from {PROBED_SOURCES} link source addresses in one session"),
+            );
         }
     }
 }
@@ -560,7 +585,7 @@ impl Dissector for Dnp3Dissector {
                 }
                 Link::Bad(bad) => {
                     if bad != BadLink::NoStart {
-                        Self::anomaly(sink, cx, bad.event(), cx.offset + at as u64, bad.to_string());
+                        Self::anomaly(sink, cx, bad.event(), cx.offset + at as u64, format_args!("{bad}"));
                     }
                     // Scan for the next 0x0564 (a lone trailing 0x05 may start one).
                     let from = at + 1;
@@ -574,7 +599,7 @@ impl Dissector for Dnp3Dissector {
                         cx,
                         Dnp3Anomaly::Resync,
                         cx.offset + at as u64,
-                        format!("{skipped} bytes skipped to the next link frame start"),
+                        format_args!("{skipped} bytes skipped to the next link frame start"),
                     );
                     at = next.max(from);
                 }
@@ -614,13 +639,22 @@ impl Dissector for Dnp3Dissector {
 
 fn control_anomaly<S: PduSink>(sink: &mut S, cx: &StreamCx, at: u64, finding: &crate::control::Finding) {
     use crate::control::Finding;
-    let (event, reason) = match finding {
-        Finding::NotOperated { age_ms } => {
-            (Dnp3Anomaly::SelectNotOperated, format!("a select the outstation accepted {age_ms} ms ago was never operated"))
-        }
-        Finding::WithoutSelect { why } => (Dnp3Anomaly::OperateWithoutSelect, format!("operate on a session that selects first: {why}")),
-    };
-    Dnp3Dissector::anomaly(sink, cx, event, at, reason);
+    match finding {
+        Finding::NotOperated { age_ms } => Dnp3Dissector::anomaly(
+            sink,
+            cx,
+            Dnp3Anomaly::SelectNotOperated,
+            at,
+            format_args!("a select the outstation accepted {age_ms} ms ago was never operated"),
+        ),
+        Finding::WithoutSelect { why } => Dnp3Dissector::anomaly(
+            sink,
+            cx,
+            Dnp3Anomaly::OperateWithoutSelect,
+            at,
+            format_args!("operate on a session that selects first: {why}"),
+        ),
+    }
 }
 
 /// What a baseline learns of a DNP3 fragment: from the master, its function (the

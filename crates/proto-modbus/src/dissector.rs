@@ -92,7 +92,7 @@ impl ModbusDissector {
         ModbusDissector { cfg, ..Default::default() }
     }
 
-    fn anomaly<S: PduSink>(&mut self, sink: &mut S, cx: &StreamCx, event: ModbusAnomaly, offset: u64, reason: String) {
+    fn anomaly<S: PduSink>(&mut self, sink: &mut S, cx: &StreamCx, event: ModbusAnomaly, offset: u64, reason: std::fmt::Arguments<'_>) {
         self.counted.anomalies += 1;
         sink.anomaly(cx, event.name(), offset, reason);
     }
@@ -111,12 +111,25 @@ impl ModbusDissector {
         sink: &mut S,
     ) -> usize {
         if split {
-            let reason =
-                format!("length field {} but another MBAP header follows the {}-byte PDU: read as two ADUs", header.length, len - MBAP_LEN);
-            self.anomaly(sink, cx, ModbusAnomaly::InvalidLength, at + 4, reason);
+            self.anomaly(
+                sink,
+                cx,
+                ModbusAnomaly::InvalidLength,
+                at + 4,
+                format_args!(
+                    "length field {} but another MBAP header follows the {}-byte PDU: read as two ADUs",
+                    header.length,
+                    len - MBAP_LEN
+                ),
+            );
         } else if len > MAX_ADU {
-            let reason = format!("{len}-byte ADU, over the specification's {MAX_ADU}; dissected as devices accept it");
-            self.anomaly(sink, cx, ModbusAnomaly::PduTooLong, at + 4, reason);
+            self.anomaly(
+                sink,
+                cx,
+                ModbusAnomaly::PduTooLong,
+                at + 4,
+                format_args!("{len}-byte ADU, over the specification's {MAX_ADU}; dissected as devices accept it"),
+            );
         }
         self.adu(cx, header, rest.get(MBAP_LEN..len).unwrap_or_default(), at, sink);
         len
@@ -129,12 +142,16 @@ impl ModbusDissector {
         self.counted.pdus += 1;
         self.functions.add(function.0);
         if (248..=254).contains(&header.unit_id) {
-            let reason = format!("unit id {} is reserved", header.unit_id);
-            self.anomaly(sink, cx, ModbusAnomaly::InvalidUnitIdentifier, at + 6, reason);
+            self.anomaly(sink, cx, ModbusAnomaly::InvalidUnitIdentifier, at + 6, format_args!("unit id {} is reserved", header.unit_id));
         }
         if function.0 == 0 || function.category() == crate::function::Category::Reserved {
-            let reason = format!("function code {} is reserved", function.0);
-            self.anomaly(sink, cx, ModbusAnomaly::InvalidFunctionCode, at + MBAP_LEN as u64, reason);
+            self.anomaly(
+                sink,
+                cx,
+                ModbusAnomaly::InvalidFunctionCode,
+                at + MBAP_LEN as u64,
+                format_args!("function code {} is reserved", function.0),
+            );
         }
         let pdu_at = at + MBAP_LEN as u64;
         match !reads_as_request(cx.dir, raw) {
@@ -158,7 +175,7 @@ impl ModbusDissector {
 
     fn report<S: PduSink>(&mut self, sink: &mut S, cx: &StreamCx, pdu_at: u64, issues: &[Issue]) {
         for i in issues {
-            self.anomaly(sink, cx, i.event, pdu_at + i.offset as u64, i.reason.clone());
+            self.anomaly(sink, cx, i.event, pdu_at + i.offset as u64, format_args!("{}", i.reason));
         }
     }
 
@@ -169,8 +186,13 @@ impl ModbusDissector {
             *w |= bit;
             self.units_addressed += 1;
             if self.units_addressed == UNIT_WALK {
-                let reason = format!("{UNIT_WALK} distinct unit ids addressed on one connection");
-                self.anomaly(sink, cx, ModbusAnomaly::UnitIdScan, cx.offset, reason);
+                self.anomaly(
+                    sink,
+                    cx,
+                    ModbusAnomaly::UnitIdScan,
+                    cx.offset,
+                    format_args!("{UNIT_WALK} distinct unit ids addressed on one connection"),
+                );
             }
         }
         info.units_addressed = self.units_addressed;
@@ -194,8 +216,14 @@ impl ModbusDissector {
         }
         if self.open.len() >= self.cfg.max_open {
             if !self.flooded {
-                let reason = format!("more than {} requests awaiting a response", self.cfg.max_open);
-                self.anomaly(sink, cx, ModbusAnomaly::Flooded, cx.offset, reason);
+                let max_open = self.cfg.max_open;
+                self.anomaly(
+                    sink,
+                    cx,
+                    ModbusAnomaly::Flooded,
+                    cx.offset,
+                    format_args!("more than {max_open} requests awaiting a response"),
+                );
                 self.flooded = true;
             }
             if let Some(old) = self.open.pop_front() {
@@ -221,8 +249,13 @@ impl ModbusDissector {
         let found = self.open.iter().position(|o| (o.transaction_id, o.unit_id) == key).and_then(|i| self.open.remove(i));
         let Some(req) = found else {
             if self.in_step {
-                let reason = format!("response to transaction {} unit {} with no request awaiting it", key.0, key.1);
-                self.anomaly(sink, cx, ModbusAnomaly::UnsolicitedResponse, pdu_at, reason);
+                self.anomaly(
+                    sink,
+                    cx,
+                    ModbusAnomaly::UnsolicitedResponse,
+                    pdu_at,
+                    format_args!("response to transaction {} unit {} with no request awaiting it", key.0, key.1),
+                );
             }
             self.reported += 1;
             self.counted.transactions += 1;
@@ -242,7 +275,7 @@ impl ModbusDissector {
         };
         self.in_step = true;
         if let Some(reason) = mismatch(&req, function, resp) {
-            self.anomaly(sink, cx, ModbusAnomaly::ValueMismatch, pdu_at, reason);
+            self.anomaly(sink, cx, ModbusAnomaly::ValueMismatch, pdu_at, format_args!("{reason}"));
         }
         self.reported += 1;
         self.counted.transactions += 1;
@@ -354,7 +387,7 @@ impl Dissector for ModbusDissector {
                     at += self.take(cx, rest, header, split.unwrap_or(len), split.is_some(), cx.offset + at as u64, sink);
                 }
                 Framed::Bad { event, reason } => {
-                    self.anomaly(sink, cx, event, cx.offset + at as u64, reason.to_string());
+                    self.anomaly(sink, cx, event, cx.offset + at as u64, format_args!("{reason}"));
                     at = self.skip(cx, data, at, at + 1, "searching for the next MBAP header", sink);
                 }
             }
@@ -411,7 +444,7 @@ impl ModbusDissector {
             Ok(to) | Err(to) => to.max(from),
         };
         let skipped = to - at;
-        self.anomaly(sink, cx, ModbusAnomaly::Resync, cx.offset + at as u64, format!("{skipped} bytes skipped, {why}"));
+        self.anomaly(sink, cx, ModbusAnomaly::Resync, cx.offset + at as u64, format_args!("{skipped} bytes skipped, {why}"));
         if let Some(r) = self.resyncing.get_mut(cx.dir.index()) {
             *r = true;
         }

@@ -20,7 +20,7 @@ impl PduSink for Sink {
     fn counts(&mut self) -> &mut ProtocolCounts {
         &mut self.counts
     }
-    fn anomaly(&mut self, _cx: &StreamCx, event: &'static str, offset: u64, _reason: String) {
+    fn anomaly(&mut self, _cx: &StreamCx, event: &'static str, offset: u64, _reason: std::fmt::Arguments<'_>) {
         self.anomalies.push((event, offset));
     }
 }

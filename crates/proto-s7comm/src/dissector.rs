@@ -101,7 +101,7 @@ pub static PLUS_SECTION: SectionLayout = SectionLayout {
     headline: "pdus",
 };
 
-fn anomaly<S: PduSink>(sink: &mut S, cx: &StreamCx, event: S7Anomaly, offset: u64, reason: String) {
+fn anomaly<S: PduSink>(sink: &mut S, cx: &StreamCx, event: S7Anomaly, offset: u64, reason: std::fmt::Arguments<'_>) {
     let section = if event.plus() { &PLUS_SECTION } else { &SECTION };
     sink.counts().section(section).add("anomalies", 1);
     sink.anomaly(cx, event.name(), offset, reason);
@@ -143,7 +143,7 @@ impl S7Dissector {
     fn tpdu<S: PduSink>(&mut self, cx: &StreamCx, tpdu: &[u8], at: u64, sink: &mut S) {
         let t = match Tpdu::parse(tpdu) {
             Ok(t) => t,
-            Err(why) => return anomaly(sink, cx, S7Anomaly::CotpLength, at + 4, why),
+            Err(why) => return anomaly(sink, cx, S7Anomaly::CotpLength, at + 4, format_args!("{why}")),
         };
         match t.kind {
             Kind::Data => self.data(cx, &t, at, sink),
@@ -157,7 +157,7 @@ impl S7Dissector {
             Kind::DisconnectRequest | Kind::DisconnectConfirm | Kind::Error => {
                 sink.pdu(cx, &CotpEvent { kind: t.kind, fixed: t.fixed, connection: None });
             }
-            Kind::Unknown(code) => anomaly(sink, cx, S7Anomaly::CotpUnknownType, at + 5, format!("COTP TPDU code 0x{code:02X}")),
+            Kind::Unknown(code) => anomaly(sink, cx, S7Anomaly::CotpUnknownType, at + 5, format_args!("COTP TPDU code 0x{code:02X}")),
             _ => {}
         }
     }
@@ -180,8 +180,13 @@ impl S7Dissector {
             if first == Some(0x72) {
                 self.plus(cx, t.payload, at, sink);
             } else {
-                let reason = format!("data TPDU payload starts 0x{:02X}", first.unwrap_or(0));
-                anomaly(sink, cx, S7Anomaly::UnknownProtocol, at + 7, reason);
+                anomaly(
+                    sink,
+                    cx,
+                    S7Anomaly::UnknownProtocol,
+                    at + 7,
+                    format_args!("data TPDU payload starts 0x{:02X}", first.unwrap_or(0)),
+                );
             }
             // S7comm-plus PDUs are identified by their first TPDU, not reassembled.
             if let (false, Some(c)) = (t.eot(), self.continuing.get_mut(side)) {
@@ -198,8 +203,13 @@ impl S7Dissector {
                 if let Some(c) = self.continuing.get_mut(side) {
                     *c = true;
                 }
-                let reason = format!("S7comm PDU over {} bytes ({len}) across data TPDUs dropped", self.cfg.max_pdu);
-                anomaly(sink, cx, S7Anomaly::ReassemblyOverflow, at, reason);
+                anomaly(
+                    sink,
+                    cx,
+                    S7Anomaly::ReassemblyOverflow,
+                    at,
+                    format_args!("S7comm PDU over {} bytes ({len}) across data TPDUs dropped", self.cfg.max_pdu),
+                );
             }
             return;
         }
@@ -225,7 +235,7 @@ impl S7Dissector {
                 self.reported += 1;
                 sink.pdu(cx, &PlusEvent { tx_id: self.reported, pdu: &p });
             }
-            Err(why) => anomaly(sink, cx, S7Anomaly::PlusMalformed, at + 7, why),
+            Err(why) => anomaly(sink, cx, S7Anomaly::PlusMalformed, at + 7, format_args!("{why}")),
         }
     }
 
@@ -239,7 +249,7 @@ impl S7Dissector {
         }
         let (pdu, mut issues) = match s7::parse(bytes) {
             Ok(p) => p,
-            Err(why) => return anomaly(sink, cx, S7Anomaly::Malformed, at + 7, why),
+            Err(why) => return anomaly(sink, cx, S7Anomaly::Malformed, at + 7, format_args!("{why}")),
         };
         let h = pdu.header;
         let function = pdu.param.first().copied();
@@ -322,7 +332,7 @@ impl S7Dissector {
             _ => {}
         }
         for i in issues.list {
-            anomaly(sink, cx, i.event, at + 7 + i.offset as u64, i.reason);
+            anomaly(sink, cx, i.event, at + 7 + i.offset as u64, format_args!("{}", i.reason));
         }
     }
 
@@ -348,7 +358,7 @@ impl S7Dissector {
         let from = at + 1;
         let next = (from..data.len()).find(|&i| data.get(i..).is_some_and(plausible)).unwrap_or(data.len());
         let skipped = next - at;
-        anomaly(sink, cx, S7Anomaly::Resync, cx.offset + at as u64, format!("{skipped} bytes skipped to the next TPKT header"));
+        anomaly(sink, cx, S7Anomaly::Resync, cx.offset + at as u64, format_args!("{skipped} bytes skipped to the next TPKT header"));
         next
     }
 }
@@ -388,9 +398,13 @@ impl Dissector for S7Dissector {
                     let whole = self.partial.get(side).is_some_and(Vec::is_empty) && self.continuing.get(side) == Some(&false);
                     let (len, tpdu) = match rest.get(..len).and_then(|p| hidden_tpkt(p, whole)) {
                         Some(end) => {
-                            let reason =
-                                format!("TPKT length {len} but another TPKT header follows the {end}-byte S7comm PDU: read as two");
-                            anomaly(sink, cx, S7Anomaly::BadTpktLength, cx.offset + at as u64 + 2, reason);
+                            anomaly(
+                                sink,
+                                cx,
+                                S7Anomaly::BadTpktLength,
+                                cx.offset + at as u64 + 2,
+                                format_args!("TPKT length {len} but another TPKT header follows the {end}-byte S7comm PDU: read as two"),
+                            );
                             (end, rest.get(crate::TPKT_LEN..end).unwrap_or_default())
                         }
                         None => (len, tpdu),
@@ -403,7 +417,7 @@ impl Dissector for S7Dissector {
                         crate::cotp::BadTpkt::Version(_) => S7Anomaly::BadTpktVersion,
                         crate::cotp::BadTpkt::Length(_) => S7Anomaly::BadTpktLength,
                     };
-                    anomaly(sink, cx, event, cx.offset + at as u64, bad.to_string());
+                    anomaly(sink, cx, event, cx.offset + at as u64, format_args!("{bad}"));
                     at = self.resync(cx, data, at, sink);
                 }
             }

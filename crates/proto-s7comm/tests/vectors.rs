@@ -51,8 +51,8 @@ impl PduSink for Sink {
     fn counts(&mut self) -> &mut ProtocolCounts {
         &mut self.counts
     }
-    fn anomaly(&mut self, _cx: &StreamCx, event: &'static str, _offset: u64, reason: String) {
-        self.events.push((event, reason));
+    fn anomaly(&mut self, _cx: &StreamCx, event: &'static str, _offset: u64, reason: std::fmt::Arguments<'_>) {
+        self.events.push((event, reason.to_string()));
     }
 }
 

@@ -144,7 +144,12 @@ impl Dissector for ToyDissector {
             let Some(body) = data.get(at + HEADER..end) else { break };
             if [magic0, magic1] != *b"TY" {
                 sink.counts().section(&SECTION).add("anomalies", 1);
-                sink.anomaly(cx, "toyproto.bad_magic", cx.offset + at as u64, "a message without its magic; the rest is skipped".into());
+                sink.anomaly(
+                    cx,
+                    "toyproto.bad_magic",
+                    cx.offset + at as u64,
+                    format_args!("a message without its magic; the rest is skipped"),
+                );
                 return data.len();
             }
             let word = |i: usize| Some(u16::from_be_bytes([*body.get(i)?, *body.get(i + 1)?]));
