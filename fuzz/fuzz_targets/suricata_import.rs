@@ -5,7 +5,11 @@ use otsentry_rules::{import_suricata, RuleSet, RuleSource, Sources};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let imported = import_suricata("fuzz.rules", &text);
+    let events: Vec<(&str, &str)> = [&otsentry_proto_modbus::DESCRIPTOR, &otsentry_proto_dnp3::DESCRIPTOR]
+        .iter()
+        .flat_map(|d| d.suricata_events.iter().copied())
+        .collect();
+    let imported = import_suricata("fuzz.rules", &text, &events);
     if imported.converted > 0 {
         let rules = vec![RuleSource { file: "imported.yaml".into(), text: imported.yaml }];
         let schemas = [&otsentry_proto_modbus::MODBUS_SCHEMA, &otsentry_proto_dnp3::DNP3_SCHEMA];

@@ -148,6 +148,9 @@ pub struct Descriptor {
     pub migrations: &'static [crate::Migration],
     /// Its files of the default rule pack: name and YAML text.
     pub rules: &'static [(&'static str, &'static str)],
+    /// Suricata's app-layer event names for its anomalies, each with ours, for `otsentry
+    /// rules import` (`dnp3.max_points_per_object` is `dnp3.too_many_points`).
+    pub suricata_events: &'static [(&'static str, &'static str)],
 }
 
 impl Descriptor {
@@ -476,6 +479,7 @@ mod tests {
             tables: &[],
             migrations: &[],
             rules: &[],
+            suricata_events: &[],
         };
         let (alpha, beta) = (d(ALPHA, &[(IpProto::TCP, 502)]), d(BETA, &[(IpProto::TCP, 20000), (IpProto::UDP, 20000)]));
         let mut m = PortMap::of(&[&alpha, &beta]);

@@ -176,6 +176,12 @@ pub fn default_pack() -> Vec<otsentry_rules::RuleSource> {
     otsentry_rules::default_pack(descriptors().flat_map(|d| d.rules.iter()))
 }
 
+/// The registered protocols' Suricata app-layer event names, each with ours (`otsentry
+/// rules import`).
+pub fn suricata_events() -> Vec<(&'static str, &'static str)> {
+    descriptors().flat_map(|d| d.suricata_events.iter().copied()).collect()
+}
+
 /// `sources` compiled with `sets` as their variables file (a given variables file is
 /// never replaced: a run with one has no warm-up).
 pub fn rules_with(

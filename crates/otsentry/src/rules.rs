@@ -159,7 +159,7 @@ pub(crate) fn fields() -> anyhow::Result<()> {
 pub(crate) fn import(file: &Path, out: Option<&Path>) -> anyhow::Result<()> {
     let source = read_file(file).map_err(|e| RuleErrors(vec![e]))?;
     let name = file.display().to_string();
-    let imported = import_suricata(&name, &source.text);
+    let imported = import_suricata(&name, &source.text, &otsentry_engine::suricata_events());
     for s in &imported.skipped {
         let sid = s.sid.map_or(String::new(), |sid| format!(" sid {sid}"));
         say!("{name}:{}:{sid}: skipped: {}", s.line, s.message);

@@ -43,6 +43,18 @@ pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
     tables: &table::TABLES,
     migrations: &[],
     rules: &[("dnp3.yaml", include_str!("../../../rules/dnp3.yaml"))],
+    // Suricata's app-layer events, and ours (the same names but where noted).
+    suricata_events: &[
+        ("dnp3.max_points_per_object", "dnp3.too_many_points"),
+        ("dnp3.flooded", "dnp3.flooded"),
+        ("dnp3.len_too_small", "dnp3.len_too_small"),
+        ("dnp3.bad_link_crc", "dnp3.bad_link_crc"),
+        ("dnp3.bad_transport_crc", "dnp3.bad_transport_crc"),
+        ("dnp3.unknown_object", "dnp3.unknown_object"),
+        ("dnp3.too_many_points", "dnp3.too_many_points"),
+        ("dnp3.too_many_objects", "dnp3.too_many_objects"),
+        ("dnp3.too_long_reassembly", "dnp3.too_long_reassembly"),
+    ],
 };
 
 /// DNP3.

@@ -45,6 +45,18 @@ pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
     tables: &table::TABLES,
     migrations: &[],
     rules: &[("modbus.yaml", include_str!("../../../rules/modbus.yaml"))],
+    // Suricata's app-layer events, and ours (the same names but where noted).
+    suricata_events: &[
+        ("modbus.invalid_protocol_id", "modbus.invalid_protocol_id"),
+        ("modbus.unsolicited_response", "modbus.unsolicited_response"),
+        ("modbus.invalid_length", "modbus.invalid_length"),
+        ("modbus.invalid_unit_identifier", "modbus.invalid_unit_identifier"),
+        ("modbus.invalid_function_code", "modbus.invalid_function_code"),
+        ("modbus.invalid_value", "modbus.invalid_value"),
+        ("modbus.invalid_exception_code", "modbus.invalid_exception_code"),
+        ("modbus.value_mismatch", "modbus.value_mismatch"),
+        ("modbus.flooded", "modbus.flooded"),
+    ],
 };
 
 /// Modbus/TCP.

@@ -3,6 +3,11 @@
 use otsentry_rules::import_suricata;
 use proptest::prelude::*;
 
+/// The Modbus and DNP3 crates' Suricata event names, as the engine's registry gives them.
+fn events() -> Vec<(&'static str, &'static str)> {
+    [&otsentry_proto_modbus::DESCRIPTOR, &otsentry_proto_dnp3::DESCRIPTOR].iter().flat_map(|d| d.suricata_events.iter().copied()).collect()
+}
+
 /// Rules in the forms the import handles (written for this test).
 const CORPUS: &str = r#"alert modbus any any -> any 502 (msg:"write"; modbus: access write holding, address 100, value >5; sid:10; rev:2;)
 alert modbus $HMI any -> [10.0.0.0/8,!10.1.0.0/16] 502 (msg:"unit"; modbus: unit 9<>12, function 8, subfunction 4; classtype:attempted-dos; sid:11;)
@@ -20,7 +25,7 @@ proptest! {
         let at = at % CORPUS.len();
         let at = (0..=at).rev().find(|i| CORPUS.is_char_boundary(*i)).unwrap_or(0);
         let text = format!("{}{with}{}", &CORPUS[..at], &CORPUS[at..]);
-        let out = import_suricata("m.rules", &text);
+        let out = import_suricata("m.rules", &text, &events());
         let rules: serde_yaml_ng::Value = serde_yaml_ng::from_str(&out.yaml).expect("the output is YAML");
         let listed = rules.as_sequence().map_or(0, Vec::len);
         prop_assert_eq!(listed, out.converted);
@@ -29,14 +34,14 @@ proptest! {
 
     #[test]
     fn any_text_at_all(text in "\\PC{0,300}") {
-        let out = import_suricata("any.rules", &text);
+        let out = import_suricata("any.rules", &text, &events());
         prop_assert!(out.converted + out.skipped.len() <= text.lines().count() + 1);
     }
 }
 
 #[test]
 fn the_corpus_converts_whole() {
-    let out = import_suricata("corpus.rules", CORPUS);
+    let out = import_suricata("corpus.rules", CORPUS, &events());
     assert_eq!((out.converted, out.skipped.len()), (6, 0), "{:?}", out.skipped);
     assert_eq!(out.without_attack, 5, "one rule names its technique in metadata");
     assert!(out.yaml.contains("attack:\n  - T0814"));

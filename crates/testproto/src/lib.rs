@@ -257,6 +257,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     tables: &TABLES,
     migrations: &[MIGRATION],
     rules: &[("toyproto.yaml", RULES)],
+    suricata_events: &[],
 };
 
 #[cfg(test)]

@@ -31,13 +31,15 @@ pub struct Imported {
 }
 
 /// Converts the Suricata rules in `text` (read from `file`, named in each rule's origin).
-pub fn import_suricata(file: &str, text: &str) -> Imported {
+/// `events` are the registered protocols' Suricata app-layer event names with ours
+/// (`dnp3.max_points_per_object` is our `dnp3.too_many_points`).
+pub fn import_suricata(file: &str, text: &str, events: &[(&str, &str)]) -> Imported {
     let mut out = Imported::default();
     let mut sids = BTreeSet::new();
     out.yaml.push_str(&format!("# Converted by `otsentry rules import` from Suricata rules in {file}.\n"));
     for rule in text::rules(text) {
         let mut notes = Vec::new();
-        match convert(file, &rule, &mut notes) {
+        match convert(file, &rule, &mut notes, events) {
             Ok((sid, yaml, no_attack)) if sids.insert(sid) => {
                 out.converted += 1;
                 out.without_attack += usize::from(no_attack);
@@ -122,7 +124,7 @@ type Failed = (Option<u64>, String);
 
 /// One rule: its sid, YAML and whether it lacks ATT&CK ids; or (sid if known, why it
 /// was skipped).
-fn convert(file: &str, rule: &text::RuleText, notes: &mut Vec<String>) -> Result<(u64, String, bool), Failed> {
+fn convert(file: &str, rule: &text::RuleText, notes: &mut Vec<String>, events: &[(&str, &str)]) -> Result<(u64, String, bool), Failed> {
     let parsed = text::parse(&rule.text).map_err(|e| (None, e))?;
     let sid = parsed
         .options
@@ -140,7 +142,7 @@ fn convert(file: &str, rule: &text::RuleText, notes: &mut Vec<String>) -> Result
         }
         other => return Err(fail(format!("action {other:?}: only alerting rules convert (pass and config rules do not)"))),
     }
-    let mut r = Builder::default();
+    let mut r = Builder { events, ..Builder::default() };
     match parsed.proto.as_str() {
         "modbus" | "dnp3" => r.proto_event = Some(parsed.proto.clone()),
         "tcp" | "udp" | "ip" | "any" | "tcp-stream" => {}
@@ -214,7 +216,9 @@ struct Meta {
 }
 
 #[derive(Default)]
-struct Builder {
+struct Builder<'e> {
+    /// Suricata's app-layer event names and ours.
+    events: &'e [(&'e str, &'e str)],
     /// The event type the keywords read (`anomaly` for app-layer events).
     event: Option<String>,
     /// The header's protocol, when no keyword names the event type.
@@ -239,7 +243,7 @@ fn set_event(current: &mut Option<String>, want: &str) -> Result<(), String> {
     }
 }
 
-impl Builder {
+impl Builder<'_> {
     fn header(&mut self, p: &text::Parsed, notes: &mut Vec<String>) -> Result<(), String> {
         let sides = [("src", &p.src, &p.src_port), ("dst", &p.dst, &p.dst_port)];
         if p.bidirectional && (p.src != p.dst || p.src_port != p.dst_port) {
@@ -315,7 +319,7 @@ impl Builder {
                 self.sticky = true;
             }
             "app-layer-event" => {
-                let ours = protocols::anomaly_event(need()?.trim())?;
+                let ours = protocols::anomaly_event(need()?.trim(), self.events)?;
                 set_event(&mut self.event, "anomaly")?;
                 self.conds.matches.push(("anomaly.event".into(), Value::from(ours)));
             }
@@ -451,7 +455,7 @@ alert dnp3 any any -> any any (msg:"x"; flowbits:set,a; sid:4;)
 alert dnp3 any any -> any any (msg:"dup"; dnp3_func:1; sid:1;)
 alert dnp3 any any -> any any (msg:"no sid";)
 "#;
-        let out = import_suricata("t.rules", text);
+        let out = import_suricata("t.rules", text, protocols::tests::EVENTS);
         assert_eq!(out.converted, 2);
         let why: Vec<(Option<u64>, &str)> = out.skipped.iter().map(|s| (s.sid, s.message.as_str())).collect();
         assert_eq!(why.len(), 4, "{why:?}");

@@ -355,42 +355,34 @@ pub(crate) fn dnp3_obj(text: &str, out: &mut Conditions) -> Result<(), String> {
     Ok(())
 }
 
-/// Suricata's app-layer event names that are ours under another name.
-pub(crate) fn anomaly_event(name: &str) -> Result<String, String> {
-    let (proto, event) = name.split_once('.').ok_or(format!("app-layer-event:{name}: expected PROTOCOL.EVENT"))?;
-    let ours = match (proto, event) {
-        ("dnp3", "max_points_per_object") => "too_many_points",
-        ("dnp3", e) => match e {
-            "flooded"
-            | "len_too_small"
-            | "bad_link_crc"
-            | "bad_transport_crc"
-            | "unknown_object"
-            | "too_many_points"
-            | "too_many_objects"
-            | "too_long_reassembly" => e,
-            other => return Err(format!("dnp3 has no event {other:?}")),
-        },
-        ("modbus", e) => match e {
-            "invalid_protocol_id"
-            | "unsolicited_response"
-            | "invalid_length"
-            | "invalid_unit_identifier"
-            | "invalid_function_code"
-            | "invalid_value"
-            | "invalid_exception_code"
-            | "value_mismatch"
-            | "flooded" => e,
-            other => return Err(format!("modbus has no event {other:?}")),
-        },
-        (p, _) => return Err(format!("app-layer events of {p} are not imported (modbus and dnp3 only)")),
-    };
-    Ok(format!("{proto}.{ours}"))
+/// Our event for Suricata's app-layer event `name`, from `events` (the registered
+/// protocols' names: Suricata's and ours).
+pub(crate) fn anomaly_event(name: &str, events: &[(&str, &str)]) -> Result<String, String> {
+    let (proto, _) = name.split_once('.').ok_or(format!("app-layer-event:{name}: expected PROTOCOL.EVENT"))?;
+    if let Some((_, ours)) = events.iter().find(|(theirs, _)| *theirs == name) {
+        return Ok((*ours).to_string());
+    }
+    let prefix = format!("{proto}.");
+    if events.iter().any(|(theirs, _)| theirs.starts_with(&prefix)) {
+        return Err(format!("{proto} has no event {:?}", name.get(prefix.len()..).unwrap_or_default()));
+    }
+    let mut protocols: Vec<&str> = events.iter().filter_map(|(theirs, _)| theirs.split_once('.').map(|p| p.0)).collect();
+    protocols.dedup();
+    Err(format!("app-layer events of {proto} are not imported ({} only)", protocols.join(" and ")))
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Events as two registered protocols would give them.
+    pub(crate) const EVENTS: &[(&str, &str)] = &[
+        ("modbus.invalid_length", "modbus.invalid_length"),
+        ("modbus.flooded", "modbus.flooded"),
+        ("dnp3.flooded", "dnp3.flooded"),
+        ("dnp3.max_points_per_object", "dnp3.too_many_points"),
+        ("dnp3.too_many_points", "dnp3.too_many_points"),
+    ];
 
     fn conds(f: fn(&str, &mut Conditions) -> Result<(), String>, text: &str) -> Conditions {
         let mut c = Conditions::default();
@@ -429,7 +421,8 @@ mod tests {
         assert_eq!(conds(dnp3_ind, "*class_1_events,class_2_events").matches[0].1, Value::from("&0x0600!=0"));
         assert_eq!(conds(dnp3_obj, "22,01").matches[1].1, Value::from(1u64));
         assert!(dnp3_ind("no_such_flag", &mut Conditions::default()).is_err());
-        assert_eq!(anomaly_event("dnp3.max_points_per_object").unwrap(), "dnp3.too_many_points");
-        assert!(anomaly_event("http.foo").is_err());
+        assert_eq!(anomaly_event("dnp3.max_points_per_object", EVENTS).unwrap(), "dnp3.too_many_points");
+        assert_eq!(anomaly_event("dnp3.nonsense", EVENTS).unwrap_err(), "dnp3 has no event \"nonsense\"");
+        assert_eq!(anomaly_event("http.foo", EVENTS).unwrap_err(), "app-layer events of http are not imported (modbus and dnp3 only)");
     }
 }
