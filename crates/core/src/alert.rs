@@ -77,7 +77,7 @@ pub struct Alert {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AlertBody {
     pub info: Arc<AlertInfo>,
-    /// What in the event made the rule match, in words (`s7comm.function=41`).
+    /// What in the event made the rule match, in words (`NAME.function=41`).
     pub detail: String,
 }
 

@@ -166,7 +166,7 @@ crate::field_table!(FIELDS:
     REASON => FieldDef::one("anomaly.reason", FieldType::Str),
 );
 
-/// What rules can read from an anomaly (`anomaly.event: modbus.*`).
+/// What rules can read from an anomaly (`anomaly.event: NAME.*`).
 pub static ANOMALY_SCHEMA: Schema = Schema { event_type: "anomaly", fields: &FIELDS, groups: &[], keys: &[] };
 
 impl<R: ReasonText> FieldAccess for AnomalyBody<R> {

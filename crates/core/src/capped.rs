@@ -1,12 +1,12 @@
-//! Long lists in records (a DNP3 class poll's points, a Modbus read of 2,000 coils),
+//! Long lists in records (a class poll's points, a read of 2,000 coils),
 //! written straight from their iterators and cut at a cap (`--eve-max-items`) with a
 //! count of what was left out.
 use serde::{Serialize, Serializer};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Items a record's list keeps by default: a typical poll whole (a Modbus read of 125
-/// registers, a DNP3 class-0 poll of a few hundred points).
+/// Items a record's list keeps by default: a typical poll whole (a read of 125
+/// registers, a poll of a few hundred points).
 pub const DEFAULT_EVE_MAX_ITEMS: usize = 1024;
 
 static EVE_MAX_ITEMS: AtomicUsize = AtomicUsize::new(DEFAULT_EVE_MAX_ITEMS);

@@ -30,12 +30,12 @@ impl AppProto {
         AppProto { id, family: id, masters: false, name, spaces: None }
     }
 
-    /// This protocol, decoded by `other`'s dissector (S7comm-plus beside S7comm).
+    /// This protocol, decoded by `other`'s dissector (a second protocol on the same port and framing).
     pub const fn in_family_of(self, other: AppProto) -> AppProto {
         AppProto { family: other.family, ..self }
     }
 
-    /// Its clients are SCADA masters and its servers outstations (DNP3): a client that
+    /// Its clients are SCADA masters and its servers outstations: a client that
     /// writes or operates through it joins the inferred `$MASTERS`, not `$HMI`.
     pub const fn with_masters(self) -> AppProto {
         AppProto { masters: true, ..self }
@@ -104,7 +104,7 @@ impl Serialize for AppProto {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProbeResult {
     /// The bytes are this protocol. `dir` says which way they travel, when the content
-    /// tells (a request shape, a DNP3 DIR bit); it places a midstream flow's client.
+    /// tells (a request shape, a direction bit); it places a midstream flow's client.
     Match {
         proto: AppProto,
         dir: Option<Direction>,
@@ -125,7 +125,7 @@ pub type Probe = fn(&[u8]) -> ProbeResult;
 pub struct Descriptor {
     /// The protocol its dissector is started for.
     pub proto: AppProto,
-    /// Every protocol its dissector may report, `proto` first (S7comm, then S7comm-plus).
+    /// Every protocol its dissector may report, `proto` first.
     pub protos: &'static [AppProto],
     /// Server ports it is expected on by default (a site's `--app-port` overrides).
     pub ports: &'static [(IpProto, u16)],
@@ -149,7 +149,7 @@ pub struct Descriptor {
     /// Its files of the default rule pack: name and YAML text.
     pub rules: &'static [(&'static str, &'static str)],
     /// Suricata's app-layer event names for its anomalies, each with ours, for `otsentry
-    /// rules import` (`dnp3.max_points_per_object` is `dnp3.too_many_points`).
+    /// rules import` (the same name, or Suricata's for one of ours).
     pub suricata_events: &'static [(&'static str, &'static str)],
 }
 
@@ -225,7 +225,7 @@ pub trait PduSink {
     /// The run's per-protocol counters (`pdus`, `functions`, ... of the summary).
     fn counts(&mut self) -> &mut ProtocolCounts;
     /// An application-layer anomaly: `event` is a dotted name such as
-    /// `modbus.invalid_length`; `offset` is the stream offset of the problem; `reason` is
+    /// `PROTOCOL.invalid_length`; `offset` is the stream offset of the problem; `reason` is
     /// formatted only if something reads it (a record or alert written, a rule on it).
     fn anomaly(&mut self, cx: &StreamCx, event: &'static str, offset: u64, reason: std::fmt::Arguments<'_>);
 }
@@ -260,14 +260,14 @@ pub trait Dissector {
 
 /// A protocol's dissector as the engine registers it: its descriptor, and how a flow's
 /// dissector starts from the run's settings. The engine's registration line names the
-/// type: `Protocol::of::<ModbusDissector>()`.
+/// type: `Protocol::of::<TheDissector>()`.
 pub trait Registered: Dissector + Send + Sized + 'static {
     const DESCRIPTOR: &'static Descriptor;
     fn start(settings: &Settings) -> Self;
 }
 
 /// Protocol settings from the command line or the configuration file
-/// (`app-layer.protocols.dnp3.max-objects`), by protocol and key; a dissector reads its
+/// (`app-layer.protocols.NAME.KEY`), by protocol and key; a dissector reads its
 /// own and keeps its defaults for the rest.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Settings {

@@ -58,7 +58,7 @@ pub struct FieldDef {
     pub name: &'static str,
     pub ty: FieldType,
     /// The repeated group (an index into [`Schema::groups`]) whose elements carry this
-    /// field: an S7 job's items, a DNP3 fragment's objects, a Modbus write's registers.
+    /// field: a job's items, a fragment's objects, a write's registers.
     /// Conditions on fields of one group must hold for the same element.
     pub group: Option<u8>,
     pub known: Known,
@@ -107,7 +107,7 @@ pub struct Schema {
     pub fields: &'static [FieldDef],
     /// Names of the repeated groups, for messages.
     pub groups: &'static [&'static str],
-    /// The fields rules are indexed by, in order (the protocol's function code; S7 user
+    /// The fields rules are indexed by, in order (the protocol's function code; for user
     /// data, which has none, by its function group): an event is keyed by the first of
     /// them it has a value for.
     pub keys: &'static [FieldId],
@@ -150,7 +150,7 @@ pub enum Stage {
     Request,
     /// A request with its answer (or given up as unanswered, or an answer alone).
     Transaction,
-    /// A message that stands alone (a DNP3 fragment, an S7 user data PDU).
+    /// A message that stands alone (a fragment, a user data PDU).
     Message,
 }
 

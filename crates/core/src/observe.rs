@@ -4,8 +4,8 @@
 //! learns from these calls and checks against them, knowing no protocol.
 use crate::AppProto;
 
-/// A data space a request addresses (a Modbus table of one unit, an S7 memory area or
-/// data block, a DNP3 object group of one outstation): its protocol and up to three
+/// A data space a request addresses (a table of one unit, a memory area or
+/// data block, an object group of one outstation): its protocol and up to three
 /// numbers whose meaning, order and names the protocol's crate gives ([`SpaceNames`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Space {
@@ -14,7 +14,7 @@ pub struct Space {
 }
 
 impl Space {
-    /// The name a baseline file writes (`modbus/unit1/holding_registers`, `s7/DB5`).
+    /// The name a baseline file writes (`PREFIX/unit1/holding_registers`).
     pub fn name(&self) -> String {
         match self.proto.spaces() {
             Some(n) => format!("{}/{}", n.prefix, (n.name)(self.parts)),
@@ -35,23 +35,23 @@ impl Space {
     }
 }
 
-/// How a protocol names its data spaces: a prefix (`modbus`, `s7`, `dnp3`), then the
+/// How a protocol names its data spaces: a prefix (the protocol's short name), then the
 /// rest from the space's numbers, read back by `parse`.
 #[derive(Debug)]
 pub struct SpaceNames {
     pub prefix: &'static str,
     pub name: fn([u32; 3]) -> String,
     pub parse: fn(&str) -> Option<[u32; 3]>,
-    /// One or two names for error messages (`modbus/unitN/holding_registers`).
+    /// One or two names for error messages (`PREFIX/unitN/holding_registers`).
     pub example: &'static str,
 }
 
 /// Receives what an event tells (see the module's notes). Addresses count in the
-/// space's own unit: registers and coils, S7 bytes, DNP3 point indexes.
+/// space's own unit: registers, coils, bytes, point indexes.
 pub trait Observer {
     /// A request of function `code`, named `name`. The code is the protocol's own,
-    /// with a sub-function folded in where the function alone says little (Modbus
-    /// diagnostics, MEI and UMAS; S7 user data groups): see each dissector's `observe`.
+    /// with a sub-function folded in where the function alone says little (diagnostics
+    /// sub-functions, user data groups): see each dissector's `observe`.
     fn function(&mut self, code: u32, name: &'static str);
     /// The request reads (or, with `write`, writes) `count` units of `space` from `start`.
     fn range(&mut self, space: Space, start: u32, count: u32, write: bool);

@@ -1,6 +1,6 @@
 //! The periodic `stats` record: a running sensor's counters in Suricata's shape where
 //! Suricata has the counter (`capture.kernel_packets`, `decoder.pkts`, `flow.total`,
-//! `tcp.reassembly_gap`, `app_layer.flow.modbus`, ...), and ours beside them under
+//! `tcp.reassembly_gap`, `app_layer.flow.NAME`, ...), and ours beside them under
 //! `otsentry` for what Suricata lacks (per-protocol PDUs and functions, alerts by
 //! severity, each output's delivery and spool). Counters are totals since the start.
 use crate::record::{EventHeader, Record};
@@ -90,8 +90,7 @@ pub struct DefragStats {
 pub struct AppLayerStats {
     /// Flows by detected protocol.
     pub flow: CodeCounts,
-    /// Transactions by protocol (Modbus transactions, DNP3 application fragments, S7
-    /// PDUs, S7comm-plus PDUs).
+    /// Transactions by protocol: each section's headline counter.
     pub tx: CodeCounts,
 }
 
