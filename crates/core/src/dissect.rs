@@ -7,98 +7,10 @@
 //! read the events by field name, sinks serialise them.
 use crate::field::FieldAccess;
 use crate::flow::{Direction, IpProto};
+use crate::proto::AppProto;
 use crate::sections::ProtocolCounts;
 use crate::time::Timestamp;
 use serde::Serialize;
-
-/// An application protocol a registered crate dissects: an id unique among the
-/// registered protocols (it orders them), the name EVE's `app_proto` and configuration
-/// use, its family (protocols one dissector decodes, sharing a port and framing), and
-/// what the baseline needs to know of it. Each protocol crate defines its own; core
-/// names none. Ids are unique, so equality, hashing and order follow the id alone.
-#[derive(Clone, Copy, Debug)]
-pub struct AppProto {
-    id: u16,
-    family: u16,
-    masters: bool,
-    name: &'static str,
-    spaces: Option<&'static crate::SpaceNames>,
-}
-
-impl AppProto {
-    pub const fn new(id: u16, name: &'static str) -> AppProto {
-        AppProto { id, family: id, masters: false, name, spaces: None }
-    }
-
-    /// This protocol, decoded by `other`'s dissector (a second protocol on the same port and framing).
-    pub const fn in_family_of(self, other: AppProto) -> AppProto {
-        AppProto { family: other.family, ..self }
-    }
-
-    /// Its clients are SCADA masters and its servers outstations: a client that
-    /// writes or operates through it joins the inferred `$MASTERS`, not `$HMI`.
-    pub const fn with_masters(self) -> AppProto {
-        AppProto { masters: true, ..self }
-    }
-
-    /// The data spaces its requests address, named as `spaces` says.
-    pub const fn with_spaces(self, spaces: &'static crate::SpaceNames) -> AppProto {
-        AppProto { spaces: Some(spaces), ..self }
-    }
-
-    pub fn id(self) -> u16 {
-        self.id
-    }
-
-    /// The name in EVE's `app_proto` and in configuration.
-    pub fn name(self) -> &'static str {
-        self.name
-    }
-
-    pub fn same_family(self, other: AppProto) -> bool {
-        self.family == other.family
-    }
-
-    pub fn masters(self) -> bool {
-        self.masters
-    }
-
-    pub fn spaces(self) -> Option<&'static crate::SpaceNames> {
-        self.spaces
-    }
-}
-
-impl PartialEq for AppProto {
-    fn eq(&self, other: &Self) -> bool {
-        self.id == other.id
-    }
-}
-
-impl Eq for AppProto {}
-
-impl std::hash::Hash for AppProto {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.id.hash(state);
-    }
-}
-
-impl PartialOrd for AppProto {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for AppProto {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.id.cmp(&other.id)
-    }
-}
-
-impl Serialize for AppProto {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name)
-    }
-}
 
 /// What a content probe concluded from the first bytes of one direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,18 +46,18 @@ pub struct Descriptor {
     /// A looser probe for a port configured for it (framing alone decides), if any.
     pub probe_on_port: Option<Probe>,
     /// The event types it raises, with the fields rules may read.
-    pub schemas: &'static [&'static crate::Schema],
+    pub schemas: &'static [&'static crate::field::Schema],
     /// Each of its functions with its policy class.
-    pub classes: fn() -> Vec<crate::ClassRow>,
+    pub classes: fn() -> Vec<crate::class::ClassRow>,
     /// Most bytes of a partial PDU held for more before they are dropped as a gap.
     pub max_pdu: usize,
     /// Its sections of the summary's `protocols`, one per protocol of `protos`.
-    pub summary: &'static [&'static crate::SectionLayout],
+    pub summary: &'static [&'static crate::sections::SectionLayout],
     /// A table per record type it writes, for the SQL stores (ClickHouse).
-    pub tables: &'static [crate::Table],
+    pub tables: &'static [crate::table::Table],
     /// The migrations its tables arrive in, if not one of the engine's (a protocol
     /// registered after a database was set up gets a step of its own).
-    pub migrations: &'static [crate::Migration],
+    pub migrations: &'static [crate::table::Migration],
     /// Its files of the default rule pack: name and YAML text.
     pub rules: &'static [(&'static str, &'static str)],
     /// Suricata's app-layer event names for its anomalies, each with ours, for `otsentry
@@ -201,12 +113,12 @@ pub trait PduEvent: FieldAccess {
     fn body(&self) -> &Self::Body;
     /// What the request does, for a segmentation policy; `None` for events that are not
     /// a request of a function (a lone response, a connection setup).
-    fn function_class(&self) -> Option<crate::FunctionClass> {
+    fn function_class(&self) -> Option<crate::class::FunctionClass> {
         None
     }
     /// Tells `observer` what a learned baseline keeps of this event: for a request,
     /// its function, ranges and written values; for a response, the server's identity.
-    fn observe(&self, _observer: &mut dyn crate::Observer) {}
+    fn observe(&self, _observer: &mut dyn crate::observe::Observer) {}
     /// Whether this event (not a request) may carry the server's identity, so that
     /// the many that cannot skip [`PduEvent::observe`].
     fn identifies(&self) -> bool {

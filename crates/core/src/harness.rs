@@ -1,6 +1,10 @@
 //! What the protocol crates' fuzz harnesses share: a sink that serialises every event as
 //! the EVE writer would, and a conversation fed from fuzz bytes.
-use crate::{Direction, Dissector, PduEvent, PduSink, Pending, ProtocolCounts, StreamCx, Timestamp};
+use crate::dissect::{Dissector, PduEvent, PduSink, Pending, StreamCx};
+use crate::flow::Direction;
+use crate::observe::{Observer, Space};
+use crate::sections::ProtocolCounts;
+use crate::time::Timestamp;
 
 /// Serialises every event body (so serialisation is fuzzed too) and keeps the counts.
 #[derive(Debug, Default)]
@@ -52,20 +56,20 @@ pub fn conversation<D: Dissector>(d: &mut D, data: &[u8], datagrams: bool, pendi
     d.finish(Timestamp::default(), sink);
 }
 
-/// Writes down every [`crate::Observer`] call, for the dissectors' `observe` tests.
+/// Writes down every [`Observer`] call, for the dissectors' `observe` tests.
 #[derive(Debug, Default)]
 pub struct Recorder {
     pub calls: Vec<String>,
 }
 
-impl crate::Observer for Recorder {
+impl Observer for Recorder {
     fn function(&mut self, code: u32, name: &'static str) {
         self.calls.push(format!("function {code} {name}"));
     }
-    fn range(&mut self, space: crate::Space, start: u32, count: u32, write: bool) {
+    fn range(&mut self, space: Space, start: u32, count: u32, write: bool) {
         self.calls.push(format!("range {} {start}+{count} write={write}", space.name()));
     }
-    fn value(&mut self, space: crate::Space, address: u32, value: f64) {
+    fn value(&mut self, space: Space, address: u32, value: f64) {
         self.calls.push(format!("value {} {address} = {value}", space.name()));
     }
     fn identity(&mut self, attribute: &'static str, value: &str) {

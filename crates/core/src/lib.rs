@@ -20,6 +20,7 @@ mod hex;
 mod merge;
 mod observe;
 mod position;
+mod proto;
 mod record;
 mod sections;
 mod stats;
@@ -31,20 +32,19 @@ pub use alert::{Alert, AlertBody, AlertInfo, Severity, Technique};
 pub use anomaly::{Anomaly, AnomalyBody, AnomalyKind, Layer, LazyReason, ReasonText, ANOMALY_SCHEMA};
 pub use capped::{eve_max_items, set_eve_max_items, Capped, DEFAULT_EVE_MAX_ITEMS};
 pub use class::{ClassRow, FunctionClass};
-pub use dissect::{
-    AppProto, Descriptor, Dissector, PduEvent, PduSink, Pending, PortMap, Probe, ProbeResult, Registered, Settings, StreamCx,
-};
+pub use dissect::{Descriptor, Dissector, PduEvent, PduSink, Pending, PortMap, Probe, ProbeResult, Registered, Settings, StreamCx};
 pub use field::{FieldAccess, FieldDef, FieldId, FieldType, FieldValue, Known, Schema, Stage};
 pub use flow::{Direction, FlowKey, IpProto};
 pub use flowrec::{FlowBody, FlowRecord, TcpBody};
 pub use hex::{hex, Hex};
-pub use observe::{Observer, Space, SpaceNames, IDENTITY_ATTRIBUTES};
+pub use observe::{Observer, Space, IDENTITY_ATTRIBUTES};
 pub use position::{line_and_column, nearest};
+pub use proto::{AppProto, SpaceNames};
 pub use record::{open_object, EventHeader, Framed, Record, Vlans};
-pub use sections::{CounterKind, ProtocolCounts, Section, SectionLayout};
-pub use stats::{CaptureCounts, LiveView, StatsBody, StatsRecord};
+pub use sections::{CodeCounts, CodeNames, CounterKind, ProtocolCounts, Section, SectionLayout};
+pub use stats::{LiveView, StatsBody, StatsRecord};
 pub use summary::{
-    AlertCounts, CodeCounts, CodeNames, DecodeCounts, Forbidden, InputCounts, SegmentationCounts, SensorCounts, SinkCounts, SkippedInput,
+    AlertCounts, CaptureCounts, DecodeCounts, Forbidden, InputCounts, SegmentationCounts, SensorCounts, SinkCounts, SkippedInput,
     SpoolState, StreamCounts, Summary, Tally,
 };
 pub use table::{col, Column, ColumnKind, Migration, Table};

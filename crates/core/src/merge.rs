@@ -1,7 +1,8 @@
 //! Summaries merged: counters summed, names joined, peaks and maxima by maximum, lists
 //! appended. Workers, interfaces or runs each keep their own summary; the sum is what one
 //! pipeline over all their traffic would count (peaks are the most any one held).
-use crate::summary::{AlertCounts, CodeCounts, DecodeCounts, SegmentationCounts, StreamCounts, Summary};
+use crate::sections::CodeCounts;
+use crate::summary::{AlertCounts, DecodeCounts, SegmentationCounts, StreamCounts, Summary};
 
 fn add(into: &mut CodeCounts, from: &CodeCounts) {
     for (k, n) in from {
@@ -124,7 +125,8 @@ impl SegmentationCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CounterKind, SectionLayout};
+    use crate::sections::{CounterKind, SectionLayout};
+    use crate::summary::CaptureCounts;
 
     static TOY: SectionLayout = SectionLayout {
         name: "toy",
@@ -148,7 +150,7 @@ mod tests {
         b.alerts.by_severity.insert("high".into(), 2);
         b.segmentation.conduits_used = vec![1, 2];
         a.capture.kernel_packets = 7;
-        b.capture = crate::CaptureCounts { kernel_packets: 8, kernel_drops: 1, kernel_ifdrops: 0 };
+        b.capture = CaptureCounts { kernel_packets: 8, kernel_drops: 1, kernel_ifdrops: 0 };
         a.merge(&b);
         assert_eq!((a.capture.kernel_packets, a.capture.kernel_drops), (15, 1));
         assert_eq!((a.packets, a.flows), (15, 3));

@@ -2,7 +2,7 @@
 //! data it read or wrote, the values it wrote, and who a device says it is. Each
 //! dissector's events describe themselves through [`Observer`]; the baseline crate
 //! learns from these calls and checks against them, knowing no protocol.
-use crate::AppProto;
+use crate::proto::AppProto;
 
 /// A data space a request addresses (a table of one unit, a memory area or
 /// data block, an object group of one outstation): its protocol and up to three
@@ -35,17 +35,6 @@ impl Space {
     }
 }
 
-/// How a protocol names its data spaces: a prefix (the protocol's short name), then the
-/// rest from the space's numbers, read back by `parse`.
-#[derive(Debug)]
-pub struct SpaceNames {
-    pub prefix: &'static str,
-    pub name: fn([u32; 3]) -> String,
-    pub parse: fn(&str) -> Option<[u32; 3]>,
-    /// One or two names for error messages (`PREFIX/unitN/holding_registers`).
-    pub example: &'static str,
-}
-
 /// Receives what an event tells (see the module's notes). Addresses count in the
 /// space's own unit: registers, coils, bytes, point indexes.
 pub trait Observer {
@@ -68,6 +57,7 @@ pub const IDENTITY_ATTRIBUTES: [&str; 7] = ["vendor", "product", "model", "firmw
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::SpaceNames;
 
     static TOY_SPACES: SpaceNames = SpaceNames {
         prefix: "toy",

@@ -1,8 +1,14 @@
 //! The summary's `protocols` object: one section per registered protocol, laid out by
 //! its crate ([`SectionLayout`]), so core names no protocol's counters and the JSON keys
 //! of each section stay exactly as its crate declares them.
-use crate::summary::{CodeCounts, CodeNames};
 use serde::ser::{Serialize, SerializeMap, Serializer};
+use std::collections::BTreeMap;
+
+/// Counts keyed by a decimal code (`"3"`) or a dotted pair (`"4.1"`).
+pub type CodeCounts = BTreeMap<String, u64>;
+
+/// The names EVE gives the codes of a [`CodeCounts`], under the same keys.
+pub type CodeNames = BTreeMap<String, String>;
 
 /// What one counter of a section holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

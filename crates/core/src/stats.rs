@@ -4,18 +4,11 @@
 //! `otsentry` for what Suricata lacks (per-protocol PDUs and functions, alerts by
 //! severity, each output's delivery and spool). Counters are totals since the start.
 use crate::record::{EventHeader, Record};
+use crate::sections::CodeCounts;
 use crate::sections::ProtocolCounts;
-use crate::summary::{CodeCounts, DecodeCounts, SinkCounts, StreamCounts, Summary};
+use crate::summary::{CaptureCounts, DecodeCounts, SinkCounts, StreamCounts, Summary};
 use crate::time::Timestamp;
 use serde::Serialize;
-
-/// What the capture layer counted (for libpcap: `pcap_stats`, summed over interfaces).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct CaptureCounts {
-    pub kernel_packets: u64,
-    pub kernel_drops: u64,
-    pub kernel_ifdrops: u64,
-}
 
 /// What a live run shows a metrics endpoint: its counters as of the last look, each
 /// interface's counts, and what is wrong now (an interface down, an output failing;
@@ -25,15 +18,6 @@ pub struct LiveView {
     pub stats: StatsBody,
     pub inputs: Vec<crate::summary::InputCounts>,
     pub problems: Vec<String>,
-}
-
-/// Counts of several interfaces (or workers) added up.
-impl std::ops::AddAssign for CaptureCounts {
-    fn add_assign(&mut self, o: CaptureCounts) {
-        self.kernel_packets += o.kernel_packets;
-        self.kernel_drops += o.kernel_drops;
-        self.kernel_ifdrops += o.kernel_ifdrops;
-    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

@@ -1,13 +1,8 @@
 //! The `--summary-json` object. Its keys are a stable interface for scripts: sections
 //! stay present (at zero) before the code that fills them exists.
+use crate::sections::{CodeCounts, CodeNames};
 use serde::Serialize;
 use std::collections::BTreeMap;
-
-/// Counts keyed by a decimal code (`"3"`) or a dotted pair (`"4.1"`).
-pub type CodeCounts = BTreeMap<String, u64>;
-
-/// The names EVE gives the codes of a [`CodeCounts`], under the same keys.
-pub type CodeNames = BTreeMap<String, String>;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Summary {
@@ -20,14 +15,14 @@ pub struct Summary {
     pub flows: u64,
     pub elapsed_s: f64,
     pub packets_per_sec: f64,
-    pub protocols: crate::ProtocolCounts,
+    pub protocols: crate::sections::ProtocolCounts,
     pub alerts: AlertCounts,
     /// Details of the decoding layer (checksums, fragments, tunnels, files).
     pub decode: DecodeCounts,
     /// Flows, TCP reassembly and capture loss.
     pub streams: StreamCounts,
     /// Live capture: what the kernel counted (zero in replay).
-    pub capture: crate::CaptureCounts,
+    pub capture: CaptureCounts,
     /// Every capture read, in order (for a live run, each interface).
     pub inputs: Vec<InputCounts>,
     /// What the arguments named that is not a capture (in a directory or an archive).
@@ -42,6 +37,23 @@ pub struct Summary {
     /// A live sensor's own events (absent in replay).
     #[serde(skip_serializing_if = "SensorCounts::is_empty")]
     pub sensor: SensorCounts,
+}
+
+/// What the capture layer counted (for libpcap: `pcap_stats`, summed over interfaces).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CaptureCounts {
+    pub kernel_packets: u64,
+    pub kernel_drops: u64,
+    pub kernel_ifdrops: u64,
+}
+
+/// Counts of several interfaces (or workers) added up.
+impl std::ops::AddAssign for CaptureCounts {
+    fn add_assign(&mut self, o: CaptureCounts) {
+        self.kernel_packets += o.kernel_packets;
+        self.kernel_drops += o.kernel_drops;
+        self.kernel_ifdrops += o.kernel_ifdrops;
+    }
 }
 
 /// What happened to a live sensor itself.
@@ -87,8 +99,8 @@ pub struct Forbidden {
     pub function_class: Option<&'static str>,
     /// Packets of the conversation for the protocol alone; requests for a function class.
     pub count: u64,
-    pub first_seen: crate::Timestamp,
-    pub last_seen: crate::Timestamp,
+    pub first_seen: crate::time::Timestamp,
+    pub last_seen: crate::time::Timestamp,
 }
 
 /// One sink's delivery counters. Records are counted once each: every `accepted`
