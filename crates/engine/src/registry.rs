@@ -45,20 +45,31 @@ const BUILT_IN: [Protocol; 3] = [
 
 static REGISTERED: OnceLock<Vec<Protocol>> = OnceLock::new();
 
-/// The registry was read (or extended) before `install`.
-#[derive(Debug, thiserror::Error)]
-#[error("the protocol registry is already in use: register protocols before anything reads it")]
-pub struct AlreadyInUse;
+/// Why protocols could not be registered.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RegistryError {
+    #[error("the protocol registry is already in use: register protocols before anything reads it")]
+    AlreadyInUse,
+    #[error("protocol {0:?} shares its id or name with another registered protocol")]
+    Duplicate(&'static str),
+}
 
 /// Registers `extra` after the built-in protocols: a build of otsentry with a protocol of
 /// its own calls this first, with one line (`install(&[Protocol::of::<MyDissector>()])`).
-pub fn install(extra: &[Protocol]) -> Result<(), AlreadyInUse> {
+pub fn install(extra: &[Protocol]) -> Result<(), RegistryError> {
+    let all: Vec<AppProto> = BUILT_IN.iter().chain(extra).flat_map(|p| p.descriptor.protos.iter().copied()).collect();
+    for (i, p) in all.iter().enumerate() {
+        if all.iter().skip(i + 1).any(|q| q.id() == p.id() || q.name() == p.name()) {
+            return Err(RegistryError::Duplicate(p.name()));
+        }
+    }
     let mut fresh = false;
     REGISTERED.get_or_init(|| {
         fresh = true;
         registered(extra)
     });
-    fresh.then_some(()).ok_or(AlreadyInUse)
+    fresh.then_some(()).ok_or(RegistryError::AlreadyInUse)
 }
 
 /// The registered protocols (the built-in ones unless `install` added more first).
@@ -210,7 +221,8 @@ mod tests {
             let names: Vec<&str> = d.protos.iter().map(|p| p.name()).collect();
             assert_eq!(sections, names, "a summary section per protocol of {}", d.name());
         }
-        assert!(install(&[]).is_err(), "read above, so already in use");
+        assert_eq!(install(&[]), Err(RegistryError::AlreadyInUse), "read above, so already in use");
+        assert_eq!(install(&[BUILT_IN[1]]), Err(RegistryError::Duplicate("dnp3")));
         let types = record_types();
         assert_eq!(&types[..4], ["alert", "anomaly", "flow", "modbus"], "the order spools were written in");
         assert_eq!(&types[types.len() - 2..], ["segmentation", "stats"]);

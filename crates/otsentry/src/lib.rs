@@ -33,8 +33,8 @@ const EXIT_FORBIDDEN: u8 = 3;
 
 /// The `otsentry` command, with `extra` protocols registered after the built-in ones.
 pub fn main_with(extra: &[otsentry_engine::Protocol]) -> ExitCode {
-    if otsentry_engine::install(extra).is_err() {
-        eprintln!("otsentry: the protocol registry was read before the protocols were registered");
+    if let Err(e) = otsentry_engine::install(extra) {
+        eprintln!("otsentry: {e}");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     let cli = Cli::parse();
