@@ -3,6 +3,7 @@
 //! the walk with `unknown_object`, keeping the headers before it).
 use crate::anomaly::Dnp3Anomaly;
 use crate::points::{take, uint, Points, Problem, Value};
+use otsentry_core::{detail, Detail};
 
 /// Application control byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -195,7 +196,7 @@ pub struct Fragment {
     /// Points walked across all objects.
     pub points: usize,
     /// Why the object walk stopped early (Suricata's event name and a reason).
-    pub problem: Option<(Dnp3Anomaly, String)>,
+    pub problem: Option<(Dnp3Anomaly, Detail)>,
 }
 
 /// Whether a request with this function carries object data (a READ names objects only).
@@ -226,7 +227,7 @@ pub fn parse_fragment_into(frag: &[u8], max_objects: usize, max_points: usize, f
     let with_data = is_response(function) || request_has_data(function);
     while !rest.is_empty() {
         if f.objects.len() >= max_objects {
-            f.problem = Some((Dnp3Anomaly::TooManyObjects, format!("more than {max_objects} object headers")));
+            f.problem = Some((Dnp3Anomaly::TooManyObjects, detail!("more than {} object headers", max_objects)));
             break;
         }
         let Some(&[group, variation, qualifier]) = take(&mut rest, 3) else {
@@ -247,7 +248,7 @@ pub fn parse_fragment_into(frag: &[u8], max_objects: usize, max_points: usize, f
                 };
                 let (start, stop) = (uint(a), uint(b));
                 if stop < start {
-                    f.problem = Some((Dnp3Anomaly::Malformed, format!("range stop {stop} below start {start}")));
+                    f.problem = Some((Dnp3Anomaly::Malformed, detail!("range stop {} below start {}", stop, start)));
                     break;
                 }
                 (Some((start, stop)), (stop - start).saturating_add(1))
@@ -266,7 +267,7 @@ pub fn parse_fragment_into(frag: &[u8], max_objects: usize, max_points: usize, f
                 (None, uint(c))
             }
             _ => {
-                f.problem = Some((Dnp3Anomaly::Malformed, format!("reserved range code {range_code}")));
+                f.problem = Some((Dnp3Anomaly::Malformed, detail!("reserved range code {}", range_code)));
                 break;
             }
         };
@@ -304,7 +305,7 @@ fn walk(f: &mut Fragment, points: &mut Points<'_>, max_points: usize) -> Option<
             Some(Ok(n)) => {
                 f.points += n as usize;
                 if f.points > max_points {
-                    return Some((Dnp3Anomaly::TooManyPoints, format!("more than {max_points} points in one fragment")));
+                    return Some((Dnp3Anomaly::TooManyPoints, detail!("more than {} points in one fragment", max_points)));
                 }
                 return None;
             }
@@ -319,7 +320,7 @@ fn walk(f: &mut Fragment, points: &mut Points<'_>, max_points: usize) -> Option<
         };
         f.points += 1;
         if f.points > max_points {
-            return Some((Dnp3Anomaly::TooManyPoints, format!("more than {max_points} points in one fragment")));
+            return Some((Dnp3Anomaly::TooManyPoints, detail!("more than {} points in one fragment", max_points)));
         }
         let b = p.bytes;
         match (p.group, p.variation, b) {
@@ -359,7 +360,7 @@ mod tests {
             0x3C, 0x01, 0x06, // g60v1 class 0, all
         ];
         let f = parse_fragment(&read, 100, 100).unwrap();
-        assert_eq!((f.function, f.objects.len(), f.problem.clone()), (1, 2, None));
+        assert_eq!((f.function, f.objects.len(), f.problem), (1, 2, None));
         let resp = [
             0xC3, // FIR FIN seq 3
             0x81, // response

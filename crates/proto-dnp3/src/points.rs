@@ -2,6 +2,7 @@
 //! point's fields. The walk that validates a fragment and the walk that reports its points
 //! are the same iterator; fields are decoded only when a record is written or a rule asks.
 use crate::anomaly::Dnp3Anomaly;
+use otsentry_core::{detail, Detail};
 
 /// How the objects of a group and variation are sized.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,7 +62,7 @@ pub(crate) fn object_size(group: u8, variation: u8) -> Option<Size> {
 }
 
 /// Why a walk stopped: Suricata's event name and a reason.
-pub type Problem = (Dnp3Anomaly, String);
+pub type Problem = (Dnp3Anomaly, Detail);
 
 /// One point: its index (from the range or an index prefix), the raw prefix, and its bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,7 +151,7 @@ impl<'a> Points<'a> {
         let (group, variation) = (self.group, self.variation);
         let Some(taken) = take(&mut self.rest, bytes) else {
             self.next = self.count;
-            return Some(Err((Dnp3Anomaly::Malformed, format!("g{group}v{variation} objects truncated"))));
+            return Some(Err((Dnp3Anomaly::Malformed, detail!("g{}v{} objects truncated", group, variation))));
         };
         if packed {
             self.packed = Some((taken, bits));
@@ -165,15 +166,15 @@ impl<'a> Points<'a> {
         let size = match object_size(group, variation) {
             Some(size) => size,
             None if self.prefix_code >= 4 || (self.headers_only && self.prefix_code > 0) => Size::Bytes(0),
-            None => return Err((Dnp3Anomaly::UnknownObject, format!("g{group}v{variation} has no known size"))),
+            None => return Err((Dnp3Anomaly::UnknownObject, detail!("g{}v{} has no known size", group, variation))),
         };
-        let truncated = || (Dnp3Anomaly::Malformed, format!("g{group}v{variation} objects truncated"));
+        let truncated = || (Dnp3Anomaly::Malformed, detail!("g{}v{} objects truncated", group, variation));
         let prefix_len = match self.prefix_code {
             0 => 0,
             1 | 4 => 1,
             2 | 5 => 2,
             3 | 6 => 4,
-            code => return Err((Dnp3Anomaly::Malformed, format!("reserved prefix code {code}"))),
+            code => return Err((Dnp3Anomaly::Malformed, detail!("reserved prefix code {}", code))),
         };
         let i = self.next;
         let by_range = self.start.map_or(i, |s| s.wrapping_add(i));
@@ -201,7 +202,7 @@ impl<'a> Points<'a> {
                 let len = self.rest.get(1).copied().ok_or_else(truncated)?;
                 2 + usize::from(len)
             }
-            Size::Variable => return Err((Dnp3Anomaly::UnknownObject, format!("g{group}v{variation} without a size prefix"))),
+            Size::Variable => return Err((Dnp3Anomaly::UnknownObject, detail!("g{}v{} without a size prefix", group, variation))),
         };
         let bytes = take(&mut self.rest, n).ok_or_else(truncated)?;
         let packed = match size {

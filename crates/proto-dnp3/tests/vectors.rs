@@ -223,7 +223,7 @@ fn application_layer_points() {
         0x00, // bit clear
     ];
     let f = parse_fragment(&resp, 64, 64).expect("parses");
-    assert_eq!((f.function, f.iin, f.objects.len(), f.points, f.problem.clone()), (0x81, Some(0x0002), 6, 10, None));
+    assert_eq!((f.function, f.iin, f.objects.len(), f.points, f.problem), (0x81, Some(0x0002), 6, 10, None));
     let bin = fields(&f, &resp, 0);
     assert_eq!((field(&bin[0], "index"), field(&bin[0], "online"), field(&bin[0], "state")), ("U(3)", "U(1)", "U(1)"));
     assert_eq!((field(&bin[1], "index"), field(&bin[1], "restart"), field(&bin[1], "state")), ("U(4)", "U(1)", "U(0)"));

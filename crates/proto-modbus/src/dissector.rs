@@ -7,6 +7,7 @@ use crate::function::Function;
 use crate::pdu::{parse_request, parse_response, Issue, Request, Response};
 use crate::record::{RequestInfo, Status, Transaction};
 use crate::{MAX_ADU, MBAP_LEN};
+use otsentry_core::{detail, Detail};
 use otsentry_core::{AppProto, CounterKind, Direction, Dissector, PduSink, ProtocolCounts, SectionLayout, StreamCx, Tally, Timestamp};
 use std::collections::VecDeque;
 
@@ -323,9 +324,9 @@ fn emit_unanswered<S: PduSink>(req: &RequestInfo, tx_id: u64, counted: &mut Coun
 }
 
 /// How a response disagrees with its request, if it does.
-fn mismatch(req: &RequestInfo, function: Function, resp: &Response<'_>) -> Option<String> {
+fn mismatch(req: &RequestInfo, function: Function, resp: &Response<'_>) -> Option<Detail> {
     if function.0 != req.function & 0x7F {
-        return Some(format!("response function {} to a function {} request", function.0, req.function));
+        return Some(detail!("response function {} to a function {} request", function.0, req.function));
     }
     let q = req.quantity.unwrap_or(0);
     match *resp {
@@ -335,17 +336,17 @@ fn mismatch(req: &RequestInfo, function: Function, resp: &Response<'_>) -> Optio
                 3 | 4 | 23 => usize::from(q) * 2,
                 _ => data.len(),
             };
-            (data.len() != expected).then(|| format!("{} data bytes for a quantity of {q} (expected {expected})", data.len()))
+            (data.len() != expected).then(|| detail!("{} data bytes for a quantity of {} (expected {})", data.len(), q, expected))
         }
         Response::WriteSingle { address, value, .. } => {
             let sent = (req.address, req.values.first().copied());
             (sent != (Some(address), Some(crate::record::single_value(function, value))))
-                .then(|| format!("echo of address {address} value {value} differs from the request"))
+                .then(|| detail!("echo of address {} value {} differs from the request", address, value))
         }
         Response::WriteMultiple { address, quantity, .. } => ((req.address, req.quantity) != (Some(address), Some(quantity)))
-            .then(|| format!("echo of address {address} quantity {quantity} differs from the request")),
+            .then(|| detail!("echo of address {} quantity {} differs from the request", address, quantity)),
         Response::MaskWrite { address, and_mask, or_mask } => ((req.address, req.masks) != (Some(address), Some((and_mask, or_mask))))
-            .then(|| format!("echo of address {address} masks {and_mask:04X}/{or_mask:04X} differs from the request")),
+            .then(|| detail!("echo of address {} masks {:04X}/{:04X} differs from the request", address, and_mask, or_mask)),
         _ => None,
     }
 }

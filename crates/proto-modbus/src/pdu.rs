@@ -4,18 +4,20 @@ use crate::anomaly::ModbusAnomaly;
 use crate::function::{exception_name, Function};
 use nom::number::complete::{be_u16, be_u8};
 use nom::IResult;
+use otsentry_core::{detail, Detail};
 
 /// What is wrong with a PDU that still framed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Issue {
     /// What is wrong (its name is Suricata's event name).
     pub event: ModbusAnomaly,
     /// Offset within the PDU (0 = the function code).
     pub offset: usize,
-    pub reason: String,
+    /// Why, put into words only when read.
+    pub reason: Detail,
 }
 
-fn issue(event: ModbusAnomaly, offset: usize, reason: String) -> Issue {
+fn issue(event: ModbusAnomaly, offset: usize, reason: Detail) -> Issue {
     Issue { event, offset, reason }
 }
 
@@ -221,7 +223,7 @@ fn fixed_request_len(function: Function) -> Option<usize> {
 pub fn parse_request(pdu: &[u8]) -> (Request<'_>, Vec<Issue>) {
     let mut issues = Vec::new();
     let Some((&code, body)) = pdu.split_first() else {
-        issues.push(issue(ModbusAnomaly::InvalidLength, 0, "empty PDU".into()));
+        issues.push(issue(ModbusAnomaly::InvalidLength, 0, detail!("empty PDU")));
         return (Request::Other { function: Function(0), data: &[] }, issues);
     };
     let function = Function(code);
@@ -229,7 +231,7 @@ pub fn parse_request(pdu: &[u8]) -> (Request<'_>, Vec<Issue>) {
         issues.push(issue(
             ModbusAnomaly::InvalidLength,
             0,
-            format!("{} request is {} bytes, the specification says {len}", function.name(), pdu.len()),
+            detail!("{} request is {} bytes, the specification says {}", function.name(), pdu.len(), len),
         ));
         return (Request::Other { function, data: body }, issues);
     }
@@ -237,13 +239,13 @@ pub fn parse_request(pdu: &[u8]) -> (Request<'_>, Vec<Issue>) {
         1..=4 => u16_pair(body).map(|(i, (address, quantity))| {
             let max = if code <= 2 { 2000 } else { 125 };
             if !(1..=max).contains(&quantity) {
-                issues.push(issue(ModbusAnomaly::InvalidValue, 3, format!("quantity {quantity} outside 1..={max}")));
+                issues.push(issue(ModbusAnomaly::InvalidValue, 3, detail!("quantity {} outside 1..={}", quantity, max)));
             }
             (i, Request::Read { function, address, quantity })
         }),
         5 | 6 => u16_pair(body).map(|(i, (address, value))| {
             if code == 5 && value != 0x0000 && value != 0xFF00 {
-                issues.push(issue(ModbusAnomaly::InvalidValue, 3, format!("coil value 0x{value:04X} is neither 0x0000 nor 0xFF00")));
+                issues.push(issue(ModbusAnomaly::InvalidValue, 3, detail!("coil value 0x{:04X} is neither 0x0000 nor 0xFF00", value)));
             }
             (i, Request::WriteSingle { function, address, value })
         }),
@@ -264,7 +266,7 @@ pub fn parse_request(pdu: &[u8]) -> (Request<'_>, Vec<Issue>) {
                 issues.push(issue(
                     ModbusAnomaly::InvalidLength,
                     2,
-                    format!("read device identification request has {} bytes after the MEI type, not 2", i.len()),
+                    detail!("read device identification request has {} bytes after the MEI type, not 2", i.len()),
                 ));
             }
             (NONE, Request::Mei { mei_type, read_device_id, data: i })
@@ -278,7 +280,7 @@ pub fn parse_request(pdu: &[u8]) -> (Request<'_>, Vec<Issue>) {
                 issues.push(issue(
                     ModbusAnomaly::InvalidLength,
                     2 + walked,
-                    format!("{} bytes of file record sub-requests do not parse", data.len() - walked),
+                    detail!("{} bytes of file record sub-requests do not parse", data.len() - walked),
                 ));
             }
             (rest, Request::FileRecords { function, data })
@@ -291,13 +293,13 @@ pub fn parse_request(pdu: &[u8]) -> (Request<'_>, Vec<Issue>) {
                 issues.push(issue(
                     ModbusAnomaly::InvalidLength,
                     pdu.len() - rest.len(),
-                    format!("{} bytes after the {} request", rest.len(), function.name()),
+                    detail!("{} bytes after the {} request", rest.len(), function.name()),
                 ));
             }
             (req, issues)
         }
         Err(_) => {
-            issues.push(issue(ModbusAnomaly::InvalidLength, 0, format!("{} request of {} bytes is too short", function.name(), pdu.len())));
+            issues.push(issue(ModbusAnomaly::InvalidLength, 0, detail!("{} request of {} bytes is too short", function.name(), pdu.len())));
             (Request::Other { function, data: body }, issues)
         }
     }
@@ -308,7 +310,7 @@ pub fn parse_request(pdu: &[u8]) -> (Request<'_>, Vec<Issue>) {
 fn byte_counted<'a>(body: &'a [u8], at: usize, issues: &mut Vec<Issue>) -> IResult<&'a [u8], &'a [u8]> {
     let (i, byte_count) = be_u8(body)?;
     if usize::from(byte_count) != i.len() {
-        issues.push(issue(ModbusAnomaly::InvalidLength, at, format!("byte count {byte_count} but {} bytes follow", i.len())));
+        issues.push(issue(ModbusAnomaly::InvalidLength, at, detail!("byte count {} but {} bytes follow", byte_count, i.len())));
     }
     let (data, rest) = split(i, usize::from(byte_count));
     Ok((rest, data))
@@ -326,17 +328,17 @@ fn write_multiple<'a>(function: Function, body: &'a [u8], issues: &mut Vec<Issue
     let coils = function.0 == 15;
     let (max, expected) = if coils { (1968, quantity.div_ceil(8)) } else { (123, quantity.saturating_mul(2)) };
     if !(1..=max).contains(&quantity) {
-        issues.push(issue(ModbusAnomaly::InvalidValue, 3, format!("quantity {quantity} outside 1..={max}")));
+        issues.push(issue(ModbusAnomaly::InvalidValue, 3, detail!("quantity {} outside 1..={}", quantity, max)));
     }
     if u16::from(byte_count) != expected {
         issues.push(issue(
             ModbusAnomaly::InvalidValue,
             5,
-            format!("byte count {byte_count} does not fit quantity {quantity} (expected {expected})"),
+            detail!("byte count {} does not fit quantity {} (expected {})", byte_count, quantity, expected),
         ));
     }
     if usize::from(byte_count) != i.len() {
-        issues.push(issue(ModbusAnomaly::InvalidLength, 5, format!("byte count {byte_count} but {} value bytes follow", i.len())));
+        issues.push(issue(ModbusAnomaly::InvalidLength, 5, detail!("byte count {} but {} value bytes follow", byte_count, i.len())));
     }
     let (values, rest) = split(i, usize::from(byte_count));
     Ok((rest, Request::WriteMultiple { function, address, quantity, values }))
@@ -347,16 +349,20 @@ fn read_write<'a>(body: &'a [u8], issues: &mut Vec<Issue>) -> IResult<&'a [u8], 
     let (i, (write_address, write_quantity)) = u16_pair(i)?;
     let (i, byte_count) = be_u8(i)?;
     if !(1..=125).contains(&read_quantity) {
-        issues.push(issue(ModbusAnomaly::InvalidValue, 3, format!("read quantity {read_quantity} outside 1..=125")));
+        issues.push(issue(ModbusAnomaly::InvalidValue, 3, detail!("read quantity {} outside 1..=125", read_quantity)));
     }
     if !(1..=121).contains(&write_quantity) {
-        issues.push(issue(ModbusAnomaly::InvalidValue, 7, format!("write quantity {write_quantity} outside 1..=121")));
+        issues.push(issue(ModbusAnomaly::InvalidValue, 7, detail!("write quantity {} outside 1..=121", write_quantity)));
     }
     if u16::from(byte_count) != write_quantity.saturating_mul(2) {
-        issues.push(issue(ModbusAnomaly::InvalidValue, 9, format!("byte count {byte_count} does not fit write quantity {write_quantity}")));
+        issues.push(issue(
+            ModbusAnomaly::InvalidValue,
+            9,
+            detail!("byte count {} does not fit write quantity {}", byte_count, write_quantity),
+        ));
     }
     if usize::from(byte_count) != i.len() {
-        issues.push(issue(ModbusAnomaly::InvalidLength, 9, format!("byte count {byte_count} but {} value bytes follow", i.len())));
+        issues.push(issue(ModbusAnomaly::InvalidLength, 9, detail!("byte count {} but {} value bytes follow", byte_count, i.len())));
     }
     let (values, rest) = split(i, usize::from(byte_count));
     Ok((rest, Request::ReadWrite { read_address, read_quantity, write_address, write_quantity, values }))
@@ -366,24 +372,24 @@ fn read_write<'a>(body: &'a [u8], issues: &mut Vec<Issue>) -> IResult<&'a [u8], 
 pub fn parse_response(pdu: &[u8]) -> (Response<'_>, Vec<Issue>) {
     let mut issues = Vec::new();
     let Some((&raw, body)) = pdu.split_first() else {
-        issues.push(issue(ModbusAnomaly::InvalidLength, 0, "empty PDU".into()));
+        issues.push(issue(ModbusAnomaly::InvalidLength, 0, detail!("empty PDU")));
         return (Response::Other { function: Function(0), data: &[] }, issues);
     };
     let function = Function(raw & 0x7F);
     if raw & 0x80 != 0 {
         let code = body.first().copied().unwrap_or(0);
         if body.len() != 1 {
-            issues.push(issue(ModbusAnomaly::InvalidLength, 1, format!("exception response carries {} bytes, not 1", body.len())));
+            issues.push(issue(ModbusAnomaly::InvalidLength, 1, detail!("exception response carries {} bytes, not 1", body.len())));
         }
         if exception_name(code).is_none() {
-            issues.push(issue(ModbusAnomaly::InvalidExceptionCode, 1, format!("exception code {code} is not defined")));
+            issues.push(issue(ModbusAnomaly::InvalidExceptionCode, 1, detail!("exception code {} is not defined", code)));
         }
         return (Response::Exception { function, code }, issues);
     }
     let parsed: IResult<&[u8], Response<'_>> = match raw {
         1..=4 | 23 => be_u8(body).map(|(i, byte_count)| {
             if usize::from(byte_count) != i.len() {
-                issues.push(issue(ModbusAnomaly::InvalidLength, 1, format!("byte count {byte_count} but {} data bytes follow", i.len())));
+                issues.push(issue(ModbusAnomaly::InvalidLength, 1, detail!("byte count {} but {} data bytes follow", byte_count, i.len())));
             }
             let (data, rest) = split(i, usize::from(byte_count));
             (rest, Response::Read { function, data })
@@ -413,7 +419,7 @@ pub fn parse_response(pdu: &[u8]) -> (Response<'_>, Vec<Issue>) {
                 issues.push(issue(
                     ModbusAnomaly::InvalidLength,
                     pdu.len() - rest.len(),
-                    format!("{} bytes after the {} response", rest.len(), function.name()),
+                    detail!("{} bytes after the {} response", rest.len(), function.name()),
                 ));
             }
             (resp, issues)
@@ -422,7 +428,7 @@ pub fn parse_response(pdu: &[u8]) -> (Response<'_>, Vec<Issue>) {
             issues.push(issue(
                 ModbusAnomaly::InvalidLength,
                 0,
-                format!("{} response of {} bytes is too short", function.name(), pdu.len()),
+                detail!("{} response of {} bytes is too short", function.name(), pdu.len()),
             ));
             (Response::Other { function, data: body }, issues)
         }
@@ -441,11 +447,11 @@ fn device_id<'a>(body: &'a [u8], issues: &mut Vec<Issue>) -> IResult<&'a [u8], R
     let (i, count) = be_u8(i)?;
     let d = DeviceId { code, conformity, more_follows: more == 0xFF, next_object, count, objects: i };
     if more != 0 && more != 0xFF {
-        issues.push(issue(ModbusAnomaly::InvalidValue, 4, format!("more-follows byte 0x{more:02X} is neither 0x00 nor 0xFF")));
+        issues.push(issue(ModbusAnomaly::InvalidValue, 4, detail!("more-follows byte 0x{:02X} is neither 0x00 nor 0xFF", more)));
     }
     let walked = d.objects().count();
     if walked != usize::from(count) {
-        issues.push(issue(ModbusAnomaly::InvalidLength, 7, format!("{count} objects announced, {walked} fit")));
+        issues.push(issue(ModbusAnomaly::InvalidLength, 7, detail!("{} objects announced, {} fit", count, walked)));
     }
     Ok((NONE, Response::DeviceId(d)))
 }

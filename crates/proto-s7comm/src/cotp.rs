@@ -1,5 +1,6 @@
 //! TPKT (RFC 1006) and COTP (ISO 8073 class 0): checked views over borrowed bytes.
 use crate::TPKT_LEN;
+use otsentry_core::{detail, Detail};
 
 /// What the bytes at the start of a stream buffer are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,10 +111,10 @@ pub struct Tpdu<'a> {
 }
 
 impl<'a> Tpdu<'a> {
-    pub fn parse(tpdu: &'a [u8]) -> Result<Tpdu<'a>, String> {
+    pub fn parse(tpdu: &'a [u8]) -> Result<Tpdu<'a>, Detail> {
         let (&li, rest) = tpdu.split_first().ok_or("empty COTP TPDU")?;
         let header =
-            rest.get(..usize::from(li)).ok_or_else(|| format!("COTP length indicator {li} beyond the {} bytes present", rest.len()))?;
+            rest.get(..usize::from(li)).ok_or_else(|| detail!("COTP length indicator {} beyond the {} bytes present", li, rest.len()))?;
         let (&code, fixed) = header.split_first().ok_or("COTP length indicator 0")?;
         let kind = Kind::from_code(code);
         if kind == Kind::Data && fixed.is_empty() {

@@ -261,7 +261,7 @@ impl S7Dissector {
                 self.acks.add(f);
             }
             if function_name(f) == "unknown" {
-                issues.in_param(0, S7Anomaly::UnknownFunction, format!("function 0x{f:02X}"));
+                issues.in_param(0, S7Anomaly::UnknownFunction, otsentry_core::detail!("function 0x{:02X}", f));
             }
         }
         match (h.rosctr, function) {

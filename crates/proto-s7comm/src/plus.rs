@@ -2,6 +2,7 @@
 //! sequence number and session id. Framing and identification only; the payload stays
 //! opaque.
 use crate::names::{plus_function_name, plus_opcode_name};
+use otsentry_core::{detail, Detail};
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -36,9 +37,9 @@ const DELETE_OBJECT: u16 = 0x04D4;
 
 /// Parse the start of a data TPDU whose payload begins with 0x72. `Err`: the header is
 /// not all there.
-pub fn parse(b: &[u8]) -> Result<PlusPdu, String> {
+pub fn parse(b: &[u8]) -> Result<PlusPdu, Detail> {
     let &[0x72, version, l0, l1, ref rest @ ..] = b else {
-        return Err(format!("S7comm-plus header needs 4 bytes, {} present", b.len()));
+        return Err(detail!("S7comm-plus header needs 4 bytes, {} present", b.len()));
     };
     let mut p = PlusPdu {
         version,

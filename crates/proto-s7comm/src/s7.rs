@@ -4,6 +4,7 @@
 use crate::anomaly::S7Anomaly;
 use crate::names::{area_name, block_type_name, filesystem_name, return_code_name, syntax_name, transport_size_name};
 use crate::values::{Element, Layout};
+use otsentry_core::{detail, Detail};
 use serde::Serialize;
 
 /// The fixed header.
@@ -27,11 +28,12 @@ pub struct Pdu<'a> {
 
 /// An anomaly found in a PDU that still frames: its Suricata-style name, the byte offset
 /// from the PDU's first byte (the protocol id) where it was found, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Issue {
     pub event: S7Anomaly,
     pub offset: usize,
-    pub reason: String,
+    /// Why, put into words only when read.
+    pub reason: Detail,
 }
 
 /// The anomalies of one PDU, placed by where its parameter and data start.
@@ -43,17 +45,17 @@ pub struct Issues {
 }
 
 impl Issues {
-    pub(crate) fn at(&mut self, offset: usize, event: S7Anomaly, reason: String) {
+    pub(crate) fn at(&mut self, offset: usize, event: S7Anomaly, reason: Detail) {
         self.list.push(Issue { event, offset, reason });
     }
 
     /// At byte `at` of the parameter.
-    pub(crate) fn in_param(&mut self, at: usize, event: S7Anomaly, reason: String) {
+    pub(crate) fn in_param(&mut self, at: usize, event: S7Anomaly, reason: Detail) {
         self.at(self.param_at + at, event, reason);
     }
 
     /// At byte `at` of the data.
-    pub(crate) fn in_data(&mut self, at: usize, event: S7Anomaly, reason: String) {
+    pub(crate) fn in_data(&mut self, at: usize, event: S7Anomaly, reason: Detail) {
         self.at(self.data_at + at, event, reason);
     }
 }
@@ -75,7 +77,7 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
 
 /// Parse a PDU. `Err` when not even the header is there; otherwise the PDU with its
 /// parameter and data clipped to what is present, and the issues found.
-pub fn parse(bytes: &[u8]) -> Result<(Pdu<'_>, Issues), String> {
+pub fn parse(bytes: &[u8]) -> Result<(Pdu<'_>, Issues), Detail> {
     let mut issues = Issues::default();
     if bytes.first() != Some(&0x32) {
         return Err("not an S7comm PDU (protocol id 0x32)".into());
@@ -83,18 +85,18 @@ pub fn parse(bytes: &[u8]) -> Result<(Pdu<'_>, Issues), String> {
     let rosctr = *bytes.get(1).ok_or("S7comm header truncated")?;
     let header_len = if matches!(rosctr, 2 | 3) { 12 } else { 10 };
     if bytes.len() < header_len {
-        return Err(format!("S7comm header needs {header_len} bytes, {} present", bytes.len()));
+        return Err(detail!("S7comm header needs {} bytes, {} present", header_len, bytes.len()));
     }
     let error = (header_len == 12).then(|| (bytes.get(10).copied().unwrap_or(0), bytes.get(11).copied().unwrap_or(0)));
-    let field = |at| be16(bytes, at).ok_or_else(|| format!("S7comm header truncated at byte {at}"));
+    let field = |at| be16(bytes, at).ok_or_else(|| detail!("S7comm header truncated at byte {}", at));
     let header = Header { rosctr, pdu_ref: field(4)?, param_len: field(6)?, data_len: field(8)?, error };
     if !matches!(rosctr, 1 | 2 | 3 | 7) {
-        issues.at(1, S7Anomaly::UnknownRosctr, format!("ROSCTR {rosctr}"));
+        issues.at(1, S7Anomaly::UnknownRosctr, detail!("ROSCTR {}", rosctr));
     }
     let body = bytes.get(header_len..).unwrap_or_default();
     let (p, d) = (usize::from(header.param_len), usize::from(header.data_len));
     if p + d != body.len() {
-        issues.at(6, S7Anomaly::LengthMismatch, format!("parameter {p} + data {d} bytes declared, {} follow the header", body.len()));
+        issues.at(6, S7Anomaly::LengthMismatch, detail!("parameter {} + data {} bytes declared, {} follow the header", p, d, body.len()));
     }
     let param = body.get(..p).unwrap_or(body);
     let data = body.get(p..(p + d).min(body.len())).unwrap_or_default();
@@ -338,7 +340,7 @@ pub fn facts(function: u8, request: bool, param: &[u8], data: &[u8], issues: &mu
             (Some(max_amq_calling), Some(max_amq_called), Some(pdu_length)) => {
                 f.setup = Some(Setup { max_amq_calling, max_amq_called, pdu_length });
             }
-            _ => issues.in_param(0, S7Anomaly::ParamOverrun, format!("setup communication parameter of {} bytes, 8 expected", param.len())),
+            _ => issues.in_param(0, S7Anomaly::ParamOverrun, detail!("setup communication parameter of {} bytes, 8 expected", param.len())),
         },
         0x04 | 0x05 => var_service(&mut f, function, request, param, data, issues),
         0x1A..=0x1F => block_transfer(f.control.get_or_insert_default(), function, request, param, data, issues),
@@ -359,12 +361,12 @@ fn var_service(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &
             // Variable specification: 0x12, length of what follows, syntax id, ...
             let Some(&[0x12, len, ..]) = rest.first_chunk::<2>() else {
                 let at = param.len() - rest.len();
-                issues.in_param(at, S7Anomaly::ItemCountMismatch, format!("{count} items announced, {} read", f.items.len()));
+                issues.in_param(at, S7Anomaly::ItemCountMismatch, detail!("{} items announced, {} read", count, f.items.len()));
                 break;
             };
             let Some((spec, next)) = rest.get(2..).and_then(|r| r.split_at_checked(usize::from(len))) else {
                 let at = param.len() - rest.len();
-                issues.in_param(at, S7Anomaly::ParamOverrun, format!("item specification of {len} bytes overruns the parameter"));
+                issues.in_param(at, S7Anomaly::ParamOverrun, detail!("item specification of {} bytes overruns the parameter", len));
                 break;
             };
             f.items.push(item(spec));
@@ -385,7 +387,7 @@ fn var_service(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &
         let Some(&[rc, ts, hi, lo]) = rest.first_chunk::<4>() else {
             if !rest.is_empty() || f.data_items.len() < usize::from(count) {
                 let at = data.len() - rest.len();
-                issues.in_data(at, S7Anomaly::ItemCountMismatch, format!("{count} data items announced, {} present", f.data_items.len()));
+                issues.in_data(at, S7Anomaly::ItemCountMismatch, detail!("{} data items announced, {} present", count, f.data_items.len()));
             }
             break;
         };
@@ -398,7 +400,7 @@ fn var_service(f: &mut Facts, function: u8, request: bool, param: &[u8], data: &
             issues.in_data(
                 data.len() - rest.len() + 4,
                 S7Anomaly::DataOverrun,
-                format!("data item {i} of {bytes} bytes overruns the data"),
+                detail!("data item {} of {} bytes overruns the data", i, bytes),
             );
         }
         let shown = value.map(Value::new);
@@ -446,7 +448,7 @@ fn counted(b: &[u8], at: usize) -> Option<(&[u8], usize)> {
 fn block_transfer(f: &mut Control, function: u8, request: bool, param: &[u8], data: &[u8], issues: &mut Issues) {
     f.function_status = param.get(1).copied();
     if request && param.len() < 8 {
-        issues.in_param(0, S7Anomaly::ParamOverrun, format!("block transfer parameter of {} bytes, 8 expected", param.len()));
+        issues.in_param(0, S7Anomaly::ParamOverrun, detail!("block transfer parameter of {} bytes, 8 expected", param.len()));
     }
     match (function, request) {
         // Jobs: status, 2 unknown bytes, session/upload id, then a file name for all

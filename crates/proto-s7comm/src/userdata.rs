@@ -4,6 +4,7 @@
 use crate::anomaly::S7Anomaly;
 use crate::names::{cpu_mode_name, function_group_name, return_code_name, subfunction_name, szl_name, userdata_type_name};
 use crate::s7::{be16, hex, text, Issues};
+use otsentry_core::detail;
 use serde::Serialize;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -97,7 +98,7 @@ pub struct Component {
 pub fn parse(param: &[u8], data: &[u8], continued: bool, issues: &mut Issues) -> Option<UserData> {
     // Head 0x000112, parameter length, method, type|group, sub-function, sequence.
     let &[_, _, _, plen, method, tg, sub, seq, ref more @ ..] = param else {
-        issues.in_param(0, S7Anomaly::ParamOverrun, format!("user data parameter of {} bytes, 8 expected", param.len()));
+        issues.in_param(0, S7Anomaly::ParamOverrun, detail!("user data parameter of {} bytes, 8 expected", param.len()));
         return None;
     };
     let (kind, group) = (tg >> 4, tg & 0x0F);
