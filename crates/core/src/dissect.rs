@@ -63,6 +63,17 @@ pub struct Descriptor {
     /// Suricata's app-layer event names for its anomalies, each with ours, for `otsentry
     /// rules import` (the same name, or Suricata's for one of ours).
     pub suricata_events: &'static [(&'static str, &'static str)],
+    /// The settings its dissector reads (`--app-setting NAME.KEY=N`, `app-setting:`).
+    pub settings: &'static [SettingDef],
+}
+
+/// A number a protocol's dissector may be given, and the values it takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SettingDef {
+    pub key: &'static str,
+    pub min: u64,
+    pub max: u64,
+    pub help: &'static str,
 }
 
 impl Descriptor {
@@ -392,6 +403,7 @@ mod tests {
             migrations: &[],
             rules: &[],
             suricata_events: &[],
+            settings: &[],
         };
         let (alpha, beta) = (d(ALPHA, &[(IpProto::TCP, 502)]), d(BETA, &[(IpProto::TCP, 20000), (IpProto::UDP, 20000)]));
         let mut m = PortMap::of(&[&alpha, &beta]);

@@ -34,7 +34,9 @@ pub use anomaly::{Anomaly, AnomalyBody, AnomalyKind, Layer, LazyReason, ReasonTe
 pub use capped::{eve_max_items, set_eve_max_items, Capped, DEFAULT_EVE_MAX_ITEMS};
 pub use class::{ClassRow, FunctionClass};
 pub use detail::{Arg, Detail};
-pub use dissect::{Descriptor, Dissector, PduEvent, PduSink, Pending, PortMap, Probe, ProbeResult, Registered, Settings, StreamCx};
+pub use dissect::{
+    Descriptor, Dissector, PduEvent, PduSink, Pending, PortMap, Probe, ProbeResult, Registered, SettingDef, Settings, StreamCx,
+};
 pub use field::{FieldAccess, FieldDef, FieldId, FieldType, FieldValue, Known, Schema, Stage};
 pub use flow::{Direction, FlowKey, IpProto};
 pub use flowrec::{FlowBody, FlowRecord, TcpBody};

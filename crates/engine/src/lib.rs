@@ -35,8 +35,9 @@ pub use otsentry_core::LiveView;
 pub use otsentry_rules::RuleSet;
 pub use pipeline::{Detection, Pipeline, PipelineOptions, Warmup};
 pub use registry::{
-    app_protos, class_tables, default_pack, default_ports, descriptors, install, load_baseline, load_policy, parse_baseline, parse_policy,
-    proto_named, protocol_counts, protocols, read_baseline, record_types, rules_with, schemas, suricata_events, Protocol, RegistryError,
+    app_protos, class_tables, default_pack, default_ports, descriptors, install, load_baseline, load_policy, parse_app_setting,
+    parse_baseline, parse_policy, proto_named, protocol_counts, protocols, read_baseline, record_types, rules_with, schemas,
+    suricata_events, Protocol, RegistryError,
 };
 pub use replay::{EngineError, FileReport};
 pub use roles::InferredSets;

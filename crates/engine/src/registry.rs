@@ -187,6 +187,24 @@ pub fn default_pack() -> Vec<otsentry_rules::RuleSource> {
     otsentry_rules::default_pack(descriptors().flat_map(|d| d.rules.iter()))
 }
 
+/// A protocol setting as `NAME.KEY=N` names it (`dnp3.max-objects=2048`), checked
+/// against what the registered protocols' dissectors read.
+pub fn parse_app_setting(spec: &str) -> Result<(&'static str, &'static str, u64), String> {
+    let (name, value) = spec.split_once('=').ok_or_else(|| format!("{spec:?}: expected PROTO.KEY=N, e.g. dnp3.max-objects=2048"))?;
+    let (proto, key) = name.trim().split_once('.').ok_or_else(|| format!("{name:?}: expected PROTO.KEY"))?;
+    let d = descriptors().find(|d| d.name() == proto).ok_or_else(|| {
+        let names: Vec<&str> = descriptors().map(|d| d.name()).collect();
+        format!("{proto:?}: unknown protocol (one of {})", names.join(", "))
+    })?;
+    let def = d.settings.iter().find(|s| s.key == key).ok_or_else(|| match d.settings {
+        [] => format!("{proto} takes no settings"),
+        defs => format!("{key:?}: {proto} takes {}", defs.iter().map(|s| s.key).collect::<Vec<_>>().join(", ")),
+    })?;
+    let n = value.trim().parse::<u64>().ok().filter(|n| (def.min..=def.max).contains(n));
+    let n = n.ok_or_else(|| format!("{proto}.{key}: {value:?} is not a number from {} to {}", def.min, def.max))?;
+    Ok((d.name(), def.key, n))
+}
+
 /// The registered protocols' Suricata app-layer event names, each with ours (`otsentry
 /// rules import`).
 pub fn suricata_events() -> Vec<(&'static str, &'static str)> {
@@ -223,6 +241,11 @@ mod tests {
         }
         assert_eq!(install(&[]), Err(RegistryError::AlreadyInUse), "read above, so already in use");
         assert_eq!(install(&[BUILT_IN[1]]), Err(RegistryError::Duplicate("dnp3")));
+        assert_eq!(parse_app_setting("dnp3.max-objects=64"), Ok(("dnp3", "max-objects", 64)));
+        assert!(parse_app_setting("dnp3.max-objects=0").unwrap_err().contains("from 1"));
+        assert!(parse_app_setting("dnp3.nope=1").unwrap_err().contains("max-objects"));
+        assert!(parse_app_setting("modbus.x=1").unwrap_err().contains("takes no settings"));
+        assert!(parse_app_setting("dnp9.max-objects=1").unwrap_err().contains("unknown protocol"));
         let types = record_types();
         assert_eq!(&types[..4], ["alert", "anomaly", "flow", "modbus"], "the order spools were written in");
         assert_eq!(&types[types.len() - 2..], ["segmentation", "stats"]);

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 /// What `--app-port` names: a protocol on a transport's server port.
 pub(crate) type AppPort = (AppProto, IpProto, u16);
+/// A protocol setting: protocol, key, value.
+pub(crate) type AppSetting = (&'static str, &'static str, u64);
 
 pub(crate) const EXIT_CODES: &str = "Exit codes: 0 done (also when stdout is closed early, as by `| head`, \
 and for sense after SIGTERM or SIGINT); 1 an output could not be written, an interface's capture failed while \
@@ -352,9 +354,13 @@ pub(crate) struct PipelineArgs {
     pub(crate) max_flows: Option<NonZeroUsize>,
     /// Most DNP3 object headers in one fragment (default 2048; Suricata's
     /// `app-layer.protocols.dnp3.max-objects`): beyond it the fragment raises
-    /// dnp3.too_many_objects and its further objects are not decoded.
+    /// dnp3.too_many_objects and its further objects are not decoded. Short for
+    /// `--app-setting dnp3.max-objects=N`.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) dnp3_max_objects: Option<u32>,
+    /// A registered protocol's setting (repeatable): e.g. `dnp3.max-objects=2048`.
+    #[arg(long = "app-setting", value_name = "PROTO.KEY=N", value_parser = otsentry_engine::parse_app_setting)]
+    pub(crate) app_setting: Vec<AppSetting>,
     /// Rules from DIR (*.yaml files) or a file, beside the built-in pack (repeatable).
     #[arg(long, value_name = "DIR", conflicts_with = "no_rules")]
     pub(crate) rules: Vec<PathBuf>,

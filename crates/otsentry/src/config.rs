@@ -1,7 +1,7 @@
 //! The configuration file (`--config FILE`, YAML): one key per flag, flags win. Every
 //! mistake is an error naming the file, the line and the key; `config check` also
 //! checks the rule, variables and tuning files it names.
-use crate::cli::{self, parse_app_port, AppPort, Reader};
+use crate::cli::{self, parse_app_port, AppPort, AppSetting, Reader};
 use serde::de::{Deserializer, Error as _};
 use serde::Deserialize;
 use std::num::NonZeroUsize;
@@ -119,6 +119,8 @@ pub(crate) struct RunConfig {
     pub(crate) max_flows: Option<NonZeroUsize>,
     #[serde(default, deserialize_with = "dnp3_max_objects")]
     pub(crate) dnp3_max_objects: Option<u32>,
+    #[serde(default, deserialize_with = "app_settings")]
+    pub(crate) app_setting: Option<Vec<AppSetting>>,
     pub(crate) recursive: Option<bool>,
     pub(crate) quiet: Option<bool>,
     #[serde(default, deserialize_with = "paths")]
@@ -200,6 +202,12 @@ fn log_level<'de, D: Deserializer<'de>>(d: D) -> Result<Option<tracing::Level>, 
 fn app_ports<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<AppPort>>, D::Error> {
     let specs = Vec::<String>::deserialize(d)?;
     specs.iter().map(|s| parse_app_port(s).map_err(|e| D::Error::custom(format!("app-port: {e}")))).collect::<Result<_, _>>().map(Some)
+}
+
+fn app_settings<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<AppSetting>>, D::Error> {
+    let specs = Vec::<String>::deserialize(d)?;
+    let parse = |s: &String| otsentry_engine::parse_app_setting(s).map_err(|e| D::Error::custom(format!("app-setting: {e}")));
+    specs.iter().map(parse).collect::<Result<_, _>>().map(Some)
 }
 
 fn max_flows<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NonZeroUsize>, D::Error> {
@@ -513,6 +521,10 @@ replay:
   max-flows: 1000000
   # Most DNP3 object headers in one fragment (Suricata's dnp3 max-objects).
   dnp3-max-objects: 2048
+  # Settings of a registered protocol's dissector, as PROTO.KEY=N (a key the protocol
+  # does not take is refused, with the keys it does).
+  app-setting:
+    - dnp3.max-objects=2048
   # Read the subdirectories of a directory given as input too.
   recursive: false
   # No human summary or hints on stderr.

@@ -52,6 +52,7 @@ pub(crate) struct Settings {
     checksum_anomalies: bool,
     no_checksums: bool,
     app_ports: Vec<AppPort>,
+    app_settings: Vec<crate::cli::AppSetting>,
     max_flows: usize,
     policy: Option<PathBuf>,
     baseline: Option<PathBuf>,
@@ -96,6 +97,7 @@ impl Settings {
             checksum_anomalies: pick(args.checksum_anomalies, file.checksum_anomalies),
             no_checksums: pick(args.no_checksums, file.no_checksums),
             app_ports: if args.app_port.is_empty() { file.app_port.unwrap_or_default() } else { args.app_port },
+            app_settings: if args.app_setting.is_empty() { file.app_setting.unwrap_or_default() } else { args.app_setting },
             max_flows: args.max_flows.or(file.max_flows).map_or_else(default_max_flows, |n| n.get()),
             policy: args.policy.or(file.policy),
             baseline: args.baseline.or(file.baseline),
@@ -157,6 +159,10 @@ pub(crate) fn build(s: &Settings, reader: ReaderKind) -> anyhow::Result<(Pipelin
     opts.flow.id_salt = crate::eve::host_salt(&s.host);
     if let Some(n) = s.dnp3_max_objects {
         opts.apps.set("dnp3", "max-objects", u64::from(n));
+    }
+    // After the shorthand (`--dnp3-max-objects`), which a setting of the same key outranks.
+    for &(proto, key, value) in &s.app_settings {
+        opts.apps.set(proto, key, value);
     }
     for &(app, transport, port) in &s.app_ports {
         opts.ports.set(transport, port, app);

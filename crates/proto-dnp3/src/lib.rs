@@ -55,6 +55,12 @@ pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
         ("dnp3.too_many_objects", "dnp3.too_many_objects"),
         ("dnp3.too_long_reassembly", "dnp3.too_long_reassembly"),
     ],
+    settings: &[otsentry_core::SettingDef {
+        key: "max-objects",
+        min: 1,
+        max: u32::MAX as u64,
+        help: "most object headers in one fragment (Suricata's max-objects); beyond, dnp3.too_many_objects",
+    }],
 };
 
 /// DNP3.

@@ -57,6 +57,7 @@ pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
         ("modbus.value_mismatch", "modbus.value_mismatch"),
         ("modbus.flooded", "modbus.flooded"),
     ],
+    settings: &[],
 };
 
 /// Modbus/TCP.

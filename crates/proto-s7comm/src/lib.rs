@@ -46,6 +46,7 @@ pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
     rules: &[("s7comm.yaml", include_str!("../../../rules/s7comm.yaml"))],
     // Suricata has no S7 app-layer parser.
     suricata_events: &[],
+    settings: &[],
 };
 
 /// S7comm, and S7comm-plus (the same dissector, on the same port and framing).

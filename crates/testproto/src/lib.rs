@@ -128,6 +128,8 @@ impl PduEvent for Message {
 /// A flow's dissector: whole messages from the start of the bytes it is given.
 #[derive(Debug, Default)]
 pub struct ToyDissector {
+    /// Longest message body taken without an anomaly (`toyproto.max-len`).
+    max_len: Option<u64>,
     pdus: u64,
     functions: otsentry_core::Tally<u8>,
 }
@@ -151,6 +153,15 @@ impl Dissector for ToyDissector {
                     format_args!("a message without its magic; the rest is skipped"),
                 );
                 return data.len();
+            }
+            if self.max_len.is_some_and(|max| u64::from(len) > max) {
+                sink.counts().section(&SECTION).add("anomalies", 1);
+                sink.anomaly(
+                    cx,
+                    "toyproto.too_long",
+                    cx.offset + at as u64,
+                    format_args!("a {len}-byte body, over the configured maximum"),
+                );
             }
             let word = |i: usize| Some(u16::from_be_bytes([*body.get(i)?, *body.get(i + 1)?]));
             let m = Message {
@@ -185,8 +196,8 @@ impl Dissector for ToyDissector {
 
 impl Registered for ToyDissector {
     const DESCRIPTOR: &'static Descriptor = &DESCRIPTOR;
-    fn start(_settings: &Settings) -> Self {
-        ToyDissector::default()
+    fn start(settings: &Settings) -> Self {
+        ToyDissector { max_len: settings.get(TOY.name(), "max-len"), ..ToyDissector::default() }
     }
 }
 
@@ -258,6 +269,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     migrations: &[MIGRATION],
     rules: &[("toyproto.yaml", RULES)],
     suricata_events: &[],
+    settings: &[otsentry_core::SettingDef { key: "max-len", min: 0, max: 255, help: "longest message body without an anomaly" }],
 };
 
 #[cfg(test)]

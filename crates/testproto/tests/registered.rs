@@ -32,7 +32,9 @@ fn ok(cmd: &mut Command) -> String {
 
 fn message(function: u8, address: u16, value: Option<u16>) -> Vec<u8> {
     let mut body = address.to_be_bytes().to_vec();
-    body.extend(value.map(u16::to_be_bytes).unwrap_or_default());
+    if let Some(v) = value {
+        body.extend(v.to_be_bytes());
+    }
     [&[b'T', b'Y', function, body.len() as u8][..], &body].concat()
 }
 
@@ -97,7 +99,7 @@ fn dispatch_records_summary_and_its_pack_rule() {
 }
 
 #[test]
-fn the_config_files_port_key_takes_it() {
+fn the_config_files_port_and_setting_keys_take_it() {
     let dir = scratch("config");
     let pcap = capture(&dir, 5);
     let config = dir.join("otsentry.yaml");
@@ -106,6 +108,14 @@ fn the_config_files_port_key_takes_it() {
     let configured: Vec<&Value> = eve.iter().filter(|r| r["event_type"] == "toyproto" && r["dest_port"] == 47100).collect();
     assert_eq!(configured.len(), 1, "on its configured port the framing alone decides");
     assert_eq!(configured[0]["toyproto"]["function_name"], "unknown");
+    // Its setting, from the same file: a 4-byte body over a maximum of 2.
+    std::fs::write(&config, "replay:\n  app-setting: [toyproto.max-len=2]\n").unwrap();
+    let (eve, _) = replay(&dir, &pcap, &["--config", config.to_str().unwrap()]);
+    let long: Vec<&Value> = eve.iter().filter(|r| r["event_type"] == "anomaly" && r["anomaly"]["event"] == "toyproto.too_long").collect();
+    assert_eq!(long.len(), 4, "every message with a value: two answers to reads, the write and its answer");
+    std::fs::write(&config, "replay:\n  app-setting: [toyproto.max-length=2]\n").unwrap();
+    let out = otsentry().args(["replay", "-q", "--config", config.to_str().unwrap(), pcap.to_str().unwrap()]).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("toyproto takes max-len"));
     std::fs::write(&config, "replay:\n  app-port: [toyprot=47100]\n").unwrap();
     let out = otsentry().args(["replay", "-q", "--config", config.to_str().unwrap(), pcap.to_str().unwrap()]).output().unwrap();
     assert!(!out.status.success());
