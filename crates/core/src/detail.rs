@@ -1,4 +1,4 @@
-//! An anomaly's details as a parser finds them: a template and up to four values, put
+//! An anomaly's details as a parser finds them: a template and up to three values, put
 //! into words only when something reads them (a record or alert written, a rule on
 //! `anomaly.reason`). `Copy`, so a parser's list of issues allocates no text.
 
@@ -27,16 +27,16 @@ impl From<&'static str> for Arg {
     }
 }
 
-/// A template (`{}`, `{:02X}`, `{:04X}` and `{:X}` take the values in order) and its
-/// values.
+/// A template (`{}`, `{:02X}`, `{:04X}` and `{:X}` take the values in order) and up to
+/// three values (kept small: parsers hold their issues by value).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Detail {
     template: &'static str,
-    args: [Arg; 4],
+    args: [Arg; 3],
 }
 
 impl Detail {
-    pub const fn new(template: &'static str, args: [Arg; 4]) -> Detail {
+    pub const fn new(template: &'static str, args: [Arg; 3]) -> Detail {
         Detail { template, args }
     }
 }
@@ -44,7 +44,7 @@ impl Detail {
 /// Words without values (a `{` in them would be read as a placeholder).
 impl From<&'static str> for Detail {
     fn from(text: &'static str) -> Detail {
-        Detail::new(text, [Arg::None; 4])
+        Detail::new(text, [Arg::None; 3])
     }
 }
 
@@ -83,19 +83,16 @@ impl std::fmt::Debug for Detail {
 #[macro_export]
 macro_rules! detail {
     ($t:literal) => {
-        $crate::Detail::new($t, [$crate::Arg::None; 4])
+        $crate::Detail::new($t, [$crate::Arg::None; 3])
     };
     ($t:literal, $a:expr) => {
-        $crate::Detail::new($t, [$crate::Arg::from($a), $crate::Arg::None, $crate::Arg::None, $crate::Arg::None])
+        $crate::Detail::new($t, [$crate::Arg::from($a), $crate::Arg::None, $crate::Arg::None])
     };
     ($t:literal, $a:expr, $b:expr) => {
-        $crate::Detail::new($t, [$crate::Arg::from($a), $crate::Arg::from($b), $crate::Arg::None, $crate::Arg::None])
+        $crate::Detail::new($t, [$crate::Arg::from($a), $crate::Arg::from($b), $crate::Arg::None])
     };
     ($t:literal, $a:expr, $b:expr, $c:expr) => {
-        $crate::Detail::new($t, [$crate::Arg::from($a), $crate::Arg::from($b), $crate::Arg::from($c), $crate::Arg::None])
-    };
-    ($t:literal, $a:expr, $b:expr, $c:expr, $d:expr) => {
-        $crate::Detail::new($t, [$crate::Arg::from($a), $crate::Arg::from($b), $crate::Arg::from($c), $crate::Arg::from($d)])
+        $crate::Detail::new($t, [$crate::Arg::from($a), $crate::Arg::from($b), $crate::Arg::from($c)])
     };
 }
 
@@ -103,8 +100,9 @@ macro_rules! detail {
 mod tests {
     #[test]
     fn values_fill_the_template_in_order() {
-        let d = crate::detail!("function 0x{:02X} at {} of {}: {:04X}", 0x5au8, 7usize, "read", 0xbeefu16);
-        assert_eq!(d.to_string(), "function 0x5A at 7 of read: BEEF");
+        let d = crate::detail!("function 0x{:02X} at {} of {}", 0x5au8, 7usize, "read");
+        assert_eq!(d.to_string(), "function 0x5A at 7 of read");
+        assert_eq!(crate::detail!("{:04X}", 0xbeefu16).to_string(), "BEEF");
         assert_eq!(crate::detail!("empty PDU").to_string(), "empty PDU");
         assert_eq!(crate::detail!("{} and {}", 1u8).to_string(), "1 and ?", "a missing value shows, never panics");
         assert_eq!(crate::detail!("open { brace", 1u8).to_string(), "open { brace");

@@ -37,8 +37,8 @@ pub type Probe = fn(&[u8]) -> ProbeResult;
 pub struct Descriptor {
     /// The protocol its dissector is started for.
     pub proto: AppProto,
-    /// Every protocol its dissector may report, `proto` first.
-    pub protos: &'static [AppProto],
+    /// The other protocols its dissector may report (its family: one port and framing).
+    pub also: &'static [AppProto],
     /// Server ports it is expected on by default (a site's `--app-port` overrides).
     pub ports: &'static [(IpProto, u16)],
     /// Tells it from the first bytes of a direction, on any port.
@@ -77,6 +77,11 @@ pub struct SettingDef {
 }
 
 impl Descriptor {
+    /// Every protocol its dissector may report, `proto` first.
+    pub fn protos(&self) -> impl Iterator<Item = AppProto> + '_ {
+        std::iter::once(self.proto).chain(self.also.iter().copied())
+    }
+
     /// The name `otsentry policy classes` lists its functions under.
     pub fn name(&self) -> &'static str {
         self.proto.name()
@@ -194,17 +199,17 @@ pub trait Registered: Dissector + Send + Sized + 'static {
 /// own and keeps its defaults for the rest.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Settings {
-    values: Vec<(&'static str, String, u64)>,
+    values: Vec<(&'static str, &'static str, u64)>,
 }
 
 impl Settings {
-    pub fn set(&mut self, proto: &'static str, key: &str, value: u64) {
-        self.values.retain(|(p, k, _)| (*p, k.as_str()) != (proto, key));
-        self.values.push((proto, key.to_string(), value));
+    pub fn set(&mut self, proto: &'static str, key: &'static str, value: u64) {
+        self.values.retain(|&(p, k, _)| (p, k) != (proto, key));
+        self.values.push((proto, key, value));
     }
 
     pub fn get(&self, proto: &str, key: &str) -> Option<u64> {
-        self.values.iter().find(|(p, k, _)| (*p, k.as_str()) == (proto, key)).map(|&(_, _, v)| v)
+        self.values.iter().find(|&&(p, k, _)| (p, k) == (proto, key)).map(|&(_, _, v)| v)
     }
 }
 
@@ -391,7 +396,7 @@ mod tests {
         }
         let d = |proto, ports| Descriptor {
             proto,
-            protos: &[],
+            also: &[],
             ports,
             probe,
             probe_on_port: None,

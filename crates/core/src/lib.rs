@@ -45,11 +45,11 @@ pub use observe::{Observer, Space, IDENTITY_ATTRIBUTES};
 pub use position::{line_and_column, nearest};
 pub use proto::{AppProto, SpaceNames};
 pub use record::{open_object, EventHeader, Framed, Record, Vlans};
-pub use sections::{CodeCounts, CodeNames, CounterKind, ProtocolCounts, Section, SectionLayout};
+pub use sections::{CodeCounts, CodeNames, CounterKind, ProtocolCounts, Section, SectionLayout, Tally};
 pub use stats::{LiveView, StatsBody, StatsRecord};
 pub use summary::{
     AlertCounts, CaptureCounts, DecodeCounts, Forbidden, InputCounts, SegmentationCounts, SensorCounts, SinkCounts, SkippedInput,
-    SpoolState, StreamCounts, Summary, Tally,
+    SpoolState, StreamCounts, Summary,
 };
 pub use table::{col, Column, ColumnKind, Migration, Table};
 pub use time::Timestamp;

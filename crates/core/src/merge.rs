@@ -130,16 +130,16 @@ mod tests {
 
     static TOY: SectionLayout = SectionLayout {
         name: "toy",
-        counters: &[("functions", CounterKind::Codes), ("function_names", CounterKind::Names)],
+        counters: &[("functions", CounterKind::Codes), ("function_names", CounterKind::Names("functions"))],
         headline: "functions",
     };
 
     #[test]
     fn a_merged_summary_counts_both_and_keeps_the_larger_peak() {
         let mut a = Summary { packets: 10, flows: 2, ..Default::default() };
-        let (codes, names) = a.protocols.section(&TOY).codes_and_names("functions", "function_names").unwrap();
-        codes.insert("3".into(), 4);
-        names.insert("3".into(), "read_holding_registers".into());
+        let mut tally = crate::sections::Tally::default();
+        (0..4).for_each(|_| tally.add(3u8));
+        a.protocols.section(&TOY).drain_named("functions", &mut tally, |_| "read_holding_registers");
         a.streams.peak_active_flows = 5;
         a.alerts.by_severity.insert("high".into(), 1);
         let mut b = Summary { packets: 5, flows: 1, ..Default::default() };

@@ -18,8 +18,8 @@ pub enum CounterKind {
     Count,
     /// Counts by code (`"3"`, `"4.1"`).
     Codes,
-    /// The names of a `Codes` counter's keys.
-    Names,
+    /// The names of the keys of the `Codes` counter it names.
+    Names(&'static str),
 }
 
 /// A protocol's section of the summary: its key and counters, in the order the JSON
@@ -64,7 +64,7 @@ impl Section {
             .map(|(_, kind)| match kind {
                 CounterKind::Count => Counter::Count(0),
                 CounterKind::Codes => Counter::Codes(CodeCounts::new()),
-                CounterKind::Names => Counter::Names(CodeNames::new()),
+                CounterKind::Names(_) => Counter::Names(CodeNames::new()),
             })
             .collect();
         Section { layout, values }
@@ -131,20 +131,37 @@ impl Section {
         }
     }
 
-    /// A `Codes` counter and the `Names` counter that names its keys, both at once.
-    pub fn codes_and_names(&mut self, codes: &str, names: &str) -> Option<(&mut CodeCounts, &mut CodeNames)> {
-        let counters = self.layout.counters;
-        let (ci, ni) = (counters.iter().position(|(n, _)| *n == codes)?, counters.iter().position(|(n, _)| *n == names)?);
-        if ci == ni {
-            return None;
+    /// The `Names` counter that names the keys of `codes`, if the layout has one.
+    pub fn names_of(&self, codes: &str) -> Option<&'static str> {
+        self.layout.counters.iter().find(|(_, kind)| matches!(kind, CounterKind::Names(of) if *of == codes)).map(|(n, _)| *n)
+    }
+
+    /// Merges a flow's `tally` into the counter `codes` (and starts it again).
+    pub fn drain<K: Copy + PartialEq + std::fmt::Display>(&mut self, codes: &str, tally: &mut Tally<K>) {
+        if let Some(c) = self.codes_mut(codes) {
+            tally.drain_counts(c);
         }
+    }
+
+    /// Merges a flow's `tally` into the counter `codes`, naming each new key in the
+    /// counter that names its keys (and starts the tally again).
+    pub fn drain_named<K: Copy + PartialEq + std::fmt::Display, N: std::fmt::Display>(
+        &mut self,
+        codes: &str,
+        tally: &mut Tally<K>,
+        name: impl Fn(K) -> N,
+    ) {
+        let counters = self.layout.counters;
+        let position = |want: &str| counters.iter().position(|(n, _)| *n == want);
+        let (Some(ci), Some(ni)) = (position(codes), self.names_of(codes).and_then(position)) else {
+            return self.drain(codes, tally);
+        };
         let (lo, hi) = (ci.min(ni), ci.max(ni));
         let (head, tail) = self.values.split_at_mut(hi);
-        let pair = (head.get_mut(lo)?, tail.first_mut()?);
-        let (first, second) = if ci < ni { pair } else { (pair.1, pair.0) };
-        match (first, second) {
-            (Counter::Codes(a), Counter::Names(b)) => Some((a, b)),
-            _ => None,
+        let (Some(low), Some(high)) = (head.get_mut(lo), tail.first_mut()) else { return };
+        let (c, n) = if ci < ni { (low, high) } else { (high, low) };
+        if let (Counter::Codes(c), Counter::Names(n)) = (c, n) {
+            tally.drain_into(c, n, name);
         }
     }
 
@@ -229,13 +246,52 @@ impl Serialize for ProtocolCounts {
     }
 }
 
+/// A flow's counts by code, kept in a short list and merged into the summary's
+/// [`CodeCounts`] when the flow ends, so counting a PDU never allocates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tally<K>(Vec<(K, u64)>);
+
+impl<K> Default for Tally<K> {
+    fn default() -> Self {
+        Tally(Vec::new())
+    }
+}
+
+impl<K: Copy + PartialEq + std::fmt::Display> Tally<K> {
+    pub fn add(&mut self, key: K) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => self.0.push((key, 1)),
+        }
+    }
+
+    /// Merge into `counts` (keys written with `Display`) and start again.
+    pub fn drain_counts(&mut self, counts: &mut CodeCounts) {
+        for (key, n) in self.0.drain(..) {
+            *counts.entry(key.to_string()).or_default() += n;
+        }
+    }
+
+    /// Merge into `counts` (keys written with `Display`), naming each key in `names`,
+    /// and start again.
+    pub fn drain_into<N: std::fmt::Display>(&mut self, counts: &mut CodeCounts, names: &mut CodeNames, name: impl Fn(K) -> N) {
+        for (key, n) in self.0.drain(..) {
+            let code = key.to_string();
+            if !names.contains_key(&code) {
+                names.insert(code.clone(), name(key).to_string());
+            }
+            *counts.entry(code).or_default() += n;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     static TOY: SectionLayout = SectionLayout {
         name: "toy",
-        counters: &[("pdus", CounterKind::Count), ("functions", CounterKind::Codes), ("function_names", CounterKind::Names)],
+        counters: &[("pdus", CounterKind::Count), ("functions", CounterKind::Codes), ("function_names", CounterKind::Names("functions"))],
         headline: "pdus",
     };
 
@@ -246,9 +302,11 @@ mod tests {
         let s = a.section(&TOY);
         s.add("pdus", 2);
         s.add("functions", 9);
-        let (codes, names) = s.codes_and_names("functions", "function_names").unwrap();
-        codes.insert("3".into(), 2);
-        names.insert("3".into(), "read".into());
+        let mut tally = Tally::default();
+        tally.add(3u8);
+        tally.add(3u8);
+        s.drain_named("functions", &mut tally, |_| "read");
+        assert_eq!(s.names_of("functions"), Some("function_names"));
         let mut b = ProtocolCounts::default();
         b.merge(&a);
         b.merge(&a);
@@ -256,10 +314,9 @@ mod tests {
         assert_eq!((t.count("pdus"), t.codes("functions").unwrap()["3"]), (4, 4));
         assert_eq!(t.names("function_names").unwrap()["3"], "read");
         assert_eq!(t.count("functions"), 0, "a number is only added to a number");
-        assert!(s_none(&mut b));
-    }
-
-    fn s_none(p: &mut ProtocolCounts) -> bool {
-        p.section(&TOY).codes_and_names("pdus", "functions").is_none()
+        let mut again = Tally::default();
+        again.add(3u8);
+        b.section(&TOY).drain_named("pdus", &mut again, |_| "x");
+        assert_eq!(b.get("toy").unwrap().count("pdus"), 4, "codes for a number are left out");
     }
 }

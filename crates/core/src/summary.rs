@@ -1,6 +1,6 @@
 //! The `--summary-json` object. Its keys are a stable interface for scripts: sections
 //! stay present (at zero) before the code that fills them exists.
-use crate::sections::{CodeCounts, CodeNames};
+use crate::sections::CodeCounts;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -302,44 +302,5 @@ mod tests {
         assert_eq!(v["protocols"], serde_json::json!({}), "sections come from the registered protocols");
         assert!(v["streams"].get("missed_bytes").is_some() && v["streams"].get("capture_loss_pct").is_some());
         assert!(v["alerts"].get("by_rule").is_some() && v["alerts"].get("by_technique").is_some());
-    }
-}
-
-/// A flow's counts by code, kept in a short list and merged into the summary's
-/// [`CodeCounts`] when the flow ends, so counting a PDU never allocates.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Tally<K>(Vec<(K, u64)>);
-
-impl<K> Default for Tally<K> {
-    fn default() -> Self {
-        Tally(Vec::new())
-    }
-}
-
-impl<K: Copy + PartialEq + std::fmt::Display> Tally<K> {
-    pub fn add(&mut self, key: K) {
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, n)) => *n += 1,
-            None => self.0.push((key, 1)),
-        }
-    }
-
-    /// Merge into `counts` (keys written with `Display`) and start again.
-    pub fn drain_counts(&mut self, counts: &mut CodeCounts) {
-        for (key, n) in self.0.drain(..) {
-            *counts.entry(key.to_string()).or_default() += n;
-        }
-    }
-
-    /// Merge into `counts` (keys written with `Display`), naming each key in `names`,
-    /// and start again.
-    pub fn drain_into<N: std::fmt::Display>(&mut self, counts: &mut CodeCounts, names: &mut CodeNames, name: impl Fn(K) -> N) {
-        for (key, n) in self.0.drain(..) {
-            let code = key.to_string();
-            if !names.contains_key(&code) {
-                names.insert(code.clone(), name(key).to_string());
-            }
-            *counts.entry(code).or_default() += n;
-        }
     }
 }

@@ -72,8 +72,8 @@ impl Progress {
 /// vendors (or that no name is known for) grouped into one entry each, with how many
 /// codes (a fuzzer's capture would otherwise list "reserved 1" a hundred times).
 /// A protocol's section as its crate lays it out: its PDU count and the other numbers
-/// that are not zero, then each count by code with its names (`functions` named by
-/// `function_names`, `userdata` by `userdata_names`).
+/// that are not zero, then each count by code that has names, with them (a split by
+/// direction, `function_requests`, adds nothing to the named total).
 fn section_line(section: &otsentry_core::Section) -> String {
     let counters = section.layout().counters;
     let numbers = counters
@@ -83,14 +83,8 @@ fn section_line(section: &otsentry_core::Section) -> String {
         .filter(|(name, n)| *n > 0 || **name == section.headline())
         .map(|(name, n)| format!("{n} {}", name.replace('_', " ")));
     let mut line = numbers.collect::<Vec<_>>().join(", ");
-    let empty = CodeNames::new();
     for (name, _) in counters.iter().filter(|(_, kind)| *kind == otsentry_core::CounterKind::Codes) {
-        let names_of = [format!("{}_names", name.trim_end_matches('s')), format!("{name}_names")];
-        let names = names_of.iter().find_map(|n| section.names(n)).unwrap_or(&empty);
-        if names.is_empty() && !names_of.iter().any(|n| counters.iter().any(|(c, _)| c == n)) {
-            continue; // a split by direction (`function_requests`): the named total says more
-        }
-        if let Some(codes) = section.codes(name) {
+        if let (Some(codes), Some(names)) = (section.codes(name), section.names_of(name).and_then(|n| section.names(n))) {
             line.push_str(&by_name(codes, names));
         }
     }

@@ -64,7 +64,7 @@ pub struct Dnp3Dissector {
     /// A frame's user data, reused from frame to frame.
     scratch: Vec<u8>,
     /// The parsed fragment, its lists reused from fragment to fragment.
-    parsed: Fragment,
+    parsed: Option<Box<Fragment>>,
     /// Select-before-operate on this session.
     selects: crate::control::SelectWatch,
     /// When a master request was last marked `master_seen` (`None`: never).
@@ -79,7 +79,7 @@ pub static SECTION: SectionLayout = SectionLayout {
         ("fragments", CounterKind::Count),
         // Application fragments by function code.
         ("functions", CounterKind::Codes),
-        ("function_names", CounterKind::Names),
+        ("function_names", CounterKind::Names("functions")),
         // The same fragments split: requests (a master's), and responses (solicited,
         // unsolicited and authentication responses, 0x81 to 0x83), by code.
         ("function_requests", CounterKind::Codes),
@@ -437,9 +437,10 @@ impl Dnp3Dissector {
     }
 
     fn fragment<S: PduSink>(&mut self, cx: &StreamCx, f: &LinkFrame<'_>, frag: &[u8], at: u64, sink: &mut S) {
-        let mut parsed = std::mem::take(&mut self.parsed);
+        // Boxed, so lending it out while `self` is borrowed moves a pointer, not the lists.
+        let mut parsed = self.parsed.take().unwrap_or_default();
         self.fragment_parsed(cx, f, frag, at, sink, &mut parsed);
-        self.parsed = parsed;
+        self.parsed = Some(parsed);
     }
 
     fn fragment_parsed<S: PduSink>(&mut self, cx: &StreamCx, f: &LinkFrame<'_>, frag: &[u8], at: u64, sink: &mut S, parsed: &mut Fragment) {
@@ -617,15 +618,9 @@ impl Dissector for Dnp3Dissector {
         let section = counts.section(&SECTION);
         section.add("link_frames", std::mem::take(&mut self.link_frames));
         section.add("fragments", std::mem::take(&mut self.fragments));
-        if let Some((codes, names)) = section.codes_and_names("functions", "function_names") {
-            self.functions.drain_into(codes, names, function_name);
-        }
-        if let Some(codes) = section.codes_mut("function_requests") {
-            self.requests.drain_counts(codes);
-        }
-        if let Some(codes) = section.codes_mut("function_responses") {
-            self.responses.drain_counts(codes);
-        }
+        section.drain_named("functions", &mut self.functions, function_name);
+        section.drain("function_requests", &mut self.requests);
+        section.drain("function_responses", &mut self.responses);
     }
 
     fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {

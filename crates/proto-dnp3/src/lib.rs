@@ -31,7 +31,7 @@ pub use probe::probe;
 /// DNP3 (over TCP and UDP) as the engine registers it.
 pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
     proto: DNP3,
-    protos: &[DNP3],
+    also: &[],
     ports: &[(otsentry_core::IpProto::TCP, 20000), (otsentry_core::IpProto::UDP, 20000)],
     probe,
     probe_on_port: None,

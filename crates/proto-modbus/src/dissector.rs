@@ -37,7 +37,7 @@ pub static SECTION: SectionLayout = SectionLayout {
         ("pdus", CounterKind::Count),
         // ADUs by decimal function code, exception bit cleared.
         ("functions", CounterKind::Codes),
-        ("function_names", CounterKind::Names),
+        ("function_names", CounterKind::Names("functions")),
         // The same ADUs split: requests, and responses (exceptions included), by code.
         ("function_requests", CounterKind::Codes),
         ("function_responses", CounterKind::Codes),
@@ -416,15 +416,9 @@ impl Dissector for ModbusDissector {
         ] {
             section.add(name, n);
         }
-        if let Some((codes, names)) = section.codes_and_names("functions", "function_names") {
-            self.functions.drain_into(codes, names, |f| Function(f).name());
-        }
-        if let Some(codes) = section.codes_mut("function_requests") {
-            self.requests.drain_counts(codes);
-        }
-        if let Some(codes) = section.codes_mut("function_responses") {
-            self.responses.drain_counts(codes);
-        }
+        section.drain_named("functions", &mut self.functions, |f| Function(f).name());
+        section.drain("function_requests", &mut self.requests);
+        section.drain("function_responses", &mut self.responses);
     }
 
     fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {

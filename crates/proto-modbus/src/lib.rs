@@ -31,7 +31,7 @@ pub use record::{RequestInfo, Status, Transaction};
 /// Modbus/TCP as the engine registers it.
 pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
     proto: MODBUS,
-    protos: &[MODBUS],
+    also: &[],
     ports: &[(otsentry_core::IpProto::TCP, 502)],
     probe,
     // On a Modbus port, MBAP framing alone decides (a device's own function codes and

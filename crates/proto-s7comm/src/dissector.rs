@@ -76,14 +76,14 @@ pub static SECTION: SectionLayout = SectionLayout {
     counters: &[
         ("pdus", CounterKind::Count),
         ("functions", CounterKind::Codes),
-        ("function_names", CounterKind::Names),
+        ("function_names", CounterKind::Names("functions")),
         // The same PDUs split: jobs, and acks with data, by function code.
         ("function_requests", CounterKind::Codes),
         ("function_responses", CounterKind::Codes),
         // User-data PDUs by function group and sub-function (`"4.1"`), and their names,
         // `group.subfunction` (`"cpu_functions.read_szl"`).
         ("userdata", CounterKind::Codes),
-        ("userdata_names", CounterKind::Names),
+        ("userdata_names", CounterKind::Names("userdata")),
         ("anomalies", CounterKind::Count),
     ],
     headline: "pdus",
@@ -95,7 +95,7 @@ pub static PLUS_SECTION: SectionLayout = SectionLayout {
     counters: &[
         ("pdus", CounterKind::Count),
         ("functions", CounterKind::Codes),
-        ("function_names", CounterKind::Names),
+        ("function_names", CounterKind::Names("functions")),
         ("anomalies", CounterKind::Count),
     ],
     headline: "pdus",
@@ -439,25 +439,15 @@ impl Dissector for S7Dissector {
     fn publish(&mut self, counts: &mut ProtocolCounts) {
         let s7 = counts.section(&SECTION);
         s7.add("pdus", std::mem::take(&mut self.pdus));
-        if let Some((codes, names)) = s7.codes_and_names("functions", "function_names") {
-            self.functions.drain_into(codes, names, function_name);
-        }
-        if let Some(codes) = s7.codes_mut("function_requests") {
-            self.jobs.drain_counts(codes);
-        }
-        if let Some(codes) = s7.codes_mut("function_responses") {
-            self.acks.drain_counts(codes);
-        }
-        if let Some((codes, names)) = s7.codes_and_names("userdata", "userdata_names") {
-            self.userdata.drain_into(codes, names, |GroupSub(group, sub)| {
-                format!("{}.{}", names::function_group_name(group), names::subfunction_name(group, sub))
-            });
-        }
+        s7.drain_named("functions", &mut self.functions, function_name);
+        s7.drain("function_requests", &mut self.jobs);
+        s7.drain("function_responses", &mut self.acks);
+        s7.drain_named("userdata", &mut self.userdata, |GroupSub(group, sub)| {
+            format!("{}.{}", names::function_group_name(group), names::subfunction_name(group, sub))
+        });
         let plus = counts.section(&PLUS_SECTION);
         plus.add("pdus", std::mem::take(&mut self.plus_pdus));
-        if let Some((codes, names)) = plus.codes_and_names("functions", "function_names") {
-            self.plus_functions.drain_into(codes, names, names::plus_function_name);
-        }
+        plus.drain_named("functions", &mut self.plus_functions, names::plus_function_name);
     }
 
     fn finish<S: PduSink>(&mut self, ts: Timestamp, sink: &mut S) {

@@ -32,7 +32,7 @@ pub use record::{CotpEvent, JobEvent, PlusEvent, Status, UserDataEvent};
 /// S7comm and S7comm-plus (one dissector on ISO-on-TCP) as the engine registers them.
 pub static DESCRIPTOR: otsentry_core::Descriptor = otsentry_core::Descriptor {
     proto: S7COMM,
-    protos: &[S7COMM, S7COMM_PLUS],
+    also: &[S7COMM_PLUS],
     ports: &[(otsentry_core::IpProto::TCP, 102)],
     probe,
     probe_on_port: None,

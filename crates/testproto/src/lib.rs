@@ -144,24 +144,13 @@ impl Dissector for ToyDissector {
         while let Some(&[magic0, magic1, function, len]) = data.get(at..at + HEADER) {
             let end = at + HEADER + usize::from(len);
             let Some(body) = data.get(at + HEADER..end) else { break };
+            let offset = cx.offset + at as u64;
             if [magic0, magic1] != *b"TY" {
-                sink.counts().section(&SECTION).add("anomalies", 1);
-                sink.anomaly(
-                    cx,
-                    "toyproto.bad_magic",
-                    cx.offset + at as u64,
-                    format_args!("a message without its magic; the rest is skipped"),
-                );
+                anomaly(sink, cx, "toyproto.bad_magic", offset, format_args!("a message without its magic; the rest is skipped"));
                 return data.len();
             }
             if self.max_len.is_some_and(|max| u64::from(len) > max) {
-                sink.counts().section(&SECTION).add("anomalies", 1);
-                sink.anomaly(
-                    cx,
-                    "toyproto.too_long",
-                    cx.offset + at as u64,
-                    format_args!("a {len}-byte body, over the configured maximum"),
-                );
+                anomaly(sink, cx, "toyproto.too_long", offset, format_args!("a {len}-byte body, over the configured maximum"));
             }
             let word = |i: usize| Some(u16::from_be_bytes([*body.get(i)?, *body.get(i + 1)?]));
             let m = Message {
@@ -184,14 +173,18 @@ impl Dissector for ToyDissector {
     fn publish(&mut self, counts: &mut ProtocolCounts) {
         let section = counts.section(&SECTION);
         section.add("pdus", std::mem::take(&mut self.pdus));
-        if let Some((codes, names)) = section.codes_and_names("functions", "function_names") {
-            self.functions.drain_into(codes, names, function_name);
-        }
+        section.drain_named("functions", &mut self.functions, function_name);
     }
 
     fn finish<S: PduSink>(&mut self, _ts: otsentry_core::Timestamp, sink: &mut S) {
         self.publish(sink.counts());
     }
+}
+
+/// An anomaly, counted in the section.
+fn anomaly<S: PduSink>(sink: &mut S, cx: &StreamCx, event: &'static str, offset: u64, reason: std::fmt::Arguments<'_>) {
+    sink.counts().section(&SECTION).add("anomalies", 1);
+    sink.anomaly(cx, event, offset, reason);
 }
 
 impl Registered for ToyDissector {
@@ -207,7 +200,7 @@ pub static SECTION: SectionLayout = SectionLayout {
     counters: &[
         ("pdus", CounterKind::Count),
         ("functions", CounterKind::Codes),
-        ("function_names", CounterKind::Names),
+        ("function_names", CounterKind::Names("functions")),
         ("anomalies", CounterKind::Count),
     ],
     headline: "pdus",
@@ -257,7 +250,7 @@ const RULES: &str = "\
 /// Everything otsentry needs to know of `toyproto`.
 pub static DESCRIPTOR: Descriptor = Descriptor {
     proto: TOY,
-    protos: &[TOY],
+    also: &[],
     ports: &[(IpProto::TCP, 47000)],
     probe,
     probe_on_port: Some(probe_framing),
