@@ -33,6 +33,7 @@ impl Summary {
         s.reloads_failed = s.reloads_failed.max(o.reloads_failed);
         s.interface_outages += o.interface_outages;
         s.interface_reopened += o.interface_reopened;
+        s.worker_drops += o.worker_drops;
         add(&mut s.health, &o.health);
         let elapsed = self.elapsed_s;
         self.finish(elapsed);

@@ -67,6 +67,14 @@ pub struct SensorCounts {
     pub interface_reopened: u64,
     /// Health events raised, by kind (`interface_silent`, `kernel_drops`, ...).
     pub health: BTreeMap<String, u64>,
+    /// Frames the capture thread dropped because a worker's queue was full (several
+    /// workers; the capture never waits on one).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub worker_drops: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl SensorCounts {

@@ -6,8 +6,9 @@ use otsentry_rules::{Detector, Hit, RuleSet, Subject};
 use serde::Serialize;
 use std::sync::Arc;
 
-/// Called with each alert as it is raised.
-pub type AlertHook = Box<dyn FnMut(&Alert)>;
+/// Called with each alert as it is raised (on the thread that orders them when several
+/// workers run).
+pub type AlertHook = Box<dyn FnMut(&Alert) + Send>;
 
 /// The run's rule state and where its alerts go besides EVE.
 pub(crate) struct Alerting {
@@ -17,11 +18,47 @@ pub(crate) struct Alerting {
     hook: Option<AlertHook>,
     /// Hits of the event being checked (reused: most events raise none).
     hits: Vec<Hit>,
+    /// One worker of several: cross-pair work waits here for the cross stage.
+    deferral: Option<crate::cross::Deferral>,
 }
 
 impl Alerting {
     pub(crate) fn new(rules: Arc<RuleSet>) -> Self {
-        Alerting { detector: Detector::new(rules), carried: Default::default(), hook: None, hits: Vec::new() }
+        Alerting { detector: Detector::new(rules), carried: Default::default(), hook: None, hits: Vec::new(), deferral: None }
+    }
+
+    /// A worker's alerting: rules whose thresholds span pairs, and the alerts for the
+    /// hook, go to the cross stage through its deferral.
+    pub(crate) fn deferring(rules: Arc<RuleSet>, forward_raised: bool) -> Self {
+        Alerting {
+            detector: Detector::deferring(rules),
+            deferral: Some(crate::cross::Deferral::new(forward_raised)),
+            ..Alerting::new(Arc::new(RuleSet::empty()))
+        }
+    }
+
+    /// Where a worker defers cross-pair work (`None`: this run keeps it itself).
+    #[inline]
+    pub(crate) fn deferral(&mut self) -> Option<&mut crate::cross::Deferral> {
+        self.deferral.as_mut()
+    }
+
+    /// A deferred match through this (the cross stage's) detector's thresholds.
+    pub(crate) fn gate_deferred(&mut self, gate: &otsentry_rules::DeferredGate, matched: String) -> Option<String> {
+        self.detector.gate_deferred(gate, matched)
+    }
+
+    /// An alert the cross stage let through: counted, and to the hook.
+    pub(crate) fn raise(&mut self, alert: &Alert, summary: &mut Summary) {
+        count(summary, alert);
+        self.hook(alert);
+    }
+
+    /// The hook, for an alert a worker raised.
+    pub(crate) fn hook(&mut self, alert: &Alert) {
+        if let Some(hook) = self.hook.as_mut() {
+            hook(alert);
+        }
     }
 
     pub(crate) fn set_hook(&mut self, hook: AlertHook) {
@@ -47,9 +84,16 @@ impl Alerting {
         for hit in std::mem::take(&mut self.hits) {
             let app = body.and_then(|(name, b)| serde_json::value::to_raw_value(b).ok().map(|raw| (name, raw)));
             let alert = Alert { header: header(), alert: AlertBody { info: hit.info, detail: hit.detail }, app };
+            if let (Some(gate), Some(d)) = (hit.deferred, self.deferral.as_mut()) {
+                d.push(crate::cross::Item::Gate(gate, Box::new(alert)));
+                continue;
+            }
             count(summary, &alert);
             if let Some(hook) = self.hook.as_mut() {
                 hook(&alert);
+            }
+            if let Some(d) = self.deferral.as_mut().filter(|d| d.forward_raised) {
+                d.push(crate::cross::Item::Raised(Box::new(alert.clone())));
             }
             emit(&alert);
         }
@@ -64,7 +108,7 @@ impl Alerting {
     /// suppressions start afresh, the counters carry on.
     pub(crate) fn replace_rules(&mut self, rules: Arc<RuleSet>) {
         let counts = self.detector.counts();
-        self.detector = Detector::new(rules);
+        self.detector = if self.deferral.is_some() { Detector::deferring(rules) } else { Detector::new(rules) };
         self.carried = counts;
     }
 

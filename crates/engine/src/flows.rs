@@ -1,6 +1,7 @@
 //! The flow stage: packets to flows, TCP segments to ordered stream bytes, stream bytes
 //! to protocol detection; EVE `flow` records and stream anomalies out.
 use crate::apps::{AppSink, Parser};
+use crate::cross::{Deferral, Item, OwnedSubject, Place, SenderItem};
 use crate::detect::{Detected, Detector};
 use crate::events::{EventCtx, Out};
 use crate::relay::{RelayEvent, RelayWatch, Relayed};
@@ -63,6 +64,9 @@ pub(crate) struct FlowStage {
     next_sweep: i64,
     scans: ScanTracker,
     hosts: HostTable,
+    /// Idle flows end at sweeps a reader orders for every worker at once (several
+    /// workers), not at each worker's own packets.
+    swept_by_markers: bool,
     /// Whether any rule reads `sender` and `relay` events: their per-packet watch is
     /// skipped otherwise.
     watch_senders: bool,
@@ -79,6 +83,7 @@ impl FlowStage {
             next_sweep: i64::MIN,
             scans: ScanTracker::default(),
             hosts: HostTable::default(),
+            swept_by_markers: false,
             watch_senders: true,
             watch_relays: true,
         }
@@ -94,6 +99,16 @@ impl FlowStage {
         self.hosts.known_forwarders(served.into_iter().filter(|&(_, n)| n > 1).map(|(m, _)| m));
     }
 
+    /// One worker of several: sweeps come from the reader's markers.
+    pub(crate) fn sweep_by_markers(&mut self) {
+        self.swept_by_markers = true;
+    }
+
+    /// The host table's forwarders, for the cross stage to start from.
+    pub(crate) fn take_hosts(&mut self) -> HostTable {
+        std::mem::take(&mut self.hosts)
+    }
+
     /// Watch senders and relays only for the rules that read them.
     pub(crate) fn watch(&mut self, senders: bool, relays: bool) {
         self.watch_senders = senders;
@@ -101,13 +116,8 @@ impl FlowStage {
     }
 
     pub(crate) fn packet(&mut self, p: &PacketCx<'_>, ip: &IpInfo<'_>, transport: &Transport<'_>, out: &mut Out<'_>) {
-        if p.ts.as_nanos() >= self.next_sweep {
-            let hosts = &mut self.hosts;
-            self.table.expire(p.ts, &mut |f, why, budget| {
-                credit_rest(hosts, &f);
-                end_flow(f, why, budget, out)
-            });
-            self.next_sweep = p.ts.as_nanos().saturating_add(SWEEP_EVERY_NS);
+        if p.ts.as_nanos() >= self.next_sweep && !self.swept_by_markers {
+            self.expire(p.ts, out);
         }
         let (sport, dport, tcp, udp_payload) = match *transport {
             Transport::Tcp(t) => (t.src_port, t.dst_port, Some(t), None),
@@ -122,7 +132,7 @@ impl FlowStage {
         let lookup =
             self.table.lookup(p.ts, key, src_is_lo, || orient(ports, ip.proto, sport, dport, flags, &mut settled), AppState::default);
         if let Some(evicted) = lookup.evicted {
-            credit_rest(&mut self.hosts, &evicted);
+            credit_rest(&mut self.hosts, &evicted, out);
             end_flow(*evicted, EndReason::Evicted, &mut self.table.budget, out);
         }
         let Some((flow, budget)) = self.table.get_with_budget(lookup.flow) else { return };
@@ -173,10 +183,21 @@ impl FlowStage {
                 if seen.any() || credit {
                     // The receiving MAC serves the destination: a gateway shows as
                     // serving many before it sends for them.
-                    if let Some(m) = p.macs {
-                        self.hosts.sent_for(Print::new(Some(m.dst), 0), ip.dst);
+                    let received = p.macs.map(|m| Print::new(Some(m.dst), 0));
+                    match out.alerting.deferral() {
+                        Some(d) => {
+                            if let Some(print) = received {
+                                d.push(Item::SentFor { print, ip: ip.dst });
+                            }
+                            defer_sender(d, &flow.user.sender, seen, credit, print, ip.src, (s, dir), &ctx);
+                        }
+                        None => {
+                            if let Some(print) = received {
+                                self.hosts.sent_for(print, ip.dst);
+                            }
+                            sender_events(&mut self.hosts, &flow.user.sender, seen, credit, print, ip.src, (s, dir), &ctx, out);
+                        }
                     }
-                    sender_events(&mut self.hosts, &flow.user.sender, seen, credit, print, ip.src, (s, dir), &ctx, out);
                 }
             }
             if let (true, Some(macs), false, true) = (flow.user.relay.armed, p.macs, t.payload.is_empty(), self.watch_relays) {
@@ -206,7 +227,11 @@ impl FlowStage {
         }
         if let Some((port, reason)) = attempt {
             let (client, server) = (ctx.client().ip(), ctx.server().ip());
-            if let Some(event) = self.scans.attempt(p.ts.as_nanos(), client, server, port, reason) {
+            if let Some(d) = out.alerting.deferral() {
+                let place =
+                    Place { subject: OwnedSubject::of(&ctx.subject(Direction::ToServer, p.ts)), header: ctx.header(Direction::ToServer) };
+                d.push(Item::Scan { src: client, dst: server, port, reason, place: Box::new(place) });
+            } else if let Some(event) = self.scans.attempt(p.ts.as_nanos(), client, server, port, reason) {
                 out.detect(&|| ctx.subject(Direction::ToServer, p.ts), &event, Some(("scan", &event)), &mut || {
                     ctx.header(Direction::ToServer)
                 });
@@ -239,7 +264,7 @@ impl FlowStage {
     pub(crate) fn expire(&mut self, now: Timestamp, out: &mut Out<'_>) {
         let hosts = &mut self.hosts;
         self.table.expire(now, &mut |f, why, budget| {
-            credit_rest(hosts, &f);
+            credit_rest(hosts, &f, out);
             end_flow(f, why, budget, out)
         });
         self.next_sweep = now.as_nanos().saturating_add(SWEEP_EVERY_NS);
@@ -260,7 +285,7 @@ impl FlowStage {
     pub(crate) fn finish(&mut self, out: &mut Out<'_>) {
         let hosts = &mut self.hosts;
         self.table.drain(&mut |f, why, budget| {
-            credit_rest(hosts, &f);
+            credit_rest(hosts, &f, out);
             end_flow(f, why, budget, out)
         });
         self.counts(out.summary);
@@ -321,8 +346,27 @@ fn relay_event(relayed: Relayed, macs: Macs, t: &TcpInfo<'_>, dir: Direction, ct
     }
 }
 
+/// The sender watch's host part, for the cross stage (one worker of several).
+#[cold]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn defer_sender(
+    d: &mut Deferral,
+    watch: &SenderWatch,
+    seen: Seen,
+    credit: bool,
+    print: Print,
+    src: std::net::IpAddr,
+    (side, dir): (usize, Direction),
+    ctx: &EventCtx<'_>,
+) {
+    let own = ctx.client().ip() != ctx.server().ip();
+    let place = Place { subject: OwnedSubject::of(&ctx.subject(dir, ctx.ts)), header: ctx.header(dir) };
+    d.push(Item::Sender(Box::new(SenderItem { seen, credit, print, src, own, first: watch.first(side), place })));
+}
+
 /// A session's packets its address's fingerprints have not been credited with yet.
-fn credit_rest(hosts: &mut HostTable, flow: &Flow<AppState>) {
+fn credit_rest(hosts: &mut HostTable, flow: &Flow<AppState>, out: &mut Out<'_>) {
     for (side, ip) in [(0, flow.client().ip()), (1, flow.server().ip())] {
         let dir = if side == 0 { Direction::ToServer } else { Direction::ToClient };
         let Some(print) = flow.user.sender.first(dir.index()) else { continue };
@@ -330,7 +374,10 @@ fn credit_rest(hosts: &mut HostTable, flow: &Flow<AppState>) {
         // One at the session side's opening, CREDIT_EVERY at each multiple.
         let credited = 1 + sent / CREDIT_EVERY * CREDIT_EVERY;
         if sent > credited {
-            hosts.credit(ip, print, sent - credited);
+            match out.alerting.deferral() {
+                Some(d) => d.push(Item::Credit { ip, print, packets: sent - credited }),
+                None => hosts.credit(ip, print, sent - credited),
+            }
         }
     }
 }

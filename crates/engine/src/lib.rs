@@ -8,7 +8,9 @@ mod alerting;
 mod apps;
 mod baseline;
 mod baselining;
+mod cross;
 mod detect;
+mod driver;
 mod events;
 mod flows;
 mod health;
@@ -19,9 +21,11 @@ mod registry;
 mod relay;
 mod replay;
 mod roles;
+mod runner;
 mod scan;
 mod segment;
 mod sender;
+mod workers;
 
 pub use alerting::AlertHook;
 pub use events::AppConfig;
@@ -41,3 +45,4 @@ pub use registry::{
 };
 pub use replay::{EngineError, FileReport};
 pub use roles::InferredSets;
+pub use runner::Runner;

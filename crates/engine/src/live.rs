@@ -2,6 +2,7 @@
 //! monotonic clock whether or not packets arrive (idle flows end, batches flush, the
 //! baseline's poll sweep runs, rule windows age) and writes a `stats` record on its
 //! interval. Packet timestamps still stamp records.
+use crate::driver::Driven;
 use crate::health::{HealthSettings, HealthWatch};
 use crate::pipeline::{Detection, Pipeline};
 use otsentry_capture::{Next, Source};
@@ -102,11 +103,18 @@ impl Pipeline {
     /// delivering during the run (the others went on); the caller ends the run with
     /// `finish`.
     pub fn run_live(&mut self, source: &mut dyn Source, settings: LiveSettings, control: &LiveControl) -> Vec<String> {
+        run_live(self, source, settings, control)
+    }
+}
+
+/// Reads `source` into `run` (a pipeline or a pool of workers): see [`Pipeline::run_live`].
+pub(crate) fn run_live<D: Driven>(run: &mut D, source: &mut dyn Source, settings: LiveSettings, control: &LiveControl) -> Vec<String> {
+    {
         let clock = Clock::start();
         let tick = settings.tick.clamp(Duration::from_millis(10), Duration::from_secs(1));
         let mut next_tick = clock.mono + tick;
         let mut next_stats = settings.stats_every.map(|every| clock.mono + every);
-        self.set_max_frame(source.max_frame());
+        run.set_max_frame(source.max_frame());
         let mut counted = 0u64;
         let mut health = HealthWatch::new(settings.health, clock.mono);
         let mut next_health = clock.mono + HEALTH_EVERY;
@@ -115,27 +123,27 @@ impl Pipeline {
             if control.stop.load(Ordering::Relaxed) {
                 break;
             }
-            let (got, ended) = self.take(source, &mut counted, BURST as u64);
+            let (got, ended) = take(run, source, &mut counted, BURST as u64);
             let now = Instant::now();
             match control.take_reload() {
-                Some(Ok(detection)) => self.reload(detection),
-                Some(Err(why)) => self.reload_failed(&why, clock.at(now)),
+                Some(Ok(detection)) => run.reload(detection),
+                Some(Err(why)) => run.reload_failed(&why, clock.at(now)),
                 None => {}
             }
             if now >= next_tick {
-                self.tick(clock.at(now));
-                control.unwritten.store(self.unwritten(), Ordering::Relaxed);
+                run.tick(clock.at(now));
+                control.unwritten.store(run.unwritten(), Ordering::Relaxed);
                 control.ticks.fetch_add(1, Ordering::Relaxed);
                 next_tick = now + tick;
             }
             if now >= next_health {
-                let outputs = self.output_counts();
+                let outputs = run.output_counts();
                 let inputs = source.inputs();
                 for event in health.check(now, &inputs, source.counters(), &outputs) {
-                    self.health(&event, clock.at(now));
+                    run.health(&event, clock.at(now));
                 }
                 if let Some(view) = &control.view {
-                    let published = self.view(source, &clock, now, inputs, health.problems().to_vec());
+                    let published = live_view(run, source, &clock, now, inputs, health.problems().to_vec());
                     if let Ok(mut v) = view.lock() {
                         *v = published;
                     }
@@ -144,7 +152,7 @@ impl Pipeline {
             }
             if let (Some(due), Some(every)) = (next_stats, settings.stats_every) {
                 if now >= due {
-                    self.write_stats(source, &clock, now);
+                    write_stats(run, source, &clock, now);
                     next_stats = Some(due.max(now - every) + every);
                 }
             }
@@ -158,10 +166,10 @@ impl Pipeline {
         // What the kernel already accepted is analysed, not lost with the stop.
         source.stop();
         let before = counted;
-        self.take(source, &mut counted, DRAIN_AT_STOP);
-        self.tick(clock.at(Instant::now()));
+        take(run, source, &mut counted, DRAIN_AT_STOP);
+        run.tick(clock.at(Instant::now()));
         let capture = source.counters();
-        let summary = self.summary_mut();
+        let summary = run.reader_summary();
         summary.inputs.extend(source.inputs());
         summary.capture = capture;
         summary.decode.merge_late = source.out_of_order();
@@ -169,17 +177,19 @@ impl Pipeline {
         tracing::info!(packets = counted, drained = counted - before, kernel_drops = capture.kernel_drops, "capture stopped");
         source.failures()
     }
+}
 
-    /// Up to `most` frames from `source` into the pipeline, numbered on from `counted`;
-    /// how many, and whether the source ended.
-    fn take(&mut self, source: &mut dyn Source, counted: &mut u64, most: u64) -> (u64, bool) {
+/// Up to `most` frames from `source` into the pipeline, numbered on from `counted`;
+/// how many, and whether the source ended.
+fn take<D: Driven>(run: &mut D, source: &mut dyn Source, counted: &mut u64, most: u64) -> (u64, bool) {
+    {
         let mut got = 0;
         while got < most {
             match source.next() {
                 Next::Frame(frame) => {
                     *counted += 1;
                     got += 1;
-                    self.frame(&frame, *counted);
+                    run.frame(&frame, *counted);
                 }
                 Next::Idle => return (got, false),
                 Next::End(_) => return (got, true),
@@ -187,30 +197,32 @@ impl Pipeline {
         }
         (got, false)
     }
+}
 
-    /// The run's counters now, each interface's, and what is wrong, for a metrics endpoint.
-    fn view(
-        &mut self,
-        source: &mut dyn Source,
-        clock: &Clock,
-        now: Instant,
-        inputs: Vec<otsentry_core::InputCounts>,
-        problems: Vec<String>,
-    ) -> otsentry_core::LiveView {
+/// The run's counters now, each interface's, and what is wrong, for a metrics endpoint.
+fn live_view<D: Driven>(
+    run: &mut D,
+    source: &mut dyn Source,
+    clock: &Clock,
+    now: Instant,
+    inputs: Vec<otsentry_core::InputCounts>,
+    problems: Vec<String>,
+) -> otsentry_core::LiveView {
+    let capture = source.counters();
+    let uptime = now.saturating_duration_since(clock.mono);
+    note_outages(run.reader_summary(), source);
+    let summary = run.snapshot(uptime.as_secs_f64());
+    otsentry_core::LiveView { stats: StatsBody::new(&summary, capture, uptime.as_secs()), inputs, problems }
+}
+
+/// A `stats` record of the run so far, to the outputs, and one log line.
+fn write_stats<D: Driven>(run: &mut D, source: &mut dyn Source, clock: &Clock, now: Instant) {
+    {
         let capture = source.counters();
         let uptime = now.saturating_duration_since(clock.mono);
-        note_outages(self.summary_mut(), source);
-        let summary = self.snapshot(uptime.as_secs_f64());
-        otsentry_core::LiveView { stats: StatsBody::new(&summary, capture, uptime.as_secs()), inputs, problems }
-    }
-
-    /// A `stats` record of the run so far, to the outputs, and one log line.
-    fn write_stats(&mut self, source: &mut dyn Source, clock: &Clock, now: Instant) {
-        let capture = source.counters();
-        let uptime = now.saturating_duration_since(clock.mono);
-        self.summary_mut().decode.merge_late = source.out_of_order();
-        note_outages(self.summary_mut(), source);
-        let mut summary = self.snapshot(uptime.as_secs_f64());
+        run.reader_summary().decode.merge_late = source.out_of_order();
+        note_outages(run.reader_summary(), source);
+        let mut summary = run.snapshot(uptime.as_secs_f64());
         summary.capture = capture;
         let body = StatsBody::new(&summary, capture, uptime.as_secs());
         tracing::info!(
@@ -223,6 +235,6 @@ impl Pipeline {
             alerts = body.otsentry.alerts.total,
             "stats"
         );
-        self.write(&StatsRecord::new(clock.at(now), body));
+        run.write_stats(&StatsRecord::new(clock.at(now), body));
     }
 }

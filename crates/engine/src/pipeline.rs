@@ -119,6 +119,9 @@ pub struct Pipeline {
     roles: Option<crate::roles::RoleWatch>,
     warmup_end: Option<i64>,
     inferred: Option<crate::roles::InferredSets>,
+    /// One worker of several: the reader's markers drive sweeps, the baseline's tick and
+    /// the warm-up's end, so every worker sees them at the same point of the capture.
+    worker: bool,
 }
 
 impl Pipeline {
@@ -153,8 +156,82 @@ impl Pipeline {
             roles,
             warmup_end: None,
             inferred: None,
+            worker: false,
         }
     }
+
+    /// One worker of several ([`crate::Pool`]): cross-pair work is deferred to the cross
+    /// stage (`forward_raised`: alerts also go there, for the run's hook), and time is
+    /// kept by the reader's markers.
+    pub(crate) fn worker(opts: PipelineOptions, outputs: Option<Outputs>, forward_raised: bool) -> Self {
+        let rules = opts.rules.clone();
+        let mut p = Pipeline::new(opts, outputs);
+        p.alerting = Alerting::deferring(rules, forward_raised);
+        p.flows.sweep_by_markers();
+        p.worker = true;
+        p
+    }
+
+    /// The capture-order number of what is handled next (a frame or a marker).
+    #[inline]
+    pub(crate) fn set_seq(&mut self, seq: u64) {
+        if let Some(d) = self.alerting.deferral() {
+            d.set_seq(seq);
+        }
+    }
+
+    /// The cross-pair work deferred since the last call.
+    pub(crate) fn take_deferred(&mut self) -> Vec<(u64, crate::cross::Item)> {
+        self.alerting.deferral().map(crate::cross::Deferral::take).unwrap_or_default()
+    }
+
+    /// The sender watch's table of forwarders (from the baseline), for the cross stage.
+    pub(crate) fn take_hosts(&mut self) -> crate::sender::HostTable {
+        self.flows.take_hosts()
+    }
+
+    /// A sweep the reader ordered: flows idle at `now` end.
+    pub(crate) fn sweep(&mut self, now: Timestamp) {
+        self.flows.expire(now, &mut out!(self));
+    }
+
+    /// The baseline's look for polls that stopped, at `now`, as the reader ordered it.
+    pub(crate) fn baseline_tick(&mut self, now: Timestamp) {
+        if self.baseline.is_some() {
+            crate::baseline::tick(&mut out!(self), now);
+        }
+    }
+
+    /// The warm-up ended at a marker: this worker's watch goes to the cross stage, which
+    /// merges every worker's and sends the rebuilt rules back ([`Pipeline::warmed_up`]).
+    pub(crate) fn end_warmup(&mut self) {
+        let Some(watch) = self.roles.take() else { return };
+        if let Some(d) = self.alerting.deferral() {
+            d.push(crate::cross::Item::Roles(Box::new(watch)));
+        }
+    }
+
+    /// The sets every worker's warm-up inferred, and the rules rebuilt with them.
+    pub(crate) fn warmed_up(&mut self, sets: crate::roles::InferredSets, rules: Option<Arc<RuleSet>>) {
+        if let Some(rules) = rules {
+            watch_for(&mut self.flows, &rules);
+            self.alerting.replace_rules(rules.clone());
+            self.opts.rules = rules;
+        }
+        self.inferred = Some(sets);
+    }
+
+    /// Ends every flow still open now (a worker, before its last report).
+    pub(crate) fn end_flows(&mut self) {
+        let mut out = out!(self);
+        self.flows.finish(&mut out);
+    }
+
+    /// The warm-up's watch as it stands (a worker's, at the end of a first pass).
+    pub(crate) fn take_roles(&mut self) -> Option<crate::roles::RoleWatch> {
+        self.roles.take()
+    }
+
 
     /// The host sets inferred so far (at the warm-up's end, or from the whole run when
     /// it has no end).
@@ -251,7 +328,7 @@ impl Pipeline {
     pub fn frame(&mut self, frame: &RawFrame<'_>, pcap_cnt: u64) {
         self.summary.packets += 1;
         self.summary.bytes += frame.data.len() as u64;
-        if self.roles.is_some() {
+        if self.roles.is_some() && !self.worker {
             self.warmup_clock(frame.ts.as_nanos());
         }
         if self.max_frame.is_some_and(|max| frame.origlen > max) {
@@ -262,7 +339,7 @@ impl Pipeline {
         decode_into(frame.linktype.0, frame.data, frame.origlen, &self.opts.decode, &mut pkt);
         let p = PacketCx { ts: frame.ts, pcap_cnt, vlans: pkt.vlans(), wire_len: frame.data.len() as u64, macs: pkt.macs };
         self.on_packet(&p, &pkt);
-        if self.baseline.is_some() && frame.ts.as_nanos() >= self.baseline_tick {
+        if self.baseline.is_some() && !self.worker && frame.ts.as_nanos() >= self.baseline_tick {
             // Polls that stopped, looked for once per second of capture time.
             self.baseline_tick = frame.ts.as_nanos().saturating_add(1_000_000_000);
             crate::baseline::tick(&mut out!(self), frame.ts);
@@ -308,6 +385,10 @@ impl Pipeline {
 
     pub(crate) fn summary_mut(&mut self) -> &mut Summary {
         &mut self.summary
+    }
+
+    pub(crate) fn summary_ref(&self) -> &Summary {
+        &self.summary
     }
 
     /// Writes `record` to the outputs that take its type.
@@ -419,9 +500,16 @@ impl Pipeline {
         let (src, dst) = (IpAddr::V4(arp.sender_ip), IpAddr::V4(arp.target_ip));
         let at = PacketAt { ts, pcap_cnt, pkt, src: Some(src), dst: Some(dst), ports: (None, None), input: self.input.clone() };
         // A request for another address is also a step of a sweep.
-        let sweep = (arp.operation == 1 && !event.gratuitous && !arp.sender_ip.is_unspecified())
-            .then(|| self.flows.scan_attempt(ts.as_nanos(), src, dst, crate::scan::Reason::ArpRequest))
-            .flatten();
+        let request = arp.operation == 1 && !event.gratuitous && !arp.sender_ip.is_unspecified();
+        let sweep = match self.alerting.deferral() {
+            Some(d) if request => {
+                let place = crate::cross::Place { subject: crate::cross::OwnedSubject::of(&at.subject()), header: at.header() };
+                let reason = crate::scan::Reason::ArpRequest;
+                d.push(crate::cross::Item::Scan { src, dst, port: 0, reason, place: Box::new(place) });
+                None
+            }
+            _ => request.then(|| self.flows.scan_attempt(ts.as_nanos(), src, dst, crate::scan::Reason::ArpRequest)).flatten(),
+        };
         let mut out = out!(self);
         out.detect(&|| at.subject(), &event, Some(("arp", &event)), &mut || at.header());
         if let Some(scan) = sweep {

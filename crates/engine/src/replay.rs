@@ -1,5 +1,6 @@
 //! Replay's sources: capture files, pipes, stdin, gzip and zip members, each read to its
 //! end (or its damage) into the pipeline, in capture time.
+use crate::driver::Driven;
 use crate::pipeline::Pipeline;
 use otsentry_capture::{open_input, CaptureError, Damage, Input, Next, Source};
 use otsentry_core::InputCounts;
@@ -31,10 +32,17 @@ impl Pipeline {
 
     /// Replay one input. `progress` is called now and then with (bytes read, size).
     pub fn run_input(&mut self, input: &Input, progress: &mut dyn FnMut(u64, u64)) -> Result<FileReport, EngineError> {
-        let mut source = open_input(input, self.reader())?;
-        self.set_input(&input.name);
-        self.summary_mut().decode.files += 1;
-        let bytes_before = self.summary_mut().bytes;
+        run_input(self, input, progress)
+    }
+}
+
+/// Reads one input into `run` (a pipeline or a pool of workers).
+pub(crate) fn run_input<D: Driven>(run: &mut D, input: &Input, progress: &mut dyn FnMut(u64, u64)) -> Result<FileReport, EngineError> {
+    {
+        let mut source = open_input(input, run.reader())?;
+        run.set_input(&input.name);
+        run.reader_summary().decode.files += 1;
+        let bytes_before = run.bytes_in();
         let mut packets = 0u64;
         let damage = loop {
             let frame = match source.next() {
@@ -44,15 +52,16 @@ impl Pipeline {
                 Next::End(damage) => break damage,
             };
             packets += 1;
-            self.frame(&frame, packets);
+            run.frame(&frame, packets);
             if packets.is_multiple_of(PROGRESS_EVERY) {
                 let (done, total) = Source::progress(&source);
                 progress(done, total);
             }
         };
         // What an input produced is handed over when it ends, not with the next one.
-        self.flush_outputs();
-        let summary = self.summary_mut();
+        run.flush_outputs();
+        let bytes = run.bytes_in() - bytes_before;
+        let summary = run.reader_summary();
         if damage.is_some() {
             summary.decode.files_truncated += 1;
         }
@@ -60,7 +69,7 @@ impl Pipeline {
             name: input.name.clone(),
             container: input.container(),
             packets,
-            bytes: summary.bytes - bytes_before,
+            bytes,
             damage: damage.as_ref().map(|d| d.reason.clone()),
         });
         Ok(FileReport { name: input.name.clone(), packets, damage })

@@ -98,6 +98,28 @@ impl RoleWatch {
         }
     }
 
+    /// Another worker's watch added in: each client's first acts, its reads summed.
+    pub(crate) fn merge(&mut self, other: RoleWatch) {
+        self.dropped += other.dropped;
+        let earliest = |a: Option<i64>, b: Option<i64>| match (a, b) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        for (ip, o) in other.clients {
+            if self.clients.len() >= MAX_CLIENTS && !self.clients.contains_key(&ip) {
+                self.dropped += 1;
+                continue;
+            }
+            let a = self.clients.entry(ip).or_default();
+            a.first_read = earliest(a.first_read, o.first_read);
+            a.last_read = a.last_read.max(o.last_read);
+            a.reads = a.reads.saturating_add(o.reads);
+            a.wrote = earliest(a.wrote, o.wrote);
+            a.programmed = earliest(a.programmed, o.programmed);
+            a.operated = earliest(a.operated, o.operated);
+        }
+    }
+
     pub(crate) fn sets(&self) -> InferredSets {
         let pick = |f: &dyn Fn(&Acts) -> Option<i64>| {
             let mut v: Vec<IpAddr> = self.clients.iter().filter(|(_, a)| a.routine(f(a))).map(|(ip, _)| *ip).collect();

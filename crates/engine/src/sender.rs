@@ -171,8 +171,7 @@ impl SenderWatch {
     /// The session event for a packet of direction `dir` sent with `now`; `hosts` knows
     /// which MACs forward for several addresses.
     pub(crate) fn event(&self, dir: usize, now: &Print, hosts: &HostTable) -> Option<SenderEvent> {
-        let first = self.first(dir)?;
-        now.change(&first).map(|c| SenderEvent::new("session", c, &first, now, hosts.forwards(now)))
+        session_event(self.first(dir), now, hosts)
     }
 
     /// A packet to the client (`to_client`) or the server with fingerprint `now`, at
@@ -200,6 +199,12 @@ impl SenderWatch {
         self.reported |= changed;
         Seen { opened: resumed, changed }
     }
+}
+
+/// The session event for a side that opened with `first` and now sends with `now`.
+pub(crate) fn session_event(first: Option<Print>, now: &Print, hosts: &HostTable) -> Option<SenderEvent> {
+    let first = first?;
+    now.change(&first).map(|c| SenderEvent::new("session", c, &first, now, hosts.forwards(now)))
 }
 
 /// Per address: the fingerprints its sessions showed, weighed by the packets sent with

@@ -386,6 +386,11 @@ pub(crate) struct PipelineArgs {
     /// (sense's default: 15m), or `off` (those rules stay quiet).
     #[arg(long, value_name = "pass|DURATION|off", value_parser = parse_warmup)]
     pub(crate) warmup: Option<WarmupChoice>,
+    /// Pipeline workers, each with the conversations of its share of address pairs
+    /// (`auto`: one per core). Default: 1 for replay, auto for sense. Results are the
+    /// same whatever the number.
+    #[arg(long, value_name = "N|auto", value_parser = parse_workers)]
+    pub(crate) workers: Option<Workers>,
     /// A segmentation policy (zones and conduits, YAML): conversations across zones that
     /// no conduit allows raise `policy.segmentation.*` alerts.
     #[arg(long, value_name = "FILE")]
@@ -512,6 +517,36 @@ pub(crate) fn parse_metrics(text: &str) -> Result<std::net::SocketAddr, String> 
 /// How long a sensor (or a stream replay) watches the traffic before it judges who may
 /// write and operate.
 pub(crate) const DEFAULT_WARMUP: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// How many pipeline workers a run has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Workers {
+    /// One per core the process may run on.
+    Auto,
+    Count(NonZeroUsize),
+}
+
+impl Workers {
+    pub(crate) fn count(self) -> usize {
+        match self {
+            Workers::Auto => std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
+            Workers::Count(n) => n.get(),
+        }
+    }
+}
+
+/// Workers at most: each holds a pipeline and a thread.
+const MAX_WORKERS: usize = 64;
+
+pub(crate) fn parse_workers(text: &str) -> Result<Workers, String> {
+    match text.trim() {
+        "auto" => Ok(Workers::Auto),
+        t => match t.parse::<usize>() {
+            Ok(n @ 1..=MAX_WORKERS) => Ok(Workers::Count(NonZeroUsize::new(n).ok_or("0")?)),
+            _ => Err(format!("{text:?}: `auto` or a number from 1 to {MAX_WORKERS}")),
+        },
+    }
+}
 
 /// How the host sets the rules name are inferred when no variables file defines them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -132,6 +132,8 @@ pub(crate) struct RunConfig {
     pub(crate) tuning: Option<PathBuf>,
     #[serde(default, deserialize_with = "warmup")]
     pub(crate) warmup: Option<crate::cli::WarmupChoice>,
+    #[serde(default, deserialize_with = "workers")]
+    pub(crate) workers: Option<crate::cli::Workers>,
     pub(crate) policy: Option<PathBuf>,
     pub(crate) baseline: Option<PathBuf>,
     #[serde(default, deserialize_with = "baseline_margin")]
@@ -269,6 +271,10 @@ fn paths<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<PathBuf>>, D::Err
 
 fn warmup<'de, D: Deserializer<'de>>(d: D) -> Result<Option<crate::cli::WarmupChoice>, D::Error> {
     crate::cli::parse_warmup(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("warmup: {e}")))
+}
+
+fn workers<'de, D: Deserializer<'de>>(d: D) -> Result<Option<crate::cli::Workers>, D::Error> {
+    crate::cli::parse_workers(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("workers: {e}")))
 }
 
 fn eve_fsync<'de, D: Deserializer<'de>>(d: D) -> Result<Option<otsentry_sink::Fsync>, D::Error> {

@@ -9,7 +9,10 @@ use crate::rules::RuleChoice;
 use crate::table;
 use anyhow::Context;
 use otsentry_capture::{plan, ReaderKind};
-use otsentry_engine::{Pipeline, PipelineOptions};
+use otsentry_engine::{PipelineOptions, Runner};
+
+/// Replay's workers unless told: one, so a replay's results and order are the familiar.
+const REPLAY_WORKERS: crate::cli::Workers = crate::cli::Workers::Count(std::num::NonZeroUsize::MIN);
 use otsentry_sink::{FileOptions, Outputs};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -63,6 +66,8 @@ pub(crate) struct Settings {
     /// How the host sets are inferred without a variables file (`None`: the command's
     /// default).
     pub(crate) warmup: Option<crate::cli::WarmupChoice>,
+    /// Pipeline workers (`None`: the command's default).
+    pub(crate) workers: Option<crate::cli::Workers>,
 }
 
 impl Settings {
@@ -114,6 +119,7 @@ impl Settings {
             dnp3_max_objects: args.dnp3_max_objects.or(file.dnp3_max_objects),
             quiet: args.quiet || file.quiet.unwrap_or(false),
             warmup: args.warmup.or(file.warmup),
+            workers: args.workers.or(file.workers),
             rules: RuleChoice {
                 // A rules directory on the command line outranks the file's no-rules.
                 none: args.no_rules || (args.rules.is_empty() && file.no_rules.unwrap_or(false)),
@@ -206,7 +212,7 @@ pub(crate) fn replay(r: ReplaySettings) -> anyhow::Result<()> {
     // Streams cannot be read twice: they warm up as a sensor does.
     let stream_default = crate::cli::WarmupChoice::For(crate::cli::DEFAULT_WARMUP);
     warm_up(s, &mut opts, if rereadable(&plan) { crate::cli::WarmupChoice::Pass } else { stream_default })?;
-    let (mut run, table) = start(s, opts, eve)?;
+    let (mut run, table) = start(s, opts, eve, false)?;
     if let Some(sets) = inferred {
         run.set_inferred(sets);
     }
@@ -255,11 +261,11 @@ fn first_pass(
         warmup: Some(otsentry_engine::Warmup::default()),
         ..opts.clone()
     };
-    let mut run = Pipeline::new(learn, None);
+    let mut run = otsentry_engine::Runner::new(learn, None, s.workers.unwrap_or(REPLAY_WORKERS).count(), false)?;
     for input in &plan.inputs {
         run.run_input(input, &mut |_, _| {})?;
     }
-    let sets = run.inferred().unwrap_or_default();
+    let sets = run.finish_inferring(0.0).1.unwrap_or_default();
     let rules = otsentry_engine::rules_with(&sources, &sets)?;
     report::inferred(&sets, "a first pass over the inputs", s.quiet);
     Ok(Some((rules, sets)))
@@ -294,10 +300,11 @@ pub(crate) fn warm_up(s: &Settings, opts: &mut PipelineOptions, default: crate::
 
 /// The pipeline over `outputs`, SIGHUP reopening them, alerts printed as a table unless
 /// stdout carries JSON (then `false`).
-pub(crate) fn start(s: &Settings, opts: PipelineOptions, outputs: Option<Outputs>) -> anyhow::Result<(Pipeline, bool)> {
+pub(crate) fn start(s: &Settings, opts: PipelineOptions, outputs: Option<Outputs>, live: bool) -> anyhow::Result<(Runner, bool)> {
     let eve_on_stdout = s.eve.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let summary_on_stdout = s.summary_json.as_deref().is_some_and(|p| p.as_os_str() == "-");
-    let mut run = Pipeline::new(opts, outputs);
+    let workers = s.workers.unwrap_or(if live { crate::cli::Workers::Auto } else { REPLAY_WORKERS }).count();
+    let mut run = Runner::new(opts, outputs, workers, live).context("starting the pipeline's workers")?;
     for flag in run.reopen_flags() {
         // SIGHUP reopens the EVE file (after logrotate moved it), as in Suricata.
         signal_hook::flag::register(signal_hook::consts::SIGHUP, flag).context("installing the SIGHUP handler")?;

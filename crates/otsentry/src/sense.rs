@@ -95,7 +95,7 @@ pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
     crate::privilege::drop_privileges(&s.run_as).map_err(|e| UsageError(format!("{e:#}")))?;
     let (mut opts, outputs) = run::build(&s.pipeline, ReaderKind::Mmap)?;
     run::warm_up(&s.pipeline, &mut opts, crate::cli::WarmupChoice::For(crate::cli::DEFAULT_WARMUP))?;
-    let (mut pipeline, table) = run::start(&s.pipeline, opts, outputs)?;
+    let (mut pipeline, table) = run::start(&s.pipeline, opts, outputs, true)?;
     let mut control = LiveControl::default();
     if let Some(listener) = metrics {
         let view = std::sync::Arc::new(std::sync::Mutex::new(otsentry_engine::LiveView::default()));

@@ -32,6 +32,31 @@ pub struct Hit {
     pub info: Arc<AlertInfo>,
     /// What matched, in words.
     pub detail: String,
+    /// Set by a deferring detector for a rule whose threshold or suppression tracks a
+    /// key that spans address pairs: not an alert yet, until [`Detector::gate_deferred`]
+    /// (the one owner of that state, in capture order) lets it through.
+    pub deferred: Option<DeferredGate>,
+}
+
+/// What a deferred rule match needs to pass its threshold and suppression elsewhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeferredGate {
+    rule: u32,
+    ts: Timestamp,
+    src: IpAddr,
+    dst: IpAddr,
+    flow_id: u64,
+    distinct: DistinctValue,
+}
+
+/// The value a threshold's `distinct` counts, read from the event where it matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DistinctValue {
+    /// No distinct count (or one by source address, read from the subject).
+    NotAsked,
+    Value(u64),
+    /// The event lacks the field: never counted.
+    Missing,
 }
 
 /// What the detector did, for the summary.
@@ -70,6 +95,9 @@ pub const MAX_STATE: usize = 100_000;
 pub struct Detector {
     set: Arc<RuleSet>,
     state: State,
+    /// Leave the thresholds and suppressions that span address pairs to another
+    /// detector ([`Hit::deferred`]).
+    defer: bool,
 }
 
 /// Per tracked key: open threshold windows and suppression deadlines.
@@ -183,7 +211,34 @@ fn detail<E: FieldAccess + ?Sized>(rule: &Rule, e: &E) -> String {
 
 impl Detector {
     pub fn new(set: Arc<RuleSet>) -> Self {
-        Detector { set, state: State::default() }
+        Detector { set, state: State::default(), defer: false }
+    }
+
+    /// A detector for one worker of several: a rule whose threshold or suppression
+    /// tracks a source, a destination or the rule itself (state that spans address
+    /// pairs, which other workers also see) is matched here and gated by the one
+    /// detector that sees every worker's matches in capture order.
+    pub fn deferring(set: Arc<RuleSet>) -> Self {
+        Detector { set, state: State::default(), defer: true }
+    }
+
+    /// Passes a match another detector deferred through this one's threshold and
+    /// suppression state: the alert's detail (`matched`, what matched, with the count
+    /// added) if it is to be raised.
+    pub fn gate_deferred(&mut self, gate: &DeferredGate, matched: String) -> Option<String> {
+        let Detector { set, state, .. } = self;
+        let rule = set.rules.get(gate.rule as usize)?;
+        let s = Subject {
+            ts: gate.ts,
+            src: gate.src,
+            dst: gate.dst,
+            src_port: None,
+            dst_port: None,
+            vlan: &[],
+            to_server: true,
+            flow_id: gate.flow_id,
+        };
+        state.gate(set, gate.rule, rule, &s, gate.distinct, || matched)
     }
 
     pub fn rules(&self) -> &Arc<RuleSet> {
@@ -193,6 +248,7 @@ impl Detector {
     /// Swap in a new rule set whole (a reload): thresholds and suppressions start
     /// afresh, as rule numbers change; the counters carry on.
     pub fn replace(&mut self, set: Arc<RuleSet>) {
+        // Deferring or not, the detector stays what it was.
         self.set = set;
         self.state = State { counts: self.state.counts, ..State::default() };
     }
@@ -228,7 +284,7 @@ impl Detector {
     /// As [`Detector::check`], building the subject only if a rule gets far enough to
     /// need it (most candidates fail on the event's own fields first).
     pub fn check_lazy<'s, E: FieldAccess + ?Sized>(&mut self, subject: &dyn Fn() -> Subject<'s>, e: &E, hit: &mut dyn FnMut(Hit)) {
-        let Detector { set, state } = self;
+        let Detector { set, state, defer } = self;
         let schema = e.schema();
         let stage = e.stage();
         let Some(lists) = set.index.lists(schema, stage) else { return };
@@ -258,8 +314,12 @@ impl Detector {
             let s = *cached.get_or_insert_with(subject);
             if matches(rule, stage, &s, e) {
                 state.counts.matched += 1;
-                if let Some(detail) = state.gate(set, n, rule, &s, e) {
-                    hit(Hit { info: rule.info.clone(), detail });
+                let distinct = distinct_value(rule, e);
+                if *defer && rule.spans_pairs() {
+                    let gate = DeferredGate { rule: n, ts: s.ts, src: s.src, dst: s.dst, flow_id: s.flow_id, distinct };
+                    hit(Hit { info: rule.info.clone(), detail: detail(rule, e), deferred: Some(gate) });
+                } else if let Some(detail) = state.gate(set, n, rule, &s, distinct, || detail(rule, e)) {
+                    hit(Hit { info: rule.info.clone(), detail, deferred: None });
                 }
             }
         }
@@ -276,9 +336,29 @@ fn matches<E: FieldAccess + ?Sized>(rule: &Rule, stage: Stage, s: &Subject<'_>, 
     dir_ok && flow_holds(&rule.flow, s) && !rule.unless.iter().any(|(f, c)| flow_holds(f, s) && clause_holds(c, e))
 }
 
+/// The value the rule's threshold counts distinct ones of, read while the event is at hand.
+fn distinct_value<E: FieldAccess + ?Sized>(rule: &Rule, e: &E) -> DistinctValue {
+    match rule.threshold.as_ref().and_then(|t| t.distinct) {
+        Some(Distinct::Field(id)) => match e.value(id, 0) {
+            Some(FieldValue::U64(v)) => DistinctValue::Value(v),
+            _ => DistinctValue::Missing,
+        },
+        Some(Distinct::Src) | None => DistinctValue::NotAsked,
+    }
+}
+
 impl State {
-    /// Thresholds, then suppression: the alert's detail if it is to be raised.
-    fn gate<E: FieldAccess + ?Sized>(&mut self, set: &RuleSet, n: u32, rule: &Rule, s: &Subject<'_>, e: &E) -> Option<String> {
+    /// Thresholds, then suppression: the alert's detail (`detail()` with the count) if
+    /// it is to be raised.
+    fn gate(
+        &mut self,
+        set: &RuleSet,
+        n: u32,
+        rule: &Rule,
+        s: &Subject<'_>,
+        distinct: DistinctValue,
+        detail: impl FnOnce() -> String,
+    ) -> Option<String> {
         if rule
             .site_suppress
             .iter()
@@ -290,7 +370,7 @@ impl State {
         let now = s.ts.as_nanos();
         let mut extra = None;
         if let Some(t) = &rule.threshold {
-            match self.count(set, n, t, s, e, now) {
+            match self.count(set, n, t, s, distinct, now) {
                 Some(count) => extra = Some(count),
                 None => {
                     self.counts.thresholded += 1;
@@ -314,13 +394,13 @@ impl State {
             }
             self.quiet_until.insert(k, now.saturating_add(sup.nanos));
         }
-        let mut d = detail(rule, e);
+        let mut d = detail();
         if let (Some(count), Some(t)) = (extra, &rule.threshold) {
             if !d.is_empty() {
                 d.push(' ');
             }
             let what = match t.distinct {
-                Some(Distinct::Field(id)) => e.schema().def(id).map_or("matches".to_string(), |def| format!("distinct {}", def.name)),
+                Some(Distinct::Field(id)) => rule.schema.def(id).map_or("matches".to_string(), |def| format!("distinct {}", def.name)),
                 Some(Distinct::Src) => "distinct sources".to_string(),
                 None => "matches".to_string(),
             };
@@ -341,13 +421,13 @@ impl State {
 
     /// Counts a match in its window; the count when it reaches the threshold, with the
     /// distinct values counted (sorted; none without `distinct`).
-    fn count<E: FieldAccess + ?Sized>(
+    fn count(
         &mut self,
         set: &RuleSet,
         n: u32,
         t: &Threshold,
         s: &Subject<'_>,
-        e: &E,
+        distinct: DistinctValue,
         now: i64,
     ) -> Option<(u32, Vec<u64>)> {
         let k = (n, key(t.track, s));
@@ -367,12 +447,10 @@ impl State {
         }
         match t.distinct {
             Some(which) => {
-                let v = match which {
-                    Distinct::Field(id) => match e.value(id, 0) {
-                        Some(FieldValue::U64(v)) => v,
-                        _ => return None,
-                    },
-                    Distinct::Src => source_word(s.src),
+                let v = match (which, distinct) {
+                    (Distinct::Field(_), DistinctValue::Value(v)) => v,
+                    (Distinct::Field(_), _) => return None,
+                    (Distinct::Src, _) => source_word(s.src),
                 };
                 // Kept sorted: a sweep's hundred values are found by bisection.
                 let Err(at) = w.seen.binary_search(&v) else { return None };

@@ -33,7 +33,7 @@ mod spec;
 mod value;
 
 pub use compile::{Listing, RuleSet, RuleSource, Sources, HEALTH_CATEGORY};
-pub use detect::{DetectCounts, Detector, Hit, Subject, MAX_STATE};
+pub use detect::{DeferredGate, DetectCounts, Detector, Hit, Subject, MAX_STATE};
 pub use error::{RuleError, RuleErrors};
 pub use import::{import_suricata, ImportNote, Imported};
 pub use pack::{default_pack, read_dir, read_file};

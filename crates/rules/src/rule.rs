@@ -99,3 +99,12 @@ pub(crate) struct Rule {
     /// The key field, when the index checks it in place of a condition.
     pub(crate) key_field: Option<FieldId>,
 }
+
+impl Rule {
+    /// Whether its threshold or suppression tracks a key several address pairs share
+    /// (a source, a destination, the rule): state workers split by pair cannot keep.
+    pub(crate) fn spans_pairs(&self) -> bool {
+        let wide = |t: Track| matches!(t, Track::Src | Track::Dst | Track::Rule);
+        self.threshold.as_ref().is_some_and(|t| wide(t.track)) || self.suppress.is_some_and(|s| wide(s.track))
+    }
+}

@@ -9,7 +9,7 @@ use crate::worker::{SinkHandle, SinkOptions};
 use otsentry_core::{Record, SinkCounts};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How records are batched and sinks run.
@@ -53,7 +53,9 @@ pub struct Outputs {
     sinks: Vec<(SinkHandle, TypeSet)>,
     /// The types any sink gets: only those are serialised.
     wanted: TypeSet,
-    recycled: Receiver<Arc<Batch>>,
+    /// Batches the sinks are done with, shared by the forks (a sink returns every
+    /// fork's batches here), so none piles up unread.
+    recycled: Arc<Mutex<Receiver<Arc<Batch>>>>,
     recycle: Sender<Arc<Batch>>,
     /// Records whose serialisation failed (a `Serialize` impl refused): left out, counted.
     encode_errors: u64,
@@ -69,7 +71,7 @@ impl Outputs {
             started: None,
             sinks: Vec::new(),
             wanted: TypeSet::NONE,
-            recycled,
+            recycled: Arc::new(Mutex::new(recycled)),
             recycle,
             encode_errors: 0,
             ticks: 0,
@@ -98,6 +100,24 @@ impl Outputs {
         self.sinks.push((SinkHandle::start(sink, self.opts.sink, self.recycle.clone())?, types));
         self.wanted = self.wanted.union(types);
         Ok(())
+    }
+
+    /// Outputs for another worker: the same sinks and record types, a batch of its own.
+    /// Each worker hands its batches over whole, so one flow's records (one worker's)
+    /// keep their order. Finish every fork before the outputs it was forked from: their
+    /// sinks end when the last end is finished.
+    pub fn fork(&self) -> Outputs {
+        Outputs {
+            opts: self.opts.clone(),
+            batch: Batch::with_capacity(self.opts.batch_bytes + (self.opts.batch_bytes >> 3)),
+            started: None,
+            sinks: self.sinks.iter().map(|(s, types)| (s.fork(), *types)).collect(),
+            wanted: self.wanted,
+            recycled: self.recycled.clone(),
+            recycle: self.recycle.clone(),
+            encode_errors: 0,
+            ticks: 0,
+        }
     }
 
     /// One flag per sink: setting it (from a SIGHUP handler) makes that sink reopen its
@@ -194,7 +214,8 @@ impl Outputs {
 
     /// A batch the sinks are done with, or a new one.
     fn spare(&mut self) -> Batch {
-        while let Ok(done) = self.recycled.try_recv() {
+        let recycled = self.recycled.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while let Ok(done) = recycled.try_recv() {
             // The last sink to finish with a batch holds its only reference. A copy
             // narrowed for one sink is too small to fill again.
             if let Ok(mut b) = Arc::try_unwrap(done) {

@@ -53,8 +53,9 @@ pub(crate) struct SinkHandle {
     tx: Option<SyncSender<Arc<Batch>>>,
     thread: Option<JoinHandle<()>>,
     on_full: OnFull,
-    /// Kept by the pipeline's side: accepted, waited and dropped on a full queue.
-    mine: SinkCounts,
+    /// Kept by the pipeline's side (every worker's fork of it): accepted, waited and
+    /// dropped on a full queue. Locked once per batch, never per record.
+    mine: Arc<Mutex<SinkCounts>>,
     /// Kept by the sink's thread.
     theirs: Arc<Mutex<SinkCounts>>,
     /// Set to have the sink reopen its output (it clears it).
@@ -121,8 +122,23 @@ impl SinkHandle {
                 lock(&counts).spool = Some(state);
             }
         })?;
-        let mine = SinkCounts { name: name.clone(), ..Default::default() };
+        let mine = Arc::new(Mutex::new(SinkCounts { name: name.clone(), ..Default::default() }));
         Ok(SinkHandle { name, tx: Some(tx), thread: Some(thread), on_full: opts.on_full, mine, theirs, reopen, overflow })
+    }
+
+    /// Another worker's end of the same sink: its batches join the same queue; the sink's
+    /// thread ends once every fork and this handle have finished.
+    pub(crate) fn fork(&self) -> SinkHandle {
+        SinkHandle {
+            name: self.name.clone(),
+            tx: self.tx.clone(),
+            thread: None,
+            on_full: self.on_full,
+            mine: self.mine.clone(),
+            theirs: self.theirs.clone(),
+            reopen: self.reopen.clone(),
+            overflow: self.overflow.clone(),
+        }
     }
 
     /// The flag that makes the sink reopen its output (a signal handler may set it).
@@ -134,27 +150,28 @@ impl SinkHandle {
     pub(crate) fn send(&mut self, batch: Arc<Batch>) {
         let n = batch.records() as u64;
         let Some(tx) = &self.tx else {
-            self.mine.dropped += n;
+            lock(&self.mine).dropped += n;
             return;
         };
         let sent = match tx.try_send(batch) {
             Ok(()) => true,
             Err(TrySendError::Full(batch)) => match self.on_full {
                 OnFull::Wait => {
-                    self.mine.waited += 1;
+                    lock(&self.mine).waited += 1;
                     tx.send(batch).is_ok()
                 }
                 OnFull::Drop => match &self.overflow {
                     // Kept on disk: the sink drains it with its spool.
                     Some(spool) => match spool.keep(&batch) {
                         Ok(()) => {
-                            self.mine.accepted += n;
-                            self.mine.overflowed += n;
+                            let mut mine = lock(&self.mine);
+                            mine.accepted += n;
+                            mine.overflowed += n;
                             return;
                         }
                         Err(e) => {
                             tracing::warn!(sink = %self.name, error = %e, records = n, "queue full and the spool refused the batch: dropped");
-                            self.mine.last_error = Some(e.to_string());
+                            lock(&self.mine).last_error = Some(e.to_string());
                             false
                         }
                     },
@@ -163,29 +180,31 @@ impl SinkHandle {
             },
             Err(TrySendError::Disconnected(_)) => false,
         };
+        let mut mine = lock(&self.mine);
         if sent {
-            self.mine.accepted += n;
+            mine.accepted += n;
         } else {
-            self.mine.dropped += n;
+            mine.dropped += n;
         }
     }
 
     /// The counters so far (the sink's side as of its last batch).
     pub(crate) fn counts(&self) -> SinkCounts {
         let t = lock(&self.theirs);
+        let mine = lock(&self.mine);
         SinkCounts {
             name: self.name.clone(),
-            accepted: self.mine.accepted,
+            accepted: mine.accepted,
             written: t.written,
             batches: t.batches,
             retried: t.retried,
-            dropped: self.mine.dropped + t.dropped,
-            overflowed: self.mine.overflowed,
-            waited: self.mine.waited,
+            dropped: mine.dropped + t.dropped,
+            overflowed: mine.overflowed,
+            waited: mine.waited,
             reopened: t.reopened,
             rotated: t.rotated,
             closed: t.closed,
-            last_error: t.last_error.clone().or_else(|| self.mine.last_error.clone()),
+            last_error: t.last_error.clone().or_else(|| mine.last_error.clone()),
             unencodable: 0,
             spool: t.spool.clone(),
         }
@@ -198,7 +217,8 @@ impl SinkHandle {
             if thread.join().is_err() {
                 let mut t = lock(&self.theirs);
                 // Whatever the thread had not written is lost with it.
-                let unaccounted = self.mine.accepted.saturating_sub(t.written + t.dropped + self.mine.overflowed);
+                let mine = lock(&self.mine);
+                let unaccounted = mine.accepted.saturating_sub(t.written + t.dropped + mine.overflowed);
                 t.dropped += unaccounted;
                 t.last_error = Some(format!("{}: the sink's thread panicked", self.name));
             }

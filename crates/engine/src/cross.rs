@@ -1,0 +1,306 @@
+//! State that spans address pairs, with several workers: the scan tracker, the sender
+//! watch's host table and the rules' thresholds and suppressions by source, destination
+//! or rule. Workers split traffic by address pair, so none of them sees all of it; each
+//! defers that work as [`Item`]s stamped with the capture order of what caused them, and
+//! one [`CrossStage`] applies every worker's items in that order. The results are those
+//! one worker would give, whatever the number of workers.
+use crate::alerting::Alerting;
+use crate::scan::{Reason, ScanTracker};
+use crate::sender::{HostTable, Print, Seen, CREDIT_EVERY};
+use otsentry_core::{Alert, EventHeader, Summary, Timestamp, Vlans};
+use otsentry_rules::{DeferredGate, Subject};
+use otsentry_sink::Outputs;
+use std::collections::VecDeque;
+use std::net::IpAddr;
+
+/// What rules see of an event's flow, owned (it crosses threads).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OwnedSubject {
+    pub(crate) ts: Timestamp,
+    pub(crate) src: IpAddr,
+    pub(crate) dst: IpAddr,
+    pub(crate) src_port: Option<u16>,
+    pub(crate) dst_port: Option<u16>,
+    pub(crate) vlans: Vlans,
+    pub(crate) to_server: bool,
+    pub(crate) flow_id: u64,
+}
+
+impl OwnedSubject {
+    pub(crate) fn of(s: &Subject<'_>) -> OwnedSubject {
+        OwnedSubject {
+            ts: s.ts,
+            src: s.src,
+            dst: s.dst,
+            src_port: s.src_port,
+            dst_port: s.dst_port,
+            vlans: Vlans::from_slice(s.vlan),
+            to_server: s.to_server,
+            flow_id: s.flow_id,
+        }
+    }
+
+    fn subject(&self) -> Subject<'_> {
+        Subject {
+            ts: self.ts,
+            src: self.src,
+            dst: self.dst,
+            src_port: self.src_port,
+            dst_port: self.dst_port,
+            vlan: self.vlans.as_slice(),
+            to_server: self.to_server,
+            flow_id: self.flow_id,
+        }
+    }
+}
+
+/// Where an event happened: what rules see, and its record header.
+#[derive(Clone, Debug)]
+pub(crate) struct Place {
+    pub(crate) subject: OwnedSubject,
+    pub(crate) header: EventHeader,
+}
+
+/// One piece of cross-pair work a worker deferred.
+#[derive(Debug)]
+pub(crate) enum Item {
+    /// A rule match whose threshold or suppression spans pairs: the alert, if it passes.
+    Gate(DeferredGate, Box<Alert>),
+    /// An alert the worker raised itself, for the run's alert hook (in capture order).
+    Raised(Box<Alert>),
+    /// A failed attempt (a refused or half-open connection, a ping, an ARP request).
+    Scan { src: IpAddr, dst: IpAddr, port: u16, reason: Reason, place: Box<Place> },
+    /// A session side opened, changed or earned credit (the sender watch's host part).
+    Sender(Box<SenderItem>),
+    /// `ip` sent (or received) through the MAC of `print`.
+    SentFor { print: Print, ip: IpAddr },
+    /// Packets a session sent with `print` that its address was not credited with yet.
+    Credit { ip: IpAddr, print: Print, packets: u64 },
+    /// A worker's host sets watched during the warm-up, at its end.
+    Roles(Box<crate::roles::RoleWatch>),
+}
+
+/// The host table's part of one sender observation.
+#[derive(Debug)]
+pub(crate) struct SenderItem {
+    pub(crate) seen: Seen,
+    pub(crate) credit: bool,
+    pub(crate) print: Print,
+    pub(crate) src: IpAddr,
+    /// Both ends have other addresses (a loopback trace's two senders share one).
+    pub(crate) own: bool,
+    /// The fingerprint the session side opened with.
+    pub(crate) first: Option<Print>,
+    pub(crate) place: Place,
+}
+
+/// A worker's deferred items, each stamped with the capture-order number of the frame
+/// or marker being handled when it arose.
+#[derive(Debug, Default)]
+pub(crate) struct Deferral {
+    seq: u64,
+    items: Vec<(u64, Item)>,
+    /// Whether the run has an alert hook (otherwise raised alerts need no forwarding).
+    pub(crate) forward_raised: bool,
+}
+
+impl Deferral {
+    pub(crate) fn new(forward_raised: bool) -> Deferral {
+        Deferral { forward_raised, ..Deferral::default() }
+    }
+
+    pub(crate) fn set_seq(&mut self, seq: u64) {
+        self.seq = seq;
+    }
+
+    pub(crate) fn push(&mut self, item: Item) {
+        self.items.push((self.seq, item));
+    }
+
+    pub(crate) fn take(&mut self) -> Vec<(u64, Item)> {
+        std::mem::take(&mut self.items)
+    }
+}
+
+/// The one owner of cross-pair state: applies every worker's items in capture order,
+/// raises what they cause through the full rules, and writes those alerts.
+pub(crate) struct CrossStage {
+    alerting: Alerting,
+    scans: ScanTracker,
+    hosts: HostTable,
+    outputs: Option<Outputs>,
+    pub(crate) summary: Summary,
+    /// Each worker's items not yet applied, and how far in capture order it has got.
+    queues: Vec<VecDeque<(u64, Item)>>,
+    done: Vec<u64>,
+    /// Warm-up watches gathered so far (all workers send theirs at the same marker).
+    roles: Vec<crate::roles::RoleWatch>,
+    roles_done: Option<crate::roles::RoleWatch>,
+}
+
+impl CrossStage {
+    pub(crate) fn new(alerting: Alerting, hosts: HostTable, outputs: Option<Outputs>, workers: usize) -> CrossStage {
+        CrossStage {
+            alerting,
+            scans: ScanTracker::default(),
+            hosts,
+            outputs,
+            summary: Summary::default(),
+            queues: (0..workers).map(|_| VecDeque::new()).collect(),
+            done: vec![0; workers],
+            roles: Vec::new(),
+            roles_done: None,
+        }
+    }
+
+    pub(crate) fn alerting(&mut self) -> &mut Alerting {
+        &mut self.alerting
+    }
+
+    /// A worker's items, and the capture position it has handled everything up to.
+    pub(crate) fn offer(&mut self, worker: usize, items: Vec<(u64, Item)>, done: u64) {
+        if let Some(q) = self.queues.get_mut(worker) {
+            q.extend(items);
+        }
+        if let Some(d) = self.done.get_mut(worker) {
+            *d = (*d).max(done);
+        }
+        self.release(self.done.iter().copied().min().unwrap_or(0));
+    }
+
+    /// Applies every item up to `upto` in capture order (ties, from a marker every worker
+    /// saw, in worker order).
+    fn release(&mut self, upto: u64) {
+        loop {
+            let next = self.queues.iter().enumerate().filter_map(|(w, q)| q.front().map(|(seq, _)| (*seq, w))).min();
+            let Some((seq, w)) = next.filter(|(seq, _)| *seq <= upto) else { return };
+            if let Some((_, item)) = self.queues.get_mut(w).and_then(VecDeque::pop_front) {
+                self.apply(item, seq);
+            }
+        }
+    }
+
+    /// Everything left, at the end of the run.
+    pub(crate) fn drain(&mut self) {
+        self.release(u64::MAX);
+    }
+
+    /// The warm-up's watches, merged, once every worker has sent its own.
+    pub(crate) fn take_roles(&mut self) -> Option<crate::roles::RoleWatch> {
+        self.roles_done.take()
+    }
+
+    fn apply(&mut self, item: Item, _seq: u64) {
+        match item {
+            Item::Gate(gate, mut alert) => {
+                if let Some(detail) = self.alerting.gate_deferred(&gate, std::mem::take(&mut alert.alert.detail)) {
+                    alert.alert.detail = detail;
+                    self.alerting.raise(&alert, &mut self.summary);
+                    self.write(&*alert);
+                }
+            }
+            Item::Raised(alert) => self.alerting.hook(&alert),
+            Item::Scan { src, dst, port, reason, place } => {
+                if let Some(event) = self.scans.attempt(place.subject.ts.as_nanos(), src, dst, port, reason) {
+                    self.detect(&place, &event, "scan");
+                }
+            }
+            Item::Sender(s) => {
+                if s.seen.changed || s.credit {
+                    self.hosts.sent_for(s.print, s.src);
+                }
+                let opened = (s.seen.opened && s.own).then(|| self.hosts.opened(s.src, s.print)).flatten();
+                let changed = if s.seen.changed { crate::sender::session_event(s.first, &s.print, &self.hosts) } else { None };
+                for event in [opened, changed].into_iter().flatten() {
+                    self.detect(&s.place, &event, "sender");
+                }
+                if s.credit {
+                    self.hosts.credit(s.src, s.print, CREDIT_EVERY);
+                }
+            }
+            Item::SentFor { print, ip } => self.hosts.sent_for(print, ip),
+            Item::Credit { ip, print, packets } => self.hosts.credit(ip, print, packets),
+            Item::Roles(watch) => {
+                self.roles.push(*watch);
+                if self.roles.len() == self.queues.len() {
+                    let mut all = crate::roles::RoleWatch::default();
+                    for w in self.roles.drain(..) {
+                        all.merge(w);
+                    }
+                    self.roles_done = Some(all);
+                }
+            }
+        }
+    }
+
+    fn detect<E: otsentry_core::FieldAccess + serde::Serialize>(&mut self, place: &Place, event: &E, name: &'static str) {
+        let CrossStage { alerting, outputs, summary, .. } = self;
+        alerting.check(&|| place.subject.subject(), event, Some((name, event)), &mut || place.header.clone(), summary, &mut |alert| {
+            if let Some(o) = outputs.as_mut() {
+                o.write(alert);
+            }
+        });
+    }
+
+    fn write(&mut self, alert: &Alert) {
+        if let Some(o) = self.outputs.as_mut().filter(|o| o.wants("alert")) {
+            o.write(alert);
+        }
+    }
+
+    /// A health event of the sensor, checked against the rules here (every worker sees
+    /// the same sensor).
+    pub(crate) fn health(&mut self, event: &crate::health::HealthEvent, now: Timestamp) {
+        *self.summary.sensor.health.entry(event.kind.to_string()).or_default() += 1;
+        let none = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        let subject = || Subject { ts: now, src: none, dst: none, src_port: None, dst_port: None, vlan: &[], to_server: true, flow_id: 0 };
+        let CrossStage { alerting, outputs, summary, .. } = self;
+        alerting.check(
+            &subject,
+            event,
+            Some(("health", event)),
+            &mut || EventHeader { timestamp: now, ..EventHeader::default() },
+            summary,
+            &mut |a| {
+                if let Some(o) = outputs.as_mut() {
+                    o.write(a);
+                }
+            },
+        );
+    }
+
+    pub(crate) fn outputs(&self) -> Option<&Outputs> {
+        self.outputs.as_ref()
+    }
+
+    pub(crate) fn outputs_mut(&mut self) -> Option<&mut Outputs> {
+        self.outputs.as_mut()
+    }
+
+    /// Each output's counters (the sinks every worker shares).
+    pub(crate) fn output_counts(&self) -> Vec<otsentry_core::SinkCounts> {
+        self.outputs.as_ref().map(Outputs::counts).unwrap_or_default()
+    }
+
+    /// Records serialised but not yet written (what a hard stop loses), as far as the
+    /// sinks' queues tell; the workers' unfilled batches are not in it.
+    pub(crate) fn unwritten(&self) -> u64 {
+        self.outputs.as_ref().map_or(0, Outputs::unwritten)
+    }
+
+    /// Its counters into `summary` (alerts it raised, its tables' drops).
+    pub(crate) fn counts(&self) -> Summary {
+        let mut s = self.summary.clone();
+        self.alerting.finish(&mut s);
+        s.streams.scan_sources_dropped = self.scans.dropped;
+        s.streams.sender_hosts_dropped = self.hosts.dropped;
+        s
+    }
+
+    /// Ends: the outputs written out, the final counters.
+    pub(crate) fn finish(mut self) -> (Summary, Vec<otsentry_core::SinkCounts>) {
+        self.drain();
+        let sinks = self.outputs.take().map(Outputs::finish).unwrap_or_default();
+        (self.counts(), sinks)
+    }
+}

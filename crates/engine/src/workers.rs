@@ -1,0 +1,514 @@
+//! Several workers behind one reader. The reader decodes each frame far enough to peel
+//! its tunnels, hashes the address pair (the same for both directions) to a worker, and
+//! copies the frame into that worker's batch: the one copy. A worker owns a whole
+//! pipeline (flows, dissectors, rules, policy, baseline, its outputs' batches) for the
+//! pairs it gets; frames without an address pair (ARP and other non-IP) go to worker 0,
+//! which owns the ARP table. What spans pairs has one owner, the cross stage
+//! ([`crate::cross`]), on the reader's thread, fed in capture order.
+//!
+//! Time is the reader's: flow sweeps, the baseline's tick, a live sensor's clock and the
+//! warm-up's end are markers every worker gets at the same point of the capture, so the
+//! results do not depend on how many workers there are.
+use crate::cross::{CrossStage, Item};
+use crate::driver::Driven;
+use crate::health::HealthEvent;
+use crate::pipeline::{Detection, Pipeline, PipelineOptions};
+use otsentry_capture::{LinkType, RawFrame, ReaderKind};
+use otsentry_core::{SinkCounts, StatsRecord, Summary, Timestamp};
+use otsentry_sink::Outputs;
+use otsentry_wire::{decode_into, DecodeOptions, Packet};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// Frames handed out per round (each worker gets its share as one batch).
+const ROUND_FRAMES: usize = 512;
+/// Batches queued ahead of each worker.
+const QUEUE: usize = 16;
+/// Packet-time between flow sweeps (the flow stage's own pace with one worker).
+const SWEEP_EVERY_NS: i64 = 1_000_000_000;
+
+/// One frame in a batch: where its bytes are, and what the pipeline needs besides.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    at: u32,
+    len: u32,
+    origlen: u32,
+    ts: Timestamp,
+    linktype: u32,
+    pcap_cnt: u64,
+    seq: u64,
+}
+
+/// A worker's share of one round: its frames' bytes copied end to end.
+#[derive(Debug, Default)]
+struct FrameBatch {
+    bytes: Vec<u8>,
+    slots: Vec<Slot>,
+    /// The capture position this round ends at (a worker with no frames in it has still
+    /// handled everything up to there).
+    upto: u64,
+}
+
+/// What a worker is handed, in capture order.
+enum Msg {
+    Frames(FrameBatch),
+    Mark(u64, Marker),
+}
+
+enum Marker {
+    /// Flows idle at this packet time end (packet time, from the reader).
+    Sweep(Timestamp),
+    /// The baseline looks for polls that stopped.
+    BaselineTick(Timestamp),
+    /// A live sensor's clock.
+    Tick(Timestamp),
+    Input(Arc<str>),
+    Flush,
+    WarmupEnd,
+    WarmedUp(crate::roles::InferredSets, Option<Arc<otsentry_rules::RuleSet>>),
+    Reload(Box<Detection>),
+    MaxFrame(Option<u32>),
+    /// Publish the counters so far into the worker's slot (periodic stats).
+    Publish,
+}
+
+/// What a worker reports after each message: its deferred items, and how far it got.
+struct Report {
+    worker: usize,
+    items: Vec<(u64, Item)>,
+    done: u64,
+}
+
+/// A worker's end of the run.
+struct WorkerEnd {
+    summary: Summary,
+    roles: Option<crate::roles::RoleWatch>,
+}
+
+struct Worker {
+    tx: SyncSender<Msg>,
+    thread: JoinHandle<WorkerEnd>,
+    /// The worker's counters as of its last publish.
+    slot: Arc<Mutex<Summary>>,
+}
+
+/// N pipelines behind one reader.
+pub(crate) struct Pool {
+    workers: Vec<Worker>,
+    reports: Receiver<Report>,
+    spare: Receiver<FrameBatch>,
+    cross: CrossStage,
+    filling: Vec<FrameBatch>,
+    in_round: usize,
+    /// The next capture position (frames and markers).
+    seq: u64,
+    next_sweep: i64,
+    baseline_tick: Option<i64>,
+    /// The warm-up, when it ends by time: its length, its end once the first frame set it.
+    warmup: Option<(i64, Option<i64>)>,
+    warmup_sources: Option<Arc<otsentry_rules::Sources>>,
+    inferred: Option<crate::roles::InferredSets>,
+    decode: DecodeOptions,
+    reader: ReaderKind,
+    /// Whether a full queue drops (live) rather than waits (replay).
+    drop_when_full: bool,
+    summary: Summary,
+    bytes_in: u64,
+    last_ts: Timestamp,
+}
+
+impl Pool {
+    /// `n` workers over `opts`; each gets a fork of `outputs` (the cross stage keeps the
+    /// original). `--max-flows` is divided among them. `live`: a full worker queue
+    /// drops the batch (counted) instead of waiting.
+    pub(crate) fn new(mut opts: PipelineOptions, outputs: Option<Outputs>, n: usize, live: bool, hook: bool) -> std::io::Result<Pool> {
+        let n = n.max(1);
+        opts.flow.max_flows = (opts.flow.max_flows / n).max(1);
+        let (report_tx, reports) = mpsc::channel();
+        let (spare_tx, spare) = mpsc::channel();
+        let mut first = Pipeline::worker(opts.clone(), outputs.as_ref().map(Outputs::fork), hook);
+        let hosts = first.take_hosts();
+        let mut pipelines = vec![first];
+        for _ in 1..n {
+            let mut p = Pipeline::worker(opts.clone(), outputs.as_ref().map(Outputs::fork), hook);
+            p.take_hosts();
+            pipelines.push(p);
+        }
+        let mut workers = Vec::with_capacity(n);
+        for (w, p) in pipelines.into_iter().enumerate() {
+            let (tx, rx) = mpsc::sync_channel(QUEUE);
+            let slot = Arc::new(Mutex::new(Summary::default()));
+            let (reports, spare, published) = (report_tx.clone(), spare_tx.clone(), slot.clone());
+            let thread =
+                std::thread::Builder::new().name(format!("worker {w}")).spawn(move || work(p, w, &rx, &reports, &spare, &published))?;
+            workers.push(Worker { tx, thread, slot });
+        }
+        let alerting = crate::alerting::Alerting::new(opts.rules.clone());
+        let cross = CrossStage::new(alerting, hosts, outputs, n);
+        let warmup = opts.warmup.as_ref().and_then(|w| w.duration_ns).map(|d| (d, None));
+        Ok(Pool {
+            workers,
+            reports,
+            spare,
+            cross,
+            filling: (0..n).map(|_| FrameBatch::default()).collect(),
+            in_round: 0,
+            seq: 1,
+            next_sweep: i64::MIN,
+            baseline_tick: (opts.baseline.is_some() || opts.learn.is_some()).then_some(i64::MIN),
+            warmup,
+            warmup_sources: opts.warmup.as_ref().and_then(|w| w.sources.clone()),
+            inferred: None,
+            decode: DecodeOptions { verify_checksums: false, ..opts.decode },
+            reader: opts.reader,
+            drop_when_full: live,
+            summary: Summary::default(),
+            bytes_in: 0,
+            last_ts: Timestamp(0),
+        })
+    }
+
+    pub(crate) fn on_alert(&mut self, hook: crate::AlertHook) {
+        self.cross.alerting().set_hook(hook);
+    }
+
+    pub(crate) fn reopen_flags(&self) -> Vec<Arc<std::sync::atomic::AtomicBool>> {
+        self.cross.outputs().map(Outputs::reopen_flags).unwrap_or_default()
+    }
+
+    pub(crate) fn outputs_closed(&self) -> bool {
+        self.cross.outputs().is_some_and(Outputs::all_closed)
+    }
+
+    pub(crate) fn set_inferred(&mut self, sets: crate::roles::InferredSets) {
+        self.inferred = Some(sets);
+    }
+
+    /// The worker a frame goes to: the address pair's hash, the same both ways.
+    fn worker_of(&self, frame: &RawFrame<'_>) -> (usize, bool) {
+        let mut pkt = Packet::empty();
+        decode_into(frame.linktype.0, frame.data, frame.origlen, &self.decode, &mut pkt);
+        let Some(ip) = pkt.ip else { return (0, false) };
+        let (a, b) = (fold(ip.src), fold(ip.dst));
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        // A multiply-xorshift mix: addresses differing in one bit still spread.
+        let mut h = lo.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ hi.rotate_left(29).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+        h ^= h >> 31;
+        let reaches_flows = ip.fragment.is_none() && (pkt.stop.is_none() || pkt.snaplen_cut);
+        ((h % self.workers.len() as u64) as usize, reaches_flows)
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        let s = self.seq;
+        self.seq += 1;
+        s
+    }
+
+    /// Hands every worker its share of the round (an empty share still says how far
+    /// the capture got), then applies what the workers reported.
+    fn dispatch(&mut self) {
+        let upto = self.seq - 1;
+        for w in 0..self.workers.len() {
+            let Some(batch) = self.filling.get_mut(w) else { continue };
+            let spare = self.spare.try_recv().unwrap_or_default();
+            let mut batch = std::mem::replace(batch, spare);
+            batch.upto = upto;
+            let frames = batch.slots.len() as u64;
+            if !self.send(w, Msg::Frames(batch)) {
+                self.summary.sensor.worker_drops += frames;
+            }
+        }
+        self.in_round = 0;
+        self.collect();
+    }
+
+    /// Sends to worker `w`: waits on a full queue in replay; drops in live (false).
+    fn send(&mut self, w: usize, msg: Msg) -> bool {
+        let Some(worker) = self.workers.get(w) else { return false };
+        if !self.drop_when_full {
+            return worker.tx.send(msg).is_ok();
+        }
+        match worker.tx.try_send(msg) {
+            Ok(()) => true,
+            Err(TrySendError::Full(Msg::Frames(_))) => false,
+            // Markers are rare and carry state every worker must see: wait for room.
+            Err(TrySendError::Full(m)) => worker.tx.send(m).is_ok(),
+            Err(TrySendError::Disconnected(_)) => false,
+        }
+    }
+
+    /// A marker to every worker, after the frames before it.
+    fn mark(&mut self, make: &dyn Fn() -> Marker) {
+        if self.in_round > 0 || self.filling.iter().any(|b| !b.slots.is_empty()) {
+            self.dispatch();
+        }
+        let seq = self.next_seq();
+        for w in 0..self.workers.len() {
+            self.send(w, Msg::Mark(seq, make()));
+        }
+    }
+
+    /// What the workers reported so far, into the cross stage; a finished warm-up's
+    /// sets back to the workers.
+    fn collect(&mut self) {
+        while let Ok(r) = self.reports.try_recv() {
+            self.cross.offer(r.worker, r.items, r.done);
+        }
+        if let Some(watch) = self.cross.take_roles() {
+            self.warmed_up(watch.sets());
+        }
+    }
+
+    fn warmed_up(&mut self, sets: crate::roles::InferredSets) {
+        tracing::info!(
+            hmi = sets.hmi.len(),
+            engineering = sets.engineering.len(),
+            masters = sets.masters.len(),
+            "warm-up ended: host sets inferred"
+        );
+        let rules = self.warmup_sources.as_ref().and_then(|sources| match crate::registry::rules_with(sources, &sets) {
+            Ok(rules) => Some(rules),
+            Err(e) => {
+                tracing::warn!(error = %e, "warm-up: the rules could not be rebuilt with the inferred sets; keeping them");
+                None
+            }
+        });
+        if let Some(r) = &rules {
+            self.cross.alerting().replace_rules(r.clone());
+        }
+        self.inferred = Some(sets.clone());
+        self.mark(&|| Marker::WarmedUp(sets.clone(), rules.clone()));
+    }
+
+    /// Ends the run: every worker's pipeline finished, the cross stage last (it holds
+    /// the outputs the workers' were forked from); the counters merged.
+    pub(crate) fn finish(mut self, elapsed_s: f64) -> (Summary, Option<crate::roles::InferredSets>) {
+        self.dispatch();
+        let Pool { workers, reports, mut cross, mut summary, inferred, .. } = self;
+        let mut roles: Option<crate::roles::RoleWatch> = None;
+        let mut ends = Vec::new();
+        for w in workers {
+            drop(w.tx);
+            ends.push(w.thread.join());
+        }
+        while let Ok(r) = reports.try_recv() {
+            cross.offer(r.worker, r.items, r.done);
+        }
+        cross.drain();
+        let mut worker_sinks: Vec<Vec<SinkCounts>> = Vec::new();
+        for end in ends {
+            match end {
+                Ok(mut e) => {
+                    worker_sinks.push(std::mem::take(&mut e.summary.outputs));
+                    summary.merge(&e.summary);
+                    if let Some(r) = e.roles {
+                        roles.get_or_insert_with(Default::default).merge(r);
+                    }
+                }
+                Err(_) => tracing::error!("a worker panicked: its counters are lost"),
+            }
+        }
+        let (cross_summary, sinks) = cross.finish();
+        summary.merge(&cross_summary);
+        // The sinks are shared: the last end's counts are everyone's.
+        summary.outputs = sinks;
+        let inferred = inferred.or_else(|| roles.map(|r| r.sets()));
+        if let Some(sets) = &inferred {
+            for (name, hosts) in sets.named() {
+                summary.alerts.inferred.insert(name.to_string(), hosts.len() as u64);
+            }
+        }
+        summary.finish(elapsed_s);
+        (summary, inferred)
+    }
+}
+
+/// An address as one word for hashing.
+fn fold(ip: std::net::IpAddr) -> u64 {
+    match ip {
+        std::net::IpAddr::V4(v4) => u64::from(u32::from(v4)),
+        std::net::IpAddr::V6(v6) => {
+            let b = u128::from(v6);
+            (b >> 64) as u64 ^ b as u64
+        }
+    }
+}
+
+impl Driven for Pool {
+    fn frame(&mut self, frame: &RawFrame<'_>, pcap_cnt: u64) {
+        let (w, reaches_flows) = self.worker_of(frame);
+        let ts = frame.ts.as_nanos();
+        self.last_ts = frame.ts;
+        if let Some((length, end)) = self.warmup.as_mut() {
+            let end = *end.get_or_insert(ts.saturating_add(*length));
+            if ts >= end {
+                self.warmup = None;
+                self.mark(&|| Marker::WarmupEnd);
+            }
+        }
+        if reaches_flows && ts >= self.next_sweep {
+            self.next_sweep = ts.saturating_add(SWEEP_EVERY_NS);
+            self.mark(&|| Marker::Sweep(frame.ts));
+        }
+        let seq = self.next_seq();
+        self.bytes_in += frame.data.len() as u64;
+        if let Some(b) = self.filling.get_mut(w) {
+            let at = b.bytes.len() as u32;
+            b.bytes.extend_from_slice(frame.data);
+            let slot =
+                Slot { at, len: frame.data.len() as u32, origlen: frame.origlen, ts: frame.ts, linktype: frame.linktype.0, pcap_cnt, seq };
+            b.slots.push(slot);
+        }
+        self.in_round += 1;
+        if let Some(due) = self.baseline_tick.filter(|&due| ts >= due) {
+            let _ = due;
+            self.baseline_tick = Some(ts.saturating_add(1_000_000_000));
+            self.mark(&|| Marker::BaselineTick(frame.ts));
+        }
+        if self.in_round >= ROUND_FRAMES {
+            self.dispatch();
+        }
+    }
+
+    fn tick(&mut self, now: Timestamp) {
+        self.mark(&|| Marker::Tick(now));
+        self.cross.alerting().age(now);
+        if let Some(o) = self.cross.outputs_mut() {
+            o.tick_now();
+        }
+    }
+
+    fn reload(&mut self, d: Detection) {
+        let rules = match (&self.inferred, &d.sources) {
+            (Some(sets), Some(sources)) => crate::registry::rules_with(sources, sets).unwrap_or_else(|_| d.rules.clone()),
+            _ => d.rules.clone(),
+        };
+        self.cross.alerting().replace_rules(rules);
+        self.mark(&|| Marker::Reload(Box::new(d.clone())));
+    }
+
+    fn reload_failed(&mut self, why: &str, now: Timestamp) {
+        self.summary.sensor.reloads_failed += 1;
+        tracing::error!(error = %why, "reload failed; the rules, policy and baseline in use stay");
+        self.health(&HealthEvent::new("reload_failed", why.to_string()), now);
+    }
+
+    fn health(&mut self, event: &HealthEvent, now: Timestamp) {
+        tracing::warn!(kind = event.kind, interface = event.interface.as_deref(), output = event.output.as_deref(), reason = %event.reason, "sensor health");
+        self.cross.health(event, now);
+    }
+
+    fn snapshot(&mut self, elapsed_s: f64) -> Summary {
+        self.mark(&|| Marker::Publish);
+        self.collect();
+        let mut s = self.summary.clone();
+        for w in &self.workers {
+            if let Ok(p) = w.slot.lock() {
+                s.merge(&p);
+            }
+        }
+        s.merge(&self.cross.counts());
+        s.outputs = self.output_counts();
+        s.finish(elapsed_s);
+        s
+    }
+
+    fn output_counts(&self) -> Vec<SinkCounts> {
+        self.cross.output_counts()
+    }
+
+    fn unwritten(&self) -> u64 {
+        self.cross.unwritten()
+    }
+
+    fn write_stats(&mut self, record: &StatsRecord) {
+        if let Some(o) = self.cross.outputs_mut().filter(|o| o.wants("stats")) {
+            o.write(record);
+        }
+    }
+
+    fn set_max_frame(&mut self, max: Option<u32>) {
+        self.mark(&|| Marker::MaxFrame(max));
+    }
+
+    fn reader(&self) -> ReaderKind {
+        self.reader
+    }
+
+    fn set_input(&mut self, name: &str) {
+        let name: Arc<str> = Arc::from(name);
+        self.mark(&|| Marker::Input(name.clone()));
+    }
+
+    fn reader_summary(&mut self) -> &mut Summary {
+        &mut self.summary
+    }
+
+    fn bytes_in(&self) -> u64 {
+        self.bytes_in
+    }
+
+    fn flush_outputs(&mut self) {
+        self.mark(&|| Marker::Flush);
+        if let Some(o) = self.cross.outputs_mut() {
+            o.flush();
+        }
+    }
+}
+
+/// A worker's loop: each message in order, a report after each.
+fn work(
+    mut p: Pipeline,
+    w: usize,
+    rx: &Receiver<Msg>,
+    reports: &Sender<Report>,
+    spare: &Sender<FrameBatch>,
+    slot: &Mutex<Summary>,
+) -> WorkerEnd {
+    for msg in rx {
+        let done = match msg {
+            Msg::Frames(mut b) => {
+                for s in &b.slots {
+                    let Some(data) = b.bytes.get(s.at as usize..(s.at as usize + s.len as usize)) else { continue };
+                    p.set_seq(s.seq);
+                    let frame = RawFrame { ts: s.ts, linktype: LinkType(s.linktype), origlen: s.origlen, data };
+                    p.frame(&frame, s.pcap_cnt);
+                }
+                let done = b.upto;
+                b.bytes.clear();
+                b.slots.clear();
+                let _ = spare.send(b);
+                done
+            }
+            Msg::Mark(seq, m) => {
+                p.set_seq(seq);
+                match m {
+                    Marker::Sweep(now) => p.sweep(now),
+                    Marker::BaselineTick(now) => p.baseline_tick(now),
+                    Marker::Tick(now) => p.tick(now),
+                    Marker::Input(name) => p.set_input(&name),
+                    Marker::Flush => p.flush_outputs(),
+                    Marker::WarmupEnd => p.end_warmup(),
+                    Marker::WarmedUp(sets, rules) => p.warmed_up(sets, rules),
+                    Marker::Reload(d) => p.reload(*d),
+                    Marker::MaxFrame(max) => p.set_max_frame(max),
+                    Marker::Publish => {
+                        let s = p.snapshot(0.0);
+                        if let Ok(mut published) = slot.lock() {
+                            *published = s;
+                        }
+                    }
+                }
+                seq
+            }
+        };
+        let _ = reports.send(Report { worker: w, items: p.take_deferred(), done });
+    }
+    // Flows still open end now: what that defers is reported before the worker ends.
+    p.end_flows();
+    let _ = reports.send(Report { worker: w, items: p.take_deferred(), done: u64::MAX });
+    let roles = p.take_roles();
+    let (summary, _) = p.finish_learning(0.0);
+    WorkerEnd { summary, roles }
+}
