@@ -2,7 +2,7 @@
 //! appended. Workers, interfaces or runs each keep their own summary; the sum is what one
 //! pipeline over all their traffic would count (peaks are the most any one held).
 use crate::sections::CodeCounts;
-use crate::summary::{AlertCounts, DecodeCounts, SegmentationCounts, StreamCounts, Summary};
+use crate::summary::{AlertCounts, DecodeCounts, Forbidden, SegmentationCounts, StreamCounts, Summary};
 
 fn add(into: &mut CodeCounts, from: &CodeCounts) {
     for (k, n) in from {
@@ -113,6 +113,10 @@ impl StreamCounts {
 impl SegmentationCounts {
     fn merge(&mut self, o: &SegmentationCounts) {
         self.conversations.extend(o.conversations.iter().cloned());
+        // Each list is in (client, server, protocol, class) order and a pair's entries
+        // all come from one worker: a stable sort by the pair restores the whole order.
+        let pair = |f: &Forbidden| (f.src_ip.parse::<std::net::IpAddr>().ok(), f.dest_ip.parse::<std::net::IpAddr>().ok());
+        self.conversations.sort_by(|a, b| pair(a).cmp(&pair(b)));
         if self.conduits_used.len() < o.conduits_used.len() {
             self.conduits_used.resize(o.conduits_used.len(), 0);
         }

@@ -232,7 +232,6 @@ impl Pipeline {
         self.roles.take()
     }
 
-
     /// The host sets inferred so far (at the warm-up's end, or from the whole run when
     /// it has no end).
     pub fn inferred(&self) -> Option<crate::roles::InferredSets> {

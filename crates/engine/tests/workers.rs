@@ -1,0 +1,102 @@
+//! Sensor III acceptance: the same records (sorted), alerts, summary counts and ids
+//! whatever the number of workers, on every golden fixture (with the pack, and with its
+//! policy or baseline where it has one) and every shared capture (with the pack).
+use otsentry_capture::{Input, Location};
+use otsentry_engine::{PipelineOptions, RuleSet, Runner};
+use otsentry_pcapgen::{fixtures, shared};
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Arc;
+
+fn pack() -> Arc<RuleSet> {
+    let sources = otsentry_rules::Sources { rules: otsentry_engine::default_pack(), ..Default::default() };
+    Arc::new(RuleSet::load(&sources, otsentry_engine::schemas()).expect("pack"))
+}
+
+/// The run's EVE lines sorted, its summary without what depends on the machine or is
+/// defined per worker (peaks are the largest worker's), and the alerts in the order
+/// the hook saw them.
+fn replay(path: &Path, opts: &PipelineOptions, workers: usize) -> (Vec<String>, Value, Vec<String>) {
+    let (outputs, captured) = otsentry_sink::Outputs::memory();
+    let mut run = Runner::new(opts.clone(), Some(outputs), workers, false).expect("workers");
+    let hooked = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = hooked.clone();
+    run.on_alert(Box::new(move |a| seen.lock().expect("hook").push(format!("{} {:?}", a.alert.info.rule_id, a.header.pcap_cnt))));
+    let input = Input { name: path.display().to_string(), location: Location::File(path.to_path_buf()) };
+    run.run_input(&input, &mut |_, _| {}).expect("replay");
+    let summary = run.finish(1.0);
+    let mut lines: Vec<String> = String::from_utf8(captured.bytes()).expect("utf-8").lines().map(str::to_string).collect();
+    lines.sort_unstable();
+    let mut s = serde_json::to_value(&summary).expect("summary");
+    let obj = s.as_object_mut().expect("object");
+    for key in ["elapsed_s", "packets_per_sec", "outputs"] {
+        obj.remove(key);
+    }
+    if let Some(streams) = obj.get_mut("streams").and_then(Value::as_object_mut) {
+        streams.retain(|k, _| !k.contains("peak"));
+    }
+    let alerts = hooked.lock().expect("hook").clone();
+    (lines, s, alerts)
+}
+
+fn same_whatever_the_workers(name: &str, path: &Path, opts: &PipelineOptions) -> Vec<String> {
+    let (eve1, sum1, alerts1) = replay(path, opts, 1);
+    let mut failures = Vec::new();
+    for n in [2, 4] {
+        let (eve, sum, alerts) = replay(path, opts, n);
+        if eve != eve1 {
+            let only1: Vec<_> = eve1.iter().filter(|l| !eve.contains(l)).take(3).collect();
+            let only_n: Vec<_> = eve.iter().filter(|l| !eve1.contains(l)).take(3).collect();
+            failures.push(format!(
+                "{name}: {n} workers: {} records, 1 worker {}; only with 1: {only1:?}; only with {n}: {only_n:?}",
+                eve.len(),
+                eve1.len()
+            ));
+        }
+        if sum != sum1 {
+            failures.push(format!("{name}: {n} workers: the summary differs:\n{sum1}\n{sum}"));
+        }
+        if alerts != alerts1 {
+            failures.push(format!("{name}: {n} workers: the hook saw {alerts:?}, with 1: {alerts1:?}"));
+        }
+    }
+    failures
+}
+
+#[test]
+fn golden_fixtures_give_the_same_results_with_1_2_and_4_workers() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    let rules = pack();
+    let mut failures = Vec::new();
+    let mut alerts = 0;
+    for case in fixtures::CASES {
+        let dir = root.join(case);
+        let mut opts = PipelineOptions { rules: rules.clone(), ..Default::default() };
+        if dir.join("policy.yaml").exists() {
+            opts.policy = Some(Arc::new(otsentry_engine::load_policy(&dir.join("policy.yaml")).expect("policy")));
+        }
+        if dir.join("baseline.json").exists() {
+            opts.baseline = Some(Arc::new(otsentry_engine::load_baseline(&dir.join("baseline.json")).expect("baseline")));
+        }
+        alerts += replay(&dir.join("input.pcap"), &opts, 1).2.len();
+        failures.extend(same_whatever_the_workers(case, &dir.join("input.pcap"), &opts));
+    }
+    // The comparison means something only if the fixtures raise alerts.
+    assert!(alerts > 50, "{alerts} alerts over the fixtures");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn shared_captures_give_the_same_results_with_1_2_and_4_workers() {
+    let Some(dir) = shared::pcaps_dir() else {
+        return;
+    };
+    let opts = PipelineOptions { rules: pack(), ..Default::default() };
+    let caps = shared::captures(&dir, &shared::scratch_dir());
+    let mut failures = Vec::new();
+    for cap in &caps {
+        failures.extend(same_whatever_the_workers(&cap.name, &cap.path, &opts));
+    }
+    assert!(caps.len() >= 90, "{} shared captures", caps.len());
+    assert!(failures.is_empty(), "{} of {} captures differ:\n{}", failures.len(), caps.len(), failures.join("\n"));
+}
