@@ -17,14 +17,20 @@ use otsentry_capture::{LinkType, RawFrame, ReaderKind};
 use otsentry_core::{SinkCounts, StatsRecord, Summary, Timestamp};
 use otsentry_sink::Outputs;
 use otsentry_wire::{decode_into, DecodeOptions, Packet};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 /// Frames handed out per round (each worker gets its share as one batch).
 const ROUND_FRAMES: usize = 512;
-/// Batches queued ahead of each worker.
+/// Batches queued ahead of each worker (replay waits when they are queued).
 const QUEUE: usize = 16;
+/// Live: batches a worker may have queued, and their frames' bytes at most. A burst a
+/// worker cannot take at once waits here (as in the kernel's buffer with one worker);
+/// beyond either, its frames are dropped and counted.
+const LIVE_QUEUE: usize = 4096;
+const LIVE_QUEUE_BYTES: usize = 64 << 20;
 /// Packet-time between flow sweeps (the flow stage's own pace with one worker).
 const SWEEP_EVERY_NS: i64 = 1_000_000_000;
 
@@ -69,8 +75,8 @@ enum Marker {
     WarmedUp(crate::roles::InferredSets, Option<Arc<otsentry_rules::RuleSet>>),
     Reload(Box<Detection>),
     MaxFrame(Option<u32>),
-    /// Publish the counters so far into the worker's slot (periodic stats).
-    Publish,
+    /// Publish the counters so far into the worker's slot (periodic stats), numbered.
+    Publish(u64),
 }
 
 /// What a worker reports after each message: its deferred items, and how far it got.
@@ -89,8 +95,10 @@ struct WorkerEnd {
 struct Worker {
     tx: SyncSender<Msg>,
     thread: JoinHandle<WorkerEnd>,
-    /// The worker's counters as of its last publish.
-    slot: Arc<Mutex<Summary>>,
+    /// The worker's counters as of its last publish, with the publish's number.
+    slot: Arc<Mutex<(u64, Summary)>>,
+    /// Frame bytes queued for it and not yet handled (live).
+    queued: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// N pipelines behind one reader.
@@ -116,6 +124,19 @@ pub(crate) struct Pool {
     summary: Summary,
     bytes_in: u64,
     last_ts: Timestamp,
+    /// Snapshots asked for so far.
+    published: u64,
+}
+
+/// How long a snapshot waits for the workers' counters.
+const PUBLISH_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// A worker's ends of what it shares with the reader.
+struct Ends {
+    reports: Sender<Report>,
+    spare: Sender<FrameBatch>,
+    slot: Arc<Mutex<(u64, Summary)>>,
+    queued: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Pool {
@@ -137,12 +158,12 @@ impl Pool {
         }
         let mut workers = Vec::with_capacity(n);
         for (w, p) in pipelines.into_iter().enumerate() {
-            let (tx, rx) = mpsc::sync_channel(QUEUE);
-            let slot = Arc::new(Mutex::new(Summary::default()));
-            let (reports, spare, published) = (report_tx.clone(), spare_tx.clone(), slot.clone());
-            let thread =
-                std::thread::Builder::new().name(format!("worker {w}")).spawn(move || work(p, w, &rx, &reports, &spare, &published))?;
-            workers.push(Worker { tx, thread, slot });
+            let (tx, rx) = mpsc::sync_channel(if live { LIVE_QUEUE } else { QUEUE });
+            let slot = Arc::new(Mutex::new((0, Summary::default())));
+            let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let ends = Ends { reports: report_tx.clone(), spare: spare_tx.clone(), slot: slot.clone(), queued: queued.clone() };
+            let thread = std::thread::Builder::new().name(format!("worker {w}")).spawn(move || work(p, w, &rx, &ends))?;
+            workers.push(Worker { tx, thread, slot, queued });
         }
         let alerting = crate::alerting::Alerting::new(opts.rules.clone());
         let cross = CrossStage::new(alerting, hosts, outputs, n);
@@ -166,6 +187,7 @@ impl Pool {
             summary: Summary::default(),
             bytes_in: 0,
             last_ts: Timestamp(0),
+            published: 0,
         })
     }
 
@@ -229,9 +251,19 @@ impl Pool {
         if !self.drop_when_full {
             return worker.tx.send(msg).is_ok();
         }
+        if let Msg::Frames(b) = &msg {
+            let bytes = b.bytes.len();
+            if bytes > 0 && worker.queued.load(Ordering::Relaxed) + bytes > LIVE_QUEUE_BYTES {
+                return false;
+            }
+            worker.queued.fetch_add(bytes, Ordering::Relaxed);
+        }
         match worker.tx.try_send(msg) {
             Ok(()) => true,
-            Err(TrySendError::Full(Msg::Frames(_))) => false,
+            Err(TrySendError::Full(Msg::Frames(b))) => {
+                worker.queued.fetch_sub(b.bytes.len(), Ordering::Relaxed);
+                false
+            }
             // Markers are rare and carry state every worker must see: wait for room.
             Err(TrySendError::Full(m)) => worker.tx.send(m).is_ok(),
             Err(TrySendError::Disconnected(_)) => false,
@@ -400,12 +432,20 @@ impl Driven for Pool {
     }
 
     fn snapshot(&mut self, elapsed_s: f64) -> Summary {
-        self.mark(&|| Marker::Publish);
+        self.published += 1;
+        let generation = self.published;
+        self.mark(&|| Marker::Publish(generation));
+        // The workers answer once they reach the marker: a short, bounded wait (a worker
+        // far behind leaves its previous counters in).
+        let until = std::time::Instant::now() + PUBLISH_WAIT;
+        while std::time::Instant::now() < until && self.workers.iter().any(|w| w.slot.lock().is_ok_and(|s| s.0 < generation)) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         self.collect();
         let mut s = self.summary.clone();
         for w in &self.workers {
             if let Ok(p) = w.slot.lock() {
-                s.merge(&p);
+                s.merge(&p.1);
             }
         }
         s.merge(&self.cross.counts());
@@ -458,14 +498,7 @@ impl Driven for Pool {
 }
 
 /// A worker's loop: each message in order, a report after each.
-fn work(
-    mut p: Pipeline,
-    w: usize,
-    rx: &Receiver<Msg>,
-    reports: &Sender<Report>,
-    spare: &Sender<FrameBatch>,
-    slot: &Mutex<Summary>,
-) -> WorkerEnd {
+fn work(mut p: Pipeline, w: usize, rx: &Receiver<Msg>, ends: &Ends) -> WorkerEnd {
     for msg in rx {
         let done = match msg {
             Msg::Frames(mut b) => {
@@ -476,9 +509,10 @@ fn work(
                     p.frame(&frame, s.pcap_cnt);
                 }
                 let done = b.upto;
+                ends.queued.fetch_sub(b.bytes.len().min(ends.queued.load(Ordering::Relaxed)), Ordering::Relaxed);
                 b.bytes.clear();
                 b.slots.clear();
-                let _ = spare.send(b);
+                let _ = ends.spare.send(b);
                 done
             }
             Msg::Mark(seq, m) => {
@@ -493,21 +527,21 @@ fn work(
                     Marker::WarmedUp(sets, rules) => p.warmed_up(sets, rules),
                     Marker::Reload(d) => p.reload(*d),
                     Marker::MaxFrame(max) => p.set_max_frame(max),
-                    Marker::Publish => {
+                    Marker::Publish(generation) => {
                         let s = p.snapshot(0.0);
-                        if let Ok(mut published) = slot.lock() {
-                            *published = s;
+                        if let Ok(mut published) = ends.slot.lock() {
+                            *published = (generation, s);
                         }
                     }
                 }
                 seq
             }
         };
-        let _ = reports.send(Report { worker: w, items: p.take_deferred(), done });
+        let _ = ends.reports.send(Report { worker: w, items: p.take_deferred(), done });
     }
     // Flows still open end now: what that defers is reported before the worker ends.
     p.end_flows();
-    let _ = reports.send(Report { worker: w, items: p.take_deferred(), done: u64::MAX });
+    let _ = ends.reports.send(Report { worker: w, items: p.take_deferred(), done: u64::MAX });
     let roles = p.take_roles();
     let (summary, _) = p.finish_learning(0.0);
     WorkerEnd { summary, roles }

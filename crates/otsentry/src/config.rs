@@ -547,6 +547,9 @@ replay:
   # Without vars, infer HMI, ENGINEERING and MASTERS from the traffic: `pass` (a first
   # pass over the inputs, replay's default), a duration (sense's default 15m), or off.
   # warmup: pass
+  # Pipeline workers, each with its share of address pairs: a number or auto (one per
+  # core). Replay's default is 1, sense's auto; the results are the same either way.
+  # workers: 1
   # The segmentation policy: zones on Purdue levels and the conduits between them.
   # policy: /etc/otsentry/policy.yaml
   # A learned baseline (otsentry learn), and how strictly it is read: written values
