@@ -207,18 +207,19 @@ impl Pool {
         self.inferred = Some(sets);
     }
 
-    /// The worker a frame goes to: the address pair's hash, the same both ways.
+    /// The worker a frame goes to (the address pair's hash, the same both ways), and
+    /// whether the frame reaches the flow stage (a whole IP packet the decoder accepts).
     fn worker_of(&self, frame: &RawFrame<'_>) -> (usize, bool) {
+        let n = self.workers.len() as u64;
+        // Plain IPv4, nearly all of it, without a full decode; the rest decoded.
+        if let Some((a, b, whole)) = otsentry_wire::ipv4_pair(frame.linktype.0, frame.data, self.decode.vxlan_port) {
+            return ((pair_hash(u64::from(a), u64::from(b)) % n) as usize, whole);
+        }
         let mut pkt = Packet::empty();
         decode_into(frame.linktype.0, frame.data, frame.origlen, &self.decode, &mut pkt);
         let Some(ip) = pkt.ip else { return (0, false) };
-        let (a, b) = (fold(ip.src), fold(ip.dst));
-        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-        // A multiply-xorshift mix: addresses differing in one bit still spread.
-        let mut h = lo.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ hi.rotate_left(29).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
-        h ^= h >> 31;
         let reaches_flows = ip.fragment.is_none() && (pkt.stop.is_none() || pkt.snaplen_cut);
-        ((h % self.workers.len() as u64) as usize, reaches_flows)
+        ((pair_hash(fold(ip.src), fold(ip.dst)) % n) as usize, reaches_flows)
     }
 
     fn next_seq(&mut self) -> u64 {
@@ -356,7 +357,16 @@ impl Pool {
     }
 }
 
-/// An address as one word for hashing.
+/// The pair's hash, the same whichever address sent. A multiply-xorshift mix, so
+/// addresses that differ in one bit still spread.
+fn pair_hash(a: u64, b: u64) -> u64 {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let mut h = lo.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ hi.rotate_left(29).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    h ^= h >> 31;
+    h
+}
+
+/// An address as one word for hashing (IPv4 as its value, as the fast path reads it).
 fn fold(ip: std::net::IpAddr) -> u64 {
     match ip {
         std::net::IpAddr::V4(v4) => u64::from(u32::from(v4)),

@@ -100,3 +100,39 @@ fn shared_captures_give_the_same_results_with_1_2_and_4_workers() {
     assert!(caps.len() >= 90, "{} shared captures", caps.len());
     assert!(failures.is_empty(), "{} of {} captures differ:\n{}", failures.len(), caps.len(), failures.join("\n"));
 }
+
+/// The reader's cheap address-pair read agrees with the full decoder on every frame of
+/// the fixtures and the shared captures it takes: the same addresses, and a whole packet
+/// exactly when the decoder hands it to the flow stage.
+#[test]
+fn the_fast_pair_read_agrees_with_the_decoder() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    let mut paths: Vec<std::path::PathBuf> = fixtures::CASES.iter().map(|c| root.join(c).join("input.pcap")).collect();
+    if let Some(dir) = shared::pcaps_dir() {
+        paths.extend(shared::captures(&dir, &shared::scratch_dir()).into_iter().map(|c| c.path));
+    }
+    let opts = otsentry_wire::DecodeOptions::default();
+    let (mut fast, mut all) = (0u64, 0u64);
+    for path in &paths {
+        let mut source = otsentry_capture::open(path, otsentry_capture::ReaderKind::Mmap).expect("open");
+        while let Ok(Some(f)) = source.next_frame() {
+            all += 1;
+            let Some((a, b, whole)) = otsentry_wire::ipv4_pair(f.linktype.0, f.data, opts.vxlan_port) else { continue };
+            fast += 1;
+            let mut pkt = otsentry_wire::Packet::empty();
+            otsentry_wire::decode_into(f.linktype.0, f.data, f.origlen, &opts, &mut pkt);
+            let ip = pkt.ip.unwrap_or_else(|| panic!("{}: frame {all}: no IP for the fast read", path.display()));
+            let v4 = |x: std::net::IpAddr| match x {
+                std::net::IpAddr::V4(v) => u32::from(v),
+                std::net::IpAddr::V6(_) => panic!("{}: frame {all}: IPv6", path.display()),
+            };
+            assert_eq!((v4(ip.src), v4(ip.dst)), (a, b), "{}: frame {all}", path.display());
+            let to_flows = ip.fragment.is_none() && (pkt.stop.is_none() || pkt.snaplen_cut);
+            assert_eq!(whole, to_flows, "{}: frame {all}: {:?}", path.display(), pkt.stop);
+            assert!(pkt.tunnel.is_none(), "{}: frame {all}: a tunnel read as its outer pair", path.display());
+        }
+    }
+    // The comparison covers a good share of the frames (the rest: IPv6, tunnels, other
+    // link types, damage, which take the full decode).
+    assert!(fast * 5 > all, "{fast} of {all} frames read fast");
+}

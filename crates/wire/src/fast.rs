@@ -114,3 +114,63 @@ fn decode_opt<'a>(link: u32, frame: &'a [u8], opts: &DecodeOptions, pkt: &mut Pa
     pkt.transport = transport;
     Some(())
 }
+
+/// The address pair of a plain IPv4 frame (Ethernet with up to two VLAN tags, or raw
+/// IPv4), read with no more than the checks that make it certain: the two addresses
+/// as words, and whether the packet is whole (not a fragment). `None` for anything
+/// else (IPv6, tunnels, damage, other links): the caller decodes those in full. The
+/// cheap half of spreading frames over workers by address pair.
+pub fn ipv4_pair(link: u32, frame: &[u8], vxlan_port: u16) -> Option<(u32, u32, bool)> {
+    let at = match link {
+        linktype::ETHERNET => {
+            let mut at = 14;
+            let mut ethertype = be16(frame, 12)?;
+            let mut tags = 0;
+            while ethertype == VLAN_8021Q || ethertype == VLAN_QINQ {
+                tags += 1;
+                if tags > 2 {
+                    return None;
+                }
+                ethertype = be16(frame, at + 2)?;
+                at += 4;
+            }
+            (ethertype == 0x0800).then_some(at)?
+        }
+        linktype::RAW | linktype::RAW_12 | linktype::RAW_14 | linktype::IPV4 => 0,
+        _ => return None,
+    };
+    let ip = frame.get(at..)?;
+    let h: &[u8; 20] = view(ip)?;
+    let header_len = usize::from(h[0] & 0x0F) * 4;
+    let total_len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    if h[0] >> 4 != 4 || header_len < 20 || total_len < header_len || total_len > ip.len() {
+        return None;
+    }
+    let frag = u16::from_be_bytes([h[6], h[7]]) & 0x3FFF;
+    let payload = ip.get(header_len..total_len)?;
+    match h[9] {
+        // GRE and ERSPAN carry another packet: its addresses are the pair.
+        47 => return None,
+        // A whole packet's transport header as the decoder accepts it, or the decoder
+        // says what it makes of it.
+        6 if frag == 0 => {
+            let offset = usize::from(*payload.get(12)? >> 4) * 4;
+            if offset < 20 || offset > payload.len() {
+                return None;
+            }
+        }
+        17 if frag == 0 => {
+            let u: &[u8; 8] = view(payload)?;
+            if usize::from(u16::from_be_bytes([u[4], u[5]])) != payload.len() || u16::from_be_bytes([u[2], u[3]]) == vxlan_port {
+                return None;
+            }
+        }
+        6 | 17 => {}
+        // IPv4 in IPv4, IPv6 in IPv4: tunnels the decoder peels.
+        4 | 41 => return None,
+        _ => {}
+    }
+    let src = u32::from_be_bytes([h[12], h[13], h[14], h[15]]);
+    let dst = u32::from_be_bytes([h[16], h[17], h[18], h[19]]);
+    Some((src, dst, frag == 0))
+}

@@ -15,6 +15,7 @@ mod fast;
 mod tunnel;
 
 pub use decode::{decode, decode_general, decode_into, decode_transport};
+pub use fast::ipv4_pair;
 
 pub use defrag::{DefragConfig, DefragEvent, DefragStats, Defragmenter, Inserted};
 
