@@ -19,6 +19,9 @@ pub struct LiveOptions {
     pub timeout: Duration,
     /// A BPF filter in tcpdump's syntax; empty for every frame.
     pub bpf: String,
+    /// Join each handle to a kernel fanout group (one handle per worker): the group's
+    /// base number, the same for every worker's handles of one sensor.
+    pub fanout: Option<u16>,
 }
 
 impl Default for LiveOptions {
@@ -30,6 +33,7 @@ impl Default for LiveOptions {
             promiscuous: true,
             timeout: Duration::from_millis(100),
             bpf: String::new(),
+            fanout: None,
         }
     }
 }
@@ -97,6 +101,11 @@ impl LiveCapture {
                 filter: opts.bpf.clone(),
                 detail: e.to_string(),
             })?;
+        }
+        if let Some(base) = opts.fanout {
+            use std::os::fd::AsRawFd;
+            crate::fanout::join(cap.as_raw_fd(), crate::fanout::group_id(base, iface))
+                .map_err(|e| open(format!("joining the fanout group (--capture fanout): {e}")))?;
         }
         let dl = cap.get_datalink().0;
         let linktype = LinkType(u32::try_from(dl).unwrap_or(u32::MAX));

@@ -34,6 +34,7 @@ impl Summary {
         s.interface_outages += o.interface_outages;
         s.interface_reopened += o.interface_reopened;
         s.worker_drops += o.worker_drops;
+        s.worker_packets.extend(&o.worker_packets);
         add(&mut s.health, &o.health);
         let elapsed = self.elapsed_s;
         self.finish(elapsed);

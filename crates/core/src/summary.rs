@@ -71,6 +71,9 @@ pub struct SensorCounts {
     /// workers; the capture never waits on one).
     #[serde(skip_serializing_if = "is_zero")]
     pub worker_drops: u64,
+    /// Frames each worker handled (several workers): how evenly the pairs spread.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub worker_packets: Vec<u64>,
 }
 
 fn is_zero(n: &u64) -> bool {

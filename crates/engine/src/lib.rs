@@ -12,6 +12,7 @@ mod cross;
 mod detect;
 mod driver;
 mod events;
+mod fanout;
 mod flows;
 mod health;
 mod l2;
@@ -29,6 +30,7 @@ mod workers;
 
 pub use alerting::AlertHook;
 pub use events::AppConfig;
+pub use fanout::{FanoutView, WorkerSource};
 pub use otsentry_policy::Policy;
 
 pub use health::{HealthEvent, HealthSettings};

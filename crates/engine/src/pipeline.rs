@@ -119,9 +119,11 @@ pub struct Pipeline {
     roles: Option<crate::roles::RoleWatch>,
     warmup_end: Option<i64>,
     inferred: Option<crate::roles::InferredSets>,
-    /// One worker of several: the reader's markers drive sweeps, the baseline's tick and
-    /// the warm-up's end, so every worker sees them at the same point of the capture.
+    /// One worker of several: the warm-up's end comes as a marker, so every worker sees
+    /// it at the same point of the capture...
     worker: bool,
+    /// ...and, behind a reader, so do sweeps and the baseline's tick.
+    clock_by_markers: bool,
 }
 
 impl Pipeline {
@@ -157,17 +159,23 @@ impl Pipeline {
             warmup_end: None,
             inferred: None,
             worker: false,
+            clock_by_markers: false,
         }
     }
 
     /// One worker of several ([`crate::Pool`]): cross-pair work is deferred to the cross
     /// stage (`forward_raised`: alerts also go there, for the run's hook), and time is
     /// kept by the reader's markers.
-    pub(crate) fn worker(opts: PipelineOptions, outputs: Option<Outputs>, forward_raised: bool) -> Self {
+    /// `markers`: sweeps and the baseline's tick come from the reader's markers (a
+    /// worker that reads its own capture handle keeps them by its own packets).
+    pub(crate) fn worker(opts: PipelineOptions, outputs: Option<Outputs>, forward_raised: bool, markers: bool) -> Self {
         let rules = opts.rules.clone();
         let mut p = Pipeline::new(opts, outputs);
         p.alerting = Alerting::deferring(rules, forward_raised);
-        p.flows.sweep_by_markers();
+        if markers {
+            p.flows.sweep_by_markers();
+        }
+        p.clock_by_markers = markers;
         p.worker = true;
         p
     }
@@ -338,7 +346,7 @@ impl Pipeline {
         decode_into(frame.linktype.0, frame.data, frame.origlen, &self.opts.decode, &mut pkt);
         let p = PacketCx { ts: frame.ts, pcap_cnt, vlans: pkt.vlans(), wire_len: frame.data.len() as u64, macs: pkt.macs };
         self.on_packet(&p, &pkt);
-        if self.baseline.is_some() && !self.worker && frame.ts.as_nanos() >= self.baseline_tick {
+        if self.baseline.is_some() && !self.clock_by_markers && frame.ts.as_nanos() >= self.baseline_tick {
             // Polls that stopped, looked for once per second of capture time.
             self.baseline_tick = frame.ts.as_nanos().saturating_add(1_000_000_000);
             crate::baseline::tick(&mut out!(self), frame.ts);

@@ -30,6 +30,18 @@ impl Runner {
         Ok(Runner(Inner::Many(Box::new(Pool::new(opts, outputs, workers, live, true)?))))
     }
 
+    /// A live run whose `sources.len()` workers each read their own capture handles
+    /// (joined in kernel fanout groups); read the returned view with
+    /// [`Runner::run_live`] on the calling thread, which keeps the clock.
+    pub fn fanout(
+        opts: PipelineOptions,
+        outputs: Option<Outputs>,
+        sources: Vec<crate::fanout::WorkerSource>,
+    ) -> std::io::Result<(Runner, crate::fanout::FanoutView)> {
+        let (pool, view) = Pool::fanout(opts, outputs, sources, true)?;
+        Ok((Runner(Inner::Many(Box::new(pool))), view))
+    }
+
     fn driven(&mut self) -> &mut dyn DrivenDyn {
         match &mut self.0 {
             Inner::One(p) => p.as_mut(),

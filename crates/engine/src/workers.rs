@@ -48,7 +48,7 @@ struct Slot {
 
 /// A worker's share of one round: its frames' bytes copied end to end.
 #[derive(Debug, Default)]
-struct FrameBatch {
+pub(crate) struct FrameBatch {
     bytes: Vec<u8>,
     slots: Vec<Slot>,
     /// The capture position this round ends at (a worker with no frames in it has still
@@ -57,12 +57,12 @@ struct FrameBatch {
 }
 
 /// What a worker is handed, in capture order.
-enum Msg {
+pub(crate) enum Msg {
     Frames(FrameBatch),
     Mark(u64, Marker),
 }
 
-enum Marker {
+pub(crate) enum Marker {
     /// Flows idle at this packet time end (packet time, from the reader).
     Sweep(Timestamp),
     /// The baseline looks for polls that stopped.
@@ -80,14 +80,14 @@ enum Marker {
 }
 
 /// What a worker reports after each message: its deferred items, and how far it got.
-struct Report {
-    worker: usize,
-    items: Vec<(u64, Item)>,
-    done: u64,
+pub(crate) struct Report {
+    pub(crate) worker: usize,
+    pub(crate) items: Vec<(u64, Item)>,
+    pub(crate) done: u64,
 }
 
 /// A worker's end of the run.
-struct WorkerEnd {
+pub(crate) struct WorkerEnd {
     summary: Summary,
     roles: Option<crate::roles::RoleWatch>,
 }
@@ -103,6 +103,8 @@ struct Worker {
 
 /// N pipelines behind one reader.
 pub(crate) struct Pool {
+    /// The workers read their own capture handles (kernel fanout): time is the clock's.
+    reads_own: bool,
     workers: Vec<Worker>,
     reports: Receiver<Report>,
     spare: Receiver<FrameBatch>,
@@ -132,8 +134,8 @@ pub(crate) struct Pool {
 const PUBLISH_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A worker's ends of what it shares with the reader.
-struct Ends {
-    reports: Sender<Report>,
+pub(crate) struct Ends {
+    pub(crate) reports: Sender<Report>,
     spare: Sender<FrameBatch>,
     slot: Arc<Mutex<(u64, Summary)>>,
     queued: Arc<std::sync::atomic::AtomicUsize>,
@@ -143,32 +145,68 @@ impl Pool {
     /// `n` workers over `opts`; each gets a fork of `outputs` (the cross stage keeps the
     /// original). `--max-flows` is divided among them. `live`: a full worker queue
     /// drops the batch (counted) instead of waiting.
-    pub(crate) fn new(mut opts: PipelineOptions, outputs: Option<Outputs>, n: usize, live: bool, hook: bool) -> std::io::Result<Pool> {
+    pub(crate) fn new(opts: PipelineOptions, outputs: Option<Outputs>, n: usize, live: bool, hook: bool) -> std::io::Result<Pool> {
+        Pool::start(opts, outputs, n, live, hook, None)
+    }
+
+    /// As [`Pool::new`] for a live run whose workers read their own capture handles, one
+    /// source each (joined in a kernel fanout group): no reader thread hands frames
+    /// over; the calling thread keeps time, health and statistics through the view.
+    pub(crate) fn fanout(
+        opts: PipelineOptions,
+        outputs: Option<Outputs>,
+        sources: Vec<crate::fanout::WorkerSource>,
+        hook: bool,
+    ) -> std::io::Result<(Pool, crate::fanout::FanoutView)> {
+        let shared = Arc::new(crate::fanout::Shared::new(sources.len()));
+        let n = sources.len();
+        let pool = Pool::start(opts, outputs, n, true, hook, Some((sources, shared.clone())))?;
+        Ok((pool, crate::fanout::FanoutView::new(shared)))
+    }
+
+    fn start(
+        mut opts: PipelineOptions,
+        outputs: Option<Outputs>,
+        n: usize,
+        live: bool,
+        hook: bool,
+        fanout: Option<(Vec<crate::fanout::WorkerSource>, Arc<crate::fanout::Shared>)>,
+    ) -> std::io::Result<Pool> {
         let n = n.max(1);
+        let reads_own = fanout.is_some();
         opts.flow.max_flows = (opts.flow.max_flows / n).max(1);
         let (report_tx, reports) = mpsc::channel();
         let (spare_tx, spare) = mpsc::channel();
-        let mut first = Pipeline::worker(opts.clone(), outputs.as_ref().map(Outputs::fork), hook);
+        let mut first = Pipeline::worker(opts.clone(), outputs.as_ref().map(Outputs::fork), hook, !reads_own);
         let hosts = first.take_hosts();
         let mut pipelines = vec![first];
         for _ in 1..n {
-            let mut p = Pipeline::worker(opts.clone(), outputs.as_ref().map(Outputs::fork), hook);
+            let mut p = Pipeline::worker(opts.clone(), outputs.as_ref().map(Outputs::fork), hook, !reads_own);
             p.take_hosts();
             pipelines.push(p);
         }
         let mut workers = Vec::with_capacity(n);
+        let (mut sources, shared) = match fanout {
+            Some((sources, shared)) => (sources.into_iter().map(Some).collect(), Some(shared)),
+            None => (Vec::new(), None),
+        };
         for (w, p) in pipelines.into_iter().enumerate() {
             let (tx, rx) = mpsc::sync_channel(if live { LIVE_QUEUE } else { QUEUE });
             let slot = Arc::new(Mutex::new((0, Summary::default())));
             let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
             let ends = Ends { reports: report_tx.clone(), spare: spare_tx.clone(), slot: slot.clone(), queued: queued.clone() };
-            let thread = std::thread::Builder::new().name(format!("worker {w}")).spawn(move || work(p, w, &rx, &ends))?;
+            let own = sources.get_mut(w).and_then(Option::take).zip(shared.clone());
+            let thread = std::thread::Builder::new().name(format!("worker {w}")).spawn(move || match own {
+                Some((source, shared)) => crate::fanout::work(p, w, &rx, &ends, source, &shared),
+                None => work(p, w, &rx, &ends),
+            })?;
             workers.push(Worker { tx, thread, slot, queued });
         }
         let alerting = crate::alerting::Alerting::new(opts.rules.clone());
         let cross = CrossStage::new(alerting, hosts, outputs, n);
         let warmup = opts.warmup.as_ref().and_then(|w| w.duration_ns).map(|d| (d, None));
         Ok(Pool {
+            reads_own,
             workers,
             reports,
             spare,
@@ -222,10 +260,27 @@ impl Pool {
         ((pair_hash(fold(ip.src), fold(ip.dst)) % n) as usize, reaches_flows)
     }
 
+    /// The next position in capture order: a count of frames and markers from the
+    /// reader; the clock's nanoseconds when the workers read for themselves (their
+    /// frames are placed by their timestamps).
     fn next_seq(&mut self) -> u64 {
+        if self.reads_own {
+            return crate::fanout::now_ns().max(self.seq);
+        }
         let s = self.seq;
         self.seq += 1;
         s
+    }
+
+    /// The warm-up by the sensor's clock, from the first tick (the workers read for
+    /// themselves: no frame passes here).
+    fn clock_warmup(&mut self, now: Timestamp) {
+        let Some((length, end)) = self.warmup.as_mut() else { return };
+        let end = *end.get_or_insert(now.as_nanos().saturating_add(*length));
+        if now.as_nanos() >= end {
+            self.warmup = None;
+            self.mark(&|| Marker::WarmupEnd);
+        }
     }
 
     /// Hands every worker its share of the round (an empty share still says how far
@@ -329,11 +384,13 @@ impl Pool {
             cross.offer(r.worker, r.items, r.done);
         }
         cross.drain();
-        let mut worker_sinks: Vec<Vec<SinkCounts>> = Vec::new();
+        let mut packets = Vec::new();
         for end in ends {
             match end {
                 Ok(mut e) => {
-                    worker_sinks.push(std::mem::take(&mut e.summary.outputs));
+                    // The sinks are shared: their counts come from the cross stage's end.
+                    e.summary.outputs.clear();
+                    packets.push(e.summary.packets);
                     summary.merge(&e.summary);
                     if let Some(r) = e.roles {
                         roles.get_or_insert_with(Default::default).merge(r);
@@ -344,6 +401,7 @@ impl Pool {
         }
         let (cross_summary, sinks) = cross.finish();
         summary.merge(&cross_summary);
+        summary.sensor.worker_packets = packets;
         // The sinks are shared: the last end's counts are everyone's.
         summary.outputs = sinks;
         let inferred = inferred.or_else(|| roles.map(|r| r.sets()));
@@ -414,6 +472,9 @@ impl Driven for Pool {
     }
 
     fn tick(&mut self, now: Timestamp) {
+        if self.reads_own {
+            self.clock_warmup(now);
+        }
         self.mark(&|| Marker::Tick(now));
         self.cross.alerting().age(now);
         if let Some(o) = self.cross.outputs_mut() {
@@ -526,30 +587,40 @@ fn work(mut p: Pipeline, w: usize, rx: &Receiver<Msg>, ends: &Ends) -> WorkerEnd
                 done
             }
             Msg::Mark(seq, m) => {
-                p.set_seq(seq);
-                match m {
-                    Marker::Sweep(now) => p.sweep(now),
-                    Marker::BaselineTick(now) => p.baseline_tick(now),
-                    Marker::Tick(now) => p.tick(now),
-                    Marker::Input(name) => p.set_input(&name),
-                    Marker::Flush => p.flush_outputs(),
-                    Marker::WarmupEnd => p.end_warmup(),
-                    Marker::WarmedUp(sets, rules) => p.warmed_up(sets, rules),
-                    Marker::Reload(d) => p.reload(*d),
-                    Marker::MaxFrame(max) => p.set_max_frame(max),
-                    Marker::Publish(generation) => {
-                        let s = p.snapshot(0.0);
-                        if let Ok(mut published) = ends.slot.lock() {
-                            *published = (generation, s);
-                        }
-                    }
-                }
+                apply_marker(&mut p, seq, m, ends);
                 seq
             }
         };
         let _ = ends.reports.send(Report { worker: w, items: p.take_deferred(), done });
     }
-    // Flows still open end now: what that defers is reported before the worker ends.
+    end_worker(p, w, ends)
+}
+
+/// A marker, at capture position `seq`.
+pub(crate) fn apply_marker(p: &mut Pipeline, seq: u64, m: Marker, ends: &Ends) {
+    p.set_seq(seq);
+    match m {
+        Marker::Sweep(now) => p.sweep(now),
+        Marker::BaselineTick(now) => p.baseline_tick(now),
+        Marker::Tick(now) => p.tick(now),
+        Marker::Input(name) => p.set_input(&name),
+        Marker::Flush => p.flush_outputs(),
+        Marker::WarmupEnd => p.end_warmup(),
+        Marker::WarmedUp(sets, rules) => p.warmed_up(sets, rules),
+        Marker::Reload(d) => p.reload(*d),
+        Marker::MaxFrame(max) => p.set_max_frame(max),
+        Marker::Publish(generation) => {
+            let s = p.snapshot(0.0);
+            if let Ok(mut published) = ends.slot.lock() {
+                *published = (generation, s);
+            }
+        }
+    }
+}
+
+/// A worker's end: flows still open end now, and what that defers is reported before
+/// the worker's counters are handed back.
+pub(crate) fn end_worker(mut p: Pipeline, w: usize, ends: &Ends) -> WorkerEnd {
     p.end_flows();
     let _ = ends.reports.send(Report { worker: w, items: p.take_deferred(), done: u64::MAX });
     let roles = p.take_roles();

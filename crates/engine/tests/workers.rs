@@ -35,6 +35,12 @@ fn replay(path: &Path, opts: &PipelineOptions, workers: usize) -> (Vec<String>, 
     if let Some(streams) = obj.get_mut("streams").and_then(Value::as_object_mut) {
         streams.retain(|k, _| !k.contains("peak"));
     }
+    // Each worker's share of the frames: there is one share per worker by definition.
+    let shares = obj.remove("sensor").and_then(|s| s.get("worker_packets").cloned());
+    if let Some(Value::Array(shares)) = &shares {
+        let total: u64 = shares.iter().filter_map(Value::as_u64).sum();
+        assert_eq!((shares.len(), Some(total)), (workers, obj.get("packets").and_then(Value::as_u64)), "{}", path.display());
+    }
     let alerts = hooked.lock().expect("hook").clone();
     (lines, s, alerts)
 }

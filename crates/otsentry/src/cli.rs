@@ -248,6 +248,11 @@ pub(crate) struct SenseArgs {
     /// How long the kernel may hold a block of packets (default 100ms).
     #[arg(long, value_name = "DURATION", value_parser = parse_read_timeout)]
     pub(crate) read_timeout: Option<std::time::Duration>,
+    /// With several workers, each reads its own capture handles, which the kernel
+    /// joins in a fanout group split by address pair, instead of one reader handing
+    /// frames over (the default; only it peels tunnels before it splits).
+    #[arg(long)]
+    pub(crate) fanout: bool,
     /// Write a `stats` record (and log a line at info) this often (default 30s; 0 for
     /// never).
     #[arg(long, value_name = "DURATION", value_parser = parse_stats_interval)]

@@ -77,6 +77,7 @@ pub(crate) struct RunConfig {
     pub(crate) promiscuous: Option<bool>,
     #[serde(default, deserialize_with = "read_timeout")]
     pub(crate) read_timeout: Option<std::time::Duration>,
+    pub(crate) fanout: Option<bool>,
     #[serde(default, deserialize_with = "stats_interval")]
     pub(crate) stats_interval: Option<std::time::Duration>,
     #[serde(default, deserialize_with = "silence_alert")]
@@ -424,6 +425,7 @@ pub(crate) fn parse(text: &str) -> Result<Config, Vec<Issue>> {
         ("immediate", r.immediate.is_some()),
         ("promiscuous", r.promiscuous.is_some()),
         ("read-timeout", r.read_timeout.is_some()),
+        ("fanout", r.fanout.is_some()),
         ("stats-interval", r.stats_interval.is_some()),
         ("silence-alert", r.silence_alert.is_some()),
         ("user", r.user.is_some()),
@@ -581,6 +583,9 @@ sense:
   promiscuous: true
   # How long the kernel may hold a block of packets (ms, s).
   read-timeout: 100ms
+  # With several workers: each reads its own handles in a kernel fanout group split by
+  # address pair, instead of one reader handing frames over (which also peels tunnels).
+  fanout: false
   # A stats record (EVE, ClickHouse) and a log line at info this often; 0 for none.
   stats-interval: 30s
   # A "Sensor health" alert when an interface delivers nothing this long; 0 for never.

@@ -71,6 +71,11 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
+    /// The run's workers: as set, else one for replay and one per core for sense.
+    pub(crate) fn workers_for(&self, live: bool) -> usize {
+        self.workers.unwrap_or(if live { crate::cli::Workers::Auto } else { REPLAY_WORKERS }).count()
+    }
+
     pub(crate) fn merge(args: PipelineArgs, file: RunConfig) -> Settings {
         // Either checksum flag on the command line settles both (clap refuses the two
         // together; the configuration file refuses its two keys together).
@@ -301,10 +306,15 @@ pub(crate) fn warm_up(s: &Settings, opts: &mut PipelineOptions, default: crate::
 /// The pipeline over `outputs`, SIGHUP reopening them, alerts printed as a table unless
 /// stdout carries JSON (then `false`).
 pub(crate) fn start(s: &Settings, opts: PipelineOptions, outputs: Option<Outputs>, live: bool) -> anyhow::Result<(Runner, bool)> {
+    let run = Runner::new(opts, outputs, s.workers_for(live), live).context("starting the pipeline's workers")?;
+    attach(s, run)
+}
+
+/// SIGHUP reopening `run`'s outputs, its alerts printed as a table unless stdout
+/// carries JSON (then `false`).
+pub(crate) fn attach(s: &Settings, mut run: Runner) -> anyhow::Result<(Runner, bool)> {
     let eve_on_stdout = s.eve.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let summary_on_stdout = s.summary_json.as_deref().is_some_and(|p| p.as_os_str() == "-");
-    let workers = s.workers.unwrap_or(if live { crate::cli::Workers::Auto } else { REPLAY_WORKERS }).count();
-    let mut run = Runner::new(opts, outputs, workers, live).context("starting the pipeline's workers")?;
     for flag in run.reopen_flags() {
         // SIGHUP reopens the EVE file (after logrotate moved it), as in Suricata.
         signal_hook::flag::register(signal_hook::consts::SIGHUP, flag).context("installing the SIGHUP handler")?;

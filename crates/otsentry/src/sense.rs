@@ -34,6 +34,8 @@ pub(crate) struct SenseSettings {
     run_as: crate::privilege::RunAs,
     metrics: Option<std::net::SocketAddr>,
     test_config: bool,
+    /// Workers read their own handles in a kernel fanout group.
+    fanout: bool,
 }
 
 impl SenseSettings {
@@ -46,7 +48,9 @@ impl SenseSettings {
             promiscuous: !args.no_promiscuous && file.promiscuous.unwrap_or(d.promiscuous),
             timeout: args.read_timeout.or(file.read_timeout).unwrap_or(d.timeout),
             bpf: args.bpf.clone().or_else(|| file.bpf.clone()).unwrap_or_default(),
+            fanout: None,
         };
+        let fanout = args.fanout || file.fanout.unwrap_or(false);
         let every = args.stats_interval.or(file.stats_interval).unwrap_or(Duration::from_secs(30));
         let mut live = LiveSettings { stats_every: (!every.is_zero()).then_some(every), ..LiveSettings::default() };
         if let Some(silence) = args.silence_alert.or(file.silence_alert) {
@@ -65,7 +69,7 @@ impl SenseSettings {
         let merge_hold = capture.timeout * 3 + Duration::from_millis(100);
         let interfaces = if args.interfaces.is_empty() { file.interface.clone().unwrap_or_default() } else { args.interfaces };
         let pipeline = Settings::merge(args.pipeline, file);
-        SenseSettings { interfaces, capture, live, merge_hold, pipeline, run_as, metrics, test_config }
+        SenseSettings { interfaces, capture, live, merge_hold, pipeline, run_as, metrics, test_config, fanout }
     }
 }
 
@@ -76,7 +80,18 @@ pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
     crate::privilege::restrict_new_files();
     // Capture handles first (they need the privilege), then every file the pipeline
     // reads: a mistake ends the run before any output is opened for writing.
-    let mut interfaces = Interfaces::open(&s.interfaces, &s.capture, s.merge_hold)?;
+    let workers = s.pipeline.workers_for(true);
+    let interfaces = if s.fanout && workers > 1 {
+        // One set of handles per worker, each handle joined to its interface's group.
+        let capture = LiveOptions { fanout: Some(std::process::id() as u16), ..s.capture.clone() };
+        let mut each = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            each.push(Box::new(Interfaces::open(&s.interfaces, &capture, s.merge_hold)?) as otsentry_engine::WorkerSource);
+        }
+        Capture::Fanout(each)
+    } else {
+        Capture::Reader(Interfaces::open(&s.interfaces, &s.capture, s.merge_hold)?)
+    };
     if s.test_config {
         crate::privilege::check(&s.run_as).map_err(|e| UsageError(format!("{e:#}")))?;
         let d = run::detection(&s.pipeline)?;
@@ -95,7 +110,17 @@ pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
     crate::privilege::drop_privileges(&s.run_as).map_err(|e| UsageError(format!("{e:#}")))?;
     let (mut opts, outputs) = run::build(&s.pipeline, ReaderKind::Mmap)?;
     run::warm_up(&s.pipeline, &mut opts, crate::cli::WarmupChoice::For(crate::cli::DEFAULT_WARMUP))?;
-    let (mut pipeline, table) = run::start(&s.pipeline, opts, outputs, true)?;
+    let (mut pipeline, table, mut source): (_, _, Box<dyn otsentry_capture::Source>) = match interfaces {
+        Capture::Reader(interfaces) => {
+            let (run, table) = run::start(&s.pipeline, opts, outputs, true)?;
+            (run, table, Box::new(interfaces))
+        }
+        Capture::Fanout(each) => {
+            let (run, view) = otsentry_engine::Runner::fanout(opts, outputs, each).context("starting the workers")?;
+            let (run, table) = run::attach(&s.pipeline, run)?;
+            (run, table, Box::new(view))
+        }
+    };
     let mut control = LiveControl::default();
     if let Some(listener) = metrics {
         let view = std::sync::Arc::new(std::sync::Mutex::new(otsentry_engine::LiveView::default()));
@@ -110,12 +135,18 @@ pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
         say!("otsentry: capturing on {} (SIGTERM or Ctrl-C stops, writing everything out)", s.interfaces.join(", "));
     }
     let started = Instant::now();
-    let failures = pipeline.run_live(&mut interfaces, s.live, &control);
+    let failures = pipeline.run_live(source.as_mut(), s.live, &control);
     crate::notify::notify("STOPPING=1");
     let summary = pipeline.finish(started.elapsed().as_secs_f64());
     run::report(&s.pipeline, &summary, table)?;
     anyhow::ensure!(failures.is_empty(), "{}", failures.join("; "));
     Ok(())
+}
+
+/// The capture handles: one reader's, or each worker's own (kernel fanout).
+enum Capture {
+    Reader(Interfaces),
+    Fanout(Vec<otsentry_engine::WorkerSource>),
 }
 
 /// The first SIGTERM or SIGINT asks the run to stop (capture ends, everything is

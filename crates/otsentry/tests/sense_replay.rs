@@ -126,24 +126,54 @@ fn sense_sees_what_tcpreplay_sent_as_replay_does() {
     let mut compared = 0;
     for capture in &captures {
         let sendable = rewritten(capture, &dir);
-        let sensor = Sensor::start(&net, &dir, &["--stats-interval", "1s"]);
-        let sent = net.tcpreplay(&sendable);
+        // One pipeline; two workers behind one reader; two workers each on its own
+        // handle in a kernel fanout group: each gives the replay's counts and alerts.
+        for design in DESIGNS {
+            compare_live(&net, &dir, capture, &sendable, design, &rules);
+        }
+        compared += 1;
+    }
+    assert_eq!(compared, captures.len());
+    // Captures with several address pairs spread over both workers in both designs
+    // (a capture of one pair goes to one worker).
+    assert!(PAIRS_SPREAD.load(std::sync::atomic::Ordering::Relaxed) >= 6, "{PAIRS_SPREAD:?} runs spread over both workers");
+}
+
+/// Two-worker runs whose frames went to both workers.
+static PAIRS_SPREAD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The capture designs sense is tested with.
+const DESIGNS: [&[&str]; 3] = [&["--workers", "1"], &["--workers", "2"], &["--workers", "2", "--fanout"]];
+
+/// Sends `sendable` to a sensor run with `design`'s flags; its summary must match the
+/// replay's on what does not depend on timing.
+fn compare_live(net: &Net, dir: &Path, capture: &Path, sendable: &Path, design: &[&str], rules: &[String]) {
+    {
+        let mut args = vec!["--stats-interval", "1s"];
+        args.extend_from_slice(design);
+        let sensor = Sensor::start(net, dir, &args);
+        let sent = net.tcpreplay(sendable);
         // Everything sent has been read once the sensor counted it all in a stats record.
         sensor.wait_for(Duration::from_secs(30), |s| {
             s.records().iter().rev().find(|r| r["event_type"] == "stats").is_some_and(|r| r["stats"]["decoder"]["pkts"] == sent)
         });
         let live = sensor.stop();
-        let name = capture.display();
+        let name = format!("{} ({})", capture.display(), design.join(" "));
         assert_eq!(live["packets"], sent, "{name}: packets counted and sent");
         assert_eq!(live["capture"]["kernel_packets"], sent, "{name}: the kernel's count");
         assert_eq!(live["capture"]["kernel_drops"], 0, "{name}: kernel drops");
         assert_eq!(live["capture"]["kernel_ifdrops"], 0, "{name}: interface drops");
-        let replayed = replay_summary(&sendable, &dir, &[]);
+        assert_eq!(live["sensor"]["worker_drops"].as_u64().unwrap_or(0), 0, "{name}: frames a full worker queue dropped");
+        if design.contains(&"2") {
+            // Both workers took part, and between them handled every frame.
+            let shares: Vec<u64> = live["sensor"]["worker_packets"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+            assert_eq!((shares.len(), shares.iter().sum::<u64>()), (2, sent), "{name}: {shares:?}");
+            PAIRS_SPREAD.fetch_add(u64::from(shares.iter().all(|&n| n > 0)), std::sync::atomic::Ordering::Relaxed);
+        }
+        let replayed = replay_summary(sendable, dir, &[]);
         assert_eq!(replayed["packets"], sent, "{name}: replay reads what was sent");
-        assert_eq!(comparable(&live, &rules), comparable(&replayed, &rules), "{name}: sense and replay differ");
-        compared += 1;
+        assert_eq!(comparable(&live, rules), comparable(&replayed, rules), "{name}: sense and replay differ");
     }
-    assert_eq!(compared, captures.len());
 }
 
 #[test]
