@@ -117,7 +117,7 @@ impl SegmentationCounts {
         // Each list is in (client, server, protocol, class) order and a pair's entries
         // all come from one worker: a stable sort by the pair restores the whole order.
         let pair = |f: &Forbidden| (f.src_ip.parse::<std::net::IpAddr>().ok(), f.dest_ip.parse::<std::net::IpAddr>().ok());
-        self.conversations.sort_by(|a, b| pair(a).cmp(&pair(b)));
+        self.conversations.sort_by_key(pair);
         if self.conduits_used.len() < o.conduits_used.len() {
             self.conduits_used.resize(o.conduits_used.len(), 0);
         }

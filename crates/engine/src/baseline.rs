@@ -30,10 +30,27 @@ otsentry_core::field_table!(FIELDS:
 pub(crate) static BASELINE_SCHEMA: Schema = Schema { event_type: "baseline", fields: &FIELDS, groups: &[], keys: &[] };
 
 /// A finding as rules read it and as the alert's `baseline` object shows it.
-struct Event<'f> {
+pub(crate) struct Event<'f> {
     f: &'f Finding,
     space: Option<String>,
 }
+
+impl<'f> Event<'f> {
+    pub(crate) fn of(f: &'f Finding) -> Event<'f> {
+        Event { f, space: f.space.map(otsentry_baseline::space_name) }
+    }
+}
+
+/// What makes two findings the same departure (the detector raises each once):
+/// an asset's own findings (a new asset, a changed identity) span the pairs it talks
+/// in, so with several workers the cross stage raises them once.
+/// The key is the detector's own (kind, asset, protocol, function, address: an
+/// identity's attribute).
+pub(crate) fn asset_subject(f: &Finding) -> Option<AssetSubject> {
+    f.server.is_none().then(|| (f.kind.as_str(), f.client, f.protocol.map(|p| p.name()), f.function.map(|x| x.0), f.address))
+}
+
+pub(crate) type AssetSubject = (&'static str, IpAddr, Option<&'static str>, Option<u32>, Option<u32>);
 
 impl FieldAccess for Event<'_> {
     fn schema(&self) -> &'static Schema {
@@ -169,8 +186,13 @@ fn raise<'s>(out: &mut Out<'_>, subject: &dyn Fn(&Finding) -> otsentry_rules::Su
 fn raise_found<'s>(out: &mut Out<'_>, subject: &dyn Fn(&Finding) -> otsentry_rules::Subject<'s>, header: &dyn Fn(&Finding) -> EventHeader) {
     let Some(Baselining::Detect(d)) = out.baseline.as_deref_mut() else { return };
     let found: Vec<Finding> = d.drain().collect();
-    for f in &found {
-        let event = Event { f, space: f.space.map(otsentry_baseline::space_name) };
-        out.detect(&|| subject(f), &event, Some(("baseline", &event)), &mut || header(f));
+    for f in found {
+        if let (Some(d), Some(_)) = (out.alerting.deferral(), asset_subject(&f)) {
+            let place = crate::cross::Place { subject: crate::cross::OwnedSubject::of(&subject(&f)), header: header(&f) };
+            d.push(crate::cross::Item::AssetFinding(Box::new((f, place))));
+            continue;
+        }
+        let event = Event::of(&f);
+        out.detect(&|| subject(&f), &event, Some(("baseline", &event)), &mut || header(&f));
     }
 }

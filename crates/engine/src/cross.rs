@@ -78,6 +78,9 @@ pub(crate) enum Item {
     Credit { ip: IpAddr, print: Print, packets: u64 },
     /// A worker's host sets watched during the warm-up, at its end.
     Roles(Box<crate::roles::RoleWatch>),
+    /// An asset's departure from the baseline (new, or a changed identity), as the
+    /// worker's detector raised it: the first across workers alerts.
+    AssetFinding(Box<(otsentry_baseline::Finding, Place)>),
 }
 
 /// The host table's part of one sender observation.
@@ -136,6 +139,8 @@ pub(crate) struct CrossStage {
     /// Warm-up watches gathered so far (all workers send theirs at the same marker).
     roles: Vec<crate::roles::RoleWatch>,
     roles_done: Option<crate::roles::RoleWatch>,
+    /// Asset findings raised so far (each once, as one detector would).
+    assets_raised: std::collections::HashSet<crate::baseline::AssetSubject>,
 }
 
 impl CrossStage {
@@ -150,6 +155,7 @@ impl CrossStage {
             done: vec![0; workers],
             roles: Vec::new(),
             roles_done: None,
+            assets_raised: std::collections::HashSet::new(),
         }
     }
 
@@ -196,7 +202,7 @@ impl CrossStage {
                 if let Some(detail) = self.alerting.gate_deferred(&gate, std::mem::take(&mut alert.alert.detail)) {
                     alert.alert.detail = detail;
                     self.alerting.raise(&alert, &mut self.summary);
-                    self.write(&*alert);
+                    self.write(&alert);
                 }
             }
             Item::Raised(alert) => self.alerting.hook(&alert),
@@ -220,6 +226,16 @@ impl CrossStage {
             }
             Item::SentFor { print, ip } => self.hosts.sent_for(print, ip),
             Item::Credit { ip, print, packets } => self.hosts.credit(ip, print, packets),
+            Item::AssetFinding(found) => {
+                let (f, place) = &*found;
+                if crate::baseline::asset_subject(f).is_some_and(|key| self.assets_raised.insert(key)) {
+                    if f.kind == otsentry_baseline::Kind::NewAsset {
+                        *self.summary.baseline.entry(f.kind.as_str().to_string()).or_default() += 1;
+                    }
+                    let event = crate::baseline::Event::of(f);
+                    self.detect(place, &event, "baseline");
+                }
+            }
             Item::Roles(watch) => {
                 self.roles.push(*watch);
                 if self.roles.len() == self.queues.len() {

@@ -633,6 +633,11 @@ impl Pipeline {
         self.summary.streams.sender_hosts_dropped = self.flows.hosts_dropped();
         if let Some(crate::baselining::Baselining::Detect(d)) = self.baseline.as_ref() {
             self.summary.baseline = d.counts().into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+            if self.worker {
+                // A worker's detector meets a new asset once per worker that sees it;
+                // the cross stage counts each once.
+                self.summary.baseline.remove(otsentry_baseline::Kind::NewAsset.as_str());
+            }
         }
     }
 }

@@ -415,12 +415,17 @@ impl Pool {
     }
 }
 
-/// The pair's hash, the same whichever address sent. A multiply-xorshift mix, so
-/// addresses that differ in one bit still spread.
+/// The pair's hash, the same whichever address sent: the two words combined in order,
+/// then mixed (splitmix64's finaliser) so that every bit of both reaches the low bits a
+/// worker is chosen by.
 fn pair_hash(a: u64, b: u64) -> u64 {
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-    let mut h = lo.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ hi.rotate_left(29).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
-    h ^= h >> 31;
+    let mut h = lo ^ hi.rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15;
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+    h ^= h >> 33;
     h
 }
 

@@ -90,7 +90,7 @@ pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
         }
         Capture::Fanout(each)
     } else {
-        Capture::Reader(Interfaces::open(&s.interfaces, &s.capture, s.merge_hold)?)
+        Capture::Reader(Box::new(Interfaces::open(&s.interfaces, &s.capture, s.merge_hold)?))
     };
     if s.test_config {
         crate::privilege::check(&s.run_as).map_err(|e| UsageError(format!("{e:#}")))?;
@@ -113,7 +113,7 @@ pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
     let (mut pipeline, table, mut source): (_, _, Box<dyn otsentry_capture::Source>) = match interfaces {
         Capture::Reader(interfaces) => {
             let (run, table) = run::start(&s.pipeline, opts, outputs, true)?;
-            (run, table, Box::new(interfaces))
+            (run, table, interfaces)
         }
         Capture::Fanout(each) => {
             let (run, view) = otsentry_engine::Runner::fanout(opts, outputs, each).context("starting the workers")?;
@@ -145,7 +145,7 @@ pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
 
 /// The capture handles: one reader's, or each worker's own (kernel fanout).
 enum Capture {
-    Reader(Interfaces),
+    Reader(Box<Interfaces>),
     Fanout(Vec<otsentry_engine::WorkerSource>),
 }
 
