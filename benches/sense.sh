@@ -4,7 +4,9 @@
 # settings) holds with zero kernel drops, across a veth pair between two network
 # namespaces this script makes; beside replay's rate of the same file and
 # `tcpdump -r FILE -w /dev/null`, from the same run. As root.
-# Usage: benches/sense.sh [FILE] [ROUNDS]   (ROUNDS: bisection steps, default 3)
+# Usage: [SENSE_ARGS="--workers 2 --fanout"] benches/sense.sh [FILE] [ROUNDS]
+#        (ROUNDS: bisection steps, default 3; SENSE_ARGS: the sensor's capture design,
+#        default --workers 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . benches/prelude.sh
@@ -30,7 +32,8 @@ timed "otsentry replay (default pack)" "$BIN" replay -q "$FILE"
 # "sent pps mbps drops cpu" (tcpreplay's achieved rate, the kernel's drops, and the
 # sensor's CPU time over the wall time from its start to the end of sending, in %).
 attempt() {
-    ip netns exec $S "$BIN" --log-level info sense -q -i ots-bs --stats-interval 0 \
+    # shellcheck disable=SC2086 # SENSE_ARGS is a list of flags.
+    ip netns exec $S "$BIN" --log-level info sense -q -i ots-bs --allow-root --stats-interval 0 ${SENSE_ARGS:---workers 1} \
         --summary-json "$TMP/summary.json" > /dev/null 2> "$TMP/sense.log" &
     pid=$!
     until grep -q "capture started" "$TMP/sense.log"; do sleep 0.05; done
@@ -57,7 +60,7 @@ attempt() {
     echo "$sent $pps $mbps $drops $cpu"
 }
 
-echo "live: tcpreplay into one sensor (requested rate: packets sent, achieved rate, drops)"
+echo "live: tcpreplay into one sensor (${SENSE_ARGS:---workers 1}; requested rate: packets sent, achieved rate, drops)"
 report() { printf "  %-10s %8s sent %10.0f pkt/s %8.1f Mbit/s  %s drops  sensor CPU %s%% of a core\n" "$@"; }
 set -- $(attempt top); report top "$1" "$2" "$3" "$4" "$5"
 top_pps=${2%.*}

@@ -19,7 +19,7 @@ pub(crate) struct Alerting {
     /// Hits of the event being checked (reused: most events raise none).
     hits: Vec<Hit>,
     /// One worker of several: cross-pair work waits here for the cross stage.
-    deferral: Option<crate::cross::Deferral>,
+    deferral: Option<crate::deferral::Deferral>,
 }
 
 impl Alerting {
@@ -32,14 +32,14 @@ impl Alerting {
     pub(crate) fn deferring(rules: Arc<RuleSet>, forward_raised: bool) -> Self {
         Alerting {
             detector: Detector::deferring(rules),
-            deferral: Some(crate::cross::Deferral::new(forward_raised)),
+            deferral: Some(crate::deferral::Deferral::new(forward_raised)),
             ..Alerting::new(Arc::new(RuleSet::empty()))
         }
     }
 
     /// Where a worker defers cross-pair work (`None`: this run keeps it itself).
     #[inline]
-    pub(crate) fn deferral(&mut self) -> Option<&mut crate::cross::Deferral> {
+    pub(crate) fn deferral(&mut self) -> Option<&mut crate::deferral::Deferral> {
         self.deferral.as_mut()
     }
 
@@ -85,7 +85,7 @@ impl Alerting {
             let app = body.and_then(|(name, b)| serde_json::value::to_raw_value(b).ok().map(|raw| (name, raw)));
             let alert = Alert { header: header(), alert: AlertBody { info: hit.info, detail: hit.detail }, app };
             if let (Some(gate), Some(d)) = (hit.deferred, self.deferral.as_mut()) {
-                d.push(crate::cross::Item::Gate(gate, Box::new(alert)));
+                d.push(crate::deferral::Item::Gate(gate, Box::new(alert)));
                 continue;
             }
             count(summary, &alert);
@@ -93,7 +93,7 @@ impl Alerting {
                 hook(&alert);
             }
             if let Some(d) = self.deferral.as_mut().filter(|d| d.forward_raised) {
-                d.push(crate::cross::Item::Raised(Box::new(alert.clone())));
+                d.push(crate::deferral::Item::Raised(Box::new(alert.clone())));
             }
             emit(&alert);
         }

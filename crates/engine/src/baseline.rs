@@ -188,8 +188,8 @@ fn raise_found<'s>(out: &mut Out<'_>, subject: &dyn Fn(&Finding) -> otsentry_rul
     let found: Vec<Finding> = d.drain().collect();
     for f in found {
         if let (Some(d), Some(_)) = (out.alerting.deferral(), asset_subject(&f)) {
-            let place = crate::cross::Place { subject: crate::cross::OwnedSubject::of(&subject(&f)), header: header(&f) };
-            d.push(crate::cross::Item::AssetFinding(Box::new((f, place))));
+            let place = crate::deferral::Place { subject: crate::deferral::OwnedSubject::of(&subject(&f)), header: header(&f) };
+            d.push(crate::deferral::Item::AssetFinding(Box::new((f, place))));
             continue;
         }
         let event = Event::of(&f);

@@ -1,129 +1,19 @@
 //! State that spans address pairs, with several workers: the scan tracker, the sender
-//! watch's host table and the rules' thresholds and suppressions by source, destination
-//! or rule. Workers split traffic by address pair, so none of them sees all of it; each
-//! defers that work as [`Item`]s stamped with the capture order of what caused them, and
-//! one [`CrossStage`] applies every worker's items in that order. The results are those
-//! one worker would give, whatever the number of workers.
+//! watch's host table, the baseline's asset findings and the rules' thresholds and
+//! suppressions by source, destination or rule. Workers split traffic by address pair,
+//! so none of them sees all of it; each defers that work ([`crate::deferral`]) stamped
+//! with the capture order of what caused it, and one [`CrossStage`] applies every
+//! worker's items in that order. The results are those one worker would give, whatever
+//! the number of workers.
 use crate::alerting::Alerting;
-use crate::scan::{Reason, ScanTracker};
-use crate::sender::{HostTable, Print, Seen, CREDIT_EVERY};
-use otsentry_core::{Alert, EventHeader, Summary, Timestamp, Vlans};
-use otsentry_rules::{DeferredGate, Subject};
+use crate::deferral::{Item, Place};
+use crate::scan::ScanTracker;
+use crate::sender::{HostTable, CREDIT_EVERY};
+use otsentry_core::{Alert, EventHeader, Summary, Timestamp};
+use otsentry_rules::Subject;
 use otsentry_sink::Outputs;
 use std::collections::VecDeque;
 use std::net::IpAddr;
-
-/// What rules see of an event's flow, owned (it crosses threads).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct OwnedSubject {
-    pub(crate) ts: Timestamp,
-    pub(crate) src: IpAddr,
-    pub(crate) dst: IpAddr,
-    pub(crate) src_port: Option<u16>,
-    pub(crate) dst_port: Option<u16>,
-    pub(crate) vlans: Vlans,
-    pub(crate) to_server: bool,
-    pub(crate) flow_id: u64,
-}
-
-impl OwnedSubject {
-    pub(crate) fn of(s: &Subject<'_>) -> OwnedSubject {
-        OwnedSubject {
-            ts: s.ts,
-            src: s.src,
-            dst: s.dst,
-            src_port: s.src_port,
-            dst_port: s.dst_port,
-            vlans: Vlans::from_slice(s.vlan),
-            to_server: s.to_server,
-            flow_id: s.flow_id,
-        }
-    }
-
-    fn subject(&self) -> Subject<'_> {
-        Subject {
-            ts: self.ts,
-            src: self.src,
-            dst: self.dst,
-            src_port: self.src_port,
-            dst_port: self.dst_port,
-            vlan: self.vlans.as_slice(),
-            to_server: self.to_server,
-            flow_id: self.flow_id,
-        }
-    }
-}
-
-/// Where an event happened: what rules see, and its record header.
-#[derive(Clone, Debug)]
-pub(crate) struct Place {
-    pub(crate) subject: OwnedSubject,
-    pub(crate) header: EventHeader,
-}
-
-/// One piece of cross-pair work a worker deferred.
-#[derive(Debug)]
-pub(crate) enum Item {
-    /// A rule match whose threshold or suppression spans pairs: the alert, if it passes.
-    Gate(DeferredGate, Box<Alert>),
-    /// An alert the worker raised itself, for the run's alert hook (in capture order).
-    Raised(Box<Alert>),
-    /// A failed attempt (a refused or half-open connection, a ping, an ARP request).
-    Scan { src: IpAddr, dst: IpAddr, port: u16, reason: Reason, place: Box<Place> },
-    /// A session side opened, changed or earned credit (the sender watch's host part).
-    Sender(Box<SenderItem>),
-    /// `ip` sent (or received) through the MAC of `print`.
-    SentFor { print: Print, ip: IpAddr },
-    /// Packets a session sent with `print` that its address was not credited with yet.
-    Credit { ip: IpAddr, print: Print, packets: u64 },
-    /// A worker's host sets watched during the warm-up, at its end.
-    Roles(Box<crate::roles::RoleWatch>),
-    /// An asset's departure from the baseline (new, or a changed identity), as the
-    /// worker's detector raised it: the first across workers alerts.
-    AssetFinding(Box<(otsentry_baseline::Finding, Place)>),
-}
-
-/// The host table's part of one sender observation.
-#[derive(Debug)]
-pub(crate) struct SenderItem {
-    pub(crate) seen: Seen,
-    pub(crate) credit: bool,
-    pub(crate) print: Print,
-    pub(crate) src: IpAddr,
-    /// Both ends have other addresses (a loopback trace's two senders share one).
-    pub(crate) own: bool,
-    /// The fingerprint the session side opened with.
-    pub(crate) first: Option<Print>,
-    pub(crate) place: Place,
-}
-
-/// A worker's deferred items, each stamped with the capture-order number of the frame
-/// or marker being handled when it arose.
-#[derive(Debug, Default)]
-pub(crate) struct Deferral {
-    seq: u64,
-    items: Vec<(u64, Item)>,
-    /// Whether the run has an alert hook (otherwise raised alerts need no forwarding).
-    pub(crate) forward_raised: bool,
-}
-
-impl Deferral {
-    pub(crate) fn new(forward_raised: bool) -> Deferral {
-        Deferral { forward_raised, ..Deferral::default() }
-    }
-
-    pub(crate) fn set_seq(&mut self, seq: u64) {
-        self.seq = seq;
-    }
-
-    pub(crate) fn push(&mut self, item: Item) {
-        self.items.push((self.seq, item));
-    }
-
-    pub(crate) fn take(&mut self) -> Vec<(u64, Item)> {
-        std::mem::take(&mut self.items)
-    }
-}
 
 /// The one owner of cross-pair state: applies every worker's items in capture order,
 /// raises what they cause through the full rules, and writes those alerts.

@@ -5,7 +5,7 @@
 //! reads the workers' capture counters through a [`FanoutView`], which stands in for
 //! the source a single reader would have.
 use crate::pipeline::Pipeline;
-use crate::workers::{apply_marker, end_worker, Ends, Msg, Report, WorkerEnd};
+use crate::worker::{apply_marker, end_worker, Ends, Msg, Report, WorkerEnd};
 use otsentry_capture::{Next, Source};
 use otsentry_core::{CaptureCounts, InputCounts};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

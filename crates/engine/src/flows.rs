@@ -1,7 +1,7 @@
 //! The flow stage: packets to flows, TCP segments to ordered stream bytes, stream bytes
 //! to protocol detection; EVE `flow` records and stream anomalies out.
 use crate::apps::{AppSink, Parser};
-use crate::cross::{Deferral, Item, OwnedSubject, Place, SenderItem};
+use crate::deferral::{Deferral, Item, OwnedSubject, Place, SenderItem};
 use crate::detect::{Detected, Detector};
 use crate::events::{EventCtx, Out};
 use crate::relay::{RelayEvent, RelayWatch, Relayed};

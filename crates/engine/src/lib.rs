@@ -9,6 +9,7 @@ mod apps;
 mod baseline;
 mod baselining;
 mod cross;
+mod deferral;
 mod detect;
 mod driver;
 mod events;
@@ -26,6 +27,7 @@ mod runner;
 mod scan;
 mod segment;
 mod sender;
+mod worker;
 mod workers;
 
 pub use alerting::AlertHook;

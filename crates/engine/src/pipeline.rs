@@ -189,8 +189,8 @@ impl Pipeline {
     }
 
     /// The cross-pair work deferred since the last call.
-    pub(crate) fn take_deferred(&mut self) -> Vec<(u64, crate::cross::Item)> {
-        self.alerting.deferral().map(crate::cross::Deferral::take).unwrap_or_default()
+    pub(crate) fn take_deferred(&mut self) -> Vec<(u64, crate::deferral::Item)> {
+        self.alerting.deferral().map(crate::deferral::Deferral::take).unwrap_or_default()
     }
 
     /// The sender watch's table of forwarders (from the baseline), for the cross stage.
@@ -215,7 +215,7 @@ impl Pipeline {
     pub(crate) fn end_warmup(&mut self) {
         let Some(watch) = self.roles.take() else { return };
         if let Some(d) = self.alerting.deferral() {
-            d.push(crate::cross::Item::Roles(Box::new(watch)));
+            d.push(crate::deferral::Item::Roles(Box::new(watch)));
         }
     }
 
@@ -510,9 +510,9 @@ impl Pipeline {
         let request = arp.operation == 1 && !event.gratuitous && !arp.sender_ip.is_unspecified();
         let sweep = match self.alerting.deferral() {
             Some(d) if request => {
-                let place = crate::cross::Place { subject: crate::cross::OwnedSubject::of(&at.subject()), header: at.header() };
+                let place = crate::deferral::Place { subject: crate::deferral::OwnedSubject::of(&at.subject()), header: at.header() };
                 let reason = crate::scan::Reason::ArpRequest;
-                d.push(crate::cross::Item::Scan { src, dst, port: 0, reason, place: Box::new(place) });
+                d.push(crate::deferral::Item::Scan { src, dst, port: 0, reason, place: Box::new(place) });
                 None
             }
             _ => request.then(|| self.flows.scan_attempt(ts.as_nanos(), src, dst, crate::scan::Reason::ArpRequest)).flatten(),

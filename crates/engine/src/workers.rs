@@ -9,16 +9,17 @@
 //! Time is the reader's: flow sweeps, the baseline's tick, a live sensor's clock and the
 //! warm-up's end are markers every worker gets at the same point of the capture, so the
 //! results do not depend on how many workers there are.
-use crate::cross::{CrossStage, Item};
+use crate::cross::CrossStage;
 use crate::driver::Driven;
 use crate::health::HealthEvent;
 use crate::pipeline::{Detection, Pipeline, PipelineOptions};
-use otsentry_capture::{LinkType, RawFrame, ReaderKind};
+use crate::worker::{apply_marker, end_worker, work, Ends, FrameBatch, Marker, Msg, Report, Slot, WorkerEnd};
+use otsentry_capture::{RawFrame, ReaderKind};
 use otsentry_core::{SinkCounts, StatsRecord, Summary, Timestamp};
 use otsentry_sink::Outputs;
 use otsentry_wire::{decode_into, DecodeOptions, Packet};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -33,64 +34,6 @@ const LIVE_QUEUE: usize = 4096;
 const LIVE_QUEUE_BYTES: usize = 64 << 20;
 /// Packet-time between flow sweeps (the flow stage's own pace with one worker).
 const SWEEP_EVERY_NS: i64 = 1_000_000_000;
-
-/// One frame in a batch: where its bytes are, and what the pipeline needs besides.
-#[derive(Clone, Copy, Debug)]
-struct Slot {
-    at: u32,
-    len: u32,
-    origlen: u32,
-    ts: Timestamp,
-    linktype: u32,
-    pcap_cnt: u64,
-    seq: u64,
-}
-
-/// A worker's share of one round: its frames' bytes copied end to end.
-#[derive(Debug, Default)]
-pub(crate) struct FrameBatch {
-    bytes: Vec<u8>,
-    slots: Vec<Slot>,
-    /// The capture position this round ends at (a worker with no frames in it has still
-    /// handled everything up to there).
-    upto: u64,
-}
-
-/// What a worker is handed, in capture order.
-pub(crate) enum Msg {
-    Frames(FrameBatch),
-    Mark(u64, Marker),
-}
-
-pub(crate) enum Marker {
-    /// Flows idle at this packet time end (packet time, from the reader).
-    Sweep(Timestamp),
-    /// The baseline looks for polls that stopped.
-    BaselineTick(Timestamp),
-    /// A live sensor's clock.
-    Tick(Timestamp),
-    Input(Arc<str>),
-    Flush,
-    WarmupEnd,
-    WarmedUp(crate::roles::InferredSets, Option<Arc<otsentry_rules::RuleSet>>),
-    Reload(Box<Detection>),
-    MaxFrame(Option<u32>),
-    /// Publish the counters so far into the worker's slot (periodic stats), numbered.
-    Publish(u64),
-}
-
-/// What a worker reports after each message: its deferred items, and how far it got.
-pub(crate) struct Report {
-    pub(crate) worker: usize,
-    pub(crate) items: Vec<(u64, Item)>,
-    pub(crate) done: u64,
-}
-
-/// A worker's end of the run.
-pub(crate) struct WorkerEnd {
-    summary: Summary,
-    roles: Option<crate::roles::RoleWatch>,
-}
 
 struct Worker {
     runs: Runs,
@@ -156,14 +99,6 @@ pub(crate) struct Pool {
 
 /// How long a snapshot waits for the workers' counters.
 const PUBLISH_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
-
-/// A worker's ends of what it shares with the reader.
-pub(crate) struct Ends {
-    pub(crate) reports: Sender<Report>,
-    spare: Sender<FrameBatch>,
-    slot: Arc<Mutex<(u64, Summary)>>,
-    queued: Arc<std::sync::atomic::AtomicUsize>,
-}
 
 impl Pool {
     /// `n` workers over `opts`; each gets a fork of `outputs` (the cross stage keeps the
@@ -646,66 +581,6 @@ impl Driven for Pool {
             o.flush();
         }
     }
-}
-
-/// A worker's loop: each message in order, a report after each.
-fn work(mut p: Pipeline, w: usize, rx: &Receiver<Msg>, ends: &Ends) -> WorkerEnd {
-    for msg in rx {
-        let done = match msg {
-            Msg::Frames(mut b) => {
-                for s in &b.slots {
-                    let Some(data) = b.bytes.get(s.at as usize..(s.at as usize + s.len as usize)) else { continue };
-                    p.set_seq(s.seq);
-                    let frame = RawFrame { ts: s.ts, linktype: LinkType(s.linktype), origlen: s.origlen, data };
-                    p.frame(&frame, s.pcap_cnt);
-                }
-                let done = b.upto;
-                ends.queued.fetch_sub(b.bytes.len().min(ends.queued.load(Ordering::Relaxed)), Ordering::Relaxed);
-                b.bytes.clear();
-                b.slots.clear();
-                let _ = ends.spare.send(b);
-                done
-            }
-            Msg::Mark(seq, m) => {
-                apply_marker(&mut p, seq, m, ends);
-                seq
-            }
-        };
-        let _ = ends.reports.send(Report { worker: w, items: p.take_deferred(), done });
-    }
-    end_worker(p, w, ends)
-}
-
-/// A marker, at capture position `seq`.
-pub(crate) fn apply_marker(p: &mut Pipeline, seq: u64, m: Marker, ends: &Ends) {
-    p.set_seq(seq);
-    match m {
-        Marker::Sweep(now) => p.sweep(now),
-        Marker::BaselineTick(now) => p.baseline_tick(now),
-        Marker::Tick(now) => p.tick(now),
-        Marker::Input(name) => p.set_input(&name),
-        Marker::Flush => p.flush_outputs(),
-        Marker::WarmupEnd => p.end_warmup(),
-        Marker::WarmedUp(sets, rules) => p.warmed_up(sets, rules),
-        Marker::Reload(d) => p.reload(*d),
-        Marker::MaxFrame(max) => p.set_max_frame(max),
-        Marker::Publish(generation) => {
-            let s = p.snapshot(0.0);
-            if let Ok(mut published) = ends.slot.lock() {
-                *published = (generation, s);
-            }
-        }
-    }
-}
-
-/// A worker's end: flows still open end now, and what that defers is reported before
-/// the worker's counters are handed back.
-pub(crate) fn end_worker(mut p: Pipeline, w: usize, ends: &Ends) -> WorkerEnd {
-    p.end_flows();
-    let _ = ends.reports.send(Report { worker: w, items: p.take_deferred(), done: u64::MAX });
-    let roles = p.take_roles();
-    let (summary, _) = p.finish_learning(0.0);
-    WorkerEnd { summary, roles }
 }
 
 #[cfg(test)]
