@@ -54,7 +54,7 @@ pub(crate) struct AppState {
 }
 
 /// Packet-time seconds between sweeps for idle flows.
-const SWEEP_EVERY_NS: i64 = 1_000_000_000;
+pub(crate) const SWEEP_EVERY_NS: i64 = 1_000_000_000;
 
 pub(crate) struct FlowStage {
     table: FlowTable<AppState>,

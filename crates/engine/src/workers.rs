@@ -1,6 +1,7 @@
 //! Several workers behind one reader. The reader decodes each frame far enough to peel
 //! its tunnels, hashes the address pair (the same for both directions) to a worker, and
-//! copies the frame into that worker's batch: the one copy. A worker owns a whole
+//! copies the frame into that worker's batch: the one copy (worker 0 runs on the
+//! reader's own thread and takes its frames as they are read). A worker owns a whole
 //! pipeline (flows, dissectors, rules, policy, baseline, its outputs' batches) for the
 //! pairs it gets; frames without an address pair (ARP and other non-IP) go to worker 0,
 //! which owns the ARP table. What spans pairs has one owner, the cross stage
@@ -32,8 +33,8 @@ const QUEUE: usize = 16;
 /// beyond either, its frames are dropped and counted.
 const LIVE_QUEUE: usize = 4096;
 const LIVE_QUEUE_BYTES: usize = 64 << 20;
-/// Packet-time between flow sweeps (the flow stage's own pace with one worker).
-const SWEEP_EVERY_NS: i64 = 1_000_000_000;
+/// Packet-time between flow sweeps: the flow stage's own pace with one worker.
+use crate::flows::SWEEP_EVERY_NS;
 
 struct Worker {
     runs: Runs,
@@ -92,7 +93,6 @@ pub(crate) struct Pool {
     drop_when_full: bool,
     summary: Summary,
     bytes_in: u64,
-    last_ts: Timestamp,
     /// Snapshots asked for so far.
     published: u64,
 }
@@ -189,7 +189,6 @@ impl Pool {
             drop_when_full: live,
             summary: Summary::default(),
             bytes_in: 0,
-            last_ts: Timestamp(0),
             published: 0,
         })
     }
@@ -451,7 +450,6 @@ impl Driven for Pool {
     fn frame(&mut self, frame: &RawFrame<'_>, pcap_cnt: u64) {
         let (w, reaches_flows) = self.worker_of(frame);
         let ts = frame.ts.as_nanos();
-        self.last_ts = frame.ts;
         if let Some((length, end)) = self.warmup.as_mut() {
             let end = *end.get_or_insert(ts.saturating_add(*length));
             if ts >= end {
@@ -476,8 +474,7 @@ impl Driven for Pool {
             b.slots.push(slot);
         }
         self.in_round += 1;
-        if let Some(due) = self.baseline_tick.filter(|&due| ts >= due) {
-            let _ = due;
+        if self.baseline_tick.is_some_and(|due| ts >= due) {
             self.baseline_tick = Some(ts.saturating_add(1_000_000_000));
             self.mark(&|| Marker::BaselineTick(frame.ts));
         }

@@ -174,3 +174,48 @@ pub fn ipv4_pair(link: u32, frame: &[u8], vxlan_port: u16) -> Option<(u32, u32, 
     let dst = u32::from_be_bytes([h[16], h[17], h[18], h[19]]);
     Some((src, dst, frag == 0))
 }
+
+#[cfg(test)]
+mod pair_tests {
+    use super::*;
+
+    /// Bytes from hex digits, spaces ignored.
+    fn unhex(text: &str) -> Vec<u8> {
+        let digits: Vec<u8> = text.bytes().filter(u8::is_ascii_hexdigit).collect();
+        digits.chunks(2).map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap()).collect()
+    }
+
+    /// Ethernet, one VLAN tag, IPv4, TCP: the vector the workers' hash reads.
+    fn vlan_tcp() -> Vec<u8> {
+        unhex(concat!(
+            "020000000002 020000000001 8100",                   // destination, source MAC; 802.1Q
+            "0064 0800",                                        // VLAN 100; IPv4
+            "45 00 0028 0001 0000 40 06 0000",                  // version 4, IHL 5; total 40; not a fragment; TTL 64; TCP
+            "0a1e0909 0a1e0264",                                // 10.30.9.9 -> 10.30.2.100
+            "9c40 01f6 00000001 00000000 50 02 ffff 0000 0000", // ports 40000 -> 502; data offset 5
+        ))
+    }
+
+    #[test]
+    fn the_pair_of_a_tagged_tcp_frame_is_read_at_every_cut() {
+        let f = vlan_tcp();
+        assert_eq!(ipv4_pair(linktype::ETHERNET, &f, 4789), Some((0x0A1E_0909, 0x0A1E_0264, true)));
+        // Any shorter frame is not certain: the decoder is asked instead.
+        for cut in 0..f.len() {
+            assert_eq!(ipv4_pair(linktype::ETHERNET, f.get(..cut).unwrap_or(&[]), 4789), None, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn fragments_are_read_and_tunnels_left_to_the_decoder() {
+        let mut f = vlan_tcp();
+        f[24] = 0x20; // more fragments
+        assert_eq!(ipv4_pair(linktype::ETHERNET, &f, 4789), Some((0x0A1E_0909, 0x0A1E_0264, false)));
+        let mut gre = vlan_tcp();
+        gre[27] = 47; // protocol GRE
+        assert_eq!(ipv4_pair(linktype::ETHERNET, &gre, 4789), None);
+        let mut short_tcp = vlan_tcp();
+        short_tcp[50] = 0x40; // TCP data offset 4: the decoder flags it
+        assert_eq!(ipv4_pair(linktype::ETHERNET, &short_tcp, 4789), None);
+    }
+}
