@@ -116,7 +116,8 @@ fn decode_opt<'a>(link: u32, frame: &'a [u8], opts: &DecodeOptions, pkt: &mut Pa
 }
 
 /// The address pair of a plain IPv4 frame (Ethernet with up to two VLAN tags, or raw
-/// IPv4), read with no more than the checks that make it certain: the two addresses
+/// IPv4; no IP options; TCP, UDP or a fragment), read with no more than the checks that
+/// make it certain: the two addresses
 /// as words, and whether the packet is whole (not a fragment). `None` for anything
 /// else (IPv6, tunnels, damage, other links): the caller decodes those in full. The
 /// cheap half of spreading frames over workers by address pair.
@@ -143,7 +144,8 @@ pub fn ipv4_pair(link: u32, frame: &[u8], vxlan_port: u16) -> Option<(u32, u32, 
     let h: &[u8; 20] = view(ip)?;
     let header_len = usize::from(h[0] & 0x0F) * 4;
     let total_len = usize::from(u16::from_be_bytes([h[2], h[3]]));
-    if h[0] >> 4 != 4 || header_len < 20 || total_len < header_len || total_len > ip.len() {
+    // Options are rare and the decoder checks them: it reads those headers.
+    if h[0] != 0x45 || total_len < header_len || total_len > ip.len() {
         return None;
     }
     let frag = u16::from_be_bytes([h[6], h[7]]) & 0x3FFF;
@@ -151,8 +153,8 @@ pub fn ipv4_pair(link: u32, frame: &[u8], vxlan_port: u16) -> Option<(u32, u32, 
     match h[9] {
         // GRE and ERSPAN carry another packet: its addresses are the pair.
         47 => return None,
-        // A whole packet's transport header as the decoder accepts it, or the decoder
-        // says what it makes of it.
+        // A whole TCP or UDP packet's header as the decoder accepts it; anything else
+        // the decoder reads itself.
         6 if frag == 0 => {
             let offset = usize::from(*payload.get(12)? >> 4) * 4;
             if offset < 20 || offset > payload.len() {
@@ -165,10 +167,10 @@ pub fn ipv4_pair(link: u32, frame: &[u8], vxlan_port: u16) -> Option<(u32, u32, 
                 return None;
             }
         }
-        6 | 17 => {}
-        // IPv4 in IPv4, IPv6 in IPv4: tunnels the decoder peels.
-        4 | 41 => return None,
-        _ => {}
+        // A fragment's transport is read once it is reassembled.
+        _ if frag != 0 => {}
+        // ICMP and the rest: the decoder checks their headers (a short one stops it).
+        _ => return None,
     }
     let src = u32::from_be_bytes([h[12], h[13], h[14], h[15]]);
     let dst = u32::from_be_bytes([h[16], h[17], h[18], h[19]]);
@@ -204,6 +206,24 @@ mod pair_tests {
         for cut in 0..f.len() {
             assert_eq!(ipv4_pair(linktype::ETHERNET, f.get(..cut).unwrap_or(&[]), 4789), None, "cut at {cut}");
         }
+    }
+
+    /// Found by the `ipv4_pair` fuzz target: a 4-byte ICMP header is truncated for the
+    /// decoder (it needs 8), so the packet never reaches the flow stage; the cheap read
+    /// must not call it whole.
+    #[test]
+    fn a_truncated_icmp_header_is_left_to_the_decoder() {
+        let mut f = vlan_tcp();
+        f[27] = 1; // ICMP
+        let icmp = [0x08, 0x00, 0x00, 0x00]; // echo request, its header cut at 4 bytes
+        f.truncate(38);
+        f.extend_from_slice(&icmp);
+        f[20..22].copy_from_slice(&24u16.to_be_bytes()); // total length: 20 + 4
+        assert_eq!(ipv4_pair(linktype::ETHERNET, &f, 4789), None);
+        // IP options (IHL 6) are the decoder's too.
+        let mut opts = vlan_tcp();
+        opts[18] = 0x46;
+        assert_eq!(ipv4_pair(linktype::ETHERNET, &opts, 4789), None);
     }
 
     #[test]
