@@ -20,7 +20,7 @@ if command -v valgrind > /dev/null; then
     for n in 1 2; do
         rm -f "$TMP"/cg.*
         valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$TMP/cg.out" "$BIN" replay -q --warmup off --workers $n "$FILE" 2> /dev/null
-        for f in "$TMP"/cg.out*; do
+        for f in "$TMP"/cg.out-*; do
             printf "callgrind, %s worker(s), %s: " "$n" "$(basename "$f")"
             callgrind_annotate "$f" 2> /dev/null | sed -n 's/ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1 instructions/p'
         done

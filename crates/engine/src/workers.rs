@@ -61,9 +61,16 @@ enum Runs {
 
 /// The reader's own worker does this much of a threaded worker's share: the rest of
 /// its time reads, hashes and copies for the others. Measured with callgrind on the
-/// benchmark capture: reading and handing over cost about 430 instructions a frame,
-/// the pipeline about 2,200, which two threads share evenly at 0.67.
-const INLINE_WEIGHT: f64 = 0.67;
+/// benchmark capture: reading and handing over cost about 430 instructions a frame; the
+/// pipeline about 2,200 without records written (0.67 shares two threads evenly) and
+/// about 9,900 writing every record (0.92).
+fn inline_weight(writes_records: bool) -> f64 {
+    if writes_records {
+        0.92
+    } else {
+        0.67
+    }
+}
 /// Hash buckets the workers' shares are dealt in.
 const BUCKETS: usize = 256;
 
@@ -167,12 +174,14 @@ impl Pool {
             workers.push(Worker { runs: Runs::Thread { tx, thread }, slot, queued });
         }
         let alerting = crate::alerting::Alerting::new(opts.rules.clone());
+        // Flow records stand for the records written per conversation and per PDU.
+        let weight0 = inline_weight(outputs.as_ref().is_some_and(|o| o.wants("flow")));
         let cross = CrossStage::new(alerting, hosts, outputs, n);
         let warmup = opts.warmup.as_ref().and_then(|w| w.duration_ns).map(|d| (d, None));
         Ok(Pool {
             reads_own,
             workers,
-            buckets: deal(n, if inline { INLINE_WEIGHT } else { 1.0 }),
+            buckets: deal(n, if inline { weight0 } else { 1.0 }),
             reports,
             spare,
             cross,
@@ -587,11 +596,12 @@ mod tests {
     #[test]
     fn buckets_are_dealt_by_weight_and_every_worker_gets_some() {
         for n in 1..=8usize {
-            let b = deal(n, INLINE_WEIGHT);
+            let weight = inline_weight(false);
+            let b = deal(n, weight);
             assert_eq!(b.len(), BUCKETS);
             let count = |w: usize| b.iter().filter(|&&x| usize::from(x) == w).count();
             let first = count(0) as f64 / BUCKETS as f64;
-            let want = INLINE_WEIGHT / (INLINE_WEIGHT + (n - 1) as f64);
+            let want = weight / (weight + (n - 1) as f64);
             assert!((first - want).abs() < 0.01, "{n} workers: worker 0 has {first}, wants {want}");
             for w in 1..n {
                 assert!(count(w).abs_diff(count(1)) <= 1, "{n} workers: {w} has {}, 1 has {}", count(w), count(1));
