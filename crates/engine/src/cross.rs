@@ -8,7 +8,7 @@
 use crate::alerting::Alerting;
 use crate::deferral::{Item, Place};
 use crate::scan::ScanTracker;
-use crate::sender::{HostTable, CREDIT_EVERY};
+use crate::sender::HostTable;
 use otsentry_core::{Alert, EventHeader, Summary, Timestamp};
 use otsentry_rules::Subject;
 use otsentry_sink::Outputs;
@@ -102,16 +102,9 @@ impl CrossStage {
                 }
             }
             Item::Sender(s) => {
-                if s.seen.changed || s.credit {
-                    self.hosts.sent_for(s.print, s.src);
-                }
-                let opened = (s.seen.opened && s.own).then(|| self.hosts.opened(s.src, s.print)).flatten();
-                let changed = if s.seen.changed { crate::sender::session_event(s.first, &s.print, &self.hosts) } else { None };
-                for event in [opened, changed].into_iter().flatten() {
+                let events = crate::sender::host_check(&mut self.hosts, s.seen, s.credit, s.print, s.src, s.own, s.first);
+                for event in events.into_iter().flatten() {
                     self.detect(&s.place, &event, "sender");
-                }
-                if s.credit {
-                    self.hosts.credit(s.src, s.print, CREDIT_EVERY);
                 }
             }
             Item::SentFor { print, ip } => self.hosts.sent_for(print, ip),

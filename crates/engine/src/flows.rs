@@ -1,7 +1,7 @@
 //! The flow stage: packets to flows, TCP segments to ordered stream bytes, stream bytes
 //! to protocol detection; EVE `flow` records and stream anomalies out.
 use crate::apps::{AppSink, Parser};
-use crate::deferral::{Deferral, Item, OwnedSubject, Place, SenderItem};
+use crate::deferral::{Item, OwnedSubject, Place, SenderItem};
 use crate::detect::{Detected, Detector};
 use crate::events::{EventCtx, Out};
 use crate::relay::{RelayEvent, RelayWatch, Relayed};
@@ -183,21 +183,8 @@ impl FlowStage {
                 if seen.any() || credit {
                     // The receiving MAC serves the destination: a gateway shows as
                     // serving many before it sends for them.
-                    let received = p.macs.map(|m| Print::new(Some(m.dst), 0));
-                    match out.alerting.deferral() {
-                        Some(d) => {
-                            if let Some(print) = received {
-                                d.push(Item::SentFor { print, ip: ip.dst });
-                            }
-                            defer_sender(d, &flow.user.sender, seen, credit, print, ip.src, (s, dir), &ctx);
-                        }
-                        None => {
-                            if let Some(print) = received {
-                                self.hosts.sent_for(print, ip.dst);
-                            }
-                            sender_events(&mut self.hosts, &flow.user.sender, seen, credit, print, ip.src, (s, dir), &ctx, out);
-                        }
-                    }
+                    let received = p.macs.map(|m| (Print::new(Some(m.dst), 0), ip.dst));
+                    sender_events(&mut self.hosts, &flow.user.sender, (seen, credit, print, received), ip.src, (s, dir), &ctx, out);
                 }
             }
             if let (true, Some(macs), false, true) = (flow.user.relay.armed, p.macs, t.payload.is_empty(), self.watch_relays) {
@@ -305,33 +292,36 @@ impl FlowStage {
 }
 
 /// A sender watch's rare work: the host check when a session side opens or resumes, the
-/// session event when it changed, the address's periodic credit.
+/// session event when it changed, the address's periodic credit; `received`: the MAC
+/// the packet went to, and the address it serves. With several workers, the cross stage
+/// does the host table's part.
 #[cold]
 #[inline(never)]
-#[allow(clippy::too_many_arguments)]
 fn sender_events(
     hosts: &mut HostTable,
     watch: &SenderWatch,
-    seen: Seen,
-    credit: bool,
-    print: Print,
+    (seen, credit, print, received): (Seen, bool, Print, Option<(Print, std::net::IpAddr)>),
     src: std::net::IpAddr,
     (side, dir): (usize, Direction),
     ctx: &EventCtx<'_>,
     out: &mut Out<'_>,
 ) {
-    if seen.changed || credit {
-        hosts.sent_for(print, src);
-    }
     // Both sides of a flow with one address (a loopback trace) are two senders for it.
     let own = ctx.client().ip() != ctx.server().ip();
-    let opened = (seen.opened && own).then(|| hosts.opened(src, print)).flatten();
-    let changed = if seen.changed { watch.event(side, &print, hosts) } else { None };
-    for event in [opened, changed].into_iter().flatten() {
-        out.detect(&|| ctx.subject(dir, ctx.ts), &event, Some(("sender", &event)), &mut || ctx.header(dir));
+    let first = watch.first(side);
+    if let Some(d) = out.alerting.deferral() {
+        if let Some((print, ip)) = received {
+            d.push(Item::SentFor { print, ip });
+        }
+        let place = Place { subject: OwnedSubject::of(&ctx.subject(dir, ctx.ts)), header: ctx.header(dir) };
+        d.push(Item::Sender(Box::new(SenderItem { seen, credit, print, src, own, first, place })));
+        return;
     }
-    if credit {
-        hosts.credit(src, print, CREDIT_EVERY);
+    if let Some((print, ip)) = received {
+        hosts.sent_for(print, ip);
+    }
+    for event in crate::sender::host_check(hosts, seen, credit, print, src, own, first).into_iter().flatten() {
+        out.detect(&|| ctx.subject(dir, ctx.ts), &event, Some(("sender", &event)), &mut || ctx.header(dir));
     }
 }
 
@@ -344,25 +334,6 @@ fn relay_event(relayed: Relayed, macs: Macs, t: &TcpInfo<'_>, dir: Direction, ct
         let event = RelayEvent::new(original, macs, t.seq, t.payload.len());
         out.detect(&|| ctx.subject(dir, ctx.ts), &event, Some(("relay", &event)), &mut || ctx.header(dir));
     }
-}
-
-/// The sender watch's host part, for the cross stage (one worker of several).
-#[cold]
-#[inline(never)]
-#[allow(clippy::too_many_arguments)]
-fn defer_sender(
-    d: &mut Deferral,
-    watch: &SenderWatch,
-    seen: Seen,
-    credit: bool,
-    print: Print,
-    src: std::net::IpAddr,
-    (side, dir): (usize, Direction),
-    ctx: &EventCtx<'_>,
-) {
-    let own = ctx.client().ip() != ctx.server().ip();
-    let place = Place { subject: OwnedSubject::of(&ctx.subject(dir, ctx.ts)), header: ctx.header(dir) };
-    d.push(Item::Sender(Box::new(SenderItem { seen, credit, print, src, own, first: watch.first(side), place })));
 }
 
 /// A session's packets its address's fingerprints have not been credited with yet.

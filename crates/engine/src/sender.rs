@@ -168,12 +168,6 @@ impl SenderWatch {
         self.first.get(dir).copied().filter(|&p| p != 0).map(Print)
     }
 
-    /// The session event for a packet of direction `dir` sent with `now`; `hosts` knows
-    /// which MACs forward for several addresses.
-    pub(crate) fn event(&self, dir: usize, now: &Print, hosts: &HostTable) -> Option<SenderEvent> {
-        session_event(self.first(dir), now, hosts)
-    }
-
     /// A packet to the client (`to_client`) or the server with fingerprint `now`, at
     /// packet time `ts_ns`.
     #[inline]
@@ -199,6 +193,30 @@ impl SenderWatch {
         self.reported |= changed;
         Seen { opened: resumed, changed }
     }
+}
+
+/// The host table's part of one sender observation (a session side opened, changed or
+/// earned credit): the events it raises. One pipeline calls it as it goes; with several
+/// workers, the cross stage does, in capture order.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn host_check(
+    hosts: &mut HostTable,
+    seen: Seen,
+    credit: bool,
+    print: Print,
+    src: IpAddr,
+    own: bool,
+    first: Option<Print>,
+) -> [Option<SenderEvent>; 2] {
+    if seen.changed || credit {
+        hosts.sent_for(print, src);
+    }
+    let opened = (seen.opened && own).then(|| hosts.opened(src, print)).flatten();
+    let changed = if seen.changed { session_event(first, &print, hosts) } else { None };
+    if credit {
+        hosts.credit(src, print, CREDIT_EVERY);
+    }
+    [opened, changed]
 }
 
 /// The session event for a side that opened with `first` and now sends with `now`.
@@ -296,7 +314,7 @@ mod tests {
         assert!(w.packet(true, print(2, 128), 0).opened);
         assert!(!w.packet(false, print(1, 128), S).any(), "the same sender, soon after");
         assert!(w.packet(true, print(2, 64), S).changed);
-        let e = w.event(1, &print(2, 64), &HostTable::default()).expect("another TTL");
+        let e = session_event(w.first(1), &print(2, 64), &HostTable::default()).expect("another TTL");
         assert_eq!((e.scope, e.changed, e.expected_ttl, e.ttl, e.path), ("session", "ttl", 128, 64, "unexplained"));
         assert!(!w.packet(true, print(3, 64), 2 * S).changed, "once per session");
         assert!(w.packet(false, print(1, 128), 30 * S).opened, "a side that sends again after a lull is checked again");
@@ -343,17 +361,33 @@ mod tests {
         let mut w = SenderWatch::default();
         w.packet(false, print(1, 64), 0);
         w.packet(false, print(router, 63), 1 << 30);
-        let new_mac = w.event(0, &print(router, 63), &h).expect("a change");
+        let new_mac = session_event(w.first(0), &print(router, 63), &h).expect("a change");
         assert_eq!(new_mac.path, "unexplained", "a MAC that forwards for nobody else still alerts");
         h.opened(far, print(router, 61)); // the router opens sessions for two other addresses
-        assert_eq!(w.event(0, &print(router, 63), &h).expect("a change").path, "unexplained", "one address is not forwarding");
+        assert_eq!(
+            session_event(w.first(0), &print(router, 63), &h).expect("a change").path,
+            "unexplained",
+            "one address is not forwarding"
+        );
         h.opened("10.9.0.2".parse().unwrap(), print(router, 61));
-        assert_eq!(w.event(0, &print(router, 63), &h).expect("a change").path, "second_path");
-        assert_eq!(w.event(0, &print(router, 60), &h).expect("a change").path, "unexplained", "four hops lower is not a second path");
-        assert_eq!(w.event(0, &print(router, 64), &h).expect("a change").path, "second_path", "as many hops through another router");
-        assert_eq!(w.event(0, &print(router, 65), &h).expect("a change").path, "unexplained", "a higher TTL is another stack");
+        assert_eq!(session_event(w.first(0), &print(router, 63), &h).expect("a change").path, "second_path");
+        assert_eq!(
+            session_event(w.first(0), &print(router, 60), &h).expect("a change").path,
+            "unexplained",
+            "four hops lower is not a second path"
+        );
+        assert_eq!(
+            session_event(w.first(0), &print(router, 64), &h).expect("a change").path,
+            "second_path",
+            "as many hops through another router"
+        );
+        assert_eq!(
+            session_event(w.first(0), &print(router, 65), &h).expect("a change").path,
+            "unexplained",
+            "a higher TTL is another stack"
+        );
         let mut from_baseline = HostTable::default();
         from_baseline.known_forwarders([[0, 0, 0, 0, 0, router]]);
-        assert_eq!(w.event(0, &print(router, 62), &from_baseline).expect("a change").path, "second_path");
+        assert_eq!(session_event(w.first(0), &print(router, 62), &from_baseline).expect("a change").path, "second_path");
     }
 }

@@ -154,8 +154,9 @@ fn the_fast_pair_read_agrees_with_the_decoder() {
             assert!(pkt.tunnel.is_none(), "{}: frame {all}: a tunnel read as its outer pair", path.display());
         }
     }
-    // The comparison covers a good share of the frames (the rest: IPv6, tunnels, other
-    // link types, damage, which take the full decode).
+    // The comparison covers a good share of the frames (the rest: IPv6, ICMP, tunnels,
+    // other link types, damage, which take the full decode).
+    eprintln!("{fast} of {all} frames read by the cheap pair read");
     assert!(fast * 5 > all, "{fast} of {all} frames read fast");
 }
 

@@ -20,6 +20,27 @@ fn view<const N: usize>(b: &[u8]) -> Option<&[u8; N]> {
 const VLAN_8021Q: u16 = 0x8100;
 const VLAN_QINQ: u16 = 0x88A8;
 
+/// Where the IPv4 header of an Ethernet frame (up to two VLAN tags, their ids into
+/// `vlan`) or a raw IPv4 frame starts; `None` for anything else.
+fn ipv4_at(link: u32, frame: &[u8], vlan: &mut [u16; 3], vlan_count: &mut u8) -> Option<usize> {
+    match link {
+        linktype::ETHERNET => {
+            let mut at = 14;
+            let mut ethertype = be16(frame, 12)?;
+            while ethertype == VLAN_8021Q || ethertype == VLAN_QINQ {
+                let slot = vlan.get_mut(usize::from(*vlan_count)).filter(|_| *vlan_count < 2)?;
+                *slot = be16(frame, at)? & 0x0FFF;
+                *vlan_count += 1;
+                ethertype = be16(frame, at + 2)?;
+                at += 4;
+            }
+            (ethertype == 0x0800).then_some(at)
+        }
+        linktype::RAW | linktype::RAW_12 | linktype::RAW_14 | linktype::IPV4 => Some(0),
+        _ => None,
+    }
+}
+
 /// Fill `pkt` from `frame` if it is the common case; `false` leaves `pkt` untouched.
 pub(crate) fn decode<'a>(link: u32, frame: &'a [u8], opts: &DecodeOptions, pkt: &mut Packet<'a>) -> bool {
     decode_opt(link, frame, opts, pkt).is_some()
@@ -28,28 +49,14 @@ pub(crate) fn decode<'a>(link: u32, frame: &'a [u8], opts: &DecodeOptions, pkt: 
 fn decode_opt<'a>(link: u32, frame: &'a [u8], opts: &DecodeOptions, pkt: &mut Packet<'a>) -> Option<()> {
     let mut vlan = [0u16; 3];
     let mut vlan_count = 0u8;
-    let mut macs = None;
-    let at = match link {
-        linktype::ETHERNET => {
-            // Destination then source: two big-endian 48-bit words.
-            let m: &[u8; 12] = view(frame)?;
-            let dst = crate::mac_word([m[0], m[1], m[2], m[3], m[4], m[5]]);
-            let src = crate::mac_word([m[6], m[7], m[8], m[9], m[10], m[11]]);
-            macs = Some(crate::Macs { src, dst });
-            let mut at = 14;
-            let mut ethertype = be16(frame, 12)?;
-            while ethertype == VLAN_8021Q || ethertype == VLAN_QINQ {
-                let slot = vlan.get_mut(usize::from(vlan_count)).filter(|_| vlan_count < 2)?;
-                *slot = be16(frame, at)? & 0x0FFF;
-                vlan_count += 1;
-                ethertype = be16(frame, at + 2)?;
-                at += 4;
-            }
-            (ethertype == 0x0800).then_some(at)?
-        }
-        linktype::RAW | linktype::RAW_12 | linktype::RAW_14 | linktype::IPV4 => 0,
-        _ => return None,
-    };
+    let at = ipv4_at(link, frame, &mut vlan, &mut vlan_count)?;
+    let macs = (link == linktype::ETHERNET).then(|| {
+        // Destination then source: two big-endian 48-bit words (the link read found 14 bytes).
+        let m = |i: usize| frame.get(i).copied().unwrap_or(0);
+        let dst = crate::mac_word([m(0), m(1), m(2), m(3), m(4), m(5)]);
+        let src = crate::mac_word([m(6), m(7), m(8), m(9), m(10), m(11)]);
+        crate::Macs { src, dst }
+    });
     let ip = frame.get(at..)?;
     let h: &[u8; 20] = view(ip)?;
     let header_len = usize::from(h[0] & 0x0F) * 4;
@@ -117,29 +124,11 @@ fn decode_opt<'a>(link: u32, frame: &'a [u8], opts: &DecodeOptions, pkt: &mut Pa
 
 /// The address pair of a plain IPv4 frame (Ethernet with up to two VLAN tags, or raw
 /// IPv4; no IP options; TCP, UDP or a fragment), read with no more than the checks that
-/// make it certain: the two addresses
-/// as words, and whether the packet is whole (not a fragment). `None` for anything
-/// else (IPv6, tunnels, damage, other links): the caller decodes those in full. The
+/// make it certain: the two addresses as words, and whether the packet is whole (not a
+/// fragment). `None` for anything else (IPv6, tunnels, damage, other links): the caller decodes those in full. The
 /// cheap half of spreading frames over workers by address pair.
 pub fn ipv4_pair(link: u32, frame: &[u8], vxlan_port: u16) -> Option<(u32, u32, bool)> {
-    let at = match link {
-        linktype::ETHERNET => {
-            let mut at = 14;
-            let mut ethertype = be16(frame, 12)?;
-            let mut tags = 0;
-            while ethertype == VLAN_8021Q || ethertype == VLAN_QINQ {
-                tags += 1;
-                if tags > 2 {
-                    return None;
-                }
-                ethertype = be16(frame, at + 2)?;
-                at += 4;
-            }
-            (ethertype == 0x0800).then_some(at)?
-        }
-        linktype::RAW | linktype::RAW_12 | linktype::RAW_14 | linktype::IPV4 => 0,
-        _ => return None,
-    };
+    let at = ipv4_at(link, frame, &mut [0; 3], &mut 0)?;
     let ip = frame.get(at..)?;
     let h: &[u8; 20] = view(ip)?;
     let header_len = usize::from(h[0] & 0x0F) * 4;
