@@ -266,3 +266,41 @@ fn config_check_reports_every_mistake_with_its_line_and_key() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("missing.yaml:3:3: replay.vars: /nonexistent/vars.yaml: no such file or directory"), "{}", stderr(&o));
 }
+
+/// `--workers` on the command line and `workers:` in the configuration file: the same
+/// EVE lines (sorted) and alerts through the binary, each worker's share in the summary;
+/// a count out of range is refused naming the flag or the key.
+#[test]
+fn workers_from_the_flag_or_the_file_give_the_same_records() {
+    let d = temp_dir();
+    let run = |name: &str, extra: &[&str]| {
+        let (eve, sum) = (d.join(format!("{name}.jsonl")), d.join(format!("{name}.json")));
+        let mut args = vec!["replay", "-q", "--eve", eve.to_str().unwrap(), "--summary-json", sum.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let network = fixture("network");
+        args.push(&network);
+        let o = otsentry(&args);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let mut lines: Vec<String> = std::fs::read_to_string(&eve).unwrap().lines().map(str::to_string).collect();
+        lines.sort_unstable();
+        (lines, summary(&sum))
+    };
+    let (one, one_sum) = run("one", &[]);
+    let (two, two_sum) = run("two", &["--workers", "2"]);
+    let conf = write("workers.yaml", b"replay:\n  workers: 3\n");
+    let (three, three_sum) = run("three", &["--config", conf.to_str().unwrap()]);
+    assert!(one.iter().any(|l| l.contains(r#""event_type":"alert""#)));
+    assert_eq!(one, two);
+    assert_eq!(one, three);
+    assert_eq!(one_sum["alerts"], two_sum["alerts"]);
+    assert!(one_sum.get("sensor").is_none(), "one worker has no shares to report");
+    let shares = |s: &serde_json::Value| s["sensor"]["worker_packets"].as_array().map(Vec::len);
+    assert_eq!((shares(&two_sum), shares(&three_sum)), (Some(2), Some(3)));
+    let o = otsentry(&["replay", "--workers", "0", &fixture("demo")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--workers"), "{}", stderr(&o));
+    let bad = write("workers-bad.yaml", b"replay:\n  workers: many\n");
+    let o = otsentry(&["replay", "--config", bad.to_str().unwrap(), &fixture("demo")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("replay.workers"), "{}", stderr(&o));
+}
