@@ -24,6 +24,7 @@ pub fn decode<'a>(link: u32, frame: &'a [u8], origlen: u32, opts: &DecodeOptions
 
 /// [`decode`] into a [`Packet`] the caller owns (which must be fresh from
 /// [`Packet::empty`]), saving a copy of the whole view per packet.
+#[inline(always)]
 pub fn decode_into<'a>(link: u32, frame: &'a [u8], origlen: u32, opts: &DecodeOptions, pkt: &mut Packet<'a>) {
     pkt.snaplen_cut = (frame.len() as u64) < u64::from(origlen);
     if !crate::fast::decode(link, frame, opts, pkt) {
