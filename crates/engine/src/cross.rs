@@ -69,9 +69,9 @@ impl CrossStage {
     fn release(&mut self, upto: u64) {
         loop {
             let next = self.queues.iter().enumerate().filter_map(|(w, q)| q.front().map(|(seq, _)| (*seq, w))).min();
-            let Some((seq, w)) = next.filter(|(seq, _)| *seq <= upto) else { return };
+            let Some((_, w)) = next.filter(|(seq, _)| *seq <= upto) else { return };
             if let Some((_, item)) = self.queues.get_mut(w).and_then(VecDeque::pop_front) {
-                self.apply(item, seq);
+                self.apply(item);
             }
         }
     }
@@ -86,7 +86,7 @@ impl CrossStage {
         self.roles_done.take()
     }
 
-    fn apply(&mut self, item: Item, _seq: u64) {
+    fn apply(&mut self, item: Item) {
         match item {
             Item::Gate(gate, mut alert) => {
                 if let Some(detail) = self.alerting.gate_deferred(&gate, std::mem::take(&mut alert.alert.detail)) {
