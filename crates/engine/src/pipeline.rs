@@ -163,7 +163,7 @@ impl Pipeline {
         }
     }
 
-    /// One worker of several ([`crate::Pool`]): cross-pair work is deferred to the cross
+    /// One worker of several (the pool of workers): cross-pair work is deferred to the cross
     /// stage (`forward_raised`: alerts also go there, for the run's hook), and time is
     /// kept by the reader's markers.
     /// `markers`: sweeps and the baseline's tick come from the reader's markers (a

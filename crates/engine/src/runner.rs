@@ -50,7 +50,7 @@ impl Runner {
     }
 
     /// Hand each alert to `hook` as it is raised, in capture order.
-    pub fn on_alert(&mut self, hook: crate::AlertHook) {
+    pub fn on_alert(&mut self, hook: crate::alerting::AlertHook) {
         match &mut self.0 {
             Inner::One(p) => p.on_alert(hook),
             Inner::Many(p) => p.on_alert(hook),
@@ -74,7 +74,7 @@ impl Runner {
     }
 
     /// Host sets a first pass inferred, for the summary to name.
-    pub fn set_inferred(&mut self, sets: crate::InferredSets) {
+    pub fn set_inferred(&mut self, sets: crate::roles::InferredSets) {
         match &mut self.0 {
             Inner::One(p) => p.set_inferred(sets),
             Inner::Many(p) => p.set_inferred(sets),
@@ -110,7 +110,7 @@ impl Runner {
     }
 
     /// Ends the run, with the host sets its warm-up inferred (a first pass).
-    pub fn finish_inferring(self, elapsed_s: f64) -> (Summary, Option<crate::InferredSets>) {
+    pub fn finish_inferring(self, elapsed_s: f64) -> (Summary, Option<crate::roles::InferredSets>) {
         match self.0 {
             Inner::One(p) => {
                 let sets = p.inferred();

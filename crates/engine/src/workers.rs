@@ -202,7 +202,7 @@ impl Pool {
         })
     }
 
-    pub(crate) fn on_alert(&mut self, hook: crate::AlertHook) {
+    pub(crate) fn on_alert(&mut self, hook: crate::alerting::AlertHook) {
         self.cross.alerting().set_hook(hook);
     }
 
