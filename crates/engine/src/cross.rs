@@ -81,6 +81,11 @@ impl CrossStage {
         self.release(u64::MAX);
     }
 
+    /// Whether every worker's warm-up watch is in.
+    pub(crate) fn has_roles(&self) -> bool {
+        self.roles_done.is_some()
+    }
+
     /// The warm-up's watches, merged, once every worker has sent its own.
     pub(crate) fn take_roles(&mut self) -> Option<crate::roles::RoleWatch> {
         self.roles_done.take()

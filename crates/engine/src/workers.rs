@@ -104,6 +104,8 @@ pub(crate) struct Pool {
     published: u64,
 }
 
+/// How long the reader waits for every worker's warm-up watch.
+const WARMUP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// How long a snapshot waits for the workers' counters.
 const PUBLISH_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -252,7 +254,7 @@ impl Pool {
         let end = *end.get_or_insert(now.as_nanos().saturating_add(*length));
         if now.as_nanos() >= end {
             self.warmup = None;
-            self.mark(&|| Marker::WarmupEnd);
+            self.end_warmup();
         }
     }
 
@@ -323,6 +325,26 @@ impl Pool {
         for w in 0..self.workers.len() {
             self.send(w, Msg::Mark(seq, make()));
         }
+    }
+
+    /// The warm-up ends here: every worker sends its watch at the marker, and nothing
+    /// after it is handed out until the rules rebuilt with the merged sets follow it, so
+    /// every later frame meets them in every worker (the reader waits for the workers
+    /// once, as long as their queues take to reach the marker; bounded).
+    fn end_warmup(&mut self) {
+        self.mark(&|| Marker::WarmupEnd);
+        let until = std::time::Instant::now() + WARMUP_WAIT;
+        while !self.cross.has_roles() {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            match self.reports.recv_timeout(left) {
+                Ok(r) => self.cross.offer(r.worker, r.items, r.done),
+                Err(_) => {
+                    tracing::warn!("warm-up: not every worker answered in time; the rebuilt rules follow when they do");
+                    return;
+                }
+            }
+        }
+        self.collect();
     }
 
     /// What the workers reported so far, into the cross stage; a finished warm-up's
@@ -463,7 +485,7 @@ impl Driven for Pool {
             let end = *end.get_or_insert(ts.saturating_add(*length));
             if ts >= end {
                 self.warmup = None;
-                self.mark(&|| Marker::WarmupEnd);
+                self.end_warmup();
             }
         }
         if reaches_flows && ts >= self.next_sweep {

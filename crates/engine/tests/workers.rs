@@ -200,3 +200,28 @@ fn per_source_and_per_asset_state_has_one_owner_whatever_the_workers() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A warm-up by duration (a sensor's, or replay of a stream): every worker's watch is
+/// merged at its end and the rebuilt rules reach every worker before any later frame, so
+/// what follows is judged as one pipeline judges it.
+#[test]
+fn a_timed_warm_up_infers_the_same_sets_and_judges_the_same_with_any_workers() {
+    let sources = otsentry_rules::Sources { rules: otsentry_engine::default_pack(), ..Default::default() };
+    let warmup = otsentry_engine::Warmup { duration_ns: Some(30_000_000_000), sources: Some(Arc::new(sources)) };
+    let opts = PipelineOptions { rules: pack(), warmup: Some(warmup), ..Default::default() };
+    let dir = std::env::temp_dir().join(format!("otsentry-workers-warmup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let mut failures = Vec::new();
+    let mut judged = 0;
+    for case in otsentry_pcapgen::routine::CASES {
+        let path = dir.join(format!("{case}.pcap"));
+        std::fs::write(&path, otsentry_pcapgen::routine::build(case)).expect("capture");
+        failures.extend(same_whatever_the_workers(case, &path, &opts).0);
+        let (_, summary, alerts, _) = replay(&path, &opts, 2);
+        judged += alerts.iter().filter(|a| a.starts_with("modbus.write.unauthorized_source")).count();
+        assert!(summary["alerts"]["inferred"]["HMI"].as_u64().is_some(), "{case}: the sets were inferred");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(judged > 0, "a write outside the inferred sets was judged after the warm-up");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
