@@ -10,10 +10,8 @@ use crate::deferral::{Item, Place};
 use crate::scan::ScanTracker;
 use crate::sender::HostTable;
 use otsentry_core::{Alert, EventHeader, Summary, Timestamp};
-use otsentry_rules::Subject;
 use otsentry_sink::Outputs;
 use std::collections::VecDeque;
-use std::net::IpAddr;
 
 /// The one owner of cross-pair state: applies every worker's items in capture order,
 /// raises what they cause through the full rules, and writes those alerts.
@@ -156,11 +154,9 @@ impl CrossStage {
     /// the same sensor).
     pub(crate) fn health(&mut self, event: &crate::health::HealthEvent, now: Timestamp) {
         *self.summary.sensor.health.entry(event.kind.to_string()).or_default() += 1;
-        let none = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
-        let subject = || Subject { ts: now, src: none, dst: none, src_port: None, dst_port: None, vlan: &[], to_server: true, flow_id: 0 };
         let CrossStage { alerting, outputs, summary, .. } = self;
         alerting.check(
-            &subject,
+            &|| crate::health::HealthEvent::subject(now),
             event,
             Some(("health", event)),
             &mut || EventHeader { timestamp: now, ..EventHeader::default() },

@@ -104,6 +104,11 @@ impl FlowStage {
         self.swept_by_markers = true;
     }
 
+    /// Whether the reader's markers keep time (the baseline's tick too).
+    pub(crate) fn swept_by_markers(&self) -> bool {
+        self.swept_by_markers
+    }
+
     /// The host table's forwarders, for the cross stage to start from.
     pub(crate) fn take_hosts(&mut self) -> HostTable {
         std::mem::take(&mut self.hosts)

@@ -37,6 +37,12 @@ pub struct HealthEvent {
 }
 
 impl HealthEvent {
+    /// What rules see of a health event: the sensor itself, no addresses.
+    pub(crate) fn subject(now: otsentry_core::Timestamp) -> otsentry_rules::Subject<'static> {
+        let none = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        otsentry_rules::Subject { ts: now, src: none, dst: none, src_port: None, dst_port: None, vlan: &[], to_server: true, flow_id: 0 }
+    }
+
     pub fn new(kind: &'static str, reason: String) -> HealthEvent {
         HealthEvent { kind, interface: None, output: None, seconds: None, drop_permille: None, reason }
     }

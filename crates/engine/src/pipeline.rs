@@ -2,8 +2,8 @@ use crate::alerting::{AlertHook, Alerting};
 use crate::events::{AppConfig, Out};
 use crate::flows::{FlowStage, PacketCx};
 use crate::l2::ArpTable;
-use otsentry_capture::{RawFrame, ReaderKind, Skipped};
-use otsentry_core::{Anomaly, AnomalyBody, AnomalyKind, EventHeader, Layer, PortMap, SkippedInput, Summary, Timestamp};
+use otsentry_capture::{RawFrame, ReaderKind};
+use otsentry_core::{Anomaly, AnomalyBody, AnomalyKind, EventHeader, Layer, PortMap, Summary, Timestamp};
 use otsentry_flow::FlowConfig;
 use otsentry_rules::{RuleSet, Subject};
 use otsentry_sink::Outputs;
@@ -120,10 +120,9 @@ pub struct Pipeline {
     warmup_end: Option<i64>,
     inferred: Option<crate::roles::InferredSets>,
     /// One worker of several: the warm-up's end comes as a marker, so every worker sees
-    /// it at the same point of the capture...
+    /// it at the same point of the capture (behind a reader, so do sweeps and the
+    /// baseline's tick: the flow stage knows).
     worker: bool,
-    /// ...and, behind a reader, so do sweeps and the baseline's tick.
-    clock_by_markers: bool,
 }
 
 impl Pipeline {
@@ -159,7 +158,6 @@ impl Pipeline {
             warmup_end: None,
             inferred: None,
             worker: false,
-            clock_by_markers: false,
         }
     }
 
@@ -175,7 +173,6 @@ impl Pipeline {
         if markers {
             p.flows.sweep_by_markers();
         }
-        p.clock_by_markers = markers;
         p.worker = true;
         p
     }
@@ -261,17 +258,8 @@ impl Pipeline {
             return;
         }
         let sets = self.roles.take().map(|r| r.sets()).unwrap_or_default();
-        tracing::info!(
-            hmi = sets.hmi.len(),
-            engineering = sets.engineering.len(),
-            masters = sets.masters.len(),
-            "warm-up ended: host sets inferred"
-        );
-        if let Some(sources) = w.sources.as_ref() {
-            match crate::registry::rules_with(sources, &sets) {
-                Ok(rules) => self.alerting.replace_rules(rules),
-                Err(e) => tracing::warn!(error = %e, "warm-up: the rules could not be rebuilt with the inferred sets; keeping them"),
-            }
+        if let Some(rules) = warmed_up_rules(w.sources.as_deref(), &sets) {
+            self.alerting.replace_rules(rules);
         }
         self.inferred = Some(sets);
     }
@@ -280,16 +268,7 @@ impl Pipeline {
     /// and the baseline's per-conversation state start afresh (the old ones judged
     /// other files); counters carry on. Host sets the warm-up inferred still apply.
     pub fn reload(&mut self, d: Detection) {
-        let rules = match (&self.inferred, &d.sources) {
-            (Some(sets), Some(sources)) => match crate::registry::rules_with(sources, sets) {
-                Ok(rules) => rules,
-                Err(e) => {
-                    tracing::warn!(error = %e, "reload: the rules could not be rebuilt with the inferred host sets; using them without");
-                    d.rules.clone()
-                }
-            },
-            _ => d.rules.clone(),
-        };
+        let rules = reloaded_rules(&d, self.inferred.as_ref());
         if let Some(w) = self.opts.warmup.as_mut() {
             w.sources.clone_from(&d.sources);
         }
@@ -320,9 +299,10 @@ impl Pipeline {
     pub fn health(&mut self, event: &crate::health::HealthEvent, now: Timestamp) {
         *self.summary.sensor.health.entry(event.kind.to_string()).or_default() += 1;
         tracing::warn!(kind = event.kind, interface = event.interface.as_deref(), output = event.output.as_deref(), reason = %event.reason, "sensor health");
-        let none = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
-        let subject = || Subject { ts: now, src: none, dst: none, src_port: None, dst_port: None, vlan: &[], to_server: true, flow_id: 0 };
-        out!(self).detect(&subject, event, Some(("health", event)), &mut || EventHeader { timestamp: now, ..EventHeader::default() });
+        out!(self).detect(&|| crate::health::HealthEvent::subject(now), event, Some(("health", event)), &mut || EventHeader {
+            timestamp: now,
+            ..EventHeader::default()
+        });
     }
 
     /// Hand each alert to `hook` as it is raised (besides EVE, if on).
@@ -346,7 +326,7 @@ impl Pipeline {
         decode_into(frame.linktype.0, frame.data, frame.origlen, &self.opts.decode, &mut pkt);
         let p = PacketCx { ts: frame.ts, pcap_cnt, vlans: pkt.vlans(), wire_len: frame.data.len() as u64, macs: pkt.macs };
         self.on_packet(&p, &pkt);
-        if self.baseline.is_some() && !self.clock_by_markers && frame.ts.as_nanos() >= self.baseline_tick {
+        if self.baseline.is_some() && !self.flows.swept_by_markers() && frame.ts.as_nanos() >= self.baseline_tick {
             // Polls that stopped, looked for once per second of capture time.
             self.baseline_tick = frame.ts.as_nanos().saturating_add(1_000_000_000);
             crate::baseline::tick(&mut out!(self), frame.ts);
@@ -410,12 +390,6 @@ impl Pipeline {
         if let Some(o) = self.outputs.as_mut() {
             o.flush();
         }
-    }
-
-    /// Record what was passed over as not a capture.
-    pub fn skipped(&mut self, skipped: &[Skipped]) {
-        self.summary.decode.files_skipped += skipped.len() as u64;
-        self.summary.skipped_inputs.extend(skipped.iter().map(|s| SkippedInput { name: s.name.clone(), reason: s.reason.clone() }));
     }
 
     fn on_packet(&mut self, p: &PacketCx<'_>, pkt: &Packet<'_>) {
@@ -639,6 +613,36 @@ impl Pipeline {
                 self.summary.baseline.remove(otsentry_baseline::Kind::NewAsset.as_str());
             }
         }
+    }
+}
+
+/// The rules rebuilt with the host sets a warm-up inferred (`None`: nothing to rebuild
+/// from, or the rebuild failed, logged: the rules stay as they were).
+pub(crate) fn warmed_up_rules(sources: Option<&otsentry_rules::Sources>, sets: &crate::roles::InferredSets) -> Option<Arc<RuleSet>> {
+    tracing::info!(
+        hmi = sets.hmi.len(),
+        engineering = sets.engineering.len(),
+        masters = sets.masters.len(),
+        "warm-up ended: host sets inferred"
+    );
+    match crate::registry::rules_with(sources?, sets) {
+        Ok(rules) => Some(rules),
+        Err(e) => {
+            tracing::warn!(error = %e, "warm-up: the rules could not be rebuilt with the inferred sets; keeping them");
+            None
+        }
+    }
+}
+
+/// A reload's rules, rebuilt with the host sets a warm-up inferred when it has them
+/// (a rebuild that fails uses the reload's rules without them, logged).
+pub(crate) fn reloaded_rules(d: &Detection, inferred: Option<&crate::roles::InferredSets>) -> Arc<RuleSet> {
+    match (inferred, &d.sources) {
+        (Some(sets), Some(sources)) => crate::registry::rules_with(sources, sets).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "reload: the rules could not be rebuilt with the inferred host sets; using them without");
+            d.rules.clone()
+        }),
+        _ => d.rules.clone(),
     }
 }
 

@@ -42,13 +42,6 @@ impl Runner {
         Ok((Runner(Inner::Many(Box::new(pool))), view))
     }
 
-    fn driven(&mut self) -> &mut dyn DrivenDyn {
-        match &mut self.0 {
-            Inner::One(p) => p.as_mut(),
-            Inner::Many(p) => p.as_mut(),
-        }
-    }
-
     /// Hand each alert to `hook` as it is raised, in capture order.
     pub fn on_alert(&mut self, hook: crate::alerting::AlertHook) {
         match &mut self.0 {
@@ -83,7 +76,10 @@ impl Runner {
 
     /// Record what was passed over as not a capture.
     pub fn skipped(&mut self, skipped: &[Skipped]) {
-        let s = self.driven().summary();
+        let s = match &mut self.0 {
+            Inner::One(p) => p.reader_summary(),
+            Inner::Many(p) => p.reader_summary(),
+        };
         s.decode.files_skipped += skipped.len() as u64;
         s.skipped_inputs.extend(skipped.iter().map(|s| SkippedInput { name: s.name.clone(), reason: s.reason.clone() }));
     }
@@ -118,16 +114,5 @@ impl Runner {
             }
             Inner::Many(p) => p.finish(elapsed_s),
         }
-    }
-}
-
-/// The reader-side counters of either kind of run.
-trait DrivenDyn {
-    fn summary(&mut self) -> &mut Summary;
-}
-
-impl<D: Driven> DrivenDyn for D {
-    fn summary(&mut self) -> &mut Summary {
-        self.reader_summary()
     }
 }

@@ -359,19 +359,7 @@ impl Pool {
     }
 
     fn warmed_up(&mut self, sets: crate::roles::InferredSets) {
-        tracing::info!(
-            hmi = sets.hmi.len(),
-            engineering = sets.engineering.len(),
-            masters = sets.masters.len(),
-            "warm-up ended: host sets inferred"
-        );
-        let rules = self.warmup_sources.as_ref().and_then(|sources| match crate::registry::rules_with(sources, &sets) {
-            Ok(rules) => Some(rules),
-            Err(e) => {
-                tracing::warn!(error = %e, "warm-up: the rules could not be rebuilt with the inferred sets; keeping them");
-                None
-            }
-        });
+        let rules = crate::pipeline::warmed_up_rules(self.warmup_sources.as_deref(), &sets);
         if let Some(r) = &rules {
             self.cross.alerting().replace_rules(r.clone());
         }
@@ -526,11 +514,7 @@ impl Driven for Pool {
     }
 
     fn reload(&mut self, d: Detection) {
-        let rules = match (&self.inferred, &d.sources) {
-            (Some(sets), Some(sources)) => crate::registry::rules_with(sources, sets).unwrap_or_else(|_| d.rules.clone()),
-            _ => d.rules.clone(),
-        };
-        self.cross.alerting().replace_rules(rules);
+        self.cross.alerting().replace_rules(crate::pipeline::reloaded_rules(&d, self.inferred.as_ref()));
         self.mark(&|| Marker::Reload(Box::new(d.clone())));
     }
 
