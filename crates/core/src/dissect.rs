@@ -184,6 +184,19 @@ pub trait Dissector {
     /// Counts kept per flow so far, merged into the run's (and started again): called
     /// for periodic stats while the flow lives, and by `finish`.
     fn publish(&mut self, _counts: &mut ProtocolCounts) {}
+
+    /// Heap bytes held for PDUs in progress and transactions awaiting an answer: what the
+    /// memory budget charges to application buffers.
+    fn held(&self) -> usize {
+        0
+    }
+
+    /// The memory budget needs room: drop PDUs in progress and transactions awaiting an
+    /// answer (a later answer reads as one to a request before the capture); returns how
+    /// many were dropped.
+    fn shed(&mut self) -> u64 {
+        0
+    }
 }
 
 /// A protocol's dissector as the engine registers it: its descriptor, and how a flow's
@@ -247,6 +260,10 @@ impl Pending {
             let used = d.parse(&at, &self.buf, sink).min(self.buf.len());
             self.buf.drain(..used);
             self.offset += used as u64;
+            if self.buf.is_empty() && self.buf.capacity() > 4096 {
+                // A large PDU passed: its buffer goes back rather than stay charged.
+                self.buf = Vec::new();
+            }
         }
         if self.buf.len() > cap {
             let len = self.buf.len() as u64;
@@ -257,6 +274,24 @@ impl Pending {
             self.buf.clear();
             d.gap(&StreamCx { offset: self.offset, ..*cx }, len, sink);
         }
+    }
+
+    /// Heap bytes held (what the memory budget charges).
+    pub fn held(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// The memory budget needs room: the partial PDU held is dropped as a gap (counted in
+    /// `dropped`), its buffer freed; returns the bytes dropped.
+    pub fn shed<D: Dissector, S: PduSink>(&mut self, d: &mut D, cx: &StreamCx, sink: &mut S) -> u64 {
+        let len = self.buf.len() as u64;
+        self.buf = Vec::new();
+        if len > 0 {
+            self.dropped += len;
+            self.offset += len;
+            d.gap(&StreamCx { offset: self.offset, ..*cx }, len, sink);
+        }
+        len
     }
 
     /// Bytes are missing: what was pending can never complete.

@@ -18,6 +18,7 @@ mod flowrec;
 #[doc(hidden)]
 pub mod harness;
 mod hex;
+mod memory;
 mod merge;
 mod observe;
 mod position;
@@ -41,6 +42,7 @@ pub use field::{FieldAccess, FieldDef, FieldId, FieldType, FieldValue, Known, Sc
 pub use flow::{Direction, FlowKey, IpProto};
 pub use flowrec::{FlowBody, FlowRecord, TcpBody};
 pub use hex::{hex, Hex};
+pub use memory::{KindCounts, MemoryBudget, MemoryCounts, MemoryKind, MIN_MEMORY_CAP};
 pub use observe::{Observer, Space, IDENTITY_ATTRIBUTES};
 pub use position::{line_and_column, nearest};
 pub use proto::{AppProto, SpaceNames};

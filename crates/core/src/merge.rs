@@ -36,6 +36,10 @@ impl Summary {
         s.worker_drops += o.worker_drops;
         s.worker_packets.extend(&o.worker_packets);
         add(&mut s.health, &o.health);
+        // One budget shared by every worker: any snapshot of it is the whole.
+        if !other.memory.is_empty() {
+            self.memory.clone_from(&other.memory);
+        }
         let elapsed = self.elapsed_s;
         self.finish(elapsed);
     }

@@ -87,6 +87,8 @@ pub struct OwnStats {
     pub streams: StreamCounts,
     pub outputs: Vec<SinkCounts>,
     pub sensor: crate::summary::SensorCounts,
+    #[serde(skip_serializing_if = "crate::memory::MemoryCounts::is_empty")]
+    pub memory: crate::memory::MemoryCounts,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -128,6 +130,7 @@ impl StatsBody {
                 streams: st.clone(),
                 outputs: summary.outputs.clone(),
                 sensor: summary.sensor.clone(),
+                memory: summary.memory.clone(),
             },
         }
     }

@@ -37,6 +37,9 @@ pub struct Summary {
     /// A live sensor's own events (absent in replay).
     #[serde(skip_serializing_if = "SensorCounts::is_empty")]
     pub sensor: SensorCounts,
+    /// The memory budget by kind (absent without one).
+    #[serde(skip_serializing_if = "crate::memory::MemoryCounts::is_empty")]
+    pub memory: crate::memory::MemoryCounts,
 }
 
 /// What the capture layer counted (for libpcap: `pcap_stats`, summed over interfaces).

@@ -20,20 +20,29 @@ pub(crate) struct Alerting {
     hits: Vec<Hit>,
     /// One worker of several: cross-pair work waits here for the cross stage.
     deferral: Option<crate::deferral::Deferral>,
+    /// What the detector's windows and deadlines are charged to.
+    memory: otsentry_core::MemoryBudget,
 }
 
 impl Alerting {
-    pub(crate) fn new(rules: Arc<RuleSet>) -> Self {
-        Alerting { detector: Detector::new(rules), carried: Default::default(), hook: None, hits: Vec::new(), deferral: None }
+    pub(crate) fn new(rules: Arc<RuleSet>, memory: otsentry_core::MemoryBudget) -> Self {
+        Alerting {
+            detector: Detector::with_memory(rules, memory.clone()),
+            carried: Default::default(),
+            hook: None,
+            hits: Vec::new(),
+            deferral: None,
+            memory,
+        }
     }
 
     /// A worker's alerting: rules whose thresholds span pairs, and the alerts for the
     /// hook, go to the cross stage through its deferral.
-    pub(crate) fn deferring(rules: Arc<RuleSet>, forward_raised: bool) -> Self {
+    pub(crate) fn deferring(rules: Arc<RuleSet>, forward_raised: bool, memory: otsentry_core::MemoryBudget) -> Self {
         Alerting {
-            detector: Detector::deferring(rules),
+            detector: Detector::deferring(rules, memory.clone()),
             deferral: Some(crate::deferral::Deferral::new(forward_raised)),
-            ..Alerting::new(Arc::new(RuleSet::empty()))
+            ..Alerting::new(Arc::new(RuleSet::empty()), memory)
         }
     }
 
@@ -108,7 +117,8 @@ impl Alerting {
     /// suppressions start afresh, the counters carry on.
     pub(crate) fn replace_rules(&mut self, rules: Arc<RuleSet>) {
         let counts = self.detector.counts();
-        self.detector = if self.deferral.is_some() { Detector::deferring(rules) } else { Detector::new(rules) };
+        let memory = self.memory.clone();
+        self.detector = if self.deferral.is_some() { Detector::deferring(rules, memory) } else { Detector::with_memory(rules, memory) };
         self.carried = counts;
     }
 

@@ -6,24 +6,32 @@ use otsentry_core::{AnomalyKind, Dissector, EventHeader, Framed, Layer, PduEvent
 /// A flow's dissector, whichever protocol it is: the registry starts one per flow and
 /// the flow stage reaches it through this (one call per delivery).
 pub(crate) trait Parse: Send {
-    /// Stream bytes through the direction's pending buffer (at most `cap` held).
-    fn stream(&mut self, pending: &mut Pending, cx: &StreamCx, data: &[u8], cap: usize, sink: &mut AppSink<'_, '_, '_>);
-    fn gap(&mut self, pending: &mut Pending, cx: &StreamCx, len: u64, sink: &mut AppSink<'_, '_, '_>);
-    fn datagram(&mut self, cx: &StreamCx, data: &[u8], sink: &mut AppSink<'_, '_, '_>);
+    /// Stream bytes through the direction's pending buffer (at most `cap` held). This
+    /// and the other deliveries return what the dissector then holds (its `held`), so
+    /// the memory budget costs no second dynamic call.
+    fn stream(&mut self, pending: &mut Pending, cx: &StreamCx, data: &[u8], cap: usize, sink: &mut AppSink<'_, '_, '_>) -> usize;
+    fn gap(&mut self, pending: &mut Pending, cx: &StreamCx, len: u64, sink: &mut AppSink<'_, '_, '_>) -> usize;
+    fn datagram(&mut self, cx: &StreamCx, data: &[u8], sink: &mut AppSink<'_, '_, '_>) -> usize;
     /// Counts so far into the summary's (the flow goes on).
     fn publish(&mut self, counts: &mut ProtocolCounts);
     fn finish(&mut self, ts: Timestamp, sink: &mut AppSink<'_, '_, '_>);
+    /// Drop the partial PDUs of both directions' pending buffers and the dissector's
+    /// own; returns the PDUs lost.
+    fn shed(&mut self, pending: &mut [Pending; 2], ts: Timestamp, sink: &mut AppSink<'_, '_, '_>) -> u64;
 }
 
 impl<D: Dissector + Send> Parse for D {
-    fn stream(&mut self, pending: &mut Pending, cx: &StreamCx, data: &[u8], cap: usize, sink: &mut AppSink<'_, '_, '_>) {
+    fn stream(&mut self, pending: &mut Pending, cx: &StreamCx, data: &[u8], cap: usize, sink: &mut AppSink<'_, '_, '_>) -> usize {
         pending.feed(self, cx, data, cap, sink);
+        Dissector::held(self)
     }
-    fn gap(&mut self, pending: &mut Pending, cx: &StreamCx, len: u64, sink: &mut AppSink<'_, '_, '_>) {
+    fn gap(&mut self, pending: &mut Pending, cx: &StreamCx, len: u64, sink: &mut AppSink<'_, '_, '_>) -> usize {
         pending.gap(self, cx, len, sink);
+        Dissector::held(self)
     }
-    fn datagram(&mut self, cx: &StreamCx, data: &[u8], sink: &mut AppSink<'_, '_, '_>) {
+    fn datagram(&mut self, cx: &StreamCx, data: &[u8], sink: &mut AppSink<'_, '_, '_>) -> usize {
         Dissector::datagram(self, cx, data, sink);
+        Dissector::held(self)
     }
     fn publish(&mut self, counts: &mut ProtocolCounts) {
         Dissector::publish(self, counts);
@@ -31,12 +39,23 @@ impl<D: Dissector + Send> Parse for D {
     fn finish(&mut self, ts: Timestamp, sink: &mut AppSink<'_, '_, '_>) {
         Dissector::finish(self, ts, sink);
     }
+    fn shed(&mut self, pending: &mut [Pending; 2], ts: Timestamp, sink: &mut AppSink<'_, '_, '_>) -> u64 {
+        let mut lost = 0;
+        for (p, dir) in pending.iter_mut().zip([otsentry_core::Direction::ToServer, otsentry_core::Direction::ToClient]) {
+            lost += u64::from(p.shed(self, &StreamCx { ts, dir, offset: 0 }, sink) > 0);
+        }
+        lost + Dissector::shed(self)
+    }
 }
 
 /// A flow's dissector and the most bytes of a partial PDU it may hold.
 pub(crate) struct Parser {
     dissector: Box<dyn Parse>,
     cap: usize,
+    /// What the dissector held after its last delivery (for the memory budget).
+    held: usize,
+    /// The dissector's own size, charged with its flow.
+    size: usize,
 }
 
 impl std::fmt::Debug for Parser {
@@ -47,11 +66,26 @@ impl std::fmt::Debug for Parser {
 
 impl Parser {
     pub(crate) fn new(dissector: Box<dyn Parse>, cap: usize) -> Parser {
-        Parser { dissector, cap }
+        let size = std::mem::size_of_val(&*dissector);
+        Parser { dissector, cap, held: 0, size }
     }
 
     pub(crate) fn stream(&mut self, pending: &mut Pending, cx: &StreamCx, data: &[u8], sink: &mut AppSink<'_, '_, '_>) {
-        self.dissector.stream(pending, cx, data, self.cap, sink);
+        self.held = self.dissector.stream(pending, cx, data, self.cap, sink);
+    }
+
+    /// Heap bytes the dissector held after its last delivery.
+    pub(crate) fn held(&self) -> usize {
+        self.held
+    }
+
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    pub(crate) fn shed(&mut self, pending: &mut [Pending; 2], ts: Timestamp, sink: &mut AppSink<'_, '_, '_>) -> u64 {
+        self.held = 0;
+        self.dissector.shed(pending, ts, sink)
     }
 
     /// Bytes of one delivery: a datagram, or stream bytes through the direction's pending
@@ -66,12 +100,14 @@ impl Parser {
     ) {
         match pending {
             Some(p) if !datagram => self.stream(p, cx, data, sink),
-            _ => self.dissector.datagram(cx, data, sink),
+            _ => {
+                self.held = self.dissector.datagram(cx, data, sink);
+            }
         }
     }
 
     pub(crate) fn gap(&mut self, pending: &mut Pending, cx: &StreamCx, len: u64, sink: &mut AppSink<'_, '_, '_>) {
-        self.dissector.gap(pending, cx, len, sink);
+        self.held = self.dissector.gap(pending, cx, len, sink);
     }
 
     /// Counts so far into the summary's (the flow goes on).

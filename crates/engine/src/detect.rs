@@ -98,6 +98,18 @@ impl Detector {
         }
     }
 
+    /// Heap bytes held by probes asking for more.
+    pub(crate) fn held(&self) -> usize {
+        self.sides.iter().map(|s| s.held.capacity()).sum()
+    }
+
+    /// The memory budget needs room: held probe bytes go, as if lost in a gap.
+    pub(crate) fn shed(&mut self) {
+        for side in 0..2 {
+            self.gap(side);
+        }
+    }
+
     /// Bytes are missing: held bytes can no longer be completed.
     pub(crate) fn gap(&mut self, side: usize) {
         if let Some(s) = self.sides.get_mut(side) {

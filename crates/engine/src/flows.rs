@@ -7,10 +7,11 @@ use crate::events::{EventCtx, Out};
 use crate::relay::{RelayEvent, RelayWatch, Relayed};
 use crate::scan::{Reason, ScanTracker};
 use crate::sender::{HostTable, Print, Seen, SenderWatch, CREDIT_EVERY};
+use crate::charge::{Charged, Holders};
 use otsentry_core::{
-    AnomalyKind, AppProto, Direction, FlowBody, FlowKey, FlowRecord, IpProto, Layer, Pending, PortMap, StreamCx, TcpBody, Timestamp,
+    AnomalyKind, AppProto, MemoryBudget, MemoryKind, Direction, FlowBody, FlowKey, FlowRecord, IpProto, Layer, Pending, PortMap, StreamCx, TcpBody, Timestamp,
 };
-use otsentry_flow::{Budget, Delivery, EndReason, Flow, FlowConfig, FlowTable, GapReason, StreamConfig, TcpState, ACK, FIN, RST, SYN};
+use otsentry_flow::{Budget, Delivery, EndReason, Flow, FlowConfig, FlowRef, FlowTable, GapReason, StreamConfig, TcpState, ACK, FIN, RST, SYN};
 use otsentry_wire::{IpInfo, Macs, TcpInfo, Transport};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,6 +52,17 @@ pub(crate) struct AppState {
     zones: crate::segment::FlowZones,
     /// Its conversation in the baseline detector, once it made a request.
     baseline_slot: Option<u32>,
+    /// What the memory budget holds for it beyond its table slot.
+    charged: Charged,
+}
+
+impl AppState {
+    /// Heap bytes held for PDUs in progress: pending stream bytes, the dissector's own
+    /// buffers and transactions, probe bytes.
+    fn app_held(&self) -> usize {
+        let [a, b] = &self.pending;
+        a.held() + b.held() + self.detector.held() + self.parser.as_ref().map_or(0, Parser::held)
+    }
 }
 
 /// Packet-time seconds between sweeps for idle flows.
@@ -71,12 +83,16 @@ pub(crate) struct FlowStage {
     /// skipped otherwise.
     watch_senders: bool,
     watch_relays: bool,
+    memory: MemoryBudget,
+    holders: Holders,
 }
 
 impl FlowStage {
-    pub(crate) fn new(cfg: FlowConfig, ports: PortMap, dissect: bool) -> Self {
+    pub(crate) fn new(cfg: FlowConfig, ports: PortMap, dissect: bool, memory: MemoryBudget) -> Self {
         FlowStage {
-            table: FlowTable::new(cfg),
+            table: FlowTable::with_memory(cfg, memory.clone()),
+            memory,
+            holders: Holders::default(),
             ports,
             dissect,
             stream_cfg: cfg.stream,
@@ -138,7 +154,7 @@ impl FlowStage {
             self.table.lookup(p.ts, key, src_is_lo, || orient(ports, ip.proto, sport, dport, flags, &mut settled), AppState::default);
         if let Some(evicted) = lookup.evicted {
             credit_rest(&mut self.hosts, &evicted, out);
-            end_flow(*evicted, EndReason::Evicted, &mut self.table.budget, out);
+            end_flow(*evicted, EndReason::Evicted, &mut self.table.budget, &self.memory, out);
         }
         let Some((flow, budget)) = self.table.get_with_budget(lookup.flow) else { return };
         if lookup.created {
@@ -229,6 +245,46 @@ impl FlowStage {
                 });
             }
         }
+        self.account(lookup.flow, p.ts, out);
+    }
+
+    /// The packet's flow charged what it holds now; over the application buffers'
+    /// limit, the flows that began holding first shed theirs.
+    fn account(&mut self, r: FlowRef, now: Timestamp, out: &mut Out<'_>) {
+        let Some(flow) = self.table.get_mut(r) else { return };
+        let (id, user) = (flow.id, &mut flow.user);
+        let (dissector, app) = (user.parser.as_ref().map_or(0, Parser::size), user.app_held());
+        if dissector == user.charged.dissector as usize && app == user.charged.app as usize {
+            return;
+        }
+        let over = crate::charge::settle(&self.memory, &mut user.charged, dissector, app);
+        if app > 0 && !user.charged.queued {
+            user.charged.queued = true;
+            self.holders.push(r, id);
+        }
+        if over {
+            self.shed_oldest(now, out);
+        }
+    }
+
+    #[cold]
+    fn shed_oldest(&mut self, now: Timestamp, out: &mut Out<'_>) {
+        while self.memory.over(MemoryKind::AppBuffers) {
+            let Some((r, id)) = self.holders.pop() else { break };
+            let Some(flow) = self.table.get_mut(r).filter(|f| f.id == id) else { continue };
+            flow.user.charged.queued = false;
+            if flow.user.charged.app == 0 {
+                continue;
+            }
+            shed_flow(flow, now, out);
+            let (dissector, app) = (flow.user.parser.as_ref().map_or(0, Parser::size), flow.user.app_held());
+            crate::charge::settle(&self.memory, &mut flow.user.charged, dissector, app);
+            self.memory.gave_way(MemoryKind::AppBuffers, 1);
+            if app > 0 {
+                flow.user.charged.queued = true;
+                self.holders.push(r, id);
+            }
+        }
     }
 
     /// A scan attempt seen outside any flow (an ARP request).
@@ -254,11 +310,13 @@ impl FlowStage {
 
     /// Time passes (a live sensor's clock): flows idle past their timeout end now.
     pub(crate) fn expire(&mut self, now: Timestamp, out: &mut Out<'_>) {
-        let hosts = &mut self.hosts;
+        let (hosts, memory) = (&mut self.hosts, &self.memory);
         self.table.expire(now, &mut |f, why, budget| {
             credit_rest(hosts, &f, out);
-            end_flow(f, why, budget, out)
+            end_flow(f, why, budget, memory, out)
         });
+        let table = &mut self.table;
+        self.holders.compact(table.len(), |r, id| table.get_mut(r).is_some_and(|f| f.id == id && f.user.charged.queued));
         self.next_sweep = now.as_nanos().saturating_add(SWEEP_EVERY_NS);
     }
 
@@ -275,10 +333,10 @@ impl FlowStage {
 
     /// End of run: every flow still open ends now.
     pub(crate) fn finish(&mut self, out: &mut Out<'_>) {
-        let hosts = &mut self.hosts;
+        let (hosts, memory) = (&mut self.hosts, &self.memory);
         self.table.drain(&mut |f, why, budget| {
             credit_rest(hosts, &f, out);
-            end_flow(f, why, budget, out)
+            end_flow(f, why, budget, memory, out)
         });
         self.counts(out.summary);
     }
@@ -293,6 +351,7 @@ impl FlowStage {
         streams.peak_active_flows = st.peak_active;
         streams.active_flows = self.table.len() as u64;
         streams.reassembly_peak_bytes = self.table.budget.peak as u64;
+        summary.memory = self.memory.counts();
     }
 }
 
@@ -552,8 +611,28 @@ fn start_parser(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, offset:
     parser.deliver(user.pending.get_mut(this), &StreamCx { ts: ctx.ts, dir, offset: start }, mine, datagram, &mut sink);
 }
 
+/// The memory budget needs room: the flow drops its partial PDUs, pending transactions
+/// and probe bytes, with an anomaly when PDUs were lost.
+fn shed_flow(flow: &mut Flow<AppState>, now: Timestamp, out: &mut Out<'_>) {
+    let vlan = [flow.key.vlan];
+    let vlans: &[u16] = if flow.key.vlan != 0 { &vlan } else { &[] };
+    let ctx = event_ctx(flow, now, None, vlans, out.input);
+    let user = &mut flow.user;
+    let bytes = user.charged.app;
+    user.detector.shed();
+    let Some(parser) = user.parser.as_mut() else { return };
+    let mut sink =
+        AppSink { ctx: &ctx, out: &mut *out, community_id: &mut user.community_id, zones: &mut user.zones, baseline_slot: &mut user.baseline_slot };
+    let lost = parser.shed(&mut user.pending, now, &mut sink);
+    if lost > 0 {
+        let reason = format_args!("{lost} PDUs in progress or awaiting an answer dropped ({bytes} bytes held) to stay within the memory budget");
+        ctx.anomaly(out, Direction::ToServer, AnomalyKind::Applayer, "applayer.memcap_shed", Layer::App, 0, reason);
+    }
+}
+
 /// A flow leaves the table: deliver what its streams hold, count, and write its record.
-fn end_flow(mut flow: Flow<AppState>, why: EndReason, budget: &mut Budget, out: &mut Out<'_>) {
+fn end_flow(mut flow: Flow<AppState>, why: EndReason, budget: &mut Budget, memory: &MemoryBudget, out: &mut Out<'_>) {
+    crate::charge::release(memory, &mut flow.user.charged);
     let vlan = [flow.key.vlan];
     let vlans: &[u16] = if flow.key.vlan != 0 { &vlan } else { &[] };
     let ctx = event_ctx(&flow, flow.last, None, vlans, out.input);

@@ -8,6 +8,7 @@ mod alerting;
 mod apps;
 mod baseline;
 mod baselining;
+mod charge;
 mod cross;
 mod deferral;
 mod detect;

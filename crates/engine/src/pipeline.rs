@@ -65,6 +65,8 @@ pub struct PipelineOptions {
     pub learn: Option<otsentry_baseline::BaselineFile>,
     /// Infer `$HMI`, `$ENGINEERING` and `$MASTERS` from a warm-up (no variables file).
     pub warmup: Option<Warmup>,
+    /// The memory budget every worker's state is charged to (none by default).
+    pub memory: otsentry_core::MemoryBudget,
 }
 
 impl Default for PipelineOptions {
@@ -84,6 +86,7 @@ impl Default for PipelineOptions {
             baseline_settings: otsentry_baseline::Settings::default(),
             learn: None,
             warmup: None,
+            memory: otsentry_core::MemoryBudget::default(),
         }
     }
 }
@@ -127,12 +130,12 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub fn new(opts: PipelineOptions, outputs: Option<Outputs>) -> Self {
-        let mut flows = FlowStage::new(opts.flow, opts.ports.clone(), !opts.skip_dissectors);
+        let mut flows = FlowStage::new(opts.flow, opts.ports.clone(), !opts.skip_dissectors, opts.memory.clone());
         watch_for(&mut flows, &opts.rules);
         if let Some(b) = opts.baseline.as_ref().map(|b| &b.file).or(opts.learn.as_ref()) {
             flows.known_forwarders(&b.assets);
         }
-        let alerting = Alerting::new(opts.rules.clone());
+        let alerting = Alerting::new(opts.rules.clone(), opts.memory.clone());
         let roles = opts.warmup.as_ref().map(|_| crate::roles::RoleWatch::default());
         let segmentation = opts.policy.clone().map(crate::segment::Segmentation::new);
         use crate::baselining::Baselining;
@@ -167,9 +170,9 @@ impl Pipeline {
     /// `markers`: sweeps and the baseline's tick come from the reader's markers (a
     /// worker that reads its own capture handle keeps them by its own packets).
     pub(crate) fn worker(opts: PipelineOptions, outputs: Option<Outputs>, forward_raised: bool, markers: bool) -> Self {
-        let rules = opts.rules.clone();
+        let (rules, memory) = (opts.rules.clone(), opts.memory.clone());
         let mut p = Pipeline::new(opts, outputs);
-        p.alerting = Alerting::deferring(rules, forward_raised);
+        p.alerting = Alerting::deferring(rules, forward_raised, memory);
         if markers {
             p.flows.sweep_by_markers();
         }

@@ -98,6 +98,10 @@ pub(crate) struct Pool {
     reader: ReaderKind,
     /// Whether a full queue drops (live) rather than waits (replay).
     drop_when_full: bool,
+    /// Frame bytes each live worker's queue may hold: half the memory budget's outputs
+    /// share split among the workers, at most LIVE_QUEUE_BYTES.
+    queue_bytes: usize,
+    memory: otsentry_core::MemoryBudget,
     summary: Summary,
     bytes_in: u64,
     /// Snapshots asked for so far.
@@ -175,7 +179,7 @@ impl Pool {
             })?;
             workers.push(Worker { runs: Runs::Thread { tx, thread }, slot, queued });
         }
-        let alerting = crate::alerting::Alerting::new(opts.rules.clone());
+        let alerting = crate::alerting::Alerting::new(opts.rules.clone(), opts.memory.clone());
         // Flow records stand for the records written per conversation and per PDU.
         let weight0 = inline_weight(outputs.as_ref().is_some_and(|o| o.wants("flow")));
         let cross = CrossStage::new(alerting, hosts, outputs, n);
@@ -198,6 +202,9 @@ impl Pool {
             decode: DecodeOptions { verify_checksums: false, ..opts.decode },
             reader: opts.reader,
             drop_when_full: live,
+            queue_bytes: LIVE_QUEUE_BYTES
+                .min(usize::try_from(opts.memory.limit(otsentry_core::MemoryKind::Outputs) / 2 / n as u64).unwrap_or(usize::MAX)),
+            memory: opts.memory.clone(),
             summary: Summary::default(),
             bytes_in: 0,
             published: 0,
@@ -299,7 +306,8 @@ impl Pool {
         }
         if let Msg::Frames(b) = &msg {
             let bytes = b.bytes.len();
-            if bytes > 0 && worker.queued.load(Ordering::Relaxed) + bytes > LIVE_QUEUE_BYTES {
+            if bytes > 0 && worker.queued.load(Ordering::Relaxed) + bytes > self.queue_bytes {
+                self.memory.gave_way(otsentry_core::MemoryKind::Outputs, 1);
                 return false;
             }
             worker.queued.fetch_add(bytes, Ordering::Relaxed);

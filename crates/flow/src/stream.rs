@@ -13,6 +13,7 @@
 //! Sequence numbers are mapped to 64-bit stream offsets from the first byte this
 //! direction carried (or the first one seen, on a midstream pickup), so wrap-around is
 //! handled once here.
+use otsentry_core::{MemoryBudget, MemoryKind};
 
 /// Caps for one direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,21 +30,30 @@ impl Default for StreamConfig {
     }
 }
 
-/// Out-of-order bytes shared by every stream of a flow table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Out-of-order bytes shared by every stream of a flow table, under its own limit and
+/// the run's memory budget (shared with other workers' tables).
+#[derive(Clone, Debug)]
 pub struct Budget {
     pub limit: usize,
     pub used: usize,
     pub peak: usize,
+    memory: MemoryBudget,
 }
 
 impl Budget {
     pub fn new(limit: usize) -> Self {
-        Budget { limit, used: 0, peak: 0 }
+        Budget::shared(limit, MemoryBudget::default())
+    }
+
+    /// A table's budget that also draws on the run's memory budget.
+    pub fn shared(limit: usize, memory: MemoryBudget) -> Self {
+        Budget { limit, used: 0, peak: 0, memory }
     }
 
     fn take(&mut self, n: usize) -> bool {
-        if self.limit.saturating_sub(self.used) < n {
+        if self.limit.saturating_sub(self.used) < n || !self.memory.try_charge(MemoryKind::Reassembly, n as u64) {
+            // The stream skips its first hole to make room: held bytes gave way.
+            self.memory.gave_way(MemoryKind::Reassembly, 1);
             return false;
         }
         self.used += n;
@@ -52,7 +62,9 @@ impl Budget {
     }
 
     fn give(&mut self, n: usize) {
-        self.used = self.used.saturating_sub(n);
+        let n = n.min(self.used);
+        self.used -= n;
+        self.memory.release(MemoryKind::Reassembly, n as u64);
     }
 }
 

@@ -11,7 +11,7 @@
 //! `T` is the caller's per-flow state (the engine keeps its protocol dissectors there),
 //! so this crate knows nothing of protocols.
 use crate::stream::{Budget, Stream, StreamConfig};
-use otsentry_core::{Direction, FlowKey, IpProto, Timestamp};
+use otsentry_core::{Direction, FlowKey, IpProto, MemoryBudget, MemoryKind, Timestamp};
 use std::hash::BuildHasher;
 
 /// Caps and timeouts of the table. Timeouts run on packet time in replay.
@@ -259,10 +259,21 @@ pub struct FlowTable<T> {
     last: Option<(FlowKey, u32)>,
     pub budget: Budget,
     pub stats: TableStats,
+    /// The run's budget: every flow is charged `flow_bytes` to its flows kind.
+    memory: MemoryBudget,
+    flow_bytes: u64,
 }
 
 impl<T> FlowTable<T> {
     pub fn new(cfg: FlowConfig) -> Self {
+        FlowTable::with_memory(cfg, MemoryBudget::default())
+    }
+
+    /// A table whose flows and out-of-order bytes are charged to `memory`: a new flow
+    /// beyond the flows kind's limit evicts one as the flow cap does.
+    pub fn with_memory(cfg: FlowConfig, memory: MemoryBudget) -> Self {
+        // The slot, and the index's entry with its control byte at its load factor.
+        let flow_bytes = (std::mem::size_of::<Slot<T>>() + 16) as u64;
         FlowTable {
             cfg,
             index: hashbrown::HashTable::new(),
@@ -272,8 +283,10 @@ impl<T> FlowTable<T> {
             head: NIL,
             tail: NIL,
             last: None,
-            budget: Budget::new(cfg.reassembly_memcap),
+            budget: Budget::shared(cfg.reassembly_memcap, memory.clone()),
             stats: TableStats::default(),
+            memory,
+            flow_bytes,
         }
     }
 
@@ -314,12 +327,19 @@ impl<T> FlowTable<T> {
             }
             return Lookup { flow: FlowRef(i), created: false, evicted: None };
         }
-        let evicted = if self.index.len() >= self.cfg.max_flows.max(1) {
+        let charged = self.index.len() < self.cfg.max_flows.max(1) && self.memory.try_charge(MemoryKind::Flows, self.flow_bytes);
+        // Under the budget shared with other workers' tables this table may hold none:
+        // then the new flow is charged over the limit, by at most one flow per table.
+        let evicted = if !charged && !self.index.is_empty() {
             self.stats.evicted += 1;
+            self.memory.gave_way(MemoryKind::Flows, 1);
             self.evict_one(ts).map(Box::new)
         } else {
             None
         };
+        if !charged {
+            self.memory.charge(MemoryKind::Flows, self.flow_bytes);
+        }
         let client_is_lo = src_is_lo == client_is_src();
         let tcp = (key.proto == IpProto::TCP).then(TcpConn::default);
         let id = flow_id(self.cfg.id_salt, &key, ts);
@@ -424,6 +444,7 @@ impl<T> FlowTable<T> {
     fn remove(&mut self, i: u32) -> Option<Flow<T>> {
         self.unlink(i);
         let flow = self.slots.get_mut(i as usize)?.flow.take()?;
+        self.memory.release(MemoryKind::Flows, self.flow_bytes);
         let hash = self.hasher.hash_one(flow.key);
         if let Ok(entry) = self.index.find_entry(hash, |&j| j == i) {
             entry.remove();

@@ -357,6 +357,13 @@ pub(crate) struct PipelineArgs {
     /// recently seen is evicted.
     #[arg(long, value_name = "N", value_parser = parse_max_flows)]
     pub(crate) max_flows: Option<NonZeroUsize>,
+    /// The most memory the traffic's state may take (bytes, or with K, M, G; at least
+    /// 64M): flows, reassembly, application buffers, detection state, queues and
+    /// evidence each get a share, and at a share's limit the oldest of its kind gives
+    /// way (counted in the summary's `memory`). Default: a quarter of the machine's
+    /// memory (or of the service's cgroup limit), from 256M to 8G.
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory_cap)]
+    pub(crate) memory_cap: Option<u64>,
     /// Most DNP3 object headers in one fragment (default 2048; Suricata's
     /// `app-layer.protocols.dnp3.max-objects`): beyond it the fragment raises
     /// dnp3.too_many_objects and its further objects are not decoded. Short for
@@ -458,6 +465,30 @@ fn parse_max_flows(text: &str) -> Result<NonZeroUsize, String> {
 /// A flow cap, from the command line or the configuration file.
 pub(crate) fn max_flows(n: u64) -> Result<NonZeroUsize, String> {
     usize::try_from(n).ok().and_then(NonZeroUsize::new).ok_or_else(|| format!("{n} cannot work: at least 1 flow must be tracked"))
+}
+
+/// A memory cap, from the command line or the configuration file.
+pub(crate) fn parse_memory_cap(text: &str) -> Result<u64, String> {
+    let bytes = crate::eve::parse_size(text)?;
+    if bytes < otsentry_core::MIN_MEMORY_CAP {
+        return Err(format!("{text:?}: at least 64M (the shares below it cannot hold a busy network)"));
+    }
+    Ok(bytes)
+}
+
+/// The default memory cap: a quarter of what the machine (or the cgroup the service
+/// runs in) has, from 256 MiB to 8 GiB.
+pub(crate) fn default_memory_cap() -> u64 {
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| t.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .map_or(u64::MAX, |kib| kib.saturating_mul(1024));
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max").ok().and_then(|t| t.trim().parse::<u64>().ok()).unwrap_or(u64::MAX);
+    let have = total.min(cgroup);
+    if have == u64::MAX {
+        return 1 << 30;
+    }
+    (have / 4).clamp(256 << 20, 8 << 30)
 }
 
 /// The default flow cap.

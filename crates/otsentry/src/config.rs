@@ -118,6 +118,8 @@ pub(crate) struct RunConfig {
     pub(crate) app_port: Option<Vec<AppPort>>,
     #[serde(default, deserialize_with = "max_flows")]
     pub(crate) max_flows: Option<NonZeroUsize>,
+    #[serde(default, deserialize_with = "memory_cap")]
+    pub(crate) memory_cap: Option<u64>,
     #[serde(default, deserialize_with = "dnp3_max_objects")]
     pub(crate) dnp3_max_objects: Option<u32>,
     #[serde(default, deserialize_with = "app_settings")]
@@ -246,6 +248,10 @@ fn clickhouse<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Erro
 
 fn spool_max<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     crate::eve::parse_size(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("spool-max: {e}")))
+}
+
+fn memory_cap<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    cli::parse_memory_cap(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("memory-cap: {e}")))
 }
 
 fn eve_rotate_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -527,6 +533,10 @@ replay:
     - dnp3=20001/udp
   # Most flows tracked at once (at least 1); beyond it the least recently seen goes.
   max-flows: 1000000
+  # The most memory the traffic's state may take, shared out by kind (flows,
+  # reassembly, application buffers, detection state, queues, evidence); default a
+  # quarter of the machine's memory or the service's cgroup limit, from 256M to 8G.
+  memory-cap: 512M
   # Most DNP3 object headers in one fragment (Suricata's dnp3 max-objects).
   dnp3-max-objects: 2048
   # Settings of a registered protocol's dissector, as PROTO.KEY=N (a key the protocol

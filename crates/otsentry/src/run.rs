@@ -57,6 +57,7 @@ pub(crate) struct Settings {
     app_ports: Vec<AppPort>,
     app_settings: Vec<crate::cli::AppSetting>,
     max_flows: usize,
+    memory_cap: u64,
     policy: Option<PathBuf>,
     baseline: Option<PathBuf>,
     baseline_settings: otsentry_baseline::Settings,
@@ -109,6 +110,7 @@ impl Settings {
             app_ports: if args.app_port.is_empty() { file.app_port.unwrap_or_default() } else { args.app_port },
             app_settings: if args.app_setting.is_empty() { file.app_setting.unwrap_or_default() } else { args.app_setting },
             max_flows: args.max_flows.or(file.max_flows).map_or_else(default_max_flows, |n| n.get()),
+            memory_cap: args.memory_cap.or(file.memory_cap).unwrap_or_else(crate::cli::default_memory_cap),
             policy: args.policy.or(file.policy),
             baseline: args.baseline.or(file.baseline),
             baseline_settings: {
@@ -167,6 +169,7 @@ pub(crate) fn build(s: &Settings, reader: ReaderKind) -> anyhow::Result<(Pipelin
     (opts.rules, opts.policy, opts.baseline) = (d.rules, d.policy, d.baseline);
     opts.baseline_settings = s.baseline_settings;
     opts.flow.max_flows = s.max_flows;
+    opts.memory = otsentry_core::MemoryBudget::new(s.memory_cap);
     opts.flow.id_salt = crate::eve::host_salt(&s.host);
     if let Some(n) = s.dnp3_max_objects {
         opts.apps.set("dnp3", "max-objects", u64::from(n));
@@ -264,6 +267,8 @@ fn first_pass(
     let learn = PipelineOptions {
         rules: std::sync::Arc::new(otsentry_engine::RuleSet::empty()),
         warmup: Some(otsentry_engine::Warmup::default()),
+        // Its own budget, so the run's counts are the run's.
+        memory: otsentry_core::MemoryBudget::new(s.memory_cap),
         ..opts.clone()
     };
     let mut run = otsentry_engine::Runner::new(learn, None, s.workers.unwrap_or(REPLAY_WORKERS).count(), false)?;

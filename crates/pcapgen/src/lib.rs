@@ -8,6 +8,7 @@ pub mod bench;
 pub mod clickhouse;
 pub mod fixtures;
 pub mod fuzzseeds;
+pub mod hostile;
 pub mod network;
 pub mod ot;
 pub mod packet;

@@ -614,6 +614,26 @@ impl Dissector for Dnp3Dissector {
         self.partial.retain(|r| r.dir != cx.dir);
     }
 
+    fn held(&self) -> usize {
+        let partial: usize = self.partial.iter().map(|r| r.buf.capacity()).sum();
+        partial
+            + self.partial.capacity() * std::mem::size_of::<Reassembly>()
+            + self.unreplied.capacity()
+            + self.scratch.capacity()
+            + self.parsed.as_ref().map_or(0, |_| std::mem::size_of::<Fragment>())
+    }
+
+    fn shed(&mut self) -> u64 {
+        let lost = self.partial.len() as u64;
+        self.partial = Vec::new();
+        self.scratch = Vec::new();
+        self.parsed = None;
+        // Requests still awaited are forgotten: their answers are not counted as late.
+        self.unreplied = std::collections::VecDeque::new();
+        self.flooded = false;
+        lost
+    }
+
     fn publish(&mut self, counts: &mut ProtocolCounts) {
         let section = counts.section(&SECTION);
         section.add("link_frames", std::mem::take(&mut self.link_frames));

@@ -403,6 +403,19 @@ impl Dissector for ModbusDissector {
         self.in_step = false;
     }
 
+    fn held(&self) -> usize {
+        self.open.capacity() * std::mem::size_of::<RequestInfo>()
+    }
+
+    fn shed(&mut self) -> u64 {
+        let lost = self.open.len() as u64;
+        self.open = VecDeque::new();
+        // Answers to the dropped requests are not unsolicited.
+        self.in_step = false;
+        self.flooded = false;
+        lost
+    }
+
     fn publish(&mut self, counts: &mut ProtocolCounts) {
         let section = counts.section(&SECTION);
         let c = std::mem::take(&mut self.counted);

@@ -436,6 +436,29 @@ impl Dissector for S7Dissector {
         }
     }
 
+    fn held(&self) -> usize {
+        let [a, b] = &self.partial;
+        a.capacity()
+            + b.capacity()
+            + self.open.capacity() * std::mem::size_of::<OpenJob>()
+            + self.orphans.capacity() * std::mem::size_of::<(OpenJob, Response)>()
+    }
+
+    fn shed(&mut self) -> u64 {
+        let mut lost = (self.open.len() + self.orphans.len()) as u64;
+        for (partial, continuing) in self.partial.iter_mut().zip(self.continuing.iter_mut()) {
+            if !partial.is_empty() {
+                // The rest of the PDU still comes: it continues one not reassembled.
+                *continuing = true;
+                lost += 1;
+            }
+            *partial = Vec::new();
+        }
+        self.open = VecDeque::new();
+        self.orphans = VecDeque::new();
+        lost
+    }
+
     fn publish(&mut self, counts: &mut ProtocolCounts) {
         let s7 = counts.section(&SECTION);
         s7.add("pdus", std::mem::take(&mut self.pdus));

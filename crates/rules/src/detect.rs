@@ -4,9 +4,8 @@
 use crate::compile::RuleSet;
 use crate::index::Gate;
 use crate::rule::{Clause, Cond, Dir, Distinct, FlowMatch, Rule, Threshold, Track};
-use foldhash::fast::RandomState;
-use otsentry_core::{AlertInfo, FieldAccess, FieldValue, Stage, Timestamp};
-use std::collections::HashMap;
+use crate::aged::Aged;
+use otsentry_core::{AlertInfo, FieldAccess, FieldValue, MemoryBudget, MemoryKind, Stage, Timestamp};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -68,7 +67,8 @@ pub struct DetectCounts {
     pub thresholded: u64,
     /// Alerts a suppression window or the site's tuning silenced.
     pub suppressed: u64,
-    /// Live tracking entries dropped because [`MAX_STATE`] were open at once.
+    /// Live tracking entries that gave way to newer ones (at [`MAX_STATE`] or the memory
+    /// budget's detection share), oldest first.
     pub state_dropped: u64,
 }
 
@@ -101,12 +101,22 @@ pub struct Detector {
 }
 
 /// Per tracked key: open threshold windows and suppression deadlines.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct State {
     // Seeded per run, as the flow table's: the keys are addresses the traffic chooses.
-    windows: HashMap<(u32, Key), Window, RandomState>,
-    quiet_until: HashMap<(u32, Key), i64, RandomState>,
+    windows: Aged<(u32, Key), Window>,
+    quiet_until: Aged<(u32, Key), i64>,
     counts: DetectCounts,
+    memory: MemoryBudget,
+}
+
+impl State {
+    fn new(memory: MemoryBudget, counts: DetectCounts) -> State {
+        // Half the detection share each for windows and deadlines (other detection
+        // state draws on the rest), and never more than MAX_STATE of either.
+        let max = memory.entries(MemoryKind::Detection, 250, crate::aged::ENTRY_BYTES as usize, 1024).min(MAX_STATE);
+        State { windows: Aged::new(max, memory.clone()), quiet_until: Aged::new(max, memory.clone()), counts, memory }
+    }
 }
 
 /// A source address as one word: an IPv4 address as its value, an IPv6 one folded (with
@@ -211,15 +221,20 @@ fn detail<E: FieldAccess + ?Sized>(rule: &Rule, e: &E) -> String {
 
 impl Detector {
     pub fn new(set: Arc<RuleSet>) -> Self {
-        Detector { set, state: State::default(), defer: false }
+        Detector::with_memory(set, MemoryBudget::default())
+    }
+
+    /// A detector whose tracking state is charged to `memory`.
+    pub fn with_memory(set: Arc<RuleSet>, memory: MemoryBudget) -> Self {
+        Detector { set, state: State::new(memory, DetectCounts::default()), defer: false }
     }
 
     /// A detector for one worker of several: a rule whose threshold or suppression
     /// tracks a source, a destination or the rule itself (state that spans address
     /// pairs, which other workers also see) is matched here and gated by the one
     /// detector that sees every worker's matches in capture order.
-    pub fn deferring(set: Arc<RuleSet>) -> Self {
-        Detector { set, state: State::default(), defer: true }
+    pub fn deferring(set: Arc<RuleSet>, memory: MemoryBudget) -> Self {
+        Detector { set, state: State::new(memory, DetectCounts::default()), defer: true }
     }
 
     /// Passes a match another detector deferred through this one's threshold and
@@ -238,7 +253,7 @@ impl Detector {
             to_server: true,
             flow_id: gate.flow_id,
         };
-        state.gate(set, gate.rule, rule, &s, gate.distinct, || matched)
+        state.gate(gate.rule, rule, &s, gate.distinct, || matched)
     }
 
     pub fn rules(&self) -> &Arc<RuleSet> {
@@ -250,7 +265,7 @@ impl Detector {
     pub fn replace(&mut self, set: Arc<RuleSet>) {
         // Deferring or not, the detector stays what it was.
         self.set = set;
-        self.state = State { counts: self.state.counts, ..State::default() };
+        self.state = State::new(self.state.memory.clone(), self.counts());
     }
 
     /// Time passes (a live sensor's clock, with or without events): threshold windows
@@ -273,7 +288,8 @@ impl Detector {
 
     /// What the detector has done so far.
     pub fn counts(&self) -> DetectCounts {
-        self.state.counts
+        let s = &self.state;
+        DetectCounts { state_dropped: s.counts.state_dropped + s.windows.dropped + s.quiet_until.dropped, ..s.counts }
     }
 
     /// Checks one event; `hit` is called for each alert it raises.
@@ -318,7 +334,7 @@ impl Detector {
                 if *defer && rule.spans_pairs() {
                     let gate = DeferredGate { rule: n, ts: s.ts, src: s.src, dst: s.dst, flow_id: s.flow_id, distinct };
                     hit(Hit { info: rule.info.clone(), detail: detail(rule, e), deferred: Some(gate) });
-                } else if let Some(detail) = state.gate(set, n, rule, &s, distinct, || detail(rule, e)) {
+                } else if let Some(detail) = state.gate(n, rule, &s, distinct, || detail(rule, e)) {
                     hit(Hit { info: rule.info.clone(), detail, deferred: None });
                 }
             }
@@ -352,7 +368,6 @@ impl State {
     /// it is to be raised.
     fn gate(
         &mut self,
-        set: &RuleSet,
         n: u32,
         rule: &Rule,
         s: &Subject<'_>,
@@ -370,7 +385,7 @@ impl State {
         let now = s.ts.as_nanos();
         let mut extra = None;
         if let Some(t) = &rule.threshold {
-            match self.count(set, n, t, s, distinct, now) {
+            match self.count(n, t, s, distinct, now) {
                 Some(count) => extra = Some(count),
                 None => {
                     self.counts.thresholded += 1;
@@ -383,14 +398,6 @@ impl State {
             if self.quiet_until.get(&k).is_some_and(|&until| now < until) {
                 self.counts.suppressed += 1;
                 return None;
-            }
-            if self.quiet_until.len() >= MAX_STATE {
-                // Expired windows go first; live ones only when nothing else frees room.
-                self.quiet_until.retain(|_, until| *until > now);
-                if self.quiet_until.len() >= MAX_STATE {
-                    self.counts.state_dropped += self.quiet_until.len() as u64;
-                    self.quiet_until.clear();
-                }
             }
             self.quiet_until.insert(k, now.saturating_add(sup.nanos));
         }
@@ -423,7 +430,6 @@ impl State {
     /// distinct values counted (sorted; none without `distinct`).
     fn count(
         &mut self,
-        set: &RuleSet,
         n: u32,
         t: &Threshold,
         s: &Subject<'_>,
@@ -431,17 +437,7 @@ impl State {
         now: i64,
     ) -> Option<(u32, Vec<u64>)> {
         let k = (n, key(t.track, s));
-        if self.windows.len() >= MAX_STATE && !self.windows.contains_key(&k) {
-            self.windows.retain(|(rule, _), w| {
-                let span = set.rules.get(*rule as usize).and_then(|r| r.threshold.as_ref()).map_or(0, |t| t.nanos);
-                now - w.start <= span
-            });
-            if self.windows.len() >= MAX_STATE {
-                self.counts.state_dropped += self.windows.len() as u64;
-                self.windows.clear();
-            }
-        }
-        let w = self.windows.entry(k).or_insert_with(|| Window { start: now, ..Default::default() });
+        let w = self.windows.get_or_insert_with(k, || Window { start: now, ..Default::default() });
         if now - w.start > t.nanos || now < w.start {
             *w = Window { start: now, ..Default::default() };
         }

@@ -203,6 +203,37 @@ impl Sensor {
     }
 }
 
+/// Waits for `child` to exit: its exit status and peak resident memory (KiB), the
+/// kernel's high-water mark (`VmHWM`) of that one process, read every 10 ms until it
+/// exits (the mark only rises, so only the last 10 ms can escape).
+pub(crate) fn wait_measured(child: &mut Child) -> (std::process::ExitStatus, u64) {
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Some(kib) = std::fs::read_to_string(&status_file).ok().and_then(|t| {
+            t.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        }) {
+            peak = peak.max(kib);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status, peak);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+impl Sensor {
+    /// SIGTERM; the summary it wrote and its peak resident memory (KiB).
+    pub(crate) fn stop_measured(mut self) -> (serde_json::Value, u64) {
+        let pid = self.child.id().to_string();
+        assert!(sh(&["kill", "-TERM", &pid]).status.success());
+        let (status, peak_kib) = wait_measured(&mut self.child);
+        assert!(status.success(), "sense exited {status}: {}", self.log());
+        let text = std::fs::read_to_string(&self.summary).unwrap();
+        (serde_json::from_str(&text).unwrap(), peak_kib)
+    }
+}
+
 /// A fresh scratch directory for one test.
 pub(crate) fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("otsentry-sense-{}-{name}", std::process::id()));
