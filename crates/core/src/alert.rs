@@ -71,6 +71,17 @@ pub struct Alert {
     pub alert: AlertBody,
     /// The matched event's type and its EVE object, serialised when the alert was raised.
     pub app: Option<(&'static str, Box<serde_json::value::RawValue>)>,
+    /// The evidence pcap written for it, if any.
+    pub evidence: Option<Evidence>,
+}
+
+/// An alert's evidence: the pcap holding its flow's packets before it (its own last)
+/// and some after; `frame` is the alerting packet's frame number in that file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub pcap: String,
+    pub first_pcap_cnt: u64,
+    pub frame: u64,
 }
 
 /// The `alert` object: the rule, and what matched.
@@ -134,5 +145,8 @@ impl Record for Alert {
     }
     fn extra(&self) -> Option<(&'static str, &serde_json::value::RawValue)> {
         self.app.as_ref().map(|(k, v)| (*k, &**v))
+    }
+    fn evidence(&self) -> Option<&Evidence> {
+        self.evidence.as_ref()
     }
 }

@@ -30,7 +30,7 @@ mod summary;
 mod table;
 mod time;
 
-pub use alert::{Alert, AlertBody, AlertInfo, Severity, Technique};
+pub use alert::{Alert, AlertBody, AlertInfo, Evidence, Severity, Technique};
 pub use anomaly::{Anomaly, AnomalyBody, AnomalyKind, Layer, LazyReason, ReasonText, ANOMALY_SCHEMA};
 pub use capped::{eve_max_items, set_eve_max_items, Capped, DEFAULT_EVE_MAX_ITEMS};
 pub use class::{ClassRow, FunctionClass};
@@ -50,7 +50,7 @@ pub use record::{open_object, EventHeader, Framed, Record, Vlans};
 pub use sections::{CodeCounts, CodeNames, CounterKind, ProtocolCounts, Section, SectionLayout, Tally};
 pub use stats::{LiveView, StatsBody, StatsRecord};
 pub use summary::{
-    AlertCounts, CaptureCounts, DecodeCounts, Forbidden, InputCounts, SegmentationCounts, SensorCounts, SinkCounts, SkippedInput,
+    AlertCounts, CaptureCounts, DecodeCounts, EvidenceCounts, Forbidden, InputCounts, SegmentationCounts, SensorCounts, SinkCounts, SkippedInput,
     SpoolState, StreamCounts, Summary,
 };
 pub use table::{col, Column, ColumnKind, Migration, Table};

@@ -40,6 +40,11 @@ impl Summary {
         if !other.memory.is_empty() {
             self.memory.clone_from(&other.memory);
         }
+        // The ledger is shared too; rings are each worker's own.
+        if let Some(o) = other.evidence {
+            let not_kept = self.evidence.map_or(0, |e| e.not_kept);
+            self.evidence = Some(crate::summary::EvidenceCounts { not_kept: not_kept + o.not_kept, ..o });
+        }
         let elapsed = self.elapsed_s;
         self.finish(elapsed);
     }

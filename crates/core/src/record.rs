@@ -70,6 +70,11 @@ pub trait Record {
     fn extra(&self) -> Option<(&'static str, &Self::Extra)> {
         None
     }
+    /// An alert's evidence pcap (written after the event id is taken: where evidence
+    /// is kept does not change which alert it is).
+    fn evidence(&self) -> Option<&crate::alert::Evidence> {
+        None
+    }
 }
 
 /// A protocol event borrowed from a stream, framed by the header of its flow and packet.

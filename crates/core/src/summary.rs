@@ -40,6 +40,20 @@ pub struct Summary {
     /// The memory budget by kind (absent without one).
     #[serde(skip_serializing_if = "crate::memory::MemoryCounts::is_empty")]
     pub memory: crate::memory::MemoryCounts,
+    /// Evidence pcaps (absent when none are kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<EvidenceCounts>,
+}
+
+/// Evidence pcaps: files written, removed by the disk cap, failed to write; bytes on
+/// disk now; packets a full evidence share kept out of their flow's ring.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct EvidenceCounts {
+    pub files: u64,
+    pub removed: u64,
+    pub failed: u64,
+    pub disk_bytes: u64,
+    pub not_kept: u64,
 }
 
 /// What the capture layer counted (for libpcap: `pcap_stats`, summed over interfaces).

@@ -83,6 +83,7 @@ impl Alerting {
         body: Option<(&'static str, &B)>,
         header: &mut dyn FnMut() -> EventHeader,
         summary: &mut Summary,
+        mut evidence: Option<&mut crate::evidence::Keeper>,
         emit: &mut dyn FnMut(&Alert),
     ) {
         let hits = &mut self.hits;
@@ -92,10 +93,13 @@ impl Alerting {
         }
         for hit in std::mem::take(&mut self.hits) {
             let app = body.and_then(|(name, b)| serde_json::value::to_raw_value(b).ok().map(|raw| (name, raw)));
-            let alert = Alert { header: header(), alert: AlertBody { info: hit.info, detail: hit.detail }, app };
+            let mut alert = Alert { header: header(), alert: AlertBody { info: hit.info, detail: hit.detail }, app, evidence: None };
             if let (Some(gate), Some(d)) = (hit.deferred, self.deferral.as_mut()) {
                 d.push(crate::deferral::Item::Gate(gate, Box::new(alert)));
                 continue;
+            }
+            if let Some(keeper) = evidence.as_deref_mut() {
+                keeper.attach(&mut alert);
             }
             count(summary, &alert);
             if let Some(hook) = self.hook.as_mut() {

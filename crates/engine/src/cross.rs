@@ -137,7 +137,7 @@ impl CrossStage {
 
     fn detect<E: otsentry_core::FieldAccess + serde::Serialize>(&mut self, place: &Place, event: &E, name: &'static str) {
         let CrossStage { alerting, outputs, summary, .. } = self;
-        alerting.check(&|| place.subject.subject(), event, Some((name, event)), &mut || place.header.clone(), summary, &mut |alert| {
+        alerting.check(&|| place.subject.subject(), event, Some((name, event)), &mut || place.header.clone(), summary, None, &mut |alert| {
             if let Some(o) = outputs.as_mut() {
                 o.write(alert);
             }
@@ -161,6 +161,7 @@ impl CrossStage {
             Some(("health", event)),
             &mut || EventHeader { timestamp: now, ..EventHeader::default() },
             summary,
+            None,
             &mut |a| {
                 if let Some(o) = outputs.as_mut() {
                     o.write(a);

@@ -31,6 +31,8 @@ pub(crate) struct Out<'a> {
     pub(crate) baseline: Option<&'a mut crate::baselining::Baselining>,
     /// Clients watched while the warm-up infers the host sets.
     pub(crate) roles: Option<&'a mut crate::roles::RoleWatch>,
+    /// Keeps flows' recent packets and writes alerts' evidence, if asked to.
+    pub(crate) evidence: Option<&'a mut crate::evidence::Keeper>,
 }
 
 impl Out<'_> {
@@ -55,8 +57,8 @@ impl Out<'_> {
         body: Option<(&'static str, &B)>,
         header: &mut dyn FnMut() -> EventHeader,
     ) {
-        let Out { outputs, summary, alerting, .. } = self;
-        alerting.check(subject, event, body, header, summary, &mut |alert| {
+        let Out { outputs, summary, alerting, evidence, .. } = self;
+        alerting.check(subject, event, body, header, summary, evidence.as_deref_mut(), &mut |alert| {
             if let Some(o) = outputs.as_mut() {
                 o.write(alert);
             }

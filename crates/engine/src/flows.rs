@@ -23,6 +23,8 @@ pub(crate) struct PacketCx<'p> {
     pub(crate) vlans: &'p [u16],
     pub(crate) wire_len: u64,
     pub(crate) macs: Option<Macs>,
+    /// The frame as captured: link type, bytes, length on the wire (for evidence).
+    pub(crate) frame: (u32, &'p [u8], u32),
 }
 
 /// What the engine keeps per flow above the flow crate.
@@ -52,6 +54,8 @@ pub(crate) struct AppState {
     zones: crate::segment::FlowZones,
     /// Its conversation in the baseline detector, once it made a request.
     baseline_slot: Option<u32>,
+    /// Its recent packets, kept for alerts' evidence.
+    ring: Option<Box<crate::evidence::Ring>>,
     /// What the memory budget holds for it beyond its table slot.
     charged: Charged,
 }
@@ -169,6 +173,10 @@ impl FlowStage {
                 flow.user.icmp = Some((src_is_lo, t, c));
             }
         }
+        if let Some(keeper) = out.evidence.as_deref_mut() {
+            let (linktype, frame, origlen) = p.frame;
+            keeper.begin(&mut flow.user.ring, linktype, p.ts, p.pcap_cnt, frame, origlen);
+        }
         let dir = flow.direction(src_is_lo);
         let s = dir.index();
         if let (Some(n), Some(b)) = (flow.packets.get_mut(s), flow.bytes.get_mut(s)) {
@@ -253,6 +261,9 @@ impl FlowStage {
     fn account(&mut self, r: FlowRef, now: Timestamp, out: &mut Out<'_>) {
         let Some(flow) = self.table.get_mut(r) else { return };
         let (id, user) = (flow.id, &mut flow.user);
+        if let Some(keeper) = out.evidence.as_deref_mut() {
+            keeper.end(&mut user.ring);
+        }
         let (dissector, app) = (user.parser.as_ref().map_or(0, Parser::size), user.app_held());
         if dissector == user.charged.dissector as usize && app == user.charged.app as usize {
             return;

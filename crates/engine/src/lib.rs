@@ -14,6 +14,7 @@ mod deferral;
 mod detect;
 mod driver;
 mod events;
+mod evidence;
 mod fanout;
 mod flows;
 mod health;
@@ -33,6 +34,7 @@ mod workers;
 
 pub use alerting::AlertHook;
 pub use events::AppConfig;
+pub use evidence::{EvidenceConfig, EvidenceStore};
 pub use fanout::{FanoutView, WorkerSource};
 pub use otsentry_policy::Policy;
 

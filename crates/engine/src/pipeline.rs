@@ -24,6 +24,7 @@ macro_rules! out {
             segmentation: $pipeline.segmentation.as_mut(),
             baseline: $pipeline.baseline.as_mut(),
             roles: $pipeline.roles.as_mut(),
+            evidence: $pipeline.evidence.as_mut(),
         }
     };
 }
@@ -67,6 +68,8 @@ pub struct PipelineOptions {
     pub warmup: Option<Warmup>,
     /// The memory budget every worker's state is charged to (none by default).
     pub memory: otsentry_core::MemoryBudget,
+    /// Where alerts' evidence pcaps go (none by default).
+    pub evidence: Option<crate::evidence::EvidenceStore>,
 }
 
 impl Default for PipelineOptions {
@@ -87,6 +90,7 @@ impl Default for PipelineOptions {
             learn: None,
             warmup: None,
             memory: otsentry_core::MemoryBudget::default(),
+            evidence: None,
         }
     }
 }
@@ -126,6 +130,7 @@ pub struct Pipeline {
     /// it at the same point of the capture (behind a reader, so do sweeps and the
     /// baseline's tick: the flow stage knows).
     worker: bool,
+    evidence: Option<crate::evidence::Keeper>,
 }
 
 impl Pipeline {
@@ -144,6 +149,7 @@ impl Pipeline {
             (None, Some(b)) => Some(Baselining::Detect(Box::new(otsentry_baseline::Detector::new(b.clone(), opts.baseline_settings)))),
             (None, None) => None,
         };
+        let evidence = opts.evidence.as_ref().map(|s| crate::evidence::Keeper::new(s, opts.memory.clone()));
         Pipeline {
             defrag: Defragmenter::new(opts.defrag),
             opts,
@@ -161,6 +167,7 @@ impl Pipeline {
             warmup_end: None,
             inferred: None,
             worker: false,
+            evidence,
         }
     }
 
@@ -327,7 +334,14 @@ impl Pipeline {
         }
         let mut pkt = Packet::empty();
         decode_into(frame.linktype.0, frame.data, frame.origlen, &self.opts.decode, &mut pkt);
-        let p = PacketCx { ts: frame.ts, pcap_cnt, vlans: pkt.vlans(), wire_len: frame.data.len() as u64, macs: pkt.macs };
+        let p = PacketCx {
+            ts: frame.ts,
+            pcap_cnt,
+            vlans: pkt.vlans(),
+            wire_len: frame.data.len() as u64,
+            macs: pkt.macs,
+            frame: (frame.linktype.0, frame.data, frame.origlen),
+        };
         self.on_packet(&p, &pkt);
         if self.baseline.is_some() && !self.flows.swept_by_markers() && frame.ts.as_nanos() >= self.baseline_tick {
             // Polls that stopped, looked for once per second of capture time.
@@ -603,6 +617,7 @@ impl Pipeline {
             }
         }
         self.summary.decode.arp_bindings_dropped = self.arp.dropped;
+        self.summary.evidence = self.evidence.as_ref().map(crate::evidence::Keeper::counts);
         if let Some(seg) = &self.segmentation {
             self.summary.segmentation = seg.counts();
         }

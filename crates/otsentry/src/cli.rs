@@ -364,6 +364,27 @@ pub(crate) struct PipelineArgs {
     /// memory (or of the service's cgroup limit), from 256M to 8G.
     #[arg(long, value_name = "SIZE", value_parser = parse_memory_cap)]
     pub(crate) memory_cap: Option<u64>,
+    /// Keep each flow's recent packets and write an alert's to a pcap in DIR (made
+    /// 0700; files 0600: they hold what crossed the wire, passwords included), named in
+    /// the alert's `evidence` (`pcap`, `first_pcap_cnt`, and `frame`: the alerting
+    /// packet's number in the file).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) evidence_dir: Option<PathBuf>,
+    /// Alerts at or above this severity write evidence (info, low, medium, high,
+    /// critical; default high).
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub(crate) evidence_severity: Option<otsentry_core::Severity>,
+    /// Packets each flow keeps for evidence (default 32), and their most bytes (default 64K).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub(crate) evidence_packets: Option<u32>,
+    #[arg(long, value_name = "SIZE", value_parser = crate::eve::parse_size)]
+    pub(crate) evidence_ring_bytes: Option<u64>,
+    /// Packets of the flow written after the alerting one (default 16).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub(crate) evidence_after: Option<u32>,
+    /// The most the evidence directory takes (default 1G); the oldest files go first.
+    #[arg(long, value_name = "SIZE", value_parser = crate::eve::parse_size)]
+    pub(crate) evidence_max_disk: Option<u64>,
     /// Most DNP3 object headers in one fragment (default 2048; Suricata's
     /// `app-layer.protocols.dnp3.max-objects`): beyond it the fragment raises
     /// dnp3.too_many_objects and its further objects are not decoded. Short for
@@ -465,6 +486,11 @@ fn parse_max_flows(text: &str) -> Result<NonZeroUsize, String> {
 /// A flow cap, from the command line or the configuration file.
 pub(crate) fn max_flows(n: u64) -> Result<NonZeroUsize, String> {
     usize::try_from(n).ok().and_then(NonZeroUsize::new).ok_or_else(|| format!("{n} cannot work: at least 1 flow must be tracked"))
+}
+
+/// A severity by name, from the command line or the configuration file.
+pub(crate) fn parse_severity(text: &str) -> Result<otsentry_core::Severity, String> {
+    otsentry_core::Severity::from_name(text.trim()).ok_or_else(|| format!("{text:?}: one of info, low, medium, high, critical"))
 }
 
 /// A memory cap, from the command line or the configuration file.

@@ -120,6 +120,15 @@ pub(crate) struct RunConfig {
     pub(crate) max_flows: Option<NonZeroUsize>,
     #[serde(default, deserialize_with = "memory_cap")]
     pub(crate) memory_cap: Option<u64>,
+    pub(crate) evidence_dir: Option<PathBuf>,
+    #[serde(default, deserialize_with = "evidence_severity")]
+    pub(crate) evidence_severity: Option<otsentry_core::Severity>,
+    pub(crate) evidence_packets: Option<NonZeroUsize>,
+    #[serde(default, deserialize_with = "evidence_ring_bytes")]
+    pub(crate) evidence_ring_bytes: Option<u64>,
+    pub(crate) evidence_after: Option<u32>,
+    #[serde(default, deserialize_with = "evidence_max_disk")]
+    pub(crate) evidence_max_disk: Option<u64>,
     #[serde(default, deserialize_with = "dnp3_max_objects")]
     pub(crate) dnp3_max_objects: Option<u32>,
     #[serde(default, deserialize_with = "app_settings")]
@@ -252,6 +261,18 @@ fn spool_max<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
 
 fn memory_cap<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     cli::parse_memory_cap(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("memory-cap: {e}")))
+}
+
+fn evidence_severity<'de, D: Deserializer<'de>>(d: D) -> Result<Option<otsentry_core::Severity>, D::Error> {
+    cli::parse_severity(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("evidence-severity: {e}")))
+}
+
+fn evidence_ring_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    crate::eve::parse_size(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("evidence-ring-bytes: {e}")))
+}
+
+fn evidence_max_disk<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    crate::eve::parse_size(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("evidence-max-disk: {e}")))
 }
 
 fn eve_rotate_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -537,6 +558,15 @@ replay:
   # reassembly, application buffers, detection state, queues, evidence); default a
   # quarter of the machine's memory or the service's cgroup limit, from 256M to 8G.
   memory-cap: 512M
+  # Evidence pcaps of alerts at or above a severity: each flow keeps its recent
+  # packets (count and bytes), and an alert writes them and some after it into DIR
+  # (files 0600) under a disk cap, the oldest removed first.
+  evidence-dir: /var/lib/otsentry/evidence
+  evidence-severity: high
+  evidence-packets: 32
+  evidence-ring-bytes: 64K
+  evidence-after: 16
+  evidence-max-disk: 1G
   # Most DNP3 object headers in one fragment (Suricata's dnp3 max-objects).
   dnp3-max-objects: 2048
   # Settings of a registered protocol's dissector, as PROTO.KEY=N (a key the protocol

@@ -58,6 +58,7 @@ pub(crate) struct Settings {
     app_settings: Vec<crate::cli::AppSetting>,
     max_flows: usize,
     memory_cap: u64,
+    evidence: Option<otsentry_engine::EvidenceConfig>,
     policy: Option<PathBuf>,
     baseline: Option<PathBuf>,
     baseline_settings: otsentry_baseline::Settings,
@@ -111,6 +112,20 @@ impl Settings {
             app_settings: if args.app_setting.is_empty() { file.app_setting.unwrap_or_default() } else { args.app_setting },
             max_flows: args.max_flows.or(file.max_flows).map_or_else(default_max_flows, |n| n.get()),
             memory_cap: args.memory_cap.or(file.memory_cap).unwrap_or_else(crate::cli::default_memory_cap),
+            evidence: args.evidence_dir.or(file.evidence_dir).map(|dir| {
+                let d = otsentry_engine::EvidenceConfig::new(dir);
+                otsentry_engine::EvidenceConfig {
+                    min_severity: args.evidence_severity.or(file.evidence_severity).unwrap_or(d.min_severity),
+                    ring_packets: args.evidence_packets.map(|n| n as usize).or(file.evidence_packets.map(std::num::NonZeroUsize::get)).unwrap_or(d.ring_packets),
+                    ring_bytes: args
+                        .evidence_ring_bytes
+                        .or(file.evidence_ring_bytes)
+                        .map_or(d.ring_bytes, |b| usize::try_from(b).unwrap_or(usize::MAX)),
+                    after: args.evidence_after.or(file.evidence_after).unwrap_or(d.after),
+                    max_disk: args.evidence_max_disk.or(file.evidence_max_disk).unwrap_or(d.max_disk),
+                    ..d
+                }
+            }),
             policy: args.policy.or(file.policy),
             baseline: args.baseline.or(file.baseline),
             baseline_settings: {
@@ -170,6 +185,10 @@ pub(crate) fn build(s: &Settings, reader: ReaderKind) -> anyhow::Result<(Pipelin
     opts.baseline_settings = s.baseline_settings;
     opts.flow.max_flows = s.max_flows;
     opts.memory = otsentry_core::MemoryBudget::new(s.memory_cap);
+    if let Some(cfg) = &s.evidence {
+        let dir = cfg.dir.display().to_string();
+        opts.evidence = Some(otsentry_engine::EvidenceStore::open(cfg.clone()).with_context(|| format!("evidence directory {dir}"))?);
+    }
     opts.flow.id_salt = crate::eve::host_salt(&s.host);
     if let Some(n) = s.dnp3_max_objects {
         opts.apps.set("dnp3", "max-objects", u64::from(n));

@@ -157,6 +157,10 @@ pub(crate) fn encode<R: Record>(out: &mut Vec<u8>, record: &R, host: &str) -> Re
     }
     let skip = name.map(|r| r.start - start..r.end - start);
     let id = event_id(host, out.get(start..).unwrap_or_default(), skip);
+    if let Some(e) = record.evidence() {
+        key(out, "evidence");
+        to_vec(out, e)?;
+    }
     if !host.is_empty() {
         key(out, "host");
         to_vec(out, host)?;
