@@ -50,8 +50,8 @@ pub use record::{open_object, EventHeader, Framed, Record, Vlans};
 pub use sections::{CodeCounts, CodeNames, CounterKind, ProtocolCounts, Section, SectionLayout, Tally};
 pub use stats::{LiveView, StatsBody, StatsRecord};
 pub use summary::{
-    AlertCounts, CaptureCounts, DecodeCounts, EvidenceCounts, Forbidden, InputCounts, SegmentationCounts, SensorCounts, SinkCounts, SkippedInput,
-    SpoolState, StreamCounts, Summary,
+    AlertCounts, CaptureCounts, DecodeCounts, EvidenceCounts, Forbidden, InputCounts, SegmentationCounts, SensorCounts, SinkCounts,
+    SkippedInput, SpoolState, StreamCounts, Summary,
 };
 pub use table::{col, Column, ColumnKind, Migration, Table};
 pub use time::Timestamp;

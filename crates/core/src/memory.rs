@@ -30,8 +30,14 @@ pub enum MemoryKind {
 }
 
 impl MemoryKind {
-    pub const ALL: [MemoryKind; 6] =
-        [MemoryKind::Flows, MemoryKind::Reassembly, MemoryKind::AppBuffers, MemoryKind::Detection, MemoryKind::Outputs, MemoryKind::Evidence];
+    pub const ALL: [MemoryKind; 6] = [
+        MemoryKind::Flows,
+        MemoryKind::Reassembly,
+        MemoryKind::AppBuffers,
+        MemoryKind::Detection,
+        MemoryKind::Outputs,
+        MemoryKind::Evidence,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -56,7 +62,6 @@ impl MemoryKind {
             MemoryKind::Evidence => 80,
         }
     }
-
 }
 
 /// The smallest cap accepted: below it the per-kind shares cannot hold a busy plant.

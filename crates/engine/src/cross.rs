@@ -137,11 +137,19 @@ impl CrossStage {
 
     fn detect<E: otsentry_core::FieldAccess + serde::Serialize>(&mut self, place: &Place, event: &E, name: &'static str) {
         let CrossStage { alerting, outputs, summary, .. } = self;
-        alerting.check(&|| place.subject.subject(), event, Some((name, event)), &mut || place.header.clone(), summary, None, &mut |alert| {
-            if let Some(o) = outputs.as_mut() {
-                o.write(alert);
-            }
-        });
+        alerting.check(
+            &|| place.subject.subject(),
+            event,
+            Some((name, event)),
+            &mut || place.header.clone(),
+            summary,
+            None,
+            &mut |alert| {
+                if let Some(o) = outputs.as_mut() {
+                    o.write(alert);
+                }
+            },
+        );
     }
 
     fn write(&mut self, alert: &Alert) {

@@ -246,7 +246,13 @@ impl Keeper {
     /// Files written, removed by the disk cap, failed, and packets not kept.
     pub(crate) fn counts(&self) -> otsentry_core::EvidenceCounts {
         let l = lock(&self.ledger);
-        otsentry_core::EvidenceCounts { files: l.written, removed: l.removed, failed: l.failed, disk_bytes: l.total, not_kept: self.not_kept }
+        otsentry_core::EvidenceCounts {
+            files: l.written,
+            removed: l.removed,
+            failed: l.failed,
+            disk_bytes: l.total,
+            not_kept: self.not_kept,
+        }
     }
 }
 

@@ -1,17 +1,20 @@
 //! The flow stage: packets to flows, TCP segments to ordered stream bytes, stream bytes
 //! to protocol detection; EVE `flow` records and stream anomalies out.
 use crate::apps::{AppSink, Parser};
+use crate::charge::{Charged, Holders};
 use crate::deferral::{Item, OwnedSubject, Place, SenderItem};
 use crate::detect::{Detected, Detector};
 use crate::events::{EventCtx, Out};
 use crate::relay::{RelayEvent, RelayWatch, Relayed};
 use crate::scan::{Reason, ScanTracker};
 use crate::sender::{HostTable, Print, Seen, SenderWatch, CREDIT_EVERY};
-use crate::charge::{Charged, Holders};
 use otsentry_core::{
-    AnomalyKind, AppProto, MemoryBudget, MemoryKind, Direction, FlowBody, FlowKey, FlowRecord, IpProto, Layer, Pending, PortMap, StreamCx, TcpBody, Timestamp,
+    AnomalyKind, AppProto, Direction, FlowBody, FlowKey, FlowRecord, IpProto, Layer, MemoryBudget, MemoryKind, Pending, PortMap, StreamCx,
+    TcpBody, Timestamp,
 };
-use otsentry_flow::{Budget, Delivery, EndReason, Flow, FlowConfig, FlowRef, FlowTable, GapReason, StreamConfig, TcpState, ACK, FIN, RST, SYN};
+use otsentry_flow::{
+    Budget, Delivery, EndReason, Flow, FlowConfig, FlowRef, FlowTable, GapReason, StreamConfig, TcpState, ACK, FIN, RST, SYN,
+};
 use otsentry_wire::{IpInfo, Macs, TcpInfo, Transport};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -331,6 +334,11 @@ impl FlowStage {
         self.next_sweep = now.as_nanos().saturating_add(SWEEP_EVERY_NS);
     }
 
+    /// A new baseline detector starts: no flow has a conversation in it yet.
+    pub(crate) fn forget_baseline_slots(&mut self) {
+        self.table.for_each_mut(&mut |f| f.user.baseline_slot = None);
+    }
+
     /// Every live flow's dissector counts handed to the summary (periodic stats), so
     /// counters grow while flows live, not only when they end.
     pub(crate) fn publish(&mut self, out: &mut Out<'_>) {
@@ -632,11 +640,17 @@ fn shed_flow(flow: &mut Flow<AppState>, now: Timestamp, out: &mut Out<'_>) {
     let bytes = user.charged.app;
     user.detector.shed();
     let Some(parser) = user.parser.as_mut() else { return };
-    let mut sink =
-        AppSink { ctx: &ctx, out: &mut *out, community_id: &mut user.community_id, zones: &mut user.zones, baseline_slot: &mut user.baseline_slot };
+    let mut sink = AppSink {
+        ctx: &ctx,
+        out: &mut *out,
+        community_id: &mut user.community_id,
+        zones: &mut user.zones,
+        baseline_slot: &mut user.baseline_slot,
+    };
     let lost = parser.shed(&mut user.pending, now, &mut sink);
     if lost > 0 {
-        let reason = format_args!("{lost} PDUs in progress or awaiting an answer dropped ({bytes} bytes held) to stay within the memory budget");
+        let reason =
+            format_args!("{lost} PDUs in progress or awaiting an answer dropped ({bytes} bytes held) to stay within the memory budget");
         ctx.anomaly(out, Direction::ToServer, AnomalyKind::Applayer, "applayer.memcap_shed", Layer::App, 0, reason);
     }
 }

@@ -44,7 +44,7 @@ pub use live::{LiveControl, LiveSettings};
 pub use otsentry_capture::{Interfaces, LiveError, LiveOptions};
 pub use otsentry_core::LiveView;
 pub use otsentry_rules::RuleSet;
-pub use pipeline::{Detection, Pipeline, PipelineOptions, Warmup};
+pub use pipeline::{Detection, LearnedHook, LiveLearning, Pipeline, PipelineOptions, Warmup};
 pub use registry::{
     app_protos, class_tables, default_pack, default_ports, descriptors, install, load_baseline, load_policy, parse_app_setting,
     parse_baseline, parse_policy, proto_named, protocol_counts, protocols, read_baseline, record_types, rules_with, schemas,

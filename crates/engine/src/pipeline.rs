@@ -70,6 +70,27 @@ pub struct PipelineOptions {
     pub memory: otsentry_core::MemoryBudget,
     /// Where alerts' evidence pcaps go (none by default).
     pub evidence: Option<crate::evidence::EvidenceStore>,
+    /// Learn a baseline from the first traffic (with `learn` set), then check against it.
+    pub learn_for: Option<LiveLearning>,
+}
+
+/// A sensor learning its baseline on the wire: after `duration_ns` of traffic the
+/// learner goes to `learned`, which writes the baseline and returns it to check the
+/// traffic that follows against (`None`: carry on without one). One pipeline only
+/// (learners of several workers are not merged).
+#[derive(Clone)]
+pub struct LiveLearning {
+    pub duration_ns: i64,
+    pub learned: Arc<std::sync::Mutex<LearnedHook>>,
+}
+
+/// What becomes of the learner when a live learning ends.
+pub type LearnedHook = dyn FnMut(otsentry_baseline::Learner) -> Option<Arc<otsentry_baseline::Baseline>> + Send;
+
+impl std::fmt::Debug for LiveLearning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveLearning").field("duration_ns", &self.duration_ns).finish_non_exhaustive()
+    }
 }
 
 impl Default for PipelineOptions {
@@ -91,6 +112,7 @@ impl Default for PipelineOptions {
             warmup: None,
             memory: otsentry_core::MemoryBudget::default(),
             evidence: None,
+            learn_for: None,
         }
     }
 }
@@ -131,6 +153,8 @@ pub struct Pipeline {
     /// baseline's tick: the flow stage knows).
     worker: bool,
     evidence: Option<crate::evidence::Keeper>,
+    /// When a live learning ends (set by its first packet).
+    learn_end: Option<i64>,
 }
 
 impl Pipeline {
@@ -168,6 +192,7 @@ impl Pipeline {
             inferred: None,
             worker: false,
             evidence,
+            learn_end: None,
         }
     }
 
@@ -274,6 +299,35 @@ impl Pipeline {
         self.inferred = Some(sets);
     }
 
+    /// A live learning's time is up: the learner is handed over, and what it learned
+    /// checks the traffic from this packet on.
+    #[cold]
+    fn learning_clock(&mut self, now: i64) {
+        let Some(l) = self.opts.learn_for.as_ref() else { return };
+        let end = *self.learn_end.get_or_insert(now.saturating_add(l.duration_ns));
+        if now < end {
+            return;
+        }
+        let Some(l) = self.opts.learn_for.take() else { return };
+        let Some(crate::baselining::Baselining::Learn(learner)) = self.baseline.take() else { return };
+        let baseline = (l.learned.lock().unwrap_or_else(std::sync::PoisonError::into_inner))(*learner);
+        self.opts.learn = None;
+        // The learner's conversation slots mean nothing to the detector.
+        self.flows.forget_baseline_slots();
+        if let Some(b) = &baseline {
+            self.flows.known_forwarders(&b.file.assets);
+            tracing::info!(
+                assets = b.file.assets.len(),
+                conversations = b.file.pairs.len(),
+                "learning ended: checking against the learned baseline"
+            );
+        }
+        let settings = self.opts.baseline_settings;
+        self.baseline =
+            baseline.clone().map(|b| crate::baselining::Baselining::Detect(Box::new(otsentry_baseline::Detector::new(b, settings))));
+        self.opts.baseline = baseline;
+    }
+
     /// Swaps in a reloaded detection between two packets. Rule windows, the policy's
     /// and the baseline's per-conversation state start afresh (the old ones judged
     /// other files); counters carry on. Host sets the warm-up inferred still apply.
@@ -327,6 +381,9 @@ impl Pipeline {
         self.summary.bytes += frame.data.len() as u64;
         if self.roles.is_some() && !self.worker {
             self.warmup_clock(frame.ts.as_nanos());
+        }
+        if self.opts.learn_for.is_some() {
+            self.learning_clock(frame.ts.as_nanos());
         }
         if self.max_frame.is_some_and(|max| frame.origlen > max) {
             // Longer than the link carries: merged by an offload before capture.

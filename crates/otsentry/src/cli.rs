@@ -253,6 +253,14 @@ pub(crate) struct SenseArgs {
     /// frames over (the default; only it peels tunnels before it splits).
     #[arg(long)]
     pub(crate) fanout: bool,
+    /// Learn the baseline from the live traffic for this long (seconds, or with s, m,
+    /// h, d), write it to --baseline-out (the file `otsentry learn --out` writes), then
+    /// check the traffic against it without a restart. Runs one worker.
+    #[arg(long, value_name = "DURATION", value_parser = crate::eve::parse_duration, requires = "baseline_out")]
+    pub(crate) learn_for: Option<std::time::Duration>,
+    /// Where --learn-for writes the learned baseline.
+    #[arg(long, value_name = "FILE", requires = "learn_for")]
+    pub(crate) baseline_out: Option<PathBuf>,
     /// Write a `stats` record (and log a line at info) this often (default 30s; 0 for
     /// never).
     #[arg(long, value_name = "DURATION", value_parser = parse_stats_interval)]

@@ -78,6 +78,9 @@ pub(crate) struct RunConfig {
     #[serde(default, deserialize_with = "read_timeout")]
     pub(crate) read_timeout: Option<std::time::Duration>,
     pub(crate) fanout: Option<bool>,
+    #[serde(default, deserialize_with = "learn_for")]
+    pub(crate) learn_for: Option<std::time::Duration>,
+    pub(crate) baseline_out: Option<PathBuf>,
     #[serde(default, deserialize_with = "stats_interval")]
     pub(crate) stats_interval: Option<std::time::Duration>,
     #[serde(default, deserialize_with = "silence_alert")]
@@ -171,6 +174,10 @@ fn buffer_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error>
 
 fn read_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
     cli::parse_read_timeout(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("read-timeout: {e}")))
+}
+
+fn learn_for<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
+    crate::eve::parse_duration(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("learn-for: {e}")))
 }
 
 fn stats_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
@@ -453,6 +460,8 @@ pub(crate) fn parse(text: &str) -> Result<Config, Vec<Issue>> {
         ("promiscuous", r.promiscuous.is_some()),
         ("read-timeout", r.read_timeout.is_some()),
         ("fanout", r.fanout.is_some()),
+        ("learn-for", r.learn_for.is_some()),
+        ("baseline-out", r.baseline_out.is_some()),
         ("stats-interval", r.stats_interval.is_some()),
         ("silence-alert", r.silence_alert.is_some()),
         ("user", r.user.is_some()),
@@ -626,6 +635,10 @@ sense:
   # With several workers: each reads its own handles in a kernel fanout group split by
   # address pair, instead of one reader handing frames over (which also peels tunnels).
   fanout: false
+  # Learn the baseline from the live traffic this long, write it to baseline-out, then
+  # check against it without a restart (one worker).
+  # learn-for: 7d
+  # baseline-out: /var/lib/otsentry/baseline.yaml
   # A stats record (EVE, ClickHouse) and a log line at info this often; 0 for none.
   stats-interval: 30s
   # A "Sensor health" alert when an interface delivers nothing this long; 0 for never.

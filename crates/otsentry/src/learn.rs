@@ -60,7 +60,7 @@ pub(crate) fn learn(args: &LearnArgs) -> anyhow::Result<()> {
 }
 
 /// `text` into `path` in one piece (a temporary file beside it, then renamed).
-fn write_whole(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+pub(crate) fn write_whole(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = std::path::PathBuf::from(tmp);

@@ -116,7 +116,11 @@ impl Settings {
                 let d = otsentry_engine::EvidenceConfig::new(dir);
                 otsentry_engine::EvidenceConfig {
                     min_severity: args.evidence_severity.or(file.evidence_severity).unwrap_or(d.min_severity),
-                    ring_packets: args.evidence_packets.map(|n| n as usize).or(file.evidence_packets.map(std::num::NonZeroUsize::get)).unwrap_or(d.ring_packets),
+                    ring_packets: args
+                        .evidence_packets
+                        .map(|n| n as usize)
+                        .or(file.evidence_packets.map(std::num::NonZeroUsize::get))
+                        .unwrap_or(d.ring_packets),
                     ring_bytes: args
                         .evidence_ring_bytes
                         .or(file.evidence_ring_bytes)

@@ -36,6 +36,8 @@ pub(crate) struct SenseSettings {
     test_config: bool,
     /// Workers read their own handles in a kernel fanout group.
     fanout: bool,
+    /// Learn the baseline for this long, into this file, then check against it.
+    learn: Option<(Duration, std::path::PathBuf)>,
 }
 
 impl SenseSettings {
@@ -68,9 +70,39 @@ impl SenseSettings {
         // its retire timer), with room for the scheduler.
         let merge_hold = capture.timeout * 3 + Duration::from_millis(100);
         let interfaces = if args.interfaces.is_empty() { file.interface.clone().unwrap_or_default() } else { args.interfaces };
-        let pipeline = Settings::merge(args.pipeline, file);
-        SenseSettings { interfaces, capture, live, merge_hold, pipeline, run_as, metrics, test_config, fanout }
+        let learn = args.learn_for.or(file.learn_for).zip(args.baseline_out.clone().or_else(|| file.baseline_out.clone()));
+        let mut pipeline = Settings::merge(args.pipeline, file);
+        if learn.is_some() {
+            // One learner: several workers' learners are not merged.
+            pipeline.workers = Some(crate::cli::Workers::Count(std::num::NonZeroUsize::MIN));
+        }
+        SenseSettings { interfaces, capture, live, merge_hold, pipeline, run_as, metrics, test_config, fanout, learn }
     }
+}
+
+/// Learning first: the learner's baseline is written to `out` (in one piece) when the
+/// time is up, read back as `--baseline` would read it, and checked against.
+fn learn_live(opts: &mut otsentry_engine::PipelineOptions, duration: Duration, out: std::path::PathBuf) {
+    opts.learn = Some(otsentry_baseline::BaselineFile::default());
+    opts.baseline = None;
+    let learned = move |learner: otsentry_baseline::Learner| {
+        let vendors = otsentry_baseline::Vendors::load(std::path::Path::new(otsentry_baseline::MANUF), &learner.macs()).unwrap_or_default();
+        let file = learner.finish(&vendors);
+        let read = crate::learn::write_whole(&out, &otsentry_baseline::to_text(&file))
+            .and_then(|()| otsentry_engine::read_baseline(&out).map_err(|e| anyhow::anyhow!("{e}")));
+        match read {
+            Ok(file) => {
+                tracing::info!(path = %out.display(), "learned baseline written");
+                Some(std::sync::Arc::new(otsentry_baseline::Baseline::new(file)))
+            }
+            Err(e) => {
+                tracing::error!(path = %out.display(), error = %format!("{e:#}"), "learned baseline not written; running without one");
+                None
+            }
+        }
+    };
+    let duration_ns = i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX);
+    opts.learn_for = Some(otsentry_engine::LiveLearning { duration_ns, learned: std::sync::Arc::new(std::sync::Mutex::new(learned)) });
 }
 
 pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
@@ -109,6 +141,9 @@ pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
     // Before any thread is started: every thread inherits the dropped privileges.
     crate::privilege::drop_privileges(&s.run_as).map_err(|e| UsageError(format!("{e:#}")))?;
     let (mut opts, outputs) = run::build(&s.pipeline, ReaderKind::Mmap)?;
+    if let Some((duration, out)) = &s.learn {
+        learn_live(&mut opts, *duration, out.clone());
+    }
     run::warm_up(&s.pipeline, &mut opts, crate::cli::WarmupChoice::For(crate::cli::DEFAULT_WARMUP))?;
     let (mut pipeline, table, mut source): (_, _, Box<dyn otsentry_capture::Source>) = match interfaces {
         Capture::Reader(interfaces) => {

@@ -100,9 +100,8 @@ fn floods_on_the_wire_stay_under_the_cap_and_attacks_still_alert() {
         // Paced, so the kernel drops nothing and every flow is there to press on.
         let o = net.exec(&net.peer, &["tcpreplay", "--pps", "100000", "-i", live::PEER_IF, &capture.display().to_string()]);
         let sent = live::sent(&String::from_utf8_lossy(&o.stdout)).unwrap();
-        sensor.wait_for(std::time::Duration::from_secs(60), |s| {
-            s.records().iter().any(|r| r["alert"]["signature"] == "DNP3: cold restart")
-        });
+        sensor
+            .wait_for(std::time::Duration::from_secs(60), |s| s.records().iter().any(|r| r["alert"]["signature"] == "DNP3: cold restart"));
         let (summary, peak_kib) = sensor.stop_measured();
         assert_eq!(summary["packets"].as_u64(), Some(sent), "{}: every packet sent was seen", kind.name());
         check(kind, "sense", &summary, peak_kib, CAPTURE_RING_MIB);

@@ -97,3 +97,63 @@ fn live_peers_are_dissected_and_their_attacks_alert() {
         assert!(summary["alerts"]["by_rule"][a].as_u64().unwrap() >= 1, "{a}: {}", summary["alerts"]);
     }
 }
+
+/// Runs `role`'s session from the sensor's namespace with more arguments.
+fn client_with(net: &Net, python: &Path, role: &str, args: &[&str]) {
+    let o = net.command(&net.sensor, &python.display().to_string()).arg(script()).args([role, PEER_ADDR]).args(args).output().unwrap();
+    assert!(o.status.success(), "{role}: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+}
+
+fn baseline_alerts(s: &Sensor) -> Vec<String> {
+    s.records()
+        .into_iter()
+        .filter(|r| r["event_type"] == "alert")
+        .filter_map(|r| r["alert"]["metadata"]["rule_id"][0].as_str().map(str::to_string))
+        // A poll that ends is silence, not traffic: the routine's own end may raise it.
+        .filter(|id| id.starts_with("baseline.") && id != "baseline.poll.stopped")
+        .collect()
+}
+
+#[test]
+fn a_sensor_learns_its_baseline_live_then_alerts_on_what_it_never_saw() {
+    let Some(python) = python() else {
+        unavailable("no venv with the peers (scripts/peers-deps makes target/venv-peers)");
+        return;
+    };
+    let Some(net) = Net::new("l", &["ss"]) else { return };
+    net.exec(&net.sensor, &["ip", "addr", "add", &format!("{SENSOR_ADDR}/24"), "dev", live::SENSOR_IF]);
+    net.exec(&net.peer, &["ip", "addr", "add", &format!("{PEER_ADDR}/24"), "dev", live::PEER_IF]);
+    let dir = scratch("learn");
+    let out = dir.join("learned.yaml");
+    let _modbus = serve(&net, &python, "modbus-server", 502, &dir.join("modbus-server.log"));
+    let _s7 = serve(&net, &python, "s7-server", 102, &dir.join("s7-server.log"));
+    let sensor = Sensor::start(&net, &dir, &["--stats-interval", "0", "--learn-for", "5s", "--baseline-out", out.to_str().unwrap()]);
+    // The HMI polls for 8 s: 5 learned, the rest already checked against what was.
+    client_with(&net, &python, "modbus-poll", &["8"]);
+    sensor.wait_for(Duration::from_secs(10), |_| out.is_file());
+    let learned = std::fs::read_to_string(&out).unwrap();
+    let file = otsentry_engine::parse_baseline(&out, &learned).expect("the learned baseline reads as `--baseline` would");
+    assert!(file.pairs.iter().any(|p| p.server.to_string() == PEER_ADDR), "the poll was learned:\n{learned}");
+    assert_eq!(baseline_alerts(&sensor), Vec::<String>::new(), "the learned routine raises nothing");
+    // The attacker's write and restart, and a PLC stop on a conversation never seen.
+    client(&net, &python, "modbus-client");
+    client(&net, &python, "s7-client");
+    sensor.wait_for(Duration::from_secs(10), |s| {
+        let a = baseline_alerts(s);
+        a.len() >= 2 && a.iter().any(|id| id.contains("pair")) && a.iter().any(|id| id.contains("function") || id.contains("class"))
+    });
+    let after_attack = baseline_alerts(&sensor);
+    // The routine goes on: nothing more.
+    client_with(&net, &python, "modbus-poll", &["2"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let summary = sensor.stop();
+    let all: Vec<String> = summary["alerts"]["by_rule"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.starts_with("baseline.") && *k != "baseline.poll.stopped")
+        .flat_map(|(k, n)| std::iter::repeat_n(k.clone(), n.as_u64().unwrap() as usize))
+        .collect();
+    assert_eq!(all.len(), after_attack.len(), "benign polling after the attack raised {all:?} beyond {after_attack:?}");
+    assert_eq!(summary["capture"]["kernel_drops"], 0);
+}

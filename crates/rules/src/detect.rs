@@ -1,10 +1,10 @@
 //! Checking events against a [`RuleSet`]: the candidate rules of the event's type and
 //! function, their conditions by field id, then thresholds and suppression per tracked
 //! key. State is bounded; what is dropped is counted.
+use crate::aged::Aged;
 use crate::compile::RuleSet;
 use crate::index::Gate;
 use crate::rule::{Clause, Cond, Dir, Distinct, FlowMatch, Rule, Threshold, Track};
-use crate::aged::Aged;
 use otsentry_core::{AlertInfo, FieldAccess, FieldValue, MemoryBudget, MemoryKind, Stage, Timestamp};
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -366,14 +366,7 @@ fn distinct_value<E: FieldAccess + ?Sized>(rule: &Rule, e: &E) -> DistinctValue 
 impl State {
     /// Thresholds, then suppression: the alert's detail (`detail()` with the count) if
     /// it is to be raised.
-    fn gate(
-        &mut self,
-        n: u32,
-        rule: &Rule,
-        s: &Subject<'_>,
-        distinct: DistinctValue,
-        detail: impl FnOnce() -> String,
-    ) -> Option<String> {
+    fn gate(&mut self, n: u32, rule: &Rule, s: &Subject<'_>, distinct: DistinctValue, detail: impl FnOnce() -> String) -> Option<String> {
         if rule
             .site_suppress
             .iter()
@@ -428,14 +421,7 @@ impl State {
 
     /// Counts a match in its window; the count when it reaches the threshold, with the
     /// distinct values counted (sorted; none without `distinct`).
-    fn count(
-        &mut self,
-        n: u32,
-        t: &Threshold,
-        s: &Subject<'_>,
-        distinct: DistinctValue,
-        now: i64,
-    ) -> Option<(u32, Vec<u64>)> {
+    fn count(&mut self, n: u32, t: &Threshold, s: &Subject<'_>, distinct: DistinctValue, now: i64) -> Option<(u32, Vec<u64>)> {
         let k = (n, key(t.track, s));
         let w = self.windows.get_or_insert_with(k, || Window { start: now, ..Default::default() });
         if now - w.start > t.nanos || now < w.start {

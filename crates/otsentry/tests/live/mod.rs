@@ -210,9 +210,10 @@ pub(crate) fn wait_measured(child: &mut Child) -> (std::process::ExitStatus, u64
     let status_file = format!("/proc/{}/status", child.id());
     let mut peak = 0;
     loop {
-        if let Some(kib) = std::fs::read_to_string(&status_file).ok().and_then(|t| {
-            t.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        }) {
+        if let Some(kib) = std::fs::read_to_string(&status_file)
+            .ok()
+            .and_then(|t| t.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        {
             peak = peak.max(kib);
         }
         if let Some(status) = child.try_wait().unwrap() {

@@ -2,7 +2,7 @@
 sensor's tests: `peers.py ROLE HOST` runs one server until killed, or one client's
 session and exits 0 once its requests were sent.
 
-Roles: modbus-server, modbus-client, s7-server, s7-client, dnp3-outstation, dnp3-master.
+Roles: modbus-server, modbus-client, modbus-poll [SECONDS], s7-server, s7-client, dnp3-outstation, dnp3-master.
 """
 import asyncio
 import sys
@@ -30,6 +30,19 @@ def modbus_client(host):
         client.diag_restart_communication(False)
     except Exception as e:  # the server may not answer it
         print("restart communications:", e)
+    client.close()
+
+
+def modbus_poll(host):
+    """An HMI's routine: holding registers read five times a second for six seconds."""
+    from pymodbus.client import ModbusTcpClient
+
+    client = ModbusTcpClient(host, port=502, timeout=2)
+    assert client.connect(), "no Modbus server"
+    end = time.monotonic() + float(sys.argv[3] if len(sys.argv) > 3 else 6)
+    while time.monotonic() < end:
+        client.read_holding_registers(0, count=4)
+        time.sleep(0.2)
     client.close()
 
 
@@ -87,6 +100,7 @@ ROLES = {
     "s7-client": s7_client,
     "dnp3-outstation": dnp3_outstation,
     "dnp3-master": dnp3_master,
+    "modbus-poll": modbus_poll,
 }
 
 if __name__ == "__main__":
