@@ -76,6 +76,8 @@ impl Alerting {
 
     /// Checks `event`; for each hit, builds the alert and passes it to `emit` (which
     /// writes it) after counting it and calling the hook.
+    // The event, how to build its alert, and where the alert goes: each is one argument.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn check<'s, E: FieldAccess + ?Sized, B: Serialize + ?Sized>(
         &mut self,
         subject: &dyn Fn() -> Subject<'s>,
