@@ -8,6 +8,7 @@
 
 mod alert;
 mod anomaly;
+mod capmap;
 mod capped;
 mod class;
 mod detail;
@@ -32,6 +33,7 @@ mod time;
 
 pub use alert::{Alert, AlertBody, AlertInfo, Evidence, Severity, Technique};
 pub use anomaly::{Anomaly, AnomalyBody, AnomalyKind, Layer, LazyReason, ReasonText, ANOMALY_SCHEMA};
+pub use capmap::CapMap;
 pub use capped::{eve_max_items, set_eve_max_items, Capped, DEFAULT_EVE_MAX_ITEMS};
 pub use class::{ClassRow, FunctionClass};
 pub use detail::{Arg, Detail};

@@ -52,8 +52,10 @@ impl<D: Dissector + Send> Parse for D {
 pub(crate) struct Parser {
     dissector: Box<dyn Parse>,
     cap: usize,
-    /// What the dissector held after its last delivery (for the memory budget).
+    /// What the dissector held after its last delivery (for the memory budget), and
+    /// whether that or a pending buffer's size changed since the flow was last charged.
     held: usize,
+    changed: bool,
     /// The dissector's own size, charged with its flow.
     size: usize,
 }
@@ -67,11 +69,24 @@ impl std::fmt::Debug for Parser {
 impl Parser {
     pub(crate) fn new(dissector: Box<dyn Parse>, cap: usize) -> Parser {
         let size = std::mem::size_of_val(&*dissector);
-        Parser { dissector, cap, held: 0, size }
+        // New: its own size is still to be charged.
+        Parser { dissector, cap, held: 0, size, changed: true }
     }
 
     pub(crate) fn stream(&mut self, pending: &mut Pending, cx: &StreamCx, data: &[u8], sink: &mut AppSink<'_, '_, '_>) {
-        self.held = self.dissector.stream(pending, cx, data, self.cap, sink);
+        let before = pending.held();
+        let held = self.dissector.stream(pending, cx, data, self.cap, sink);
+        self.note(held, before != pending.held());
+    }
+
+    fn note(&mut self, held: usize, pending_changed: bool) {
+        self.changed |= pending_changed || held != self.held;
+        self.held = held;
+    }
+
+    /// Whether what it holds changed since the last call (the flow's charge is due).
+    pub(crate) fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
     }
 
     /// Heap bytes the dissector held after its last delivery.
@@ -101,13 +116,16 @@ impl Parser {
         match pending {
             Some(p) if !datagram => self.stream(p, cx, data, sink),
             _ => {
-                self.held = self.dissector.datagram(cx, data, sink);
+                let held = self.dissector.datagram(cx, data, sink);
+                self.note(held, false);
             }
         }
     }
 
     pub(crate) fn gap(&mut self, pending: &mut Pending, cx: &StreamCx, len: u64, sink: &mut AppSink<'_, '_, '_>) {
-        self.held = self.dissector.gap(pending, cx, len, sink);
+        let before = pending.held();
+        let held = self.dissector.gap(pending, cx, len, sink);
+        self.note(held, before != pending.held());
     }
 
     /// Counts so far into the summary's (the flow goes on).

@@ -15,6 +15,8 @@ pub(crate) struct Charged {
     pub(crate) app: u32,
     /// Whether the flow is in the holders' queue.
     pub(crate) queued: bool,
+    /// Whether it is in the queue of flows holding out-of-order TCP bytes.
+    pub(crate) stream_queued: bool,
 }
 
 /// Flows holding application buffers, in the order they began to.

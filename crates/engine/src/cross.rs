@@ -32,10 +32,16 @@ pub(crate) struct CrossStage {
 }
 
 impl CrossStage {
-    pub(crate) fn new(alerting: Alerting, hosts: HostTable, outputs: Option<Outputs>, workers: usize) -> CrossStage {
+    pub(crate) fn new(
+        alerting: Alerting,
+        hosts: HostTable,
+        outputs: Option<Outputs>,
+        workers: usize,
+        memory: otsentry_core::MemoryBudget,
+    ) -> CrossStage {
         CrossStage {
             alerting,
-            scans: ScanTracker::default(),
+            scans: ScanTracker::with_memory(memory),
             hosts,
             outputs,
             summary: Summary::default(),
@@ -201,8 +207,8 @@ impl CrossStage {
     pub(crate) fn counts(&self) -> Summary {
         let mut s = self.summary.clone();
         self.alerting.finish(&mut s);
-        s.streams.scan_sources_dropped = self.scans.dropped;
-        s.streams.sender_hosts_dropped = self.hosts.dropped;
+        s.streams.scan_sources_dropped = self.scans.dropped();
+        s.streams.sender_hosts_dropped = self.hosts.dropped();
         s
     }
 

@@ -129,7 +129,10 @@ impl Keeper {
 
     /// A packet of the flow whose ring is `slot`: kept in the ring (and written to the
     /// file an alert opened), then the ring is lent to the keeper until `end`.
-    pub(crate) fn begin(&mut self, slot: &mut Option<Box<Ring>>, linktype: u32, ts: Timestamp, pcap_cnt: u64, frame: &[u8], origlen: u32) {
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn begin(&mut self, slot: &mut Option<Box<Ring>>, raw: &otsentry_capture::RawFrame<'_>, pcap_cnt: u64) {
+        let (linktype, ts, frame, origlen) = (raw.linktype.0, raw.ts, raw.data, raw.origlen);
         let ring = slot.get_or_insert_with(|| {
             Box::new(Ring { linktype, packets: VecDeque::new(), bytes: 0, open: None, memory: self.memory.clone() })
         });

@@ -26,8 +26,8 @@ pub(crate) struct PacketCx<'p> {
     pub(crate) vlans: &'p [u16],
     pub(crate) wire_len: u64,
     pub(crate) macs: Option<Macs>,
-    /// The frame as captured: link type, bytes, length on the wire (for evidence).
-    pub(crate) frame: (u32, &'p [u8], u32),
+    /// The frame as captured (for evidence).
+    pub(crate) frame: &'p otsentry_capture::RawFrame<'p>,
 }
 
 /// What the engine keeps per flow above the flow crate.
@@ -68,7 +68,8 @@ impl AppState {
     /// buffers and transactions, probe bytes.
     fn app_held(&self) -> usize {
         let [a, b] = &self.pending;
-        a.held() + b.held() + self.detector.held() + self.parser.as_ref().map_or(0, Parser::held)
+        let probing = if self.detector.is_done() { 0 } else { self.detector.held() };
+        a.held() + b.held() + probing + self.parser.as_ref().map_or(0, Parser::held)
     }
 }
 
@@ -92,20 +93,23 @@ pub(crate) struct FlowStage {
     watch_relays: bool,
     memory: MemoryBudget,
     holders: Holders,
+    /// Flows holding out-of-order TCP bytes, in the order they began to.
+    stream_holders: Holders,
 }
 
 impl FlowStage {
     pub(crate) fn new(cfg: FlowConfig, ports: PortMap, dissect: bool, memory: MemoryBudget) -> Self {
         FlowStage {
             table: FlowTable::with_memory(cfg, memory.clone()),
+            scans: ScanTracker::with_memory(memory.clone()),
+            hosts: HostTable::with_memory(memory.clone()),
             memory,
             holders: Holders::default(),
+            stream_holders: Holders::default(),
             ports,
             dissect,
             stream_cfg: cfg.stream,
             next_sweep: i64::MIN,
-            scans: ScanTracker::default(),
-            hosts: HostTable::default(),
             swept_by_markers: false,
             watch_senders: true,
             watch_relays: true,
@@ -177,8 +181,7 @@ impl FlowStage {
             }
         }
         if let Some(keeper) = out.evidence.as_deref_mut() {
-            let (linktype, frame, origlen) = p.frame;
-            keeper.begin(&mut flow.user.ring, linktype, p.ts, p.pcap_cnt, frame, origlen);
+            keeper.begin(&mut flow.user.ring, p.frame, p.pcap_cnt);
         }
         let dir = flow.direction(src_is_lo);
         let s = dir.index();
@@ -200,9 +203,19 @@ impl FlowStage {
         // A ping to a host this source has not pinged in the window; a handshake reset.
         let echo = matches!((ip.proto, ip.payload.first()), (IpProto::ICMP, Some(8)) | (IpProto::ICMPV6, Some(128)));
         let mut attempt = (lookup.created && echo).then_some((0, Reason::Echo));
+        // Out-of-order bytes near the reassembly share's limit: the oldest holders give way.
+        let mut tight = false;
         if let Some(t) = tcp {
             let before = flow.tcp.as_ref().map(|c| c.state);
             tcp_segment(flow, budget, &self.stream_cfg, dir, &t, &ctx, out);
+            if budget.used > 0 && flow.tcp.as_ref().is_some_and(|c| c.streams.iter().any(|s| s.held_bytes() > 0)) {
+                if !flow.user.charged.stream_queued {
+                    flow.user.charged.stream_queued = true;
+                    self.stream_holders.push(lookup.flow, flow.id);
+                }
+                let reassembly = MemoryKind::Reassembly;
+                tight = self.memory.used(reassembly) > self.memory.limit(reassembly) / 10 * 9;
+            }
             // Every CREDIT_EVERY-th packet of a side credits its address (credit_rest
             // counts on that); a bare ACK is not fingerprinted: it carries nothing a
             // forger needs (commands, reports and resets do).
@@ -244,6 +257,13 @@ impl FlowStage {
             flow.user.baseline_slot = None;
             flow.swap_direction();
         }
+        if let Some(keeper) = out.evidence.as_deref_mut() {
+            keeper.end(&mut flow.user.ring);
+        }
+        // Only a packet with data (or one that ends the flow's streams) changes what its
+        // application layer holds.
+        let carried = tcp.map_or(udp_payload.is_some(), |t| !t.payload.is_empty() || t.flags & (FIN | RST) != 0);
+        let over = carried && charge(&self.memory, &mut self.holders, lookup.flow, flow);
         if let Some((port, reason)) = attempt {
             let (client, server) = (ctx.client().ip(), ctx.server().ip());
             if let Some(d) = out.alerting.deferral() {
@@ -256,28 +276,38 @@ impl FlowStage {
                 });
             }
         }
-        self.account(lookup.flow, p.ts, out);
+        if over {
+            self.shed_oldest(p.ts, out);
+        }
+        if tight {
+            self.streams_give_way(p.ts, out);
+        }
     }
 
-    /// The packet's flow charged what it holds now; over the application buffers'
-    /// limit, the flows that began holding first shed theirs.
-    fn account(&mut self, r: FlowRef, now: Timestamp, out: &mut Out<'_>) {
-        let Some(flow) = self.table.get_mut(r) else { return };
-        let (id, user) = (flow.id, &mut flow.user);
-        if let Some(keeper) = out.evidence.as_deref_mut() {
-            keeper.end(&mut user.ring);
-        }
-        let (dissector, app) = (user.parser.as_ref().map_or(0, Parser::size), user.app_held());
-        if dissector == user.charged.dissector as usize && app == user.charged.app as usize {
-            return;
-        }
-        let over = crate::charge::settle(&self.memory, &mut user.charged, dissector, app);
-        if app > 0 && !user.charged.queued {
-            user.charged.queued = true;
-            self.holders.push(r, id);
-        }
-        if over {
-            self.shed_oldest(now, out);
+    /// The flows that began holding out-of-order bytes first skip their holes and
+    /// deliver what they hold, until the reassembly share is four fifths full: the
+    /// oldest give way before a new stream must skip its own.
+    #[cold]
+    fn streams_give_way(&mut self, now: Timestamp, out: &mut Out<'_>) {
+        let low = self.memory.limit(MemoryKind::Reassembly) / 10 * 8;
+        while self.memory.used(MemoryKind::Reassembly) > low {
+            let Some((r, id)) = self.stream_holders.pop() else { break };
+            let Some((flow, budget)) = self.table.get_with_budget(r).filter(|(f, _)| f.id == id) else { continue };
+            flow.user.charged.stream_queued = false;
+            let vlan = [flow.key.vlan];
+            let vlans: &[u16] = if flow.key.vlan != 0 { &vlan } else { &[] };
+            let ctx = event_ctx(flow, now, None, vlans, out.input);
+            let Flow { tcp, user, .. } = flow;
+            let Some(conn) = tcp.as_mut() else { continue };
+            let mut gave = false;
+            for (s, stream) in conn.streams.iter_mut().enumerate().filter(|(_, s)| s.held_bytes() > 0) {
+                let dir = if s == 0 { Direction::ToServer } else { Direction::ToClient };
+                stream.give_way(budget, &mut |d| on_delivery(user, &ctx, dir, d, out));
+                gave = true;
+            }
+            if gave {
+                self.memory.gave_way(MemoryKind::Reassembly, 1);
+            }
         }
     }
 
@@ -314,12 +344,12 @@ impl FlowStage {
 
     /// Addresses the sender watch forgot when its table filled.
     pub(crate) fn hosts_dropped(&self) -> u64 {
-        self.hosts.dropped
+        self.hosts.dropped()
     }
 
     /// Sources the scan tracker forgot when it filled.
     pub(crate) fn scan_sources_dropped(&self) -> u64 {
-        self.scans.dropped
+        self.scans.dropped()
     }
 
     /// Time passes (a live sensor's clock): flows idle past their timeout end now.
@@ -331,6 +361,7 @@ impl FlowStage {
         });
         let table = &mut self.table;
         self.holders.compact(table.len(), |r, id| table.get_mut(r).is_some_and(|f| f.id == id && f.user.charged.queued));
+        self.stream_holders.compact(table.len(), |r, id| table.get_mut(r).is_some_and(|f| f.id == id && f.user.charged.stream_queued));
         self.next_sweep = now.as_nanos().saturating_add(SWEEP_EVERY_NS);
     }
 
@@ -372,6 +403,40 @@ impl FlowStage {
         streams.reassembly_peak_bytes = self.table.budget.peak as u64;
         summary.memory = self.memory.counts();
     }
+}
+
+/// The flow charged what it holds now (its dissector, its application buffers), and
+/// queued as a holder when it begins to hold; true when application buffers are over
+/// their limit.
+#[inline]
+fn charge(memory: &MemoryBudget, holders: &mut Holders, r: FlowRef, flow: &mut Flow<AppState>) -> bool {
+    let user = &mut flow.user;
+    // Probing, a dissector whose holdings changed, or probe bytes still charged after
+    // detection gave up: otherwise nothing moved.
+    let due = match user.parser.as_mut() {
+        Some(p) => p.take_changed(),
+        None => user.charged.app != 0,
+    };
+    if !due && user.detector.is_done() {
+        return false;
+    }
+    let (dissector, app) = (user.parser.as_ref().map_or(0, Parser::size), user.app_held());
+    if dissector == user.charged.dissector as usize && app == user.charged.app as usize {
+        return false;
+    }
+    charge_change(memory, holders, r, flow, (dissector, app))
+}
+
+#[cold]
+#[inline(never)]
+fn charge_change(memory: &MemoryBudget, holders: &mut Holders, r: FlowRef, flow: &mut Flow<AppState>, (dissector, app): (usize, usize)) -> bool {
+    let user = &mut flow.user;
+    let over = crate::charge::settle(memory, &mut user.charged, dissector, app);
+    if app > 0 && !user.charged.queued {
+        user.charged.queued = true;
+        holders.push(r, flow.id);
+    }
+    over
 }
 
 /// A sender watch's rare work: the host check when a session side opens or resumes, the

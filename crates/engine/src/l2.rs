@@ -1,10 +1,10 @@
 //! What ARP says about the link: which MAC each IPv4 address lives behind, when that
 //! changes, and when two MACs answer for one address at once (an on-path attacker
 //! poisoning caches). Each ARP packet becomes an `arp` event for the rules.
+use otsentry_core::{CapMap, MemoryBudget, MemoryKind};
 use otsentry_core::{FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, Schema};
 use otsentry_wire::ArpInfo;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 /// Bindings kept at most; past it the table starts afresh (counted).
@@ -78,14 +78,28 @@ struct Binding {
 }
 
 /// IPv4 address → the MAC it was last seen behind.
-#[derive(Debug, Default)]
+/// Charged to the memory budget's detection share; the oldest binding gives way at the cap.
+#[derive(Debug)]
 pub(crate) struct ArpTable {
-    bindings: HashMap<Ipv4Addr, Binding>,
-    /// Bindings forgotten when the table filled.
-    pub(crate) dropped: u64,
+    bindings: CapMap<Ipv4Addr, Binding>,
+}
+
+impl Default for ArpTable {
+    fn default() -> Self {
+        ArpTable::with_memory(MemoryBudget::default())
+    }
 }
 
 impl ArpTable {
+    pub(crate) fn with_memory(memory: MemoryBudget) -> Self {
+        ArpTable { bindings: CapMap::new(MAX_BINDINGS, memory, MemoryKind::Detection, 64) }
+    }
+
+    /// Bindings forgotten to make room.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.bindings.dropped
+    }
+
     /// Learns from one packet at `now` (ns) and says what it means.
     pub(crate) fn observe(&mut self, now: i64, a: &ArpInfo) -> ArpEvent {
         let gratuitous = a.sender_ip == a.target_ip;
@@ -118,10 +132,6 @@ impl ArpTable {
                 event.previous_mac = Some(mac(&prev.mac));
                 event.conflict = (0..=CONFLICT_NS).contains(&age);
             }
-        }
-        if self.bindings.len() >= MAX_BINDINGS && !self.bindings.contains_key(&a.sender_ip) {
-            self.dropped += self.bindings.len() as u64;
-            self.bindings.clear();
         }
         self.bindings.insert(a.sender_ip, Binding { mac: a.sender_mac, last_seen: now });
         event

@@ -173,6 +173,7 @@ impl Pipeline {
             (None, Some(b)) => Some(Baselining::Detect(Box::new(otsentry_baseline::Detector::new(b.clone(), opts.baseline_settings)))),
             (None, None) => None,
         };
+        let arp = ArpTable::with_memory(opts.memory.clone());
         let evidence = opts.evidence.as_ref().map(|s| crate::evidence::Keeper::new(s, opts.memory.clone()));
         Pipeline {
             defrag: Defragmenter::new(opts.defrag),
@@ -182,7 +183,7 @@ impl Pipeline {
             flows,
             input: None,
             alerting,
-            arp: ArpTable::default(),
+            arp,
             segmentation,
             baseline,
             baseline_tick: i64::MIN,
@@ -397,7 +398,7 @@ impl Pipeline {
             vlans: pkt.vlans(),
             wire_len: frame.data.len() as u64,
             macs: pkt.macs,
-            frame: (frame.linktype.0, frame.data, frame.origlen),
+            frame,
         };
         self.on_packet(&p, &pkt);
         if self.baseline.is_some() && !self.flows.swept_by_markers() && frame.ts.as_nanos() >= self.baseline_tick {
@@ -466,6 +467,8 @@ impl Pipeline {
         }
     }
 
+    // Once per frame, from `frame` alone: inlined, as it was before it grew.
+    #[inline(always)]
     fn on_packet(&mut self, p: &PacketCx<'_>, pkt: &Packet<'_>) {
         let (ts, pcap_cnt) = (p.ts, p.pcap_cnt);
         let d = &mut self.summary.decode;
@@ -673,7 +676,7 @@ impl Pipeline {
                 a.inferred.insert(name.to_string(), hosts.len() as u64);
             }
         }
-        self.summary.decode.arp_bindings_dropped = self.arp.dropped;
+        self.summary.decode.arp_bindings_dropped = self.arp.dropped();
         self.summary.evidence = self.evidence.as_ref().map(crate::evidence::Keeper::counts);
         if let Some(seg) = &self.segmentation {
             self.summary.segmentation = seg.counts();

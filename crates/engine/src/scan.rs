@@ -2,9 +2,9 @@
 //! failed to reach (a reset to its SYN, a half-open handshake it abandoned) and the
 //! hosts it pinged, within a window. Each failed attempt and each ping to a new host is
 //! a `scan` event carrying the counts, for rules to set the bar.
+use otsentry_core::{CapMap, MemoryBudget, MemoryKind};
 use otsentry_core::{FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, Schema};
 use serde::Serialize;
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// How long a source's attempts are counted together.
@@ -93,23 +93,37 @@ struct Attempts {
     targets: Vec<(IpAddr, u16, &'static str)>,
 }
 
-/// Failed attempts per source.
-#[derive(Debug, Default)]
+/// Failed attempts per source, charged to the memory budget's detection share (a
+/// source's targets as they grow); the oldest source gives way at the cap.
+#[derive(Debug)]
 pub(crate) struct ScanTracker {
-    sources: HashMap<IpAddr, Attempts>,
-    /// Sources forgotten when the table filled.
-    pub(crate) dropped: u64,
+    sources: CapMap<IpAddr, Attempts>,
 }
 
+impl Default for ScanTracker {
+    fn default() -> Self {
+        ScanTracker::with_memory(MemoryBudget::default())
+    }
+}
+
+/// A source's entry before its targets: key, window start, list header, table overhead.
+const SOURCE_BYTES: usize = 96;
+
 impl ScanTracker {
+    pub(crate) fn with_memory(memory: MemoryBudget) -> Self {
+        ScanTracker { sources: CapMap::new(MAX_SOURCES, memory, MemoryKind::Detection, SOURCE_BYTES) }
+    }
+
+    /// Sources forgotten to make room.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.sources.dropped
+    }
+
     /// Records one attempt from `src` to `dst` (`port` 0 for a ping or ARP) and says what the
     /// source's window now holds; `None` for a repeat of a target already counted.
     pub(crate) fn attempt(&mut self, now: i64, src: IpAddr, dst: IpAddr, port: u16, reason: Reason) -> Option<ScanEvent> {
-        if self.sources.len() >= MAX_SOURCES && !self.sources.contains_key(&src) {
-            self.dropped += self.sources.len() as u64;
-            self.sources.clear();
-        }
-        let a = self.sources.entry(src).or_insert_with(|| Attempts { start: now, targets: Vec::new() });
+        let a = self.sources.get_or_insert_with(src, || Attempts { start: now, targets: Vec::new() });
+        let before = a.targets.capacity();
         if now.saturating_sub(a.start) > WINDOW_NS || now < a.start {
             *a = Attempts { start: now, targets: Vec::new() };
         }
@@ -118,12 +132,18 @@ impl ScanTracker {
             return None;
         }
         a.targets.push((dst, port, kind));
+        // Charged as the list's allocation changes (it doubles, or a new window starts).
+        let grown = (a.targets.capacity() != before).then(|| a.targets.capacity() * std::mem::size_of::<(IpAddr, u16, &str)>());
         let tcp = kind == "tcp";
         let distinct_ports = if tcp { a.targets.iter().filter(|(h, _, k)| *h == dst && *k == kind).count() as u64 } else { 0 };
         let mut hosts: Vec<IpAddr> = a.targets.iter().filter(|(_, _, k)| *k == kind).map(|(h, _, _)| *h).collect();
         hosts.sort_unstable();
         hosts.dedup();
-        Some(ScanEvent { kind, reason, port: tcp.then_some(port), distinct_hosts: hosts.len() as u64, distinct_ports })
+        let event = ScanEvent { kind, reason, port: tcp.then_some(port), distinct_hosts: hosts.len() as u64, distinct_ports };
+        if let Some(bytes) = grown {
+            self.sources.resize(&src, SOURCE_BYTES + bytes);
+        }
+        Some(event)
     }
 }
 

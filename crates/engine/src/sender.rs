@@ -5,9 +5,9 @@
 //! events: a session whose side changed mid-way (once per session), and a session
 //! side that opens, or sends again after a lull, with another TTL or MAC than the
 //! address's usual one (the fingerprint that sent the most of its packets).
+use otsentry_core::{CapMap, MemoryBudget, MemoryKind};
 use otsentry_core::{FieldAccess, FieldDef, FieldId, FieldType as T, FieldValue, Schema};
 use serde::Serialize;
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// Addresses remembered at most; past it the table starts afresh (counted).
@@ -229,26 +229,43 @@ pub(crate) fn session_event(first: Option<Print>, now: &Print, hosts: &HostTable
 /// each. An impostor's sessions are short (a forged reset, a few forged reports) while
 /// the device keeps talking, so the heaviest fingerprint is the device's even where
 /// impostor sessions outnumber its own; a replaced device overtakes in time.
-#[derive(Debug, Default)]
+/// Both tables are charged to the memory budget's detection share; the oldest entry
+/// gives way at the cap.
+#[derive(Debug)]
 pub(crate) struct HostTable {
-    hosts: HashMap<IpAddr, Vec<(Print, u64)>>,
+    hosts: CapMap<IpAddr, Vec<(Print, u64)>>,
     /// Per source MAC (48-bit word): the first address it sent for, and whether it has
     /// sent for another since (a router, a firewall, a layer-3 switch).
-    macs: HashMap<u64, (IpAddr, bool)>,
-    pub(crate) dropped: u64,
+    macs: CapMap<u64, (IpAddr, bool)>,
+}
+
+impl Default for HostTable {
+    fn default() -> Self {
+        HostTable::with_memory(MemoryBudget::default())
+    }
 }
 
 impl HostTable {
+    pub(crate) fn with_memory(memory: MemoryBudget) -> Self {
+        // An address with its few fingerprints; a MAC with its first address.
+        let host = 96 + PRINTS * std::mem::size_of::<(Print, u64)>();
+        HostTable {
+            hosts: CapMap::new(MAX_HOSTS, memory.clone(), MemoryKind::Detection, host),
+            macs: CapMap::new(MAX_HOSTS, memory, MemoryKind::Detection, 64),
+        }
+    }
+
+    /// Addresses and MACs forgotten to make room.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.hosts.dropped + self.macs.dropped
+    }
+
     /// A session side opened by `ip` with `now`: the event when it is not the
     /// address's usual (heaviest) fingerprint.
     pub(crate) fn opened(&mut self, ip: IpAddr, now: Print) -> Option<SenderEvent> {
-        if self.hosts.len() >= MAX_HOSTS && !self.hosts.contains_key(&ip) {
-            self.dropped += self.hosts.len() as u64;
-            self.hosts.clear();
-        }
         self.sent_for(now, ip);
         let forwarder = self.forwards(&now);
-        let prints = self.hosts.entry(ip).or_default();
+        let prints = self.hosts.get_or_insert_with(ip, Vec::new);
         let usual = prints.iter().max_by_key(|(_, n)| *n).map(|(p, _)| *p);
         let event = usual.and_then(|u| now.change(&u).map(|c| SenderEvent::new("host", c, &u, &now, forwarder)));
         self.credit(ip, now, 1);
@@ -261,11 +278,7 @@ impl HostTable {
     /// and ARP spoofing and relayed segments still show it.
     pub(crate) fn sent_for(&mut self, print: Print, ip: IpAddr) {
         let Some(mac) = print.mac().map(otsentry_wire::mac_word) else { return };
-        if self.macs.len() >= MAX_HOSTS && !self.macs.contains_key(&mac) {
-            self.dropped += self.macs.len() as u64;
-            self.macs.clear();
-        }
-        let (first, many) = self.macs.entry(mac).or_insert((ip, false));
+        let (first, many) = self.macs.get_or_insert_with(mac, || (ip, false));
         *many |= *first != ip;
     }
 

@@ -182,7 +182,7 @@ impl Pool {
         let alerting = crate::alerting::Alerting::new(opts.rules.clone(), opts.memory.clone());
         // Flow records stand for the records written per conversation and per PDU.
         let weight0 = inline_weight(outputs.as_ref().is_some_and(|o| o.wants("flow")));
-        let cross = CrossStage::new(alerting, hosts, outputs, n);
+        let cross = CrossStage::new(alerting, hosts, outputs, n, opts.memory.clone());
         let warmup = opts.warmup.as_ref().and_then(|w| w.duration_ns).map(|d| (d, None));
         Ok(Pool {
             reads_own,

@@ -353,6 +353,15 @@ impl Stream {
         }
     }
 
+    /// Older streams need the reassembly budget: skip the holes before what is held (as
+    /// a cap would) and deliver it; the stream goes on from there.
+    pub fn give_way(&mut self, budget: &mut Budget, out: &mut impl FnMut(Delivery<'_>)) {
+        while let Some(first) = self.held.first().map(|h| h.offset) {
+            self.skip_to(first, GapReason::Overflow, out);
+            self.drain(budget, out);
+        }
+    }
+
     /// Drop what is held without delivering it (the flow is evicted under pressure).
     pub fn release(&mut self, budget: &mut Budget) {
         budget.give(self.held_bytes);

@@ -556,6 +556,25 @@ mod tests {
     }
 
     #[test]
+    fn the_memory_budget_evicts_as_the_flow_cap_does_and_charges_go_back() {
+        // 1 MiB: the flows share (four tenths) holds a few thousand slots of ().
+        let memory = MemoryBudget::new(1 << 20);
+        let per_flow = (std::mem::size_of::<Slot<()>>() + 16) as u64;
+        let room = (memory.limit(MemoryKind::Flows) / per_flow) as u16;
+        let mut t: FlowTable<()> = FlowTable::with_memory(FlowConfig::default(), memory.clone());
+        for p in 0..room + 5 {
+            let (k, lo) = key(p);
+            t.lookup(at(i64::from(p)), k, lo, || true, || ());
+        }
+        assert_eq!(t.len(), usize::from(room));
+        assert_eq!(t.stats.evicted, 5);
+        assert_eq!(memory.counts().kind(MemoryKind::Flows).map(|k| k.given_way), Some(5));
+        assert_eq!(memory.used(MemoryKind::Flows), u64::from(room) * per_flow);
+        t.drain(&mut |_, _, _| {});
+        assert_eq!(memory.used(MemoryKind::Flows), 0);
+    }
+
+    #[test]
     fn idle_flows_time_out_on_packet_time() {
         let cfg = FlowConfig { udp_idle_ns: 10 * SECOND, tcp_idle_ns: 100 * SECOND, ..Default::default() };
         let mut t: FlowTable<()> = FlowTable::new(cfg);

@@ -356,3 +356,24 @@ proptest! {
         prop_assert_eq!(h.budget.used, 0);
     }
 }
+
+#[test]
+fn a_stream_giving_way_skips_its_holes_delivers_what_it_held_and_goes_on() {
+    let data = message(40);
+    let mut h = Harness::new(1000);
+    h.send(0, &data[..10]);
+    // Two held pieces past two holes (10..15 and 25..30 never come).
+    h.send(15, &data[15..25]);
+    h.send(30, &data[30..35]);
+    assert_eq!((h.stream.held_bytes(), h.budget.used), (15, 15));
+    let seen = &mut h.seen;
+    h.stream.give_way(&mut h.budget, &mut |d| seen.take(d));
+    assert_eq!((h.stream.held_bytes(), h.budget.used), (0, 0), "everything held was given back");
+    assert_eq!(h.seen.gaps, vec![(10, 5, GapReason::Overflow), (25, 5, GapReason::Overflow)]);
+    assert_eq!(h.stream.stats.overflow_bytes, 10);
+    // The stream goes on in order from where it stood.
+    h.send(35, &data[35..40]);
+    let got: Vec<Option<u8>> = h.seen.bytes.clone();
+    assert_eq!(got.len(), 40);
+    assert!(got[35..].iter().zip(&data[35..]).all(|(a, b)| *a == Some(*b)));
+}

@@ -1,11 +1,10 @@
 //! Checking events against a [`RuleSet`]: the candidate rules of the event's type and
 //! function, their conditions by field id, then thresholds and suppression per tracked
 //! key. State is bounded; what is dropped is counted.
-use crate::aged::Aged;
 use crate::compile::RuleSet;
 use crate::index::Gate;
 use crate::rule::{Clause, Cond, Dir, Distinct, FlowMatch, Rule, Threshold, Track};
-use otsentry_core::{AlertInfo, FieldAccess, FieldValue, MemoryBudget, MemoryKind, Stage, Timestamp};
+use otsentry_core::{AlertInfo, CapMap, FieldAccess, FieldValue, MemoryBudget, MemoryKind, Stage, Timestamp};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -87,6 +86,9 @@ struct Window {
     seen: Vec<u64>,
 }
 
+/// What a window or deadline is charged: its key and value, and the table's overhead.
+const ENTRY_BYTES: usize = 96;
+
 /// Tracking entries kept at most, per kind (thresholds, suppressions).
 pub const MAX_STATE: usize = 100_000;
 
@@ -104,8 +106,8 @@ pub struct Detector {
 #[derive(Debug)]
 struct State {
     // Seeded per run, as the flow table's: the keys are addresses the traffic chooses.
-    windows: Aged<(u32, Key), Window>,
-    quiet_until: Aged<(u32, Key), i64>,
+    windows: CapMap<(u32, Key), Window>,
+    quiet_until: CapMap<(u32, Key), i64>,
     counts: DetectCounts,
     memory: MemoryBudget,
 }
@@ -114,8 +116,12 @@ impl State {
     fn new(memory: MemoryBudget, counts: DetectCounts) -> State {
         // Half the detection share each for windows and deadlines (other detection
         // state draws on the rest), and never more than MAX_STATE of either.
-        let max = memory.entries(MemoryKind::Detection, 250, crate::aged::ENTRY_BYTES as usize, 1024).min(MAX_STATE);
-        State { windows: Aged::new(max, memory.clone()), quiet_until: Aged::new(max, memory.clone()), counts, memory }
+        let max = memory.entries(MemoryKind::Detection, 250, ENTRY_BYTES, 1024).min(MAX_STATE);
+        let (windows, quiet_until) = (
+            CapMap::new(max, memory.clone(), MemoryKind::Detection, ENTRY_BYTES),
+            CapMap::new(max, memory.clone(), MemoryKind::Detection, ENTRY_BYTES),
+        );
+        State { windows, quiet_until, counts, memory }
     }
 }
 

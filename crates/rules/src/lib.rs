@@ -20,7 +20,6 @@
 #![deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic))]
 
-mod aged;
 mod attack;
 mod compile;
 mod content;
