@@ -4,9 +4,9 @@
 //! and what was seen.
 use crate::index::{Baseline, PairIndex, PairKey, ServerIndex, Settings};
 use crate::model::{Pair, Values};
-use crate::{Map as HashMap, Set as HashSet};
+use crate::Map as HashMap;
 use otsentry_core::AppProto;
-use otsentry_core::{Observer, Space, Timestamp};
+use otsentry_core::{CapMap, MemoryBudget, MemoryKind, Observer, Space, Timestamp};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -133,26 +133,43 @@ pub struct Detector {
     baseline: Arc<Baseline>,
     settings: Settings,
     findings: Vec<Finding>,
-    raised: HashMap<Subject, u64>,
+    raised: CapMap<Subject, u64>,
     /// Pairs seen this run, by the slot [`Detector::slot`] gave them.
     runs: Vec<PairRun>,
     slots: HashMap<PairKey, u32>,
-    hosts: HashSet<IpAddr>,
+    hosts: CapMap<IpAddr, ()>,
     next_tick: i64,
+    untracked: u64,
 }
+
+/// Findings, new hosts and pairs followed at most (each also charged to the memory
+/// budget's detection share).
+const MAX_TRACKED: usize = 65_536;
 
 impl Detector {
     pub fn new(baseline: Arc<Baseline>, settings: Settings) -> Detector {
+        Detector::with_memory(baseline, settings, MemoryBudget::default())
+    }
+
+    /// A detector whose findings and new hosts are charged to `memory` (the oldest
+    /// give way at the cap: a finding forgotten may be raised again).
+    pub fn with_memory(baseline: Arc<Baseline>, settings: Settings, memory: MemoryBudget) -> Detector {
         Detector {
             baseline,
             settings,
             findings: Vec::new(),
-            raised: HashMap::default(),
+            raised: CapMap::new(MAX_TRACKED, memory.clone(), MemoryKind::Detection, 96),
             runs: Vec::new(),
             slots: HashMap::default(),
-            hosts: HashSet::default(),
+            hosts: CapMap::new(MAX_TRACKED, memory, MemoryKind::Detection, 48),
             next_tick: i64::MIN,
+            untracked: 0,
         }
+    }
+
+    /// New pairs beyond MAX_TRACKED: raised, but their timing is not followed.
+    pub fn untracked_pairs(&self) -> u64 {
+        self.untracked
     }
 
     /// Whether findings wait to be drained.
@@ -177,9 +194,10 @@ impl Detector {
 
     /// A packet from `ip`: new to the baseline?
     pub fn host(&mut self, ip: IpAddr) {
-        if self.baseline.assets.contains_key(&ip) || !self.hosts.insert(ip) {
+        if self.baseline.assets.contains_key(&ip) || self.hosts.get(&ip).is_some() {
             return;
         }
+        self.hosts.insert(ip, ());
         let expected = format!("one of the {} learned assets", self.baseline.file.assets.len());
         let f = Finding::new(Kind::NewAsset, ip, None, None, expected, ip.to_string());
         raise(&mut self.raised, &mut self.findings, f);
@@ -191,14 +209,19 @@ impl Detector {
         if let Some(&slot) = self.slots.get(&pair) {
             return slot;
         }
-        let slot = u32::try_from(self.runs.len()).unwrap_or(u32::MAX);
+        // Beyond the cap a new pair is still raised, but not followed (its slot is none).
+        let tracked = self.runs.len() < MAX_TRACKED;
+        self.untracked += u64::from(!tracked);
+        let slot = if tracked { u32::try_from(self.runs.len()).unwrap_or(u32::MAX) } else { u32::MAX };
         let index = self.baseline.pairs.get(&pair).copied();
         let most = index.and_then(|i| self.baseline.indexes.get(i)).and_then(|i| self.baseline.pair(i)).map_or(0, |p| p.max_per_second);
         let burst_over = (f64::from(most) * self.settings.burst_factor) as u64 + u64::from(self.settings.burst_slack);
         let run =
             PairRun { key: pair, index, second: i64::MIN, in_second: 0, burst_over, last: None, stopped: false, passed: Recent::default() };
-        self.runs.push(run);
-        self.slots.insert(pair, slot);
+        if tracked {
+            self.runs.push(run);
+            self.slots.insert(pair, slot);
+        }
         if index.is_none() {
             let (client, server, protocol) = pair;
             let expected = match self.baseline.servers.get(&(server, protocol)) {
@@ -281,12 +304,12 @@ impl Detector {
 }
 
 /// Records `f` unless its subject was raised already (then counts it).
-fn raise(raised: &mut HashMap<Subject, u64>, findings: &mut Vec<Finding>, f: Finding) {
+fn raise(raised: &mut CapMap<Subject, u64>, findings: &mut Vec<Finding>, f: Finding) {
     // Accesses outside the learned ranges are one finding per function and space (a
     // scan of a register table is one), the rest per address where they have one.
     let address = if f.kind == Kind::Range { None } else { f.address };
     let subject = (f.kind, f.client, f.server, f.protocol, f.function.map(|x| x.0), f.space, address);
-    let n = raised.entry(subject).or_insert(0);
+    let n = raised.get_or_insert_with(subject, || 0);
     *n += 1;
     if *n == 1 {
         findings.push(f);
@@ -345,7 +368,7 @@ fn value_expected(values: &Values, s: &Settings) -> String {
 pub struct RequestCheck<'d> {
     baseline: &'d Baseline,
     settings: &'d Settings,
-    raised: &'d mut HashMap<Subject, u64>,
+    raised: &'d mut CapMap<Subject, u64>,
     findings: &'d mut Vec<Finding>,
     /// The pair's run (none for a slot [`Detector::slot`] never gave: nothing is checked).
     run: Option<&'d mut PairRun>,
@@ -470,7 +493,7 @@ impl Observer for RequestCheck<'_> {
 pub struct IdentityCheck<'d> {
     baseline: &'d Baseline,
     server: IpAddr,
-    raised: &'d mut HashMap<Subject, u64>,
+    raised: &'d mut CapMap<Subject, u64>,
     findings: &'d mut Vec<Finding>,
 }
 

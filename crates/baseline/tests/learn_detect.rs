@@ -249,3 +249,25 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_flood_of_new_pairs_and_hosts_is_raised_but_the_state_kept_is_bounded() {
+    let b = Arc::new(learned(30, &[50.0]));
+    let memory = otsentry_core::MemoryBudget::new(256 << 20);
+    let mut d = Detector::with_memory(b, Settings::default(), memory.clone());
+    let n: u32 = 70_000;
+    for i in 0..n {
+        let client = IpAddr::from([10, 9, (i >> 8) as u8, i as u8]);
+        let client = if i >= 65_536 { IpAddr::from([10, 10, (i >> 8) as u8, i as u8]) } else { client };
+        d.host(client);
+        let slot = d.slot((client, ip("10.0.0.2"), MODBUS));
+        // Past the cap a pair is raised but not followed: its requests check nothing.
+        let _ = d.request(slot, at(i64::from(i)));
+    }
+    let raised = d.drain().filter(|f| f.kind == Kind::NewPair).count();
+    assert_eq!(raised, n as usize, "every new pair is raised");
+    assert_eq!(d.untracked_pairs(), u64::from(n) - 65_536);
+    let detection = memory.counts().kind(otsentry_core::MemoryKind::Detection).cloned().unwrap();
+    assert!(detection.peak <= detection.limit, "{detection:?}");
+    assert!(detection.given_way > 0, "findings and hosts gave way at the cap: {detection:?}");
+}

@@ -3,13 +3,13 @@
 //! key never scans the table. Entries are charged a base size, and callers whose
 //! entries grow say so (`resize`), so a large entry costs what it holds.
 use crate::memory::{MemoryBudget, MemoryKind};
-use std::collections::hash_map::RandomState;
+use foldhash::fast::RandomState;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::Hash;
 
 #[derive(Debug)]
 pub struct CapMap<K: Hash + Eq + Copy, V> {
-    // Seeded per map (SipHash): the keys are addresses the traffic chooses.
+    // Seeded per process, as the flow table's: the keys are addresses the traffic chooses.
     map: HashMap<K, (V, u32), RandomState>,
     /// Keys in the order they were admitted; a key removed by `retain` stays until it
     /// reaches the front (or a compaction).
@@ -147,7 +147,7 @@ impl<K: Hash + Eq + Copy, V> CapMap<K, V> {
         });
         self.memory.release(self.kind, freed);
         if self.order.len() > 2 * self.map.len() + 1024 {
-            let mut seen = HashSet::with_capacity(self.map.len());
+            let mut seen: HashSet<K, RandomState> = HashSet::with_capacity_and_hasher(self.map.len(), RandomState::default());
             let map = &self.map;
             self.order.retain(|k| map.contains_key(k) && seen.insert(*k));
         }

@@ -429,7 +429,13 @@ fn charge(memory: &MemoryBudget, holders: &mut Holders, r: FlowRef, flow: &mut F
 
 #[cold]
 #[inline(never)]
-fn charge_change(memory: &MemoryBudget, holders: &mut Holders, r: FlowRef, flow: &mut Flow<AppState>, (dissector, app): (usize, usize)) -> bool {
+fn charge_change(
+    memory: &MemoryBudget,
+    holders: &mut Holders,
+    r: FlowRef,
+    flow: &mut Flow<AppState>,
+    (dissector, app): (usize, usize),
+) -> bool {
     let user = &mut flow.user;
     let over = crate::charge::settle(memory, &mut user.charged, dissector, app);
     if app > 0 && !user.charged.queued {

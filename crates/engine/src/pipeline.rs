@@ -170,7 +170,7 @@ impl Pipeline {
         use crate::baselining::Baselining;
         let baseline = match (&opts.learn, &opts.baseline) {
             (Some(file), _) => Some(Baselining::Learn(Box::new(otsentry_baseline::Learner::from_file(file.clone())))),
-            (None, Some(b)) => Some(Baselining::Detect(Box::new(otsentry_baseline::Detector::new(b.clone(), opts.baseline_settings)))),
+            (None, Some(b)) => Some(Baselining::detect(b.clone(), opts.baseline_settings, &opts.memory)),
             (None, None) => None,
         };
         let arp = ArpTable::with_memory(opts.memory.clone());
@@ -324,8 +324,7 @@ impl Pipeline {
             );
         }
         let settings = self.opts.baseline_settings;
-        self.baseline =
-            baseline.clone().map(|b| crate::baselining::Baselining::Detect(Box::new(otsentry_baseline::Detector::new(b, settings))));
+        self.baseline = baseline.clone().map(|b| crate::baselining::Baselining::detect(b, settings, &self.opts.memory));
         self.opts.baseline = baseline;
     }
 
@@ -344,8 +343,7 @@ impl Pipeline {
         self.opts.policy = d.policy;
         if !matches!(self.baseline, Some(crate::baselining::Baselining::Learn(_))) {
             let settings = self.opts.baseline_settings;
-            self.baseline =
-                d.baseline.clone().map(|b| crate::baselining::Baselining::Detect(Box::new(otsentry_baseline::Detector::new(b, settings))));
+            self.baseline = d.baseline.clone().map(|b| crate::baselining::Baselining::detect(b, settings, &self.opts.memory));
             self.opts.baseline = d.baseline;
         }
         self.summary.sensor.reloads += 1;
@@ -392,14 +390,7 @@ impl Pipeline {
         }
         let mut pkt = Packet::empty();
         decode_into(frame.linktype.0, frame.data, frame.origlen, &self.opts.decode, &mut pkt);
-        let p = PacketCx {
-            ts: frame.ts,
-            pcap_cnt,
-            vlans: pkt.vlans(),
-            wire_len: frame.data.len() as u64,
-            macs: pkt.macs,
-            frame,
-        };
+        let p = PacketCx { ts: frame.ts, pcap_cnt, vlans: pkt.vlans(), wire_len: frame.data.len() as u64, macs: pkt.macs, frame };
         self.on_packet(&p, &pkt);
         if self.baseline.is_some() && !self.flows.swept_by_markers() && frame.ts.as_nanos() >= self.baseline_tick {
             // Polls that stopped, looked for once per second of capture time.
