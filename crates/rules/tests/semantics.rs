@@ -248,18 +248,21 @@ fn a_rule_set_is_replaced_whole() {
 }
 
 #[test]
-fn threshold_state_is_capped_and_the_drop_counted() {
+fn threshold_state_is_capped_and_the_oldest_window_gives_way() {
     let text = rule("per.source", "match:\n  toy.function: 3\nthreshold: {count: 2, seconds: 600, track: by_src}");
     let mut d = Detector::new(load(&text, None, None));
     let e = Toy::request(3);
-    // One open window per source, all within the window: the cap is reached and dropped.
+    let source = |i: u32| Subject { src: IpAddr::from((0x0A00_0000u32 + i).to_be_bytes()), ..subject("10.0.0.1", 1) };
+    // One open window per source, all within the window: one more than the cap.
     for i in 0..=otsentry_rules::MAX_STATE as u32 {
-        let src = IpAddr::from((0x0A00_0000u32 + i).to_be_bytes());
-        let s = Subject { src, ..subject("10.0.0.1", 1) };
-        assert!(fired(&mut d, &s, &e).is_empty());
+        assert!(fired(&mut d, &source(i), &e).is_empty());
     }
-    assert_eq!(d.counts().state_dropped, otsentry_rules::MAX_STATE as u64);
-    // Detection goes on: a source that matches twice still alerts.
+    // The oldest window alone gave way, and was counted.
+    assert_eq!(d.counts().state_dropped, 1);
+    // So the first source starts again at one, while the second still has its window.
+    assert!(fired(&mut d, &source(0), &e).is_empty());
+    assert_eq!(fired(&mut d, &source(2), &e), vec!["per.source"]);
+    // Detection goes on: a new source that matches twice still alerts.
     let s = subject("192.0.2.1", 2);
     assert!(fired(&mut d, &s, &e).is_empty());
     assert_eq!(fired(&mut d, &s, &e), vec!["per.source"]);
