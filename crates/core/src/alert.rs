@@ -1,7 +1,7 @@
 //! The `alert` record in Suricata's shape: what a rule is (built once per rule when rules
 //! load), and one owned alert per match, with the protocol object of the event that
 //! matched beside it.
-use crate::record::{EventHeader, Record};
+use crate::record::{EventHeader, Evidence, Record};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::sync::Arc;
@@ -73,15 +73,6 @@ pub struct Alert {
     pub app: Option<(&'static str, Box<serde_json::value::RawValue>)>,
     /// The evidence pcap written for it, if any.
     pub evidence: Option<Evidence>,
-}
-
-/// An alert's evidence: the pcap holding its flow's packets before it (its own last)
-/// and some after; `frame` is the alerting packet's frame number in that file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Evidence {
-    pub pcap: String,
-    pub first_pcap_cnt: u64,
-    pub frame: u64,
 }
 
 /// The `alert` object: the rule, and what matched.

@@ -31,7 +31,7 @@ mod summary;
 mod table;
 mod time;
 
-pub use alert::{Alert, AlertBody, AlertInfo, Evidence, Severity, Technique};
+pub use alert::{Alert, AlertBody, AlertInfo, Severity, Technique};
 pub use anomaly::{Anomaly, AnomalyBody, AnomalyKind, Layer, LazyReason, ReasonText, ANOMALY_SCHEMA};
 pub use capmap::CapMap;
 pub use capped::{eve_max_items, set_eve_max_items, Capped, DEFAULT_EVE_MAX_ITEMS};
@@ -48,7 +48,7 @@ pub use memory::{KindCounts, MemoryBudget, MemoryCounts, MemoryKind, MIN_MEMORY_
 pub use observe::{Observer, Space, IDENTITY_ATTRIBUTES};
 pub use position::{line_and_column, nearest};
 pub use proto::{AppProto, SpaceNames};
-pub use record::{open_object, EventHeader, Framed, Record, Vlans};
+pub use record::{open_object, EventHeader, Evidence, Framed, Record, Vlans};
 pub use sections::{CodeCounts, CodeNames, CounterKind, ProtocolCounts, Section, SectionLayout, Tally};
 pub use stats::{LiveView, StatsBody, StatsRecord};
 pub use summary::{

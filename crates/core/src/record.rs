@@ -61,6 +61,15 @@ impl Serialize for Vlans {
 
 /// Anything a sink can write as one EVE line: the common header, then `event_type`'s
 /// body under a key of the same name, then an optional second object (a flow's `tcp`).
+/// An alert's evidence: the pcap holding its flow's packets before it (its own last)
+/// and some after; `frame` is the alerting packet's frame number in that file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub pcap: String,
+    pub first_pcap_cnt: u64,
+    pub frame: u64,
+}
+
 pub trait Record {
     type Body: Serialize + ?Sized;
     type Extra: Serialize + ?Sized;
@@ -72,7 +81,7 @@ pub trait Record {
     }
     /// An alert's evidence pcap (written after the event id is taken: where evidence
     /// is kept does not change which alert it is).
-    fn evidence(&self) -> Option<&crate::alert::Evidence> {
+    fn evidence(&self) -> Option<&Evidence> {
         None
     }
 }

@@ -64,6 +64,15 @@ pub(crate) struct AppState {
 }
 
 impl AppState {
+    /// What it is charged for: its dissector's size, and what it holds.
+    pub(crate) fn holdings(&self) -> (usize, usize) {
+        (self.parser.as_ref().map_or(0, Parser::size), self.app_held())
+    }
+
+    pub(crate) fn charged(&mut self) -> &mut Charged {
+        &mut self.charged
+    }
+
     /// Heap bytes held for PDUs in progress: pending stream bytes, the dissector's own
     /// buffers and transactions, probe bytes.
     fn app_held(&self) -> usize {
@@ -77,7 +86,7 @@ impl AppState {
 pub(crate) const SWEEP_EVERY_NS: i64 = 1_000_000_000;
 
 pub(crate) struct FlowStage {
-    table: FlowTable<AppState>,
+    pub(crate) table: FlowTable<AppState>,
     ports: PortMap,
     dissect: bool,
     stream_cfg: StreamConfig,
@@ -91,10 +100,10 @@ pub(crate) struct FlowStage {
     /// skipped otherwise.
     watch_senders: bool,
     watch_relays: bool,
-    memory: MemoryBudget,
-    holders: Holders,
+    pub(crate) memory: MemoryBudget,
+    pub(crate) holders: Holders,
     /// Flows holding out-of-order TCP bytes, in the order they began to.
-    stream_holders: Holders,
+    pub(crate) stream_holders: Holders,
 }
 
 impl FlowStage {
@@ -281,53 +290,6 @@ impl FlowStage {
         }
         if tight {
             self.streams_give_way(p.ts, out);
-        }
-    }
-
-    /// The flows that began holding out-of-order bytes first skip their holes and
-    /// deliver what they hold, until the reassembly share is four fifths full: the
-    /// oldest give way before a new stream must skip its own.
-    #[cold]
-    fn streams_give_way(&mut self, now: Timestamp, out: &mut Out<'_>) {
-        let low = self.memory.limit(MemoryKind::Reassembly) / 10 * 8;
-        while self.memory.used(MemoryKind::Reassembly) > low {
-            let Some((r, id)) = self.stream_holders.pop() else { break };
-            let Some((flow, budget)) = self.table.get_with_budget(r).filter(|(f, _)| f.id == id) else { continue };
-            flow.user.charged.stream_queued = false;
-            let vlan = [flow.key.vlan];
-            let vlans: &[u16] = if flow.key.vlan != 0 { &vlan } else { &[] };
-            let ctx = event_ctx(flow, now, None, vlans, out.input);
-            let Flow { tcp, user, .. } = flow;
-            let Some(conn) = tcp.as_mut() else { continue };
-            let mut gave = false;
-            for (s, stream) in conn.streams.iter_mut().enumerate().filter(|(_, s)| s.held_bytes() > 0) {
-                let dir = if s == 0 { Direction::ToServer } else { Direction::ToClient };
-                stream.give_way(budget, &mut |d| on_delivery(user, &ctx, dir, d, out));
-                gave = true;
-            }
-            if gave {
-                self.memory.gave_way(MemoryKind::Reassembly, 1);
-            }
-        }
-    }
-
-    #[cold]
-    fn shed_oldest(&mut self, now: Timestamp, out: &mut Out<'_>) {
-        while self.memory.over(MemoryKind::AppBuffers) {
-            let Some((r, id)) = self.holders.pop() else { break };
-            let Some(flow) = self.table.get_mut(r).filter(|f| f.id == id) else { continue };
-            flow.user.charged.queued = false;
-            if flow.user.charged.app == 0 {
-                continue;
-            }
-            shed_flow(flow, now, out);
-            let (dissector, app) = (flow.user.parser.as_ref().map_or(0, Parser::size), flow.user.app_held());
-            crate::charge::settle(&self.memory, &mut flow.user.charged, dissector, app);
-            self.memory.gave_way(MemoryKind::AppBuffers, 1);
-            if app > 0 {
-                flow.user.charged.queued = true;
-                self.holders.push(r, id);
-            }
         }
     }
 
@@ -528,7 +490,7 @@ fn orient(ports: &PortMap, proto: IpProto, sport: u16, dport: u16, flags: Option
 }
 
 /// The context of events about `flow` and the packet at hand.
-fn event_ctx<'p>(
+pub(crate) fn event_ctx<'p>(
     flow: &Flow<AppState>,
     ts: Timestamp,
     pcap_cnt: Option<u64>,
@@ -584,7 +546,7 @@ fn tcp_segment(
     }
 }
 
-fn on_delivery(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, d: Delivery<'_>, out: &mut Out<'_>) {
+pub(crate) fn on_delivery(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, d: Delivery<'_>, out: &mut Out<'_>) {
     match d {
         Delivery::Data { offset, bytes } => app_data(user, ctx, dir, offset, bytes, false, out),
         Delivery::Gap { offset, len, reason } => {
@@ -703,7 +665,7 @@ fn start_parser(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, offset:
 
 /// The memory budget needs room: the flow drops its partial PDUs, pending transactions
 /// and probe bytes, with an anomaly when PDUs were lost.
-fn shed_flow(flow: &mut Flow<AppState>, now: Timestamp, out: &mut Out<'_>) {
+pub(crate) fn shed_flow(flow: &mut Flow<AppState>, now: Timestamp, out: &mut Out<'_>) {
     let vlan = [flow.key.vlan];
     let vlans: &[u16] = if flow.key.vlan != 0 { &vlan } else { &[] };
     let ctx = event_ctx(flow, now, None, vlans, out.input);

@@ -8,6 +8,7 @@ mod alerting;
 mod apps;
 mod baseline;
 mod baselining;
+mod budget;
 mod charge;
 mod cross;
 mod deferral;
