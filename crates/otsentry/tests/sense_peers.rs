@@ -63,15 +63,22 @@ fn client(net: &Net, python: &Path, role: &str) {
     assert!(o.status.success(), "{role}: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
 }
 
-#[test]
-fn live_peers_are_dissected_and_their_attacks_alert() {
+/// The peers' python and a network with addresses on both ends (`None`, reported, where
+/// either cannot be had).
+fn peers_network(tag: &str) -> Option<(PathBuf, Net)> {
     let Some(python) = python() else {
         unavailable("no venv with the peers (scripts/peers-deps makes target/venv-peers)");
-        return;
+        return None;
     };
-    let Some(net) = Net::new("p", &["ss"]) else { return };
+    let net = Net::new(tag, &["ss"])?;
     net.exec(&net.sensor, &["ip", "addr", "add", &format!("{SENSOR_ADDR}/24"), "dev", live::SENSOR_IF]);
     net.exec(&net.peer, &["ip", "addr", "add", &format!("{PEER_ADDR}/24"), "dev", live::PEER_IF]);
+    Some((python, net))
+}
+
+#[test]
+fn live_peers_are_dissected_and_their_attacks_alert() {
+    let Some((python, net)) = peers_network("p") else { return };
     let dir = scratch("peers");
     let sensor = Sensor::start(&net, &dir, &["--stats-interval", "0"]);
     for (server, port, session) in
@@ -116,13 +123,7 @@ fn baseline_alerts(s: &Sensor) -> Vec<String> {
 
 #[test]
 fn a_sensor_learns_its_baseline_live_then_alerts_on_what_it_never_saw() {
-    let Some(python) = python() else {
-        unavailable("no venv with the peers (scripts/peers-deps makes target/venv-peers)");
-        return;
-    };
-    let Some(net) = Net::new("l", &["ss"]) else { return };
-    net.exec(&net.sensor, &["ip", "addr", "add", &format!("{SENSOR_ADDR}/24"), "dev", live::SENSOR_IF]);
-    net.exec(&net.peer, &["ip", "addr", "add", &format!("{PEER_ADDR}/24"), "dev", live::PEER_IF]);
+    let Some((python, net)) = peers_network("l") else { return };
     let dir = scratch("learn");
     let out = dir.join("learned.yaml");
     let _modbus = serve(&net, &python, "modbus-server", 502, &dir.join("modbus-server.log"));
