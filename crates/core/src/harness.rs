@@ -28,9 +28,10 @@ impl PduSink for SerializingSink {
 }
 
 /// Feed `data` to one flow's dissector as a conversation of chunks. Each chunk's first
-/// byte picks the direction (bit 0) and a gap before it (bit 1); with `datagrams`, bit 2
-/// makes it a datagram and the length is the rest (at most 31), else the length is bits
-/// 2 and up (at most 63). Ends with `finish`.
+/// byte picks the direction (bit 0) and a gap before it (bit 1; with a length of 0, the
+/// memory budget's shedding instead); with `datagrams`, bit 2 makes it a datagram and the
+/// length is the rest (at most 31), else the length is bits 2 and up (at most 63). Ends
+/// with `finish`.
 pub fn conversation<D: Dissector>(d: &mut D, data: &[u8], datagrams: bool, pending_cap: usize, sink: &mut SerializingSink) {
     let mut pending = [Pending::default(), Pending::default()];
     let mut offsets = [0u64; 2];
@@ -42,6 +43,18 @@ pub fn conversation<D: Dissector>(d: &mut D, data: &[u8], datagrams: bool, pendi
         let dir = if side == 0 { Direction::ToServer } else { Direction::ToClient };
         let (Some(p), Some(off)) = (pending.get_mut(side), offsets.get_mut(side)) else { break };
         let cx = StreamCx { ts: Timestamp::from_secs_nanos(0, u32::from(ctl) * 1000), dir, offset: *off };
+        if ctl & 2 != 0 && len == 0 {
+            // The memory budget wants room: both directions' partial PDUs and the
+            // dissector's own holdings go, as the engine sheds them, and nothing stays.
+            for (q, dir) in pending.iter_mut().zip([Direction::ToServer, Direction::ToClient]) {
+                q.shed(d, &StreamCx { dir, ..cx }, sink);
+                assert_eq!(q.held(), 0, "a shed pending buffer holds nothing");
+            }
+            d.shed();
+            assert_eq!(d.held(), 0, "a shed dissector holds nothing");
+            rest = next;
+            continue;
+        }
         if ctl & 2 != 0 {
             p.gap(d, &cx, 1, sink);
         }
