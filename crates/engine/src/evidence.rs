@@ -31,13 +31,68 @@ impl EvidenceConfig {
     }
 }
 
-/// A packet as the ring keeps it.
+/// A packet as the ring keeps it: its bytes are the next `len` of the ring's bytes.
 #[derive(Debug)]
 struct Kept {
     ts: Timestamp,
     pcap_cnt: u64,
     origlen: u32,
-    data: Box<[u8]>,
+    len: u32,
+}
+
+/// A flow's packets' bytes, oldest first, in one buffer used as a ring: keeping a packet
+/// copies it, with no allocation once the buffer has grown to what the flow needs.
+#[derive(Debug, Default)]
+struct Bytes {
+    buf: Vec<u8>,
+    head: usize,
+    used: usize,
+}
+
+impl Bytes {
+    /// Appends `data` (room was made: `used + data.len() <= buf.len()`).
+    fn push(&mut self, data: &[u8]) {
+        let cap = self.buf.len();
+        let start = (self.head + self.used) % cap.max(1);
+        let first = data.len().min(cap - start);
+        let (a, b) = data.split_at(first);
+        if let Some(dst) = self.buf.get_mut(start..start + a.len()) {
+            dst.copy_from_slice(a);
+        }
+        if let Some(dst) = self.buf.get_mut(..b.len()) {
+            dst.copy_from_slice(b);
+        }
+        self.used += data.len();
+    }
+
+    fn pop(&mut self, n: usize) {
+        let n = n.min(self.used);
+        self.head = (self.head + n) % self.buf.len().max(1);
+        self.used -= n;
+    }
+
+    /// The `n` bytes at `offset` from the oldest, in one or two pieces.
+    fn get(&self, offset: usize, n: usize) -> (&[u8], &[u8]) {
+        let cap = self.buf.len().max(1);
+        let start = (self.head + offset) % cap;
+        let first = n.min(cap - start);
+        let a = self.buf.get(start..start + first).unwrap_or_default();
+        let b = self.buf.get(..n - first).unwrap_or_default();
+        (a, b)
+    }
+
+    /// The buffer grown to `size` bytes, its contents kept in order.
+    fn grow(&mut self, size: usize) {
+        let mut buf = vec![0; size];
+        let (a, b) = self.get(0, self.used);
+        if let Some(dst) = buf.get_mut(..a.len()) {
+            dst.copy_from_slice(a);
+        }
+        if let Some(dst) = buf.get_mut(a.len()..a.len() + b.len()) {
+            dst.copy_from_slice(b);
+        }
+        (self.buf, self.head) = (buf, 0);
+    }
 }
 
 /// A file still taking the flow's packets after its alert.
@@ -56,14 +111,34 @@ struct Open {
 pub(crate) struct Ring {
     linktype: u32,
     packets: VecDeque<Kept>,
-    bytes: usize,
+    bytes: Bytes,
     open: Option<Open>,
     memory: MemoryBudget,
+    /// What the memory budget holds for it now.
+    charged: usize,
+}
+
+impl Ring {
+    /// What the ring takes: its buffer, and its packets' records.
+    fn size(&self) -> usize {
+        self.bytes.buf.len() + self.packets.capacity() * std::mem::size_of::<Kept>()
+    }
+
+    /// Its charge brought to its size.
+    fn settle(&mut self) {
+        let size = self.size();
+        if size > self.charged {
+            self.memory.charge(MemoryKind::Evidence, (size - self.charged) as u64);
+        } else {
+            self.memory.release(MemoryKind::Evidence, (self.charged - size) as u64);
+        }
+        self.charged = size;
+    }
 }
 
 impl Drop for Ring {
     fn drop(&mut self) {
-        self.memory.release(MemoryKind::Evidence, self.bytes as u64);
+        self.memory.release(MemoryKind::Evidence, self.charged as u64);
     }
 }
 
@@ -118,13 +193,15 @@ pub(crate) struct Keeper {
     pub(crate) current: Option<Box<Ring>>,
     /// Packets a full evidence share kept out of a ring.
     pub(crate) not_kept: u64,
+    /// Whether the packet being handled is in its ring (else its alerts get no evidence).
+    kept_current: bool,
 }
 
 const PCAP_HEADER_LEN: u64 = 24;
 
 impl Keeper {
     pub(crate) fn new(store: &EvidenceStore, memory: MemoryBudget) -> Keeper {
-        Keeper { cfg: store.cfg.clone(), ledger: store.ledger.clone(), memory, current: None, not_kept: 0 }
+        Keeper { cfg: store.cfg.clone(), ledger: store.ledger.clone(), memory, current: None, not_kept: 0, kept_current: false }
     }
 
     /// A packet of the flow whose ring is `slot`: kept in the ring (and written to the
@@ -134,7 +211,14 @@ impl Keeper {
     pub(crate) fn begin(&mut self, slot: &mut Option<Box<Ring>>, raw: &otsentry_capture::RawFrame<'_>, pcap_cnt: u64) {
         let (linktype, ts, frame, origlen) = (raw.linktype.0, raw.ts, raw.data, raw.origlen);
         let ring = slot.get_or_insert_with(|| {
-            Box::new(Ring { linktype, packets: VecDeque::new(), bytes: 0, open: None, memory: self.memory.clone() })
+            Box::new(Ring {
+                linktype,
+                packets: VecDeque::new(),
+                bytes: Bytes::default(),
+                open: None,
+                memory: self.memory.clone(),
+                charged: 0,
+            })
         });
         if let Some(open) = ring.open.as_mut() {
             let wrote = append(&mut open.file, ts, frame, origlen).is_ok();
@@ -144,19 +228,33 @@ impl Keeper {
                 ring.open = None;
             }
         }
-        let cost = frame.len() + std::mem::size_of::<Kept>();
-        while !ring.packets.is_empty() && (ring.packets.len() >= self.cfg.ring_packets || ring.bytes + cost > self.cfg.ring_bytes) {
+        let len = frame.len();
+        while !ring.packets.is_empty() && (ring.packets.len() >= self.cfg.ring_packets || ring.bytes.used + len > self.cfg.ring_bytes) {
             pop_oldest(ring);
         }
-        let mut kept = self.memory.try_charge(MemoryKind::Evidence, cost as u64);
-        if !kept && !ring.packets.is_empty() {
-            // The ring's own oldest packet makes room before the packet is refused.
-            pop_oldest(ring);
-            kept = self.memory.try_charge(MemoryKind::Evidence, cost as u64);
+        let mut kept = true;
+        if ring.bytes.used + len > ring.bytes.buf.len() {
+            // The buffer must grow: the growth is charged first, and refused while other
+            // flows' rings spend the share.
+            let (used, have) = (ring.bytes.used, ring.bytes.buf.len());
+            let size = (used + len).max(have * 2).min(self.cfg.ring_bytes.max(used + len));
+            kept = self.memory.try_charge(MemoryKind::Evidence, (size - have) as u64);
+            if kept {
+                ring.charged += size - have;
+                ring.bytes.grow(size);
+            } else {
+                // Refused: the ring's own oldest packets make room in the buffer it has.
+                while !ring.packets.is_empty() && ring.bytes.used + len > have {
+                    pop_oldest(ring);
+                }
+                kept = ring.bytes.used + len <= have;
+            }
         }
+        self.kept_current = kept;
         if kept {
-            ring.bytes += cost;
-            ring.packets.push_back(Kept { ts, pcap_cnt, origlen, data: frame.into() });
+            ring.bytes.push(frame);
+            ring.packets.push_back(Kept { ts, pcap_cnt, origlen, len: len as u32 });
+            ring.settle();
         } else {
             // The share is spent by other flows' rings: this packet is not kept.
             self.memory.gave_way(MemoryKind::Evidence, 1);
@@ -175,7 +273,7 @@ impl Keeper {
     /// An alert is being raised on the current packet: at or above the severity, its
     /// flow's ring is written (once per packet) and named in it.
     pub(crate) fn attach(&mut self, alert: &mut Alert) {
-        if alert.alert.info.severity < self.cfg.min_severity {
+        if alert.alert.info.severity < self.cfg.min_severity || !self.kept_current {
             return;
         }
         let Some(mut ring) = self.current.take() else { return };
@@ -217,10 +315,13 @@ impl Keeper {
         let name = format!("{}-{}-{}-{seq}.pcap", last.ts.secs(), last.pcap_cnt, std::process::id());
         let path = self.cfg.dir.join(name);
         let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?;
-        let mut bytes = Vec::with_capacity(ring.bytes + PCAP_HEADER_LEN as usize);
+        let mut bytes = Vec::with_capacity(ring.bytes.used + 16 * ring.packets.len() + PCAP_HEADER_LEN as usize);
         header(&mut bytes, ring.linktype);
+        let mut offset = 0;
         for k in &ring.packets {
-            record(&mut bytes, k.ts, &k.data, k.origlen);
+            let (a, b) = ring.bytes.get(offset, k.len as usize);
+            record(&mut bytes, k.ts, &[a, b], k.origlen);
+            offset += k.len as usize;
         }
         file.write_all(&bytes)?;
         let shown = path.display().to_string();
@@ -265,9 +366,7 @@ fn lock(l: &Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
 
 fn pop_oldest(ring: &mut Ring) {
     if let Some(k) = ring.packets.pop_front() {
-        let cost = k.data.len() + std::mem::size_of::<Kept>();
-        ring.bytes -= cost.min(ring.bytes);
-        ring.memory.release(MemoryKind::Evidence, cost as u64);
+        ring.bytes.pop(k.len as usize);
     }
 }
 
@@ -292,19 +391,22 @@ fn header(out: &mut Vec<u8>, linktype: u32) {
     out.extend_from_slice(&linktype.to_le_bytes());
 }
 
-fn record(out: &mut Vec<u8>, ts: Timestamp, data: &[u8], origlen: u32) {
+fn record(out: &mut Vec<u8>, ts: Timestamp, pieces: &[&[u8]], origlen: u32) {
+    let len: usize = pieces.iter().map(|p| p.len()).sum();
     let nanos = ts.as_nanos();
     let (secs, micros) = (nanos.div_euclid(1_000_000_000), nanos.rem_euclid(1_000_000_000) / 1000);
     out.extend_from_slice(&(secs as u32).to_le_bytes());
     out.extend_from_slice(&(micros as u32).to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out.extend_from_slice(&origlen.max(data.len() as u32).to_le_bytes());
-    out.extend_from_slice(data);
+    out.extend_from_slice(&(len as u32).to_le_bytes());
+    out.extend_from_slice(&origlen.max(len as u32).to_le_bytes());
+    for p in pieces {
+        out.extend_from_slice(p);
+    }
 }
 
 fn append(file: &mut std::fs::File, ts: Timestamp, data: &[u8], origlen: u32) -> std::io::Result<()> {
     let mut bytes = Vec::with_capacity(16 + data.len());
-    record(&mut bytes, ts, data, origlen);
+    record(&mut bytes, ts, &[data], origlen);
     file.write_all(&bytes)
 }
 
@@ -313,10 +415,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_byte_ring_keeps_packets_in_order_across_wraps_and_growth() {
+        let mut ring = Bytes::default();
+        let mut model: VecDeque<Vec<u8>> = VecDeque::new();
+        let mut next = 0u8;
+        for step in 0..2000usize {
+            let len = (step * 7919) % 61 + 1;
+            let packet: Vec<u8> = (0..len)
+                .map(|_| {
+                    next = next.wrapping_add(1);
+                    next
+                })
+                .collect();
+            // At most 256 bytes held: the oldest go first.
+            while ring.used + len > 256 {
+                let old = model.pop_front().unwrap();
+                ring.pop(old.len());
+            }
+            if ring.used + len > ring.buf.len() {
+                ring.grow((ring.used + len).max(ring.buf.len() * 2).min(256));
+            }
+            ring.push(&packet);
+            model.push_back(packet);
+            let mut offset = 0;
+            for p in &model {
+                let (a, b) = ring.get(offset, p.len());
+                assert_eq!([a, b].concat(), *p, "step {step}");
+                offset += p.len();
+            }
+            assert_eq!(offset, ring.used);
+            assert!(ring.buf.len() <= 256);
+        }
+    }
+
+    #[test]
     fn records_are_the_classic_pcap_layout() {
         let mut b = Vec::new();
         header(&mut b, 1);
-        record(&mut b, Timestamp::from_secs_nanos(5, 1_500), &[1, 2, 3], 60);
+        record(&mut b, Timestamp::from_secs_nanos(5, 1_500), &[&[1, 2], &[3]], 60);
         assert_eq!(b.len() as u64, PCAP_HEADER_LEN + 16 + 3);
         assert_eq!(&b[24..40], &[5, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 60, 0, 0, 0]);
     }

@@ -53,28 +53,34 @@ fn tshark_finds_the_alerting_frame_in_each_evidence_pcap_and_files_are_private()
         eprintln!("SKIPPED: tshark not installed");
         return;
     }
-    let dir = scratch("frames");
-    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/demo/input.pcap");
-    let (records, summary) = replay(&input, &dir, &["--evidence-severity", "high", "--evidence-after", "4"]);
-    let alerts: Vec<&Value> = records.iter().filter(|r| r["event_type"] == "alert").collect();
-    let with: Vec<&&Value> = alerts.iter().filter(|a| !a["evidence"].is_null()).collect();
-    let high = alerts.iter().filter(|a| ["high", "critical"].contains(&a["alert"]["metadata"]["severity"][0].as_str().unwrap())).count();
-    assert!(high >= 2, "the demo raises high and critical alerts");
-    assert_eq!(with.len(), high, "every alert at or above high has evidence, none below");
-    for a in with {
-        let e = &a["evidence"];
-        let pcap = e["pcap"].as_str().unwrap();
-        let (cnt, frame) = (a["pcap_cnt"].as_u64().unwrap(), e["frame"].as_u64().unwrap());
-        assert!(e["first_pcap_cnt"].as_u64().unwrap() <= cnt);
-        assert_eq!(tshark_frame(pcap, frame), tshark_frame(input.to_str().unwrap(), cnt), "{pcap} frame {frame} is input frame {cnt}");
-        assert!(tshark_count(pcap) >= frame as usize);
-        let mode = std::fs::metadata(pcap).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600, "{pcap}");
+    // The defaults, and rings so small that they wrap and drop their oldest packets.
+    for (n, ring) in [&[][..], &["--evidence-packets", "3", "--evidence-ring-bytes", "300"][..]].iter().enumerate() {
+        let dir = scratch(&format!("frames{n}"));
+        let mut args = vec!["--evidence-severity", "high", "--evidence-after", "4"];
+        args.extend_from_slice(ring);
+        let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/demo/input.pcap");
+        let (records, summary) = replay(&input, &dir, &args);
+        let alerts: Vec<&Value> = records.iter().filter(|r| r["event_type"] == "alert").collect();
+        let with: Vec<&&Value> = alerts.iter().filter(|a| !a["evidence"].is_null()).collect();
+        let high =
+            alerts.iter().filter(|a| ["high", "critical"].contains(&a["alert"]["metadata"]["severity"][0].as_str().unwrap())).count();
+        assert!(high >= 2, "the demo raises high and critical alerts");
+        assert_eq!(with.len(), high, "every alert at or above high has evidence, none below");
+        for a in with {
+            let e = &a["evidence"];
+            let pcap = e["pcap"].as_str().unwrap();
+            let (cnt, frame) = (a["pcap_cnt"].as_u64().unwrap(), e["frame"].as_u64().unwrap());
+            assert!(e["first_pcap_cnt"].as_u64().unwrap() <= cnt);
+            assert_eq!(tshark_frame(pcap, frame), tshark_frame(input.to_str().unwrap(), cnt), "{pcap} frame {frame} is input frame {cnt}");
+            assert!(tshark_count(pcap) >= frame as usize);
+            let mode = std::fs::metadata(pcap).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{pcap}");
+        }
+        let dir_mode = std::fs::metadata(dir.join("evidence")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(dir_mode, 0o700);
+        assert_eq!(summary["evidence"]["files"].as_u64(), Some(high as u64));
+        let _ = std::fs::remove_dir_all(&dir);
     }
-    let dir_mode = std::fs::metadata(dir.join("evidence")).unwrap().permissions().mode() & 0o777;
-    assert_eq!(dir_mode, 0o700);
-    assert_eq!(summary["evidence"]["files"].as_u64(), Some(high as u64));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
