@@ -256,7 +256,7 @@ pub(crate) struct SenseArgs {
     /// Learn the baseline from the live traffic for this long (seconds, or with s, m,
     /// h, d), write it to --baseline-out (the file `otsentry learn --out` writes), then
     /// check the traffic against it without a restart. Runs one worker.
-    #[arg(long, value_name = "DURATION", value_parser = crate::eve::parse_duration, requires = "baseline_out")]
+    #[arg(long, value_name = "DURATION", value_parser = crate::eve::parse_duration, requires = "baseline_out", conflicts_with = "baseline")]
     pub(crate) learn_for: Option<std::time::Duration>,
     /// Where --learn-for writes the learned baseline.
     #[arg(long, value_name = "FILE", requires = "learn_for")]

@@ -449,6 +449,13 @@ pub(crate) fn parse(text: &str) -> Result<Config, Vec<Issue>> {
         if r.rules.is_some() && r.no_rules == Some(true) {
             issues.push(issue(Some(section), "no-rules", "rules and no-rules cannot both be set".into()));
         }
+        if r.learn_for.is_some() != r.baseline_out.is_some() {
+            let key = if r.learn_for.is_some() { "learn-for" } else { "baseline-out" };
+            issues.push(issue(Some(section), key, "learn-for and baseline-out go together".into()));
+        }
+        if r.learn_for.is_some() && r.baseline.is_some() {
+            issues.push(issue(Some(section), "learn-for", "learn-for learns a new baseline: leave baseline out".into()));
+        }
     }
     let r = &config.replay;
     let sense_only = [
@@ -748,6 +755,13 @@ mod tests {
     fn keys_that_cannot_hold_together_name_the_line() {
         let err = issues("replay:\n  checksum-anomalies: true\n  no-checksums: true\n");
         assert!(err.contains("3:3: replay.no-checksums: checksum-anomalies and no-checksums cannot both be on"), "{err}");
+        let err = issues("sense:\n  interface: [eth1]\n  learn-for: 1d\n");
+        assert!(err.contains("3:3: sense.learn-for: learn-for and baseline-out go together"), "{err}");
+        let err = issues("sense:\n  learn-for: 1d\n  baseline-out: /tmp/b.yaml\n  baseline: /tmp/a.yaml\n");
+        assert!(err.contains("sense.learn-for: learn-for learns a new baseline"), "{err}");
+        let err = issues("sense:\n  memory-cap: 1M\n  evidence-severity: loud\n");
+        assert!(err.contains("2:3: sense.memory-cap: \"1M\": at least 64M"), "{err}");
+        assert!(err.contains("3:3: sense.evidence-severity"), "{err}");
     }
 
     #[test]

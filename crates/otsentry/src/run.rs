@@ -191,7 +191,10 @@ pub(crate) fn build(s: &Settings, reader: ReaderKind) -> anyhow::Result<(Pipelin
     opts.memory = otsentry_core::MemoryBudget::new(s.memory_cap);
     if let Some(cfg) = &s.evidence {
         let dir = cfg.dir.display().to_string();
-        opts.evidence = Some(otsentry_engine::EvidenceStore::open(cfg.clone()).with_context(|| format!("evidence directory {dir}"))?);
+        // A setting that cannot work, as a bad flag: exit 2 before anything is read.
+        let store =
+            otsentry_engine::EvidenceStore::open(cfg.clone()).map_err(|e| crate::sense::UsageError(format!("evidence-dir {dir}: {e}")))?;
+        opts.evidence = Some(store);
     }
     opts.flow.id_salt = crate::eve::host_salt(&s.host);
     if let Some(n) = s.dnp3_max_objects {

@@ -304,3 +304,25 @@ fn workers_from_the_flag_or_the_file_give_the_same_records() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("replay.workers"), "{}", stderr(&o));
 }
+
+#[test]
+fn memory_and_evidence_settings_that_cannot_work_exit_2_naming_them() {
+    let demo = fixture("demo");
+    let o = otsentry(&["replay", "-q", "--memory-cap", "1M", &demo]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("at least 64M"), "{}", stderr(&o));
+    // A file where the directory should be: it cannot be made.
+    let file = write("not-a-dir", b"x");
+    let dir = file.join("evidence");
+    let o = otsentry(&["replay", "-q", "--evidence-dir", dir.to_str().unwrap(), &demo]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains(&format!("evidence-dir {}", dir.display())), "{}", stderr(&o));
+    // The summary reports the budget by kind.
+    let s = temp_dir().join("memory-summary.json");
+    let o = otsentry(&["replay", "-q", "--memory-cap", "128M", "--summary-json", s.to_str().unwrap(), &demo]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let memory = &summary(&s)["memory"];
+    assert_eq!(memory["cap"], 128u64 << 20);
+    let kinds: Vec<&str> = memory["kinds"].as_array().unwrap().iter().map(|k| k["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["flows", "reassembly", "app_buffers", "detection", "outputs", "evidence"]);
+}
