@@ -155,6 +155,9 @@ pub struct Pipeline {
     evidence: Option<crate::evidence::Keeper>,
     /// When a live learning ends (set by its first packet).
     learn_end: Option<i64>,
+    /// The baseline checked against was learned by this run: a reload that names no
+    /// baseline file keeps it.
+    learned_live: bool,
 }
 
 impl Pipeline {
@@ -194,6 +197,7 @@ impl Pipeline {
             worker: false,
             evidence,
             learn_end: None,
+            learned_live: false,
         }
     }
 
@@ -324,6 +328,7 @@ impl Pipeline {
             );
         }
         let settings = self.opts.baseline_settings;
+        self.learned_live = baseline.is_some();
         self.baseline = baseline.clone().map(|b| crate::baselining::Baselining::detect(b, settings, &self.opts.memory));
         self.opts.baseline = baseline;
     }
@@ -341,10 +346,13 @@ impl Pipeline {
         self.opts.rules = rules;
         self.segmentation = d.policy.clone().map(crate::segment::Segmentation::new);
         self.opts.policy = d.policy;
-        if !matches!(self.baseline, Some(crate::baselining::Baselining::Learn(_))) {
+        // While learning the learner stays; a learned baseline stays unless a file replaces it.
+        let learning = matches!(self.baseline, Some(crate::baselining::Baselining::Learn(_)));
+        if !learning && !(self.learned_live && d.baseline.is_none()) {
             let settings = self.opts.baseline_settings;
             self.baseline = d.baseline.clone().map(|b| crate::baselining::Baselining::detect(b, settings, &self.opts.memory));
             self.opts.baseline = d.baseline;
+            self.learned_live = false;
         }
         self.summary.sensor.reloads += 1;
         tracing::info!(rules = self.opts.rules.active(), "reloaded");
