@@ -348,7 +348,8 @@ impl Pipeline {
         self.opts.policy = d.policy;
         // While learning the learner stays; a learned baseline stays unless a file replaces it.
         let learning = matches!(self.baseline, Some(crate::baselining::Baselining::Learn(_)));
-        if !learning && !(self.learned_live && d.baseline.is_none()) {
+        let keep = learning || (self.learned_live && d.baseline.is_none());
+        if !keep {
             let settings = self.opts.baseline_settings;
             self.baseline = d.baseline.clone().map(|b| crate::baselining::Baselining::detect(b, settings, &self.opts.memory));
             self.opts.baseline = d.baseline;
