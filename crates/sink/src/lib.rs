@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod batch;
+pub mod cef;
 mod encode;
 mod file;
 mod json;
