@@ -14,6 +14,7 @@ mod outputs;
 mod sink;
 mod spool;
 mod spooled;
+pub mod syslog;
 mod types;
 mod worker;
 
