@@ -153,7 +153,7 @@ fn fail(e: &anyhow::Error) -> ExitCode {
         matches!(c.downcast_ref::<EngineError>(), Some(EngineError::Capture(_)))
             || c.downcast_ref::<CaptureError>().is_some()
             || c.downcast_ref::<otsentry_engine::LiveError>().is_some()
-            || c.downcast_ref::<sense::UsageError>().is_some()
+            || c.downcast_ref::<cli::UsageError>().is_some()
             || c.downcast_ref::<config::ConfigError>().is_some()
             || c.downcast_ref::<otsentry_rules::RuleErrors>().is_some()
             || c.downcast_ref::<otsentry_policy::PolicyErrors>().is_some()

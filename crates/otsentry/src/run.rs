@@ -193,7 +193,7 @@ pub(crate) fn build(s: &Settings, reader: ReaderKind) -> anyhow::Result<(Pipelin
         let dir = cfg.dir.display().to_string();
         // A setting that cannot work, as a bad flag: exit 2 before anything is read.
         let store =
-            otsentry_engine::EvidenceStore::open(cfg.clone()).map_err(|e| crate::sense::UsageError(format!("evidence-dir {dir}: {e}")))?;
+            otsentry_engine::EvidenceStore::open(cfg.clone()).map_err(|e| crate::cli::UsageError(format!("evidence-dir {dir}: {e}")))?;
         opts.evidence = Some(store);
     }
     opts.flow.id_salt = crate::eve::host_salt(&s.host);

@@ -1,6 +1,6 @@
 //! `otsentry sense`: live capture on network interfaces into the pipeline replay uses,
 //! until SIGTERM or SIGINT (a second one exits at once, saying what was not written).
-use crate::cli::SenseArgs;
+use crate::cli::{SenseArgs, UsageError};
 use crate::config::RunConfig;
 use crate::report::say;
 use crate::run::{self, Settings};
@@ -10,18 +10,6 @@ use otsentry_engine::{Interfaces, LiveControl, LiveOptions, LiveSettings};
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-/// A sense run that cannot start: what is missing or wrong (exit 2).
-#[derive(Debug)]
-pub(crate) struct UsageError(pub(crate) String);
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
 
 /// What a sense run uses: each flag, else its key under `sense:`, else the default.
 pub(crate) struct SenseSettings {
