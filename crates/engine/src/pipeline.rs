@@ -685,6 +685,10 @@ impl Pipeline {
         self.summary.streams.sender_hosts_dropped = self.flows.hosts_dropped();
         if let Some(crate::baselining::Baselining::Detect(d)) = self.baseline.as_ref() {
             self.summary.baseline = d.counts().into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+            if d.untracked_pairs() > 0 {
+                // New pairs past the detector's cap: raised, but their timing not followed.
+                self.summary.baseline.insert("pairs_not_followed".to_string(), d.untracked_pairs());
+            }
             if self.worker {
                 // A worker's detector meets a new asset once per worker that sees it;
                 // the cross stage counts each once.
