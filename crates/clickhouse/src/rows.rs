@@ -4,6 +4,7 @@
 //! default (0, '', []); fields no column holds, at any depth, go to `extra`.
 use crate::schema::{Column, Kind, Layout, Table, TableColumns, EXTRA};
 use otsentry_core::Timestamp;
+use otsentry_sink::reader::{raw_text as text, string, Fields, Paths};
 use std::borrow::Cow;
 use std::net::IpAddr;
 
@@ -33,61 +34,20 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-/// Where each column's value is in a line: the span of the value's bytes as written (a
-/// string with its quotes, an object with its braces), found in one pass over the line.
-/// Kept between lines, so a row allocates nothing.
-#[derive(Debug, Default)]
-struct Found {
-    values: Vec<Option<(usize, usize)>>,
-    /// Every field no column holds, as a JSON object shaped like the record (the
-    /// objects on the way to it kept, their other fields left out).
-    rest: Vec<u8>,
-}
-
-/// The columns of a table as a tree of keys, so each field of a line is matched by
-/// walking it (16-odd top-level keys, a few below each).
-#[derive(Debug, Default)]
-struct Node {
-    column: Option<usize>,
-    children: Vec<(&'static str, Node)>,
-}
-
-impl Node {
-    fn child(&self, key: &[u8]) -> Option<&Node> {
-        self.children.iter().find(|(k, _)| k.as_bytes() == key).map(|(_, n)| n)
-    }
-}
-
 /// A table's columns, prepared for scanning lines.
 #[derive(Debug)]
 pub struct RowEncoder {
     table: &'static Table,
     columns: Vec<&'static Column>,
-    tree: Node,
-    found: Found,
+    paths: Paths,
+    found: Fields,
 }
 
 impl RowEncoder {
     pub fn new(table: &'static Table) -> RowEncoder {
         let columns: Vec<&'static Column> = table.all_columns().collect();
-        let mut tree = Node::default();
-        for (i, c) in columns.iter().enumerate() {
-            let mut node = &mut tree;
-            for key in c.path {
-                let at = match node.children.iter().position(|(k, _)| k == key) {
-                    Some(at) => at,
-                    None => {
-                        node.children.push((key, Node::default()));
-                        node.children.len() - 1
-                    }
-                };
-                node = &mut node.children[at].1;
-            }
-            if !c.path.is_empty() {
-                node.column = Some(i);
-            }
-        }
-        RowEncoder { table, columns, tree, found: Found::default() }
+        let paths = Paths::new(columns.iter().map(|c| c.path.iter().copied()));
+        RowEncoder { table, columns, paths, found: Fields::keeping_rest() }
     }
 
     /// Appends `line` (a JSON object) as a row in `layout` to `out`; on error, `out` is
@@ -104,231 +64,18 @@ impl RowEncoder {
     fn encode_columns(&mut self, layout: Layout, line: &[u8], out: &mut Vec<u8>) -> Result<(), RowError> {
         let table = self.table.name;
         let found = &mut self.found;
-        found.values.clear();
-        found.values.resize(self.columns.len(), None);
-        found.rest.clear();
-        let mut scan = Scanner { b: line, i: 0 };
-        scan.object(&self.tree, 0, found).and_then(|()| scan.end()).map_err(|at| RowError {
-            table,
-            column: "",
-            reason: format!("not a JSON object (at byte {at})"),
-        })?;
-        for (column, span) in self.columns.iter().zip(&found.values) {
+        found.read(&self.paths, line).map_err(|at| RowError { table, column: "", reason: format!("not a JSON object (at byte {at})") })?;
+        for (i, column) in self.columns.iter().enumerate() {
             if column.name == EXTRA {
-                write_varint(out, found.rest.len() as u64);
-                out.extend_from_slice(&found.rest);
+                write_varint(out, found.rest().len() as u64);
+                out.extend_from_slice(found.rest());
                 continue;
             }
-            let value = span.map(|(from, to)| &line[from..to]).filter(|v| *v != b"null");
+            let value = found.get(line, i);
             write_value(column, layout, value, out).map_err(|reason| RowError { table, column: column.name, reason })?;
         }
         Ok(())
     }
-}
-
-/// A strict scanner of one JSON line; errors are the byte offset where it stopped.
-struct Scanner<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-/// Objects this deep are not walked but kept whole (no column looks deeper).
-const MAX_DEPTH: usize = 3;
-
-impl<'a> Scanner<'a> {
-    fn peek(&self) -> Option<u8> {
-        self.b.get(self.i).copied()
-    }
-
-    fn expect(&mut self, c: u8) -> Result<(), usize> {
-        if self.peek() == Some(c) {
-            self.i += 1;
-            Ok(())
-        } else {
-            Err(self.i)
-        }
-    }
-
-    fn end(&mut self) -> Result<(), usize> {
-        while self.peek().is_some_and(|c| c.is_ascii_whitespace()) {
-            self.i += 1;
-        }
-        if self.i == self.b.len() {
-            Ok(())
-        } else {
-            Err(self.i)
-        }
-    }
-
-    /// An object whose fields are matched against `node`. The fields no column holds
-    /// are appended to `found.rest` as an object (nothing when there are none).
-    fn object(&mut self, node: &Node, depth: usize, found: &mut Found) -> Result<(), usize> {
-        self.expect(b'{')?;
-        let mark = found.rest.len();
-        found.rest.push(b'{');
-        let mut closed = self.peek() == Some(b'}');
-        while !closed {
-            let field = self.i;
-            let key = self.string()?;
-            let inner = &key[1..key.len() - 1];
-            self.expect(b':')?;
-            let child = node.child(inner);
-            let start = self.i;
-            let comma = found.rest.len() > mark + 1;
-            match child {
-                Some(c) if c.column.is_none() && !c.children.is_empty() && depth < MAX_DEPTH && self.peek() == Some(b'{') => {
-                    // Walked: only what its columns leave goes to the rest.
-                    let at = found.rest.len();
-                    if comma {
-                        found.rest.push(b',');
-                    }
-                    found.rest.extend_from_slice(key);
-                    found.rest.push(b':');
-                    let before = found.rest.len();
-                    self.object(c, depth + 1, found)?;
-                    if found.rest.len() == before {
-                        found.rest.truncate(at);
-                    }
-                }
-                _ => {
-                    self.value()?;
-                    match child.and_then(|c| c.column) {
-                        Some(col) => found.values[col] = Some((start, self.i)),
-                        None => {
-                            if comma {
-                                found.rest.push(b',');
-                            }
-                            found.rest.extend_from_slice(&self.b[field..self.i]);
-                        }
-                    }
-                }
-            }
-            match self.peek() {
-                Some(b',') => self.i += 1,
-                Some(b'}') => closed = true,
-                _ => return Err(self.i),
-            }
-        }
-        self.i += 1;
-        if found.rest.len() == mark + 1 {
-            found.rest.truncate(mark);
-        } else {
-            found.rest.push(b'}');
-        }
-        Ok(())
-    }
-
-    /// Any value, skipped.
-    fn value(&mut self) -> Result<(), usize> {
-        match self.peek() {
-            Some(b'"') => self.string().map(|_| ()),
-            Some(b'{' | b'[') => self.composite(),
-            Some(b't') => self.literal(b"true"),
-            Some(b'f') => self.literal(b"false"),
-            Some(b'n') => self.literal(b"null"),
-            Some(c) if c == b'-' || c.is_ascii_digit() => {
-                let start = self.i;
-                while self.peek().is_some_and(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E')) {
-                    self.i += 1;
-                }
-                if self.i > start {
-                    Ok(())
-                } else {
-                    Err(start)
-                }
-            }
-            _ => Err(self.i),
-        }
-    }
-
-    /// An object or array no column looks into, skipped fast: brackets balanced and
-    /// matched, strings whole (the parts no column reads are not checked further).
-    fn composite(&mut self) -> Result<(), usize> {
-        let mut open: Vec<u8> = Vec::new();
-        loop {
-            let Some(&c) = self.b.get(self.i) else { return Err(self.i) };
-            match c {
-                b'"' => {
-                    self.string()?;
-                    continue;
-                }
-                b'{' => open.push(b'}'),
-                b'[' => open.push(b']'),
-                b'}' | b']' => {
-                    if open.pop() != Some(c) {
-                        return Err(self.i);
-                    }
-                    if open.is_empty() {
-                        self.i += 1;
-                        return Ok(());
-                    }
-                }
-                _ => {}
-            }
-            self.i += 1;
-        }
-    }
-
-    fn literal(&mut self, word: &[u8]) -> Result<(), usize> {
-        if self.b.get(self.i..self.i + word.len()) == Some(word) {
-            self.i += word.len();
-            Ok(())
-        } else {
-            Err(self.i)
-        }
-    }
-
-    /// A string, quotes included (escapes are left for whoever reads it).
-    fn string(&mut self) -> Result<&'a [u8], usize> {
-        let start = self.i;
-        self.expect(b'"')?;
-        loop {
-            self.i += special(self.b.get(self.i..).unwrap_or_default());
-            match self.b.get(self.i) {
-                Some(b'"') => {
-                    self.i += 1;
-                    return Ok(&self.b[start..self.i]);
-                }
-                Some(b'\\') if self.i + 1 < self.b.len() => self.i += 2,
-                _ => return Err(self.i),
-            }
-        }
-    }
-}
-
-/// The index of the first byte in `b` that ends or interrupts a JSON string (a quote, a
-/// backslash or a control character), or `b.len()`: eight bytes at a time.
-fn special(b: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut at = 0;
-    while let Some(word) = b.get(at..at + 8) {
-        let x = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        let quote = x ^ (ONES * u64::from(b'"'));
-        let slash = x ^ (ONES * u64::from(b'\\'));
-        // A byte is zero (a match), or below 0x20; the lowest flagged byte is exact.
-        let hits = (quote.wrapping_sub(ONES) & !quote) | (slash.wrapping_sub(ONES) & !slash) | (x.wrapping_sub(ONES * 0x20) & !x);
-        let hits = hits & HIGH;
-        if hits != 0 {
-            return at + (hits.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    }
-    at + b[at..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).unwrap_or(b.len() - at)
-}
-
-/// A JSON value's text, for messages.
-fn text(raw: &[u8]) -> Cow<'_, str> {
-    String::from_utf8_lossy(raw)
-}
-
-/// A JSON string's contents: borrowed when it has no escapes (ours rarely do).
-fn string(raw: &[u8]) -> Result<Cow<'_, str>, String> {
-    let inner = raw.strip_prefix(b"\"").and_then(|r| r.strip_suffix(b"\"")).ok_or_else(|| format!("{} is not a string", text(raw)))?;
-    if !inner.contains(&b'\\') {
-        return std::str::from_utf8(inner).map(Cow::Borrowed).map_err(|_| format!("{} is not UTF-8", text(raw)));
-    }
-    serde_json::from_slice::<String>(raw).map(Cow::Owned).map_err(|_| format!("{} is not a string", text(raw)))
 }
 
 fn unsigned(raw: Option<&[u8]>, max: u64) -> Result<u64, String> {
@@ -451,17 +198,6 @@ mod tests {
     }
 
     #[test]
-    fn the_fast_string_scan_finds_the_first_special_byte() {
-        for text in ["", "abc", "abcdefgh\"", "a\\b", "0123456789abcdef\u{1}", "é€漢字 and more text\"", "\x7f\u{80}\""] {
-            for cut in 0..=text.len() {
-                let b = &text.as_bytes()[cut..];
-                let want = b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).unwrap_or(b.len());
-                assert_eq!(special(b), want, "{text:?} from {cut}");
-            }
-        }
-    }
-
-    #[test]
     fn uuids_parse_and_bad_ones_do_not() {
         assert_eq!(parse_uuid("cfebc9fa-130c-8bac-8c7b-808e03c70771"), Some(0xcfeb_c9fa_130c_8bac_8c7b_808e_03c7_0771));
         for bad in ["", "cfebc9fa130c8bac8c7b808e03c70771", "cfebc9fa-130c-8bac-8c7b-808e03c7077g", "cfebc9fa-130c-8bac-8c7b-808e03c707711"]
@@ -544,13 +280,13 @@ mod tests {
                     let table = table_for(record["event_type"].as_str().unwrap()).unwrap();
                     let mut enc = RowEncoder::new(table);
                     enc.encode(Layout::Current, line.as_bytes(), &mut Vec::new()).unwrap();
-                    let mut rebuilt: Value = if enc.found.rest.is_empty() {
+                    let mut rebuilt: Value = if enc.found.rest().is_empty() {
                         Value::Object(Default::default())
                     } else {
-                        serde_json::from_slice(&enc.found.rest).unwrap()
+                        serde_json::from_slice(enc.found.rest()).unwrap()
                     };
-                    for (column, span) in enc.columns.iter().zip(&enc.found.values) {
-                        let Some((from, to)) = *span else { continue };
+                    for (i, column) in enc.columns.iter().enumerate() {
+                        let Some((from, to)) = enc.found.span(i) else { continue };
                         let value: Value = serde_json::from_str(&line[from..to]).unwrap();
                         let mut at = &mut rebuilt;
                         for key in &column.path[..column.path.len() - 1] {

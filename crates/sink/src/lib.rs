@@ -11,6 +11,7 @@ mod encode;
 mod file;
 mod json;
 mod outputs;
+pub mod reader;
 pub mod relp;
 mod sink;
 mod spool;
