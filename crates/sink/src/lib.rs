@@ -6,17 +6,14 @@
 #![forbid(unsafe_code)]
 
 mod batch;
-pub mod cef;
 mod encode;
 mod file;
 mod json;
 mod outputs;
 pub mod reader;
-pub mod relp;
 mod sink;
 mod spool;
 mod spooled;
-pub mod syslog;
 mod types;
 mod worker;
 

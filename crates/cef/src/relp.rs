@@ -1,4 +1,4 @@
-//! RELP frames for the coming CEF output (issue 32): rsyslog's reliable event logging
+//! RELP frames for the CEF output: rsyslog's reliable event logging
 //! protocol, where each message is a numbered frame the receiver answers (`rsp`), so a
 //! sender knows what arrived. A frame is `TXNR SP COMMAND SP DATALEN [SP DATA] LF`.
 //! Reading is incremental: a partial frame is "need more", never an error.

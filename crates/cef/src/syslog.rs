@@ -1,4 +1,4 @@
-//! Syslog framing for the coming CEF output (issue 32): an RFC 5424 message (RFC 3164
+//! Syslog framing for the CEF output: an RFC 5424 message (RFC 3164
 //! for old receivers) around one line, and RFC 6587 octet counting for stream
 //! transports (TCP, TLS), where a message may hold any byte a line break included.
 use otsentry_core::{Severity, Timestamp};

@@ -1,8 +1,7 @@
 //! ArcSight's Common Event Format: one event as
 //! `CEF:0|Vendor|Product|Version|SignatureID|Name|Severity|Extension`, escaped as the CEF
 //! specification says (`\` and `|` in header fields; `\`, `=` and line breaks in
-//! extension values) and cut to what a receiver takes. The first piece of the CEF
-//! output (issue 32): the syslog framing and transports come on top of it.
+//! extension values) and cut to what a receiver takes.
 use otsentry_core::Severity;
 
 /// CEF's severity (0-10) for ours: info 1, low 3, medium 5, high 8, critical 10.
@@ -115,104 +114,14 @@ fn escape_value(value: &str) -> String {
     out
 }
 
-/// The labels of the six custom strings, in order: rule id, ATT&CK technique ids,
-/// ATT&CK tactics, zones (source to destination), the protocol function, Community ID.
-pub const CUSTOM_LABELS: [&str; 6] = ["ruleId", "mitreTechniqueIds", "mitreTactics", "zones", "protocolFunction", "communityId"];
-
-/// An EVE `alert` line as a CEF event (`None` for another record type or a line that is
-/// not one). `host` names the sensor (`dvchost`) when the line has none.
-///
-/// Standard keys: `rt` (milliseconds since the epoch), `src`, `spt`, `dst`, `dpt`,
-/// `proto`, `app`, `act`, `cat`, `msg` (what matched), `dvchost`, `externalId` (the
-/// record's `event_id`: a message sent twice carries the same one). The custom strings
-/// `cs1`..`cs6` carry [`CUSTOM_LABELS`] (each with its `csNLabel`), and the technique
-/// names go in `flexString1` (label `mitreTechniqueNames`): Microsoft Sentinel's CEF
-/// mapping leaves the flex strings free.
-pub fn from_eve(line: &[u8], host: &str) -> Option<CefEvent> {
-    let v: serde_json::Value = serde_json::from_slice(line).ok()?;
-    if v.get("event_type")?.as_str()? != "alert" {
-        return None;
-    }
-    let a = v.get("alert")?;
-    let meta = a.get("metadata");
-    let list = |key: &str| -> String {
-        meta.and_then(|m| m.get(key))
-            .and_then(|l| l.as_array())
-            .map_or(String::new(), |l| l.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(","))
-    };
-    let text = |v: Option<&serde_json::Value>| -> String {
-        match v {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(serde_json::Value::Number(n)) => n.to_string(),
-            _ => String::new(),
-        }
-    };
-    let severity = meta
-        .and_then(|m| m.get("severity"))
-        .and_then(|l| l.get(0))
-        .and_then(|s| s.as_str())
-        .and_then(Severity::from_name)
-        .map_or(5, cef_severity);
-    let mut ext: Vec<(&'static str, String)> = Vec::new();
-    let mut put = |k: &'static str, value: String| {
-        if !value.is_empty() {
-            ext.push((k, value));
-        }
-    };
-    let rt = v.get("timestamp").and_then(|t| t.as_str()).and_then(otsentry_core::Timestamp::parse_rfc3339);
-    put("rt", rt.map_or(String::new(), |t| (t.as_nanos().div_euclid(1_000_000)).to_string()));
-    put("src", text(v.get("src_ip")));
-    put("spt", text(v.get("src_port")));
-    put("dst", text(v.get("dest_ip")));
-    put("dpt", text(v.get("dest_port")));
-    put("proto", text(v.get("proto")));
-    put("app", text(v.get("app_proto")));
-    put("act", text(a.get("action")));
-    put("cat", text(a.get("category")));
-    put("msg", text(a.get("detail")));
-    put("dvchost", v.get("host").and_then(|h| h.as_str()).unwrap_or(host).to_string());
-    put("externalId", text(v.get("event_id")));
-    let zones = match (v.pointer("/segmentation/src_zone"), v.pointer("/segmentation/dest_zone")) {
-        (Some(s), Some(d)) => format!("{} -> {}", text(Some(s)), text(Some(d))),
-        _ => String::new(),
-    };
-    let app = text(v.get("app_proto"));
-    let function = v.get(app.as_str()).and_then(|o| o.get("function_name").or_else(|| o.get("function"))).map(|f| text(Some(f)));
-    let values = [
-        list("rule_id"),
-        list("mitre_technique_id"),
-        list("mitre_tactic_name"),
-        zones,
-        function.unwrap_or_default(),
-        text(v.get("community_id")),
-    ];
-    for (n, (value, label)) in values.into_iter().zip(CUSTOM_LABELS).enumerate() {
-        if value.is_empty() {
-            continue;
-        }
-        let (key, label_key) = CUSTOM_KEYS.get(n).copied().unwrap_or(("cs6", "cs6Label"));
-        put(key, value);
-        put(label_key, label.to_string());
-    }
-    let names = list("mitre_technique_name");
-    if !names.is_empty() {
-        put("flexString1", names);
-        put("flexString1Label", "mitreTechniqueNames".to_string());
-    }
-    Some(CefEvent { signature_id: text(a.get("signature_id")), name: text(a.get("signature")), severity, extension: ext })
-}
-
-const CUSTOM_KEYS: [(&str, &str); 6] =
-    [("cs1", "cs1Label"), ("cs2", "cs2Label"), ("cs3", "cs3Label"), ("cs4", "cs4Label"), ("cs5", "cs5Label"), ("cs6", "cs6Label")];
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A CEF parser as a receiver reads a line: the header's seven fields (with `\|`
     /// and `\\` undone) and the extension's keys and values (with `\=`, `\\`, `\n`
     /// and `\r` undone; a key is the word before an unescaped `=`).
-    fn parse(line: &str) -> (Vec<String>, Vec<(String, String)>) {
+    pub(crate) fn parse(line: &str) -> (Vec<String>, Vec<(String, String)>) {
         let body = line.strip_prefix("CEF:").expect("a CEF line");
         let mut header = Vec::new();
         let mut field = String::new();
@@ -293,29 +202,6 @@ mod tests {
         assert_eq!(header, ["0", "otsentry", "otsentry", "0.1.0", "4100001", &e.name, "8"]);
         let want: Vec<(String, String)> = e.extension.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
         assert_eq!(ext, want);
-    }
-
-    #[test]
-    fn an_eve_alert_becomes_a_cef_event_with_every_key() {
-        let line = br#"{"timestamp":"2026-01-15T08:00:00.120000+00:00","flow_id":5,"pcap_cnt":13,"event_type":"alert","src_ip":"10.10.9.99","src_port":50500,"dest_ip":"10.10.2.10","dest_port":502,"proto":"TCP","app_proto":"modbus","community_id":"1:Lrra=","alert":{"action":"allowed","gid":1,"signature_id":4100011,"rev":1,"signature":"Modbus: write | from a laptop","category":"Impair Process Control","severity":1,"metadata":{"mitre_technique_id":["T0855","T0836"],"mitre_technique_name":["Unauthorized Command Message","Modify Parameter"],"mitre_tactic_name":["Impair Process Control"],"severity":["high"],"rule_id":["modbus.write.unauthorized_source"]},"detail":"function=6 (write_single_register)\nsecond"},"modbus":{"function":6,"function_name":"write_single_register"},"host":"s1","event_id":"979b0942-be12-80c0-b491-1d730d8b2819"}"#;
-        let e = from_eve(line, "fallback").unwrap();
-        let (header, ext) = parse(&format("otsentry", "otsentry", "0.1.0", &e, 8192));
-        assert_eq!(header, ["0", "otsentry", "otsentry", "0.1.0", "4100011", "Modbus: write | from a laptop", "8"]);
-        let get = |k: &str| ext.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
-        assert_eq!(get("rt"), Some("1768464000120"));
-        assert_eq!((get("src"), get("spt"), get("dst"), get("dpt")), (Some("10.10.9.99"), Some("50500"), Some("10.10.2.10"), Some("502")));
-        assert_eq!((get("proto"), get("app"), get("act")), (Some("TCP"), Some("modbus"), Some("allowed")));
-        assert_eq!(get("msg"), Some("function=6 (write_single_register)\nsecond"));
-        assert_eq!((get("dvchost"), get("externalId")), (Some("s1"), Some("979b0942-be12-80c0-b491-1d730d8b2819")));
-        assert_eq!((get("cs1"), get("cs1Label")), (Some("modbus.write.unauthorized_source"), Some("ruleId")));
-        assert_eq!((get("cs2"), get("cs3")), (Some("T0855,T0836"), Some("Impair Process Control")));
-        assert_eq!(get("cs4"), None, "no zones without a policy");
-        assert_eq!((get("cs5"), get("cs5Label")), (Some("write_single_register"), Some("protocolFunction")));
-        assert_eq!((get("cs6"), get("cs6Label")), (Some("1:Lrra="), Some("communityId")));
-        assert_eq!(get("flexString1"), Some("Unauthorized Command Message,Modify Parameter"));
-        // Not an alert: nothing.
-        assert!(from_eve(br#"{"event_type":"flow"}"#, "h").is_none());
-        assert!(from_eve(b"not json", "h").is_none());
     }
 
     #[test]
