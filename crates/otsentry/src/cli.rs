@@ -297,56 +297,18 @@ pub(crate) struct SenseArgs {
 /// configuration file's `replay:` and `sense:` sections).
 #[derive(clap::Args)]
 pub(crate) struct PipelineArgs {
-    /// Write EVE JSON lines to PATH ("-" for stdout). Without it, events are only counted.
-    #[arg(long, value_name = "PATH")]
-    pub(crate) eve: Option<PathBuf>,
+    /// The outputs' shorthand flags (`--eve`, `--clickhouse`, `--cef` and their settings),
+    /// declared by each output kind.
+    #[command(flatten)]
+    pub(crate) outputs: crate::outputs::OutputFlags,
     /// The sensor's name, in every record's `host` and mixed into its `event_id` and
     /// `flow_id` (default: the machine's host name).
     #[arg(long, value_name = "NAME", value_parser = parse_host)]
     pub(crate) host: Option<String>,
-    /// Record types to write to EVE, comma-separated (alert, anomaly, flow, modbus, dnp3,
-    /// s7comm, s7comm_plus, cotp, segmentation; stats from sense), as Suricata's `types:` list; default all.
-    #[arg(long, value_name = "TYPES", value_delimiter = ',', value_parser = parse_eve_type)]
-    pub(crate) eve_types: Vec<String>,
     /// Most items of a list a record keeps (DNP3 objects and points, Modbus values;
     /// default 1024): the rest are counted in `<list>_omitted` beside it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) eve_max_items: Option<u32>,
-    /// Rotate the EVE file before it would exceed SIZE (bytes, or with K, M, G): it is
-    /// renamed PATH.1, PATH.2, ... (the highest the newest) and a new one started.
-    #[arg(long, value_name = "SIZE", value_parser = crate::eve::parse_size)]
-    pub(crate) eve_rotate_size: Option<u64>,
-    /// Rotate the EVE file this long after it was opened (seconds, or with s, m, h, d).
-    #[arg(long, value_name = "DURATION", value_parser = crate::eve::parse_duration)]
-    pub(crate) eve_rotate_interval: Option<std::time::Duration>,
-    /// When EVE writes are forced to disk: never (the kernel decides; default), batch
-    /// (after each batch), or a DURATION (at most that long after a write). SIGHUP
-    /// reopens the file (after logrotate moved it).
-    #[arg(long, value_name = "never|batch|DURATION", value_parser = crate::eve::parse_fsync)]
-    pub(crate) eve_fsync: Option<otsentry_sink::Fsync>,
-    /// Send every record to ClickHouse too: http[s]://[USER@]HOST:PORT[/DATABASE]
-    /// (default database otsentry; create its tables with `otsentry clickhouse init`).
-    /// The password comes from OTSENTRY_CLICKHOUSE_PASSWORD or --clickhouse-password-file.
-    #[arg(long, value_name = "URL")]
-    pub(crate) clickhouse: Option<String>,
-    /// Record types to send to ClickHouse, comma-separated as for --eve-types; default
-    /// all (--eve-types chooses for the EVE output only).
-    #[arg(long, value_name = "TYPES", value_delimiter = ',', value_parser = parse_eve_type)]
-    pub(crate) clickhouse_types: Vec<String>,
-    /// Read the ClickHouse password from FILE.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) clickhouse_password_file: Option<PathBuf>,
-    /// For an https URL: trust the CA certificates (PEM) in FILE instead of the system's.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) clickhouse_ca: Option<PathBuf>,
-    /// Keep batches ClickHouse cannot take now in DIR (checksummed, forced to disk) and
-    /// send them, in order, when it answers again, in this run or the next on DIR.
-    #[arg(long, value_name = "DIR")]
-    pub(crate) spool: Option<PathBuf>,
-    /// The most the spool holds (bytes, or with K, M, G; default 1G): beyond it batches
-    /// are refused, counted and reported.
-    #[arg(long, value_name = "SIZE", value_parser = crate::eve::parse_size)]
-    pub(crate) spool_max: Option<u64>,
     /// Write one JSON summary object to PATH when the run ends ("-" for stdout).
     #[arg(long, value_name = "PATH")]
     pub(crate) summary_json: Option<PathBuf>,

@@ -90,30 +90,15 @@ pub(crate) struct RunConfig {
     pub(crate) allow_root: Option<bool>,
     #[serde(default, deserialize_with = "metrics")]
     pub(crate) metrics: Option<std::net::SocketAddr>,
-    // Both.
-    pub(crate) eve: Option<PathBuf>,
+    // Both. The outputs' keys (`outputs:`, and shorthands such as `eve:`,
+    // `clickhouse-types:`) are declared by the output kinds and read apart.
+    #[serde(skip)]
+    pub(crate) outputs: crate::outputs::FileOutputs,
     #[serde(default, deserialize_with = "host")]
     pub(crate) host: Option<String>,
-    #[serde(default, deserialize_with = "eve_types")]
-    pub(crate) eve_types: Option<Vec<String>>,
     #[serde(default, deserialize_with = "eve_max_items")]
     pub(crate) eve_max_items: Option<u32>,
-    #[serde(default, deserialize_with = "eve_rotate_size")]
-    pub(crate) eve_rotate_size: Option<u64>,
-    #[serde(default, deserialize_with = "eve_rotate_interval")]
-    pub(crate) eve_rotate_interval: Option<std::time::Duration>,
-    #[serde(default, deserialize_with = "eve_fsync")]
-    pub(crate) eve_fsync: Option<otsentry_sink::Fsync>,
     pub(crate) summary_json: Option<PathBuf>,
-    #[serde(default, deserialize_with = "clickhouse")]
-    pub(crate) clickhouse: Option<String>,
-    #[serde(default, deserialize_with = "clickhouse_types")]
-    pub(crate) clickhouse_types: Option<Vec<String>>,
-    pub(crate) clickhouse_password_file: Option<PathBuf>,
-    pub(crate) clickhouse_ca: Option<PathBuf>,
-    pub(crate) spool: Option<PathBuf>,
-    #[serde(default, deserialize_with = "spool_max")]
-    pub(crate) spool_max: Option<u64>,
     pub(crate) reader: Option<Reader>,
     pub(crate) checksum_anomalies: Option<bool>,
     pub(crate) no_checksums: Option<bool>,
@@ -235,20 +220,6 @@ fn max_flows<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NonZeroUsize>, D:
     cli::max_flows(u64::deserialize(d)?).map(Some).map_err(|e| D::Error::custom(format!("max-flows: {e}")))
 }
 
-fn eve_types<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
-    type_list(d, "eve-types")
-}
-
-fn clickhouse_types<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
-    type_list(d, "clickhouse-types")
-}
-
-/// A list of record types, each checked, for `key`.
-fn type_list<'de, D: Deserializer<'de>>(d: D, key: &str) -> Result<Option<Vec<String>>, D::Error> {
-    let names = Vec::<String>::deserialize(d)?;
-    names.iter().map(|n| cli::parse_eve_type(n).map_err(|e| D::Error::custom(format!("{key}: {e}")))).collect::<Result<_, _>>().map(Some)
-}
-
 /// A scalar read as text (YAML reads `100` as a number, `100M` as a string).
 fn scalar<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(match serde_yaml_ng::Value::deserialize(d)? {
@@ -256,14 +227,6 @@ fn scalar<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
         serde_yaml_ng::Value::Number(n) => n.to_string(),
         other => return Err(D::Error::custom(format!("{other:?}: expected a number or a string"))),
     })
-}
-
-fn clickhouse<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    crate::siem::parse_url(&String::deserialize(d)?).map(Some).map_err(|e| D::Error::custom(format!("clickhouse: {e}")))
-}
-
-fn spool_max<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    crate::eve::parse_size(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("spool-max: {e}")))
 }
 
 fn memory_cap<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -280,14 +243,6 @@ fn evidence_ring_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D
 
 fn evidence_max_disk<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     crate::eve::parse_size(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("evidence-max-disk: {e}")))
-}
-
-fn eve_rotate_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    crate::eve::parse_size(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("eve-rotate-size: {e}")))
-}
-
-fn eve_rotate_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
-    crate::eve::parse_duration(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("eve-rotate-interval: {e}")))
 }
 
 /// One path, or a list of them.
@@ -310,10 +265,6 @@ fn warmup<'de, D: Deserializer<'de>>(d: D) -> Result<Option<crate::cli::WarmupCh
 
 fn workers<'de, D: Deserializer<'de>>(d: D) -> Result<Option<crate::cli::Workers>, D::Error> {
     crate::cli::parse_workers(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("workers: {e}")))
-}
-
-fn eve_fsync<'de, D: Deserializer<'de>>(d: D) -> Result<Option<otsentry_sink::Fsync>, D::Error> {
-    crate::eve::parse_fsync(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("eve-fsync: {e}")))
 }
 
 fn eve_max_items<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
@@ -381,9 +332,12 @@ pub(crate) fn parse(text: &str) -> Result<Config, Vec<Issue>> {
             message: "expected a mapping of keys (log-level, replay, sense)".into(),
         }]);
     };
-    let keys = section_keys();
+    let mut keys = section_keys();
+    keys.extend(crate::outputs::shorthand_keys().map(String::from));
+    keys.push("outputs".into());
     // What passes key by key, kept for the checks across keys: every mistake is found.
     let mut clean = serde_yaml_ng::Mapping::new();
+    let mut outputs: Vec<(String, crate::outputs::FileOutputs)> = Vec::new();
     for (k, v) in &top {
         let name = k.as_str().unwrap_or_default();
         match name {
@@ -397,8 +351,27 @@ pub(crate) fn parse(text: &str) -> Result<Config, Vec<Issue>> {
                     }
                 };
                 let mut kept = serde_yaml_ng::Mapping::new();
+                let mut outs = crate::outputs::FileOutputs::default();
                 for (k2, v2) in entries {
                     let key = k2.as_str().unwrap_or_default().to_string();
+                    if key == "outputs" {
+                        let (entries, entry_issues) = crate::outputs::entries_from_yaml(name, &v2);
+                        outs.entries.extend(entries);
+                        for i in entry_issues {
+                            let (line, column) = locate_entry(text, name, i.index, &i.key);
+                            let at = if i.index == usize::MAX { String::new() } else { format!("[{}]", i.index) };
+                            let dot = if i.key.is_empty() { String::new() } else { format!(".{}", i.key) };
+                            issues.push(Issue { line, column, key: format!("{name}.outputs{at}{dot}"), message: i.message });
+                        }
+                        continue;
+                    }
+                    if let Some((kind, output_key)) = crate::outputs::shorthand_key(&key) {
+                        match crate::outputs::values(output_key, &v2) {
+                            Ok(values) => outs.shorthand.push((kind, output_key, values)),
+                            Err(message) => issues.push(issue(Some(name), &key, message)),
+                        }
+                        continue;
+                    }
                     if !keys.contains(&key) {
                         let near = otsentry_core::nearest(&key, keys.iter().map(String::as_str));
                         let hint = near.map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
@@ -419,6 +392,7 @@ pub(crate) fn parse(text: &str) -> Result<Config, Vec<Issue>> {
                     }
                 }
                 clean.insert(k.clone(), Value::Mapping(kept));
+                outputs.push((name.to_string(), outs));
             }
             "log-level" => {
                 let one: Value = Value::Mapping([(k.clone(), v.clone())].into_iter().collect());
@@ -440,8 +414,14 @@ pub(crate) fn parse(text: &str) -> Result<Config, Vec<Issue>> {
             }
         }
     }
-    let config: Config = serde_yaml_ng::from_value(Value::Mapping(clean))
+    let mut config: Config = serde_yaml_ng::from_value(Value::Mapping(clean))
         .map_err(|e| vec![Issue { line: 1, column: 1, key: String::new(), message: bare(&e.to_string()) }])?;
+    for (section, outs) in outputs {
+        match section.as_str() {
+            "replay" => config.replay.outputs = outs,
+            _ => config.sense.outputs = outs,
+        }
+    }
     for (section, r) in [("replay", &config.replay), ("sense", &config.sense)] {
         if r.checksum_anomalies == Some(true) && r.no_checksums == Some(true) {
             issues.push(issue(Some(section), "no-checksums", "checksum-anomalies and no-checksums cannot both be on".into()));
@@ -515,6 +495,44 @@ pub(crate) fn locate(text: &str, section: Option<&str>, key: &str) -> (usize, us
     (from..to)
         .find(|&i| lines.get(i).is_some_and(|l| written(l, key) && (section.is_some() || !l.starts_with([' ', '\t']))))
         .map_or((from.max(1), 1), |i| (i + 1, lines.get(i).map_or(0, |l| l.len() - l.trim_start().len()) + 1))
+}
+
+/// Line and column of entry `index` (from 0) of `section.outputs`, at `key` when the
+/// entry writes it; the list's line when the entry is not found.
+fn locate_entry(text: &str, section: &str, index: usize, key: &str) -> (usize, usize) {
+    let (list_line, _) = locate(text, Some(section), "outputs");
+    let lines: Vec<&str> = text.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let Some(list_indent) = lines.get(list_line.saturating_sub(1)).map(|l| indent(l)) else { return (list_line, 1) };
+    let mut seen = 0;
+    let mut i = list_line;
+    while let Some(line) = lines.get(i) {
+        let t = line.trim_start();
+        if !t.is_empty() && !t.starts_with('#') && indent(line) <= list_indent && !t.starts_with('-') {
+            break;
+        }
+        if t.starts_with('-') && indent(line) >= list_indent {
+            if seen == index {
+                // The entry's own lines: its first, then those indented deeper.
+                let entry_indent = indent(line);
+                let mut j = i;
+                while let Some(l) = lines.get(j) {
+                    if j > i && (indent(l) <= entry_indent || l.trim_start().starts_with('-')) && !l.trim().is_empty() {
+                        break;
+                    }
+                    let body = if j == i { l.trim_start().trim_start_matches('-').trim_start() } else { l.trim_start() };
+                    if !key.is_empty() && body.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with(':')) {
+                        return (j + 1, l.len() - body.len() + 1);
+                    }
+                    j += 1;
+                }
+                return (i + 1, indent(line) + 1);
+            }
+            seen += 1;
+        }
+        i += 1;
+    }
+    (list_line, 1)
 }
 
 /// A commented configuration that `config check` accepts, printed by `config example`.
@@ -692,16 +710,19 @@ mod tests {
         let c = parse(EXAMPLE).unwrap();
         assert_eq!(c.log_level, Some(tracing::Level::WARN));
         let r = c.replay;
-        assert_eq!(r.eve.as_deref(), Some(Path::new("events.jsonl")));
+        assert_eq!(r.outputs.get("eve"), Some(&["events.jsonl".to_string()][..]));
         assert_eq!(r.host.as_deref(), Some("plant1-sensor"));
         assert_eq!(r.max_flows.map(NonZeroUsize::get), Some(1_000_000));
         assert_eq!(r.app_port.map(|p| p.len()), Some(2));
         assert_eq!(r.dnp3_max_objects, Some(2048));
-        assert_eq!((r.eve_rotate_size, r.eve_rotate_interval), (Some(512 << 20), Some(std::time::Duration::from_secs(86_400))));
-        assert_eq!(r.eve_fsync, Some(otsentry_sink::Fsync::Never));
+        assert_eq!(
+            (r.outputs.get("eve-rotate-size"), r.outputs.get("eve-rotate-interval")),
+            (Some(&["512M".to_string()][..]), Some(&["1d".to_string()][..]))
+        );
+        assert_eq!(r.outputs.get("eve-fsync"), Some(&["never".to_string()][..]));
         assert_eq!(r.eve_max_items, Some(1024));
-        assert_eq!(r.eve_types.map(|t| t.len()), Some(10));
-        assert_eq!(r.spool_max, Some(1 << 30));
+        assert_eq!(r.outputs.get("eve-types").map(<[String]>::len), Some(10));
+        assert_eq!(r.outputs.get("spool-max"), Some(&["1G".to_string()][..]));
         let bad = issues("replay:\n  spool: /tmp/s\n  clickhouse: http://u:pw@h:8123\n");
         assert!(bad.contains("clickhouse: the ClickHouse URL holds a password") && bad.starts_with("3:") && !bad.contains("pw@"), "{bad}");
         let bad = issues("replay:\n  eve-types: [alert, flows]\n");
@@ -709,7 +730,7 @@ mod tests {
         let bad = issues("replay:\n  eve: x\n  clickhouse-types: [alert, modbuss]\n");
         assert!(bad.contains("clickhouse-types: \"modbuss\" is not an EVE record type") && bad.starts_with("3:"), "{bad}");
         let ok = parse("replay:\n  clickhouse-types: [alert, modbus]\n").unwrap();
-        assert_eq!(ok.replay.clickhouse_types, Some(vec!["alert".to_string(), "modbus".to_string()]));
+        assert_eq!(ok.replay.outputs.get("clickhouse-types"), Some(&["alert".to_string(), "modbus".to_string()][..]));
         assert_eq!((r.recursive, r.quiet, r.no_checksums), (Some(false), Some(false), Some(false)));
         let s = parse(EXAMPLE).unwrap().sense;
         assert_eq!(s.interface, Some(vec!["eth1".to_string()]));
@@ -718,8 +739,8 @@ mod tests {
             (s.read_timeout, s.stats_interval),
             (Some(std::time::Duration::from_millis(100)), Some(std::time::Duration::from_secs(30)))
         );
-        assert_eq!(s.eve.as_deref(), Some(Path::new("/var/log/otsentry/eve.json")));
-        assert_eq!(s.eve_rotate_size, Some(512 << 20));
+        assert_eq!(s.outputs.get("eve"), Some(&["/var/log/otsentry/eve.json".to_string()][..]));
+        assert_eq!(s.outputs.get("eve-rotate-size"), Some(&["512M".to_string()][..]));
     }
 
     #[test]
@@ -766,7 +787,7 @@ mod tests {
 
     #[test]
     fn an_empty_file_is_an_empty_configuration() {
-        assert!(parse("").unwrap().replay.eve.is_none());
+        assert!(parse("").unwrap().replay.outputs.get("eve").is_none());
         assert!(parse("# nothing yet\n\n").unwrap().log_level.is_none());
     }
 }

@@ -1,9 +1,7 @@
 //! The EVE output's settings (rotation, fsync) from flags and configuration, and the
 //! sinks they make.
-use anyhow::Context;
 use otsentry_core::SinkCounts;
-use otsentry_sink::{FileOptions, FileSink, Fsync, OutputOptions, Outputs, StreamSink, TypeSet};
-use std::path::Path;
+use otsentry_sink::{Fsync, TypeSet};
 use std::time::Duration;
 
 /// A size: bytes, or with K, M or G (powers of 1024), e.g. `512M`.
@@ -58,16 +56,6 @@ pub(crate) fn parse_fsync(text: &str) -> Result<Fsync, String> {
     }
 }
 
-/// The EVE output as configured.
-pub(crate) struct EveSettings<'a> {
-    /// The EVE file, `-` for stdout, or none.
-    pub(crate) path: Option<&'a Path>,
-    pub(crate) types: &'a [String],
-    pub(crate) file: FileOptions,
-    /// The sensor's name, in every record.
-    pub(crate) host: &'a str,
-}
-
 /// The types named (checked by the CLI and the configuration), all when none are.
 pub(crate) fn type_set(names: &[String]) -> TypeSet {
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -76,32 +64,6 @@ pub(crate) fn type_set(names: &[String]) -> TypeSet {
     } else {
         TypeSet::of(&names)
     }
-}
-
-/// The outputs for one run, each on its own thread: the EVE file or stdout, and any
-/// other sink (ClickHouse) with the types it takes; none without either.
-pub(crate) fn outputs(
-    eve: &EveSettings<'_>,
-    other: Option<(Box<dyn otsentry_sink::RecordSink>, TypeSet)>,
-) -> anyhow::Result<Option<Outputs>> {
-    if eve.path.is_none() && other.is_none() {
-        return Ok(None);
-    }
-    let opts = OutputOptions { types: type_set(eve.types), host: eve.host.to_string(), ..Default::default() };
-    let mut outputs = Outputs::new(opts);
-    match eve.path {
-        Some(path) if path.as_os_str() == "-" => outputs.add(Box::new(StreamSink::new("stdout", std::io::stdout()))),
-        Some(path) => {
-            let sink = FileSink::create(path, eve.file).with_context(|| format!("{}: cannot create", path.display()))?;
-            outputs.add(Box::new(sink))
-        }
-        None => Ok(()),
-    }
-    .context("starting the EVE output's thread")?;
-    if let Some((sink, types)) = other {
-        outputs.add_for(sink, types).context("starting the ClickHouse output's thread")?;
-    }
-    Ok(Some(outputs))
 }
 
 /// Fails the run (after its summary) if a sink lost records, naming each and why. A

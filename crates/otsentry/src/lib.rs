@@ -8,6 +8,7 @@ mod config;
 mod eve;
 mod learn;
 mod notify;
+mod outputs;
 mod policy;
 mod privilege;
 mod report;

@@ -3,7 +3,6 @@
 //! the summary written.
 use crate::cli::{default_max_flows, AppPort, PipelineArgs, Reader, ReplayArgs};
 use crate::config::RunConfig;
-use crate::eve::EveSettings;
 use crate::report::{self, say, Progress};
 use crate::rules::RuleChoice;
 use crate::table;
@@ -13,7 +12,7 @@ use otsentry_engine::{PipelineOptions, Runner};
 
 /// Replay's workers unless told: one, so a replay's results and order are the familiar.
 const REPLAY_WORKERS: crate::cli::Workers = crate::cli::Workers::Count(std::num::NonZeroUsize::MIN);
-use otsentry_sink::{FileOptions, Outputs};
+use otsentry_sink::Outputs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -41,17 +40,11 @@ impl ReplaySettings {
 /// the default.
 #[derive(Clone)]
 pub(crate) struct Settings {
-    eve: Option<PathBuf>,
+    /// The outputs, or why they cannot be (a shorthand flag without its output).
+    outputs: Result<Vec<crate::outputs::Entry>, String>,
     host: String,
-    eve_types: Vec<String>,
-    eve_file: FileOptions,
     eve_max_items: Option<u32>,
     summary_json: Option<PathBuf>,
-    clickhouse: Option<crate::siem::ClickHouseChoice>,
-    /// The record types ClickHouse gets (empty: all).
-    clickhouse_types: Vec<String>,
-    spool: Option<PathBuf>,
-    spool_max: u64,
     checksum_anomalies: bool,
     no_checksums: bool,
     app_ports: Vec<AppPort>,
@@ -84,28 +77,10 @@ impl Settings {
         let checksum_flag = args.checksum_anomalies || args.no_checksums;
         let pick = |flag: bool, key: Option<bool>| flag || (!checksum_flag && key.unwrap_or(false));
         Settings {
-            eve: args.eve.or(file.eve),
+            outputs: crate::outputs::merge(&args.outputs, &file.outputs),
             host: args.host.or(file.host).unwrap_or_else(crate::eve::default_host),
-            eve_types: if args.eve_types.is_empty() { file.eve_types.unwrap_or_default() } else { args.eve_types },
             eve_max_items: args.eve_max_items.or(file.eve_max_items),
-            eve_file: FileOptions {
-                rotate_bytes: args.eve_rotate_size.or(file.eve_rotate_size),
-                rotate_every: args.eve_rotate_interval.or(file.eve_rotate_interval),
-                fsync: args.eve_fsync.or(file.eve_fsync).unwrap_or_default(),
-            },
             summary_json: args.summary_json.or(file.summary_json),
-            clickhouse: args.clickhouse.or(file.clickhouse).map(|url| crate::siem::ClickHouseChoice {
-                url,
-                password_file: args.clickhouse_password_file.or(file.clickhouse_password_file),
-                ca_file: args.clickhouse_ca.or(file.clickhouse_ca),
-            }),
-            clickhouse_types: if args.clickhouse_types.is_empty() {
-                file.clickhouse_types.unwrap_or_default()
-            } else {
-                args.clickhouse_types
-            },
-            spool: args.spool.or(file.spool),
-            spool_max: args.spool_max.or(file.spool_max).unwrap_or(crate::siem::DEFAULT_SPOOL_MAX),
             checksum_anomalies: pick(args.checksum_anomalies, file.checksum_anomalies),
             no_checksums: pick(args.no_checksums, file.no_checksums),
             app_ports: if args.app_port.is_empty() { file.app_port.unwrap_or_default() } else { args.app_port },
@@ -207,26 +182,14 @@ pub(crate) fn build(s: &Settings, reader: ReaderKind) -> anyhow::Result<(Pipelin
     for &(app, transport, port) in &s.app_ports {
         opts.ports.set(transport, port, app);
     }
-    if !s.clickhouse_types.is_empty() && s.clickhouse.is_none() {
-        return Err(crate::siem::SiemConfigError("--clickhouse-types chooses what --clickhouse gets: give --clickhouse too".into()).into());
-    }
-    if s.spool.is_some() && s.clickhouse.is_none() {
-        return Err(crate::siem::SiemConfigError("--spool keeps batches for --clickhouse: give both, or neither".into()).into());
-    }
-    if s.eve.is_none() && s.clickhouse.is_none() && !s.quiet {
+    let entries = s.outputs.as_ref().map_err(|e| crate::cli::UsageError(e.clone()))?;
+    if entries.is_empty() && !s.quiet {
         say!("otsentry: protocol records are counted but not written: add --eve FILE (or --eve - for stdout) to keep them");
     }
     if let Some(n) = s.eve_max_items {
         otsentry_core::set_eve_max_items(n as usize);
     }
-    let clickhouse = match &s.clickhouse {
-        Some(c) => {
-            Some((crate::siem::sink(c, s.spool.as_deref().map(|d| (d, s.spool_max)), s.quiet)?, crate::eve::type_set(&s.clickhouse_types)))
-        }
-        None => None,
-    };
-    let eve =
-        crate::eve::outputs(&EveSettings { path: s.eve.as_deref(), types: &s.eve_types, file: s.eve_file, host: &s.host }, clickhouse)?;
+    let eve = crate::outputs::start(entries, &crate::outputs::Context { host: &s.host, quiet: s.quiet })?;
     Ok((opts, eve))
 }
 
@@ -344,7 +307,7 @@ pub(crate) fn start(s: &Settings, opts: PipelineOptions, outputs: Option<Outputs
 /// SIGHUP reopening `run`'s outputs, its alerts printed as a table unless stdout
 /// carries JSON (then `false`).
 pub(crate) fn attach(s: &Settings, mut run: Runner) -> anyhow::Result<(Runner, bool)> {
-    let eve_on_stdout = s.eve.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    let eve_on_stdout = s.outputs.as_ref().is_ok_and(|o| o.iter().any(crate::outputs::Entry::is_stdout));
     let summary_on_stdout = s.summary_json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     for flag in run.reopen_flags() {
         // SIGHUP reopens the EVE file (after logrotate moved it), as in Suricata.

@@ -1,10 +1,8 @@
 //! The ClickHouse feed: the URL and the password (from the environment or a file, never
 //! a flag), the sink behind its spool, `otsentry clickhouse init`, and what a run leaves
 //! in the spool.
-use anyhow::Context;
-use otsentry_clickhouse::{ClickHouseSink, Server, Settings, StartError};
+use otsentry_clickhouse::{Server, Settings};
 use otsentry_core::SinkCounts;
-use otsentry_sink::{RecordSink, Spool, Spooled};
 use std::path::{Path, PathBuf};
 
 /// The environment variable that holds the ClickHouse password.
@@ -62,35 +60,6 @@ fn read_password(path: &Path) -> anyhow::Result<String> {
         .map_err(|e| SiemConfigError(format!("{}: cannot read the ClickHouse password: {e}", path.display())))?;
     // A trailing newline is the editor's, not the password's.
     Ok(text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text).to_string())
-}
-
-/// The ClickHouse sink, checked, behind the spool if one is given. Unreachable at start:
-/// with a spool, records wait in it; without one, the run does not start.
-pub(crate) fn sink(choice: &ClickHouseChoice, spool: Option<(&Path, u64)>, quiet: bool) -> anyhow::Result<Box<dyn RecordSink>> {
-    let settings = choice.settings()?;
-    let name = settings.name();
-    let server = Server::new(settings, otsentry_clickhouse::Catalog::new(otsentry_engine::descriptors())).map_err(SiemConfigError)?;
-    let mut sink = ClickHouseSink::new(server);
-    match (sink.check(), spool) {
-        (Ok(()), _) => {}
-        (Err(StartError::Config(e)), _) => return Err(SiemConfigError(e).into()),
-        (Err(StartError::Unreachable(e)), Some((dir, _))) => {
-            crate::report::say!("otsentry: warning: {e}: records wait in the spool {} until ClickHouse answers", dir.display());
-        }
-        (Err(StartError::Unreachable(e)), None) => anyhow::bail!("{e} (with --spool DIR, records would wait for it there)"),
-    }
-    let Some((dir, cap)) = spool else { return Ok(Box::new(sink)) };
-    let spool = Spool::open(dir, cap).with_context(|| format!("opening the spool for {name}"))?;
-    let held = spool.counts().clone();
-    if held.batches > 0 && !quiet {
-        crate::report::say!(
-            "otsentry: the spool {} holds {} batches ({} bytes) of an earlier run: they go to {name} first",
-            dir.display(),
-            held.batches,
-            held.bytes
-        );
-    }
-    Ok(Box::new(Spooled::new(sink, spool)))
 }
 
 /// Says what each spool still holds at the end of a run (left for the next run on it).
