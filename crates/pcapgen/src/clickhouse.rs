@@ -42,7 +42,7 @@ fn workspace() -> PathBuf {
 }
 
 /// The Python with chdb: `$OTSENTRY_CHDB_PYTHON`, else `target/venv-ch` (made by
-/// `scripts/clickhouse-deps`).
+/// `scripts/siem-deps`).
 fn chdb_python() -> PathBuf {
     std::env::var_os("OTSENTRY_CHDB_PYTHON").map_or_else(|| workspace().join("target/venv-ch/bin/python"), PathBuf::from)
 }
@@ -93,9 +93,7 @@ impl TestServer {
             Generation::Legacy => {
                 let Some(bin) = ["/usr/sbin/clickhouse-server", "/usr/bin/clickhouse-server"].into_iter().find(|p| Path::new(p).exists())
                 else {
-                    return skip(
-                        "clickhouse-server (18.16) is not installed: apt-get install -y clickhouse-server (scripts/clickhouse-deps)",
-                    );
+                    return skip("clickhouse-server (18.16) is not installed: apt-get install -y clickhouse-server (scripts/siem-deps)");
                 };
                 write_legacy_config(dir, port, free_port(), https.as_ref().map(|h| h.0));
                 vec![bin.to_string(), format!("--config-file={}", dir.join("config.xml").display())]
@@ -104,10 +102,7 @@ impl TestServer {
                 let python = chdb_python();
                 let script = shared_tools().join("clickhouse-current.py");
                 if !python.exists() {
-                    return skip(&format!(
-                        "no Python with chdb at {} (scripts/clickhouse-deps, or set OTSENTRY_CHDB_PYTHON)",
-                        python.display()
-                    ));
+                    return skip(&format!("no Python with chdb at {} (scripts/siem-deps, or set OTSENTRY_CHDB_PYTHON)", python.display()));
                 }
                 if !script.exists() {
                     return skip(&format!("{} not found (set OTSENTRY_SHARED)", script.display()));

@@ -106,7 +106,14 @@ pub(crate) fn entries_from_yaml(section: &str, value: &Value) -> (Vec<Entry>, Ve
             let Some(key) = kind.keys.iter().find(|key| key.name == name) else {
                 let near = otsentry_core::nearest(name, kind.keys.iter().map(|k| k.name));
                 let hint = near.map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
-                issue(name, format!("not a key of a {} output{hint}", kind.name));
+                issue(
+                    name,
+                    format!(
+                        "not a key of the {} output{hint} (it takes {})",
+                        kind.name,
+                        kind.keys.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+                    ),
+                );
                 sound = false;
                 continue;
             };
@@ -178,7 +185,7 @@ mod tests {
         let said: Vec<String> = issues.iter().map(|i| format!("{} {}: {}", i.index, i.key, i.message)).collect();
         assert!(said[0].starts_with("0 syslog: unknown output kind"), "{said:?}");
         assert!(said[1].starts_with("1 cef: \"smtp://h:25\": unknown transport"), "{said:?}");
-        assert!(said[2].starts_with("2 rotate-sise: not a key of a eve output (did you mean `rotate-size`?)"), "{said:?}");
+        assert!(said[2].starts_with("2 rotate-sise: not a key of the eve output (did you mean `rotate-size`?)"), "{said:?}");
         assert!(said[3].starts_with("3 : expected a mapping"), "{said:?}");
         assert!(said[4].starts_with("4 : an entry is one output"), "{said:?}");
     }
