@@ -46,7 +46,27 @@ pub struct InitReport {
 /// Creates the database and applies the missing migrations, then checks every table.
 /// `retention_days` sets a TTL on every table (servers with TTL only).
 pub fn init(server: &Server, retention_days: Option<u32>) -> Result<InitReport, Failure> {
+    init_on(server, retention_days, None)
+}
+
+/// [`init`] for a cluster: replicated tables on every node of `cluster` and Distributed
+/// tables over them under our tables' names (see [`crate::cluster`]).
+pub fn init_cluster(server: &Server, retention_days: Option<u32>, cluster: &str) -> Result<InitReport, Failure> {
+    init_on(server, retention_days, Some(cluster))
+}
+
+fn init_on(server: &Server, retention_days: Option<u32>, cluster: Option<&str>) -> Result<InitReport, Failure> {
     let version = server.version()?;
+    let nodes = match cluster {
+        Some(c) => crate::cluster::nodes(server, c)?,
+        None => Vec::new(),
+    };
+    // DDL: on every node of the cluster (bounded in time), or on this server.
+    let run = |sql: &str| match cluster {
+        Some(_) => crate::cluster::execute(server, sql, &nodes),
+        None => server.execute(sql),
+    };
+    let on = cluster.map(crate::cluster::on).unwrap_or_default();
     let db = server.settings().database.clone();
     let found = server.columns()?;
     // Tables already there keep their layout (a server upgraded since).
@@ -62,11 +82,14 @@ pub fn init(server: &Server, retention_days: Option<u32>) -> Result<InitReport, 
             server.settings().name()
         )));
     }
-    server.execute(&format!("CREATE DATABASE IF NOT EXISTS {}", ident(&db)))?;
+    run(&format!("CREATE DATABASE IF NOT EXISTS {}{on}", ident(&db)))?;
     let record = format!("{}.{}", ident(&db), ident(MIGRATIONS_TABLE));
-    server.execute(&format!(
-        "CREATE TABLE IF NOT EXISTS {record} (`version` UInt32, `name` String, `layout` String, `applied` DateTime('UTC')) ENGINE = MergeTree() ORDER BY version"
-    ))?;
+    run(&match cluster {
+        Some(c) => crate::cluster::migrations_table(&record, &db, c),
+        None => format!(
+            "CREATE TABLE IF NOT EXISTS {record} (`version` UInt32, `name` String, `layout` String, `applied` DateTime('UTC')) ENGINE = MergeTree() ORDER BY version"
+        ),
+    })?;
     let done: Vec<u32> = server
         .query_text(&format!("SELECT DISTINCT version FROM {record} ORDER BY version"))?
         .lines()
@@ -78,8 +101,17 @@ pub fn init(server: &Server, retention_days: Option<u32>) -> Result<InitReport, 
             report.already.push(m.version);
             continue;
         }
-        for sql in statements(catalog, m, &db, layout) {
-            server.execute(&sql)?;
+        let sqls = match cluster {
+            Some(c) => catalog
+                .tables()
+                .iter()
+                .filter(|t| t.migration == m.version)
+                .flat_map(|t| crate::cluster::cluster_statements(t, &db, layout, c))
+                .collect(),
+            None => statements(catalog, m, &db, layout),
+        };
+        for sql in sqls {
+            run(&sql)?;
         }
         server.execute(&format!("INSERT INTO {record} VALUES ({}, '{}', '{}', now())", m.version, m.name, layout.name()))?;
         tracing::info!(version = m.version, name = m.name, layout = layout.name(), "migration applied");
@@ -87,11 +119,9 @@ pub fn init(server: &Server, retention_days: Option<u32>) -> Result<InitReport, 
     }
     if let Some(days) = retention_days {
         for t in catalog.tables() {
-            server.execute(&format!(
-                "ALTER TABLE {}.{} MODIFY TTL toDateTime(timestamp) + INTERVAL {days} DAY",
-                ident(&db),
-                ident(t.name)
-            ))?;
+            // On a cluster, the rows are in the replicated tables.
+            let name = if cluster.is_some() { format!("{}{}", t.name, crate::cluster::LOCAL_SUFFIX) } else { t.name.to_string() };
+            run(&format!("ALTER TABLE {}.{}{on} MODIFY TTL toDateTime(timestamp) + INTERVAL {days} DAY", ident(&db), ident(&name)))?;
         }
     }
     server.check_tables()?;

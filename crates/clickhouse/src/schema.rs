@@ -282,13 +282,27 @@ pub(crate) fn ident(name: &str) -> String {
 /// `event_id`: ReplacingMergeTree collapses repeats of the sorting key, and a repeated
 /// record has the same time and id, so it lands in the same partition.
 pub fn create_table(table: &Table, database: &str, layout: Layout, retention_days: Option<u32>) -> String {
-    let mut sql = format!("CREATE TABLE IF NOT EXISTS {}.{}\n(\n", ident(database), ident(table.name));
+    create_table_as(table, database, table.name, "", layout, "ReplacingMergeTree()", retention_days)
+}
+
+/// `CREATE TABLE IF NOT EXISTS database.name [ON CLUSTER ...]` with `table`'s columns
+/// and a MergeTree `engine` (keyed as [`create_table`] says).
+pub(crate) fn create_table_as(
+    table: &Table,
+    database: &str,
+    name: &str,
+    on_cluster: &str,
+    layout: Layout,
+    engine: &str,
+    retention_days: Option<u32>,
+) -> String {
+    let mut sql = format!("CREATE TABLE IF NOT EXISTS {}.{}{on_cluster}\n(\n", ident(database), ident(name));
     let cols = table.server_columns(layout);
     for (i, (name, ty)) in cols.iter().enumerate() {
         let sep = if i + 1 < cols.len() { "," } else { "" };
         sql.push_str(&format!("    {} {ty}{sep}\n", ident(name)));
     }
-    sql.push_str(")\nENGINE = ReplacingMergeTree()\nPARTITION BY toYYYYMM(timestamp)\nORDER BY (timestamp, event_id)");
+    sql.push_str(&format!(")\nENGINE = {engine}\nPARTITION BY toYYYYMM(timestamp)\nORDER BY (timestamp, event_id)"));
     if let Some(days) = retention_days {
         sql.push_str(&format!("\nTTL toDateTime(timestamp) + INTERVAL {days} DAY"));
     }

@@ -146,7 +146,7 @@ pub enum Failure {
 
 impl Failure {
     /// The same failure with its text changed.
-    fn map(self, f: impl FnOnce(String) -> String) -> Failure {
+    pub(crate) fn map(self, f: impl FnOnce(String) -> String) -> Failure {
         match self {
             Failure::Transient(t) => Failure::Transient(f(t)),
             Failure::Credentials(t) => Failure::Credentials(f(t)),
@@ -225,6 +225,8 @@ pub struct Server {
     catalog: Catalog,
     runtime: tokio::runtime::Runtime,
     client: clickhouse::Client,
+    /// Our tables are Distributed (a cluster): inserts wait for the shards.
+    distributed: std::sync::atomic::AtomicBool,
 }
 
 impl Server {
@@ -249,7 +251,7 @@ impl Server {
         if let Some(password) = &settings.password {
             client = client.with_password(password);
         }
-        Ok(Server { settings, catalog, runtime, client })
+        Ok(Server { settings, catalog, runtime, client, distributed: std::sync::atomic::AtomicBool::new(false) })
     }
 
     pub fn settings(&self) -> &Settings {
@@ -284,6 +286,15 @@ impl Server {
         self.run(sql, self.client.query_raw(sql).execute())
     }
 
+    /// Runs `sql` with query settings (`distributed_ddl_task_timeout`, ...).
+    pub fn execute_with(&self, sql: &str, settings: &[(&str, &str)]) -> Result<(), Failure> {
+        let mut q = self.client.query_raw(sql);
+        for (k, v) in settings {
+            q = q.with_setting(*k, *v);
+        }
+        self.run(sql, q.execute())
+    }
+
     /// The server's version (`18.16.1`, `26.1.3.52`).
     pub fn version(&self) -> Result<String, Failure> {
         Ok(self.query_text("SELECT version()")?.trim().to_string())
@@ -299,7 +310,14 @@ impl Server {
             crate::schema::ident(table)
         );
         let limit = Some(self.settings.timeout);
-        Inserting { insert: self.client.insert_formatted_with(sql).with_timeouts(limit, limit), what: format!("INSERT INTO {table}") }
+        let mut insert = self.client.insert_formatted_with(sql).with_timeouts(limit, limit);
+        if self.distributed.load(std::sync::atomic::Ordering::Relaxed) {
+            // Through a Distributed table, the insert is answered only once every shard
+            // wrote its rows (else it is answered when queued on the node we talk to,
+            // which may die with it). The setting exists on 18.16 and current servers.
+            insert = insert.with_setting("insert_distributed_sync", "1");
+        }
+        Inserting { insert, what: format!("INSERT INTO {table}") }
     }
 
     pub fn send(&self, inserting: &mut Inserting, rows: Bytes) -> Result<(), Failure> {
@@ -321,9 +339,14 @@ impl Server {
         self.run(&what, async { answer.await.unwrap_or_else(|e| Err(clickhouse::error::Error::Network(Box::new(e)))) })
     }
 
+    /// The database's name inside a SQL string literal.
+    fn quoted_database(&self) -> String {
+        self.settings.database.replace('\\', "\\\\").replace('\'', "\\'")
+    }
+
     /// Every column of the database's tables: table -> (column -> type).
     pub fn columns(&self) -> Result<BTreeMap<String, BTreeMap<String, String>>, Failure> {
-        let db = self.settings.database.replace('\\', "\\\\").replace('\'', "\\'");
+        let db = self.quoted_database();
         let text = self.query_text(&format!("SELECT table, name, type FROM system.columns WHERE database = '{db}'"))?;
         let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for line in text.lines() {
@@ -340,6 +363,9 @@ impl Server {
     /// with the first table that matches neither layout.
     pub fn check_tables(&self) -> Result<Vec<Layout>, Failure> {
         let found = self.columns()?;
+        let db = self.quoted_database();
+        let engines = self.query_text(&format!("SELECT engine FROM system.tables WHERE database = '{db}' AND name = 'alerts'"))?;
+        self.distributed.store(engines.trim() == "Distributed", std::sync::atomic::Ordering::Relaxed);
         self.catalog
             .tables()
             .iter()

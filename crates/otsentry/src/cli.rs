@@ -70,6 +70,11 @@ pub(crate) enum ClickhouseCommand {
         /// Drop rows this many days after their timestamp (a table TTL; ClickHouse 20.1+).
         #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
         retention_days: Option<u32>,
+        /// Create the tables on every node of cluster NAME (the server's remote_servers):
+        /// replicated tables (`alerts_local`, ...) and Distributed tables over them under
+        /// the usual names, which sensors write through (deploy/clickhouse/cluster/).
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
     },
 }
 

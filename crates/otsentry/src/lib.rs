@@ -65,10 +65,13 @@ pub fn main_with(extra: &[otsentry_engine::Protocol]) -> ExitCode {
         Command::Rules(RulesCommand::Import { file, out }) => rules::import(&file, out.as_deref()),
         Command::Policy(PolicyCommand::Classes) => policy_classes(),
         Command::Learn(args) => learn::learn(&args),
-        Command::Clickhouse(ClickhouseCommand::Init { clickhouse, clickhouse_password_file, clickhouse_ca, retention_days }) => siem::init(
-            &siem::ClickHouseChoice { url: clickhouse, password_file: clickhouse_password_file, ca_file: clickhouse_ca },
-            retention_days,
-        ),
+        Command::Clickhouse(ClickhouseCommand::Init { clickhouse, clickhouse_password_file, clickhouse_ca, retention_days, cluster }) => {
+            siem::init(
+                &siem::ClickHouseChoice { url: clickhouse, password_file: clickhouse_password_file, ca_file: clickhouse_ca },
+                retention_days,
+                cluster.as_deref(),
+            )
+        }
         Command::Policy(PolicyCommand::Check { policy, json, exit_zero, inputs }) => {
             policy::check(&policy, &inputs, json.as_deref(), exit_zero)
         }

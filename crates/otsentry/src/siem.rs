@@ -89,20 +89,25 @@ pub(crate) fn report_spools(outputs: &[SinkCounts]) {
 }
 
 /// `otsentry clickhouse init`.
-pub(crate) fn init(choice: &ClickHouseChoice, retention_days: Option<u32>) -> anyhow::Result<()> {
+pub(crate) fn init(choice: &ClickHouseChoice, retention_days: Option<u32>, cluster: Option<&str>) -> anyhow::Result<()> {
     let settings = choice.settings()?;
     let name = settings.name();
     let server = Server::new(settings, otsentry_clickhouse::Catalog::new(otsentry_engine::descriptors())).map_err(SiemConfigError)?;
-    let report = otsentry_clickhouse::init(&server, retention_days).map_err(|f| match f {
+    let report = match cluster {
+        Some(c) => otsentry_clickhouse::init_cluster(&server, retention_days, c),
+        None => otsentry_clickhouse::init(&server, retention_days),
+    };
+    let report = report.map_err(|f| match f {
         otsentry_clickhouse::Failure::Transient(t) => anyhow::anyhow!(t),
         otsentry_clickhouse::Failure::Credentials(t) | otsentry_clickhouse::Failure::Refused(t) => SiemConfigError(t).into(),
     })?;
     let list =
         |v: &[u32]| if v.is_empty() { "none".to_string() } else { v.iter().map(|n| format!("{n:04}")).collect::<Vec<_>>().join(", ") };
     crate::report::say!(
-        "{name}: ClickHouse {} ({} layout): migrations applied now: {}; already applied: {}; {} tables checked{}",
+        "{name}: ClickHouse {} ({} layout{}): migrations applied now: {}; already applied: {}; {} tables checked{}",
         report.version,
         report.layout.name(),
+        cluster.map(|c| format!(", cluster {c}: replicated tables *_local, Distributed over them")).unwrap_or_default(),
         list(&report.applied),
         list(&report.already),
         server.catalog().tables().len(),

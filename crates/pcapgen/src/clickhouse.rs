@@ -33,7 +33,7 @@ pub struct TestServer {
     command: Vec<String>,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free local port")
 }
 
@@ -50,6 +50,12 @@ fn chdb_python() -> PathBuf {
 fn shared_tools() -> PathBuf {
     let base = std::env::var_os("OTSENTRY_SHARED").map_or_else(|| workspace().join("../shared"), PathBuf::from);
     base.join("tools")
+}
+
+const NO_LEGACY: &str = "clickhouse-server (18.16) is not installed: apt-get install -y clickhouse-server (scripts/siem-deps)";
+
+fn legacy_binary() -> Option<&'static str> {
+    ["/usr/sbin/clickhouse-server", "/usr/bin/clickhouse-server"].into_iter().find(|p| Path::new(p).exists())
 }
 
 #[track_caller]
@@ -91,10 +97,7 @@ impl TestServer {
         };
         let command = match generation {
             Generation::Legacy => {
-                let Some(bin) = ["/usr/sbin/clickhouse-server", "/usr/bin/clickhouse-server"].into_iter().find(|p| Path::new(p).exists())
-                else {
-                    return skip("clickhouse-server (18.16) is not installed: apt-get install -y clickhouse-server (scripts/siem-deps)");
-                };
+                let Some(bin) = legacy_binary() else { return skip(NO_LEGACY) };
                 write_legacy_config(dir, port, free_port(), https.as_ref().map(|h| h.0));
                 vec![bin.to_string(), format!("--config-file={}", dir.join("config.xml").display())]
             }
@@ -121,6 +124,20 @@ impl TestServer {
         let mut server = TestServer { generation, port, https, dir: dir.to_path_buf(), child: None, command };
         server.launch();
         report_suite(SuiteOutcome::Ran);
+        Some(server)
+    }
+
+    /// An 18.16 server on the given ports, with `extra` XML in its configuration (a
+    /// cluster node); `None` (the skip reported) if clickhouse-server is not installed.
+    #[track_caller]
+    pub fn start_node(dir: &Path, http: u16, tcp: u16, extra: &str) -> Option<TestServer> {
+        std::fs::create_dir_all(dir).expect("server dir");
+        let Some(bin) = legacy_binary() else { return skip(NO_LEGACY) };
+        write_legacy_config_with(dir, http, tcp, None, extra);
+        let command = vec![bin.to_string(), format!("--config-file={}", dir.join("config.xml").display())];
+        let mut server =
+            TestServer { generation: Generation::Legacy, port: http, https: None, dir: dir.to_path_buf(), child: None, command };
+        server.launch();
         Some(server)
     }
 
@@ -248,6 +265,12 @@ fn make_certificates(dir: &Path) {
 }
 
 fn write_legacy_config(dir: &Path, http: u16, tcp: u16, https: Option<u16>) {
+    write_legacy_config_with(dir, http, tcp, https, "");
+}
+
+/// An 18.16 configuration with `extra` XML inside `<yandex>` (a cluster node's ZooKeeper,
+/// macros and remote servers).
+pub(crate) fn write_legacy_config_with(dir: &Path, http: u16, tcp: u16, https: Option<u16>, extra: &str) {
     let d = dir.display();
     let tls = match https {
         Some(port) => format!(
@@ -275,6 +298,7 @@ fn write_legacy_config(dir: &Path, http: u16, tcp: u16, https: Option<u16>) {
   <default_database>default</default_database>
   <timezone>UTC</timezone>
   <mlock_executable>false</mlock_executable>
+  {extra}
 </yandex>
 "#
     );
