@@ -199,3 +199,41 @@ fn a_table_changed_under_a_running_sink_dead_letters_with_the_reason() {
         let _ = std::fs::remove_dir_all(&spool_dir);
     });
 }
+
+/// The current engine here (chdb) cannot join a cluster: it has no ZooKeeper, so it
+/// refuses replicated tables, and it knows no cluster. What it can check of the cluster
+/// layout's DDL (current layout), it does: every statement parses, `ON CLUSTER`
+/// included; the replicated tables' columns, partitions and keys make tables once their
+/// engine is the single server's; and the sharding key is computed from their columns.
+#[test]
+fn the_cluster_layout_s_ddl_holds_on_the_current_engine() {
+    let dir = scratch("cluster-ddl");
+    let Some(s) = TestServer::start(Generation::Current, &dir) else { return };
+    let srv = server(&s.url(), "clustered");
+    srv.execute("CREATE DATABASE clustered").unwrap();
+    for table in catalog().tables() {
+        let [local, distributed] =
+            <[String; 2]>::try_from(otsentry_clickhouse::cluster::cluster_statements(table, "clustered", Layout::Current, "sites"))
+                .unwrap();
+        for sql in [&local, &distributed] {
+            let ast = s.query(&format!("EXPLAIN AST {sql}")).unwrap_or_else(|e| panic!("{sql}: {e}"));
+            assert!(ast.contains("CreateQuery"), "{ast}");
+        }
+        assert!(
+            local.contains("ON CLUSTER `sites`") && local.contains("ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/clustered/"),
+            "{local}"
+        );
+        let refused = srv.execute(&local).unwrap_err().to_string();
+        assert!(refused.contains("ZooKeeper") || refused.contains("cluster"), "chdb took replicated DDL: {refused}");
+        let single = local.replace(" ON CLUSTER `sites`", "").replace(
+            &local[local.find("ReplicatedReplacingMergeTree(").unwrap()..local.find("\nPARTITION").unwrap()],
+            "ReplacingMergeTree()",
+        );
+        srv.execute(&single).unwrap_or_else(|e| panic!("{single}: {e}"));
+        let key = &distributed[distributed.find("sipHash64(").unwrap()..distributed.len() - 1];
+        let local_name = format!("{}_local", table.name);
+        srv.query_text(&format!("SELECT {key} FROM clustered.`{local_name}`")).unwrap_or_else(|e| panic!("{key}: {e}"));
+    }
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -193,7 +193,28 @@ fn two_sensors_fill_a_replicated_cluster_through_distributed_tables() {
         let rows: u64 = query(&cluster.nodes[shard], "SELECT count() FROM otsentry.flows_local FINAL").trim().parse().unwrap();
         assert!(rows > 0, "shard of node {} holds no flows", shard + 1);
     }
-    let _ = writeln!(std::io::stderr(), "cluster: {}; the replicas of each shard agree after a replica's kill", said.join(", "));
+    // A node down: ON CLUSTER DDL gives up after its bound (30 s, not 18.16's 180 s)
+    // and names the node.
+    let node4 = query(
+        &cluster.nodes[0],
+        &format!("SELECT port FROM system.clusters WHERE cluster = '{CLUSTER}' AND shard_num = 2 AND replica_num = 2"),
+    );
+    cluster.nodes[3].kill();
+    let started = Instant::now();
+    let o = otsentry()
+        .args(["clickhouse", "init", "--clickhouse", &format!("{}/other", cluster.nodes[0].url()), "--cluster", CLUSTER])
+        .output()
+        .unwrap();
+    let waited = started.elapsed();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success() && err.contains(&format!("nodes that do not answer: 127.0.0.1:{}", node4.trim())), "{err}");
+    assert!(waited < Duration::from_secs(90), "init waited {waited:?}");
+    let _ = writeln!(
+        std::io::stderr(),
+        "cluster: {}; the replicas of each shard agree after a replica's kill; init with a node down failed in {:.0} s naming it",
+        said.join(", "),
+        waited.as_secs_f64()
+    );
     drop(cluster);
     let _ = std::fs::remove_dir_all(&dir);
 }
