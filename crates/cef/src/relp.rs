@@ -176,4 +176,13 @@ mod tests {
         assert_eq!(response_code(b"20"), None);
         assert_eq!(response_code(b"2000"), None);
     }
+
+    /// Found by the fuzz target: numbers with leading zeros are numbers (RELP's
+    /// grammar is digits), read as their value; written again, without the zeros.
+    #[test]
+    fn leading_zeros_are_read_as_the_number() {
+        let (f, used) = parse(b"00555 UK 01 k\n").unwrap().unwrap();
+        assert_eq!((f.txnr, f.command, f.data, used), (555, "UK", &b"k"[..], 14));
+        assert_eq!(frame(f.txnr, f.command, f.data), b"555 UK 1 k\n");
+    }
 }
