@@ -536,150 +536,7 @@ fn locate_entry(text: &str, section: &str, index: usize, key: &str) -> (usize, u
 }
 
 /// A commented configuration that `config check` accepts, printed by `config example`.
-pub(crate) const EXAMPLE: &str = r#"# otsentry configuration (YAML). Every key is optional; a flag on the command line
-# overrides the key of the same name. Check a file with: otsentry config check FILE
-
-# Diagnostics on stderr: error, warn, info, debug or trace.
-log-level: warn
-
-replay:
-  # EVE JSON lines: a file, or "-" for stdout. Without it events are only counted.
-  eve: events.jsonl
-  # The sensor's name, in every record's host and mixed into its event_id and flow_id
-  # (default: the machine's host name).
-  host: plant1-sensor
-  # Record types to write to EVE (alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus,
-  # cotp, segmentation, stats).
-  eve-types: [alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp, segmentation, stats]
-  # Most items of a list a record keeps (DNP3 points, Modbus values); the rest are
-  # counted in <list>_omitted.
-  eve-max-items: 1024
-  # Rotate the EVE file before it exceeds this size (K, M, G) or this long after it was
-  # opened (s, m, h, d); rotated files are named eve.json.1, .2, ... SIGHUP reopens it.
-  eve-rotate-size: 512M
-  eve-rotate-interval: 1d
-  # Force EVE writes to disk: never (the kernel decides), batch, or at most this long
-  # after a write (e.g. 5s).
-  eve-fsync: never
-  # Every record into ClickHouse too (tables made by `otsentry clickhouse init`):
-  # http[s]://[USER@]HOST:PORT[/DATABASE]. The password: OTSENTRY_CLICKHOUSE_PASSWORD
-  # in the environment, or this file.
-  # clickhouse: http://otsentry@127.0.0.1:8123/otsentry
-  # The record types sent to ClickHouse (default all; eve-types is for EVE only).
-  # clickhouse-types: [alert, anomaly, flow, modbus, dnp3, s7comm, s7comm_plus, cotp, segmentation, stats]
-  # clickhouse-password-file: /etc/otsentry/clickhouse.password
-  # For https: the CA that signed the server's certificate (default: the system's CAs).
-  # clickhouse-ca: /etc/otsentry/clickhouse-ca.pem
-  # Batches ClickHouse cannot take now wait here (sent in order when it answers, in this
-  # run or the next), up to spool-max; beyond it they are refused and counted.
-  # spool: /var/lib/otsentry/spool
-  spool-max: 1G
-  # One JSON summary object when the run ends: a file, or "-" for stdout.
-  summary-json: summary.json
-  # mmap (default: zero-copy for files, streaming for pipes, gzip and zip) or libpcap.
-  reader: mmap
-  # Emit an anomaly for every bad IP/TCP/UDP checksum (they are always counted).
-  checksum-anomalies: false
-  # Do not verify checksums at all.
-  no-checksums: false
-  # Expected protocol per server port, beside 502 modbus, 20000 dnp3, 102 s7comm.
-  app-port:
-    - modbus=5020
-    - dnp3=20001/udp
-  # Most flows tracked at once (at least 1); beyond it the least recently seen goes.
-  max-flows: 1000000
-  # The most memory the traffic's state may take, shared out by kind (flows,
-  # reassembly, application buffers, detection state, queues, evidence); default a
-  # quarter of the machine's memory or the service's cgroup limit, from 256M to 8G.
-  memory-cap: 512M
-  # Evidence pcaps of alerts at or above a severity: each flow keeps its recent
-  # packets (count and bytes), and an alert writes them and some after it into DIR
-  # (files 0600) under a disk cap, the oldest removed first.
-  evidence-dir: /var/lib/otsentry/evidence
-  evidence-severity: high
-  evidence-packets: 32
-  evidence-ring-bytes: 64K
-  evidence-after: 16
-  evidence-max-disk: 1G
-  # Most DNP3 object headers in one fragment (Suricata's dnp3 max-objects).
-  dnp3-max-objects: 2048
-  # Settings of a registered protocol's dissector, as PROTO.KEY=N (a key the protocol
-  # does not take is refused, with the keys it does).
-  app-setting:
-    - dnp3.max-objects=2048
-  # Read the subdirectories of a directory given as input too.
-  recursive: false
-  # No human summary or hints on stderr.
-  quiet: false
-  # Detection rules from this directory instead of the built-in pack, or none at all.
-  # Site rules beside the built-in pack: a directory, a file, or a list of them.
-  # rules: [/etc/otsentry/rules]
-  no-default-rules: false
-  # Refuse to start when a rule names a host set nothing defines or infers.
-  strict: false
-  no-rules: false
-  # Named host sets ($HMI, $ENGINEERING, $PLC, $MASTERS) for the rules that need them.
-  # vars: /etc/otsentry/vars.yaml
-  # Without vars, infer HMI, ENGINEERING and MASTERS from the traffic: `pass` (a first
-  # pass over the inputs, replay's default), a duration (sense's default 15m), or off.
-  # warmup: pass
-  # Pipeline workers, each with its share of address pairs: a number or auto (one per
-  # core). Replay's default is 1, sense's auto; the results are the same either way.
-  # workers: 1
-  # The segmentation policy: zones on Purdue levels and the conduits between them.
-  # policy: /etc/otsentry/policy.yaml
-  # A learned baseline (otsentry learn), and how strictly it is read: written values
-  # may exceed the learned range by this share of its span once an address has this
-  # many samples (below, only the values seen pass); a burst is more requests within a
-  # second than this factor times the most learned, plus 10; a poll has stopped when its
-  # conversation is silent for this factor times its longest learned silence (>= 2 s).
-  # baseline: /etc/otsentry/baseline.json
-  baseline-margin: 0.1
-  baseline-min-samples: 10
-  baseline-burst-factor: 3
-  baseline-stop-factor: 3
-  # The site's tuning: rules disabled, severities and thresholds changed, suppressions.
-  # tuning: /etc/otsentry/tuning.yaml
-
-# otsentry sense: live capture. It takes every key of replay above except reader and
-# recursive (detection and outputs, as for replay), and these of its own.
-sense:
-  # The interfaces to capture on (a SPAN session over several ports is one pipeline).
-  interface: [eth1]
-  # Capture only what this BPF filter passes (tcpdump's syntax); empty for everything.
-  bpf: ""
-  # Bytes kept of each frame, and the kernel's capture buffer per interface.
-  snaplen: 262144
-  buffer-size: 64M
-  # Hand each packet over as it arrives instead of in blocks.
-  immediate: false
-  # Promiscuous mode (a SPAN port's traffic is addressed to others).
-  promiscuous: true
-  # How long the kernel may hold a block of packets (ms, s).
-  read-timeout: 100ms
-  # With several workers: each reads its own handles in a kernel fanout group split by
-  # address pair, instead of one reader handing frames over (which also peels tunnels).
-  fanout: false
-  # Learn the baseline from the live traffic this long, write it to baseline-out, then
-  # check against it without a restart (one worker).
-  # learn-for: 7d
-  # baseline-out: /var/lib/otsentry/baseline.yaml
-  # A stats record (EVE, ClickHouse) and a log line at info this often; 0 for none.
-  stats-interval: 30s
-  # A "Sensor health" alert when an interface delivers nothing this long; 0 for never.
-  silence-alert: 5m
-  # Started as root, the sensor opens the interfaces, then runs as this user keeping
-  # only CAP_NET_RAW (allow-root: true stays root instead).
-  user: otsentry
-  # group: otsentry
-  # Prometheus metrics at /metrics and health at /health (a port alone: loopback).
-  # metrics: 127.0.0.1:9464
-  eve: /var/log/otsentry/eve.json
-  eve-rotate-size: 512M
-  # spool: /var/lib/otsentry/spool
-  # policy: /etc/otsentry/policy.yaml
-  # baseline: /etc/otsentry/baseline.json
-"#;
+pub(crate) const EXAMPLE: &str = include_str!("config_example.yaml");
 
 #[cfg(test)]
 mod tests {
@@ -723,6 +580,10 @@ mod tests {
         assert_eq!(r.eve_max_items, Some(1024));
         assert_eq!(r.outputs.get("eve-types").map(<[String]>::len), Some(10));
         assert_eq!(r.outputs.get("spool-max"), Some(&["1G".to_string()][..]));
+        assert_eq!(
+            r.outputs.entries.iter().map(|e| (e.target(), e.origin.as_str())).collect::<Vec<_>>(),
+            [("alerts.jsonl", "replay.outputs[0]")]
+        );
         let bad = issues("replay:\n  spool: /tmp/s\n  clickhouse: http://u:pw@h:8123\n");
         assert!(bad.contains("clickhouse: the ClickHouse URL holds a password") && bad.starts_with("3:") && !bad.contains("pw@"), "{bad}");
         let bad = issues("replay:\n  eve-types: [alert, flows]\n");

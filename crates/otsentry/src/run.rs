@@ -142,6 +142,13 @@ fn output(path: &Path) -> anyhow::Result<Box<dyn Write>> {
     Ok(Box::new(BufWriter::new(file)))
 }
 
+/// The outputs as configured, checked without opening any (`sense --test-config`).
+pub(crate) fn verify_outputs(s: &Settings) -> anyhow::Result<usize> {
+    let entries = s.outputs.as_ref().map_err(|e| crate::cli::UsageError(e.clone()))?;
+    crate::outputs::verify(entries)?;
+    Ok(entries.len())
+}
+
 /// What `s` detects with, every file it names read and checked: the rules (and, when
 /// they wait for host sets a warm-up infers, their sources), the policy, the baseline.
 /// A sensor's reload builds it again.

@@ -115,8 +115,9 @@ pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
     if s.test_config {
         crate::privilege::check(&s.run_as).map_err(|e| UsageError(format!("{e:#}")))?;
         let d = run::detection(&s.pipeline)?;
+        let outputs = run::verify_outputs(&s.pipeline)?;
         say!(
-            "otsentry: configuration ok: {} interface(s), {} rules active{}{}",
+            "otsentry: configuration ok: {} interface(s), {outputs} output(s), {} rules active{}{}",
             s.interfaces.len(),
             d.rules.active(),
             if d.policy.is_some() { ", a policy" } else { "" },

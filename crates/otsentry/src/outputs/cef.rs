@@ -109,6 +109,7 @@ pub(crate) const KIND: Kind = Kind {
     ],
     default_types: Some(&["alert"]),
     build,
+    verify: |entry| options(entry, "").map(drop),
 };
 
 fn framing(text: &str) -> Result<Framing, String> {
@@ -136,7 +137,8 @@ fn facility(text: &str) -> Result<u8, String> {
     n.ok_or_else(|| format!("{text:?}: a facility from 0 to 23, or local0 to local7"))
 }
 
-fn build(entry: &Entry, cx: &Context<'_>) -> anyhow::Result<Box<dyn RecordSink>> {
+/// The output's settings, every file it names checked, and its spool.
+fn options(entry: &Entry, host: &str) -> anyhow::Result<(CefOptions, Option<PathBuf>)> {
     let target = Target::parse(entry.target()).map_err(|e| entry.error("cef", &e))?;
     let path = |name: &str| -> anyhow::Result<Option<PathBuf>> {
         let Some(p) = entry.get(name).map(PathBuf::from) else { return Ok(None) };
@@ -149,6 +151,9 @@ fn build(entry: &Entry, cx: &Context<'_>) -> anyhow::Result<Box<dyn RecordSink>>
         Ok(Some(p))
     };
     let tls = TlsFiles { ca: path("ca")?, cert: path("cert")?, key: path("key")? };
+    if target.transport == Transport::Tls {
+        otsentry_cef::transport::tls_config(&tls).map_err(|e| entry.error("cef", &e))?;
+    }
     let spool = entry.get("spool").map(PathBuf::from);
     if spool.is_some() && target.transport == Transport::Udp {
         return Err(entry.error("spool", "UDP is at most once: a spool cannot know what arrived (use tcp://, tls:// or relp://)"));
@@ -159,8 +164,13 @@ fn build(entry: &Entry, cx: &Context<'_>) -> anyhow::Result<Box<dyn RecordSink>>
         max_message: entry.parsed("max-message", max_message)?.unwrap_or(DEFAULT_MAX_MESSAGE),
         facility: entry.parsed("facility", facility)?.unwrap_or(16),
         version: env!("CARGO_PKG_VERSION").to_string(),
-        ..CefOptions::new(target, cx.host)
+        ..CefOptions::new(target, host)
     };
+    Ok((opts, spool))
+}
+
+fn build(entry: &Entry, cx: &Context<'_>) -> anyhow::Result<Box<dyn RecordSink>> {
+    let (opts, spool) = options(entry, cx.host)?;
     let mut sink = CefSink::new(opts, otsentry_engine::record_types()).map_err(|e| entry.error("cef", &e.to_string()))?;
     match (sink.check(), &spool) {
         (Ok(()), _) => {}

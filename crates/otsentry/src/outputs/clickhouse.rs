@@ -66,6 +66,7 @@ pub(crate) const KIND: Kind = Kind {
     ],
     default_types: None,
     build,
+    verify,
 };
 
 /// Where and as whom to connect, from an entry.
@@ -77,10 +78,16 @@ pub(crate) fn choice(entry: &Entry) -> ClickHouseChoice {
     }
 }
 
+/// The URL, the password file and the CA file, read (no connection).
+fn verify(entry: &Entry) -> anyhow::Result<()> {
+    crate::siem::parse_url(entry.target()).map_err(|e| entry.error("clickhouse", &e))?;
+    choice(entry).settings().map(drop)
+}
+
 /// The ClickHouse sink, checked, behind the spool if one is given. Unreachable at start:
 /// with a spool, records wait in it; without one, the run does not start.
 fn build(entry: &Entry, cx: &Context<'_>) -> anyhow::Result<Box<dyn RecordSink>> {
-    crate::siem::parse_url(entry.target()).map_err(|e| entry.error("clickhouse", &e))?;
+    verify(entry)?;
     let settings = choice(entry).settings()?;
     let server = Server::new(settings, otsentry_clickhouse::Catalog::new(otsentry_engine::descriptors())).map_err(SiemConfigError)?;
     let mut sink = ClickHouseSink::new(server);

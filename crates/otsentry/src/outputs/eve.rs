@@ -1,5 +1,5 @@
 //! The EVE output: JSON lines to a file (rotated, forced to disk as asked) or stdout.
-use super::{any, size, types_key, Context, Entry, Key, Kind};
+use super::{any, nothing, size, types_key, Context, Entry, Key, Kind};
 use anyhow::Context as _;
 use otsentry_sink::{FileOptions, FileSink, RecordSink, StreamSink};
 use std::path::Path;
@@ -55,6 +55,7 @@ pub(crate) const KIND: Kind = Kind {
     ],
     default_types: None,
     build,
+    verify: nothing,
 };
 
 fn build(entry: &Entry, _: &Context<'_>) -> anyhow::Result<Box<dyn RecordSink>> {

@@ -45,6 +45,9 @@ pub(crate) struct Kind {
     /// The record types it gets when none are chosen.
     pub(crate) default_types: Option<&'static [&'static str]>,
     pub(crate) build: fn(&Entry, &Context<'_>) -> anyhow::Result<Box<dyn RecordSink>>,
+    /// Checks what can be checked without opening the output (`sense --test-config`):
+    /// URLs, files it reads.
+    pub(crate) verify: fn(&Entry) -> anyhow::Result<()>,
 }
 
 /// Every output kind.
@@ -131,6 +134,16 @@ pub(crate) fn start(entries: &[Entry], cx: &Context<'_>) -> anyhow::Result<Optio
         outputs.add_for(sink, entry.types()).with_context(|| format!("starting the thread of the output {}", entry.origin))?;
     }
     Ok(Some(outputs))
+}
+
+/// Checks every entry without opening any output.
+pub(crate) fn verify(entries: &[Entry]) -> anyhow::Result<()> {
+    entries.iter().try_for_each(|e| (e.kind.verify)(e))
+}
+
+/// Nothing to check before opening.
+pub(crate) fn nothing(_: &Entry) -> anyhow::Result<()> {
+    Ok(())
 }
 
 /// `sink` behind the spool in `dir` (capped at `cap` bytes), saying what an earlier
