@@ -38,11 +38,11 @@ pub fn cluster_statements(table: &Table, database: &str, layout: Layout, cluster
 }
 
 /// The migrations record on a cluster: one replicated table, every node a replica of it.
-pub(crate) fn migrations_table(record: &str, database: &str, cluster: &str) -> String {
+/// `table` is the record's name, `database.table` as `record` quotes it.
+pub(crate) fn migrations_table(record: &str, database: &str, table: &str, cluster: &str) -> String {
     format!(
-        "CREATE TABLE IF NOT EXISTS {record}{} (`version` UInt32, `name` String, `layout` String, `applied` DateTime('UTC')) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/otsentry/{database}/{}', '{{shard}}-{{replica}}') ORDER BY version",
-        on(cluster),
-        crate::migrate::MIGRATIONS_TABLE
+        "CREATE TABLE IF NOT EXISTS {record}{} (`version` UInt32, `name` String, `layout` String, `applied` DateTime('UTC')) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/otsentry/{database}/{table}', '{{shard}}-{{replica}}') ORDER BY version",
+        on(cluster)
     )
 }
 

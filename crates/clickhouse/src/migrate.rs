@@ -85,7 +85,7 @@ fn init_on(server: &Server, retention_days: Option<u32>, cluster: Option<&str>) 
     run(&format!("CREATE DATABASE IF NOT EXISTS {}{on}", ident(&db)))?;
     let record = format!("{}.{}", ident(&db), ident(MIGRATIONS_TABLE));
     run(&match cluster {
-        Some(c) => crate::cluster::migrations_table(&record, &db, c),
+        Some(c) => crate::cluster::migrations_table(&record, &db, MIGRATIONS_TABLE, c),
         None => format!(
             "CREATE TABLE IF NOT EXISTS {record} (`version` UInt32, `name` String, `layout` String, `applied` DateTime('UTC')) ENGINE = MergeTree() ORDER BY version"
         ),

@@ -443,17 +443,6 @@ pub(crate) fn parse_app_port(spec: &str) -> Result<AppPort, String> {
     Ok((app, transport, port))
 }
 
-/// One EVE record type, from the command line or the configuration file.
-pub(crate) fn parse_eve_type(text: &str) -> Result<String, String> {
-    let t = text.trim();
-    let types = otsentry_engine::record_types();
-    if types.contains(&t) {
-        Ok(t.to_string())
-    } else {
-        Err(format!("{t:?} is not an EVE record type ({})", types.join(", ")))
-    }
-}
-
 fn parse_max_flows(text: &str) -> Result<NonZeroUsize, String> {
     max_flows(text.parse().map_err(|_| format!("{text:?}: not a number"))?)
 }
@@ -623,16 +612,3 @@ fn parse_fine_duration(text: &str) -> Result<std::time::Duration, String> {
     let n: u64 = digits.parse().map_err(|_| format!("{text:?}: expected a duration such as 100ms, 30s or 5m"))?;
     n.checked_mul(millis_per).map(std::time::Duration::from_millis).ok_or_else(|| format!("{text:?}: too long"))
 }
-
-/// A run that cannot start for a setting that cannot work: what is missing or wrong
-/// (exit 2).
-#[derive(Debug)]
-pub(crate) struct UsageError(pub(crate) String);
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}

@@ -17,6 +17,7 @@ mod run;
 mod sense;
 mod siem;
 mod table;
+mod usage;
 
 use clap::Parser;
 use cli::{Cli, ClickhouseCommand, Command, ConfigCommand, PolicyCommand, RulesCommand};
@@ -157,13 +158,13 @@ fn fail(e: &anyhow::Error) -> ExitCode {
         matches!(c.downcast_ref::<EngineError>(), Some(EngineError::Capture(_)))
             || c.downcast_ref::<CaptureError>().is_some()
             || c.downcast_ref::<otsentry_engine::LiveError>().is_some()
-            || c.downcast_ref::<cli::UsageError>().is_some()
+            || c.downcast_ref::<usage::UsageError>().is_some()
             || c.downcast_ref::<config::ConfigError>().is_some()
             || c.downcast_ref::<otsentry_rules::RuleErrors>().is_some()
             || c.downcast_ref::<otsentry_policy::PolicyErrors>().is_some()
             || c.downcast_ref::<otsentry_baseline::BaselineErrors>().is_some()
-            || c.downcast_ref::<siem::SiemConfigError>().is_some()
-            || c.downcast_ref::<rules::RuleChoiceError>().is_some()
+            || c.downcast_ref::<usage::UsageError>().is_some()
+            || c.downcast_ref::<usage::UsageError>().is_some()
     });
     say!("otsentry: error: {e:#}");
     ExitCode::from(if bad_input { EXIT_BAD_INPUT } else { EXIT_OUTPUT })

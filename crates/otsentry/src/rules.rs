@@ -2,6 +2,7 @@
 //! variables and tuning; `otsentry rules check` and `otsentry rules list`.
 use crate::cli::RuleFiles;
 use crate::report::say;
+use crate::usage::UsageError;
 use otsentry_engine::default_pack;
 use otsentry_engine::RuleSet;
 use otsentry_rules::{import_suricata, read_dir, read_file, RuleErrors, RuleSource, Sources};
@@ -200,25 +201,13 @@ pub(crate) fn undefined_sets(c: &RuleChoice, set: &RuleSet, warm: bool) -> anyho
         }
     }
     if c.strict && !problems.is_empty() {
-        anyhow::bail!(RuleChoiceError(format!("--strict: {}", problems.join("; "))));
+        anyhow::bail!(UsageError(format!("--strict: {}", problems.join("; "))));
     }
     for p in problems {
         say!("otsentry: warning: {p}");
     }
     Ok(())
 }
-
-/// A rule choice that cannot run (exit 2, as a bad rule file).
-#[derive(Debug)]
-pub(crate) struct RuleChoiceError(pub(crate) String);
-
-impl std::fmt::Display for RuleChoiceError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for RuleChoiceError {}
 
 /// `otsentry rules export DIR`: the built-in pack's files, as they are compiled in.
 pub(crate) fn export(dir: &Path) -> anyhow::Result<()> {

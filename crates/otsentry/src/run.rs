@@ -144,7 +144,7 @@ fn output(path: &Path) -> anyhow::Result<Box<dyn Write>> {
 
 /// The outputs as configured, checked without opening any (`sense --test-config`).
 pub(crate) fn verify_outputs(s: &Settings) -> anyhow::Result<usize> {
-    let entries = s.outputs.as_ref().map_err(|e| crate::cli::UsageError(e.clone()))?;
+    let entries = s.outputs.as_ref().map_err(|e| crate::usage::UsageError(e.clone()))?;
     crate::outputs::verify(entries)?;
     Ok(entries.len())
 }
@@ -175,7 +175,7 @@ pub(crate) fn build(s: &Settings, reader: ReaderKind) -> anyhow::Result<(Pipelin
         let dir = cfg.dir.display().to_string();
         // A setting that cannot work, as a bad flag: exit 2 before anything is read.
         let store =
-            otsentry_engine::EvidenceStore::open(cfg.clone()).map_err(|e| crate::cli::UsageError(format!("evidence-dir {dir}: {e}")))?;
+            otsentry_engine::EvidenceStore::open(cfg.clone()).map_err(|e| crate::usage::UsageError(format!("evidence-dir {dir}: {e}")))?;
         opts.evidence = Some(store);
     }
     opts.flow.id_salt = crate::eve::host_salt(&s.host);
@@ -189,7 +189,7 @@ pub(crate) fn build(s: &Settings, reader: ReaderKind) -> anyhow::Result<(Pipelin
     for &(app, transport, port) in &s.app_ports {
         opts.ports.set(transport, port, app);
     }
-    let entries = s.outputs.as_ref().map_err(|e| crate::cli::UsageError(e.clone()))?;
+    let entries = s.outputs.as_ref().map_err(|e| crate::usage::UsageError(e.clone()))?;
     if entries.is_empty() && !s.quiet {
         say!("otsentry: protocol records are counted but not written: add --eve FILE (or --eve - for stdout) to keep them");
     }

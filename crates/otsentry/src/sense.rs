@@ -1,9 +1,10 @@
 //! `otsentry sense`: live capture on network interfaces into the pipeline replay uses,
 //! until SIGTERM or SIGINT (a second one exits at once, saying what was not written).
-use crate::cli::{SenseArgs, UsageError};
+use crate::cli::SenseArgs;
 use crate::config::RunConfig;
 use crate::report::say;
 use crate::run::{self, Settings};
+use crate::usage::UsageError;
 use anyhow::Context;
 use otsentry_capture::ReaderKind;
 use otsentry_engine::{Interfaces, LiveControl, LiveOptions, LiveSettings};

@@ -1,6 +1,7 @@
 //! The ClickHouse feed: the URL and the password (from the environment or a file, never
 //! a flag), the sink behind its spool, `otsentry clickhouse init`, and what a run leaves
 //! in the spool.
+use crate::usage::UsageError;
 use otsentry_clickhouse::{Server, Settings};
 use otsentry_core::SinkCounts;
 use std::path::{Path, PathBuf};
@@ -9,19 +10,6 @@ use std::path::{Path, PathBuf};
 pub(crate) const PASSWORD_ENV: &str = "OTSENTRY_CLICKHOUSE_PASSWORD";
 /// The spool's cap when none is given.
 pub(crate) const DEFAULT_SPOOL_MAX: u64 = 1 << 30;
-
-/// A ClickHouse setting that cannot work (exit 2): a bad URL, an unreadable password
-/// file, wrong credentials, tables that are missing or of another schema.
-#[derive(Debug)]
-pub(crate) struct SiemConfigError(pub(crate) String);
-
-impl std::fmt::Display for SiemConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for SiemConfigError {}
 
 /// The URL as the configuration file gives it, checked when read (a flag's is checked
 /// before any capture is read; clap would echo a refused value, password and all).
@@ -40,10 +28,10 @@ pub(crate) struct ClickHouseChoice {
 
 impl ClickHouseChoice {
     pub(crate) fn settings(&self) -> anyhow::Result<Settings> {
-        let mut s = Settings::from_url(&self.url).map_err(SiemConfigError)?;
+        let mut s = Settings::from_url(&self.url).map_err(UsageError)?;
         if let Some(ca) = &self.ca_file {
             if !s.endpoint.starts_with("https:") {
-                return Err(SiemConfigError(format!("--clickhouse-ca {}: the URL is not https", ca.display())).into());
+                return Err(UsageError(format!("--clickhouse-ca {}: the URL is not https", ca.display())).into());
             }
             s.ca_file = Some(ca.clone());
         }
@@ -56,8 +44,8 @@ impl ClickHouseChoice {
 }
 
 fn read_password(path: &Path) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| SiemConfigError(format!("{}: cannot read the ClickHouse password: {e}", path.display())))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| UsageError(format!("{}: cannot read the ClickHouse password: {e}", path.display())))?;
     // A trailing newline is the editor's, not the password's.
     Ok(text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text).to_string())
 }
@@ -92,14 +80,14 @@ pub(crate) fn report_spools(outputs: &[SinkCounts]) {
 pub(crate) fn init(choice: &ClickHouseChoice, retention_days: Option<u32>, cluster: Option<&str>) -> anyhow::Result<()> {
     let settings = choice.settings()?;
     let name = settings.name();
-    let server = Server::new(settings, otsentry_clickhouse::Catalog::new(otsentry_engine::descriptors())).map_err(SiemConfigError)?;
+    let server = Server::new(settings, otsentry_clickhouse::Catalog::new(otsentry_engine::descriptors())).map_err(UsageError)?;
     let report = match cluster {
         Some(c) => otsentry_clickhouse::init_cluster(&server, retention_days, c),
         None => otsentry_clickhouse::init(&server, retention_days),
     };
     let report = report.map_err(|f| match f {
         otsentry_clickhouse::Failure::Transient(t) => anyhow::anyhow!(t),
-        otsentry_clickhouse::Failure::Credentials(t) | otsentry_clickhouse::Failure::Refused(t) => SiemConfigError(t).into(),
+        otsentry_clickhouse::Failure::Credentials(t) | otsentry_clickhouse::Failure::Refused(t) => UsageError(t).into(),
     })?;
     let list =
         |v: &[u32]| if v.is_empty() { "none".to_string() } else { v.iter().map(|n| format!("{n:04}")).collect::<Vec<_>>().join(", ") };

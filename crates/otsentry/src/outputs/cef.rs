@@ -1,7 +1,7 @@
 //! The CEF output: alerts (by choice anomalies and stats) as CEF over syslog to a
 //! SIEM's collector, over UDP, TCP, TLS or RELP, behind a spool if one is given.
 use super::{any, size, types_key, Context, Entry, Key, Kind};
-use crate::cli::UsageError;
+use crate::usage::UsageError;
 use otsentry_cef::syslog::Framing;
 use otsentry_cef::transport::{Target, TlsFiles, Transport};
 use otsentry_cef::{CefOptions, CefSink, CefStartError, DEFAULT_MAX_MESSAGE, MIN_MAX_MESSAGE};

@@ -1,6 +1,7 @@
 //! The ClickHouse output: every record into its table, behind a spool if one is given.
 use super::{any, size, types_key, Context, Entry, Key, Kind};
-use crate::siem::{ClickHouseChoice, SiemConfigError};
+use crate::siem::ClickHouseChoice;
+use crate::usage::UsageError;
 use otsentry_clickhouse::{ClickHouseSink, Server, StartError};
 use otsentry_sink::RecordSink;
 use std::path::PathBuf;
@@ -89,12 +90,12 @@ fn verify(entry: &Entry) -> anyhow::Result<()> {
 fn build(entry: &Entry, cx: &Context<'_>) -> anyhow::Result<Box<dyn RecordSink>> {
     verify(entry)?;
     let settings = choice(entry).settings()?;
-    let server = Server::new(settings, otsentry_clickhouse::Catalog::new(otsentry_engine::descriptors())).map_err(SiemConfigError)?;
+    let server = Server::new(settings, otsentry_clickhouse::Catalog::new(otsentry_engine::descriptors())).map_err(UsageError)?;
     let mut sink = ClickHouseSink::new(server);
     let spool = entry.get("spool").map(PathBuf::from);
     match (sink.check(), &spool) {
         (Ok(()), _) => {}
-        (Err(StartError::Config(e)), _) => return Err(SiemConfigError(e).into()),
+        (Err(StartError::Config(e)), _) => return Err(UsageError(e).into()),
         (Err(StartError::Unreachable(e)), Some(dir)) => {
             crate::report::say!("otsentry: warning: {e}: records wait in the spool {} until ClickHouse answers", dir.display());
         }
