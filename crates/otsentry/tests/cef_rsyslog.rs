@@ -4,6 +4,7 @@
 //! Every alert of a replay arrives over TCP, TLS and RELP (UDP is counted, not
 //! asserted), every CEF field of it read back by a parser of this test's own; over
 //! RELP, nothing is lost across two receiver kills.
+use otsentry_pcapgen::feed::feed;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -517,18 +518,6 @@ fn every_alert_reaches_rsyslog_over_each_transport() {
         alerts.len(),
         alerts.len()
     );
-}
-
-/// Feeds `bytes` to `stdin` in `chunks` pieces `pause` apart, calling `at(i)` before
-/// piece i.
-fn feed(stdin: &mut std::process::ChildStdin, bytes: &[u8], chunks: usize, pause: Duration, mut at: impl FnMut(usize)) {
-    for (i, piece) in bytes.chunks(bytes.len().div_ceil(chunks)).enumerate() {
-        at(i);
-        if stdin.write_all(piece).and_then(|()| stdin.flush()).is_err() {
-            return;
-        }
-        std::thread::sleep(pause);
-    }
 }
 
 #[test]

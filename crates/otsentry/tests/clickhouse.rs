@@ -3,6 +3,7 @@
 //! loss and no doubles across server and sensor crashes, and each bad start a clear
 //! error or a spool.
 use otsentry_pcapgen::clickhouse::{Generation, TestServer, SENSOR_PASSWORD, SENSOR_USER};
+use otsentry_pcapgen::feed::feed;
 use otsentry_pcapgen::shared::pcaps_dir;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -198,18 +199,6 @@ fn each_output_gets_the_types_it_chose() {
     assert!(code == 2 && err.contains("--clickhouse-types chooses what --clickhouse gets"), "{code} {err}");
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn feed(stdin: &mut std::process::ChildStdin, bytes: &[u8], chunks: usize, pause: Duration, mut at: impl FnMut(usize)) {
-    let size = bytes.len().div_ceil(chunks);
-    for (i, piece) in bytes.chunks(size).enumerate() {
-        at(i);
-        if stdin.write_all(piece).is_err() {
-            return;
-        }
-        let _ = stdin.flush();
-        std::thread::sleep(pause);
-    }
 }
 
 #[test]

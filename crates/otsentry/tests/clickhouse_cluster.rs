@@ -6,6 +6,7 @@
 //! each shard's two replicas hold the same rows.
 use otsentry_pcapgen::clickhouse::TestServer;
 use otsentry_pcapgen::cluster::{Cluster, CLUSTER};
+use otsentry_pcapgen::feed::feed;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -52,17 +53,6 @@ fn eve_ids(path: &Path) -> BTreeMap<String, Vec<String>> {
         ids.sort();
     }
     out
-}
-
-/// Feeds `bytes` to `stdin` in `chunks` pieces `pause` apart, calling `at(i)` first.
-fn feed(stdin: &mut std::process::ChildStdin, bytes: &[u8], chunks: usize, pause: Duration, mut at: impl FnMut(usize)) {
-    for (i, piece) in bytes.chunks(bytes.len().div_ceil(chunks)).enumerate() {
-        at(i);
-        if stdin.write_all(piece).and_then(|()| stdin.flush()).is_err() {
-            return;
-        }
-        std::thread::sleep(pause);
-    }
 }
 
 fn capture(modbus: u32, dnp3: u32, s7: u32) -> Vec<u8> {

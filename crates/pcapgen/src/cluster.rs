@@ -2,7 +2,7 @@
 //! `zookeeper`, admin server off) and four `clickhouse-server` 18.16 processes, each with
 //! its own ports and data, as two shards of two replicas. Missing software is a skip
 //! reported where a person sees it, and a failure under `CI=true`.
-use crate::clickhouse::{free_port, TestServer};
+use crate::clickhouse::{free_port, skip, TestServer};
 use crate::shared::{report_suite, SuiteOutcome};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -11,15 +11,6 @@ use std::time::{Duration, Instant};
 
 /// The cluster's name in every node's `remote_servers`.
 pub const CLUSTER: &str = "otsentry_test";
-
-#[track_caller]
-fn skip(reason: &str) -> Option<Cluster> {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true requires the ClickHouse cluster's software: {reason}");
-    }
-    report_suite(SuiteOutcome::Skipped(reason));
-    None
-}
 
 /// A standalone ZooKeeper on a port of its own.
 pub struct ZooKeeper {
@@ -96,7 +87,7 @@ impl Cluster {
             [("/usr/share/java/zookeeper.jar", "zookeeper"), ("/usr/bin/java", "a Java runtime (zookeeper's dependency)")]
         {
             if !Path::new(file).exists() {
-                return skip(&format!("{file} not found: apt-get install -y {package} (scripts/siem-deps)"));
+                return skip::<Cluster>(&format!("{file} not found: apt-get install -y {package} (scripts/siem-deps)"));
             }
         }
         std::fs::create_dir_all(dir).expect("cluster dir");

@@ -7,6 +7,7 @@ pub mod baseline;
 pub mod bench;
 pub mod clickhouse;
 pub mod cluster;
+pub mod feed;
 pub mod fixtures;
 pub mod fuzzseeds;
 pub mod hostile;
