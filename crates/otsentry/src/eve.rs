@@ -1,5 +1,5 @@
-//! The EVE output's settings (rotation, fsync) from flags and configuration, and the
-//! sinks they make.
+//! What the outputs' settings share: sizes, durations and fsync choices as written,
+//! record-type sets, the sensor's name, and whether every output delivered.
 use otsentry_core::SinkCounts;
 use otsentry_sink::{Fsync, TypeSet};
 use std::time::Duration;

@@ -196,8 +196,8 @@ pub(crate) fn build(s: &Settings, reader: ReaderKind) -> anyhow::Result<(Pipelin
     if let Some(n) = s.eve_max_items {
         otsentry_core::set_eve_max_items(n as usize);
     }
-    let eve = crate::outputs::start(entries, &crate::outputs::Context { host: &s.host, quiet: s.quiet })?;
-    Ok((opts, eve))
+    let outputs = crate::outputs::start(entries, &crate::outputs::Context { host: &s.host, quiet: s.quiet })?;
+    Ok((opts, outputs))
 }
 
 pub(crate) fn replay(r: ReplaySettings) -> anyhow::Result<()> {

@@ -1,6 +1,6 @@
-//! The ClickHouse feed: the URL and the password (from the environment or a file, never
-//! a flag), the sink behind its spool, `otsentry clickhouse init`, and what a run leaves
-//! in the spool.
+//! The ClickHouse feed's shared parts: the URL and the password (from the environment or a
+//! file, never a flag), `otsentry clickhouse init`, and what a run leaves in the spools
+//! (the sink itself is an output kind: `outputs/clickhouse.rs`).
 use crate::usage::UsageError;
 use otsentry_clickhouse::{Server, Settings};
 use otsentry_core::SinkCounts;
