@@ -50,6 +50,71 @@ pub(crate) enum Command {
     /// The ClickHouse feed's database.
     #[command(subcommand)]
     Clickhouse(ClickhouseCommand),
+    /// What is on the control network and what crosses the zones: the asset inventory,
+    /// a network map, alerts and conversations, as one self-contained HTML page (no
+    /// fetch: it opens on an air-gapped laptop) and as JSON.
+    #[command(after_help = EXIT_CODES)]
+    Report(ReportArgs),
+    /// The asset table of captures: IP, MAC, role, zone, protocols, vendor, identity.
+    #[command(after_help = EXIT_CODES)]
+    Inventory(InventoryArgs),
+}
+
+/// What a report or an inventory is made from.
+#[derive(clap::Args)]
+pub(crate) struct ReportSources {
+    /// Captures, as `replay` reads them.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub(crate) inputs: Vec<PathBuf>,
+    /// In a directory given as input, read subdirectories too.
+    #[arg(short = 'R', long)]
+    pub(crate) recursive: bool,
+    /// A segmentation policy: its zones are the map's bands (by Purdue level), and the
+    /// conversations it forbids are drawn red.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
+    /// A learned baseline to check the traffic against (its alerts are in the report).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) baseline: Option<PathBuf>,
+    /// Named host sets for the rules ($HMI, $ENGINEERING, ...).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) vars: Option<PathBuf>,
+    /// Rules from DIR or a file beside the built-in pack (repeatable).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) rules: Vec<PathBuf>,
+    /// Leave the built-in pack out.
+    #[arg(long)]
+    pub(crate) no_default_rules: bool,
+    /// The site's tuning of the rules.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) tuning: Option<PathBuf>,
+    /// Wireshark's manuf file, for MAC vendors.
+    #[arg(long, value_name = "FILE", default_value = otsentry_baseline::MANUF)]
+    pub(crate) manuf: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct ReportArgs {
+    #[command(flatten)]
+    pub(crate) sources: ReportSources,
+    /// Write the page to FILE (written whole, or not at all).
+    #[arg(long, value_name = "FILE", required_unless_present = "json")]
+    pub(crate) html: Option<PathBuf>,
+    /// Write the report's data to FILE: `header`, `zones`, `assets`, `conversations`, `alerts`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) json: Option<PathBuf>,
+    /// No summary line on stderr.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct InventoryArgs {
+    #[command(flatten)]
+    pub(crate) sources: ReportSources,
+    /// Write the table as CSV to FILE instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) csv: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]

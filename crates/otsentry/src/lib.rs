@@ -18,6 +18,7 @@ mod sense;
 mod siem;
 mod table;
 mod usage;
+mod visibility;
 
 use clap::Parser;
 use cli::{Cli, ClickhouseCommand, Command, ConfigCommand, PolicyCommand, RulesCommand};
@@ -49,9 +50,13 @@ pub fn main_with(extra: &[otsentry_engine::Protocol]) -> ExitCode {
             Ok(c) => c.unwrap_or_default(),
             Err(e) => return fail(&anyhow::Error::new(e)),
         },
-        Command::Config(_) | Command::Rules(_) | Command::Policy(_) | Command::Learn(_) | Command::Clickhouse(_) => {
-            config::Config::default()
-        }
+        Command::Config(_)
+        | Command::Rules(_)
+        | Command::Policy(_)
+        | Command::Learn(_)
+        | Command::Clickhouse(_)
+        | Command::Report(_)
+        | Command::Inventory(_) => config::Config::default(),
     };
     let level = cli.log_level.or(config.log_level).unwrap_or(tracing::Level::WARN);
     tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(level).with_target(false).init();
@@ -66,6 +71,8 @@ pub fn main_with(extra: &[otsentry_engine::Protocol]) -> ExitCode {
         Command::Rules(RulesCommand::Import { file, out }) => rules::import(&file, out.as_deref()),
         Command::Policy(PolicyCommand::Classes) => policy_classes(),
         Command::Learn(args) => learn::learn(&args),
+        Command::Report(args) => visibility::report(&args.sources.into(), args.html.as_deref(), args.json.as_deref(), args.quiet),
+        Command::Inventory(args) => visibility::inventory(&args.sources.into(), args.csv.as_deref()),
         Command::Clickhouse(ClickhouseCommand::Init { clickhouse, clickhouse_password_file, clickhouse_ca, retention_days, cluster }) => {
             siem::init(
                 &siem::ClickHouseChoice { url: clickhouse, password_file: clickhouse_password_file, ca_file: clickhouse_ca },
