@@ -84,9 +84,19 @@ pub struct Learner {
     captures: Vec<String>,
     seen: Seen,
     requests: u64,
+    /// Only what an inventory needs (see [`Learner::lean`]).
+    lean: bool,
 }
 
 impl Learner {
+    /// This learner, learning only assets, identities, conversations and their functions:
+    /// no address ranges, written values, polling periods or request rates, which cost
+    /// most per request and which a report does not show.
+    pub fn lean(mut self) -> Learner {
+        self.lean = true;
+        self
+    }
+
     pub fn new() -> Learner {
         Learner::default()
     }
@@ -144,6 +154,9 @@ impl Learner {
         p.requests += 1;
         p.seen.at(ts);
         p.classes.extend(class);
+        if self.lean {
+            return RequestLearn { pair: p, ts, function: None, first: None, lean: true };
+        }
         while p.window.front().is_some_and(|&t| ts.0.saturating_sub(t.0) >= 1_000_000_000) {
             p.window.pop_front();
         }
@@ -157,7 +170,7 @@ impl Learner {
             }
         }
         p.captures_at = self.captures.len();
-        RequestLearn { pair: p, ts, function: None, first: None }
+        RequestLearn { pair: p, ts, function: None, first: None, lean: false }
     }
 
     /// A response from `server`: the returned observer takes its identity.
@@ -298,6 +311,7 @@ pub struct RequestLearn<'l> {
     ts: Timestamp,
     function: Option<u32>,
     first: Option<(Space, u32)>,
+    lean: bool,
 }
 
 impl Observer for RequestLearn<'_> {
@@ -307,14 +321,14 @@ impl Observer for RequestLearn<'_> {
     }
 
     fn range(&mut self, space: Space, start: u32, count: u32, write: bool) {
-        let Some(function) = self.function else { return };
+        let Some(function) = self.function.filter(|_| !self.lean) else { return };
         self.first.get_or_insert((space, start));
         let end = start.saturating_add(count.max(1) - 1);
         add_range(self.pair.ranges.entry((function, space, write)).or_default(), start, end, 1);
     }
 
     fn value(&mut self, space: Space, address: u32, value: f64) {
-        if !value.is_finite() {
+        if !value.is_finite() || self.lean {
             return;
         }
         let one = Values { space: SpaceName(space), address, samples: 1, min: value, max: value, set: Some(vec![value]) };
@@ -326,7 +340,7 @@ impl Observer for RequestLearn<'_> {
 
 impl Drop for RequestLearn<'_> {
     fn drop(&mut self) {
-        let Some(function) = self.function else { return };
+        let Some(function) = self.function.filter(|_| !self.lean) else { return };
         let ts = self.ts;
         let (last, intervals) = self.pair.polls.entry((function, self.first)).or_insert((ts, Vec::new()));
         let ms = ts.0.saturating_sub(last.0) as f64 / 1e6;

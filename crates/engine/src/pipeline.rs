@@ -64,6 +64,10 @@ pub struct PipelineOptions {
     pub baseline_settings: otsentry_baseline::Settings,
     /// Learn a baseline instead (`finish_learning` returns it); a loaded one to extend.
     pub learn: Option<otsentry_baseline::BaselineFile>,
+    /// Learn only what an inventory needs: assets, identities, conversations and their
+    /// functions (no address ranges, written values or polling periods; see
+    /// `Learner::lean`). For reports.
+    pub learn_lean: bool,
     /// Infer `$HMI`, `$ENGINEERING` and `$MASTERS` from a warm-up (no variables file).
     pub warmup: Option<Warmup>,
     /// The memory budget every worker's state is charged to (none by default).
@@ -109,6 +113,7 @@ impl Default for PipelineOptions {
             baseline: None,
             baseline_settings: otsentry_baseline::Settings::default(),
             learn: None,
+            learn_lean: false,
             warmup: None,
             memory: otsentry_core::MemoryBudget::default(),
             evidence: None,
@@ -172,7 +177,10 @@ impl Pipeline {
         let segmentation = opts.policy.clone().map(crate::segment::Segmentation::new);
         use crate::baselining::Baselining;
         let baseline = match (&opts.learn, &opts.baseline) {
-            (Some(file), _) => Some(Baselining::Learn(Box::new(otsentry_baseline::Learner::from_file(file.clone())))),
+            (Some(file), _) => {
+                let learner = otsentry_baseline::Learner::from_file(file.clone());
+                Some(Baselining::Learn(Box::new(if opts.learn_lean { learner.lean() } else { learner })))
+            }
             (None, Some(b)) => Some(Baselining::detect(b.clone(), opts.baseline_settings, &opts.memory)),
             (None, None) => None,
         };

@@ -95,6 +95,7 @@ fn gather(s: &Sources) -> anyhow::Result<Report> {
         policy: policy.clone().map(Arc::new),
         baseline: checked.clone(),
         learn: checked.is_none().then(Default::default),
+        learn_lean: true,
         ..Default::default()
     };
     let mut run = Pipeline::new(detect, Some(outputs));
@@ -103,7 +104,7 @@ fn gather(s: &Sources) -> anyhow::Result<Report> {
     }
     let (summary, mut learner) = run.finish_learning(0.0);
     if learner.is_none() {
-        let mut learning = Pipeline::new(PipelineOptions { learn: Some(Default::default()), ..Default::default() }, None);
+        let mut learning = Pipeline::new(PipelineOptions { learn: Some(Default::default()), learn_lean: true, ..Default::default() }, None);
         for input in &plan.inputs {
             learning.run_input(input, &mut |_, _| {})?;
         }

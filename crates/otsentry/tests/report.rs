@@ -54,7 +54,10 @@ fn the_report_of_builder_fixtures_is_the_golden_one() {
     // What the golden file must hold, whatever was blessed.
     let asset = |ip: &str| got["assets"].as_array().unwrap().iter().find(|a| a["ip"] == ip).cloned().unwrap_or_else(|| panic!("no {ip}"));
     let plc = asset("10.30.2.10");
-    assert_eq!((plc["role"].as_str(), plc["identity"]["vendor"].as_str(), plc["identity"]["product"].as_str()), (Some("plc"), Some("Acme Controls"), Some("AC-500")));
+    assert_eq!(
+        (plc["role"].as_str(), plc["identity"]["vendor"].as_str(), plc["identity"]["product"].as_str()),
+        (Some("plc"), Some("Acme Controls"), Some("AC-500"))
+    );
     assert_eq!(asset("10.30.2.30")["role"], "outstation");
     assert_eq!(asset("10.30.1.10")["role"], "master");
     assert_eq!(asset("10.60.1.20")["zone"], "cell-a");
@@ -79,7 +82,12 @@ fn the_siemens_identities_tshark_decodes_are_in_the_inventory() {
     let mut checked = 0;
     for entry in walk(&s7) {
         for (field, key) in [("s7comm.szl.xy11.0001.anz", "model"), ("s7comm.szl.001c.0005.serialn", "serial")] {
-            let out = Command::new("tshark").arg("-r").arg(&entry).args(["-Y", field, "-T", "fields", "-e", "ip.src", "-e", field]).output().unwrap();
+            let out = Command::new("tshark")
+                .arg("-r")
+                .arg(&entry)
+                .args(["-Y", field, "-T", "fields", "-e", "ip.src", "-e", field])
+                .output()
+                .unwrap();
             for line in String::from_utf8_lossy(&out.stdout).lines() {
                 let Some((ip, values)) = line.split_once('\t') else { continue };
                 // The module's own entry comes first (then its boot loader's, ...).
@@ -87,7 +95,10 @@ fn the_siemens_identities_tshark_decodes_are_in_the_inventory() {
                 if value.is_empty() {
                     continue;
                 }
-                let row = table.lines().find(|l| l.starts_with(&format!("{ip},"))).unwrap_or_else(|| panic!("{ip} ({}) is not in the inventory", entry.display()));
+                let row = table
+                    .lines()
+                    .find(|l| l.starts_with(&format!("{ip},")))
+                    .unwrap_or_else(|| panic!("{ip} ({}) is not in the inventory", entry.display()));
                 assert!(row.contains(&format!("{key}: {value}")), "{ip}: tshark says {key} {value:?}, the inventory: {row}");
                 checked += 1;
             }

@@ -5,6 +5,7 @@
 
 pub mod baseline;
 pub mod bench;
+pub mod cdp;
 pub mod clickhouse;
 pub mod cluster;
 pub mod feed;
