@@ -1,5 +1,6 @@
 //! `otsentry report` and `otsentry inventory`: the data of builder fixtures against a
-//! golden file (roles, a Modbus MEI identity, zones, forbidden conversations, alerts),
+//! golden file (roles; identities from Modbus MEI, S7 SZL 0x0011 and 0x001C and DNP3
+//! group 0; zones, forbidden conversations, alerts),
 //! the Siemens PLCs' identities tshark decodes from the shared captures, and bad input:
 //! one line, exit 2, no half-written report.
 use serde_json::Value;
@@ -21,12 +22,19 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// The report's data of the segmentation fixture (with its policy) and the baseline
-/// fixture's learning capture, pretty-printed, equals `fixtures/report/expected.json`
+/// The report's data of the segmentation fixture (with its policy), the baseline
+/// fixture's learning capture and the identities fixture, pretty-printed, equals
+/// `fixtures/report/expected.json`
 /// (bless with `OTSENTRY_BLESS=1` after reading the diff).
 #[test]
 fn the_report_of_builder_fixtures_is_the_golden_one() {
     let dir = scratch("golden");
+    // The committed capture is what the builder writes (gen-fixtures).
+    let committed = std::fs::read(root().join("fixtures/report/identities.pcap")).unwrap();
+    assert!(
+        committed == otsentry_pcapgen::identities::fixture(),
+        "fixtures/report/identities.pcap is stale: cargo run -p otsentry-pcapgen --bin gen-fixtures"
+    );
     let json = dir.join("report.json");
     let o = otsentry(&[
         "report",
@@ -35,6 +43,7 @@ fn the_report_of_builder_fixtures_is_the_golden_one() {
         "fixtures/segmentation/policy.yaml",
         "fixtures/segmentation/input.pcap",
         "fixtures/baseline/learn.pcap",
+        "fixtures/report/identities.pcap",
         "--json",
         json.to_str().unwrap(),
     ]);
@@ -59,6 +68,17 @@ fn the_report_of_builder_fixtures_is_the_golden_one() {
         (Some("plc"), Some("Acme Controls"), Some("AC-500"))
     );
     assert_eq!(asset("10.30.2.30")["role"], "outstation");
+    // Identities of every protocol that tells one.
+    let id = |ip: &str, key: &str| asset(ip)["identity"][key].as_str().map(str::to_string);
+    assert_eq!(id("10.40.2.10", "product").as_deref(), Some("BMX P34 2020"), "Modbus MEI product code");
+    assert_eq!(id("10.40.2.10", "vendor").as_deref(), Some("Schneider Electric"));
+    assert_eq!(id("10.40.2.20", "model").as_deref(), Some("6ES7 516-3AN01-0AB0"), "SZL 0x0011 order number");
+    assert_eq!(id("10.40.2.20", "firmware").as_deref(), Some("V2.8.3"));
+    assert_eq!(id("10.40.2.20", "serial").as_deref(), Some("S C-X4U123456789"), "SZL 0x001C serial");
+    assert_eq!(id("10.40.2.20", "product").as_deref(), Some("CPU 1516-3 PN/DP"));
+    assert_eq!(id("10.40.2.30", "vendor").as_deref(), Some("Acme RTU Co"), "DNP3 g0v252");
+    assert_eq!(id("10.40.2.30", "serial").as_deref(), Some("SN-0042"), "DNP3 g0v248");
+    assert_eq!((asset("10.40.2.20")["role"].as_str(), asset("10.40.2.30")["role"].as_str()), (Some("plc"), Some("outstation")));
     assert_eq!(asset("10.30.1.10")["role"], "master");
     assert_eq!(asset("10.60.1.20")["zone"], "cell-a");
     let zones: Vec<&str> = got["zones"].as_array().unwrap().iter().map(|z| z["name"].as_str().unwrap()).collect();

@@ -12,6 +12,7 @@ pub mod feed;
 pub mod fixtures;
 pub mod fuzzseeds;
 pub mod hostile;
+pub mod identities;
 pub mod network;
 pub mod ot;
 pub mod packet;

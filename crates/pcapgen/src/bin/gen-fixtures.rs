@@ -19,6 +19,11 @@ fn main() -> std::io::Result<()> {
         std::fs::write(dir.join(name), &bytes)?;
         println!("{}: {} bytes", dir.join(name).display(), bytes.len());
     }
+    // The report's identities: devices saying who they are (MEI, SZL, DNP3 group 0).
+    let path = root.join("report/identities.pcap");
+    std::fs::create_dir_all(root.join("report"))?;
+    std::fs::write(&path, otsentry_pcapgen::identities::fixture())?;
+    println!("{}: written", path.display());
     let corpus = root.join("../fuzz/corpus/modbus_stream");
     std::fs::create_dir_all(&corpus)?;
     for (name, bytes) in otsentry_pcapgen::fuzzseeds::modbus_stream() {
