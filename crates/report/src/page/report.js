@@ -132,7 +132,7 @@
           (shapes[a.role] || shapes.other)(g);
           if (a.max_severity) g.append(el("svg:circle", { class: "sev " + a.max_severity, cx: 13, cy: -12, r: 5 }));
           g.append(el("svg:text", { y: 26, "text-anchor": "middle" }, a.ip));
-          const id = a.identity.order_number || a.identity.product || a.identity.product_code || a.identity.model || "";
+          const id = a.identity.model || a.identity.product || "";
           const sub = [a.vendor || a.identity.vendor || "", id].filter(Boolean).join(" · ");
           if (sub) g.append(el("svg:text", { class: "sub", y: 38, "text-anchor": "middle" }, sub.slice(0, 34)));
           const tip = [a.ip, a.role, a.vendor, a.protocols.join(", "), Object.entries(a.identity).map(([k, v]) => k + ": " + v).join("; ")];
