@@ -2,13 +2,15 @@
 //! rules, policy and baseline as a sensor would run them; what was learned (assets,
 //! identities, conversations), the alerts and the flows' capture loss become a report:
 //! one self-contained HTML page, its data as JSON, the asset table as text or CSV.
+mod tally;
+
 use crate::learn::write_whole;
 use crate::report::say;
 use crate::rules::RuleChoice;
 use otsentry_baseline::{BaselineFile, Role};
 use otsentry_engine::{Pipeline, PipelineOptions};
 use otsentry_report::model::worse;
-use otsentry_report::{Alert, Asset, Conversation, Header, Report, Zone, MAX_ALERTS};
+use otsentry_report::{Asset, Conversation, Header, Report, Zone};
 use otsentry_sink::{OutputOptions, Outputs, TypeSet};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -89,7 +91,9 @@ fn gather(s: &Sources) -> anyhow::Result<Report> {
     let rules = Arc::new(crate::rules::load(&s.rules)?);
     let policy = s.policy.as_deref().map(otsentry_engine::load_policy).transpose()?;
     let checked = s.baseline.as_deref().map(otsentry_engine::load_baseline).transpose()?.map(Arc::new);
-    let (captured, outputs) = memory_outputs()?;
+    let tally = Arc::new(std::sync::Mutex::new(tally::Tally::default()));
+    let mut outputs = Outputs::new(OutputOptions::default());
+    outputs.add_for(Box::new(tally::TallySink(tally.clone())), TypeSet::of(&["alert", "flow"]))?;
     let detect = PipelineOptions {
         rules,
         policy: policy.clone().map(Arc::new),
@@ -113,18 +117,16 @@ fn gather(s: &Sources) -> anyhow::Result<Report> {
     let learner = learner.ok_or_else(|| anyhow::anyhow!("learning was not on"))?;
     let vendors = otsentry_baseline::Vendors::load(&s.manuf, &learner.macs()).unwrap_or_default();
     let learned = learner.finish(&vendors);
-    let lines = String::from_utf8_lossy(&captured.bytes()).into_owned();
-    let records: Vec<Value> = lines.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
     let captures = plan.inputs.iter().map(|i| i.name.clone()).collect();
-    Ok(assemble(&learned, &records, policy.as_ref(), header(&summary, captures, &learned, policy.is_some())))
-}
-
-/// Alerts and flows kept in memory, for the report alone.
-fn memory_outputs() -> anyhow::Result<(otsentry_sink::Captured, Outputs)> {
-    let (sink, captured) = otsentry_sink::MemorySink::new();
-    let mut outputs = Outputs::new(OutputOptions::default());
-    outputs.add_for(Box::new(sink), TypeSet::of(&["alert", "flow"]))?;
-    Ok((captured, outputs))
+    let tally = std::mem::take(&mut *tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    if tally.untallied > 0 {
+        say!(
+            "otsentry: warning: {} flows and alerts past the report's tables ({} keys each) are not in its counts",
+            tally.untallied,
+            tally::MAX_KEYS
+        );
+    }
+    Ok(assemble(&learned, tally, policy.as_ref(), header(&summary, captures, &learned, policy.is_some())))
 }
 
 fn header(summary: &otsentry_core::Summary, captures: Vec<String>, learned: &BaselineFile, policy: bool) -> Header {
@@ -179,7 +181,7 @@ const ROLE_BANDS: [(&str, &str, i32); 4] = [
     ("other", "Other hosts", 0),
 ];
 
-fn assemble(learned: &BaselineFile, records: &[Value], policy: Option<&otsentry_policy::Policy>, header: Header) -> Report {
+fn assemble(learned: &BaselineFile, tally: tally::Tally, policy: Option<&otsentry_policy::Policy>, header: Header) -> Report {
     let text = |v: &Value, path: &[&str]| -> String {
         let mut at = v;
         for k in path {
@@ -289,76 +291,32 @@ fn assemble(learned: &BaselineFile, records: &[Value], policy: Option<&otsentry_
             }
         })
         .collect();
-    // Capture loss per conversation, from its flows' missed bytes.
-    let mut loss: HashMap<(String, String), (u64, u64)> = HashMap::new();
-    let mut alerts = Vec::new();
-    let mut not_listed = 0u64;
-    let asset_at: HashMap<String, usize> = assets.iter().enumerate().map(|(i, a)| (a.ip.clone(), i)).collect();
-    let conv_at: HashMap<(String, String), Vec<usize>> = conversations.iter().enumerate().fold(HashMap::new(), |mut m, (i, c)| {
-        m.entry((c.client.clone(), c.server.clone())).or_default().push(i);
-        m
-    });
-    for r in records {
-        let (src, dst) = (text(r, &["src_ip"]), text(r, &["dest_ip"]));
-        match r["event_type"].as_str() {
-            Some("flow") => {
-                let missed = r["tcp"]["missed_bytes"].as_u64().unwrap_or(0);
-                let carried = r["flow"]["bytes_toserver"].as_u64().unwrap_or(0) + r["flow"]["bytes_toclient"].as_u64().unwrap_or(0);
-                let e = loss.entry((src, dst)).or_default();
-                e.0 += missed;
-                e.1 += carried + missed;
-            }
-            Some("alert") => {
-                let severity = r["alert"]["metadata"]["severity"][0].as_str().unwrap_or("medium").to_string();
-                let rule = r["alert"]["metadata"]["rule_id"][0].as_str().unwrap_or_default().to_string();
-                for ip in [&src, &dst] {
-                    if let Some(&i) = asset_at.get(ip.as_str()) {
-                        if let Some(a) = assets.get_mut(i) {
-                            a.alerts += 1;
-                            a.max_severity = worse(a.max_severity.take(), &severity);
-                        }
-                    }
-                }
-                let app = text(r, &["app_proto"]);
-                for key in [(src.clone(), dst.clone()), (dst.clone(), src.clone())] {
-                    for &i in conv_at.get(&key).into_iter().flatten() {
-                        if let Some(c) = conversations.get_mut(i).filter(|c| app.is_empty() || c.protocol == app) {
-                            c.alerts += 1;
-                            c.max_severity = worse(c.max_severity.take(), &severity);
-                            c.forbidden |= rule.starts_with("policy.segmentation");
-                        }
-                    }
-                }
-                if alerts.len() < MAX_ALERTS {
-                    alerts.push(Alert {
-                        timestamp: text(r, &["timestamp"]),
-                        severity,
-                        rule_id: rule,
-                        signature: text(r, &["alert", "signature"]),
-                        techniques: r["alert"]["metadata"]["mitre_technique_id"]
-                            .as_array()
-                            .map(|l| l.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
-                            .unwrap_or_default(),
-                        src,
-                        dst,
-                        protocol: app,
-                        detail: text(r, &["alert", "detail"]),
-                    });
-                } else {
-                    not_listed += 1;
-                }
-            }
-            _ => {}
+    // Alerts by address and by conversation (either direction, its protocol or none).
+    for a in &mut assets {
+        if let Some(c) = tally.by_ip.get(&a.ip) {
+            a.alerts = c.count;
+            a.max_severity = c.worst.clone();
         }
     }
     for c in &mut conversations {
         let mut sum = (0u64, 0u64);
-        for key in [(c.client.clone(), c.server.clone()), (c.server.clone(), c.client.clone())] {
-            if let Some((m, t)) = loss.get(&key) {
+        for (from, to) in [(&c.client, &c.server), (&c.server, &c.client)] {
+            if let Some((m, t)) = tally.loss.get(&(from.clone(), to.clone())) {
                 sum = (sum.0 + m, sum.1 + t);
             }
+            for app in [c.protocol.as_str(), ""] {
+                if let Some(n) = tally.by_pair.get(&(from.clone(), to.clone(), app.to_string())) {
+                    c.alerts += n.count;
+                    if let Some(w) = &n.worst {
+                        c.max_severity = worse(c.max_severity.take(), w);
+                    }
+                    c.forbidden |= n.forbidden;
+                }
+            }
         }
+        // Capture loss from the conversation's flows' missed bytes, where any were missed.
         c.loss_pct = (sum.0 > 0 && sum.1 > 0).then(|| sum.0 as f64 * 100.0 / sum.1 as f64);
     }
+    let (alerts, not_listed) = (tally.alerts, tally.not_listed);
     Report { header, zones, assets, conversations, alerts, alerts_not_listed: not_listed }
 }
