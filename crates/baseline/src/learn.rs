@@ -12,6 +12,9 @@ use std::net::IpAddr;
 const INTERVALS_MAX: usize = 4096;
 /// Most address intervals kept per (function, space): past it the nearest are joined.
 const RANGES_MAX: usize = 256;
+/// Most addresses and conversations learned: a flood of spoofed sources must not take
+/// the machine's memory (what is past them is counted in `learned.not_followed`).
+pub const MAX_LEARNED: usize = 100_000;
 
 #[derive(Debug, Default)]
 struct AssetState {
@@ -86,6 +89,11 @@ pub struct Learner {
     requests: u64,
     /// Only what an inventory needs (see [`Learner::lean`]).
     lean: bool,
+    /// Sightings and requests of addresses and conversations past [`MAX_LEARNED`].
+    not_followed: u64,
+    /// Where those go, unkept.
+    spare_pair: PairState,
+    spare_asset: AssetState,
 }
 
 impl Learner {
@@ -139,6 +147,10 @@ impl Learner {
 
     /// A packet from `ip` (with its source MAC) at `ts`.
     pub fn host(&mut self, ip: IpAddr, mac: Option<[u8; 6]>, ts: Timestamp) {
+        if self.assets.len() >= MAX_LEARNED && !self.assets.contains_key(&ip) {
+            self.not_followed += 1;
+            return;
+        }
         let a = self.assets.entry(ip).or_default();
         if let Some(m) = mac {
             a.macs.insert(Mac(m));
@@ -150,7 +162,13 @@ impl Learner {
     /// A request of `pair` at `ts` of `class`: the returned observer takes what it says.
     pub fn request(&mut self, pair: PairKey, ts: Timestamp, class: Option<FunctionClass>) -> RequestLearn<'_> {
         self.requests += 1;
-        let p = self.pairs.entry(pair).or_default();
+        let p = if self.pairs.len() >= MAX_LEARNED && !self.pairs.contains_key(&pair) {
+            self.not_followed += 1;
+            self.spare_pair = PairState::default();
+            &mut self.spare_pair
+        } else {
+            self.pairs.entry(pair).or_default()
+        };
         p.requests += 1;
         p.seen.at(ts);
         p.classes.extend(class);
@@ -175,6 +193,10 @@ impl Learner {
 
     /// A response from `server`: the returned observer takes its identity.
     pub fn response(&mut self, server: IpAddr) -> IdentityLearn<'_> {
+        if self.assets.len() >= MAX_LEARNED && !self.assets.contains_key(&server) {
+            self.spare_asset = AssetState::default();
+            return IdentityLearn { asset: &mut self.spare_asset };
+        }
         IdentityLearn { asset: self.assets.entry(server).or_default() }
     }
 
@@ -221,7 +243,8 @@ impl Learner {
             .collect();
         let pairs = self.pairs.into_iter().map(|(key, p)| pair(key, p)).collect();
         let (from, to) = self.seen.texts();
-        let learned = Learned { captures: self.captures, from: Some(from), to: Some(to), requests: self.requests };
+        let learned =
+            Learned { captures: self.captures, from: Some(from), to: Some(to), requests: self.requests, not_followed: self.not_followed };
         BaselineFile { otsentry_baseline: FORMAT, learned, assets, pairs }
     }
 }
@@ -364,5 +387,32 @@ impl Observer for IdentityLearn<'_> {
         if !value.is_empty() {
             self.asset.identity.insert(attribute.to_string(), value.to_string());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A flood of sources is learned up to the cap; the rest is counted, not kept.
+    #[test]
+    fn addresses_and_conversations_stop_at_the_cap() {
+        let mut l = Learner::new().lean();
+        let server: IpAddr = "10.0.0.1".parse().unwrap();
+        let ts = Timestamp::from_secs_nanos(1_768_464_000, 0);
+        let extra = 25;
+        for i in 0..(MAX_LEARNED as u32 + extra) {
+            let client = IpAddr::from(std::net::Ipv4Addr::from(0x0B00_0000 + i));
+            l.host(client, None, ts);
+            drop(l.request((client, server, otsentry_core::AppProto::new(900, "test")), ts, Some(FunctionClass::Read)));
+        }
+        l.host(server, None, ts);
+        let file = l.finish(&crate::Vendors::default());
+        assert!(file.assets.len() <= MAX_LEARNED + 1, "{}", file.assets.len());
+        assert_eq!(file.pairs.len(), MAX_LEARNED);
+        // The refused sightings (past the cap, and the server once the table was full)
+        // and the refused requests.
+        assert!(file.learned.not_followed >= 2 * u64::from(extra), "{}", file.learned.not_followed);
+        assert_eq!(file.learned.requests, MAX_LEARNED as u64 + u64::from(extra));
     }
 }

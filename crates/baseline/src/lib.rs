@@ -17,7 +17,7 @@ mod space;
 
 pub use detect::{Detector, Finding, IdentityCheck, Kind, RequestCheck};
 pub use index::{Baseline, PairKey, Settings};
-pub use learn::{IdentityLearn, Learner, RequestLearn};
+pub use learn::{IdentityLearn, Learner, RequestLearn, MAX_LEARNED};
 pub use load::{load, parse, read, to_text, BaselineError, BaselineErrors};
 pub use model::{Asset, BaselineFile, Function, Learned, Mac, Pair, Range, Role, SpaceName, Values, FORMAT};
 pub use oui::{Vendors, MANUF};

@@ -29,6 +29,14 @@ pub struct Learned {
     pub from: Option<String>,
     pub to: Option<String>,
     pub requests: u64,
+    /// Sightings and requests of addresses and conversations past the learner's cap
+    /// (a flood of spoofed sources), not learned.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub not_followed: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -91,6 +91,10 @@ pub(crate) struct ReportSources {
     /// Wireshark's manuf file, for MAC vendors.
     #[arg(long, value_name = "FILE", default_value = otsentry_baseline::MANUF)]
     pub(crate) manuf: PathBuf,
+    /// The most memory the traffic's state may take, as for replay (default: a quarter
+    /// of the machine's, from 256M to 8G).
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory_cap)]
+    pub(crate) memory_cap: Option<u64>,
 }
 
 #[derive(clap::Args)]

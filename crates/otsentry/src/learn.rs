@@ -46,6 +46,13 @@ pub(crate) fn learn(args: &LearnArgs) -> anyhow::Result<()> {
         otsentry_baseline::Vendors::default()
     });
     let file = learner.finish(&vendors);
+    if file.learned.not_followed > 0 {
+        say!(
+            "otsentry: warning: more than {} addresses or conversations: {} sightings and requests past them were not learned",
+            otsentry_baseline::MAX_LEARNED,
+            file.learned.not_followed
+        );
+    }
     write_whole(out, &otsentry_baseline::to_text(&file))?;
     let values: usize = file.pairs.iter().map(|p| p.values.len()).sum();
     say!(

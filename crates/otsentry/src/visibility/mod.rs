@@ -26,13 +26,15 @@ pub(crate) struct Sources {
     pub(crate) policy: Option<PathBuf>,
     pub(crate) baseline: Option<PathBuf>,
     pub(crate) manuf: PathBuf,
+    pub(crate) memory_cap: u64,
 }
 
 impl From<crate::cli::ReportSources> for Sources {
     fn from(a: crate::cli::ReportSources) -> Sources {
         let rules =
             RuleChoice { rules: a.rules, no_default: a.no_default_rules, none: false, vars: a.vars, tuning: a.tuning, strict: false };
-        Sources { inputs: a.inputs, recursive: a.recursive, rules, policy: a.policy, baseline: a.baseline, manuf: a.manuf }
+        let memory_cap = a.memory_cap.unwrap_or_else(crate::cli::default_memory_cap);
+        Sources { inputs: a.inputs, recursive: a.recursive, rules, policy: a.policy, baseline: a.baseline, manuf: a.manuf, memory_cap }
     }
 }
 
@@ -100,6 +102,8 @@ fn gather(s: &Sources) -> anyhow::Result<Report> {
         baseline: checked.clone(),
         learn: checked.is_none().then(Default::default),
         learn_lean: true,
+        // The state of a flood is bounded as a replay's is.
+        memory: otsentry_core::MemoryBudget::new(s.memory_cap),
         ..Default::default()
     };
     let mut run = Pipeline::new(detect, Some(outputs));
@@ -117,6 +121,13 @@ fn gather(s: &Sources) -> anyhow::Result<Report> {
     let learner = learner.ok_or_else(|| anyhow::anyhow!("learning was not on"))?;
     let vendors = otsentry_baseline::Vendors::load(&s.manuf, &learner.macs()).unwrap_or_default();
     let learned = learner.finish(&vendors);
+    if learned.learned.not_followed > 0 {
+        say!(
+            "otsentry: warning: more than {} addresses or conversations: {} sightings and requests past them are not in the report",
+            otsentry_baseline::MAX_LEARNED,
+            learned.learned.not_followed
+        );
+    }
     let captures = plan.inputs.iter().map(|i| i.name.clone()).collect();
     let tally = std::mem::take(&mut *tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     if tally.untallied > 0 {
