@@ -193,17 +193,13 @@ const ROLE_BANDS: [(&str, &str, i32); 4] = [
 ];
 
 fn assemble(learned: &BaselineFile, tally: tally::Tally, policy: Option<&otsentry_policy::Policy>, header: Header) -> Report {
-    let text = |v: &Value, path: &[&str]| -> String {
-        let mut at = v;
-        for k in path {
-            at = &at[*k];
-        }
-        match at {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            _ => String::new(),
-        }
+    // A MAC as the baseline file writes it; a class by its name.
+    let mac = |m: &otsentry_baseline::Mac| {
+        let b = m.0;
+        format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
     };
+    let class_name =
+        |c: otsentry_core::FunctionClass| serde_json::to_value(c).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
     // Zones: the policy's, or bands by role.
     let mut zones: Vec<Zone> = match policy {
         Some(p) => p
@@ -225,7 +221,7 @@ fn assemble(learned: &BaselineFile, tally: tally::Tally, policy: Option<&otsentr
     let mut mac_users: HashMap<String, usize> = HashMap::new();
     for a in &learned.assets {
         for m in &a.macs {
-            *mac_users.entry(serde_json::to_value(m).map(|v| text(&v, &[])).unwrap_or_default()).or_default() += 1;
+            *mac_users.entry(mac(m)).or_default() += 1;
         }
     }
     let mut protocols: HashMap<IpAddr, Vec<String>> = HashMap::new();
@@ -242,7 +238,7 @@ fn assemble(learned: &BaselineFile, tally: tally::Tally, policy: Option<&otsentr
         .assets
         .iter()
         .map(|a| {
-            let macs: Vec<String> = a.macs.iter().map(|m| serde_json::to_value(m).map(|v| text(&v, &[])).unwrap_or_default()).collect();
+            let macs: Vec<String> = a.macs.iter().map(mac).collect();
             let alone = macs.first().is_some_and(|m| mac_users.get(m) == Some(&1));
             let role = role_of(&a.roles);
             let zone = match policy {
@@ -273,9 +269,7 @@ fn assemble(learned: &BaselineFile, tally: tally::Tally, policy: Option<&otsentr
     // Function classes by protocol and function name.
     let classes: HashMap<(&str, &str), String> = otsentry_engine::class_tables()
         .into_iter()
-        .flat_map(|(proto, rows)| {
-            rows.into_iter().map(move |r| ((proto, r.name), serde_json::to_value(r.class).map(|v| text(&v, &[])).unwrap_or_default()))
-        })
+        .flat_map(|(proto, rows)| rows.into_iter().map(move |r| ((proto, r.name), class_name(r.class))))
         .collect();
     let mut conversations: Vec<Conversation> = learned
         .pairs
