@@ -51,6 +51,12 @@ pub(crate) struct AssetState {
     last_seen: Timestamp,
 }
 
+impl AssetState {
+    fn new(ts: Timestamp) -> AssetState {
+        AssetState { macs: Vec::new(), roles: Vec::new(), identity: BTreeMap::new(), first_seen: ts, last_seen: ts }
+    }
+}
+
 /// What an observation changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Change {
@@ -97,13 +103,7 @@ impl AssetBook {
 
     /// `ip` took `role` in a conversation at `ts`.
     pub(crate) fn role(&mut self, ip: IpAddr, role: AssetRole, ts: Timestamp) -> Option<Change> {
-        let a = self.assets.get_or_insert_with(ip, || AssetState {
-            macs: Vec::new(),
-            roles: Vec::new(),
-            identity: BTreeMap::new(),
-            first_seen: ts,
-            last_seen: ts,
-        });
+        let a = self.assets.get_or_insert_with(ip, || AssetState::new(ts));
         a.last_seen = ts;
         if a.roles.contains(&role) {
             return None;
@@ -120,13 +120,7 @@ impl AssetBook {
         if value.is_empty() {
             return None;
         }
-        let a = self.assets.get_or_insert_with(ip, || AssetState {
-            macs: Vec::new(),
-            roles: Vec::new(),
-            identity: BTreeMap::new(),
-            first_seen: ts,
-            last_seen: ts,
-        });
+        let a = self.assets.get_or_insert_with(ip, || AssetState::new(ts));
         a.last_seen = ts;
         if a.identity.get(attribute).is_some_and(|v| v == value) {
             return None;
