@@ -1,6 +1,8 @@
 //! `report-timing REPORT.html [RUNS]`: how long Chromium (headless, through the DevTools
 //! protocol) takes to load and draw the report page, and to filter its inventory, over
-//! several runs (a fresh profile and page each time). For `benches/report.sh`.
+//! several runs (a fresh profile and page each time). For `benches/report.sh`. With
+//! `REPORT_TIMING_DETAIL=1` it also prints, per run, how long the page's script took for
+//! each part (its `otsentryReport.timings`), the parse and the first paint.
 use otsentry_pcapgen::cdp::Browser;
 use serde_json::json;
 
