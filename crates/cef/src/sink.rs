@@ -153,10 +153,11 @@ impl CefSink {
             .and_then(|(_, ms)| ms.parse::<i64>().ok())
             .map_or_else(now, |ms| Timestamp::from_secs_nanos(ms.div_euclid(1000), (ms.rem_euclid(1000) * 1_000_000) as u32));
         let severity = syslog_severity(severity_of(event.severity));
-        let header = message(self.opts.framing, &self.origin, severity, ts, "");
-        let room = self.opts.max_message.saturating_sub(header.len());
-        let cef = format("otsentry", "otsentry", &self.opts.version, &event, room);
-        Ok(message(self.opts.framing, &self.origin, severity, ts, &cef))
+        // The header once: the event is cut to the room it leaves, then appended.
+        let mut m = message(self.opts.framing, &self.origin, severity, ts, "");
+        let room = self.opts.max_message.saturating_sub(m.len());
+        m.push_str(&format("otsentry", "otsentry", &self.opts.version, &event, room));
+        Ok(m)
     }
 
     fn fail(&mut self, e: &std::io::Error) -> SinkError {

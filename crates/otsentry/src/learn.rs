@@ -40,19 +40,7 @@ pub(crate) fn learn(args: &LearnArgs) -> anyhow::Result<()> {
     let (summary, learner) = run.finish_learning(0.0);
     let Some(out) = out else { return Ok(()) };
     let learner = learner.context("learning was not on")?;
-    // Vendors come from the MACs seen; without the manuf file there are none.
-    let vendors = otsentry_baseline::Vendors::load(&args.manuf, &learner.macs()).unwrap_or_else(|e| {
-        say!("otsentry: warning: {}: {e}; assets are written without vendors", args.manuf.display());
-        otsentry_baseline::Vendors::default()
-    });
-    let file = learner.finish(&vendors);
-    if file.learned.not_followed > 0 {
-        say!(
-            "otsentry: warning: more than {} addresses or conversations: {} sightings and requests past them were not learned",
-            otsentry_baseline::MAX_LEARNED,
-            file.learned.not_followed
-        );
-    }
+    let file = finish(learner, &args.manuf);
     write_whole(out, &otsentry_baseline::to_text(&file))?;
     let values: usize = file.pairs.iter().map(|p| p.values.len()).sum();
     say!(
@@ -64,6 +52,25 @@ pub(crate) fn learn(args: &LearnArgs) -> anyhow::Result<()> {
         summary.packets
     );
     Ok(())
+}
+
+/// What `learner` learned, with vendors from `manuf` (said when it cannot be read), and
+/// a warning when addresses or conversations were past the learner's cap.
+pub(crate) fn finish(learner: otsentry_baseline::Learner, manuf: &std::path::Path) -> otsentry_baseline::BaselineFile {
+    // Vendors come from the MACs seen; without the manuf file there are none.
+    let vendors = otsentry_baseline::Vendors::load(manuf, &learner.macs()).unwrap_or_else(|e| {
+        say!("otsentry: warning: {}: {e}; assets are written without vendors", manuf.display());
+        otsentry_baseline::Vendors::default()
+    });
+    let file = learner.finish(&vendors);
+    if file.learned.not_followed > 0 {
+        say!(
+            "otsentry: warning: more than {} addresses or conversations: {} sightings and requests past them were not learned",
+            otsentry_baseline::MAX_LEARNED,
+            file.learned.not_followed
+        );
+    }
+    file
 }
 
 /// `text` into `path` in one piece (a temporary file beside it, then renamed).

@@ -109,7 +109,7 @@ pub(crate) const KIND: Kind = Kind {
     ],
     default_types: Some(&["alert"]),
     build,
-    verify: |entry| options(entry, "").map(drop),
+    verify: |entry| sink(entry, "").map(drop),
 };
 
 fn framing(text: &str) -> Result<Framing, String> {
@@ -151,9 +151,6 @@ fn options(entry: &Entry, host: &str) -> anyhow::Result<(CefOptions, Option<Path
         Ok(Some(p))
     };
     let tls = TlsFiles { ca: path("ca")?, cert: path("cert")?, key: path("key")? };
-    if target.transport == Transport::Tls {
-        otsentry_cef::transport::tls_config(&tls).map_err(|e| entry.error("cef", &e))?;
-    }
     let spool = entry.get("spool").map(PathBuf::from);
     if spool.is_some() && target.transport == Transport::Udp {
         return Err(entry.error("spool", "UDP is at most once: a spool cannot know what arrived (use tcp://, tls:// or relp://)"));
@@ -169,9 +166,16 @@ fn options(entry: &Entry, host: &str) -> anyhow::Result<(CefOptions, Option<Path
     Ok((opts, spool))
 }
 
+/// The sink for `entry`, every file it names read (TLS files included), not connected;
+/// and its spool.
+fn sink(entry: &Entry, host: &str) -> anyhow::Result<(CefSink, Option<PathBuf>)> {
+    let (opts, spool) = options(entry, host)?;
+    let sink = CefSink::new(opts, otsentry_engine::record_types()).map_err(|e| entry.error("cef", &e.to_string()))?;
+    Ok((sink, spool))
+}
+
 fn build(entry: &Entry, cx: &Context<'_>) -> anyhow::Result<Box<dyn RecordSink>> {
-    let (opts, spool) = options(entry, cx.host)?;
-    let mut sink = CefSink::new(opts, otsentry_engine::record_types()).map_err(|e| entry.error("cef", &e.to_string()))?;
+    let (mut sink, spool) = sink(entry, cx.host)?;
     match (sink.check(), &spool) {
         (Ok(()), _) => {}
         (Err(CefStartError::Config(e)), _) => return Err(UsageError(format!("{}: {e}", entry.setting("cef"))).into()),

@@ -119,15 +119,7 @@ fn gather(s: &Sources) -> anyhow::Result<Report> {
         learner = learning.finish_learning(0.0).1;
     }
     let learner = learner.ok_or_else(|| anyhow::anyhow!("learning was not on"))?;
-    let vendors = otsentry_baseline::Vendors::load(&s.manuf, &learner.macs()).unwrap_or_default();
-    let learned = learner.finish(&vendors);
-    if learned.learned.not_followed > 0 {
-        say!(
-            "otsentry: warning: more than {} addresses or conversations: {} sightings and requests past them are not in the report",
-            otsentry_baseline::MAX_LEARNED,
-            learned.learned.not_followed
-        );
-    }
+    let learned = crate::learn::finish(learner, &s.manuf);
     let captures = plan.inputs.iter().map(|i| i.name.clone()).collect();
     let tally = std::mem::take(&mut *tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     if tally.untallied > 0 {
