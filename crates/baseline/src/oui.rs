@@ -16,9 +16,18 @@ pub struct Vendors {
 impl Vendors {
     /// Reads `path`, keeping the prefixes of `macs`. A missing file gives no vendors.
     pub fn load(path: &Path, macs: &[[u8; 6]]) -> std::io::Result<Vendors> {
+        let wanted: Vec<u64> = macs.iter().map(|m| word(*m)).collect();
         let text = std::fs::read_to_string(path)?;
-        let word = |m: &[u8; 6]| m.iter().fold(0u64, |acc, &b| acc << 8 | u64::from(b));
-        let wanted: Vec<u64> = macs.iter().map(word).collect();
+        Ok(Vendors::parse(&text, |bits, key| wanted.iter().any(|w| w >> (48 - u32::from(bits)) == key)))
+    }
+
+    /// Reads `path` whole: for a sensor, which meets MACs as it goes.
+    pub fn load_all(path: &Path) -> std::io::Result<Vendors> {
+        Ok(Vendors::parse(&std::fs::read_to_string(path)?, |_, _| true))
+    }
+
+    /// The prefixes of a manuf file's `text` that `keep` keeps (by prefix bits and value).
+    pub fn parse(text: &str, keep: impl Fn(u8, u64) -> bool) -> Vendors {
         let mut names = HashMap::new();
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let mut cols = line.split('\t');
@@ -34,18 +43,31 @@ impl Vendors {
             }
             let value = bytes.iter().chain(std::iter::repeat(&0)).take(6).fold(0u64, |acc, &b| acc << 8 | u64::from(b));
             let key = value >> (48 - u32::from(bits));
-            if wanted.iter().any(|w| w >> (48 - u32::from(bits)) == key) {
+            if keep(bits, key) {
                 names.insert((bits, key), long.to_string());
             }
         }
-        Ok(Vendors { names })
+        Vendors { names }
+    }
+
+    /// How many prefixes it knows.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
     }
 
     /// The vendor of `mac`, by its longest known prefix.
     pub fn of(&self, mac: [u8; 6]) -> Option<&str> {
-        let w = mac.iter().fold(0u64, |acc, &b| acc << 8 | u64::from(b));
+        let w = word(mac);
         [36u8, 28, 24].iter().find_map(|&bits| self.names.get(&(bits, w >> (48 - u32::from(bits))))).map(String::as_str)
     }
+}
+
+fn word(mac: [u8; 6]) -> u64 {
+    mac.iter().fold(0u64, |acc, &b| acc << 8 | u64::from(b))
 }
 
 #[cfg(test)]
@@ -65,6 +87,10 @@ mod tests {
         assert_eq!(v.of(macs[2]), Some("IEEE Registration Authority"));
         assert_eq!(v.of(macs[3]), Some("Siemens"), "a line without a long name");
         assert_eq!(v.of([2, 0, 0, 0, 0, 1]), None);
+        let all = Vendors::load_all(&path).unwrap();
+        assert_eq!((all.len(), v.len()), (4, 4));
+        let some = Vendors::load(&path, &macs[..1]).unwrap();
+        assert_eq!((some.len(), some.of(macs[3])), (1, None), "only the prefixes asked for");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -117,6 +117,7 @@ impl StreamCounts {
         self.scan_sources_dropped += o.scan_sources_dropped;
         self.relayed_segments += o.relayed_segments;
         self.sender_hosts_dropped += o.sender_hosts_dropped;
+        self.assets_dropped += o.assets_dropped;
     }
 }
 

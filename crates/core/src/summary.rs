@@ -304,6 +304,9 @@ pub struct StreamCounts {
     pub relayed_segments: u64,
     /// Addresses the sender table forgot when it held its maximum.
     pub sender_hosts_dropped: u64,
+    /// Addresses the asset book (`asset` records) forgot when it held its maximum.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub assets_dropped: u64,
 }
 
 impl Summary {

@@ -146,8 +146,8 @@ pub(crate) struct AppSink<'c, 'o, 'w> {
     pub(crate) community_id: &'o mut Option<String>,
     /// The flow's zones, for the segmentation policy.
     pub(crate) zones: &'o mut crate::segment::FlowZones,
-    /// The flow's conversation in the baseline detector, once it made a request.
-    pub(crate) baseline_slot: &'o mut Option<u32>,
+    /// The flow's conversation in the baseline detector, and what it told the asset book.
+    pub(crate) marks: &'o mut crate::flows::Marks,
 }
 
 /// The header of an event of the flow at `cx`, its Community ID computed once per flow.
@@ -161,10 +161,10 @@ impl AppSink<'_, '_, '_> {
     /// one event with it, on arrival or as its record), the policy's class check; and
     /// the baseline, which learns or checks requests and reads identities in responses.
     fn detect<E: PduEvent>(&mut self, cx: &StreamCx, event: &E) {
-        let AppSink { ctx, out, community_id, zones, baseline_slot } = self;
+        let AppSink { ctx, out, community_id, zones, marks } = self;
         let subject = || ctx.subject(cx.dir, cx.ts);
         out.detect(&subject, event, Some((event.event_type(), event.body())), &mut || header(ctx, community_id, cx));
-        if out.segmentation.is_none() && out.baseline.is_none() && out.roles.is_none() {
+        if out.segmentation.is_none() && out.baseline.is_none() && out.roles.is_none() && out.inventory.is_none() {
             return;
         }
         // Requests only have a class, each reported once (on arrival, or as their record).
@@ -178,7 +178,13 @@ impl AppSink<'_, '_, '_> {
             }
         }
         if let Some(app) = ctx.app {
-            crate::baseline::event(out, ctx, baseline_slot, (cx.ts, app), event, class);
+            crate::baseline::event(out, ctx, &mut marks.baseline_slot, (cx.ts, app), event, class);
+            if out.inventory.is_some() {
+                match class {
+                    Some(c) => crate::inventory::request(out, &mut marks.assets, (ctx.client().ip(), ctx.server().ip()), app, c, cx.ts),
+                    None => crate::inventory::response(out, ctx.server().ip(), event, cx.ts),
+                }
+            }
         }
     }
 }

@@ -29,6 +29,8 @@ pub(crate) struct CrossStage {
     roles_done: Option<crate::roles::RoleWatch>,
     /// Asset findings raised so far (each once, as one detector would).
     assets_raised: std::collections::HashSet<crate::baseline::AssetSubject>,
+    /// The run's asset book, when the outputs take `asset` records.
+    inventory: Option<crate::inventory::Inventory>,
 }
 
 impl CrossStage {
@@ -38,8 +40,11 @@ impl CrossStage {
         outputs: Option<Outputs>,
         workers: usize,
         memory: otsentry_core::MemoryBudget,
+        vendors: Option<std::sync::Arc<otsentry_baseline::Vendors>>,
     ) -> CrossStage {
+        let inventory = outputs.as_ref().filter(|o| o.wants("asset")).map(|_| crate::inventory::Inventory::new(&memory, vendors));
         CrossStage {
+            inventory,
             alerting,
             scans: ScanTracker::with_memory(memory),
             hosts,
@@ -128,6 +133,11 @@ impl CrossStage {
                     self.detect(place, &event, "baseline");
                 }
             }
+            Item::Asset(a) => {
+                if let Some(inv) = self.inventory.as_mut() {
+                    inv.record(&a.sighting, a.ts, a.input.as_ref(), self.outputs.as_mut());
+                }
+            }
             Item::Roles(watch) => {
                 self.roles.push(*watch);
                 if self.roles.len() == self.queues.len() {
@@ -192,6 +202,13 @@ impl CrossStage {
         self.outputs.as_mut()
     }
 
+    /// A `snapshot` record of every asset, if the outputs take them.
+    pub(crate) fn asset_snapshot(&mut self, now: Timestamp) {
+        if let (Some(inv), Some(o)) = (self.inventory.as_ref(), self.outputs.as_mut()) {
+            inv.snapshot(now, o);
+        }
+    }
+
     /// Each output's counters (the sinks every worker shares).
     pub(crate) fn output_counts(&self) -> Vec<otsentry_core::SinkCounts> {
         self.outputs.as_ref().map(Outputs::counts).unwrap_or_default()
@@ -209,6 +226,7 @@ impl CrossStage {
         self.alerting.finish(&mut s);
         s.streams.scan_sources_dropped = self.scans.dropped();
         s.streams.sender_hosts_dropped = self.hosts.dropped();
+        s.streams.assets_dropped = self.inventory.as_ref().map_or(0, crate::inventory::Inventory::dropped);
         s
     }
 

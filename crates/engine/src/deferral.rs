@@ -75,6 +75,9 @@ pub(crate) enum Item {
     /// An asset's departure from the baseline (new, or a changed identity), as the
     /// worker's detector raised it: the first across workers alerts.
     AssetFinding(Box<(otsentry_baseline::Finding, Place)>),
+    /// What a worker saw of an address that its own book did not know (or a host's
+    /// sighting, for the last-seen time): the cross stage's book records it.
+    Asset(Box<crate::inventory::AssetItem>),
 }
 
 /// The host table's part of one sender observation.

@@ -19,6 +19,8 @@ pub(crate) trait Driven {
     fn output_counts(&self) -> Vec<SinkCounts>;
     fn unwritten(&self) -> u64;
     fn write_stats(&mut self, record: &StatsRecord);
+    /// A `snapshot` record of every asset (if the outputs take `asset` records).
+    fn asset_snapshot(&mut self, now: Timestamp);
     fn set_max_frame(&mut self, max: Option<u32>);
     fn reader(&self) -> ReaderKind;
     /// Names the input records come from.
@@ -66,6 +68,10 @@ impl Driven for crate::pipeline::Pipeline {
 
     fn write_stats(&mut self, record: &StatsRecord) {
         self.write(record);
+    }
+
+    fn asset_snapshot(&mut self, now: Timestamp) {
+        crate::pipeline::Pipeline::asset_snapshot(self, now);
     }
 
     fn set_max_frame(&mut self, max: Option<u32>) {

@@ -33,6 +33,8 @@ pub(crate) struct Out<'a> {
     pub(crate) roles: Option<&'a mut crate::roles::RoleWatch>,
     /// Keeps flows' recent packets and writes alerts' evidence, if asked to.
     pub(crate) evidence: Option<&'a mut crate::evidence::Keeper>,
+    /// The asset book, when the outputs take `asset` records.
+    pub(crate) inventory: Option<&'a mut crate::inventory::Inventory>,
 }
 
 impl Out<'_> {

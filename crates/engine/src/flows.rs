@@ -55,8 +55,8 @@ pub(crate) struct AppState {
     sender: SenderWatch,
     /// Its zones and the policy checks made, once a policy is loaded.
     zones: crate::segment::FlowZones,
-    /// Its conversation in the baseline detector, once it made a request.
-    baseline_slot: Option<u32>,
+    /// Its conversation in the baseline detector, and what it told the asset book.
+    marks: Marks,
     /// Its recent packets, kept for alerts' evidence.
     ring: Option<Box<crate::evidence::Ring>>,
     /// What the memory budget holds for it beyond its table slot.
@@ -80,6 +80,14 @@ impl AppState {
         let probing = if self.detector.is_done() { 0 } else { self.detector.held() };
         a.held() + b.held() + probing + self.parser.as_ref().map_or(0, Parser::held)
     }
+}
+
+/// What a flow has told the stages that keep state across flows.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Marks {
+    /// Its conversation in the baseline detector, once it made a request.
+    pub(crate) baseline_slot: Option<u32>,
+    pub(crate) assets: crate::inventory::FlowAssets,
 }
 
 /// Packet-time seconds between sweeps for idle flows.
@@ -202,6 +210,10 @@ impl FlowStage {
         if out.baseline.is_some() {
             crate::baseline::hosts(out, &ctx, (ip.src, p.macs.map(|m| m.src)), ip.dst, lookup.created);
         }
+        if out.inventory.is_some() {
+            let src = (ip.src, p.macs.map(|m| m.src));
+            crate::inventory::packet(out, &mut flow.user.marks.assets, p.ts, s, src, ip.dst, lookup.created);
+        }
         if out.segmentation.is_some() && flow.user.zones.needs(None) {
             // The protocol alone, from the first packet (a SYN to RDP counts); a
             // dissector's requests add their function classes.
@@ -263,7 +275,7 @@ impl FlowStage {
             flow.user.swap = false;
             flow.user.dir_settled = true;
             flow.user.zones.reset();
-            flow.user.baseline_slot = None;
+            flow.user.marks = Marks::default();
             flow.swap_direction();
         }
         if let Some(keeper) = out.evidence.as_deref_mut() {
@@ -329,7 +341,7 @@ impl FlowStage {
 
     /// A new baseline detector starts: no flow has a conversation in it yet.
     pub(crate) fn forget_baseline_slots(&mut self) {
-        self.table.for_each_mut(&mut |f| f.user.baseline_slot = None);
+        self.table.for_each_mut(&mut |f| f.user.marks.baseline_slot = None);
     }
 
     /// Every live flow's dissector counts handed to the summary (periodic stats), so
@@ -553,13 +565,8 @@ pub(crate) fn on_delivery(user: &mut AppState, ctx: &EventCtx<'_>, dir: Directio
             user.detector.gap(dir.index());
             if let Some(parser) = user.parser.as_mut() {
                 let cx = StreamCx { ts: ctx.ts, dir, offset: offset + len };
-                let mut sink = AppSink {
-                    ctx,
-                    out: &mut *out,
-                    community_id: &mut user.community_id,
-                    zones: &mut user.zones,
-                    baseline_slot: &mut user.baseline_slot,
-                };
+                let mut sink =
+                    AppSink { ctx, out: &mut *out, community_id: &mut user.community_id, zones: &mut user.zones, marks: &mut user.marks };
                 if let Some(pending) = user.pending.get_mut(dir.index()) {
                     parser.gap(pending, &cx, len, &mut sink);
                 }
@@ -593,8 +600,7 @@ fn app_data(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, offset: u64
                 (&fixed, if user.swap { dir.reverse() } else { dir })
             };
             let cx = StreamCx { ts: ctx.ts, dir, offset };
-            let mut sink =
-                AppSink { ctx, out, community_id: &mut user.community_id, zones: &mut user.zones, baseline_slot: &mut user.baseline_slot };
+            let mut sink = AppSink { ctx, out, community_id: &mut user.community_id, zones: &mut user.zones, marks: &mut user.marks };
             parser.deliver(user.pending.get_mut(dir.index()), &cx, bytes, datagram, &mut sink);
         }
         return;
@@ -646,8 +652,7 @@ fn app_data(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, offset: u64
 fn start_parser(user: &mut AppState, ctx: &EventCtx<'_>, dir: Direction, offset: u64, bytes: &[u8], datagram: bool, out: &mut Out<'_>) {
     let held = user.detector.take_held();
     let Some(parser) = user.parser.as_mut() else { return };
-    let mut sink =
-        AppSink { ctx, out, community_id: &mut user.community_id, zones: &mut user.zones, baseline_slot: &mut user.baseline_slot };
+    let mut sink = AppSink { ctx, out, community_id: &mut user.community_id, zones: &mut user.zones, marks: &mut user.marks };
     let this = dir.index();
     for (s, (start, bytes_held)) in held.iter().enumerate().filter(|(s, h)| *s != this && !h.1.is_empty()) {
         let other = if s == 0 { Direction::ToServer } else { Direction::ToClient };
@@ -673,13 +678,8 @@ pub(crate) fn shed_flow(flow: &mut Flow<AppState>, now: Timestamp, out: &mut Out
     let bytes = user.charged.app;
     user.detector.shed();
     let Some(parser) = user.parser.as_mut() else { return };
-    let mut sink = AppSink {
-        ctx: &ctx,
-        out: &mut *out,
-        community_id: &mut user.community_id,
-        zones: &mut user.zones,
-        baseline_slot: &mut user.baseline_slot,
-    };
+    let mut sink =
+        AppSink { ctx: &ctx, out: &mut *out, community_id: &mut user.community_id, zones: &mut user.zones, marks: &mut user.marks };
     let lost = parser.shed(&mut user.pending, now, &mut sink);
     if lost > 0 {
         let reason =
@@ -734,7 +734,7 @@ fn end_flow(mut flow: Flow<AppState>, why: EndReason, budget: &mut Budget, memor
                 out: &mut *out,
                 community_id: &mut flow.user.community_id,
                 zones: &mut flow.user.zones,
-                baseline_slot: &mut flow.user.baseline_slot,
+                marks: &mut flow.user.marks,
             },
         );
     }

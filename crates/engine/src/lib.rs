@@ -6,8 +6,6 @@
 
 mod alerting;
 mod apps;
-// Groundwork for issue 33's asset records: tested, not yet wired.
-#[allow(dead_code)]
 mod assets;
 mod baseline;
 mod baselining;
@@ -22,6 +20,7 @@ mod evidence;
 mod fanout;
 mod flows;
 mod health;
+mod inventory;
 mod l2;
 mod live;
 mod pipeline;

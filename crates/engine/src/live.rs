@@ -18,13 +18,21 @@ pub struct LiveSettings {
     pub tick: Duration,
     /// Between `stats` records; `None` for none.
     pub stats_every: Option<Duration>,
+    /// Between snapshots of every asset (`asset` records, `change: snapshot`); `None`
+    /// for none.
+    pub assets_every: Option<Duration>,
     /// When the sensor reports itself unwell.
     pub health: HealthSettings,
 }
 
 impl Default for LiveSettings {
     fn default() -> Self {
-        LiveSettings { tick: Duration::from_millis(250), stats_every: Some(Duration::from_secs(30)), health: HealthSettings::default() }
+        LiveSettings {
+            tick: Duration::from_millis(250),
+            stats_every: Some(Duration::from_secs(30)),
+            assets_every: Some(Duration::from_secs(3600)),
+            health: HealthSettings::default(),
+        }
     }
 }
 
@@ -114,6 +122,7 @@ pub(crate) fn run_live<D: Driven>(run: &mut D, source: &mut dyn Source, settings
         let tick = settings.tick.clamp(Duration::from_millis(10), Duration::from_secs(1));
         let mut next_tick = clock.mono + tick;
         let mut next_stats = settings.stats_every.map(|every| clock.mono + every);
+        let mut next_assets = settings.assets_every.map(|every| clock.mono + every);
         run.set_max_frame(source.max_frame());
         let mut counted = 0u64;
         let mut health = HealthWatch::new(settings.health, clock.mono);
@@ -154,6 +163,12 @@ pub(crate) fn run_live<D: Driven>(run: &mut D, source: &mut dyn Source, settings
                 if now >= due {
                     write_stats(run, source, &clock, now);
                     next_stats = Some(due.max(now - every) + every);
+                }
+            }
+            if let (Some(due), Some(every)) = (next_assets, settings.assets_every) {
+                if now >= due {
+                    run.asset_snapshot(clock.at(now));
+                    next_assets = Some(due.max(now - every) + every);
                 }
             }
             if ended {

@@ -25,6 +25,7 @@ macro_rules! out {
             baseline: $pipeline.baseline.as_mut(),
             roles: $pipeline.roles.as_mut(),
             evidence: $pipeline.evidence.as_mut(),
+            inventory: $pipeline.inventory.as_mut(),
         }
     };
 }
@@ -76,6 +77,8 @@ pub struct PipelineOptions {
     pub evidence: Option<crate::evidence::EvidenceStore>,
     /// Learn a baseline from the first traffic (with `learn` set), then check against it.
     pub learn_for: Option<LiveLearning>,
+    /// MAC vendors for `asset` records (written when the outputs take them).
+    pub vendors: Option<Arc<otsentry_baseline::Vendors>>,
 }
 
 /// A sensor learning its baseline on the wire: after `duration_ns` of traffic the
@@ -118,6 +121,7 @@ impl Default for PipelineOptions {
             memory: otsentry_core::MemoryBudget::default(),
             evidence: None,
             learn_for: None,
+            vendors: None,
         }
     }
 }
@@ -158,6 +162,7 @@ pub struct Pipeline {
     /// baseline's tick: the flow stage knows).
     worker: bool,
     evidence: Option<crate::evidence::Keeper>,
+    inventory: Option<crate::inventory::Inventory>,
     /// When a live learning ends (set by its first packet).
     learn_end: Option<i64>,
     /// The baseline checked against was learned by this run: a reload that names no
@@ -186,7 +191,10 @@ impl Pipeline {
         };
         let arp = ArpTable::with_memory(opts.memory.clone());
         let evidence = opts.evidence.as_ref().map(|s| crate::evidence::Keeper::new(s, opts.memory.clone()));
+        let inventory =
+            outputs.as_ref().filter(|o| o.wants("asset")).map(|_| crate::inventory::Inventory::new(&opts.memory, opts.vendors.clone()));
         Pipeline {
+            inventory,
             defrag: Defragmenter::new(opts.defrag),
             opts,
             outputs,
@@ -383,6 +391,14 @@ impl Pipeline {
             timestamp: now,
             ..EventHeader::default()
         });
+    }
+
+    /// A `snapshot` record of every asset (a sensor's periodic one), if the outputs
+    /// take `asset` records.
+    pub fn asset_snapshot(&mut self, now: Timestamp) {
+        if let (Some(inv), Some(o)) = (self.inventory.as_ref(), self.outputs.as_mut()) {
+            inv.snapshot(now, o);
+        }
     }
 
     /// Hand each alert to `hook` as it is raised (besides EVE, if on).
@@ -691,6 +707,9 @@ impl Pipeline {
         }
         self.summary.streams.scan_sources_dropped = self.flows.scan_sources_dropped();
         self.summary.streams.sender_hosts_dropped = self.flows.hosts_dropped();
+        if !self.worker {
+            self.summary.streams.assets_dropped = self.inventory.as_ref().map_or(0, crate::inventory::Inventory::dropped);
+        }
         if let Some(crate::baselining::Baselining::Detect(d)) = self.baseline.as_ref() {
             self.summary.baseline = d.counts().into_iter().map(|(k, n)| (k.to_string(), n)).collect();
             if d.untracked_pairs() > 0 {

@@ -90,9 +90,14 @@ fn registered(extra: &[Protocol]) -> Vec<Protocol> {
         }
         v
     };
-    // The built-in order first, so a spool written by any build reads back.
-    let all: Vec<&'static str> =
-        ["alert", "anomaly", "flow"].into_iter().chain(types(&BUILT_IN)).chain(["segmentation", "stats"]).chain(types(extra)).collect();
+    // The built-in order first, so a spool written by any build reads back (`asset`
+    // came last).
+    let all: Vec<&'static str> = ["alert", "anomaly", "flow"]
+        .into_iter()
+        .chain(types(&BUILT_IN))
+        .chain(["segmentation", "stats", "asset"])
+        .chain(types(extra))
+        .collect();
     if let Err(e) = otsentry_sink::install_types(all) {
         tracing::error!(installed = ?e.0, "record types were installed before the protocol registry");
     }
@@ -247,6 +252,6 @@ mod tests {
         assert!(parse_app_setting("dnp9.max-objects=1").unwrap_err().contains("unknown protocol"));
         let types = record_types();
         assert_eq!(&types[..4], ["alert", "anomaly", "flow", "modbus"], "the order spools were written in");
-        assert_eq!(&types[types.len() - 2..], ["segmentation", "stats"]);
+        assert_eq!(&types[types.len() - 3..], ["segmentation", "stats", "asset"]);
     }
 }

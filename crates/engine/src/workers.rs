@@ -182,7 +182,7 @@ impl Pool {
         let alerting = crate::alerting::Alerting::new(opts.rules.clone(), opts.memory.clone());
         // Flow records stand for the records written per conversation and per PDU.
         let weight0 = inline_weight(outputs.as_ref().is_some_and(|o| o.wants("flow")));
-        let cross = CrossStage::new(alerting, hosts, outputs, n, opts.memory.clone());
+        let cross = CrossStage::new(alerting, hosts, outputs, n, opts.memory.clone(), opts.vendors.clone());
         let warmup = opts.warmup.as_ref().and_then(|w| w.duration_ns).map(|d| (d, None));
         Ok(Pool {
             reads_own,
@@ -572,6 +572,10 @@ impl Driven for Pool {
         if let Some(o) = self.cross.outputs_mut().filter(|o| o.wants("stats")) {
             o.write(record);
         }
+    }
+
+    fn asset_snapshot(&mut self, now: Timestamp) {
+        self.cross.asset_snapshot(now);
     }
 
     fn set_max_frame(&mut self, max: Option<u32>) {

@@ -316,3 +316,52 @@ fn function_totals_split_into_requests_and_responses() {
     }
     assert!(dnp3_split.0 > 0 && dnp3_split.1 > 0, "the fixtures hold DNP3 requests and responses: {dnp3_split:?}");
 }
+
+/// `asset` records of the identities fixture, exactly as in `fixtures/report/expected-assets.jsonl`:
+/// each device's first sighting, the roles its conversations give it, each identity
+/// attribute it states (MEI objects, SZL 0x0011/0x001C, DNP3 group 0), and the S7 PLC's
+/// firmware update as a change with its old and new values.
+#[test]
+fn asset_records_say_what_each_device_showed_and_what_changed() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/report");
+    let (outputs, captured) = Outputs::memory();
+    let mut replay = Pipeline::new(PipelineOptions::default(), Some(outputs));
+    let input = Input { name: "fixtures/report/identities.pcap".into(), location: Location::File(dir.join("identities.pcap")) };
+    replay.run_input(&input, &mut |_, _| {}).expect("replay");
+    replay.finish(0.0);
+    let eve = String::from_utf8(captured.bytes()).expect("utf-8");
+    let lines: String = eve.lines().filter(|l| l.contains(r#""event_type":"asset""#)).map(|l| format!("{l}\n")).collect();
+    let path = dir.join("expected-assets.jsonl");
+    if std::env::var("OTSENTRY_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &lines).expect("bless");
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{}: missing (bless it)", path.display()));
+    assert!(want == lines, "expected-assets.jsonl differs:\n--- want\n{want}\n--- got\n{lines}");
+    // What the golden file must say, whatever it was blessed with.
+    let records: Vec<serde_json::Value> =
+        lines.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json")["asset"].clone()).collect();
+    let find = |ip: &str, change: &str, field: Option<&str>| {
+        records.iter().find(|r| r["ip"] == ip && r["change"] == change && field.is_none_or(|f| r["field"] == f)).cloned()
+    };
+    for (ip, role) in [("10.40.2.10", "plc"), ("10.40.2.20", "plc"), ("10.40.2.30", "outstation"), ("10.40.1.20", "master")] {
+        assert!(find(ip, "new", None).is_some(), "{ip}: no first sighting");
+        let r = find(ip, "role", None).unwrap_or_else(|| panic!("{ip}: no role"));
+        assert_eq!(r["new"], role, "{ip}");
+    }
+    for (ip, field, value) in [
+        ("10.40.2.10", "vendor", "Schneider Electric"),
+        ("10.40.2.10", "product", "BMX P34 2020"),
+        ("10.40.2.20", "model", "6ES7 516-3AN01-0AB0"),
+        ("10.40.2.20", "serial", "S C-X4U123456789"),
+        ("10.40.2.30", "vendor", "Acme RTU Co"),
+        ("10.40.2.30", "serial", "SN-0042"),
+    ] {
+        let r = find(ip, "identity", Some(field)).unwrap_or_else(|| panic!("{ip}: no {field}"));
+        assert_eq!((r["old"].clone(), r["new"].as_str()), (serde_json::Value::Null, Some(value)), "{ip} {field}");
+    }
+    let firmware: Vec<_> = records.iter().filter(|r| r["ip"] == "10.40.2.20" && r["field"] == "firmware").collect();
+    assert_eq!(firmware.len(), 2, "a first value, then the update");
+    assert_eq!((firmware[1]["old"].as_str(), firmware[1]["new"].as_str()), (Some("V2.8.3"), Some("V2.9.0")));
+    assert_eq!(firmware[1]["identity"]["firmware"], "V2.9.0", "the record shows the asset as it is now");
+    assert_eq!(records.iter().filter(|r| r["change"] == "new").count(), 6, "every address that sent, once");
+}

@@ -122,6 +122,8 @@ fn fuzzed_and_crash_captures_give_the_expected_events() {
         (
             "modbus/zeek/fuzz-72.pcap",
             &[
+                // Two hosts, their roles, and the bit-flipped MACs they sent from.
+                ("asset", 11),
                 ("decoder.ipv4.trunc_pkt", 2),
                 ("flow", 1),
                 ("modbus", 7),
@@ -137,6 +139,7 @@ fn fuzzed_and_crash_captures_give_the_expected_events() {
         (
             "modbus/zeek/fuzz-1011.pcap",
             &[
+                ("asset", 4),
                 ("decoder.ipv4.malformed", 1),
                 ("flow", 1),
                 ("modbus", 5),
@@ -146,7 +149,7 @@ fn fuzzed_and_crash_captures_give_the_expected_events() {
             ],
         ),
         // The capture that once crashed Wireshark's dissector: one clean transaction.
-        ("modbus/wireshark-samples/crash.pcap", &[("flow", 2), ("modbus", 1)]),
+        ("modbus/wireshark-samples/crash.pcap", &[("asset", 4), ("flow", 2), ("modbus", 1)]),
     ];
     for (name, want) in cases {
         let want: BTreeMap<String, u64> = want.iter().map(|&(k, v)| (k.to_string(), v)).collect();

@@ -1,8 +1,9 @@
-//! The `report/identities.pcap` fixture: devices saying who they are, once each. A
+//! The `report/identities.pcap` fixture: devices saying who they are. A
 //! Modbus PLC answers read device identification (MEI 0x0E: vendor, product code,
 //! revision); an S7 PLC answers SZL 0x0011 (module order number, hardware and firmware
 //! versions) and SZL 0x001C (PLC name, module type, serial number); a DNP3 outstation
-//! answers a read of group 0 (manufacturer, product, firmware, serial).
+//! answers a read of group 0 (manufacturer, product, firmware, serial); then the S7 PLC
+//! answers SZL 0x0011 again after a firmware update.
 use crate::ot::s7_pdu;
 use crate::session::*;
 
@@ -94,6 +95,14 @@ pub fn fixture() -> Vec<u8> {
         "10.40.1.20:49300",
         &format!("{RTU}:20000"),
         &[(true, 10, 1, dnp3_request(0x01, &[0x00, 0xFE, 0x06])), (false, 1, 10, dnp3_response(0x81, [0x00, 0x00], &attrs))],
+    );
+    c.wait(10);
+    // The S7 PLC again, after a firmware update: its asset record says what changed.
+    let updated = szl_list(0x0011, 28, &[module(0x0001, "6ES7 516-3AN01-0AB0", (2, 9, 0))]);
+    c.s7(
+        "10.40.3.5:49501",
+        &format!("{S7_PLC}:102"),
+        &[(true, s7_userdata_request(3, 4, 0x01, &[0x00, 0x11, 0x00, 0x00])), (false, szl_response(3, &updated))],
     );
     c.into_bytes()
 }

@@ -1,0 +1,182 @@
+//! `asset` records in the pipeline: what the flow stage and the dissectors show of each
+//! address (its packets' MACs, the roles its requests give it, the identity its
+//! responses state) goes to the asset book ([`crate::assets`]), and each change it makes
+//! becomes a record. A flow calls on the book only when it has something to say (its
+//! first packet, a MAC it has not shown, a role it has not given, every ten seconds of
+//! traffic for the last sighting), so a long poll costs a compare per packet.
+//!
+//! With several workers, each keeps a book of its own pairs only to filter what it
+//! sends on: the cross stage holds the run's book and writes the records, in capture
+//! order, as one worker would.
+use crate::assets::{AssetBody, AssetBook, AssetRecord, AssetRole, Change, Sighting};
+use crate::events::Out;
+use otsentry_core::{AppProto, EventHeader, FunctionClass, MemoryBudget, PduEvent, Timestamp};
+use otsentry_sink::Outputs;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// Packet-time between refreshes of a flow's hosts' last sighting.
+const TOUCH_NS: i64 = 10_000_000_000;
+
+/// The book and the changes of the sighting being applied.
+pub(crate) struct Inventory {
+    book: AssetBook,
+    changes: Vec<(IpAddr, Change)>,
+}
+
+impl Inventory {
+    pub(crate) fn new(memory: &MemoryBudget, vendors: Option<Arc<otsentry_baseline::Vendors>>) -> Inventory {
+        Inventory { book: AssetBook::new(memory.clone(), vendors), changes: Vec::new() }
+    }
+
+    /// Applies `s` at `ts`; a record per change goes to `outputs`.
+    pub(crate) fn record(&mut self, s: &Sighting, ts: Timestamp, input: Option<&Arc<str>>, outputs: Option<&mut Outputs>) {
+        if !self.book.apply(s, ts, &mut self.changes) {
+            return;
+        }
+        let Some(o) = outputs else {
+            self.changes.clear();
+            return;
+        };
+        for (ip, change) in self.changes.drain(..) {
+            if let Some(state) = self.book.get(&ip) {
+                o.write(&AssetRecord { header: header(ip, ts, input), body: AssetBody { ip, change: Some(&change), state } });
+            }
+        }
+    }
+
+    /// Applies `s` only to filter: whether it changed anything.
+    fn filter(&mut self, s: &Sighting, ts: Timestamp) -> bool {
+        let changed = self.book.apply(s, ts, &mut self.changes);
+        self.changes.clear();
+        changed
+    }
+
+    /// A `snapshot` record of every asset (a sensor's periodic one), in address order.
+    pub(crate) fn snapshot(&self, now: Timestamp, outputs: &mut Outputs) {
+        for (ip, state) in self.book.sorted() {
+            outputs.write(&AssetRecord { header: header(*ip, now, None), body: AssetBody { ip: *ip, change: None, state } });
+        }
+    }
+
+    /// Addresses the book's cap let go.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.book.dropped()
+    }
+}
+
+fn header(ip: IpAddr, ts: Timestamp, input: Option<&Arc<str>>) -> EventHeader {
+    EventHeader { timestamp: ts, src_ip: Some(ip), pcap_filename: input.cloned(), ..EventHeader::default() }
+}
+
+/// A sighting a worker of several sends to the cross stage.
+#[derive(Debug)]
+pub(crate) struct AssetItem {
+    pub(crate) sighting: Sighting,
+    pub(crate) ts: Timestamp,
+    pub(crate) input: Option<Arc<str>>,
+}
+
+/// What a flow has told the book already.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FlowAssets {
+    /// The source MAC (as a word) each direction last reported.
+    src_macs: [u64; 2],
+    /// When its hosts' last sighting is next refreshed.
+    next_touch: i64,
+    /// Roles reported: the server's (1), the client as master (2) and as engineering (4).
+    roles: u8,
+}
+
+/// `s` at `ts`: recorded, or with several workers filtered and sent to the cross stage
+/// (a host's sighting always: it carries the last-seen time).
+fn sight(out: &mut Out<'_>, s: Sighting, ts: Timestamp) {
+    let Some(inv) = out.inventory.as_deref_mut() else { return };
+    if let Some(d) = out.alerting.deferral() {
+        let touch = matches!(s, Sighting::Host { .. } | Sighting::Seen { .. });
+        if inv.filter(&s, ts) || touch {
+            d.push(crate::deferral::Item::Asset(Box::new(AssetItem { sighting: s, ts, input: out.input.cloned() })));
+        }
+        return;
+    }
+    inv.record(&s, ts, out.input, out.outputs.as_deref_mut());
+}
+
+/// A packet from `src` (with its MAC, as a word) to `dst`, the flow's `side` sending.
+pub(crate) fn packet(
+    out: &mut Out<'_>,
+    marks: &mut FlowAssets,
+    ts: Timestamp,
+    side: usize,
+    src: (IpAddr, Option<u64>),
+    dst: IpAddr,
+    created: bool,
+) {
+    let word = src.1.unwrap_or(0);
+    let now = ts.as_nanos();
+    let (mac_new, due) = (marks.src_macs.get(side).is_some_and(|m| *m != word), now >= marks.next_touch);
+    if !(created || mac_new || due) {
+        return;
+    }
+    if let Some(m) = marks.src_macs.get_mut(side) {
+        *m = word;
+    }
+    sight(out, Sighting::Host { ip: src.0, mac: src.1.map(otsentry_wire::mac_bytes) }, ts);
+    if created || due {
+        marks.next_touch = now.saturating_add(TOUCH_NS);
+        sight(out, Sighting::Seen { ip: dst }, ts);
+    }
+}
+
+/// A request of `class` from `client` to `server` over `app`: the roles it gives them
+/// (a server of a protocol with masters is an outstation, else a PLC; a client that
+/// reads, writes or operates is a master, one that moves programs an engineering
+/// station).
+pub(crate) fn request(
+    out: &mut Out<'_>,
+    marks: &mut FlowAssets,
+    (client, server): (IpAddr, IpAddr),
+    app: AppProto,
+    class: FunctionClass,
+    ts: Timestamp,
+) {
+    use FunctionClass::{Control, Program, Read, Write};
+    let server_role = if app.masters() { AssetRole::Outstation } else { AssetRole::Plc };
+    let client_role = match class {
+        Read | Write | Control => Some((2, AssetRole::Master)),
+        Program => Some((4, AssetRole::Engineering)),
+        _ => None,
+    };
+    if marks.roles & 1 == 0 {
+        marks.roles |= 1;
+        sight(out, Sighting::Role { ip: server, role: server_role }, ts);
+    }
+    if let Some((bit, role)) = client_role.filter(|(bit, _)| marks.roles & bit == 0) {
+        marks.roles |= bit;
+        sight(out, Sighting::Role { ip: client, role }, ts);
+    }
+}
+
+/// A response from `server` that may state its identity.
+pub(crate) fn response<E: PduEvent>(out: &mut Out<'_>, server: IpAddr, e: &E, ts: Timestamp) {
+    if !e.identifies() {
+        return;
+    }
+    let mut said = Said(Vec::new());
+    e.observe(&mut said);
+    for (attribute, value) in said.0 {
+        sight(out, Sighting::Identity { ip: server, attribute, value }, ts);
+    }
+}
+
+/// The identity attributes an event states.
+struct Said(Vec<(&'static str, Box<str>)>);
+
+impl otsentry_core::Observer for Said {
+    fn function(&mut self, _code: u32, _name: &'static str) {}
+    fn range(&mut self, _space: otsentry_core::Space, _start: u32, _count: u32, _write: bool) {}
+    fn value(&mut self, _space: otsentry_core::Space, _address: u32, _value: f64) {}
+    fn identity(&mut self, attribute: &'static str, value: &str) {
+        self.0.push((attribute, value.into()));
+    }
+}
