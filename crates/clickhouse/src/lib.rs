@@ -8,6 +8,7 @@ mod rows;
 mod schema;
 mod server;
 mod sink;
+pub mod state;
 
 pub use migrate::{init, init_cluster, migration_file, statements, InitReport, MIGRATIONS_TABLE};
 pub use rows::{RowEncoder, RowError};

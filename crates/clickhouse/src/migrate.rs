@@ -7,9 +7,18 @@ use crate::server::{Failure, Server};
 pub const MIGRATIONS_TABLE: &str = "schema_migrations";
 
 /// The statements of `migration` for `database` in `layout`: the `catalog` tables it
-/// creates.
-pub fn statements(catalog: &Catalog, migration: &Migration, database: &str, layout: Layout) -> Vec<String> {
-    catalog.tables().iter().filter(|t| t.migration == migration.version).map(|t| create_table(t, database, layout, None)).collect()
+/// creates (and, on `cluster`, as [`crate::cluster`] lays them out), then what it builds
+/// on them (the assets' current state).
+pub fn statements(catalog: &Catalog, migration: &Migration, database: &str, layout: Layout, cluster: Option<&str>) -> Vec<String> {
+    let tables = catalog.tables().iter().filter(|t| t.migration == migration.version);
+    let mut out: Vec<String> = match cluster {
+        Some(c) => tables.flat_map(|t| crate::cluster::cluster_statements(t, database, layout, c)).collect(),
+        None => tables.map(|t| create_table(t, database, layout, None)).collect(),
+    };
+    if migration.version == crate::state::MIGRATION {
+        out.extend(crate::state::statements(database, layout, cluster));
+    }
+    out
 }
 
 /// The file in `deploy/clickhouse/` for `migration` and `layout` (database `otsentry`).
@@ -25,7 +34,7 @@ pub fn migration_file(catalog: &Catalog, migration: &Migration, layout: Layout) 
         }
     );
     text.push_str("CREATE DATABASE IF NOT EXISTS `otsentry`;\n\n");
-    for s in statements(catalog, migration, crate::DATABASE, layout) {
+    for s in statements(catalog, migration, crate::DATABASE, layout, None) {
         text.push_str(&s);
         text.push_str(";\n\n");
     }
@@ -101,16 +110,7 @@ fn init_on(server: &Server, retention_days: Option<u32>, cluster: Option<&str>) 
             report.already.push(m.version);
             continue;
         }
-        let sqls = match cluster {
-            Some(c) => catalog
-                .tables()
-                .iter()
-                .filter(|t| t.migration == m.version)
-                .flat_map(|t| crate::cluster::cluster_statements(t, &db, layout, c))
-                .collect(),
-            None => statements(catalog, m, &db, layout),
-        };
-        for sql in sqls {
+        for sql in statements(catalog, m, &db, layout, cluster) {
             run(&sql)?;
         }
         server.execute(&format!("INSERT INTO {record} VALUES ({}, '{}', '{}', now())", m.version, m.name, layout.name()))?;

@@ -168,11 +168,33 @@ const OWN_LAST: &[Table] = &[
             col("alerts", &["stats", "otsentry", "alerts", "total"], U64),
         ],
     },
+    // Every asset record (each change, and the sensor's snapshots); `crate::state` keeps
+    // each asset's latest beside it.
+    Table {
+        name: "assets",
+        event_type: "asset",
+        migration: 3,
+        columns: &[
+            col("ip", &["asset", "ip"], Ip),
+            col("change", &["asset", "change"], Name),
+            col("field", &["asset", "field"], Name),
+            col("old", &["asset", "old"], Str),
+            col("new", &["asset", "new"], Str),
+            col("macs", &["asset", "macs"], Names),
+            col("vendor", &["asset", "vendor"], Name),
+            col("roles", &["asset", "roles"], Names),
+            col("identity", &["asset", "identity"], Json),
+            col("first_seen", &["asset", "first_seen"], Time),
+            col("last_seen", &["asset", "last_seen"], Time),
+            col("version", &["asset", "version"], U64),
+        ],
+    },
 ];
 
 /// The migrations of the engine's own tables (the built-in protocols' tables are in
 /// the first).
-const OWN_MIGRATIONS: [Migration; 2] = [Migration { version: 1, name: "tables" }, Migration { version: 2, name: "stats" }];
+const OWN_MIGRATIONS: [Migration; 3] =
+    [Migration { version: 1, name: "tables" }, Migration { version: 2, name: "stats" }, Migration { version: 3, name: "assets" }];
 
 /// The tables of a build: the engine's own and every registered protocol's, in the order
 /// DDL lists them, and the migrations that create them, in order.
@@ -322,9 +344,9 @@ pub(crate) mod tests {
     fn every_record_type_has_one_table_and_names_are_unique() {
         let c = catalog();
         assert_eq!(c.problems(), Vec::<String>::new());
-        let types = ["alert", "anomaly", "flow", "modbus", "dnp3", "s7comm", "s7comm_plus", "cotp", "segmentation", "stats"];
+        let types = ["alert", "anomaly", "flow", "modbus", "dnp3", "s7comm", "s7comm_plus", "cotp", "segmentation", "stats", "asset"];
         assert_eq!(c.tables().iter().map(|t| t.event_type).collect::<Vec<_>>(), types, "the order DDL was generated in");
-        assert_eq!(c.migrations().iter().map(|m| m.version).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(c.migrations().iter().map(|m| m.version).collect::<Vec<_>>(), [1, 2, 3]);
         for t in c.tables() {
             for layout in [Layout::Legacy, Layout::Current] {
                 let mut names: Vec<_> = t.server_columns(layout).into_iter().map(|c| c.0).collect();

@@ -49,7 +49,7 @@ fn init_upgrades_a_database_of_an_earlier_version() {
         let layout = if s.generation == Generation::Legacy { Layout::Legacy } else { Layout::Current };
         srv.execute("CREATE DATABASE older").unwrap();
         let c = catalog();
-        for sql in statements(&c, &c.migrations()[0], "older", layout) {
+        for sql in statements(&c, &c.migrations()[0], "older", layout, None) {
             srv.execute(&sql).unwrap();
         }
         srv.execute("CREATE TABLE older.schema_migrations (`version` UInt32, `name` String, `layout` String, `applied` DateTime('UTC')) ENGINE = MergeTree() ORDER BY version").unwrap();

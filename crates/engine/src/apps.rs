@@ -181,8 +181,15 @@ impl AppSink<'_, '_, '_> {
             crate::baseline::event(out, ctx, &mut marks.baseline_slot, (cx.ts, app), event, class);
             if out.inventory.is_some() {
                 match class {
-                    Some(c) => crate::inventory::request(out, &mut marks.assets, (ctx.client().ip(), ctx.server().ip()), app, c, cx.ts),
-                    None => crate::inventory::response(out, ctx.server().ip(), event, cx.ts),
+                    Some(c) => crate::inventory::request(
+                        out,
+                        &mut marks.assets,
+                        (ctx.client().ip(), ctx.server().ip()),
+                        app,
+                        c,
+                        (cx.ts, ctx.pcap_cnt),
+                    ),
+                    None => crate::inventory::response(out, ctx.server().ip(), event, (cx.ts, ctx.pcap_cnt)),
                 }
             }
         }

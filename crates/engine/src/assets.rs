@@ -51,6 +51,9 @@ pub(crate) struct AssetState {
     identity: BTreeMap<&'static str, String>,
     /// The vendor of a MAC that serves this address alone, and that MAC.
     vendor: Option<(Arc<str>, [u8; 6])>,
+    /// Its last record's time and its number among the records of that time: records
+    /// are ordered by their version (see [`AssetBook::version`]).
+    stamp: (Timestamp, u64),
     /// MACs past [`MAX_MACS`] it sent from, counted.
     macs_omitted: u64,
     /// It sent a packet: an asset (an address only sent to is none, though a request
@@ -68,6 +71,7 @@ impl AssetState {
             identity: BTreeMap::new(),
             vendor: None,
             macs_omitted: 0,
+            stamp: (Timestamp(i64::MIN), 0),
             sent: false,
             first_seen: ts,
             last_seen: ts,
@@ -245,6 +249,17 @@ impl AssetBook {
         Some(Change::Identity { attribute, old, new: value.to_string() })
     }
 
+    /// The version of `ip`'s next record, at `ts`: its time in microseconds, times 64,
+    /// plus its number among the asset's records of that microsecond, so that a store
+    /// keeping the latest record per asset (ClickHouse's `asset_state`) orders the
+    /// several records one packet may cause.
+    pub(crate) fn version(&mut self, ip: &IpAddr, ts: Timestamp) -> u64 {
+        let Some(a) = self.assets.get_mut(ip) else { return 0 };
+        a.stamp = if a.stamp.0 == ts { (ts, a.stamp.1 + 1) } else { (ts, 0) };
+        let micros = u64::try_from(ts.as_nanos() / 1000).unwrap_or(0);
+        micros.saturating_mul(64).saturating_add(a.stamp.1.min(63))
+    }
+
     pub(crate) fn get(&self, ip: &IpAddr) -> Option<&AssetState> {
         self.assets.get(ip)
     }
@@ -271,6 +286,8 @@ pub(crate) struct AssetRecord<'a> {
 
 pub(crate) struct AssetBody<'a> {
     pub(crate) ip: IpAddr,
+    /// Orders the asset's records ([`AssetBook::version`]).
+    pub(crate) version: u64,
     /// `None` for a snapshot.
     pub(crate) change: Option<&'a Change>,
     pub(crate) state: &'a AssetState,
@@ -312,6 +329,7 @@ impl Serialize for AssetBody<'_> {
         o.serialize_field("identity", &self.state.identity)?;
         o.serialize_field("first_seen", &self.state.first_seen.rfc3339_micros().to_string())?;
         o.serialize_field("last_seen", &self.state.last_seen.rfc3339_micros().to_string())?;
+        o.serialize_field("version", &self.version)?;
         o.end()
     }
 }
@@ -437,7 +455,7 @@ mod tests {
         see(&mut book, host(rtu, [0x00, 0x80, 0xF4, 0, 0, 0x30]), 0);
         see(&mut book, Sighting::Role { ip: rtu, role: AssetRole::Outstation }, 5);
         let (_, change) = see(&mut book, identity(rtu, "vendor", "Acme RTU Co"), 10).remove(0);
-        let body = AssetBody { ip: rtu, change: Some(&change), state: book.get(&rtu).unwrap() };
+        let body = AssetBody { ip: rtu, version: book.version(&rtu, at(10)), change: Some(&change), state: book.get(&rtu).unwrap() };
         let v: serde_json::Value = serde_json::to_value(&body).unwrap();
         assert_eq!(v["change"], "identity");
         assert_eq!((v["field"].as_str(), v["old"].is_null(), v["new"].as_str()), (Some("vendor"), true, Some("Acme RTU Co")));
@@ -446,7 +464,10 @@ mod tests {
         assert_eq!(v["roles"], serde_json::json!(["outstation"]));
         assert_eq!(v["identity"]["vendor"], "Acme RTU Co");
         assert_eq!(v["first_seen"], "2026-01-15T08:00:00.000000+00:00");
-        let snapshot = serde_json::to_value(AssetBody { ip: rtu, change: None, state: book.get(&rtu).unwrap() }).unwrap();
+        assert_eq!(v["version"], 1_768_464_000_010_000u64 * 64);
+        let again = book.version(&rtu, at(10));
+        assert_eq!(again, 1_768_464_000_010_000u64 * 64 + 1, "a second record of the same time comes after");
+        let snapshot = serde_json::to_value(AssetBody { ip: rtu, version: 0, change: None, state: book.get(&rtu).unwrap() }).unwrap();
         assert_eq!((snapshot["change"].as_str(), snapshot.get("field")), (Some("snapshot"), None));
     }
 

@@ -135,7 +135,7 @@ impl CrossStage {
             }
             Item::Asset(a) => {
                 if let Some(inv) = self.inventory.as_mut() {
-                    inv.record(&a.sighting, a.ts, a.input.as_ref(), self.outputs.as_mut());
+                    inv.record(&a.sighting, a.at, a.input.as_ref(), self.outputs.as_mut());
                 }
             }
             Item::Roles(watch) => {
@@ -204,7 +204,7 @@ impl CrossStage {
 
     /// A `snapshot` record of every asset, if the outputs take them.
     pub(crate) fn asset_snapshot(&mut self, now: Timestamp) {
-        if let (Some(inv), Some(o)) = (self.inventory.as_ref(), self.outputs.as_mut()) {
+        if let (Some(inv), Some(o)) = (self.inventory.as_mut(), self.outputs.as_mut()) {
             inv.snapshot(now, o);
         }
     }

@@ -212,7 +212,7 @@ impl FlowStage {
         }
         if out.inventory.is_some() {
             let src = (ip.src, p.macs.map(|m| m.src));
-            crate::inventory::packet(out, &mut flow.user.marks.assets, p.ts, s, src, ip.dst, lookup.created);
+            crate::inventory::packet(out, &mut flow.user.marks.assets, (p.ts, Some(p.pcap_cnt)), s, src, ip.dst, lookup.created);
         }
         if out.segmentation.is_some() && flow.user.zones.needs(None) {
             // The protocol alone, from the first packet (a SYN to RDP counts); a

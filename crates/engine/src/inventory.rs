@@ -29,8 +29,10 @@ impl Inventory {
         Inventory { book: AssetBook::new(memory.clone(), vendors), changes: Vec::new() }
     }
 
-    /// Applies `s` at `ts`; a record per change goes to `outputs`.
-    pub(crate) fn record(&mut self, s: &Sighting, ts: Timestamp, input: Option<&Arc<str>>, outputs: Option<&mut Outputs>) {
+    /// Applies `s` at `at` (its time, and the packet's number in `input`); a record per
+    /// change goes to `outputs`.
+    pub(crate) fn record(&mut self, s: &Sighting, at: At, input: Option<&Arc<str>>, outputs: Option<&mut Outputs>) {
+        let (ts, pcap_cnt) = at;
         if !self.book.apply(s, ts, &mut self.changes) {
             return;
         }
@@ -39,8 +41,10 @@ impl Inventory {
             return;
         };
         for (ip, change) in self.changes.drain(..) {
+            let version = self.book.version(&ip, ts);
             if let Some(state) = self.book.get(&ip) {
-                o.write(&AssetRecord { header: header(ip, ts, input), body: AssetBody { ip, change: Some(&change), state } });
+                let body = AssetBody { ip, version, change: Some(&change), state };
+                o.write(&AssetRecord { header: EventHeader { pcap_cnt, ..header(ip, ts, input) }, body });
             }
         }
     }
@@ -53,9 +57,12 @@ impl Inventory {
     }
 
     /// A `snapshot` record of every asset (a sensor's periodic one), in address order.
-    pub(crate) fn snapshot(&self, now: Timestamp, outputs: &mut Outputs) {
-        for (ip, state) in self.book.sorted() {
-            outputs.write(&AssetRecord { header: header(*ip, now, None), body: AssetBody { ip: *ip, change: None, state } });
+    pub(crate) fn snapshot(&mut self, now: Timestamp, outputs: &mut Outputs) {
+        for ip in self.book.sorted().into_iter().map(|(ip, _)| *ip).collect::<Vec<_>>() {
+            let version = self.book.version(&ip, now);
+            if let Some(state) = self.book.get(&ip) {
+                outputs.write(&AssetRecord { header: header(ip, now, None), body: AssetBody { ip, version, change: None, state } });
+            }
         }
     }
 
@@ -69,11 +76,14 @@ fn header(ip: IpAddr, ts: Timestamp, input: Option<&Arc<str>>) -> EventHeader {
     EventHeader { timestamp: ts, src_ip: Some(ip), pcap_filename: input.cloned(), ..EventHeader::default() }
 }
 
+/// When a sighting happened: the packet's time and its number in its input.
+pub(crate) type At = (Timestamp, Option<u64>);
+
 /// A sighting a worker of several sends to the cross stage.
 #[derive(Debug)]
 pub(crate) struct AssetItem {
     pub(crate) sighting: Sighting,
-    pub(crate) ts: Timestamp,
+    pub(crate) at: At,
     pub(crate) input: Option<Arc<str>>,
 }
 
@@ -90,30 +100,30 @@ pub(crate) struct FlowAssets {
 
 /// `s` at `ts`: recorded, or with several workers filtered and sent to the cross stage
 /// (a host's sighting always: it carries the last-seen time).
-fn sight(out: &mut Out<'_>, s: Sighting, ts: Timestamp) {
+fn sight(out: &mut Out<'_>, s: Sighting, at: At) {
     let Some(inv) = out.inventory.as_deref_mut() else { return };
     if let Some(d) = out.alerting.deferral() {
         let touch = matches!(s, Sighting::Host { .. } | Sighting::Seen { .. });
-        if inv.filter(&s, ts) || touch {
-            d.push(crate::deferral::Item::Asset(Box::new(AssetItem { sighting: s, ts, input: out.input.cloned() })));
+        if inv.filter(&s, at.0) || touch {
+            d.push(crate::deferral::Item::Asset(Box::new(AssetItem { sighting: s, at, input: out.input.cloned() })));
         }
         return;
     }
-    inv.record(&s, ts, out.input, out.outputs.as_deref_mut());
+    inv.record(&s, at, out.input, out.outputs.as_deref_mut());
 }
 
 /// A packet from `src` (with its MAC, as a word) to `dst`, the flow's `side` sending.
 pub(crate) fn packet(
     out: &mut Out<'_>,
     marks: &mut FlowAssets,
-    ts: Timestamp,
+    at: At,
     side: usize,
     src: (IpAddr, Option<u64>),
     dst: IpAddr,
     created: bool,
 ) {
     let word = src.1.unwrap_or(0);
-    let now = ts.as_nanos();
+    let now = at.0.as_nanos();
     let (mac_new, due) = (marks.src_macs.get(side).is_some_and(|m| *m != word), now >= marks.next_touch);
     if !(created || mac_new || due) {
         return;
@@ -121,10 +131,10 @@ pub(crate) fn packet(
     if let Some(m) = marks.src_macs.get_mut(side) {
         *m = word;
     }
-    sight(out, Sighting::Host { ip: src.0, mac: src.1.map(otsentry_wire::mac_bytes) }, ts);
+    sight(out, Sighting::Host { ip: src.0, mac: src.1.map(otsentry_wire::mac_bytes) }, at);
     if created || due {
         marks.next_touch = now.saturating_add(TOUCH_NS);
-        sight(out, Sighting::Seen { ip: dst }, ts);
+        sight(out, Sighting::Seen { ip: dst }, at);
     }
 }
 
@@ -138,7 +148,7 @@ pub(crate) fn request(
     (client, server): (IpAddr, IpAddr),
     app: AppProto,
     class: FunctionClass,
-    ts: Timestamp,
+    at: At,
 ) {
     use FunctionClass::{Control, Program, Read, Write};
     let server_role = if app.masters() { AssetRole::Outstation } else { AssetRole::Plc };
@@ -149,23 +159,23 @@ pub(crate) fn request(
     };
     if marks.roles & 1 == 0 {
         marks.roles |= 1;
-        sight(out, Sighting::Role { ip: server, role: server_role }, ts);
+        sight(out, Sighting::Role { ip: server, role: server_role }, at);
     }
     if let Some((bit, role)) = client_role.filter(|(bit, _)| marks.roles & bit == 0) {
         marks.roles |= bit;
-        sight(out, Sighting::Role { ip: client, role }, ts);
+        sight(out, Sighting::Role { ip: client, role }, at);
     }
 }
 
 /// A response from `server` that may state its identity.
-pub(crate) fn response<E: PduEvent>(out: &mut Out<'_>, server: IpAddr, e: &E, ts: Timestamp) {
+pub(crate) fn response<E: PduEvent>(out: &mut Out<'_>, server: IpAddr, e: &E, at: At) {
     if !e.identifies() {
         return;
     }
     let mut said = Said(Vec::new());
     e.observe(&mut said);
     for (attribute, value) in said.0 {
-        sight(out, Sighting::Identity { ip: server, attribute, value }, ts);
+        sight(out, Sighting::Identity { ip: server, attribute, value }, at);
     }
 }
 

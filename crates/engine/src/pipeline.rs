@@ -396,7 +396,7 @@ impl Pipeline {
     /// A `snapshot` record of every asset (a sensor's periodic one), if the outputs
     /// take `asset` records.
     pub fn asset_snapshot(&mut self, now: Timestamp) {
-        if let (Some(inv), Some(o)) = (self.inventory.as_ref(), self.outputs.as_mut()) {
+        if let (Some(inv), Some(o)) = (self.inventory.as_mut(), self.outputs.as_mut()) {
             inv.snapshot(now, o);
         }
     }

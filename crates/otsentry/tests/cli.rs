@@ -39,10 +39,12 @@ fn replay_writes_eve_lines_and_one_summary_object() {
     let lines: Vec<serde_json::Value> =
         String::from_utf8(o.stdout.clone()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let count = |t: &str| lines.iter().filter(|l| l["event_type"] == t).count();
-    let counts = (count("anomaly"), count("flow"), count("modbus"), count("dnp3"), count("s7comm"), count("alert"), lines.len());
+    let counts =
+        (count("anomaly"), count("flow"), count("modbus"), count("dnp3"), count("s7comm"), count("alert"), count("asset"), lines.len());
     // Seven alerts: the laptop's register write is judged without a variables file, as
-    // the first pass finds no host that polled before it wrote.
-    assert_eq!(counts, (5, 6, 4, 82, 1, 7, 105));
+    // the first pass finds no host that polled before it wrote. Six hosts sent, three
+    // served and three asked: twelve asset records.
+    assert_eq!(counts, (5, 6, 4, 82, 1, 7, 12, 117));
     for l in &lines {
         assert!(l["timestamp"].as_str().unwrap().starts_with("2026-01-15T08:00:00."));
     }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const TABLES: [(&str, &str); 10] = [
+const TABLES: [(&str, &str); 11] = [
     ("alert", "alerts"),
     ("anomaly", "anomalies"),
     ("flow", "flows"),
@@ -22,6 +22,7 @@ const TABLES: [(&str, &str); 10] = [
     ("cotp", "cotp"),
     ("segmentation", "segmentation"),
     ("stats", "stats"),
+    ("asset", "assets"),
 ];
 
 /// The demo's alerts through the command line: its six golden ones and the laptop's
@@ -150,7 +151,7 @@ fn every_record_reaches_its_table_on_both_generations() {
             }
         }
         let lines = assert_tables_match(&s, "feed", &all);
-        for ty in ["alert", "anomaly", "flow", "modbus", "dnp3", "s7comm", "segmentation"] {
+        for ty in ["alert", "anomaly", "flow", "modbus", "dnp3", "s7comm", "segmentation", "asset"] {
             assert!(all.get(ty).is_some_and(|ids| !ids.is_empty()), "no {ty} records: the test would prove nothing for its table");
         }
         if shared.is_some() {
