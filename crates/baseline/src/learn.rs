@@ -16,7 +16,7 @@ const RANGES_MAX: usize = 256;
 /// the machine's memory (what is past them is counted in `learned.not_followed`).
 pub const MAX_LEARNED: usize = 100_000;
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct AssetState {
     macs: BTreeSet<Mac>,
     roles: BTreeSet<Role>,
@@ -25,7 +25,7 @@ struct AssetState {
 }
 
 /// First and last sighting: this run's, and a file's (RFC 3339 text sorts as time).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Seen {
     first: Option<String>,
     last: Option<String>,
@@ -52,7 +52,7 @@ impl Seen {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct PairState {
     requests: u64,
     seen: Seen,
@@ -80,7 +80,7 @@ type Ranges = BTreeMap<(u32, Space, bool), Vec<(u32, u32, u64)>>;
 type Polls = HashMap<(u32, Option<(Space, u32)>), (Timestamp, Vec<f64>)>;
 
 /// Accumulates a baseline.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Learner {
     assets: BTreeMap<IpAddr, AssetState>,
     pairs: BTreeMap<PairKey, PairState>,

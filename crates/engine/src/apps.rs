@@ -164,7 +164,7 @@ impl AppSink<'_, '_, '_> {
         let AppSink { ctx, out, community_id, zones, marks } = self;
         let subject = || ctx.subject(cx.dir, cx.ts);
         out.detect(&subject, event, Some((event.event_type(), event.body())), &mut || header(ctx, community_id, cx));
-        if out.segmentation.is_none() && out.baseline.is_none() && out.roles.is_none() && out.inventory.is_none() {
+        if out.segmentation.is_none() && out.baseline.is_none() && out.roles.is_none() && out.inventory.is_none() && out.report.is_none() {
             return;
         }
         // Requests only have a class, each reported once (on arrival, or as their record).

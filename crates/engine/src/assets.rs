@@ -181,7 +181,10 @@ impl AssetBook {
         }
         let old = a.macs.first().copied();
         a.macs.push(mac);
-        if !fresh {
+        // A MAC other addresses send from too is a router's: hosts behind it show it and
+        // the next hop's, which says nothing of them (kept, not recorded).
+        let alone = self.mac_owner.get(&mac).is_none_or(|owner| *owner == Some(ip));
+        if !fresh && alone {
             changes.push((ip, Change::Mac { old, new: mac }));
         }
         self.own_mac(ip, mac, fresh, changes);
@@ -443,6 +446,13 @@ mod tests {
             [(b, Change::New), (a, Change::Vendor { old: Some("Siemens AG A&D ET".into()), new: None })]
         );
         assert_eq!(see(&mut book, host(c, router), 20), [(c, Change::New)]);
+        // A host behind the router seen through the next hop's MAC too: no MAC record
+        // once that MAC serves others.
+        let hop = [0x00, 0x80, 0xF4, 0, 0, 2];
+        see(&mut book, host(b, hop), 30);
+        let withdrawn = Change::Vendor { old: Some("Telemecanique Electrique".into()), new: None };
+        assert_eq!(see(&mut book, host(c, hop), 40), [(b, withdrawn)], "a shared MAC is kept, not recorded");
+        assert_eq!(book.get(&c).map(|s| s.macs.len()), Some(2));
         for x in [a, b, c] {
             assert_eq!(book.get(&x).and_then(AssetState::vendor_name), None, "{x}");
         }

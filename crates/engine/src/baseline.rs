@@ -121,11 +121,17 @@ pub(crate) fn event<E: PduEvent>(
     e: &E,
     class: Option<FunctionClass>,
 ) {
-    let Some(b) = out.baseline.as_deref_mut() else { return };
     if class.is_none() && !e.identifies() {
         return;
     }
     let pair = || (ctx.client().ip(), ctx.server().ip(), app);
+    if let Some(l) = out.report.as_deref_mut() {
+        match class {
+            Some(c) => e.observe(&mut l.request(pair(), ts, Some(c))),
+            None => e.observe(&mut l.response(ctx.server().ip())),
+        }
+    }
+    let Some(b) = out.baseline.as_deref_mut() else { return };
     match (b, class) {
         (Baselining::Learn(l), Some(c)) => e.observe(&mut l.request(pair(), ts, Some(c))),
         (Baselining::Learn(l), None) => e.observe(&mut l.response(ctx.server().ip())),
@@ -141,6 +147,10 @@ pub(crate) fn event<E: PduEvent>(
 /// A packet of a flow from `src` (with its MAC, as a word) to `dst`: hosts learned on
 /// every packet, checked on a flow's first.
 pub(crate) fn hosts(out: &mut Out<'_>, ctx: &EventCtx<'_>, src: (IpAddr, Option<u64>), dst: IpAddr, created: bool) {
+    if let Some(l) = out.report.as_deref_mut() {
+        l.host(src.0, src.1.map(otsentry_wire::mac_bytes), ctx.ts);
+        l.host(dst, None, ctx.ts);
+    }
     match out.baseline.as_deref_mut() {
         Some(Baselining::Learn(l)) => {
             l.host(src.0, src.1.map(otsentry_wire::mac_bytes), ctx.ts);

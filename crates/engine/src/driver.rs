@@ -21,6 +21,8 @@ pub(crate) trait Driven {
     fn write_stats(&mut self, record: &StatsRecord);
     /// A `snapshot` record of every asset (if the outputs take `asset` records).
     fn asset_snapshot(&mut self, now: Timestamp);
+    /// A copy of the report learner (a single pipeline with `report_learner` only).
+    fn report_learner(&self) -> Option<otsentry_baseline::Learner>;
     fn set_max_frame(&mut self, max: Option<u32>);
     fn reader(&self) -> ReaderKind;
     /// Names the input records come from.
@@ -72,6 +74,10 @@ impl Driven for crate::pipeline::Pipeline {
 
     fn asset_snapshot(&mut self, now: Timestamp) {
         crate::pipeline::Pipeline::asset_snapshot(self, now);
+    }
+
+    fn report_learner(&self) -> Option<otsentry_baseline::Learner> {
+        crate::pipeline::Pipeline::report_learner(self)
     }
 
     fn set_max_frame(&mut self, max: Option<u32>) {

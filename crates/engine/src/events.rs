@@ -35,6 +35,8 @@ pub(crate) struct Out<'a> {
     pub(crate) evidence: Option<&'a mut crate::evidence::Keeper>,
     /// The asset book, when the outputs take `asset` records.
     pub(crate) inventory: Option<&'a mut crate::inventory::Inventory>,
+    /// A lean learner beside the baseline stage, for a sensor's periodic report.
+    pub(crate) report: Option<&'a mut otsentry_baseline::Learner>,
 }
 
 impl Out<'_> {

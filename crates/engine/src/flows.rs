@@ -207,7 +207,7 @@ impl FlowStage {
             *b += p.wire_len;
         }
         let ctx = event_ctx(flow, p.ts, Some(p.pcap_cnt), p.vlans, out.input);
-        if out.baseline.is_some() {
+        if out.baseline.is_some() || out.report.is_some() {
             crate::baseline::hosts(out, &ctx, (ip.src, p.macs.map(|m| m.src)), ip.dst, lookup.created);
         }
         if out.inventory.is_some() {

@@ -42,7 +42,7 @@ pub use fanout::{FanoutView, WorkerSource};
 pub use otsentry_policy::Policy;
 
 pub use health::{HealthEvent, HealthSettings};
-pub use live::{LiveControl, LiveSettings};
+pub use live::{LiveControl, LiveSettings, ReportHook};
 /// What sense opens: the interfaces, through the engine.
 pub use otsentry_capture::{Interfaces, LiveError, LiveOptions};
 pub use otsentry_core::LiveView;

@@ -21,6 +21,8 @@ pub struct LiveSettings {
     /// Between snapshots of every asset (`asset` records, `change: snapshot`); `None`
     /// for none.
     pub assets_every: Option<Duration>,
+    /// Between calls of the control's report hook (and one at the stop); `None` for none.
+    pub report_every: Option<Duration>,
     /// When the sensor reports itself unwell.
     pub health: HealthSettings,
 }
@@ -31,6 +33,7 @@ impl Default for LiveSettings {
             tick: Duration::from_millis(250),
             stats_every: Some(Duration::from_secs(30)),
             assets_every: Some(Duration::from_secs(3600)),
+            report_every: None,
             health: HealthSettings::default(),
         }
     }
@@ -49,6 +52,18 @@ pub struct LiveControl {
     /// Where the run publishes its counters and problems each second, when something
     /// (a metrics endpoint) reads them.
     pub view: Option<Arc<Mutex<otsentry_core::LiveView>>>,
+    /// Handed what the report learner has learned and the counters, every
+    /// `report_every` and at the stop (a pipeline with `report_learner` only).
+    pub report: Option<Arc<Mutex<ReportHook>>>,
+}
+
+/// What a live run hands its report hook: the learner's copy and the run's counters.
+pub struct ReportHook(pub Box<dyn FnMut(otsentry_baseline::Learner, otsentry_core::Summary) + Send>);
+
+impl std::fmt::Debug for ReportHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReportHook")
+    }
 }
 
 /// A reload waiting to be swapped in: a flag looked at between bursts, and the reload.
@@ -123,6 +138,7 @@ pub(crate) fn run_live<D: Driven>(run: &mut D, source: &mut dyn Source, settings
         let mut next_tick = clock.mono + tick;
         let mut next_stats = settings.stats_every.map(|every| clock.mono + every);
         let mut next_assets = settings.assets_every.map(|every| clock.mono + every);
+        let mut next_report = settings.report_every.map(|every| clock.mono + every);
         run.set_max_frame(source.max_frame());
         let mut counted = 0u64;
         let mut health = HealthWatch::new(settings.health, clock.mono);
@@ -171,6 +187,12 @@ pub(crate) fn run_live<D: Driven>(run: &mut D, source: &mut dyn Source, settings
                     next_assets = Some(due.max(now - every) + every);
                 }
             }
+            if let (Some(due), Some(every)) = (next_report, settings.report_every) {
+                if now >= due {
+                    report(run, control, &clock, now);
+                    next_report = Some(due.max(now - every) + every);
+                }
+            }
             if ended {
                 break;
             }
@@ -183,6 +205,9 @@ pub(crate) fn run_live<D: Driven>(run: &mut D, source: &mut dyn Source, settings
         let before = counted;
         take(run, source, &mut counted, DRAIN_AT_STOP);
         run.tick(clock.at(Instant::now()));
+        if settings.report_every.is_some() {
+            report(run, control, &clock, Instant::now());
+        }
         let capture = source.counters();
         let summary = run.reader_summary();
         summary.inputs.extend(source.inputs());
@@ -228,6 +253,15 @@ fn live_view<D: Driven>(
     note_outages(run.reader_summary(), source);
     let summary = run.snapshot(uptime.as_secs_f64());
     otsentry_core::LiveView { stats: StatsBody::new(&summary, capture, uptime.as_secs()), inputs, problems }
+}
+
+/// The report learner's copy and the counters so far, to the control's report hook.
+fn report<D: Driven>(run: &mut D, control: &LiveControl, clock: &Clock, now: Instant) {
+    let (Some(hook), Some(learner)) = (control.report.as_ref(), run.report_learner()) else { return };
+    let summary = run.snapshot(now.saturating_duration_since(clock.mono).as_secs_f64());
+    if let Ok(mut hook) = hook.lock() {
+        (hook.0)(learner, summary);
+    }
 }
 
 /// A `stats` record of the run so far, to the outputs, and one log line.

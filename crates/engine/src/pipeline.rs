@@ -26,6 +26,7 @@ macro_rules! out {
             roles: $pipeline.roles.as_mut(),
             evidence: $pipeline.evidence.as_mut(),
             inventory: $pipeline.inventory.as_mut(),
+            report: $pipeline.report.as_deref_mut(),
         }
     };
 }
@@ -79,6 +80,9 @@ pub struct PipelineOptions {
     pub learn_for: Option<LiveLearning>,
     /// MAC vendors for `asset` records (written when the outputs take them).
     pub vendors: Option<Arc<otsentry_baseline::Vendors>>,
+    /// Keep a lean learner beside the baseline stage, for a sensor's report
+    /// ([`Pipeline::report_learner`]). One pipeline only.
+    pub report_learner: bool,
 }
 
 /// A sensor learning its baseline on the wire: after `duration_ns` of traffic the
@@ -122,6 +126,7 @@ impl Default for PipelineOptions {
             evidence: None,
             learn_for: None,
             vendors: None,
+            report_learner: false,
         }
     }
 }
@@ -163,6 +168,7 @@ pub struct Pipeline {
     worker: bool,
     evidence: Option<crate::evidence::Keeper>,
     inventory: Option<crate::inventory::Inventory>,
+    report: Option<Box<otsentry_baseline::Learner>>,
     /// When a live learning ends (set by its first packet).
     learn_end: Option<i64>,
     /// The baseline checked against was learned by this run: a reload that names no
@@ -193,8 +199,10 @@ impl Pipeline {
         let evidence = opts.evidence.as_ref().map(|s| crate::evidence::Keeper::new(s, opts.memory.clone()));
         let inventory =
             outputs.as_ref().filter(|o| o.wants("asset")).map(|_| crate::inventory::Inventory::new(&opts.memory, opts.vendors.clone()));
+        let report = opts.report_learner.then(|| Box::new(otsentry_baseline::Learner::default().lean()));
         Pipeline {
             inventory,
+            report,
             defrag: Defragmenter::new(opts.defrag),
             opts,
             outputs,
@@ -399,6 +407,11 @@ impl Pipeline {
         if let (Some(inv), Some(o)) = (self.inventory.as_mut(), self.outputs.as_mut()) {
             inv.snapshot(now, o);
         }
+    }
+
+    /// What the report learner has learned so far (a copy), if it keeps one.
+    pub fn report_learner(&self) -> Option<otsentry_baseline::Learner> {
+        self.report.as_deref().cloned()
     }
 
     /// Hand each alert to `hook` as it is raised (besides EVE, if on).

@@ -578,6 +578,11 @@ impl Driven for Pool {
         self.cross.asset_snapshot(now);
     }
 
+    /// Several workers' learners are not merged: a report runs one pipeline.
+    fn report_learner(&self) -> Option<otsentry_baseline::Learner> {
+        None
+    }
+
     fn set_max_frame(&mut self, max: Option<u32>) {
         self.mark(&|| Marker::MaxFrame(max));
     }

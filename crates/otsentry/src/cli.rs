@@ -339,6 +339,18 @@ pub(crate) struct SenseArgs {
     /// never).
     #[arg(long, value_name = "DURATION", value_parser = parse_stats_interval)]
     pub(crate) stats_interval: Option<std::time::Duration>,
+    /// Write a `snapshot` asset record of every asset this often (default 1h; 0 for
+    /// never), besides the records of each asset's changes.
+    #[arg(long, value_name = "DURATION", value_parser = parse_asset_interval)]
+    pub(crate) asset_interval: Option<std::time::Duration>,
+    /// Rewrite the HTML report (as `otsentry report` makes it) to PATH every
+    /// --report-interval and when the sensor stops, written whole each time (the
+    /// sensor then runs one worker).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) report: Option<PathBuf>,
+    /// How often --report is rewritten (default 5m, from 10s to a day).
+    #[arg(long, value_name = "DURATION", value_parser = parse_report_interval, requires = "report")]
+    pub(crate) report_interval: Option<std::time::Duration>,
     /// Raise a "Sensor health" alert when an interface delivers nothing for this long
     /// (default 5m; 0 for never).
     #[arg(long, value_name = "DURATION", value_parser = parse_silence_alert)]
@@ -375,6 +387,10 @@ pub(crate) struct PipelineArgs {
     /// declared by each output kind.
     #[command(flatten)]
     pub(crate) outputs: crate::outputs::OutputFlags,
+    /// Wireshark's manuf file, for the MAC vendors in `asset` records (default
+    /// /usr/share/wireshark/manuf; without it, records name no vendor).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) manuf: Option<PathBuf>,
     /// The sensor's name, in every record's `host` and mixed into its `event_id` and
     /// `flow_id` (default: the machine's host name).
     #[arg(long, value_name = "NAME", value_parser = parse_host)]
@@ -591,6 +607,20 @@ pub(crate) fn parse_stats_interval(text: &str) -> Result<std::time::Duration, St
     let d = parse_fine_duration(text)?;
     let ok = d.is_zero() || (std::time::Duration::from_secs(1)..=std::time::Duration::from_secs(86_400)).contains(&d);
     ok.then_some(d).ok_or_else(|| format!("{text:?}: 0 (no stats), or from 1s to 1d"))
+}
+
+/// Between asset snapshots: 0 (none), or a minute to a week.
+pub(crate) fn parse_asset_interval(text: &str) -> Result<std::time::Duration, String> {
+    let d = parse_fine_duration(text)?;
+    let ok = d.is_zero() || (std::time::Duration::from_secs(60)..=std::time::Duration::from_secs(7 * 86_400)).contains(&d);
+    ok.then_some(d).ok_or_else(|| format!("{text:?}: 0 (no snapshots), or from 1m to 7d"))
+}
+
+/// Between rewrites of a sensor's report: 10 s to a day.
+pub(crate) fn parse_report_interval(text: &str) -> Result<std::time::Duration, String> {
+    let d = parse_fine_duration(text)?;
+    let ok = (std::time::Duration::from_secs(10)..=std::time::Duration::from_secs(86_400)).contains(&d);
+    ok.then_some(d).ok_or_else(|| format!("{text:?}: from 10s to 1d"))
 }
 
 /// The silence alert's threshold: 0 (never), or 10 s to a day.

@@ -85,6 +85,11 @@ pub(crate) struct RunConfig {
     pub(crate) stats_interval: Option<std::time::Duration>,
     #[serde(default, deserialize_with = "silence_alert")]
     pub(crate) silence_alert: Option<std::time::Duration>,
+    #[serde(default, deserialize_with = "asset_interval")]
+    pub(crate) asset_interval: Option<std::time::Duration>,
+    pub(crate) report: Option<PathBuf>,
+    #[serde(default, deserialize_with = "report_interval")]
+    pub(crate) report_interval: Option<std::time::Duration>,
     pub(crate) user: Option<String>,
     pub(crate) group: Option<String>,
     pub(crate) allow_root: Option<bool>,
@@ -109,6 +114,7 @@ pub(crate) struct RunConfig {
     #[serde(default, deserialize_with = "memory_cap")]
     pub(crate) memory_cap: Option<u64>,
     pub(crate) evidence_dir: Option<PathBuf>,
+    pub(crate) manuf: Option<PathBuf>,
     #[serde(default, deserialize_with = "evidence_severity")]
     pub(crate) evidence_severity: Option<otsentry_core::Severity>,
     pub(crate) evidence_packets: Option<NonZeroUsize>,
@@ -167,6 +173,14 @@ fn learn_for<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Durati
 
 fn stats_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
     cli::parse_stats_interval(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("stats-interval: {e}")))
+}
+
+fn asset_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
+    cli::parse_asset_interval(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("asset-interval: {e}")))
+}
+
+fn report_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
+    cli::parse_report_interval(&scalar(d)?).map(Some).map_err(|e| D::Error::custom(format!("report-interval: {e}")))
 }
 
 fn silence_alert<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
@@ -433,6 +447,9 @@ pub(crate) fn parse(text: &str) -> Result<Config, Vec<Issue>> {
             let key = if r.learn_for.is_some() { "learn-for" } else { "baseline-out" };
             issues.push(issue(Some(section), key, "learn-for and baseline-out go together".into()));
         }
+        if r.report_interval.is_some() && r.report.is_none() {
+            issues.push(issue(Some(section), "report-interval", "report-interval says how often report is rewritten: set report".into()));
+        }
         if r.learn_for.is_some() && r.baseline.is_some() {
             issues.push(issue(Some(section), "learn-for", "learn-for learns a new baseline: leave baseline out".into()));
         }
@@ -451,6 +468,9 @@ pub(crate) fn parse(text: &str) -> Result<Config, Vec<Issue>> {
         ("baseline-out", r.baseline_out.is_some()),
         ("stats-interval", r.stats_interval.is_some()),
         ("silence-alert", r.silence_alert.is_some()),
+        ("asset-interval", r.asset_interval.is_some()),
+        ("report", r.report.is_some()),
+        ("report-interval", r.report_interval.is_some()),
         ("user", r.user.is_some()),
         ("group", r.group.is_some()),
         ("allow-root", r.allow_root.is_some()),

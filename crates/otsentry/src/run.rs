@@ -52,6 +52,8 @@ pub(crate) struct Settings {
     max_flows: usize,
     memory_cap: u64,
     evidence: Option<otsentry_engine::EvidenceConfig>,
+    /// The manuf file for asset records' vendors (`None`: Wireshark's, if installed).
+    manuf: Option<PathBuf>,
     policy: Option<PathBuf>,
     baseline: Option<PathBuf>,
     baseline_settings: otsentry_baseline::Settings,
@@ -105,6 +107,7 @@ impl Settings {
                     ..d
                 }
             }),
+            manuf: args.manuf.or(file.manuf),
             policy: args.policy.or(file.policy),
             baseline: args.baseline.or(file.baseline),
             baseline_settings: {
@@ -140,6 +143,23 @@ fn output(path: &Path) -> anyhow::Result<Box<dyn Write>> {
     }
     let file = std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
     Ok(Box::new(BufWriter::new(file)))
+}
+
+/// The MAC vendors of `manuf` (else Wireshark's file), whole: asset records meet MACs as
+/// the traffic goes. A file named and unreadable is said; Wireshark's missing is not
+/// (records then name no vendor).
+fn vendors(manuf: Option<&Path>) -> Option<std::sync::Arc<otsentry_baseline::Vendors>> {
+    let path = manuf.unwrap_or(Path::new(otsentry_baseline::MANUF));
+    match otsentry_baseline::Vendors::load_all(path) {
+        Ok(v) => Some(std::sync::Arc::new(v)),
+        Err(e) => {
+            if manuf.is_some() {
+                say!("otsentry: warning: {}: {e}; asset records name no vendor", path.display());
+            }
+            tracing::debug!(path = %path.display(), error = %e, "no MAC vendors");
+            None
+        }
+    }
 }
 
 /// The outputs as configured, checked without opening any (`sense --test-config`).
@@ -197,6 +217,9 @@ pub(crate) fn build(s: &Settings, reader: ReaderKind) -> anyhow::Result<(Pipelin
         otsentry_core::set_eve_max_items(n as usize);
     }
     let outputs = crate::outputs::start(entries, &crate::outputs::Context { host: &s.host, quiet: s.quiet })?;
+    if outputs.as_ref().is_some_and(|o| o.wants("asset")) {
+        opts.vendors = vendors(s.manuf.as_deref());
+    }
     Ok((opts, outputs))
 }
 

@@ -27,6 +27,8 @@ pub(crate) struct SenseSettings {
     fanout: bool,
     /// Learn the baseline for this long, into this file, then check against it.
     learn: Option<(Duration, std::path::PathBuf)>,
+    /// Rewrite the report to this file (vendors from the manuf file after it).
+    report: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 impl SenseSettings {
@@ -43,7 +45,15 @@ impl SenseSettings {
         };
         let fanout = args.fanout || file.fanout.unwrap_or(false);
         let every = args.stats_interval.or(file.stats_interval).unwrap_or(Duration::from_secs(30));
-        let mut live = LiveSettings { stats_every: (!every.is_zero()).then_some(every), ..LiveSettings::default() };
+        let assets = args.asset_interval.or(file.asset_interval).unwrap_or(Duration::from_secs(3600));
+        let report = args.report.clone().or_else(|| file.report.clone());
+        let report_every = args.report_interval.or(file.report_interval).unwrap_or(Duration::from_secs(300));
+        let mut live = LiveSettings {
+            stats_every: (!every.is_zero()).then_some(every),
+            assets_every: (!assets.is_zero()).then_some(assets),
+            report_every: report.is_some().then_some(report_every),
+            ..LiveSettings::default()
+        };
         if let Some(silence) = args.silence_alert.or(file.silence_alert) {
             live.health.silence = (!silence.is_zero()).then_some(silence);
         }
@@ -60,12 +70,14 @@ impl SenseSettings {
         let merge_hold = capture.timeout * 3 + Duration::from_millis(100);
         let interfaces = if args.interfaces.is_empty() { file.interface.clone().unwrap_or_default() } else { args.interfaces };
         let learn = args.learn_for.or(file.learn_for).zip(args.baseline_out.clone().or_else(|| file.baseline_out.clone()));
+        let manuf = args.pipeline.manuf.clone().or_else(|| file.manuf.clone()).unwrap_or_else(|| otsentry_baseline::MANUF.into());
         let mut pipeline = Settings::merge(args.pipeline, file);
-        if learn.is_some() {
+        if learn.is_some() || report.is_some() {
             // One learner: several workers' learners are not merged.
             pipeline.workers = Some(crate::cli::Workers::Count(std::num::NonZeroUsize::MIN));
         }
-        SenseSettings { interfaces, capture, live, merge_hold, pipeline, run_as, metrics, test_config, fanout, learn }
+        let report = report.map(|path| (path, manuf));
+        SenseSettings { interfaces, capture, live, merge_hold, pipeline, run_as, metrics, test_config, fanout, learn, report }
     }
 }
 
@@ -130,10 +142,19 @@ pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
     let metrics = s.metrics.map(otsentry_metrics::bind).transpose().map_err(|e| UsageError(e.to_string()))?;
     // Before any thread is started: every thread inherits the dropped privileges.
     crate::privilege::drop_privileges(&s.run_as).map_err(|e| UsageError(format!("{e:#}")))?;
-    let (mut opts, outputs) = run::build(&s.pipeline, ReaderKind::Mmap)?;
+    let (mut opts, mut outputs) = run::build(&s.pipeline, ReaderKind::Mmap)?;
     if let Some((duration, out)) = &s.learn {
         learn_live(&mut opts, *duration, out.clone());
     }
+    let report = match &s.report {
+        Some((path, manuf)) => {
+            opts.report_learner = true;
+            let r =
+                crate::visibility::live::LiveReport::attach(path.clone(), &mut outputs, opts.policy.clone(), s.interfaces.clone(), manuf)?;
+            Some(std::sync::Arc::new(std::sync::Mutex::new(r.hook())))
+        }
+        None => None,
+    };
     run::warm_up(&s.pipeline, &mut opts, crate::cli::WarmupChoice::For(crate::cli::DEFAULT_WARMUP))?;
     let (mut pipeline, table, mut source): (_, _, Box<dyn otsentry_capture::Source>) = match interfaces {
         Capture::Reader(interfaces) => {
@@ -147,6 +168,7 @@ pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
         }
     };
     let mut control = LiveControl::default();
+    control.report = report;
     if let Some(listener) = metrics {
         let view = std::sync::Arc::new(std::sync::Mutex::new(otsentry_engine::LiveView::default()));
         otsentry_metrics::serve(listener, view.clone())?;

@@ -73,7 +73,7 @@ fn the_report_of_builder_fixtures_is_the_golden_one() {
     assert_eq!(id("10.40.2.10", "product").as_deref(), Some("BMX P34 2020"), "Modbus MEI product code");
     assert_eq!(id("10.40.2.10", "vendor").as_deref(), Some("Schneider Electric"));
     assert_eq!(id("10.40.2.20", "model").as_deref(), Some("6ES7 516-3AN01-0AB0"), "SZL 0x0011 order number");
-    assert_eq!(id("10.40.2.20", "firmware").as_deref(), Some("V2.8.3"));
+    assert_eq!(id("10.40.2.20", "firmware").as_deref(), Some("V2.9.0"), "the firmware after the update");
     assert_eq!(id("10.40.2.20", "serial").as_deref(), Some("S C-X4U123456789"), "SZL 0x001C serial");
     assert_eq!(id("10.40.2.20", "product").as_deref(), Some("CPU 1516-3 PN/DP"));
     assert_eq!(id("10.40.2.30", "vendor").as_deref(), Some("Acme RTU Co"), "DNP3 g0v252");

@@ -2,6 +2,7 @@
 //! rules, policy and baseline as a sensor would run them; what was learned (assets,
 //! identities, conversations), the alerts and the flows' capture loss become a report:
 //! one self-contained HTML page, its data as JSON, the asset table as text or CSV.
+pub(crate) mod live;
 mod tally;
 
 use crate::learn::write_whole;
@@ -132,7 +133,7 @@ fn gather(s: &Sources) -> anyhow::Result<Report> {
     Ok(assemble(&learned, tally, policy.as_ref(), header(&summary, captures, &learned, policy.is_some())))
 }
 
-fn header(summary: &otsentry_core::Summary, captures: Vec<String>, learned: &BaselineFile, policy: bool) -> Header {
+pub(super) fn header(summary: &otsentry_core::Summary, captures: Vec<String>, learned: &BaselineFile, policy: bool) -> Header {
     // PDUs: every protocol's count of its units (DNP3 counts fragments).
     let protocols = serde_json::to_value(&summary.protocols).unwrap_or(Value::Null);
     let pdus = protocols
@@ -184,7 +185,7 @@ const ROLE_BANDS: [(&str, &str, i32); 4] = [
     ("other", "Other hosts", 0),
 ];
 
-fn assemble(learned: &BaselineFile, tally: tally::Tally, policy: Option<&otsentry_policy::Policy>, header: Header) -> Report {
+pub(super) fn assemble(learned: &BaselineFile, tally: tally::Tally, policy: Option<&otsentry_policy::Policy>, header: Header) -> Report {
     // A MAC as the baseline file writes it; a class by its name.
     let mac = |m: &otsentry_baseline::Mac| {
         let b = m.0;

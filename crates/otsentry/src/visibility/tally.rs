@@ -19,7 +19,7 @@ pub(crate) struct AlertCount {
     pub(crate) forbidden: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Tally {
     /// Bytes missed and carried by the flows of (source, destination).
     pub(crate) loss: HashMap<(String, String), (u64, u64)>,

@@ -1,0 +1,59 @@
+//! `sense --report PATH`: the sensor keeps a lean learner beside its detection and a
+//! tally of its alerts and flows, and every `--report-interval` (and at the stop) the
+//! page `otsentry report` makes is built from them and written whole. The build runs on
+//! the capture thread (a copy of the learner, then the page: tens of milliseconds for
+//! thousands of assets, which the kernel's capture buffer absorbs).
+use super::tally::{Tally, TallySink};
+use otsentry_sink::{OutputOptions, Outputs, TypeSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// What the sensor's report is made from besides the learner.
+pub(crate) struct LiveReport {
+    path: PathBuf,
+    tally: Arc<Mutex<Tally>>,
+    policy: Option<Arc<otsentry_policy::Policy>>,
+    interfaces: Vec<String>,
+    vendors: otsentry_baseline::Vendors,
+}
+
+impl LiveReport {
+    /// The tally joins `outputs` (made if there are none); vendors come from `manuf`.
+    pub(crate) fn attach(
+        path: PathBuf,
+        outputs: &mut Option<Outputs>,
+        policy: Option<Arc<otsentry_policy::Policy>>,
+        interfaces: Vec<String>,
+        manuf: &std::path::Path,
+    ) -> anyhow::Result<LiveReport> {
+        let tally = Arc::new(Mutex::new(Tally::default()));
+        let o = outputs.get_or_insert_with(|| Outputs::new(OutputOptions::default()));
+        o.add_for(Box::new(TallySink(tally.clone())), TypeSet::of(&["alert", "flow"]))?;
+        let vendors = otsentry_baseline::Vendors::load_all(manuf).unwrap_or_else(|e| {
+            tracing::warn!(path = %manuf.display(), error = %e, "no MAC vendors for the report");
+            otsentry_baseline::Vendors::default()
+        });
+        Ok(LiveReport { path, tally, policy, interfaces, vendors })
+    }
+
+    /// The hook the live run calls with the learner's copy and its counters.
+    pub(crate) fn hook(self) -> otsentry_engine::ReportHook {
+        otsentry_engine::ReportHook(Box::new(move |learner, summary| {
+            let started = std::time::Instant::now();
+            let file = learner.finish(&self.vendors);
+            let tally = self.tally.lock().unwrap_or_else(PoisonError::into_inner).clone();
+            let header = super::header(&summary, self.interfaces.clone(), &file, self.policy.is_some());
+            let report = super::assemble(&file, tally, self.policy.as_deref(), header);
+            match crate::learn::write_whole(&self.path, &otsentry_report::html(&report)) {
+                Ok(()) => tracing::info!(
+                    path = %self.path.display(),
+                    assets = report.assets.len(),
+                    conversations = report.conversations.len(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "report written"
+                ),
+                Err(e) => tracing::error!(path = %self.path.display(), error = %format!("{e:#}"), "report not written"),
+            }
+        }))
+    }
+}
