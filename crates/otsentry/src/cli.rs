@@ -609,11 +609,11 @@ pub(crate) fn parse_stats_interval(text: &str) -> Result<std::time::Duration, St
     ok.then_some(d).ok_or_else(|| format!("{text:?}: 0 (no stats), or from 1s to 1d"))
 }
 
-/// Between asset snapshots: 0 (none), or a minute to a week.
+/// Between asset snapshots: 0 (none), or ten seconds to a week.
 pub(crate) fn parse_asset_interval(text: &str) -> Result<std::time::Duration, String> {
     let d = parse_fine_duration(text)?;
-    let ok = d.is_zero() || (std::time::Duration::from_secs(60)..=std::time::Duration::from_secs(7 * 86_400)).contains(&d);
-    ok.then_some(d).ok_or_else(|| format!("{text:?}: 0 (no snapshots), or from 1m to 7d"))
+    let ok = d.is_zero() || (std::time::Duration::from_secs(10)..=std::time::Duration::from_secs(7 * 86_400)).contains(&d);
+    ok.then_some(d).ok_or_else(|| format!("{text:?}: 0 (no snapshots), or from 10s to 7d"))
 }
 
 /// Between rewrites of a sensor's report: 10 s to a day.
