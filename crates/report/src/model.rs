@@ -80,7 +80,8 @@ pub struct Conversation {
     pub forbidden: bool,
     pub alerts: u64,
     pub max_severity: Option<String>,
-    /// The median time from a request to its answer, where answers were seen.
+    /// The median time from a request to its answer (to within 10 %), where the
+    /// protocol records one (Modbus).
     pub response_ms: Option<f64>,
     /// Bytes the capture missed on its flows, as a share of what they carried, where
     /// SPAN drops were seen.

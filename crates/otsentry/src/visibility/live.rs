@@ -28,7 +28,7 @@ impl LiveReport {
     ) -> anyhow::Result<LiveReport> {
         let tally = Arc::new(Mutex::new(Tally::default()));
         let o = outputs.get_or_insert_with(|| Outputs::new(OutputOptions::default()));
-        o.add_for(Box::new(TallySink(tally.clone())), TypeSet::of(&["alert", "flow"]))?;
+        o.add_for(Box::new(TallySink::new(tally.clone())), TypeSet::of(&super::tally::TALLIED))?;
         let vendors = otsentry_baseline::Vendors::load_all(manuf).unwrap_or_else(|e| {
             tracing::warn!(path = %manuf.display(), error = %e, "no MAC vendors for the report");
             otsentry_baseline::Vendors::default()

@@ -96,7 +96,7 @@ fn gather(s: &Sources) -> anyhow::Result<Report> {
     let checked = s.baseline.as_deref().map(otsentry_engine::load_baseline).transpose()?.map(Arc::new);
     let tally = Arc::new(std::sync::Mutex::new(tally::Tally::default()));
     let mut outputs = Outputs::new(OutputOptions::default());
-    outputs.add_for(Box::new(tally::TallySink(tally.clone())), TypeSet::of(&["alert", "flow"]))?;
+    outputs.add_for(Box::new(tally::TallySink::new(tally.clone())), TypeSet::of(&tally::TALLIED))?;
     let detect = PipelineOptions {
         rules,
         policy: policy.clone().map(Arc::new),
@@ -314,6 +314,7 @@ pub(super) fn assemble(learned: &BaselineFile, tally: tally::Tally, policy: Opti
         }
         // Capture loss from the conversation's flows' missed bytes, where any were missed.
         c.loss_pct = (sum.0 > 0 && sum.1 > 0).then(|| sum.0 as f64 * 100.0 / sum.1 as f64);
+        c.response_ms = tally.response.get(&(c.client.clone(), c.server.clone())).and_then(|t| tally::median_ms(t));
     }
     let (alerts, not_listed) = (tally.alerts, tally.not_listed);
     Report { header, zones, assets, conversations, alerts, alerts_not_listed: not_listed }
