@@ -314,7 +314,7 @@ pub(super) fn assemble(learned: &BaselineFile, tally: tally::Tally, policy: Opti
         }
         // Capture loss from the conversation's flows' missed bytes, where any were missed.
         c.loss_pct = (sum.0 > 0 && sum.1 > 0).then(|| sum.0 as f64 * 100.0 / sum.1 as f64);
-        c.response_ms = tally.response.get(&(c.client.clone(), c.server.clone())).and_then(|t| tally::median_ms(t));
+        c.response_ms = tally.response.get(&(c.client.clone(), c.server.clone())).and_then(tally::median_ms);
     }
     let (alerts, not_listed) = (tally.alerts, tally.not_listed);
     Report { header, zones, assets, conversations, alerts, alerts_not_listed: not_listed }
