@@ -48,6 +48,13 @@ const FIXED: &[&[&str]] = &[
     &["stats", "capture", "kernel_packets"],
     &["stats", "capture", "kernel_drops"],
     &["stats", "decoder", "pkts"],
+    &["asset", "change"],
+    &["asset", "field"],
+    &["asset", "old"],
+    &["asset", "new"],
+    &["asset", "macs"],
+    &["asset", "roles"],
+    &["asset", "vendor"],
 ];
 
 const EVENT_TYPE: usize = 0;
@@ -83,6 +90,13 @@ const UPTIME: usize = 29;
 const KERNEL_PACKETS: usize = 30;
 const KERNEL_DROPS: usize = 31;
 const DECODED: usize = 32;
+const ASSET_CHANGE: usize = 33;
+const ASSET_FIELD: usize = 34;
+const ASSET_OLD: usize = 35;
+const ASSET_NEW: usize = 36;
+const ASSET_MACS: usize = 37;
+const ASSET_ROLES: usize = 38;
+const ASSET_VENDOR: usize = 39;
 
 /// Turns EVE lines into CEF events; made once per sink (the protocols' function
 /// fields are found under each record type's own key: `modbus.function_name`, ...).
@@ -173,7 +187,26 @@ impl EveToCef {
                 );
                 ("otsentry.stats".to_string(), "Sensor statistics".to_string(), cef_severity(Severity::Info))
             }
-            other => return Err(format!("a {other:?} record has no CEF form (alert, anomaly, stats)")),
+            "asset" => {
+                put("cat", "asset".to_string());
+                put("smac", f.strings(line, ASSET_MACS).first().map_or(String::new(), |m| m.to_string()));
+                let change = text(ASSET_CHANGE).into_owned();
+                let field = text(ASSET_FIELD);
+                let about = format!("roles={} vendor={}", list(ASSET_ROLES), text(ASSET_VENDOR));
+                let msg = if field.is_empty() {
+                    about
+                } else {
+                    let (old, new) = (text(ASSET_OLD), text(ASSET_NEW));
+                    let or_none = |v: &str| if v.is_empty() { "(none)".to_string() } else { v.to_string() };
+                    format!("{field}: {} -> {}; {about}", or_none(&old), or_none(&new))
+                };
+                put("msg", msg);
+                // What a device says of itself, or the MAC it sends from, changing is worth a look.
+                let severity = if matches!(&*change, "identity" | "mac" | "vendor") { Severity::Low } else { Severity::Info };
+                let name = if field.is_empty() { format!("Asset {change}") } else { format!("Asset {change}: {field}") };
+                (format!("otsentry.asset.{change}"), name, cef_severity(severity))
+            }
+            other => return Err(format!("a {other:?} record has no CEF form (alert, anomaly, stats, asset)")),
         };
         let host = f.text(line, HOST).filter(|h| !h.is_empty()).map_or_else(|| self.host.clone(), Cow::into_owned);
         put("dvchost", host);
@@ -243,6 +276,12 @@ mod tests {
         assert_eq!(e.severity, 1);
         assert!(e.extension.contains(&("msg", "uptime=4 packets=33 kernel_packets=33 kernel_drops=2".to_string())), "{e:?}");
         assert!(to.event(br#"{"event_type":"flow"}"#).unwrap_err().contains("\"flow\" record has no CEF form"));
+        let asset = br#"{"timestamp":"2026-01-15T08:00:00.24+00:00","event_type":"asset","src_ip":"10.40.2.20","asset":{"ip":"10.40.2.20","change":"identity","field":"firmware","old":"V2.8.3","new":"V2.9.0","macs":["02:00:00:00:00:01"],"roles":["plc"],"identity":{"firmware":"V2.9.0"}},"event_id":"f922f0d5-52ff-8913-b288-f38c61a977be"}"#;
+        let e = to.event(asset).unwrap();
+        assert_eq!((e.signature_id.as_str(), e.name.as_str(), e.severity), ("otsentry.asset.identity", "Asset identity: firmware", 3));
+        let ext: std::collections::BTreeMap<_, _> = e.extension.iter().cloned().collect();
+        assert_eq!(ext["msg"], "firmware: V2.8.3 -> V2.9.0; roles=plc vendor=");
+        assert_eq!((ext["src"].as_str(), ext["smac"].as_str(), ext["cat"].as_str()), ("10.40.2.20", "02:00:00:00:00:01", "asset"));
         assert!(to.event(b"not json").unwrap_err().contains("at byte 0"));
     }
 }

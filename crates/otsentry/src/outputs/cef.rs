@@ -23,7 +23,7 @@ pub(crate) const KIND: Kind = Kind {
         },
         types_key(
             "cef-types",
-            "Record types to send as CEF: alert (default), anomaly, stats (the sensor's health), comma-separated.",
+            "Record types to send as CEF: alert (default), anomaly, stats (the sensor's health), asset (asset changes), comma-separated.",
             "chooses what --cef gets",
         ),
         Key {
