@@ -2,7 +2,7 @@
 //! take frames in capture order and time as it passes; replay.rs and live.rs read their
 //! sources into either through this.
 use crate::health::HealthEvent;
-use crate::pipeline::Detection;
+use crate::options::Detection;
 use otsentry_capture::{RawFrame, ReaderKind};
 use otsentry_core::{SinkCounts, StatsRecord, Summary, Timestamp};
 

@@ -23,6 +23,7 @@ mod health;
 mod inventory;
 mod l2;
 mod live;
+mod options;
 mod pipeline;
 mod registry;
 mod relay;
@@ -43,11 +44,12 @@ pub use otsentry_policy::Policy;
 
 pub use health::{HealthEvent, HealthSettings};
 pub use live::{LiveControl, LiveSettings, ReportHook};
+pub use options::{Detection, LearnedHook, LiveLearning, PipelineOptions, Warmup};
 /// What sense opens: the interfaces, through the engine.
 pub use otsentry_capture::{Interfaces, LiveError, LiveOptions};
 pub use otsentry_core::LiveView;
 pub use otsentry_rules::RuleSet;
-pub use pipeline::{Detection, LearnedHook, LiveLearning, Pipeline, PipelineOptions, Warmup};
+pub use pipeline::Pipeline;
 pub use registry::{
     app_protos, class_tables, default_pack, default_ports, descriptors, install, load_baseline, load_policy, parse_app_setting,
     parse_baseline, parse_policy, proto_named, protocol_counts, protocols, read_baseline, record_types, rules_with, schemas,

@@ -4,7 +4,8 @@
 //! interval. Packet timestamps still stamp records.
 use crate::driver::Driven;
 use crate::health::{HealthSettings, HealthWatch};
-use crate::pipeline::{Detection, Pipeline};
+use crate::options::Detection;
+use crate::pipeline::Pipeline;
 use otsentry_capture::{Next, Source};
 use otsentry_core::{StatsBody, StatsRecord, Timestamp};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

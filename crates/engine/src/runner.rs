@@ -2,7 +2,8 @@
 //! workers behind it ([`crate::workers`]), chosen by the number of workers.
 use crate::driver::Driven;
 use crate::live::{LiveControl, LiveSettings};
-use crate::pipeline::{Pipeline, PipelineOptions};
+use crate::options::PipelineOptions;
+use crate::pipeline::Pipeline;
 use crate::replay::{EngineError, FileReport};
 use crate::workers::Pool;
 use otsentry_capture::{Input, Skipped, Source};

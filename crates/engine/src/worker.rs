@@ -3,7 +3,8 @@
 //! and its loop behind a reader. The pool ([`crate::workers`]) starts workers; the
 //! fanout design ([`crate::fanout`]) runs the same pipeline on a worker's own handles.
 use crate::deferral::Item;
-use crate::pipeline::{Detection, Pipeline};
+use crate::options::Detection;
+use crate::pipeline::Pipeline;
 use otsentry_capture::{LinkType, RawFrame};
 use otsentry_core::{Summary, Timestamp};
 use std::sync::atomic::Ordering;

@@ -13,7 +13,8 @@
 use crate::cross::CrossStage;
 use crate::driver::Driven;
 use crate::health::HealthEvent;
-use crate::pipeline::{Detection, Pipeline, PipelineOptions};
+use crate::options::{Detection, PipelineOptions};
+use crate::pipeline::Pipeline;
 use crate::worker::{apply_marker, end_worker, work, Ends, FrameBatch, Marker, Msg, Report, Slot, WorkerEnd};
 use otsentry_capture::{RawFrame, ReaderKind};
 use otsentry_core::{SinkCounts, StatsRecord, Summary, Timestamp};
