@@ -138,6 +138,14 @@ impl Parser {
     }
 }
 
+/// What a flow has told the stages that keep state across flows.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Marks {
+    /// Its conversation in the baseline detector, once it made a request.
+    pub(crate) baseline_slot: Option<u32>,
+    pub(crate) assets: crate::inventory::FlowAssets,
+}
+
 /// Carries a dissector's output to the run's outputs, with the flow's header.
 pub(crate) struct AppSink<'c, 'o, 'w> {
     pub(crate) ctx: &'c EventCtx<'c>,
@@ -147,7 +155,7 @@ pub(crate) struct AppSink<'c, 'o, 'w> {
     /// The flow's zones, for the segmentation policy.
     pub(crate) zones: &'o mut crate::segment::FlowZones,
     /// The flow's conversation in the baseline detector, and what it told the asset book.
-    pub(crate) marks: &'o mut crate::flows::Marks,
+    pub(crate) marks: &'o mut Marks,
 }
 
 /// The header of an event of the flow at `cx`, its Community ID computed once per flow.

@@ -6,6 +6,7 @@
 //! the other detection state (the oldest address gives way, counted).
 use otsentry_baseline::Vendors;
 use otsentry_core::{EventHeader, MemoryBudget, MemoryKind, Record, Timestamp};
+use otsentry_sink::Outputs;
 use serde::ser::SerializeStruct;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -349,6 +350,77 @@ impl<'a> Record for AssetRecord<'a> {
     fn body(&self) -> &AssetBody<'a> {
         &self.body
     }
+}
+
+// The run's book as the pipeline holds it; the stage that feeds it is `inventory.rs`.
+
+/// The book and the changes of the sighting being applied.
+pub(crate) struct Inventory {
+    book: AssetBook,
+    changes: Vec<(IpAddr, Change)>,
+}
+
+impl Inventory {
+    pub(crate) fn new(memory: &MemoryBudget, vendors: Option<Arc<otsentry_baseline::Vendors>>) -> Inventory {
+        Inventory { book: AssetBook::new(memory.clone(), vendors), changes: Vec::new() }
+    }
+
+    /// Applies `s` at `at` (its time, and the packet's number in `input`); a record per
+    /// change goes to `outputs`.
+    pub(crate) fn record(&mut self, s: &Sighting, at: At, input: Option<&Arc<str>>, outputs: Option<&mut Outputs>) {
+        let (ts, pcap_cnt) = at;
+        if !self.book.apply(s, ts, &mut self.changes) {
+            return;
+        }
+        let Some(o) = outputs else {
+            self.changes.clear();
+            return;
+        };
+        for (ip, change) in self.changes.drain(..) {
+            let version = self.book.version(&ip, ts);
+            if let Some(state) = self.book.get(&ip) {
+                let body = AssetBody { ip, version, change: Some(&change), state };
+                o.write(&AssetRecord { header: EventHeader { pcap_cnt, ..header(ip, ts, input) }, body });
+            }
+        }
+    }
+
+    /// Applies `s` only to filter: whether it changed anything.
+    pub(crate) fn filter(&mut self, s: &Sighting, ts: Timestamp) -> bool {
+        let changed = self.book.apply(s, ts, &mut self.changes);
+        self.changes.clear();
+        changed
+    }
+
+    /// A `snapshot` record of every asset (a sensor's periodic one), in address order.
+    pub(crate) fn snapshot(&mut self, now: Timestamp, outputs: &mut Outputs) {
+        for ip in self.book.sorted().into_iter().map(|(ip, _)| *ip).collect::<Vec<_>>() {
+            let version = self.book.version(&ip, now);
+            if let Some(state) = self.book.get(&ip) {
+                outputs.write(&AssetRecord { header: header(ip, now, None), body: AssetBody { ip, version, change: None, state } });
+            }
+        }
+    }
+
+    /// Addresses the book's cap let go.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.book.dropped()
+    }
+}
+
+fn header(ip: IpAddr, ts: Timestamp, input: Option<&Arc<str>>) -> EventHeader {
+    EventHeader { timestamp: ts, src_ip: Some(ip), pcap_filename: input.cloned(), ..EventHeader::default() }
+}
+
+/// When a sighting happened: the packet's time and its number in its input.
+pub(crate) type At = (Timestamp, Option<u64>);
+
+/// A sighting a worker of several sends to the cross stage.
+#[derive(Debug)]
+pub(crate) struct AssetItem {
+    pub(crate) sighting: Sighting,
+    pub(crate) at: At,
+    pub(crate) input: Option<Arc<str>>,
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ pub(crate) struct CrossStage {
     /// Asset findings raised so far (each once, as one detector would).
     assets_raised: std::collections::HashSet<crate::baseline::AssetSubject>,
     /// The run's asset book, when the outputs take `asset` records.
-    inventory: Option<crate::inventory::Inventory>,
+    inventory: Option<crate::assets::Inventory>,
 }
 
 impl CrossStage {
@@ -42,7 +42,7 @@ impl CrossStage {
         memory: otsentry_core::MemoryBudget,
         vendors: Option<std::sync::Arc<otsentry_baseline::Vendors>>,
     ) -> CrossStage {
-        let inventory = outputs.as_ref().filter(|o| o.wants("asset")).map(|_| crate::inventory::Inventory::new(&memory, vendors));
+        let inventory = outputs.as_ref().filter(|o| o.wants("asset")).map(|_| crate::assets::Inventory::new(&memory, vendors));
         CrossStage {
             inventory,
             alerting,
@@ -226,7 +226,7 @@ impl CrossStage {
         self.alerting.finish(&mut s);
         s.streams.scan_sources_dropped = self.scans.dropped();
         s.streams.sender_hosts_dropped = self.hosts.dropped();
-        s.streams.assets_dropped = self.inventory.as_ref().map_or(0, crate::inventory::Inventory::dropped);
+        s.streams.assets_dropped = self.inventory.as_ref().map_or(0, crate::assets::Inventory::dropped);
         s
     }
 

@@ -77,7 +77,7 @@ pub(crate) enum Item {
     AssetFinding(Box<(otsentry_baseline::Finding, Place)>),
     /// What a worker saw of an address that its own book did not know (or a host's
     /// sighting, for the last-seen time): the cross stage's book records it.
-    Asset(Box<crate::inventory::AssetItem>),
+    Asset(Box<crate::assets::AssetItem>),
 }
 
 /// The host table's part of one sender observation.

@@ -34,7 +34,7 @@ pub(crate) struct Out<'a> {
     /// Keeps flows' recent packets and writes alerts' evidence, if asked to.
     pub(crate) evidence: Option<&'a mut crate::evidence::Keeper>,
     /// The asset book, when the outputs take `asset` records.
-    pub(crate) inventory: Option<&'a mut crate::inventory::Inventory>,
+    pub(crate) inventory: Option<&'a mut crate::assets::Inventory>,
     /// A lean learner beside the baseline stage, for a sensor's periodic report.
     pub(crate) report: Option<&'a mut otsentry_baseline::Learner>,
 }

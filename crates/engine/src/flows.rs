@@ -56,7 +56,7 @@ pub(crate) struct AppState {
     /// Its zones and the policy checks made, once a policy is loaded.
     zones: crate::segment::FlowZones,
     /// Its conversation in the baseline detector, and what it told the asset book.
-    marks: Marks,
+    marks: crate::apps::Marks,
     /// Its recent packets, kept for alerts' evidence.
     ring: Option<Box<crate::evidence::Ring>>,
     /// What the memory budget holds for it beyond its table slot.
@@ -80,14 +80,6 @@ impl AppState {
         let probing = if self.detector.is_done() { 0 } else { self.detector.held() };
         a.held() + b.held() + probing + self.parser.as_ref().map_or(0, Parser::held)
     }
-}
-
-/// What a flow has told the stages that keep state across flows.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Marks {
-    /// Its conversation in the baseline detector, once it made a request.
-    pub(crate) baseline_slot: Option<u32>,
-    pub(crate) assets: crate::inventory::FlowAssets,
 }
 
 /// Packet-time seconds between sweeps for idle flows.
@@ -275,7 +267,7 @@ impl FlowStage {
             flow.user.swap = false;
             flow.user.dir_settled = true;
             flow.user.zones.reset();
-            flow.user.marks = Marks::default();
+            flow.user.marks = crate::apps::Marks::default();
             flow.swap_direction();
         }
         if let Some(keeper) = out.evidence.as_deref_mut() {

@@ -57,7 +57,7 @@ pub struct Pipeline {
     /// baseline's tick: the flow stage knows).
     worker: bool,
     evidence: Option<crate::evidence::Keeper>,
-    inventory: Option<crate::inventory::Inventory>,
+    inventory: Option<crate::assets::Inventory>,
     report: Option<Box<otsentry_baseline::Learner>>,
     /// When a live learning ends (set by its first packet).
     learn_end: Option<i64>,
@@ -88,7 +88,7 @@ impl Pipeline {
         let arp = ArpTable::with_memory(opts.memory.clone());
         let evidence = opts.evidence.as_ref().map(|s| crate::evidence::Keeper::new(s, opts.memory.clone()));
         let inventory =
-            outputs.as_ref().filter(|o| o.wants("asset")).map(|_| crate::inventory::Inventory::new(&opts.memory, opts.vendors.clone()));
+            outputs.as_ref().filter(|o| o.wants("asset")).map(|_| crate::assets::Inventory::new(&opts.memory, opts.vendors.clone()));
         let report = opts.report_learner.then(|| Box::new(otsentry_baseline::Learner::default().lean()));
         Pipeline {
             inventory,
@@ -611,7 +611,7 @@ impl Pipeline {
         self.summary.streams.scan_sources_dropped = self.flows.scan_sources_dropped();
         self.summary.streams.sender_hosts_dropped = self.flows.hosts_dropped();
         if !self.worker {
-            self.summary.streams.assets_dropped = self.inventory.as_ref().map_or(0, crate::inventory::Inventory::dropped);
+            self.summary.streams.assets_dropped = self.inventory.as_ref().map_or(0, crate::assets::Inventory::dropped);
         }
         if let Some(crate::baselining::Baselining::Detect(d)) = self.baseline.as_ref() {
             self.summary.baseline = d.counts().into_iter().map(|(k, n)| (k.to_string(), n)).collect();
