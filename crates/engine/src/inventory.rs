@@ -20,7 +20,7 @@ const TOUCH_NS: i64 = 10_000_000_000;
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct FlowAssets {
     /// The source MAC (as a word) each direction last reported.
-    src_macs: [u64; 2],
+    src_macs: [Option<u64>; 2],
     /// When its hosts' last sighting is next refreshed.
     next_touch: i64,
     /// Roles reported: the server's (1), the client as master (2) and as engineering (4).
@@ -53,12 +53,13 @@ pub(crate) fn packet(
 ) {
     let word = src.1.unwrap_or(0);
     let now = at.0.as_nanos();
-    let (mac_new, due) = (marks.src_macs.get(side).is_some_and(|m| *m != word), now >= marks.next_touch);
+    // A side's first packet counts as a new MAC, with or without one (raw IP has none).
+    let (mac_new, due) = (marks.src_macs.get(side).is_some_and(|m| *m != Some(word)), now >= marks.next_touch);
     if !(created || mac_new || due) {
         return;
     }
     if let Some(m) = marks.src_macs.get_mut(side) {
-        *m = word;
+        *m = Some(word);
     }
     sight(out, Sighting::Host { ip: src.0, mac: src.1.map(otsentry_wire::mac_bytes) }, at);
     if created || due {

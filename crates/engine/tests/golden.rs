@@ -365,3 +365,45 @@ fn asset_records_say_what_each_device_showed_and_what_changed() {
     assert_eq!(firmware[1]["identity"]["firmware"], "V2.9.0", "the record shows the asset as it is now");
     assert_eq!(records.iter().filter(|r| r["change"] == "new").count(), 6, "every address that sent, once");
 }
+
+/// A link without MACs (raw IP): each side of a flow is still an asset from its first
+/// packet, the server as soon as it answers (a MAC-less side once looked unchanged and
+/// waited for the ten-second refresh).
+#[test]
+fn raw_ip_hosts_are_assets_from_their_first_packet() {
+    let mut c = otsentry_pcapgen::session::Capture::new();
+    c.modbus("10.40.1.10:49152", "10.40.2.10:502", &[(&[0x03, 0x00, 0x00, 0x00, 0x01], Some(&[0x03, 0x02, 0x00, 0x07]))]);
+    let ethernet = c.into_bytes();
+    // The same packets without their Ethernet headers, as LINKTYPE_RAW (101).
+    let mut raw = otsentry_pcapgen::writer::PcapWriter::with_options(101, 65_535, true, false);
+    let mut at = 24;
+    while let Some(header) = ethernet.get(at..at + 16) {
+        let word = |i: usize| u32::from_le_bytes(header[i..i + 4].try_into().unwrap());
+        let len = word(8) as usize;
+        let ts = u64::from(word(0)) * 1_000_000_000 + u64::from(word(4));
+        raw.packet(ts, &ethernet[at + 16 + 14..at + 16 + len]);
+        at += 16 + len;
+    }
+    let dir = std::env::temp_dir().join(format!("otsentry-rawip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("raw.pcap");
+    std::fs::write(&path, raw.into_bytes()).unwrap();
+    let (outputs, captured) = Outputs::memory();
+    let mut replay = Pipeline::new(PipelineOptions::default(), Some(outputs));
+    replay.run_input(&Input { name: "raw.pcap".into(), location: Location::File(path) }, &mut |_, _| {}).expect("replay");
+    replay.finish(0.0);
+    let records: Vec<serde_json::Value> = String::from_utf8(captured.bytes())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["event_type"] == "asset")
+        .collect();
+    let new: Vec<(&str, u64)> = records
+        .iter()
+        .filter(|r| r["asset"]["change"] == "new")
+        .map(|r| (r["asset"]["ip"].as_str().unwrap(), r["pcap_cnt"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(new, [("10.40.1.10", 1), ("10.40.2.10", 2)], "the client at its SYN, the server at its SYN-ACK");
+    assert!(records.iter().all(|r| r["asset"]["macs"] == serde_json::json!([])));
+    let _ = std::fs::remove_dir_all(&dir);
+}
