@@ -41,7 +41,8 @@ fn each_generation(test: &str, f: impl Fn(&mut TestServer)) {
 }
 
 /// A database an earlier version made (migration 1 only) has no `stats` table: a sensor
-/// refuses it, naming the remedy, and `init` adds just that.
+/// refuses it, naming the remedy, and `init` adds just what is missing (the stats, then
+/// the assets).
 #[test]
 fn init_upgrades_a_database_of_an_earlier_version() {
     each_generation("upgrade", |s| {
@@ -57,7 +58,7 @@ fn init_upgrades_a_database_of_an_earlier_version() {
         let refused = connect(server(&s.url(), "older")).unwrap_err().to_string();
         assert!(refused.contains("older.stats does not exist: run `otsentry clickhouse init`"), "{refused}");
         let report = init(&srv, None).unwrap();
-        assert_eq!((report.applied, report.already), (vec![2], vec![1]));
+        assert_eq!((report.applied, report.already), (vec![2, 3], vec![1]));
         connect(server(&s.url(), "older")).unwrap();
     });
 }
@@ -68,10 +69,10 @@ fn init_is_versioned_and_idempotent_and_rows_read_back_exactly() {
         let srv = server(&s.url(), "otsentry");
         let first = init(&srv, None).unwrap();
         let layout = if s.generation == Generation::Legacy { Layout::Legacy } else { Layout::Current };
-        assert_eq!((first.layout, first.applied.clone(), first.already.clone()), (layout, vec![1, 2], vec![]));
+        assert_eq!((first.layout, first.applied.clone(), first.already.clone()), (layout, vec![1, 2, 3], vec![]));
         let again = init(&srv, None).unwrap();
-        assert_eq!((again.applied, again.already), (vec![], vec![1, 2]));
-        assert_eq!(s.query("SELECT count() FROM otsentry.schema_migrations").unwrap().trim(), "2");
+        assert_eq!((again.applied, again.already), (vec![], vec![1, 2, 3]));
+        assert_eq!(s.query("SELECT count() FROM otsentry.schema_migrations").unwrap().trim(), "3");
 
         let mut sink = ClickHouseSink::new(srv);
         sink.check().unwrap();
