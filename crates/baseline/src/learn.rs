@@ -61,6 +61,8 @@ struct PairState {
     ranges: Ranges,
     values: BTreeMap<(Space, u32), Values>,
     polls: Polls,
+    /// Its answers' times (a report's), once one came.
+    times: Option<crate::ResponseTimes>,
     /// Request times of the last second, and the most seen within one.
     window: VecDeque<Timestamp>,
     max_per_second: u32,
@@ -189,6 +191,19 @@ impl Learner {
         }
         p.captures_at = self.captures.len();
         RequestLearn { pair: p, ts, function: None, first: None, lean: false }
+    }
+
+    /// An answer of `pair`'s, `us` microseconds after its request (a conversation
+    /// learned already; kept for reports, not written to the file).
+    pub fn response_time(&mut self, pair: &PairKey, us: i64) {
+        if let Some(p) = self.pairs.get_mut(pair) {
+            p.times.get_or_insert_with(Default::default).add(us);
+        }
+    }
+
+    /// Each conversation's median response time in milliseconds, where answers were timed.
+    pub fn response_medians(&self) -> BTreeMap<PairKey, f64> {
+        self.pairs.iter().filter_map(|(k, p)| Some((*k, p.times.as_ref()?.median_ms()?))).collect()
     }
 
     /// A response from `server`: the returned observer takes its identity.

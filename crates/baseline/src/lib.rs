@@ -14,6 +14,7 @@ mod load;
 mod model;
 mod oui;
 mod space;
+mod times;
 
 pub use detect::{Detector, Finding, IdentityCheck, Kind, RequestCheck};
 pub use index::{Baseline, PairKey, Settings};
@@ -22,6 +23,7 @@ pub use load::{load, parse, read, to_text, BaselineError, BaselineErrors};
 pub use model::{Asset, BaselineFile, Function, Learned, Mac, Pair, Range, Role, SpaceName, Values, FORMAT};
 pub use oui::{Vendors, MANUF};
 pub use space::name as space_name;
+pub use times::ResponseTimes;
 
 /// Hash tables keyed by addresses and codes: a quick hash, seeded per process.
 pub(crate) type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;

@@ -140,6 +140,11 @@ pub trait PduEvent: FieldAccess {
     fn identifies(&self) -> bool {
         false
     }
+    /// For an event that closes a transaction: the time from its request to its
+    /// answer, in microseconds (a report's response times).
+    fn response_time_us(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// Where a dissector's output goes.

@@ -121,10 +121,19 @@ pub(crate) fn event<E: PduEvent>(
     e: &E,
     class: Option<FunctionClass>,
 ) {
+    let pair = || (ctx.client().ip(), ctx.server().ip(), app);
+    if let Some(us) = e.response_time_us() {
+        // An answer's time, for a report's conversations (a learner's, not a detector's).
+        if let Some(l) = out.report.as_deref_mut() {
+            l.response_time(&pair(), us);
+        }
+        if let Some(Baselining::Learn(l)) = out.baseline.as_deref_mut() {
+            l.response_time(&pair(), us);
+        }
+    }
     if class.is_none() && !e.identifies() {
         return;
     }
-    let pair = || (ctx.client().ip(), ctx.server().ip(), app);
     if let Some(l) = out.report.as_deref_mut() {
         match class {
             Some(c) => e.observe(&mut l.request(pair(), ts, Some(c))),

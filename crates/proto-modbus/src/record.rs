@@ -332,6 +332,9 @@ impl<'a> PduEvent for Transaction<'a> {
     fn identifies(&self) -> bool {
         matches!(self.response, Some(Response::DeviceId(_)))
     }
+    fn response_time_us(&self) -> Option<i64> {
+        self.response_time_us
+    }
 }
 
 /// What a baseline learns of a Modbus transaction (see [`PduEvent::observe`]): the

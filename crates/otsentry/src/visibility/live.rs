@@ -28,7 +28,7 @@ impl LiveReport {
     ) -> anyhow::Result<LiveReport> {
         let tally = Arc::new(Mutex::new(Tally::default()));
         let o = outputs.get_or_insert_with(|| Outputs::new(OutputOptions::default()));
-        o.add_for(Box::new(TallySink::new(tally.clone())), TypeSet::of(&super::tally::TALLIED))?;
+        o.add_for(Box::new(TallySink(tally.clone())), TypeSet::of(&super::tally::TALLIED))?;
         let vendors = otsentry_baseline::Vendors::load_all(manuf).unwrap_or_else(|e| {
             tracing::warn!(path = %manuf.display(), error = %e, "no MAC vendors for the report");
             otsentry_baseline::Vendors::default()
@@ -40,10 +40,11 @@ impl LiveReport {
     pub(crate) fn hook(self) -> otsentry_engine::ReportHook {
         otsentry_engine::ReportHook(Box::new(move |learner, summary| {
             let started = std::time::Instant::now();
-            let file = learner.finish(&self.vendors);
+            let times = learner.response_medians();
+            let learned = super::Learned { file: learner.finish(&self.vendors), times };
             let tally = self.tally.lock().unwrap_or_else(PoisonError::into_inner).clone();
-            let header = super::header(&summary, self.interfaces.clone(), &file, self.policy.is_some());
-            let report = super::assemble(&file, tally, self.policy.as_deref(), header);
+            let header = super::header(&summary, self.interfaces.clone(), &learned.file, self.policy.is_some());
+            let report = super::assemble(&learned, tally, self.policy.as_deref(), header);
             match crate::learn::write_whole(&self.path, &otsentry_report::html(&report)) {
                 Ok(()) => tracing::info!(
                     path = %self.path.display(),

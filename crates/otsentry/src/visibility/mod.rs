@@ -96,7 +96,7 @@ fn gather(s: &Sources) -> anyhow::Result<Report> {
     let checked = s.baseline.as_deref().map(otsentry_engine::load_baseline).transpose()?.map(Arc::new);
     let tally = Arc::new(std::sync::Mutex::new(tally::Tally::default()));
     let mut outputs = Outputs::new(OutputOptions::default());
-    outputs.add_for(Box::new(tally::TallySink::new(tally.clone())), TypeSet::of(&tally::TALLIED))?;
+    outputs.add_for(Box::new(tally::TallySink(tally.clone())), TypeSet::of(&tally::TALLIED))?;
     let detect = PipelineOptions {
         rules,
         policy: policy.clone().map(Arc::new),
@@ -120,7 +120,8 @@ fn gather(s: &Sources) -> anyhow::Result<Report> {
         learner = learning.finish_learning(0.0).1;
     }
     let learner = learner.ok_or_else(|| anyhow::anyhow!("learning was not on"))?;
-    let learned = crate::learn::finish(learner, &s.manuf);
+    let times = learner.response_medians();
+    let learned = Learned { file: crate::learn::finish(learner, &s.manuf), times };
     let captures = plan.inputs.iter().map(|i| i.name.clone()).collect();
     let tally = std::mem::take(&mut *tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     if tally.untallied > 0 {
@@ -130,7 +131,7 @@ fn gather(s: &Sources) -> anyhow::Result<Report> {
             tally::MAX_KEYS
         );
     }
-    Ok(assemble(&learned, tally, policy.as_ref(), header(&summary, captures, &learned, policy.is_some())))
+    Ok(assemble(&learned, tally, policy.as_ref(), header(&summary, captures, &learned.file, policy.is_some())))
 }
 
 pub(super) fn header(summary: &otsentry_core::Summary, captures: Vec<String>, learned: &BaselineFile, policy: bool) -> Header {
@@ -185,7 +186,16 @@ const ROLE_BANDS: [(&str, &str, i32); 4] = [
     ("other", "Other hosts", 0),
 ];
 
-pub(super) fn assemble(learned: &BaselineFile, tally: tally::Tally, policy: Option<&otsentry_policy::Policy>, header: Header) -> Report {
+/// What a report shows of what was learned: the baseline `learned` with `times` (each
+/// conversation's median response time, which the file does not keep).
+pub(super) struct Learned {
+    pub(super) file: BaselineFile,
+    pub(super) times: BTreeMap<otsentry_baseline::PairKey, f64>,
+}
+
+pub(super) fn assemble(learned: &Learned, tally: tally::Tally, policy: Option<&otsentry_policy::Policy>, header: Header) -> Report {
+    let times = &learned.times;
+    let learned = &learned.file;
     // A MAC as the baseline file writes it; a class by its name.
     let mac = |m: &otsentry_baseline::Mac| {
         let b = m.0;
@@ -285,6 +295,7 @@ pub(super) fn assemble(learned: &BaselineFile, tally: tally::Tally, policy: Opti
                 functions,
                 first_seen: p.first_seen.clone(),
                 last_seen: p.last_seen.clone(),
+                response_ms: times.get(&(p.client, p.server, p.protocol)).copied(),
                 ..Conversation::default()
             }
         })
@@ -314,7 +325,6 @@ pub(super) fn assemble(learned: &BaselineFile, tally: tally::Tally, policy: Opti
         }
         // Capture loss from the conversation's flows' missed bytes, where any were missed.
         c.loss_pct = (sum.0 > 0 && sum.1 > 0).then(|| sum.0 as f64 * 100.0 / sum.1 as f64);
-        c.response_ms = tally.response.get(&(c.client.clone(), c.server.clone())).and_then(tally::median_ms);
     }
     let (alerts, not_listed) = (tally.alerts, tally.not_listed);
     Report { header, zones, assets, conversations, alerts, alerts_not_listed: not_listed }
