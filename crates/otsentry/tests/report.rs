@@ -84,9 +84,18 @@ fn the_report_of_builder_fixtures_is_the_golden_one() {
     let zones: Vec<&str> = got["zones"].as_array().unwrap().iter().map(|z| z["name"].as_str().unwrap()).collect();
     assert_eq!(zones.first(), Some(&"enterprise"), "the highest level first: {zones:?}");
     assert!(got["conversations"].as_array().unwrap().iter().any(|c| c["forbidden"] == true), "no forbidden conversation");
-    // Modbus records carry each transaction's response time: the fixtures answer in 10 ms.
-    let timed: Vec<f64> = got["conversations"].as_array().unwrap().iter().filter_map(|c| c["response_ms"].as_f64()).collect();
-    assert!(!timed.is_empty() && timed.iter().all(|ms| (9.0..=11.0).contains(ms)), "{timed:?}");
+    // Answered transactions are timed (Modbus, DNP3 by sequence number, S7 jobs by PDU
+    // reference): the fixtures answer in 10 ms.
+    let timed: Vec<(&str, f64)> = got["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| Some((c["protocol"].as_str()?, c["response_ms"].as_f64()?)))
+        .collect();
+    for proto in ["modbus", "dnp3", "s7comm"] {
+        assert!(timed.iter().any(|(p, _)| *p == proto), "no {proto} conversation timed: {timed:?}");
+    }
+    assert!(timed.iter().all(|(_, ms)| (9.0..=11.0).contains(ms)), "{timed:?}");
     // Every router-shared MAC leaves its vendor out.
     assert!(got["assets"].as_array().unwrap().iter().all(|a| a["vendor"].is_null()), "these fixtures' hosts share one MAC");
 }

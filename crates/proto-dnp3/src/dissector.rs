@@ -47,8 +47,9 @@ pub struct Dnp3Dissector {
     partial: Vec<Reassembly>,
     /// Fragments reported so far in this flow.
     reported: u64,
-    /// Application sequence numbers of master requests still awaiting a response.
-    unreplied: std::collections::VecDeque<u8>,
+    /// Application sequence numbers of master requests still awaiting a response, and
+    /// when each came (nanoseconds).
+    unreplied: std::collections::VecDeque<(u8, i64)>,
     /// Whether `flooded` was raised since the requests were last all answered.
     flooded: bool,
     /// Requests in a row, each within `BURST_GAP_NS` of the one before, with no
@@ -118,6 +119,9 @@ pub struct FragmentEvent<'a> {
     /// A master request that is the session's first, or its first for a minute: counting
     /// masters per outstation then costs a lookup a minute per session, not per request.
     pub master_seen: bool,
+    /// A solicited response's time from its request (same sequence number), in
+    /// microseconds; not in the record (a report's conversations use it).
+    pub response_time_us: Option<i64>,
 }
 
 impl FragmentEvent<'_> {
@@ -310,6 +314,9 @@ impl<'a> PduEvent for FragmentEvent<'a> {
     fn identifies(&self) -> bool {
         !self.from_master && self.fragment.objects.iter().any(|h| h.group == 0)
     }
+    fn response_time_us(&self) -> Option<i64> {
+        self.response_time_us
+    }
 }
 
 impl Dnp3Dissector {
@@ -469,7 +476,7 @@ impl Dnp3Dissector {
         if let Some((event, reason)) = &parsed.problem {
             Self::anomaly(sink, cx, *event, at, format_args!("{reason}"));
         }
-        self.track_requests(cx, parsed, f.control.dir(), at, sink);
+        let response_time_us = self.track_requests(cx, parsed, f.control.dir(), at, sink);
         if let Some(finding) = self.selects.fragment(parsed, f.control.dir(), cx.ts.as_nanos()) {
             control_anomaly(sink, cx, at, &finding);
         }
@@ -493,6 +500,7 @@ impl Dnp3Dissector {
             link_control: f.control.0,
             fragment: parsed,
             bytes: frag,
+            response_time_us,
         };
         sink.pdu(cx, &e);
     }
@@ -502,14 +510,17 @@ impl Dnp3Dissector {
     /// Pair master requests with responses by application sequence number; raise
     /// `dnp3.flooded` once when more than 32 are open at a time, and
     /// `dnp3.request_burst` when four come in a row unanswered, each within 100 ms.
-    fn track_requests<S: PduSink>(&mut self, cx: &StreamCx, f: &Fragment, from_master: bool, at: u64, sink: &mut S) {
+    /// Returns a response's time from its request, in microseconds.
+    fn track_requests<S: PduSink>(&mut self, cx: &StreamCx, f: &Fragment, from_master: bool, at: u64, sink: &mut S) -> Option<i64> {
         let seq = f.control & 0x0F;
+        let now = cx.ts.as_nanos();
+        let mut answered = None;
         match f.function {
             // Confirms and the no-response functions expect no answer.
             0x00 | 0x06 | 0x08 | 0x0A | 0x0C => {}
             0x81 => {
-                if let Some(i) = self.unreplied.iter().position(|&s| s == seq) {
-                    self.unreplied.remove(i);
+                if let Some(i) = self.unreplied.iter().position(|&(s, _)| s == seq) {
+                    answered = self.unreplied.remove(i).map(|(_, asked)| now.saturating_sub(asked) / 1000).filter(|us| *us >= 0);
                 }
                 if self.unreplied.is_empty() {
                     self.flooded = false;
@@ -520,8 +531,7 @@ impl Dnp3Dissector {
                 if self.unreplied.len() >= 4 * FLOOD_REQUESTS {
                     self.unreplied.pop_front(); // bounded: the oldest is taken as lost
                 }
-                self.unreplied.push_back(seq);
-                let now = cx.ts.as_nanos();
+                self.unreplied.push_back((seq, now));
                 let (n, last) = self.burst;
                 let n = if n > 0 && now.saturating_sub(last) <= BURST_GAP_NS { n + 1 } else { 1 };
                 self.burst = (n, now);
@@ -547,6 +557,7 @@ impl Dnp3Dissector {
             }
             _ => {}
         }
+        answered
     }
 }
 
@@ -739,6 +750,7 @@ mod tests {
             fragment: &f,
             bytes: fragment,
             master_seen: false,
+            response_time_us: None,
         };
         let mut r = otsentry_core::harness::Recorder::default();
         e.observe(&mut r);

@@ -60,6 +60,7 @@ pub fn application(data: &[u8]) -> usize {
         fragment: &f,
         bytes: data,
         master_seen: true,
+        response_time_us: None,
     };
     let _ = serde_json::to_vec(&e);
     points

@@ -103,6 +103,9 @@ impl<'a> PduEvent for JobEvent<'a> {
     fn observe(&self, o: &mut dyn otsentry_core::Observer) {
         observe_job(self, o);
     }
+    fn response_time_us(&self) -> Option<i64> {
+        self.response_time_us.and_then(|t| i64::try_from(t).ok())
+    }
 }
 
 /// One user data PDU.

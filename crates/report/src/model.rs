@@ -81,7 +81,7 @@ pub struct Conversation {
     pub alerts: u64,
     pub max_severity: Option<String>,
     /// The median time from a request to its answer (to within 10 %), where the
-    /// protocol records one (Modbus).
+    /// protocol's dissector times answers (Modbus, DNP3, S7 jobs).
     pub response_ms: Option<f64>,
     /// Bytes the capture missed on its flows, as a share of what they carried, where
     /// SPAN drops were seen.
