@@ -226,17 +226,12 @@ impl Learner {
     /// The baseline, in its stable order; vendors looked up in `vendors`.
     pub fn finish(mut self, vendors: &crate::Vendors) -> BaselineFile {
         for ((client, server, protocol), p) in &self.pairs {
-            let server_role = if protocol.masters() { Role::Outstation } else { Role::Plc };
-            self.assets.entry(*server).or_default().roles.insert(server_role);
-            use FunctionClass::{Control, Program, Read, Write};
+            self.assets.entry(*server).or_default().roles.insert(Role::of_server(*protocol));
             let client_roles = &mut self.assets.entry(*client).or_default().roles;
-            if p.classes.iter().any(|c| matches!(c, Read | Write | Control)) || p.classes.is_empty() {
+            client_roles.extend(p.classes.iter().filter_map(|c| Role::of_client(*c)));
+            // A conversation whose requests have no class yet is taken as a master's.
+            if p.classes.is_empty() {
                 client_roles.insert(Role::Master);
-            }
-            // Programs move between engineering stations and controllers; identifying or
-            // diagnosing a device is something HMIs and inventory tools do too.
-            if p.classes.contains(&Program) {
-                client_roles.insert(Role::Engineering);
             }
         }
         let assets = self

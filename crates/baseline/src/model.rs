@@ -70,14 +70,53 @@ pub enum Role {
     Outstation,
 }
 
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Master => "master",
+            Role::Engineering => "engineering",
+            Role::Plc => "plc",
+            Role::Outstation => "outstation",
+        }
+    }
+
+    /// What serving `protocol` makes an asset: an outstation of a protocol with masters
+    /// (DNP3), else a PLC.
+    pub fn of_server(protocol: otsentry_core::AppProto) -> Role {
+        if protocol.masters() {
+            Role::Outstation
+        } else {
+            Role::Plc
+        }
+    }
+
+    /// What a request of `class` makes its client: a master if it reads, writes or
+    /// operates, an engineering station if it moves programs; identifying or diagnosing
+    /// a device is something HMIs and inventory tools do too (no role).
+    pub fn of_client(class: otsentry_core::FunctionClass) -> Option<Role> {
+        use otsentry_core::FunctionClass::{Control, Program, Read, Write};
+        match class {
+            Read | Write | Control => Some(Role::Master),
+            Program => Some(Role::Engineering),
+            _ => None,
+        }
+    }
+}
+
 /// A MAC address, written `02:00:00:00:00:10`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Mac(pub [u8; 6]);
 
+impl std::fmt::Display for Mac {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [a, b, c, d, e, g] = self.0;
+        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+    }
+}
+
 impl Serialize for Mac {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let m = self.0;
-        s.collect_str(&format_args!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5]))
+        s.collect_str(self)
     }
 }
 

@@ -4,7 +4,7 @@
 //! sighting, a MAC, role, identity value or vendor it did not have (with the old value).
 //! A record is written per change, so a SIEM keeps the history; the book is capped like
 //! the other detection state (the oldest address gives way, counted).
-use otsentry_baseline::Vendors;
+use otsentry_baseline::{Role, Vendors};
 use otsentry_core::{EventHeader, MemoryBudget, MemoryKind, Record, Timestamp};
 use otsentry_sink::Outputs;
 use serde::ser::SerializeStruct;
@@ -19,36 +19,11 @@ pub(crate) const MAX_ASSETS: usize = 65_536;
 /// a failover pair or a spoof, and the record says so).
 const MAX_MACS: usize = 8;
 
-/// A role an asset's conversations give it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum AssetRole {
-    /// Reads, writes or operates a server of an OT protocol.
-    Master,
-    /// Transfers programs (logic downloads and uploads).
-    Engineering,
-    /// Serves Modbus or S7 (a PLC).
-    Plc,
-    /// Serves DNP3 (an outstation).
-    Outstation,
-}
-
-impl AssetRole {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            AssetRole::Master => "master",
-            AssetRole::Engineering => "engineering",
-            AssetRole::Plc => "plc",
-            AssetRole::Outstation => "outstation",
-        }
-    }
-}
-
 /// What one address has shown.
 #[derive(Clone, Debug)]
 pub(crate) struct AssetState {
     macs: Vec<[u8; 6]>,
-    roles: Vec<AssetRole>,
+    roles: Vec<Role>,
     identity: BTreeMap<&'static str, String>,
     /// The vendor of a MAC that serves this address alone, and that MAC.
     vendor: Option<(Arc<str>, [u8; 6])>,
@@ -94,7 +69,7 @@ pub(crate) enum Sighting {
     /// only receives, as a scan's targets do, is none).
     Seen { ip: IpAddr },
     /// Its conversation gave it `role`.
-    Role { ip: IpAddr, role: AssetRole },
+    Role { ip: IpAddr, role: Role },
     /// It said its `attribute` is `value`.
     Identity { ip: IpAddr, attribute: &'static str, value: Box<str> },
 }
@@ -107,7 +82,7 @@ pub(crate) enum Change {
     /// A MAC it had not sent from (the first it had, if any).
     Mac { old: Option<[u8; 6]>, new: [u8; 6] },
     /// A role it did not have (the ones it had).
-    Role { old: Vec<AssetRole>, new: AssetRole },
+    Role { old: Vec<Role>, new: Role },
     /// An identity attribute with another value (or a first one).
     Identity { attribute: &'static str, old: Option<String>, new: String },
     /// The vendor its MAC prefix names: another MAC's, or none once its MAC turns out
@@ -222,7 +197,7 @@ impl AssetBook {
     }
 
     /// `ip` took `role` in a conversation at `ts`.
-    fn role(&mut self, ip: IpAddr, role: AssetRole, ts: Timestamp) -> Option<Change> {
+    fn role(&mut self, ip: IpAddr, role: Role, ts: Timestamp) -> Option<Change> {
         let a = self.assets.get_or_insert_with(ip, || AssetState::new(ts));
         // Only a change moves the last sighting: a worker of several sends on only the
         // changes its own book sees, and the run's book must end the same.
@@ -269,9 +244,9 @@ impl AssetBook {
     }
 
     /// Every asset in address order, for a snapshot.
-    pub(crate) fn sorted(&self) -> Vec<(&IpAddr, &AssetState)> {
-        let mut all: Vec<_> = self.assets.iter().filter(|(_, a)| a.sent).collect();
-        all.sort_unstable_by_key(|(ip, _)| **ip);
+    pub(crate) fn addresses(&self) -> Vec<IpAddr> {
+        let mut all: Vec<IpAddr> = self.assets.iter().filter(|(_, a)| a.sent).map(|(ip, _)| *ip).collect();
+        all.sort_unstable();
         all
     }
 
@@ -297,10 +272,6 @@ pub(crate) struct AssetBody<'a> {
     pub(crate) state: &'a AssetState,
 }
 
-fn mac_text(m: &[u8; 6]) -> String {
-    format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
-}
-
 impl Serialize for AssetBody<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut o = otsentry_core::open_object(s)?;
@@ -308,9 +279,9 @@ impl Serialize for AssetBody<'_> {
         let (change, field, old, new): (&str, Option<String>, Option<String>, Option<String>) = match self.change {
             None => ("snapshot", None, None, None),
             Some(Change::New) => ("new", None, None, None),
-            Some(Change::Mac { old, new }) => ("mac", Some("mac".into()), old.as_ref().map(mac_text), Some(mac_text(new))),
+            Some(Change::Mac { old, new }) => ("mac", Some("mac".into()), old.as_ref().map(crate::l2::mac), Some(crate::l2::mac(new))),
             Some(Change::Role { old, new }) => {
-                let names = |r: &[AssetRole]| r.iter().map(|x| x.name()).collect::<Vec<_>>().join(",");
+                let names = |r: &[Role]| r.iter().map(|x| x.name()).collect::<Vec<_>>().join(",");
                 ("role", Some("role".into()), Some(names(old)).filter(|t| !t.is_empty()), Some(names(&[*new])))
             }
             Some(Change::Identity { attribute, old, new }) => ("identity", Some((*attribute).to_string()), old.clone(), Some(new.clone())),
@@ -322,7 +293,7 @@ impl Serialize for AssetBody<'_> {
             o.serialize_field("old", &old)?;
             o.serialize_field("new", &new)?;
         }
-        o.serialize_field("macs", &self.state.macs.iter().map(mac_text).collect::<Vec<_>>())?;
+        o.serialize_field("macs", &self.state.macs.iter().map(crate::l2::mac).collect::<Vec<_>>())?;
         if self.state.macs_omitted > 0 {
             o.serialize_field("macs_omitted", &self.state.macs_omitted)?;
         }
@@ -394,7 +365,7 @@ impl Inventory {
 
     /// A `snapshot` record of every asset (a sensor's periodic one), in address order.
     pub(crate) fn snapshot(&mut self, now: Timestamp, outputs: &mut Outputs) {
-        for ip in self.book.sorted().into_iter().map(|(ip, _)| *ip).collect::<Vec<_>>() {
+        for ip in self.book.addresses() {
             let version = self.book.version(&ip, now);
             if let Some(state) = self.book.get(&ip) {
                 outputs.write(&AssetRecord { header: header(ip, now, None), body: AssetBody { ip, version, change: None, state } });
@@ -464,8 +435,8 @@ mod tests {
         assert_eq!(see(&mut book, host(plc, mac), 0), [(plc, Change::New)]);
         assert_eq!(see(&mut book, host(plc, mac), 10), [], "the same MAC again is nothing new");
         assert_eq!(book.get(&plc).and_then(AssetState::vendor_name).as_deref(), Some("Siemens AG"));
-        let role = Sighting::Role { ip: plc, role: AssetRole::Plc };
-        assert_eq!(see(&mut book, role.clone(), 20), [(plc, Change::Role { old: vec![], new: AssetRole::Plc })]);
+        let role = Sighting::Role { ip: plc, role: Role::Plc };
+        assert_eq!(see(&mut book, role.clone(), 20), [(plc, Change::Role { old: vec![], new: Role::Plc })]);
         assert_eq!(see(&mut book, role, 30), []);
         let model = Change::Identity { attribute: "model", old: None, new: "6ES7 516-3AN01-0AB0".into() };
         assert_eq!(see(&mut book, identity(plc, "model", "6ES7 516-3AN01-0AB0 "), 40), [(plc, model)]);
@@ -494,13 +465,13 @@ mod tests {
         let mut changes = Vec::new();
         assert!(!book.apply(&Sighting::Seen { ip: target }, at(0), &mut changes));
         // A request gives the server its role before it answers: kept, not recorded.
-        assert!(book.apply(&Sighting::Role { ip: target, role: AssetRole::Outstation }, at(0), &mut changes));
-        assert!(!book.apply(&Sighting::Role { ip: target, role: AssetRole::Outstation }, at(5), &mut changes));
+        assert!(book.apply(&Sighting::Role { ip: target, role: Role::Outstation }, at(0), &mut changes));
+        assert!(!book.apply(&Sighting::Role { ip: target, role: Role::Outstation }, at(5), &mut changes));
         assert_eq!(changes, []);
-        assert!(book.sorted().is_empty(), "not in a snapshot");
+        assert!(book.addresses().is_empty(), "not in a snapshot");
         assert_eq!(see(&mut book, Sighting::Host { ip: target, mac: None }, 10), [(target, Change::New)]);
         let state = book.get(&target).unwrap();
-        assert_eq!((state.roles.as_slice(), state.first_seen), ([AssetRole::Outstation].as_slice(), at(10)));
+        assert_eq!((state.roles.as_slice(), state.first_seen), ([Role::Outstation].as_slice(), at(10)));
         see(&mut book, Sighting::Seen { ip: target }, 20);
         assert_eq!(book.get(&target).map(|a| a.last_seen), Some(at(20)));
     }
@@ -535,7 +506,7 @@ mod tests {
         let mut book = book();
         let rtu = ip("10.40.2.30");
         see(&mut book, host(rtu, [0x00, 0x80, 0xF4, 0, 0, 0x30]), 0);
-        see(&mut book, Sighting::Role { ip: rtu, role: AssetRole::Outstation }, 5);
+        see(&mut book, Sighting::Role { ip: rtu, role: Role::Outstation }, 5);
         let (_, change) = see(&mut book, identity(rtu, "vendor", "Acme RTU Co"), 10).remove(0);
         let body = AssetBody { ip: rtu, version: book.version(&rtu, at(10)), change: Some(&change), state: book.get(&rtu).unwrap() };
         let v: serde_json::Value = serde_json::to_value(&body).unwrap();
@@ -559,7 +530,7 @@ mod tests {
         for i in 0..(MAX_ASSETS as u32 + 10) {
             see(&mut book, Sighting::Host { ip: IpAddr::from(std::net::Ipv4Addr::from(0x0A00_0000 + i)), mac: None }, 0);
         }
-        assert!(book.sorted().len() <= MAX_ASSETS);
+        assert!(book.addresses().len() <= MAX_ASSETS);
         assert!(book.dropped() >= 10);
         // An address sending from ever new MACs makes a record for the first few only.
         let spoofed = ip("10.40.2.99");

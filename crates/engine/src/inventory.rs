@@ -8,8 +8,9 @@
 //! With several workers, each keeps a book of its own pairs only to filter what it
 //! sends on: the cross stage holds the run's book and writes the records, in capture
 //! order, as one worker would.
-use crate::assets::{AssetItem, AssetRole, At, Sighting};
+use crate::assets::{AssetItem, At, Sighting};
 use crate::events::Out;
+use otsentry_baseline::Role;
 use otsentry_core::{AppProto, FunctionClass, PduEvent};
 use std::net::IpAddr;
 
@@ -69,9 +70,7 @@ pub(crate) fn packet(
 }
 
 /// A request of `class` from `client` to `server` over `app`: the roles it gives them
-/// (a server of a protocol with masters is an outstation, else a PLC; a client that
-/// reads, writes or operates is a master, one that moves programs an engineering
-/// station).
+/// ([`Role::of_server`], [`Role::of_client`]), each told the book once per flow.
 pub(crate) fn request(
     out: &mut Out<'_>,
     marks: &mut FlowAssets,
@@ -80,19 +79,13 @@ pub(crate) fn request(
     class: FunctionClass,
     at: At,
 ) {
-    use FunctionClass::{Control, Program, Read, Write};
-    let server_role = if app.masters() { AssetRole::Outstation } else { AssetRole::Plc };
-    let client_role = match class {
-        Read | Write | Control => Some((2, AssetRole::Master)),
-        Program => Some((4, AssetRole::Engineering)),
-        _ => None,
-    };
     if marks.roles & 1 == 0 {
         marks.roles |= 1;
-        sight(out, Sighting::Role { ip: server, role: server_role }, at);
+        sight(out, Sighting::Role { ip: server, role: Role::of_server(app) }, at);
     }
-    if let Some((bit, role)) = client_role.filter(|(bit, _)| marks.roles & bit == 0) {
-        marks.roles |= bit;
+    let bit = |r: Role| if r == Role::Master { 2 } else { 4 };
+    if let Some(role) = Role::of_client(class).filter(|r| marks.roles & bit(*r) == 0) {
+        marks.roles |= bit(role);
         sight(out, Sighting::Role { ip: client, role }, at);
     }
 }

@@ -145,10 +145,11 @@ fn output(path: &Path) -> anyhow::Result<Box<dyn Write>> {
     Ok(Box::new(BufWriter::new(file)))
 }
 
-/// The MAC vendors of `manuf` (else Wireshark's file), whole: asset records meet MACs as
-/// the traffic goes. A file named and unreadable is said; Wireshark's missing is not
-/// (records then name no vendor).
-fn vendors(manuf: Option<&Path>) -> Option<std::sync::Arc<otsentry_baseline::Vendors>> {
+/// The MAC vendors of `--manuf` (else Wireshark's file), whole: asset records and a
+/// sensor's report meet MACs as the traffic goes. A file named and unreadable is said;
+/// Wireshark's missing is not (records then name no vendor).
+pub(crate) fn vendors(s: &Settings) -> Option<std::sync::Arc<otsentry_baseline::Vendors>> {
+    let manuf = s.manuf.as_deref();
     let path = manuf.unwrap_or(Path::new(otsentry_baseline::MANUF));
     match otsentry_baseline::Vendors::load_all(path) {
         Ok(v) => Some(std::sync::Arc::new(v)),
@@ -218,7 +219,7 @@ pub(crate) fn build(s: &Settings, reader: ReaderKind) -> anyhow::Result<(Pipelin
     }
     let outputs = crate::outputs::start(entries, &crate::outputs::Context { host: &s.host, quiet: s.quiet })?;
     if outputs.as_ref().is_some_and(|o| o.wants("asset")) {
-        opts.vendors = vendors(s.manuf.as_deref());
+        opts.vendors = vendors(s);
     }
     Ok((opts, outputs))
 }

@@ -27,8 +27,8 @@ pub(crate) struct SenseSettings {
     fanout: bool,
     /// Learn the baseline for this long, into this file, then check against it.
     learn: Option<(Duration, std::path::PathBuf)>,
-    /// Rewrite the report to this file (vendors from the manuf file after it).
-    report: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// Rewrite the report to this file.
+    report: Option<std::path::PathBuf>,
 }
 
 impl SenseSettings {
@@ -70,13 +70,11 @@ impl SenseSettings {
         let merge_hold = capture.timeout * 3 + Duration::from_millis(100);
         let interfaces = if args.interfaces.is_empty() { file.interface.clone().unwrap_or_default() } else { args.interfaces };
         let learn = args.learn_for.or(file.learn_for).zip(args.baseline_out.clone().or_else(|| file.baseline_out.clone()));
-        let manuf = args.pipeline.manuf.clone().or_else(|| file.manuf.clone()).unwrap_or_else(|| otsentry_baseline::MANUF.into());
         let mut pipeline = Settings::merge(args.pipeline, file);
         if learn.is_some() || report.is_some() {
             // One learner: several workers' learners are not merged.
             pipeline.workers = Some(crate::cli::Workers::Count(std::num::NonZeroUsize::MIN));
         }
-        let report = report.map(|path| (path, manuf));
         SenseSettings { interfaces, capture, live, merge_hold, pipeline, run_as, metrics, test_config, fanout, learn, report }
     }
 }
@@ -147,10 +145,17 @@ pub(crate) fn sense(s: SenseSettings) -> anyhow::Result<()> {
         learn_live(&mut opts, *duration, out.clone());
     }
     let report = match &s.report {
-        Some((path, manuf)) => {
+        Some(path) => {
             opts.report_learner = true;
-            let r =
-                crate::visibility::live::LiveReport::attach(path.clone(), &mut outputs, opts.policy.clone(), s.interfaces.clone(), manuf)?;
+            // The vendors asset records use, if they are on: the file is read once.
+            let vendors = opts.vendors.clone().or_else(|| run::vendors(&s.pipeline)).unwrap_or_default();
+            let r = crate::visibility::live::LiveReport::attach(
+                path.clone(),
+                &mut outputs,
+                opts.policy.clone(),
+                s.interfaces.clone(),
+                vendors,
+            )?;
             Some(std::sync::Arc::new(std::sync::Mutex::new(r.hook())))
         }
         None => None,

@@ -14,25 +14,21 @@ pub(crate) struct LiveReport {
     tally: Arc<Mutex<Tally>>,
     policy: Option<Arc<otsentry_policy::Policy>>,
     interfaces: Vec<String>,
-    vendors: otsentry_baseline::Vendors,
+    vendors: Arc<otsentry_baseline::Vendors>,
 }
 
 impl LiveReport {
-    /// The tally joins `outputs` (made if there are none); vendors come from `manuf`.
+    /// The tally joins `outputs` (made if there are none).
     pub(crate) fn attach(
         path: PathBuf,
         outputs: &mut Option<Outputs>,
         policy: Option<Arc<otsentry_policy::Policy>>,
         interfaces: Vec<String>,
-        manuf: &std::path::Path,
+        vendors: Arc<otsentry_baseline::Vendors>,
     ) -> anyhow::Result<LiveReport> {
         let tally = Arc::new(Mutex::new(Tally::default()));
         let o = outputs.get_or_insert_with(|| Outputs::new(OutputOptions::default()));
         o.add_for(Box::new(TallySink(tally.clone())), TypeSet::of(&super::tally::TALLIED))?;
-        let vendors = otsentry_baseline::Vendors::load_all(manuf).unwrap_or_else(|e| {
-            tracing::warn!(path = %manuf.display(), error = %e, "no MAC vendors for the report");
-            otsentry_baseline::Vendors::default()
-        });
         Ok(LiveReport { path, tally, policy, interfaces, vendors })
     }
 

@@ -168,15 +168,6 @@ fn role_of(roles: &[Role]) -> &'static str {
     }
 }
 
-fn role_name(r: &Role) -> &'static str {
-    match r {
-        Role::Master => "master",
-        Role::Engineering => "engineering",
-        Role::Plc => "plc",
-        Role::Outstation => "outstation",
-    }
-}
-
 /// Bands without a policy: engineering and HMIs above masters, PLCs and outstations
 /// below, the rest at the bottom.
 const ROLE_BANDS: [(&str, &str, i32); 4] = [
@@ -196,11 +187,7 @@ pub(super) struct Learned {
 pub(super) fn assemble(learned: &Learned, tally: tally::Tally, policy: Option<&otsentry_policy::Policy>, header: Header) -> Report {
     let times = &learned.times;
     let learned = &learned.file;
-    // A MAC as the baseline file writes it; a class by its name.
-    let mac = |m: &otsentry_baseline::Mac| {
-        let b = m.0;
-        format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
-    };
+    // A class by its name.
     let class_name =
         |c: otsentry_core::FunctionClass| serde_json::to_value(c).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
     // Zones: the policy's, or bands by role.
@@ -224,7 +211,7 @@ pub(super) fn assemble(learned: &Learned, tally: tally::Tally, policy: Option<&o
     let mut mac_users: HashMap<String, usize> = HashMap::new();
     for a in &learned.assets {
         for m in &a.macs {
-            *mac_users.entry(mac(m)).or_default() += 1;
+            *mac_users.entry(m.to_string()).or_default() += 1;
         }
     }
     let mut protocols: HashMap<IpAddr, Vec<String>> = HashMap::new();
@@ -241,7 +228,7 @@ pub(super) fn assemble(learned: &Learned, tally: tally::Tally, policy: Option<&o
         .assets
         .iter()
         .map(|a| {
-            let macs: Vec<String> = a.macs.iter().map(mac).collect();
+            let macs: Vec<String> = a.macs.iter().map(ToString::to_string).collect();
             let alone = macs.first().is_some_and(|m| mac_users.get(m) == Some(&1));
             let role = role_of(&a.roles);
             let zone = match policy {
@@ -258,7 +245,7 @@ pub(super) fn assemble(learned: &Learned, tally: tally::Tally, policy: Option<&o
                 macs,
                 vendor: a.vendor.clone().filter(|_| alone),
                 role: role.to_string(),
-                roles: a.roles.iter().map(|r| role_name(r).to_string()).collect(),
+                roles: a.roles.iter().map(|r| r.name().to_string()).collect(),
                 identity: a.identity.clone(),
                 protocols: protos,
                 first_seen: a.first_seen.clone(),
